@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+// berth: a sidecar HTTP/1.1 forward proxy on libevent that keeps pooled upstream connections safe across container freezes.
+import PackageDescription
+
+let package = Package(
+    name: "berth",
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibevent",
+            pkgConfig: "libevent",
+            providers: [.apt(["libevent-dev"])]
+        ),
+        .target(name: "HTTP1"),
+        .target(
+            name: "BerthCore",
+            dependencies: [
+                "HTTP1",
+                "CLibevent",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "HTTP1"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["BerthCore", "HTTP1"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,83 @@
+/* libevent for Swift: the headers BerthCore needs, plus static inline wrappers for libevent's function-like macros. */
+#ifndef BERTH_CLIBEVENT_SHIM_H
+#define BERTH_CLIBEVENT_SHIM_H
+
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/dns.h>
+#include <event2/util.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* evtimer_* and evsignal_* are macros, which Swift does not import. */
+static inline struct event *berth_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg) {
+    return event_new(base, -1, 0, cb, arg);
+}
+static inline struct event *berth_evsignal_new(struct event_base *base, int signum, event_callback_fn cb, void *arg) {
+    return event_new(base, signum, EV_SIGNAL | EV_PERSIST, cb, arg);
+}
+static inline int berth_evtimer_add_ms(struct event *ev, long long ms) {
+    struct timeval tv;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+    return event_add(ev, &tv);
+}
+static inline int berth_event_pending(const struct event *ev, short what) {
+    return event_pending(ev, what, NULL);
+}
+static inline int berth_event_add_forever(struct event *ev) {
+    return event_add(ev, NULL);
+}
+static inline int berth_errno(void) { return errno; }
+
+/*
+ * One read(2) straight into the buffer's tail, with no ioctl(FIONREAD) first (evbuffer_read does one per call).
+ * Returns bytes read, 0 on EOF, -1 with errno set on error (EAGAIN included).
+ */
+static inline ssize_t berth_evbuffer_read_fd(struct evbuffer *buf, int fd, size_t max) {
+    struct evbuffer_iovec vec[2];
+    int n = evbuffer_reserve_space(buf, (ev_ssize_t)max, vec, 2);
+    if (n <= 0) { errno = ENOMEM; return -1; }
+    ssize_t got;
+    if (n == 1) {
+        got = read(fd, vec[0].iov_base, vec[0].iov_len < max ? vec[0].iov_len : max);
+    } else {
+        struct iovec iov[2];
+        iov[0].iov_base = vec[0].iov_base; iov[0].iov_len = vec[0].iov_len;
+        iov[1].iov_base = vec[1].iov_base; iov[1].iov_len = vec[1].iov_len;
+        got = readv(fd, iov, 2);
+    }
+    if (got <= 0) {
+        int saved = errno;
+        evbuffer_commit_space(buf, vec, 0);
+        errno = saved;
+        return got;
+    }
+    size_t left = (size_t)got;
+    for (int i = 0; i < n; i++) {
+        size_t take = vec[i].iov_len < left ? vec[i].iov_len : left;
+        vec[i].iov_len = take;
+        left -= take;
+    }
+    evbuffer_commit_space(buf, vec, n);
+    return got;
+}
+
+/* Contiguous view of the first `n` bytes (or all with n < 0); NULL when the buffer is empty. */
+static inline const unsigned char *berth_evbuffer_pullup(struct evbuffer *buf, ssize_t n) {
+    return evbuffer_pullup(buf, (ev_ssize_t)n);
+}
+
+/* The first contiguous chunk without any copy: its length goes to *len. */
+static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *buf, size_t *len) {
+    struct evbuffer_iovec v;
+    int n = evbuffer_peek(buf, -1, NULL, &v, 1);
+    if (n <= 0) { *len = 0; return NULL; }
+    *len = v.iov_len;
+    return (const unsigned char *)v.iov_base;
+}
+
+#endif

@@ -1,0 +1,3 @@
+import XCTest
+@testable import BerthCore
+final class PlaceholderCoreTests: XCTestCase { func testVersion() { XCTAssertFalse(berthVersion.isEmpty) } }
