@@ -1,14 +1,22 @@
-// The process-level server: starts the workers and the admin listener, prints the ready line, handles signals.
+// The process-level server: starts the worker and the admin listener, prints the ready line, handles signals.
+import Glibc
 import Logging
+internal import CLibevent
 
 /// Runs berth until SIGTERM or SIGINT.
 public final class BerthServer {
     /// Reads the configuration again on SIGHUP; throwing keeps the old one (the error is logged).
     public typealias Reloader = @Sendable () throws -> BerthConfiguration
 
-    let configuration: BerthConfiguration
+    private(set) var configuration: BerthConfiguration
     let logger: Logger
     let reloader: Reloader?
+    private var worker: Worker?
+    private var admin: AdminServer?
+    private var signals: [LoopEvent] = []
+    let startedAt = MonotonicClock.now()
+    /// Bearer token the admin API requires, when configured.
+    var adminToken: String? = nil
 
     /// A server for `configuration`; `reloader` serves SIGHUP.
     public init(configuration: BerthConfiguration, logger: Logger, reloader: Reloader? = nil) {
@@ -19,6 +27,108 @@ public final class BerthServer {
 
     /// Binds, prints `berth listening proxy=HOST:PORT admin=HOST:PORT`, serves, and returns the exit status.
     public func run() throws -> Int32 {
-        fatalError("stub: the data-path work fills this in")
+        signal(SIGPIPE, SIG_IGN)
+        if configuration.workers > 1 {
+            logger.warning("--workers above 1 is not supported yet: running one worker", metadata: ["requested": "\(configuration.workers)"])
+        }
+        let w = Worker(index: 0, configuration: configuration, logger: logger)
+        worker = w
+        let proxyAddr = try w.listen(on: try Self.address(configuration.listen), reusePort: false)
+        let a = try AdminServer(base: w.base, address: try Self.address(configuration.admin), server: self, worker: w)
+        admin = a
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            let ev = LoopEvent(base: w.base, signal: sig, handler: SignalHandler(server: self, number: sig))
+            ev.add()
+            signals.append(ev)
+        }
+        let line = "berth listening proxy=\(proxyAddr) admin=\(a.address)\n"
+        // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
+        _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
+        logStartup()
+        w.run()
+        logger.info("stopped")
+        admin?.close()
+        for s in signals { s.free() }
+        signals.removeAll()
+        w.teardown()
+        worker = nil
+        return 0
+    }
+
+    /// Seconds since start.
+    var uptime: Double { Double(MonotonicClock.now() - startedAt) / 1e9 }
+
+    private func logStartup() {
+        let c = configuration
+        logger.info("berth started", metadata: [
+            "version": "\(berthVersion)",
+            "profile": "\(c.profile)",
+            "listen": "\(c.listen)", "admin": "\(c.admin)",
+            "connect_timeout": "\(c.timeouts.connect)", "socket_timeout": "\(c.timeouts.socket)",
+            "acquire_timeout": "\(c.timeouts.acquire)", "idle_timeout": "\(c.timeouts.idle)",
+            "max_connection_age": "\(c.timeouts.maxConnectionAge)", "header_timeout": "\(c.timeouts.headerRead)",
+            "caller_idle_timeout": "\(c.timeouts.callerIdle)", "drain_timeout": "\(c.timeouts.drain)",
+            "socket_timeout_ceiling": "\(c.timeouts.socketCeiling)",
+            "max_total": "\(c.limits.maxTotal)", "max_per_route": "\(c.limits.maxPerRoute)",
+            "max_pending": "\(c.limits.maxPending)", "max_requests_per_connection": "\(c.limits.maxRequestsPerConnection)",
+            "workers": "\(c.workers)", "allow": "\(c.allow.map(\.description).joined(separator: ","))",
+            "connect_ports": "\(c.connectPorts.map(String.init).joined(separator: ","))",
+        ])
+    }
+
+    /// Called by the signal events: the signal number comes from which event fired.
+    fileprivate func handleSignal(_ sig: CInt) {
+        switch sig {
+        case SIGHUP:
+            reload()
+        default:
+            logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])
+            admin?.close()
+            admin = nil
+            worker?.beginShutdown(drain: configuration.timeouts.drain.nanos)
+        }
+    }
+
+    /// SIGHUP: new limits and timeouts for new decisions; connections stay. A bad file keeps the old configuration.
+    private func reload() {
+        guard let reloader else { return }
+        do {
+            let new = try reloader()
+            if new.listen != configuration.listen || new.admin != configuration.admin || new.workers != configuration.workers {
+                logger.warning("reload: listen, admin and workers need a restart; other changes applied")
+            }
+            var applied = new
+            applied.listen = configuration.listen
+            applied.admin = configuration.admin
+            applied.workers = configuration.workers
+            configuration = applied
+            worker?.settings = ProxySettings(applied)
+            worker?.manager.apply(ManagerSettings(applied))
+            logger.info("configuration reloaded", metadata: ["profile": "\(applied.profile)"])
+            logStartup()
+        } catch {
+            logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+        }
+    }
+
+    static func address(_ l: ListenAddress) throws -> SocketAddress {
+        let host = l.host == "localhost" ? "127.0.0.1" : l.host
+        guard let a = SocketAddress(numericHost: host, port: l.port) else {
+            throw SocketError(call: "listen address \(l) (use a numeric IP)", errno: EINVAL)
+        }
+        return a
+    }
+}
+
+/// Signal events carry the server as handler; the tag alone cannot say which signal fired, so each gets its own small handler.
+extension BerthServer {
+    final class SignalHandler: EventHandler {
+        unowned let server: BerthServer
+        let number: CInt
+        init(server: BerthServer, number: CInt) {
+            self.server = server
+            self.number = number
+        }
+        func handleEvent(_ tag: EventTag, what: Int16) { server.handleSignal(number) }
     }
 }

@@ -1,3 +1,4 @@
-// Public face of the berth proxy core; filled by the data-path work.
-/// berth version string.
+// The version berth reports in --version, /stats and its startup log line.
+
+/// berth's release version.
 public let berthVersion = "0.1.0"

@@ -8,9 +8,11 @@
 #include <event2/util.h>
 #include <errno.h>
 #include <unistd.h>
-#include <sys/types.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
+
+/* Glibc's Swift module hides accept4 (it needs _GNU_SOURCE); declaring it here keeps one accept per connection. */
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+static inline int berth_accept4(int fd, int flags) { return accept4(fd, (struct sockaddr *)0, (socklen_t *)0, flags); }
 
 /* evtimer_* and evsignal_* are macros, which Swift does not import. */
 static inline struct event *berth_evtimer_new(struct event_base *base, event_callback_fn cb, void *arg) {

@@ -1,0 +1,174 @@
+// The admin listener and its connections: parses requests with the same codec, answers through AdminRoutes.
+import Glibc
+import HTTP1
+internal import CLibevent
+
+/// The orchestrator-facing listener; never shares a port with the proxy.
+final class AdminServer {
+    unowned let server: BerthServer
+    unowned let worker: Worker
+    let base: OpaquePointer
+    private var listener: Listener!
+    private(set) var address: SocketAddress
+    private var connections: [ObjectIdentifier: AdminConnection] = [:]
+    lazy var routes = AdminRoutes(admin: self)
+
+    init(base: OpaquePointer, address: SocketAddress, server: BerthServer, worker: Worker) throws {
+        self.base = base
+        self.server = server
+        self.worker = worker
+        self.address = address
+        listener = try Listener(base: base, address: address, reusePort: false) { [unowned self] fd in
+            let c = AdminConnection(admin: self, fd: fd)
+            self.connections[ObjectIdentifier(c)] = c
+            c.start()
+        }
+        self.address = listener.address
+    }
+
+    func ended(_ c: AdminConnection) {
+        connections[ObjectIdentifier(c)] = nil
+    }
+
+    /// Stops accepting and closes admin connections.
+    func close() {
+        listener.close()
+        for c in Array(connections.values) { c.close() }
+    }
+}
+
+/// One admin client connection, keep-alive, one request at a time.
+final class AdminConnection: ChannelDelegate {
+    unowned let admin: AdminServer
+    let channel: Channel
+    private var parser = RequestHeadParser()
+    /// Body bytes still to discard (admin endpoints take no body).
+    private var discard: UInt64 = 0
+    /// A request is being answered (possibly later, for /pause?drain=).
+    private var busy = false
+    private var closed = false
+    /// Admin clients get a generous but finite idle time.
+    private let idleTimeout: Nanos = 60 * 1_000_000_000
+
+    init(admin: AdminServer, fd: CInt) {
+        self.admin = admin
+        channel = Channel(base: admin.base, fd: fd)
+        channel.delegate = self
+    }
+
+    func start() {
+        channel.startReading()
+        channel.setTimeout(idleTimeout)
+    }
+
+    func channelReadable(_ ch: Channel) {
+        switch ch.read() {
+        case .data: break
+        case .wouldBlock: return
+        case .eof, .failed: return close()
+        }
+        process()
+    }
+
+    private func process() {
+        while !busy && !closed {
+            if discard > 0 {
+                let n = min(UInt64(channel.pendingInput), discard)
+                evbuffer_drain(channel.input, Int(n))
+                discard -= n
+                if discard > 0 { return }
+            }
+            var len = 0
+            guard let ptr = berth_evbuffer_first_chunk(channel.input, &len), len > 0 else { return }
+            do {
+                switch try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len)) {
+                case .needMore:
+                    evbuffer_drain(channel.input, len)
+                case .complete(let consumed):
+                    evbuffer_drain(channel.input, consumed)
+                    let head = parser.head
+                    parser.reset()
+                    switch head.framing {
+                    case .contentLength(let n):
+                        guard n <= 1 << 20 else { return reply(AdminResponse.error(413, "admin requests take no body"), keepAlive: false) }
+                        discard = n
+                    case .chunked:
+                        return reply(AdminResponse.error(400, "admin requests take no body"), keepAlive: false)
+                    default: break
+                    }
+                    busy = true
+                    let keep = head.keepAlive
+                    admin.routes.handle(head) { [weak self] response in
+                        self?.reply(response, keepAlive: keep)
+                    }
+                }
+            } catch {
+                return reply(AdminResponse.error(error.status, "\(error)"), keepAlive: false)
+            }
+        }
+    }
+
+    /// Writes the answer; continues with the next request or closes.
+    func reply(_ r: AdminResponse, keepAlive: Bool) {
+        guard !closed else { return }
+        busy = false
+        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.body.utf8.count)\r\nCache-Control: no-store\r\n"
+        for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
+        head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
+        channel.write(head)
+        if !r.headOnly { channel.write(r.body) }
+        guard channel.flush() else { return close() }
+        if !keepAlive {
+            closing = true
+            if channel.pendingOutput == 0 { close() }
+            return
+        }
+        channel.setTimeout(idleTimeout)
+        process()
+    }
+
+    private var closing = false
+
+    func channelWritable(_ ch: Channel) {
+        if ch.writeError != 0 || closing { close() }
+    }
+
+    func channelTimedOut(_ ch: Channel) { close() }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        channel.close()
+        admin.ended(self)
+    }
+}
+
+/// An admin answer.
+struct AdminResponse {
+    var status: Int
+    var body: String
+    var contentType = "application/json"
+    var headers: [(String, String)] = []
+    var headOnly = false
+
+    /// A JSON error `{"error": ..., "status": ...}`.
+    static func error(_ status: Int, _ message: String) -> AdminResponse {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("error", message)
+        w.field("status", status)
+        w.endObject()
+        return AdminResponse(status: status, body: w.text + "\n")
+    }
+
+    static func reason(_ s: Int) -> String {
+        switch s {
+        case 200: return "OK"
+        case 401: return "Unauthorized"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 413: return "Content Too Large"
+        default: return ErrorResponse.reason(s)
+        }
+    }
+}

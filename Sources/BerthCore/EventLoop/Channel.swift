@@ -1,0 +1,173 @@
+// One non-blocking socket with its input and output evbuffers: a persistent EV_READ, EV_WRITE only after EAGAIN, one timer.
+import Glibc
+internal import CLibevent
+
+/// What a channel's owner hears.
+protocol ChannelDelegate: AnyObject {
+    /// The socket is readable (data, EOF or error: call `read()` to learn which).
+    func channelReadable(_ channel: Channel)
+    /// Output that was held back by EAGAIN is now fully written, or the socket failed (`writeFailed`).
+    func channelWritable(_ channel: Channel)
+    /// The channel's deadline passed.
+    func channelTimedOut(_ channel: Channel)
+}
+
+/// Outcome of one read(2).
+enum ReadOutcome: Equatable {
+    case data(Int)
+    case wouldBlock
+    case eof
+    case failed(Int32)
+}
+
+/// A socket plus buffers, with the syscall discipline the performance target needs: one read per readable event, writes at once, EV_WRITE only when the kernel pushed back.
+final class Channel: EventHandler {
+    let fd: CInt
+    /// Bytes read and not yet consumed.
+    let input: OpaquePointer
+    /// Bytes to send.
+    let output: OpaquePointer
+    weak var delegate: ChannelDelegate?
+
+    private var readEvent: LoopEvent!
+    private var writeEvent: LoopEvent!
+    private var timerEvent: LoopEvent!
+    private(set) var reading = false
+    private(set) var closed = false
+    /// Set when a write failed; the owner decides what that means.
+    private(set) var writeError: Int32 = 0
+
+    /// Takes ownership of `fd`.
+    init(base: OpaquePointer, fd: CInt) {
+        self.fd = fd
+        self.input = evbuffer_new()
+        self.output = evbuffer_new()
+        self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
+        self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
+        self.timerEvent = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+    }
+
+    /// Watches for readability (idempotent: no epoll_ctl when already watching).
+    @inline(__always)
+    func startReading() {
+        guard !reading, !closed else { return }
+        reading = true
+        readEvent.add()
+    }
+
+    /// Stops watching for readability, for backpressure or while nothing may be read.
+    @inline(__always)
+    func stopReading() {
+        guard reading else { return }
+        reading = false
+        readEvent.remove()
+    }
+
+    /// One read(2) into `input`.
+    func read(max: Int = 64 * 1024) -> ReadOutcome {
+        let n = berth_evbuffer_read_fd(input, fd, max)
+        if n > 0 { return .data(n) }
+        if n == 0 { return .eof }
+        let e = berth_errno()
+        if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
+        return .failed(e)
+    }
+
+    /// Bytes waiting in `output`.
+    @inline(__always)
+    var pendingOutput: Int { evbuffer_get_length(output) }
+
+    /// Bytes waiting in `input`.
+    @inline(__always)
+    var pendingInput: Int { evbuffer_get_length(input) }
+
+    /// Writes as much of `output` as the kernel takes; arms EV_WRITE for the rest. False when the socket failed.
+    @discardableResult
+    func flush() -> Bool {
+        if closed { return false }
+        if writeError != 0 { return false }
+        while evbuffer_get_length(output) > 0 {
+            let n = evbuffer_write(output, fd)
+            if n > 0 { continue }
+            let e = berth_errno()
+            if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
+                writeEvent.add()
+                return true
+            }
+            if n < 0 && e == EINTR { continue }
+            writeError = n == 0 ? EPIPE : e
+            return false
+        }
+        return true
+    }
+
+    /// Waits for writability once (the outcome of a non-blocking connect).
+    func awaitWritable() { writeEvent.add() }
+
+    /// Shuts down the sending side after the output is written (a tunnel peer half-closed).
+    func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
+    /// Whether output is waiting on EV_WRITE.
+    var isWriteBlocked: Bool { evbuffer_get_length(output) > 0 }
+
+    /// Arms the single timer to fire after `nanos`, replacing any earlier deadline.
+    @inline(__always)
+    func setTimeout(_ nanos: Nanos) { timerEvent.add(after: nanos) }
+
+    /// Disarms the timer.
+    @inline(__always)
+    func clearTimeout() { timerEvent.remove() }
+
+    /// Appends raw bytes to `output`.
+    @inline(__always)
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        evbuffer_add(output, bytes.baseAddress, bytes.count)
+    }
+
+    /// Appends a byte array to `output`.
+    func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    /// Appends a string's UTF-8 to `output`.
+    func write(_ text: String) {
+        var t = text
+        t.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
+    func close(reset: Bool = false) {
+        guard !closed else { return }
+        closed = true
+        reading = false
+        readEvent.free()
+        writeEvent.free()
+        timerEvent.free()
+        if reset { Socket.setLingerReset(fd) }
+        Glibc.close(fd)
+        evbuffer_free(input)
+        evbuffer_free(output)
+        delegate = nil
+    }
+
+    func handleEvent(_ tag: EventTag, what: Int16) {
+        switch tag {
+        case .read:
+            delegate?.channelReadable(self)
+        case .write:
+            if flush() {
+                if evbuffer_get_length(output) == 0 { delegate?.channelWritable(self) }
+            } else {
+                delegate?.channelWritable(self)
+            }
+        case .timer:
+            delegate?.channelTimedOut(self)
+        default:
+            break
+        }
+    }
+
+    deinit {
+        if !closed { close() }
+    }
+}

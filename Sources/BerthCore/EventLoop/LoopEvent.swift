@@ -1,0 +1,71 @@
+// One libevent `struct event` with its context box; freeing it releases the box exactly once.
+internal import CLibevent
+
+/// An I/O, timer or signal event on a loop.
+final class LoopEvent {
+    private var ev: OpaquePointer?
+    private var box: Unmanaged<EventBox>?
+
+    /// An I/O event on `fd` (flags EV_READ/EV_WRITE/EV_PERSIST) or, with fd -1 and flags 0, a timer.
+    init(base: OpaquePointer, fd: CInt, flags: Int16, handler: EventHandler, tag: EventTag) {
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag))
+        self.box = box
+        self.ev = event_new(base, fd, flags, eventTrampoline, box.toOpaque())
+        precondition(ev != nil, "event_new failed")
+    }
+
+    /// A signal event, persistent.
+    init(base: OpaquePointer, signal: CInt, handler: EventHandler) {
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal))
+        self.box = box
+        self.ev = berth_evsignal_new(base, signal, eventTrampoline, box.toOpaque())
+        precondition(ev != nil, "evsignal_new failed")
+    }
+
+    /// Registers the event with no timeout.
+    @inline(__always)
+    func add() {
+        if let ev { event_add(ev, nil) }
+    }
+
+    /// Registers the event (or re-arms a timer) to fire after `nanos`.
+    func add(after nanos: Nanos) {
+        guard let ev else { return }
+        let clamped = max(nanos, 0)
+        var tv = timeval(tv_sec: Int(clamped / 1_000_000_000), tv_usec: Int((clamped % 1_000_000_000) / 1000))
+        event_add(ev, &tv)
+    }
+
+    /// Unregisters the event; it can be added again.
+    @inline(__always)
+    func remove() {
+        if let ev { event_del(ev) }
+    }
+
+    /// Whether the event is registered for any of `what`.
+    func isPending(_ what: Int16) -> Bool {
+        guard let ev else { return false }
+        return berth_event_pending(ev, what) != 0
+    }
+
+    /// Makes the event fire on the next loop iteration.
+    func activate() {
+        if let ev { event_active(ev, Int32(EV_TIMEOUT), 0) }
+    }
+
+    /// Frees the C event and releases the box; safe to call twice, the second call does nothing.
+    func free() {
+        if let ev {
+            event_free(ev)
+            self.ev = nil
+        }
+        if let box {
+            self.box = nil
+            box.release()
+        }
+    }
+
+    deinit {
+        assert(ev == nil, "LoopEvent dropped without free(): its context box would leak")
+    }
+}

@@ -1,0 +1,69 @@
+// The only place that crosses from libevent's C callbacks into Swift: one non-capturing trampoline and the context box.
+internal import CLibevent
+
+/// Receives the events of a `LoopEvent`.
+protocol EventHandler: AnyObject {
+    /// `what` is libevent's EV_READ / EV_WRITE / EV_TIMEOUT / EV_SIGNAL bits.
+    func handleEvent(_ tag: EventTag, what: Int16)
+}
+
+/// Which of an owner's events fired, so one handler can own several.
+enum EventTag: UInt8 {
+    case read, write, timer, accept, signal, wake
+}
+
+/// The retained context libevent carries for one C event: created with the event, released exactly once when it is freed.
+final class EventBox {
+    let handler: EventHandler
+    let tag: EventTag
+    init(handler: EventHandler, tag: EventTag) {
+        self.handler = handler
+        self.tag = tag
+    }
+}
+
+/// C entry point for every event berth registers.
+let eventTrampoline: event_callback_fn = { _, what, arg in
+    // The handler may free this event (and so release the box) while it runs: keep both alive until it returns.
+    let box = Unmanaged<EventBox>.fromOpaque(arg!).takeUnretainedValue()
+    let handler = box.handler
+    handler.handleEvent(box.tag, what: what)
+}
+
+/// The retained context of one DNS query, released exactly once by the trampoline when the answer (or failure) comes.
+final class DNSQueryBox {
+    let host: String
+    let wantV6: Bool
+    let resolver: Resolver
+    init(host: String, wantV6: Bool, resolver: Resolver) {
+        self.host = host
+        self.wantV6 = wantV6
+        self.resolver = resolver
+    }
+}
+
+/// C entry point for evdns answers.
+let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, arg in
+    let box = Unmanaged<DNSQueryBox>.fromOpaque(arg!).takeRetainedValue()
+    var found: [[UInt8]] = []
+    if result == DNS_ERR_NONE, let addresses, count > 0 {
+        let size = Int32(type) == DNS_IPv4_A ? 4 : 16
+        for i in 0..<Int(count) {
+            found.append(Array(UnsafeRawBufferPointer(start: addresses + i * size, count: size)))
+        }
+    }
+    box.resolver.answered(host: box.host, wantV6: box.wantV6, addresses: found, ttl: Int(ttl))
+}
+
+/// Starts a query whose answer reaches `resolver.answered`; false when evdns refused it at once (the box is released).
+func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Resolver) -> Bool {
+    let box = Unmanaged.passRetained(DNSQueryBox(host: host, wantV6: wantV6, resolver: resolver))
+    let req = wantV6
+        ? evdns_base_resolve_ipv6(base, host, 0, dnsTrampoline, box.toOpaque())
+        : evdns_base_resolve_ipv4(base, host, 0, dnsTrampoline, box.toOpaque())
+    if req == nil {
+        box.release()
+        return false
+    }
+    return true
+}

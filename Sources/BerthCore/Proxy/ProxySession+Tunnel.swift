@@ -1,0 +1,121 @@
+// Tunnels: CONNECT to an allowlisted port, and Upgrade after a 101. Bytes flow both ways untouched and the socket is never pooled.
+import Glibc
+import HTTP1
+internal import CLibevent
+
+extension ProxySession {
+    /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
+    func beginTunnel(_ key: PoolKey, now: Nanos) {
+        x.key = key
+        guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
+            worker.counters.countFailure(.destinationDenied)
+            x.errorCause = .destinationDenied
+            ErrorResponse.write(status: 403, cause: .destinationDenied, detail: "CONNECT to \(key) is not allowed", keepAlive: false, headOnly: false, into: caller)
+            return closeAfterFlush()
+        }
+        x.isTunnel = true
+        phase = .resolving
+        worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [weak self] addresses in
+            self?.tunnelResolved(addresses)
+        }
+    }
+
+    private func tunnelResolved(_ addresses: [SocketAddress]) {
+        guard phase == .resolving, let key = x.key else { return }
+        guard let address = addresses.first else { return answerError(.dnsFailure, detail: "\(key.host) did not resolve") }
+        x.address = address
+        let (fd, inProgress, err) = Socket.connect(to: address)
+        guard fd >= 0 else { return answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))") }
+        let ch = Channel(base: worker.base, fd: fd)
+        ch.delegate = self
+        pending = ch
+        phase = .connecting
+        if inProgress {
+            ch.awaitWritable()
+            ch.setTimeout(worker.manager.settings.route.connectTimeout)
+        } else {
+            tunnelConnected()
+        }
+    }
+
+    /// The CONNECT target answered: acknowledge and start relaying.
+    func tunnelConnected() {
+        guard let ch = pending else { return }
+        ch.clearTimeout()
+        let err = Socket.pendingError(ch.fd)
+        guard err == 0 else {
+            pending = nil
+            ch.close()
+            return answerError(err == ETIMEDOUT ? .connectTimeout : .connectRefused, detail: "connect to \(x.address?.description ?? "?"): \(String(cString: strerror(err)))")
+        }
+        worker.counters.tunnels &+= 1
+        caller.write(ErrorResponse.connectEstablished)
+        enterTunnel(with: ch)
+    }
+
+    /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
+    func startUpgrade(_ head: ResponseHead) {
+        guard let up = upstream else { return }
+        scratch.removeAll(keepingCapacity: true)
+        HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
+        caller.write(scratch)
+        x.responseHeadSent = true
+        upstream = nil
+        up.channel.clearTimeout()
+        worker.manager.detach(up)
+        worker.counters.tunnels &+= 1
+        enterTunnel(with: up.channel)
+    }
+
+    private func enterTunnel(with ch: Channel) {
+        pending = ch
+        ch.delegate = self
+        phase = .tunnel
+        ch.startReading()
+        caller.startReading()
+        // Bytes that arrived early on either side belong to the tunnel.
+        evbuffer_add_buffer(ch.output, caller.input)
+        evbuffer_add_buffer(caller.output, ch.input)
+        guard ch.flush(), caller.flush() else { return close() }
+        caller.setTimeout(worker.settings.callerIdleTimeout)
+    }
+
+    /// Relays what one side sent to the other; stops reading a side whose peer is not keeping up.
+    func tunnelReadable(from ch: Channel) {
+        guard let other = ch === caller ? pending : caller else { return }
+        if ch !== caller {
+            switch ch.read() {
+            case .data: break
+            case .wouldBlock: return
+            case .eof, .failed: return tunnelPeerClosed(ch)
+            }
+        }
+        evbuffer_add_buffer(other.output, ch.input)
+        guard other.flush() else { return close() }
+        if other.pendingOutput > worker.settings.highWater { ch.stopReading() }
+        caller.setTimeout(worker.settings.callerIdleTimeout)
+    }
+
+    /// One side of the tunnel drained its output: let the other side send again.
+    func tunnelDrained(_ ch: Channel) {
+        if ch.writeError != 0 { return close() }
+        let other = ch === caller ? pending : caller
+        other?.startReading()
+    }
+
+    /// One side closed: the other gets what is left, then the tunnel ends.
+    func tunnelPeerClosed(_ ch: Channel) {
+        guard let other = ch === caller ? pending : caller else { return close() }
+        evbuffer_add_buffer(other.output, ch.input)
+        _ = other.flush()
+        if other === caller {
+            if let p = pending {
+                pending = nil
+                p.close()
+            }
+            closeAfterFlush()
+        } else {
+            close()
+        }
+    }
+}

@@ -1,0 +1,276 @@
+// The upstream half of an exchange: send the head, stream both bodies with backpressure, release through the gate, retry once.
+import Glibc
+import HTTP1
+internal import CLibevent
+
+extension ProxySession {
+    /// Sends the current request on `conn` and starts relaying.
+    func send(on conn: UpstreamConnection, reused: Bool) {
+        let now = MonotonicClock.now()
+        upstream = conn
+        conn.leaveIdle(to: self)
+        conn.requestsServed += 1
+        x.reused = reused
+        phase = .exchanging
+        scratch.removeAll(keepingCapacity: true)
+        HeadSerializer.writeForwardRequest(x.request, host: hostHeader(), options: worker.settings.forward, into: &scratch)
+        conn.channel.write(scratch)
+        x.sentAt = now
+        responseParser.reset()
+        pumpRequestBody()
+        guard conn.channel.flush() else { return upstreamFailed(.upstreamReset) }
+        conn.channel.startReading()
+        conn.channel.setTimeout(x.socketTimeout)
+        if caller.pendingInput > 0 && x.requestDone { caller.stopReading() }
+    }
+
+    /// The Host value to send: the absolute-form target's authority, else the caller's Host header.
+    private func hostHeader() -> String {
+        if x.request.targetForm == .absolute, let a = x.request.targetAuthority {
+            return a.port.map { "\(a.host):\($0)" } ?? a.host
+        }
+        return x.request.headers["host"] ?? x.key?.description ?? ""
+    }
+
+    /// Moves buffered request body bytes to the upstream without copying them (evbuffer_remove_buffer moves chains).
+    func pumpRequestBody() {
+        guard let up = upstream, !x.requestDone else { return }
+        let out = up.channel.output
+        while !x.requestDone {
+            let avail = caller.pendingInput
+            if avail == 0 { break }
+            if x.requestDecoder == nil {
+                let n = Int(min(UInt64(avail), x.requestRemaining))
+                evbuffer_remove_buffer(caller.input, out, n)
+                x.requestRemaining -= UInt64(n)
+                x.requestBodyBytes += UInt64(n)
+                if x.requestRemaining == 0 { x.requestDone = true }
+            } else {
+                var len = 0
+                guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { break }
+                let n: Int
+                do {
+                    n = try x.requestDecoder!.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                } catch {
+                    abortUpstream(reason: .requestIncomplete)
+                    x.callerKeepAlive = false
+                    answerError(.badRequest, detail: "invalid chunked request body: \(error)")
+                    return
+                }
+                evbuffer_remove_buffer(caller.input, out, n)
+                x.requestBodyBytes += UInt64(n)
+                if x.requestDecoder!.isComplete {
+                    x.requestDone = true
+                } else if n < len {
+                    break
+                }
+            }
+        }
+        if up.channel.pendingOutput > worker.settings.highWater {
+            caller.stopReading()
+        } else {
+            caller.startReading()
+        }
+        if !up.channel.flush() { upstreamFailed(.upstreamReset) }
+    }
+
+    func upstreamReadable() {
+        guard let up = upstream else { return }
+        switch up.channel.read() {
+        case .data(let n):
+            if x.responseBytes == 0 {
+                x.firstByteAt = MonotonicClock.now()
+                x.pool?.counters.timeToFirstByte.observe(x.firstByteAt - x.sentAt)
+            }
+            x.responseBytes += UInt64(n)
+        case .wouldBlock:
+            return
+        case .eof:
+            return upstreamEOF()
+        case .failed:
+            return upstreamFailed(.upstreamReset)
+        }
+        up.channel.setTimeout(x.socketTimeout)
+        pumpResponse()
+    }
+
+    /// Relays response heads and body bytes that have arrived; finishes the exchange at the message end.
+    func pumpResponse() {
+        guard let up = upstream else { return }
+        let input = up.channel.input
+        while !x.responseHeadSent {
+            var len = 0
+            guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { return }
+            let result: HeadParseResult
+            do {
+                result = try responseParser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
+            } catch {
+                return upstreamInvalid("response head: \(error)")
+            }
+            guard case .complete(let consumed) = result else {
+                evbuffer_drain(input, len)
+                continue
+            }
+            evbuffer_drain(input, consumed)
+            let head = responseParser.head
+            if head.status < 200 {
+                if head.status == 101 {
+                    guard x.request.isUpgrade else { return upstreamInvalid("101 to a request that did not ask to upgrade") }
+                    return startUpgrade(head)
+                }
+                // 1xx (100 Continue among them) goes through, except to HTTP/1.0 callers, which cannot take it (RFC 9110 15.2).
+                if x.request.version != .http10 {
+                    scratch.removeAll(keepingCapacity: true)
+                    HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
+                    caller.write(scratch)
+                }
+                responseParser.reset()
+                continue
+            }
+            x.responseStatus = head.status
+            x.responseKeepAlive = head.keepAlive
+            let framing = head.framing(requestMethod: x.request.method)
+            x.responseFraming = framing
+            // An until-close body, or a server that answered before the request body ended, leaves no boundary to continue after.
+            if framing == .untilClose || !x.requestDone || worker.isShuttingDown { x.callerKeepAlive = false }
+            scratch.removeAll(keepingCapacity: true)
+            HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: x.callerKeepAlive, options: worker.settings.forward, into: &scratch)
+            caller.write(scratch)
+            x.responseHeadSent = true
+            switch framing {
+            case .none:
+                x.responseDone = true
+            case .contentLength(let n):
+                x.responseRemaining = n
+                x.responseDone = n == 0
+            case .chunked:
+                x.responseDecoder = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
+            case .untilClose:
+                break
+            }
+        }
+        let out = caller.output
+        while !x.responseDone {
+            let avail = evbuffer_get_length(input)
+            if avail == 0 { break }
+            switch x.responseFraming {
+            case .contentLength:
+                let n = Int(min(UInt64(avail), x.responseRemaining))
+                evbuffer_remove_buffer(input, out, n)
+                x.responseRemaining -= UInt64(n)
+                if x.responseRemaining == 0 { x.responseDone = true }
+            case .chunked:
+                var len = 0
+                guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { break }
+                let n: Int
+                do {
+                    n = try x.responseDecoder!.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                } catch {
+                    return upstreamInvalid("chunked body: \(error)")
+                }
+                evbuffer_remove_buffer(input, out, n)
+                if x.responseDecoder!.isComplete { x.responseDone = true }
+            case .untilClose:
+                evbuffer_remove_buffer(input, out, avail)
+            case .none:
+                x.responseDone = true
+            }
+        }
+        guard caller.flush() else {
+            abortUpstream(reason: .callerAborted)
+            return close()
+        }
+        if x.responseDone {
+            finishExchange()
+        } else if caller.pendingOutput > worker.settings.highWater {
+            // The caller reads slower than the upstream sends: stop reading the upstream; the caller's own timer now runs.
+            up.channel.stopReading()
+            up.channel.clearTimeout()
+            caller.setTimeout(worker.settings.callerIdleTimeout)
+        }
+    }
+
+    /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
+    func finishExchange() {
+        guard let up = upstream else { return }
+        upstream = nil
+        up.channel.clearTimeout()
+        // Bytes after the end of the response are a protocol error: that connection is never reused.
+        let extra = evbuffer_get_length(up.channel.input) > 0
+        let facts = ReleaseFacts(
+            responseComplete: x.responseDone && x.responseFraming != .untilClose,
+            requestComplete: x.requestDone,
+            keepAlive: x.responseKeepAlive,
+            failure: extra ? .error : nil,
+            requestsServed: up.requestsServed,
+            openedAt: up.openedAt,
+            epoch: up.epoch
+        )
+        if extra { worker.counters.upstreamExtraBytes &+= 1 }
+        worker.manager.release(up, facts: facts, now: MonotonicClock.now())
+        endExchange(keepCaller: x.callerKeepAlive)
+    }
+
+    private func upstreamEOF() {
+        if x.responseHeadSent && x.responseFraming == .untilClose {
+            x.responseDone = true
+            x.responseKeepAlive = false
+            guard caller.flush() else {
+                abortUpstream(reason: .callerAborted)
+                return close()
+            }
+            guard let up = upstream else { return }
+            upstream = nil
+            worker.manager.release(up, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: MonotonicClock.now())
+            endExchange(keepCaller: false)
+            return
+        }
+        upstreamFailed(.upstreamReset)
+    }
+
+    /// The upstream failed before the response ended: retry once when safe, else answer or cut.
+    func upstreamFailed(_ cause: ErrorCause) {
+        if x.retryEligible {
+            return retry()
+        }
+        abortUpstream(reason: .error)
+        answerError(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
+    }
+
+    private func upstreamInvalid(_ detail: String) {
+        abortUpstream(reason: .error)
+        answerError(.invalidResponse, detail: detail)
+    }
+
+    /// A reused connection died before any response byte: the request goes again on a fresh connection.
+    private func retry() {
+        abortUpstream(reason: .error)
+        x.retried = true
+        x.reused = false
+        x.responseBytes = 0
+        x.pool?.counters.retries &+= 1
+        acquire(allowReuse: false)
+    }
+
+    func upstreamTimedOut() {
+        let seconds = Double(x.socketTimeout) / 1e9
+        abortUpstream(reason: .error)
+        answerError(.readTimeout, detail: "no data from \(x.key?.description ?? "upstream") for \(seconds)s")
+    }
+
+    func upstreamDrained() {
+        guard let up = upstream else { return }
+        if up.channel.writeError != 0 { return upstreamFailed(.upstreamReset) }
+        up.channel.setTimeout(x.socketTimeout)
+        if !x.requestDone { caller.startReading() }
+    }
+
+    /// Closes the current upstream connection through the gate with `reason`.
+    func abortUpstream(reason: CloseReason) {
+        guard let up = upstream else { return }
+        upstream = nil
+        up.channel.clearTimeout()
+        let facts = ReleaseFacts(responseComplete: false, requestComplete: x.requestDone, keepAlive: false, failure: reason, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
+        worker.manager.release(up, facts: facts, now: MonotonicClock.now())
+    }
+}

@@ -1,0 +1,476 @@
+// One caller connection: reads request heads, routes each to its upstream pool, and relays the exchange in order.
+import Glibc
+import HTTP1
+internal import CLibevent
+
+/// A caller connection and its current exchange. Requests are answered one at a time, in order (pipelining included).
+final class ProxySession: ChannelDelegate, PoolWaiter {
+    /// Where the session is in its current exchange.
+    enum Phase: Equatable {
+        /// Waiting for (the rest of) a request head.
+        case awaitingHead
+        /// Waiting for DNS.
+        case resolving
+        /// Queued in the pool.
+        case acquiring
+        /// A new upstream connection is being opened.
+        case connecting
+        /// Request and response are flowing.
+        case exchanging
+        /// Bytes flow both ways untouched (CONNECT or Upgrade).
+        case tunnel
+        /// Writing the last bytes before closing.
+        case closing
+        case closed
+    }
+
+    unowned let worker: Worker
+    let caller: Channel
+    let waiterID: Int
+    var phase: Phase = .awaitingHead
+    var parser: RequestHeadParser
+    var responseParser: ResponseHeadParser
+    var x = Exchange()
+    /// The pooled connection of the current exchange.
+    var upstream: UpstreamConnection?
+    /// A socket being connected, or the upstream side of a CONNECT tunnel (never pooled).
+    var pending: Channel?
+    /// When the first byte of the current head arrived, for the header timeout.
+    var headStartedAt: Nanos?
+    /// Reused buffer for serialised heads.
+    var scratch: [UInt8] = []
+
+    init(worker: Worker, fd: CInt) {
+        self.worker = worker
+        self.caller = Channel(base: worker.base, fd: fd)
+        self.waiterID = worker.manager.makeID()
+        self.parser = RequestHeadParser(limits: worker.settings.limits)
+        self.responseParser = ResponseHeadParser(limits: worker.settings.limits)
+        scratch.reserveCapacity(1024)
+        caller.delegate = self
+    }
+
+    /// Starts reading the first request.
+    func start() {
+        Socket.setNoDelay(caller.fd)
+        caller.startReading()
+        caller.setTimeout(worker.settings.callerIdleTimeout)
+    }
+
+    // MARK: events
+
+    func channelReadable(_ channel: Channel) {
+        if channel === caller {
+            callerReadable()
+        } else if let up = upstream, channel === up.channel {
+            upstreamReadable()
+        } else if channel === pending, phase == .tunnel {
+            tunnelReadable(from: channel)
+        }
+    }
+
+    func channelWritable(_ channel: Channel) {
+        if channel === caller {
+            callerDrained()
+        } else if channel === pending && phase == .connecting {
+            if x.isTunnel { tunnelConnected() } else { connectFinished() }
+        } else if let up = upstream, channel === up.channel {
+            upstreamDrained()
+        } else if channel === pending && phase == .tunnel {
+            tunnelDrained(channel)
+        }
+    }
+
+    func channelTimedOut(_ channel: Channel) {
+        if channel === caller {
+            callerTimedOut()
+        } else if channel === pending && phase == .connecting {
+            connectTimedOut()
+        } else if let up = upstream, channel === up.channel {
+            upstreamTimedOut()
+        } else if channel === pending && phase == .tunnel {
+            close()
+        }
+    }
+
+    // MARK: caller side
+
+    private func callerReadable() {
+        switch caller.read() {
+        case .data:
+            break
+        case .wouldBlock:
+            return
+        case .eof, .failed:
+            callerGone()
+            return
+        }
+        switch phase {
+        case .awaitingHead:
+            parseHeads()
+        case .exchanging:
+            if !x.requestDone { pumpRequestBody() }
+            holdPipelinedInput()
+        case .tunnel:
+            tunnelReadable(from: caller)
+        case .resolving, .acquiring, .connecting:
+            holdPipelinedInput()
+        case .closing, .closed:
+            evbuffer_drain(caller.input, caller.pendingInput)
+        }
+    }
+
+    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
+    private func holdPipelinedInput() {
+        if x.requestDone && caller.pendingInput > worker.settings.maxPipelinedInput { caller.stopReading() }
+    }
+
+    /// The caller closed or reset its connection.
+    private func callerGone() {
+        if phase == .tunnel {
+            tunnelPeerClosed(caller)
+            return
+        }
+        if phase == .awaitingHead || phase == .closing {
+            close()
+            return
+        }
+        // Mid-exchange: the upstream connection cannot be trusted to be at a message boundary.
+        abortUpstream(reason: .callerAborted)
+        close()
+    }
+
+    /// Parses as many heads as the buffered input holds; starts an exchange on the first complete one.
+    func parseHeads() {
+        while phase == .awaitingHead {
+            var len = 0
+            guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { return }
+            if headStartedAt == nil {
+                headStartedAt = MonotonicClock.now()
+                caller.setTimeout(worker.settings.headerTimeout)
+            }
+            let result: HeadParseResult
+            do {
+                result = try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
+            } catch {
+                evbuffer_drain(caller.input, caller.pendingInput)
+                rejectHead(error)
+                return
+            }
+            switch result {
+            case .needMore:
+                evbuffer_drain(caller.input, len)
+            case .complete(let consumed):
+                evbuffer_drain(caller.input, consumed)
+                headStartedAt = nil
+                caller.clearTimeout()
+                beginExchange()
+            }
+        }
+    }
+
+    /// A head the codec refused: its status, then close (the byte stream has no trustworthy boundary any more).
+    private func rejectHead(_ error: HTTP1Error) {
+        worker.counters.badRequests &+= 1
+        ErrorResponse.write(status: error.status, cause: .badRequest, detail: "\(error)", keepAlive: false, headOnly: false, into: caller)
+        closeAfterFlush()
+    }
+
+    private func callerTimedOut() {
+        switch phase {
+        case .awaitingHead:
+            if headStartedAt != nil {
+                // Slowloris: a head that dribbles in is cut off, whatever its pace.
+                worker.counters.headerTimeouts &+= 1
+                ErrorResponse.write(status: 408, cause: .headerTimeout, detail: "request head not received in time", keepAlive: false, headOnly: false, into: caller)
+                closeAfterFlush()
+            } else {
+                close()
+            }
+        case .acquiring:
+            acquireTimedOut()
+        case .exchanging, .tunnel, .closing:
+            // The caller stopped reading what berth has for it.
+            abortUpstream(reason: .callerAborted)
+            close()
+        case .resolving, .connecting, .closed:
+            break
+        }
+    }
+
+    private func callerDrained() {
+        switch phase {
+        case .closing:
+            close()
+        case .exchanging:
+            caller.clearTimeout()
+            if let up = upstream, !x.responseDone {
+                up.channel.startReading()
+                up.channel.setTimeout(x.socketTimeout)
+            }
+        case .tunnel:
+            tunnelDrained(caller)
+        default:
+            break
+        }
+    }
+
+    // MARK: routing
+
+    /// A request head is complete: decide where it goes and get a connection.
+    private func beginExchange() {
+        let now = MonotonicClock.now()
+        x.reset(now: now)
+        x.request = parser.head
+        parser.reset()
+        worker.counters.requests &+= 1
+        let req = x.request
+        x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
+
+        // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
+        let authority: Authority
+        switch req.targetForm {
+        case .absolute:
+            guard req.scheme == "http", let a = req.targetAuthority else {
+                return failEarly(.notImplemented, status: 501, detail: "only http:// targets are proxied; use CONNECT for TLS")
+            }
+            authority = a
+        case .authority:
+            guard let a = req.targetAuthority, let port = a.port else {
+                return failEarly(.badRequest, status: 400, detail: "CONNECT needs host:port")
+            }
+            return beginTunnel(PoolKey(host: a.host, port: port), now: now)
+        case .origin, .asterisk:
+            guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
+                return failEarly(.badRequest, status: 400, detail: "no Host header to route by")
+            }
+            authority = a
+        }
+        let key = PoolKey(host: authority.host, port: authority.port ?? 80)
+        guard worker.isAllowed(key) else {
+            return failEarly(.destinationDenied, status: 403, detail: "\(key) is not in the allowlist")
+        }
+        x.key = key
+        let pool = worker.manager.pool(for: key, now: now)
+        x.pool = pool
+        x.socketTimeout = pool.settings.socketTimeout
+        if let override = req.headers["berth-socket-timeout"] {
+            guard let d = DurationText.parse(override) else {
+                return failEarly(.badRequest, status: 400, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
+            }
+            x.socketTimeout = min(d, worker.settings.socketCeiling)
+        }
+        switch req.framing {
+        case .none:
+            x.requestDone = true
+        case .contentLength(let n):
+            x.requestRemaining = n
+            x.requestDone = n == 0
+        case .chunked:
+            x.requestDecoder = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
+            x.requestDone = false
+        case .untilClose:
+            return failEarly(.badRequest, status: 400, detail: "request body without framing")
+        }
+        pool.counters.requests &+= 1
+        acquire(allowReuse: true)
+    }
+
+    /// Asks the pool for a connection.
+    func acquire(allowReuse: Bool) {
+        guard let pool = x.pool else { return }
+        let now = MonotonicClock.now()
+        x.acquireStartedAt = now
+        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
+        case .reuse(let conn):
+            pool.counters.acquireWait.observe(0)
+            send(on: conn, reused: true)
+        case .connect:
+            pool.counters.acquireWait.observe(0)
+            resolveAndConnect()
+        case .wait:
+            phase = .acquiring
+            let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
+            caller.setTimeout(limit)
+        case .reject(let cause):
+            answerError(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
+        }
+    }
+
+    func poolGranted(_ connection: UpstreamConnection) {
+        guard phase == .acquiring, let pool = x.pool else {
+            // The session ended while queued: give the connection straight back.
+            worker.manager.release(connection, facts: idleFacts(connection), now: MonotonicClock.now())
+            return
+        }
+        caller.clearTimeout()
+        pool.counters.acquireWait.observe(MonotonicClock.now() - x.acquireStartedAt)
+        send(on: connection, reused: true)
+    }
+
+    func poolMayConnect() {
+        guard phase == .acquiring, let pool = x.pool else {
+            if let pool = x.pool { worker.manager.connectFailed(pool) }
+            return
+        }
+        caller.clearTimeout()
+        pool.counters.acquireWait.observe(MonotonicClock.now() - x.acquireStartedAt)
+        resolveAndConnect()
+    }
+
+    func poolRejected(_ cause: ErrorCause) {
+        guard phase == .acquiring, let pool = x.pool else { return }
+        caller.clearTimeout()
+        answerError(cause, detail: "\(pool.key) is paused")
+    }
+
+    private func acquireTimedOut() {
+        guard let pool = x.pool else { return }
+        worker.manager.cancelWait(pool, waiter: self)
+        if pool.state.isPaused {
+            answerError(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold")
+        } else {
+            answerError(.poolTimeout, detail: "no connection to \(pool.key) within the acquire timeout")
+        }
+    }
+
+    /// Facts for a connection that never carried a request (handed to a session that had already gone).
+    func idleFacts(_ c: UpstreamConnection) -> ReleaseFacts {
+        ReleaseFacts(responseComplete: true, requestComplete: true, keepAlive: true, failure: nil, requestsServed: c.requestsServed, openedAt: c.openedAt, epoch: c.epoch)
+    }
+
+    // MARK: connecting
+
+    private func resolveAndConnect() {
+        guard let key = x.key else { return }
+        phase = .resolving
+        worker.resolver.resolve(key.bareHost, port: key.port, now: MonotonicClock.now()) { [weak self] addresses in
+            self?.resolved(addresses)
+        }
+    }
+
+    private func resolved(_ addresses: [SocketAddress]) {
+        guard phase == .resolving, let pool = x.pool else { return }
+        guard let address = addresses.first else {
+            worker.manager.connectFailed(pool)
+            answerError(.dnsFailure, detail: "\(pool.key.host) did not resolve")
+            return
+        }
+        x.address = address
+        let (fd, inProgress, err) = Socket.connect(to: address)
+        guard fd >= 0 else {
+            worker.manager.connectFailed(pool)
+            answerError(err == ECONNREFUSED ? .connectRefused : .connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
+            return
+        }
+        let ch = Channel(base: worker.base, fd: fd)
+        ch.delegate = self
+        pending = ch
+        phase = .connecting
+        if inProgress {
+            ch.awaitWritable()
+            ch.setTimeout(pool.settings.connectTimeout)
+        } else {
+            connectFinished()
+        }
+    }
+
+    private func connectFinished() {
+        guard let ch = pending, let pool = x.pool else { return }
+        ch.clearTimeout()
+        let err = Socket.pendingError(ch.fd)
+        guard err == 0 else {
+            pending = nil
+            ch.close()
+            worker.manager.connectFailed(pool)
+            let cause: ErrorCause = err == ETIMEDOUT ? .connectTimeout : .connectRefused
+            answerError(cause, detail: "connect to \(x.address?.description ?? pool.key.description): \(String(cString: strerror(err)))")
+            return
+        }
+        pending = nil
+        let conn = worker.manager.connected(pool, channel: ch, now: MonotonicClock.now())
+        send(on: conn, reused: false)
+    }
+
+    private func connectTimedOut() {
+        guard let ch = pending else { return }
+        pending = nil
+        ch.close()
+        if let pool = x.pool { worker.manager.connectFailed(pool) }
+        answerError(.connectTimeout, detail: "no connection to \(x.address?.description ?? x.key?.description ?? "upstream") within the connect timeout")
+    }
+
+    // MARK: answering
+
+    /// Answers the current request with berth's own error, if nothing of the response has gone out yet.
+    func answerError(_ cause: ErrorCause, detail: String) {
+        x.errorCause = cause
+        x.pool?.counters.countFailure(cause)
+        worker.counters.countFailure(cause)
+        if x.responseHeadSent {
+            // Part of the upstream's response is out: the only honest signal left is to cut the connection.
+            close()
+            return
+        }
+        // The caller's byte stream stays usable only if its whole request body was read.
+        let keep = x.callerKeepAlive && x.requestDone && !worker.isShuttingDown
+        ErrorResponse.write(status: cause.status, cause: cause, detail: detail, keepAlive: keep, headOnly: x.request.method == .head, into: caller)
+        endExchange(keepCaller: keep)
+    }
+
+    /// An error before any upstream was chosen.
+    private func failEarly(_ cause: ErrorCause, status: Int, detail: String) {
+        x.errorCause = cause
+        worker.counters.countFailure(cause)
+        let keep = x.callerKeepAlive && x.requestDone && x.request.framing == .none
+        ErrorResponse.write(status: status, cause: cause, detail: detail, keepAlive: keep, headOnly: x.request.method == .head, into: caller)
+        endExchange(keepCaller: keep)
+    }
+
+    /// The exchange is over on the caller side: next request, or close.
+    func endExchange(keepCaller: Bool) {
+        worker.accessLog(self)
+        guard caller.flush() else { return close() }
+        if keepCaller && !worker.isShuttingDown {
+            phase = .awaitingHead
+            caller.startReading()
+            caller.setTimeout(worker.settings.callerIdleTimeout)
+            if caller.pendingInput > 0 { parseHeads() }
+        } else {
+            closeAfterFlush()
+        }
+    }
+
+    /// Closes once the output has left.
+    func closeAfterFlush() {
+        phase = .closing
+        caller.stopReading()
+        if caller.pendingOutput == 0 || !caller.flush() || caller.pendingOutput == 0 {
+            close()
+        } else {
+            caller.setTimeout(worker.settings.callerIdleTimeout)
+        }
+    }
+
+    /// Tears the session down: every socket it holds is closed or returned.
+    func close() {
+        guard phase != .closed else { return }
+        let was = phase
+        phase = .closed
+        if was == .acquiring, let pool = x.pool { worker.manager.cancelWait(pool, waiter: self) }
+        if was == .connecting || was == .resolving, !x.isTunnel, let pool = x.pool {
+            worker.manager.connectFailed(pool)
+        }
+        if let ch = pending {
+            pending = nil
+            if was == .tunnel { _ = ch.flush() }
+            ch.close()
+        }
+        abortUpstream(reason: .callerAborted)
+        caller.close()
+        worker.sessionEnded(self)
+    }
+
+    /// Whether the session is between requests, so shutdown may close it at once.
+    var isIdle: Bool { phase == .awaitingHead && headStartedAt == nil }
+}

@@ -1,0 +1,53 @@
+// The values the data path reads per request, converted once from the configuration to nanoseconds.
+import HTTP1
+
+/// Data-path settings of one worker.
+struct ProxySettings: Sendable {
+    var headerTimeout: Nanos
+    var callerIdleTimeout: Nanos
+    var socketCeiling: Nanos
+    var allow: [AllowRule]
+    var connectPorts: Set<Int>
+    var forward: ForwardOptions
+    var limits: HTTP1Limits
+    var accessLog: Bool
+    /// Output above this stops reading from the other side until it drains: bounded memory per exchange.
+    var highWater = 256 * 1024
+    /// Pipelined bytes berth buffers from a caller before it stops reading from it.
+    var maxPipelinedInput = 64 * 1024
+
+    /// Settings from the resolved configuration.
+    init(_ c: BerthConfiguration) {
+        headerTimeout = c.timeouts.headerRead.nanos
+        callerIdleTimeout = c.timeouts.callerIdle.nanos
+        socketCeiling = c.timeouts.socketCeiling.nanos
+        allow = c.allow
+        connectPorts = Set(c.connectPorts)
+        var f = ForwardOptions()
+        f.via = c.via
+        f.alsoDrop = ["berth-socket-timeout"]
+        forward = f
+        limits = .default
+        accessLog = c.accessLog
+    }
+}
+
+extension ManagerSettings {
+    /// Pool settings from the resolved configuration.
+    init(_ c: BerthConfiguration) {
+        self.init(
+            maxTotal: c.limits.maxTotal,
+            idleTimeout: c.timeouts.idle.nanos,
+            maxAge: c.timeouts.maxConnectionAge.nanos,
+            maxRequests: c.limits.maxRequestsPerConnection,
+            route: RouteSettings(
+                maxPerRoute: c.limits.maxPerRoute,
+                maxPending: c.limits.maxPending,
+                socketTimeout: c.timeouts.socket.nanos,
+                connectTimeout: c.timeouts.connect.nanos,
+                acquireTimeout: c.timeouts.acquire.nanos
+            ),
+            destinations: c.destinations
+        )
+    }
+}

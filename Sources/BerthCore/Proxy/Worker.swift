@@ -1,0 +1,138 @@
+// One event loop with its listener, caller sessions, upstream pools and resolver.
+import Glibc
+import Logging
+internal import CLibevent
+
+/// A worker: everything on one libevent event_base, touched only from its thread.
+final class Worker: EventHandler {
+    let index: Int
+    let base: OpaquePointer
+    var settings: ProxySettings
+    let manager: PoolManager
+    let resolver: Resolver
+    var counters = WorkerCounters()
+    let logger: Logger
+    private(set) var listener: Listener?
+    private var sessions: [ObjectIdentifier: ProxySession] = [:]
+    /// Connections being opened by /resume?prewarm=, kept alive until they finish.
+    var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
+    private(set) var isShuttingDown = false
+    private var housekeeping: LoopEvent!
+    private var drainTimer: LoopEvent?
+    /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
+    private let housekeepingInterval: Nanos = 60 * 1_000_000_000
+
+    init(index: Int, configuration: BerthConfiguration, logger: Logger) {
+        self.index = index
+        let cfg = event_config_new()
+        // One thread owns the base: no locks needed.
+        event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
+        base = event_base_new_with_config(cfg)
+        event_config_free(cfg)
+        settings = ProxySettings(configuration)
+        manager = PoolManager(base: base, settings: ManagerSettings(configuration))
+        resolver = Resolver(base: base)
+        self.logger = logger
+        housekeeping = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        housekeeping.add(after: housekeepingInterval)
+    }
+
+    /// Starts accepting callers on `address`.
+    func listen(on address: SocketAddress, reusePort: Bool) throws -> SocketAddress {
+        let l = try Listener(base: base, address: address, reusePort: reusePort) { [unowned self] fd in
+            self.accept(fd)
+        }
+        listener = l
+        return l.address
+    }
+
+    private func accept(_ fd: CInt) {
+        counters.accepted &+= 1
+        let s = ProxySession(worker: self, fd: fd)
+        sessions[ObjectIdentifier(s)] = s
+        s.start()
+    }
+
+    /// A session closed its caller connection.
+    func sessionEnded(_ s: ProxySession) {
+        sessions[ObjectIdentifier(s)] = nil
+        if isShuttingDown && sessions.isEmpty { event_base_loopbreak(base) }
+    }
+
+    /// Callers connected now.
+    var callerCount: Int { sessions.count }
+
+    /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
+    func isAllowed(_ key: PoolKey) -> Bool {
+        if settings.allow.isEmpty { return true }
+        return settings.allow.contains { DestinationMatcher.allows($0, key: key) }
+    }
+
+    /// Writes the access-log line for the session's current exchange when enabled.
+    func accessLog(_ s: ProxySession) {
+        guard settings.accessLog else { return }
+        let x = s.x
+        let now = MonotonicClock.now()
+        let ms = { (n: Nanos) in String(Double(n / 1000) / 1000) }
+        logger.info("access", metadata: [
+            "method": "\(x.request.method.rawValue)",
+            "upstream": "\(x.key?.description ?? "-")",
+            "status": "\(x.errorCause?.status ?? x.responseStatus)",
+            "bytes_in": "\(x.requestBodyBytes)",
+            "bytes_out": "\(x.responseBytes)",
+            "duration_ms": "\(ms(now - x.startedAt))",
+            "ttfb_ms": "\(x.firstByteAt > 0 ? ms(x.firstByteAt - x.sentAt) : "-")",
+            "reused": "\(x.reused)",
+            "retried": "\(x.retried)",
+            "berth_error": "\(x.errorCause?.rawValue ?? "-")",
+        ])
+    }
+
+    /// Stops accepting, closes idle callers and pooled connections, and lets in-flight exchanges finish for up to `drain`.
+    func beginShutdown(drain: Nanos) {
+        guard !isShuttingDown else { return }
+        isShuttingDown = true
+        listener?.close()
+        listener = nil
+        for s in sessions.values where s.isIdle { s.close() }
+        manager.closeAllIdle()
+        if sessions.isEmpty {
+            event_base_loopbreak(base)
+            return
+        }
+        let t = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .wake)
+        t.add(after: drain)
+        drainTimer = t
+    }
+
+    func handleEvent(_ tag: EventTag, what: Int16) {
+        switch tag {
+        case .timer:
+            let forgotten = manager.forgetQuiet(now: MonotonicClock.now())
+            if forgotten > 0 { logger.debug("forgot quiet upstreams", metadata: ["count": "\(forgotten)"]) }
+            housekeeping.add(after: housekeepingInterval)
+        case .wake:
+            logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
+            for s in Array(sessions.values) { s.close() }
+            event_base_loopbreak(base)
+        default:
+            break
+        }
+    }
+
+    /// Runs the loop until shutdown.
+    func run() {
+        event_base_dispatch(base)
+    }
+
+    /// Frees every C object the worker owns.
+    func teardown() {
+        for s in Array(sessions.values) { s.close() }
+        manager.closeAllIdle()
+        listener?.close()
+        housekeeping.free()
+        drainTimer?.free()
+        resolver.shutdown()
+        event_base_free(base)
+    }
+}

@@ -1,0 +1,19 @@
+// Counters for things that happen on the caller side of a worker, before or beside any upstream pool.
+
+/// Caller-side counters of one worker.
+struct WorkerCounters: Sendable {
+    var accepted: UInt64 = 0
+    var requests: UInt64 = 0
+    var badRequests: UInt64 = 0
+    var headerTimeouts: UInt64 = 0
+    var tunnels: UInt64 = 0
+    /// Responses followed by bytes their framing did not account for.
+    var upstreamExtraBytes: UInt64 = 0
+    /// Indexed by `ErrorCause.index`; counts every cause, including those with no pool (denied, bad request).
+    private(set) var failures = [UInt64](repeating: 0, count: ErrorCause.allCases.count)
+
+    init() {}
+
+    mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
+    func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
+}

@@ -1,0 +1,33 @@
+// Every reason berth closes an upstream connection instead of reusing it; the raw values are the stats labels.
+
+/// Why an upstream connection was closed rather than pooled. One enum, so stats labels cannot drift from the code.
+enum CloseReason: String, CaseIterable, Sendable {
+    /// The upstream was paused by the orchestrator.
+    case paused
+    /// /evict closed it, or the global limit needed the slot.
+    case evicted
+    /// Idle for longer than the idle timeout.
+    case idleTimeout = "idle-timeout"
+    /// Became readable (data or EOF) while idle: the server closed it or misbehaved.
+    case peerClosedIdle = "peer-closed-idle"
+    /// Served the maximum number of requests.
+    case maxRequests = "max-requests"
+    /// Older than the maximum connection age.
+    case maxAge = "max-age"
+    /// An I/O error, a timeout or invalid bytes from the upstream.
+    case error
+    /// The response was not read to its end with known framing.
+    case responseIncomplete = "response-incomplete"
+    /// The request was not sent to its end (the caller went away or the server answered early).
+    case requestIncomplete = "request-incomplete"
+    /// The upstream asked to close (Connection: close, or HTTP/1.0 without keep-alive).
+    case upstreamClose = "upstream-close"
+    /// Opened before the last /resume: an earlier epoch is never reused.
+    case staleEpoch = "stale-epoch"
+    /// The connection became a tunnel (Upgrade or CONNECT).
+    case upgraded
+    /// The caller went away before the exchange ended.
+    case callerAborted = "caller-aborted"
+    /// berth is shutting down.
+    case shutdown
+}

@@ -1,0 +1,38 @@
+// The causes berth names in the Berth-Error header, each with the status it answers with.
+
+/// Why berth answered a request itself instead of relaying the upstream's response.
+enum ErrorCause: String, CaseIterable, Sendable {
+    case connectRefused = "connect-refused"
+    case connectTimeout = "connect-timeout"
+    case readTimeout = "read-timeout"
+    case upstreamReset = "upstream-reset"
+    case invalidResponse = "invalid-response"
+    case poolTimeout = "pool-timeout"
+    case destinationDenied = "destination-denied"
+    case badRequest = "bad-request"
+    /// The upstream is paused and the request could not wait (mode=reject, or the hold ran out).
+    case upstreamPaused = "upstream-paused"
+    /// The upstream's waiting queue is at --max-pending.
+    case queueFull = "queue-full"
+    /// The upstream's host name did not resolve.
+    case dnsFailure = "dns-failure"
+    /// The caller took longer than the header timeout to send a request head.
+    case headerTimeout = "header-timeout"
+    /// The request method or form is not supported (for example absolute https:// without CONNECT).
+    case notImplemented = "not-implemented"
+    /// berth is shutting down.
+    case shuttingDown = "shutting-down"
+
+    /// The status berth answers with.
+    var status: Int {
+        switch self {
+        case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure: return 502
+        case .connectTimeout, .readTimeout: return 504
+        case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown: return 503
+        case .destinationDenied: return 403
+        case .badRequest: return 400
+        case .headerTimeout: return 408
+        case .notImplemented: return 501
+        }
+    }
+}

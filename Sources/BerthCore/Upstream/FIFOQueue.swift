@@ -1,0 +1,36 @@
+// A first-in first-out queue on one array with a moving head, so waiting requests are served in arrival order.
+
+/// FIFO queue; removal from the middle is O(n), which is fine because the queue is bounded by --max-pending.
+struct FIFOQueue<Element: Equatable>: Sendable where Element: Sendable {
+    private var items: [Element] = []
+    private var head = 0
+
+    /// An empty queue.
+    init() {}
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ e: Element) { items.append(e) }
+
+    mutating func popFirst() -> Element? {
+        guard head < items.count else { return nil }
+        let e = items[head]
+        head += 1
+        if head > 32 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return e
+    }
+
+    /// Removes the first occurrence; false when absent.
+    mutating func remove(_ e: Element) -> Bool {
+        guard let i = items[head...].firstIndex(of: e) else { return false }
+        items.remove(at: i)
+        return true
+    }
+
+    /// Elements in order.
+    var elements: ArraySlice<Element> { items[head...] }
+}

@@ -1,0 +1,73 @@
+// Asynchronous host name resolution on libevent's evdns, cached for each record's TTL; /etc/hosts first, IP literals skip it.
+import Glibc
+internal import CLibevent
+
+/// Resolves upstream host names without blocking the loop.
+final class Resolver {
+    typealias Completion = ([SocketAddress]) -> Void
+    private struct Entry {
+        var addresses: [[UInt8]]
+        var expires: Nanos
+    }
+
+    private let dnsBase: OpaquePointer?
+    private var cache: [String: Entry] = [:]
+    private var waiting: [String: [(port: Int, done: Completion)]] = [:]
+    private var hosts: [String: [[UInt8]]] = [:]
+    /// TTLs are clamped: a 0 TTL would resolve on every request, a huge one would outlive a container.
+    private let minTTL: Nanos = 1_000_000_000
+    private let maxTTL: Nanos = 300 * 1_000_000_000
+    /// Failures are cached briefly so a bad name cannot flood the resolver.
+    private let negativeTTL: Nanos = 1_000_000_000
+
+    init(base: OpaquePointer) {
+        dnsBase = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS)
+        loadHosts()
+    }
+
+    /// Resolves `host` (lowercase, no brackets) and calls `done` with its addresses, empty on failure. May call back at once.
+    func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Completion) {
+        if let a = SocketAddress(numericHost: host, port: port) { return done([a]) }
+        if let h = hosts[host] { return done(h.map { SocketAddress(bytes: $0, port: port) }) }
+        if let e = cache[host], e.expires > now { return done(e.addresses.map { SocketAddress(bytes: $0, port: port) }) }
+        if waiting[host] != nil {
+            waiting[host]!.append((port, done))
+            return
+        }
+        waiting[host] = [(port, done)]
+        guard let dnsBase, startDNSQuery(base: dnsBase, host: host, wantV6: false, resolver: self) else {
+            answered(host: host, wantV6: true, addresses: [], ttl: 0)
+            return
+        }
+    }
+
+    /// An evdns answer arrived (called from the trampoline).
+    func answered(host: String, wantV6: Bool, addresses: [[UInt8]], ttl: Int) {
+        if addresses.isEmpty && !wantV6, let dnsBase, startDNSQuery(base: dnsBase, host: host, wantV6: true, resolver: self) {
+            return
+        }
+        let now = MonotonicClock.now()
+        let life = addresses.isEmpty ? negativeTTL : min(max(Nanos(ttl) * 1_000_000_000, minTTL), maxTTL)
+        cache[host] = Entry(addresses: addresses, expires: now + life)
+        let callers = waiting.removeValue(forKey: host) ?? []
+        for c in callers { c.done(addresses.map { SocketAddress(bytes: $0, port: c.port) }) }
+    }
+
+    private func loadHosts() {
+        guard let f = fopen("/etc/hosts", "r") else { return }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 1024)
+        while fgets(&line, Int32(line.count), f) != nil {
+            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let content = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            guard fields.count >= 2, let addr = SocketAddress(numericHost: String(fields[0]), port: 0) else { continue }
+            for name in fields.dropFirst() { hosts[name.lowercased(), default: []].append(addr.bytes) }
+        }
+    }
+
+    /// Frees the evdns base (shutdown).
+    func shutdown() {
+        if let dnsBase { evdns_base_free(dnsBase, 1) }
+    }
+}

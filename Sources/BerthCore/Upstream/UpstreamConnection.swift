@@ -1,0 +1,49 @@
+// One pooled upstream connection; while idle it watches its own socket, because a readable idle connection is a dead one.
+import Glibc
+
+/// An upstream connection and what the release gate needs to know about it.
+final class UpstreamConnection: ChannelDelegate {
+    let id: Int
+    let channel: Channel
+    unowned let pool: UpstreamPool
+    /// The pool epoch it was opened in.
+    let epoch: UInt64
+    let openedAt: Nanos
+    var requestsServed = 0
+    /// Set while it sits on the idle stack.
+    var isIdle = false
+
+    init(id: Int, channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
+        self.id = id
+        self.channel = channel
+        self.pool = pool
+        self.epoch = epoch
+        self.openedAt = openedAt
+    }
+
+    /// Starts the idle watch: EV_READ stays registered and the timer runs to the idle deadline.
+    func enterIdle(deadlineIn: Nanos) {
+        isIdle = true
+        channel.delegate = self
+        channel.startReading()
+        channel.setTimeout(deadlineIn)
+    }
+
+    /// Ends the idle watch; the new owner takes the channel's events.
+    func leaveIdle(to owner: ChannelDelegate) {
+        isIdle = false
+        channel.clearTimeout()
+        channel.delegate = owner
+    }
+
+    func channelReadable(_ channel: Channel) {
+        // nginx's keepalive close handler and Pingora's idle_poll reach the same verdict: data or EOF on an idle connection means it cannot be reused.
+        pool.manager?.idleConnectionEnded(self, reason: .peerClosedIdle)
+    }
+
+    func channelWritable(_ channel: Channel) {}
+
+    func channelTimedOut(_ channel: Channel) {
+        pool.manager?.idleConnectionExpired(self)
+    }
+}
