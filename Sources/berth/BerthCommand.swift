@@ -17,8 +17,10 @@ struct BerthCommand: ParsableCommand {
             EXAMPLES
               Start as a sidecar for calls within the region:
                 berth --profile same-region
-              Override the profile's socket timeout and allow only the internal network:
-                berth --profile cross-region --socket-timeout 30s --listen 0.0.0.0:3128 --allow 10.0.0.0/8
+              Override the profile's socket timeout:
+                berth --profile cross-region --socket-timeout 30s
+              Listen on all interfaces, allowing only the internal network:
+                berth --profile same-region --listen :3128 --allow 10.0.0.0/8
               Run from a config file, and check it first:
                 berth check-config /etc/berth/berth.yaml
                 berth --config /etc/berth/berth.yaml
@@ -38,9 +40,13 @@ struct BerthCommand: ParsableCommand {
         LoggingSystem.bootstrap { label in
             StderrLogHandler(label: label, format: configuration.logFormat, logLevel: configuration.loggerLevel)
         }
+        let logger = Logger(label: "berth")
+        logger.info("starting", metadata: [
+            "version": "\(berthVersion)", "profile": "\(configuration.profile)", "workers": "\(configuration.workers)",
+        ])
         let server = BerthServer(
             configuration: configuration,
-            logger: Logger(label: "berth"),
+            logger: logger,
             // The environment is captured at start: a running process cannot see changes to it anyway.
             reloader: { try ConfigurationLoader.resolve(flags: flags, environment: environment) }
         )

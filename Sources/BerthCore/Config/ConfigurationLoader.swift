@@ -57,7 +57,7 @@ public enum ConfigurationLoader {
 
     /// The profiles and what each sets, for the missing- and unknown-profile errors.
     public static var profileListing: String {
-        "Profiles (each sets these values; any flag, BERTH_* variable or file key overrides them):\n" + TimeoutProfile.table
+        "Profiles (any flag, BERTH_* variable or file key overrides their values):\n" + TimeoutProfile.table
     }
 
     /// Reads files from disk, for the real process; failures carry the system's reason (strerror).

@@ -4,8 +4,6 @@
 public struct TimeoutProfile: Hashable, Sendable {
     /// The name given to `--profile`.
     public let name: String
-    /// When to choose it.
-    public let purpose: String
     public let connect: Duration
     public let socket: Duration
     public let acquire: Duration
@@ -14,16 +12,16 @@ public struct TimeoutProfile: Hashable, Sendable {
 
     /// Every profile, in the order the usage message lists them.
     public static let all: [TimeoutProfile] = [
-        TimeoutProfile(name: "same-region", purpose: "calls within one region",
+        TimeoutProfile(name: "same-region",
                        connect: .milliseconds(125), socket: .milliseconds(125), acquire: .milliseconds(125),
                        maxTotal: 200, maxPerRoute: 100),
-        TimeoutProfile(name: "same-region-failover", purpose: "same-region calls that may fail over",
+        TimeoutProfile(name: "same-region-failover",
                        connect: .seconds(1), socket: .seconds(1), acquire: .seconds(1),
                        maxTotal: 200, maxPerRoute: 100),
-        TimeoutProfile(name: "cross-region", purpose: "calls to another region",
+        TimeoutProfile(name: "cross-region",
                        connect: .seconds(10), socket: .seconds(10), acquire: .seconds(10),
                        maxTotal: 200, maxPerRoute: 100),
-        TimeoutProfile(name: "max-timeout", purpose: "slow batch or report endpoints",
+        TimeoutProfile(name: "max-timeout",
                        connect: .seconds(60), socket: .seconds(300), acquire: .seconds(60),
                        maxTotal: 200, maxPerRoute: 100),
     ]
@@ -44,10 +42,11 @@ public struct TimeoutProfile: Hashable, Sendable {
 
     /// The aligned table of profiles and what each sets, for usage and error messages.
     public static var table: String {
-        let header = ["profile", "connect", "socket", "acquire", "max-total", "max-per-route", "for"]
+        // No description column: the table has to fit the 80 columns ArgumentParser wraps help text to.
+        let header = ["profile", "connect", "socket", "acquire", "max-total", "max-per-route"]
         let rows = all.map { p in
             [p.name, DurationSyntax.format(p.connect), DurationSyntax.format(p.socket), DurationSyntax.format(p.acquire),
-             String(p.maxTotal), String(p.maxPerRoute), p.purpose]
+             String(p.maxTotal), String(p.maxPerRoute)]
         }
         let lines = [header] + rows
         let widths = header.indices.map { column in lines.map { $0[column].count }.max() ?? 0 }
