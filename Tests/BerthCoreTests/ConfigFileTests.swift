@@ -111,7 +111,7 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: 10.0.0.0/33\n") },
                        "berth.yaml:3: destinations[0].match: \"10.0.0.0/33\" is not a CIDR block: the prefix length must be 0 to 32")
         XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: a.internal:99999\n") },
-                       "berth.yaml:3: destinations[0].match: \"a.internal:99999\": the port must be a number from 1 to 65535")
+                       "berth.yaml:3: destinations[0].match: \"99999\" is not a port (1 to 65535)")
         XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: bad_host!\n") },
                        "berth.yaml:3: destinations[0].match: \"bad_host!\" is not a host, host:port or CIDR block")
         XCTAssertTrue(configErrorMessage { try resolveFile(head + "  - match: a.internal\n    timeout: 2s\n") }

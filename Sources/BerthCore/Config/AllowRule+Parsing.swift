@@ -22,7 +22,7 @@ struct CIDR: Hashable {
         }
         let width = address.count * 8
         guard parts.count == 2 else { return CIDR(address: address, bits: width) }
-        guard let bits = Int(parts[1]), parts[1].allSatisfy({ $0.isASCII && $0.isNumber }), (0...width).contains(bits) else {
+        guard parts[1].isASCIIDigits, let bits = Int(parts[1]), (0...width).contains(bits) else {
             throw ValueProblem("\"\(text)\" is not a CIDR block: the prefix length must be 0 to \(width)")
         }
         let masked = mask(address, bits: bits)

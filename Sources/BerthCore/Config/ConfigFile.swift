@@ -30,7 +30,7 @@ enum ConfigFile {
             if let first = seen[name] { throw origin.error(name, "appears twice (first on line \(first))") }
             seen[name] = line(keyNode)
             if name == "destinations" {
-                layer.destinations = try destinations(value, origin: origin)
+                layer.destinations = try destinations(value, path: path, origin: origin)
                 continue
             }
             guard let key = ConfigKey(rawValue: name), key != .config else {
@@ -60,13 +60,13 @@ enum ConfigFile {
     }
 
     /// The `destinations` list: mappings with `match` and any of the per-destination keys.
-    private static func destinations(_ node: Node, origin: ConfigOrigin) throws(ConfigError) -> [DestinationOverride] {
+    private static func destinations(_ node: Node, path: String, origin: ConfigOrigin) throws(ConfigError) -> [DestinationOverride] {
         if node.null != nil { return [] }
         guard let sequence = node.sequence else {
             throw origin.error("destinations", "must be a list of {match: ..., socket-timeout: ...} entries")
         }
         return try sequence.enumerated().map { index, entry throws(ConfigError) in
-            let entryOrigin = ConfigOrigin.file(path: origin.path, line: line(entry))
+            let entryOrigin = ConfigOrigin.file(path: path, line: line(entry))
             let label = "destinations[\(index)]"
             guard let fields = entry.mapping else {
                 throw entryOrigin.error(label, "must be a mapping such as {match: \"10.0.0.5:8080\", socket-timeout: 30s}")
@@ -74,7 +74,7 @@ enum ConfigFile {
             var match: String?
             var override = DestinationOverride(match: "")
             for (keyNode, value) in fields {
-                let fieldOrigin = ConfigOrigin.file(path: origin.path, line: line(keyNode))
+                let fieldOrigin = ConfigOrigin.file(path: path, line: line(keyNode))
                 let name = keyNode.scalar?.string ?? "?"
                 let field = "\(label).\(name)"
                 guard destinationKeys.contains(name) else {
@@ -120,13 +120,5 @@ enum ConfigFile {
         default:
             return "\(path): YAML error: \(error)"
         }
-    }
-}
-
-extension ConfigOrigin {
-    /// The file path of a file origin; empty for the others.
-    var path: String {
-        if case .file(let path, _) = self { return path }
-        return ""
     }
 }

@@ -48,7 +48,7 @@ extension ConfigKey {
         if let field = countField {
             let count = try ConfigValueSyntax.positiveInt(value)
             if self == .workers, !Self.workerRange.contains(count) {
-                throw ValueProblem("\"\(value)\" is out of range (1 to 64)")
+                throw ValueProblem("\"\(value)\" is out of range (\(Self.workerRange.lowerBound) to \(Self.workerRange.upperBound))")
             }
             configuration[keyPath: field] = count
             return

@@ -49,7 +49,11 @@ struct ConfigLayer {
     /// List values with commas split out and blanks dropped, so `a,b`, `a, b` and two flags all mean the same.
     static func splitList(_ values: [String]) -> [String] {
         values.flatMap { $0.split(separator: ",") }
-            .map { String($0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()) }
+            .map { item in
+                let start = item.firstIndex { !$0.isWhitespace } ?? item.endIndex
+                let end = item.lastIndex { !$0.isWhitespace }.map(item.index(after:)) ?? start
+                return String(item[start..<end])
+            }
             .filter { !$0.isEmpty }
     }
 }

@@ -5,7 +5,7 @@ import Logging
 enum ConfigValueSyntax {
     /// A count of at least 1.
     static func positiveInt(_ text: String) throws(ValueProblem) -> Int {
-        guard let value = Int(text), text.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+        guard text.isASCIIDigits, let value = Int(text) else {
             throw ValueProblem("\"\(text)\" is not a whole number")
         }
         guard value > 0 else { throw ValueProblem("\"\(text)\" must be at least 1") }
@@ -14,7 +14,7 @@ enum ConfigValueSyntax {
 
     /// A TCP port a connection may go to.
     static func port(_ text: String) throws(ValueProblem) -> Int {
-        guard let value = Int(text), text.allSatisfy({ $0.isASCII && $0.isNumber }), (1...65535).contains(value) else {
+        guard text.isASCIIDigits, let value = Int(text), (1...65535).contains(value) else {
             throw ValueProblem("\"\(text)\" is not a port (1 to 65535)")
         }
         return value
@@ -45,4 +45,9 @@ enum ConfigValueSyntax {
         }
         return level.rawValue
     }
+}
+
+extension StringProtocol {
+    /// Non-empty and only 0-9: `Int(_:)` alone would also take a sign, and `isNumber` takes other scripts' digits.
+    var isASCIIDigits: Bool { !isEmpty && allSatisfy { $0.isASCII && $0.isNumber } }
 }

@@ -6,9 +6,7 @@ extension DestinationOverride {
         // Throws for a malformed block such as 10.0.0.0/33; nil when the text is not numeric at all.
         if try CIDR.parse(text) != nil { return text.lowercased() }
         if let (host, port) = splitPort(text) {
-            guard let number = Int(port), port.allSatisfy({ $0.isASCII && $0.isNumber }), (1...65535).contains(number) else {
-                throw ValueProblem("\"\(text)\": the port must be a number from 1 to 65535")
-            }
+            let number = try ConfigValueSyntax.port(String(port))
             if host.hasPrefix("[") {
                 guard IPAddressLiteral.bytes(String(host.dropFirst().dropLast())) != nil else {
                     throw ValueProblem("\"\(text)\": \"\(host)\" is not an IPv6 address")

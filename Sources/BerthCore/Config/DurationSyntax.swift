@@ -7,6 +7,7 @@ public enum DurationSyntax {
     /// The shortest duration accepted; event-loop timers are not finer than this in practice.
     public static let minimum: Duration = .milliseconds(1)
 
+    /// Shortest unit first, so that `ms` is tried before `m` and `s`.
     private static let units: [(suffix: String, nanoseconds: Int64)] = [
         ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000),
     ]
@@ -16,8 +17,7 @@ public enum DurationSyntax {
     static func parse(_ text: String) throws(ValueProblem) -> Duration {
         let quoted = "\"\(text)\""
         if text.hasPrefix("-") { throw ValueProblem("\(quoted) is negative; every timeout must be positive \(hint)") }
-        // "ms" must be tried before "m" and "s".
-        guard let unit = units.sorted(by: { $0.suffix.count > $1.suffix.count }).first(where: { text.hasSuffix($0.suffix) }) else {
+        guard let unit = units.first(where: { text.hasSuffix($0.suffix) }) else {
             if !text.isEmpty, text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) {
                 throw ValueProblem("\(quoted) has no unit \(hint)")
             }
@@ -25,16 +25,15 @@ public enum DurationSyntax {
         }
         let number = text.dropLast(unit.suffix.count)
         let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let digitsOnly = { (s: Substring) in !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber } }
-        guard digitsOnly(parts[0]), parts.count == 1 || digitsOnly(parts[1]) else {
+        guard parts[0].isASCIIDigits, parts.count == 1 || parts[1].isASCIIDigits else {
             throw ValueProblem("\(quoted) is not a duration \(hint)")
         }
         // Whole and fractional parts are kept as integers so that 1.1s is exactly 1100ms.
         guard let whole = Int64(parts[0]) else {
-            throw ValueProblem("\(quoted) is longer than 24h")
+            throw ValueProblem("\(quoted) is longer than \(format(maximum))")
         }
         var (nanoseconds, overflow) = whole.multipliedReportingOverflow(by: unit.nanoseconds)
-        if overflow { throw ValueProblem("\(quoted) is longer than 24h") }
+        if overflow { throw ValueProblem("\(quoted) is longer than \(format(maximum))") }
         if parts.count == 2 {
             var scale = unit.nanoseconds
             for digit in parts[1] {
@@ -44,8 +43,8 @@ public enum DurationSyntax {
         }
         let duration = Duration.nanoseconds(nanoseconds)
         if nanoseconds == 0 { throw ValueProblem("\(quoted) is zero; every timeout must be positive \(hint)") }
-        if duration > maximum { throw ValueProblem("\(quoted) is longer than 24h") }
-        if duration < minimum { throw ValueProblem("\(quoted) is shorter than 1ms") }
+        if duration > maximum { throw ValueProblem("\(quoted) is longer than \(format(maximum))") }
+        if duration < minimum { throw ValueProblem("\(quoted) is shorter than \(format(minimum))") }
         return duration
     }
 

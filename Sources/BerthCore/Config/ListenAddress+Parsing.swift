@@ -21,7 +21,7 @@ extension ListenAddress {
             port = text[text.index(after: colon)...]
             if host.contains(":") { throw ValueProblem("\(quoted): put an IPv6 address in brackets, as in [::1]:8080") }
         }
-        guard let number = Int(port), port.allSatisfy({ $0.isASCII && $0.isNumber }), (0...65535).contains(number) else {
+        guard port.isASCIIDigits, let number = Int(port), (0...65535).contains(number) else {
             throw ValueProblem("\(quoted): the port must be a number from 0 to 65535")
         }
         if host.isEmpty { return ListenAddress(host: "0.0.0.0", port: number) }
