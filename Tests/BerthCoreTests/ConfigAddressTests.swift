@@ -15,14 +15,14 @@ final class ConfigAddressTests: XCTestCase {
 
     /// Should refuse a missing port, an out-of-range port, bare IPv6, host names and bracketed IPv4.
     func testMalformedListenAddressesAreRefused() {
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("127.0.0.1") }.contains("is not HOST:PORT"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("3128") }.contains("is not HOST:PORT"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("127.0.0.1:65536") }.contains("0 to 65535"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("127.0.0.1:-1") }.contains("0 to 65535"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("::1:8080") }.contains("in brackets"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("[::1]8080") }.contains("is not HOST:PORT"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("proxy.internal:3128") }.contains("numeric address or localhost"))
-        XCTAssertTrue(valueProblem { try ListenAddress.parse("[127.0.0.1]:3128") }.contains("only IPv6"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("127.0.0.1") }.contains("is not HOST:PORT"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("3128") }.contains("is not HOST:PORT"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("127.0.0.1:65536") }.contains("0 to 65535"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("127.0.0.1:-1") }.contains("0 to 65535"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("::1:8080") }.contains("in brackets"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("[::1]8080") }.contains("is not HOST:PORT"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("proxy.internal:3128") }.contains("numeric address or localhost"))
+        XCTAssertTrue(errorMessage { try ListenAddress.parse("[127.0.0.1]:3128") }.contains("only IPv6"))
     }
 
     /// Should treat 127.0.0.0/8, ::1, IPv4-mapped loopback and localhost as loopback, and nothing else.
@@ -47,14 +47,14 @@ final class ConfigAddressTests: XCTestCase {
 
     /// Should refuse prefixes out of range, set host bits, and malformed addresses.
     func testMalformedCIDRBlocksAreRefused() {
-        XCTAssertTrue(valueProblem { try AllowRule.parse("10.0.0.0/33") }.contains("must be 0 to 32"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("fd00::/129") }.contains("must be 0 to 128"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("10.0.0.0/") }.contains("must be 0 to 32"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("10.0.0.0/x") }.contains("must be 0 to 32"))
-        XCTAssertEqual(valueProblem { try AllowRule.parse("10.1.2.3/8") },
+        XCTAssertTrue(errorMessage { try AllowRule.parse("10.0.0.0/33") }.contains("must be 0 to 32"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("fd00::/129") }.contains("must be 0 to 128"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("10.0.0.0/") }.contains("must be 0 to 32"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("10.0.0.0/x") }.contains("must be 0 to 32"))
+        XCTAssertEqual(errorMessage { try AllowRule.parse("10.1.2.3/8") },
                        "\"10.1.2.3/8\" has address bits set past /8; did you mean 10.0.0.0/8?")
-        XCTAssertTrue(valueProblem { try AllowRule.parse("10.0.0.256/32") }.contains("is not an IP address"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("fd00:::1/64") }.contains("is not an IP address"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("10.0.0.256/32") }.contains("is not an IP address"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("fd00:::1/64") }.contains("is not an IP address"))
     }
 
     /// Should lowercase host names, accept a *.domain pattern, and refuse names with bad characters.
@@ -62,9 +62,9 @@ final class ConfigAddressTests: XCTestCase {
         XCTAssertEqual(try AllowRule.parse("API.Internal"), .host("api.internal"))
         XCTAssertEqual(try AllowRule.parse("api.internal."), .host("api.internal"))
         XCTAssertEqual(try AllowRule.parse("*.Example.com"), .host("*.example.com"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("bad_host") }.contains("is not a host name"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("*") }.contains("is not a host name"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("a..b") }.contains("is not a host name"))
-        XCTAssertTrue(valueProblem { try AllowRule.parse("-a.b") }.contains("is not a host name"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("bad_host") }.contains("is not a host name"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("*") }.contains("is not a host name"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("a..b") }.contains("is not a host name"))
+        XCTAssertTrue(errorMessage { try AllowRule.parse("-a.b") }.contains("is not a host name"))
     }
 }

@@ -17,26 +17,26 @@ final class ConfigDurationTests: XCTestCase {
 
     /// Should refuse text that is not a duration, with the hint on how to write one.
     func testGarbageIsNotADuration() {
-        XCTAssertEqual(valueProblem { try DurationSyntax.parse("abc") }, "\"abc\" is not a duration (write 125ms, 2s or 5m)")
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("500us") }.contains("is not a duration"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("1.s") }.contains("is not a duration"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("") }.contains("is not a duration"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("infinite") }.contains("is not a duration"))
+        XCTAssertEqual(errorMessage { try DurationSyntax.parse("abc") }, "\"abc\" is not a duration (write 125ms, 2s or 5m)")
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("500us") }.contains("is not a duration"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("1.s") }.contains("is not a duration"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("") }.contains("is not a duration"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("infinite") }.contains("is not a duration"))
     }
 
     /// Should refuse a bare number, since seconds and milliseconds are both plausible.
     func testABareNumberHasNoUnit() {
-        XCTAssertEqual(valueProblem { try DurationSyntax.parse("5") }, "\"5\" has no unit (write 125ms, 2s or 5m)")
+        XCTAssertEqual(errorMessage { try DurationSyntax.parse("5") }, "\"5\" has no unit (write 125ms, 2s or 5m)")
     }
 
     /// Should refuse zero, negative, sub-millisecond and longer-than-a-day timeouts.
     func testZeroNegativeTinyAndAbsurdDurationsAreRefused() {
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("0s") }.contains("is zero"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("0.0ms") }.contains("is zero"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("-1s") }.contains("is negative"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("0.5ms") }.contains("shorter than 1ms"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("25h") }.contains("longer than 24h"))
-        XCTAssertTrue(valueProblem { try DurationSyntax.parse("99999999999999999h") }.contains("longer than 24h"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("0s") }.contains("is zero"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("0.0ms") }.contains("is zero"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("-1s") }.contains("is negative"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("0.5ms") }.contains("shorter than 1ms"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("25h") }.contains("longer than 24h"))
+        XCTAssertTrue(errorMessage { try DurationSyntax.parse("99999999999999999h") }.contains("longer than 24h"))
     }
 
     /// Should print each duration in the shortest form that reads back to the same value.

@@ -10,36 +10,36 @@ final class ConfigFileTests: XCTestCase {
 
     /// Should name the file, line and key of a bad value, with a hint on how to write it.
     func testABadValueNamesFileLineAndKey() {
-        let message = configErrorMessage { try resolveFile("profile: same-region\n\n# timeouts\nsocket-timeout: abc\n") }
+        let message = errorMessage { try resolveFile("profile: same-region\n\n# timeouts\nsocket-timeout: abc\n") }
         XCTAssertEqual(message, "berth.yaml:4: socket-timeout: \"abc\" is not a duration (write 125ms, 2s or 5m)")
     }
 
     /// Should refuse an unknown key, naming its line, and suggest the kebab-case key for a snake_case one.
     func testAnUnknownKeyIsRefused() {
-        XCTAssertEqual(configErrorMessage { try resolveFile("profile: same-region\nsocket_timeout: 2s\n") },
+        XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nsocket_timeout: 2s\n") },
                        "berth.yaml:2: socket_timeout: unknown key (did you mean socket-timeout?)")
-        XCTAssertTrue(configErrorMessage { try resolveFile("profile: same-region\ncolour: blue\n") }
+        XCTAssertTrue(errorMessage { try resolveFile("profile: same-region\ncolour: blue\n") }
             .hasPrefix("berth.yaml:2: colour: unknown key"))
     }
 
     /// Should refuse a key written twice, naming both lines.
     func testADuplicateKeyIsRefused() {
-        XCTAssertEqual(configErrorMessage { try resolveFile("profile: same-region\nworkers: 2\nworkers: 3\n") },
+        XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nworkers: 2\nworkers: 3\n") },
                        "berth.yaml:3: workers: appears twice (first on line 2)")
     }
 
     /// Should report a YAML syntax error with its line.
     func testASyntaxErrorNamesItsLine() {
-        let message = configErrorMessage { try resolveFile("profile: same-region\nallow: [10.0.0.0/8\n") }
+        let message = errorMessage { try resolveFile("profile: same-region\nallow: [10.0.0.0/8\n") }
         XCTAssertTrue(message.hasPrefix("berth.yaml:"), message)
         XCTAssertTrue(message.contains("YAML syntax error"), message)
     }
 
     /// Should refuse a list for a single-valued key and a scalar where a mapping of settings is expected.
     func testShapesAreChecked() {
-        XCTAssertEqual(configErrorMessage { try resolveFile("profile: same-region\nworkers: [1, 2]\n") },
+        XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nworkers: [1, 2]\n") },
                        "berth.yaml:2: workers: takes one value, not a list or mapping")
-        XCTAssertTrue(configErrorMessage { try resolveFile("just text") }.contains("must be a mapping of settings"))
+        XCTAssertTrue(errorMessage { try resolveFile("just text") }.contains("must be a mapping of settings"))
     }
 
     /// Should read every kind of value the flags take.
@@ -108,17 +108,17 @@ final class ConfigFileTests: XCTestCase {
     /// Should refuse a malformed match, an unknown destination key, a missing match and a bad value, with their lines.
     func testDestinationErrorsNameTheirLine() {
         let head = "profile: same-region\ndestinations:\n"
-        XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: 10.0.0.0/33\n") },
+        XCTAssertEqual(errorMessage { try resolveFile(head + "  - match: 10.0.0.0/33\n") },
                        "berth.yaml:3: destinations[0].match: \"10.0.0.0/33\" is not a CIDR block: the prefix length must be 0 to 32")
-        XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: a.internal:99999\n") },
+        XCTAssertEqual(errorMessage { try resolveFile(head + "  - match: a.internal:99999\n") },
                        "berth.yaml:3: destinations[0].match: \"99999\" is not a port (1 to 65535)")
-        XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: bad_host!\n") },
+        XCTAssertEqual(errorMessage { try resolveFile(head + "  - match: bad_host!\n") },
                        "berth.yaml:3: destinations[0].match: \"bad_host!\" is not a host, host:port or CIDR block")
-        XCTAssertTrue(configErrorMessage { try resolveFile(head + "  - match: a.internal\n    timeout: 2s\n") }
+        XCTAssertTrue(errorMessage { try resolveFile(head + "  - match: a.internal\n    timeout: 2s\n") }
             .hasPrefix("berth.yaml:4: destinations[0].timeout: unknown key"))
-        XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - socket-timeout: 2s\n") },
+        XCTAssertEqual(errorMessage { try resolveFile(head + "  - socket-timeout: 2s\n") },
                        "berth.yaml:3: destinations[0]: needs a match: host, host:port or CIDR block")
-        XCTAssertEqual(configErrorMessage { try resolveFile(head + "  - match: a.internal\n    max-pending: 0\n") },
+        XCTAssertEqual(errorMessage { try resolveFile(head + "  - match: a.internal\n    max-pending: 0\n") },
                        "berth.yaml:4: destinations[0].max-pending: \"0\" must be at least 1")
     }
 

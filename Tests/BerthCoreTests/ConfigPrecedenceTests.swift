@@ -72,13 +72,13 @@ final class ConfigPrecedenceTests: XCTestCase {
 
     /// Should name the environment variable that holds a bad value.
     func testABadEnvironmentValueNamesTheVariable() {
-        let message = configErrorMessage { try resolve(environment: ["BERTH_PROFILE": "same-region", "BERTH_WORKERS": "0"]) }
+        let message = errorMessage { try resolve(environment: ["BERTH_PROFILE": "same-region", "BERTH_WORKERS": "0"]) }
         XCTAssertEqual(message, "BERTH_WORKERS: \"0\" must be at least 1")
     }
 
     /// Should name the flag that holds a bad value.
     func testABadFlagValueNamesTheFlag() {
-        let message = configErrorMessage { try resolve(["profile": ["same-region"], "workers": ["65"]]) }
+        let message = errorMessage { try resolve(["profile": ["same-region"], "workers": ["65"]]) }
         XCTAssertEqual(message, "--workers: \"65\" is out of range (1 to 64)")
     }
 }

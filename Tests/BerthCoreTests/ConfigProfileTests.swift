@@ -25,7 +25,7 @@ final class ConfigProfileTests: XCTestCase {
 
     /// Should refuse to start without a profile, listing every profile and what it sets.
     func testAMissingProfileListsEveryProfile() {
-        let message = configErrorMessage { try resolve() }
+        let message = errorMessage { try resolve() }
         XCTAssertTrue(message.hasPrefix("a timeout profile is required"))
         for profile in TimeoutProfile.all { XCTAssertTrue(message.contains(profile.name), profile.name) }
         XCTAssertTrue(message.contains("max-timeout           1m       5m      1m       200        100"), message)
@@ -33,7 +33,7 @@ final class ConfigProfileTests: XCTestCase {
 
     /// Should name an unknown profile where it was written and list the real ones.
     func testAnUnknownProfileIsNamedAndTheProfilesListed() {
-        let message = configErrorMessage { try resolve(environment: ["BERTH_PROFILE": "fast"]) }
+        let message = errorMessage { try resolve(environment: ["BERTH_PROFILE": "fast"]) }
         XCTAssertTrue(message.hasPrefix("BERTH_PROFILE: unknown profile \"fast\"."), message)
         for profile in TimeoutProfile.all { XCTAssertTrue(message.contains(profile.name), profile.name) }
     }

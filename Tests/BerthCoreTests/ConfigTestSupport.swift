@@ -25,28 +25,18 @@ func resolve(
     return try ConfigurationLoader.resolve(flags: parsed, environment: environment, readFile: InMemoryFiles(files: files).reader)
 }
 
-/// The message of the configuration error `body` fails with, or a test failure if it succeeds or fails otherwise.
-func configErrorMessage<T>(file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> T) -> String {
+/// The message of the configuration error, or of the problem with a single value, that `body` fails with;
+/// a test failure if it succeeds or fails some other way.
+func errorMessage<T>(file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> T) -> String {
     do {
         let value = try body()
-        XCTFail("expected a configuration error, got \(value)", file: file, line: line)
+        XCTFail("expected an error, got \(value)", file: file, line: line)
     } catch let error as ConfigError {
         return error.message
-    } catch {
-        XCTFail("expected a configuration error, got \(error)", file: file, line: line)
-    }
-    return ""
-}
-
-/// The problem `body` reports about a single value, or a test failure if it accepts it.
-func valueProblem<T>(file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> T) -> String {
-    do {
-        let value = try body()
-        XCTFail("expected a problem, got \(value)", file: file, line: line)
     } catch let problem as ValueProblem {
         return problem.message
     } catch {
-        XCTFail("expected a value problem, got \(error)", file: file, line: line)
+        XCTFail("expected a configuration error or value problem, got \(error)", file: file, line: line)
     }
     return ""
 }

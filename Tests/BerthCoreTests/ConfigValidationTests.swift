@@ -5,7 +5,7 @@ import XCTest
 final class ConfigValidationTests: XCTestCase {
     /// Should refuse a non-loopback listener without an allow list, so berth is never an accidental open proxy.
     func testAPublicListenerNeedsAnAllowList() throws {
-        let message = configErrorMessage { try resolve(["profile": ["same-region"], "listen": ["0.0.0.0:3128"]]) }
+        let message = errorMessage { try resolve(["profile": ["same-region"], "listen": ["0.0.0.0:3128"]]) }
         XCTAssertTrue(message.hasPrefix("listen 0.0.0.0:3128 is reachable from other machines, so allow must list"), message)
         XCTAssertTrue(message.contains("open proxy"))
         XCTAssertNoThrow(try resolve(["profile": ["same-region"], "listen": [":3128"], "allow": ["10.0.0.0/8"]]))
@@ -18,7 +18,7 @@ final class ConfigValidationTests: XCTestCase {
 
     /// Should require a token file on a non-loopback admin listener.
     func testAPublicAdminListenerNeedsAToken() {
-        let message = configErrorMessage { try resolve(["profile": ["same-region"], "admin": ["0.0.0.0:9901"]]) }
+        let message = errorMessage { try resolve(["profile": ["same-region"], "admin": ["0.0.0.0:9901"]]) }
         XCTAssertEqual(message, "admin 0.0.0.0:9901 is reachable from other machines, so admin-token-file is required")
     }
 
@@ -34,40 +34,40 @@ final class ConfigValidationTests: XCTestCase {
     /// Should refuse a missing or empty token file.
     func testAMissingOrEmptyTokenFileIsRefused() {
         let flags = ["profile": ["same-region"], "admin-token-file": ["/run/token"]]
-        XCTAssertEqual(configErrorMessage { try resolve(flags) },
+        XCTAssertEqual(errorMessage { try resolve(flags) },
                        "admin-token-file: cannot read /run/token: No such file or directory")
-        XCTAssertEqual(configErrorMessage { try resolve(flags, files: ["/run/token": " \n"]) },
+        XCTAssertEqual(errorMessage { try resolve(flags, files: ["/run/token": " \n"]) },
                        "admin-token-file: /run/token is empty")
     }
 
     /// Should refuse a per-route limit above the total, globally and per destination.
     func testPerRouteLimitsMayNotExceedTheTotal() {
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "max-per-route": ["201"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "max-per-route": ["201"]]) },
                        "max-per-route (201) exceeds max-total (200)")
         let file = "profile: same-region\ndestinations:\n  - {match: a.internal, max-per-route: 500}\n"
-        XCTAssertEqual(configErrorMessage { try resolve(["config": ["b.yaml"]], files: ["b.yaml": file]) },
+        XCTAssertEqual(errorMessage { try resolve(["config": ["b.yaml"]], files: ["b.yaml": file]) },
                        "destination a.internal: max-per-route (500) exceeds max-total (200)")
     }
 
     /// Should refuse zero and negative limits, and workers outside 1...64.
     func testLimitsMustBePositive() {
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "max-total": ["0"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "max-total": ["0"]]) },
                        "--max-total: \"0\" must be at least 1")
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "max-pending": ["-5"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "max-pending": ["-5"]]) },
                        "--max-pending: \"-5\" is not a whole number")
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "workers": ["0"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "workers": ["0"]]) },
                        "--workers: \"0\" must be at least 1")
     }
 
     /// Should refuse the proxy and admin listeners on the same address.
     func testListenAndAdminMustDiffer() {
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "admin": ["127.0.0.1:3128"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "admin": ["127.0.0.1:3128"]]) },
                        "listen and admin are both 127.0.0.1:3128; give them different ports")
     }
 
     /// Should refuse CONNECT ports outside 1...65535.
     func testConnectPortsAreChecked() {
-        XCTAssertEqual(configErrorMessage { try resolve(["profile": ["same-region"], "connect-port": ["443", "0"]]) },
+        XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "connect-port": ["443", "0"]]) },
                        "--connect-port: \"0\" is not a port (1 to 65535)")
     }
 }

@@ -25,7 +25,7 @@ struct ConfigLayer {
 
     var settings: [ConfigKey: Setting] = [:]
     /// Per-destination overrides; only a file has them.
-    var destinations: [DestinationOverride]? = nil
+    var destinations: [DestinationOverride] = []
 
     /// The command-line layer.
     init(flags: ConfigFlags) {

@@ -43,7 +43,7 @@ public enum ConfigurationLoader {
         if explicitlySet.contains(.connectTimeout), !explicitlySet.contains(.acquireTimeout) {
             configuration.timeouts.acquire = configuration.timeouts.connect
         }
-        configuration.destinations = fileLayer.destinations ?? []
+        configuration.destinations = fileLayer.destinations
 
         if let tokenFile = configuration.adminTokenFile {
             let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)
