@@ -1,3 +1,2 @@
-// Command-line entry point.
-import BerthCore
-print("berth \(berthVersion)")
+// Command-line entry point: hands the arguments to the `berth` command.
+BerthCommand.main()

@@ -105,6 +105,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var destinations: [DestinationOverride] = []
     /// File holding the admin bearer token.
     public var adminTokenFile: String? = nil
+    /// The bearer token read from `adminTokenFile` (surrounding whitespace removed); nil when there is no file.
+    public var adminToken: String? = nil
     /// Label metrics per upstream (false for very large fleets).
     public var metricsPerUpstream = true
     public var logFormat: LogFormat = .logfmt

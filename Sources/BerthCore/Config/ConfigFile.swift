@@ -1,0 +1,124 @@
+// Reading a YAML configuration file into a layer, with the line of every key kept for error messages.
+import Yams
+
+/// The YAML file format: the flag names as keys, plus `destinations`.
+enum ConfigFile {
+    /// The keys one destination override may set.
+    static let destinationKeys: Set<String> = ["match", "socket-timeout", "max-per-route", "max-pending"]
+
+    /// The layer `text` describes; `path` is only used to name the file in errors.
+    static func parse(_ text: String, path: String) throws(ConfigError) -> ConfigLayer {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigError(describe(error, path: path))
+        } catch {
+            throw ConfigError("\(path): \(error)")
+        }
+        var layer = ConfigLayer()
+        guard let root else { return layer }
+        guard let mapping = root.mapping else {
+            throw ConfigError("\(path):\(line(root)): the file must be a mapping of settings, e.g. `profile: same-region`")
+        }
+        var seen: [String: Int] = [:]
+        for (keyNode, value) in mapping {
+            let origin = ConfigOrigin.file(path: path, line: line(keyNode))
+            guard let name = keyNode.scalar?.string else {
+                throw ConfigError("\(path):\(line(keyNode)): keys must be plain names")
+            }
+            if let first = seen[name] { throw origin.error(name, "appears twice (first on line \(first))") }
+            seen[name] = line(keyNode)
+            if name == "destinations" {
+                layer.destinations = try destinations(value, path: path, origin: origin)
+                continue
+            }
+            guard let key = ConfigKey(rawValue: name), key != .config else {
+                throw origin.error(name, unknownKeyProblem(name))
+            }
+            layer.settings[key] = ConfigLayer.Setting(values: try scalars(value, key: key, origin: origin), origin: origin)
+        }
+        return layer
+    }
+
+    /// The text values of a scalar or a sequence of scalars; YAML null is the empty string or the empty list.
+    private static func scalars(_ node: Node, key: ConfigKey, origin: ConfigOrigin) throws(ConfigError) -> [String] {
+        switch node {
+        case .scalar(let scalar):
+            if node.null != nil { return key.isList ? [] : [""] }
+            return key.isList ? ConfigLayer.splitList([scalar.string]) : [scalar.string]
+        case .sequence(let sequence) where key.isList:
+            return try sequence.map { element throws(ConfigError) in
+                guard let text = element.scalar?.string else {
+                    throw origin.error(key.name, "list items must be plain values")
+                }
+                return text
+            }
+        default:
+            throw origin.error(key.name, key.isList ? "must be a list, e.g. [a, b]" : "takes one value, not a list or mapping")
+        }
+    }
+
+    /// The `destinations` list: mappings with `match` and any of the per-destination keys.
+    private static func destinations(_ node: Node, path: String, origin: ConfigOrigin) throws(ConfigError) -> [DestinationOverride] {
+        if node.null != nil { return [] }
+        guard let sequence = node.sequence else {
+            throw origin.error("destinations", "must be a list of {match: ..., socket-timeout: ...} entries")
+        }
+        return try sequence.enumerated().map { index, entry throws(ConfigError) in
+            let entryOrigin = ConfigOrigin.file(path: path, line: line(entry))
+            let label = "destinations[\(index)]"
+            guard let fields = entry.mapping else {
+                throw entryOrigin.error(label, "must be a mapping such as {match: \"10.0.0.5:8080\", socket-timeout: 30s}")
+            }
+            var match: String?
+            var override = DestinationOverride(match: "")
+            for (keyNode, value) in fields {
+                let fieldOrigin = ConfigOrigin.file(path: path, line: line(keyNode))
+                let name = keyNode.scalar?.string ?? "?"
+                let field = "\(label).\(name)"
+                guard destinationKeys.contains(name) else {
+                    let known = destinationKeys.sorted().joined(separator: ", ")
+                    throw fieldOrigin.error(field, "unknown key (a destination may set \(known))")
+                }
+                guard let text = value.scalar?.string, value.null == nil else {
+                    throw fieldOrigin.error(field, "takes one value")
+                }
+                do throws(ValueProblem) {
+                    switch name {
+                    case "match": match = try DestinationOverride.normalizeMatch(text)
+                    case "socket-timeout": override.socketTimeout = try DurationSyntax.parse(text)
+                    case "max-per-route": override.maxPerRoute = try ConfigValueSyntax.positiveInt(text)
+                    default: override.maxPending = try ConfigValueSyntax.positiveInt(text)
+                    }
+                } catch {
+                    throw fieldOrigin.error(field, error.message)
+                }
+            }
+            guard let match else { throw entryOrigin.error(label, "needs a match: host, host:port or CIDR block") }
+            override.match = match
+            return override
+        }
+    }
+
+    /// The problem text for a key berth does not know, with the likely intended key when there is one.
+    private static func unknownKeyProblem(_ name: String) -> String {
+        if name == ConfigKey.config.name { return "cannot be set inside a configuration file" }
+        let kebab = String(name.lowercased().map { $0 == "_" ? "-" : $0 })
+        if let key = ConfigKey(rawValue: kebab), key != .config { return "unknown key (did you mean \(key.name)?)" }
+        return "unknown key (see docs/configuration.md for the keys)"
+    }
+
+    /// The 1-based line a node starts on.
+    private static func line(_ node: Node) -> Int { node.mark?.line ?? 1 }
+
+    /// A YAML syntax error as `path:line: problem`.
+    private static func describe(_ error: YamlError, path: String) -> String {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return "\(path):\(mark.line): YAML syntax error: \(problem)"
+        default:
+            return "\(path): YAML error: \(error)"
+        }
+    }
+}

@@ -1,0 +1,59 @@
+// One source's raw settings (flags, environment or file), kept as text with their origin until resolution.
+
+/// The flags given on the command line, as text: the CLI fills it, tests build it by hand.
+public struct ConfigFlags: Hashable, Sendable {
+    /// Values per key; a list key may hold several, and each value may also be comma-separated.
+    public var values: [ConfigKey: [String]]
+
+    /// Flags from a key-to-values table.
+    public init(_ values: [ConfigKey: [String]] = [:]) { self.values = values }
+
+    /// The values given for `key`, nil if the flag was absent.
+    public subscript(key: ConfigKey) -> [String]? {
+        get { values[key] }
+        set { values[key] = newValue }
+    }
+}
+
+/// Raw settings from one source.
+struct ConfigLayer {
+    /// A key's text values and where they were written.
+    struct Setting {
+        var values: [String]
+        var origin: ConfigOrigin
+    }
+
+    var settings: [ConfigKey: Setting] = [:]
+    /// Per-destination overrides; only a file has them.
+    var destinations: [DestinationOverride] = []
+
+    /// The command-line layer.
+    init(flags: ConfigFlags) {
+        for (key, values) in flags.values {
+            settings[key] = Setting(values: key.isList ? Self.splitList(values) : values, origin: .flag)
+        }
+    }
+
+    /// The `BERTH_*` layer. Unknown `BERTH_` variables are ignored, not refused: Kubernetes injects
+    /// `BERTH_PORT`, `BERTH_SERVICE_HOST` and the like into every pod when a service is named berth.
+    init(environment: [String: String]) {
+        for key in ConfigKey.allCases {
+            guard let value = environment[key.environmentVariable] else { continue }
+            settings[key] = Setting(values: key.isList ? Self.splitList([value]) : [value], origin: .environment)
+        }
+    }
+
+    /// An empty layer, for a file to fill.
+    init() {}
+
+    /// List values with commas split out and blanks dropped, so `a,b`, `a, b` and two flags all mean the same.
+    static func splitList(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }
+            .map { item in
+                let start = item.firstIndex { !$0.isWhitespace } ?? item.endIndex
+                let end = item.lastIndex { !$0.isWhitespace }.map(item.index(after:)) ?? start
+                return String(item[start..<end])
+            }
+            .filter { !$0.isEmpty }
+    }
+}

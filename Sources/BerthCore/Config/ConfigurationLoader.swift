@@ -1,0 +1,105 @@
+// Resolving flags, environment, file and profile into one validated configuration, with no process state, so tests can drive it.
+import Foundation
+
+/// Turns the raw sources into a `BerthConfiguration`. Precedence: flags, then environment, then file, then profile.
+public enum ConfigurationLoader {
+    /// Reads a whole text file (the config file or the admin token file); throws with a short reason.
+    public typealias FileReader = @Sendable (_ path: String) throws -> String
+
+    /// The configuration the sources resolve to, validated; `readFile` opens the config and admin token files.
+    public static func resolve(
+        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk
+    ) throws(ConfigError) -> BerthConfiguration {
+        let flagLayer = ConfigLayer(flags: flags)
+        let environmentLayer = ConfigLayer(environment: environment)
+        var fileLayer = ConfigLayer()
+        if let (path, origin) = value(of: .config, in: [flagLayer, environmentLayer]) {
+            guard !path.isEmpty else { throw origin.error(ConfigKey.config.name, "needs a file name") }
+            fileLayer = try ConfigFile.parse(try contents(of: path, for: origin.name(of: ConfigKey.config.name), using: readFile), path: path)
+        }
+        // Lowest precedence first, so each later layer overwrites what the earlier ones set.
+        let layers = [fileLayer, environmentLayer, flagLayer]
+
+        guard let (name, origin) = value(of: .profile, in: layers.reversed()) else {
+            throw ConfigError("a timeout profile is required: pass --profile NAME, set BERTH_PROFILE, or write `profile:` in the config file.\n" + profileListing)
+        }
+        guard let profile = TimeoutProfile.named(name) else {
+            throw ConfigError(origin.error(ConfigKey.profile.name, "unknown profile \"\(name)\".").message + "\n" + profileListing)
+        }
+
+        var configuration = profile.configuration()
+        var explicitlySet: Set<ConfigKey> = []
+        for layer in layers {
+            for (key, setting) in layer.settings {
+                do {
+                    try key.apply(setting.values, to: &configuration)
+                } catch {
+                    throw setting.origin.error(key.name, error.message)
+                }
+                explicitlySet.insert(key)
+            }
+        }
+        // As in HttpClient, the acquire timeout defaults to the connect timeout, including an overridden one.
+        if explicitlySet.contains(.connectTimeout), !explicitlySet.contains(.acquireTimeout) {
+            configuration.timeouts.acquire = configuration.timeouts.connect
+        }
+        configuration.destinations = fileLayer.destinations
+
+        if let tokenFile = configuration.adminTokenFile {
+            let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw ConfigError("\(ConfigKey.adminTokenFile.name): \(tokenFile) is empty") }
+            configuration.adminToken = token
+        }
+        try ConfigurationValidation.validate(configuration)
+        return configuration
+    }
+
+    /// The profiles and what each sets, for the missing- and unknown-profile errors.
+    public static var profileListing: String {
+        "Profiles (any flag, BERTH_* variable or file key overrides their values):\n" + TimeoutProfile.table
+    }
+
+    /// Reads files from disk, for the real process; failures carry the system's reason (strerror).
+    public static let readFromDisk: FileReader = { path in
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw FileReadFailure(reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw FileReadFailure(reason: String(cString: strerror(errno)))
+            }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw FileReadFailure(reason: "not UTF-8 text") }
+        return text
+    }
+
+    /// The highest-precedence value of a single-valued key among `layers` (highest first), with its origin.
+    private static func value(of key: ConfigKey, in layers: [ConfigLayer]) -> (String, ConfigOrigin)? {
+        for layer in layers {
+            if let setting = layer.settings[key] { return (setting.values.first ?? "", setting.origin) }
+        }
+        return nil
+    }
+
+    /// `readFile(path)`, with a failure turned into an error naming who asked for the file.
+    private static func contents(of path: String, for who: String, using readFile: FileReader) throws(ConfigError) -> String {
+        do {
+            return try readFile(path)
+        } catch {
+            throw ConfigError("\(who): cannot read \(path): \(error)")
+        }
+    }
+}
+
+/// Why a file could not be read, in a few words.
+struct FileReadFailure: Error, CustomStringConvertible {
+    var reason: String
+    var description: String { reason }
+}

@@ -1,0 +1,26 @@
+// The checks that need the whole resolved configuration: safety of the listeners and consistency of the limits.
+
+/// Rules spanning several settings; single values are checked as they are read.
+enum ConfigurationValidation {
+    /// Throws the first rule `configuration` breaks.
+    static func validate(_ configuration: BerthConfiguration) throws(ConfigError) {
+        if !configuration.listen.isLoopback, configuration.allow.isEmpty {
+            throw ConfigError("listen \(configuration.listen) is reachable from other machines, so allow must list the destinations callers may reach (berth refuses to run as an open proxy); set --allow, BERTH_ALLOW or allow: in the file")
+        }
+        if !configuration.admin.isLoopback, configuration.adminTokenFile == nil {
+            throw ConfigError("admin \(configuration.admin) is reachable from other machines, so admin-token-file is required")
+        }
+        let limits = configuration.limits
+        if limits.maxPerRoute > limits.maxTotal {
+            throw ConfigError("max-per-route (\(limits.maxPerRoute)) exceeds max-total (\(limits.maxTotal))")
+        }
+        for destination in configuration.destinations {
+            if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
+                throw ConfigError("destination \(destination.match): max-per-route (\(perRoute)) exceeds max-total (\(limits.maxTotal))")
+            }
+        }
+        if configuration.listen.port != 0, configuration.listen == configuration.admin {
+            throw ConfigError("listen and admin are both \(configuration.listen); give them different ports")
+        }
+    }
+}

@@ -1,0 +1,23 @@
+// `berth check-config FILE`: validates a configuration and prints every effective value without starting anything.
+import ArgumentParser
+import BerthCore
+import Foundation
+
+/// Resolves the configuration as `berth` would and prints it, or the error with exit status 64.
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a YAML configuration file (with any BERTH_* variables and flags) and print the effective configuration."
+    )
+
+    @Argument(help: ArgumentHelp("The YAML configuration file; it replaces --config.", valueName: "file"))
+    var file: String
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let configuration = try resolveOrExit(
+            flags: options.flags(configFile: file), environment: ProcessInfo.processInfo.environment)
+        print(configuration.renderedAsYAML())
+    }
+}
