@@ -16,7 +16,7 @@ public final class BerthServer {
     private var signals: [LoopEvent] = []
     let startedAt = MonotonicClock.now()
     /// Bearer token the admin API requires, when configured.
-    var adminToken: String? = nil
+    var adminToken: String? { configuration.adminToken }
 
     /// A server for `configuration`; `reloader` serves SIGHUP.
     public init(configuration: BerthConfiguration, logger: Logger, reloader: Reloader? = nil) {
