@@ -1,0 +1,81 @@
+// Small pure pieces: duration text, FIFO queue, histogram quantiles, admin query parsing, destination matching, JSON escaping.
+import XCTest
+@testable import BerthCore
+
+final class SmallPartsTests: XCTestCase {
+    func testDurationTextAcceptsTheDocumentedUnits() {
+        XCTAssertEqual(DurationText.parse("125ms"), 125_000_000)
+        XCTAssertEqual(DurationText.parse("2s"), 2_000_000_000)
+        XCTAssertEqual(DurationText.parse("1.5s"), 1_500_000_000)
+        XCTAssertEqual(DurationText.parse("5m"), 300_000_000_000)
+        XCTAssertEqual(DurationText.parse("500us"), 500_000)
+    }
+
+    func testDurationTextRejectsZeroBareAndMalformedValues() {
+        for bad in ["", "0s", "10", "-1s", "1.s", "abc", "1x", "25h", "9999999999s", " 1s"] {
+            XCTAssertNil(DurationText.parse(bad), bad)
+        }
+    }
+
+    func testFIFOQueueKeepsOrderAndRemovesFromTheMiddle() {
+        var q = FIFOQueue<Int>()
+        for i in 0..<100 { q.append(i) }
+        for i in 0..<50 { XCTAssertEqual(q.popFirst(), i) }
+        XCTAssertTrue(q.remove(75))
+        XCTAssertFalse(q.remove(75))
+        XCTAssertEqual(q.count, 49)
+        XCTAssertEqual(q.popFirst(), 50)
+    }
+
+    func testHistogramQuantilesReportBucketBounds() {
+        var h = Histogram()
+        XCTAssertNil(h.quantile(0.5))
+        for _ in 0..<90 { h.observe(40_000) }
+        for _ in 0..<10 { h.observe(7_000_000) }
+        XCTAssertEqual(h.quantile(0.5), 50_000)
+        XCTAssertEqual(h.quantile(0.99), 10_000_000)
+        XCTAssertEqual(h.count, 100)
+    }
+
+    func testAdminQueryDecodesAndValidates() throws {
+        let q = try AdminQuery("upstream=%5B%3A%3A1%5D%3A8080&drain=2s", allowed: ["upstream", "drain"])
+        XCTAssertEqual(try q.upstream(required: true)?.description, "[::1]:8080")
+        XCTAssertEqual(try q.duration("drain"), 2_000_000_000)
+        XCTAssertThrowsError(try AdminQuery("upstrem=a:1", allowed: ["upstream"]))
+        XCTAssertThrowsError(try AdminQuery("upstream=a:1&upstream=b:2", allowed: ["upstream"]))
+        XCTAssertThrowsError(try AdminQuery("drain=soon", allowed: ["drain"]).duration("drain"))
+        XCTAssertNil(try AdminQuery("", allowed: ["drain"]).duration("drain"))
+        XCTAssertThrowsError(try AdminQuery("upstream=nohost", allowed: ["upstream"]).upstream(required: true))
+        XCTAssertThrowsError(try AdminQuery("upstream=h:0", allowed: ["upstream"]).upstream(required: true))
+        XCTAssertThrowsError(try AdminQuery("drain=%zz", allowed: ["drain"]))
+    }
+
+    func testPoolKeysAreCanonical() {
+        XCTAssertEqual(PoolKey(host: "Api.Internal", port: 80).description, "api.internal:80")
+        XCTAssertEqual(PoolKey(host: "::1", port: 8080).description, "[::1]:8080")
+        XCTAssertEqual(PoolKey(parsing: "[::1]:8080")?.bareHost, "::1")
+    }
+
+    func testDestinationPatternsMatchHostHostPortAndCIDR() {
+        let key = PoolKey(host: "10.1.2.3", port: 8080)
+        XCTAssertTrue(DestinationMatcher.matches("10.1.2.3", key: key))
+        XCTAssertTrue(DestinationMatcher.matches("10.1.2.3:8080", key: key))
+        XCTAssertFalse(DestinationMatcher.matches("10.1.2.3:8081", key: key))
+        XCTAssertTrue(DestinationMatcher.matches("10.0.0.0/8", key: key))
+        XCTAssertFalse(DestinationMatcher.matches("10.2.0.0/16", key: key))
+        let named = PoolKey(host: "a.svc.example.com", port: 80)
+        XCTAssertTrue(DestinationMatcher.matches("*.example.com", key: named))
+        XCTAssertFalse(DestinationMatcher.matches("*.other.com", key: named))
+        XCTAssertTrue(DestinationMatcher.allows(.cidr(address: [127, 0, 0, 0], bits: 8), key: PoolKey(host: "127.0.0.2", port: 1)))
+        XCTAssertFalse(DestinationMatcher.allows(.cidr(address: [127, 0, 0, 2], bits: 32), key: PoolKey(host: "127.0.0.1", port: 1)))
+    }
+
+    func testJSONWriterEscapesControlCharacters() {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("a\"b", "line\nnext\u{1}")
+        w.field("n", 3)
+        w.endObject()
+        XCTAssertEqual(w.text, #"{"a\"b":"line\nnext\u0001","n":3}"#)
+    }
+}
