@@ -1,0 +1,98 @@
+// Precomputed 256-entry byte classes so the scanning loops do one load and one test per byte.
+
+let CR: UInt8 = 0x0D
+let LF: UInt8 = 0x0A
+let SP: UInt8 = 0x20
+let HTAB: UInt8 = 0x09
+let COLON: UInt8 = 0x3A
+
+/// Bit flags per byte value.
+enum CharClass {
+    static let token: UInt8 = 1        // RFC 9110 tchar
+    static let fieldValue: UInt8 = 2   // VCHAR, obs-text, SP, HTAB
+    static let target: UInt8 = 4       // visible ASCII except '#'
+    static let hex: UInt8 = 8
+    static let regName: UInt8 = 16     // unreserved, sub-delims, '%'
+    static let ipv6: UInt8 = 32        // hex, ':', '.'
+}
+
+/// Global, never freed: a raw pointer avoids the array bounds and lazy-init checks in hot loops.
+nonisolated(unsafe) let charClass: UnsafePointer<UInt8> = {
+    let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    t.initialize(repeating: 0, count: 256)
+    let tchars = Array("!#$%&'*+-.^_`|~".utf8)
+    let subDelims = Array("!$&'()*+,;=-._~%".utf8)
+    for c in 0..<256 {
+        let b = UInt8(c)
+        var f: UInt8 = 0
+        let alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+        if alnum || tchars.contains(b) { f |= CharClass.token }
+        if (b >= 0x21 && b != 0x7F) || b == SP || b == HTAB { f |= CharClass.fieldValue }
+        if b >= 0x21 && b <= 0x7E && b != 0x23 { f |= CharClass.target }
+        let hex = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)
+        if hex { f |= CharClass.hex | CharClass.ipv6 }
+        if b == COLON || b == 0x2E { f |= CharClass.ipv6 }
+        if alnum || subDelims.contains(b) { f |= CharClass.regName }
+        t[c] = f
+    }
+    return UnsafePointer(t)
+}()
+
+@inline(__always) func isToken(_ c: UInt8) -> Bool { charClass[Int(c)] & CharClass.token != 0 }
+@inline(__always) func isFieldValue(_ c: UInt8) -> Bool { charClass[Int(c)] & CharClass.fieldValue != 0 }
+@inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+@inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
+
+/// Case-insensitive comparison of wire bytes with an ASCII lowercase literal.
+@inline(__always)
+func equalsLowercase(_ p: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+    guard p.count == s.utf8CodeUnitCount else { return false }
+    let q = s.utf8Start
+    for i in 0..<p.count where lower(p[i]) != q[i] { return false }
+    return true
+}
+
+/// Case-insensitive comparison of two byte runs.
+@inline(__always)
+func equalsIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    guard a.count == b.count else { return false }
+    for i in 0..<a.count where lower(a[i]) != lower(b[i]) { return false }
+    return true
+}
+
+/// Appends a non-negative decimal without going through String.
+func appendDecimal(_ value: Int, into out: inout [UInt8]) {
+    var v = value < 0 ? 0 : value
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var n = 0
+    withUnsafeMutableBytes(of: &digits) { d in
+        repeat { d[n] = UInt8(0x30 + v % 10); v /= 10; n += 1 } while v > 0
+        while n > 0 { n -= 1; out.append(d[n]) }
+    }
+}
+
+/// Trims SP/HTAB off both ends of a byte run inside `p`.
+@inline(__always)
+func trimOWS(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Range<Int> {
+    var s = start, e = end
+    while s < e && (p[s] == SP || p[s] == HTAB) { s += 1 }
+    while e > s && (p[e - 1] == SP || p[e - 1] == HTAB) { e -= 1 }
+    return s..<e
+}
+
+/// Calls `body` with each comma-separated element of `p`, OWS trimmed and empty elements skipped (RFC 9110 5.6.1).
+@inline(__always)
+func forEachListElement(_ p: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+    var start = 0
+    var i = 0
+    while i <= p.count {
+        if i == p.count || p[i] == 0x2C {
+            let r = trimOWS(p, start, i)
+            if !r.isEmpty { body(UnsafeRawBufferPointer(rebasing: p[r])) }
+            start = i + 1
+        }
+        i += 1
+    }
+}

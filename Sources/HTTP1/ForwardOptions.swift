@@ -1,0 +1,11 @@
+// Per-deployment settings for the heads berth writes when forwarding.
+
+/// Options for heads that berth forwards.
+public struct ForwardOptions: Sendable {
+    /// Value of a Via field to add (e.g. `1.1 berth`); nil adds none.
+    public var via: String? = nil
+    /// Lowercased names to strip besides the hop-by-hop set (berth's own control headers).
+    public var alsoDrop: [String] = []
+    /// No Via, nothing extra dropped.
+    public init() {}
+}

@@ -1,0 +1,165 @@
+// Header fields kept as raw line bytes in one reusable buffer plus index ranges, so parsing allocates no Strings.
+
+/// Header names the codec acts on, recognised once when a field is stored.
+enum KnownHeader: UInt8, Sendable {
+    case other, host, contentLength, transferEncoding, connection, upgrade, expect
+    case keepAlive, proxyConnection, proxyAuthorization, te, trailer
+
+    static func classify(_ name: UnsafeRawBufferPointer) -> KnownHeader {
+        switch name.count {
+        case 2: if equalsLowercase(name, "te") { return .te }
+        case 4: if equalsLowercase(name, "host") { return .host }
+        case 6: if equalsLowercase(name, "expect") { return .expect }
+        case 7:
+            if equalsLowercase(name, "upgrade") { return .upgrade }
+            if equalsLowercase(name, "trailer") { return .trailer }
+        case 10:
+            if equalsLowercase(name, "connection") { return .connection }
+            if equalsLowercase(name, "keep-alive") { return .keepAlive }
+        case 14: if equalsLowercase(name, "content-length") { return .contentLength }
+        case 16: if equalsLowercase(name, "proxy-connection") { return .proxyConnection }
+        case 17: if equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
+        case 19: if equalsLowercase(name, "proxy-authorization") { return .proxyAuthorization }
+        default: break
+        }
+        return .other
+    }
+}
+
+/// One field's offsets into `HTTPHeaders.bytes`; the raw line keeps the sender's exact spelling for forwarding.
+struct FieldRange: Sendable {
+    var lineStart: Int32
+    var nameEnd: Int32
+    var valueStart: Int32
+    var valueEnd: Int32
+    var lineEnd: Int32
+    var kind: KnownHeader
+}
+
+/// Header fields with order and duplicates kept, looked up case-insensitively.
+public struct HTTPHeaders: Sendable {
+    var bytes: [UInt8] = []
+    var fields: [FieldRange] = []
+
+    /// No fields.
+    public init() {}
+
+    /// Number of fields, duplicates counted.
+    public var count: Int { fields.count }
+
+    /// The name at `index` as sent.
+    public func name(at index: Int) -> String {
+        withNameBytes(at: index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The value at `index`, surrounding whitespace removed.
+    public func value(at index: Int) -> String {
+        withValueBytes(at: index) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the name's bytes, without making a String.
+    public func withNameBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let f = fields[index]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.lineStart)..<Int(f.nameEnd)])) }
+    }
+
+    /// Calls `body` with the value's bytes (OWS trimmed), without making a String.
+    public func withValueBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let f = fields[index]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.valueStart)..<Int(f.valueEnd)])) }
+    }
+
+    /// Calls `body` with the whole field line as received (`name: value`, CRLF excluded).
+    public func withLineBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let f = fields[index]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.lineStart)..<Int(f.lineEnd)])) }
+    }
+
+    /// First value of `name`, case-insensitive.
+    public subscript(name: String) -> String? {
+        guard let i = firstIndex(named: name) else { return nil }
+        return value(at: i)
+    }
+
+    /// Every value of `name` in order, case-insensitive.
+    public func values(named name: String) -> [String] {
+        var out: [String] = []
+        for i in indices(named: name) { out.append(value(at: i)) }
+        return out
+    }
+
+    /// Index of the first field called `name`, case-insensitive.
+    public func firstIndex(named name: String) -> Int? {
+        indices(named: name).first
+    }
+
+    /// Whether a field called `name` is present, case-insensitive.
+    public func contains(_ name: String) -> Bool { firstIndex(named: name) != nil }
+
+    /// Indices of every field called `name`, case-insensitive.
+    public func indices(named name: String) -> [Int] {
+        var name = name
+        return name.withUTF8 { q in
+            let query = UnsafeRawBufferPointer(q)
+            var out: [Int] = []
+            bytes.withUnsafeBytes { b in
+                for (i, f) in fields.enumerated() {
+                    let n = UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.nameEnd)])
+                    if equalsIgnoringCase(n, query) { out.append(i) }
+                }
+            }
+            return out
+        }
+    }
+
+    /// Appends a field, written as `name: value`.
+    public mutating func append(name: String, value: String) {
+        let start = bytes.count
+        bytes.append(contentsOf: name.utf8)
+        let nameEnd = bytes.count
+        bytes.append(COLON); bytes.append(SP)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value.utf8)
+        let end = bytes.count
+        let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
+        fields.append(FieldRange(lineStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
+                                 valueEnd: Int32(end), lineEnd: Int32(end), kind: kind))
+    }
+
+    /// Removes every field called `name`, case-insensitive; their bytes stay in the buffer until `removeAll`.
+    public mutating func removeAll(named name: String) {
+        let drop = Set(indices(named: name))
+        guard !drop.isEmpty else { return }
+        var kept: [FieldRange] = []
+        kept.reserveCapacity(fields.count)
+        for (i, f) in fields.enumerated() where !drop.contains(i) { kept.append(f) }
+        fields = kept
+    }
+
+    /// Removes every field.
+    public mutating func removeAll(keepingCapacity: Bool) {
+        bytes.removeAll(keepingCapacity: keepingCapacity)
+        fields.removeAll(keepingCapacity: keepingCapacity)
+    }
+
+    /// Every field as (name, value) Strings, in order.
+    public var elements: [(name: String, value: String)] {
+        (0..<count).map { (name(at: $0), value(at: $0)) }
+    }
+
+    /// Stores a parsed line; offsets are relative to `line`, whose bytes are copied once.
+    mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        let base = bytes.count
+        bytes.append(contentsOf: line)
+        let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
+        fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
+                                 valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
+    }
+}
+
+extension HTTPHeaders: Sequence {
+    /// Iterates (name, value) pairs in order.
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        elements.makeIterator()
+    }
+}

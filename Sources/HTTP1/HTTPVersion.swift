@@ -1,0 +1,33 @@
+// HTTP protocol versions; the parsers only ever produce 1.0 and 1.1.
+
+/// An HTTP version; only 1.0 and 1.1 parse.
+public struct HTTPVersion: Hashable, Sendable {
+    /// The major digit.
+    public var major: Int
+    /// The minor digit.
+    public var minor: Int
+    /// A version from its two digits.
+    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+    /// HTTP/1.0.
+    public static let http10 = HTTPVersion(major: 1, minor: 0)
+    /// HTTP/1.1.
+    public static let http11 = HTTPVersion(major: 1, minor: 1)
+}
+
+extension HTTPVersion {
+    /// Reads exactly `HTTP/d.d`: a wrong shape is 400, a well-formed but unsupported version is 505.
+    static func parse(_ p: UnsafeRawBufferPointer) throws(HTTP1Error) -> HTTPVersion {
+        guard p.count == 8, p[0] == 0x48, p[1] == 0x54, p[2] == 0x54, p[3] == 0x50, p[4] == 0x2F,
+              p[6] == 0x2E, isDigit(p[5]), isDigit(p[7]) else { throw .invalidVersion }
+        guard p[5] == 0x31, p[7] == 0x30 || p[7] == 0x31 else { throw .unsupportedVersion }
+        return p[7] == 0x30 ? .http10 : .http11
+    }
+
+    /// Appends `HTTP/1.x`; anything but 1.0 is written as 1.1 because that is all berth speaks.
+    static func write(_ v: HTTPVersion, into out: inout [UInt8]) {
+        out.append(contentsOf: v == .http10 ? httpSlash10 : httpSlash11)
+    }
+}
+
+let httpSlash10: [UInt8] = Array("HTTP/1.0".utf8)
+let httpSlash11: [UInt8] = Array("HTTP/1.1".utf8)

@@ -1,0 +1,227 @@
+// The incremental head lexer shared by request and response parsers: line and field framing, CR/LF rules and limits.
+
+/// Result of feeding bytes to a head parser.
+public enum HeadParseResult: Equatable, Sendable {
+    /// Every byte given was taken; the head is not complete yet.
+    case needMore
+    /// The head ended after `consumed` bytes of the last slice.
+    case complete(consumed: Int)
+}
+
+/// Receives complete lines from the lexer; the request and response parsers give them meaning.
+protocol HeadSink {
+    /// Requests skip empty lines before the request line (RFC 9112 2.2); responses do not.
+    static var skipsLeadingEmptyLines: Bool { get }
+    /// The error for an over-long start line, which differs between requests (414) and responses.
+    static var startLineTooLong: HTTP1Error { get }
+    mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error)
+    mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int)
+    mutating func finish() throws(HTTP1Error)
+}
+
+/// A byte-at-a-time state machine whose states only change at structural bytes, so runs of ordinary bytes are scanned
+/// in tight table-driven loops and the outcome cannot depend on where the input was split.
+struct HeadLexer: Sendable {
+    enum State: UInt8, Sendable {
+        case leading, leadingCR, startLine, startLineCR, lineStart, name, valueOWS, value, valueCR, finalCR, done
+    }
+
+    var limits: HTTP1Limits
+    var state: State = .leading
+    /// Bytes of the current line that arrived in earlier slices; empty on the fast path.
+    var pending: [UInt8] = []
+    /// Absolute offset of the current slice's first byte.
+    var position = 0
+    var lineStart = 0
+    /// Offset of the line's CR relative to `lineStart`.
+    var lineEnd = 0
+    var sectionStart = 0
+    var nameEnd = 0
+    var valueStart = 0
+    var fieldCount = 0
+    /// Errors are sticky: a parser that refused a message refuses everything after it.
+    var failure: HTTP1Error? = nil
+
+    init(limits: HTTP1Limits) { self.limits = limits }
+
+    mutating func reset() {
+        state = .leading
+        pending.removeAll(keepingCapacity: true)
+        position = 0; lineStart = 0; lineEnd = 0; sectionStart = 0
+        nameEnd = 0; valueStart = 0; fieldCount = 0
+        failure = nil
+    }
+
+    mutating func parse<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, _ sink: inout S) throws(HTTP1Error) -> HeadParseResult {
+        if let failure { throw failure }
+        if state == .done { return .complete(consumed: 0) }
+        do {
+            return try run(bytes, &sink)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    @inline(__always)
+    func checkSection(_ absolute: Int) throws(HTTP1Error) {
+        if absolute - sectionStart > limits.maxHeaderSectionBytes { throw .headerSectionTooLarge }
+    }
+
+    /// The finished line's content (CR excluded), from the slice when it lies wholly inside it, else from `pending`.
+    @inline(__always)
+    mutating func withLine(_ bytes: UnsafeRawBufferPointer, upTo i: Int,
+                           _ body: (UnsafeRawBufferPointer) throws(HTTP1Error) -> Void) throws(HTTP1Error) {
+        let startInSlice = lineStart - position
+        if startInSlice >= 0 {
+            try body(UnsafeRawBufferPointer(rebasing: bytes[startInSlice..<(startInSlice + lineEnd)]))
+            return
+        }
+        pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<i]))
+        let end = lineEnd
+        var failure: HTTP1Error? = nil
+        pending.withUnsafeBytes { p in
+            do throws(HTTP1Error) { try body(UnsafeRawBufferPointer(rebasing: p[0..<end])) } catch { failure = error }
+        }
+        pending.removeAll(keepingCapacity: true)
+        if let failure { throw failure }
+    }
+
+    mutating func run<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, _ sink: inout S) throws(HTTP1Error) -> HeadParseResult {
+        let n = bytes.count
+        let base = position
+        var i = 0
+        loop: while i < n {
+            switch state {
+            case .leading:
+                let c = bytes[i]
+                if S.skipsLeadingEmptyLines {
+                    if c == CR { state = .leadingCR; i += 1; continue }
+                    if c == LF { throw .bareLF }
+                }
+                lineStart = base + i
+                state = .startLine
+            case .leadingCR:
+                guard bytes[i] == LF else { throw .bareCR }
+                state = .leading
+                i += 1
+            case .startLine:
+                while i < n {
+                    let c = bytes[i]
+                    if c == CR || c == LF { break }
+                    i += 1
+                }
+                if base + i - lineStart > limits.maxStartLineBytes { throw S.startLineTooLong }
+                if i == n { break loop }
+                if bytes[i] == LF { throw .bareLF }
+                lineEnd = base + i - lineStart
+                state = .startLineCR
+                i += 1
+            case .startLineCR:
+                guard bytes[i] == LF else { throw .bareCR }
+                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
+                i += 1
+                sectionStart = base + i
+                state = .lineStart
+            case .lineStart:
+                try checkSection(base + i)
+                let c = bytes[i]
+                if c == CR {
+                    state = .finalCR
+                } else if isToken(c) {
+                    if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
+                    lineStart = base + i
+                    state = .name
+                } else if c == LF {
+                    throw .bareLF
+                } else if c == SP || c == HTAB {
+                    throw .obsFold
+                } else {
+                    throw .invalidHeaderName
+                }
+                i += 1
+            case .name:
+                while i < n && isToken(bytes[i]) { i += 1 }
+                try checkSection(base + i)
+                if i == n { break loop }
+                let c = bytes[i]
+                if c == COLON {
+                    nameEnd = base + i - lineStart
+                    state = .valueOWS
+                    i += 1
+                } else if c == SP || c == HTAB {
+                    throw .whitespaceBeforeColon
+                } else {
+                    throw .invalidHeaderName
+                }
+            case .valueOWS:
+                while i < n && (bytes[i] == SP || bytes[i] == HTAB) { i += 1 }
+                try checkSection(base + i)
+                if i == n { break loop }
+                let c = bytes[i]
+                valueStart = base + i - lineStart
+                if c == CR {
+                    lineEnd = valueStart
+                    state = .valueCR
+                } else if isFieldValue(c) {
+                    state = .value
+                } else if c == LF {
+                    throw .bareLF
+                } else {
+                    throw .invalidHeaderValue
+                }
+                i += 1
+            case .value:
+                while i < n && isFieldValue(bytes[i]) { i += 1 }
+                try checkSection(base + i)
+                if i == n { break loop }
+                let c = bytes[i]
+                if c == CR {
+                    lineEnd = base + i - lineStart
+                    state = .valueCR
+                    i += 1
+                } else if c == LF {
+                    throw .bareLF
+                } else {
+                    throw .invalidHeaderValue
+                }
+            case .valueCR:
+                try checkSection(base + i)
+                guard bytes[i] == LF else { throw .bareCR }
+                let nameEnd = self.nameEnd, valueStart = self.valueStart, lineEnd = self.lineEnd
+                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in
+                    var e = lineEnd
+                    while e > valueStart && (line[e - 1] == SP || line[e - 1] == HTAB) { e -= 1 }
+                    sink.field(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: e)
+                }
+                fieldCount += 1
+                state = .lineStart
+                i += 1
+            case .finalCR:
+                try checkSection(base + i)
+                guard bytes[i] == LF else { throw .bareCR }
+                i += 1
+                try checkSection(base + i)
+                state = .done
+                position = base + i
+                try sink.finish()
+                return .complete(consumed: i)
+            case .done:
+                return .complete(consumed: i)
+            }
+        }
+        switch state {
+        case .startLine, .startLineCR, .name, .valueOWS, .value, .valueCR:
+            let from = max(0, lineStart - base)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[from..<n]))
+        default:
+            break
+        }
+        switch state {
+        case .lineStart, .name, .valueOWS, .value, .valueCR, .finalCR: try checkSection(base + n)
+        default: break
+        }
+        position = base + n
+        return .needMore
+    }
+}

@@ -1,0 +1,99 @@
+// Reads the framing and connection-management fields (Content-Length, Transfer-Encoding, Connection, Host...) from stored headers.
+
+/// What the framing and connection fields of a head say, gathered in one pass over the known fields.
+struct HeaderFacts: Sendable {
+    var contentLength: UInt64? = nil
+    var hasTransferEncoding = false
+    var codingCount = 0
+    var chunkedCount = 0
+    var lastIsChunked = false
+    var hasMalformedCoding = false
+    var connectionClose = false
+    var connectionKeepAlive = false
+    var connectionUpgrade = false
+    var hasUpgrade = false
+    var expectContinue = false
+    var hostCount = 0
+    var hostIndex = -1
+
+    /// Any Transfer-Encoding coding that is not a single final `chunked`.
+    var hasOtherCoding: Bool { codingCount > chunkedCount }
+}
+
+/// Content-Length values above this are refused: no real body is that large, and it keeps arithmetic far from overflow.
+let maxContentLength: UInt64 = 1 << 62
+
+extension HTTPHeaders {
+    /// One pass over the fields; Content-Length is validated here because a bad one must fail whatever the message type.
+    func facts() throws(HTTP1Error) -> HeaderFacts {
+        var f = HeaderFacts()
+        let count = fields.count
+        let result: HTTP1Error? = bytes.withUnsafeBytes { b -> HTTP1Error? in
+            for index in 0..<count {
+                let field = fields[index]
+                if field.kind == .other { continue }
+                let v = UnsafeRawBufferPointer(rebasing: b[Int(field.valueStart)..<Int(field.valueEnd)])
+                switch field.kind {
+                case .contentLength:
+                    if let e = HTTPHeaders.readContentLength(v, into: &f) { return e }
+                case .transferEncoding:
+                    f.hasTransferEncoding = true
+                    forEachListElement(v) { coding in
+                        f.codingCount += 1
+                        var isTok = true
+                        for i in 0..<coding.count where !isToken(coding[i]) { isTok = false; break }
+                        if !isTok { f.hasMalformedCoding = true }
+                        if equalsLowercase(coding, "chunked") {
+                            f.chunkedCount += 1
+                            f.lastIsChunked = true
+                        } else {
+                            f.lastIsChunked = false
+                        }
+                    }
+                case .connection:
+                    forEachListElement(v) { token in
+                        if equalsLowercase(token, "close") { f.connectionClose = true }
+                        else if equalsLowercase(token, "keep-alive") { f.connectionKeepAlive = true }
+                        else if equalsLowercase(token, "upgrade") { f.connectionUpgrade = true }
+                    }
+                case .upgrade:
+                    f.hasUpgrade = true
+                case .expect:
+                    if equalsLowercase(v, "100-continue") { f.expectContinue = true }
+                case .host:
+                    f.hostCount += 1
+                    if f.hostIndex < 0 { f.hostIndex = index }
+                default:
+                    break
+                }
+            }
+            return nil
+        }
+        if let result { throw result }
+        return f
+    }
+
+    /// Accepts a comma list of identical decimal values (RFC 9112 6.3 item 5); anything else is an error.
+    static func readContentLength(_ v: UnsafeRawBufferPointer, into f: inout HeaderFacts) -> HTTP1Error? {
+        var start = 0
+        var i = 0
+        while i <= v.count {
+            if i == v.count || v[i] == 0x2C {
+                let r = trimOWS(v, start, i)
+                if r.isEmpty { return .invalidContentLength }
+                var value: UInt64 = 0
+                for j in r {
+                    let c = v[j]
+                    guard isDigit(c), value <= maxContentLength / 10 else { return .invalidContentLength }
+                    value = value * 10 + UInt64(c &- 0x30)
+                    if value > maxContentLength { return .invalidContentLength }
+                }
+                if let prior = f.contentLength, prior != value { return .conflictingContentLength }
+                f.contentLength = value
+                start = i + 1
+            }
+            i += 1
+        }
+        return nil
+    }
+}

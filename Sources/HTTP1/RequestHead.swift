@@ -1,0 +1,95 @@
+// The parsed request head: start-line parts live as byte ranges and become Strings only when read.
+
+/// The four request-target forms of RFC 9112 section 3.2.
+public enum RequestTargetForm: Hashable, Sendable { case origin, absolute, authority, asterisk }
+
+/// A parsed request head.
+public struct RequestHead: Sendable {
+    /// The request method.
+    public var method: HTTPMethod = .get
+    /// HTTP/1.0 or HTTP/1.1.
+    public var version: HTTPVersion = .http11
+    /// Which of the four target forms was sent.
+    public var targetForm: RequestTargetForm = .origin
+    /// Lowercased scheme of an absolute-form target.
+    public var scheme: String? = nil
+    /// Header fields in arrival order.
+    public var headers = HTTPHeaders()
+    /// Validated body framing (never untilClose for requests).
+    public var framing: BodyFraming = .none
+    /// Whether the caller wants the connection kept open after this exchange.
+    public var keepAlive: Bool = true
+    /// An Upgrade header together with a Connection: upgrade token.
+    public var isUpgrade: Bool = false
+    /// Expect: 100-continue.
+    public var expectsContinue: Bool = false
+
+    /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
+    var text: [UInt8] = []
+    var targetRange: Range<Int>? = nil
+    var pathRange: Range<Int>? = nil
+    var authorityHostRange: Range<Int>? = nil
+    var authorityPort: Int? = nil
+    var authorityOverride: Authority?? = nil
+
+    /// A GET of "/" over HTTP/1.1 with no headers.
+    public init() {}
+
+    /// The request-target as sent.
+    public var target: String {
+        get { string(targetRange, default: "/") }
+        set { targetRange = store(newValue) }
+    }
+
+    /// The origin-form part to forward: path and query ("/" when empty), "*" for asterisk, "" for authority-form.
+    public var path: String {
+        get { string(pathRange, default: "/") }
+        set { pathRange = store(newValue) }
+    }
+
+    /// For absolute-form and authority-form targets, the target's authority; nil otherwise.
+    public var targetAuthority: Authority? {
+        get {
+            if let authorityOverride { return authorityOverride }
+            guard let r = authorityHostRange else { return nil }
+            return Authority(host: string(r, default: ""), port: authorityPort)
+        }
+        set { authorityOverride = .some(newValue) }
+    }
+
+    /// Calls `body` with the path bytes, for writing them without a String.
+    public func withPathBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let r = pathRange else {
+            return try withUnsafeBytes(of: UInt8(0x2F)) { try body($0) }
+        }
+        return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
+    }
+
+    /// Calls `body` with the target bytes as sent.
+    public func withTargetBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let r = targetRange else {
+            return try withUnsafeBytes(of: UInt8(0x2F)) { try body($0) }
+        }
+        return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
+    }
+
+    func string(_ r: Range<Int>?, default d: String) -> String {
+        guard let r else { return d }
+        return text.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) }
+    }
+
+    mutating func store(_ s: String) -> Range<Int> {
+        let start = text.count
+        text.append(contentsOf: s.utf8)
+        return start..<text.count
+    }
+
+    /// Back to the initial state, keeping every buffer's capacity for the next parse.
+    mutating func clear() {
+        method = .get; version = .http11; targetForm = .origin; scheme = nil
+        headers.removeAll(keepingCapacity: true)
+        framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false
+        text.removeAll(keepingCapacity: true)
+        targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityOverride = nil
+    }
+}

@@ -1,0 +1,144 @@
+// Request-line parsing, target-form classification and the request-only header rules (Host, request framing).
+
+/// Incremental request-head parser.
+public struct RequestHeadParser: Sendable {
+    var lexer: HeadLexer
+    var sink = RequestSink()
+
+    /// A parser enforcing `limits`.
+    public init(limits: HTTP1Limits = .default) { lexer = HeadLexer(limits: limits) }
+
+    /// Feeds the next slice; see `HeadParseResult` for what was consumed. Errors are sticky until `reset()`.
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> HeadParseResult {
+        try lexer.parse(bytes, &sink)
+    }
+
+    /// The head parsed so far; complete once `parse` returned `.complete`.
+    public var head: RequestHead { sink.head }
+
+    /// Readies the parser for the next message, keeping its buffers so the next parse does not allocate.
+    public mutating func reset() {
+        lexer.reset()
+        sink.head.clear()
+    }
+}
+
+/// Gives meaning to the lexer's lines for a request.
+struct RequestSink: HeadSink, Sendable {
+    var head = RequestHead()
+
+    static var skipsLeadingEmptyLines: Bool { true }
+    static var startLineTooLong: HTTP1Error { .startLineTooLong }
+
+    mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
+        let n = line.count
+        var i = 0
+        while i < n && isToken(line[i]) { i += 1 }
+        guard i > 0, i < n, line[i] == SP else { throw .invalidMethod }
+        let methodEnd = i
+        var lastSP = n - 1
+        while lastSP > methodEnd && line[lastSP] != SP { lastSP -= 1 }
+        guard lastSP > methodEnd else { throw .invalidVersion }
+        let targetStart = methodEnd + 1
+        guard lastSP > targetStart else { throw .invalidTarget }
+        for j in targetStart..<lastSP where charClass[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
+        let version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
+        let method = HTTPMethod.fromToken(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
+        try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<lastSP]), method: method)
+        head.method = method
+        head.version = version
+    }
+
+    /// RFC 9112 3.2: CONNECT takes exactly authority-form, `*` only goes with OPTIONS, absolute-form only for http(s).
+    mutating func classifyTarget(_ t: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTP1Error) {
+        head.text.append(contentsOf: t)
+        head.targetRange = 0..<t.count
+        if method == .connect {
+            guard let a = AuthoritySyntax.parse(t, requirePort: true) else { throw .invalidTarget }
+            head.targetForm = .authority
+            head.pathRange = t.count..<t.count
+            storeAuthority(a, in: t, offset: 0)
+            return
+        }
+        if t.count == 1 && t[0] == 0x2A {
+            guard method == .options else { throw .invalidTarget }
+            head.targetForm = .asterisk
+            head.pathRange = 0..<1
+            return
+        }
+        if t[0] == 0x2F {
+            head.targetForm = .origin
+            head.pathRange = 0..<t.count
+            return
+        }
+        var colon = 0
+        while colon < t.count && t[colon] != COLON { colon += 1 }
+        let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
+        if equalsLowercase(scheme, "http") { head.scheme = "http" }
+        else if equalsLowercase(scheme, "https") { head.scheme = "https" }
+        else { throw .invalidTarget }
+        guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
+        let authStart = colon + 3
+        var authEnd = authStart
+        while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
+        let auth = UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd])
+        guard let a = AuthoritySyntax.parse(auth, requirePort: false) else { throw .invalidTarget }
+        head.targetForm = .absolute
+        storeAuthority(a, in: auth, offset: authStart)
+        if authEnd < t.count && t[authEnd] == 0x2F {
+            head.pathRange = authEnd..<t.count
+        } else {
+            let start = head.text.count
+            head.text.append(0x2F)
+            head.text.append(contentsOf: UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
+            head.pathRange = start..<head.text.count
+        }
+    }
+
+    /// Keeps a lowercased copy of the host so `targetAuthority` is canonical while `target` stays as sent.
+    mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
+        let start = head.text.count
+        for j in a.host { head.text.append(lower(p[j])) }
+        head.authorityHostRange = start..<head.text.count
+        head.authorityPort = a.port
+    }
+
+    mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+    }
+
+    mutating func finish() throws(HTTP1Error) {
+        let f = try head.headers.facts()
+        if f.hostCount > 1 { throw .conflictingHost }
+        if f.hostCount == 0 && head.version == .http11 { throw .missingHost }
+        if f.hostCount == 1 {
+            let valid = head.headers.withValueBytes(at: f.hostIndex) { v in
+                v.isEmpty || AuthoritySyntax.parse(v, requirePort: false) != nil
+            }
+            if !valid { throw .invalidHeaderValue }
+        }
+        if f.hasTransferEncoding {
+            if f.contentLength != nil { throw .contentLengthWithTransferEncoding }
+            // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+            if head.version == .http10 { throw .invalidTransferEncoding }
+            if f.hasMalformedCoding || f.codingCount == 0 || f.chunkedCount > 1 { throw .invalidTransferEncoding }
+            if f.chunkedCount == 1 && !f.lastIsChunked { throw .invalidTransferEncoding }
+            if f.hasOtherCoding || f.chunkedCount == 0 { throw .unsupportedTransferEncoding }
+            head.framing = .chunked
+        } else if let n = f.contentLength {
+            head.framing = .contentLength(n)
+        } else {
+            head.framing = .none
+        }
+        if head.version == .http11 {
+            head.keepAlive = !f.connectionClose
+            head.isUpgrade = f.hasUpgrade && f.connectionUpgrade
+            head.expectsContinue = f.expectContinue
+        } else {
+            // RFC 9110 7.8 and 10.1.1: Upgrade and 100-continue are ignored in HTTP/1.0 requests.
+            head.keepAlive = f.connectionKeepAlive && !f.connectionClose
+            head.isUpgrade = false
+            head.expectsContinue = false
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// The parsed response head and how its body is framed for a given request method.
+
+/// A parsed response head.
+public struct ResponseHead: Sendable {
+    /// HTTP/1.0 or HTTP/1.1.
+    public var version: HTTPVersion = .http11
+    /// The three-digit status code.
+    public var status: Int = 200
+    /// Header fields in arrival order.
+    public var headers = HTTPHeaders()
+    /// Whether the server keeps the connection open (Connection and version only; an until-close body still ends it).
+    public var keepAlive: Bool = true
+
+    /// The reason phrase bytes, reused across parses.
+    var text: [UInt8] = []
+    var reasonRange: Range<Int>? = nil
+    /// Framing from the headers alone, set by the parser; nil for hand-built heads, which are read leniently.
+    var parsedFraming: BodyFraming? = nil
+
+    /// A 200 OK over HTTP/1.1 with no headers.
+    public init() {}
+
+    /// The reason phrase, possibly empty.
+    public var reason: String {
+        get {
+            guard let r = reasonRange else { return "OK" }
+            return text.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) }
+        }
+        set {
+            text.removeAll(keepingCapacity: true)
+            text.append(contentsOf: newValue.utf8)
+            reasonRange = 0..<text.count
+        }
+    }
+
+    /// Calls `body` with the reason phrase bytes.
+    public func withReasonBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let r = reasonRange else {
+            return try "OK".utf8.withContiguousStorageIfAvailable { try body(UnsafeRawBufferPointer($0)) }!
+        }
+        return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
+    }
+
+    /// Body framing given the request's method (HEAD, CONNECT, 1xx, 204, 304 carry none).
+    public func framing(requestMethod: HTTPMethod) -> BodyFraming {
+        if requestMethod == .head { return .none }
+        if status < 200 || status == 204 || status == 304 { return .none }
+        if requestMethod == .connect && status < 300 { return .none }
+        if let parsedFraming { return parsedFraming }
+        guard let facts = try? headers.facts() else { return .untilClose }
+        return ResponseHead.headerFraming(facts, version: version)
+    }
+
+    /// RFC 9112 6.3 items 3-7 for responses; CL together with TE never gets here from the parser.
+    static func headerFraming(_ f: HeaderFacts, version: HTTPVersion) -> BodyFraming {
+        if f.hasTransferEncoding {
+            return f.lastIsChunked && version == .http11 ? .chunked : .untilClose
+        }
+        if let n = f.contentLength { return .contentLength(n) }
+        return .untilClose
+    }
+
+    mutating func clear() {
+        version = .http11; status = 200; keepAlive = true
+        headers.removeAll(keepingCapacity: true)
+        text.removeAll(keepingCapacity: true)
+        reasonRange = nil; parsedFraming = nil
+    }
+}

@@ -1,0 +1,73 @@
+// Status-line parsing and the response-only header rules (framing from the headers, keep-alive).
+
+/// Incremental response-head parser.
+public struct ResponseHeadParser: Sendable {
+    var lexer: HeadLexer
+    var sink = ResponseSink()
+
+    /// A parser enforcing `limits`.
+    public init(limits: HTTP1Limits = .default) { lexer = HeadLexer(limits: limits) }
+
+    /// Feeds the next slice; see `HeadParseResult` for what was consumed. Errors are sticky until `reset()`.
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> HeadParseResult {
+        try lexer.parse(bytes, &sink)
+    }
+
+    /// The head parsed so far; complete once `parse` returned `.complete`.
+    public var head: ResponseHead { sink.head }
+
+    /// Readies the parser for the next message, keeping its buffers so the next parse does not allocate.
+    public mutating func reset() {
+        lexer.reset()
+        sink.head.clear()
+    }
+}
+
+/// Gives meaning to the lexer's lines for a response.
+struct ResponseSink: HeadSink, Sendable {
+    var head = ResponseHead()
+
+    static var skipsLeadingEmptyLines: Bool { false }
+    static var startLineTooLong: HTTP1Error { .invalidStatusLine }
+
+    /// `HTTP/1.x SP 3DIGIT [SP reason]`; a missing SP before an empty reason is tolerated as many servers omit it.
+    mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
+        let n = line.count
+        var sp = 0
+        while sp < n && line[sp] != SP { sp += 1 }
+        guard sp < n else { throw .invalidStatusLine }
+        head.version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[0..<sp]))
+        let d = sp + 1
+        guard d + 3 <= n, isDigit(line[d]), isDigit(line[d + 1]), isDigit(line[d + 2]), line[d] != 0x30 else {
+            throw .invalidStatusLine
+        }
+        head.status = Int(line[d] &- 0x30) * 100 + Int(line[d + 1] &- 0x30) * 10 + Int(line[d + 2] &- 0x30)
+        var reasonStart = d + 3
+        if reasonStart < n {
+            guard line[reasonStart] == SP else { throw .invalidStatusLine }
+            reasonStart += 1
+        }
+        for j in reasonStart..<n where !isFieldValue(line[j]) { throw .invalidStatusLine }
+        head.text.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[reasonStart..<n]))
+        head.reasonRange = 0..<(n - reasonStart)
+    }
+
+    mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+    }
+
+    mutating func finish() throws(HTTP1Error) {
+        let f = try head.headers.facts()
+        if f.hasTransferEncoding {
+            // RFC 9112 6.3 lets a recipient prefer TE; berth refuses instead, as the pair signals smuggling.
+            if f.contentLength != nil { throw .contentLengthWithTransferEncoding }
+            if f.hasMalformedCoding || f.codingCount == 0 || f.chunkedCount > 1 { throw .invalidTransferEncoding }
+        }
+        head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)
+        if head.version == .http11 {
+            head.keepAlive = !f.connectionClose
+        } else {
+            head.keepAlive = f.connectionKeepAlive && !f.connectionClose && !f.hasTransferEncoding
+        }
+    }
+}

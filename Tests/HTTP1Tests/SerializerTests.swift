@@ -1,0 +1,102 @@
+// Tests of the forwarding serializer: origin-form, Host, each hop-by-hop rule, Connection and Via.
+import XCTest
+@testable import HTTP1
+
+final class SerializerTests: XCTestCase {
+    func request(_ s: String) throws -> RequestHead {
+        var p = RequestHeadParser()
+        let b = [UInt8](s)
+        _ = try b.withUnsafeBytes { (r) throws(HTTP1Error) in try p.parse(r) }
+        return p.head
+    }
+
+    func response(_ s: String) throws -> ResponseHead {
+        var p = ResponseHeadParser()
+        let b = [UInt8](s)
+        _ = try b.withUnsafeBytes { (r) throws(HTTP1Error) in try p.parse(r) }
+        return p.head
+    }
+
+    func forward(_ s: String, host: String = "example.com", options: ForwardOptions = ForwardOptions()) throws -> String {
+        var out: [UInt8] = []
+        HeadSerializer.writeForwardRequest(try request(s), host: host, options: options, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func forwardResponse(_ s: String, caller: HTTPVersion = .http11, keepAlive: Bool = true,
+                         options: ForwardOptions = ForwardOptions()) throws -> String {
+        var out: [UInt8] = []
+        HeadSerializer.writeForwardResponse(try response(s), callerVersion: caller, keepAlive: keepAlive, options: options, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testAbsoluteFormIsRewrittenToOriginFormWithHostFirst() throws {
+        XCTAssertEqual(try forward("GET http://Example.com/a?b HTTP/1.1\r\nAccept: */*\r\nHost: other\r\n\r\n"),
+                       "GET /a?b HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")
+        XCTAssertEqual(try forward("GET http://example.com HTTP/1.1\r\nHost: x\r\n\r\n", host: "example.com:8080"),
+                       "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
+    }
+
+    func testFieldLinesAreCopiedByteExact() throws {
+        XCTAssertEqual(try forward("POST /x HTTP/1.1\r\nHost: a\r\nx-Odd:   spaced\t \r\nContent-Length: 3\r\n\r\n"),
+                       "POST /x HTTP/1.1\r\nHost: example.com\r\nx-Odd:   spaced\t \r\nContent-Length: 3\r\n\r\n")
+    }
+
+    func testConnectionAndEveryFieldItNamesAreDropped() throws {
+        XCTAssertEqual(try forward("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Secret, close\r\nX-Secret: 1\r\nx-secret: 2\r\nKeep: 3\r\n\r\n"),
+                       "GET / HTTP/1.1\r\nHost: example.com\r\nKeep: 3\r\n\r\n")
+    }
+
+    func testConnectionCannotStripFramingFields() throws {
+        XCTAssertEqual(try forward("POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\n"),
+                       "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\n\r\n")
+    }
+
+    func testFixedHopByHopFieldsAreDropped() throws {
+        let input = "GET / HTTP/1.1\r\nHost: a\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\n"
+            + "Proxy-Authorization: Basic eA==\r\nTE: trailers\r\nTrailer: X\r\nUpgrade: h2c\r\nA: 1\r\n\r\n"
+        XCTAssertEqual(try forward(input), "GET / HTTP/1.1\r\nHost: example.com\r\nA: 1\r\n\r\n")
+    }
+
+    func testAnUpgradingRequestKeepsUpgradeAndSaysConnectionUpgrade() throws {
+        XCTAssertEqual(try forward("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: k\r\n\r\n"),
+                       "GET /ws HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\nConnection: upgrade\r\n\r\n")
+    }
+
+    func testAlsoDropAndViaAreApplied() throws {
+        var o = ForwardOptions()
+        o.alsoDrop = ["x-berth-route"]
+        o.via = "1.1 berth"
+        XCTAssertEqual(try forward("GET / HTTP/1.1\r\nHost: a\r\nX-Berth-Route: r1\r\nVia: 1.0 old\r\n\r\n", options: o),
+                       "GET / HTTP/1.1\r\nHost: example.com\r\nVia: 1.0 old\r\nVia: 1.1 berth\r\n\r\n")
+    }
+
+    func testHTTP10RequestsStayHTTP10AndAskForKeepAlive() throws {
+        XCTAssertEqual(try forward("GET http://a/x HTTP/1.0\r\nConnection: close\r\n\r\n"),
+                       "GET /x HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n")
+    }
+
+    func testConnectKeepsItsAuthorityTarget() throws {
+        XCTAssertEqual(try forward("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", host: "a:443"),
+                       "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n")
+    }
+
+    func testResponsesDropHopByHopAndSetConnectionFromKeepAlive() throws {
+        let r = "HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nContent-Length: 0\r\n\r\n"
+        XCTAssertEqual(try forwardResponse(r, keepAlive: true), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertEqual(try forwardResponse(r, keepAlive: false), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        XCTAssertEqual(try forwardResponse(r, caller: .http10, keepAlive: true),
+                       "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+    }
+
+    func testResponsesKeepEmptyReasonsAndAddVia() throws {
+        var o = ForwardOptions()
+        o.via = "1.1 berth"
+        XCTAssertEqual(try forwardResponse("HTTP/1.0 404\r\nUpgrade: x\r\n\r\n", options: o), "HTTP/1.1 404 \r\nVia: 1.1 berth\r\n\r\n")
+    }
+
+    func testA101ResponseKeepsUpgrade() throws {
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n")
+    }
+}
