@@ -3,17 +3,18 @@ import XCTest
 @testable import BerthCore
 
 final class SmallPartsTests: XCTestCase {
-    func testDurationTextAcceptsTheDocumentedUnits() {
-        XCTAssertEqual(DurationText.parse("125ms"), 125_000_000)
-        XCTAssertEqual(DurationText.parse("2s"), 2_000_000_000)
-        XCTAssertEqual(DurationText.parse("1.5s"), 1_500_000_000)
-        XCTAssertEqual(DurationText.parse("5m"), 300_000_000_000)
-        XCTAssertEqual(DurationText.parse("500us"), 500_000)
+    func testRequestDurationsAcceptTheDocumentedUnits() {
+        XCTAssertEqual(DurationSyntax.nanoseconds(parsing: "125ms"), 125_000_000)
+        XCTAssertEqual(DurationSyntax.nanoseconds(parsing: "2s"), 2_000_000_000)
+        XCTAssertEqual(DurationSyntax.nanoseconds(parsing: "1.5s"), 1_500_000_000)
+        XCTAssertEqual(DurationSyntax.nanoseconds(parsing: "5m"), 300_000_000_000)
     }
 
-    func testDurationTextRejectsZeroBareAndMalformedValues() {
-        for bad in ["", "0s", "10", "-1s", "1.s", "abc", "1x", "25h", "9999999999s", " 1s"] {
-            XCTAssertNil(DurationText.parse(bad), bad)
+    /// Regression: a huge value in Berth-Socket-Timeout or drain= overflowed and crashed the process.
+    func testHugeOrMalformedDurationsAreRejectedWithoutOverflow() {
+        for bad in ["", "0s", "10", "-1s", "1.s", ".5s", "abc", "1x", "25h", "9999999999s", " 1s", "999999999h",
+                    "219105510.209341m", "2562047h", "2562047.9999h", "99999999999999999999999h", String(repeating: "9", count: 400) + "s"] {
+            XCTAssertNil(DurationSyntax.nanoseconds(parsing: bad), bad)
         }
     }
 

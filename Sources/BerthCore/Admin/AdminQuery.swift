@@ -42,7 +42,7 @@ struct AdminQuery {
     /// A duration parameter (`125ms`, `2s`, `5m`).
     func duration(_ name: String) throws(AdminError) -> Nanos? {
         guard let text = values[name] else { return nil }
-        guard let d = DurationText.parse(text) else { throw .bad("\(name) must be a duration such as 125ms, 2s or 5m (got \(text))") }
+        guard let d = DurationSyntax.nanoseconds(parsing: text) else { throw .bad("\(name) must be a duration such as 125ms, 2s or 5m (got \(text))") }
         return d
     }
 

@@ -13,7 +13,9 @@ final class AdminRoutes {
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
     func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
         let (path, query) = split(head.path)
-        if let token = admin.server.adminToken, !authorized(head, token: token) {
+        // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret.
+        let isProbe = path == "/healthz" || path == "/readyz"
+        if !isProbe, let token = admin.server.adminToken, !authorized(head, token: token) {
             var r = AdminResponse.error(401, "missing or wrong bearer token")
             r.headers = [("WWW-Authenticate", "Bearer realm=\"berth-admin\"")]
             return respond(r)
@@ -123,7 +125,10 @@ final class AdminRoutes {
         w.field("closed", closed)
         if let key {
             w.field("upstream", key.description)
-            w.field("forgotten", forget ? manager.forget(key) : false)
+            let forgotten = forget ? manager.forget(key) : false
+            w.field("forgotten", forgotten)
+            // Still open: the entry goes when its last connection closes.
+            w.field("forget_pending", forget && !forgotten && manager.existingPool(key) != nil)
         }
         w.endObject()
         return AdminResponse(status: 200, body: w.text + "\n")

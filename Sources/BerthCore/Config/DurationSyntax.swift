@@ -13,8 +13,14 @@ public enum DurationSyntax {
     ]
     private static let hint = "(write 125ms, 2s or 5m)"
 
+    /// Nanoseconds for `text`, or nil: the data path's and admin API's entry (Berth-Socket-Timeout, drain=, hold=, idle_for=).
+    static func nanoseconds(parsing text: String) -> Int64? {
+        (try? parse(text))?.nanos
+    }
+
     /// The duration `text` denotes, e.g. `1.5s`; throws with a message about the text alone.
     static func parse(_ text: String) throws(ValueProblem) -> Duration {
+        guard text.utf8.count <= 32 else { throw ValueProblem("\"\(text.prefix(32))...\" is not a duration \(hint)") }
         let quoted = "\"\(text)\""
         if text.hasPrefix("-") { throw ValueProblem("\(quoted) is negative; every timeout must be positive \(hint)") }
         guard let unit = units.first(where: { text.hasSuffix($0.suffix) }) else {
@@ -25,7 +31,7 @@ public enum DurationSyntax {
         }
         let number = text.dropLast(unit.suffix.count)
         let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts[0].isASCIIDigits, parts.count == 1 || parts[1].isASCIIDigits else {
+        guard !parts[0].isEmpty, parts[0].isASCIIDigits, parts.count == 1 || (!parts[1].isEmpty && parts[1].isASCIIDigits) else {
             throw ValueProblem("\(quoted) is not a duration \(hint)")
         }
         // Whole and fractional parts are kept as integers so that 1.1s is exactly 1100ms.
@@ -33,7 +39,8 @@ public enum DurationSyntax {
             throw ValueProblem("\(quoted) is longer than \(format(maximum))")
         }
         var (nanoseconds, overflow) = whole.multipliedReportingOverflow(by: unit.nanoseconds)
-        if overflow { throw ValueProblem("\(quoted) is longer than \(format(maximum))") }
+        // Checked before the fraction is added, so no later addition can overflow (a crash here would be remote-triggerable).
+        if overflow || nanoseconds > 86_400_000_000_000 { throw ValueProblem("\(quoted) is longer than \(format(maximum))") }
         if parts.count == 2 {
             var scale = unit.nanoseconds
             for digit in parts[1] {

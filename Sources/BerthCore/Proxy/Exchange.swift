@@ -27,6 +27,8 @@ struct Exchange {
     var callerKeepAlive = true
     var socketTimeout: Nanos = 0
     var reused = false
+    /// The pool epoch when this exchange's connect started.
+    var connectEpoch: UInt64 = 0
     /// A CONNECT tunnel: no pool, no HTTP after the 200.
     var isTunnel = false
     var retried = false

@@ -255,7 +255,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         x.pool = pool
         x.socketTimeout = pool.settings.socketTimeout
         if let override = req.headers["berth-socket-timeout"] {
-            guard let d = DurationText.parse(override) else {
+            guard let d = DurationSyntax.nanoseconds(parsing: override) else {
                 return failEarly(.badRequest, status: 400, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
             }
             x.socketTimeout = min(d, worker.settings.socketCeiling)
@@ -287,6 +287,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             send(on: conn, reused: true)
         case .connect:
             pool.counters.acquireWait.observe(0)
+            x.connectEpoch = pool.state.epoch
             resolveAndConnect()
         case .wait:
             phase = .acquiring
@@ -315,6 +316,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         }
         caller.clearTimeout()
         pool.counters.acquireWait.observe(MonotonicClock.now() - x.acquireStartedAt)
+        x.connectEpoch = pool.state.epoch
         resolveAndConnect()
     }
 
@@ -388,7 +390,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             return
         }
         pending = nil
-        let conn = worker.manager.connected(pool, channel: ch, now: MonotonicClock.now())
+        let conn = worker.manager.connected(pool, channel: ch, epoch: x.connectEpoch, now: MonotonicClock.now())
         send(on: conn, reused: false)
     }
 

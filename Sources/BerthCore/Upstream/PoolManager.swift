@@ -104,9 +104,10 @@ final class PoolManager {
     }
 
     /// A reserved connect succeeded: registers the busy connection.
-    func connected(_ pool: UpstreamPool, channel: Channel, now: Nanos) -> UpstreamConnection {
+    /// `epoch` is the pool's epoch when the connect started: a connect that straddles a pause/resume stays in the old one.
+    func connected(_ pool: UpstreamPool, channel: Channel, epoch: UInt64, now: Nanos) -> UpstreamConnection {
         pool.state.connected()
-        let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: pool.state.epoch, openedAt: now)
+        let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: epoch, openedAt: now)
         pool.busy[conn.id] = conn
         pool.counters.opened &+= 1
         return conn
@@ -127,9 +128,18 @@ final class PoolManager {
     }
 
     /// A prewarmed connection is up: it goes idle, or straight to a waiter.
-    func prewarmed(_ pool: UpstreamPool, channel: Channel, now: Nanos) {
-        let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: pool.state.epoch, openedAt: now)
+    func prewarmed(_ pool: UpstreamPool, channel: Channel, epoch: UInt64, now: Nanos) {
+        let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: epoch, openedAt: now)
         pool.counters.opened &+= 1
+        // Opened ahead of demand but overtaken by a pause or a resume: it belongs to no current epoch.
+        let stale: CloseReason? = pool.state.isPaused ? .paused : (epoch != pool.state.epoch ? .staleEpoch : nil)
+        if let stale {
+            pool.state.connected()
+            _ = pool.state.release(id: conn.id, verdict: stale, openedAt: now, now: now)
+            close(conn, reason: stale)
+            slotFreed(pool)
+            return
+        }
         switch pool.state.prewarmed(id: conn.id, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
@@ -146,7 +156,7 @@ final class PoolManager {
     func release(_ conn: UpstreamConnection, facts: ReleaseFacts, now: Nanos) {
         let pool = conn.pool
         pool.lastActivity = now
-        let policy = ReleasePolicy(currentEpoch: pool.state.epoch, paused: pool.state.isPaused, maxRequests: settings.maxRequests, maxAge: settings.maxAge)
+        let policy = ReleasePolicy(currentEpoch: pool.state.epoch, paused: pool.state.isPaused, forgetting: pool.forgetWhenEmpty, maxRequests: settings.maxRequests, maxAge: settings.maxAge)
         let verdict = ReleaseGate.verdict(facts, policy: policy, now: now)
         pool.busy[conn.id] = nil
         switch pool.state.release(id: conn.id, verdict: verdict, openedAt: conn.openedAt, now: now) {
@@ -206,6 +216,7 @@ final class PoolManager {
         conn.isIdle = false
         conn.channel.close()
         totalOpen -= 1
+        if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
 
     /// A slot freed in `pool`: admit its next waiter, then waiters elsewhere that were blocked by the global limit.
@@ -301,7 +312,12 @@ final class PoolManager {
     /// Drops `key`'s entry when it has no connections or waiters; true when dropped.
     @discardableResult
     func forget(_ key: PoolKey) -> Bool {
-        guard let pool = pools[key], pool.state.open == 0, pool.state.waiters.isEmpty else { return false }
+        guard let pool = pools[key] else { return false }
+        guard pool.state.open == 0, pool.state.waiters.isEmpty else {
+            // Busy connections finish first; the entry goes when the last one closes.
+            pool.forgetWhenEmpty = true
+            return false
+        }
         forgottenTotals.merge(pool.counters)
         pools[key] = nil
         return true

@@ -6,10 +6,13 @@ final class Prewarmer: ChannelDelegate {
     private let pool: UpstreamPool
     private unowned let worker: Worker
     private var channel: Channel?
+    /// The epoch when the connect started.
+    private let epoch: UInt64
 
     private init(pool: UpstreamPool, worker: Worker) {
         self.pool = pool
         self.worker = worker
+        self.epoch = pool.state.epoch
     }
 
     /// Starts up to `count` connects within the limits; returns how many started.
@@ -61,7 +64,7 @@ final class Prewarmer: ChannelDelegate {
         ch.clearTimeout()
         guard Socket.pendingError(ch.fd) == 0 else { return fail() }
         channel = nil
-        worker.manager.prewarmed(pool, channel: ch, now: MonotonicClock.now())
+        worker.manager.prewarmed(pool, channel: ch, epoch: epoch, now: MonotonicClock.now())
         done()
     }
 

@@ -22,6 +22,8 @@ struct ReleaseFacts: Sendable {
 struct ReleasePolicy: Sendable {
     var currentEpoch: UInt64
     var paused: Bool
+    /// /evict?forget=true is waiting for this pool to empty.
+    var forgetting: Bool = false
     var maxRequests: Int
     var maxAge: Nanos
 }
@@ -35,6 +37,7 @@ enum ReleaseGate {
         if !facts.responseComplete { return .responseIncomplete }
         if !facts.keepAlive { return .upstreamClose }
         if policy.paused { return .paused }
+        if policy.forgetting { return .evicted }
         if facts.epoch != policy.currentEpoch { return .staleEpoch }
         if facts.requestsServed >= policy.maxRequests { return .maxRequests }
         if now - facts.openedAt >= policy.maxAge { return .maxAge }

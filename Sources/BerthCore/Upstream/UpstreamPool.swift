@@ -38,6 +38,8 @@ final class UpstreamPool {
     var lastActivity: Nanos
     /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
     var holdTimeout: Nanos?
+    /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
+    var forgetWhenEmpty = false
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
 

@@ -1,0 +1,224 @@
+"""Process and measurement helpers shared by the bench harnesses (loopback only, bounded in time)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_started = []  # Popen objects this harness started; only these are ever signalled
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def start(argv, cpu=None, stdout=None, stderr=None, **kw):
+    """Start a process (pinned with taskset when cpu is given) and remember it for cleanup."""
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu)] + list(argv)
+    p = subprocess.Popen(argv, stdout=stdout or subprocess.DEVNULL, stderr=stderr or subprocess.DEVNULL,
+                         start_new_session=True, **kw)
+    _started.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=15):
+    if p.poll() is None:
+        try:
+            p.send_signal(sig)
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+    if p in _started:
+        _started.remove(p)
+
+
+def stop_all():
+    for p in list(reversed(_started)):
+        try:
+            stop(p, timeout=5)
+        except Exception:
+            pass
+
+
+def wait_port(port, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def read_ready_line(p, timeout=20.0):
+    """Read berth's first stdout line `berth listening proxy=H:P admin=H:P` -> (proxy_port, admin_port)."""
+    import select
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while time.monotonic() < deadline and b"\n" not in buf:
+        r, _, _ = select.select([p.stdout], [], [], 0.2)
+        if r:
+            chunk = os.read(p.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+        elif p.poll() is not None:
+            break
+    m = re.search(rb"proxy=[^ ]*:(\d+) admin=[^ ]*:(\d+)", buf)
+    if not m:
+        raise RuntimeError(f"berth did not print its ready line (got {buf!r}, exit={p.poll()})")
+    return int(m.group(1)), int(m.group(2))
+
+
+def proc_tree(pid):
+    """pid and all its descendants (for nginx master + worker)."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+            ppid = int(st[st.rindex(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+        except (OSError, ValueError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        todo.extend(children.get(x, []))
+    return out
+
+
+def cpu_seconds(pids):
+    """utime+stime (all threads) of the given processes, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+            fields = st[st.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        except OSError:
+            pass
+    return total / CLK_TCK
+
+
+def system_busy_seconds():
+    """Busy CPU time of the whole machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        parts = f.readline().split()[1:]
+    v = [int(x) for x in parts]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return (sum(v[:8]) - idle) / CLK_TCK
+
+
+def rss_kib(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "RssAnon", "RssFile", "VmHWM", "VmData"):
+                out[k] = int(v.split()[0])
+    return out
+
+
+def machine():
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = []
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": os.uname().release,
+            "loadavg_at_start": load}
+
+
+def tool_version(argv):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (r.stdout + r.stderr).strip().splitlines()[0]
+    except Exception:
+        return "unknown"
+
+
+def tmpdir(prefix):
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+NGINX_TEMP_PATHS = """
+  client_body_temp_path {d}/cb; proxy_temp_path {d}/pt; fastcgi_temp_path {d}/ft;
+  uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;"""
+
+
+def start_upstream_nginx(workdir, port, cpu=None, workers=1):
+    """nginx on 127.0.0.1:port answering /b2 (2 bytes), /b4k and /b256k, keep-alive without a request limit."""
+    os.chmod(workdir, 0o755)  # nginx workers run as nobody
+    root = os.path.join(workdir, "www")
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o755)
+    with open(os.path.join(root, "b4k"), "wb") as f:
+        f.write(b"x" * 4096)
+    with open(os.path.join(root, "b256k"), "wb") as f:
+        f.write(b"x" * 262144)
+    conf = os.path.join(workdir, "upstream.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes {workers};
+daemon off;
+pid {workdir}/upstream.pid;
+error_log {workdir}/upstream.err warn;
+worker_rlimit_nofile 20000;
+events {{ worker_connections 19000; }}
+http {{
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  sendfile on;
+  open_file_cache max=16 inactive=600s;
+  open_file_cache_valid 600s;
+  default_type application/octet-stream;{NGINX_TEMP_PATHS.format(d=workdir)}
+  server {{
+    listen 127.0.0.1:{port} backlog=4096;
+    root {root};
+    location = /b2 {{ return 200 "ok"; }}
+    location / {{ }}
+  }}
+}}
+""")
+    p = start(["nginx", "-c", conf, "-p", workdir], cpu=cpu,
+              stderr=open(os.path.join(workdir, "upstream.stderr"), "w"))
+    wait_port(port)
+    return p

@@ -1,0 +1,118 @@
+"""Helpers shared by the admin API tests: admin calls, proxied requests, kernel socket table, berth flags."""
+import importlib.util
+import json
+import os
+import socket
+import threading
+import time
+
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DOCS = os.path.join(ROOT, "docs")
+
+# Generous timeouts so slow origin requests (/sleep/N) and held requests are not cut short by the profile.
+SLOW_FLAGS = ("--socket-timeout", "10s", "--acquire-timeout", "5s", "--idle-timeout", "60s")
+
+
+def _load_root_conftest():
+    spec = importlib.util.spec_from_file_location("berth_tests_root_conftest", os.path.join(ROOT, "tests", "conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+Origin = _load_root_conftest().Origin
+
+
+def admin(berth, method, path, token=None, timeout=15):
+    """One admin request; returns the requests.Response."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.request(method, berth.admin_url + path, headers=headers, timeout=timeout)
+
+
+def admin_json(berth, method, path, status=200, **kw):
+    r = admin(berth, method, path, **kw)
+    assert r.status_code == status, (method, path, r.status_code, r.text)
+    assert r.headers["Content-Type"].startswith("application/json"), r.headers
+    return r.json()
+
+
+def stats(berth, upstream=None):
+    return admin_json(berth, "GET", "/stats" + (f"?upstream={upstream}" if upstream else ""))
+
+
+def upstream_stats(berth, upstream, missing_ok=False):
+    """The one /stats entry for upstream; with missing_ok, an all-zero stand-in while berth does not know it yet."""
+    if missing_ok:
+        r = admin(berth, "GET", f"/stats?upstream={upstream}")
+        if r.status_code == 404:
+            return {"busy": 0, "idle": 0, "pending": 0, "open": 0}
+    doc = stats(berth, upstream)
+    assert len(doc["upstreams"]) == 1, doc
+    return doc["upstreams"][0]
+
+
+def proxied(berth, origin, path="/", timeout=20):
+    """A GET through berth's proxy listener on a fresh caller connection."""
+    return requests.get(f"http://{origin.hostport}{path}", proxies={"http": berth.proxy_url}, timeout=timeout)
+
+
+class Background(threading.Thread):
+    """Runs a proxied request in a thread; .result is the Response (or the exception), .elapsed the seconds taken."""
+
+    def __init__(self, berth, origin, path="/"):
+        super().__init__(daemon=True)
+        self.args_ = (berth, origin, path)
+        self.result = None
+        self.elapsed = None
+        self.start()
+
+    def run(self):
+        t0 = time.monotonic()
+        try:
+            self.result = proxied(*self.args_)
+        except Exception as e:  # reported by the test
+            self.result = e
+        self.elapsed = time.monotonic() - t0
+
+    def response(self, timeout=20):
+        self.join(timeout)
+        assert not self.is_alive(), "proxied request did not finish"
+        assert isinstance(self.result, requests.Response), self.result
+        return self.result
+
+
+def established_to_port(port):
+    """Local ports of ESTABLISHED TCP connections whose remote end is 127.0.0.1:port (i.e. berth's side towards the origin)."""
+    found = []
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                lines = f.readlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            parts = line.split()
+            local, remote, state = parts[1], parts[2], parts[3]
+            if state != "01":
+                continue
+            if int(remote.rsplit(":", 1)[1], 16) == port:
+                found.append(int(local.rsplit(":", 1)[1], 16))
+    return found
+
+
+def wait_until(pred, timeout=5.0, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return pred()
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
