@@ -42,7 +42,21 @@ public struct BodyDecoder: Sendable {
             if remaining == 0 { state = .complete }
             return take
         default:
-            do { return try chunked(bytes) } catch { failure = error; throw error }
+            do { return try chunked(bytes, payload: { _ in }) } catch { failure = error; throw error }
+        }
+    }
+
+    /// Like `consume`, and also reports where the payload lies within `bytes`, so a chunked body can be passed on without its
+    /// framing (to an HTTP/1.0 caller, which cannot decode chunked).
+    public mutating func consume(_ bytes: UnsafeRawBufferPointer, payload: (Range<Int>) -> Void) throws(HTTP1Error) -> Int {
+        if let failure { throw failure }
+        switch state {
+        case .complete, .untilClose, .fixed:
+            let n = try consume(bytes)
+            if n > 0 { payload(0..<n) }
+            return n
+        default:
+            do { return try chunked(bytes, payload: payload) } catch { failure = error; throw error }
         }
     }
 
@@ -56,13 +70,14 @@ public struct BodyDecoder: Sendable {
     }
 
     /// Chunk lines are checked byte by byte (bare LF refused, sizes capped at 15 hex digits); data is skipped in bulk.
-    mutating func chunked(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> Int {
+    mutating func chunked(_ bytes: UnsafeRawBufferPointer, payload: (Range<Int>) -> Void) throws(HTTP1Error) -> Int {
         let n = bytes.count
         var i = 0
         while i < n {
             if state == .data {
                 let avail = UInt64(n - i)
                 let take = avail < remaining ? avail : remaining
+                if take > 0 { payload(i..<(i + Int(take))) }
                 i += Int(take)
                 remaining -= take
                 if remaining == 0 { state = .dataCR }

@@ -6,6 +6,8 @@ public struct ForwardOptions: Sendable {
     public var via: String? = nil
     /// Lowercased names to strip besides the hop-by-hop set (berth's own control headers).
     public var alsoDrop: [String] = []
+    /// Drop Transfer-Encoding: only for a response whose chunked framing the proxy strips for an HTTP/1.0 caller.
+    public var dropTransferEncoding = false
     /// No Via, nothing extra dropped.
     public init() {}
 }

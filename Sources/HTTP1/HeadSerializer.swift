@@ -61,7 +61,8 @@ public enum HeadSerializer {
                 case .connection, .keepAlive, .proxyConnection, .proxyAuthorization, .te, .trailer: continue
                 case .host: if dropHost { continue }
                 case .upgrade: if !keepUpgrade { continue }
-                case .contentLength, .transferEncoding: break
+                case .contentLength: break
+                case .transferEncoding: if options.dropTransferEncoding { continue }
                 case .expect, .other:
                     let name = slice(f.lineStart, f.nameEnd)
                     if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) { continue }

@@ -339,6 +339,8 @@ def main(argv):
         log(f"failed; logs kept in {work}")
         raise
     procs.stop_all()
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "memory.json")
     with open(path, "w") as f:

@@ -19,6 +19,8 @@ struct Exchange {
     var responseRemaining: UInt64 = 0
     var responseDecoder: BodyDecoder?
     var responseDone = false
+    /// Strip chunked framing on the way to an HTTP/1.0 caller.
+    var dechunk = false
     var responseStatus = 0
     var responseKeepAlive = true
     /// Bytes of the response read from the upstream (head included).
@@ -59,6 +61,7 @@ struct Exchange {
         responseRemaining = 0
         responseDecoder = nil
         responseDone = false
+        dechunk = false
         responseStatus = 0
         responseKeepAlive = true
         responseBytes = 0

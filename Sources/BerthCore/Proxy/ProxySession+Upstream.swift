@@ -123,6 +123,11 @@ extension ProxySession {
                     scratch.removeAll(keepingCapacity: true)
                     HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
                     caller.write(scratch)
+                    // A caller waiting for 100 Continue sends nothing until it sees it: it must leave now.
+                    guard caller.flush() else {
+                        abortUpstream(reason: .callerAborted)
+                        return close()
+                    }
                 }
                 responseParser.reset()
                 continue
@@ -133,8 +138,15 @@ extension ProxySession {
             x.responseFraming = framing
             // An until-close body, or a server that answered before the request body ended, leaves no boundary to continue after.
             if framing == .untilClose || !x.requestDone || worker.isShuttingDown { x.callerKeepAlive = false }
+            var options = worker.settings.forward
+            if framing == .chunked && x.request.version == .http10 {
+                // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
+                x.dechunk = true
+                x.callerKeepAlive = false
+                options.dropTransferEncoding = true
+            }
             scratch.removeAll(keepingCapacity: true)
-            HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: x.callerKeepAlive, options: worker.settings.forward, into: &scratch)
+            HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: x.callerKeepAlive, options: options, into: &scratch)
             caller.write(scratch)
             x.responseHeadSent = true
             switch framing {
@@ -163,12 +175,20 @@ extension ProxySession {
                 var len = 0
                 guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { break }
                 let n: Int
+                let chunk = UnsafeRawBufferPointer(start: ptr, count: len)
                 do {
-                    n = try x.responseDecoder!.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                    if x.dechunk {
+                        // Rare path (HTTP/1.0 callers): payload bytes are copied out, framing left behind.
+                        n = try x.responseDecoder!.consume(chunk) { range in
+                            evbuffer_add(out, chunk.baseAddress! + range.lowerBound, range.count)
+                        }
+                    } else {
+                        n = try x.responseDecoder!.consume(chunk)
+                    }
                 } catch {
                     return upstreamInvalid("chunked body: \(error)")
                 }
-                evbuffer_remove_buffer(input, out, n)
+                if x.dechunk { evbuffer_drain(input, n) } else { evbuffer_remove_buffer(input, out, n) }
                 if x.responseDecoder!.isComplete { x.responseDone = true }
             case .untilClose:
                 evbuffer_remove_buffer(input, out, avail)
