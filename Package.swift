@@ -2,6 +2,10 @@
 // berth: a sidecar HTTP/1.1 forward proxy on libevent that keeps pooled upstream connections safe across container freezes.
 import PackageDescription
 
+/// The data path is single-threaded per event loop and its state is never reached re-entrantly through inout, so the
+/// dynamic exclusivity checks (swift_beginAccess, ~6% of instructions per request) buy nothing in release builds.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "berth",
     products: [
@@ -18,7 +22,7 @@ let package = Package(
             pkgConfig: "libevent",
             providers: [.apt(["libevent-dev"])]
         ),
-        .target(name: "HTTP1"),
+        .target(name: "HTTP1", swiftSettings: hotPath),
         .target(
             name: "BerthCore",
             dependencies: [
@@ -26,7 +30,8 @@ let package = Package(
                 "CLibevent",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: hotPath + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .executableTarget(
             name: "berth",

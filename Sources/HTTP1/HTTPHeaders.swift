@@ -90,7 +90,17 @@ public struct HTTPHeaders: Sendable {
 
     /// Index of the first field called `name`, case-insensitive.
     public func firstIndex(named name: String) -> Int? {
-        indices(named: name).first
+        // Looked up per request on the proxy's hot path: scan without building an index array.
+        var name = name
+        return name.withUTF8 { q in
+            let query = UnsafeRawBufferPointer(q)
+            return bytes.withUnsafeBytes { b in
+                for (i, f) in fields.enumerated() where Int(f.nameEnd - f.lineStart) == query.count {
+                    if equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.nameEnd)]), query) { return i }
+                }
+                return nil
+            }
+        }
     }
 
     /// Whether a field called `name` is present, case-insensitive.

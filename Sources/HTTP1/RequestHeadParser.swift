@@ -16,6 +16,12 @@ public struct RequestHeadParser: Sendable {
     /// The head parsed so far; complete once `parse` returned `.complete`.
     public var head: RequestHead { sink.head }
 
+    /// Moves the completed head into `head` and readies the parser, swapping buffers so neither side copies or allocates.
+    public mutating func takeHead(into head: inout RequestHead) {
+        swap(&head, &sink.head)
+        reset()
+    }
+
     /// Readies the parser for the next message, keeping its buffers so the next parse does not allocate.
     public mutating func reset() {
         lexer.reset()

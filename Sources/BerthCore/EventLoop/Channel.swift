@@ -27,7 +27,9 @@ final class Channel: EventHandler {
     let input: OpaquePointer
     /// Bytes to send.
     let output: OpaquePointer
-    weak var delegate: ChannelDelegate?
+    /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
+    /// table on each session and connection, sending all their retains and releases down the slow path.
+    unowned(unsafe) var delegate: ChannelDelegate?
 
     private var readEvent: LoopEvent!
     private var writeEvent: LoopEvent!
@@ -63,10 +65,26 @@ final class Channel: EventHandler {
         readEvent.remove()
     }
 
+    /// Bytes the next read reserves: small for heads, doubling while reads fill it (bodies), halving when they don't.
+    /// libevent sizes a chain to the next power of two above request + header, so each step is a power of two less a
+    /// margin for that header; asking for 64 KiB would allocate 128 KiB per read.
+    private var readShift = Channel.minReadShift
+    private static let minReadShift = 12
+    private static let maxReadShift = 18
+    private static let chainHeaderMargin = 128
+
     /// One read(2) into `input`.
-    func read(max: Int = 64 * 1024) -> ReadOutcome {
-        let n = berth_evbuffer_read_fd(input, fd, max)
-        if n > 0 { return .data(n) }
+    func read() -> ReadOutcome {
+        let want = (1 << readShift) - Channel.chainHeaderMargin
+        let n = berth_evbuffer_read_fd(input, fd, want)
+        if n > 0 {
+            if n == want && readShift < Channel.maxReadShift {
+                readShift += 1
+            } else if n < want >> 3 && readShift > Channel.minReadShift {
+                readShift -= 1
+            }
+            return .data(n)
+        }
         if n == 0 { return .eof }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
@@ -110,13 +128,40 @@ final class Channel: EventHandler {
     /// Whether output is waiting on EV_WRITE.
     var isWriteBlocked: Bool { evbuffer_get_length(output) > 0 }
 
-    /// Arms the single timer to fire after `nanos`, replacing any earlier deadline.
-    @inline(__always)
-    func setTimeout(_ nanos: Nanos) { timerEvent.add(after: nanos) }
+    /// The deadline the owner asked for; 0 when none.
+    private var wantedDeadline: Nanos = 0
+    /// When the libevent timer fires; 0 when not armed. Never later than `wantedDeadline` while one is wanted.
+    private var armedDeadline: Nanos = 0
 
-    /// Disarms the timer.
+    /// Sets the single deadline to `nanos` from now, replacing any earlier one.
+    /// Lazy, as nginx's timers are: a later deadline keeps the armed timer, which re-arms itself for the rest when it
+    /// fires early. Each request moves several deadlines, and each event_add or event_del is a heap update.
+    func setTimeout(_ nanos: Nanos) {
+        let deadline = MonotonicClock.now() + nanos
+        wantedDeadline = deadline
+        if armedDeadline == 0 || deadline < armedDeadline {
+            armedDeadline = deadline
+            timerEvent.add(after: nanos)
+        }
+    }
+
+    /// Drops the deadline; the armed timer, if any, fires once more and is ignored.
     @inline(__always)
-    func clearTimeout() { timerEvent.remove() }
+    func clearTimeout() { wantedDeadline = 0 }
+
+    /// The timer fired: a real timeout, or an early wake-up for a deadline that has moved.
+    private func timerFired() {
+        armedDeadline = 0
+        guard wantedDeadline != 0 else { return }
+        let now = MonotonicClock.now()
+        if now < wantedDeadline {
+            armedDeadline = wantedDeadline
+            timerEvent.add(after: wantedDeadline - now)
+            return
+        }
+        wantedDeadline = 0
+        delegate?.channelTimedOut(self)
+    }
 
     /// Appends raw bytes to `output`.
     @inline(__always)
@@ -161,7 +206,7 @@ final class Channel: EventHandler {
                 delegate?.channelWritable(self)
             }
         case .timer:
-            delegate?.channelTimedOut(self)
+            timerFired()
         default:
             break
         }

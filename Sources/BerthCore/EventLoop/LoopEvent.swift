@@ -1,4 +1,5 @@
 // One libevent `struct event` with its context box; freeing it releases the box exactly once.
+import Glibc
 internal import CLibevent
 
 /// An I/O, timer or signal event on a loop.

@@ -1,4 +1,5 @@
 // IPv4/IPv6 socket addresses built from numeric text, without the resolver.
+internal import CLibevent
 import Glibc
 
 /// A numeric socket address, IPv4 or IPv6.

@@ -15,8 +15,9 @@ extension ProxySession {
         }
         x.isTunnel = true
         phase = .resolving
-        worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [weak self] addresses in
-            self?.tunnelResolved(addresses)
+        worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
+            // Strong on purpose: a weak reference would give the session a side table and slow every retain.
+            self.tunnelResolved(addresses)
         }
     }
 

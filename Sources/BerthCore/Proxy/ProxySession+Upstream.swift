@@ -24,12 +24,9 @@ extension ProxySession {
         if caller.pendingInput > 0 && x.requestDone { caller.stopReading() }
     }
 
-    /// The Host value to send: the absolute-form target's authority, else the caller's Host header.
+    /// The Host value to send: the absolute-form target's authority, else the caller's Host header (kept with the route).
     private func hostHeader() -> String {
-        if x.request.targetForm == .absolute, let a = x.request.targetAuthority {
-            return a.port.map { "\(a.host):\($0)" } ?? a.host
-        }
-        return x.request.headers["host"] ?? x.key?.description ?? ""
+        route.hostValue
     }
 
     /// Moves buffered request body bytes to the upstream without copying them (evbuffer_remove_buffer moves chains).

@@ -39,6 +39,9 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     var headStartedAt: Nanos?
     /// Reused buffer for serialised heads.
     var scratch: [UInt8] = []
+    /// The route of the previous request (Host value or absolute-form scheme and authority, as sent): callers send
+    /// request after request to one upstream, so the parse, allowlist check and pool lookup are done once per change.
+    var route = RouteCache()
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -221,37 +224,45 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     private func beginExchange() {
         let now = MonotonicClock.now()
         x.reset(now: now)
-        x.request = parser.head
-        parser.reset()
+        parser.takeHead(into: &x.request)
         worker.counters.requests &+= 1
         let req = x.request
         x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
 
-        // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
-        let authority: Authority
-        switch req.targetForm {
-        case .absolute:
-            guard req.scheme == "http", let a = req.targetAuthority else {
-                return failEarly(.notImplemented, status: 501, detail: "only http:// targets are proxied; use CONNECT for TLS")
+        let pool: UpstreamPool
+        if let cached = cachedRoute(req) {
+            pool = cached
+        } else {
+            // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
+            let authority: Authority
+            let hostValue: String
+            switch req.targetForm {
+            case .absolute:
+                guard req.scheme == "http", let a = req.targetAuthority else {
+                    return failEarly(.notImplemented, status: 501, detail: "only http:// targets are proxied; use CONNECT for TLS")
+                }
+                authority = a
+                hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
+            case .authority:
+                guard let a = req.targetAuthority, let port = a.port else {
+                    return failEarly(.badRequest, status: 400, detail: "CONNECT needs host:port")
+                }
+                return beginTunnel(PoolKey(host: a.host, port: port), now: now)
+            case .origin, .asterisk:
+                guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
+                    return failEarly(.badRequest, status: 400, detail: "no Host header to route by")
+                }
+                authority = a
+                hostValue = host
             }
-            authority = a
-        case .authority:
-            guard let a = req.targetAuthority, let port = a.port else {
-                return failEarly(.badRequest, status: 400, detail: "CONNECT needs host:port")
+            let key = PoolKey(host: authority.host, port: authority.port ?? 80)
+            guard worker.isAllowed(key) else {
+                return failEarly(.destinationDenied, status: 403, detail: "\(key) is not in the allowlist")
             }
-            return beginTunnel(PoolKey(host: a.host, port: port), now: now)
-        case .origin, .asterisk:
-            guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
-                return failEarly(.badRequest, status: 400, detail: "no Host header to route by")
-            }
-            authority = a
+            pool = worker.manager.pool(for: key, now: now)
+            remember(req, pool: pool, hostValue: hostValue)
         }
-        let key = PoolKey(host: authority.host, port: authority.port ?? 80)
-        guard worker.isAllowed(key) else {
-            return failEarly(.destinationDenied, status: 403, detail: "\(key) is not in the allowlist")
-        }
-        x.key = key
-        let pool = worker.manager.pool(for: key, now: now)
+        x.key = pool.key
         x.pool = pool
         x.socketTimeout = pool.settings.socketTimeout
         if let override = req.headers["berth-socket-timeout"] {
@@ -341,13 +352,36 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         ReleaseFacts(responseComplete: true, requestComplete: true, keepAlive: true, failure: nil, requestsServed: c.requestsServed, openedAt: c.openedAt, epoch: c.epoch)
     }
 
+    /// The pool of the previous request when this one names the same route the same way and nothing changed since.
+    private func cachedRoute(_ req: RequestHead) -> UpstreamPool? {
+        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
+        return RouteCache.withRouteBytes(req) { bytes in
+            guard let bytes, route.isAbsolute == (req.targetForm == .absolute), bytes.elementsEqual(route.bytes) else { return nil }
+            return pool
+        }
+    }
+
+    private func remember(_ req: RequestHead, pool: UpstreamPool, hostValue: String) {
+        RouteCache.withRouteBytes(req) { bytes in
+            guard let bytes else { return }
+            route.bytes.removeAll(keepingCapacity: true)
+            route.bytes.append(contentsOf: bytes)
+        }
+        route.isAbsolute = req.targetForm == .absolute
+        route.pool = pool
+        route.hostValue = hostValue
+        route.generation = worker.routeGeneration
+    }
+
     // MARK: connecting
 
     private func resolveAndConnect() {
         guard let key = x.key else { return }
         phase = .resolving
-        worker.resolver.resolve(key.bareHost, port: key.port, now: MonotonicClock.now()) { [weak self] addresses in
-            self?.resolved(addresses)
+        worker.resolver.resolve(key.bareHost, port: key.port, now: MonotonicClock.now()) { [self] addresses in
+            // Strong on purpose: a weak reference would give the session a side table and slow every retain;
+            // `resolved` ignores an answer that arrives after the session moved on.
+            self.resolved(addresses)
         }
     }
 

@@ -1,4 +1,5 @@
 // One event loop with its listener, caller sessions, upstream pools and resolver.
+import HTTP1
 import Glibc
 import Logging
 internal import CLibevent
@@ -7,7 +8,12 @@ internal import CLibevent
 final class Worker: EventHandler {
     let index: Int
     let base: OpaquePointer
-    var settings: ProxySettings
+    var settings: ProxySettings {
+        // Cached routes were checked against the old allowlist.
+        didSet { routeGeneration += 1 }
+    }
+    /// Bumped whenever cached routes may be wrong.
+    private(set) var routeGeneration = 0
     let manager: PoolManager
     let resolver: Resolver
     var counters = WorkerCounters()

@@ -6,7 +6,7 @@ enum DestinationMatcher {
     /// Whether `pattern` (`host`, `host:port`, `*.domain`, or `addr/bits`) covers `key`.
     static func matches(_ pattern: String, key: PoolKey) -> Bool {
         let p = pattern.lowercased()
-        if p.contains("/") {
+        if p.utf8.contains(UInt8(ascii: "/")) {
             guard let rule = (try? CIDR.parse(p)) ?? nil, let addr = SocketAddress(numericHost: key.bareHost, port: key.port) else { return false }
             return rule.contains(addr.bytes)
         }

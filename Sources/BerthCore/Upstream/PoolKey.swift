@@ -12,7 +12,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// Canonicalises `host` (brackets added to bare IPv6, lowercased).
     init(host: String, port: Int) {
         var h = host.lowercased()
-        if h.contains(":") && !h.hasPrefix("[") { h = "[\(h)]" }
+        if h.utf8.contains(UInt8(ascii: ":")) && !h.hasPrefix("[") { h = "[\(h)]" }
         self.host = h
         self.port = port
         self.description = "\(h):\(port)"

@@ -319,6 +319,7 @@ final class PoolManager {
             return false
         }
         forgottenTotals.merge(pool.counters)
+        pool.forgotten = true
         pools[key] = nil
         return true
     }

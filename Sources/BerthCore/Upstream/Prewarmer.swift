@@ -29,8 +29,8 @@ final class Prewarmer: ChannelDelegate {
     }
 
     private func resolve() {
-        worker.resolver.resolve(pool.key.bareHost, port: pool.key.port, now: MonotonicClock.now()) { [weak self] addrs in
-            self?.connect(addrs.first)
+        worker.resolver.resolve(pool.key.bareHost, port: pool.key.port, now: MonotonicClock.now()) { [self] addrs in
+            self.connect(addrs.first)
         }
     }
 

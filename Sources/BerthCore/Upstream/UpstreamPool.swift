@@ -24,7 +24,8 @@ struct RouteSettings: Sendable, Equatable {
 /// One upstream's pool.
 final class UpstreamPool {
     let key: PoolKey
-    weak var manager: PoolManager?
+    /// The manager outlives every pool it creates.
+    unowned(unsafe) var manager: PoolManager?
     var state: PoolState
     var settings: RouteSettings
     var counters = UpstreamCounters()
@@ -40,6 +41,8 @@ final class UpstreamPool {
     var holdTimeout: Nanos?
     /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
     var forgetWhenEmpty = false
+    /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
+    var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
 

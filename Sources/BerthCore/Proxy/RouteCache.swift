@@ -1,0 +1,35 @@
+// Remembers how a caller's previous request named its upstream, so a repeat skips parsing, allowlist and pool lookup.
+import HTTP1
+
+/// The last route of one caller connection.
+struct RouteCache {
+    /// Host header value, or the absolute-form target up to its path, as sent.
+    var bytes: [UInt8] = []
+    var isAbsolute = false
+    /// The pool it led to; not used once that entry is forgotten. Strong: a weak reference costs a side table.
+    var pool: UpstreamPool?
+    /// The Host header to send upstream.
+    var hostValue = ""
+    /// The worker's routing generation (bumped by a reload that may change the allowlist).
+    var generation = 0
+
+    /// The bytes that name the route of `req`: its Host value, or for absolute-form the target before the path.
+    static func withRouteBytes<R>(_ req: RequestHead, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+        switch req.targetForm {
+        case .absolute:
+            return req.withTargetBytes { t in
+                // Skip "scheme://", then stop at the path, query or end.
+                var i = 0
+                while i + 2 < t.count && !(t[i] == UInt8(ascii: ":") && t[i + 1] == UInt8(ascii: "/") && t[i + 2] == UInt8(ascii: "/")) { i += 1 }
+                i += 3
+                while i < t.count && t[i] != UInt8(ascii: "/") && t[i] != UInt8(ascii: "?") { i += 1 }
+                return body(UnsafeRawBufferPointer(rebasing: t[0..<min(i, t.count)]))
+            }
+        case .origin, .asterisk:
+            guard let h = req.headers.firstIndex(named: "host") else { return body(nil) }
+            return req.headers.withValueBytes(at: h) { body($0) }
+        case .authority:
+            return body(nil)
+        }
+    }
+}
