@@ -82,3 +82,12 @@ func forEachListElement(_ p: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPoi
         i += 1
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Appends raw bytes through a typed buffer so it is one memcpy rather than a per-element copy.
+    @inline(__always)
+    mutating func appendRaw(_ p: UnsafeRawBufferPointer) {
+        guard let base = p.baseAddress, p.count > 0 else { return }
+        append(contentsOf: UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: p.count))
+    }
+}

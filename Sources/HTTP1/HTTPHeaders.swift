@@ -160,7 +160,7 @@ public struct HTTPHeaders: Sendable {
     /// Stores a parsed line; offsets are relative to `line`, whose bytes are copied once.
     mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
         let base = bytes.count
-        bytes.append(contentsOf: line)
+        bytes.appendRaw(line)
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))

@@ -77,7 +77,7 @@ struct HeadLexer: Sendable {
             try body(UnsafeRawBufferPointer(rebasing: bytes[startInSlice..<(startInSlice + lineEnd)]))
             return
         }
-        pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<i]))
+        pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[0..<i]))
         let end = lineEnd
         var failure: HTTP1Error? = nil
         pending.withUnsafeBytes { p in
@@ -90,6 +90,10 @@ struct HeadLexer: Sendable {
     mutating func run<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, _ sink: inout S) throws(HTTP1Error) -> HeadParseResult {
         let n = bytes.count
         let base = position
+        // Read the lazily-initialised global once; touching it per byte costs a swift_once check each time.
+        let cls = charClass
+        @inline(__always) func token(_ c: UInt8) -> Bool { cls[Int(c)] & CharClass.token != 0 }
+        @inline(__always) func fieldValue(_ c: UInt8) -> Bool { cls[Int(c)] & CharClass.fieldValue != 0 }
         var i = 0
         loop: while i < n {
             switch state {
@@ -128,7 +132,7 @@ struct HeadLexer: Sendable {
                 let c = bytes[i]
                 if c == CR {
                     state = .finalCR
-                } else if isToken(c) {
+                } else if token(c) {
                     if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
                     lineStart = base + i
                     state = .name
@@ -141,7 +145,7 @@ struct HeadLexer: Sendable {
                 }
                 i += 1
             case .name:
-                while i < n && isToken(bytes[i]) { i += 1 }
+                while i < n && token(bytes[i]) { i += 1 }
                 try checkSection(base + i)
                 if i == n { break loop }
                 let c = bytes[i]
@@ -163,7 +167,7 @@ struct HeadLexer: Sendable {
                 if c == CR {
                     lineEnd = valueStart
                     state = .valueCR
-                } else if isFieldValue(c) {
+                } else if fieldValue(c) {
                     state = .value
                 } else if c == LF {
                     throw .bareLF
@@ -172,7 +176,7 @@ struct HeadLexer: Sendable {
                 }
                 i += 1
             case .value:
-                while i < n && isFieldValue(bytes[i]) { i += 1 }
+                while i < n && fieldValue(bytes[i]) { i += 1 }
                 try checkSection(base + i)
                 if i == n { break loop }
                 let c = bytes[i]
@@ -213,7 +217,7 @@ struct HeadLexer: Sendable {
         switch state {
         case .startLine, .startLineCR, .name, .valueOWS, .value, .valueCR:
             let from = max(0, lineStart - base)
-            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[from..<n]))
+            pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[from..<n]))
         default:
             break
         }

@@ -7,9 +7,9 @@ public enum HeadSerializer {
         out.append(contentsOf: head.method.rawValue.utf8)
         out.append(SP)
         if head.targetForm == .authority {
-            head.withTargetBytes { out.append(contentsOf: $0) }
+            head.withTargetBytes { out.appendRaw($0) }
         } else {
-            head.withPathBytes { out.append(contentsOf: $0) }
+            head.withPathBytes { out.appendRaw($0) }
         }
         out.append(SP)
         HTTPVersion.write(head.version, into: &out)
@@ -33,7 +33,7 @@ public enum HeadSerializer {
         append(literal: "HTTP/1.1 ", into: &out)
         appendDecimal(head.status, into: &out)
         out.append(SP)
-        head.withReasonBytes { out.append(contentsOf: $0) }
+        head.withReasonBytes { out.appendRaw($0) }
         crlf(&out)
         let upgrading = head.status == 101
         copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
@@ -67,7 +67,7 @@ public enum HeadSerializer {
                     let name = slice(f.lineStart, f.nameEnd)
                     if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) { continue }
                 }
-                out.append(contentsOf: slice(f.lineStart, f.lineEnd))
+                out.appendRaw(slice(f.lineStart, f.lineEnd))
                 crlf(&out)
             }
         }

@@ -38,8 +38,9 @@ struct RequestSink: HeadSink, Sendable {
 
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
         let n = line.count
+        let cls = charClass
         var i = 0
-        while i < n && isToken(line[i]) { i += 1 }
+        while i < n && cls[Int(line[i])] & CharClass.token != 0 { i += 1 }
         guard i > 0, i < n, line[i] == SP else { throw .invalidMethod }
         let methodEnd = i
         var lastSP = n - 1
@@ -47,7 +48,7 @@ struct RequestSink: HeadSink, Sendable {
         guard lastSP > methodEnd else { throw .invalidVersion }
         let targetStart = methodEnd + 1
         guard lastSP > targetStart else { throw .invalidTarget }
-        for j in targetStart..<lastSP where charClass[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
+        for j in targetStart..<lastSP where cls[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
         let version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
         let method = HTTPMethod.fromToken(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
         try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<lastSP]), method: method)
@@ -57,7 +58,7 @@ struct RequestSink: HeadSink, Sendable {
 
     /// RFC 9112 3.2: CONNECT takes exactly authority-form, `*` only goes with OPTIONS, absolute-form only for http(s).
     mutating func classifyTarget(_ t: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTP1Error) {
-        head.text.append(contentsOf: t)
+        head.text.appendRaw(t)
         head.targetRange = 0..<t.count
         if method == .connect {
             guard let a = AuthoritySyntax.parse(t, requirePort: true) else { throw .invalidTarget }
@@ -96,7 +97,7 @@ struct RequestSink: HeadSink, Sendable {
         } else {
             let start = head.text.count
             head.text.append(0x2F)
-            head.text.append(contentsOf: UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
+            head.text.appendRaw(UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
             head.pathRange = start..<head.text.count
         }
     }

@@ -48,7 +48,7 @@ struct ResponseSink: HeadSink, Sendable {
             reasonStart += 1
         }
         for j in reasonStart..<n where !isFieldValue(line[j]) { throw .invalidStatusLine }
-        head.text.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[reasonStart..<n]))
+        head.text.appendRaw(UnsafeRawBufferPointer(rebasing: line[reasonStart..<n]))
         head.reasonRange = 0..<(n - reasonStart)
     }
 
