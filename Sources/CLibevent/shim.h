@@ -9,6 +9,10 @@
 #include <errno.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <sys/eventfd.h>
+
+/* eventfd's flags are enum values Swift's Glibc module does not always surface. */
+static inline int berth_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 /* Glibc's Swift module hides accept4 (it needs _GNU_SOURCE); declaring it here keeps one accept per connection. */
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);

@@ -24,6 +24,8 @@ final class Worker: EventHandler {
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
     private var housekeeping: LoopEvent!
+    /// How other threads (the admin's worker, tests) reach this loop.
+    private(set) var waker: LoopWaker!
     private var drainTimer: LoopEvent?
     /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
@@ -41,6 +43,7 @@ final class Worker: EventHandler {
         self.logger = logger
         housekeeping = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
+        waker = LoopWaker(base: base)
     }
 
     /// Starts accepting callers on `address`.
@@ -131,6 +134,11 @@ final class Worker: EventHandler {
         event_base_dispatch(base)
     }
 
+    /// Ends `run()` at once; call on the loop's thread (from another thread, through `waker.post`).
+    func stop() {
+        event_base_loopbreak(base)
+    }
+
     /// Frees every C object the worker owns.
     func teardown() {
         for s in Array(sessions.values) { s.close() }
@@ -138,6 +146,7 @@ final class Worker: EventHandler {
         listener?.close()
         housekeeping.free()
         drainTimer?.free()
+        waker.close()
         resolver.shutdown()
         event_base_free(base)
     }

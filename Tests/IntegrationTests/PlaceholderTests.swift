@@ -1,3 +1,0 @@
-import XCTest
-@testable import BerthCore
-final class PlaceholderIntegrationTests: XCTestCase { func testVersion() { XCTAssertFalse(berthVersion.isEmpty) } }
