@@ -2,14 +2,25 @@
 #ifndef BERTH_CLIBEVENT_SHIM_H
 #define BERTH_CLIBEVENT_SHIM_H
 
+/*
+ * System headers first: libevent's event-config.h defines _GNU_SOURCE, and if it came first, this module's fd_set
+ * would differ from the one in Swift's Glibc module (a clean build then fails with "__fds_bits ... is not present").
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/types.h>
+#include <sys/time.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/eventfd.h>
+#include <netinet/in.h>
+
 #include <event2/event.h>
 #include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/util.h>
-#include <errno.h>
-#include <unistd.h>
-#include <sys/uio.h>
-#include <sys/eventfd.h>
 
 /* eventfd's flags are enum values Swift's Glibc module does not always surface. */
 static inline int berth_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -1,0 +1,94 @@
+"""Fixtures for berth's end-to-end reliability suite. Long variants run with BERTH_E2E_LONG=1 (see
+docs/reliability.md); figures from the run go to tests/e2e/last-run.json."""
+import os
+import resource
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from e2e_helpers import FIGURES, LONG, RawOrigin, node_upstream, python_upstream  # noqa: E402
+
+_STARTED = time.time()
+_OUTCOME = {"passed": 0, "failed": 0, "skipped": 0}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "long: only in the long run (BERTH_E2E_LONG=1)")
+    # 10,000 idle callers need fds in this process and in berth, which inherits the limit when spawned.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def pytest_collection_modifyitems(config, items):
+    if LONG:
+        return
+    skip = pytest.mark.skip(reason="long variant: run with BERTH_E2E_LONG=1")
+    for item in items:
+        if "long" in item.keywords and "tests/e2e" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+def pytest_runtest_logreport(report):
+    if "e2e" not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome in ("failed", "skipped")):
+        _OUTCOME[report.outcome] = _OUTCOME.get(report.outcome, 0) + 1
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if sum(_OUTCOME.values()) == 0:
+        return
+    FIGURES.dump(os.path.join(os.path.dirname(os.path.abspath(__file__)), "last-run.json"), _STARTED, dict(_OUTCOME))
+
+
+@pytest.fixture
+def berth(start_berth):
+    """start_berth (tests/conftest.py) that prints berth's stderr tail at teardown and checks berth is alive."""
+    made = []
+
+    def make(*flags, **kw):
+        b = start_berth(*flags, **kw)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        lines = b.stderr_text().splitlines()
+        print(f"---- berth {b.args[1:]} stderr (last 60 of {len(lines)} lines) ----")
+        print("\n".join(lines[-60:]))
+    for b in made:
+        assert b.proc.poll() is None, f"berth exited with {b.proc.returncode} during the test"
+
+
+@pytest.fixture
+def raw_origin():
+    made = []
+
+    def make(handler, **kw):
+        o = RawOrigin(handler, **kw)
+        made.append(o)
+        return o
+
+    yield make
+    for o in made:
+        o.close()
+
+
+@pytest.fixture
+def upstreams():
+    """Factory for frozen-able origin processes: upstreams('node', keepalive_ms) / upstreams('python', ka_s)."""
+    made = []
+
+    def make(kind, *args):
+        u = node_upstream(*args) if kind == "node" else python_upstream(*args)
+        made.append(u)
+        return u
+
+    yield make
+    for u in made:
+        u.stop()

@@ -1,0 +1,247 @@
+"""Helpers for berth's end-to-end reliability suite (tests/e2e): upstream processes that can be frozen,
+/proc sampling, admin calls, and a run-wide figure recorder that docs/reliability.md is written from.
+
+Everything talks to 127.0.0.1 only; every wait is bounded; every process is started here and stopped by PID.
+"""
+import collections
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+
+from berth_helpers import (RawClient, RawOrigin, get_req, get_stats, keepalive_loop, upstream_stats,  # noqa: E402,F401
+                           wait_for, wait_upstream)
+
+LONG = os.environ.get("BERTH_E2E_LONG", "") not in ("", "0", "false", "no")
+
+
+def scale(default, long):
+    """The default-run value, or the long-run value under BERTH_E2E_LONG=1."""
+    return long if LONG else default
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+class Figures:
+    """Counts kept across the whole run and written to tests/e2e/last-run.json at the end of the session."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.faults = collections.Counter()
+        self.failures = collections.Counter()  # by Berth-Error (or 'no-response: ...')
+        self.extra = {}
+
+    def request(self, n=1):
+        with self.lock:
+            self.requests += n
+
+    def fault(self, kind, n=1):
+        with self.lock:
+            self.faults[kind] += n
+
+    def failure(self, cause, n=1):
+        with self.lock:
+            self.failures[cause] += n
+
+    def put(self, key, value):
+        with self.lock:
+            self.extra[key] = value
+
+    def dump(self, path, started, outcome):
+        data = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                "duration_s": round(time.time() - started, 1), "long": LONG, "outcome": outcome,
+                "machine": machine(), "berth_bin": os.environ.get("BERTH_BIN"),
+                "requests_sent": self.requests, "faults_injected": dict(self.faults),
+                "failures_by_cause": dict(self.failures), "figures": self.extra}
+        with open(path, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+
+
+FIGURES = Figures()
+
+
+def machine():
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = "?"
+    return f"{os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores ({model})"
+
+
+# ----------------------------------------------------------------------------------------------- /proc
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+# ----------------------------------------------------------------------------------------------- admin
+
+def admin(berth, method, path, timeout=5):
+    req = urllib.request.Request(f"{berth.admin_url}{path}", method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def pause(berth, hostport, **params):
+    q = "".join(f"&{k}={v}" for k, v in params.items())
+    status, body = admin(berth, "POST", f"/pause?upstream={hostport}{q}")
+    assert status == 200, body
+    return body
+
+
+def resume(berth, hostport):
+    status, body = admin(berth, "POST", f"/resume?upstream={hostport}")
+    assert status == 200, body
+    return body
+
+
+def healthz(berth):
+    try:
+        return admin(berth, "GET", "/healthz", timeout=3)[0]
+    except OSError:
+        return None
+
+
+def wait_pools_settled(berth, hostport, max_open=None, timeout=10.0):
+    """busy 0, pending 0, connecting 0 (and open <= max_open); returns the upstream stats."""
+    def ok(up):
+        return (up["busy"] == 0 and up["pending"] == 0 and up["connecting"] == 0
+                and (max_open is None or up["open"] <= max_open))
+    return wait_upstream(berth, hostport, ok, timeout=timeout, what=f"{hostport} settled (busy/pending 0)")
+
+
+# --------------------------------------------------------------------------------------------- requests
+
+class Result:
+    def __init__(self, status=None, headers=None, body=b"", error=None, elapsed=0.0):
+        self.status, self.headers, self.body, self.error, self.elapsed = status, headers or {}, body, error, elapsed
+
+    @property
+    def berth_error(self):
+        return self.headers.get("berth-error")
+
+    @property
+    def cause(self):
+        if self.error:
+            return f"no-response: {self.error}"
+        if self.status != 200:
+            return self.berth_error or f"status {self.status}"
+        return None
+
+    def __repr__(self):
+        return (f"<Result status={self.status} berth-error={self.berth_error} error={self.error} "
+                f"elapsed={self.elapsed:.3f}s body={self.body[:60]!r}>")
+
+
+def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=b"", record=True):
+    """One request on a fresh caller connection; never raises for network errors (they go in .error)."""
+    t0 = time.monotonic()
+    c = None
+    try:
+        c = RawClient(proxy, timeout)
+        msg = c.request(get_req(hostport, path, extra=extra, method=method, body=body), method)
+        r = Result(msg.status, {k.lower(): v for k, v in msg.headers}, msg.body, None, time.monotonic() - t0)
+    except Exception as e:  # noqa: BLE001
+        r = Result(error=f"{type(e).__name__}: {e}"[:200], elapsed=time.monotonic() - t0)
+    finally:
+        if c:
+            c.close()
+    if record:
+        FIGURES.request()
+        if r.cause:
+            FIGURES.failure(r.cause)
+    return r
+
+
+# ------------------------------------------------------------------------------------------ upstream processes
+
+class UpstreamProcess:
+    """A separate origin process (Node or Python) that can be frozen with SIGSTOP like `docker pause`."""
+
+    def __init__(self, argv, name):
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self._readline(10)
+        if not line.startswith("listening "):
+            self.stop()
+            raise RuntimeError(f"{name} did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.hostport = f"127.0.0.1:{self.port}"
+        self.frozen = False
+
+    def _readline(self, timeout):
+        out = {}
+        t = threading.Thread(target=lambda: out.setdefault("l", self.proc.stdout.readline().decode().strip()),
+                             daemon=True)
+        t.start()
+        t.join(timeout)
+        return out.get("l", "")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def freeze(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self.frozen = True
+        FIGURES.fault(f"freeze ({self.name})")
+
+    def thaw(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+        self.frozen = False
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            if self.frozen:
+                self.thaw()
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def node_upstream(keepalive_ms):
+    return UpstreamProcess(["node", os.path.join(HERE, "upstreams", "node_server.js"), str(keepalive_ms)],
+                           f"node keepAliveTimeout={keepalive_ms}ms")
+
+
+def python_upstream(keepalive_s, delay_ms=0):
+    return UpstreamProcess([sys.executable, os.path.join(HERE, "upstreams", "py_server.py"), str(keepalive_s),
+                            str(delay_ms)], f"python keep-alive={keepalive_s}s")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
