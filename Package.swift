@@ -41,7 +41,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "HTTP1"]),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "HTTP1", "CLibevent"]),
         .testTarget(name: "IntegrationTests", dependencies: ["BerthCore", "HTTP1"]),
     ],
     swiftLanguageModes: [.v6]

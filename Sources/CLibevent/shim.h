@@ -97,4 +97,85 @@ static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *b
     return (const unsigned char *)v.iov_base;
 }
 
+/*
+ * A per-thread cache of the blocks libevent allocates for evbuffer chains. libevent sizes chains as powers of two from
+ * 512 bytes, and frees a chain as soon as it is drained, so every request would otherwise malloc and free four of them.
+ * Freed blocks of those sizes wait on a short per-thread list instead; everything else goes to malloc. Each block
+ * carries its size in a 16-byte header because libevent's free hook is not told it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#define BERTH_MM_HEADER 16
+#define BERTH_MM_CLASSES 10 /* 512 B .. 256 KiB */
+
+struct berth_mm_block { struct berth_mm_block *next; };
+struct berth_mm_cache {
+    struct berth_mm_block *lists[BERTH_MM_CLASSES];
+    int counts[BERTH_MM_CLASSES];
+};
+
+/* Function-local: Swift's importer emits inline functions from a header, but not file-scope static variables. */
+static inline struct berth_mm_cache *berth_mm_cache(void) {
+    static __thread struct berth_mm_cache cache;
+    return &cache;
+}
+
+static inline int berth_mm_class(size_t size) {
+    for (int c = 0; c < BERTH_MM_CLASSES; c++) {
+        if (size == ((size_t)512 << c)) return c;
+    }
+    return -1;
+}
+
+/* Small blocks are reused often; a few large ones are enough for bodies in flight. */
+static inline int berth_mm_keep(int c) { return c <= 5 ? 256 : 16; }
+
+static void *berth_mm_malloc(size_t size) {
+    int c = berth_mm_class(size);
+    struct berth_mm_cache *cache = berth_mm_cache();
+    if (c >= 0 && cache->lists[c] != NULL) {
+        struct berth_mm_block *b = cache->lists[c];
+        cache->lists[c] = b->next;
+        cache->counts[c]--;
+        /* The link sits after the size word, so the size survives the block's time on the list. */
+        return (char *)b - sizeof(size_t) + BERTH_MM_HEADER;
+    }
+    char *p = (char *)malloc(size + BERTH_MM_HEADER);
+    if (p == NULL) return NULL;
+    *(size_t *)p = size;
+    return p + BERTH_MM_HEADER;
+}
+
+static void berth_mm_free(void *ptr) {
+    if (ptr == NULL) return;
+    char *p = (char *)ptr - BERTH_MM_HEADER;
+    int c = berth_mm_class(*(size_t *)p);
+    struct berth_mm_cache *cache = berth_mm_cache();
+    if (c >= 0 && cache->counts[c] < berth_mm_keep(c)) {
+        struct berth_mm_block *b = (struct berth_mm_block *)(p + sizeof(size_t));
+        b->next = cache->lists[c];
+        cache->lists[c] = b;
+        cache->counts[c]++;
+        return;
+    }
+    free(p);
+}
+
+static void *berth_mm_realloc(void *ptr, size_t size) {
+    if (ptr == NULL) return berth_mm_malloc(size);
+    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
+    if (size <= old && berth_mm_class(old) < 0) return ptr;
+    void *fresh = berth_mm_malloc(size);
+    if (fresh == NULL) return NULL;
+    memcpy(fresh, ptr, old < size ? old : size);
+    berth_mm_free(ptr);
+    return fresh;
+}
+
+/* Must run before any other libevent call: blocks from the two allocators must never meet. */
+static inline void berth_install_allocator(void) {
+    event_set_mem_functions(berth_mm_malloc, berth_mm_realloc, berth_mm_free);
+}
+
 #endif

@@ -155,8 +155,9 @@ class Result:
                 f"elapsed={self.elapsed:.3f}s body={self.body[:60]!r}>")
 
 
-def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=b"", record=True):
-    """One request on a fresh caller connection; never raises for network errors (they go in .error)."""
+def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=b"", record=True, expect=None):
+    """One request on a fresh caller connection; never raises for network errors (they go in .error).
+    A failure whose cause is `expect` (the fault the test injected) is counted as 'expected: CAUSE'."""
     t0 = time.monotonic()
     c = None
     try:
@@ -171,7 +172,7 @@ def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=
     if record:
         FIGURES.request()
         if r.cause:
-            FIGURES.failure(r.cause)
+            FIGURES.failure(f"expected: {r.cause}" if expect and r.cause == expect else r.cause)
     return r
 
 

@@ -87,7 +87,7 @@ def test_frozen_without_pause_read_timeout_then_no_stale_failures(berth, upstrea
         _burst(b, up, 3, f"warm{rnd}", warm)  # pool a few connections
         assert warm == []
         up.freeze()
-        r = send(b.proxy, up.hostport, "POST", "/while-frozen", body=b"x" * 100, timeout=10)
+        r = send(b.proxy, up.hostport, "POST", "/while-frozen", body=b"x" * 100, timeout=10, expect="read-timeout")
         frozen.append(r)
         time.sleep(max(0.0, 1.6 - r.elapsed))  # frozen for longer than the keep-alive timeout
         up.thaw()

@@ -4,6 +4,9 @@ import Glibc
 import Logging
 internal import CLibevent
 
+/// Installs the chain-block cache once, before the first libevent call of the process.
+nonisolated(unsafe) let libeventAllocator: Void = berth_install_allocator()
+
 /// A worker: everything on one libevent event_base, touched only from its thread.
 final class Worker: EventHandler {
     let index: Int
@@ -31,6 +34,7 @@ final class Worker: EventHandler {
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
 
     init(index: Int, configuration: BerthConfiguration, logger: Logger) {
+        _ = libeventAllocator
         self.index = index
         let cfg = event_config_new()
         // One thread owns the base: no locks needed.
