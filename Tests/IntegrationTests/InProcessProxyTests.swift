@@ -87,6 +87,32 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(handle.counters(origin.port)?.retries, 0, "nothing failed, so nothing was retried")
     }
 
+    /// Should drop an idle connection whose FIN arrives in the same loop turn as a request, before that request checks out.
+    func testAnIdleCloseArrivingWithARequestIsHandledFirst() throws {
+        let origin = try TestOrigin()
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle()
+        defer { handle.stop() }
+        let caller = try TestCaller(port: handle.port)
+        XCTAssertEqual(caller.get("/a", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
+        // Hold the loop so that the FIN and the next request are both waiting when it wakes.
+        let held = DispatchSemaphore(value: 0)
+        handle.worker.waker.post {
+            held.signal()
+            usleep(300_000)
+        }
+        held.wait()
+        // The request becomes readable first, so without priorities epoll would hand it over first.
+        caller.sendGet("/b", upstreamPort: origin.port)
+        usleep(20_000)
+        origin.closeConnections()
+        XCTAssertEqual(caller.readResponse()?.status, "HTTP/1.1 200 OK")
+        let c = try XCTUnwrap(handle.counters(origin.port))
+        XCTAssertEqual(c.closedCount(.peerClosedIdle), 1, "the idle watch saw the close")
+        XCTAssertEqual(c.retries, 0, "the request never went to the dead connection")
+        XCTAssertEqual(c.opened, 2)
+    }
+
     /// Should close the idle connections of a paused upstream and never reuse a connection from before the resume.
     func testPauseClosesIdleAndResumeStartsANewEpoch() throws {
         let origin = try TestOrigin()

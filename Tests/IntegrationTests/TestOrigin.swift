@@ -8,6 +8,7 @@ final class TestOrigin: @unchecked Sendable {
     private let listenFD: CInt
     private let lock = NSLock()
     private var _accepted = 0
+    private var open: [CInt] = []
     /// Close each connection this long after answering (nil keeps it open).
     let closeIdleAfter: TimeInterval?
 
@@ -35,7 +36,10 @@ final class TestOrigin: @unchecked Sendable {
         while true {
             let fd = accept(listenFD, nil, nil)
             if fd < 0 { return }
-            lock.withLock { _accepted += 1 }
+            lock.withLock {
+                _accepted += 1
+                open.append(fd)
+            }
             Thread.detachNewThread { [self] in serve(fd) }
         }
     }
@@ -64,6 +68,15 @@ final class TestOrigin: @unchecked Sendable {
             }
             buffer.append(contentsOf: chunk[0..<n])
         }
+    }
+
+    /// Closes every connection it holds, as a server whose keep-alive timer fired would (FIN now).
+    func closeConnections() {
+        let fds = lock.withLock { () -> [CInt] in
+            defer { open.removeAll() }
+            return open
+        }
+        for fd in fds { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     /// Stops accepting.
@@ -104,8 +117,18 @@ final class TestCaller {
 
     /// Sends a GET for `path` to `upstreamPort` in absolute form and returns the status line and body.
     func get(_ path: String, upstreamPort: Int) -> (status: String, body: String)? {
+        sendGet(path, upstreamPort: upstreamPort)
+        return readResponse()
+    }
+
+    /// Writes the request only.
+    func sendGet(_ path: String, upstreamPort: Int) {
         let request = "GET http://127.0.0.1:\(upstreamPort)\(path) HTTP/1.1\r\nHost: 127.0.0.1:\(upstreamPort)\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// Reads one response.
+    func readResponse() -> (status: String, body: String)? {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             if let end = headEnd(pending) {

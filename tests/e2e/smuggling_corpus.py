@@ -75,7 +75,5 @@ def corpus(hp):
         "expect-100-cl": start + f"Expect: 100-continue\r\nContent-Length: {n}\r\n\r\n" + smug,
         "absolute-vs-host": f"POST http://{hp}/first HTTP/1.1\r\nHost: other.invalid\r\nContent-Length: 0\r\n"
                             f"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smug,
-        "upgrade-h2c": start + f"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__"
-                               f"\r\nContent-Length: 0\r\n\r\n" + smug,
     }
     return [(k, v.encode("latin-1")) for k, v in items.items()]

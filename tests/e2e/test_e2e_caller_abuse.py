@@ -201,9 +201,17 @@ def test_caller_disconnects_while_waiting_for_head(berth, raw_origin):
     assert st["busy"] == 0
 
 
-def test_pipelined_flood_answered_in_order(berth, origin):
-    """1000 pipelined GETs in one write, on one caller connection: 1000 responses, in order."""
+def _one_write(conn, msg):
+    body = f"hello {msg.target}".encode()
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+def test_pipelined_flood_answered_in_order(berth, raw_origin):
+    """1000 pipelined GETs in one write, on one caller connection: 1000 responses, in order.
+    (The origin answers in one write: tests/conftest.py's Origin writes head and body separately, which costs
+    40 ms per keep-alive exchange from Nagle + delayed ACK, with or without berth.)"""
     b = berth("--socket-timeout", "5s")
+    origin = raw_origin(keepalive_loop(_one_write))
     n = scale(1000, 5000)
     c = RawClient(b.proxy, timeout=30)
     payload = b"".join(get_req(origin.hostport, f"/p/{i}") for i in range(n))

@@ -49,6 +49,13 @@ final class Channel: EventHandler {
         self.timerEvent = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
     }
 
+    /// Urgent reads run before every other event of the same loop turn. Idle pooled connections are urgent: when an
+    /// idle connection's FIN and a caller's request arrive together, the dead connection must leave the pool before the
+    /// request checks it out. Only idle ones: an idle connection fires once and closes, so it can starve nothing.
+    func setUrgentReads(_ urgent: Bool) {
+        readEvent.setPriority(urgent ? 0 : 1)
+    }
+
     /// Watches for readability (idempotent: no epoll_ctl when already watching).
     @inline(__always)
     func startReading() {

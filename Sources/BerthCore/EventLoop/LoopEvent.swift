@@ -23,6 +23,11 @@ final class LoopEvent {
         precondition(ev != nil, "evsignal_new failed")
     }
 
+    /// Sets the libevent priority (0 runs first); only while the event is not active.
+    func setPriority(_ p: Int32) {
+        if let ev { event_priority_set(ev, p) }
+    }
+
     /// Registers the event with no timeout.
     @inline(__always)
     func add() {

@@ -41,6 +41,8 @@ final class Worker: EventHandler {
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
         base = event_base_new_with_config(cfg)
         event_config_free(cfg)
+        // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
+        event_base_priority_init(base, 2)
         settings = ProxySettings(configuration)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration))
         resolver = Resolver(base: base)

@@ -25,6 +25,7 @@ final class UpstreamConnection: ChannelDelegate {
     func enterIdle(deadlineIn: Nanos) {
         isIdle = true
         channel.delegate = self
+        channel.setUrgentReads(true)
         channel.startReading()
         channel.setTimeout(deadlineIn)
     }
@@ -32,6 +33,7 @@ final class UpstreamConnection: ChannelDelegate {
     /// Ends the idle watch; the new owner takes the channel's events.
     func leaveIdle(to owner: ChannelDelegate) {
         isIdle = false
+        channel.setUrgentReads(false)
         channel.clearTimeout()
         channel.delegate = owner
     }

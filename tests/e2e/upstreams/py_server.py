@@ -15,6 +15,7 @@ DELAY = float(sys.argv[2]) / 1000.0 if len(sys.argv) > 2 else 0.0
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    wbufsize = -1  # buffered: head and body leave in one write (two small writes meet Nagle + delayed ACK: 40 ms)
     timeout = KA  # idle keep-alive timeout: the read of the next request line times out and the conn closes
 
     def log_message(self, *a):
