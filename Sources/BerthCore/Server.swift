@@ -1,4 +1,6 @@
 // The process-level server: starts the worker and the admin listener, prints the ready line, handles signals.
+import Dispatch
+import Foundation
 import Glibc
 import Logging
 internal import CLibevent
@@ -11,7 +13,7 @@ public final class BerthServer {
     private(set) var configuration: BerthConfiguration
     let logger: Logger
     let reloader: Reloader?
-    private var worker: Worker?
+    private var workers: [Worker] = []
     private var admin: AdminServer?
     private var signals: [LoopEvent] = []
     let startedAt = MonotonicClock.now()
@@ -28,16 +30,17 @@ public final class BerthServer {
     /// Binds, prints `berth listening proxy=HOST:PORT admin=HOST:PORT`, serves, and returns the exit status.
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
-        if configuration.workers > 1 {
-            logger.warning("--workers above 1 is not supported yet: running one worker", metadata: ["requested": "\(configuration.workers)"])
-        }
-        let w = Worker(index: 0, configuration: configuration, logger: logger)
-        worker = w
-        let proxyAddr = try w.listen(on: try Self.address(configuration.listen), reusePort: false)
-        let a = try AdminServer(base: w.base, address: try Self.address(configuration.admin), server: self, worker: w)
+        let n = configuration.workers
+        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger) }
+        workers = all
+        let home = all[0]
+        // Every worker has its own listening socket on the same port (SO_REUSEPORT); the kernel spreads callers.
+        let proxyAddr = try home.listen(on: try Self.address(configuration.listen), reusePort: n > 1)
+        for w in all.dropFirst() { _ = try w.listen(on: proxyAddr, reusePort: true) }
+        let a = try AdminServer(base: home.base, address: try Self.address(configuration.admin), server: self, worker: home, workers: all)
         admin = a
         for sig in [SIGTERM, SIGINT, SIGHUP] {
-            let ev = LoopEvent(base: w.base, signal: sig, handler: SignalHandler(server: self, number: sig))
+            let ev = LoopEvent(base: home.base, signal: sig, handler: SignalHandler(server: self, number: sig))
             ev.add()
             signals.append(ev)
         }
@@ -45,13 +48,22 @@ public final class BerthServer {
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
         logStartup()
-        w.run()
+        let finished = DispatchSemaphore(value: 0)
+        for w in all.dropFirst() {
+            let box = UncheckedBox(w)
+            Thread.detachNewThread {
+                box.value.run()
+                finished.signal()
+            }
+        }
+        home.run()
+        for _ in all.dropFirst() { finished.wait() }
         logger.info("stopped")
         admin?.close()
         for s in signals { s.free() }
         signals.removeAll()
-        w.teardown()
-        worker = nil
+        for w in all { w.teardown() }
+        workers = []
         return 0
     }
 
@@ -85,7 +97,10 @@ public final class BerthServer {
             logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])
             admin?.close()
             admin = nil
-            worker?.beginShutdown(drain: configuration.timeouts.drain.nanos)
+            let drain = configuration.timeouts.drain.nanos
+            for w in workers {
+                if w.index == 0 { w.beginShutdown(drain: drain) } else { w.waker.post { w.beginShutdown(drain: drain) } }
+            }
         }
     }
 
@@ -102,8 +117,14 @@ public final class BerthServer {
             applied.admin = configuration.admin
             applied.workers = configuration.workers
             configuration = applied
-            worker?.settings = ProxySettings(applied)
-            worker?.manager.apply(ManagerSettings(applied))
+            let n = workers.count
+            for w in workers {
+                let apply = {
+                    w.settings = ProxySettings(applied)
+                    w.manager.apply(ManagerSettings(applied, worker: w.index, of: n))
+                }
+                if w.index == 0 { apply() } else { w.waker.post(apply) }
+            }
             logger.info("configuration reloaded", metadata: ["profile": "\(applied.profile)"])
             logStartup()
         } catch {
@@ -118,6 +139,12 @@ public final class BerthServer {
         }
         return a
     }
+}
+
+/// Carries a non-Sendable worker to the thread that will own it from then on.
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Signal events carry the server as handler; the tag alone cannot say which signal fired, so each gets its own small handler.

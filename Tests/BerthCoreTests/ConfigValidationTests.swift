@@ -11,6 +11,13 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertNoThrow(try resolve(["profile": ["same-region"], "listen": [":3128"], "allow": ["10.0.0.0/8"]]))
     }
 
+    /// Should refuse limits too small to give every worker a share of at least one.
+    func testEachWorkerNeedsAShareOfEveryLimit() {
+        let message = errorMessage { try resolve(["profile": ["same-region"], "workers": ["4"], "max-per-route": ["3"]]) }
+        XCTAssertTrue(message.hasPrefix("max-per-route (3) is below workers (4)"), message)
+        XCTAssertNoThrow(try resolve(["profile": ["same-region"], "workers": ["4"], "max-per-route": ["4"]]))
+    }
+
     /// Should accept a loopback listener with no allow list.
     func testALoopbackListenerMayAllowAnything() throws {
         XCTAssertEqual(try resolve(["profile": ["same-region"], "listen": ["[::1]:0"]]).allow, [])

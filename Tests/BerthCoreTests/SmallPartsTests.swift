@@ -80,3 +80,16 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(w.text, #"{"a\"b":"line\nnext\u0001","n":3}"#)
     }
 }
+
+final class WorkerShareTests: XCTestCase {
+    func testSharesAddUpToTheLimitExactly() {
+        for limit in [2, 3, 10, 100, 201] {
+            for count in 1...4 where count <= limit {
+                let shares = (0..<count).map { workerShare(limit, index: $0, count: count) }
+                XCTAssertEqual(shares.reduce(0, +), limit)
+                XCTAssertTrue(shares.allSatisfy { $0 >= 1 }, "every worker gets at least one when limit >= count")
+                XCTAssertLessThanOrEqual(shares.max()! - shares.min()!, 1)
+            }
+        }
+    }
+}

@@ -269,7 +269,7 @@ def test_smuggling_corpus_never_reaches_upstream(berth, raw_origin):
     per_item = {}
     for name, raw in corpus(o.hostport):
         before = len(seen)
-        c = RawClient(b.proxy, timeout=3)
+        c = RawClient(b.proxy, timeout=1.0)
         c.sendall(raw)
         got = b""
         try:

@@ -5,7 +5,7 @@ import time
 from e2e_helpers import FIGURES, rss_kb, scale, send, upstream_stats, wait_pools_settled
 
 CALLERS = 500
-ROUNDS = scale(2, 20)
+ROUNDS = scale(5, 50)
 ACQUIRE_S = 1.0
 
 

@@ -8,8 +8,6 @@ final class AdminRoutes {
 
     init(admin: AdminServer) { self.admin = admin }
 
-    private var manager: PoolManager { admin.worker.manager }
-
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
     func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
         let (path, query) = split(head.path)
@@ -23,10 +21,10 @@ final class AdminRoutes {
         do {
             switch path {
             case "/pause": try requirePOST(head); try pause(query, respond: respond)
-            case "/resume": try requirePOST(head); respond(try resume(query))
-            case "/evict": try requirePOST(head); respond(try evict(query))
-            case "/stats": try requireGET(head); respond(try stats(query, head: head))
-            case "/metrics": try requireGET(head); respond(try metrics(query, head: head))
+            case "/resume": try requirePOST(head); try resume(query, respond: respond)
+            case "/evict": try requirePOST(head); try evict(query, respond: respond)
+            case "/stats": try requireGET(head); try stats(query, head: head, respond: respond)
+            case "/metrics": try requireGET(head); try metrics(query, head: head, respond: respond)
             case "/healthz": try requireGET(head); respond(health(head, ready: false))
             case "/readyz": try requireGET(head); respond(health(head, ready: true))
             default: respond(AdminResponse.error(404, "no such endpoint: \(path); see api.md"))
@@ -70,89 +68,120 @@ final class AdminRoutes {
         let mode = try query.choice("mode", ["hold", "reject"]) ?? "hold"
         let hold = try query.duration("hold")
         if mode == "reject" && hold != nil { throw .bad("hold= applies to mode=hold only") }
-        let now = MonotonicClock.now()
-        let (pool, closed) = manager.pause(key, rejectNew: mode == "reject", hold: hold, now: now)
-        let answer: () -> AdminResponse = {
+        // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
+        admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
+            let (pool, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
+            let result = { PauseResult(epoch: pool.state.epoch, closedIdle: closed, inFlight: pool.inFlight) }
+            guard let drain, pool.inFlight > 0 else { return reply(result()) }
+            let once = OnceResponder { _ in reply(result()) }
+            let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: "")) }
+            pool.drainWaiters.append {
+                timer.cancel()
+                once.fire(AdminResponse(status: 200, body: ""))
+            }
+            timer.start(after: drain)
+        }, done: { (results: [PauseResult]) in
             var w = JSONWriter()
             w.beginObject()
             w.field("upstream", key.description)
             w.field("state", "paused")
             w.field("mode", mode)
-            w.field("epoch", pool.state.epoch)
-            w.field("closed_idle", closed)
-            w.field("in_flight", pool.inFlight)
+            w.field("epoch", results.map(\.epoch).max() ?? 0)
+            w.field("closed_idle", results.reduce(0) { $0 + $1.closedIdle })
+            w.field("in_flight", results.reduce(0) { $0 + $1.inFlight })
             w.endObject()
-            return AdminResponse(status: 200, body: w.text + "\n")
-        }
-        guard let drain, pool.inFlight > 0 else { return respond(answer()) }
-        // Answer when the busy connections finish or the drain time is up, whichever comes first.
-        let once = OnceResponder(respond)
-        let timer = OneShotTimer(base: admin.base) { once.fire(answer()) }
-        pool.drainWaiters.append {
-            timer.cancel()
-            once.fire(answer())
-        }
-        timer.start(after: drain)
+            respond(AdminResponse(status: 200, body: w.text + "\n"))
+        })
     }
 
-    private func resume(_ q: Substring) throws(AdminError) -> AdminResponse {
+    private func resume(_ q: Substring, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "prewarm"])
         guard let key = try query.upstream(required: true) else { throw .bad("missing upstream") }
         let prewarm = try query.integer("prewarm", max: 10_000) ?? 0
-        let now = MonotonicClock.now()
-        let (pool, released) = manager.resume(key, now: now)
-        let started = Prewarmer.start(count: prewarm, pool: pool, worker: admin.worker)
-        var w = JSONWriter()
-        w.beginObject()
-        w.field("upstream", key.description)
-        w.field("state", "active")
-        w.field("epoch", pool.state.epoch)
-        w.field("released", released)
-        w.field("prewarmed", started)
-        w.endObject()
-        return AdminResponse(status: 200, body: w.text + "\n")
+        let n = admin.workers.count
+        admin.gather({ (worker: Worker, reply: @escaping (ResumeResult) -> Void) in
+            let (pool, released) = worker.manager.resume(key, now: MonotonicClock.now())
+            // Each worker opens its share: a prewarmed connection serves only its own worker's callers.
+            let share = prewarm / n + (worker.index < prewarm % n ? 1 : 0)
+            let started = Prewarmer.start(count: share, pool: pool, worker: worker)
+            reply(ResumeResult(epoch: pool.state.epoch, released: released, prewarmed: started))
+        }, done: { (results: [ResumeResult]) in
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("upstream", key.description)
+            w.field("state", "active")
+            w.field("epoch", results.map(\.epoch).max() ?? 0)
+            w.field("released", results.reduce(0) { $0 + $1.released })
+            w.field("prewarmed", results.reduce(0) { $0 + $1.prewarmed })
+            w.endObject()
+            respond(AdminResponse(status: 200, body: w.text + "\n"))
+        })
     }
 
-    private func evict(_ q: Substring) throws(AdminError) -> AdminResponse {
+    private func evict(_ q: Substring, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "idle_for", "forget"])
         let key = try query.upstream(required: false)
         let idleFor = try query.duration("idle_for")
         let forget = try query.boolean("forget") ?? false
         if forget && key == nil { throw .bad("forget=true needs upstream=HOST:PORT") }
-        let closed = manager.evict(key, idleFor: idleFor, now: MonotonicClock.now())
-        var w = JSONWriter()
-        w.beginObject()
-        w.field("closed", closed)
-        if let key {
-            w.field("upstream", key.description)
-            let forgotten = forget ? manager.forget(key) : false
-            w.field("forgotten", forgotten)
-            // Still open: the entry goes when its last connection closes.
-            w.field("forget_pending", forget && !forgotten && manager.existingPool(key) != nil)
-        }
-        w.endObject()
-        return AdminResponse(status: 200, body: w.text + "\n")
+        admin.gather({ (worker: Worker, reply: @escaping (EvictResult) -> Void) in
+            let m = worker.manager
+            let closed = m.evict(key, idleFor: idleFor, now: MonotonicClock.now())
+            var forgotten = false
+            var pending = false
+            if let key, forget {
+                let known = m.existingPool(key) != nil
+                forgotten = m.forget(key)
+                pending = known && !forgotten
+            }
+            reply(EvictResult(closed: closed, forgotten: forgotten, pending: pending))
+        }, done: { (results: [EvictResult]) in
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("closed", results.reduce(0) { $0 + $1.closed })
+            if let key {
+                w.field("upstream", key.description)
+                // Still open somewhere: the entry goes when its last connection closes.
+                let pending = results.contains { $0.pending }
+                w.field("forgotten", forget && !pending && results.contains { $0.forgotten })
+                w.field("forget_pending", pending)
+            }
+            w.endObject()
+            respond(AdminResponse(status: 200, body: w.text + "\n"))
+        })
     }
 
     // MARK: reads
 
-    private func stats(_ q: Substring, head: RequestHead) throws(AdminError) -> AdminResponse {
+    private func stats(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream"])
         let key = try query.upstream(required: false)
-        if let key, manager.existingPool(key) == nil {
-            throw AdminError(status: 404, message: "berth knows no upstream \(key)")
-        }
-        var r = AdminResponse(status: 200, body: StatsRenderer.json(admin.server, worker: admin.worker, only: key))
-        r.headOnly = head.method == .head
-        return r
+        let server = admin.server
+        admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
+            reply(StatsSnapshot(worker, only: key))
+        }, done: { (parts: [StatsSnapshot]) in
+            let merged = StatsSnapshot.merged(parts)
+            if let key, merged.pools.isEmpty {
+                return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
+            }
+            var r = AdminResponse(status: 200, body: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile))
+            r.headOnly = head.method == .head
+            respond(r)
+        })
     }
 
-    private func metrics(_ q: Substring, head: RequestHead) throws(AdminError) -> AdminResponse {
+    private func metrics(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         _ = try AdminQuery(q, allowed: [])
-        var r = AdminResponse(status: 200, body: MetricsRenderer.text(admin.server, worker: admin.worker))
-        r.contentType = "text/plain; version=0.0.4; charset=utf-8"
-        r.headOnly = head.method == .head
-        return r
+        let server = admin.server
+        admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
+            reply(StatsSnapshot(worker, only: nil))
+        }, done: { (parts: [StatsSnapshot]) in
+            let c = server.configuration
+            var r = AdminResponse(status: 200, body: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
+            r.contentType = "text/plain; version=0.0.4; charset=utf-8"
+            r.headOnly = head.method == .head
+            respond(r)
+        })
     }
 
     private func health(_ head: RequestHead, ready: Bool) -> AdminResponse {
@@ -166,6 +195,13 @@ final class AdminRoutes {
         return r
     }
 }
+
+/// One worker's answer to /pause.
+struct PauseResult { var epoch: UInt64; var closedIdle: Int; var inFlight: Int }
+/// One worker's answer to /resume.
+struct ResumeResult { var epoch: UInt64; var released: Int; var prewarmed: Int }
+/// One worker's answer to /evict.
+struct EvictResult { var closed: Int; var forgotten: Bool; var pending: Bool }
 
 /// Makes sure an asynchronous admin answer is sent once.
 final class OnceResponder {

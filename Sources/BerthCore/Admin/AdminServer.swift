@@ -6,17 +6,21 @@ internal import CLibevent
 /// The orchestrator-facing listener; never shares a port with the proxy.
 final class AdminServer {
     unowned let server: BerthServer
+    /// The worker whose loop runs the admin listener.
     unowned let worker: Worker
+    /// Every worker; commands reach each one on its own thread.
+    let workers: [Worker]
     let base: OpaquePointer
     private var listener: Listener!
     private(set) var address: SocketAddress
     private var connections: [ObjectIdentifier: AdminConnection] = [:]
     lazy var routes = AdminRoutes(admin: self)
 
-    init(base: OpaquePointer, address: SocketAddress, server: BerthServer, worker: Worker) throws {
+    init(base: OpaquePointer, address: SocketAddress, server: BerthServer, worker: Worker, workers: [Worker]) throws {
         self.base = base
         self.server = server
         self.worker = worker
+        self.workers = workers
         self.address = address
         listener = try Listener(base: base, address: address, reusePort: false) { [unowned self] fd in
             let c = AdminConnection(admin: self, fd: fd)
@@ -24,6 +28,22 @@ final class AdminServer {
             c.start()
         }
         self.address = listener.address
+    }
+
+    /// Runs `job` on every worker's own thread and calls `done` here, on the admin's thread, with the replies in worker
+    /// order once all have replied. With one worker it all happens at once, on this thread.
+    func gather<T>(_ job: @escaping (Worker, @escaping (T) -> Void) -> Void, done: @escaping ([T]) -> Void) {
+        let box = GatherBox<T>(count: workers.count, done: done)
+        let home = worker
+        for (i, w) in workers.enumerated() {
+            if w === home {
+                job(w) { box.set(i, $0) }
+            } else {
+                w.waker.post {
+                    job(w) { result in home.waker.post { box.set(i, result) } }
+                }
+            }
+        }
     }
 
     func ended(_ c: AdminConnection) {
@@ -34,6 +54,26 @@ final class AdminServer {
     func close() {
         listener.close()
         for c in Array(connections.values) { c.close() }
+    }
+}
+
+/// Collects one reply per worker; touched only on the admin's thread.
+final class GatherBox<T>: @unchecked Sendable {
+    private var results: [T?]
+    private var remaining: Int
+    private let done: ([T]) -> Void
+
+    init(count: Int, done: @escaping ([T]) -> Void) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.done = done
+    }
+
+    func set(_ i: Int, _ value: T) {
+        guard results[i] == nil else { return }
+        results[i] = value
+        remaining -= 1
+        if remaining == 0 { done(results.map { $0! }) }
     }
 }
 

@@ -14,9 +14,19 @@ enum ConfigurationValidation {
         if limits.maxPerRoute > limits.maxTotal {
             throw ConfigError("max-per-route (\(limits.maxPerRoute)) exceeds max-total (\(limits.maxTotal))")
         }
+        // Each worker owns an equal share of every limit, so each limit must give every worker at least one.
+        let workers = configuration.workers
+        for (name, value) in [("max-total", limits.maxTotal), ("max-per-route", limits.maxPerRoute), ("max-pending", limits.maxPending)] where value < workers {
+            throw ConfigError("\(name) (\(value)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
+        }
         for destination in configuration.destinations {
             if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
                 throw ConfigError("destination \(destination.match): max-per-route (\(perRoute)) exceeds max-total (\(limits.maxTotal))")
+            }
+            for (name, value) in [("max-per-route", destination.maxPerRoute), ("max-pending", destination.maxPending)] {
+                if let value, value < workers {
+                    throw ConfigError("destination \(destination.match): \(name) (\(value)) is below workers (\(workers)); each worker owns a share of it")
+                }
             }
         }
         if configuration.listen.port != 0, configuration.listen == configuration.admin {

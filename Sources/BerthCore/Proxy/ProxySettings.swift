@@ -32,22 +32,31 @@ struct ProxySettings: Sendable {
     }
 }
 
+/// Worker `index`'s share of a limit split over `count` workers; the shares add up to the limit exactly.
+func workerShare(_ limit: Int, index: Int, count: Int) -> Int {
+    limit / count + (index < limit % count ? 1 : 0)
+}
+
 extension ManagerSettings {
-    /// Pool settings from the resolved configuration.
-    init(_ c: BerthConfiguration) {
+    /// Pool settings from the resolved configuration, for worker `index` of `count`: each worker owns its share of
+    /// every limit, so the global limits hold across workers without any lock on the data path.
+    init(_ c: BerthConfiguration, worker index: Int = 0, of count: Int = 1) {
+        let share = { (limit: Int) in workerShare(limit, index: index, count: count) }
         self.init(
-            maxTotal: c.limits.maxTotal,
+            maxTotal: share(c.limits.maxTotal),
             idleTimeout: c.timeouts.idle.nanos,
             maxAge: c.timeouts.maxConnectionAge.nanos,
             maxRequests: c.limits.maxRequestsPerConnection,
             route: RouteSettings(
-                maxPerRoute: c.limits.maxPerRoute,
-                maxPending: c.limits.maxPending,
+                maxPerRoute: share(c.limits.maxPerRoute),
+                maxPending: share(c.limits.maxPending),
                 socketTimeout: c.timeouts.socket.nanos,
                 connectTimeout: c.timeouts.connect.nanos,
                 acquireTimeout: c.timeouts.acquire.nanos
             ),
-            destinations: c.destinations
+            destinations: c.destinations,
+            workerIndex: index,
+            workerCount: count
         )
     }
 }

@@ -33,7 +33,8 @@ final class Worker: EventHandler {
     /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
 
-    init(index: Int, configuration: BerthConfiguration, logger: Logger) {
+    /// Worker `index` of `count`, with its share of the limits.
+    init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger) {
         _ = libeventAllocator
         self.index = index
         let cfg = event_config_new()
@@ -44,7 +45,7 @@ final class Worker: EventHandler {
         // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
         event_base_priority_init(base, 2)
         settings = ProxySettings(configuration)
-        manager = PoolManager(base: base, settings: ManagerSettings(configuration))
+        manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count))
         resolver = Resolver(base: base)
         self.logger = logger
         housekeeping = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)

@@ -2,20 +2,16 @@
 
 /// Builds the /metrics text: `berth_` names, `_total` counters, histograms with `_bucket`, `_sum`, `_count`.
 enum MetricsRenderer {
-    static func text(_ server: BerthServer, worker: Worker) -> String {
-        let m = worker.manager
-        let perUpstream = server.configuration.metricsPerUpstream
+    static func text(_ s: StatsSnapshot, uptime: Double, profile: String, perUpstream: Bool) -> String {
         var out = ""
-        out.reserveCapacity(8192 + m.pools.count * 4096)
+        out.reserveCapacity(8192 + s.pools.count * 4096)
         // Without per-upstream labels every family is one aggregated series (for very large fleets).
-        var series: [(label: String, pool: UpstreamPool?, counters: UpstreamCounters)] = []
-        let sorted = m.pools.values.sorted { $0.key.description < $1.key.description }
+        var series: [(label: String, counters: UpstreamCounters)] = []
+        let sorted = s.pools
         if perUpstream {
-            for p in sorted { series.append(("upstream=\"\(escape(p.key.description))\"", p, p.counters)) }
+            for p in sorted { series.append(("upstream=\"\(escape(p.key.description))\"", p.counters)) }
         } else {
-            var total = m.forgottenTotals
-            for p in sorted { total.merge(p.counters) }
-            series.append(("", nil, total))
+            series.append(("", s.totals))
         }
         func labels(_ base: String, _ extra: String) -> String {
             let parts = [base, extra].filter { !$0.isEmpty }
@@ -24,7 +20,7 @@ enum MetricsRenderer {
         func family(_ name: String, _ type: String, _ help: String) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
-        func gaugeByPool(_ name: String, _ help: String, _ value: (UpstreamPool) -> Int) {
+        func gaugeByPool(_ name: String, _ help: String, _ value: (PoolSnapshot) -> Int) {
             family(name, "gauge", help)
             if perUpstream {
                 for p in sorted { out += "\(name){upstream=\"\(escape(p.key.description))\"} \(value(p))\n" }
@@ -34,27 +30,27 @@ enum MetricsRenderer {
         }
 
         family("berth_build_info", "gauge", "berth version.")
-        out += "berth_build_info{version=\"\(berthVersion)\",profile=\"\(escape(server.configuration.profile))\"} 1\n"
+        out += "berth_build_info{version=\"\(berthVersion)\",profile=\"\(escape(profile))\"} 1\n"
         family("berth_uptime_seconds", "gauge", "Seconds since berth started.")
-        out += "berth_uptime_seconds \(server.uptime)\n"
+        out += "berth_uptime_seconds \(uptime)\n"
         family("berth_callers", "gauge", "Caller connections open now.")
-        out += "berth_callers \(worker.callerCount)\n"
+        out += "berth_callers \(s.callers)\n"
         family("berth_callers_accepted_total", "counter", "Caller connections accepted.")
-        out += "berth_callers_accepted_total \(worker.counters.accepted)\n"
+        out += "berth_callers_accepted_total \(s.callerCounters.accepted)\n"
         family("berth_requests_received_total", "counter", "Request heads received from callers.")
-        out += "berth_requests_received_total \(worker.counters.requests)\n"
+        out += "berth_requests_received_total \(s.callerCounters.requests)\n"
         family("berth_errors_total", "counter", "Requests berth answered itself, by Berth-Error cause.")
-        for c in ErrorCause.allCases { out += "berth_errors_total{cause=\"\(c.rawValue)\"} \(worker.counters.failureCount(c))\n" }
+        for c in ErrorCause.allCases { out += "berth_errors_total{cause=\"\(c.rawValue)\"} \(s.callerCounters.failureCount(c))\n" }
         family("berth_upstreams", "gauge", "Upstreams berth knows.")
-        out += "berth_upstreams \(m.pools.count)\n"
+        out += "berth_upstreams \(s.upstreamCount)\n"
 
-        gaugeByPool("berth_upstream_open_connections", "Upstream connections open or opening.") { $0.state.open }
-        gaugeByPool("berth_upstream_idle_connections", "Idle pooled upstream connections.") { $0.state.idle.count }
-        gaugeByPool("berth_upstream_busy_connections", "Upstream connections carrying a request.") { $0.state.busy }
-        gaugeByPool("berth_upstream_pending_requests", "Requests waiting for a connection.") { $0.state.waiters.count }
-        gaugeByPool("berth_upstream_paused", "1 while the upstream is paused.") { $0.state.isPaused ? 1 : 0 }
+        gaugeByPool("berth_upstream_open_connections", "Upstream connections open or opening.") { $0.open }
+        gaugeByPool("berth_upstream_idle_connections", "Idle pooled upstream connections.") { $0.idle }
+        gaugeByPool("berth_upstream_busy_connections", "Upstream connections carrying a request.") { $0.busy }
+        gaugeByPool("berth_upstream_pending_requests", "Requests waiting for a connection.") { $0.pending }
+        gaugeByPool("berth_upstream_paused", "1 while the upstream is paused.") { $0.paused ? 1 : 0 }
         if perUpstream {
-            gaugeByPool("berth_upstream_epoch", "Pool epoch; bumped by every resume.") { Int($0.state.epoch) }
+            gaugeByPool("berth_upstream_epoch", "Pool epoch; bumped by every resume.") { Int($0.epoch) }
         }
 
         family("berth_connections_opened_total", "counter", "Upstream connections opened.")

@@ -1,79 +1,67 @@
 // Renders GET /stats: per-upstream state, limits, counters and latency percentiles, plus totals, uptime and version.
 
-/// Builds the /stats JSON document (schema: docs/stats.schema.json).
+/// Builds the /stats JSON document (schema: docs/stats.schema.json) from a merged snapshot.
 enum StatsRenderer {
-    static func json(_ server: BerthServer, worker: Worker, only: PoolKey?) -> String {
-        let m = worker.manager
-        let pools = only.flatMap { m.existingPool($0) }.map { [$0] } ?? m.pools.values.sorted { $0.key.description < $1.key.description }
+    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> String {
         var w = JSONWriter()
         w.beginObject()
         w.field("version", berthVersion)
-        w.field("uptime_seconds", server.uptime)
-        w.field("profile", server.configuration.profile)
-        var totals = m.forgottenTotals
-        var open = 0, idle = 0, busy = 0, pending = 0, connecting = 0
-        for p in m.pools.values {
-            totals.merge(p.counters)
-            open += p.state.open
-            idle += p.state.idle.count
-            busy += p.state.busy
-            connecting += p.state.connecting
-            pending += p.state.waiters.count
-        }
+        w.field("uptime_seconds", uptime)
+        w.field("profile", profile)
         w.beginObject("totals")
-        w.field("upstreams", m.pools.count)
-        w.field("callers", worker.callerCount)
-        w.field("open", open)
-        w.field("idle", idle)
-        w.field("busy", busy)
-        w.field("connecting", connecting)
-        w.field("pending", pending)
-        w.field("max_total", m.settings.maxTotal)
-        w.field("callers_accepted", worker.counters.accepted)
-        w.field("requests_received", worker.counters.requests)
-        w.field("bad_requests", worker.counters.badRequests)
-        w.field("header_timeouts", worker.counters.headerTimeouts)
-        w.field("tunnels", worker.counters.tunnels)
+        w.field("upstreams", s.upstreamCount)
+        w.field("callers", s.callers)
+        w.field("open", s.open)
+        w.field("idle", s.idle)
+        w.field("busy", s.busy)
+        w.field("connecting", s.connecting)
+        w.field("pending", s.pending)
+        w.field("max_total", s.maxTotal)
+        w.field("callers_accepted", s.callerCounters.accepted)
+        w.field("requests_received", s.callerCounters.requests)
+        w.field("bad_requests", s.callerCounters.badRequests)
+        w.field("header_timeouts", s.callerCounters.headerTimeouts)
+        w.field("tunnels", s.callerCounters.tunnels)
         w.beginObject("errors")
-        for c in ErrorCause.allCases { w.field(c.rawValue, worker.counters.failureCount(c)) }
+        for c in ErrorCause.allCases { w.field(c.rawValue, s.callerCounters.failureCount(c)) }
         w.endObject()
-        counters(&w, totals)
+        counters(&w, s.totals)
         w.endObject()
         w.beginArray("upstreams")
-        for p in pools { upstream(&w, p, m) }
+        for p in s.pools { upstream(&w, p, s) }
         w.endArray()
         w.endObject()
         return w.text + "\n"
     }
 
-    private static func upstream(_ w: inout JSONWriter, _ p: UpstreamPool, _ m: PoolManager) {
+    private static func upstream(_ w: inout JSONWriter, _ p: PoolSnapshot, _ s: StatsSnapshot) {
         w.beginObject()
         w.field("upstream", p.key.description)
-        switch p.state.mode {
-        case .active: w.field("state", "active")
-        case .paused(let reject):
+        if p.paused {
             w.field("state", "paused")
-            w.field("pause_mode", reject ? "reject" : "hold")
+            w.field("pause_mode", p.rejectNew ? "reject" : "hold")
+        } else {
+            w.field("state", "active")
         }
-        w.field("epoch", p.state.epoch)
-        w.field("open", p.state.open)
-        w.field("idle", p.state.idle.count)
-        w.field("busy", p.state.busy)
-        w.field("connecting", p.state.connecting)
-        w.field("pending", p.state.waiters.count)
+        w.field("epoch", p.epoch)
+        w.field("open", p.open)
+        w.field("idle", p.idle)
+        w.field("busy", p.busy)
+        w.field("connecting", p.connecting)
+        w.field("pending", p.pending)
         w.beginObject("limits")
         w.field("max_per_route", p.settings.maxPerRoute)
         w.field("max_pending", p.settings.maxPending)
-        w.field("max_total", m.settings.maxTotal)
-        w.field("max_requests_per_connection", m.settings.maxRequests)
+        w.field("max_total", s.maxTotal)
+        w.field("max_requests_per_connection", s.maxRequests)
         w.endObject()
         w.beginObject("timeouts_ms")
         w.field("connect", ms(p.settings.connectTimeout))
         w.field("socket", ms(p.settings.socketTimeout))
         w.field("acquire", ms(p.settings.acquireTimeout))
-        w.field("idle", ms(m.settings.idleTimeout))
-        w.field("max_connection_age", ms(m.settings.maxAge))
-        if let h = p.holdTimeout { w.field("hold", ms(h)) }
+        w.field("idle", ms(s.idleTimeout))
+        w.field("max_connection_age", ms(s.maxAge))
+        if let h = p.hold { w.field("hold", ms(h)) }
         w.endObject()
         counters(&w, p.counters)
         w.endObject()

@@ -16,4 +16,15 @@ struct WorkerCounters: Sendable {
 
     mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
     func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
+
+    /// Adds another worker's counters.
+    mutating func merge(_ o: WorkerCounters) {
+        accepted &+= o.accepted
+        requests &+= o.requests
+        badRequests &+= o.badRequests
+        headerTimeouts &+= o.headerTimeouts
+        tunnels &+= o.tunnels
+        upstreamExtraBytes &+= o.upstreamExtraBytes
+        for i in failures.indices { failures[i] &+= o.failures[i] }
+    }
 }

@@ -12,6 +12,9 @@ struct ManagerSettings: Sendable {
     var destinations: [DestinationOverride]
     /// An entry with no connections and no activity for this long is dropped (containers come and go).
     var forgetAfter: Nanos = 600 * 1_000_000_000
+    /// This worker's place among the workers, for its share of per-destination limits.
+    var workerIndex = 0
+    var workerCount = 1
 }
 
 /// The pools of one worker.
@@ -63,8 +66,8 @@ final class PoolManager {
         var r = settings.route
         for d in settings.destinations where DestinationMatcher.matches(d.match, key: key) {
             if let t = d.socketTimeout { r.socketTimeout = t.nanos }
-            if let m = d.maxPerRoute { r.maxPerRoute = m }
-            if let m = d.maxPending { r.maxPending = m }
+            if let m = d.maxPerRoute { r.maxPerRoute = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
+            if let m = d.maxPending { r.maxPending = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             break
         }
         return r

@@ -1,0 +1,130 @@
+// Plain-value copies of what the admin API reports, taken on each worker's own thread and merged across workers.
+
+/// One upstream's figures at one moment.
+struct PoolSnapshot: @unchecked Sendable {
+    var key: PoolKey
+    var paused: Bool
+    var rejectNew: Bool
+    var epoch: UInt64
+    var open: Int
+    var idle: Int
+    var busy: Int
+    var connecting: Int
+    var pending: Int
+    var settings: RouteSettings
+    var hold: Nanos?
+    var counters: UpstreamCounters
+
+    init(_ p: UpstreamPool) {
+        key = p.key
+        if case .paused(let reject) = p.state.mode {
+            paused = true
+            rejectNew = reject
+        } else {
+            paused = false
+            rejectNew = false
+        }
+        epoch = p.state.epoch
+        open = p.state.open
+        idle = p.state.idle.count
+        busy = p.state.busy
+        connecting = p.state.connecting
+        pending = p.state.waiters.count
+        settings = p.settings
+        hold = p.holdTimeout
+        counters = p.counters
+    }
+
+    /// Adds another worker's share of the same upstream: counts and limits add up, the epoch is the newest.
+    mutating func merge(_ o: PoolSnapshot) {
+        paused = paused || o.paused
+        rejectNew = rejectNew || o.rejectNew
+        epoch = max(epoch, o.epoch)
+        open += o.open
+        idle += o.idle
+        busy += o.busy
+        connecting += o.connecting
+        pending += o.pending
+        settings.maxPerRoute += o.settings.maxPerRoute
+        settings.maxPending += o.settings.maxPending
+        counters.merge(o.counters)
+    }
+}
+
+/// Everything /stats and /metrics need from the workers.
+struct StatsSnapshot: @unchecked Sendable {
+    /// Sorted by key.
+    var pools: [PoolSnapshot]
+    var forgotten: UpstreamCounters
+    var callerCounters: WorkerCounters
+    var callers: Int
+    var upstreamCount: Int
+    /// Sums over every pool, whether listed or not.
+    var open = 0, idle = 0, busy = 0, connecting = 0, pending = 0
+    var maxTotal: Int
+    var maxRequests: Int
+    var idleTimeout: Nanos
+    var maxAge: Nanos
+
+    /// The figures of one worker; `only` limits the pools listed (totals always cover all).
+    init(_ worker: Worker, only: PoolKey?) {
+        let m = worker.manager
+        var list: [PoolSnapshot] = []
+        var forgotten = m.forgottenTotals
+        if let only {
+            if let p = m.existingPool(only) { list.append(PoolSnapshot(p)) }
+            // Totals still need every pool's counters.
+            for p in m.pools.values where p.key != only { forgotten.merge(p.counters) }
+        } else {
+            list = m.pools.values.map(PoolSnapshot.init)
+        }
+        for p in m.pools.values {
+            open += p.state.open
+            idle += p.state.idle.count
+            busy += p.state.busy
+            connecting += p.state.connecting
+            pending += p.state.waiters.count
+        }
+        pools = list
+        self.forgotten = forgotten
+        callerCounters = worker.counters
+        callers = worker.callerCount
+        upstreamCount = m.pools.count
+        maxTotal = m.settings.maxTotal
+        maxRequests = m.settings.maxRequests
+        idleTimeout = m.settings.idleTimeout
+        maxAge = m.settings.maxAge
+    }
+
+    /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
+    static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
+        var result = parts[0]
+        var byKey: [PoolKey: PoolSnapshot] = [:]
+        for part in parts {
+            for p in part.pools {
+                if byKey[p.key] == nil { byKey[p.key] = p } else { byKey[p.key]!.merge(p) }
+            }
+        }
+        for part in parts.dropFirst() {
+            result.forgotten.merge(part.forgotten)
+            result.callerCounters.merge(part.callerCounters)
+            result.callers += part.callers
+            result.upstreamCount = max(result.upstreamCount, part.upstreamCount)
+            result.maxTotal += part.maxTotal
+            result.open += part.open
+            result.idle += part.idle
+            result.busy += part.busy
+            result.connecting += part.connecting
+            result.pending += part.pending
+        }
+        result.pools = byKey.values.sorted { $0.key.description < $1.key.description }
+        return result
+    }
+
+    /// Counters of every upstream, forgotten ones included.
+    var totals: UpstreamCounters {
+        var t = forgotten
+        for p in pools { t.merge(p.counters) }
+        return t
+    }
+}
