@@ -24,7 +24,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         case closed
     }
 
-    unowned let worker: Worker
+    /// Unowned(unsafe): the worker outlives its sessions, and this is read several times per request.
+    unowned(unsafe) let worker: Worker
     let caller: Channel
     let waiterID: Int
     var phase: Phase = .awaitingHead
@@ -356,8 +357,9 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     private func cachedRoute(_ req: RequestHead) -> UpstreamPool? {
         guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
         return RouteCache.withRouteBytes(req) { bytes in
-            guard let bytes, route.isAbsolute == (req.targetForm == .absolute), bytes.elementsEqual(route.bytes) else { return nil }
-            return pool
+            guard let bytes, bytes.count > 0, route.isAbsolute == (req.targetForm == .absolute), bytes.count == route.bytes.count else { return nil }
+            let same = route.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            return same ? pool : nil
         }
     }
 

@@ -85,7 +85,6 @@ final class PoolManager {
         switch decision {
         case .reuse(let id):
             let conn = pool.idle.removeValue(forKey: id)!
-            pool.busy[id] = conn
             pool.counters.reused &+= 1
             return .reuse(conn)
         case .connect:
@@ -111,7 +110,6 @@ final class PoolManager {
     func connected(_ pool: UpstreamPool, channel: Channel, epoch: UInt64, now: Nanos) -> UpstreamConnection {
         pool.state.connected()
         let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: epoch, openedAt: now)
-        pool.busy[conn.id] = conn
         pool.counters.opened &+= 1
         return conn
     }
@@ -148,7 +146,6 @@ final class PoolManager {
             pool.idle[conn.id] = conn
             conn.enterIdle(deadlineIn: idleDeadline(conn, now: now).at - now)
         case .handOff(let waiterID):
-            pool.busy[conn.id] = conn
             pool.waiters.removeValue(forKey: waiterID)!.poolGranted(conn)
         case .close(let reason):
             close(conn, reason: reason)
@@ -161,13 +158,11 @@ final class PoolManager {
         pool.lastActivity = now
         let policy = ReleasePolicy(currentEpoch: pool.state.epoch, paused: pool.state.isPaused, forgetting: pool.forgetWhenEmpty, maxRequests: settings.maxRequests, maxAge: settings.maxAge)
         let verdict = ReleaseGate.verdict(facts, policy: policy, now: now)
-        pool.busy[conn.id] = nil
         switch pool.state.release(id: conn.id, verdict: verdict, openedAt: conn.openedAt, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
             conn.enterIdle(deadlineIn: idleDeadline(conn, now: now).at - now)
         case .handOff(let waiterID):
-            pool.busy[conn.id] = conn
             pool.counters.reused &+= 1
             let waiter = pool.waiters.removeValue(forKey: waiterID)!
             waiter.poolGranted(conn)
@@ -181,7 +176,6 @@ final class PoolManager {
     /// A busy connection leaves the pool for good but keeps its socket (an upgrade to a tunnel).
     func detach(_ conn: UpstreamConnection) {
         let pool = conn.pool
-        pool.busy[conn.id] = nil
         _ = pool.state.release(id: conn.id, verdict: .upgraded, openedAt: conn.openedAt, now: 0)
         pool.counters.countClose(.upgraded)
         totalOpen -= 1
@@ -251,7 +245,7 @@ final class PoolManager {
     }
 
     private func notifyDrained(_ pool: UpstreamPool) {
-        guard pool.busy.isEmpty, !pool.drainWaiters.isEmpty else { return }
+        guard pool.inFlight == 0, !pool.drainWaiters.isEmpty else { return }
         let waiters = pool.drainWaiters
         pool.drainWaiters.removeAll()
         for w in waiters { w() }

@@ -5,7 +5,8 @@ import Glibc
 final class UpstreamConnection: ChannelDelegate {
     let id: Int
     let channel: Channel
-    unowned let pool: UpstreamPool
+    /// Pools outlive their connections (a forgotten pool object stays alive while anything refers to it).
+    unowned(unsafe) let pool: UpstreamPool
     /// The pool epoch it was opened in.
     let epoch: UInt64
     let openedAt: Nanos

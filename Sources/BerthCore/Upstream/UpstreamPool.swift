@@ -31,8 +31,6 @@ final class UpstreamPool {
     var counters = UpstreamCounters()
     /// Idle connections by id.
     var idle: [Int: UpstreamConnection] = [:]
-    /// Busy connections by id (for drain waits and in-flight counts).
-    var busy: [Int: UpstreamConnection] = [:]
     /// Requests in the queue by waiter id.
     var waiters: [Int: PoolWaiter] = [:]
     /// Last time anything happened here, for forgetting empty entries.
@@ -53,6 +51,7 @@ final class UpstreamPool {
         self.lastActivity = now
     }
 
-    /// Busy connections: the in-flight exchanges.
-    var inFlight: Int { busy.count }
+    /// Exchanges in flight: busy connections and those being opened for a request. Busy connections belong to their
+    /// sessions, so the pool only counts them.
+    var inFlight: Int { state.busy + state.connecting }
 }
