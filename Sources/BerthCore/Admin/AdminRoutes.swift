@@ -74,10 +74,10 @@ final class AdminRoutes {
             let result = { PauseResult(epoch: pool.state.epoch, closedIdle: closed, inFlight: pool.inFlight) }
             guard let drain, pool.inFlight > 0 else { return reply(result()) }
             let once = OnceResponder { _ in reply(result()) }
-            let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: "")) }
+            let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: [])) }
             pool.drainWaiters.append {
                 timer.cancel()
-                once.fire(AdminResponse(status: 200, body: ""))
+                once.fire(AdminResponse(status: 200, body: []))
             }
             timer.start(after: drain)
         }, done: { (results: [PauseResult]) in
@@ -90,7 +90,7 @@ final class AdminRoutes {
             w.field("closed_idle", results.reduce(0) { $0 + $1.closedIdle })
             w.field("in_flight", results.reduce(0) { $0 + $1.inFlight })
             w.endObject()
-            respond(AdminResponse(status: 200, body: w.text + "\n"))
+            respond(AdminResponse(status: 200, body: w.finish()))
         })
     }
 
@@ -114,7 +114,7 @@ final class AdminRoutes {
             w.field("released", results.reduce(0) { $0 + $1.released })
             w.field("prewarmed", results.reduce(0) { $0 + $1.prewarmed })
             w.endObject()
-            respond(AdminResponse(status: 200, body: w.text + "\n"))
+            respond(AdminResponse(status: 200, body: w.finish()))
         })
     }
 
@@ -147,7 +147,7 @@ final class AdminRoutes {
                 w.field("forget_pending", pending)
             }
             w.endObject()
-            respond(AdminResponse(status: 200, body: w.text + "\n"))
+            respond(AdminResponse(status: 200, body: w.finish()))
         })
     }
 
@@ -177,7 +177,7 @@ final class AdminRoutes {
             reply(StatsSnapshot(worker, only: nil))
         }, done: { (parts: [StatsSnapshot]) in
             let c = server.configuration
-            var r = AdminResponse(status: 200, body: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
+            var r = AdminResponse(status: 200, text: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
             r.contentType = "text/plain; version=0.0.4; charset=utf-8"
             r.headOnly = head.method == .head
             respond(r)
@@ -190,7 +190,7 @@ final class AdminRoutes {
         w.beginObject()
         w.field("status", down ? "draining" : "ok")
         w.endObject()
-        var r = AdminResponse(status: down ? 503 : 200, body: w.text + "\n")
+        var r = AdminResponse(status: down ? 503 : 200, body: w.finish())
         r.headOnly = head.method == .head
         return r
     }

@@ -152,7 +152,7 @@ final class AdminConnection: ChannelDelegate {
     func reply(_ r: AdminResponse, keepAlive: Bool) {
         guard !closed else { return }
         busy = false
-        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.body.utf8.count)\r\nCache-Control: no-store\r\n"
+        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.body.count)\r\nCache-Control: no-store\r\n"
         for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         channel.write(head)
@@ -186,10 +186,21 @@ final class AdminConnection: ChannelDelegate {
 /// An admin answer.
 struct AdminResponse {
     var status: Int
-    var body: String
+    var body: [UInt8]
     var contentType = "application/json"
     var headers: [(String, String)] = []
     var headOnly = false
+
+    /// A response with a body.
+    init(status: Int, body: [UInt8]) {
+        self.status = status
+        self.body = body
+    }
+
+    /// A response whose body is `text`.
+    init(status: Int, text: String) {
+        self.init(status: status, body: Array(text.utf8))
+    }
 
     /// A JSON error `{"error": ..., "status": ...}`.
     static func error(_ status: Int, _ message: String) -> AdminResponse {
@@ -198,7 +209,7 @@ struct AdminResponse {
         w.field("error", message)
         w.field("status", status)
         w.endObject()
-        return AdminResponse(status: status, body: w.text + "\n")
+        return AdminResponse(status: status, body: w.finish())
     }
 
     static func reason(_ s: Int) -> String {

@@ -2,8 +2,8 @@
 
 /// Builds the /stats JSON document (schema: docs/stats.schema.json) from a merged snapshot.
 enum StatsRenderer {
-    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> String {
-        var w = JSONWriter()
+    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> [UInt8] {
+        var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
         w.beginObject()
         w.field("version", berthVersion)
         w.field("uptime_seconds", uptime)
@@ -31,7 +31,7 @@ enum StatsRenderer {
         for p in s.pools { upstream(&w, p, s) }
         w.endArray()
         w.endObject()
-        return w.text + "\n"
+        return w.finish()
     }
 
     private static func upstream(_ w: inout JSONWriter, _ p: PoolSnapshot, _ s: StatsSnapshot) {

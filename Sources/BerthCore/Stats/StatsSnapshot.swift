@@ -99,6 +99,12 @@ struct StatsSnapshot: @unchecked Sendable {
     /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
     static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
         var result = parts[0]
+        // Byte order, not String's Unicode order: the same for these ASCII names and far cheaper at 10,000 upstreams.
+        let before = { (a: PoolSnapshot, b: PoolSnapshot) in a.key.description.utf8.lexicographicallyPrecedes(b.key.description.utf8) }
+        if parts.count == 1 {
+            result.pools.sort(by: before)
+            return result
+        }
         var byKey: [PoolKey: PoolSnapshot] = [:]
         for part in parts {
             for p in part.pools {
@@ -117,7 +123,7 @@ struct StatsSnapshot: @unchecked Sendable {
             result.connecting += part.connecting
             result.pending += part.pending
         }
-        result.pools = byKey.values.sorted { $0.key.description < $1.key.description }
+        result.pools = byKey.values.sorted(by: before)
         return result
     }
 
