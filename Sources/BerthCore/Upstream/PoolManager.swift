@@ -211,7 +211,7 @@ final class PoolManager {
     private func close(_ conn: UpstreamConnection, reason: CloseReason) {
         conn.pool.counters.countClose(reason)
         conn.isIdle = false
-        conn.channel.close()
+        conn.channel.close(reset: reason.closesWithReset)
         totalOpen -= 1
         if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
