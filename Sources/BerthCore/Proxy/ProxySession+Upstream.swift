@@ -142,6 +142,19 @@ extension ProxySession {
                 x.callerKeepAlive = false
                 options.dropTransferEncoding = true
             }
+            if framing == .chunked {
+                // Check the chunked framing that came with the head before the head goes out: a broken body found now
+                // can still be answered with a clean 502; once the head is out, all berth can do is cut the connection.
+                var probe = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
+                var len = 0
+                if let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 {
+                    do {
+                        _ = try probe.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                    } catch {
+                        return upstreamInvalid("chunked body: \(error)")
+                    }
+                }
+            }
             scratch.removeAll(keepingCapacity: true)
             HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: x.callerKeepAlive, options: options, into: &scratch)
             caller.write(scratch)
