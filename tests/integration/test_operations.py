@@ -124,3 +124,19 @@ def test_a_1gb_upload_streams_without_growing_memory(berth):
     assert reply.startswith(b"HTTP/1.1 200"), reply[:100]
     assert received["n"] == size
     assert peak - start_rss < 8 * 1024, f"RSS grew by {(peak - start_rss) / 1024:.1f} MB during a 1 GB upload"
+
+
+def test_host_names_resolve_without_blocking_and_share_a_pool(berth, origin):
+    """`localhost` resolves (from /etc/hosts, before any DNS query) and names its own pool, apart from 127.0.0.1."""
+    b = berth()
+    s = requests.Session()
+    for _ in range(3):
+        r = s.get(f"http://localhost:{origin.port}/named", proxies={"http": b.proxy_url}, timeout=10)
+        assert r.status_code == 200 and r.text == "hello /named"
+    up = _stats(b, f"localhost:{origin.port}")
+    assert up["upstream"] == f"localhost:{origin.port}"
+    assert up["connections"]["opened"] == 1 and up["connections"]["reused"] == 2
+    # Host names are case-insensitive: the same pool.
+    r = s.get(f"http://LocalHost:{origin.port}/again", proxies={"http": b.proxy_url}, timeout=10)
+    assert r.status_code == 200
+    assert _stats(b, f"localhost:{origin.port}")["requests"] == 4
