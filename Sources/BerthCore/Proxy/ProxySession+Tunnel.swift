@@ -24,18 +24,8 @@ extension ProxySession {
     private func tunnelResolved(_ addresses: [SocketAddress]) {
         guard phase == .resolving, let key = x.key else { return }
         guard let address = addresses.first else { return answerError(.dnsFailure, detail: "\(key.host) did not resolve") }
-        x.address = address
-        let (fd, inProgress, err) = Socket.connect(to: address)
-        guard fd >= 0 else { return answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))") }
-        let ch = Channel(base: worker.base, fd: fd)
-        ch.delegate = self
-        pending = ch
-        phase = .connecting
-        if inProgress {
-            ch.awaitWritable()
-            ch.setTimeout(worker.manager.settings.route.connectTimeout)
-        } else {
-            tunnelConnected()
+        if let err = beginConnect(to: address, timeout: worker.manager.settings.route.connectTimeout) {
+            answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
         }
     }
 

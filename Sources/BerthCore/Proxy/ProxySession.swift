@@ -77,7 +77,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         if channel === caller {
             callerDrained()
         } else if channel === pending && phase == .connecting {
-            if x.isTunnel { tunnelConnected() } else { connectFinished() }
+            connectCompleted()
         } else if let up = upstream, channel === up.channel {
             upstreamDrained()
         } else if channel === pending && phase == .tunnel {
@@ -394,23 +394,33 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             answerError(.dnsFailure, detail: "\(pool.key.host) did not resolve")
             return
         }
+        if let err = beginConnect(to: address, timeout: pool.settings.connectTimeout) {
+            worker.manager.connectFailed(pool)
+            answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
+        }
+    }
+
+    /// Starts a non-blocking connect to `address` (pooled or tunnel); errno when it failed at once.
+    func beginConnect(to address: SocketAddress, timeout: Nanos) -> Int32? {
         x.address = address
         let (fd, inProgress, err) = Socket.connect(to: address)
-        guard fd >= 0 else {
-            worker.manager.connectFailed(pool)
-            answerError(err == ECONNREFUSED ? .connectRefused : .connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
-            return
-        }
+        guard fd >= 0 else { return err }
         let ch = Channel(base: worker.base, fd: fd)
         ch.delegate = self
         pending = ch
         phase = .connecting
         if inProgress {
             ch.awaitWritable()
-            ch.setTimeout(pool.settings.connectTimeout)
+            ch.setTimeout(timeout)
         } else {
-            connectFinished()
+            connectCompleted()
         }
+        return nil
+    }
+
+    /// The connect finished (or failed): the pooled path or the tunnel takes it from here.
+    private func connectCompleted() {
+        if x.isTunnel { tunnelConnected() } else { connectFinished() }
     }
 
     private func connectFinished() {
