@@ -82,6 +82,7 @@ final class Channel: EventHandler {
 
     /// One read(2) into `input`.
     func read() -> ReadOutcome {
+        guard !closed else { return .failed(EBADF) }
         let want = (1 << readShift) - Channel.chainHeaderMargin
         let n = berth_evbuffer_read_fd(input, fd, want)
         if n > 0 {
@@ -167,12 +168,14 @@ final class Channel: EventHandler {
             return
         }
         wantedDeadline = 0
-        delegate?.channelTimedOut(self)
+        guard let owner = delegate else { return }
+        owner.channelTimedOut(self)
     }
 
-    /// Appends raw bytes to `output`.
+    /// Appends raw bytes to `output`; nothing once closed.
     @inline(__always)
     func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !closed else { return }
         evbuffer_add(output, bytes.baseAddress, bytes.count)
     }
 
@@ -197,20 +200,25 @@ final class Channel: EventHandler {
         timerEvent.free()
         if reset { Socket.setLingerReset(fd) }
         Glibc.close(fd)
-        evbuffer_free(input)
-        evbuffer_free(output)
+        // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
+        // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
+        evbuffer_drain(input, evbuffer_get_length(input))
+        evbuffer_drain(output, evbuffer_get_length(output))
         delegate = nil
     }
 
     func handleEvent(_ tag: EventTag, what: Int16) {
+        // A strong reference for the length of the call: the delegate may drop its last other owner while handling
+        // the event (a session closing itself), and the unowned(unsafe) field alone would not keep it alive.
+        guard let owner = delegate else { return }
         switch tag {
         case .read:
-            delegate?.channelReadable(self)
+            owner.channelReadable(self)
         case .write:
             if flush() {
-                if evbuffer_get_length(output) == 0 { delegate?.channelWritable(self) }
+                if evbuffer_get_length(output) == 0 { owner.channelWritable(self) }
             } else {
-                delegate?.channelWritable(self)
+                owner.channelWritable(self)
             }
         case .timer:
             timerFired()
@@ -221,5 +229,7 @@ final class Channel: EventHandler {
 
     deinit {
         if !closed { close() }
+        evbuffer_free(input)
+        evbuffer_free(output)
     }
 }

@@ -18,6 +18,8 @@ extension ProxySession {
         x.sentAt = now
         responseParser.reset()
         pumpRequestBody()
+        // The pump flushes and, on failure, already ended this exchange: nothing more to do with this connection.
+        guard upstream === conn else { return }
         guard conn.channel.flush() else { return upstreamFailed(.upstreamReset) }
         conn.channel.startReading()
         conn.channel.setTimeout(x.socketTimeout)

@@ -452,6 +452,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// Answers the current request with berth's own error, if nothing of the response has gone out yet.
     func answerError(_ cause: ErrorCause, detail: String) {
+        guard phase != .closed else { return }
         x.errorCause = cause
         x.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)
