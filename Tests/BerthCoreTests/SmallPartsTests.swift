@@ -57,6 +57,15 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(PoolKey(parsing: "[::1]:8080")?.bareHost, "::1")
     }
 
+    func testOnlyIPLiteralsAndDNSNamesAreResolvable() {
+        for good in ["127.0.0.1", "::1", "localhost", "api.internal", "my_service", "a-b.c-d.example", String(repeating: "a", count: 63)] {
+            XCTAssertTrue(PoolKey(host: good, port: 80).isResolvable, good)
+        }
+        for bad in ["127..1", ".a", "a..b", "", "x%41", "a b", String(repeating: "a", count: 64), "ex!ample"] {
+            XCTAssertFalse(PoolKey(host: bad, port: 80).isResolvable, bad)
+        }
+    }
+
     func testDestinationPatternsMatchHostHostPortAndCIDR() {
         let key = PoolKey(host: "10.1.2.3", port: 8080)
         XCTAssertTrue(DestinationMatcher.matches("10.1.2.3", key: key))

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from e2e_helpers import FIGURES, LONG, RawOrigin, node_upstream, python_upstream  # noqa: E402
+from e2e_helpers import FIGURES, LONG, RawOrigin, get_stats, node_upstream, python_upstream  # noqa: E402
 
 _STARTED = time.time()
 _OUTCOME = {"passed": 0, "failed": 0, "skipped": 0}
@@ -43,7 +43,9 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session, exitstatus):
     if sum(_OUTCOME.values()) == 0:
         return
-    FIGURES.dump(os.path.join(os.path.dirname(os.path.abspath(__file__)), "last-run.json"), _STARTED, dict(_OUTCOME))
+    path = os.environ.get("BERTH_E2E_FIGURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                               "last-run.json")
+    FIGURES.dump(path, _STARTED, dict(_OUTCOME))
 
 
 @pytest.fixture
@@ -57,12 +59,29 @@ def berth(start_berth):
         return b
 
     yield make
+    unsettled = []
+    for b in made:  # cross-cutting invariant: once a test is over, nothing is left busy, pending or connecting
+        if b.proc.poll() is not None:
+            continue
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                t = get_stats(b)["totals"]
+            except OSError as e:
+                t = {"error": repr(e)}
+            if t.get("busy") == 0 and t.get("pending") == 0 and t.get("connecting") == 0:
+                break
+            if time.monotonic() > deadline:
+                unsettled.append({k: t.get(k) for k in ("busy", "pending", "connecting", "open", "callers")})
+                break
+            time.sleep(0.05)
     for b in made:
         lines = b.stderr_text().splitlines()
         print(f"---- berth {b.args[1:]} stderr (last 60 of {len(lines)} lines) ----")
         print("\n".join(lines[-60:]))
     for b in made:
         assert b.proc.poll() is None, f"berth exited with {b.proc.returncode} during the test"
+    assert unsettled == [], f"/stats totals not settled 10 s after the test: {unsettled}"
 
 
 @pytest.fixture

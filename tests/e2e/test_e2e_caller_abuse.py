@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from e2e_helpers import (FIGURES, RawClient, fd_count, get_req, get_stats, keepalive_loop, scale, send,
-                         upstream_stats, wait_for, wait_pools_settled, wait_upstream)
+from e2e_helpers import (FIGURES, RawClient, admin, fd_count, get_req, get_stats, keepalive_loop, rss_kb, scale, send,
+                         wait_for, wait_pools_settled, wait_upstream)
 from smuggling_corpus import SMUGGLED_MARK, corpus
 
 
@@ -291,3 +291,97 @@ def test_smuggling_corpus_never_reaches_upstream(berth, raw_origin):
     assert {k: v for k, v in per_item.items() if len(v) > 1} == {}
     assert o.errors == [], o.errors
     wait_pools_settled(b, o.hostport)
+
+
+def test_caller_that_stops_reading_is_bounded(berth, raw_origin):
+    """A caller asks for 50 MB and never reads (4 KB receive buffer). berth must not buffer the body (RSS stays
+    bounded: it stops reading the upstream) and must not pin the upstream connection forever: it is freed after
+    --caller-idle-timeout (3 s here): docs/architecture.md says the socket timeout pauses while the caller is the
+    slow side and the caller's idle timeout runs instead."""
+    b = berth("--socket-timeout", "1s", "--caller-idle-timeout", "3s")
+
+    def big(conn):
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\n\r\n")
+        for _ in range(800):
+            conn.sendall(b"z" * 65536)
+
+    o = raw_origin(big)
+    rss0 = rss_kb(b.proc.pid)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(b.proxy)
+    s.sendall(get_req(o.hostport, "/big"))
+    FIGURES.fault("caller stops reading")
+    FIGURES.request()
+    t0 = time.monotonic()
+    try:
+        wait_upstream(b, o.hostport, lambda st: st["busy"] == 1, timeout=3, what="exchange started")
+        time.sleep(1.5)
+        rss_mid = rss_kb(b.proc.pid)
+        st = wait_upstream(b, o.hostport, lambda st: st["busy"] == 0, timeout=10, what="stalled exchange freed")
+        freed_after = time.monotonic() - t0
+    finally:
+        s.close()
+    FIGURES.put("stalled_reader", {"freed_after_s": round(freed_after, 2), "rss_growth_kb": rss_mid - rss0})
+    assert rss_mid - rss0 < 20 * 1024, f"berth buffered {rss_mid - rss0} kB for a caller that does not read"
+    assert freed_after < 3.0 + 1.5, freed_after
+    assert st["open"] == 0, st
+
+
+def test_invalid_chunked_body_while_connecting_does_not_crash(berth, raw_origin):
+    """Regression for a crash found by fuzz/session: 4 concurrent callers each send a chunked POST whose chunk data is
+    longer than its size (3\\r\\nhello), plus a pipelined request, to an upstream that needs a fresh connection
+    (evicted each time). berth must answer 400 and live. Seen: SIGSEGV in ErrorResponse.write <- answerError <-
+    upstreamFailed <- send(on:reused:) <- connectFinished (a second error answer into an already closed caller)."""
+    b = berth("--socket-timeout", "300ms", "--header-timeout", "1s")
+
+    def respond(conn, msg):
+        time.sleep(0.5)
+        conn.sendall(b"HTTP/1.1 200 OK\r")
+
+    origins = [raw_origin(keepalive_loop(respond)) for _ in range(4)]
+    stop = threading.Event()
+    count = [0]
+    answers = set()
+
+    def lane(o):
+        hp = o.hostport
+        while not stop.is_set() and b.proc.poll() is None:
+            try:
+                s = socket.create_connection(b.proxy, timeout=3)
+                s.sendall(f"POST http://{hp}/first HTTP/1.1\r\nHost: {hp}\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          f"3\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: {hp}\r\n\r\n".encode())
+                got = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    got += d
+                answers.add(got[:12])
+                s.close()
+            except OSError:
+                pass
+            try:
+                admin(b, "POST", f"/evict?upstream={hp}", timeout=2)
+            except OSError:
+                pass
+            count[0] += 1
+
+    ts = [threading.Thread(target=lane, args=(o,), daemon=True) for o in origins]
+    for t in ts:
+        t.start()
+    t0 = time.monotonic()
+    limit = scale(15, 60)
+    while time.monotonic() - t0 < limit and b.proc.poll() is None:
+        time.sleep(0.2)
+    stop.set()
+    for t in ts:
+        t.join(10)
+    FIGURES.fault("invalid chunked body while connecting", count[0])
+    FIGURES.request(count[0])
+    rc = b.proc.poll()
+    FIGURES.put("invalid_chunked_while_connecting", {"executions": count[0], "seconds": round(time.monotonic() - t0, 1),
+                                                     "berth_exit": rc})
+    assert rc is None, f"berth died with {rc} after {count[0]} requests; stderr:\n" + b.stderr_text()[-3000:]
+    assert answers <= {b"HTTP/1.1 400"}, answers

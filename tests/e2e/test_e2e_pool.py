@@ -65,6 +65,8 @@ def test_pool_exhaustion_500_callers_max_per_route_10(berth, upstreams):
         "rss_max_mb": round(max(rss_samples) / 1024, 1), "open_peak": open_peak,
         "after": {k: st[k] for k in ("open", "idle", "busy", "pending", "connecting")},
         "seconds": round(time.monotonic() - t_start, 1)})
+    counted = st["failures"]["pool-timeout"]
+    assert counted == pool_timeouts, f"/stats counts {counted} pool-timeouts, callers got {pool_timeouts}"
     assert bad == [], f"{len(bad)} requests neither succeeded nor got 503 pool-timeout: {bad[:5]}"
     assert slow_503 == [], f"503 pool-timeout later than acquire timeout + 0.75 s: {slow_503[:5]}"
     assert max(rss_samples) < 200 * 1024, f"RSS peaked at {max(rss_samples)} kB"

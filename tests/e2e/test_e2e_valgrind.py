@@ -67,7 +67,15 @@ def _traffic(b, origin, raw_origin):
         assert c.read_response().status in (400, 414)
         c.close()
         n += 1
-    r = send(b.proxy, f"127.0.0.1:{free_port()}", timeout=30)
+    # invalid chunked body behind a valid head, on a fresh upstream connection (400; see the crash test)
+    assert admin(b, "POST", f"/evict?upstream={hp}", timeout=30)[0] == 200
+    c = RawClient(b.proxy, timeout=30)
+    c.sendall(f"POST http://{hp}/badchunk HTTP/1.1\r\nHost: {hp}\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "3\r\nhello\r\n0\r\n\r\n".encode())
+    assert c.read_response("POST").status == 400
+    c.close()
+    n += 1
+    r = send(b.proxy, f"127.0.0.1:{free_port()}", timeout=30, expect="connect-refused")
     assert r.berth_error == "connect-refused", r
 
     def bad(conn):
@@ -93,12 +101,12 @@ def _traffic(b, origin, raw_origin):
             conn.sendall(b"s" * 65536)
 
     o_bad, o_rst, o_slow, o_stream = (raw_origin(h) for h in (bad, reset, slow, stream))
-    assert send(b.proxy, o_bad.hostport, timeout=30).berth_error == "invalid-response"
+    assert send(b.proxy, o_bad.hostport, timeout=30, expect="invalid-response").berth_error == "invalid-response"
     c = RawClient(b.proxy, timeout=30)
     c.sendall(get_req(o_rst.hostport, "/rst"))
     c.read_until_close()
     c.close()
-    r = send(b.proxy, o_slow.hostport, extra=b"Berth-Socket-Timeout: 1s\r\n", timeout=30)
+    r = send(b.proxy, o_slow.hostport, extra=b"Berth-Socket-Timeout: 1s\r\n", timeout=30, expect="read-timeout")
     assert r.berth_error == "read-timeout", r
     c = RawClient(b.proxy, timeout=30)
     c.sendall(get_req(o_stream.hostport, "/stream"))
@@ -116,7 +124,7 @@ def _traffic(b, origin, raw_origin):
     t.join(30)
     assert held["r"].status == 200, held
     assert admin(b, "POST", f"/pause?upstream={hp}&mode=reject", timeout=30)[0] == 200
-    assert send(b.proxy, hp, timeout=30).berth_error == "upstream-paused"
+    assert send(b.proxy, hp, timeout=30, expect="upstream-paused").berth_error == "upstream-paused"
     assert admin(b, "POST", f"/resume?upstream={hp}", timeout=30)[0] == 200
     assert admin(b, "POST", "/evict", timeout=30)[0] == 200
     assert admin(b, "POST", f"/evict?upstream={hp}&forget=true", timeout=30)[0] == 200

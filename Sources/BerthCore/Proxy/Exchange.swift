@@ -40,6 +40,8 @@ struct Exchange {
     var firstByteAt: Nanos = 0
     /// The cause berth answered with, for the access log.
     var errorCause: ErrorCause?
+    /// Changes with every request, so late callbacks (a DNS answer after a timeout) can tell they are stale.
+    var serial: UInt64 = 0
 
     /// Whether a failed reused connection may be retried: idempotent or keyed, and no body byte was given away.
     var retryEligible: Bool {
@@ -49,6 +51,7 @@ struct Exchange {
 
     /// Clears everything for the next request.
     mutating func reset(now: Nanos) {
+        serial &+= 1
         key = nil
         pool = nil
         address = nil

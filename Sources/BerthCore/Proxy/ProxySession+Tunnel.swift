@@ -7,6 +7,12 @@ extension ProxySession {
     /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         x.key = key
+        guard key.isResolvable else {
+            worker.counters.countFailure(.badRequest)
+            x.errorCause = .badRequest
+            ErrorResponse.write(status: 400, cause: .badRequest, detail: "\(key.host) is not a valid host name", keepAlive: false, headOnly: false, into: caller)
+            return closeAfterFlush()
+        }
         guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
             worker.counters.countFailure(.destinationDenied)
             x.errorCause = .destinationDenied
@@ -15,14 +21,18 @@ extension ProxySession {
         }
         x.isTunnel = true
         phase = .resolving
+        caller.setTimeout(worker.manager.settings.route.connectTimeout)
+        let serial = x.serial
         worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
-            // Strong on purpose: a weak reference would give the session a side table and slow every retain.
+            // Strong on purpose (see resolveAndConnect); answers for an earlier exchange are dropped.
+            guard serial == self.x.serial else { return }
             self.tunnelResolved(addresses)
         }
     }
 
     private func tunnelResolved(_ addresses: [SocketAddress]) {
         guard phase == .resolving, let key = x.key else { return }
+        caller.clearTimeout()
         guard let address = addresses.first else { return answerError(.dnsFailure, detail: "\(key.host) did not resolve") }
         if let err = beginConnect(to: address, timeout: worker.manager.settings.route.connectTimeout) {
             answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")

@@ -197,7 +197,11 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             // The caller stopped reading what berth has for it.
             abortUpstream(reason: .callerAborted)
             close()
-        case .resolving, .connecting, .closed:
+        case .resolving:
+            // The resolver did not answer within the connect timeout: the lookup counts as part of connecting.
+            if !x.isTunnel, let pool = x.pool { worker.manager.connectFailed(pool) }
+            answerError(.dnsFailure, detail: "\(x.key?.host ?? "host") did not resolve within the connect timeout")
+        case .connecting, .closed:
             break
         }
     }
@@ -257,6 +261,9 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
                 hostValue = host
             }
             let key = PoolKey(host: authority.host, port: authority.port ?? 80)
+            guard key.isResolvable else {
+                return failEarly(.badRequest, status: 400, detail: "\(key.host) is not a valid host name")
+            }
             guard worker.isAllowed(key) else {
                 return failEarly(.destinationDenied, status: 403, detail: "\(key) is not in the allowlist")
             }
@@ -378,17 +385,21 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     // MARK: connecting
 
     private func resolveAndConnect() {
-        guard let key = x.key else { return }
+        guard let key = x.key, let pool = x.pool else { return }
         phase = .resolving
+        caller.setTimeout(pool.settings.connectTimeout)
+        let serial = x.serial
         worker.resolver.resolve(key.bareHost, port: key.port, now: MonotonicClock.now()) { [self] addresses in
-            // Strong on purpose: a weak reference would give the session a side table and slow every retain;
-            // `resolved` ignores an answer that arrives after the session moved on.
+            // Strong on purpose: a weak reference would give the session a side table and slow every retain.
+            // An answer for an earlier exchange (one that timed out) is dropped.
+            guard serial == self.x.serial else { return }
             self.resolved(addresses)
         }
     }
 
     private func resolved(_ addresses: [SocketAddress]) {
         guard phase == .resolving, let pool = x.pool else { return }
+        caller.clearTimeout()
         guard let address = addresses.first else {
             worker.manager.connectFailed(pool)
             answerError(.dnsFailure, detail: "\(pool.key.host) did not resolve")

@@ -24,6 +24,27 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
         self.init(host: authority.host, port: port)
     }
 
+    /// Whether the host is an IP literal or a name DNS can carry: labels of 1-63 letters, digits, '-' or '_'
+    /// (container names use '_'), at most 253 bytes. Anything else gets a 400 before a query is ever sent.
+    var isResolvable: Bool {
+        if SocketAddress(numericHost: bareHost, port: port) != nil { return true }
+        let bytes = Array(host.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+        var label = 0
+        for b in bytes {
+            if b == UInt8(ascii: ".") {
+                guard label > 0 else { return false }
+                label = 0
+                continue
+            }
+            let ok = (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+            guard ok else { return false }
+            label += 1
+            guard label <= 63 else { return false }
+        }
+        return true
+    }
+
     /// The host without IPv6 brackets, as the resolver and socket calls want it.
     var bareHost: String {
         host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host

@@ -22,6 +22,12 @@ final class Resolver {
 
     init(base: OpaquePointer) {
         dnsBase = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS)
+        if let dnsBase {
+            // evdns's own defaults (5 s, 3 attempts) let one lookup run for half a minute; the session bounds a lookup
+            // by the connect timeout anyway, so keep the resolver's retries short too.
+            evdns_base_set_option(dnsBase, "timeout:", "2")
+            evdns_base_set_option(dnsBase, "attempts:", "2")
+        }
         loadHosts()
     }
 
