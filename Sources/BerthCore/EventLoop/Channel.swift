@@ -130,12 +130,6 @@ final class Channel: EventHandler {
     /// Waits for writability once (the outcome of a non-blocking connect).
     func awaitWritable() { writeEvent.add() }
 
-    /// Shuts down the sending side after the output is written (a tunnel peer half-closed).
-    func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
-
-    /// Whether output is waiting on EV_WRITE.
-    var isWriteBlocked: Bool { evbuffer_get_length(output) > 0 }
-
     /// The deadline the owner asked for; 0 when none.
     private var wantedDeadline: Nanos = 0
     /// When the libevent timer fires; 0 when not armed. Never later than `wantedDeadline` while one is wanted.

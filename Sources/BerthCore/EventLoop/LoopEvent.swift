@@ -48,17 +48,6 @@ final class LoopEvent {
         if let ev { event_del(ev) }
     }
 
-    /// Whether the event is registered for any of `what`.
-    func isPending(_ what: Int16) -> Bool {
-        guard let ev else { return false }
-        return berth_event_pending(ev, what) != 0
-    }
-
-    /// Makes the event fire on the next loop iteration.
-    func activate() {
-        if let ev { event_active(ev, Int32(EV_TIMEOUT), 0) }
-    }
-
     /// Frees the C event and releases the box; safe to call twice, the second call does nothing.
     func free() {
         if let ev {

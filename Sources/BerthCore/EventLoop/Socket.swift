@@ -45,17 +45,6 @@ enum Socket {
         return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress(storage: $0) } }
     }
 
-    /// The peer address of a connected socket.
-    static func peerAddress(_ fd: CInt) -> SocketAddress? {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
-        }
-        guard rc == 0 else { return nil }
-        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress(storage: $0) } }
-    }
-
     /// Accepts one connection, non-blocking; nil on EAGAIN.
     static func accept(_ listenFD: CInt) throws -> CInt? {
         let fd = berth_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))

@@ -144,7 +144,7 @@ final class PoolManager {
         switch pool.state.prewarmed(id: conn.id, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
-            conn.enterIdle(deadlineIn: idleDeadline(conn, now: now).at - now)
+            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now)
         case .handOff(let waiterID):
             pool.waiters.removeValue(forKey: waiterID)!.poolGranted(conn)
         case .close(let reason):
@@ -161,7 +161,7 @@ final class PoolManager {
         switch pool.state.release(id: conn.id, verdict: verdict, openedAt: conn.openedAt, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
-            conn.enterIdle(deadlineIn: idleDeadline(conn, now: now).at - now)
+            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now)
         case .handOff(let waiterID):
             pool.counters.reused &+= 1
             let waiter = pool.waiters.removeValue(forKey: waiterID)!
@@ -201,6 +201,11 @@ final class PoolManager {
             return
         }
         idleConnectionEnded(conn, reason: reason)
+    }
+
+    /// The deadline of a connection that goes idle now; no lookup in the idle stack (this runs once per request).
+    private func freshIdleDeadline(_ conn: UpstreamConnection, now: Nanos) -> Nanos {
+        PoolState.idleDeadline(PoolState.Idle(id: conn.id, since: now, openedAt: conn.openedAt), idleTimeout: settings.idleTimeout, maxAge: settings.maxAge).at
     }
 
     private func idleDeadline(_ conn: UpstreamConnection, now: Nanos) -> (at: Nanos, reason: CloseReason) {
