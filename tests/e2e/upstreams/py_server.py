@@ -42,6 +42,12 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address):
+        # berth closes idle pooled connections with RST (pause, evict, idle timeout): expected, not worth a traceback.
+        import sys
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
 
 if __name__ == "__main__":
     s = Server(("127.0.0.1", 0), Handler)
