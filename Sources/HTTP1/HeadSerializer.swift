@@ -65,7 +65,7 @@ public enum HeadSerializer {
                 case .transferEncoding: if options.dropTransferEncoding { continue }
                 case .expect, .other:
                     let name = slice(f.lineStart, f.nameEnd)
-                    if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) { continue }
+                    if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) || framingLookalike(name) { continue }
                 }
                 out.appendRaw(slice(f.lineStart, f.lineEnd))
                 crlf(&out)
@@ -82,6 +82,20 @@ public enum HeadSerializer {
             if found { return true }
         }
         return false
+    }
+
+    /// `Transfer_Encoding` or `Content_Length`: not framing to berth, but servers that map '_' to '-' (CGI-style
+    /// environments) would read them as framing next to the real one. They are never forwarded.
+    static func framingLookalike(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard name.count == 14 || name.count == 17, name.contains(UInt8(ascii: "_")) else { return false }
+        let target = name.count == 14 ? "content-length" : "transfer-encoding"
+        var i = 0
+        for c in target.utf8 {
+            let n = name[i] == UInt8(ascii: "_") ? UInt8(ascii: "-") : lower(name[i])
+            if n != c { return false }
+            i += 1
+        }
+        return true
     }
 
     static func named(_ name: UnsafeRawBufferPointer, in list: [String]) -> Bool {

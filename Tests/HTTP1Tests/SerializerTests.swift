@@ -47,6 +47,15 @@ final class SerializerTests: XCTestCase {
                        "GET / HTTP/1.1\r\nHost: example.com\r\nKeep: 3\r\n\r\n")
     }
 
+    /// Regression (e2e smuggling corpus): an underscore look-alike of a framing field must not reach servers that read '_' as '-'.
+    func testUnderscoreLookalikesOfFramingFieldsAreNotForwarded() throws {
+        let out = try forward("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer_Encoding: chunked\r\nCONTENT_length: 9\r\nX_Other: 1\r\n\r\n")
+        XCTAssertTrue(out.contains("Content-Length: 3\r\n"))
+        XCTAssertFalse(out.lowercased().contains("transfer_encoding"))
+        XCTAssertFalse(out.lowercased().contains("content_length"))
+        XCTAssertTrue(out.contains("X_Other: 1\r\n"), "other underscore names are left alone")
+    }
+
     func testConnectionCannotStripFramingFields() throws {
         XCTAssertEqual(try forward("POST / HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\nContent-Length: 2\r\n\r\n"),
                        "POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 2\r\n\r\n")
