@@ -3,7 +3,9 @@
 /// Appends JSON tokens to a byte array; the caller keeps the structure balanced.
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
-    private var needsComma: [Bool] = [false]
+    /// One bit per open object or array: whether its next member needs a comma. A bit stack, not an array of Bool:
+    /// the array's uniqueness checks were a tenth of /stats at 10,000 upstreams. Nesting is never deeper than 64.
+    private var commaBits: UInt64 = 0
 
     init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
 
@@ -18,8 +20,8 @@ struct JSONWriter {
 
     @inline(__always)
     private mutating func separator() {
-        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
-        needsComma[needsComma.count - 1] = true
+        if commaBits & 1 != 0 { bytes.append(UInt8(ascii: ",")) }
+        commaBits |= 1
     }
 
     @inline(__always)
@@ -34,22 +36,22 @@ struct JSONWriter {
     mutating func beginObject(_ k: String? = nil) {
         key(k)
         bytes.append(UInt8(ascii: "{"))
-        needsComma.append(false)
+        commaBits <<= 1
     }
 
     mutating func endObject() {
-        needsComma.removeLast()
+        commaBits >>= 1
         bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func beginArray(_ k: String? = nil) {
         key(k)
         bytes.append(UInt8(ascii: "["))
-        needsComma.append(false)
+        commaBits <<= 1
     }
 
     mutating func endArray() {
-        needsComma.removeLast()
+        commaBits >>= 1
         bytes.append(UInt8(ascii: "]"))
     }
 

@@ -72,13 +72,14 @@ enum StatsRenderer {
         w.field("opened", c.opened)
         w.field("reused", c.reused)
         w.beginObject("closed")
-        for r in CloseReason.allCases { w.field(r.rawValue, c.closedCount(r)) }
+        // By position: the label lists are fixed, and a lookup per label adds up at 10,000 upstreams.
+        for (i, name) in closeNames.enumerated() { w.field(name, c.closed[i]) }
         w.endObject()
         w.endObject()
         w.field("requests", c.requests)
         w.field("retries", c.retries)
         w.beginObject("failures")
-        for f in ErrorCause.allCases { w.field(f.rawValue, c.failureCount(f)) }
+        for (i, name) in causeNames.enumerated() { w.field(name, c.failures[i]) }
         w.endObject()
         w.beginObject("latency_ms")
         latency(&w, "acquire_wait", c.acquireWait)
@@ -86,10 +87,14 @@ enum StatsRenderer {
         w.endObject()
     }
 
+    private static let closeNames = CloseReason.allCases.map(\.rawValue)
+    private static let causeNames = ErrorCause.allCases.map(\.rawValue)
+    private static let quantiles: [(String, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
+
     private static func latency(_ w: inout JSONWriter, _ name: String, _ h: Histogram) {
         w.beginObject(name)
         w.field("count", h.count)
-        for (label, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        for (label, q) in quantiles {
             if let v = h.quantile(q) { w.field(label, ms(v)) } else { w.null(label) }
         }
         w.endObject()
