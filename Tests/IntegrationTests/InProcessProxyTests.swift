@@ -48,8 +48,16 @@ private final class WorkerHandle: @unchecked Sendable {
     }
 }
 
+/// Collects results from concurrent callers.
+private final class Statuses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [String?] = []
+    func add(_ s: String?) { lock.withLock { values.append(s) } }
+    var all: [String?] { lock.withLock { values } }
+}
+
 final class InProcessProxyTests: XCTestCase {
-    /// Should carry fifty sequential requests, from two callers, over one upstream connection.
+    /// Should carry a hundred sequential requests, from two callers, over one upstream connection.
     func testSequentialRequestsShareOneUpstreamConnection() throws {
         let origin = try TestOrigin()
         defer { origin.shutdownListener() }
@@ -57,7 +65,7 @@ final class InProcessProxyTests: XCTestCase {
         defer { handle.stop() }
         for callerIndex in 0..<2 {
             let caller = try TestCaller(port: handle.port)
-            for i in 0..<25 {
+            for i in 0..<50 {
                 let r = caller.get("/n\(i)", upstreamPort: origin.port)
                 XCTAssertEqual(r?.status, "HTTP/1.1 200 OK", "caller \(callerIndex) request \(i)")
                 XCTAssertEqual(r?.body, "ok")
@@ -66,8 +74,80 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(origin.accepted, 1)
         let c = try XCTUnwrap(handle.counters(origin.port))
         XCTAssertEqual(c.opened, 1)
-        XCTAssertEqual(c.reused, 49)
-        XCTAssertEqual(c.requests, 50)
+        XCTAssertEqual(c.reused, 99)
+        XCTAssertEqual(c.requests, 100)
+    }
+
+    /// Should never open a third connection with a per-route limit of 2, while ten slow requests wait their turn.
+    func testPerRouteLimitMakesSlowRequestsWaitInsteadOfConnecting() throws {
+        let origin = try TestOrigin(delay: 0.2)
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle {
+            $0.limits.maxPerRoute = 2
+            $0.timeouts.acquire = .seconds(20)
+        }
+        defer { handle.stop() }
+        let statuses = Statuses()
+        DispatchQueue.concurrentPerform(iterations: 10) { i in
+            let caller = try? TestCaller(port: handle.port)
+            statuses.add(caller?.get("/slow\(i)", upstreamPort: origin.port)?.status)
+        }
+        XCTAssertEqual(statuses.all, Array(repeating: "HTTP/1.1 200 OK", count: 10))
+        XCTAssertEqual(origin.accepted, 2, "a third connection was never opened")
+        XCTAssertLessThanOrEqual(origin.peakConcurrency, 2)
+    }
+
+    /// Should answer 503 pool-timeout when no connection frees up within the acquire timeout.
+    func testPoolTimeoutAnswers503() throws {
+        let origin = try TestOrigin(delay: 2)
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle {
+            $0.limits.maxPerRoute = 1
+            $0.timeouts.acquire = .milliseconds(200)
+        }
+        defer { handle.stop() }
+        let first = try TestCaller(port: handle.port)
+        first.sendGet("/hold", upstreamPort: origin.port)
+        Thread.sleep(forTimeInterval: 0.1)
+        let second = try TestCaller(port: handle.port)
+        let started = Date()
+        second.sendGet("/wait", upstreamPort: origin.port)
+        let answer = try XCTUnwrap(second.readRaw())
+        XCTAssertTrue(answer.head.hasPrefix("HTTP/1.1 503 "), answer.head)
+        XCTAssertTrue(answer.head.contains("Berth-Error: pool-timeout\r\n"), answer.head)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 1.5, "answered at the acquire timeout, not after the first request")
+    }
+
+    /// Should answer 504 read-timeout from an upstream that accepts and never answers, at the socket timeout.
+    func testSocketTimeoutAnswers504() throws {
+        let origin = try TestOrigin(silent: true)
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle { $0.timeouts.socket = .milliseconds(500) }
+        defer { handle.stop() }
+        let caller = try TestCaller(port: handle.port)
+        let started = Date()
+        caller.sendGet("/never", upstreamPort: origin.port)
+        let answer = try XCTUnwrap(caller.readRaw())
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertTrue(answer.head.hasPrefix("HTTP/1.1 504 "), answer.head)
+        XCTAssertTrue(answer.head.contains("Berth-Error: read-timeout\r\n"), answer.head)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.45)
+        XCTAssertLessThan(elapsed, 3.0)
+    }
+
+    /// Should carry 1 MB request and response bodies byte for byte.
+    func testOneMegabyteBodiesArriveByteIdentical() throws {
+        let origin = try TestOrigin()
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle()
+        defer { handle.stop() }
+        var generator = SystemRandomNumberGenerator()
+        let body = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let caller = try TestCaller(port: handle.port)
+        let answer = try XCTUnwrap(caller.post("/echo", upstreamPort: origin.port, body: body))
+        XCTAssertTrue(answer.head.hasPrefix("HTTP/1.1 200 "), answer.head)
+        XCTAssertEqual(answer.body.count, body.count)
+        XCTAssertTrue(answer.body == body, "the echoed body differs")
     }
 
     /// Should notice at once that the upstream closed an idle connection, and open a new one for the next request.

@@ -11,11 +11,21 @@ final class TestOrigin: @unchecked Sendable {
     private var open: [CInt] = []
     /// Close each connection this long after answering (nil keeps it open).
     let closeIdleAfter: TimeInterval?
+    /// Wait this long before answering each request.
+    let delay: TimeInterval
+    /// Never answer (a frozen or hung server).
+    let silent: Bool
+    private var active = 0
+    private var _peak = 0
 
     var accepted: Int { lock.withLock { _accepted } }
+    /// Most requests being handled at once.
+    var peakConcurrency: Int { lock.withLock { _peak } }
 
-    init(closeIdleAfter: TimeInterval? = nil) throws {
+    init(closeIdleAfter: TimeInterval? = nil, delay: TimeInterval = 0, silent: Bool = false) throws {
         self.closeIdleAfter = closeIdleAfter
+        self.delay = delay
+        self.silent = silent
         let listenFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.listenFD = listenFD
         var one: CInt = 1
@@ -50,10 +60,33 @@ final class TestOrigin: @unchecked Sendable {
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             if let end = headEnd(buffer) {
-                buffer.removeFirst(end)
-                let body = "ok"
-                let response = "HTTP/1.1 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
-                _ = response.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                let head = String(decoding: buffer[0..<end], as: UTF8.self)
+                let length = contentLength(head)
+                guard buffer.count >= end + length else {
+                    let n = recv(fd, &chunk, chunk.count, 0)
+                    if n <= 0 {
+                        close(fd)
+                        return
+                    }
+                    buffer.append(contentsOf: chunk[0..<n])
+                    continue
+                }
+                // A request with a body gets it back; others get "ok".
+                let body: [UInt8] = length > 0 ? Array(buffer[end..<(end + length)]) : Array("ok".utf8)
+                buffer.removeFirst(end + length)
+                lock.withLock {
+                    active += 1
+                    _peak = max(_peak, active)
+                }
+                if silent {
+                    Thread.sleep(forTimeInterval: 30)
+                    close(fd)
+                    return
+                }
+                if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+                lock.withLock { active -= 1 }
+                let response = Array("HTTP/1.1 200 OK\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+                _ = response.withUnsafeBytes { sendAll(fd, $0) }
                 if let delay = closeIdleAfter {
                     Thread.sleep(forTimeInterval: delay)
                     close(fd)
@@ -84,6 +117,24 @@ final class TestOrigin: @unchecked Sendable {
         Glibc.shutdown(listenFD, Int32(SHUT_RDWR))
         close(listenFD)
     }
+}
+
+/// The Content-Length of a head, 0 when absent.
+func contentLength(_ head: String) -> Int {
+    head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+}
+
+/// Writes every byte (large bodies take several send calls).
+@discardableResult
+func sendAll(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var off = 0
+    while off < bytes.count {
+        let n = send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
+        if n <= 0 { return false }
+        off += n
+    }
+    return true
 }
 
 /// Index just past the first CRLFCRLF.
@@ -119,6 +170,33 @@ final class TestCaller {
     func get(_ path: String, upstreamPort: Int) -> (status: String, body: String)? {
         sendGet(path, upstreamPort: upstreamPort)
         return readResponse()
+    }
+
+    /// Sends a POST with `body` and returns the raw head and body bytes of the answer.
+    func post(_ path: String, upstreamPort: Int, body: [UInt8]) -> (head: String, body: [UInt8])? {
+        let head = "POST http://127.0.0.1:\(upstreamPort)\(path) HTTP/1.1\r\nHost: 127.0.0.1:\(upstreamPort)\r\nContent-Length: \(body.count)\r\n\r\n"
+        let request = Array(head.utf8) + body
+        guard request.withUnsafeBytes({ sendAll(fd, $0) }) else { return nil }
+        return readRaw()
+    }
+
+    /// Reads one response: head text and body bytes.
+    func readRaw() -> (head: String, body: [UInt8])? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let end = headEnd(pending) {
+                let head = String(decoding: pending[0..<end], as: UTF8.self)
+                let length = contentLength(head)
+                if pending.count >= end + length {
+                    let body = Array(pending[end..<(end + length)])
+                    pending.removeFirst(end + length)
+                    return (head, body)
+                }
+            }
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { return nil }
+            pending.append(contentsOf: chunk[0..<n])
+        }
     }
 
     /// Writes the request only.
