@@ -127,8 +127,28 @@ final class Channel: EventHandler {
         return true
     }
 
-    /// Waits for writability once (the outcome of a non-blocking connect).
-    func awaitWritable() { writeEvent.add() }
+    /// How a non-blocking connect started.
+    enum ConnectStart {
+        /// The outcome arrives as `channelWritable` (or `channelTimedOut` after `timeout`).
+        case inProgress(Channel)
+        /// Connected at once (loopback can): the caller carries on directly.
+        case connected(Channel)
+        /// Failed at once with this errno.
+        case failed(Int32)
+    }
+
+    /// Starts a non-blocking connect to `address` whose outcome `delegate` hears; the one connect path for pooled,
+    /// tunnel and prewarmed connections.
+    static func connect(base: OpaquePointer, to address: SocketAddress, timeout: Nanos, delegate: ChannelDelegate) -> ConnectStart {
+        let (fd, inProgress, err) = Socket.connect(to: address)
+        guard fd >= 0 else { return .failed(err) }
+        let ch = Channel(base: base, fd: fd)
+        ch.delegate = delegate
+        guard inProgress else { return .connected(ch) }
+        ch.writeEvent.add()
+        ch.setTimeout(timeout)
+        return .inProgress(ch)
+    }
 
     /// The deadline the owner asked for; 0 when none.
     private var wantedDeadline: Nanos = 0

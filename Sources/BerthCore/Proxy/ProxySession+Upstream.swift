@@ -123,10 +123,7 @@ extension ProxySession {
                     HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
                     caller.write(scratch)
                     // A caller waiting for 100 Continue sends nothing until it sees it: it must leave now.
-                    guard caller.flush() else {
-                        abortUpstream(reason: .callerAborted)
-                        return close()
-                    }
+                    guard caller.flush() else { return close() }
                 }
                 responseParser.reset()
                 continue
@@ -208,10 +205,7 @@ extension ProxySession {
                 x.responseDone = true
             }
         }
-        guard caller.flush() else {
-            abortUpstream(reason: .callerAborted)
-            return close()
-        }
+        guard caller.flush() else { return close() }
         if x.responseDone {
             finishExchange()
         } else if caller.pendingOutput > worker.settings.highWater {
@@ -247,10 +241,7 @@ extension ProxySession {
         if x.responseHeadSent && x.responseFraming == .untilClose {
             x.responseDone = true
             x.responseKeepAlive = false
-            guard caller.flush() else {
-                abortUpstream(reason: .callerAborted)
-                return close()
-            }
+            guard caller.flush() else { return close() }
             guard let up = upstream else { return }
             upstream = nil
             worker.manager.release(up, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: MonotonicClock.now())

@@ -139,8 +139,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             close()
             return
         }
-        // Mid-exchange: the upstream connection cannot be trusted to be at a message boundary.
-        abortUpstream(reason: .callerAborted)
+        // Mid-exchange: the upstream connection cannot be trusted to be at a message boundary (close() aborts it).
         close()
     }
 
@@ -194,8 +193,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         case .acquiring:
             acquireTimedOut()
         case .exchanging, .tunnel, .closing:
-            // The caller stopped reading what berth has for it.
-            abortUpstream(reason: .callerAborted)
+            // The caller stopped reading what berth has for it (close() aborts the upstream).
             close()
         case .resolving:
             // The resolver did not answer within the connect timeout: the lookup counts as part of connecting.
@@ -414,16 +412,15 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     /// Starts a non-blocking connect to `address` (pooled or tunnel); errno when it failed at once.
     func beginConnect(to address: SocketAddress, timeout: Nanos) -> Int32? {
         x.address = address
-        let (fd, inProgress, err) = Socket.connect(to: address)
-        guard fd >= 0 else { return err }
-        let ch = Channel(base: worker.base, fd: fd)
-        ch.delegate = self
-        pending = ch
-        phase = .connecting
-        if inProgress {
-            ch.awaitWritable()
-            ch.setTimeout(timeout)
-        } else {
+        switch Channel.connect(base: worker.base, to: address, timeout: timeout, delegate: self) {
+        case .failed(let err):
+            return err
+        case .inProgress(let ch):
+            pending = ch
+            phase = .connecting
+        case .connected(let ch):
+            pending = ch
+            phase = .connecting
             connectCompleted()
         }
         return nil

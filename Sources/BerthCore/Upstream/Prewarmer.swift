@@ -36,15 +36,13 @@ final class Prewarmer: ChannelDelegate {
 
     private func connect(_ address: SocketAddress?) {
         guard let address else { return fail() }
-        let (fd, inProgress, _) = Socket.connect(to: address)
-        guard fd >= 0 else { return fail() }
-        let ch = Channel(base: worker.base, fd: fd)
-        ch.delegate = self
-        channel = ch
-        if inProgress {
-            ch.awaitWritable()
-            ch.setTimeout(pool.settings.connectTimeout)
-        } else {
+        switch Channel.connect(base: worker.base, to: address, timeout: pool.settings.connectTimeout, delegate: self) {
+        case .failed:
+            fail()
+        case .inProgress(let ch):
+            channel = ch
+        case .connected(let ch):
+            channel = ch
             channelWritable(ch)
         }
     }
