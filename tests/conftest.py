@@ -11,7 +11,8 @@ import socketserver
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BERTH_BIN = os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth"))
+# Absolute, because some tests run berth from a temporary working directory.
+BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 
 
 class Berth:

@@ -83,10 +83,45 @@ final class SmallPartsTests: XCTestCase {
     func testJSONWriterEscapesControlCharacters() {
         var w = JSONWriter()
         w.beginObject()
-        w.field("a\"b", "line\nnext\u{1}")
+        w.field("a", "line\nnext\u{1}\"\\\té")
         w.field("n", 3)
+        w.field("neg", -12)
+        w.field("big", UInt64.max)
+        w.field("half", 0.5)
+        w.field("inf", Double.infinity)
+        w.beginArray("list")
+        w.beginObject()
+        w.field(JSONName("x\"y"), 7)
         w.endObject()
-        XCTAssertEqual(w.text, #"{"a\"b":"line\nnext\u0001","n":3}"#)
+        w.beginObject()
+        w.endObject()
+        w.endArray()
+        w.null("none")
+        w.endObject()
+        XCTAssertEqual(w.text, #"{"a":"line\nnext\u0001\"\\\té","n":3,"neg":-12,"big":18446744073709551615,"half":0.5,"inf":null,"list":[{"x\"y":7},{}],"none":null}"#)
+    }
+
+    func testJSONWriterGrowsPastItsFirstCapacity() {
+        var w = JSONWriter(capacity: 8)
+        w.beginObject()
+        w.beginArray("items")
+        for i in 0..<1000 { w.beginObject(); w.field("i", i); w.endObject() }
+        w.endArray()
+        w.endObject()
+        let bytes = w.finish()
+        XCTAssertEqual(bytes.last, 10)
+        let text = String(decoding: bytes.dropLast(), as: UTF8.self)
+        XCTAssertTrue(text.hasPrefix(#"{"items":[{"i":0},{"i":1},"#))
+        XCTAssertTrue(text.hasSuffix(#"{"i":999}]}"#))
+        XCTAssertEqual(text.components(separatedBy: #"{"i":"#).count, 1001)
+    }
+
+    func testCounterIndicesFollowDeclarationOrder() {
+        XCTAssertEqual(CloseReason.allCases.map(\.index), Array(0..<CloseReason.allCases.count))
+        XCTAssertEqual(ErrorCause.allCases.map(\.index), Array(0..<ErrorCause.allCases.count))
+        XCTAssertEqual(CloseReason.Counts.count, CloseReason.allCases.count)
+        XCTAssertEqual(ErrorCause.Counts.count, ErrorCause.allCases.count)
+        XCTAssertEqual(Histogram().counts.count, Histogram.bounds.count + 1)
     }
 }
 

@@ -8,7 +8,7 @@ import pytest
 
 from admin_helpers import DOCS, HERE, admin
 
-BERTH_BIN = os.environ.get("BERTH_BIN", os.path.join(os.path.dirname(DOCS), ".build", "release", "berth"))
+BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(os.path.dirname(DOCS), ".build", "release", "berth")))
 
 
 @pytest.fixture

@@ -156,7 +156,7 @@ final class AdminConnection: ChannelDelegate {
         for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         channel.write(head)
-        if !r.headOnly { channel.write(r.body) }
+        if !r.headOnly { channel.writeShared(r.body) }
         guard channel.flush() else { return close() }
         if !keepAlive {
             closing = true

@@ -198,6 +198,22 @@ final class Channel: EventHandler {
         bytes.withUnsafeBytes { write($0) }
     }
 
+    /// Appends a large byte array to `output` without copying it: libevent sends from the array's own storage, which
+    /// a retained box keeps alive until libevent lets go. For multi-megabyte admin answers (/stats, /metrics), where
+    /// the copy and its page faults cost more than building the document.
+    func writeShared(_ bytes: [UInt8]) {
+        guard !closed else { return }
+        guard bytes.count >= 64 * 1024 else { return write(bytes) }
+        let box = SharedBytesBox(bytes)
+        // The array is never mutated while the box holds it, so its storage stays where it is.
+        let base = box.bytes.withUnsafeBytes { $0.baseAddress! }
+        let extra = Unmanaged.passRetained(box).toOpaque()
+        if evbuffer_add_reference(output, base, bytes.count, sharedBytesCleanup, extra) != 0 {
+            Unmanaged<SharedBytesBox>.fromOpaque(extra).release()
+            write(bytes)
+        }
+    }
+
     /// Appends a string's UTF-8 to `output`.
     func write(_ text: String) {
         var t = text

@@ -9,7 +9,8 @@ struct Histogram: Sendable {
         10_000_000_000, 30_000_000_000,
     ]
     /// Count per bucket (not cumulative); the last slot is +Inf.
-    private(set) var counts = [UInt64](repeating: 0, count: Histogram.bounds.count + 1)
+    /// Inline (bounds.count + 1 slots, checked in tests) so that copying a histogram never touches a reference count.
+    private(set) var counts = InlineArray<19, UInt64>(repeating: 0)
     private(set) var sum: Nanos = 0
     private(set) var count: UInt64 = 0
 

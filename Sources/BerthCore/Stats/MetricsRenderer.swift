@@ -7,7 +7,7 @@ enum MetricsRenderer {
         out.reserveCapacity(8192 + s.pools.count * 4096)
         // Without per-upstream labels every family is one aggregated series (for very large fleets).
         var series: [(label: String, counters: UpstreamCounters)] = []
-        let sorted = s.pools
+        let sorted = s.order.map { s.pools[$0] }
         if perUpstream {
             for p in sorted { series.append(("upstream=\"\(escape(p.key.description))\"", p.counters)) }
         } else {

@@ -23,12 +23,12 @@ enum StatsRenderer {
         w.field("header_timeouts", s.callerCounters.headerTimeouts)
         w.field("tunnels", s.callerCounters.tunnels)
         w.beginObject("errors")
-        for c in ErrorCause.allCases { w.field(c.rawValue, s.callerCounters.failureCount(c)) }
+        for (c, name) in zip(ErrorCause.allCases, causeNames) { w.field(name, s.callerCounters.failureCount(c)) }
         w.endObject()
         counters(&w, s.totals)
         w.endObject()
         w.beginArray("upstreams")
-        for p in s.pools { upstream(&w, p, s) }
+        for i in s.order { upstream(&w, s.pools[i], s) }
         w.endArray()
         w.endObject()
         return w.finish()
@@ -87,11 +87,11 @@ enum StatsRenderer {
         w.endObject()
     }
 
-    private static let closeNames = CloseReason.allCases.map(\.rawValue)
-    private static let causeNames = ErrorCause.allCases.map(\.rawValue)
-    private static let quantiles: [(String, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
+    private static let closeNames = CloseReason.allCases.map { JSONName($0.rawValue) }
+    private static let causeNames = ErrorCause.allCases.map { JSONName($0.rawValue) }
+    private static let quantiles: [(StaticString, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
 
-    private static func latency(_ w: inout JSONWriter, _ name: String, _ h: Histogram) {
+    private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: Histogram) {
         w.beginObject(name)
         w.field("count", h.count)
         for (label, q) in quantiles {

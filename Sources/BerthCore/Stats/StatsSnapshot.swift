@@ -54,8 +54,10 @@ struct PoolSnapshot: @unchecked Sendable {
 
 /// Everything /stats and /metrics need from the workers.
 struct StatsSnapshot: @unchecked Sendable {
-    /// Sorted by key.
+    /// In no particular order; `order` lists their positions sorted by name.
     var pools: [PoolSnapshot]
+    /// Positions in `pools`, by name (set by `merged`).
+    var order: [Int] = []
     var forgotten: UpstreamCounters
     var callerCounters: WorkerCounters
     var callers: Int
@@ -100,19 +102,8 @@ struct StatsSnapshot: @unchecked Sendable {
     /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
     static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
         var result = parts[0]
-        // Byte order, not String's Unicode order: the same for these ASCII names and far cheaper at 10,000 upstreams.
-        let before = { (a: PoolSnapshot, b: PoolSnapshot) -> Bool in
-            var x = a.key.description
-            var y = b.key.description
-            return x.withUTF8 { xa in
-                y.withUTF8 { ya in
-                    let r = memcmp(xa.baseAddress!, ya.baseAddress!, min(xa.count, ya.count))
-                    return r != 0 ? r < 0 : xa.count < ya.count
-                }
-            }
-        }
         if parts.count == 1 {
-            result.pools.sort(by: before)
+            result.order = orderByName(result.pools)
             return result
         }
         var byKey: [PoolKey: PoolSnapshot] = [:]
@@ -133,8 +124,28 @@ struct StatsSnapshot: @unchecked Sendable {
             result.connecting += part.connecting
             result.pending += part.pending
         }
-        result.pools = byKey.values.sorted(by: before)
+        result.pools = Array(byKey.values)
+        result.order = orderByName(result.pools)
         return result
+    }
+
+    /// Positions of `pools` in byte order of their names. Sorting positions under names computed once: sorting the
+    /// snapshots themselves copied them (five arrays each) at every step and rebuilt both names at every comparison,
+    /// two thirds of /stats at 10,000 upstreams. Byte order, not String's Unicode order: the same for these ASCII
+    /// names and far cheaper.
+    static func orderByName(_ pools: [PoolSnapshot]) -> [Int] {
+        let names = pools.map { Array($0.key.description.utf8) }
+        let order = names.withUnsafeBufferPointer { n in
+            pools.indices.sorted { a, b in
+                n[a].withUnsafeBufferPointer { x in
+                    n[b].withUnsafeBufferPointer { y in
+                        let r = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                        return r != 0 ? r < 0 : x.count < y.count
+                    }
+                }
+            }
+        }
+        return order
     }
 
     /// Counters of every upstream, forgotten ones included.

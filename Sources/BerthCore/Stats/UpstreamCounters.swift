@@ -1,15 +1,16 @@
 // Per-upstream counters: connections opened, reused and closed by reason, requests, retries, failures by cause, latencies.
 
-/// Counters for one upstream; plain integers because each worker owns its pools.
+/// Counters for one upstream; plain integers because each worker owns its pools. Inline storage, no arrays: a copy
+/// is a memcpy with no reference counting, which /stats makes 10,000 of at 10,000 upstreams.
 struct UpstreamCounters: Sendable {
     var opened: UInt64 = 0
     var reused: UInt64 = 0
     var requests: UInt64 = 0
     var retries: UInt64 = 0
     /// Indexed by `CloseReason.index`.
-    private(set) var closed = [UInt64](repeating: 0, count: CloseReason.allCases.count)
+    private(set) var closed = CloseReason.Counts(repeating: 0)
     /// Indexed by `ErrorCause.index`.
-    private(set) var failures = [UInt64](repeating: 0, count: ErrorCause.allCases.count)
+    private(set) var failures = ErrorCause.Counts(repeating: 0)
     /// Time a request waited for a connection (zero for an idle hit).
     var acquireWait = Histogram()
     /// Time from sending the request head to the first response byte.
@@ -37,13 +38,18 @@ struct UpstreamCounters: Sendable {
 }
 
 extension CloseReason {
-    private static let indices: [CloseReason: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
-    /// Position in `allCases`, for array-backed counters.
-    var index: Int { CloseReason.indices[self]! }
+    /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
+    typealias Counts = InlineArray<14, UInt64>
+    /// Position in `allCases`: the case's tag, which Swift assigns to payload-free cases in declaration order. A
+    /// dictionary lookup here cost a hash per counted close.
+    @inline(__always)
+    var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
 }
 
 extension ErrorCause {
-    private static let indices: [ErrorCause: Int] = Dictionary(uniqueKeysWithValues: allCases.enumerated().map { ($1, $0) })
-    /// Position in `allCases`, for array-backed counters.
-    var index: Int { ErrorCause.indices[self]! }
+    /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
+    typealias Counts = InlineArray<14, UInt64>
+    /// Position in `allCases` (see `CloseReason.index`).
+    @inline(__always)
+    var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
 }

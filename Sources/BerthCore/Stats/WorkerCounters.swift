@@ -10,7 +10,7 @@ struct WorkerCounters: Sendable {
     /// Responses followed by bytes their framing did not account for.
     var upstreamExtraBytes: UInt64 = 0
     /// Indexed by `ErrorCause.index`; counts every cause, including those with no pool (denied, bad request).
-    private(set) var failures = [UInt64](repeating: 0, count: ErrorCause.allCases.count)
+    private(set) var failures = ErrorCause.Counts(repeating: 0)
 
     init() {}
 
