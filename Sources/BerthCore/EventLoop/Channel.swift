@@ -221,15 +221,20 @@ final class Channel: EventHandler {
     }
 
     /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
-    func close(reset: Bool = false) {
+    /// With `closer`, the socket leaves service now and its close(2) waits for the end of the running callback.
+    func close(reset: Bool = false, via closer: DeferredCloser? = nil) {
         guard !closed else { return }
         closed = true
         reading = false
         readEvent.free()
         writeEvent.free()
         timerEvent.free()
-        if reset { Socket.setLingerReset(fd) }
-        Glibc.close(fd)
+        if let closer {
+            closer.close(fd, reset: reset)
+        } else {
+            if reset { Socket.setLingerReset(fd) }
+            Glibc.close(fd)
+        }
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
         // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
         evbuffer_drain(input, evbuffer_get_length(input))

@@ -42,6 +42,11 @@ final class LoopEvent {
         event_add(ev, &tv)
     }
 
+    /// Makes the event run in this loop iteration, once, without waiting for a poll.
+    func activate() {
+        if let ev { event_active(ev, Int32(EV_TIMEOUT), 0) }
+    }
+
     /// Unregisters the event; it can be added again.
     @inline(__always)
     func remove() {

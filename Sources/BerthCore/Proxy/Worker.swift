@@ -150,6 +150,7 @@ final class Worker: EventHandler {
     func teardown() {
         for s in Array(sessions.values) { s.close() }
         manager.closeAllIdle()
+        manager.closer.free()
         listener?.close()
         housekeeping.free()
         drainTimer?.free()

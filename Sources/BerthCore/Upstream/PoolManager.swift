@@ -35,10 +35,13 @@ final class PoolManager {
     /// Counters of forgotten upstreams, so totals never go backwards.
     private(set) var forgottenTotals = UpstreamCounters()
     private var nextID = 1
+    /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
+    let closer: DeferredCloser
 
     init(base: OpaquePointer, settings: ManagerSettings) {
         self.base = base
         self.settings = settings
+        closer = DeferredCloser(base: base)
     }
 
     /// A fresh id for connections and waiters.
@@ -213,10 +216,12 @@ final class PoolManager {
         return PoolState.idleDeadline(entry, idleTimeout: settings.idleTimeout, maxAge: settings.maxAge)
     }
 
-    private func close(_ conn: UpstreamConnection, reason: CloseReason) {
+    /// `bulk` closes come from an admin command dropping many connections at once: they leave the pool here, and
+    /// their sockets close just after the command has answered (DeferredCloser).
+    private func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
         conn.isIdle = false
-        conn.channel.close(reset: reason.closesWithReset)
+        conn.channel.close(reset: reason.closesWithReset, via: bulk ? closer : nil)
         totalOpen -= 1
         if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
@@ -264,7 +269,7 @@ final class PoolManager {
         pool.holdTimeout = hold
         let ids = pool.state.pause(rejectNew: rejectNew)
         for id in ids {
-            if let conn = pool.idle.removeValue(forKey: id) { close(conn, reason: .paused) }
+            if let conn = pool.idle.removeValue(forKey: id) { close(conn, reason: .paused, bulk: true) }
         }
         if rejectNew {
             // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
@@ -302,7 +307,7 @@ final class PoolManager {
         for pool in targets {
             for id in pool.state.evict(idleFor: idleFor, now: now) {
                 if let conn = pool.idle.removeValue(forKey: id) {
-                    close(conn, reason: .evicted)
+                    close(conn, reason: .evicted, bulk: true)
                     closed += 1
                 }
             }
