@@ -121,16 +121,23 @@ def proc_tree(pid):
 
 def cpu_seconds(pids):
     """utime+stime (all threads) of the given processes, in seconds."""
-    total = 0
+    user, system = cpu_split(pids)
+    return user + system
+
+
+def cpu_split(pids):
+    """(utime, stime) (all threads) of the given processes, in seconds: user space and kernel apart."""
+    user = system = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 st = f.read()
             fields = st[st.rindex(")") + 2:].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            user += int(fields[11])  # utime (field 14)
+            system += int(fields[12])  # stime (field 15)
         except OSError:
             pass
-    return total / CLK_TCK
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def system_busy_seconds():

@@ -106,7 +106,21 @@ backend be
     return p, port
 
 
-PROXIES = {"berth": start_berth, "nginx": start_nginx_proxy, "haproxy": start_haproxy}
+def start_floor(work, up_port, cpu):
+    """The byte-moving floor (bench/floor/floor.c): what the kernel alone charges per request on this machine."""
+    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "floor", "floor.c")
+    exe = os.path.join(work, "floor")
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise RuntimeError("the floor target needs a C compiler (apt-get install -y gcc)")
+    subprocess.run([cc, "-O2", "-o", exe, src, "-levent"], check=True)
+    port = procs.free_port()
+    p = procs.start([exe, str(port), str(up_port)], cpu=cpu, stderr=open(os.path.join(work, "floor.stderr"), "w"))
+    procs.wait_port(port)
+    return p, port
+
+
+PROXIES = {"berth": start_berth, "nginx": start_nginx_proxy, "haproxy": start_haproxy, "floor": start_floor}
 
 
 # --------------------------------------------------------------------------- one measurement
@@ -130,11 +144,11 @@ def measure(name, port, proxy_pid, up_pid, up_port, args, lua):
     proxy_tree = procs.proc_tree(proxy_pid) if proxy_pid else []
     up_tree = procs.proc_tree(up_pid)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    c0p, c0u, b0, t0 = procs.cpu_seconds(proxy_tree), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), \
-        time.monotonic()
+    s0 = procs.cpu_split(proxy_tree)
+    c0p, c0u, b0, t0 = sum(s0), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), time.monotonic()
     w = run_wrk(port, up_port, path, args.duration, args.connections, args.load_cpu, lua)
-    c1p, c1u, b1, t1 = procs.cpu_seconds(proxy_tree), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), \
-        time.monotonic()
+    s1 = procs.cpu_split(proxy_tree)
+    c1p, c1u, b1, t1 = sum(s1), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), time.monotonic()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = t1 - t0
     reqs = w["requests"]
@@ -155,6 +169,10 @@ def measure(name, port, proxy_pid, up_pid, up_port, args, lua):
         "proxy_cpu_s": round(proxy_cpu, 3) if proxy_pid else None,
         "proxy_cpu_us_per_req": round(proxy_cpu / reqs * 1e6, 2) if proxy_pid and reqs else None,
         "proxy_cores": round(proxy_cpu / wall, 3) if proxy_pid else None,
+        # The same CPU split into user space (the proxy's own code) and kernel (system calls, and the loopback
+        # peer's receive processing, which runs in the sender's context).
+        "proxy_user_us_per_req": round((s1[0] - s0[0]) / reqs * 1e6, 2) if proxy_pid and reqs else None,
+        "proxy_sys_us_per_req": round((s1[1] - s0[1]) / reqs * 1e6, 2) if proxy_pid and reqs else None,
         "upstream_cpu_us_per_req": round(up_cpu / reqs * 1e6, 2) if reqs else None,
         "wrk_cores": round(wrk_cpu / wall, 3),
         # CPU used on the machine by anything other than the proxy, the upstream and wrk: the noise.
@@ -193,7 +211,7 @@ def fmt(v, spec="{:.0f}"):
 def table(summary, targets):
     direct = summary.get("direct")
     hdr = (f"{'target':<8} {'req/s':>9} {'p50 µs':>7} {'p99 µs':>7} {'+p50':>6} {'+p99':>6} "
-           f"{'cpu µs/req':>10} {'proxy cores':>11} {'up µs/req':>9} {'wrk cores':>9} {'other cores':>11} {'errors':>6}")
+           f"{'cpu µs/req':>10} {'user':>5} {'sys':>5} {'proxy cores':>11} {'up µs/req':>9} {'wrk cores':>9} {'other cores':>11} {'errors':>6}")
     lines = [hdr, "-" * len(hdr)]
     for t in targets:
         r = summary[t]
@@ -201,6 +219,7 @@ def table(summary, targets):
         add99 = r["p99_us"] - direct["p99_us"] if direct and t != "direct" else None
         lines.append(f"{t:<8} {fmt(r['rps']):>9} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} {fmt(add50):>6} "
                      f"{fmt(add99):>6} {fmt(r['proxy_cpu_us_per_req'], '{:.2f}'):>10} "
+                     f"{fmt(r.get('proxy_user_us_per_req'), '{:.1f}'):>5} {fmt(r.get('proxy_sys_us_per_req'), '{:.1f}'):>5} "
                      f"{fmt(r['proxy_cores'], '{:.2f}'):>11} {fmt(r['upstream_cpu_us_per_req'], '{:.2f}'):>9} "
                      f"{fmt(r['wrk_cores'], '{:.2f}'):>9} {fmt(r['other_cores'], '{:.2f}'):>11} {r['errors']:>6}")
     return "\n".join(lines)
@@ -215,6 +234,11 @@ def targets_verdict(summary):
     if b["proxy_cpu_us_per_req"] and h["proxy_cpu_us_per_req"]:
         ratio = b["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"]
         v["cpu_per_request_vs_haproxy"] = {"ratio": round(ratio, 3), "target": "<= 0.75", "met": ratio <= 0.75}
+        f = summary.get("floor")
+        if f and f["proxy_cpu_us_per_req"]:
+            # What no proxy on this machine can go under: the kernel's share, measured in the same run.
+            v["floor_cpu_per_request_vs_haproxy"] = {"ratio": round(f["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"], 3)}
+            v["berth_cpu_above_floor_us"] = round(b["proxy_cpu_us_per_req"] - f["proxy_cpu_us_per_req"], 2)
     ratio = b["rps"] / h["rps"]
     v["throughput_vs_haproxy"] = {"ratio": round(ratio, 3), "target": ">= 1.05", "met": ratio >= 1.05}
     if d:
@@ -232,7 +256,7 @@ def chart(summary, targets, path, title):
     except ImportError:
         log("matplotlib missing: chart skipped")
         return False
-    colors = {"direct": "#999999", "berth": "#2a7ab0", "nginx": "#3c9a3c", "haproxy": "#d0772b"}
+    colors = {"direct": "#999999", "berth": "#2a7ab0", "nginx": "#3c9a3c", "haproxy": "#d0772b", "floor": "#bbbbbb"}
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     ax = axes[0]
     rps = [summary[t]["rps"] for t in targets]
@@ -282,7 +306,10 @@ def main(argv):
     ap.add_argument("--warmup", type=int, default=None, help="unmeasured whole wrk seconds before each run (default 2)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 s each, 1 round, 1 s warm-up")
     ap.add_argument("--no-pin", action="store_true", help="do not pin proxy to core 0 and wrk+upstream to core 1")
-    ap.add_argument("--targets", default="direct,berth,nginx,haproxy", help="comma-separated subset")
+    has_cc = any(shutil.which(c) for c in ("cc", "gcc", "clang"))
+    ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc else ""),
+                    help="comma-separated subset of direct, berth, nginx, haproxy, floor (the byte-moving floor, "
+                         "bench/floor/floor.c; in the default set when a C compiler is installed)")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"), help="results directory")
     ap.add_argument("--name", default=None,
                     help="result file stem (default latest; quick with --quick, so a smoke run keeps latest.*)")
@@ -302,6 +329,11 @@ def main(argv):
     for t in targets:
         if t != "direct" and t not in PROXIES:
             ap.error(f"unknown target {t}")
+    if "floor" in targets and args.body == "256k":
+        if args.targets != ap.get_default("targets"):
+            ap.error("the floor relay handles bodies up to the socket buffer: use --body 2 or 4k")
+        targets.remove("floor")
+        log("floor left out: it handles bodies up to the socket buffer, not 256k")
 
     work = procs.tmpdir("berth-bench-")
     os.makedirs(os.path.join(work, "np"), exist_ok=True)
