@@ -116,6 +116,25 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(text.components(separatedBy: #"{"i":"#).count, 1001)
     }
 
+    func testByteWriterMovesFromMallocToItsOwnMappingAndHandsOverWithoutLoss() {
+        var w = ByteWriter(capacity: 100)
+        var expected: [UInt8] = []
+        // Past the 1 MiB mapping threshold, through several growths, with pieces of every size class.
+        for i in 0..<80_000 {
+            let piece: StaticString = i % 3 == 0 ? "ab" : (i % 3 == 1 ? "0123456789abcdefghijklmnopqrstuvwxyz" : "x")
+            w.put(piece)
+            expected.append(contentsOf: UnsafeBufferPointer(start: piece.utf8Start, count: piece.utf8CodeUnitCount))
+            w.decimal(UInt64(i))
+            expected.append(contentsOf: Array(String(i).utf8))
+        }
+        w.decimal(-7)
+        expected.append(contentsOf: Array("-7".utf8))
+        XCTAssertGreaterThan(w.count, 1 << 20)
+        let owned = w.finishOwned()
+        XCTAssertEqual(owned.count, expected.count)
+        XCTAssertEqual(owned.array, expected)
+    }
+
     func testCounterIndicesFollowDeclarationOrder() {
         XCTAssertEqual(CloseReason.allCases.map(\.index), Array(0..<CloseReason.allCases.count))
         XCTAssertEqual(ErrorCause.allCases.map(\.index), Array(0..<ErrorCause.allCases.count))

@@ -164,7 +164,7 @@ final class AdminRoutes {
             if let key, merged.pools.isEmpty {
                 return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
             }
-            var r = AdminResponse(status: 200, body: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile))
+            var r = AdminResponse(status: 200, owned: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile))
             r.headOnly = head.method == .head
             respond(r)
         })
@@ -177,7 +177,7 @@ final class AdminRoutes {
             reply(StatsSnapshot(worker, only: nil))
         }, done: { (parts: [StatsSnapshot]) in
             let c = server.configuration
-            var r = AdminResponse(status: 200, text: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
+            var r = AdminResponse(status: 200, owned: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
             r.contentType = "text/plain; version=0.0.4; charset=utf-8"
             r.headOnly = head.method == .head
             respond(r)

@@ -152,11 +152,13 @@ final class AdminConnection: ChannelDelegate {
     func reply(_ r: AdminResponse, keepAlive: Bool) {
         guard !closed else { return }
         busy = false
-        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.body.count)\r\nCache-Control: no-store\r\n"
+        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.bodyCount)\r\nCache-Control: no-store\r\n"
         for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
         head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
         channel.write(head)
-        if !r.headOnly { channel.writeShared(r.body) }
+        if !r.headOnly {
+            if let owned = r.owned { channel.writeOwned(owned) } else { channel.write(r.body) }
+        }
         guard channel.flush() else { return close() }
         if !keepAlive {
             closing = true
@@ -187,6 +189,8 @@ final class AdminConnection: ChannelDelegate {
 struct AdminResponse {
     var status: Int
     var body: [UInt8]
+    /// A large body (/stats, /metrics) sent from its own memory instead of `body`.
+    var owned: OwnedBytes?
     var contentType = "application/json"
     var headers: [(String, String)] = []
     var headOnly = false
@@ -196,6 +200,16 @@ struct AdminResponse {
         self.status = status
         self.body = body
     }
+
+    /// A response with a large body, sent without a copy.
+    init(status: Int, owned: OwnedBytes) {
+        self.status = status
+        self.body = []
+        self.owned = owned
+    }
+
+    /// Length of the body, whichever way it is held.
+    var bodyCount: Int { owned?.count ?? body.count }
 
     /// A response whose body is `text`.
     init(status: Int, text: String) {

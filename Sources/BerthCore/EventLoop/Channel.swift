@@ -198,19 +198,15 @@ final class Channel: EventHandler {
         bytes.withUnsafeBytes { write($0) }
     }
 
-    /// Appends a large byte array to `output` without copying it: libevent sends from the array's own storage, which
-    /// a retained box keeps alive until libevent lets go. For multi-megabyte admin answers (/stats, /metrics), where
-    /// the copy and its page faults cost more than building the document.
-    func writeShared(_ bytes: [UInt8]) {
-        guard !closed else { return }
-        guard bytes.count >= 64 * 1024 else { return write(bytes) }
-        let box = SharedBytesBox(bytes)
-        // The array is never mutated while the box holds it, so its storage stays where it is.
-        let base = box.bytes.withUnsafeBytes { $0.baseAddress! }
-        let extra = Unmanaged.passRetained(box).toOpaque()
-        if evbuffer_add_reference(output, base, bytes.count, sharedBytesCleanup, extra) != 0 {
-            Unmanaged<SharedBytesBox>.fromOpaque(extra).release()
-            write(bytes)
+    /// Appends `bytes` to `output` without copying them: libevent sends from their own memory and releases the
+    /// retain taken here when done. For multi-megabyte admin answers (/stats, /metrics), where a copy and its page
+    /// faults cost more than building the document.
+    func writeOwned(_ bytes: OwnedBytes) {
+        guard !closed, bytes.count > 0 else { return }
+        let extra = Unmanaged.passRetained(bytes).toOpaque()
+        if evbuffer_add_reference(output, bytes.base, bytes.count, ownedBytesCleanup, extra) != 0 {
+            Unmanaged<OwnedBytes>.fromOpaque(extra).release()
+            write(UnsafeRawBufferPointer(start: bytes.base, count: bytes.count))
         }
     }
 

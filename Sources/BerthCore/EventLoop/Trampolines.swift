@@ -68,14 +68,8 @@ func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Re
     return true
 }
 
-/// Keeps a byte array alive while libevent sends it in place (`Channel.writeShared`); released exactly once, by the
-/// cleanup below, when libevent drops the reference.
-final class SharedBytesBox {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-}
-
-/// C cleanup for `evbuffer_add_reference`: the bytes have been sent (or the buffer freed).
-let sharedBytesCleanup: evbuffer_ref_cleanup_cb = { _, _, extra in
-    Unmanaged<SharedBytesBox>.fromOpaque(extra!).release()
+/// C cleanup for `evbuffer_add_reference` (`Channel.writeOwned`): libevent has sent the bytes or dropped the buffer,
+/// so the retain taken for it is released, exactly once.
+let ownedBytesCleanup: evbuffer_ref_cleanup_cb = { _, _, extra in
+    Unmanaged<OwnedBytes>.fromOpaque(extra!).release()
 }

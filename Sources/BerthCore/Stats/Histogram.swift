@@ -28,7 +28,7 @@ struct Histogram: Sendable {
     }
 
     /// Merges another histogram (for totals across upstreams and workers).
-    mutating func merge(_ other: Histogram) {
+    mutating func merge(_ other: borrowing Histogram) {
         for i in counts.indices { counts[i] &+= other.counts[i] }
         sum &+= other.sum
         count &+= other.count

@@ -1,48 +1,61 @@
 // Renders GET /metrics in the Prometheus text exposition format (version 0.0.4).
 
 /// Builds the /metrics text: `berth_` names, `_total` counters, histograms with `_bucket`, `_sum`, `_count`.
+///
+/// Written as bytes into a `ByteWriter`, with label sets built once per upstream: at 10,000 upstreams the answer is
+/// ~60 MB, and building it through String interpolation held the worker's loop for ~0.6 s.
 enum MetricsRenderer {
-    static func text(_ s: StatsSnapshot, uptime: Double, profile: String, perUpstream: Bool) -> String {
-        var out = ""
-        out.reserveCapacity(8192 + s.pools.count * 4096)
-        // Without per-upstream labels every family is one aggregated series (for very large fleets).
-        var series: [(label: String, counters: UpstreamCounters)] = []
-        let sorted = s.order.map { s.pools[$0] }
-        if perUpstream {
-            for p in sorted { series.append(("upstream=\"\(escape(p.key.description))\"", p.counters)) }
-        } else {
-            series.append(("", s.totals))
-        }
-        func labels(_ base: String, _ extra: String) -> String {
-            let parts = [base, extra].filter { !$0.isEmpty }
-            return parts.isEmpty ? "" : "{" + parts.joined(separator: ",") + "}"
-        }
-        func family(_ name: String, _ type: String, _ help: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-        }
-        func gaugeByPool(_ name: String, _ help: String, _ value: (PoolSnapshot) -> Int) {
-            family(name, "gauge", help)
+    static func text(_ s: StatsSnapshot, uptime: Double, profile: String, perUpstream: Bool) -> OwnedBytes {
+        var out = ByteWriter(capacity: 8192 + (perUpstream ? s.pools.count * 6400 : 0))
+        write(&out, s, uptime: uptime, profile: profile, perUpstream: perUpstream)
+        return out.finishOwned()
+    }
+
+    private static func write(_ out: inout ByteWriter, _ s: StatsSnapshot, uptime: Double, profile: String, perUpstream: Bool) {
+        // One series per upstream (label `upstream="..."`), or, without per-upstream labels, one aggregated series
+        // (for very large fleets).
+        let labels: [[UInt8]] = perUpstream ? s.order.map { upstreamLabel(s.pools[$0]) } : [[]]
+        let totals = perUpstream ? UpstreamCounters() : s.totals
+        func forEachSeries(_ body: (borrowing [UInt8], borrowing UpstreamCounters, inout ByteWriter) -> Void) {
             if perUpstream {
-                for p in sorted { out += "\(name){upstream=\"\(escape(p.key.description))\"} \(value(p))\n" }
+                for (n, i) in s.order.enumerated() { body(labels[n], s.pools[i].counters, &out) }
             } else {
-                out += "\(name) \(sorted.reduce(0) { $0 + value($1) })\n"
+                body(labels[0], totals, &out)
+            }
+        }
+        func gaugeByPool(_ name: StaticString, _ help: StaticString, _ value: (borrowing PoolSnapshot) -> Int) {
+            family(&out, name, "gauge", help)
+            if perUpstream {
+                for (n, i) in s.order.enumerated() {
+                    sample(&out, name, labels[n], nil) { $0.decimal(value(s.pools[i])) }
+                }
+            } else {
+                var sum = 0
+                for p in s.pools { sum += value(p) }
+                sample(&out, name, [], nil) { $0.decimal(sum) }
             }
         }
 
-        family("berth_build_info", "gauge", "berth version.")
-        out += "berth_build_info{version=\"\(berthVersion)\",profile=\"\(escape(profile))\"} 1\n"
-        family("berth_uptime_seconds", "gauge", "Seconds since berth started.")
-        out += "berth_uptime_seconds \(uptime)\n"
-        family("berth_callers", "gauge", "Caller connections open now.")
-        out += "berth_callers \(s.callers)\n"
-        family("berth_callers_accepted_total", "counter", "Caller connections accepted.")
-        out += "berth_callers_accepted_total \(s.callerCounters.accepted)\n"
-        family("berth_requests_received_total", "counter", "Request heads received from callers.")
-        out += "berth_requests_received_total \(s.callerCounters.requests)\n"
-        family("berth_errors_total", "counter", "Requests berth answered itself, by Berth-Error cause.")
-        for c in ErrorCause.allCases { out += "berth_errors_total{cause=\"\(c.rawValue)\"} \(s.callerCounters.failureCount(c))\n" }
-        family("berth_upstreams", "gauge", "Upstreams berth knows.")
-        out += "berth_upstreams \(s.upstreamCount)\n"
+        family(&out, "berth_build_info", "gauge", "berth version.")
+        out.put("berth_build_info{version=\"")
+        out.put(escape(berthVersion))
+        out.put("\",profile=\"")
+        out.put(escape(profile))
+        out.put("\"} 1\n")
+        family(&out, "berth_uptime_seconds", "gauge", "Seconds since berth started.")
+        sample(&out, "berth_uptime_seconds", [], nil) { $0.put(String(uptime)) }
+        family(&out, "berth_callers", "gauge", "Caller connections open now.")
+        sample(&out, "berth_callers", [], nil) { $0.decimal(s.callers) }
+        family(&out, "berth_callers_accepted_total", "counter", "Caller connections accepted.")
+        sample(&out, "berth_callers_accepted_total", [], nil) { $0.decimal(s.callerCounters.accepted) }
+        family(&out, "berth_requests_received_total", "counter", "Request heads received from callers.")
+        sample(&out, "berth_requests_received_total", [], nil) { $0.decimal(s.callerCounters.requests) }
+        family(&out, "berth_errors_total", "counter", "Requests berth answered itself, by Berth-Error cause.")
+        for (c, label) in zip(ErrorCause.allCases, causeLabels) {
+            sample(&out, "berth_errors_total", [], label) { $0.decimal(s.callerCounters.failureCount(c)) }
+        }
+        family(&out, "berth_upstreams", "gauge", "Upstreams berth knows.")
+        sample(&out, "berth_upstreams", [], nil) { $0.decimal(s.upstreamCount) }
 
         gaugeByPool("berth_upstream_open_connections", "Upstream connections open or opening.") { $0.open }
         gaugeByPool("berth_upstream_idle_connections", "Idle pooled upstream connections.") { $0.idle }
@@ -53,42 +66,86 @@ enum MetricsRenderer {
             gaugeByPool("berth_upstream_epoch", "Pool epoch; bumped by every resume.") { Int($0.epoch) }
         }
 
-        family("berth_connections_opened_total", "counter", "Upstream connections opened.")
-        for s in series { out += "berth_connections_opened_total\(labels(s.label, "")) \(s.counters.opened)\n" }
-        family("berth_connections_reused_total", "counter", "Requests served on a pooled connection.")
-        for s in series { out += "berth_connections_reused_total\(labels(s.label, "")) \(s.counters.reused)\n" }
-        family("berth_connections_closed_total", "counter", "Upstream connections closed, by reason.")
-        for s in series {
-            for r in CloseReason.allCases { out += "berth_connections_closed_total\(labels(s.label, "reason=\"\(r.rawValue)\"")) \(s.counters.closedCount(r))\n" }
-        }
-        family("berth_requests_total", "counter", "Requests routed to an upstream.")
-        for s in series { out += "berth_requests_total\(labels(s.label, "")) \(s.counters.requests)\n" }
-        family("berth_retries_total", "counter", "Requests retried on a fresh connection after a reused one failed.")
-        for s in series { out += "berth_retries_total\(labels(s.label, "")) \(s.counters.retries)\n" }
-        family("berth_upstream_failures_total", "counter", "Requests to an upstream that failed, by Berth-Error cause.")
-        for s in series {
-            for c in ErrorCause.allCases { out += "berth_upstream_failures_total\(labels(s.label, "cause=\"\(c.rawValue)\"")) \(s.counters.failureCount(c))\n" }
-        }
-        histogram(&out, "berth_acquire_wait_seconds", "Time a request waited for an upstream connection.", series.map { ($0.label, $0.counters.acquireWait) }, labels)
-        histogram(&out, "berth_time_to_first_byte_seconds", "Time from sending a request to its first response byte.", series.map { ($0.label, $0.counters.timeToFirstByte) }, labels)
-        return out
-    }
-
-    private static func histogram(_ out: inout String, _ name: String, _ help: String, _ series: [(String, Histogram)], _ labels: (String, String) -> String) {
-        out += "# HELP \(name) \(help)\n# TYPE \(name) histogram\n"
-        for (label, h) in series {
-            var cumulative: UInt64 = 0
-            for (i, bound) in Histogram.bounds.enumerated() {
-                cumulative += h.counts[i]
-                out += "\(name)_bucket\(labels(label, "le=\"\(seconds(bound))\"")) \(cumulative)\n"
+        family(&out, "berth_connections_opened_total", "counter", "Upstream connections opened.")
+        forEachSeries { l, c, o in sample(&o, "berth_connections_opened_total", l, nil) { $0.decimal(c.opened) } }
+        family(&out, "berth_connections_reused_total", "counter", "Requests served on a pooled connection.")
+        forEachSeries { l, c, o in sample(&o, "berth_connections_reused_total", l, nil) { $0.decimal(c.reused) } }
+        family(&out, "berth_connections_closed_total", "counter", "Upstream connections closed, by reason.")
+        forEachSeries { l, c, o in
+            for (r, reason) in zip(CloseReason.allCases, closeLabels) {
+                sample(&o, "berth_connections_closed_total", l, reason) { $0.decimal(c.closedCount(r)) }
             }
-            out += "\(name)_bucket\(labels(label, "le=\"+Inf\"")) \(h.count)\n"
-            out += "\(name)_sum\(labels(label, "")) \(Double(h.sum) / 1e9)\n"
-            out += "\(name)_count\(labels(label, "")) \(h.count)\n"
         }
+        family(&out, "berth_requests_total", "counter", "Requests routed to an upstream.")
+        forEachSeries { l, c, o in sample(&o, "berth_requests_total", l, nil) { $0.decimal(c.requests) } }
+        family(&out, "berth_retries_total", "counter", "Requests retried on a fresh connection after a reused one failed.")
+        forEachSeries { l, c, o in sample(&o, "berth_retries_total", l, nil) { $0.decimal(c.retries) } }
+        family(&out, "berth_upstream_failures_total", "counter", "Requests to an upstream that failed, by Berth-Error cause.")
+        forEachSeries { l, c, o in
+            for (cause, label) in zip(ErrorCause.allCases, causeLabels) {
+                sample(&o, "berth_upstream_failures_total", l, label) { $0.decimal(c.failureCount(cause)) }
+            }
+        }
+        family(&out, "berth_acquire_wait_seconds", "histogram", "Time a request waited for an upstream connection.")
+        forEachSeries { l, c, o in histogram(&o, "berth_acquire_wait_seconds", l, c.acquireWait) }
+        family(&out, "berth_time_to_first_byte_seconds", "histogram", "Time from sending a request to its first response byte.")
+        forEachSeries { l, c, o in histogram(&o, "berth_time_to_first_byte_seconds", l, c.timeToFirstByte) }
     }
 
-    private static func seconds(_ n: Nanos) -> String { String(Double(n) / 1e9) }
+    private static func family(_ out: inout ByteWriter, _ name: StaticString, _ type: StaticString, _ help: StaticString) {
+        out.put("# HELP ")
+        out.put(name)
+        out.put(UInt8(ascii: " "))
+        out.put(help)
+        out.put("\n# TYPE ")
+        out.put(name)
+        out.put(UInt8(ascii: " "))
+        out.put(type)
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    /// One line: `name{base,extra} value`; the braces only when there is a label.
+    @inline(__always)
+    private static func sample(_ out: inout ByteWriter, _ name: StaticString, _ base: borrowing [UInt8], _ extra: [UInt8]?,
+                               suffix: StaticString = "", value: (inout ByteWriter) -> Void) {
+        out.put(name)
+        out.put(suffix)
+        if !base.isEmpty || extra != nil {
+            out.put(UInt8(ascii: "{"))
+            out.put(base)
+            if let extra {
+                if !base.isEmpty { out.put(UInt8(ascii: ",")) }
+                out.put(extra)
+            }
+            out.put(UInt8(ascii: "}"))
+        }
+        out.put(UInt8(ascii: " "))
+        value(&out)
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    private static func histogram(_ out: inout ByteWriter, _ name: StaticString, _ label: borrowing [UInt8], _ h: borrowing Histogram) {
+        var cumulative: UInt64 = 0
+        for i in 0..<Histogram.bounds.count {
+            cumulative += h.counts[i]
+            let c = cumulative
+            sample(&out, name, label, boundLabels[i], suffix: "_bucket") { $0.decimal(c) }
+        }
+        let count = h.count
+        let sum = Double(h.sum) / 1e9
+        sample(&out, name, label, infLabel, suffix: "_bucket") { $0.decimal(count) }
+        sample(&out, name, label, nil, suffix: "_sum") { $0.put(String(sum)) }
+        sample(&out, name, label, nil, suffix: "_count") { $0.decimal(count) }
+    }
+
+    private static func upstreamLabel(_ p: borrowing PoolSnapshot) -> [UInt8] {
+        Array("upstream=\"\(escape(p.key.description))\"".utf8)
+    }
+
+    private static let closeLabels = CloseReason.allCases.map { Array("reason=\"\($0.rawValue)\"".utf8) }
+    private static let causeLabels = ErrorCause.allCases.map { Array("cause=\"\($0.rawValue)\"".utf8) }
+    private static let boundLabels = Histogram.bounds.map { Array("le=\"\(String(Double($0) / 1e9))\"".utf8) }
+    private static let infLabel = Array("le=\"+Inf\"".utf8)
 
     /// Escapes a label value per the exposition format.
     static func escape(_ s: String) -> String {

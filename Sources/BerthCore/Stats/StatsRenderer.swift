@@ -2,7 +2,7 @@
 
 /// Builds the /stats JSON document (schema: docs/stats.schema.json) from a merged snapshot.
 enum StatsRenderer {
-    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> [UInt8] {
+    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> OwnedBytes {
         var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
         w.beginObject()
         w.field("version", berthVersion)
@@ -31,10 +31,10 @@ enum StatsRenderer {
         for i in s.order { upstream(&w, s.pools[i], s) }
         w.endArray()
         w.endObject()
-        return w.finish()
+        return w.finishOwned()
     }
 
-    private static func upstream(_ w: inout JSONWriter, _ p: PoolSnapshot, _ s: StatsSnapshot) {
+    private static func upstream(_ w: inout JSONWriter, _ p: borrowing PoolSnapshot, _ s: borrowing StatsSnapshot) {
         w.beginObject()
         w.field("upstream", p.key.description)
         if p.paused {
@@ -67,7 +67,7 @@ enum StatsRenderer {
         w.endObject()
     }
 
-    private static func counters(_ w: inout JSONWriter, _ c: UpstreamCounters) {
+    private static func counters(_ w: inout JSONWriter, _ c: borrowing UpstreamCounters) {
         w.beginObject("connections")
         w.field("opened", c.opened)
         w.field("reused", c.reused)
@@ -91,7 +91,7 @@ enum StatsRenderer {
     private static let causeNames = ErrorCause.allCases.map { JSONName($0.rawValue) }
     private static let quantiles: [(StaticString, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
 
-    private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: Histogram) {
+    private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: borrowing Histogram) {
         w.beginObject(name)
         w.field("count", h.count)
         for (label, q) in quantiles {

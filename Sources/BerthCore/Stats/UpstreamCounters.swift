@@ -25,7 +25,7 @@ struct UpstreamCounters: Sendable {
     func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
 
     /// Adds another set (totals).
-    mutating func merge(_ o: UpstreamCounters) {
+    mutating func merge(_ o: borrowing UpstreamCounters) {
         opened &+= o.opened
         reused &+= o.reused
         requests &+= o.requests
