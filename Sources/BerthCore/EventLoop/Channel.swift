@@ -113,7 +113,7 @@ final class Channel: EventHandler {
         if closed { return false }
         if writeError != 0 { return false }
         while evbuffer_get_length(output) > 0 {
-            let n = evbuffer_write(output, fd)
+            let n = berth_evbuffer_send_fd(output, fd)
             if n > 0 { continue }
             let e = berth_errno()
             if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
