@@ -150,40 +150,29 @@ final class Channel: EventHandler {
         return .inProgress(ch)
     }
 
-    /// The deadline the owner asked for; 0 when none.
-    private var wantedDeadline: Nanos = 0
-    /// When the libevent timer fires; 0 when not armed. Never later than `wantedDeadline` while one is wanted.
-    private var armedDeadline: Nanos = 0
+    /// The channel's one deadline (see LazyDeadline for the rules).
+    private var deadline = LazyDeadline()
 
     /// Sets the single deadline to `nanos` from now, replacing any earlier one.
-    /// Lazy, as nginx's timers are: a later deadline keeps the armed timer, which re-arms itself for the rest when it
-    /// fires early. Each request moves several deadlines, and each event_add or event_del is a heap update.
     func setTimeout(_ nanos: Nanos) {
-        let deadline = MonotonicClock.now() + nanos
-        wantedDeadline = deadline
-        if armedDeadline == 0 || deadline < armedDeadline {
-            armedDeadline = deadline
-            timerEvent.add(after: nanos)
-        }
+        if case .arm(let after) = deadline.set(nanos, now: MonotonicClock.now()) { timerEvent.add(after: after) }
     }
 
     /// Drops the deadline; the armed timer, if any, fires once more and is ignored.
     @inline(__always)
-    func clearTimeout() { wantedDeadline = 0 }
+    func clearTimeout() { deadline.clear() }
 
     /// The timer fired: a real timeout, or an early wake-up for a deadline that has moved.
     private func timerFired() {
-        armedDeadline = 0
-        guard wantedDeadline != 0 else { return }
-        let now = MonotonicClock.now()
-        if now < wantedDeadline {
-            armedDeadline = wantedDeadline
-            timerEvent.add(after: wantedDeadline - now)
-            return
+        switch deadline.fired(now: MonotonicClock.now()) {
+        case .ignore:
+            break
+        case .rearm(let after):
+            timerEvent.add(after: after)
+        case .timedOut:
+            guard let owner = delegate else { return }
+            owner.channelTimedOut(self)
         }
-        wantedDeadline = 0
-        guard let owner = delegate else { return }
-        owner.channelTimedOut(self)
     }
 
     /// Appends raw bytes to `output`; nothing once closed.
