@@ -202,8 +202,16 @@ final class InProcessProxyTests: XCTestCase {
         let caller = try TestCaller(port: handle.port)
         XCTAssertEqual(caller.get("/a", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
         let key = PoolKey(host: "127.0.0.1", port: origin.port)
-        let closed = handle.onLoop { $0.manager.pause(key, rejectNew: false, hold: nil, now: MonotonicClock.now()).closedIdle }
+        // Within the command the connection is out of the pool but its socket waits for the end of the callback;
+        // by the next loop turn the closer has run.
+        let (closed, queued, idle) = handle.onLoop { w in
+            let closed = w.manager.pause(key, rejectNew: false, hold: nil, now: MonotonicClock.now()).closedIdle
+            return (closed, w.manager.closer.queued, w.manager.existingPool(key)?.state.idle.count ?? -1)
+        }
         XCTAssertEqual(closed, 1)
+        XCTAssertEqual(queued, 1)
+        XCTAssertEqual(idle, 0)
+        XCTAssertEqual(handle.onLoop { $0.manager.closer.queued }, 0)
         let epoch = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pool.state.epoch }
         XCTAssertEqual(epoch, 2)
         XCTAssertEqual(caller.get("/b", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")

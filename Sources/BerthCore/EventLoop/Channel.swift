@@ -206,25 +206,33 @@ final class Channel: EventHandler {
     }
 
     /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
-    /// With `closer`, the socket leaves service now and its close(2) waits for the end of the running callback.
+    /// With `closer`, the channel leaves service now (no more callbacks) and the rest of the work, freeing its events
+    /// (an epoll_ctl each) and close(2), waits for the end of the running callback.
     func close(reset: Bool = false, via closer: DeferredCloser? = nil) {
         guard !closed else { return }
         closed = true
         reading = false
+        if let closer {
+            delegate = nil
+            closer.close(self, reset: reset)
+            return
+        }
+        release(reset: reset)
+        delegate = nil
+    }
+
+    /// The second half of `close`: frees the C events and closes the socket. `DeferredCloser` calls it after the
+    /// admin answer for channels closed through it.
+    func release(reset: Bool) {
         readEvent.free()
         writeEvent.free()
         timerEvent.free()
-        if let closer {
-            closer.close(fd, reset: reset)
-        } else {
-            if reset { Socket.setLingerReset(fd) }
-            Glibc.close(fd)
-        }
+        if reset { Socket.setLingerReset(fd) }
+        Glibc.close(fd)
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
         // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
         evbuffer_drain(input, evbuffer_get_length(input))
         evbuffer_drain(output, evbuffer_get_length(output))
-        delegate = nil
     }
 
     func handleEvent(_ tag: EventTag, what: Int16) {
