@@ -38,6 +38,8 @@ struct FieldRange: Sendable {
 
 /// Header fields with order and duplicates kept, looked up case-insensitively.
 public struct HTTPHeaders: Sendable {
+    /// The field lines, each followed by CRLF (`lineEnd` is the CR), so that consecutive lines forwarded unchanged
+    /// are copied as one run.
     var bytes: [UInt8] = []
     var fields: [FieldRange] = []
 
@@ -131,6 +133,7 @@ public struct HTTPHeaders: Sendable {
         let valueStart = bytes.count
         bytes.append(contentsOf: value.utf8)
         let end = bytes.count
+        bytes.append(CR); bytes.append(LF)
         let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
         fields.append(FieldRange(lineStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
                                  valueEnd: Int32(end), lineEnd: Int32(end), kind: kind))
@@ -160,7 +163,10 @@ public struct HTTPHeaders: Sendable {
     /// Stores a parsed line; offsets are relative to `line`, whose bytes are copied once.
     mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
         let base = bytes.count
-        bytes.appendRaw(line)
+        // The lexer leaves the line's CRLF right after it in memory: line and CRLF go in one copy.
+        assert(line.baseAddress!.load(fromByteOffset: line.count, as: UInt8.self) == CR
+            && line.baseAddress!.load(fromByteOffset: line.count + 1, as: UInt8.self) == LF)
+        bytes.appendRaw(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2))
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))

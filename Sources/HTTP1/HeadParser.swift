@@ -15,6 +15,8 @@ protocol HeadSink {
     /// The error for an over-long start line, which differs between requests (414) and responses.
     static var startLineTooLong: HTTP1Error { get }
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error)
+    /// `line` excludes its CRLF, but the two bytes after it in memory are that CR and LF (so a sink can keep the line
+    /// with its CRLF in one copy).
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int)
     mutating func finish() throws(HTTP1Error)
 }
@@ -69,6 +71,7 @@ struct HeadLexer: Sendable {
     }
 
     /// The finished line's content (CR excluded), from the slice when it lies wholly inside it, else from `pending`.
+    /// Either way the line's CR and LF follow it in memory (`i` is the LF's index in the slice).
     @inline(__always)
     mutating func withLine(_ bytes: UnsafeRawBufferPointer, upTo i: Int,
                            _ body: (UnsafeRawBufferPointer) throws(HTTP1Error) -> Void) throws(HTTP1Error) {
@@ -77,7 +80,7 @@ struct HeadLexer: Sendable {
             try body(UnsafeRawBufferPointer(rebasing: bytes[startInSlice..<(startInSlice + lineEnd)]))
             return
         }
-        pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[0..<i]))
+        pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[0...i]))
         let end = lineEnd
         var failure: HTTP1Error? = nil
         pending.withUnsafeBytes { p in
@@ -176,6 +179,13 @@ struct HeadLexer: Sendable {
                 }
                 i += 1
             case .value:
+                // Eight bytes at a time while none is a control byte (< 0x20: CR, LF and HTAB included) or DEL; the
+                // first word with one goes byte by byte. Values are most of a head's bytes.
+                while i &+ 8 <= n {
+                    let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    if wordHasControlOrDEL(w) { break }
+                    i &+= 8
+                }
                 while i < n && fieldValue(bytes[i]) { i += 1 }
                 try checkSection(base + i)
                 if i == n { break loop }
@@ -228,4 +238,18 @@ struct HeadLexer: Sendable {
         position = base + n
         return .needMore
     }
+}
+
+/// Whether any byte of `w` is below 0x20 or is 0x7F: the bytes a field value may not hold, except HTAB (which the
+/// byte loop then accepts). The classic word tricks (`hasless(w, 0x20)`, `haszero(w ^ 0x7F7F...)`): the lowest such
+/// byte always sets its flag, so the answer is exact; flags above it may be spurious, which only matters to callers
+/// that want the position.
+@inline(__always)
+func wordHasControlOrDEL(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let below20 = (w &- ones &* 0x20) & ~w & highs
+    let d = w ^ (ones &* 0x7F)
+    let del = (d &- ones) & ~d & highs
+    return (below20 | del) != 0
 }

@@ -50,12 +50,17 @@ public enum HeadSerializer {
 
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing
     /// fields: dropping Content-Length or Transfer-Encoding on request would desynchronise the bytes we forward untouched.
+    /// Lines are stored with their CRLF, so each run of consecutive surviving lines is one copy (most heads are one
+    /// or two runs: everything but Connection).
     static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout [UInt8]) {
         let fields = headers.fields
         headers.bytes.withUnsafeBytes { b in
             func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: b[Int(from)..<Int(to)])
             }
+            // The run being gathered: [runStart, runEnd) in `b`, CRLFs included.
+            var runStart: Int32 = 0
+            var runEnd: Int32 = 0
             for f in fields {
                 switch f.kind {
                 case .connection, .keepAlive, .proxyConnection, .proxyAuthorization, .te, .trailer: continue
@@ -67,9 +72,13 @@ public enum HeadSerializer {
                     let name = slice(f.lineStart, f.nameEnd)
                     if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) || framingLookalike(name) { continue }
                 }
-                out.appendRaw(slice(f.lineStart, f.lineEnd))
-                crlf(&out)
+                if f.lineStart != runEnd || runEnd == 0 {
+                    if runEnd > runStart { out.appendRaw(slice(runStart, runEnd)) }
+                    runStart = f.lineStart
+                }
+                runEnd = f.lineEnd + 2
             }
+            if runEnd > runStart { out.appendRaw(slice(runStart, runEnd)) }
         }
     }
 
