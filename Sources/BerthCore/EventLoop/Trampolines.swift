@@ -1,4 +1,4 @@
-// The only place that crosses from libevent's C callbacks into Swift: one non-capturing trampoline and the context box.
+// The only places that cross from libevent's C callbacks into Swift: non-capturing trampolines and their context boxes.
 internal import CLibevent
 
 /// Receives the events of a `LoopEvent`.
