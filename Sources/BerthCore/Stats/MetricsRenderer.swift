@@ -66,26 +66,30 @@ enum MetricsRenderer {
             gaugeByPool("berth_upstream_epoch", "Pool epoch; bumped by every resume.") { Int($0.epoch) }
         }
 
-        family(&out, "berth_connections_opened_total", "counter", "Upstream connections opened.")
-        forEachSeries { l, c, o in sample(&o, "berth_connections_opened_total", l, nil) { $0.decimal(c.opened) } }
-        family(&out, "berth_connections_reused_total", "counter", "Requests served on a pooled connection.")
-        forEachSeries { l, c, o in sample(&o, "berth_connections_reused_total", l, nil) { $0.decimal(c.reused) } }
-        family(&out, "berth_connections_closed_total", "counter", "Upstream connections closed, by reason.")
-        forEachSeries { l, c, o in
-            for (r, reason) in zip(CloseReason.allCases, closeLabels) {
-                sample(&o, "berth_connections_closed_total", l, reason) { $0.decimal(c.closedCount(r)) }
+        func counter(_ name: StaticString, _ help: StaticString, _ value: (borrowing UpstreamCounters) -> UInt64) {
+            family(&out, name, "counter", help)
+            forEachSeries { l, c, o in
+                let v = value(c)
+                sample(&o, name, l, nil) { $0.decimal(v) }
             }
         }
-        family(&out, "berth_requests_total", "counter", "Requests routed to an upstream.")
-        forEachSeries { l, c, o in sample(&o, "berth_requests_total", l, nil) { $0.decimal(c.requests) } }
-        family(&out, "berth_retries_total", "counter", "Requests retried on a fresh connection after a reused one failed.")
-        forEachSeries { l, c, o in sample(&o, "berth_retries_total", l, nil) { $0.decimal(c.retries) } }
-        family(&out, "berth_upstream_failures_total", "counter", "Requests to an upstream that failed, by Berth-Error cause.")
-        forEachSeries { l, c, o in
-            for (cause, label) in zip(ErrorCause.allCases, causeLabels) {
-                sample(&o, "berth_upstream_failures_total", l, label) { $0.decimal(c.failureCount(cause)) }
+        /// One series per label of `labels` (by position: the close reasons' or error causes' order).
+        func counterBy(_ name: StaticString, _ help: StaticString, _ labels: [[UInt8]],
+                       _ value: (borrowing UpstreamCounters, Int) -> UInt64) {
+            family(&out, name, "counter", help)
+            forEachSeries { l, c, o in
+                for (i, label) in labels.enumerated() {
+                    let v = value(c, i)
+                    sample(&o, name, l, label) { $0.decimal(v) }
+                }
             }
         }
+        counter("berth_connections_opened_total", "Upstream connections opened.") { $0.opened }
+        counter("berth_connections_reused_total", "Requests served on a pooled connection.") { $0.reused }
+        counterBy("berth_connections_closed_total", "Upstream connections closed, by reason.", closeLabels) { $0.closed[$1] }
+        counter("berth_requests_total", "Requests routed to an upstream.") { $0.requests }
+        counter("berth_retries_total", "Requests retried on a fresh connection after a reused one failed.") { $0.retries }
+        counterBy("berth_upstream_failures_total", "Requests to an upstream that failed, by Berth-Error cause.", causeLabels) { $0.failures[$1] }
         family(&out, "berth_acquire_wait_seconds", "histogram", "Time a request waited for an upstream connection.")
         forEachSeries { l, c, o in histogram(&o, "berth_acquire_wait_seconds", l, c.acquireWait) }
         family(&out, "berth_time_to_first_byte_seconds", "histogram", "Time from sending a request to its first response byte.")
