@@ -70,7 +70,7 @@ public enum HeadSerializer {
                 case .transferEncoding: if options.dropTransferEncoding { continue }
                 case .expect, .other:
                     let name = slice(f.lineStart, f.nameEnd)
-                    if namedByConnection(name, fields, b) || named(name, in: options.alsoDrop) || framingLookalike(name) { continue }
+                    if namedByConnection(name, fields, b) || named(name, in: options.alsoDropBytes) || framingLookalike(name) { continue }
                 }
                 if f.lineStart != runEnd || runEnd == 0 {
                     if runEnd > runStart { out.appendRaw(slice(runStart, runEnd)) }
@@ -107,13 +107,12 @@ public enum HeadSerializer {
         return true
     }
 
-    static func named(_ name: UnsafeRawBufferPointer, in list: [String]) -> Bool {
-        for s in list where s.utf8.count == name.count {
-            var i = 0
+    static func named(_ name: UnsafeRawBufferPointer, in list: [[UInt8]]) -> Bool {
+        for s in list where s.count == name.count {
             var same = true
-            for c in s.utf8 {
-                if lower(c) != lower(name[i]) { same = false; break }
-                i += 1
+            for i in 0..<s.count where s[i] != lower(name[i]) {
+                same = false
+                break
             }
             if same { return true }
         }
@@ -121,10 +120,7 @@ public enum HeadSerializer {
     }
 
     static func writeVia(_ options: ForwardOptions, into out: inout [UInt8]) {
-        guard let via = options.via else { return }
-        append(literal: "Via: ", into: &out)
-        out.append(contentsOf: via.utf8)
-        crlf(&out)
+        if !options.viaLine.isEmpty { out.append(contentsOf: options.viaLine) }
     }
 
     @inline(__always) static func crlf(_ out: inout [UInt8]) { out.append(CR); out.append(LF) }
