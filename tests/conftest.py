@@ -189,6 +189,25 @@ class Origin(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 @pytest.fixture
+def raw_origin():
+    """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin (tests/integration/berth_helpers.py) running
+    handler(conn) per accepted connection; all closed at teardown. Shared by the integration and e2e suites."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+    from berth_helpers import RawOrigin
+    made = []
+
+    def make(handler, **kw):
+        o = RawOrigin(handler, **kw)
+        made.append(o)
+        return o
+
+    yield make
+    for o in made:
+        o.close()
+
+
+@pytest.fixture
 def origin():
     o = Origin()
     yield o

@@ -4,16 +4,7 @@ import XCTest
 
 final class RequestParserTests: XCTestCase {
     func parsed(_ s: String, file: StaticString = #filePath, line: UInt = #line) -> RequestHead? {
-        var p = RequestHeadParser()
-        let bytes = [UInt8](s)
-        do {
-            let r = try bytes.withUnsafeBytes { (b) throws(HTTP1Error) in try p.parse(b) }
-            XCTAssertEqual(r, .complete(consumed: bytes.count), file: file, line: line)
-            return p.head
-        } catch {
-            XCTFail("unexpected \(error) for \(s.debugDescription)", file: file, line: line)
-            return nil
-        }
+        parsedWhole(RequestHeadParser.self, s, file: file, line: line)
     }
 
     func testEveryInvalidRequestFixtureIsRefusedWithItsExactError() {

@@ -89,3 +89,28 @@ func decodeBody(_ bytes: [UInt8], framing: BodyFraming, splits: [Int]? = nil, li
     }
     return .success((total, d.isComplete))
 }
+
+/// A head parser as the rule-by-rule tests drive it: whole input, fresh parser.
+protocol WholeHeadParser {
+    associatedtype Head
+    init(limits: HTTP1Limits)
+    mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> HeadParseResult
+    var head: Head { get }
+}
+
+extension RequestHeadParser: WholeHeadParser {}
+extension ResponseHeadParser: WholeHeadParser {}
+
+/// Parses `s` whole with a fresh `P`; the head when it completes exactly at the end, else a test failure and nil.
+func parsedWhole<P: WholeHeadParser>(_: P.Type, _ s: String, file: StaticString, line: UInt) -> P.Head? {
+    var p = P(limits: .default)
+    let bytes = [UInt8](s)
+    do {
+        let r = try bytes.withUnsafeBytes { (b) throws(HTTP1Error) in try p.parse(b) }
+        XCTAssertEqual(r, .complete(consumed: bytes.count), file: file, line: line)
+        return p.head
+    } catch {
+        XCTFail("unexpected \(error) for \(s.debugDescription)", file: file, line: line)
+        return nil
+    }
+}

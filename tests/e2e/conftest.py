@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from e2e_helpers import FIGURES, LONG, RawOrigin, get_stats, node_upstream, python_upstream  # noqa: E402
+from e2e_helpers import FIGURES, LONG, get_stats, node_upstream, python_upstream  # noqa: E402
 
 _STARTED = time.time()
 _OUTCOME = {"passed": 0, "failed": 0, "skipped": 0}
@@ -82,20 +82,6 @@ def berth(start_berth):
     for b in made:
         assert b.proc.poll() is None, f"berth exited with {b.proc.returncode} during the test"
     assert unsettled == [], f"/stats totals not settled 10 s after the test: {unsettled}"
-
-
-@pytest.fixture
-def raw_origin():
-    made = []
-
-    def make(handler, **kw):
-        o = RawOrigin(handler, **kw)
-        made.append(o)
-        return o
-
-    yield make
-    for o in made:
-        o.close()
 
 
 @pytest.fixture

@@ -6,23 +6,6 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from berth_helpers import RawOrigin  # noqa: E402
-
-
-@pytest.fixture
-def raw_origin():
-    """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin; all closed at teardown."""
-    made = []
-
-    def make(handler, **kw):
-        o = RawOrigin(handler, **kw)
-        made.append(o)
-        return o
-
-    yield make
-    for o in made:
-        o.close()
-
 
 @pytest.fixture
 def berth(start_berth):
