@@ -13,6 +13,7 @@ struct ByteWriter: ~Copyable {
     /// Whether `base` is an mmap of its own (large buffers) rather than malloc memory.
     private var mapped: Bool
 
+    /// An empty buffer with room for `capacity` bytes (its own mapping from 1 MiB up).
     init(capacity: Int = 4096) {
         let c = max(capacity, 64)
         (base, self.capacity, mapped) = ByteWriter.allocate(c)
@@ -54,6 +55,7 @@ struct ByteWriter: ~Copyable {
         return owned
     }
 
+    /// Makes room for `n` more bytes.
     @inline(__always)
     mutating func reserve(_ n: Int) {
         if count &+ n > capacity { grow(count &+ n) }

@@ -8,6 +8,7 @@ struct JSONWriter: ~Copyable {
     /// One bit per open object or array: whether its next member needs a comma. Nesting is never deeper than 64.
     private var commaBits: UInt64 = 0
 
+    /// An empty document with room for `capacity` bytes.
     init(capacity: Int = 4096) {
         out = ByteWriter(capacity: capacity)
     }
