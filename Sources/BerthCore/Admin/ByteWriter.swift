@@ -79,21 +79,11 @@ struct ByteWriter: ~Copyable {
         count &+= 1
     }
 
-    /// `n` bytes from `p`. Most pieces are a few bytes (a key, a digit run), where a call to memmove costs more
-    /// than the copy: those are copied inline.
+    /// `n` bytes from `p`.
     @inline(__always)
     mutating func put(_ p: UnsafePointer<UInt8>, _ n: Int) {
         reserve(n)
-        let dst = base + count
-        if n <= 24 {
-            var i = 0
-            while i < n {
-                dst[i] = p[i]
-                i &+= 1
-            }
-        } else {
-            dst.update(from: p, count: n)
-        }
+        (base + count).update(from: p, count: n)
         count &+= n
     }
 

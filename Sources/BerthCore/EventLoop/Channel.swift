@@ -212,13 +212,12 @@ final class Channel: EventHandler {
         guard !closed else { return }
         closed = true
         reading = false
-        if let closer {
-            delegate = nil
-            closer.close(self, reset: reset)
-            return
-        }
-        release(reset: reset)
         delegate = nil
+        if let closer {
+            closer.close(self, reset: reset)
+        } else {
+            release(reset: reset)
+        }
     }
 
     /// The second half of `close`: frees the C events and closes the socket. `DeferredCloser` calls it after the
