@@ -1,18 +1,20 @@
 """Shared pytest fixtures: start the built berth binary and small origin servers on loopback."""
 import os
 import signal
-import socket
 import subprocess
 import threading
 import time
 import http.server
 import socketserver
+import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Absolute, because some tests run berth from a temporary working directory.
 BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
+# The shared raw-socket helpers (RawOrigin and friends) live with the integration tests.
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 
 class Berth:
@@ -192,8 +194,6 @@ class Origin(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def raw_origin():
     """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin (tests/integration/berth_helpers.py) running
     handler(conn) per accepted connection; all closed at teardown. Shared by the integration and e2e suites."""
-    import sys
-    sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     from berth_helpers import RawOrigin
     made = []
 
@@ -213,10 +213,3 @@ def origin():
     yield o
     o.close()
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port

@@ -7,7 +7,6 @@ import collections
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,8 +17,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
-from berth_helpers import (RawClient, RawOrigin, get_req, get_stats, keepalive_loop, upstream_stats,  # noqa: E402,F401
-                           wait_for, wait_upstream)
+from berth_helpers import (RawClient, RawOrigin, free_port, get_req, get_stats, keepalive_loop,  # noqa: E402,F401
+                           upstream_stats, wait_for, wait_upstream)
 
 LONG = os.environ.get("BERTH_E2E_LONG", "") not in ("", "0", "false", "no")
 
@@ -239,10 +238,3 @@ def python_upstream(keepalive_s, delay_ms=0):
     return UpstreamProcess([sys.executable, os.path.join(HERE, "upstreams", "py_server.py"), str(keepalive_s),
                             str(delay_ms)], f"python keep-alive={keepalive_s}s")
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
