@@ -205,8 +205,25 @@ class UpstreamProcess:
 
     def freeze(self):
         os.kill(self.proc.pid, signal.SIGSTOP)
+        # SIGSTOP lands asynchronously: on a busy machine the server could still answer a request sent right after.
+        # Wait (bounded) until every thread shows as stopped, as a frozen cgroup would be.
+        deadline = time.monotonic() + 5.0
+        while not self._all_threads_stopped() and time.monotonic() < deadline:
+            time.sleep(0.001)
         self.frozen = True
         FIGURES.fault(f"freeze ({self.name})")
+
+    def _all_threads_stopped(self):
+        task = f"/proc/{self.proc.pid}/task"
+        try:
+            for tid in os.listdir(task):
+                with open(f"{task}/{tid}/stat") as f:
+                    st = f.read()
+                if st[st.rindex(")") + 2] not in "Tt":
+                    return False
+        except OSError:
+            return False
+        return True
 
     def thaw(self):
         os.kill(self.proc.pid, signal.SIGCONT)
