@@ -153,9 +153,10 @@ final class Channel: EventHandler {
     /// The channel's one deadline (see LazyDeadline for the rules).
     private var deadline = LazyDeadline()
 
-    /// Sets the single deadline to `nanos` from now, replacing any earlier one.
-    func setTimeout(_ nanos: Nanos) {
-        if case .arm(let after) = deadline.set(nanos, now: MonotonicClock.now()) { timerEvent.add(after: after) }
+    /// Sets the single deadline to `nanos` after `now`, replacing any earlier one. Hot paths pass their event's
+    /// time (Worker.now) rather than read the clock again.
+    func setTimeout(_ nanos: Nanos, now: Nanos = MonotonicClock.now()) {
+        if case .arm(let after) = deadline.set(nanos, now: now) { timerEvent.add(after: after) }
     }
 
     /// Drops the deadline; the armed timer, if any, fires once more and is ignored.

@@ -21,7 +21,7 @@ extension ProxySession {
         }
         x.isTunnel = true
         phase = .resolving
-        caller.setTimeout(worker.manager.settings.route.connectTimeout)
+        caller.setTimeout(worker.manager.settings.route.connectTimeout, now: worker.now)
         let serial = x.serial
         worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
             // Strong on purpose (see resolveAndConnect); answers for an earlier exchange are dropped.
@@ -78,7 +78,7 @@ extension ProxySession {
         evbuffer_add_buffer(ch.output, caller.input)
         evbuffer_add_buffer(caller.output, ch.input)
         guard ch.flush(), caller.flush() else { return close() }
-        caller.setTimeout(worker.settings.callerIdleTimeout)
+        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
     }
 
     /// Relays what one side sent to the other; stops reading a side whose peer is not keeping up.
@@ -94,7 +94,7 @@ extension ProxySession {
         evbuffer_add_buffer(other.output, ch.input)
         guard other.flush() else { return close() }
         if other.pendingOutput > worker.settings.highWater { ch.stopReading() }
-        caller.setTimeout(worker.settings.callerIdleTimeout)
+        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
     }
 
     /// One side of the tunnel drained its output: let the other side send again.

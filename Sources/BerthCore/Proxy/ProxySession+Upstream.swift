@@ -6,7 +6,7 @@ internal import CLibevent
 extension ProxySession {
     /// Sends the current request on `conn` and starts relaying.
     func send(on conn: UpstreamConnection, reused: Bool) {
-        let now = MonotonicClock.now()
+        let now = worker.now
         upstream = conn
         conn.leaveIdle(to: self)
         conn.requestsServed += 1
@@ -22,7 +22,7 @@ extension ProxySession {
         guard upstream === conn else { return }
         guard conn.channel.flush() else { return upstreamFailed(.upstreamReset) }
         conn.channel.startReading()
-        conn.channel.setTimeout(x.socketTimeout)
+        conn.channel.setTimeout(x.socketTimeout, now: worker.now)
         if caller.pendingInput > 0 && x.requestDone { caller.stopReading() }
     }
 
@@ -78,7 +78,7 @@ extension ProxySession {
         switch up.channel.read() {
         case .data(let n):
             if x.responseBytes == 0 {
-                x.firstByteAt = MonotonicClock.now()
+                x.firstByteAt = worker.now
                 x.pool?.counters.timeToFirstByte.observe(x.firstByteAt - x.sentAt)
             }
             x.responseBytes += UInt64(n)
@@ -89,7 +89,7 @@ extension ProxySession {
         case .failed:
             return upstreamFailed(.upstreamReset)
         }
-        up.channel.setTimeout(x.socketTimeout)
+        up.channel.setTimeout(x.socketTimeout, now: worker.now)
         pumpResponse()
     }
 
@@ -212,7 +212,7 @@ extension ProxySession {
             // The caller reads slower than the upstream sends: stop reading the upstream; the caller's own timer now runs.
             up.channel.stopReading()
             up.channel.clearTimeout()
-            caller.setTimeout(worker.settings.callerIdleTimeout)
+            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
         }
     }
 
@@ -233,7 +233,7 @@ extension ProxySession {
             epoch: up.epoch
         )
         if extra { worker.counters.upstreamExtraBytes &+= 1 }
-        worker.manager.release(up, facts: facts, now: MonotonicClock.now())
+        worker.manager.release(up, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
     }
 
@@ -244,7 +244,7 @@ extension ProxySession {
             guard caller.flush() else { return close() }
             guard let up = upstream else { return }
             upstream = nil
-            worker.manager.release(up, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: MonotonicClock.now())
+            worker.manager.release(up, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: worker.now)
             endExchange(keepCaller: false)
             return
         }
@@ -284,7 +284,7 @@ extension ProxySession {
     func upstreamDrained() {
         guard let up = upstream else { return }
         if up.channel.writeError != 0 { return upstreamFailed(.upstreamReset) }
-        up.channel.setTimeout(x.socketTimeout)
+        up.channel.setTimeout(x.socketTimeout, now: worker.now)
         if !x.requestDone { caller.startReading() }
     }
 
@@ -294,6 +294,7 @@ extension ProxySession {
         upstream = nil
         up.channel.clearTimeout()
         let facts = ReleaseFacts(responseComplete: false, requestComplete: x.requestDone, keepAlive: false, failure: reason, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
+        // A fresh read: close() also comes from the worker's drain timer and shutdown, outside any session event.
         worker.manager.release(up, facts: facts, now: MonotonicClock.now())
     }
 }

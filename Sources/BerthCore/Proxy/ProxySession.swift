@@ -58,12 +58,14 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     func start() {
         Socket.setNoDelay(caller.fd)
         caller.startReading()
-        caller.setTimeout(worker.settings.callerIdleTimeout)
+        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
     }
 
     // MARK: events
+    // Each entry point reads the clock once (worker.tick()); everything it calls uses worker.now.
 
     func channelReadable(_ channel: Channel) {
+        worker.tick()
         if channel === caller {
             callerReadable()
         } else if let up = upstream, channel === up.channel {
@@ -74,6 +76,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     }
 
     func channelWritable(_ channel: Channel) {
+        worker.tick()
         if channel === caller {
             callerDrained()
         } else if channel === pending && phase == .connecting {
@@ -86,6 +89,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     }
 
     func channelTimedOut(_ channel: Channel) {
+        worker.tick()
         if channel === caller {
             callerTimedOut()
         } else if channel === pending && phase == .connecting {
@@ -149,8 +153,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             var len = 0
             guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { return }
             if headStartedAt == nil {
-                headStartedAt = MonotonicClock.now()
-                caller.setTimeout(worker.settings.headerTimeout)
+                headStartedAt = worker.now
+                caller.setTimeout(worker.settings.headerTimeout, now: worker.now)
             }
             let result: HeadParseResult
             do {
@@ -212,7 +216,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             caller.clearTimeout()
             if let up = upstream, !x.responseDone {
                 up.channel.startReading()
-                up.channel.setTimeout(x.socketTimeout)
+                up.channel.setTimeout(x.socketTimeout, now: worker.now)
             }
         case .tunnel:
             tunnelDrained(caller)
@@ -225,7 +229,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// A request head is complete: decide where it goes and get a connection.
     private func beginExchange() {
-        let now = MonotonicClock.now()
+        let now = worker.now
         x.reset(now: now)
         parser.takeHead(into: &x.request)
         worker.counters.requests &+= 1
@@ -296,7 +300,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     /// Asks the pool for a connection.
     func acquire(allowReuse: Bool) {
         guard let pool = x.pool else { return }
-        let now = MonotonicClock.now()
+        let now = worker.now
         x.acquireStartedAt = now
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let conn):
@@ -309,35 +313,40 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         case .wait:
             phase = .acquiring
             let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
-            caller.setTimeout(limit)
+            caller.setTimeout(limit, now: worker.now)
         case .reject(let cause):
             answerError(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
     }
 
+    // The pool calls these from other connections' events (a release, an idle close, an admin command): the loop's
+    // time is read afresh, since the last session event may be long past.
     func poolGranted(_ connection: UpstreamConnection) {
+        worker.tick()
         guard phase == .acquiring, let pool = x.pool else {
             // The session ended while queued: give the connection straight back.
-            worker.manager.release(connection, facts: idleFacts(connection), now: MonotonicClock.now())
+            worker.manager.release(connection, facts: idleFacts(connection), now: worker.now)
             return
         }
         caller.clearTimeout()
-        pool.counters.acquireWait.observe(MonotonicClock.now() - x.acquireStartedAt)
+        pool.counters.acquireWait.observe(worker.now - x.acquireStartedAt)
         send(on: connection, reused: true)
     }
 
     func poolMayConnect() {
+        worker.tick()
         guard phase == .acquiring, let pool = x.pool else {
             if let pool = x.pool { worker.manager.connectFailed(pool) }
             return
         }
         caller.clearTimeout()
-        pool.counters.acquireWait.observe(MonotonicClock.now() - x.acquireStartedAt)
+        pool.counters.acquireWait.observe(worker.now - x.acquireStartedAt)
         x.connectEpoch = pool.state.epoch
         resolveAndConnect()
     }
 
     func poolRejected(_ cause: ErrorCause) {
+        worker.tick()
         guard phase == .acquiring, let pool = x.pool else { return }
         caller.clearTimeout()
         answerError(cause, detail: "\(pool.key) is paused")
@@ -385,12 +394,13 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     private func resolveAndConnect() {
         guard let key = x.key, let pool = x.pool else { return }
         phase = .resolving
-        caller.setTimeout(pool.settings.connectTimeout)
+        caller.setTimeout(pool.settings.connectTimeout, now: worker.now)
         let serial = x.serial
-        worker.resolver.resolve(key.bareHost, port: key.port, now: MonotonicClock.now()) { [self] addresses in
+        worker.resolver.resolve(key.bareHost, port: key.port, now: worker.now) { [self] addresses in
             // Strong on purpose: a weak reference would give the session a side table and slow every retain.
             // An answer for an earlier exchange (one that timed out) is dropped.
             guard serial == self.x.serial else { return }
+            self.worker.tick()
             self.resolved(addresses)
         }
     }
@@ -444,7 +454,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             return
         }
         pending = nil
-        let conn = worker.manager.connected(pool, channel: ch, epoch: x.connectEpoch, now: MonotonicClock.now())
+        let conn = worker.manager.connected(pool, channel: ch, epoch: x.connectEpoch, now: worker.now)
         send(on: conn, reused: false)
     }
 
@@ -491,7 +501,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         if keepCaller && !worker.isShuttingDown {
             phase = .awaitingHead
             caller.startReading()
-            caller.setTimeout(worker.settings.callerIdleTimeout)
+            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
             if caller.pendingInput > 0 { parseHeads() }
         } else {
             closeAfterFlush()
@@ -505,7 +515,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         if caller.pendingOutput == 0 || !caller.flush() || caller.pendingOutput == 0 {
             close()
         } else {
-            caller.setTimeout(worker.settings.callerIdleTimeout)
+            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
         }
     }
 

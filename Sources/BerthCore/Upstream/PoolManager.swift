@@ -147,7 +147,7 @@ final class PoolManager {
         switch pool.state.prewarmed(id: conn.id, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
-            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now)
+            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiterID):
             pool.waiters.removeValue(forKey: waiterID)!.poolGranted(conn)
         case .close(let reason):
@@ -164,7 +164,7 @@ final class PoolManager {
         switch pool.state.release(id: conn.id, verdict: verdict, openedAt: conn.openedAt, now: now) {
         case .pooled:
             pool.idle[conn.id] = conn
-            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now)
+            conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiterID):
             pool.counters.reused &+= 1
             let waiter = pool.waiters.removeValue(forKey: waiterID)!

@@ -23,12 +23,12 @@ final class UpstreamConnection: ChannelDelegate {
     }
 
     /// Starts the idle watch: EV_READ stays registered and the timer runs to the idle deadline.
-    func enterIdle(deadlineIn: Nanos) {
+    func enterIdle(deadlineIn: Nanos, now: Nanos) {
         isIdle = true
         channel.delegate = self
         channel.setUrgentReads(true)
         channel.startReading()
-        channel.setTimeout(deadlineIn)
+        channel.setTimeout(deadlineIn, now: now)
     }
 
     /// Ends the idle watch; the new owner takes the channel's events.
