@@ -102,6 +102,25 @@ def start_berth():
         b.stop()
 
 
+@pytest.fixture
+def berth(start_berth):
+    """start_berth that prints each instance's stderr tail at teardown (pytest shows it when a test fails).
+    The instances started so far are in `berth.made`, for suites that check more at teardown (tests/e2e)."""
+    made = []
+
+    def make(*flags, **kw):
+        b = start_berth(*flags, **kw)
+        made.append(b)
+        return b
+
+    make.made = made
+    yield make
+    for b in made:
+        lines = b.stderr_text().splitlines()
+        print(f"---- berth {b.args[1:]} stderr (last 80 of {len(lines)} lines) ----")
+        print("\n".join(lines[-80:]))
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 

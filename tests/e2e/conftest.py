@@ -49,18 +49,11 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture
-def berth(start_berth):
-    """start_berth (tests/conftest.py) that prints berth's stderr tail at teardown and checks berth is alive."""
-    made = []
-
-    def make(*flags, **kw):
-        b = start_berth(*flags, **kw)
-        made.append(b)
-        return b
-
-    yield make
+def berth(berth):
+    """The shared berth fixture (tests/conftest.py), plus a check at teardown that each berth is alive and settled."""
+    yield berth
     unsettled = []
-    for b in made:  # cross-cutting invariant: once a test is over, nothing is left busy, pending or connecting
+    for b in berth.made:  # cross-cutting invariant: once a test is over, nothing is left busy, pending or connecting
         if b.proc.poll() is not None:
             continue
         deadline = time.monotonic() + 10
@@ -75,11 +68,7 @@ def berth(start_berth):
                 unsettled.append({k: t.get(k) for k in ("busy", "pending", "connecting", "open", "callers")})
                 break
             time.sleep(0.05)
-    for b in made:
-        lines = b.stderr_text().splitlines()
-        print(f"---- berth {b.args[1:]} stderr (last 60 of {len(lines)} lines) ----")
-        print("\n".join(lines[-60:]))
-    for b in made:
+    for b in berth.made:
         assert b.proc.poll() is None, f"berth exited with {b.proc.returncode} during the test"
     assert unsettled == [], f"/stats totals not settled 10 s after the test: {unsettled}"
 
