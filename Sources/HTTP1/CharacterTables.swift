@@ -46,19 +46,6 @@ func equalsIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer
     return true
 }
 
-/// Appends a non-negative decimal without going through String.
-func appendDecimal(_ value: Int, into out: inout [UInt8]) {
-    var v = value < 0 ? 0 : value
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var n = 0
-    withUnsafeMutableBytes(of: &digits) { d in
-        repeat { d[n] = UInt8(0x30 + v % 10); v /= 10; n += 1 } while v > 0
-        while n > 0 { n -= 1; out.append(d[n]) }
-    }
-}
-
 /// Trims SP/HTAB off both ends of a byte run inside `p`.
 @inline(__always)
 func trimOWS(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Range<Int> {

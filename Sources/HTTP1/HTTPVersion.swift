@@ -24,10 +24,7 @@ extension HTTPVersion {
     }
 
     /// Appends `HTTP/1.x`; anything but 1.0 is written as 1.1 because that is all berth speaks.
-    static func write(_ v: HTTPVersion, into out: inout [UInt8]) {
-        out.append(contentsOf: v == .http10 ? httpSlash10 : httpSlash11)
+    static func write(_ v: HTTPVersion, into out: inout HeadWriter) {
+        out.literal(v == .http10 ? "HTTP/1.0" : "HTTP/1.1")
     }
 }
-
-let httpSlash10: [UInt8] = Array("HTTP/1.0".utf8)
-let httpSlash11: [UInt8] = Array("HTTP/1.1".utf8)

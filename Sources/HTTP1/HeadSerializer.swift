@@ -2,57 +2,105 @@
 
 /// Writes heads for forwarding.
 public enum HeadSerializer {
+    /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
+    /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
+    public static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
+        head.method.rawValue.utf8.count + 1 + max(head.text.count, 1) + 1 + 8 + 2
+            + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+    }
+
+    /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK").
+    public static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+    }
+
     /// Request line in origin-form, Host set from `host`, hop-by-hop headers dropped.
     public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout [UInt8]) {
-        out.append(contentsOf: head.method.rawValue.utf8)
-        out.append(SP)
-        if head.targetForm == .authority {
-            head.withTargetBytes { out.appendRaw($0) }
-        } else {
-            head.withPathBytes { out.appendRaw($0) }
+        out.appendHead(bound: forwardRequestBound(head, host: host, options: options)) {
+            writeForwardRequest(head, host: host, options: options, into: &$0)
         }
-        out.append(SP)
-        HTTPVersion.write(head.version, into: &out)
-        crlf(&out)
-        append(literal: "Host: ", into: &out)
-        out.append(contentsOf: host.utf8)
-        crlf(&out)
-        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, options: options, into: &out)
-        if head.isUpgrade {
-            append(literal: "Connection: upgrade\r\n", into: &out)
-        } else if head.version == .http10 {
-            // Keeps the pooled upstream connection open, and an HTTP/1.0 request never gets a chunked answer.
-            append(literal: "Connection: keep-alive\r\n", into: &out)
-        }
-        writeVia(options, into: &out)
-        crlf(&out)
     }
 
     /// Status line and headers for the caller, hop-by-hop dropped, Connection set from `keepAlive`.
     public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout [UInt8]) {
-        append(literal: "HTTP/1.1 ", into: &out)
-        appendDecimal(head.status, into: &out)
-        out.append(SP)
-        head.withReasonBytes { out.appendRaw($0) }
-        crlf(&out)
+        out.appendHead(bound: forwardResponseBound(head, options: options)) {
+            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &$0)
+        }
+    }
+
+    /// `writeForwardRequest` into memory that `reserve` hands out for the bound it is asked for (an output buffer's
+    /// free space); returns the bytes written, 0 when `reserve` had none. One call, so the caller passes the head once.
+    public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        let bound = forwardRequestBound(head, host: host, options: options)
+        guard let base = reserve(bound) else { return 0 }
+        var w = HeadWriter(base: base, capacity: bound)
+        writeForwardRequest(head, host: host, options: options, into: &w)
+        return w.count
+    }
+
+    /// `writeForwardResponse` into memory that `reserve` hands out for the bound it is asked for; returns the bytes
+    /// written, 0 when `reserve` had none.
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        let bound = forwardResponseBound(head, options: options)
+        guard let base = reserve(bound) else { return 0 }
+        var w = HeadWriter(base: base, capacity: bound)
+        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &w)
+        return w.count
+    }
+
+    /// `writeForwardRequest` into memory reserved for at least `forwardRequestBound` bytes.
+    public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
+        var method = head.method.rawValue
+        method.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+        out.byte(SP)
+        if head.targetForm == .authority {
+            head.withTargetBytes { out.raw($0) }
+        } else {
+            head.withPathBytes { out.raw($0) }
+        }
+        out.byte(SP)
+        HTTPVersion.write(head.version, into: &out)
+        out.crlf()
+        out.literal("Host: ")
+        var h = host
+        h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+        out.crlf()
+        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, options: options, into: &out)
+        if head.isUpgrade {
+            out.literal("Connection: upgrade\r\n")
+        } else if head.version == .http10 {
+            // Keeps the pooled upstream connection open, and an HTTP/1.0 request never gets a chunked answer.
+            out.literal("Connection: keep-alive\r\n")
+        }
+        out.raw(options.viaLine)
+        out.crlf()
+    }
+
+    /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
+        out.literal("HTTP/1.1 ")
+        out.decimal(head.status)
+        out.byte(SP)
+        head.withReasonBytes { out.raw($0) }
+        out.crlf()
         let upgrading = head.status == 101
         copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
         if upgrading {
-            append(literal: "Connection: upgrade\r\n", into: &out)
+            out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
-            append(literal: "Connection: close\r\n", into: &out)
+            out.literal("Connection: close\r\n")
         } else if callerVersion == .http10 {
-            append(literal: "Connection: keep-alive\r\n", into: &out)
+            out.literal("Connection: keep-alive\r\n")
         }
-        writeVia(options, into: &out)
-        crlf(&out)
+        out.raw(options.viaLine)
+        out.crlf()
     }
 
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing
     /// fields: dropping Content-Length or Transfer-Encoding on request would desynchronise the bytes we forward untouched.
     /// Lines are stored with their CRLF, so each run of consecutive surviving lines is one copy (most heads are one
     /// or two runs: everything but Connection).
-    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout [UInt8]) {
+    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout HeadWriter) {
         let fields = headers.fields
         headers.bytes.withUnsafeBytes { b in
             func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
@@ -73,12 +121,12 @@ public enum HeadSerializer {
                     if namedByConnection(name, fields, b) || named(name, in: options.alsoDropBytes) || framingLookalike(name) { continue }
                 }
                 if f.lineStart != runEnd || runEnd == 0 {
-                    if runEnd > runStart { out.appendRaw(slice(runStart, runEnd)) }
+                    if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
                     runStart = f.lineStart
                 }
                 runEnd = f.lineEnd + 2
             }
-            if runEnd > runStart { out.appendRaw(slice(runStart, runEnd)) }
+            if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
         }
     }
 
@@ -117,15 +165,5 @@ public enum HeadSerializer {
             if same { return true }
         }
         return false
-    }
-
-    static func writeVia(_ options: ForwardOptions, into out: inout [UInt8]) {
-        if !options.viaLine.isEmpty { out.append(contentsOf: options.viaLine) }
-    }
-
-    @inline(__always) static func crlf(_ out: inout [UInt8]) { out.append(CR); out.append(LF) }
-
-    @inline(__always) static func append(literal s: StaticString, into out: inout [UInt8]) {
-        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 }

@@ -183,6 +183,22 @@ final class Channel: EventHandler {
         evbuffer_add(output, bytes.baseAddress, bytes.count)
     }
 
+    /// Lets `serialize` write straight into `output`'s free space: it asks the closure it is given for as many bytes
+    /// as it may need, writes, and returns how many it wrote, which are kept. One copy fewer than building the bytes
+    /// elsewhere and adding them (forwarded heads are written this way).
+    @inline(__always)
+    func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) {
+        guard !closed else { return }
+        var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
+        let output = self.output
+        let n = serialize { bound in
+            evbuffer_reserve_space(output, bound, &vec, 1) == 1 ? vec.iov_base : nil
+        }
+        guard n > 0 else { return }
+        vec.iov_len = n
+        evbuffer_commit_space(output, &vec, 1)
+    }
+
     /// Appends a byte array to `output`.
     func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { write($0) }

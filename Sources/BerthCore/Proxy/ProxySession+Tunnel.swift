@@ -57,9 +57,7 @@ extension ProxySession {
     /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
     func startUpgrade(_ head: ResponseHead) {
         guard let up = upstream else { return }
-        scratch.removeAll(keepingCapacity: true)
-        HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
-        caller.write(scratch)
+        writeResponseHead(head, keepAlive: true, options: worker.settings.forward)
         x.responseHeadSent = true
         upstream = nil
         up.channel.clearTimeout()

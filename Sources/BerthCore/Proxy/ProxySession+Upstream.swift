@@ -12,9 +12,9 @@ extension ProxySession {
         conn.requestsServed += 1
         x.reused = reused
         phase = .exchanging
-        scratch.removeAll(keepingCapacity: true)
-        HeadSerializer.writeForwardRequest(x.request, host: hostHeader(), options: worker.settings.forward, into: &scratch)
-        conn.channel.write(scratch)
+        let host = hostHeader()
+        let options = worker.settings.forward
+        conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
         x.sentAt = now
         responseParser.reset()
         pumpRequestBody()
@@ -119,9 +119,7 @@ extension ProxySession {
                 }
                 // 1xx (100 Continue among them) goes through, except to HTTP/1.0 callers, which cannot take it (RFC 9110 15.2).
                 if x.request.version != .http10 {
-                    scratch.removeAll(keepingCapacity: true)
-                    HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: true, options: worker.settings.forward, into: &scratch)
-                    caller.write(scratch)
+                    writeResponseHead(head, keepAlive: true, options: worker.settings.forward)
                     // A caller waiting for 100 Continue sends nothing until it sees it: it must leave now.
                     guard caller.flush() else { return close() }
                 }
@@ -154,9 +152,7 @@ extension ProxySession {
                     }
                 }
             }
-            scratch.removeAll(keepingCapacity: true)
-            HeadSerializer.writeForwardResponse(head, callerVersion: x.request.version, keepAlive: x.callerKeepAlive, options: options, into: &scratch)
-            caller.write(scratch)
+            writeResponseHead(head, keepAlive: x.callerKeepAlive, options: options)
             x.responseHeadSent = true
             switch framing {
             case .none:
@@ -214,6 +210,12 @@ extension ProxySession {
             up.channel.clearTimeout()
             caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
         }
+    }
+
+    /// Serialises a response head for the caller straight into its output buffer.
+    func writeResponseHead(_ head: ResponseHead, keepAlive: Bool, options: ForwardOptions) {
+        let version = x.request.version
+        caller.writeInPlace { HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0) }
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.

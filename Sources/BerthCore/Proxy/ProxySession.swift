@@ -38,8 +38,6 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     var pending: Channel?
     /// When the first byte of the current head arrived, for the header timeout.
     var headStartedAt: Nanos?
-    /// Reused buffer for serialised heads.
-    var scratch: [UInt8] = []
     /// The route of the previous request (Host value or absolute-form scheme and authority, as sent): callers send
     /// request after request to one upstream, so the parse, allowlist check and pool lookup are done once per change.
     var route = RouteCache()
@@ -50,7 +48,6 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         self.waiterID = worker.manager.makeID()
         self.parser = RequestHeadParser(limits: worker.settings.limits)
         self.responseParser = ResponseHeadParser(limits: worker.settings.limits)
-        scratch.reserveCapacity(1024)
         caller.delegate = self
     }
 
