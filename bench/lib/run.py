@@ -37,11 +37,11 @@ BODY_BYTES = {"2": 2, "4k": 4096, "256k": 262144}
 
 # --------------------------------------------------------------------------- proxies
 
-def start_berth(work, up_port, cpu):
+def start_berth(work, up_port, cpu, workers=1):
     p = procs.start([os.environ["BERTH_BIN"], "--profile", "same-region-failover",
-                     "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", "1",
+                     "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", str(workers),
                      "--log-level", "warning"],
-                    cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, "berth.stderr"), "w"))
+                    cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"berth-w{workers}.stderr"), "w"))
     port, admin = procs.read_ready_line(p)
     return p, port
 
@@ -120,7 +120,14 @@ def start_floor(work, up_port, cpu):
     return p, port
 
 
-PROXIES = {"berth": start_berth, "nginx": start_nginx_proxy, "haproxy": start_haproxy, "floor": start_floor}
+def start_berth2(work, up_port, cpu):
+    """berth --workers 2: two loops on one port (SO_REUSEPORT). Pinned, both share core 0 (overhead only); with
+    --no-pin they may use both cores."""
+    return start_berth(work, up_port, cpu, workers=2)
+
+
+PROXIES = {"berth": start_berth, "berth2": start_berth2, "nginx": start_nginx_proxy, "haproxy": start_haproxy,
+           "floor": start_floor}
 
 
 # --------------------------------------------------------------------------- one measurement
@@ -241,6 +248,11 @@ def targets_verdict(summary):
             v["berth_cpu_above_floor_us"] = round(b["proxy_cpu_us_per_req"] - f["proxy_cpu_us_per_req"], 2)
     ratio = b["rps"] / h["rps"]
     v["throughput_vs_haproxy"] = {"ratio": round(ratio, 3), "target": ">= 1.05", "met": ratio >= 1.05}
+    b2 = summary.get("berth2")
+    if b2:
+        # "Must not regress on 2 cores": within 5% of one worker, the spread of rounds on a quiet machine.
+        r2 = b2["rps"] / b["rps"]
+        v["workers2_throughput_vs_workers1"] = {"ratio": round(r2, 3), "target": ">= 0.95", "met": r2 >= 0.95}
     if d:
         for q in ("p50_us", "p99_us"):
             bb, hh = b[q] - d[q], h[q] - d[q]
@@ -256,7 +268,8 @@ def chart(summary, targets, path, title):
     except ImportError:
         log("matplotlib missing: chart skipped")
         return False
-    colors = {"direct": "#999999", "berth": "#2a7ab0", "nginx": "#3c9a3c", "haproxy": "#d0772b", "floor": "#bbbbbb"}
+    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "haproxy": "#d0772b",
+              "floor": "#bbbbbb"}
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     ax = axes[0]
     rps = [summary[t]["rps"] for t in targets]
@@ -308,7 +321,8 @@ def main(argv):
     ap.add_argument("--no-pin", action="store_true", help="do not pin proxy to core 0 and wrk+upstream to core 1")
     has_cc = any(shutil.which(c) for c in ("cc", "gcc", "clang"))
     ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc else ""),
-                    help="comma-separated subset of direct, berth, nginx, haproxy, floor (the byte-moving floor, "
+                    help="comma-separated subset of direct, berth, berth2 (berth --workers 2; not in the default set), "
+                         "nginx, haproxy, floor (the byte-moving floor, "
                          "bench/floor/floor.c; in the default set when a C compiler is installed)")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"), help="results directory")
     ap.add_argument("--name", default=None,
