@@ -46,14 +46,15 @@ def start_berth(work, up_port, cpu, workers=1):
     return p, port
 
 
-def start_nginx_proxy(work, up_port, cpu):
+def start_nginx_proxy(work, up_port, cpu, workers=1):
     port = procs.free_port()
-    conf = os.path.join(work, "nginx-proxy.conf")
+    name = f"nginx-proxy-w{workers}"
+    conf = os.path.join(work, f"{name}.conf")
     with open(conf, "w") as f:
-        f.write(f"""worker_processes 1;
+        f.write(f"""worker_processes {workers};
 daemon off;
-pid {work}/nginx-proxy.pid;
-error_log {work}/nginx-proxy.err warn;
+pid {work}/{name}.pid;
+error_log {work}/{name}.err warn;
 worker_rlimit_nofile 20000;
 events {{ worker_connections 8192; }}
 http {{
@@ -72,17 +73,17 @@ http {{
 }}
 """)
     p = procs.start(["nginx", "-c", conf, "-p", work], cpu=cpu,
-                    stderr=open(os.path.join(work, "nginx-proxy.stderr"), "w"))
+                    stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
     procs.wait_port(port)
     return p, port
 
 
-def start_haproxy(work, up_port, cpu):
+def start_haproxy(work, up_port, cpu, threads=1):
     port = procs.free_port()
-    conf = os.path.join(work, "haproxy.cfg")
+    conf = os.path.join(work, f"haproxy-t{threads}.cfg")
     with open(conf, "w") as f:
         f.write(f"""global
-  nbthread 1
+  nbthread {threads}
   maxconn 8000
 
 defaults
@@ -101,7 +102,7 @@ backend be
   server s1 127.0.0.1:{up_port}
 """)
     p = procs.start(["haproxy", "-f", conf, "-db"], cpu=cpu,
-                    stderr=open(os.path.join(work, "haproxy.stderr"), "w"))
+                    stderr=open(os.path.join(work, f"haproxy-t{threads}.stderr"), "w"))
     procs.wait_port(port)
     return p, port
 
@@ -127,7 +128,10 @@ def start_berth2(work, up_port, cpu):
 
 
 PROXIES = {"berth": start_berth, "berth2": start_berth2, "nginx": start_nginx_proxy, "haproxy": start_haproxy,
-           "floor": start_floor}
+           "floor": start_floor,
+           # Two workers (nginx worker_processes 2) and two threads (HAProxy nbthread 2), to compare with berth2.
+           "nginx2": lambda w, u, c: start_nginx_proxy(w, u, c, workers=2),
+           "haproxy2": lambda w, u, c: start_haproxy(w, u, c, threads=2)}
 
 
 # --------------------------------------------------------------------------- one measurement
@@ -268,8 +272,8 @@ def chart(summary, targets, path, title):
     except ImportError:
         log("matplotlib missing: chart skipped")
         return False
-    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "haproxy": "#d0772b",
-              "floor": "#bbbbbb"}
+    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "nginx2": "#7cc47c",
+              "haproxy": "#d0772b", "haproxy2": "#e8a66b", "floor": "#bbbbbb"}
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     ax = axes[0]
     rps = [summary[t]["rps"] for t in targets]
@@ -321,9 +325,9 @@ def main(argv):
     ap.add_argument("--no-pin", action="store_true", help="do not pin proxy to core 0 and wrk+upstream to core 1")
     has_cc = any(shutil.which(c) for c in ("cc", "gcc", "clang"))
     ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc else ""),
-                    help="comma-separated subset of direct, berth, berth2 (berth --workers 2; not in the default set), "
-                         "nginx, haproxy, floor (the byte-moving floor, "
-                         "bench/floor/floor.c; in the default set when a C compiler is installed)")
+                    help="comma-separated subset of direct, berth, nginx, haproxy, floor (the byte-moving floor, "
+                         "bench/floor/floor.c; in the default set when a C compiler is installed); also berth2, "
+                         "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin)")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"), help="results directory")
     ap.add_argument("--name", default=None,
                     help="result file stem (default latest; quick with --quick, so a smoke run keeps latest.*)")
