@@ -35,7 +35,6 @@ struct Exchange {
     var isTunnel = false
     var retried = false
     var startedAt: Nanos = 0
-    var acquireStartedAt: Nanos = 0
     var sentAt: Nanos = 0
     var firstByteAt: Nanos = 0
     /// The cause berth answered with, for the access log.
@@ -74,7 +73,6 @@ struct Exchange {
         isTunnel = false
         retried = false
         startedAt = now
-        acquireStartedAt = now
         sentAt = 0
         firstByteAt = 0
         errorCause = nil

@@ -20,8 +20,7 @@ extension ProxySession {
             return closeAfterFlush()
         }
         x.isTunnel = true
-        phase = .resolving
-        caller.setTimeout(worker.manager.settings.route.connectTimeout, now: worker.now)
+        apply(machine.resolving(connectTimeout: worker.manager.settings.route.connectTimeout))
         let serial = x.serial
         worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
             // Strong on purpose (see resolveAndConnect); answers for an earlier exchange are dropped.
@@ -31,8 +30,8 @@ extension ProxySession {
     }
 
     private func tunnelResolved(_ addresses: [SocketAddress]) {
-        guard phase == .resolving, let key = x.key else { return }
-        caller.clearTimeout()
+        guard machine.state == .resolving, let key = x.key else { return }
+        apply(machine.waitEnded())
         guard let address = addresses.first else { return answerError(.dnsFailure, detail: "\(key.host) did not resolve") }
         if let err = beginConnect(to: address, timeout: worker.manager.settings.route.connectTimeout) {
             answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
@@ -69,14 +68,14 @@ extension ProxySession {
     private func enterTunnel(with ch: Channel) {
         pending = ch
         ch.delegate = self
-        phase = .tunnel
+        let timer = machine.tunnel(idleTimeout: worker.settings.callerIdleTimeout)
         ch.startReading()
         caller.startReading()
         // Bytes that arrived early on either side belong to the tunnel.
         evbuffer_add_buffer(ch.output, caller.input)
         evbuffer_add_buffer(caller.output, ch.input)
         guard ch.flush(), caller.flush() else { return close() }
-        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
+        apply(timer)
     }
 
     /// Relays what one side sent to the other; stops reading a side whose peer is not keeping up.
@@ -92,7 +91,7 @@ extension ProxySession {
         evbuffer_add_buffer(other.output, ch.input)
         guard other.flush() else { return close() }
         if other.pendingOutput > worker.settings.highWater { ch.stopReading() }
-        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
+        apply(machine.tunnelTraffic(idleTimeout: worker.settings.callerIdleTimeout))
     }
 
     /// One side of the tunnel drained its output: let the other side send again.

@@ -11,7 +11,7 @@ extension ProxySession {
         conn.leaveIdle(to: self)
         conn.requestsServed += 1
         x.reused = reused
-        phase = .exchanging
+        machine.exchanging()
         let host = hostHeader()
         let options = worker.settings.forward
         conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
@@ -208,7 +208,7 @@ extension ProxySession {
             // The caller reads slower than the upstream sends: stop reading the upstream; the caller's own timer now runs.
             up.channel.stopReading()
             up.channel.clearTimeout()
-            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
+            apply(machine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
         }
     }
 

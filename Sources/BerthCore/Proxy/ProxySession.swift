@@ -5,30 +5,12 @@ internal import CLibevent
 
 /// A caller connection and its current exchange. Requests are answered one at a time, in order (pipelining included).
 final class ProxySession: ChannelDelegate, PoolWaiter {
-    /// Where the session is in its current exchange.
-    enum Phase: Equatable {
-        /// Waiting for (the rest of) a request head.
-        case awaitingHead
-        /// Waiting for DNS.
-        case resolving
-        /// Queued in the pool.
-        case acquiring
-        /// A new upstream connection is being opened.
-        case connecting
-        /// Request and response are flowing.
-        case exchanging
-        /// Bytes flow both ways untouched (CONNECT or Upgrade).
-        case tunnel
-        /// Writing the last bytes before closing.
-        case closing
-        case closed
-    }
-
     /// Unowned(unsafe): the worker outlives its sessions, and this is read several times per request.
     unowned(unsafe) let worker: Worker
     let caller: Channel
     let waiterID: Int
-    var phase: Phase = .awaitingHead
+    /// Where the session is and what its caller timer runs to (pure; this class carries out its verdicts).
+    var machine = CallerMachine()
     var parser: RequestHeadParser
     var responseParser: ResponseHeadParser
     var x = Exchange()
@@ -36,8 +18,6 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     var upstream: UpstreamConnection?
     /// A socket being connected, or the upstream side of a CONNECT tunnel (never pooled).
     var pending: Channel?
-    /// When the first byte of the current head arrived, for the header timeout.
-    var headStartedAt: Nanos?
     /// The route of the previous request (Host value or absolute-form scheme and authority, as sent): callers send
     /// request after request to one upstream, so the parse, allowlist check and pool lookup are done once per change.
     var route = RouteCache()
@@ -55,7 +35,17 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     func start() {
         Socket.setNoDelay(caller.fd)
         caller.startReading()
-        caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
+        apply(machine.started(idleTimeout: worker.settings.callerIdleTimeout))
+    }
+
+    /// Carries out the machine's verdict on the caller's timer.
+    @inline(__always)
+    func apply(_ timer: CallerMachine.Timer) {
+        switch timer {
+        case .arm(let after): caller.setTimeout(after, now: worker.now)
+        case .clear: caller.clearTimeout()
+        case .keep: break
+        }
     }
 
     // MARK: events
@@ -67,7 +57,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             callerReadable()
         } else if let up = upstream, channel === up.channel {
             upstreamReadable()
-        } else if channel === pending, phase == .tunnel {
+        } else if channel === pending, machine.state == .tunnel {
             tunnelReadable(from: channel)
         }
     }
@@ -76,11 +66,11 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         worker.tick()
         if channel === caller {
             callerDrained()
-        } else if channel === pending && phase == .connecting {
+        } else if channel === pending && machine.state == .connecting {
             connectCompleted()
         } else if let up = upstream, channel === up.channel {
             upstreamDrained()
-        } else if channel === pending && phase == .tunnel {
+        } else if channel === pending && machine.state == .tunnel {
             tunnelDrained(channel)
         }
     }
@@ -89,11 +79,11 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         worker.tick()
         if channel === caller {
             callerTimedOut()
-        } else if channel === pending && phase == .connecting {
+        } else if channel === pending && machine.state == .connecting {
             connectTimedOut()
         } else if let up = upstream, channel === up.channel {
             upstreamTimedOut()
-        } else if channel === pending && phase == .tunnel {
+        } else if channel === pending && machine.state == .tunnel {
             close()
         }
     }
@@ -110,8 +100,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             callerGone()
             return
         }
-        switch phase {
-        case .awaitingHead:
+        switch machine.state {
+        case .idle, .readingHead:
             parseHeads()
         case .exchanging:
             if !x.requestDone { pumpRequestBody() }
@@ -132,27 +122,20 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// The caller closed or reset its connection.
     private func callerGone() {
-        if phase == .tunnel {
+        if machine.state == .tunnel {
             tunnelPeerClosed(caller)
             return
         }
-        if phase == .awaitingHead || phase == .closing {
-            close()
-            return
-        }
-        // Mid-exchange: the upstream connection cannot be trusted to be at a message boundary (close() aborts it).
+        // Mid-exchange, the upstream connection cannot be trusted to be at a message boundary: close() aborts it.
         close()
     }
 
     /// Parses as many heads as the buffered input holds; starts an exchange on the first complete one.
     func parseHeads() {
-        while phase == .awaitingHead {
+        while machine.awaitingHead {
             var len = 0
             guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { return }
-            if headStartedAt == nil {
-                headStartedAt = worker.now
-                caller.setTimeout(worker.settings.headerTimeout, now: worker.now)
-            }
+            apply(machine.headBytes(now: worker.now, headerTimeout: worker.settings.headerTimeout))
             let result: HeadParseResult
             do {
                 result = try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
@@ -166,8 +149,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
                 evbuffer_drain(caller.input, len)
             case .complete(let consumed):
                 evbuffer_drain(caller.input, consumed)
-                headStartedAt = nil
-                caller.clearTimeout()
+                apply(machine.headComplete())
                 beginExchange()
             }
         }
@@ -181,36 +163,32 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     }
 
     private func callerTimedOut() {
-        switch phase {
-        case .awaitingHead:
-            if headStartedAt != nil {
-                // Slowloris: a head that dribbles in is cut off, whatever its pace.
-                worker.counters.headerTimeouts &+= 1
-                ErrorResponse.write(status: 408, cause: .headerTimeout, detail: "request head not received in time", keepAlive: false, headOnly: false, into: caller)
-                closeAfterFlush()
-            } else {
-                close()
-            }
-        case .acquiring:
-            acquireTimedOut()
-        case .exchanging, .tunnel, .closing:
-            // The caller stopped reading what berth has for it (close() aborts the upstream).
+        switch machine.timedOut(now: worker.now) {
+        case .headerTimeout:
+            // Slowloris: a head that dribbles in is cut off, whatever its pace.
+            worker.counters.headerTimeouts &+= 1
+            ErrorResponse.write(status: 408, cause: .headerTimeout, detail: "request head not received in time", keepAlive: false, headOnly: false, into: caller)
+            closeAfterFlush()
+        case .close:
+            // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).
             close()
-        case .resolving:
+        case .acquireTimedOut(let waited):
+            acquireTimedOut(waited: waited)
+        case .resolveTimedOut:
             // The resolver did not answer within the connect timeout: the lookup counts as part of connecting.
             if !x.isTunnel, let pool = x.pool { worker.manager.connectFailed(pool) }
             answerError(.dnsFailure, detail: "\(x.key?.host ?? "host") did not resolve within the connect timeout")
-        case .connecting, .closed:
+        case .ignore:
             break
         }
     }
 
     private func callerDrained() {
-        switch phase {
+        switch machine.state {
         case .closing:
             close()
         case .exchanging:
-            caller.clearTimeout()
+            apply(machine.callerDrained())
             if let up = upstream, !x.responseDone {
                 up.channel.startReading()
                 up.channel.setTimeout(x.socketTimeout, now: worker.now)
@@ -298,7 +276,6 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     func acquire(allowReuse: Bool) {
         guard let pool = x.pool else { return }
         let now = worker.now
-        x.acquireStartedAt = now
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let conn):
             pool.counters.acquireWait.observe(0)
@@ -308,9 +285,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             x.connectEpoch = pool.state.epoch
             resolveAndConnect()
         case .wait:
-            phase = .acquiring
             let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
-            caller.setTimeout(limit, now: worker.now)
+            apply(machine.queued(now: now, limit: limit))
         case .reject(let cause):
             answerError(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
@@ -320,42 +296,43 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     // time is read afresh, since the last session event may be long past.
     func poolGranted(_ connection: UpstreamConnection) {
         worker.tick()
-        guard phase == .acquiring, let pool = x.pool else {
+        guard let since = machine.queuedSince, let pool = x.pool else {
             // The session ended while queued: give the connection straight back.
             worker.manager.release(connection, facts: idleFacts(connection), now: worker.now)
             return
         }
-        caller.clearTimeout()
-        pool.counters.acquireWait.observe(worker.now - x.acquireStartedAt)
+        apply(machine.waitEnded())
+        pool.counters.acquireWait.observe(worker.now - since)
         send(on: connection, reused: true)
     }
 
     func poolMayConnect() {
         worker.tick()
-        guard phase == .acquiring, let pool = x.pool else {
+        guard let since = machine.queuedSince, let pool = x.pool else {
             if let pool = x.pool { worker.manager.connectFailed(pool) }
             return
         }
-        caller.clearTimeout()
-        pool.counters.acquireWait.observe(worker.now - x.acquireStartedAt)
+        apply(machine.waitEnded())
+        pool.counters.acquireWait.observe(worker.now - since)
         x.connectEpoch = pool.state.epoch
         resolveAndConnect()
     }
 
     func poolRejected(_ cause: ErrorCause) {
         worker.tick()
-        guard phase == .acquiring, let pool = x.pool else { return }
-        caller.clearTimeout()
+        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        apply(machine.waitEnded())
         answerError(cause, detail: "\(pool.key) is paused")
     }
 
-    private func acquireTimedOut() {
+    private func acquireTimedOut(waited: Nanos) {
         guard let pool = x.pool else { return }
         worker.manager.cancelWait(pool, waiter: self)
+        let ms = waited / 1_000_000
         if pool.state.isPaused {
-            answerError(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold")
+            answerError(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold (\(ms) ms)")
         } else {
-            answerError(.poolTimeout, detail: "no connection to \(pool.key) within the acquire timeout")
+            answerError(.poolTimeout, detail: "no connection to \(pool.key) within the acquire timeout (waited \(ms) ms)")
         }
     }
 
@@ -390,8 +367,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     private func resolveAndConnect() {
         guard let key = x.key, let pool = x.pool else { return }
-        phase = .resolving
-        caller.setTimeout(pool.settings.connectTimeout, now: worker.now)
+        apply(machine.resolving(connectTimeout: pool.settings.connectTimeout))
         let serial = x.serial
         worker.resolver.resolve(key.bareHost, port: key.port, now: worker.now) { [self] addresses in
             // Strong on purpose: a weak reference would give the session a side table and slow every retain.
@@ -403,8 +379,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     }
 
     private func resolved(_ addresses: [SocketAddress]) {
-        guard phase == .resolving, let pool = x.pool else { return }
-        caller.clearTimeout()
+        guard machine.state == .resolving, let pool = x.pool else { return }
+        apply(machine.waitEnded())
         guard let address = addresses.first else {
             worker.manager.connectFailed(pool)
             answerError(.dnsFailure, detail: "\(pool.key.host) did not resolve")
@@ -424,10 +400,10 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             return err
         case .inProgress(let ch):
             pending = ch
-            phase = .connecting
+            machine.connecting()
         case .connected(let ch):
             pending = ch
-            phase = .connecting
+            machine.connecting()
             connectCompleted()
         }
         return nil
@@ -467,7 +443,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// Answers the current request with berth's own error, if nothing of the response has gone out yet.
     func answerError(_ cause: ErrorCause, detail: String) {
-        guard phase != .closed else { return }
+        guard machine.state != .closed else { return }
         x.errorCause = cause
         x.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)
@@ -496,9 +472,8 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         worker.accessLog(self)
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
-            phase = .awaitingHead
+            apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
             caller.startReading()
-            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
             if caller.pendingInput > 0 { parseHeads() }
         } else {
             closeAfterFlush()
@@ -507,21 +482,20 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// Closes once the output has left.
     func closeAfterFlush() {
-        phase = .closing
         caller.stopReading()
-        if caller.pendingOutput == 0 || !caller.flush() || caller.pendingOutput == 0 {
-            close()
-        } else {
-            caller.setTimeout(worker.settings.callerIdleTimeout, now: worker.now)
+        // A failed flush leaves nothing worth waiting for.
+        let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
+        switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
+        case .now: close()
+        case .afterFlush(let timer): apply(timer)
         }
     }
 
     /// Tears the session down: every socket it holds is closed or returned.
     func close() {
-        guard phase != .closed else { return }
-        let was = phase
-        phase = .closed
-        if was == .acquiring, let pool = x.pool { worker.manager.cancelWait(pool, waiter: self) }
+        let was = machine.close()
+        guard was != .closed else { return }
+        if case .acquiring = was, let pool = x.pool { worker.manager.cancelWait(pool, waiter: self) }
         if was == .connecting || was == .resolving, !x.isTunnel, let pool = x.pool {
             worker.manager.connectFailed(pool)
         }
@@ -536,5 +510,5 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     }
 
     /// Whether the session is between requests, so shutdown may close it at once.
-    var isIdle: Bool { phase == .awaitingHead && headStartedAt == nil }
+    var isIdle: Bool { machine.isIdle }
 }

@@ -1,0 +1,168 @@
+// The caller side of a proxy session as a pure machine: where it is, what the caller's one timer runs to, and what a timeout means.
+
+/// Events in, verdicts out: `ProxySession` feeds it what happened and carries out the timer change it returns. Time
+/// comes in as a parameter, so the rules (a header timeout that runs from a head's first byte whatever its pace, an
+/// idle timeout only between requests, the acquire wait measured from the queueing) are tested with plain numbers.
+struct CallerMachine: Equatable {
+    /// Where the session is; each state keeps its own data.
+    enum State: Equatable {
+        /// Between requests, no byte of the next head yet: the caller's idle timeout runs.
+        case idle
+        /// The first bytes of a head arrived at `since`: the header timeout runs from then, however slowly the rest
+        /// dribbles in (slowloris).
+        case readingHead(since: Nanos)
+        /// Waiting for DNS; the lookup counts as part of connecting, so the connect timeout runs.
+        case resolving
+        /// Queued in the pool since `since`.
+        case acquiring(since: Nanos)
+        /// A new upstream connection is being opened (its own channel holds the connect timeout).
+        case connecting
+        /// Request and response are flowing (the upstream's socket timeout runs on its channel).
+        case exchanging
+        /// Bytes flow both ways untouched (CONNECT or Upgrade).
+        case tunnel
+        /// Writing the last bytes before closing.
+        case closing
+        /// Everything is closed or returned.
+        case closed
+    }
+
+    /// What to do with the caller's timer.
+    enum Timer: Equatable {
+        /// Set it to fire `after` nanoseconds from now.
+        case arm(after: Nanos)
+        /// Drop the deadline.
+        case clear
+        /// Leave it as it is.
+        case keep
+    }
+
+    /// What the caller's timer firing means in the current state.
+    enum Timeout: Equatable {
+        /// A head started and did not finish in time: answer 408, then close.
+        case headerTimeout
+        /// Nothing to answer: close the connection.
+        case close
+        /// The pool had no connection within the acquire (or pause hold) timeout, after waiting `waited`.
+        case acquireTimedOut(waited: Nanos)
+        /// DNS did not answer within the connect timeout.
+        case resolveTimedOut
+        /// Not the caller's timer's business in this state.
+        case ignore
+    }
+
+    /// How the session closes (see `closing`).
+    enum Closing: Equatable {
+        /// Nothing is left to write: close now.
+        case now
+        /// Close once the output has left, under this timer.
+        case afterFlush(Timer)
+    }
+
+    /// A new caller connection starts idle, waiting for its first head. The timeouts come with each event rather than
+    /// living here, so a reload reaches connections that are already open.
+    private(set) var state: State = .idle
+
+    /// The caller connected: the idle timeout runs until the first byte of a head.
+    func started(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
+
+    /// Whether head bytes are being waited for (the session parses what arrives only then).
+    var awaitingHead: Bool {
+        switch state {
+        case .idle, .readingHead: return true
+        default: return false
+        }
+    }
+
+    /// Between requests with nothing of the next head: shutdown may close the connection at once.
+    var isIdle: Bool { state == .idle }
+
+    /// Bytes of a head are buffered at `now`: the first ones start the header timeout.
+    mutating func headBytes(now: Nanos, headerTimeout: Nanos) -> Timer {
+        guard state == .idle else { return .keep }
+        state = .readingHead(since: now)
+        return .arm(after: headerTimeout)
+    }
+
+    /// A whole head was parsed; the exchange starts (routing comes next) and no caller deadline runs.
+    mutating func headComplete() -> Timer {
+        state = .exchanging
+        return .clear
+    }
+
+    /// A DNS lookup started; it must answer within `connectTimeout`.
+    mutating func resolving(connectTimeout: Nanos) -> Timer {
+        state = .resolving
+        return .arm(after: connectTimeout)
+    }
+
+    /// Queued in the pool at `now`, for at most `limit`.
+    mutating func queued(now: Nanos, limit: Nanos) -> Timer {
+        state = .acquiring(since: now)
+        return .arm(after: limit)
+    }
+
+    /// Waiting in the pool since when, or nil when not queued.
+    var queuedSince: Nanos? {
+        if case .acquiring(let since) = state { return since }
+        return nil
+    }
+
+    /// Left the pool's queue or DNS with an answer: the caller's deadline no longer applies.
+    mutating func waitEnded() -> Timer { .clear }
+
+    /// A connect started (DNS answered, or the pool allowed a new connection).
+    mutating func connecting() { state = .connecting }
+
+    /// The request went out on a connection.
+    mutating func exchanging() { state = .exchanging }
+
+    /// The exchange became a tunnel (CONNECT answered, or 101 Switching Protocols): the idle timeout runs, and each
+    /// relayed read re-arms it (`tunnelTraffic`).
+    mutating func tunnel(idleTimeout: Nanos) -> Timer {
+        state = .tunnel
+        return .arm(after: idleTimeout)
+    }
+
+    /// Bytes crossed the tunnel: it is not idle.
+    func tunnelTraffic(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
+
+    /// The exchange ended and the caller stays: it waits for its next head under the idle timeout.
+    mutating func nextRequest(idleTimeout: Nanos) -> Timer {
+        state = .idle
+        return .arm(after: idleTimeout)
+    }
+
+    /// The caller's output backed up while the upstream still sends: the upstream is paused, and the caller's idle
+    /// timeout bounds how long berth waits for the caller to read.
+    func callerBackedUp(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
+
+    /// The caller drained what was backed up: its deadline no longer applies.
+    func callerDrained() -> Timer { .clear }
+
+    /// The session writes what is left and closes: at once when nothing is left, else under the idle timeout, so a
+    /// caller that stops reading cannot hold the session.
+    mutating func closing(outputPending: Bool, idleTimeout: Nanos) -> Closing {
+        state = .closing
+        return outputPending ? .afterFlush(.arm(after: idleTimeout)) : .now
+    }
+
+    /// The session closes now; returns the state it was in, which says what to give back (a queue place, a connect
+    /// slot). Closing twice returns `.closed`.
+    mutating func close() -> State {
+        let was = state
+        state = .closed
+        return was
+    }
+
+    /// The caller's timer fired at `now`.
+    func timedOut(now: Nanos) -> Timeout {
+        switch state {
+        case .readingHead: return .headerTimeout
+        case .idle, .exchanging, .tunnel, .closing: return .close
+        case .acquiring(let since): return .acquireTimedOut(waited: now - since)
+        case .resolving: return .resolveTimedOut
+        case .connecting, .closed: return .ignore
+        }
+    }
+}
