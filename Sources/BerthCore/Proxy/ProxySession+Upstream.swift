@@ -112,33 +112,35 @@ extension ProxySession {
             }
             evbuffer_drain(input, consumed)
             let head = responseParser.head
-            if head.status < 200 {
-                if head.status == 101 {
-                    guard x.request.isUpgrade else { return upstreamInvalid("101 to a request that did not ask to upgrade") }
-                    return startUpgrade(head)
-                }
-                // 1xx (100 Continue among them) goes through, except to HTTP/1.0 callers, which cannot take it (RFC 9110 15.2).
-                if x.request.version != .http10 {
+            let plan = ResponsePlan.plan(
+                status: head.status, framing: head.framing(requestMethod: x.request.method), version: x.request.version,
+                isUpgrade: x.request.isUpgrade, requestDone: x.requestDone, callerKeepAlive: x.callerKeepAlive,
+                shuttingDown: worker.isShuttingDown)
+            let final: ResponsePlan.Final
+            switch plan {
+            case .upgrade:
+                return startUpgrade(head)
+            case .invalid(let detail):
+                return upstreamInvalid(detail)
+            case .interim(let forward):
+                if forward {
                     writeResponseHead(head, keepAlive: true, options: worker.settings.forward)
                     // A caller waiting for 100 Continue sends nothing until it sees it: it must leave now.
                     guard caller.flush() else { return close() }
                 }
                 responseParser.reset()
                 continue
+            case .final(let f):
+                final = f
             }
+            let framing = final.framing
             x.responseStatus = head.status
             x.responseKeepAlive = head.keepAlive
-            let framing = head.framing(requestMethod: x.request.method)
             x.responseFraming = framing
-            // An until-close body, or a server that answered before the request body ended, leaves no boundary to continue after.
-            if framing == .untilClose || !x.requestDone || worker.isShuttingDown { x.callerKeepAlive = false }
+            x.callerKeepAlive = final.callerKeepAlive
+            x.dechunk = final.dechunk
             var options = worker.settings.forward
-            if framing == .chunked && x.request.version == .http10 {
-                // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
-                x.dechunk = true
-                x.callerKeepAlive = false
-                options.dropTransferEncoding = true
-            }
+            if final.dechunk { options.dropTransferEncoding = true }
             if framing == .chunked {
                 // Check the chunked framing that came with the head before the head goes out: a broken body found now
                 // can still be answered with a clean 502; once the head is out, all berth can do is cut the connection.

@@ -1,0 +1,46 @@
+// What to do with a response head from the upstream: the HTTP rules of forwarding it, as a pure function.
+import HTTP1
+
+/// The decision for one response head, taken from the head's status and framing and what the request was; the
+/// session carries it out (and the tests check the rules without sockets).
+enum ResponsePlan: Equatable {
+    /// 101 Switching Protocols to a request that asked to upgrade: the connection becomes a tunnel.
+    case upgrade
+    /// A response berth must not forward; answer 502 with this detail.
+    case invalid(String)
+    /// Another 1xx (100 Continue among them): forward it when the caller can take it, then read the next head.
+    case interim(forward: Bool)
+    /// The final response.
+    case final(Final)
+
+    /// How a final response goes to the caller.
+    struct Final: Equatable {
+        /// How the upstream frames the body (and so how berth finds its end).
+        var framing: BodyFraming
+        /// Whether the caller connection stays open after this response.
+        var callerKeepAlive: Bool
+        /// Strip chunked framing for an HTTP/1.0 caller (payload only, ended by closing).
+        var dechunk: Bool
+    }
+
+    /// The plan for a head with `status` and body `framing` (already resolved for the request method), answering a
+    /// request of `method`, `version` and `isUpgrade`. `requestDone` says the whole request body went out;
+    /// `callerKeepAlive` is what the exchange allowed so far; `shuttingDown` ends keep-alive for the drain.
+    static func plan(status: Int, framing: BodyFraming, version: HTTPVersion, isUpgrade: Bool,
+                     requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool) -> ResponsePlan {
+        if status < 200 {
+            if status == 101 {
+                return isUpgrade ? .upgrade : .invalid("101 to a request that did not ask to upgrade")
+            }
+            // HTTP/1.0 callers cannot take 1xx (RFC 9110 15.2).
+            return .interim(forward: version != .http10)
+        }
+        // An until-close body, or a server that answered before the request body ended, leaves no boundary to
+        // continue after.
+        var keep = callerKeepAlive && framing != .untilClose && requestDone && !shuttingDown
+        // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
+        let dechunk = framing == .chunked && version == .http10
+        if dechunk { keep = false }
+        return .final(Final(framing: framing, callerKeepAlive: keep, dechunk: dechunk))
+    }
+}

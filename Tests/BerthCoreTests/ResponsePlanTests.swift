@@ -1,0 +1,58 @@
+// The rules for forwarding a response head (1xx, 101, keep-alive, HTTP/1.0 callers), checked without sockets.
+import XCTest
+import HTTP1
+@testable import BerthCore
+
+final class ResponsePlanTests: XCTestCase {
+    func plan(_ status: Int, _ framing: BodyFraming = .contentLength(2), version: HTTPVersion = .http11,
+              upgrade: Bool = false, requestDone: Bool = true, keep: Bool = true, shuttingDown: Bool = false) -> ResponsePlan {
+        ResponsePlan.plan(status: status, framing: framing, version: version, isUpgrade: upgrade,
+                          requestDone: requestDone, callerKeepAlive: keep, shuttingDown: shuttingDown)
+    }
+
+    func final(_ framing: BodyFraming, keep: Bool, dechunk: Bool = false) -> ResponsePlan {
+        .final(.init(framing: framing, callerKeepAlive: keep, dechunk: dechunk))
+    }
+
+    /// Should keep the caller on a framed response to a fully sent request.
+    func testAFramedResponseKeepsTheCaller() {
+        XCTAssertEqual(plan(200), final(.contentLength(2), keep: true))
+        XCTAssertEqual(plan(204, .none), final(.none, keep: true))
+        XCTAssertEqual(plan(200, .chunked), final(.chunked, keep: true))
+    }
+
+    /// Should close the caller after a body that ends only by closing: there is no boundary to continue after.
+    func testAnUntilCloseBodyEndsTheCallerConnection() {
+        XCTAssertEqual(plan(200, .untilClose), final(.untilClose, keep: false))
+    }
+
+    /// Should close the caller when the server answered before the request body was all sent.
+    func testAnEarlyAnswerEndsTheCallerConnection() {
+        XCTAssertEqual(plan(413, requestDone: false), final(.contentLength(2), keep: false))
+    }
+
+    /// Should never turn a caller that is already closing back into a kept one, and close all during a drain.
+    func testKeepAliveOnlyEverNarrows() {
+        XCTAssertEqual(plan(200, keep: false), final(.contentLength(2), keep: false))
+        XCTAssertEqual(plan(200, shuttingDown: true), final(.contentLength(2), keep: false))
+    }
+
+    /// Should strip chunked framing for an HTTP/1.0 caller and end that body by closing (RFC 9112 6.1).
+    func testChunkedToAnHTTP10CallerIsDechunkedAndClosed() {
+        XCTAssertEqual(plan(200, .chunked, version: .http10), final(.chunked, keep: false, dechunk: true))
+        XCTAssertEqual(plan(200, version: .http10), final(.contentLength(2), keep: true), "a framed body stays as it is")
+    }
+
+    /// Should forward 100 Continue and other 1xx to HTTP/1.1 callers only (RFC 9110 15.2).
+    func testInterimResponsesGoOnlyToCallersThatCanTakeThem() {
+        XCTAssertEqual(plan(100, .none), .interim(forward: true))
+        XCTAssertEqual(plan(103, .none), .interim(forward: true))
+        XCTAssertEqual(plan(100, .none, version: .http10), .interim(forward: false))
+    }
+
+    /// Should tunnel on 101 only when the request asked to upgrade, and refuse it otherwise.
+    func testSwitchingProtocolsNeedsAnUpgradeRequest() {
+        XCTAssertEqual(plan(101, .none, upgrade: true), .upgrade)
+        XCTAssertEqual(plan(101, .none, upgrade: false), .invalid("101 to a request that did not ask to upgrade"))
+    }
+}
