@@ -218,4 +218,43 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(origin.accepted, 2)
         XCTAssertEqual(handle.counters(origin.port)?.closedCount(.paused), 1)
     }
+
+    /// Should close a paused upstream's sockets before any other callback of the loop runs, even one that became
+    /// ready first: the connections left the global count inside the command, so a session running in between could
+    /// open new sockets into those slots while the old ones were still open.
+    func testBulkClosesRunBeforeOtherReadyCallbacks() throws {
+        let origin = try TestOrigin()
+        defer { origin.shutdownListener() }
+        let handle = try WorkerHandle()
+        defer { handle.stop() }
+        let caller = try TestCaller(port: handle.port)
+        XCTAssertEqual(caller.get("/a", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
+        let key = PoolKey(host: "127.0.0.1", port: origin.port)
+        let probe = QueueProbe()
+        let seen = DispatchSemaphore(value: 0)
+        probe.done = { seen.signal() }
+        handle.onLoop { w in
+            // Ready before the command, at the normal priority, like a caller's request in the same loop turn.
+            probe.event = LoopEvent(base: w.base, fd: -1, flags: 0, handler: probe, tag: .timer)
+            probe.worker = w
+            probe.event?.activate()
+            _ = w.manager.pause(key, rejectNew: false, hold: nil, now: MonotonicClock.now())
+        }
+        XCTAssertEqual(seen.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(probe.queuedWhenRun, 0, "the closes ran after a callback that was ready before them")
+        handle.onLoop { _ in probe.event?.free() }
+    }
+}
+
+/// A normal-priority event that records how many sockets the deferred closer still holds when it runs.
+private final class QueueProbe: EventHandler, @unchecked Sendable {
+    var event: LoopEvent?
+    var worker: Worker?
+    var queuedWhenRun = -1
+    var done: (() -> Void)?
+
+    func handleEvent(_ tag: EventTag, what: Int16) {
+        queuedWhenRun = worker?.manager.closer.queued ?? -1
+        done?()
+    }
 }

@@ -5,14 +5,17 @@ internal import CLibevent
 /// only once the current callback has returned. A close of an idle loopback connection costs ~13 µs of kernel time,
 /// mostly the peer's side of the RST processed on this CPU, and freeing its read event is an epoll_ctl; /pause of
 /// 1,000 connections spent 14 ms on them before it could answer. The connections leave the pool at once, so nothing
-/// can reuse them; only the system calls wait, and not past this loop iteration: the event is made active, not
-/// timed, so it runs before the loop polls again.
+/// can reuse them; only the system calls wait, and not past the running callback: the event is made active at the
+/// urgent priority (0), and libevent stops a lower-priority queue as soon as a higher-priority event becomes active,
+/// so the closes run before any other session's callback. The connections left the global count at once; had another
+/// session run first, it could have opened new sockets into those slots while the old ones were still open.
 final class DeferredCloser: EventHandler {
     private var pending: [(channel: Channel, reset: Bool)] = []
     private var event: LoopEvent!
 
     init(base: OpaquePointer) {
         event = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        event.setPriority(0)
     }
 
     /// Queues `channel` (already marked closed) for release; `reset` sends RST instead of FIN. Its fd number stays
