@@ -10,14 +10,27 @@ public struct ForwardOptions: Sendable {
     /// Names to strip besides the hop-by-hop set (berth's own control headers), compared case-insensitively.
     public var alsoDrop: [String] {
         get { alsoDropBytes.map { String(decoding: $0, as: UTF8.self) } }
-        set { alsoDropBytes = newValue.map { Array($0.lowercased().utf8) } }
+        set {
+            alsoDropBytes = newValue.map { Array($0.lowercased().utf8) }
+            alsoDropLengths = alsoDropBytes.reduce(0) { $0 | NameLengths.bit($1.count) }
+        }
     }
     /// Stored as bytes only, made once: every forwarded head appends the Via line and compares field names with the
     /// list, and a copy of the options (one per head) retains no more than these two arrays.
     private(set) var viaLine: [UInt8] = []
     private(set) var alsoDropBytes: [[UInt8]] = []
+    /// The lengths of those names as a set (`NameLengths`), so most fields skip the list with one test.
+    private(set) var alsoDropLengths: UInt64 = 0
     /// Drop Transfer-Encoding: only for a response whose chunked framing the proxy strips for an HTTP/1.0 caller.
     public var dropTransferEncoding = false
     /// No Via, nothing extra dropped.
     public init() {}
+}
+
+/// A set of name lengths in one word: bit n for length n, bit 63 for 63 and longer. Two names can only be equal when
+/// their lengths are, so a field whose length is not in the set is not in the list (the test never gives a false
+/// "no"; a "maybe" still compares bytes).
+enum NameLengths {
+    @inline(__always)
+    static func bit(_ count: Int) -> UInt64 { 1 &<< UInt64(min(count, 63)) }
 }

@@ -106,6 +106,12 @@ public enum HeadSerializer {
             func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: b[Int(from)..<Int(to)])
             }
+            // The lengths of the names Connection lists, found once: most heads list only keep-alive or close, and a
+            // field whose name has none of those lengths cannot be named there.
+            var connectionLengths: UInt64 = 0
+            for f in fields where f.kind == .connection {
+                forEachListElement(slice(f.valueStart, f.valueEnd)) { connectionLengths |= NameLengths.bit($0.count) }
+            }
             // The run being gathered: [runStart, runEnd) in `b`, CRLFs included.
             var runStart: Int32 = 0
             var runEnd: Int32 = 0
@@ -118,7 +124,10 @@ public enum HeadSerializer {
                 case .transferEncoding: if options.dropTransferEncoding { continue }
                 case .expect, .other:
                     let name = slice(f.lineStart, f.nameEnd)
-                    if namedByConnection(name, fields, b) || named(name, in: options.alsoDropBytes) || framingLookalike(name) { continue }
+                    let length = NameLengths.bit(name.count)
+                    if connectionLengths & length != 0 && namedByConnection(name, fields, b) { continue }
+                    if options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes) { continue }
+                    if framingLookalike(name) { continue }
                 }
                 if f.lineStart != runEnd || runEnd == 0 {
                     if runEnd > runStart { out.raw(slice(runStart, runEnd)) }

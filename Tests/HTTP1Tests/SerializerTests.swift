@@ -47,6 +47,25 @@ final class SerializerTests: XCTestCase {
                        "GET / HTTP/1.1\r\nHost: example.com\r\nKeep: 3\r\n\r\n")
     }
 
+    /// Should drop exactly the fields Connection names, whatever their length: a name of the same length as a listed
+    /// one stays, and names of 63 bytes or more (which share one length bucket) are still compared byte for byte.
+    func testConnectionNamesAreMatchedByNameNotOnlyByLength() throws {
+        let long1 = "X-" + String(repeating: "a", count: 70)
+        let long2 = "X-" + String(repeating: "b", count: 80)
+        let out = try forward("GET / HTTP/1.1\r\nHost: a\r\nConnection: x-aa, \(long1)\r\nX-Aa: 1\r\nX-Bb: 2\r\n"
+                              + "\(long1): 3\r\n\(long2): 4\r\n\r\n")
+        XCTAssertEqual(out, "GET / HTTP/1.1\r\nHost: example.com\r\nX-Bb: 2\r\n\(long2): 4\r\n\r\n")
+    }
+
+    /// Should drop the extra names case-insensitively and keep a same-length name that is not on the list.
+    func testAlsoDropIsMatchedByName() throws {
+        var options = ForwardOptions()
+        options.alsoDrop = ["Berth-Socket-Timeout"]
+        let out = try forward("GET / HTTP/1.1\r\nHost: a\r\nberth-socket-TIMEOUT: 2s\r\nBerth-Socket-Timeouu: 1\r\n\r\n",
+                              options: options)
+        XCTAssertEqual(out, "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Socket-Timeouu: 1\r\n\r\n")
+    }
+
     /// Regression (e2e smuggling corpus): an underscore look-alike of a framing field must not reach servers that read '_' as '-'.
     func testUnderscoreLookalikesOfFramingFieldsAreNotForwarded() throws {
         let out = try forward("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer_Encoding: chunked\r\nCONTENT_length: 9\r\nX_Other: 1\r\n\r\n")
