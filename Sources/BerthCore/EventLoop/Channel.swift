@@ -185,18 +185,20 @@ final class Channel: EventHandler {
 
     /// Lets `serialize` write straight into `output`'s free space: it asks the closure it is given for as many bytes
     /// as it may need, writes, and returns how many it wrote, which are kept. One copy fewer than building the bytes
-    /// elsewhere and adding them (forwarded heads are written this way).
+    /// elsewhere and adding them (forwarded heads are written this way). False when nothing was written: the channel
+    /// is closed, or libevent could not find the memory; a head that is not there must not be followed by its body.
     @inline(__always)
-    func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) {
-        guard !closed else { return }
+    @discardableResult
+    func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) -> Bool {
+        guard !closed else { return false }
         var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
         let output = self.output
         let n = serialize { bound in
             evbuffer_reserve_space(output, bound, &vec, 1) == 1 ? vec.iov_base : nil
         }
-        guard n > 0 else { return }
+        guard n > 0 else { return false }
         vec.iov_len = n
-        evbuffer_commit_space(output, &vec, 1)
+        return evbuffer_commit_space(output, &vec, 1) == 0
     }
 
     /// Appends a byte array to `output`.

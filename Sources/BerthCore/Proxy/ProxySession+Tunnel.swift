@@ -56,7 +56,7 @@ extension ProxySession {
     /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
     func startUpgrade(_ head: ResponseHead) {
         guard let up = upstream else { return }
-        writeResponseHead(head, keepAlive: true, options: worker.settings.forward)
+        guard writeResponseHead(head, keepAlive: true, options: worker.settings.forward) else { return close() }
         x.responseHeadSent = true
         upstream = nil
         up.channel.clearTimeout()

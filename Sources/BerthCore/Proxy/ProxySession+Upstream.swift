@@ -14,7 +14,10 @@ extension ProxySession {
         machine.exchanging()
         let host = hostHeader()
         let options = worker.settings.forward
-        conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
+        guard conn.channel.writeInPlace({ HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }) else {
+            // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
+            return close()
+        }
         x.sentAt = now
         responseParser.reset()
         pumpRequestBody()
@@ -124,7 +127,7 @@ extension ProxySession {
                 return upstreamInvalid(detail)
             case .interim(let forward):
                 if forward {
-                    writeResponseHead(head, keepAlive: true, options: worker.settings.forward)
+                    guard writeResponseHead(head, keepAlive: true, options: worker.settings.forward) else { return close() }
                     // A caller waiting for 100 Continue sends nothing until it sees it: it must leave now.
                     guard caller.flush() else { return close() }
                 }
@@ -154,7 +157,7 @@ extension ProxySession {
                     }
                 }
             }
-            writeResponseHead(head, keepAlive: x.callerKeepAlive, options: options)
+            guard writeResponseHead(head, keepAlive: x.callerKeepAlive, options: options) else { return close() }
             x.responseHeadSent = true
             switch framing {
             case .none:
@@ -214,10 +217,11 @@ extension ProxySession {
         }
     }
 
-    /// Serialises a response head for the caller straight into its output buffer.
-    func writeResponseHead(_ head: ResponseHead, keepAlive: Bool, options: ForwardOptions) {
+    /// Serialises a response head for the caller straight into its output buffer; false when it could not (the
+    /// caller is closed, or there was no memory), and then the session must close rather than send the body alone.
+    func writeResponseHead(_ head: ResponseHead, keepAlive: Bool, options: ForwardOptions) -> Bool {
         let version = x.request.version
-        caller.writeInPlace { HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0) }
+        return caller.writeInPlace { HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0) }
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
