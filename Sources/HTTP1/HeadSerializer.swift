@@ -4,13 +4,13 @@
 public enum HeadSerializer {
     /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
     /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
-    public static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
+    static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
         head.method.rawValue.utf8.count + 1 + max(head.text.count, 1) + 1 + 8 + 2
             + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
     }
 
     /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK").
-    public static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
+    static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
         9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
     }
 
@@ -49,7 +49,7 @@ public enum HeadSerializer {
     }
 
     /// `writeForwardRequest` into memory reserved for at least `forwardRequestBound` bytes.
-    public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
+    static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
         var method = head.method.rawValue
         method.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         out.byte(SP)
@@ -77,7 +77,7 @@ public enum HeadSerializer {
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
+    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
         out.literal("HTTP/1.1 ")
         out.decimal(head.status)
         out.byte(SP)

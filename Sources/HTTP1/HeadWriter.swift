@@ -2,16 +2,16 @@
 
 /// Writes bytes into memory the caller reserved. The serializer states how much a head can need
 /// (`HeadSerializer.forwardRequestBound` and `forwardResponseBound`), so running past `capacity` is a bug in those
-/// bounds: it traps rather than write outside the reservation.
-public struct HeadWriter {
-    @usableFromInline let base: UnsafeMutableRawPointer
-    @usableFromInline let capacity: Int
+/// bounds: it traps rather than write outside the reservation. Internal: other modules reach it only through the
+/// serializer's `reserve:` and Array entry points.
+struct HeadWriter {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
     /// Bytes written so far.
-    public private(set) var count = 0
+    private(set) var count = 0
 
     /// A writer over `capacity` bytes at `base`.
-    @inlinable
-    public init(base: UnsafeMutableRawPointer, capacity: Int) {
+    init(base: UnsafeMutableRawPointer, capacity: Int) {
         self.base = base
         self.capacity = capacity
     }

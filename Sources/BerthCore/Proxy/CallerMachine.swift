@@ -109,7 +109,7 @@ struct CallerMachine: Equatable {
     }
 
     /// Left the pool's queue or DNS with an answer: the caller's deadline no longer applies.
-    mutating func waitEnded() -> Timer { .clear }
+    func waitEnded() -> Timer { .clear }
 
     /// A connect started (DNS answered, or the pool allowed a new connection).
     mutating func connecting() { state = .connecting }

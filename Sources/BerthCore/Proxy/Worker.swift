@@ -21,10 +21,8 @@ final class Worker: EventHandler {
 
     /// Reads the clock into `now`; sessions call it first thing in every callback.
     @inline(__always)
-    @discardableResult
-    func tick() -> Nanos {
+    func tick() {
         now = MonotonicClock.now()
-        return now
     }
 
     /// Bumped whenever cached routes may be wrong.
