@@ -53,19 +53,35 @@ final class CallerMachineTests: XCTestCase {
         XCTAssertEqual(m.waitEnded(), .clear)
     }
 
-    /// Should treat a DNS lookup as part of connecting: the connect timeout runs, and its expiry is a resolve timeout.
-    func testALookupRunsUnderTheConnectTimeout() {
+    /// Should leave a connect's deadline to the Connector: the caller's timer means nothing while routing or connecting.
+    func testRoutingAndConnectingIgnoreTheCallerTimer() {
         var m = CallerMachine()
+        _ = m.headBytes(now: 0, headerTimeout: header)
         _ = m.headComplete()
-        XCTAssertEqual(m.resolving(connectTimeout: 700), .arm(after: 700))
-        XCTAssertEqual(m.timedOut(now: 700), .resolveTimedOut)
+        XCTAssertEqual(m.state, .routing, "a complete head is routed before any upstream exists")
+        XCTAssertEqual(m.timedOut(now: 700), .ignore)
         m.connecting()
-        XCTAssertEqual(m.timedOut(now: 800), .ignore, "a connect's timeout is on the connecting socket, not the caller")
+        XCTAssertEqual(m.timedOut(now: 800), .ignore, "a connect's timeout is the Connector's, not the caller's")
+    }
+
+    /// Should allow only the transitions a session can make: no exchange before a head, nothing after closed.
+    func testOnlyLegalTransitionsAreAllowed() {
+        typealias S = CallerMachine.State
+        XCTAssertTrue(CallerMachine.allowed(from: .readingHead(since: 0), to: .routing))
+        XCTAssertFalse(CallerMachine.allowed(from: .idle, to: .exchanging), "no upstream exists before a head")
+        XCTAssertFalse(CallerMachine.allowed(from: .readingHead(since: 0), to: .exchanging))
+        XCTAssertFalse(CallerMachine.allowed(from: .idle, to: .acquiring(since: 0)))
+        XCTAssertFalse(CallerMachine.allowed(from: .tunnel, to: .idle), "a tunnel never goes back to HTTP")
+        XCTAssertFalse(CallerMachine.allowed(from: .closed, to: .idle))
+        XCTAssertFalse(CallerMachine.allowed(from: .closing, to: .closing))
+        XCTAssertTrue(CallerMachine.allowed(from: .exchanging, to: .connecting), "a retry opens a fresh connection")
+        XCTAssertTrue(CallerMachine.allowed(from: .acquiring(since: 1), to: .idle), "berth answered a queued request")
     }
 
     /// Should close a caller that stopped reading mid-exchange or mid-tunnel, and re-arm the idle timeout on traffic.
     func testExchangesAndTunnelsCloseOnTheCallerTimer() {
         var m = CallerMachine()
+        _ = m.headBytes(now: 0, headerTimeout: header)
         _ = m.headComplete()
         m.exchanging()
         XCTAssertEqual(m.callerBackedUp(idleTimeout: idle), .arm(after: idle))
@@ -90,6 +106,8 @@ final class CallerMachineTests: XCTestCase {
     /// Should report the state it closed from once, so what the session holds (a queue place) is given back once.
     func testCloseReportsThePreviousStateOnce() {
         var m = CallerMachine()
+        _ = m.headBytes(now: 0, headerTimeout: header)
+        _ = m.headComplete()
         _ = m.queued(now: 10, limit: 100)
         XCTAssertEqual(m.close(), .acquiring(since: 10))
         XCTAssertEqual(m.close(), .closed)

@@ -22,8 +22,8 @@ final class SmallPartsTests: XCTestCase {
         var q = FIFOQueue<Int>()
         for i in 0..<100 { q.append(i) }
         for i in 0..<50 { XCTAssertEqual(q.popFirst(), i) }
-        XCTAssertTrue(q.remove(75))
-        XCTAssertFalse(q.remove(75))
+        XCTAssertTrue(q.remove { $0 == 75 })
+        XCTAssertFalse(q.remove { $0 == 75 })
         XCTAssertEqual(q.count, 49)
         XCTAssertEqual(q.popFirst(), 50)
     }

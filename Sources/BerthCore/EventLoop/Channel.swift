@@ -64,6 +64,13 @@ final class Channel: EventHandler {
         readEvent.add()
     }
 
+    /// Delivers one readable event on the next loop turn whatever the socket holds: an owner that stopped with
+    /// buffered input (a budget spent) picks it up there.
+    func scheduleRead() {
+        guard !closed else { return }
+        readEvent.activate()
+    }
+
     /// Stops watching for readability, for backpressure or while nothing may be read.
     @inline(__always)
     func stopReading() {

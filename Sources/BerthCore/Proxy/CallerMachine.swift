@@ -11,11 +11,11 @@ struct CallerMachine: Equatable {
         /// The first bytes of a head arrived at `since`: the header timeout runs from then, however slowly the rest
         /// dribbles in (slowloris).
         case readingHead(since: Nanos)
-        /// Waiting for DNS; the lookup counts as part of connecting, so the connect timeout runs.
-        case resolving
+        /// A whole head arrived; berth is choosing its upstream (no upstream exists yet).
+        case routing
         /// Queued in the pool since `since`.
         case acquiring(since: Nanos)
-        /// A new upstream connection is being opened (its own channel holds the connect timeout).
+        /// A new upstream connection is being resolved and opened (the Connector holds the connect timeout).
         case connecting
         /// Request and response are flowing (the upstream's socket timeout runs on its channel).
         case exchanging
@@ -45,8 +45,6 @@ struct CallerMachine: Equatable {
         case close
         /// The pool had no connection within the acquire (or pause hold) timeout, after waiting `waited`.
         case acquireTimedOut(waited: Nanos)
-        /// DNS did not answer within the connect timeout.
-        case resolveTimedOut
         /// Not the caller's timer's business in this state.
         case ignore
     }
@@ -80,25 +78,19 @@ struct CallerMachine: Equatable {
     /// Bytes of a head are buffered at `now`: the first ones start the header timeout.
     mutating func headBytes(now: Nanos, headerTimeout: Nanos) -> Timer {
         guard state == .idle else { return .keep }
-        state = .readingHead(since: now)
+        move(to: .readingHead(since: now))
         return .arm(after: headerTimeout)
     }
 
-    /// A whole head was parsed; the exchange starts (routing comes next) and no caller deadline runs.
+    /// A whole head was parsed; routing comes next and no caller deadline runs.
     mutating func headComplete() -> Timer {
-        state = .exchanging
+        move(to: .routing)
         return .clear
-    }
-
-    /// A DNS lookup started; it must answer within `connectTimeout`.
-    mutating func resolving(connectTimeout: Nanos) -> Timer {
-        state = .resolving
-        return .arm(after: connectTimeout)
     }
 
     /// Queued in the pool at `now`, for at most `limit`.
     mutating func queued(now: Nanos, limit: Nanos) -> Timer {
-        state = .acquiring(since: now)
+        move(to: .acquiring(since: now))
         return .arm(after: limit)
     }
 
@@ -108,19 +100,19 @@ struct CallerMachine: Equatable {
         return nil
     }
 
-    /// Left the pool's queue or DNS with an answer: the caller's deadline no longer applies.
+    /// Left the pool's queue with an answer: the caller's deadline no longer applies.
     func waitEnded() -> Timer { .clear }
 
-    /// A connect started (DNS answered, or the pool allowed a new connection).
-    mutating func connecting() { state = .connecting }
+    /// A connect started (the pool gave a slot, or a CONNECT target was allowed).
+    mutating func connecting() { move(to: .connecting) }
 
     /// The request went out on a connection.
-    mutating func exchanging() { state = .exchanging }
+    mutating func exchanging() { move(to: .exchanging) }
 
     /// The exchange became a tunnel (CONNECT answered, or 101 Switching Protocols): the idle timeout runs, and each
     /// relayed read re-arms it (`tunnelTraffic`).
     mutating func tunnel(idleTimeout: Nanos) -> Timer {
-        state = .tunnel
+        move(to: .tunnel)
         return .arm(after: idleTimeout)
     }
 
@@ -129,7 +121,7 @@ struct CallerMachine: Equatable {
 
     /// The exchange ended and the caller stays: it waits for its next head under the idle timeout.
     mutating func nextRequest(idleTimeout: Nanos) -> Timer {
-        state = .idle
+        move(to: .idle)
         return .arm(after: idleTimeout)
     }
 
@@ -143,7 +135,7 @@ struct CallerMachine: Equatable {
     /// The session writes what is left and closes: at once when nothing is left, else under the idle timeout, so a
     /// caller that stops reading cannot hold the session.
     mutating func closing(outputPending: Bool, idleTimeout: Nanos) -> Closing {
-        state = .closing
+        move(to: .closing)
         return outputPending ? .afterFlush(.arm(after: idleTimeout)) : .now
     }
 
@@ -161,8 +153,40 @@ struct CallerMachine: Equatable {
         case .readingHead: return .headerTimeout
         case .idle, .exchanging, .tunnel, .closing: return .close
         case .acquiring(let since): return .acquireTimedOut(waited: now - since)
-        case .resolving: return .resolveTimedOut
-        case .connecting, .closed: return .ignore
+        case .routing, .connecting, .closed: return .ignore
+        }
+    }
+
+    /// The one funnel for transitions: a pair that cannot happen traps in debug builds (swift-nio's lifecycle
+    /// managers do the same), so a session that skips a step is caught where it happens.
+    private mutating func move(to next: State) {
+        assert(Self.allowed(from: state, to: next), "caller session cannot go from \(state) to \(next)")
+        state = next
+    }
+
+    /// The legal transitions; `close()` may come from anywhere.
+    static func allowed(from: State, to: State) -> Bool {
+        switch (from, to) {
+        case (.idle, .readingHead), (.readingHead, .routing):
+            return true
+        case (.routing, .acquiring), (.routing, .connecting), (.routing, .exchanging):
+            return true
+        case (.acquiring, .connecting), (.acquiring, .exchanging):
+            return true
+        case (.connecting, .exchanging), (.connecting, .tunnel):
+            return true
+        // A retry goes back to the pool; a 101 turns the exchange into a tunnel.
+        case (.exchanging, .acquiring), (.exchanging, .connecting), (.exchanging, .tunnel), (.exchanging, .exchanging):
+            return true
+        // The exchange ended (answered by the upstream or by berth): the next request, or closing.
+        case (.routing, .idle), (.acquiring, .idle), (.connecting, .idle), (.exchanging, .idle):
+            return true
+        case (.closed, _):
+            return false
+        case (_, .closing):
+            return from != .closing
+        default:
+            return false
         }
     }
 }

@@ -4,10 +4,9 @@ import HTTP1
 /// Per-request state of a proxy session.
 struct Exchange {
     var request = RequestHead()
+    /// The upstream it goes to (the CONNECT target for a tunnel).
     var key: PoolKey?
     var pool: UpstreamPool?
-    /// The address being connected to (after DNS).
-    var address: SocketAddress?
     /// Remaining request body bytes when Content-Length framed.
     var requestRemaining: UInt64 = 0
     var requestDecoder: BodyDecoder?
@@ -29,18 +28,12 @@ struct Exchange {
     var callerKeepAlive = true
     var socketTimeout: Nanos = 0
     var reused = false
-    /// The pool epoch when this exchange's connect started.
-    var connectEpoch: UInt64 = 0
-    /// A CONNECT tunnel: no pool, no HTTP after the 200.
-    var isTunnel = false
     var retried = false
     var startedAt: Nanos = 0
     var sentAt: Nanos = 0
     var firstByteAt: Nanos = 0
     /// The cause berth answered with, for the access log.
     var errorCause: ErrorCause?
-    /// Changes with every request, so late callbacks (a DNS answer after a timeout) can tell they are stale.
-    var serial: UInt64 = 0
 
     /// Whether a failed reused connection may be retried: idempotent or keyed, and no body byte was given away.
     var retryEligible: Bool {
@@ -50,10 +43,8 @@ struct Exchange {
 
     /// Clears everything for the next request.
     mutating func reset(now: Nanos) {
-        serial &+= 1
         key = nil
         pool = nil
-        address = nil
         requestRemaining = 0
         requestDecoder = nil
         requestDone = true
@@ -70,7 +61,6 @@ struct Exchange {
         callerKeepAlive = true
         socketTimeout = 0
         reused = false
-        isTunnel = false
         retried = false
         startedAt = now
         sentAt = 0

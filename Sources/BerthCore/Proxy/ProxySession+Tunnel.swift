@@ -7,47 +7,20 @@ extension ProxySession {
     /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         x.key = key
+        // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
         guard key.isResolvable else {
-            worker.counters.countFailure(.badRequest)
-            x.errorCause = .badRequest
-            ErrorResponse.write(status: 400, cause: .badRequest, detail: "\(key.host) is not a valid host name", keepAlive: false, headOnly: false, into: caller)
-            return closeAfterFlush()
+            return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
         }
         guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
-            worker.counters.countFailure(.destinationDenied)
-            x.errorCause = .destinationDenied
-            ErrorResponse.write(status: 403, cause: .destinationDenied, detail: "CONNECT to \(key) is not allowed", keepAlive: false, headOnly: false, into: caller)
-            return closeAfterFlush()
+            return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)
         }
-        x.isTunnel = true
-        apply(machine.resolving(connectTimeout: worker.manager.settings.route.connectTimeout))
-        let serial = x.serial
-        worker.resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
-            // Strong on purpose (see resolveAndConnect); answers for an earlier exchange are dropped.
-            guard serial == self.x.serial else { return }
-            self.tunnelResolved(addresses)
-        }
-    }
-
-    private func tunnelResolved(_ addresses: [SocketAddress]) {
-        guard machine.state == .resolving, let key = x.key else { return }
-        apply(machine.waitEnded())
-        guard let address = addresses.first else { return answerError(.dnsFailure, detail: "\(key.host) did not resolve") }
-        if let err = beginConnect(to: address, timeout: worker.manager.settings.route.connectTimeout) {
-            answerError(.connectRefused, detail: "connect to \(address): \(String(cString: strerror(err)))")
-        }
+        link = .tunnelConnecting
+        machine.connecting()
+        connectorForUse().start(key, timeout: worker.manager.settings.route.connectTimeout, now: now)
     }
 
     /// The CONNECT target answered: acknowledge and start relaying.
-    func tunnelConnected() {
-        guard let ch = pending else { return }
-        ch.clearTimeout()
-        let err = Socket.pendingError(ch.fd)
-        guard err == 0 else {
-            pending = nil
-            ch.close()
-            return answerError(err == ETIMEDOUT ? .connectTimeout : .connectRefused, detail: "connect to \(x.address?.description ?? "?"): \(String(cString: strerror(err)))")
-        }
+    func tunnelConnected(_ ch: Channel) {
         worker.counters.tunnels &+= 1
         caller.write(ErrorResponse.connectEstablished)
         enterTunnel(with: ch)
@@ -55,18 +28,18 @@ extension ProxySession {
 
     /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
     func startUpgrade(_ head: ResponseHead) {
-        guard let up = upstream else { return }
+        guard link.connection != nil else { return }
         guard writeResponseHead(head, keepAlive: true, options: worker.settings.forward) else { return close() }
         x.responseHeadSent = true
-        upstream = nil
-        up.channel.clearTimeout()
-        worker.manager.detach(up)
+        guard let lease = link.takeLease() else { return }
+        lease.conn.channel.clearTimeout()
+        let ch = worker.manager.detach(lease)
         worker.counters.tunnels &+= 1
-        enterTunnel(with: up.channel)
+        enterTunnel(with: ch)
     }
 
     private func enterTunnel(with ch: Channel) {
-        pending = ch
+        link = .tunnel(ch)
         ch.delegate = self
         let timer = machine.tunnel(idleTimeout: worker.settings.callerIdleTimeout)
         ch.startReading()
@@ -80,7 +53,7 @@ extension ProxySession {
 
     /// Relays what one side sent to the other; stops reading a side whose peer is not keeping up.
     func tunnelReadable(from ch: Channel) {
-        guard let other = ch === caller ? pending : caller else { return }
+        guard let other = ch === caller ? link.tunnelPeer : caller else { return }
         if ch !== caller {
             switch ch.read() {
             case .data: break
@@ -97,20 +70,18 @@ extension ProxySession {
     /// One side of the tunnel drained its output: let the other side send again.
     func tunnelDrained(_ ch: Channel) {
         if ch.writeError != 0 { return close() }
-        let other = ch === caller ? pending : caller
+        let other = ch === caller ? link.tunnelPeer : caller
         other?.startReading()
     }
 
     /// One side closed: the other gets what is left, then the tunnel ends.
     func tunnelPeerClosed(_ ch: Channel) {
-        guard let other = ch === caller ? pending : caller else { return close() }
+        guard let other = ch === caller ? link.tunnelPeer : caller else { return close() }
         evbuffer_add_buffer(other.output, ch.input)
         _ = other.flush()
         if other === caller {
-            if let p = pending {
-                pending = nil
-                p.close()
-            }
+            link.tunnelPeer?.close()
+            link = .none
             closeAfterFlush()
         } else {
             close()

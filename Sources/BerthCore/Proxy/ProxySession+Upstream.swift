@@ -4,10 +4,11 @@ import HTTP1
 internal import CLibevent
 
 extension ProxySession {
-    /// Sends the current request on `conn` and starts relaying.
-    func send(on conn: UpstreamConnection, reused: Bool) {
+    /// Sends the current request on the leased connection and starts relaying.
+    func send(on lease: consuming UpstreamLease, reused: Bool) {
         let now = worker.now
-        upstream = conn
+        let conn = lease.conn
+        link = .relaying(lease)
         conn.leaveIdle(to: self)
         conn.requestsServed += 1
         x.reused = reused
@@ -22,7 +23,7 @@ extension ProxySession {
         responseParser.reset()
         pumpRequestBody()
         // The pump flushes and, on failure, already ended this exchange: nothing more to do with this connection.
-        guard upstream === conn else { return }
+        guard link.connection === conn else { return }
         guard conn.channel.flush() else { return upstreamFailed(.upstreamReset) }
         conn.channel.startReading()
         conn.channel.setTimeout(x.socketTimeout, now: worker.now)
@@ -36,7 +37,7 @@ extension ProxySession {
 
     /// Moves buffered request body bytes to the upstream without copying them (evbuffer_remove_buffer moves chains).
     func pumpRequestBody() {
-        guard let up = upstream, !x.requestDone else { return }
+        guard let up = link.connection, !x.requestDone else { return }
         let out = up.channel.output
         while !x.requestDone {
             let avail = caller.pendingInput
@@ -56,8 +57,7 @@ extension ProxySession {
                 } catch {
                     abortUpstream(reason: .requestIncomplete)
                     x.callerKeepAlive = false
-                    answerError(.badRequest, detail: "invalid chunked request body: \(error)")
-                    return
+                    return answer(.badRequest, detail: "invalid chunked request body: \(error)")
                 }
                 evbuffer_remove_buffer(caller.input, out, n)
                 x.requestBodyBytes += UInt64(n)
@@ -77,7 +77,7 @@ extension ProxySession {
     }
 
     func upstreamReadable() {
-        guard let up = upstream else { return }
+        guard let up = link.connection else { return }
         switch up.channel.read() {
         case .data(let n):
             if x.responseBytes == 0 {
@@ -98,7 +98,7 @@ extension ProxySession {
 
     /// Relays response heads and body bytes that have arrived; finishes the exchange at the message end.
     func pumpResponse() {
-        guard let up = upstream else { return }
+        guard let up = link.connection else { return }
         let input = up.channel.input
         while !x.responseHeadSent {
             var len = 0
@@ -226,8 +226,8 @@ extension ProxySession {
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
     func finishExchange() {
-        guard let up = upstream else { return }
-        upstream = nil
+        guard let lease = link.takeLease() else { return }
+        let up = lease.conn
         up.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused.
         let extra = evbuffer_get_length(up.channel.input) > 0
@@ -241,7 +241,7 @@ extension ProxySession {
             epoch: up.epoch
         )
         if extra { worker.counters.upstreamExtraBytes &+= 1 }
-        worker.manager.release(up, facts: facts, now: worker.now)
+        worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
     }
 
@@ -250,9 +250,9 @@ extension ProxySession {
             x.responseDone = true
             x.responseKeepAlive = false
             guard caller.flush() else { return close() }
-            guard let up = upstream else { return }
-            upstream = nil
-            worker.manager.release(up, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: worker.now)
+            guard let lease = link.takeLease() else { return }
+            let up = lease.conn
+            worker.manager.release(lease, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: worker.now)
             endExchange(keepCaller: false)
             return
         }
@@ -265,12 +265,12 @@ extension ProxySession {
             return retry()
         }
         abortUpstream(reason: .error)
-        answerError(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
+        answer(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
     }
 
     private func upstreamInvalid(_ detail: String) {
         abortUpstream(reason: .error)
-        answerError(.invalidResponse, detail: detail)
+        answer(.invalidResponse, detail: detail)
     }
 
     /// A reused connection died before any response byte: the request goes again on a fresh connection.
@@ -286,23 +286,13 @@ extension ProxySession {
     func upstreamTimedOut() {
         let seconds = Double(x.socketTimeout) / 1e9
         abortUpstream(reason: .error)
-        answerError(.readTimeout, detail: "no data from \(x.key?.description ?? "upstream") for \(seconds)s")
+        answer(.readTimeout, detail: "no data from \(x.key?.description ?? "upstream") for \(seconds)s")
     }
 
     func upstreamDrained() {
-        guard let up = upstream else { return }
+        guard let up = link.connection else { return }
         if up.channel.writeError != 0 { return upstreamFailed(.upstreamReset) }
         up.channel.setTimeout(x.socketTimeout, now: worker.now)
         if !x.requestDone { caller.startReading() }
-    }
-
-    /// Closes the current upstream connection through the gate with `reason`.
-    func abortUpstream(reason: CloseReason) {
-        guard let up = upstream else { return }
-        upstream = nil
-        up.channel.clearTimeout()
-        let facts = ReleaseFacts(responseComplete: false, requestComplete: x.requestDone, keepAlive: false, failure: reason, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
-        // A fresh read: close() also comes from the worker's drain timer and shutdown, outside any session event.
-        worker.manager.release(up, facts: facts, now: MonotonicClock.now())
     }
 }

@@ -121,7 +121,9 @@ final class Worker: EventHandler {
         isShuttingDown = true
         listener?.close()
         listener = nil
-        for s in sessions.values where s.isIdle { s.close() }
+        for s in Array(sessions.values) {
+            if s.isIdle { s.close() } else { s.answerShuttingDown() }
+        }
         manager.closeAllIdle()
         if sessions.isEmpty {
             event_base_loopbreak(base)

@@ -1,7 +1,7 @@
 // A first-in first-out queue on one array with a moving head, so waiting requests are served in arrival order.
 
 /// FIFO queue; removal from the middle is O(n), which is fine because the queue is bounded by --max-pending.
-struct FIFOQueue<Element: Equatable>: Sendable where Element: Sendable {
+struct FIFOQueue<Element> {
     private var items: [Element] = []
     private var head = 0
 
@@ -24,9 +24,9 @@ struct FIFOQueue<Element: Equatable>: Sendable where Element: Sendable {
         return e
     }
 
-    /// Removes the first occurrence; false when absent.
-    mutating func remove(_ e: Element) -> Bool {
-        guard let i = items[head...].firstIndex(of: e) else { return false }
+    /// Removes the first element that matches; false when none does.
+    mutating func remove(where matches: (Element) -> Bool) -> Bool {
+        guard let i = items[head...].firstIndex(where: matches) else { return false }
         items.remove(at: i)
         return true
     }

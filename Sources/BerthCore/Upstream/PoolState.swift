@@ -1,51 +1,33 @@
-// The pure state of one upstream's pool: idle stack, counts, FIFO of waiting requests, pause mode and epoch. No I/O.
+// The pure state of one upstream's pool: its idle connections, counts, queue of waiting requests, pause mode and epoch.
 
-/// Pool bookkeeping for one upstream. The shell owns the sockets; this decides what happens to them.
-struct PoolState {
+/// One upstream's pool as a plain value. Only `PoolSet` changes it, so the counts here and the set's global count move
+/// together; everything else reads. `Conn` and `Waiter` are the shell's objects (tests use small stand-ins).
+struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     /// Whether requests flow or are held.
     enum Mode: Equatable, Sendable {
         case active
-        /// Paused by the orchestrator; `rejectNew` answers new requests at once instead of holding them.
+        /// Paused by the orchestrator or the freezer; `rejectNew` answers new requests at once instead of holding them.
         case paused(rejectNew: Bool)
     }
 
-    /// An idle connection in the stack.
-    struct Idle: Equatable, Sendable {
-        var id: Int
+    /// An idle connection on the stack, with the times its deadline is computed from.
+    struct Idle {
+        var conn: Conn
         var since: Nanos
         var openedAt: Nanos
-    }
-
-    /// What a request that wants a connection should do.
-    enum Checkout: Equatable, Sendable {
-        /// Use this idle connection (most recently used first, so the rest can time out).
-        case reuse(Int)
-        /// Open a new connection; its slot is reserved.
-        case connect
-        /// Join the queue with `enqueue`.
-        case wait
-        /// Answer with this cause.
-        case reject(ErrorCause)
-    }
-
-    /// What became of a released connection.
-    enum Release: Equatable, Sendable {
-        /// Back on the idle stack.
-        case pooled
-        /// Handed straight to the first waiter.
-        case handOff(waiter: Int)
-        /// Must be closed for this reason; the slot is free.
-        case close(CloseReason)
     }
 
     private(set) var mode: Mode = .active
     /// Bumped by every resume: connections from an older epoch are never reused.
     private(set) var epoch: UInt64 = 1
-    /// Idle connections, most recently used last.
+    /// Idle connections, most recently used last (reuse takes the last, so the rest can time out).
     private(set) var idle: [Idle] = []
+    /// Connections carrying a request; their sessions hold them.
     private(set) var busy = 0
+    /// Connect slots handed out as tickets and not yet given back.
     private(set) var connecting = 0
-    private(set) var waiters = FIFOQueue<Int>()
+    /// Requests waiting for a connection, in arrival order.
+    private(set) var waiters = FIFOQueue<Waiter>()
     var maxPerRoute: Int
     var maxPending: Int
 
@@ -58,138 +40,80 @@ struct PoolState {
     /// Connections counted against the limits: idle, busy and being opened.
     var open: Int { idle.count + busy + connecting }
 
+    /// Paused in either mode.
     var isPaused: Bool { mode != .active }
 
-    /// A request wants a connection; `globalRoom` says whether the cross-upstream limit allows one more.
-    /// `allowReuse` is false for a retry, which must go to a fresh connection.
-    mutating func checkout(globalRoom: Bool, allowReuse: Bool = true) -> Checkout {
-        if case .paused(let rejectNew) = mode {
-            if rejectNew { return .reject(.upstreamPaused) }
-            return waiters.count < maxPending ? .wait : .reject(.queueFull)
-        }
-        if allowReuse, waiters.isEmpty, let last = idle.popLast() {
-            busy += 1
-            return .reuse(last.id)
-        }
-        if waiters.isEmpty && open < maxPerRoute && globalRoom {
-            connecting += 1
-            return .connect
-        }
-        return waiters.count < maxPending ? .wait : .reject(.queueFull)
-    }
+    /// Room for one more connection under this pool's own limit.
+    var hasRouteRoom: Bool { !isPaused && open < maxPerRoute }
 
-    /// Queues a request after `.wait`.
-    mutating func enqueue(_ waiter: Int) {
-        waiters.append(waiter)
-    }
+    /// Nothing open, nothing queued: the entry may be forgotten.
+    var isEmpty: Bool { open == 0 && waiters.isEmpty }
 
-    /// Drops a waiter that timed out or went away; false when it was not queued.
-    @discardableResult
-    mutating func removeWaiter(_ waiter: Int) -> Bool {
-        waiters.remove(waiter)
-    }
+    /// The idle entry holding `conn`.
+    func idleEntry(_ conn: Conn) -> Idle? { idle.first { $0.conn === conn } }
 
-    /// A connect reserved by `.connect` succeeded: the connection is busy with its request.
-    mutating func connected() {
-        connecting -= 1
+    // MARK: transitions (PoolSet's only)
+
+    mutating func popIdle() -> Conn? {
+        guard let last = idle.popLast() else { return nil }
         busy += 1
+        return last.conn
     }
 
-    /// A connect reserved by `.connect` failed: its slot is free.
-    mutating func connectFailed() {
-        connecting -= 1
+    mutating func pushIdle(_ conn: Conn, since: Nanos, openedAt: Nanos) {
+        idle.append(Idle(conn: conn, since: since, openedAt: openedAt))
     }
 
-    /// Reserves a slot for a connection opened ahead of demand; false when the limits say no.
-    mutating func reservePrewarm(globalRoom: Bool) -> Bool {
-        guard !isPaused, open < maxPerRoute, globalRoom else { return false }
-        connecting += 1
-        return true
-    }
-
-    /// A prewarmed connection finished connecting: it joins the idle stack (or serves the first waiter).
-    mutating func prewarmed(id: Int, now: Nanos) -> Release {
-        connecting -= 1
-        busy += 1
-        return release(id: id, verdict: nil, openedAt: now, now: now)
-    }
-
-    /// A busy connection's exchange ended; `verdict` is the release gate's answer.
-    mutating func release(id: Int, verdict: CloseReason?, openedAt: Nanos, now: Nanos) -> Release {
-        busy -= 1
-        if let reason = verdict { return .close(reason) }
-        if let waiter = waiters.popFirst() {
-            busy += 1
-            return .handOff(waiter: waiter)
-        }
-        idle.append(Idle(id: id, since: now, openedAt: openedAt))
-        return .pooled
-    }
-
-    /// An idle connection closed (peer close, timeout, eviction); false if it was not idle here.
-    @discardableResult
-    mutating func removeIdle(_ id: Int) -> Bool {
-        guard let i = idle.firstIndex(where: { $0.id == id }) else { return false }
+    mutating func removeIdle(_ conn: Conn) -> Bool {
+        guard let i = idle.firstIndex(where: { $0.conn === conn }) else { return false }
         idle.remove(at: i)
         return true
     }
 
-    /// After a slot freed: the first waiter that may now open a connection, its slot reserved.
-    mutating func admitWaiter(globalRoom: Bool) -> Int? {
-        guard !isPaused, globalRoom, open < maxPerRoute, let waiter = waiters.popFirst() else { return nil }
-        connecting += 1
-        return waiter
+    mutating func removeOldestIdle() -> Conn? {
+        idle.isEmpty ? nil : idle.removeFirst().conn
     }
 
-    /// The least recently used idle connection, to close when another upstream needs the global slot.
-    mutating func takeOldestIdle() -> Int? {
-        guard !idle.isEmpty else { return nil }
-        return idle.removeFirst().id
-    }
-
-    /// When an idle connection must close: the earlier of its idle timeout and its maximum age, with the reason.
-    static func idleDeadline(_ entry: Idle, idleTimeout: Nanos, maxAge: Nanos) -> (at: Nanos, reason: CloseReason) {
-        let idleAt = entry.since + idleTimeout
-        let ageAt = entry.openedAt + maxAge
-        return idleAt <= ageAt ? (idleAt, .idleTimeout) : (ageAt, .maxAge)
-    }
-
-    /// The idle entry for `id`.
-    func idleEntry(_ id: Int) -> Idle? { idle.first { $0.id == id } }
-
-    /// Pauses: returns the idle connections, which the shell closes before answering.
-    mutating func pause(rejectNew: Bool) -> [Int] {
-        mode = .paused(rejectNew: rejectNew)
-        let ids = idle.map(\.id)
-        idle.removeAll()
-        return ids
-    }
-
-    /// Empties the queue without resuming (pause with mode=reject answers held requests at once).
-    mutating func resumeHeldForReject() -> [Int] {
-        var held: [Int] = []
-        while let w = waiters.popFirst() { held.append(w) }
-        return held
-    }
-
-    /// Resumes with a new epoch; returns the held requests in arrival order, for the shell to check out again.
-    mutating func resume() -> [Int] {
-        epoch += 1
-        mode = .active
-        var held: [Int] = []
-        while let w = waiters.popFirst() { held.append(w) }
-        return held
-    }
-
-    /// Removes idle connections idle for at least `idleFor` (all when nil); returns them for closing.
-    mutating func evict(idleFor: Nanos?, now: Nanos) -> [Int] {
+    /// Removes the idle connections idle for at least `idleFor` (all when nil).
+    mutating func removeIdle(idleFor: Nanos?, now: Nanos) -> [Conn] {
         guard let idleFor else {
-            let ids = idle.map(\.id)
-            idle.removeAll()
-            return ids
+            defer { idle.removeAll() }
+            return idle.map(\.conn)
         }
-        let out = idle.filter { now - $0.since >= idleFor }.map(\.id)
+        let out = idle.filter { now - $0.since >= idleFor }.map(\.conn)
         idle.removeAll { now - $0.since >= idleFor }
         return out
+    }
+
+    mutating func reserveConnect() { connecting += 1 }
+
+    mutating func connectEnded(asBusy: Bool) {
+        precondition(connecting > 0, "a connect slot was given back that was never handed out")
+        connecting -= 1
+        if asBusy { busy += 1 }
+    }
+
+    mutating func endBusy() {
+        precondition(busy > 0, "a busy connection was released that the pool never handed out")
+        busy -= 1
+    }
+
+    mutating func beginBusy() { busy += 1 }
+
+    mutating func enqueue(_ w: Waiter) { waiters.append(w) }
+
+    mutating func dequeue() -> Waiter? { waiters.popFirst() }
+
+    mutating func removeWaiter(_ w: Waiter) -> Bool { waiters.remove { $0 === w } }
+
+    mutating func setMode(_ m: Mode) { mode = m }
+
+    mutating func bumpEpoch() { epoch += 1 }
+
+    /// When an idle connection must close: the earlier of its idle timeout and its maximum age, with the reason.
+    static func idleDeadline(since: Nanos, openedAt: Nanos, idleTimeout: Nanos, maxAge: Nanos) -> (at: Nanos, reason: CloseReason) {
+        let idleAt = since + idleTimeout
+        let ageAt = openedAt + maxAge
+        return idleAt <= ageAt ? (idleAt, .idleTimeout) : (ageAt, .maxAge)
     }
 }

@@ -1,72 +1,46 @@
 // Opens connections ahead of demand after /resume?prewarm=N, so the first requests after a thaw skip the connect.
-import Glibc
 
-/// One connection being opened ahead of demand.
-final class Prewarmer: ChannelDelegate {
+/// One connection being opened ahead of demand, into a slot the pool reserved for it.
+final class Prewarmer: ConnectorClient {
     private let pool: UpstreamPool
     private unowned let worker: Worker
-    private var channel: Channel?
-    /// The epoch when the connect started.
-    private let epoch: UInt64
+    private var connector: Connector!
+    /// The slot, held until the connect ends; taken exactly once.
+    private var ticket: ConnectTicket?
 
-    private init(pool: UpstreamPool, worker: Worker) {
+    private init(pool: UpstreamPool, worker: Worker, ticket: consuming ConnectTicket) {
         self.pool = pool
         self.worker = worker
-        self.epoch = pool.state.epoch
+        self.ticket = Optional(ticket)
+        connector = Connector(base: worker.base, resolver: worker.resolver, client: self)
     }
 
     /// Starts up to `count` connects within the limits; returns how many started.
     static func start(count: Int, pool: UpstreamPool, worker: Worker) -> Int {
         var started = 0
         for _ in 0..<count {
-            guard worker.manager.reservePrewarm(pool) else { break }
-            let p = Prewarmer(pool: pool, worker: worker)
+            guard let ticket = worker.manager.reservePrewarm(pool) else { break }
+            let p = Prewarmer(pool: pool, worker: worker, ticket: ticket)
             worker.prewarmers[ObjectIdentifier(p)] = p
-            p.resolve()
+            p.connector.start(pool.key, timeout: pool.settings.connectTimeout, now: MonotonicClock.now())
             started += 1
         }
         return started
     }
 
-    private func resolve() {
-        worker.resolver.resolve(pool.key.bareHost, port: pool.key.port, now: MonotonicClock.now()) { [self] addrs in
-            self.connect(addrs.first)
-        }
-    }
-
-    private func connect(_ address: SocketAddress?) {
-        guard let address else { return fail() }
-        switch Channel.connect(base: worker.base, to: address, timeout: pool.settings.connectTimeout, delegate: self) {
-        case .failed:
-            fail()
-        case .inProgress(let ch):
-            channel = ch
-        case .connected(let ch):
-            channel = ch
-            channelWritable(ch)
-        }
-    }
-
-    private func fail() {
-        if let ch = channel {
-            channel = nil
-            ch.close()
-        }
-        worker.manager.connectFailed(pool)
+    func connectSucceeded(_ channel: Channel) {
+        guard let t = ticket.take() else { return channel.close() }
+        worker.manager.prewarmed(t, pool: pool, channel: channel, now: MonotonicClock.now())
         done()
     }
 
-    private func done() { worker.prewarmers[ObjectIdentifier(self)] = nil }
-
-    func channelWritable(_ ch: Channel) {
-        ch.clearTimeout()
-        guard Socket.pendingError(ch.fd) == 0 else { return fail() }
-        channel = nil
-        worker.manager.prewarmed(pool, channel: ch, epoch: epoch, now: MonotonicClock.now())
+    func connectFailed(_ cause: ErrorCause, detail: String) {
+        if let t = ticket.take() { worker.manager.connectFailed(t) }
         done()
     }
 
-    func channelReadable(_ ch: Channel) {}
-
-    func channelTimedOut(_ ch: Channel) { fail() }
+    private func done() {
+        connector.free()
+        worker.prewarmers[ObjectIdentifier(self)] = nil
+    }
 }

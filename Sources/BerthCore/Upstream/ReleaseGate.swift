@@ -18,6 +18,14 @@ struct ReleaseFacts: Sendable {
     var epoch: UInt64
 }
 
+extension ReleaseFacts {
+    /// Facts for a connection that never carried this request (handed to a session that had already gone).
+    static func unused(_ c: UpstreamConnection) -> ReleaseFacts {
+        ReleaseFacts(responseComplete: true, requestComplete: true, keepAlive: true, failure: nil,
+                     requestsServed: c.requestsServed, openedAt: c.openedAt, epoch: c.epoch)
+    }
+}
+
 /// The pool's side of the decision.
 struct ReleasePolicy: Sendable {
     var currentEpoch: UInt64

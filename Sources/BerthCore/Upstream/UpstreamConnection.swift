@@ -1,9 +1,7 @@
 // One pooled upstream connection; while idle it watches its own socket, because a readable idle connection is a dead one.
-import Glibc
 
 /// An upstream connection and what the release gate needs to know about it.
 final class UpstreamConnection: ChannelDelegate {
-    let id: Int
     let channel: Channel
     /// Pools outlive their connections (a forgotten pool object stays alive while anything refers to it).
     unowned(unsafe) let pool: UpstreamPool
@@ -11,11 +9,8 @@ final class UpstreamConnection: ChannelDelegate {
     let epoch: UInt64
     let openedAt: Nanos
     var requestsServed = 0
-    /// Set while it sits on the idle stack.
-    var isIdle = false
 
-    init(id: Int, channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
-        self.id = id
+    init(channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
         self.channel = channel
         self.pool = pool
         self.epoch = epoch
@@ -24,7 +19,6 @@ final class UpstreamConnection: ChannelDelegate {
 
     /// Starts the idle watch: EV_READ stays registered and the timer runs to the idle deadline.
     func enterIdle(deadlineIn: Nanos, now: Nanos) {
-        isIdle = true
         channel.delegate = self
         channel.setUrgentReads(true)
         channel.startReading()
@@ -33,20 +27,20 @@ final class UpstreamConnection: ChannelDelegate {
 
     /// Ends the idle watch; the new owner takes the channel's events.
     func leaveIdle(to owner: ChannelDelegate) {
-        isIdle = false
         channel.setUrgentReads(false)
         channel.clearTimeout()
         channel.delegate = owner
     }
 
     func channelReadable(_ channel: Channel) {
-        // nginx's keepalive close handler and Pingora's idle_poll reach the same verdict: data or EOF on an idle connection means it cannot be reused.
-        pool.manager?.idleConnectionEnded(self, reason: .peerClosedIdle)
+        // nginx's keepalive close handler and Pingora's idle_poll reach the same verdict: data or EOF on an idle
+        // connection means it cannot be reused.
+        pool.manager.idleConnectionEnded(self, reason: .peerClosedIdle)
     }
 
     func channelWritable(_ channel: Channel) {}
 
     func channelTimedOut(_ channel: Channel) {
-        pool.manager?.idleConnectionExpired(self)
+        pool.manager.idleConnectionExpired(self)
     }
 }

@@ -1,13 +1,17 @@
-// The shell around one upstream's PoolState: its idle connections, its waiting requests, settings and counters.
+// The shell around one upstream's slot in the PoolSet: its key, settings, counters and admin-side waits.
 
-/// What a request waiting for a connection hears from its pool.
+/// The pool set as the worker uses it.
+typealias UpstreamPools = PoolSet<UpstreamConnection, ProxySession>
+/// A busy upstream connection, held by the exchange it serves.
+typealias UpstreamLease = UpstreamPools.Lease
+
+/// What a request waiting for a connection hears from its pool. Each call hands over something that must be
+/// given back exactly once (a lease or a connect slot), or says why nothing will come.
 protocol PoolWaiter: AnyObject {
-    /// Unique per worker, used as the queue entry.
-    var waiterID: Int { get }
     /// An idle connection was handed over.
-    func poolGranted(_ connection: UpstreamConnection)
+    func poolGranted(_ lease: consuming UpstreamLease)
     /// A slot was reserved: open a new connection.
-    func poolMayConnect()
+    func poolMayConnect(_ ticket: consuming ConnectTicket)
     /// The request cannot be served by this pool.
     func poolRejected(_ cause: ErrorCause)
 }
@@ -21,18 +25,15 @@ struct RouteSettings: Sendable, Equatable {
     var acquireTimeout: Nanos
 }
 
-/// One upstream's pool.
+/// One upstream: what the pool set does not hold. Its counts live in the set (`state`).
 final class UpstreamPool {
     let key: PoolKey
+    /// Its place in the manager's PoolSet.
+    let slot: PoolSlot
     /// The manager outlives every pool it creates.
-    unowned(unsafe) var manager: PoolManager?
-    var state: PoolState
+    unowned(unsafe) let manager: PoolManager
     var settings: RouteSettings
     var counters = UpstreamCounters()
-    /// Idle connections by id.
-    var idle: [Int: UpstreamConnection] = [:]
-    /// Requests in the queue by waiter id.
-    var waiters: [Int: PoolWaiter] = [:]
     /// Last time anything happened here, for forgetting empty entries.
     var lastActivity: Nanos
     /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
@@ -44,14 +45,20 @@ final class UpstreamPool {
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
 
-    init(key: PoolKey, settings: RouteSettings, now: Nanos) {
+    init(key: PoolKey, slot: PoolSlot, manager: PoolManager, settings: RouteSettings, now: Nanos) {
         self.key = key
+        self.slot = slot
+        self.manager = manager
         self.settings = settings
-        self.state = PoolState(maxPerRoute: settings.maxPerRoute, maxPending: settings.maxPending)
         self.lastActivity = now
     }
 
-    /// Exchanges in flight: busy connections and those being opened for a request. Busy connections belong to their
-    /// sessions, so the pool only counts them.
-    var inFlight: Int { state.busy + state.connecting }
+    /// This pool's counts, mode and epoch, as the set holds them.
+    var state: UpstreamPools.Pool { manager.ledger[slot] }
+
+    /// Exchanges in flight: busy connections and those being opened for a request.
+    var inFlight: Int {
+        let s = state
+        return s.busy + s.connecting
+    }
 }

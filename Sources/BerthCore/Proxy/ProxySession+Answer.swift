@@ -1,0 +1,64 @@
+// The one path by which berth answers a request itself, and how an exchange ends on the caller side.
+import HTTP1
+
+extension ProxySession {
+    /// berth answers the current request with `cause` (its status unless `status` says otherwise). Every answer
+    /// of berth's own goes through here and is counted here, once: in the worker's errors and, once routed, the
+    /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
+    func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
+        guard machine.state != .closed else { return }
+        x.errorCause = cause
+        x.pool?.counters.countFailure(cause)
+        worker.counters.countFailure(cause)
+        if x.responseHeadSent {
+            // Part of the upstream's response is out: the only honest signal left is to cut the connection.
+            return close()
+        }
+        // The caller's byte stream stays usable only if its whole request body was read.
+        let keep = !closeAfter && x.callerKeepAlive && x.requestDone && !worker.isShuttingDown
+        ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
+                            headOnly: x.request.method == .head, into: caller)
+        if closeAfter { return closeAfterFlush() }
+        endExchange(keepCaller: keep)
+    }
+
+    /// The exchange is over on the caller side: wait for the next request, or close. The next head, if already
+    /// buffered, is started by `drive()` when the current event returns, not from here.
+    func endExchange(keepCaller: Bool) {
+        worker.accessLog(self)
+        guard caller.flush() else { return close() }
+        if keepCaller && !worker.isShuttingDown {
+            apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
+            caller.startReading()
+        } else {
+            closeAfterFlush()
+        }
+    }
+
+    /// Closes once the output has left.
+    func closeAfterFlush() {
+        caller.stopReading()
+        // A failed flush leaves nothing worth waiting for.
+        let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
+        switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
+        case .now: close()
+        case .afterFlush(let timer): apply(timer)
+        }
+    }
+
+    /// Gives a lease back after a failed or abandoned exchange: it closes with `failure` as the gate's reason.
+    func release(_ lease: consuming UpstreamLease, failure: CloseReason) {
+        let up = lease.conn
+        up.channel.clearTimeout()
+        let facts = ReleaseFacts(responseComplete: false, requestComplete: x.requestDone, keepAlive: false, failure: failure,
+                                 requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
+        // A fresh read: close() also comes from the worker's drain timer and shutdown, outside any session event.
+        worker.manager.release(lease, facts: facts, now: MonotonicClock.now())
+    }
+
+    /// Closes the current upstream connection, if relaying, through the gate with `reason`.
+    func abortUpstream(reason: CloseReason) {
+        guard let lease = link.takeLease() else { return }
+        release(lease, failure: reason)
+    }
+}

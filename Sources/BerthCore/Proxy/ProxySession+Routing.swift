@@ -1,0 +1,232 @@
+// Routing a request to its pool and getting a connection: checkout, the pool's answers, and the Connector's.
+import Glibc
+import HTTP1
+
+extension ProxySession: PoolWaiter, ConnectorClient {
+    /// A request head is complete: decide where it goes and get a connection.
+    func beginExchange() {
+        let now = worker.now
+        x.reset(now: now)
+        parser.takeHead(into: &x.request)
+        worker.counters.requests &+= 1
+        let req = x.request
+        x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
+        // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
+        switch req.framing {
+        case .none:
+            x.requestDone = true
+        case .contentLength(let n):
+            x.requestRemaining = n
+            x.requestDone = n == 0
+        case .chunked:
+            x.requestDecoder = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
+            x.requestDone = false
+        case .untilClose:
+            x.requestDone = false
+            return answer(.badRequest, detail: "request body without framing")
+        }
+
+        let pool: UpstreamPool
+        if let cached = cachedRoute(req) {
+            pool = cached
+        } else {
+            // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
+            let authority: Authority
+            let hostValue: String
+            switch req.targetForm {
+            case .absolute:
+                guard req.scheme == "http", let a = req.targetAuthority else {
+                    return answer(.notImplemented, detail: "only http:// targets are proxied; use CONNECT for TLS")
+                }
+                authority = a
+                hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
+            case .authority:
+                guard let a = req.targetAuthority, let port = a.port else {
+                    return answer(.badRequest, detail: "CONNECT needs host:port")
+                }
+                return beginTunnel(PoolKey(host: a.host, port: port), now: now)
+            case .origin, .asterisk:
+                guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
+                    return answer(.badRequest, detail: "no Host header to route by")
+                }
+                authority = a
+                hostValue = host
+            }
+            let key = PoolKey(host: authority.host, port: authority.port ?? 80)
+            guard key.isResolvable else {
+                return answer(.badRequest, detail: "\(key.host) is not a valid host name")
+            }
+            guard worker.isAllowed(key) else {
+                return answer(.destinationDenied, detail: "\(key) is not in the allowlist")
+            }
+            pool = worker.manager.pool(for: key, now: now)
+            remember(req, pool: pool, hostValue: hostValue)
+        }
+        x.key = pool.key
+        x.pool = pool
+        x.socketTimeout = pool.settings.socketTimeout
+        if let override = req.headers["berth-socket-timeout"] {
+            guard let d = DurationSyntax.nanoseconds(parsing: override) else {
+                return answer(.badRequest, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
+            }
+            x.socketTimeout = min(d, worker.settings.socketCeiling)
+        }
+        pool.counters.requests &+= 1
+        acquire(allowReuse: true)
+    }
+
+    /// Asks the pool for a connection.
+    func acquire(allowReuse: Bool) {
+        guard let pool = x.pool else { return }
+        let now = worker.now
+        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
+        case .reuse(let lease):
+            pool.counters.acquireWait.observe(0)
+            send(on: lease, reused: true)
+        case .connect(let ticket):
+            pool.counters.acquireWait.observe(0)
+            connect(ticket, pool: pool)
+        case .wait:
+            let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
+            apply(machine.queued(now: now, limit: limit))
+        case .reject(let cause):
+            answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
+        }
+    }
+
+    /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
+    private func connect(_ ticket: consuming ConnectTicket, pool: UpstreamPool) {
+        link = .connecting(ticket)
+        machine.connecting()
+        connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
+    }
+
+    /// The session's connector, made on its first connect.
+    func connectorForUse() -> Connector {
+        if let c = connector { return c }
+        let c = Connector(base: worker.base, resolver: worker.resolver, client: self)
+        connector = c
+        return c
+    }
+
+    // MARK: the pool's answers
+    // The pool calls these from other connections' events (a release, an idle close, an admin command): the loop's
+    // time is read afresh, since the last session event may be long past.
+
+    func poolGranted(_ lease: consuming UpstreamLease) {
+        worker.tick()
+        guard let since = machine.queuedSince, let pool = x.pool else {
+            // The session is no longer queued: give the connection straight back.
+            let conn = lease.conn
+            worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+            return
+        }
+        apply(machine.waitEnded())
+        pool.counters.acquireWait.observe(worker.now - since)
+        send(on: lease, reused: true)
+        drive()
+    }
+
+    func poolMayConnect(_ ticket: consuming ConnectTicket) {
+        worker.tick()
+        guard let since = machine.queuedSince, let pool = x.pool else {
+            worker.manager.connectFailed(ticket)
+            return
+        }
+        apply(machine.waitEnded())
+        pool.counters.acquireWait.observe(worker.now - since)
+        connect(ticket, pool: pool)
+        drive()
+    }
+
+    func poolRejected(_ cause: ErrorCause) {
+        worker.tick()
+        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        apply(machine.waitEnded())
+        answer(cause, detail: "\(pool.key) is paused")
+        drive()
+    }
+
+    /// The pool had nothing within the acquire timeout (or the pause's hold).
+    func acquireTimedOut(waited: Nanos) {
+        guard let pool = x.pool else { return }
+        worker.manager.cancelWait(pool, waiter: self)
+        let ms = waited / 1_000_000
+        if pool.state.isPaused {
+            answer(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold (\(ms) ms)")
+        } else {
+            answer(.poolTimeout, detail: "no connection to \(pool.key) within the acquire timeout (waited \(ms) ms)")
+        }
+    }
+
+    /// Shutdown: a request still queued in a pool is answered now rather than cut when the drain ends.
+    func answerShuttingDown() {
+        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        worker.tick()
+        worker.manager.cancelWait(pool, waiter: self)
+        apply(machine.waitEnded())
+        answer(.shuttingDown, detail: "berth is shutting down")
+    }
+
+    // MARK: the Connector's answers
+
+    func connectSucceeded(_ channel: Channel) {
+        worker.tick()
+        switch link.take() {
+        case .connecting(let ticket):
+            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+            send(on: lease, reused: false)
+        case .tunnelConnecting:
+            tunnelConnected(channel)
+        case .none:
+            channel.close()
+        case .relaying(let lease):
+            preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
+        case .tunnel(let peer):
+            preconditionFailure("a connect finished inside a tunnel with \(peer.fd)")
+        }
+        drive()
+    }
+
+    func connectFailed(_ cause: ErrorCause, detail: String) {
+        worker.tick()
+        switch link.take() {
+        case .connecting(let ticket):
+            worker.manager.connectFailed(ticket)
+        case .tunnelConnecting:
+            break
+        case .none:
+            break
+        case .relaying(let lease):
+            preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
+        case .tunnel(let peer):
+            preconditionFailure("a connect failed inside a tunnel with \(peer.fd)")
+        }
+        answer(cause, detail: detail)
+        drive()
+    }
+
+    // MARK: route cache
+
+    /// The pool of the previous request when this one names the same route the same way and nothing changed since.
+    private func cachedRoute(_ req: RequestHead) -> UpstreamPool? {
+        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
+        return RouteCache.withRouteBytes(req) { bytes in
+            guard let bytes, bytes.count > 0, route.isAbsolute == (req.targetForm == .absolute), bytes.count == route.bytes.count else { return nil }
+            let same = route.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+            return same ? pool : nil
+        }
+    }
+
+    private func remember(_ req: RequestHead, pool: UpstreamPool, hostValue: String) {
+        RouteCache.withRouteBytes(req) { bytes in
+            guard let bytes else { return }
+            route.bytes.removeAll(keepingCapacity: true)
+            route.bytes.append(contentsOf: bytes)
+        }
+        route.isAbsolute = req.targetForm == .absolute
+        route.pool = pool
+        route.hostValue = hostValue
+        route.generation = worker.routeGeneration
+    }
+}

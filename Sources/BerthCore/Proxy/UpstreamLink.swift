@@ -1,0 +1,59 @@
+// What a session holds on the upstream side, each case with its resource, so every resource is given back once.
+
+/// The upstream half of a session. Resources live in the case that needs them: a connect slot while connecting, the
+/// lease while relaying, the peer socket in a tunnel. Taking the link out (`take`) is the only way to give one back,
+/// so closing a session after an error was answered finds nothing left to return twice.
+enum UpstreamLink: ~Copyable {
+    /// Nothing upstream (routing, queued in the pool, answered by berth).
+    case none
+    /// A pooled connection is being opened into this slot.
+    case connecting(ConnectTicket)
+    /// A CONNECT target is being opened; tunnels hold no pool slot.
+    case tunnelConnecting
+    /// The request and response flow over this busy connection.
+    case relaying(UpstreamLease)
+    /// Bytes flow both ways untouched with this peer (CONNECT, or an Upgrade after 101).
+    case tunnel(Channel)
+
+    /// Hands the link over and leaves `.none` behind.
+    mutating func take() -> UpstreamLink {
+        let old = consume self
+        self = .none
+        return old
+    }
+
+    /// The lease, when relaying; any other link stays where it is.
+    mutating func takeLease() -> UpstreamLease? {
+        switch take() {
+        case .relaying(let lease):
+            return lease
+        case .none:
+            return nil
+        case .connecting(let ticket):
+            self = .connecting(ticket)
+            return nil
+        case .tunnelConnecting:
+            self = .tunnelConnecting
+            return nil
+        case .tunnel(let peer):
+            self = .tunnel(peer)
+            return nil
+        }
+    }
+
+    /// The connection being relayed over, if any.
+    var connection: UpstreamConnection? {
+        switch self {
+        case .relaying(let lease): return lease.conn
+        default: return nil
+        }
+    }
+
+    /// The tunnel's upstream socket, if in a tunnel.
+    var tunnelPeer: Channel? {
+        switch self {
+        case .tunnel(let peer): return peer
+        default: return nil
+        }
+    }
+}

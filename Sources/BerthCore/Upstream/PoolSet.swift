@@ -1,0 +1,319 @@
+// Every pool of one worker as one plain value: the per-pool states, the global count, and the decisions that span pools.
+
+/// A reserved connect slot. Only `PoolSet` makes one and only `PoolSet` takes one back, through a consuming call
+/// (`connected` or `connectFailed`), so a slot cannot be given back twice: the compiler refuses the second use. A
+/// ticket dropped without being given back traps in debug builds.
+struct ConnectTicket: ~Copyable {
+    /// The pool the slot belongs to.
+    let slot: PoolSlot
+    /// The pool's epoch when the slot was reserved: a connect that straddles a pause and resume stays in the old one.
+    let epoch: UInt64
+
+    fileprivate init(slot: PoolSlot, epoch: UInt64) {
+        self.slot = slot
+        self.epoch = epoch
+    }
+
+    /// Ends the ticket without running its deinit; PoolSet's give-back calls are the only callers.
+    fileprivate consuming func redeem() -> (slot: PoolSlot, epoch: UInt64) {
+        let out = (slot, epoch)
+        discard self
+        return out
+    }
+
+    deinit {
+        assertionFailure("a connect slot was dropped without being given back to its pool")
+    }
+}
+
+/// A pool's place in its `PoolSet`.
+struct PoolSlot: Hashable, Sendable {
+    let index: Int
+}
+
+/// The pools of one worker. Every count that a limit reads (per pool and in total) changes only here, in the same
+/// call, so `open = idle + busy + connecting` holds per pool and across pools by construction.
+struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
+    typealias Pool = PoolState<Conn, Waiter>
+
+    /// A busy connection, held by the request it serves; given back exactly once through `release` or `detach`.
+    struct Lease: ~Copyable {
+        let conn: Conn
+        let slot: PoolSlot
+    }
+
+    /// A waiter that may now open a connection, with the slot reserved for it.
+    struct Admission: ~Copyable {
+        let waiter: Waiter
+        let ticket: ConnectTicket
+
+        /// Gives up the admission for its ticket, which the waiter takes.
+        consuming func intoTicket() -> ConnectTicket { ticket }
+    }
+
+    /// What a request that wants a connection does now.
+    enum Checkout: ~Copyable {
+        /// Use this idle connection.
+        case reuse(Lease)
+        /// Open a new connection into the reserved slot. At the global limit, `evicted` is another upstream's
+        /// least recently used idle connection that gave up its slot: the caller closes it.
+        case connect(ConnectTicket, evicted: Conn?)
+        /// Queued; the pool hands over a connection or a slot later.
+        case wait
+        /// Answer with this cause.
+        case reject(ErrorCause)
+    }
+
+    /// What became of a released connection.
+    enum Release: ~Copyable {
+        /// Back on the idle stack.
+        case pooled
+        /// Handed straight to the first waiter, still busy.
+        case handOff(Waiter, Lease)
+        /// Must be closed for this reason; its slot is free.
+        case close(CloseReason)
+    }
+
+    private var slots: [Pool?] = []
+    private var freeSlots: [Int] = []
+    /// Connections open or being opened across all pools, for --max-total.
+    private(set) var open = 0
+    /// Requests queued across all pools: a freed global slot looks for a waiter elsewhere only when there is one.
+    private(set) var waiting = 0
+    var maxTotal: Int
+
+    /// An empty set under a global limit.
+    init(maxTotal: Int) {
+        self.maxTotal = maxTotal
+    }
+
+    /// The state of the pool in `slot`.
+    subscript(slot: PoolSlot) -> Pool { slots[slot.index]! }
+
+    /// Every pool in use, with its slot.
+    var pools: some Sequence<(slot: PoolSlot, pool: Pool)> {
+        slots.enumerated().lazy.compactMap { i, p in p.map { (PoolSlot(index: i), $0) } }
+    }
+
+    private var globalRoom: Bool { open < maxTotal }
+
+    // MARK: pools
+
+    /// A new, empty, active pool.
+    mutating func add(maxPerRoute: Int, maxPending: Int) -> PoolSlot {
+        let pool = Pool(maxPerRoute: maxPerRoute, maxPending: maxPending)
+        if let i = freeSlots.popLast() {
+            slots[i] = pool
+            return PoolSlot(index: i)
+        }
+        slots.append(pool)
+        return PoolSlot(index: slots.count - 1)
+    }
+
+    /// Drops an empty pool; false (and nothing changes) while it has connections or waiters.
+    mutating func remove(_ s: PoolSlot) -> Bool {
+        guard slots[s.index]!.isEmpty else { return false }
+        slots[s.index] = nil
+        freeSlots.append(s.index)
+        return true
+    }
+
+    /// New per-route limits (a reload): what is open stays, later decisions use them.
+    mutating func setLimits(_ s: PoolSlot, maxPerRoute: Int, maxPending: Int) {
+        slots[s.index]!.maxPerRoute = maxPerRoute
+        slots[s.index]!.maxPending = maxPending
+    }
+
+    // MARK: checkout
+
+    /// A request wants a connection from `s`; `allowReuse` is false for a retry, which must go to a fresh one.
+    mutating func checkout(_ s: PoolSlot, waiter: Waiter, allowReuse: Bool) -> Checkout {
+        let i = s.index
+        if case .paused(let rejectNew) = slots[i]!.mode {
+            return rejectNew ? .reject(.upstreamPaused) : queue(s, waiter)
+        }
+        // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
+        guard slots[i]!.waiters.isEmpty else { return queue(s, waiter) }
+        if allowReuse, let conn = slots[i]!.popIdle() {
+            return .reuse(Lease(conn: conn, slot: s))
+        }
+        guard slots[i]!.open < slots[i]!.maxPerRoute else { return queue(s, waiter) }
+        if globalRoom { return .connect(reserve(s), evicted: nil) }
+        // At the global limit, another upstream's least recently used idle connection gives up its slot, as
+        // HttpClient's pool does; without one, the request waits for any slot to free.
+        guard let victim = takeLeastRecentlyUsedIdle(except: s) else { return queue(s, waiter) }
+        return .connect(reserve(s), evicted: victim)
+    }
+
+    private mutating func queue(_ s: PoolSlot, _ waiter: Waiter) -> Checkout {
+        guard slots[s.index]!.waiters.count < slots[s.index]!.maxPending else { return .reject(.queueFull) }
+        slots[s.index]!.enqueue(waiter)
+        waiting += 1
+        return .wait
+    }
+
+    private mutating func reserve(_ s: PoolSlot) -> ConnectTicket {
+        slots[s.index]!.reserveConnect()
+        open += 1
+        return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
+    }
+
+    private mutating func takeLeastRecentlyUsedIdle(except s: PoolSlot) -> Conn? {
+        var victim: (index: Int, since: Nanos)?
+        for (i, p) in slots.enumerated() where i != s.index {
+            guard let oldest = p?.idle.first else { continue }
+            if victim == nil || oldest.since < victim!.since { victim = (i, oldest.since) }
+        }
+        guard let v = victim, let conn = slots[v.index]!.removeOldestIdle() else { return nil }
+        open -= 1
+        return conn
+    }
+
+    /// A queued request gave up (timeout or caller gone); false when it was not queued.
+    @discardableResult
+    mutating func cancelWait(_ s: PoolSlot, waiter: Waiter) -> Bool {
+        guard slots[s.index]!.removeWaiter(waiter) else { return false }
+        waiting -= 1
+        return true
+    }
+
+    // MARK: connect slots
+
+    /// The connect for `ticket` succeeded: the connection is busy with its request.
+    mutating func connected(_ ticket: consuming ConnectTicket, conn: Conn) -> Lease {
+        let (s, _) = ticket.redeem()
+        slots[s.index]!.connectEnded(asBusy: true)
+        return Lease(conn: conn, slot: s)
+    }
+
+    /// The connect for `ticket` failed, or its request went away: the slot is free.
+    mutating func connectFailed(_ ticket: consuming ConnectTicket) {
+        let (s, _) = ticket.redeem()
+        slots[s.index]!.connectEnded(asBusy: false)
+        open -= 1
+    }
+
+    /// A slot for a connection opened ahead of demand, when the limits allow one.
+    mutating func reservePrewarm(_ s: PoolSlot) -> ConnectTicket? {
+        guard slots[s.index]!.hasRouteRoom, globalRoom else { return nil }
+        return reserve(s)
+    }
+
+    /// A prewarmed connection is up: idle, handed to the first waiter, or closed when a pause or resume overtook it.
+    mutating func prewarmed(_ ticket: consuming ConnectTicket, conn: Conn, now: Nanos) -> Release {
+        let epoch = ticket.epoch
+        let lease = connected(ticket, conn: conn)
+        let pool = slots[lease.slot.index]!
+        let stale: CloseReason? = pool.isPaused ? .paused : (epoch != pool.epoch ? .staleEpoch : nil)
+        return release(lease, verdict: stale, openedAt: now, now: now)
+    }
+
+    // MARK: busy connections
+
+    /// A busy connection's exchange ended; `verdict` is the release gate's answer.
+    mutating func release(_ lease: consuming Lease, verdict: CloseReason?, openedAt: Nanos, now: Nanos) -> Release {
+        let s = lease.slot
+        let conn = lease.conn
+        slots[s.index]!.endBusy()
+        if let reason = verdict {
+            open -= 1
+            return .close(reason)
+        }
+        if let w = slots[s.index]!.dequeue() {
+            waiting -= 1
+            slots[s.index]!.beginBusy()
+            return .handOff(w, Lease(conn: conn, slot: s))
+        }
+        slots[s.index]!.pushIdle(conn, since: now, openedAt: openedAt)
+        return .pooled
+    }
+
+    /// A busy connection leaves the pool for good but keeps its socket (an upgrade to a tunnel); its slot is free.
+    mutating func detach(_ lease: consuming Lease) -> Conn {
+        slots[lease.slot.index]!.endBusy()
+        open -= 1
+        return lease.conn
+    }
+
+    // MARK: idle connections
+
+    /// An idle connection closed (peer close, timeout); false when it was not idle in `s`.
+    mutating func removeIdle(_ s: PoolSlot, _ conn: Conn) -> Bool {
+        guard slots[s.index]!.removeIdle(conn) else { return false }
+        open -= 1
+        return true
+    }
+
+    /// Removes `s`'s idle connections idle for at least `idleFor` (all when nil); the caller closes them.
+    mutating func evict(_ s: PoolSlot, idleFor: Nanos?, now: Nanos) -> [Conn] {
+        let out = slots[s.index]!.removeIdle(idleFor: idleFor, now: now)
+        open -= out.count
+        return out
+    }
+
+    // MARK: waiters
+
+    /// After slots freed: the next waiter that may open a connection, `s`'s own first, with its slot reserved.
+    /// Callers loop until nil.
+    mutating func admit(preferring s: PoolSlot?) -> Admission? {
+        guard globalRoom, waiting > 0 else { return nil }
+        if let s, let a = admit(from: s) { return a }
+        for i in slots.indices where i != s?.index {
+            if let a = admit(from: PoolSlot(index: i)) { return a }
+        }
+        return nil
+    }
+
+    private mutating func admit(from s: PoolSlot) -> Admission? {
+        guard let p = slots[s.index], !p.waiters.isEmpty, p.hasRouteRoom, let w = slots[s.index]!.dequeue() else { return nil }
+        waiting -= 1
+        return Admission(waiter: w, ticket: reserve(s))
+    }
+
+    // MARK: pause and resume
+
+    /// Pauses `s`: its idle connections leave at once (the caller closes them); with `rejectNew`, the requests it
+    /// was holding come back too, to be answered now.
+    mutating func pause(_ s: PoolSlot, rejectNew: Bool) -> (closed: [Conn], rejected: [Waiter]) {
+        slots[s.index]!.setMode(.paused(rejectNew: rejectNew))
+        let closed = evict(s, idleFor: nil, now: 0)
+        var rejected: [Waiter] = []
+        if rejectNew { rejected = drainWaiters(s) }
+        return (closed, rejected)
+    }
+
+    /// Resumes `s` with a new epoch; returns the held requests in arrival order, for the caller to check out again.
+    mutating func resume(_ s: PoolSlot) -> [Waiter] {
+        slots[s.index]!.bumpEpoch()
+        slots[s.index]!.setMode(.active)
+        return drainWaiters(s)
+    }
+
+    private mutating func drainWaiters(_ s: PoolSlot) -> [Waiter] {
+        var out: [Waiter] = []
+        while let w = slots[s.index]!.dequeue() {
+            waiting -= 1
+            out.append(w)
+        }
+        return out
+    }
+
+    // MARK: checks
+
+    /// Why the counts do not add up, or nil when they do: what the model tests assert after every step.
+    func invariantViolation() -> String? {
+        var total = 0
+        var queued = 0
+        for (slot, p) in pools {
+            if p.busy < 0 || p.connecting < 0 { return "negative count in pool \(slot.index)" }
+            // Holds unless a reload lowered the limit under what was already open.
+            if p.open > p.maxPerRoute { return "pool \(slot.index) has \(p.open) open over max-per-route \(p.maxPerRoute)" }
+            total += p.open
+            queued += p.waiters.count
+        }
+        if total != open { return "pools hold \(total) connections but the set counts \(open)" }
+        if queued != waiting { return "pools queue \(queued) requests but the set counts \(waiting)" }
+        if open < 0 || open > maxTotal { return "\(open) open against max-total \(maxTotal)" }
+        return nil
+    }
+}
