@@ -53,8 +53,11 @@ final class UpstreamPool {
         self.lastActivity = now
     }
 
-    /// This pool's counts, mode and epoch, as the set holds them.
-    var state: UpstreamPools.Pool { manager.ledger[slot] }
+    /// This pool's counts, mode and epoch, as the set holds them. A forgotten pool's slot may already belong to
+    /// another upstream: it reads as empty.
+    var state: UpstreamPools.Pool {
+        forgotten ? UpstreamPools.Pool(maxPerRoute: settings.maxPerRoute, maxPending: settings.maxPending) : manager.ledger[slot]
+    }
 
     /// Exchanges in flight: busy connections and those being opened for a request.
     var inFlight: Int {
