@@ -23,11 +23,17 @@ let package = Package(
             providers: [.apt(["libevent-dev"])]
         ),
         .target(name: "HTTP1", swiftSettings: hotPath),
+        // The only importer of CLibevent: BerthCore reaches libevent through its types, and cannot name C directly.
+        .target(
+            name: "EventLoop",
+            dependencies: ["CLibevent"],
+            swiftSettings: hotPath + [.enableUpcomingFeature("MemberImportVisibility")]
+        ),
         .target(
             name: "BerthCore",
             dependencies: [
                 "HTTP1",
-                "CLibevent",
+                "EventLoop",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -41,8 +47,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
-        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "HTTP1", "CLibevent"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["BerthCore", "HTTP1"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "CLibevent"]),
+        .testTarget(name: "BerthCoreTests", dependencies: ["BerthCore", "HTTP1", "EventLoop"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["BerthCore", "HTTP1", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,7 +1,7 @@
 // One caller connection: reads request heads, routes each to its upstream pool, and relays the exchange in order.
 import Glibc
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 /// A caller connection and its current exchange. Requests are answered one at a time, in order (pipelining included).
 final class ProxySession: ChannelDelegate, PoolWaiter {
@@ -111,7 +111,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         case .resolving, .acquiring, .connecting:
             holdPipelinedInput()
         case .closing, .closed:
-            evbuffer_drain(caller.input, caller.pendingInput)
+            caller.discardInput()
         }
     }
 
@@ -133,22 +133,21 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
     /// Parses as many heads as the buffered input holds; starts an exchange on the first complete one.
     func parseHeads() {
         while machine.awaitingHead {
-            var len = 0
-            guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { return }
+            guard let chunk = caller.inputChunk() else { return }
             apply(machine.headBytes(now: worker.now, headerTimeout: worker.settings.headerTimeout))
             let result: HeadParseResult
             do {
-                result = try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
+                result = try parser.parse(chunk)
             } catch {
-                evbuffer_drain(caller.input, caller.pendingInput)
+                caller.discardInput()
                 rejectHead(error)
                 return
             }
             switch result {
             case .needMore:
-                evbuffer_drain(caller.input, len)
+                caller.drainInput(chunk.count)
             case .complete(let consumed):
-                evbuffer_drain(caller.input, consumed)
+                caller.drainInput(consumed)
                 apply(machine.headComplete())
                 beginExchange()
             }

@@ -1,5 +1,6 @@
 // All upstream pools of one worker: checkout, release through the gate, the global limit, pause/resume/evict, forgetting.
 import Glibc
+import EventLoop
 
 /// Timeouts and limits the manager applies to every pool.
 struct ManagerSettings: Sendable {
@@ -27,7 +28,7 @@ final class PoolManager {
         case reject(ErrorCause)
     }
 
-    let base: OpaquePointer
+    let base: EventBase
     var settings: ManagerSettings
     private(set) var pools: [PoolKey: UpstreamPool] = [:]
     /// Connections open or being opened across all pools, for --max-total.
@@ -38,7 +39,7 @@ final class PoolManager {
     /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
     let closer: DeferredCloser
 
-    init(base: OpaquePointer, settings: ManagerSettings) {
+    init(base: EventBase, settings: ManagerSettings) {
         self.base = base
         self.settings = settings
         closer = DeferredCloser(base: base)

@@ -1,5 +1,6 @@
 // Opens connections ahead of demand after /resume?prewarm=N, so the first requests after a thaw skip the connect.
 import Glibc
+import EventLoop
 
 /// One connection being opened ahead of demand.
 final class Prewarmer: ChannelDelegate {
