@@ -7,7 +7,7 @@ package typealias Nanos = Int64
 /// Reads CLOCK_MONOTONIC.
 package enum MonotonicClock {
     /// Now, in nanoseconds since an arbitrary fixed point.
-    @inlinable @inline(__always)
+    @inline(__always)
     package static func now() -> Nanos {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
