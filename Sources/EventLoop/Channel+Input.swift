@@ -1,5 +1,4 @@
-// What a channel's owner does with buffered input: read its first chunk in place, drain it, or move it to another
-// channel's output without a copy (libevent hands over whole chains).
+// What a channel's owner does with buffered input: read it in place, drain it, or move it to another channel uncopied.
 internal import CLibevent
 
 extension Channel {
