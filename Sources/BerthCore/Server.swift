@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 import Glibc
 import Logging
-internal import CLibevent
+import EventLoop
 
 /// Runs berth until SIGTERM or SIGINT.
 public final class BerthServer {
@@ -15,7 +15,7 @@ public final class BerthServer {
     let reloader: Reloader?
     private var workers: [Worker] = []
     private var admin: AdminServer?
-    private var signals: [LoopEvent] = []
+    private var signals: [SignalWatch] = []
     let startedAt = MonotonicClock.now()
     /// Bearer token the admin API requires, when configured.
     var adminToken: String? { configuration.adminToken }
@@ -40,9 +40,8 @@ public final class BerthServer {
         let a = try AdminServer(base: home.base, address: try Self.address(configuration.admin), server: self, worker: home, workers: all)
         admin = a
         for sig in [SIGTERM, SIGINT, SIGHUP] {
-            let ev = LoopEvent(base: home.base, signal: sig, handler: SignalHandler(server: self, number: sig))
-            ev.add()
-            signals.append(ev)
+            // Unowned: the server frees its signal watches before it goes.
+            signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
         }
         let line = "berth listening proxy=\(proxyAddr) admin=\(a.address)\n"
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
@@ -88,8 +87,8 @@ public final class BerthServer {
         ])
     }
 
-    /// Called by the signal events: the signal number comes from which event fired.
-    fileprivate func handleSignal(_ sig: CInt) {
+    /// Called by the signal watches: the signal number comes from which watch fired.
+    private func handleSignal(_ sig: CInt) {
         switch sig {
         case SIGHUP:
             reload()
@@ -145,17 +144,4 @@ public final class BerthServer {
 final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
-}
-
-/// Signal events carry the server as handler; the tag alone cannot say which signal fired, so each gets its own small handler.
-extension BerthServer {
-    final class SignalHandler: EventHandler {
-        unowned let server: BerthServer
-        let number: CInt
-        init(server: BerthServer, number: CInt) {
-            self.server = server
-            self.number = number
-        }
-        func handleEvent(_ tag: EventTag, what: Int16) { server.handleSignal(number) }
-    }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import Logging
 import XCTest
+import EventLoop
 @testable import BerthCore
 
 /// Holds a worker so the loop thread and the test thread can share it; all access to its state goes through the waker.
@@ -235,7 +236,7 @@ final class InProcessProxyTests: XCTestCase {
         probe.done = { seen.signal() }
         handle.onLoop { w in
             // Ready before the command, at the normal priority, like a caller's request in the same loop turn.
-            probe.event = LoopEvent(base: w.base, fd: -1, flags: 0, handler: probe, tag: .timer)
+            probe.event = LoopEvent(timerOn: w.base, handler: probe, tag: .timer)
             probe.worker = w
             probe.event?.activate()
             _ = w.manager.pause(key, rejectNew: false, hold: nil, now: MonotonicClock.now())

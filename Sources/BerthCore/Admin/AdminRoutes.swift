@@ -1,6 +1,6 @@
 // The admin endpoints: /pause, /resume, /evict, /stats, /metrics, /healthz, /readyz, with method and parameter checks.
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 /// Dispatches admin requests to the pool manager and the stats renderers.
 final class AdminRoutes {
@@ -211,30 +211,5 @@ final class OnceResponder {
         guard let f = respond else { return }
         respond = nil
         f(r)
-    }
-}
-
-/// A one-shot timer that runs a closure once and frees its event.
-final class OneShotTimer: EventHandler {
-    private var event: LoopEvent?
-    private var action: (() -> Void)?
-
-    init(base: OpaquePointer, action: @escaping () -> Void) {
-        self.action = action
-        event = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
-    }
-
-    func start(after nanos: Nanos) { event?.add(after: nanos) }
-
-    func cancel() {
-        event?.free()
-        event = nil
-        action = nil
-    }
-
-    func handleEvent(_ tag: EventTag, what: Int16) {
-        let a = action
-        cancel()
-        a?()
     }
 }

@@ -1,7 +1,7 @@
 // The admin listener and its connections: parses requests with the same codec, answers through AdminRoutes.
 import Glibc
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 /// The orchestrator-facing listener; never shares a port with the proxy.
 final class AdminServer {
@@ -10,13 +10,13 @@ final class AdminServer {
     unowned let worker: Worker
     /// Every worker; commands reach each one on its own thread.
     let workers: [Worker]
-    let base: OpaquePointer
+    let base: EventBase
     private var listener: Listener!
     private(set) var address: SocketAddress
     private var connections: [ObjectIdentifier: AdminConnection] = [:]
     lazy var routes = AdminRoutes(admin: self)
 
-    init(base: OpaquePointer, address: SocketAddress, server: BerthServer, worker: Worker, workers: [Worker]) throws {
+    init(base: EventBase, address: SocketAddress, server: BerthServer, worker: Worker, workers: [Worker]) throws {
         self.base = base
         self.server = server
         self.worker = worker
@@ -114,18 +114,17 @@ final class AdminConnection: ChannelDelegate {
         while !busy && !closed {
             if discard > 0 {
                 let n = min(UInt64(channel.pendingInput), discard)
-                evbuffer_drain(channel.input, Int(n))
+                channel.drainInput(Int(n))
                 discard -= n
                 if discard > 0 { return }
             }
-            var len = 0
-            guard let ptr = berth_evbuffer_first_chunk(channel.input, &len), len > 0 else { return }
+            guard let chunk = channel.inputChunk() else { return }
             do {
-                switch try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len)) {
+                switch try parser.parse(chunk) {
                 case .needMore:
-                    evbuffer_drain(channel.input, len)
+                    channel.drainInput(chunk.count)
                 case .complete(let consumed):
-                    evbuffer_drain(channel.input, consumed)
+                    channel.drainInput(consumed)
                     let head = parser.head
                     parser.reset()
                     switch head.framing {

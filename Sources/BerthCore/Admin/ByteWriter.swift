@@ -1,5 +1,6 @@
 // A growable raw byte buffer for multi-megabyte admin answers (/stats, /metrics) built piece by piece.
 import Glibc
+import EventLoop
 
 /// Appends bytes to raw memory it owns.
 ///
@@ -19,7 +20,7 @@ struct ByteWriter: ~Copyable {
         (base, self.capacity, mapped) = ByteWriter.allocate(c)
     }
 
-    deinit { ByteWriter.release(base, capacity: capacity, mapped: mapped) }
+    deinit { OwnedBytes.free(base, capacity: capacity, mapped: mapped) }
 
     /// Buffers from 1 MiB up get an mmap of their own with transparent huge pages requested: a fresh 10 MB answer
     /// otherwise takes ~2,500 page faults, a third of /stats' time at 10,000 upstreams.
@@ -36,10 +37,6 @@ struct ByteWriter: ~Copyable {
             }
         }
         return (.allocate(capacity: n), n, false)
-    }
-
-    fileprivate static func release(_ p: UnsafeMutablePointer<UInt8>, capacity: Int, mapped: Bool) {
-        if mapped { munmap(p, capacity) } else { p.deallocate() }
     }
 
     /// What has been written, as an array (one copy).
@@ -65,7 +62,7 @@ struct ByteWriter: ~Copyable {
     private mutating func grow(_ need: Int) {
         let (p, newCapacity, newMapped) = ByteWriter.allocate(max(need, capacity * 2))
         p.update(from: base, count: count)
-        ByteWriter.release(base, capacity: capacity, mapped: mapped)
+        OwnedBytes.free(base, capacity: capacity, mapped: mapped)
         base = p
         capacity = newCapacity
         mapped = newMapped
@@ -141,25 +138,4 @@ struct ByteWriter: ~Copyable {
         if v < 0 { put(UInt8(ascii: "-")) }
         decimal(UInt64(v.magnitude))
     }
-}
-
-/// Bytes a `ByteWriter` wrote, owned by one reference: a socket can send them in place (`Channel.writeOwned`) and
-/// the memory goes when the last holder lets go.
-final class OwnedBytes: @unchecked Sendable {
-    let base: UnsafeMutablePointer<UInt8>
-    let count: Int
-    private let capacity: Int
-    private let mapped: Bool
-
-    fileprivate init(base: UnsafeMutablePointer<UInt8>, count: Int, capacity: Int, mapped: Bool) {
-        self.base = base
-        self.count = count
-        self.capacity = capacity
-        self.mapped = mapped
-    }
-
-    deinit { ByteWriter.release(base, capacity: capacity, mapped: mapped) }
-
-    /// A copy as an array (tests, small answers).
-    var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

@@ -1,5 +1,6 @@
 // The small responses berth writes itself: an error with its Berth-Error cause, and the CONNECT acknowledgement.
 import HTTP1
+import EventLoop
 
 /// Builds berth's own responses.
 enum ErrorResponse {

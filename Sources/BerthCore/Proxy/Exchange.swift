@@ -1,5 +1,6 @@
 // What one request/response exchange carries through its phases; reused across a caller's requests.
 import HTTP1
+import EventLoop
 
 /// Per-request state of a proxy session.
 struct Exchange {

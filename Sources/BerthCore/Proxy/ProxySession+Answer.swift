@@ -1,5 +1,6 @@
 // The one path by which berth answers a request itself, and how an exchange ends on the caller side.
 import HTTP1
+import EventLoop
 
 extension ProxySession {
     /// berth answers the current request with `cause` (its status unless `status` says otherwise). Every answer

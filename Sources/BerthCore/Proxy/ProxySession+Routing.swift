@@ -1,6 +1,7 @@
 // Routing a request to its pool and getting a connection: checkout, the pool's answers, and the Connector's.
 import Glibc
 import HTTP1
+import EventLoop
 
 extension ProxySession: PoolWaiter, ConnectorClient {
     /// A request head is complete: decide where it goes and get a connection.

@@ -1,7 +1,7 @@
 // Tunnels: CONNECT to an allowlisted port, and Upgrade after a 101. Bytes flow both ways untouched and the socket is never pooled.
 import Glibc
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 extension ProxySession {
     /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
@@ -45,8 +45,8 @@ extension ProxySession {
         ch.startReading()
         caller.startReading()
         // Bytes that arrived early on either side belong to the tunnel.
-        evbuffer_add_buffer(ch.output, caller.input)
-        evbuffer_add_buffer(caller.output, ch.input)
+        caller.moveAllInput(to: ch)
+        ch.moveAllInput(to: caller)
         guard ch.flush(), caller.flush() else { return close() }
         apply(timer)
     }
@@ -61,7 +61,7 @@ extension ProxySession {
             case .eof, .failed: return tunnelPeerClosed(ch)
             }
         }
-        evbuffer_add_buffer(other.output, ch.input)
+        ch.moveAllInput(to: other)
         guard other.flush() else { return close() }
         if other.pendingOutput > worker.settings.highWater { ch.stopReading() }
         apply(machine.tunnelTraffic(idleTimeout: worker.settings.callerIdleTimeout))
@@ -77,7 +77,7 @@ extension ProxySession {
     /// One side closed: the other gets what is left, then the tunnel ends.
     func tunnelPeerClosed(_ ch: Channel) {
         guard let other = ch === caller ? link.tunnelPeer : caller else { return close() }
-        evbuffer_add_buffer(other.output, ch.input)
+        ch.moveAllInput(to: other)
         _ = other.flush()
         if other === caller {
             link.tunnelPeer?.close()

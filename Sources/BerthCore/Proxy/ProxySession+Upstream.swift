@@ -1,7 +1,7 @@
 // The upstream half of an exchange: send the head, stream both bodies with backpressure, release through the gate, retry once.
 import Glibc
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 extension ProxySession {
     /// Sends the current request on the leased connection and starts relaying.
@@ -35,35 +35,34 @@ extension ProxySession {
         route.hostValue
     }
 
-    /// Moves buffered request body bytes to the upstream without copying them (evbuffer_remove_buffer moves chains).
+    /// Moves buffered request body bytes to the upstream without copying them (Channel.moveInput hands whole chains over).
     func pumpRequestBody() {
         guard let up = link.connection, !x.requestDone else { return }
-        let out = up.channel.output
+        let out = up.channel
         while !x.requestDone {
             let avail = caller.pendingInput
             if avail == 0 { break }
             if x.requestDecoder == nil {
                 let n = Int(min(UInt64(avail), x.requestRemaining))
-                evbuffer_remove_buffer(caller.input, out, n)
+                caller.moveInput(n, to: out)
                 x.requestRemaining -= UInt64(n)
                 x.requestBodyBytes += UInt64(n)
                 if x.requestRemaining == 0 { x.requestDone = true }
             } else {
-                var len = 0
-                guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { break }
+                guard let chunk = caller.inputChunk() else { break }
                 let n: Int
                 do {
-                    n = try x.requestDecoder!.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                    n = try x.requestDecoder!.consume(chunk)
                 } catch {
                     abortUpstream(reason: .requestIncomplete)
                     x.callerKeepAlive = false
                     return answer(.badRequest, detail: "invalid chunked request body: \(error)")
                 }
-                evbuffer_remove_buffer(caller.input, out, n)
+                caller.moveInput(n, to: out)
                 x.requestBodyBytes += UInt64(n)
                 if x.requestDecoder!.isComplete {
                     x.requestDone = true
-                } else if n < len {
+                } else if n < chunk.count {
                     break
                 }
             }
@@ -99,21 +98,20 @@ extension ProxySession {
     /// Relays response heads and body bytes that have arrived; finishes the exchange at the message end.
     func pumpResponse() {
         guard let up = link.connection else { return }
-        let input = up.channel.input
+        let source = up.channel
         while !x.responseHeadSent {
-            var len = 0
-            guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { return }
+            guard let chunk = source.inputChunk() else { return }
             let result: HeadParseResult
             do {
-                result = try responseParser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
+                result = try responseParser.parse(chunk)
             } catch {
                 return upstreamInvalid("response head: \(error)")
             }
             guard case .complete(let consumed) = result else {
-                evbuffer_drain(input, len)
+                source.drainInput(chunk.count)
                 continue
             }
-            evbuffer_drain(input, consumed)
+            source.drainInput(consumed)
             let head = responseParser.head
             let plan = ResponsePlan.plan(
                 status: head.status, framing: head.framing(requestMethod: x.request.method), version: x.request.version,
@@ -148,10 +146,9 @@ extension ProxySession {
                 // Check the chunked framing that came with the head before the head goes out: a broken body found now
                 // can still be answered with a clean 502; once the head is out, all berth can do is cut the connection.
                 var probe = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
-                var len = 0
-                if let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 {
+                if let chunk = source.inputChunk() {
                     do {
-                        _ = try probe.consume(UnsafeRawBufferPointer(start: ptr, count: len))
+                        _ = try probe.consume(chunk)
                     } catch {
                         return upstreamInvalid("chunked body: \(error)")
                     }
@@ -171,26 +168,23 @@ extension ProxySession {
                 break
             }
         }
-        let out = caller.output
         while !x.responseDone {
-            let avail = evbuffer_get_length(input)
+            let avail = source.pendingInput
             if avail == 0 { break }
             switch x.responseFraming {
             case .contentLength:
                 let n = Int(min(UInt64(avail), x.responseRemaining))
-                evbuffer_remove_buffer(input, out, n)
+                source.moveInput(n, to: caller)
                 x.responseRemaining -= UInt64(n)
                 if x.responseRemaining == 0 { x.responseDone = true }
             case .chunked:
-                var len = 0
-                guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { break }
+                guard let chunk = source.inputChunk() else { break }
                 let n: Int
-                let chunk = UnsafeRawBufferPointer(start: ptr, count: len)
                 do {
                     if x.dechunk {
                         // Rare path (HTTP/1.0 callers): payload bytes are copied out, framing left behind.
                         n = try x.responseDecoder!.consume(chunk) { range in
-                            evbuffer_add(out, chunk.baseAddress! + range.lowerBound, range.count)
+                            caller.write(UnsafeRawBufferPointer(rebasing: chunk[range]))
                         }
                     } else {
                         n = try x.responseDecoder!.consume(chunk)
@@ -198,10 +192,10 @@ extension ProxySession {
                 } catch {
                     return upstreamInvalid("chunked body: \(error)")
                 }
-                if x.dechunk { evbuffer_drain(input, n) } else { evbuffer_remove_buffer(input, out, n) }
+                if x.dechunk { source.drainInput(n) } else { source.moveInput(n, to: caller) }
                 if x.responseDecoder!.isComplete { x.responseDone = true }
             case .untilClose:
-                evbuffer_remove_buffer(input, out, avail)
+                source.moveInput(avail, to: caller)
             case .none:
                 x.responseDone = true
             }
@@ -230,7 +224,7 @@ extension ProxySession {
         let up = lease.conn
         up.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused.
-        let extra = evbuffer_get_length(up.channel.input) > 0
+        let extra = up.channel.pendingInput > 0
         let facts = ReleaseFacts(
             responseComplete: x.responseDone && x.responseFraming != .untilClose,
             requestComplete: x.requestDone,

@@ -1,7 +1,7 @@
 // One caller connection: reads request heads, routes each to its upstream pool, and relays the exchange in order.
 import Glibc
 import HTTP1
-internal import CLibevent
+import EventLoop
 
 /// A caller connection and its current exchange. Requests are answered one at a time, in order (pipelining included).
 final class ProxySession: ChannelDelegate {
@@ -119,7 +119,7 @@ final class ProxySession: ChannelDelegate {
         case .routing, .acquiring, .connecting:
             holdPipelinedInput()
         case .closing, .closed:
-            evbuffer_drain(caller.input, caller.pendingInput)
+            caller.discardInput()
         }
     }
 
@@ -154,23 +154,22 @@ final class ProxySession: ChannelDelegate {
                 caller.scheduleRead()
                 return
             }
-            var len = 0
-            guard let ptr = berth_evbuffer_first_chunk(caller.input, &len), len > 0 else { return }
+            guard let chunk = caller.inputChunk() else { return }
             apply(machine.headBytes(now: worker.now, headerTimeout: worker.settings.headerTimeout))
             let result: HeadParseResult
             do {
-                result = try parser.parse(UnsafeRawBufferPointer(start: ptr, count: len))
+                result = try parser.parse(chunk)
             } catch {
-                evbuffer_drain(caller.input, caller.pendingInput)
+                caller.discardInput()
                 worker.counters.badRequests &+= 1
                 // The byte stream has no trustworthy boundary any more: answer, then close.
                 return answer(.badRequest, status: error.status, detail: "\(error)", closeAfter: true)
             }
             switch result {
             case .needMore:
-                evbuffer_drain(caller.input, len)
+                caller.drainInput(chunk.count)
             case .complete(let consumed):
-                evbuffer_drain(caller.input, consumed)
+                caller.drainInput(consumed)
                 budget -= 1
                 apply(machine.headComplete())
                 beginExchange()

@@ -1,4 +1,5 @@
 // What a session holds on the upstream side, each case with its resource, so every resource is given back once.
+import EventLoop
 
 /// The upstream half of a session. Resources live in the case that needs them: a connect slot while connecting, the
 /// lease while relaying, the peer socket in a tunnel. Taking the link out (`take`) is the only way to give one back,

@@ -2,15 +2,12 @@
 import HTTP1
 import Glibc
 import Logging
-internal import CLibevent
-
-/// Installs the chain-block cache once, before the first libevent call of the process.
-nonisolated(unsafe) let libeventAllocator: Void = berth_install_allocator()
+import EventLoop
 
 /// A worker: everything on one libevent event_base, touched only from its thread.
 final class Worker: EventHandler {
     let index: Int
-    let base: OpaquePointer
+    let base = EventBase()
     var settings: ProxySettings {
         // Cached routes were checked against the old allowlist.
         didSet { routeGeneration += 1 }
@@ -45,20 +42,12 @@ final class Worker: EventHandler {
 
     /// Worker `index` of `count`, with its share of the limits.
     init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger) {
-        _ = libeventAllocator
         self.index = index
-        let cfg = event_config_new()
-        // One thread owns the base: no locks needed.
-        event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
-        base = event_base_new_with_config(cfg)
-        event_config_free(cfg)
-        // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
-        event_base_priority_init(base, 2)
         settings = ProxySettings(configuration)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count))
         resolver = Resolver(base: base)
         self.logger = logger
-        housekeeping = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
         waker = LoopWaker(base: base)
     }
@@ -83,7 +72,7 @@ final class Worker: EventHandler {
     /// A session closed its caller connection.
     func sessionEnded(_ s: ProxySession) {
         sessions[ObjectIdentifier(s)] = nil
-        if isShuttingDown && sessions.isEmpty { event_base_loopbreak(base) }
+        if isShuttingDown && sessions.isEmpty { base.stop() }
     }
 
     /// Callers connected now.
@@ -126,10 +115,10 @@ final class Worker: EventHandler {
         }
         manager.closeAllIdle()
         if sessions.isEmpty {
-            event_base_loopbreak(base)
+            base.stop()
             return
         }
-        let t = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .wake)
+        let t = LoopEvent(timerOn: base, handler: self, tag: .wake)
         t.add(after: drain)
         drainTimer = t
     }
@@ -143,7 +132,7 @@ final class Worker: EventHandler {
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
             for s in Array(sessions.values) { s.close() }
-            event_base_loopbreak(base)
+            base.stop()
         default:
             break
         }
@@ -151,12 +140,12 @@ final class Worker: EventHandler {
 
     /// Runs the loop until shutdown.
     func run() {
-        event_base_dispatch(base)
+        base.run()
     }
 
     /// Ends `run()` at once; call on the loop's thread (from another thread, through `waker.post`).
     func stop() {
-        event_base_loopbreak(base)
+        base.stop()
     }
 
     /// Frees every C object the worker owns.
@@ -169,6 +158,6 @@ final class Worker: EventHandler {
         drainTimer?.free()
         waker.close()
         resolver.shutdown()
-        event_base_free(base)
+        base.free()
     }
 }

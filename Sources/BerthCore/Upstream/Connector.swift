@@ -1,5 +1,6 @@
 // Resolve, connect and the connect timeout in one place, for pooled, tunnel and prewarmed connections alike.
 import Glibc
+import EventLoop
 
 /// Hears how a connect went. Exactly one of the two is called per `start`, unless the connect is cancelled.
 protocol ConnectorClient: AnyObject {
@@ -19,7 +20,7 @@ final class Connector: ChannelDelegate, EventHandler {
         case connecting(Channel, SocketAddress)
     }
 
-    private let base: OpaquePointer
+    private let base: EventBase
     private let resolver: Resolver
     /// Unowned: the client owns the connector and cancels it before it goes.
     private unowned(unsafe) let client: ConnectorClient
@@ -28,11 +29,11 @@ final class Connector: ChannelDelegate, EventHandler {
     /// Changes with every start and cancel, so a late DNS answer for an earlier connect is dropped.
     private var serial: UInt64 = 0
 
-    init(base: OpaquePointer, resolver: Resolver, client: ConnectorClient) {
+    init(base: EventBase, resolver: Resolver, client: ConnectorClient) {
         self.base = base
         self.resolver = resolver
         self.client = client
-        timer = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        timer = LoopEvent(timerOn: base, handler: self, tag: .timer)
     }
 
     /// Whether a connect is under way.

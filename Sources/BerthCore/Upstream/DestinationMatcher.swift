@@ -1,5 +1,6 @@
 // Matches an upstream against a destination pattern: host, host:port, or CIDR.
 import HTTP1
+import EventLoop
 
 /// The matching rule shared by per-destination overrides and the allowlist.
 enum DestinationMatcher {

@@ -1,5 +1,6 @@
 // The name of an upstream and of its pool: `host:port`, host lowercased, IPv6 in brackets.
 import HTTP1
+import EventLoop
 
 /// Identifies one upstream pool.
 struct PoolKey: Hashable, Sendable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 // The orchestrator's commands on the pools: pause, resume, evict, forget, and the shutdown and reload sweeps.
+import EventLoop
 
 extension PoolManager {
     /// Pauses `key` (creating it): closes its idle connections now; returns how many.

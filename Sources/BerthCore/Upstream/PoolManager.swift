@@ -1,5 +1,6 @@
 // All upstream pools of one worker: checkout, connect slots, release through the gate, idle watch and the global limit.
 import Glibc
+import EventLoop
 
 /// Timeouts and limits the manager applies to every pool.
 struct ManagerSettings: Sendable {
@@ -29,7 +30,7 @@ final class PoolManager {
         case reject(ErrorCause)
     }
 
-    let base: OpaquePointer
+    let base: EventBase
     var settings: ManagerSettings
     /// The one owner of every count, idle list and queue.
     private(set) var ledger: UpstreamPools
@@ -40,7 +41,7 @@ final class PoolManager {
     /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
     let closer: DeferredCloser
 
-    init(base: OpaquePointer, settings: ManagerSettings) {
+    init(base: EventBase, settings: ManagerSettings) {
         self.base = base
         self.settings = settings
         ledger = UpstreamPools(maxTotal: settings.maxTotal)

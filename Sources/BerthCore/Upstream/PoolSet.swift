@@ -1,4 +1,5 @@
 // Every pool of one worker as one plain value: the per-pool states, the global count, and the decisions that span pools.
+import EventLoop
 
 /// A reserved connect slot. Only `PoolSet` makes one and only `PoolSet` takes one back, through a consuming call
 /// (`connected` or `connectFailed`), so a slot cannot be given back twice: the compiler refuses the second use. A

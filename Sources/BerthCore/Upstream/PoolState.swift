@@ -1,4 +1,5 @@
 // The pure state of one upstream's pool: its idle connections, counts, queue of waiting requests, pause mode and epoch.
+import EventLoop
 
 /// One upstream's pool as a plain value. Only `PoolSet` changes it, so the counts here and the set's global count move
 /// together; everything else reads. `Conn` and `Waiter` are the shell's objects (tests use small stand-ins).

@@ -1,4 +1,5 @@
 // Opens connections ahead of demand after /resume?prewarm=N, so the first requests after a thaw skip the connect.
+import EventLoop
 
 /// One connection being opened ahead of demand, into a slot the pool reserved for it.
 final class Prewarmer: ConnectorClient {

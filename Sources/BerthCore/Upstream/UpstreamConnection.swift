@@ -1,4 +1,5 @@
 // One pooled upstream connection; while idle it watches its own socket, because a readable idle connection is a dead one.
+import EventLoop
 
 /// An upstream connection and what the release gate needs to know about it.
 final class UpstreamConnection: ChannelDelegate {

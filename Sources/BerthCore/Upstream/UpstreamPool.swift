@@ -1,4 +1,5 @@
 // The shell around one upstream's slot in the PoolSet: its key, settings, counters and admin-side waits.
+import EventLoop
 
 /// The pool set as the worker uses it.
 typealias UpstreamPools = PoolSet<UpstreamConnection, ProxySession>

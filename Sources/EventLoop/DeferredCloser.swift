@@ -9,38 +9,38 @@ internal import CLibevent
 /// urgent priority (0), and libevent stops a lower-priority queue as soon as a higher-priority event becomes active,
 /// so the closes run before any other session's callback. The connections left the global count at once; had another
 /// session run first, it could have opened new sockets into those slots while the old ones were still open.
-final class DeferredCloser: EventHandler {
+package final class DeferredCloser: EventHandler {
     private var pending: [(channel: Channel, reset: Bool)] = []
     private var event: LoopEvent!
 
-    init(base: OpaquePointer) {
-        event = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+    package init(base: EventBase) {
+        event = LoopEvent(timerOn: base, handler: self, tag: .timer)
         event.setPriority(0)
     }
 
     /// Queues `channel` (already marked closed) for release; `reset` sends RST instead of FIN. Its fd number stays
     /// taken until then, so it cannot be handed to a new socket while still queued.
-    func close(_ channel: Channel, reset: Bool) {
+    package func close(_ channel: Channel, reset: Bool) {
         pending.append((channel, reset))
         if pending.count == 1 { event.activate() }
     }
 
     /// How many sockets wait to be closed (tests).
-    var queued: Int { pending.count }
+    package var queued: Int { pending.count }
 
-    func handleEvent(_ tag: EventTag, what: Int16) {
+    package func handleEvent(_ tag: EventTag, what: Int16) {
         closeQueued()
     }
 
     /// Closes everything queued now.
-    func closeQueued() {
+    package func closeQueued() {
         let list = pending
         pending.removeAll(keepingCapacity: true)
         for (channel, reset) in list { channel.release(reset: reset) }
     }
 
     /// Closes what is queued and frees the event (teardown).
-    func free() {
+    package func free() {
         closeQueued()
         event.free()
     }

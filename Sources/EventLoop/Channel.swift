@@ -3,7 +3,7 @@ import Glibc
 internal import CLibevent
 
 /// What a channel's owner hears.
-protocol ChannelDelegate: AnyObject {
+package protocol ChannelDelegate: AnyObject {
     /// The socket is readable (data, EOF or error: call `read()` to learn which).
     func channelReadable(_ channel: Channel)
     /// Output that was held back by EAGAIN is now fully written, or the socket failed (`writeFailed`).
@@ -13,7 +13,7 @@ protocol ChannelDelegate: AnyObject {
 }
 
 /// Outcome of one read(2).
-enum ReadOutcome: Equatable {
+package enum ReadOutcome: Equatable {
     case data(Int)
     case wouldBlock
     case eof
@@ -21,44 +21,44 @@ enum ReadOutcome: Equatable {
 }
 
 /// A socket plus buffers, with the syscall discipline the performance target needs: one read per readable event, writes at once, EV_WRITE only when the kernel pushed back.
-final class Channel: EventHandler {
-    let fd: CInt
+package final class Channel: EventHandler {
+    package let fd: CInt
     /// Bytes read and not yet consumed.
     let input: OpaquePointer
     /// Bytes to send.
     let output: OpaquePointer
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
     /// table on each session and connection, sending all their retains and releases down the slow path.
-    unowned(unsafe) var delegate: ChannelDelegate?
+    package unowned(unsafe) var delegate: ChannelDelegate?
 
     private var readEvent: LoopEvent!
     private var writeEvent: LoopEvent!
     private var timerEvent: LoopEvent!
-    private(set) var reading = false
-    private(set) var closed = false
+    package private(set) var reading = false
+    package private(set) var closed = false
     /// Set when a write failed; the owner decides what that means.
-    private(set) var writeError: Int32 = 0
+    package private(set) var writeError: Int32 = 0
 
     /// Takes ownership of `fd`.
-    init(base: OpaquePointer, fd: CInt) {
+    package init(base: EventBase, fd: CInt) {
         self.fd = fd
         self.input = evbuffer_new()
         self.output = evbuffer_new()
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
-        self.timerEvent = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        self.timerEvent = LoopEvent(timerOn: base, handler: self, tag: .timer)
     }
 
     /// Urgent reads run before every other event of the same loop turn. Idle pooled connections are urgent: when an
     /// idle connection's FIN and a caller's request arrive together, the dead connection must leave the pool before the
     /// request checks it out. Only idle ones: an idle connection fires once and closes, so it can starve nothing.
-    func setUrgentReads(_ urgent: Bool) {
+    package func setUrgentReads(_ urgent: Bool) {
         readEvent.setPriority(urgent ? 0 : 1)
     }
 
     /// Watches for readability (idempotent: no epoll_ctl when already watching).
     @inline(__always)
-    func startReading() {
+    package func startReading() {
         guard !reading, !closed else { return }
         reading = true
         readEvent.add()
@@ -66,14 +66,14 @@ final class Channel: EventHandler {
 
     /// Delivers one readable event on the next loop turn whatever the socket holds: an owner that stopped with
     /// buffered input (a budget spent) picks it up there.
-    func scheduleRead() {
+    package func scheduleRead() {
         guard !closed else { return }
         readEvent.activate()
     }
 
     /// Stops watching for readability, for backpressure or while nothing may be read.
     @inline(__always)
-    func stopReading() {
+    package func stopReading() {
         guard reading else { return }
         reading = false
         readEvent.remove()
@@ -88,7 +88,7 @@ final class Channel: EventHandler {
     private static let chainHeaderMargin = 128
 
     /// One read(2) into `input`.
-    func read() -> ReadOutcome {
+    package func read() -> ReadOutcome {
         guard !closed else { return .failed(EBADF) }
         let want = (1 << readShift) - Channel.chainHeaderMargin
         let n = berth_evbuffer_read_fd(input, fd, want)
@@ -108,15 +108,15 @@ final class Channel: EventHandler {
 
     /// Bytes waiting in `output`.
     @inline(__always)
-    var pendingOutput: Int { evbuffer_get_length(output) }
+    package var pendingOutput: Int { evbuffer_get_length(output) }
 
     /// Bytes waiting in `input`.
     @inline(__always)
-    var pendingInput: Int { evbuffer_get_length(input) }
+    package var pendingInput: Int { evbuffer_get_length(input) }
 
     /// Writes as much of `output` as the kernel takes; arms EV_WRITE for the rest. False when the socket failed.
     @discardableResult
-    func flush() -> Bool {
+    package func flush() -> Bool {
         if closed { return false }
         if writeError != 0 { return false }
         while evbuffer_get_length(output) > 0 {
@@ -135,7 +135,7 @@ final class Channel: EventHandler {
     }
 
     /// How a non-blocking connect started.
-    enum ConnectStart {
+    package enum ConnectStart {
         /// The outcome arrives as `channelWritable` (or `channelTimedOut` after `timeout`).
         case inProgress(Channel)
         /// Connected at once (loopback can): the caller carries on directly.
@@ -146,7 +146,7 @@ final class Channel: EventHandler {
 
     /// Starts a non-blocking connect to `address` whose outcome `delegate` hears; the one connect path for pooled,
     /// tunnel and prewarmed connections.
-    static func connect(base: OpaquePointer, to address: SocketAddress, timeout: Nanos, delegate: ChannelDelegate) -> ConnectStart {
+    package static func connect(base: EventBase, to address: SocketAddress, timeout: Nanos, delegate: ChannelDelegate) -> ConnectStart {
         let (fd, inProgress, err) = Socket.connect(to: address)
         guard fd >= 0 else { return .failed(err) }
         let ch = Channel(base: base, fd: fd)
@@ -162,13 +162,13 @@ final class Channel: EventHandler {
 
     /// Sets the single deadline to `nanos` after `now`, replacing any earlier one. Hot paths pass their event's
     /// time (Worker.now) rather than read the clock again.
-    func setTimeout(_ nanos: Nanos, now: Nanos = MonotonicClock.now()) {
+    package func setTimeout(_ nanos: Nanos, now: Nanos = MonotonicClock.now()) {
         if case .arm(let after) = deadline.set(nanos, now: now) { timerEvent.add(after: after) }
     }
 
     /// Drops the deadline; the armed timer, if any, fires once more and is ignored.
     @inline(__always)
-    func clearTimeout() { deadline.clear() }
+    package func clearTimeout() { deadline.clear() }
 
     /// The timer fired: a real timeout, or an early wake-up for a deadline that has moved.
     private func timerFired() {
@@ -185,7 +185,7 @@ final class Channel: EventHandler {
 
     /// Appends raw bytes to `output`; nothing once closed.
     @inline(__always)
-    func write(_ bytes: UnsafeRawBufferPointer) {
+    package func write(_ bytes: UnsafeRawBufferPointer) {
         guard !closed else { return }
         evbuffer_add(output, bytes.baseAddress, bytes.count)
     }
@@ -196,7 +196,7 @@ final class Channel: EventHandler {
     /// is closed, or libevent could not find the memory; a head that is not there must not be followed by its body.
     @inline(__always)
     @discardableResult
-    func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) -> Bool {
+    package func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) -> Bool {
         guard !closed else { return false }
         var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
         let output = self.output
@@ -209,14 +209,14 @@ final class Channel: EventHandler {
     }
 
     /// Appends a byte array to `output`.
-    func write(_ bytes: [UInt8]) {
+    package func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { write($0) }
     }
 
     /// Appends `bytes` to `output` without copying them: libevent sends from their own memory and releases the
     /// retain taken here when done. For multi-megabyte admin answers (/stats, /metrics), where a copy and its page
     /// faults cost more than building the document.
-    func writeOwned(_ bytes: OwnedBytes) {
+    package func writeOwned(_ bytes: OwnedBytes) {
         guard !closed, bytes.count > 0 else { return }
         let extra = Unmanaged.passRetained(bytes).toOpaque()
         if evbuffer_add_reference(output, bytes.base, bytes.count, ownedBytesCleanup, extra) != 0 {
@@ -226,7 +226,7 @@ final class Channel: EventHandler {
     }
 
     /// Appends a string's UTF-8 to `output`.
-    func write(_ text: String) {
+    package func write(_ text: String) {
         var t = text
         t.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
@@ -234,7 +234,7 @@ final class Channel: EventHandler {
     /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
     /// With `closer`, the channel leaves service now (no more callbacks) and the rest of the work, freeing its events
     /// (an epoll_ctl each) and close(2), waits for the end of the running callback.
-    func close(reset: Bool = false, via closer: DeferredCloser? = nil) {
+    package func close(reset: Bool = false, via closer: DeferredCloser? = nil) {
         guard !closed else { return }
         closed = true
         reading = false
@@ -260,7 +260,7 @@ final class Channel: EventHandler {
         evbuffer_drain(output, evbuffer_get_length(output))
     }
 
-    func handleEvent(_ tag: EventTag, what: Int16) {
+    package func handleEvent(_ tag: EventTag, what: Int16) {
         // A strong reference for the length of the call: the delegate may drop its last other owner while handling
         // the event (a session closing itself), and the unowned(unsafe) field alone would not keep it alive.
         guard let owner = delegate else { return }

@@ -3,9 +3,9 @@ import Glibc
 internal import CLibevent
 
 /// A listening socket on a worker's loop.
-final class Listener: EventHandler {
-    let fd: CInt
-    let address: SocketAddress
+package final class Listener: EventHandler {
+    package let fd: CInt
+    package let address: SocketAddress
     private var event: LoopEvent!
     private let onAccept: (CInt) -> Void
     private var pauseTimer: LoopEvent!
@@ -13,16 +13,16 @@ final class Listener: EventHandler {
     private let acceptBatch = 64
 
     /// Binds and listens; the callback receives each accepted non-blocking fd.
-    init(base: OpaquePointer, address: SocketAddress, reusePort: Bool, onAccept: @escaping (CInt) -> Void) throws {
+    package init(base: EventBase, address: SocketAddress, reusePort: Bool, onAccept: @escaping (CInt) -> Void) throws {
         fd = try Socket.listen(address, reusePort: reusePort)
         self.address = Socket.localAddress(fd) ?? address
         self.onAccept = onAccept
         event = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .accept)
-        pauseTimer = LoopEvent(base: base, fd: -1, flags: 0, handler: self, tag: .timer)
+        pauseTimer = LoopEvent(timerOn: base, handler: self, tag: .timer)
         event.add()
     }
 
-    func handleEvent(_ tag: EventTag, what: Int16) {
+    package func handleEvent(_ tag: EventTag, what: Int16) {
         if tag == .timer {
             event.add()
             return
@@ -43,7 +43,7 @@ final class Listener: EventHandler {
     }
 
     /// Stops accepting and closes the socket.
-    func close() {
+    package func close() {
         event.free()
         pauseTimer.free()
         Glibc.close(fd)

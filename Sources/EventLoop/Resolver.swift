@@ -3,8 +3,8 @@ import Glibc
 internal import CLibevent
 
 /// Resolves upstream host names without blocking the loop.
-final class Resolver {
-    typealias Completion = ([SocketAddress]) -> Void
+package final class Resolver {
+    package typealias Completion = ([SocketAddress]) -> Void
     private struct Entry {
         var addresses: [[UInt8]]
         var expires: Nanos
@@ -20,8 +20,8 @@ final class Resolver {
     /// Failures are cached briefly so a bad name cannot flood the resolver.
     private let negativeTTL: Nanos = 1_000_000_000
 
-    init(base: OpaquePointer) {
-        dnsBase = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS)
+    package init(base: EventBase) {
+        dnsBase = evdns_base_new(base.raw, EVDNS_BASE_INITIALIZE_NAMESERVERS)
         if let dnsBase {
             // evdns's own defaults (5 s, 3 attempts) let one lookup run for half a minute; the session bounds a lookup
             // by the connect timeout anyway, so keep the resolver's retries short too.
@@ -32,7 +32,7 @@ final class Resolver {
     }
 
     /// Resolves `host` (lowercase, no brackets) and calls `done` with its addresses, empty on failure. May call back at once.
-    func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Completion) {
+    package func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Completion) {
         if let a = SocketAddress(numericHost: host, port: port) { return done([a]) }
         if let h = hosts[host] { return done(h.map { SocketAddress(bytes: $0, port: port) }) }
         if let e = cache[host], e.expires > now { return done(e.addresses.map { SocketAddress(bytes: $0, port: port) }) }
@@ -73,7 +73,7 @@ final class Resolver {
     }
 
     /// Frees the evdns base (shutdown).
-    func shutdown() {
+    package func shutdown() {
         if let dnsBase { evdns_base_free(dnsBase, 1) }
     }
 }

@@ -3,16 +3,16 @@ internal import CLibevent
 import Glibc
 
 /// A numeric socket address, IPv4 or IPv6.
-struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
-    enum Family: Sendable, Hashable { case v4, v6 }
+package struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
+    package enum Family: Sendable, Hashable { case v4, v6 }
     /// Address bytes in network order: 4 or 16 of them.
-    var bytes: [UInt8]
-    var port: Int
+    package var bytes: [UInt8]
+    package var port: Int
 
-    var family: Family { bytes.count == 4 ? .v4 : .v6 }
+    package var family: Family { bytes.count == 4 ? .v4 : .v6 }
 
     /// Parses a numeric IPv4 or IPv6 literal (IPv6 without brackets); nil for names.
-    init?(numericHost host: String, port: Int) {
+    package init?(numericHost host: String, port: Int) {
         var h = host
         if h.hasPrefix("[") && h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
         var a4 = in_addr()
@@ -31,7 +31,7 @@ struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Wraps raw bytes (4 or 16).
-    init(bytes: [UInt8], port: Int) {
+    package init(bytes: [UInt8], port: Int) {
         self.bytes = bytes
         self.port = port
     }
@@ -75,7 +75,7 @@ struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the address is in 127.0.0.0/8 or ::1 (or a v4-mapped loopback).
-    var isLoopback: Bool {
+    package var isLoopback: Bool {
         if bytes.count == 4 { return bytes[0] == 127 }
         if bytes[0..<15].allSatisfy({ $0 == 0 }) && bytes[15] == 1 { return true }
         if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff { return bytes[12] == 127 }
@@ -83,7 +83,7 @@ struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The numeric host, IPv6 without brackets.
-    var host: String {
+    package var host: String {
         var buf = [CChar](repeating: 0, count: 64)
         var copy = bytes
         let af = bytes.count == 4 ? AF_INET : AF_INET6
@@ -92,5 +92,5 @@ struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `host:port`, IPv6 in brackets.
-    var description: String { bytes.count == 4 ? "\(host):\(port)" : "[\(host)]:\(port)" }
+    package var description: String { bytes.count == 4 ? "\(host):\(port)" : "[\(host)]:\(port)" }
 }

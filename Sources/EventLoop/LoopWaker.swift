@@ -4,14 +4,14 @@ import Synchronization
 internal import CLibevent
 
 /// Lets other threads hand jobs to one event loop; the only cross-thread entry into a worker.
-final class LoopWaker: EventHandler, @unchecked Sendable {
+package final class LoopWaker: EventHandler, @unchecked Sendable {
     private let fd: CInt
     private var event: LoopEvent!
     /// Guards `jobs`; the closures themselves only ever run on the loop's thread.
     private let lock = Mutex<Void>(())
     nonisolated(unsafe) private var jobs: [() -> Void] = []
 
-    init(base: OpaquePointer) {
+    package init(base: EventBase) {
         fd = berth_eventfd()
         precondition(fd >= 0, "eventfd failed")
         event = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .wake)
@@ -19,13 +19,13 @@ final class LoopWaker: EventHandler, @unchecked Sendable {
     }
 
     /// Queues `job` to run on the loop's thread; safe from any thread.
-    func post(_ job: @escaping () -> Void) {
+    package func post(_ job: @escaping () -> Void) {
         lock.withLock { _ in jobs.append(job) }
         var one: UInt64 = 1
         _ = Glibc.write(fd, &one, 8)
     }
 
-    func handleEvent(_ tag: EventTag, what: Int16) {
+    package func handleEvent(_ tag: EventTag, what: Int16) {
         var value: UInt64 = 0
         _ = Glibc.read(fd, &value, 8)
         var batch: [() -> Void] = []
@@ -34,7 +34,7 @@ final class LoopWaker: EventHandler, @unchecked Sendable {
     }
 
     /// Stops watching and closes the eventfd (on the loop's thread, at teardown).
-    func close() {
+    package func close() {
         event.free()
         Glibc.close(fd)
     }

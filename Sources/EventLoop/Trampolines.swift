@@ -2,13 +2,13 @@
 internal import CLibevent
 
 /// Receives the events of a `LoopEvent`.
-protocol EventHandler: AnyObject {
+package protocol EventHandler: AnyObject {
     /// `what` is libevent's EV_READ / EV_WRITE / EV_TIMEOUT / EV_SIGNAL bits.
     func handleEvent(_ tag: EventTag, what: Int16)
 }
 
 /// Which of an owner's events fired, so one handler can own several.
-enum EventTag: UInt8 {
+package enum EventTag: UInt8 {
     case read, write, timer, accept, signal, wake
 }
 

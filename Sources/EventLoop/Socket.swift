@@ -3,16 +3,22 @@ import Glibc
 internal import CLibevent
 
 /// A socket call failed; `errno` says why.
-struct SocketError: Error, CustomStringConvertible {
-    var call: String
-    var errno: Int32
-    var description: String { "\(call): \(String(cString: strerror(errno)))" }
+package struct SocketError: Error, CustomStringConvertible {
+    package var call: String
+    package var errno: Int32
+    package var description: String { "\(call): \(String(cString: strerror(errno)))" }
+
+    /// `call` failed with `errno`.
+    package init(call: String, errno: Int32) {
+        self.call = call
+        self.errno = errno
+    }
 }
 
 /// Socket system calls.
-enum Socket {
+package enum Socket {
     /// A non-blocking listening socket bound to `address`; SO_REUSEPORT lets several workers share the port.
-    static func listen(_ address: SocketAddress, reusePort: Bool, backlog: Int32 = 4096) throws -> CInt {
+    package static func listen(_ address: SocketAddress, reusePort: Bool, backlog: Int32 = 4096) throws -> CInt {
         let af = address.family == .v4 ? AF_INET : AF_INET6
         let fd = socket(af, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(call: "socket", errno: errno) }
@@ -35,7 +41,7 @@ enum Socket {
     }
 
     /// The address a socket is bound to (to learn the port the kernel picked for port 0).
-    static func localAddress(_ fd: CInt) -> SocketAddress? {
+    package static func localAddress(_ fd: CInt) -> SocketAddress? {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
@@ -46,7 +52,7 @@ enum Socket {
     }
 
     /// Accepts one connection, non-blocking; nil on EAGAIN.
-    static func accept(_ listenFD: CInt) throws -> CInt? {
+    package static func accept(_ listenFD: CInt) throws -> CInt? {
         let fd = berth_accept4(listenFD, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
         if fd >= 0 { return fd }
         let e = errno
@@ -55,7 +61,7 @@ enum Socket {
     }
 
     /// Starts a non-blocking connect. Returns the fd; `inProgress` is true when the result comes later via EV_WRITE.
-    static func connect(to address: SocketAddress) -> (fd: CInt, inProgress: Bool, errno: Int32) {
+    package static func connect(to address: SocketAddress) -> (fd: CInt, inProgress: Bool, errno: Int32) {
         let af = address.family == .v4 ? AF_INET : AF_INET6
         let fd = socket(af, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return (-1, false, errno) }
@@ -69,7 +75,7 @@ enum Socket {
     }
 
     /// The pending error of a socket (the outcome of a non-blocking connect).
-    static func pendingError(_ fd: CInt) -> Int32 {
+    package static func pendingError(_ fd: CInt) -> Int32 {
         var err: CInt = 0
         var len = socklen_t(MemoryLayout<CInt>.size)
         if getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 { return errno }
@@ -77,13 +83,13 @@ enum Socket {
     }
 
     /// Disables Nagle: heads and small bodies must leave at once.
-    static func setNoDelay(_ fd: CInt) {
+    package static func setNoDelay(_ fd: CInt) {
         var one: CInt = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
     }
 
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.
-    static func setLingerReset(_ fd: CInt) {
+    package static func setLingerReset(_ fd: CInt) {
         var l = linger(l_onoff: 1, l_linger: 0)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
     }

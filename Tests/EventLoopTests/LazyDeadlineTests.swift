@@ -1,6 +1,6 @@
 // The channel deadline's rules, driven with explicit times instead of sleeps.
 import XCTest
-@testable import BerthCore
+@testable import EventLoop
 
 final class LazyDeadlineTests: XCTestCase {
     func testFirstDeadlineArmsTheTimer() {

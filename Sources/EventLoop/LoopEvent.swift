@@ -3,39 +3,44 @@ import Glibc
 internal import CLibevent
 
 /// An I/O, timer or signal event on a loop.
-final class LoopEvent {
+package final class LoopEvent {
     private var ev: OpaquePointer?
     private var box: Unmanaged<EventBox>?
 
     /// An I/O event on `fd` (flags EV_READ/EV_WRITE/EV_PERSIST) or, with fd -1 and flags 0, a timer.
-    init(base: OpaquePointer, fd: CInt, flags: Int16, handler: EventHandler, tag: EventTag) {
+    init(base: EventBase, fd: CInt, flags: Int16, handler: EventHandler, tag: EventTag) {
         let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag))
         self.box = box
-        self.ev = event_new(base, fd, flags, eventTrampoline, box.toOpaque())
+        self.ev = event_new(base.raw, fd, flags, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "event_new failed")
     }
 
+    /// A timer: it fires once per `add(after:)`.
+    package convenience init(timerOn base: EventBase, handler: EventHandler, tag: EventTag) {
+        self.init(base: base, fd: -1, flags: 0, handler: handler, tag: tag)
+    }
+
     /// A signal event, persistent.
-    init(base: OpaquePointer, signal: CInt, handler: EventHandler) {
+    init(base: EventBase, signal: CInt, handler: EventHandler) {
         let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal))
         self.box = box
-        self.ev = berth_evsignal_new(base, signal, eventTrampoline, box.toOpaque())
+        self.ev = berth_evsignal_new(base.raw, signal, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "evsignal_new failed")
     }
 
     /// Sets the libevent priority (0 runs first); only while the event is not active.
-    func setPriority(_ p: Int32) {
+    package func setPriority(_ p: Int32) {
         if let ev { event_priority_set(ev, p) }
     }
 
     /// Registers the event with no timeout.
     @inline(__always)
-    func add() {
+    package func add() {
         if let ev { event_add(ev, nil) }
     }
 
     /// Registers the event (or re-arms a timer) to fire after `nanos`.
-    func add(after nanos: Nanos) {
+    package func add(after nanos: Nanos) {
         guard let ev else { return }
         let clamped = max(nanos, 0)
         var tv = timeval(tv_sec: Int(clamped / 1_000_000_000), tv_usec: Int((clamped % 1_000_000_000) / 1000))
@@ -43,18 +48,18 @@ final class LoopEvent {
     }
 
     /// Makes the event run in this loop iteration, once, without waiting for a poll.
-    func activate() {
+    package func activate() {
         if let ev { event_active(ev, Int32(EV_TIMEOUT), 0) }
     }
 
     /// Unregisters the event; it can be added again.
     @inline(__always)
-    func remove() {
+    package func remove() {
         if let ev { event_del(ev) }
     }
 
     /// Frees the C event and releases the box; safe to call twice, the second call does nothing.
-    func free() {
+    package func free() {
         if let ev {
             event_free(ev)
             self.ev = nil

@@ -1,0 +1,39 @@
+// One libevent event_base, the loop of one worker thread: made without locks and with two priorities, run, stopped, freed.
+internal import CLibevent
+
+/// Installs the chain-block cache once, before the first libevent call of the process: blocks from the two
+/// allocators must never meet (see shim.h).
+private let chainBlockAllocator: Void = berth_install_allocator()
+
+/// The loop every event, channel, listener and resolver of one worker lives on; touched only from its thread.
+package final class EventBase {
+    /// The C base, for the C objects this module makes on it.
+    let raw: OpaquePointer
+
+    /// A base for one thread, with two priorities.
+    package init() {
+        _ = chainBlockAllocator
+        let cfg = event_config_new()
+        // One thread owns the base: no locks needed.
+        event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
+        raw = event_base_new_with_config(cfg)
+        event_config_free(cfg)
+        // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
+        event_base_priority_init(raw, 2)
+    }
+
+    /// Runs the loop until `stop()` or until no event is left.
+    package func run() {
+        event_base_dispatch(raw)
+    }
+
+    /// Ends `run()` after the running callback; call on the loop's thread.
+    package func stop() {
+        event_base_loopbreak(raw)
+    }
+
+    /// Frees the C base; every event on it must have been freed first (teardown, once).
+    package func free() {
+        event_base_free(raw)
+    }
+}
