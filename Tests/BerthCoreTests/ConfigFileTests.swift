@@ -79,7 +79,7 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(configuration.timeouts.socketCeiling, .seconds(600))
         XCTAssertFalse(configuration.metricsPerUpstream)
         XCTAssertTrue(configuration.accessLog)
-        XCTAssertEqual(configuration.logLevel, "warning")
+        XCTAssertEqual(configuration.logLevel, .warning)
         XCTAssertNil(configuration.via)
     }
 
