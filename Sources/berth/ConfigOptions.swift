@@ -12,6 +12,7 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
     /// What was given for each key; a key that was not given is absent.
     private var given: [ConfigKey: [String]] = [:]
 
+    /// No flags: the instance ArgumentParser reflects over to find the arguments.
     init() {}
 
     /// The values ArgumentParser parsed for each key's argument.
@@ -57,8 +58,11 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
 /// The coding key of a key's argument: its name, which is also the property label ArgumentParser sees.
 private struct ArgumentName: CodingKey {
     var stringValue: String
+    /// The name of `key`'s argument.
     init(_ key: ConfigKey) { stringValue = key.name }
+    /// Any name, as `CodingKey` requires.
     init?(stringValue: String) { self.stringValue = stringValue }
     var intValue: Int? { nil }
+    /// None: arguments have names, not positions.
     init?(intValue: Int) { nil }
 }

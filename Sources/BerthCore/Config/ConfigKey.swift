@@ -1,9 +1,9 @@
-// The key table: every setting declared once. Flags, BERTH_* variables, YAML keys, defaults, validation, --help,
-// check-config and the startup log line all derive from it; adding a setting is one case and its row here.
+// The key table: every setting declared once, from which flags, BERTH_* variables, YAML keys, help and output derive.
 import Logging
 
 /// A setting that can be given as a flag, an environment variable and (except `config`) a YAML key.
-/// Table order is the order of `--help`, of `check-config` and of applying one source's values.
+/// Table order is the order of `--help`, of `check-config` and of applying one source's values. Adding a setting is
+/// one case and its row in `definition`, plus the stored property its key path names and the code that uses it.
 public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case profile
     case config

@@ -77,6 +77,7 @@ extension ValueKind where Value == Bool {
     /// A boolean whose flag is a switch, `--name` or `--no-name`; variables and files still write true or false.
     static var toggle: ValueKind { boolean(shape: .toggle) }
 
+    /// The boolean parser shared by both flag shapes.
     private static func boolean(shape: FlagShape) -> ValueKind {
         .scalar("bool", shape: shape, parse: { text throws(ValueProblem) in
             switch text.lowercased() {
