@@ -42,6 +42,22 @@ public enum ConfigurationLoader {
         }
 
         var configuration = BerthConfiguration(defaultsFor: profile)
+        let warnings = try apply(layers, to: &configuration)
+        configuration.destinations = fileLayer.destinations
+
+        if let tokenFile = configuration.adminTokenFile {
+            let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !token.isEmpty else { throw ConfigError("\(ConfigKey.adminTokenFile.name): \(tokenFile) is empty") }
+            configuration.adminToken = token
+        }
+        try ConfigurationValidation.validate(configuration)
+        return Resolution(configuration: configuration, warnings: warnings)
+    }
+
+    /// Applies the layers (lowest precedence first), each in file-line then table order, then sets the keys that
+    /// follow another; returns a warning per deprecated key used.
+    private static func apply(_ layers: [ConfigLayer], to configuration: inout BerthConfiguration) throws(ConfigError) -> [String] {
         var explicitlySet: Set<ConfigKey> = []
         var warnings: [String] = []
         for layer in layers {
@@ -70,16 +86,7 @@ public enum ConfigurationLoader {
                 preconditionFailure("\(key.name) cannot follow \(leader.name): \(error.message)")
             }
         }
-        configuration.destinations = fileLayer.destinations
-
-        if let tokenFile = configuration.adminTokenFile {
-            let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !token.isEmpty else { throw ConfigError("\(ConfigKey.adminTokenFile.name): \(tokenFile) is empty") }
-            configuration.adminToken = token
-        }
-        try ConfigurationValidation.validate(configuration)
-        return Resolution(configuration: configuration, warnings: warnings)
+        return warnings
     }
 
     /// The profiles and what each sets, for the missing- and unknown-profile errors.
