@@ -69,22 +69,11 @@ public final class BerthServer {
     /// Seconds since start.
     var uptime: Double { Double(MonotonicClock.now() - startedAt) / 1e9 }
 
+    /// The effective configuration, one field per key of the key table, at start and after each reload.
     private func logStartup() {
-        let c = configuration
-        logger.info("berth started", metadata: [
-            "version": "\(berthVersion)",
-            "profile": "\(c.profile)",
-            "listen": "\(c.listen)", "admin": "\(c.admin)",
-            "connect_timeout": "\(DurationSyntax.format(c.timeouts.connect))", "socket_timeout": "\(DurationSyntax.format(c.timeouts.socket))",
-            "acquire_timeout": "\(DurationSyntax.format(c.timeouts.acquire))", "idle_timeout": "\(DurationSyntax.format(c.timeouts.idle))",
-            "max_connection_age": "\(DurationSyntax.format(c.timeouts.maxConnectionAge))", "header_timeout": "\(DurationSyntax.format(c.timeouts.headerRead))",
-            "caller_idle_timeout": "\(DurationSyntax.format(c.timeouts.callerIdle))", "drain_timeout": "\(DurationSyntax.format(c.timeouts.drain))",
-            "socket_timeout_ceiling": "\(DurationSyntax.format(c.timeouts.socketCeiling))",
-            "max_total": "\(c.limits.maxTotal)", "max_per_route": "\(c.limits.maxPerRoute)",
-            "max_pending": "\(c.limits.maxPending)", "max_requests_per_connection": "\(c.limits.maxRequestsPerConnection)",
-            "workers": "\(c.workers)", "allow": "\(c.allow.map(\.description).joined(separator: ","))",
-            "connect_ports": "\(c.connectPorts.map(String.init).joined(separator: ","))",
-        ])
+        var metadata = configuration.startupLogMetadata
+        metadata["version"] = "\(berthVersion)"
+        logger.info("berth started", metadata: metadata)
     }
 
     /// Called by the signal watches: the signal number comes from which watch fired.

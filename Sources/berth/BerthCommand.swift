@@ -36,29 +36,35 @@ struct BerthCommand: ParsableCommand {
     func run() throws {
         let flags = options.flags()
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try resolveOrExit(flags: flags, environment: environment)
+        let resolution = try resolveOrExit(flags: flags, environment: environment)
+        let configuration = resolution.configuration
         LoggingSystem.bootstrap { label in
-            StderrLogHandler(label: label, format: configuration.logFormat, logLevel: configuration.loggerLevel)
+            StderrLogHandler(label: label, format: configuration.logFormat, logLevel: configuration.logLevel)
         }
         let logger = Logger(label: "berth")
         logger.info("starting", metadata: [
             "version": "\(berthVersion)", "profile": "\(configuration.profile)", "workers": "\(configuration.workers)",
         ])
+        for warning in resolution.warnings { logger.warning("\(warning)") }
         let server = BerthServer(
             configuration: configuration,
             logger: logger,
             // The environment is captured at start: a running process cannot see changes to it anyway.
-            reloader: { try ConfigurationLoader.resolve(flags: flags, environment: environment) }
+            reloader: {
+                let reloaded = try ConfigurationLoader.load(flags: flags, environment: environment)
+                for warning in reloaded.warnings { logger.warning("\(warning)") }
+                return reloaded.configuration
+            }
         )
         let status = try server.run()
         if status != 0 { throw ExitCode(status) }
     }
 }
 
-/// The resolved configuration, or the error on stderr and exit status 64.
-func resolveOrExit(flags: ConfigFlags, environment: [String: String]) throws -> BerthConfiguration {
+/// The resolved configuration with its warnings, or the error on stderr and exit status 64.
+func resolveOrExit(flags: ConfigFlags, environment: [String: String]) throws -> ConfigurationLoader.Resolution {
     do {
-        return try ConfigurationLoader.resolve(flags: flags, environment: environment)
+        return try ConfigurationLoader.load(flags: flags, environment: environment)
     } catch {
         FileHandle.standardError.write(Data("berth: \(error.message)\n".utf8))
         throw ExitCode(ConfigError.exitStatus)

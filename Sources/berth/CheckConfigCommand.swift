@@ -16,8 +16,10 @@ struct CheckConfigCommand: ParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() throws {
-        let configuration = try resolveOrExit(
+        let resolution = try resolveOrExit(
             flags: options.flags(configFile: file), environment: ProcessInfo.processInfo.environment)
-        print(configuration.renderedAsYAML())
+        // Warnings go to stderr, so that stdout stays a configuration file.
+        for warning in resolution.warnings { FileHandle.standardError.write(Data("berth: warning: \(warning)\n".utf8)) }
+        print(resolution.configuration.renderedAsYAML())
     }
 }

@@ -35,6 +35,14 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertTrue(message.contains("YAML syntax error"), message)
     }
 
+    /// Should report the first bad line when several are bad, whatever the keys' order in the table.
+    func testTheFirstBadLineIsReported() {
+        XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nworkers: 0\nmax-total: x\n") },
+                       "berth.yaml:2: workers: \"0\" must be at least 1")
+        XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nmax-total: x\nworkers: 0\n") },
+                       "berth.yaml:2: max-total: \"x\" is not a whole number")
+    }
+
     /// Should refuse a list for a single-valued key and a scalar where a mapping of settings is expected.
     func testShapesAreChecked() {
         XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nworkers: [1, 2]\n") },
@@ -79,7 +87,7 @@ final class ConfigFileTests: XCTestCase {
         XCTAssertEqual(configuration.timeouts.socketCeiling, .seconds(600))
         XCTAssertFalse(configuration.metricsPerUpstream)
         XCTAssertTrue(configuration.accessLog)
-        XCTAssertEqual(configuration.logLevel, "warning")
+        XCTAssertEqual(configuration.logLevel, .warning)
         XCTAssertNil(configuration.via)
     }
 

@@ -62,7 +62,7 @@ final class ConfigPrecedenceTests: XCTestCase {
         XCTAssertTrue(configuration.accessLog)
         XCTAssertNil(configuration.via)
         XCTAssertEqual(configuration.connectPorts, [443, 8443])
-        XCTAssertEqual(configuration.logLevel, "debug")
+        XCTAssertEqual(configuration.logLevel, .debug)
     }
 
     /// Should ignore unknown BERTH_ variables, which Kubernetes injects for a service named berth.

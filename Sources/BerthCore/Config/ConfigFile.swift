@@ -3,8 +3,10 @@ import Yams
 
 /// The YAML file format: the flag names as keys, plus `destinations`.
 enum ConfigFile {
-    /// The keys one destination override may set.
-    static let destinationKeys: Set<String> = ["match", "socket-timeout", "max-per-route", "max-pending"]
+    /// The keys one destination override may set besides `match`: those the key table gives a per-destination field.
+    static var destinationKeys: [String: DestinationField] {
+        Dictionary(uniqueKeysWithValues: ConfigKey.allCases.compactMap { key in key.definition.destination.map { (key.name, $0) } })
+    }
 
     /// The layer `text` describes; `path` is only used to name the file in errors.
     static func parse(_ text: String, path: String) throws(ConfigError) -> ConfigLayer {
@@ -33,7 +35,7 @@ enum ConfigFile {
                 layer.destinations = try destinations(value, path: path, origin: origin)
                 continue
             }
-            guard let key = ConfigKey(rawValue: name), key != .config else {
+            guard let key = ConfigKey(rawValue: name), key.definition.inFile else {
                 throw origin.error(name, unknownKeyProblem(name))
             }
             layer.settings[key] = ConfigLayer.Setting(values: try scalars(value, key: key, origin: origin), origin: origin)
@@ -73,26 +75,23 @@ enum ConfigFile {
             }
             var match: String?
             var override = DestinationOverride(match: "")
+            let fieldsByName = destinationKeys
             for (keyNode, value) in fields {
                 let fieldOrigin = ConfigOrigin.file(path: path, line: line(keyNode))
                 let name = keyNode.scalar?.string ?? "?"
-                let field = "\(label).\(name)"
-                guard destinationKeys.contains(name) else {
-                    let known = destinationKeys.sorted().joined(separator: ", ")
-                    throw fieldOrigin.error(field, "unknown key (a destination may set \(known))")
+                let fieldLabel = "\(label).\(name)"
+                let field = fieldsByName[name]
+                guard name == "match" || field != nil else {
+                    let known = (["match"] + fieldsByName.keys).sorted().joined(separator: ", ")
+                    throw fieldOrigin.error(fieldLabel, "unknown key (a destination may set \(known))")
                 }
                 guard let text = value.scalar?.string, value.null == nil else {
-                    throw fieldOrigin.error(field, "takes one value")
+                    throw fieldOrigin.error(fieldLabel, "takes one value")
                 }
                 do throws(ValueProblem) {
-                    switch name {
-                    case "match": match = try DestinationOverride.normalizeMatch(text)
-                    case "socket-timeout": override.socketTimeout = try DurationSyntax.parse(text)
-                    case "max-per-route": override.maxPerRoute = try ConfigValueSyntax.positiveInt(text)
-                    default: override.maxPending = try ConfigValueSyntax.positiveInt(text)
-                    }
+                    if let field { try field.apply(&override, text) } else { match = try DestinationOverride.normalizeMatch(text) }
                 } catch {
-                    throw fieldOrigin.error(field, error.message)
+                    throw fieldOrigin.error(fieldLabel, error.message)
                 }
             }
             guard let match else { throw entryOrigin.error(label, "needs a match: host, host:port or CIDR block") }
@@ -103,9 +102,9 @@ enum ConfigFile {
 
     /// The problem text for a key berth does not know, with the likely intended key when there is one.
     private static func unknownKeyProblem(_ name: String) -> String {
-        if name == ConfigKey.config.name { return "cannot be set inside a configuration file" }
+        if let key = ConfigKey(rawValue: name), !key.definition.inFile { return "cannot be set inside a configuration file" }
         let kebab = String(name.lowercased().map { $0 == "_" ? "-" : $0 })
-        if let key = ConfigKey(rawValue: kebab), key != .config { return "unknown key (did you mean \(key.name)?)" }
+        if let key = ConfigKey(rawValue: kebab), key.definition.inFile { return "unknown key (did you mean \(key.name)?)" }
         return "unknown key (see docs/configuration.md for the keys)"
     }
 

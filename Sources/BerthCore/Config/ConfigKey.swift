@@ -1,6 +1,9 @@
-// The names of every setting: one table from which flags, BERTH_* variables, YAML keys and help text all derive.
+// The key table: every setting declared once, from which flags, BERTH_* variables, YAML keys, help and output derive.
+import Logging
 
 /// A setting that can be given as a flag, an environment variable and (except `config`) a YAML key.
+/// Table order is the order of `--help`, of `check-config` and of applying one source's values. Adding a setting is
+/// one case and its row in `definition`, plus the stored property its key path names and the code that uses it.
 public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case profile
     case config
@@ -23,12 +26,109 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case connectPort = "connect-port"
     case workers
     case adminTokenFile = "admin-token-file"
+    case metricsUpstreams = "metrics-upstreams"
     case metricsPerUpstream = "metrics-per-upstream"
     case logFormat = "log-format"
     case logLevel = "log-level"
     case accessLog = "access-log"
     case via
 
+    /// The row of the table: kind, default, where the value lands, example and help.
+    var definition: KeyDefinition {
+        switch self {
+        case .profile:
+            return .setting(\.profile, .word("name"), default: .required(\.name), example: ["max-timeout"],
+                            "Timeout profile to start from (required): " + TimeoutProfile.all.map(\.name).joined(separator: ", ") + ".")
+        case .config:
+            return .setting(\.configFile, .optionalText("file"), default: .value(nil), example: ["/etc/berth/berth.yaml"],
+                            "YAML file with any of these settings (kebab-case keys) and per-destination overrides.",
+                            inFile: false)
+        case .listen:
+            return .setting(\.listen, .address, default: .value(ListenAddress(host: "127.0.0.1", port: 3128)),
+                            example: ["127.0.0.1:3130"], "Proxy listener; ':PORT' means 0.0.0.0, port 0 picks a free port.")
+        case .admin:
+            return .setting(\.admin, .address, default: .value(ListenAddress(host: "127.0.0.1", port: 9901)),
+                            example: ["127.0.0.1:9902"], "Admin listener (metrics, health).")
+        // Pool sizes sit far above normal load: reaching one means something upstream is wrong.
+        case .maxTotal:
+            return .setting(\.limits.maxTotal, .count(), default: .profile(\.maxTotal), example: ["150"],
+                            "Pooled upstream connections across all destinations.")
+        case .maxPerRoute:
+            return .setting(\.limits.maxPerRoute, .count(), default: .profile(\.maxPerRoute), example: ["50"],
+                            "Pooled connections to one destination.", perDestination: \.maxPerRoute)
+        case .maxPending:
+            return .setting(\.limits.maxPending, .count(), default: .value(1000), example: ["500"],
+                            "Requests waiting for a connection to one destination.", perDestination: \.maxPending)
+        case .connectTimeout:
+            return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
+                            "TCP connect timeout to an upstream.")
+        case .socketTimeout:
+            return .setting(\.timeouts.socket, .duration, default: .profile(\.socket), example: ["2s"],
+                            "Longest silence while reading from or writing to an upstream.", perDestination: \.socketTimeout)
+        case .acquireTimeout:
+            // As in HttpClient, the acquire timeout defaults to the connect timeout, including an overridden one.
+            return .setting(\.timeouts.acquire, .duration, default: .profile(\.acquire), example: ["250ms"],
+                            "Longest wait for a pooled connection; follows --connect-timeout unless set.",
+                            follows: .connectTimeout)
+        case .idleTimeout:
+            // Below common server keep-alive timeouts (Node's 5s), so berth closes an idle connection before the server does.
+            return .setting(\.timeouts.idle, .duration, default: .value(.seconds(4)), example: ["2s"],
+                            "A pooled connection idle this long is closed.")
+        case .maxRequestsPerConnection:
+            return .setting(\.limits.maxRequestsPerConnection, .count(), default: .value(10_000), example: ["500"],
+                            "Requests one upstream connection serves before it is closed.")
+        case .maxConnectionAge:
+            return .setting(\.timeouts.maxConnectionAge, .duration, default: .value(.seconds(300)), example: ["1m"],
+                            "An upstream connection older than this is not reused.")
+        case .headerTimeout:
+            return .setting(\.timeouts.headerRead, .duration, default: .value(.seconds(10)), example: ["5s"],
+                            "A caller must send a whole request head within this.")
+        case .callerIdleTimeout:
+            return .setting(\.timeouts.callerIdle, .duration, default: .value(.seconds(60)), example: ["30s"],
+                            "A caller connection with no request in flight is closed after this.")
+        case .drainTimeout:
+            return .setting(\.timeouts.drain, .duration, default: .value(.seconds(10)), example: ["20s"],
+                            "How long SIGTERM waits for in-flight requests.")
+        case .socketTimeoutCeiling:
+            return .setting(\.timeouts.socketCeiling, .duration, default: .value(.seconds(300)), example: ["10m"],
+                            "Highest value a Berth-Socket-Timeout request header may ask for.")
+        case .allow:
+            return .setting(\.allow, .list(.allowRule), default: .value([]), example: ["10.0.0.0/8", "*.example.com"],
+                            "Destinations callers may reach (CIDR, host or *.domain); required on a non-loopback listener.")
+        case .connectPort:
+            // The log field kept its plural from before the table, for log queries already written against it.
+            return .setting(\.connectPorts, .list(.port), default: .value([443]), example: ["443", "8443"],
+                            "Ports CONNECT may tunnel to.", logField: "connect_ports")
+        case .workers:
+            // One loop per core, and more than 64 cores for a sidecar is a mistake.
+            return .setting(\.workers, .count(in: 1...64), default: .value(1), example: ["2"],
+                            "Event loops, each with its own listener and pools (1...64).")
+        case .adminTokenFile:
+            return .setting(\.adminTokenFile, .optionalText("file"), default: .value(nil), example: ["/run/berth/token"],
+                            "File holding the admin bearer token; required on a non-loopback admin listener.")
+        case .metricsUpstreams:
+            return .setting(\.metricsUpstreams, .choice("a metrics-upstreams choice"), default: .value(.active),
+                            example: ["all"],
+                            "Upstreams with series of their own in /metrics: none (totals only), active (in use lately) or all.")
+        case .metricsPerUpstream:
+            return .alias(of: .metricsUpstreams, \.metricsUpstreams, .bool, meaning: { $0 ? .all : .none },
+                          example: ["false"], "Deprecated: use --metrics-upstreams (true means all, false means none).")
+        case .logFormat:
+            return .setting(\.logFormat, .choice("a log format"), default: .value(.logfmt), example: ["json"],
+                            "Log line encoding on stderr.")
+        case .logLevel:
+            return .setting(\.logLevel, .choice("a log level", valueName: "level"), default: .value(.info), example: ["debug"],
+                            "Lowest level logged: trace, debug, info, notice, warning, error, critical.")
+        case .accessLog:
+            return .setting(\.accessLog, .toggle, default: .value(false), example: ["true"], "Log one line per request.")
+        case .via:
+            return .setting(\.via, .optionalText("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
+                            "Value of the Via header berth adds; empty adds none.")
+        }
+    }
+}
+
+extension ConfigKey {
     /// The kebab-case name shared by the flag (`--name`) and the YAML key.
     public var name: String { rawValue }
 
@@ -40,64 +140,28 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         "BERTH_" + String(key.uppercased().map { $0 == "-" ? "_" : $0 })
     }
 
+    /// How the flag takes its value.
+    public var flagShape: FlagShape { definition.shape }
+
     /// Keys that take several values: repeated flags, comma-separated variables, YAML sequences.
-    public var isList: Bool { self == .allow || self == .connectPort }
+    public var isList: Bool { flagShape == .list }
 
-    /// The profile's values come from the profile table; these keys override them.
-    public var isSetByProfile: Bool {
-        switch self {
-        case .connectTimeout, .socketTimeout, .acquireTimeout, .maxTotal, .maxPerRoute: return true
-        default: return false
-        }
+    /// The placeholder shown in help, e.g. `duration`.
+    public var valueName: String { definition.valueName }
+
+    /// One line for `--help`: the summary, the default and the environment variable.
+    public var help: String {
+        let definition = definition
+        return [definition.summary, definition.defaultNote, "[\(environmentVariable)]"].filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 
-    /// The placeholder shown in help, e.g. `D` for durations.
-    public var valueName: String {
-        switch self {
-        case .profile: return "name"
-        case .config, .adminTokenFile: return "file"
-        case .listen, .admin: return "host:port"
-        case .connectTimeout, .socketTimeout, .acquireTimeout, .idleTimeout, .maxConnectionAge,
-             .headerTimeout, .callerIdleTimeout, .drainTimeout, .socketTimeoutCeiling: return "duration"
-        case .maxTotal, .maxPerRoute, .maxPending, .maxRequestsPerConnection, .workers: return "n"
-        case .allow: return "cidr-or-host"
-        case .connectPort: return "port"
-        case .metricsPerUpstream, .accessLog: return "bool"
-        case .logFormat: return "json|logfmt"
-        case .logLevel: return "level"
-        case .via: return "string"
-        }
-    }
+    /// The key a deprecated alias sets, nil for every other key.
+    public var aliasTarget: ConfigKey? { definition.aliasOf }
 
-    /// One line for `--help` and the docs.
-    public var summary: String {
-        switch self {
-        case .profile: return "Timeout profile to start from (required): " + TimeoutProfile.all.map(\.name).joined(separator: ", ") + "."
-        case .config: return "YAML file with any of these settings (kebab-case keys) and per-destination overrides."
-        case .listen: return "Proxy listener; ':PORT' means 0.0.0.0, port 0 picks a free port."
-        case .admin: return "Admin listener (metrics, health)."
-        case .maxTotal: return "Pooled upstream connections across all destinations."
-        case .maxPerRoute: return "Pooled connections to one destination."
-        case .maxPending: return "Requests waiting for a connection to one destination."
-        case .connectTimeout: return "TCP connect timeout to an upstream."
-        case .socketTimeout: return "Longest silence while reading from or writing to an upstream."
-        case .acquireTimeout: return "Longest wait for a pooled connection; follows --connect-timeout unless set."
-        case .idleTimeout: return "A pooled connection idle this long is closed."
-        case .maxRequestsPerConnection: return "Requests one upstream connection serves before it is closed."
-        case .maxConnectionAge: return "An upstream connection older than this is not reused."
-        case .headerTimeout: return "A caller must send a whole request head within this."
-        case .callerIdleTimeout: return "A caller connection with no request in flight is closed after this."
-        case .drainTimeout: return "How long SIGTERM waits for in-flight requests."
-        case .socketTimeoutCeiling: return "Highest value a Berth-Socket-Timeout request header may ask for."
-        case .allow: return "Destinations callers may reach (CIDR, host or *.domain); required on a non-loopback listener."
-        case .connectPort: return "Ports CONNECT may tunnel to."
-        case .workers: return "Event loops, each with its own listener and pools (1...64)."
-        case .adminTokenFile: return "File holding the admin bearer token; required on a non-loopback admin listener."
-        case .metricsPerUpstream: return "Label metrics per upstream (turn off for very large fleets)."
-        case .logFormat: return "Log line encoding on stderr."
-        case .logLevel: return "Lowest level logged: trace, debug, info, notice, warning, error, critical."
-        case .accessLog: return "Log one line per request."
-        case .via: return "Value of the Via header berth adds; empty adds none."
-        }
+    /// The field this key fills on the startup log line, nil for an alias (its target has the field).
+    public var logField: String? {
+        guard definition.aliasOf == nil else { return nil }
+        return definition.logField ?? String(name.map { $0 == "-" ? "_" : $0 })
     }
 }

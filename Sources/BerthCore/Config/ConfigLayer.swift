@@ -43,6 +43,13 @@ struct ConfigLayer {
         }
     }
 
+    /// The settings in file-line order, then table order: the order they are applied and checked in.
+    var ordered: [(key: ConfigKey, setting: Setting)] {
+        let position = Dictionary(uniqueKeysWithValues: ConfigKey.allCases.enumerated().map { ($1, $0) })
+        return settings.map { (key: $0.key, setting: $0.value) }
+            .sorted { ($0.setting.origin.line, position[$0.key]!) < ($1.setting.origin.line, position[$1.key]!) }
+    }
+
     /// An empty layer, for a file to fill.
     init() {}
 

@@ -1,4 +1,5 @@
 // The effective configuration berth runs with: what the CLI, environment, file and profile resolve to.
+import Logging
 
 /// A host and port to listen on; port 0 asks the kernel for a free one.
 public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
@@ -11,46 +12,54 @@ public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// Every timeout berth enforces; all finite and positive.
+/// Every timeout berth enforces; all finite and positive. The values come from the key table (ConfigKey.swift), which
+/// owns their defaults: the zeros below are placeholders the table overwrites before anyone reads them.
 public struct Timeouts: Hashable, Sendable {
     /// TCP connect to an upstream.
-    public var connect: Duration
+    public var connect: Duration = .zero
     /// Longest silence while reading from or writing to an upstream (HttpClient's socket timeout).
-    public var socket: Duration
+    public var socket: Duration = .zero
     /// Longest wait for a pooled connection.
-    public var acquire: Duration
-    /// A pooled connection idle this long is closed; below common server keep-alive timeouts (Node's 5s).
-    public var idle: Duration = .seconds(4)
+    public var acquire: Duration = .zero
+    /// A pooled connection idle this long is closed.
+    public var idle: Duration = .zero
     /// A connection older than this is not reused.
-    public var maxConnectionAge: Duration = .seconds(300)
+    public var maxConnectionAge: Duration = .zero
     /// A caller must send a whole request head within this, measured from its first byte.
-    public var headerRead: Duration = .seconds(10)
+    public var headerRead: Duration = .zero
     /// A caller connection with no request in flight is closed after this.
-    public var callerIdle: Duration = .seconds(60)
+    public var callerIdle: Duration = .zero
     /// How long SIGTERM waits for in-flight requests.
-    public var drain: Duration = .seconds(10)
+    public var drain: Duration = .zero
     /// Highest value a `Berth-Socket-Timeout` request header may ask for.
-    public var socketCeiling: Duration = .seconds(300)
-    /// Timeouts with the per-profile values; the rest take their defaults.
+    public var socketCeiling: Duration = .zero
+
+    /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
+    init() {}
+
+    /// These per-profile values, and the key table's defaults for the rest.
     public init(connect: Duration, socket: Duration, acquire: Duration) {
+        self = BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).timeouts
         self.connect = connect
         self.socket = socket
         self.acquire = acquire
     }
 }
 
-/// Pool sizes: big enough never to be hit unless something is wrong.
+/// Pool sizes: big enough never to be hit unless something is wrong. Defaults live in the key table, as for `Timeouts`.
 public struct PoolLimits: Hashable, Sendable {
     /// Connections across all upstreams.
-    public var maxTotal: Int = 200
+    public var maxTotal = 0
     /// Connections to one upstream.
-    public var maxPerRoute: Int = 100
+    public var maxPerRoute = 0
     /// Requests waiting for a connection to one upstream.
-    public var maxPending: Int = 1000
+    public var maxPending = 0
     /// Requests one connection serves before it is closed.
-    public var maxRequestsPerConnection: Int = 10_000
-    /// Default limits.
-    public init() {}
+    public var maxRequestsPerConnection = 0
+    /// The key table's default limits.
+    public init() { self = BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).limits }
+    /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
+    init(placeholders: Void) {}
 }
 
 /// Who may be reached through the proxy: a CIDR block or a host name.
@@ -88,36 +97,61 @@ public enum LogFormat: String, Hashable, Sendable, CaseIterable {
     case json, logfmt
 }
 
-/// What berth runs with, fully resolved.
+/// Which upstreams get series of their own in /metrics; the totals cover every upstream whatever the choice.
+public enum MetricsUpstreams: String, Sendable, CaseIterable {
+    /// Totals only.
+    case none
+    /// Upstreams in use lately.
+    case active
+    /// Every upstream berth knows.
+    case all
+}
+
+/// What berth runs with, fully resolved. Each setting's default, parser and spelling live in the key table
+/// (ConfigKey.swift); the initial values here are placeholders that `init(defaultsFor:)` overwrites from it.
 public struct BerthConfiguration: Hashable, Sendable {
     /// Name of the timeout profile the values started from.
-    public var profile: String
-    public var listen = ListenAddress(host: "127.0.0.1", port: 3128)
-    public var admin = ListenAddress(host: "127.0.0.1", port: 9901)
-    public var timeouts: Timeouts
-    public var limits = PoolLimits()
+    public var profile = ""
+    /// The YAML file the settings were read from; nil when there was none.
+    public var configFile: String? = nil
+    public var listen = ListenAddress(host: "", port: 0)
+    public var admin = ListenAddress(host: "", port: 0)
+    public var timeouts = Timeouts()
+    public var limits = PoolLimits(placeholders: ())
     /// Destinations callers may reach; empty means any (allowed only on a loopback listener).
     public var allow: [AllowRule] = []
     /// Ports CONNECT may tunnel to.
-    public var connectPorts: [Int] = [443]
+    public var connectPorts: [Int] = []
     /// Event loops, each with its own listener and pools.
-    public var workers: Int = 1
+    public var workers = 0
+    /// Per-destination overrides; only a file sets them.
     public var destinations: [DestinationOverride] = []
     /// File holding the admin bearer token.
     public var adminTokenFile: String? = nil
     /// The bearer token read from `adminTokenFile` (surrounding whitespace removed); nil when there is no file.
     public var adminToken: String? = nil
-    /// Label metrics per upstream (false for very large fleets).
-    public var metricsPerUpstream = true
-    public var logFormat: LogFormat = .logfmt
-    public var logLevel = "info"
+    /// Which upstreams get series of their own in /metrics.
+    public var metricsUpstreams = MetricsUpstreams.none
+    public var logFormat = LogFormat.json
+    /// The lowest level logged.
+    public var logLevel = Logger.Level.trace
     /// One line per request on stderr's log stream.
     public var accessLog = false
     /// Value of the Via header berth adds, or nil for none.
-    public var via: String? = "1.1 berth"
-    /// A configuration from a profile's timeouts and default limits.
+    public var via: String? = nil
+
+    /// Every key at its default, the profile's values where the table says so: where resolution starts.
+    init(defaultsFor profile: TimeoutProfile) {
+        for key in ConfigKey.allCases { key.definition.reset(&self, profile) }
+    }
+
+    /// The defaults with a profile's name and these timeouts, for tests that build a configuration by hand.
     public init(profile: String, timeouts: Timeouts) {
+        self.init(defaultsFor: TimeoutProfile.all[0])
         self.profile = profile
         self.timeouts = timeouts
     }
+
+    /// Whether /metrics labels series per upstream at all: what the renderer read before `metricsUpstreams`.
+    public var metricsPerUpstream: Bool { metricsUpstreams != .none }
 }

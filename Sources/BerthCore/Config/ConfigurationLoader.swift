@@ -6,10 +6,24 @@ public enum ConfigurationLoader {
     /// Reads a whole text file (the config file or the admin token file); throws with a short reason.
     public typealias FileReader = @Sendable (_ path: String) throws -> String
 
+    /// A resolved configuration and the warnings resolving it raised, for the CLI to log once logging is up.
+    public struct Resolution: Sendable {
+        public var configuration: BerthConfiguration
+        /// One sentence per deprecated key used, naming where it was written and what to write instead.
+        public var warnings: [String]
+    }
+
     /// The configuration the sources resolve to, validated; `readFile` opens the config and admin token files.
     public static func resolve(
         flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk
     ) throws(ConfigError) -> BerthConfiguration {
+        try load(flags: flags, environment: environment, readFile: readFile).configuration
+    }
+
+    /// `resolve`, with the warnings kept.
+    public static func load(
+        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk
+    ) throws(ConfigError) -> Resolution {
         let flagLayer = ConfigLayer(flags: flags)
         let environmentLayer = ConfigLayer(environment: environment)
         var fileLayer = ConfigLayer()
@@ -27,22 +41,8 @@ public enum ConfigurationLoader {
             throw ConfigError(origin.error(ConfigKey.profile.name, "unknown profile \"\(name)\".").message + "\n" + profileListing)
         }
 
-        var configuration = profile.configuration()
-        var explicitlySet: Set<ConfigKey> = []
-        for layer in layers {
-            for (key, setting) in layer.settings {
-                do {
-                    try key.apply(setting.values, to: &configuration)
-                } catch {
-                    throw setting.origin.error(key.name, error.message)
-                }
-                explicitlySet.insert(key)
-            }
-        }
-        // As in HttpClient, the acquire timeout defaults to the connect timeout, including an overridden one.
-        if explicitlySet.contains(.connectTimeout), !explicitlySet.contains(.acquireTimeout) {
-            configuration.timeouts.acquire = configuration.timeouts.connect
-        }
+        var configuration = BerthConfiguration(defaultsFor: profile)
+        let warnings = try apply(layers, to: &configuration)
         configuration.destinations = fileLayer.destinations
 
         if let tokenFile = configuration.adminTokenFile {
@@ -52,7 +52,41 @@ public enum ConfigurationLoader {
             configuration.adminToken = token
         }
         try ConfigurationValidation.validate(configuration)
-        return configuration
+        return Resolution(configuration: configuration, warnings: warnings)
+    }
+
+    /// Applies the layers (lowest precedence first), each in file-line then table order, then sets the keys that
+    /// follow another; returns a warning per deprecated key used.
+    private static func apply(_ layers: [ConfigLayer], to configuration: inout BerthConfiguration) throws(ConfigError) -> [String] {
+        var explicitlySet: Set<ConfigKey> = []
+        var warnings: [String] = []
+        for layer in layers {
+            for (key, setting) in layer.ordered {
+                let definition = key.definition
+                if let target = definition.aliasOf, layer.settings[target] != nil {
+                    throw setting.origin.error(key.name, "is a deprecated alias of \(target.name), which this source also sets; keep only \(target.name)")
+                }
+                do {
+                    try definition.apply(&configuration, setting.values)
+                } catch {
+                    throw setting.origin.error(key.name, error.message)
+                }
+                explicitlySet.insert(definition.aliasOf ?? key)
+                if let target = definition.aliasOf, let value = target.definition.yaml?(configuration) {
+                    warnings.append("\(setting.origin.name(of: key.name)): deprecated; write \(setting.origin.spelling(of: target.name, value)) instead, which means the same")
+                }
+            }
+        }
+        for key in ConfigKey.allCases {
+            guard let leader = key.definition.follows, explicitlySet.contains(leader), !explicitlySet.contains(key),
+                  let text = leader.definition.yaml?(configuration) else { continue }
+            do {
+                try key.definition.apply(&configuration, [text])
+            } catch {
+                preconditionFailure("\(key.name) cannot follow \(leader.name): \(error.message)")
+            }
+        }
+        return warnings
     }
 
     /// The profiles and what each sets, for the missing- and unknown-profile errors.

@@ -12,20 +12,21 @@ enum ConfigurationValidation {
         }
         let limits = configuration.limits
         if limits.maxPerRoute > limits.maxTotal {
-            throw ConfigError("max-per-route (\(limits.maxPerRoute)) exceeds max-total (\(limits.maxTotal))")
+            throw ConfigError("\(ConfigKey.maxPerRoute.name) (\(limits.maxPerRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
         }
         // Each worker owns an equal share of every limit, so each limit must give every worker at least one.
         let workers = configuration.workers
-        for (name, value) in [("max-total", limits.maxTotal), ("max-per-route", limits.maxPerRoute), ("max-pending", limits.maxPending)] where value < workers {
-            throw ConfigError("\(name) (\(value)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
+        let shared: [(ConfigKey, Int)] = [(.maxTotal, limits.maxTotal), (.maxPerRoute, limits.maxPerRoute), (.maxPending, limits.maxPending)]
+        for (key, value) in shared where value < workers {
+            throw ConfigError("\(key.name) (\(value)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
         }
         for destination in configuration.destinations {
             if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
-                throw ConfigError("destination \(destination.match): max-per-route (\(perRoute)) exceeds max-total (\(limits.maxTotal))")
+                throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
             }
-            for (name, value) in [("max-per-route", destination.maxPerRoute), ("max-pending", destination.maxPending)] {
+            for (key, value) in [(ConfigKey.maxPerRoute, destination.maxPerRoute), (.maxPending, destination.maxPending)] {
                 if let value, value < workers {
-                    throw ConfigError("destination \(destination.match): \(name) (\(value)) is below workers (\(workers)); each worker owns a share of it")
+                    throw ConfigError("destination \(destination.match): \(key.name) (\(value)) is below workers (\(workers)); each worker owns a share of it")
                 }
             }
         }

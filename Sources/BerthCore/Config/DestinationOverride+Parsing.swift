@@ -6,7 +6,7 @@ extension DestinationOverride {
         // Throws for a malformed block such as 10.0.0.0/33; nil when the text is not numeric at all.
         if try CIDR.parse(text) != nil { return text.lowercased() }
         if let (host, port) = splitPort(text) {
-            let number = try ConfigValueSyntax.port(String(port))
+            let number = try ValueKind<Int>.port.parse([String(port)])
             if host.hasPrefix("[") {
                 guard IPAddressLiteral.bytes(String(host.dropFirst().dropLast())) != nil else {
                     throw ValueProblem("\"\(text)\": \"\(host)\" is not an IPv6 address")

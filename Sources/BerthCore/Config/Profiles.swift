@@ -31,15 +31,6 @@ public struct TimeoutProfile: Hashable, Sendable {
         all.first { $0.name == name }
     }
 
-    /// The starting configuration: this profile's values, defaults for everything else.
-    public func configuration() -> BerthConfiguration {
-        var configuration = BerthConfiguration(
-            profile: name, timeouts: Timeouts(connect: connect, socket: socket, acquire: acquire))
-        configuration.limits.maxTotal = maxTotal
-        configuration.limits.maxPerRoute = maxPerRoute
-        return configuration
-    }
-
     /// The aligned table of profiles and what each sets, for usage and error messages.
     public static var table: String {
         // No description column: the table has to fit the 80 columns ArgumentParser wraps help text to.

@@ -1,0 +1,156 @@
+// The kinds of value a setting takes (duration, count, bool, choice, address, list...): how each is read and printed.
+
+/// How a setting is given on the command line: `--name V`, `--name V1 V2 ...`, or `--name`/`--no-name`.
+public enum FlagShape: Hashable, Sendable {
+    case value, list, toggle
+}
+
+/// One kind of value: its text parser (with its bounds), its YAML spelling and its startup-log spelling.
+/// `parse(yaml(v))` gives back `v`, which is what makes `check-config` output a valid configuration file.
+struct ValueKind<Value> {
+    /// The placeholder shown in `--help`, e.g. `duration`.
+    var valueName: String
+    var shape: FlagShape
+    /// The value the texts denote; a list kind gets each item, any other kind exactly one text.
+    var parse: ([String]) throws(ValueProblem) -> Value
+    /// A YAML scalar or flow sequence.
+    var yaml: (Value) -> String
+    /// Plain text for a log field: nothing quoted, list items joined by commas.
+    var log: (Value) -> String
+
+    /// A single-valued kind from the parser of its one text.
+    static func scalar(
+        _ valueName: String, shape: FlagShape = .value, parse: @escaping (String) throws(ValueProblem) -> Value,
+        yaml: @escaping (Value) -> String, log: @escaping (Value) -> String
+    ) -> ValueKind {
+        ValueKind(valueName: valueName, shape: shape, parse: { texts throws(ValueProblem) in
+            guard texts.count == 1, let text = texts.first else { throw ValueProblem("takes one value, not a list") }
+            return try parse(text)
+        }, yaml: yaml, log: log)
+    }
+
+    /// Several values of a single-valued kind; an empty list is allowed.
+    static func list<Element>(_ element: ValueKind<Element>) -> ValueKind where Value == [Element] {
+        ValueKind(
+            valueName: element.valueName, shape: .list,
+            parse: { texts throws(ValueProblem) in try texts.map { text throws(ValueProblem) in try element.parse([text]) } },
+            yaml: { "[" + $0.map(element.yaml).joined(separator: ", ") + "]" },
+            log: { $0.map(element.log).joined(separator: ",") })
+    }
+}
+
+extension ValueKind where Value == Duration {
+    /// `125ms`, `1.5s`, `5m`, `1h`: finite, positive, at most a day.
+    static var duration: ValueKind {
+        .scalar("duration", parse: DurationSyntax.parse, yaml: DurationSyntax.format, log: DurationSyntax.format)
+    }
+}
+
+extension ValueKind where Value == Int {
+    /// A whole number of at least 1, and within `bounds` when given.
+    static func count(in bounds: ClosedRange<Int>? = nil) -> ValueKind {
+        .scalar("n", parse: { text throws(ValueProblem) in
+            guard text.isASCIIDigits, let value = Int(text) else { throw ValueProblem("\"\(text)\" is not a whole number") }
+            guard value > 0 else { throw ValueProblem("\"\(text)\" must be at least 1") }
+            if let bounds, !bounds.contains(value) {
+                throw ValueProblem("\"\(text)\" is out of range (\(bounds.lowerBound) to \(bounds.upperBound))")
+            }
+            return value
+        }, yaml: String.init, log: String.init)
+    }
+
+    /// A TCP port a connection may go to.
+    static var port: ValueKind {
+        .scalar("port", parse: { text throws(ValueProblem) in
+            guard text.isASCIIDigits, let value = Int(text), (1...65535).contains(value) else {
+                throw ValueProblem("\"\(text)\" is not a port (1 to 65535)")
+            }
+            return value
+        }, yaml: String.init, log: String.init)
+    }
+}
+
+extension ValueKind where Value == Bool {
+    /// `true`/`false`, also `yes`/`no`, `on`/`off` and `1`/`0`, since YAML 1.1 users write those; `--name BOOL`.
+    static var bool: ValueKind { boolean(shape: .value) }
+
+    /// A boolean whose flag is a switch, `--name` or `--no-name`; variables and files still write true or false.
+    static var toggle: ValueKind { boolean(shape: .toggle) }
+
+    /// The boolean parser shared by both flag shapes.
+    private static func boolean(shape: FlagShape) -> ValueKind {
+        .scalar("bool", shape: shape, parse: { text throws(ValueProblem) in
+            switch text.lowercased() {
+            case "true", "yes", "on", "1": return true
+            case "false", "no", "off", "0": return false
+            default: throw ValueProblem("\"\(text)\" is not true or false")
+            }
+        }, yaml: { String($0) }, log: { String($0) })
+    }
+}
+
+extension ValueKind where Value == String {
+    /// Any text, such as a profile name; the loader checks what it means.
+    static func word(_ valueName: String) -> ValueKind {
+        .scalar(valueName, parse: { $0 }, yaml: \.yamlQuoted, log: { $0 })
+    }
+}
+
+extension ValueKind where Value == String? {
+    /// Free text where the empty string means none, e.g. a file name or a header value.
+    static func optionalText(_ valueName: String) -> ValueKind {
+        .scalar(valueName, parse: { $0.isEmpty ? nil : $0 }, yaml: { ($0 ?? "").yamlQuoted }, log: { $0 ?? "" })
+    }
+}
+
+extension ValueKind where Value == ListenAddress {
+    /// `HOST:PORT` to listen on.
+    static var address: ValueKind {
+        .scalar("host:port", parse: ListenAddress.parse, yaml: \.description.yamlQuoted, log: \.description)
+    }
+}
+
+extension ValueKind where Value == AllowRule {
+    /// A CIDR block, an address, a host name or `*.domain`.
+    static var allowRule: ValueKind {
+        .scalar("cidr-or-host", parse: AllowRule.parse, yaml: \.description.yamlQuoted, log: \.description)
+    }
+}
+
+extension ValueKind where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
+    /// One of an enumeration's cases by name, without case; `noun` names the kind in errors ("a log format").
+    static func choice(_ noun: String, valueName: String? = nil) -> ValueKind {
+        let names = Value.allCases.map(\.rawValue)
+        let spelled = names.dropLast().joined(separator: ", ") + (names.count > 1 ? " or " : "") + (names.last ?? "")
+        return .scalar(valueName ?? names.joined(separator: "|"), parse: { text throws(ValueProblem) in
+            guard let value = Value(rawValue: text.lowercased()) else {
+                throw ValueProblem("\"\(text)\" is not \(noun) (write \(spelled))")
+            }
+            return value
+        }, yaml: \.rawValue, log: \.rawValue)
+    }
+}
+
+extension StringProtocol {
+    /// Non-empty and only 0-9: `Int(_:)` alone would also take a sign, and `isNumber` takes other scripts' digits.
+    var isASCIIDigits: Bool { !isEmpty && allSatisfy { $0.isASCII && $0.isNumber } }
+}
+
+extension String {
+    /// The string as a YAML scalar: plain when that reads back unchanged, double-quoted otherwise.
+    var yamlQuoted: String {
+        let plainSafe = !isEmpty && allSatisfy { $0.isLetter || $0.isNumber || "._/-".contains($0) }
+            && !["true", "false", "yes", "no", "on", "off", "null", "~"].contains(lowercased())
+            && Int(self) == nil && Double(self) == nil
+        if plainSafe { return self }
+        var escaped = ""
+        for character in self {
+            switch character {
+            case "\"": escaped += "\\\""
+            case "\\": escaped += "\\\\"
+            default: escaped.append(character)
+            }
+        }
+        return "\"\(escaped)\""
+    }
+}
