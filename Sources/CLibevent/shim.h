@@ -121,6 +121,26 @@ static inline const unsigned char *berth_evbuffer_pullup(struct evbuffer *buf, s
     return evbuffer_pullup(buf, (ev_ssize_t)n);
 }
 
+/* Appends a copy of the first n bytes of src to dst, leaving src as it is: the replay copy of a request body, taken
+ * just before those bytes are moved on to the upstream. Returns the bytes copied. */
+static inline size_t berth_evbuffer_copy_prefix(struct evbuffer *src, struct evbuffer *dst, size_t n) {
+    struct evbuffer_iovec vec[16];
+    struct evbuffer_ptr start;
+    size_t copied = 0;
+    evbuffer_ptr_set(src, &start, 0, EVBUFFER_PTR_SET);
+    while (copied < n) {
+        int k = evbuffer_peek(src, (ev_ssize_t)(n - copied), &start, vec, 16);
+        if (k <= 0) break;
+        for (int j = 0; j < k && j < 16 && copied < n; j++) {
+            size_t len = vec[j].iov_len < n - copied ? vec[j].iov_len : n - copied;
+            if (evbuffer_add(dst, vec[j].iov_base, len) != 0) return copied;
+            copied += len;
+        }
+        if (evbuffer_ptr_set(src, &start, copied, EVBUFFER_PTR_SET) != 0) break;
+    }
+    return copied;
+}
+
 /* The first contiguous chunk without any copy: its length goes to *len. */
 static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *buf, size_t *len) {
     struct evbuffer_iovec v;

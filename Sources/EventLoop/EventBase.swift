@@ -3,7 +3,7 @@ internal import CLibevent
 
 /// Installs the chain-block cache once, before the first libevent call of the process: blocks from the two
 /// allocators must never meet (see shim.h).
-private let chainBlockAllocator: Void = berth_install_allocator()
+let chainBlockAllocator: Void = berth_install_allocator()
 
 /// The loop every event, channel, listener and resolver of one worker lives on; touched only from its thread.
 package final class EventBase {

@@ -32,6 +32,9 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case logLevel = "log-level"
     case accessLog = "access-log"
     case via
+    case replay
+    case replayBuffer = "replay-buffer"
+    case replayMemory = "replay-memory"
 
     /// The row of the table: kind, default, where the value lands, example and help.
     var definition: KeyDefinition {
@@ -124,6 +127,19 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .via:
             return .setting(\.via, .optionalText("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
                             "Value of the Via header berth adds; empty adds none.")
+        case .replay:
+            return .setting(\.replay, .choice("a replay policy"), default: .value(.idempotent), example: ["unread"],
+                            "Requests sent again on a fresh connection when a reused one ended before any response byte: "
+                                + "idempotent (bodiless idempotent or Idempotency-Key requests) or unread (any request whose "
+                                + "body fits the replay buffer; a server that read it and died would run it twice).",
+                            perDestination: \.replay)
+        case .replayBuffer:
+            // Linkerd's limit for the same feature: a JSON activation fits, an upload does not.
+            return .setting(\.replayBuffer, .size(in: 1...16 << 20), default: .value(64 << 10), example: ["128KiB"],
+                            "Largest request body kept for a replay under replay: unread (bytes, KiB or MiB).")
+        case .replayMemory:
+            return .setting(\.replayMemory, .size(in: 1...1 << 30), default: .value(16 << 20), example: ["4MiB"],
+                            "Memory all replay copies may hold at once; past it a request streams without one.")
         }
     }
 }

@@ -88,8 +88,17 @@ public struct DestinationOverride: Hashable, Sendable {
     public var socketTimeout: Duration?
     public var maxPerRoute: Int?
     public var maxPending: Int?
+    public var replay: ReplayPolicy?
     /// An override that changes nothing yet.
     public init(match: String) { self.match = match }
+}
+
+/// Whether requests that a reused connection never read are sent again.
+public enum ReplayPolicy: String, Hashable, Sendable, CaseIterable {
+    /// Only bodiless idempotent or Idempotency-Key requests (the default).
+    case idempotent
+    /// Any request whose whole body fits the replay buffer.
+    case unread
 }
 
 /// Log line encodings.
@@ -139,6 +148,12 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var accessLog = false
     /// Value of the Via header berth adds, or nil for none.
     public var via: String? = nil
+    /// Which requests go out again after a reused connection ended before any response byte.
+    public var replay = ReplayPolicy.idempotent
+    /// Largest request body kept for a replay, in bytes.
+    public var replayBuffer = 0
+    /// Bytes all replay copies may hold at once.
+    public var replayMemory = 0
 
     /// Every key at its default, the profile's values where the table says so: where resolution starts.
     init(defaultsFor profile: TimeoutProfile) {

@@ -59,6 +59,36 @@ extension ValueKind where Value == Int {
         }, yaml: String.init, log: String.init)
     }
 
+    /// A size in bytes: `65536`, `64KiB`, `16MiB` (also `KB`/`MB`, read as powers of two), within `bounds`.
+    static func size(in bounds: ClosedRange<Int>) -> ValueKind {
+        .scalar("size", parse: { text throws(ValueProblem) in
+            let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30)]
+            var digits = Substring(text)
+            var scale = 1
+            for (suffix, factor) in units where text.hasSuffix(suffix) {
+                digits = text.dropLast(suffix.count)
+                scale = factor
+                break
+            }
+            guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let n = Int(digits),
+                  n.multipliedReportingOverflow(by: scale).overflow == false else {
+                throw ValueProblem("\"\(text)\" is not a size (write 65536, 64KiB or 16MiB)")
+            }
+            let value = n * scale
+            guard bounds.contains(value) else {
+                throw ValueProblem("\"\(text)\" is out of range (\(bounds.lowerBound) to \(bounds.upperBound) bytes)")
+            }
+            return value
+        }, yaml: sizeText, log: sizeText)
+    }
+
+    /// The shortest exact spelling of a size.
+    private static func sizeText(_ n: Int) -> String {
+        if n >= 1 << 20 && n % (1 << 20) == 0 { return "\(n >> 20)MiB" }
+        if n >= 1 << 10 && n % (1 << 10) == 0 { return "\(n >> 10)KiB" }
+        return String(n)
+    }
+
     /// A TCP port a connection may go to.
     static var port: ValueKind {
         .scalar("port", parse: { text throws(ValueProblem) in

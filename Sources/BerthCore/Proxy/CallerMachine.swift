@@ -109,15 +109,11 @@ struct CallerMachine: Equatable {
     /// The request went out on a connection.
     mutating func exchanging() { move(to: .exchanging) }
 
-    /// The exchange became a tunnel (CONNECT answered, or 101 Switching Protocols): the idle timeout runs, and each
-    /// relayed read re-arms it (`tunnelTraffic`).
-    mutating func tunnel(idleTimeout: Nanos) -> Timer {
+    /// The exchange became a tunnel (CONNECT answered, or 101 Switching Protocols): the Tunnel takes the caller's
+    /// events and its timer from here.
+    mutating func tunnel() {
         move(to: .tunnel)
-        return .arm(after: idleTimeout)
     }
-
-    /// Bytes crossed the tunnel: it is not idle.
-    func tunnelTraffic(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
 
     /// The exchange ended and the caller stays: it waits for its next head under the idle timeout.
     mutating func nextRequest(idleTimeout: Nanos) -> Timer {

@@ -1,27 +1,20 @@
-// What one request/response exchange carries through its phases; reused across a caller's requests.
+// What one request/response exchange carries through its phases, and the pure rules of its end; reused per caller.
 import HTTP1
 import EventLoop
 
-/// Per-request state of a proxy session.
+/// Per-request state of a proxy session: the request, where both bodies stand, and the facts its end is judged by.
 struct Exchange {
     var request = RequestHead()
     /// The upstream it goes to (the CONNECT target for a tunnel).
     var key: PoolKey?
     var pool: UpstreamPool?
-    /// Remaining request body bytes when Content-Length framed.
-    var requestRemaining: UInt64 = 0
-    var requestDecoder: BodyDecoder?
-    var requestDone = true
+    /// Where the request body stands.
+    var requestBody: Body = .done
     var requestBodyBytes: UInt64 = 0
-    /// The response head has been forwarded to the caller.
-    var responseHeadSent = false
-    var responseFraming: BodyFraming = .none
-    var responseRemaining: UInt64 = 0
-    var responseDecoder: BodyDecoder?
-    var responseDone = false
-    /// Strip chunked framing on the way to an HTTP/1.0 caller.
-    var dechunk = false
+    /// Where the response stands.
+    var response: ResponseProgress = .awaitingHead
     var responseStatus = 0
+    /// The upstream's head allowed keep-alive.
     var responseKeepAlive = true
     /// Bytes of the response read from the upstream (head included).
     var responseBytes: UInt64 = 0
@@ -30,32 +23,36 @@ struct Exchange {
     var socketTimeout: Nanos = 0
     var reused = false
     var retried = false
+    /// A copy of the request body kept for a replay (`replay: unread`), or why there is none.
+    var replay = ReplayCopy.off
     var startedAt: Nanos = 0
     var sentAt: Nanos = 0
     var firstByteAt: Nanos = 0
     /// The cause berth answered with, for the access log.
     var errorCause: ErrorCause?
 
-    /// Whether a failed reused connection may be retried: idempotent or keyed, and no body byte was given away.
-    var retryEligible: Bool {
-        guard !retried, reused, responseBytes == 0, requestBodyBytes == 0 else { return false }
-        return request.method.isIdempotent || request.headers.firstIndex(named: "idempotency-key") != nil
+    /// Every request byte was read from the caller.
+    var requestDone: Bool { requestBody.isDone }
+
+    /// The response head went to the caller: from here on berth cannot answer, only cut.
+    var responseHeadSent: Bool {
+        if case .awaitingHead = response { return false }
+        return true
     }
 
-    /// Clears everything for the next request.
-    mutating func reset(now: Nanos) {
+    /// The whole response went to the caller.
+    var responseDone: Bool {
+        if case .complete = response { return true }
+        return false
+    }
+
+    /// Clears everything for the next request; a replay copy still held goes back to `store`.
+    mutating func reset(now: Nanos, store: ReplayStore) {
         key = nil
         pool = nil
-        requestRemaining = 0
-        requestDecoder = nil
-        requestDone = true
+        requestBody = .done
         requestBodyBytes = 0
-        responseHeadSent = false
-        responseFraming = .none
-        responseRemaining = 0
-        responseDecoder = nil
-        responseDone = false
-        dechunk = false
+        response = .awaitingHead
         responseStatus = 0
         responseKeepAlive = true
         responseBytes = 0
@@ -63,9 +60,74 @@ struct Exchange {
         socketTimeout = 0
         reused = false
         retried = false
+        dropReplay(into: store, because: nil)
         startedAt = now
         sentAt = 0
         firstByteAt = 0
         errorCause = nil
     }
+
+    /// Gives the replay copy back, recording why when a reason is given.
+    mutating func dropReplay(into store: ReplayStore, because reason: ReplaySkip?) {
+        if case .holding(let buffer) = replay { store.giveBack(buffer) }
+        replay = reason.map { .skipped($0) } ?? .off
+    }
+
+    /// What the upstream connection's end before the response's means, under `policy`. Pure: the session carries
+    /// it out. A request is sent again only on a fresh connection, once, when the connection it went out on was a
+    /// reused one that ended before any response byte: with today's rule only bodiless idempotent or keyed requests,
+    /// with `unread` any request whose whole body is in the replay copy.
+    func onUpstreamEnd(policy: ReplayPolicy) -> UpstreamEnd {
+        if case .streaming(.untilClose, _) = response { return .finishUntilClose }
+        guard !retried, reused, responseBytes == 0 else { return .fail(.upstreamReset) }
+        if requestBodyBytes == 0 {
+            if request.method.isIdempotent { return .retry(.idempotent) }
+            if request.headers.firstIndex(named: "idempotency-key") != nil { return .retry(.idempotencyKey) }
+        }
+        guard policy == .unread else { return .fail(.upstreamReset) }
+        switch replay {
+        case .holding(let copy) where UInt64(copy.count) == requestBodyBytes:
+            return .retry(.unread)
+        case .off where requestBodyBytes == 0 && requestDone:
+            // Nothing of a body to keep: a bodiless request of any method goes again.
+            return .retry(.unread)
+        default:
+            return .fail(.upstreamReset)
+        }
+    }
+}
+
+/// Why a request went out a second time.
+enum RetryReason: String, Sendable, CaseIterable {
+    case idempotent
+    case idempotencyKey = "idempotency-key"
+    case unread
+}
+
+/// Why a request under `replay: unread` could not be kept for a replay.
+enum ReplaySkip: String, Sendable, CaseIterable {
+    /// The body outgrew --replay-buffer: it streams as usual and the copy is dropped.
+    case bodyTooLarge = "body-too-large"
+    /// Every replay buffer of the global cap was in use.
+    case bufferFull = "buffer-full"
+}
+
+/// The replay copy of one exchange.
+enum ReplayCopy {
+    /// Not kept: the policy does not ask for it.
+    case off
+    /// The body bytes sent so far.
+    case holding(ReplayBuffer)
+    /// Given up for this reason; the request cannot be replayed.
+    case skipped(ReplaySkip)
+}
+
+/// The decision when the upstream connection ends (EOF or reset) before the response did.
+enum UpstreamEnd: Equatable {
+    /// An until-close body ended: the response is complete.
+    case finishUntilClose
+    /// Send the request again on a fresh connection, for this reason.
+    case retry(RetryReason)
+    /// Answer with this cause, or cut if the head is already out.
+    case fail(ErrorCause)
 }

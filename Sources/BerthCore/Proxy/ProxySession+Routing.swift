@@ -7,23 +7,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// A request head is complete: decide where it goes and get a connection.
     func beginExchange() {
         let now = worker.now
-        x.reset(now: now)
+        x.reset(now: now, store: worker.replay)
         parser.takeHead(into: &x.request)
         worker.counters.requests &+= 1
         let req = x.request
         x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
-        switch req.framing {
-        case .none:
-            x.requestDone = true
-        case .contentLength(let n):
-            x.requestRemaining = n
-            x.requestDone = n == 0
-        case .chunked:
-            x.requestDecoder = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
-            x.requestDone = false
-        case .untilClose:
-            x.requestDone = false
+        x.requestBody = Body(req.framing, limits: worker.settings.limits)
+        if case .untilClose = x.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
 
@@ -73,7 +64,21 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             x.socketTimeout = min(d, worker.settings.socketCeiling)
         }
         pool.counters.requests &+= 1
+        if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
+    }
+
+    /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
+    private func takeReplayCopy(_ pool: UpstreamPool) {
+        if case .length(let n) = x.requestBody, n > UInt64(worker.replay.limit) {
+            x.replay = .skipped(.bodyTooLarge)
+            return pool.counters.countReplaySkip(.bodyTooLarge)
+        }
+        guard let buffer = worker.replay.take() else {
+            x.replay = .skipped(.bufferFull)
+            return pool.counters.countReplaySkip(.bufferFull)
+        }
+        x.replay = .holding(buffer)
     }
 
     /// Asks the pool for a connection.
@@ -184,7 +189,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .relaying(let lease):
             preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
         case .tunnel(let peer):
-            preconditionFailure("a connect finished inside a tunnel with \(peer.fd)")
+            preconditionFailure("a connect finished inside a tunnel with \(peer.peer.fd)")
         }
         drive()
     }
@@ -201,7 +206,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .relaying(let lease):
             preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
         case .tunnel(let peer):
-            preconditionFailure("a connect failed inside a tunnel with \(peer.fd)")
+            preconditionFailure("a connect failed inside a tunnel with \(peer.peer.fd)")
         }
         answer(cause, detail: detail)
         drive()

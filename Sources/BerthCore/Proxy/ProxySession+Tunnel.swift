@@ -3,7 +3,7 @@ import Glibc
 import HTTP1
 import EventLoop
 
-extension ProxySession {
+extension ProxySession: TunnelOwner {
     /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         x.key = key
@@ -30,7 +30,7 @@ extension ProxySession {
     func startUpgrade(_ head: ResponseHead) {
         guard link.connection != nil else { return }
         guard writeResponseHead(head, keepAlive: true, options: worker.settings.forward) else { return close() }
-        x.responseHeadSent = true
+        x.response = .complete
         guard let lease = link.takeLease() else { return }
         lease.conn.channel.clearTimeout()
         let ch = worker.manager.detach(lease)
@@ -38,53 +38,20 @@ extension ProxySession {
         enterTunnel(with: ch)
     }
 
-    private func enterTunnel(with ch: Channel) {
-        link = .tunnel(ch)
-        ch.delegate = self
-        let timer = machine.tunnel(idleTimeout: worker.settings.callerIdleTimeout)
-        ch.startReading()
-        caller.startReading()
-        // Bytes that arrived early on either side belong to the tunnel.
-        caller.moveAllInput(to: ch)
-        ch.moveAllInput(to: caller)
-        guard ch.flush(), caller.flush() else { return close() }
-        apply(timer)
+    /// Hands the caller and `peer` to a tunnel of their own; the session hears again when it ends.
+    private func enterTunnel(with peer: Channel) {
+        machine.tunnel()
+        let t = Tunnel(caller: caller, peer: peer, highWater: worker.settings.highWater,
+                       idleTimeout: worker.settings.callerIdleTimeout, owner: self)
+        link = .tunnel(t)
+        if !t.start() { close() }
     }
 
-    /// Relays what one side sent to the other; stops reading a side whose peer is not keeping up.
-    func tunnelReadable(from ch: Channel) {
-        guard let other = ch === caller ? link.tunnelPeer : caller else { return }
-        if ch !== caller {
-            switch ch.read() {
-            case .data: break
-            case .wouldBlock: return
-            case .eof, .failed: return tunnelPeerClosed(ch)
-            }
-        }
-        ch.moveAllInput(to: other)
-        guard other.flush() else { return close() }
-        if other.pendingOutput > worker.settings.highWater { ch.stopReading() }
-        apply(machine.tunnelTraffic(idleTimeout: worker.settings.callerIdleTimeout))
-    }
-
-    /// One side of the tunnel drained its output: let the other side send again.
-    func tunnelDrained(_ ch: Channel) {
-        if ch.writeError != 0 { return close() }
-        let other = ch === caller ? link.tunnelPeer : caller
-        other?.startReading()
-    }
-
-    /// One side closed: the other gets what is left, then the tunnel ends.
-    func tunnelPeerClosed(_ ch: Channel) {
-        guard let other = ch === caller ? link.tunnelPeer : caller else { return close() }
-        ch.moveAllInput(to: other)
-        _ = other.flush()
-        if other === caller {
-            link.tunnelPeer?.close()
-            link = .none
-            closeAfterFlush()
-        } else {
-            close()
-        }
+    func tunnelEnded(peerClosedFirst: Bool) {
+        worker.tick()
+        // The tunnel closed its peer; the caller's events come back here for the last flush or the close.
+        link = .none
+        caller.delegate = self
+        if peerClosedFirst { closeAfterFlush() } else { close() }
     }
 }

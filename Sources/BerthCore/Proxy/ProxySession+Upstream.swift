@@ -13,66 +13,63 @@ extension ProxySession {
         conn.requestsServed += 1
         x.reused = reused
         machine.exchanging()
-        let host = hostHeader()
+        let host = route.hostValue
         let options = worker.settings.forward
         guard conn.channel.writeInPlace({ HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }) else {
             // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
             return close()
+        }
+        if x.retried, case .holding(let copy) = x.replay {
+            // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
+            conn.channel.write(moving: copy.bytes)
+            x.dropReplay(into: worker.replay, because: nil)
         }
         x.sentAt = now
         responseParser.reset()
         pumpRequestBody()
         // The pump flushes and, on failure, already ended this exchange: nothing more to do with this connection.
         guard link.connection === conn else { return }
-        guard conn.channel.flush() else { return upstreamFailed(.upstreamReset) }
+        guard conn.channel.flush() else { return upstreamEnded() }
         conn.channel.startReading()
         conn.channel.setTimeout(x.socketTimeout, now: worker.now)
         if caller.pendingInput > 0 && x.requestDone { caller.stopReading() }
     }
 
-    /// The Host value to send: the absolute-form target's authority, else the caller's Host header (kept with the route).
-    private func hostHeader() -> String {
-        route.hostValue
-    }
-
-    /// Moves buffered request body bytes to the upstream without copying them (Channel.moveInput hands whole chains over).
+    /// Moves buffered request body bytes to the upstream without copying them (Channel.moveInput hands whole chains
+    /// over); under `replay: unread` a copy of each run is kept first, while the body fits the replay buffer.
     func pumpRequestBody() {
         guard let up = link.connection, !x.requestDone else { return }
         let out = up.channel
         while !x.requestDone {
             let avail = caller.pendingInput
             if avail == 0 { break }
-            if x.requestDecoder == nil {
-                let n = Int(min(UInt64(avail), x.requestRemaining))
-                caller.moveInput(n, to: out)
-                x.requestRemaining -= UInt64(n)
-                x.requestBodyBytes += UInt64(n)
-                if x.requestRemaining == 0 { x.requestDone = true }
-            } else {
-                guard let chunk = caller.inputChunk() else { break }
-                let n: Int
-                do {
-                    n = try x.requestDecoder!.consume(chunk)
-                } catch {
-                    abortUpstream(reason: .requestIncomplete)
-                    x.callerKeepAlive = false
-                    return answer(.badRequest, detail: "invalid chunked request body: \(error)")
-                }
-                caller.moveInput(n, to: out)
-                x.requestBodyBytes += UInt64(n)
-                if x.requestDecoder!.isComplete {
-                    x.requestDone = true
-                } else if n < chunk.count {
-                    break
-                }
+            let n: Int
+            do {
+                n = try x.requestBody.advance(available: avail, first: caller.inputChunk)
+            } catch {
+                abortUpstream(reason: .requestIncomplete)
+                x.callerKeepAlive = false
+                return answer(.badRequest, detail: "invalid chunked request body: \(error)")
             }
+            if n == 0 { break }
+            if case .holding(let copy) = x.replay { keepForReplay(n, in: copy) }
+            caller.moveInput(n, to: out)
+            x.requestBodyBytes += UInt64(n)
         }
-        if up.channel.pendingOutput > worker.settings.highWater {
+        if out.pendingOutput > worker.settings.highWater {
             caller.stopReading()
         } else {
             caller.startReading()
         }
-        if !up.channel.flush() { upstreamFailed(.upstreamReset) }
+        if !out.flush() { upstreamEnded() }
+    }
+
+    /// Copies the next `n` body bytes into the replay copy, or drops the copy once the body outgrows the buffer.
+    private func keepForReplay(_ n: Int, in copy: ReplayBuffer) {
+        if copy.count + n > worker.replay.limit || !caller.copyInput(n, to: copy.bytes) {
+            x.dropReplay(into: worker.replay, because: .bodyTooLarge)
+            x.pool?.counters.countReplaySkip(.bodyTooLarge)
+        }
     }
 
     func upstreamReadable() {
@@ -86,10 +83,8 @@ extension ProxySession {
             x.responseBytes += UInt64(n)
         case .wouldBlock:
             return
-        case .eof:
-            return upstreamEOF()
-        case .failed:
-            return upstreamFailed(.upstreamReset)
+        case .eof, .failed:
+            return upstreamEnded()
         }
         up.channel.setTimeout(x.socketTimeout, now: worker.now)
         pumpResponse()
@@ -99,7 +94,7 @@ extension ProxySession {
     func pumpResponse() {
         guard let up = link.connection else { return }
         let source = up.channel
-        while !x.responseHeadSent {
+        while case .awaitingHead = x.response {
             guard let chunk = source.inputChunk() else { return }
             let result: HeadParseResult
             do {
@@ -134,15 +129,12 @@ extension ProxySession {
             case .final(let f):
                 final = f
             }
-            let framing = final.framing
             x.responseStatus = head.status
             x.responseKeepAlive = head.keepAlive
-            x.responseFraming = framing
             x.callerKeepAlive = final.callerKeepAlive
-            x.dechunk = final.dechunk
             var options = worker.settings.forward
             if final.dechunk { options.dropTransferEncoding = true }
-            if framing == .chunked {
+            if final.framing == .chunked {
                 // Check the chunked framing that came with the head before the head goes out: a broken body found now
                 // can still be answered with a clean 502; once the head is out, all berth can do is cut the connection.
                 var probe = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
@@ -155,51 +147,10 @@ extension ProxySession {
                 }
             }
             guard writeResponseHead(head, keepAlive: x.callerKeepAlive, options: options) else { return close() }
-            x.responseHeadSent = true
-            switch framing {
-            case .none:
-                x.responseDone = true
-            case .contentLength(let n):
-                x.responseRemaining = n
-                x.responseDone = n == 0
-            case .chunked:
-                x.responseDecoder = BodyDecoder(framing: .chunked, limits: worker.settings.limits)
-            case .untilClose:
-                break
-            }
+            let body = Body(final.framing, limits: worker.settings.limits)
+            x.response = body.isDone ? .complete : .streaming(body, dechunk: final.dechunk)
         }
-        while !x.responseDone {
-            let avail = source.pendingInput
-            if avail == 0 { break }
-            switch x.responseFraming {
-            case .contentLength:
-                let n = Int(min(UInt64(avail), x.responseRemaining))
-                source.moveInput(n, to: caller)
-                x.responseRemaining -= UInt64(n)
-                if x.responseRemaining == 0 { x.responseDone = true }
-            case .chunked:
-                guard let chunk = source.inputChunk() else { break }
-                let n: Int
-                do {
-                    if x.dechunk {
-                        // Rare path (HTTP/1.0 callers): payload bytes are copied out, framing left behind.
-                        n = try x.responseDecoder!.consume(chunk) { range in
-                            caller.write(UnsafeRawBufferPointer(rebasing: chunk[range]))
-                        }
-                    } else {
-                        n = try x.responseDecoder!.consume(chunk)
-                    }
-                } catch {
-                    return upstreamInvalid("chunked body: \(error)")
-                }
-                if x.dechunk { source.drainInput(n) } else { source.moveInput(n, to: caller) }
-                if x.responseDecoder!.isComplete { x.responseDone = true }
-            case .untilClose:
-                source.moveInput(avail, to: caller)
-            case .none:
-                x.responseDone = true
-            }
-        }
+        guard relayResponseBody(from: source) else { return }
         guard caller.flush() else { return close() }
         if x.responseDone {
             finishExchange()
@@ -209,6 +160,32 @@ extension ProxySession {
             up.channel.clearTimeout()
             apply(machine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
         }
+    }
+
+    /// Moves the response body bytes that have arrived to the caller, as the body's state says; false when the
+    /// body broke its framing (the session has then ended the exchange).
+    private func relayResponseBody(from source: Channel) -> Bool {
+        while case .streaming(var body, let dechunk) = x.response {
+            let avail = source.pendingInput
+            if avail == 0 { break }
+            let n: Int
+            do {
+                if dechunk, let run = source.inputChunk() {
+                    // Rare path (HTTP/1.0 callers): payload bytes are copied out, framing left behind.
+                    n = try body.advanceDechunking(run) { range in caller.write(UnsafeRawBufferPointer(rebasing: run[range])) }
+                    source.drainInput(n)
+                } else {
+                    n = try body.advance(available: avail, first: source.inputChunk)
+                    source.moveInput(n, to: caller)
+                }
+            } catch {
+                upstreamInvalid("chunked body: \(error)")
+                return false
+            }
+            x.response = body.isDone ? .complete : .streaming(body, dechunk: dechunk)
+            if n == 0 { break }
+        }
+        return true
     }
 
     /// Serialises a response head for the caller straight into its output buffer; false when it could not (the
@@ -226,40 +203,28 @@ extension ProxySession {
         // Bytes after the end of the response are a protocol error: that connection is never reused.
         let extra = up.channel.pendingInput > 0
         let facts = ReleaseFacts(
-            responseComplete: x.responseDone && x.responseFraming != .untilClose,
-            requestComplete: x.requestDone,
-            keepAlive: x.responseKeepAlive,
-            failure: extra ? .error : nil,
-            requestsServed: up.requestsServed,
-            openedAt: up.openedAt,
-            epoch: up.epoch
-        )
+            responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
+            failure: extra ? .error : nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
         if extra { worker.counters.upstreamExtraBytes &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
     }
 
-    private func upstreamEOF() {
-        if x.responseHeadSent && x.responseFraming == .untilClose {
-            x.responseDone = true
+    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the exchange's rules
+    /// say whether that completes an until-close body, sends the request again, or fails it.
+    func upstreamEnded() {
+        switch x.onUpstreamEnd(policy: x.pool?.settings.replay ?? .idempotent) {
+        case .finishUntilClose:
+            x.response = .complete
             x.responseKeepAlive = false
             guard caller.flush() else { return close() }
-            guard let lease = link.takeLease() else { return }
-            let up = lease.conn
-            worker.manager.release(lease, facts: ReleaseFacts(responseComplete: true, requestComplete: x.requestDone, keepAlive: false, failure: nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch), now: worker.now)
-            endExchange(keepCaller: false)
-            return
+            finishExchange()
+        case .retry(let reason):
+            retry(reason)
+        case .fail(let cause):
+            abortUpstream(reason: .error)
+            answer(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
         }
-        upstreamFailed(.upstreamReset)
-    }
-
-    /// The upstream failed before the response ended: retry once when safe, else answer or cut.
-    func upstreamFailed(_ cause: ErrorCause) {
-        if x.retryEligible {
-            return retry()
-        }
-        abortUpstream(reason: .error)
-        answer(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
     }
 
     private func upstreamInvalid(_ detail: String) {
@@ -267,13 +232,13 @@ extension ProxySession {
         answer(.invalidResponse, detail: detail)
     }
 
-    /// A reused connection died before any response byte: the request goes again on a fresh connection.
-    private func retry() {
+    /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
+    private func retry(_ reason: RetryReason) {
         abortUpstream(reason: .error)
         x.retried = true
         x.reused = false
         x.responseBytes = 0
-        x.pool?.counters.retries &+= 1
+        x.pool?.counters.countRetry(reason)
         acquire(allowReuse: false)
     }
 
@@ -285,7 +250,7 @@ extension ProxySession {
 
     func upstreamDrained() {
         guard let up = link.connection else { return }
-        if up.channel.writeError != 0 { return upstreamFailed(.upstreamReset) }
+        if up.channel.writeError != 0 { return upstreamEnded() }
         up.channel.setTimeout(x.socketTimeout, now: worker.now)
         if !x.requestDone { caller.startReading() }
     }

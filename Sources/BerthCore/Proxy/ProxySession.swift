@@ -58,8 +58,6 @@ final class ProxySession: ChannelDelegate {
             callerReadable()
         } else if let up = link.connection, channel === up.channel {
             upstreamReadable()
-        } else if let peer = link.tunnelPeer, channel === peer {
-            tunnelReadable(from: channel)
         }
         drive()
     }
@@ -70,8 +68,6 @@ final class ProxySession: ChannelDelegate {
             callerDrained()
         } else if let up = link.connection, channel === up.channel {
             upstreamDrained()
-        } else if let peer = link.tunnelPeer, channel === peer {
-            tunnelDrained(channel)
         }
         drive()
     }
@@ -82,8 +78,6 @@ final class ProxySession: ChannelDelegate {
             callerTimedOut()
         } else if let up = link.connection, channel === up.channel {
             upstreamTimedOut()
-        } else if let peer = link.tunnelPeer, channel === peer {
-            close()
         }
         drive()
     }
@@ -114,11 +108,9 @@ final class ProxySession: ChannelDelegate {
         case .exchanging:
             if !x.requestDone { pumpRequestBody() }
             holdPipelinedInput()
-        case .tunnel:
-            tunnelReadable(from: caller)
         case .routing, .acquiring, .connecting:
             holdPipelinedInput()
-        case .closing, .closed:
+        case .tunnel, .closing, .closed:
             caller.discardInput()
         }
     }
@@ -133,8 +125,6 @@ final class ProxySession: ChannelDelegate {
     /// cannot be trusted to be at a message boundary, and close() aborts it.
     private func callerEnded() {
         switch machine.state {
-        case .tunnel:
-            tunnelPeerClosed(caller)
         case .routing, .acquiring, .connecting, .exchanging:
             guard x.requestDone else { return close() }
             x.callerKeepAlive = false
@@ -203,8 +193,6 @@ final class ProxySession: ChannelDelegate {
                 up.channel.startReading()
                 up.channel.setTimeout(x.socketTimeout, now: worker.now)
             }
-        case .tunnel:
-            tunnelDrained(caller)
         default:
             break
         }
@@ -226,9 +214,8 @@ final class ProxySession: ChannelDelegate {
             worker.manager.connectFailed(ticket)
         case .relaying(let lease):
             release(lease, failure: .callerAborted)
-        case .tunnel(let peer):
-            _ = peer.flush()
-            peer.close()
+        case .tunnel(let t):
+            t.close()
         }
         caller.close()
         worker.sessionEnded(self)

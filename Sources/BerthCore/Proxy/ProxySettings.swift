@@ -11,6 +11,9 @@ struct ProxySettings: Sendable {
     var forward: ForwardOptions
     var limits: HTTP1Limits
     var accessLog: Bool
+    /// Largest request body kept for a replay, and how many such copies this worker may hold at once.
+    var replayBuffer: Int
+    var replayBuffers: Int
     /// Output above this stops reading from the other side until it drains: bounded memory per exchange.
     var highWater = 256 * 1024
     /// Pipelined bytes berth buffers from a caller before it stops reading from it.
@@ -29,6 +32,8 @@ struct ProxySettings: Sendable {
         forward = f
         limits = .default
         accessLog = c.accessLog
+        replayBuffer = c.replayBuffer
+        replayBuffers = max(1, c.replayMemory / max(c.replayBuffer, 1))
     }
 }
 
@@ -52,7 +57,8 @@ extension ManagerSettings {
                 maxPending: share(c.limits.maxPending),
                 socketTimeout: c.timeouts.socket.nanos,
                 connectTimeout: c.timeouts.connect.nanos,
-                acquireTimeout: c.timeouts.acquire.nanos
+                acquireTimeout: c.timeouts.acquire.nanos,
+                replay: c.replay
             ),
             destinations: c.destinations,
             workerIndex: index,

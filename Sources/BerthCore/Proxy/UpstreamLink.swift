@@ -13,8 +13,8 @@ enum UpstreamLink: ~Copyable {
     case tunnelConnecting
     /// The request and response flow over this busy connection.
     case relaying(UpstreamLease)
-    /// Bytes flow both ways untouched with this peer (CONNECT, or an Upgrade after 101).
-    case tunnel(Channel)
+    /// Bytes flow both ways untouched (CONNECT, or an Upgrade after 101); the tunnel owns the peer socket.
+    case tunnel(Tunnel)
 
     /// Hands the link over and leaves `.none` behind.
     mutating func take() -> UpstreamLink {
@@ -36,8 +36,8 @@ enum UpstreamLink: ~Copyable {
         case .tunnelConnecting:
             self = .tunnelConnecting
             return nil
-        case .tunnel(let peer):
-            self = .tunnel(peer)
+        case .tunnel(let t):
+            self = .tunnel(t)
             return nil
         }
     }
@@ -50,10 +50,10 @@ enum UpstreamLink: ~Copyable {
         }
     }
 
-    /// The tunnel's upstream socket, if in a tunnel.
-    var tunnelPeer: Channel? {
+    /// The tunnel, if in one.
+    var tunnel: Tunnel? {
         switch self {
-        case .tunnel(let peer): return peer
+        case .tunnel(let t): return t
         default: return nil
         }
     }

@@ -26,6 +26,8 @@ final class Worker: EventHandler {
     private(set) var routeGeneration = 0
     let manager: PoolManager
     let resolver: Resolver
+    /// Request bodies kept for a replay (`replay: unread`), bounded by this worker's share of --replay-memory.
+    let replay: ReplayStore
     var counters = WorkerCounters()
     let logger: Logger
     private(set) var listener: Listener?
@@ -46,6 +48,7 @@ final class Worker: EventHandler {
         settings = ProxySettings(configuration)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count))
         resolver = Resolver(base: base)
+        replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)

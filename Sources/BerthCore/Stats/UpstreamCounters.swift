@@ -7,6 +7,9 @@ struct UpstreamCounters: Sendable {
     var reused: UInt64 = 0
     var requests: UInt64 = 0
     var retries: UInt64 = 0
+    /// Retries by `RetryReason`, and replay copies given up by `ReplaySkip`.
+    private(set) var retryReasons = InlineArray<3, UInt64>(repeating: 0)
+    private(set) var replaySkips = InlineArray<2, UInt64>(repeating: 0)
     /// Indexed by `CloseReason.index`.
     private(set) var closed = CloseReason.Counts(repeating: 0)
     /// Indexed by `ErrorCause.index`.
@@ -21,6 +24,11 @@ struct UpstreamCounters: Sendable {
 
     mutating func countClose(_ reason: CloseReason) { closed[reason.index] &+= 1 }
     mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
+    mutating func countRetry(_ reason: RetryReason) {
+        retries &+= 1
+        retryReasons[RetryReason.allCases.firstIndex(of: reason)!] &+= 1
+    }
+    mutating func countReplaySkip(_ reason: ReplaySkip) { replaySkips[ReplaySkip.allCases.firstIndex(of: reason)!] &+= 1 }
     func closedCount(_ reason: CloseReason) -> UInt64 { closed[reason.index] }
     func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
 
@@ -30,6 +38,8 @@ struct UpstreamCounters: Sendable {
         reused &+= o.reused
         requests &+= o.requests
         retries &+= o.retries
+        for i in retryReasons.indices { retryReasons[i] &+= o.retryReasons[i] }
+        for i in replaySkips.indices { replaySkips[i] &+= o.replaySkips[i] }
         for i in closed.indices { closed[i] &+= o.closed[i] }
         for i in failures.indices { failures[i] &+= o.failures[i] }
         acquireWait.merge(o.acquireWait)

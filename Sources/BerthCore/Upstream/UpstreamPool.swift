@@ -24,6 +24,8 @@ struct RouteSettings: Sendable, Equatable {
     var socketTimeout: Nanos
     var connectTimeout: Nanos
     var acquireTimeout: Nanos
+    /// Which failed requests go out again (`replay`).
+    var replay: ReplayPolicy
 }
 
 /// One upstream: what the pool set does not hold. Its counts live in the set (`state`).

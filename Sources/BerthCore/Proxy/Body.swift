@@ -1,0 +1,74 @@
+// Where a relayed body stands, each framing with its own data, and how many buffered bytes belong to it.
+import HTTP1
+
+/// A body being relayed. Each case carries what it needs, as Pingora's BodyMode does: the bytes still due, the
+/// chunked decoder, nothing for until-close; `.done` once the message has ended. Pure: the session moves the bytes.
+enum Body: Sendable {
+    case length(remaining: UInt64)
+    case chunked(BodyDecoder)
+    /// Ends when the upstream closes (responses only).
+    case untilClose
+    case done
+
+    /// The body a head announced.
+    init(_ framing: BodyFraming, limits: HTTP1Limits) {
+        switch framing {
+        case .none: self = .done
+        case .contentLength(let n): self = n == 0 ? .done : .length(remaining: n)
+        case .chunked: self = .chunked(BodyDecoder(framing: .chunked, limits: limits))
+        case .untilClose: self = .untilClose
+        }
+    }
+
+    /// The message has ended; later bytes belong to the next one.
+    var isDone: Bool {
+        if case .done = self { return true }
+        return false
+    }
+
+    /// How many of the `available` buffered bytes belong to this body, as they are (framing included), moving its
+    /// state on. Only chunked framing reads bytes: `first` gives the first contiguous run of them, and the answer
+    /// is then at most that run's length (the caller moves what it was told and asks again).
+    mutating func advance(available: Int, first: () -> UnsafeRawBufferPointer?) throws(HTTP1Error) -> Int {
+        switch self {
+        case .length(let remaining):
+            let n = UInt64(available) < remaining ? available : Int(remaining)
+            self = remaining == UInt64(n) ? .done : .length(remaining: remaining - UInt64(n))
+            return n
+        case .chunked(var decoder):
+            guard let run = first() else { return 0 }
+            let n = try decoder.consume(run)
+            self = decoder.isComplete ? .done : .chunked(decoder)
+            return n
+        case .untilClose:
+            return available
+        case .done:
+            return 0
+        }
+    }
+
+    /// Like `advance` over one run, for a caller that cannot take chunked framing: the payload's ranges within
+    /// `run` go to `payload`, the framing is left behind. Returns how many bytes of `run` were used.
+    mutating func advanceDechunking(_ run: UnsafeRawBufferPointer, payload: (Range<Int>) -> Void) throws(HTTP1Error) -> Int {
+        switch self {
+        case .chunked(var decoder):
+            let n = try decoder.consume(run, payload: payload)
+            self = decoder.isComplete ? .done : .chunked(decoder)
+            return n
+        default:
+            let n = try advance(available: run.count) { run }
+            if n > 0 { payload(0..<n) }
+            return n
+        }
+    }
+}
+
+/// How far the response has come.
+enum ResponseProgress: Sendable {
+    /// No final head forwarded yet (interim 1xx heads may have been).
+    case awaitingHead
+    /// The head went out; the body is relayed as `body` says, without its chunked framing when `dechunk`.
+    case streaming(Body, dechunk: Bool)
+    /// The whole response went out.
+    case complete
+}

@@ -1,0 +1,39 @@
+// A buffer of bytes outside any socket: kept aside from a channel's input and handed to a channel's output later.
+internal import CLibevent
+
+/// Bytes held apart from any channel (an evbuffer of its own): the replay copy of a request body.
+package final class ByteQueue {
+    fileprivate let buffer: OpaquePointer
+
+    /// An empty queue.
+    package init() {
+        // A queue may be the first libevent object of a process: the allocator must be in place before it.
+        _ = chainBlockAllocator
+        buffer = evbuffer_new()
+    }
+
+    /// Bytes held.
+    package var count: Int { evbuffer_get_length(buffer) }
+
+    /// Drops every byte held.
+    package func clear() {
+        evbuffer_drain(buffer, evbuffer_get_length(buffer))
+    }
+
+    deinit {
+        evbuffer_free(buffer)
+    }
+}
+
+extension Channel {
+    /// Appends a copy of the first `n` input bytes to `queue`, leaving the input as it is; false when memory ran out.
+    package func copyInput(_ n: Int, to queue: ByteQueue) -> Bool {
+        berth_evbuffer_copy_prefix(input, queue.buffer, n) == n
+    }
+
+    /// Appends `queue`'s bytes to the output and empties the queue, moving its chains instead of copying them.
+    package func write(moving queue: ByteQueue) {
+        guard !closed else { return queue.clear() }
+        evbuffer_add_buffer(output, queue.buffer)
+    }
+}
