@@ -48,7 +48,7 @@ extension ProxySession {
             ch.close()
             return answerError(err == ETIMEDOUT ? .connectTimeout : .connectRefused, detail: "connect to \(x.address?.description ?? "?"): \(String(cString: strerror(err)))")
         }
-        worker.counters.tunnels &+= 1
+        worker.counters[.tunnels] &+= 1
         caller.write(ErrorResponse.connectEstablished)
         enterTunnel(with: ch)
     }
@@ -61,7 +61,7 @@ extension ProxySession {
         upstream = nil
         up.channel.clearTimeout()
         worker.manager.detach(up)
-        worker.counters.tunnels &+= 1
+        worker.counters[.tunnels] &+= 1
         enterTunnel(with: up.channel)
     }
 

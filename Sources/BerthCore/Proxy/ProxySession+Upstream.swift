@@ -82,7 +82,7 @@ extension ProxySession {
         case .data(let n):
             if x.responseBytes == 0 {
                 x.firstByteAt = worker.now
-                x.pool?.counters.timeToFirstByte.observe(x.firstByteAt - x.sentAt)
+                x.pool?.counters.observe(.timeToFirstByte, x.firstByteAt - x.sentAt)
             }
             x.responseBytes += UInt64(n)
         case .wouldBlock:
@@ -240,7 +240,7 @@ extension ProxySession {
             openedAt: up.openedAt,
             epoch: up.epoch
         )
-        if extra { worker.counters.upstreamExtraBytes &+= 1 }
+        if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(up, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
     }
@@ -279,7 +279,7 @@ extension ProxySession {
         x.retried = true
         x.reused = false
         x.responseBytes = 0
-        x.pool?.counters.retries &+= 1
+        x.pool?.counters[.retries] &+= 1
         acquire(allowReuse: false)
     }
 

@@ -157,7 +157,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
 
     /// A head the codec refused: its status, then close (the byte stream has no trustworthy boundary any more).
     private func rejectHead(_ error: HTTP1Error) {
-        worker.counters.badRequests &+= 1
+        worker.counters[.badRequests] &+= 1
         ErrorResponse.write(status: error.status, cause: .badRequest, detail: "\(error)", keepAlive: false, headOnly: false, into: caller)
         closeAfterFlush()
     }
@@ -166,7 +166,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         switch machine.timedOut(now: worker.now) {
         case .headerTimeout:
             // Slowloris: a head that dribbles in is cut off, whatever its pace.
-            worker.counters.headerTimeouts &+= 1
+            worker.counters[.headerTimeouts] &+= 1
             ErrorResponse.write(status: 408, cause: .headerTimeout, detail: "request head not received in time", keepAlive: false, headOnly: false, into: caller)
             closeAfterFlush()
         case .close:
@@ -207,7 +207,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         let now = worker.now
         x.reset(now: now)
         parser.takeHead(into: &x.request)
-        worker.counters.requests &+= 1
+        worker.counters[.requestsReceived] &+= 1
         let req = x.request
         x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
 
@@ -268,7 +268,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         case .untilClose:
             return failEarly(.badRequest, status: 400, detail: "request body without framing")
         }
-        pool.counters.requests &+= 1
+        pool.counters[.requests] &+= 1
         acquire(allowReuse: true)
     }
 
@@ -278,10 +278,10 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
         let now = worker.now
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let conn):
-            pool.counters.acquireWait.observe(0)
+            pool.counters.observe(.acquireWait, 0)
             send(on: conn, reused: true)
         case .connect:
-            pool.counters.acquireWait.observe(0)
+            pool.counters.observe(.acquireWait, 0)
             x.connectEpoch = pool.state.epoch
             resolveAndConnect()
         case .wait:
@@ -302,7 +302,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             return
         }
         apply(machine.waitEnded())
-        pool.counters.acquireWait.observe(worker.now - since)
+        pool.counters.observe(.acquireWait, worker.now - since)
         send(on: connection, reused: true)
     }
 
@@ -313,7 +313,7 @@ final class ProxySession: ChannelDelegate, PoolWaiter {
             return
         }
         apply(machine.waitEnded())
-        pool.counters.acquireWait.observe(worker.now - since)
+        pool.counters.observe(.acquireWait, worker.now - since)
         x.connectEpoch = pool.state.epoch
         resolveAndConnect()
     }

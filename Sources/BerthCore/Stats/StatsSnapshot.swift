@@ -7,13 +7,15 @@ struct PoolSnapshot: @unchecked Sendable {
     var paused: Bool
     var rejectNew: Bool
     var epoch: UInt64
-    var open: Int
-    var idle: Int
-    var busy: Int
-    var connecting: Int
-    var pending: Int
+    /// One slot per `UpstreamStat` gauge; the literal is their number (checked in StatTableTests).
+    typealias Gauges = InlineArray<5, Int>
+
+    /// `UpstreamStat` gauges by `slot`.
+    var gauges = Gauges(repeating: 0)
     var settings: RouteSettings
     var hold: Nanos?
+    /// Last request, release, pause or resume (`UpstreamPool.lastActivity`), for `MetricsUpstreams.active`.
+    var lastActivity: Nanos
     var counters: UpstreamCounters
 
     init(_ p: UpstreamPool) {
@@ -26,14 +28,44 @@ struct PoolSnapshot: @unchecked Sendable {
             rejectNew = false
         }
         epoch = p.state.epoch
-        open = p.state.open
-        idle = p.state.idle.count
-        busy = p.state.busy
-        connecting = p.state.connecting
-        pending = p.state.waiters.count
+        PoolSnapshot.read(p.state, into: &gauges)
         settings = p.settings
         hold = p.holdTimeout
+        lastActivity = p.lastActivity
         counters = p.counters
+    }
+
+    /// A snapshot from plain values (tests, and the renderers' checks against the table).
+    init(key: PoolKey, settings: RouteSettings, paused: Bool = false, epoch: UInt64 = 1, lastActivity: Nanos = 0,
+         counters: UpstreamCounters = UpstreamCounters()) {
+        self.key = key
+        self.paused = paused
+        rejectNew = false
+        self.epoch = epoch
+        self.settings = settings
+        hold = nil
+        self.lastActivity = lastActivity
+        self.counters = counters
+    }
+
+    /// Where each occupancy gauge of the table comes from.
+    static func read(_ state: borrowing PoolState, into gauges: inout PoolSnapshot.Gauges) {
+        for stat in UpstreamStat.all(.gauge) {
+            gauges[stat.slot] = switch stat {
+            case .open: state.open
+            case .idle: state.idle.count
+            case .busy: state.busy
+            case .connecting: state.connecting
+            case .pending: state.waiters.count
+            default: preconditionFailure("\(stat) is not a gauge")
+            }
+        }
+    }
+
+    /// A gauge (`UpstreamStat` of kind `.gauge`).
+    subscript(_ stat: UpstreamStat) -> Int {
+        get { gauges[stat.slot] }
+        set { gauges[stat.slot] = newValue }
     }
 
     /// Adds another worker's share of the same upstream: counts and limits add up, the epoch is the newest.
@@ -41,33 +73,30 @@ struct PoolSnapshot: @unchecked Sendable {
         paused = paused || o.paused
         rejectNew = rejectNew || o.rejectNew
         epoch = max(epoch, o.epoch)
-        open += o.open
-        idle += o.idle
-        busy += o.busy
-        connecting += o.connecting
-        pending += o.pending
+        for i in gauges.indices { gauges[i] += o.gauges[i] }
         settings.maxPerRoute += o.settings.maxPerRoute
         settings.maxPending += o.settings.maxPending
+        lastActivity = max(lastActivity, o.lastActivity)
         counters.merge(o.counters)
     }
 }
 
 /// Everything /stats and /metrics need from the workers.
 struct StatsSnapshot: @unchecked Sendable {
-    /// In no particular order; `order` lists their positions sorted by name.
+    /// In no particular order (`sortedByName` gives an order).
     var pools: [PoolSnapshot]
-    /// Positions in `pools`, by name (set by `merged`).
-    var order: [Int] = []
     var forgotten: UpstreamCounters
     var callerCounters: WorkerCounters
     var callers: Int
     var upstreamCount: Int
-    /// Sums over every pool, whether listed or not.
-    var open = 0, idle = 0, busy = 0, connecting = 0, pending = 0
+    /// `UpstreamStat` gauges summed over every pool, whether listed or not.
+    var gauges = PoolSnapshot.Gauges(repeating: 0)
     var maxTotal: Int
     var maxRequests: Int
     var idleTimeout: Nanos
     var maxAge: Nanos
+    /// When the figures were read (the newest worker's clock after a merge): what "recent" is measured against.
+    var takenAt: Nanos
 
     /// The figures of one worker; `only` limits the pools listed (totals always cover all).
     init(_ worker: Worker, only: PoolKey?) {
@@ -81,12 +110,10 @@ struct StatsSnapshot: @unchecked Sendable {
         } else {
             list = m.pools.values.map(PoolSnapshot.init)
         }
+        var one = PoolSnapshot.Gauges(repeating: 0)
         for p in m.pools.values {
-            open += p.state.open
-            idle += p.state.idle.count
-            busy += p.state.busy
-            connecting += p.state.connecting
-            pending += p.state.waiters.count
+            PoolSnapshot.read(p.state, into: &one)
+            for i in gauges.indices { gauges[i] += one[i] }
         }
         pools = list
         self.forgotten = forgotten
@@ -97,15 +124,33 @@ struct StatsSnapshot: @unchecked Sendable {
         maxRequests = m.settings.maxRequests
         idleTimeout = m.settings.idleTimeout
         maxAge = m.settings.maxAge
+        takenAt = MonotonicClock.now()
     }
+
+    /// A snapshot from plain values (tests): no forgotten upstreams, no callers, `maxTotal` 0.
+    init(pools: [PoolSnapshot], callerCounters: WorkerCounters = WorkerCounters(), takenAt: Nanos) {
+        self.pools = pools
+        forgotten = UpstreamCounters()
+        self.callerCounters = callerCounters
+        callers = 0
+        upstreamCount = pools.count
+        for p in pools {
+            for i in gauges.indices { gauges[i] += p.gauges[i] }
+        }
+        maxTotal = 0
+        maxRequests = 0
+        idleTimeout = 0
+        maxAge = 0
+        self.takenAt = takenAt
+    }
+
+    /// A total of a gauge (`UpstreamStat` of kind `.gauge`) over every pool.
+    func total(_ stat: UpstreamStat) -> Int { gauges[stat.slot] }
 
     /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
     static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
         var result = parts[0]
-        if parts.count == 1 {
-            result.order = orderByName(result.pools)
-            return result
-        }
+        if parts.count == 1 { return result }
         var byKey: [PoolKey: PoolSnapshot] = [:]
         for part in parts {
             for p in part.pools {
@@ -118,28 +163,24 @@ struct StatsSnapshot: @unchecked Sendable {
             result.callers += part.callers
             result.upstreamCount = max(result.upstreamCount, part.upstreamCount)
             result.maxTotal += part.maxTotal
-            result.open += part.open
-            result.idle += part.idle
-            result.busy += part.busy
-            result.connecting += part.connecting
-            result.pending += part.pending
+            for i in result.gauges.indices { result.gauges[i] += part.gauges[i] }
+            result.takenAt = max(result.takenAt, part.takenAt)
         }
         result.pools = Array(byKey.values)
-        result.order = orderByName(result.pools)
         return result
     }
 
-    /// Positions of `pools` in byte order of their names. Sorting positions under names computed once: sorting the
-    /// snapshots themselves copied them (five arrays each) at every step and rebuilt both names at every comparison,
-    /// two thirds of /stats at 10,000 upstreams. Byte order, not String's Unicode order: the same for these ASCII
-    /// names and far cheaper.
-    static func orderByName(_ pools: [PoolSnapshot]) -> [Int] {
+    /// `positions` (into `pools`) in byte order of the upstreams' names. Sorting positions under names computed once:
+    /// sorting the snapshots themselves copied them at every step and rebuilt both names at every comparison, two
+    /// thirds of /stats at 10,000 upstreams. Byte order, not String's Unicode order: the same for these ASCII names
+    /// and far cheaper.
+    func sortedByName(_ positions: [Int]) -> [Int] {
         var names: [[UInt8]] = []
-        names.reserveCapacity(pools.count)
-        // By position: a closure over the elements would copy each snapshot (~600 bytes of counters).
-        for i in pools.indices { names.append(Array(pools[i].key.description.utf8)) }
-        let order = names.withUnsafeBufferPointer { n in
-            pools.indices.sorted { a, b in
+        names.reserveCapacity(positions.count)
+        // By position: a closure over the elements would copy each snapshot (~700 bytes of counters).
+        for i in positions { names.append(Array(pools[i].key.description.utf8)) }
+        let sorted = names.withUnsafeBufferPointer { n in
+            positions.indices.sorted { a, b in
                 n[a].withUnsafeBufferPointer { x in
                     n[b].withUnsafeBufferPointer { y in
                         let r = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
@@ -148,7 +189,7 @@ struct StatsSnapshot: @unchecked Sendable {
                 }
             }
         }
-        return order
+        return sorted.map { positions[$0] }
     }
 
     /// Counters of every upstream, forgotten ones included.

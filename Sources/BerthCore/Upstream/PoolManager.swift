@@ -88,7 +88,7 @@ final class PoolManager {
         switch decision {
         case .reuse(let id):
             let conn = pool.idle.removeValue(forKey: id)!
-            pool.counters.reused &+= 1
+            pool.counters[.reused] &+= 1
             return .reuse(conn)
         case .connect:
             totalOpen += 1
@@ -113,7 +113,7 @@ final class PoolManager {
     func connected(_ pool: UpstreamPool, channel: Channel, epoch: UInt64, now: Nanos) -> UpstreamConnection {
         pool.state.connected()
         let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: epoch, openedAt: now)
-        pool.counters.opened &+= 1
+        pool.counters[.opened] &+= 1
         return conn
     }
 
@@ -134,7 +134,7 @@ final class PoolManager {
     /// A prewarmed connection is up: it goes idle, or straight to a waiter.
     func prewarmed(_ pool: UpstreamPool, channel: Channel, epoch: UInt64, now: Nanos) {
         let conn = UpstreamConnection(id: makeID(), channel: channel, pool: pool, epoch: epoch, openedAt: now)
-        pool.counters.opened &+= 1
+        pool.counters[.opened] &+= 1
         // Opened ahead of demand but overtaken by a pause or a resume: it belongs to no current epoch.
         let stale: CloseReason? = pool.state.isPaused ? .paused : (epoch != pool.state.epoch ? .staleEpoch : nil)
         if let stale {
@@ -166,7 +166,7 @@ final class PoolManager {
             pool.idle[conn.id] = conn
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiterID):
-            pool.counters.reused &+= 1
+            pool.counters[.reused] &+= 1
             let waiter = pool.waiters.removeValue(forKey: waiterID)!
             waiter.poolGranted(conn)
         case .close(let reason):

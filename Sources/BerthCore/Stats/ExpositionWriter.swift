@@ -1,0 +1,105 @@
+// The Prometheus text exposition format (version 0.0.4), written as bytes: families, samples, label sets, histograms.
+
+/// Appends exposition lines to a `ByteWriter`. Label sets are byte strings built once (one per upstream, one per
+/// reason, cause or bucket bound) and copied into each line: at 10,000 upstreams String interpolation per line held
+/// the worker's loop for ~0.6 s.
+struct ExpositionWriter: ~Copyable {
+    private var out: ByteWriter
+
+    /// An empty page with room for `capacity` bytes.
+    init(capacity: Int) { out = ByteWriter(capacity: capacity) }
+
+    /// The page, handed over without a copy.
+    consuming func finish() -> OwnedBytes { out.finishOwned() }
+
+    /// `# HELP` and `# TYPE` of a family.
+    mutating func family(_ name: StaticString, _ type: StaticString, _ help: StaticString) {
+        out.put("# HELP ")
+        out.put(name)
+        out.put(UInt8(ascii: " "))
+        out.put(help)
+        out.put("\n# TYPE ")
+        out.put(name)
+        out.put(UInt8(ascii: " "))
+        out.put(type)
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    /// One sample of a count: `name{upstream,extra} value`.
+    mutating func sample(_ name: StaticString, suffix: StaticString = "", _ upstream: borrowing [UInt8], _ extra: [UInt8]?, _ value: UInt64) {
+        head(name, suffix, upstream, extra)
+        out.decimal(value)
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    /// One sample of a level.
+    mutating func sample(_ name: StaticString, _ upstream: borrowing [UInt8], _ value: Int) {
+        head(name, "", upstream, nil)
+        out.decimal(value)
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    /// One sample of a real number (seconds).
+    mutating func sample(_ name: StaticString, suffix: StaticString = "", _ upstream: borrowing [UInt8], _ value: Double) {
+        head(name, suffix, upstream, nil)
+        out.put(String(value))
+        out.put(UInt8(ascii: "\n"))
+    }
+
+    /// A line written as it is (`berth_build_info{...} 1`).
+    mutating func raw(_ s: String) { out.put(s) }
+
+    /// A histogram in seconds: cumulative `_bucket` lines per bound and `+Inf`, then `_sum` and `_count`.
+    mutating func histogram(_ name: StaticString, _ upstream: borrowing [UInt8], _ h: borrowing Histogram) {
+        var cumulative: UInt64 = 0
+        for i in 0..<Histogram.bounds.count {
+            cumulative += h.counts[i]
+            sample(name, suffix: "_bucket", upstream, ExpositionWriter.boundLabels[i], cumulative)
+        }
+        sample(name, suffix: "_bucket", upstream, ExpositionWriter.infLabel, h.count)
+        sample(name, suffix: "_sum", upstream, Double(h.sum) / 1e9)
+        sample(name, suffix: "_count", upstream, nil, h.count)
+    }
+
+    /// The name and label set of a line, up to its value: the braces only when there is a label.
+    @inline(__always)
+    private mutating func head(_ name: StaticString, _ suffix: StaticString, _ upstream: borrowing [UInt8], _ extra: [UInt8]?) {
+        out.put(name)
+        out.put(suffix)
+        if !upstream.isEmpty || extra != nil {
+            out.put(UInt8(ascii: "{"))
+            out.put(upstream)
+            if let extra {
+                if !upstream.isEmpty { out.put(UInt8(ascii: ",")) }
+                out.put(extra)
+            }
+            out.put(UInt8(ascii: "}"))
+        }
+        out.put(UInt8(ascii: " "))
+    }
+
+    /// `upstream="HOST:PORT"`, escaped.
+    static func upstreamLabel(_ key: PoolKey) -> [UInt8] { label("upstream", key.description) }
+
+    /// `name="value"`, the value escaped per the exposition format.
+    static func label(_ name: String, _ value: String) -> [UInt8] {
+        var b = Array(name.utf8)
+        b.append(contentsOf: "=\"".utf8)
+        for c in value.utf8 {
+            switch c {
+            case UInt8(ascii: "\\"): b.append(contentsOf: "\\\\".utf8)
+            case UInt8(ascii: "\""): b.append(contentsOf: "\\\"".utf8)
+            case UInt8(ascii: "\n"): b.append(contentsOf: "\\n".utf8)
+            default: b.append(c)
+            }
+        }
+        b.append(UInt8(ascii: "\""))
+        return b
+    }
+
+    /// `reason="..."` per close reason and `cause="..."` per Berth-Error cause, by index.
+    static let reasonLabels = CloseReason.allCases.map { label("reason", $0.rawValue) }
+    static let causeLabels = ErrorCause.allCases.map { label("cause", $0.rawValue) }
+    private static let boundLabels = Histogram.bounds.map { label("le", String(Double($0) / 1e9)) }
+    private static let infLabel = label("le", "+Inf")
+}
