@@ -39,6 +39,16 @@ struct ExpositionWriter: ~Copyable {
         out.put(UInt8(ascii: "\n"))
     }
 
+    /// One sample of a level labelled with an upstream whose label set is used once (no label array built).
+    mutating func sample(_ name: StaticString, upstream key: PoolKey, _ value: Int) {
+        out.put(name)
+        out.put("{upstream=\"")
+        escaped(key.description)
+        out.put("\"} ")
+        out.decimal(value)
+        out.put(UInt8(ascii: "\n"))
+    }
+
     /// One sample of a real number (seconds).
     mutating func sample(_ name: StaticString, suffix: StaticString = "", _ upstream: borrowing [UInt8], _ value: Double) {
         head(name, suffix, upstream, nil)
@@ -83,18 +93,24 @@ struct ExpositionWriter: ~Copyable {
 
     /// `name="value"`, the value escaped per the exposition format.
     static func label(_ name: String, _ value: String) -> [UInt8] {
-        var b = Array(name.utf8)
-        b.append(contentsOf: "=\"".utf8)
+        var w = ExpositionWriter(capacity: name.utf8.count + value.utf8.count + 8)
+        w.out.put(name)
+        w.out.put("=\"")
+        w.escaped(value)
+        w.out.put(UInt8(ascii: "\""))
+        return w.out.bytes
+    }
+
+    /// A label value, escaped per the exposition format: backslash, double quote and newline.
+    private mutating func escaped(_ value: String) {
         for c in value.utf8 {
             switch c {
-            case UInt8(ascii: "\\"): b.append(contentsOf: "\\\\".utf8)
-            case UInt8(ascii: "\""): b.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\n"): b.append(contentsOf: "\\n".utf8)
-            default: b.append(c)
+            case UInt8(ascii: "\\"): out.put("\\\\")
+            case UInt8(ascii: "\""): out.put("\\\"")
+            case UInt8(ascii: "\n"): out.put("\\n")
+            default: out.put(c)
             }
         }
-        b.append(UInt8(ascii: "\""))
-        return b
     }
 
     /// `reason="..."` per close reason and `cause="..."` per Berth-Error cause, by index.

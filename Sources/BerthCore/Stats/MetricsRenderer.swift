@@ -7,27 +7,30 @@
 /// a reason or cause that has never moved is left out, as client libraries leave out a labelled child never touched.
 enum MetricsRenderer {
     static func text(_ s: StatsSnapshot, uptime: Double, profile: String, upstreams: MetricsUpstreams) -> OwnedBytes {
-        var full: [Int] = []
-        var pauseOnly: [Int] = []
-        for i in s.pools.indices {
-            if upstreams.listsFully(s.pools[i], at: s.takenAt) {
-                full.append(i)
-            } else if upstreams.listsPause(s.pools[i], at: s.takenAt) {
-                pauseOnly.append(i)
-            }
-        }
-        full = s.sortedByName(full)
-        pauseOnly = s.sortedByName(pauseOnly)
-        // ~4 KB per fully listed upstream (two histograms are most of it), one line per paused one.
-        var out = ExpositionWriter(capacity: 16384 + full.count * 4096 + pauseOnly.count * 96)
-        process(&out, s, uptime: uptime, profile: profile)
-        let labels = full.map { ExpositionWriter.upstreamLabel(s.pools[$0].key) }
         let totals = s.totals
-        for stat in UpstreamStat.allCases {
-            upstreamFamily(&out, stat, s, totals, full, labels)
+        // Every pool is reached through the buffer: `s.pools[i]` copies a snapshot (~700 bytes) at each use.
+        return s.pools.withUnsafeBufferPointer { pools in
+            var full: [Int] = []
+            var pauseOnly: [Int] = []
+            for i in pools.indices {
+                if upstreams.listsFully(pools[i], at: s.takenAt) {
+                    full.append(i)
+                } else if upstreams.listsPause(pools[i], at: s.takenAt) {
+                    pauseOnly.append(i)
+                }
+            }
+            full = s.sortedByName(full)
+            pauseOnly = s.sortedByName(pauseOnly)
+            // ~4 KB per fully listed upstream (two histograms are most of it), one line per paused one.
+            var out = ExpositionWriter(capacity: 16384 + full.count * 4096 + pauseOnly.count * 96)
+            process(&out, s, uptime: uptime, profile: profile)
+            let labels = full.map { ExpositionWriter.upstreamLabel(pools[$0].key) }
+            for stat in UpstreamStat.allCases {
+                upstreamFamily(&out, stat, s, totals, pools, full, labels)
+            }
+            state(&out, pools, upstreams, full, labels, pauseOnly)
+            return out.finish()
         }
-        state(&out, s, upstreams, full, labels, pauseOnly)
-        return out.finish()
     }
 
     /// Figures of the whole process: build, uptime, callers, upstreams known, and every `WorkerStat`.
@@ -55,44 +58,45 @@ enum MetricsRenderer {
 
     /// One `UpstreamStat` family: its total, then one series (or one per reason or cause that moved) per listed upstream.
     private static func upstreamFamily(_ out: inout ExpositionWriter, _ stat: UpstreamStat, _ s: borrowing StatsSnapshot,
-                                       _ totals: borrowing UpstreamCounters, _ full: [Int], _ labels: [[UInt8]]) {
+                                       _ totals: borrowing UpstreamCounters, _ pools: UnsafeBufferPointer<PoolSnapshot>,
+                                       _ full: [Int], _ labels: [[UInt8]]) {
         let c = stat.column
         out.family(c.metric, c.kind.metricType, c.help)
         switch c.kind {
         case .gauge:
             out.sample(c.metric, [], s.total(stat))
-            for (n, i) in full.enumerated() { out.sample(c.metric, labels[n], s.pools[i][stat]) }
+            for (n, i) in full.enumerated() { out.sample(c.metric, labels[n], pools[i][stat]) }
         case .counter:
             out.sample(c.metric, [], nil, totals[stat])
-            for (n, i) in full.enumerated() { out.sample(c.metric, labels[n], nil, s.pools[i].counters[stat]) }
+            for (n, i) in full.enumerated() { out.sample(c.metric, labels[n], nil, pools[i].counters[stat]) }
         case .counterByReason, .counterByCause:
             let names = c.kind == .counterByReason ? ExpositionWriter.reasonLabels : ExpositionWriter.causeLabels
             for l in 0..<c.kind.width { out.sample(c.metric, [], names[l], totals.value(stat, l)) }
             for (n, i) in full.enumerated() {
                 for l in 0..<c.kind.width {
-                    let v = s.pools[i].counters.value(stat, l)
+                    let v = pools[i].counters.value(stat, l)
                     if v != 0 { out.sample(c.metric, labels[n], names[l], v) }
                 }
             }
         case .histogram:
             out.histogram(c.metric, [], totals.histogram(stat))
-            for (n, i) in full.enumerated() { out.histogram(c.metric, labels[n], s.pools[i].counters.histogram(stat)) }
+            for (n, i) in full.enumerated() { out.histogram(c.metric, labels[n], pools[i].counters.histogram(stat)) }
         }
     }
 
     /// Pool state that is not a count: paused (total = upstreams paused) and, per listed upstream, the epoch.
-    private static func state(_ out: inout ExpositionWriter, _ s: borrowing StatsSnapshot, _ upstreams: MetricsUpstreams,
+    private static func state(_ out: inout ExpositionWriter, _ pools: UnsafeBufferPointer<PoolSnapshot>, _ upstreams: MetricsUpstreams,
                               _ full: [Int], _ labels: [[UInt8]], _ pauseOnly: [Int]) {
         out.family("berth_upstream_paused", "gauge", "1 while the upstream is paused; the total counts paused upstreams.")
         var paused = 0
-        for p in s.pools where p.paused { paused += 1 }
+        for i in pools.indices where pools[i].paused { paused += 1 }
         out.sample("berth_upstream_paused", [], paused)
-        for (n, i) in full.enumerated() { out.sample("berth_upstream_paused", labels[n], s.pools[i].paused ? 1 : 0) }
-        for i in pauseOnly { out.sample("berth_upstream_paused", ExpositionWriter.upstreamLabel(s.pools[i].key), 1) }
+        for (n, i) in full.enumerated() { out.sample("berth_upstream_paused", labels[n], pools[i].paused ? 1 : 0) }
+        for i in pauseOnly { out.sample("berth_upstream_paused", upstream: pools[i].key, 1) }
         // An epoch has no meaningful total; without upstream series the family is left out.
         guard upstreams != .none else { return }
         out.family("berth_upstream_epoch", "gauge", "Pool epoch; bumped by every resume.")
-        for (n, i) in full.enumerated() { out.sample("berth_upstream_epoch", labels[n], Int(s.pools[i].epoch)) }
+        for (n, i) in full.enumerated() { out.sample("berth_upstream_epoch", labels[n], Int(pools[i].epoch)) }
     }
 
     /// Escapes a label value per the exposition format.

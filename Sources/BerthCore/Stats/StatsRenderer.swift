@@ -25,7 +25,10 @@ enum StatsRenderer {
         counters(&w, s.totals)
         w.endObject()
         w.beginArray("upstreams")
-        for i in s.sortedByName(Array(s.pools.indices)) { upstream(&w, s.pools[i], s) }
+        let order = s.sortedByName(Array(s.pools.indices))
+        s.pools.withUnsafeBufferPointer { pools in
+            for i in order { upstream(&w, pools[i], s) }
+        }
         w.endArray()
         w.endObject()
         return w.finishOwned()
