@@ -6,6 +6,7 @@
 /// knows (and, for counts, the forgotten ones). Series of their own go to the upstreams `upstreams` lists; among them,
 /// a reason or cause that has never moved is left out, as client libraries leave out a labelled child never touched.
 enum MetricsRenderer {
+    /// The page for snapshot `s`, with series of their own for the upstreams `upstreams` lists.
     static func text(_ s: StatsSnapshot, uptime: Double, profile: String, upstreams: MetricsUpstreams) -> OwnedBytes {
         let totals = s.totals
         // Every pool is reached through the buffer: `s.pools[i]` copies a snapshot (~700 bytes) at each use.

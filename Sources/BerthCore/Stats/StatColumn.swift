@@ -46,6 +46,7 @@ struct StatColumn: Sendable {
     /// The family's HELP text.
     let help: StaticString
 
+    /// A row; `group` names the /stats object the member sits in, if any.
     init(_ kind: StatKind, in group: StaticString? = nil, _ json: StaticString, _ metric: StaticString, _ help: StaticString) {
         self.kind = kind
         self.group = group

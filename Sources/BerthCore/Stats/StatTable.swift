@@ -1,12 +1,12 @@
 // The one table of berth's statistics: every count, occupancy gauge and latency histogram, with its names and help.
-//
-// Adding a figure is adding a case here (and counting it where it happens): storage, the merge across workers, /stats,
-// /metrics and the check against docs/stats.schema.json all loop over these cases. What is not a count (the
-// upstream's state, pause mode, epoch, limits and timeouts; callers open; upstreams known) is state, written by hand
-// where it is rendered.
 
 /// Caller-side figures, one set per worker (`WorkerCounters`). In /stats they are members of `totals`; in /metrics
 /// they have no `upstream` label.
+///
+/// Adding a figure is adding a case here or to `UpstreamStat` (and counting it where it happens): storage, the merge
+/// across workers, /stats, /metrics and the check against docs/stats.schema.json all loop over the cases. What is not
+/// a count (an upstream's state, pause mode, epoch, limits and timeouts; callers open; upstreams known) is state,
+/// written by hand where it is rendered.
 enum WorkerStat: Int, CaseIterable, Sendable {
     // Counts; stored at `rawValue` (they come first, checked in StatTableTests).
     case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes

@@ -3,6 +3,7 @@
 /// Builds the /stats JSON document (schema: docs/stats.schema.json, checked against the table in StatTableTests)
 /// from a merged snapshot.
 enum StatsRenderer {
+    /// The document for snapshot `s`: totals, then every upstream it holds, by name.
     static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> OwnedBytes {
         var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
         w.beginObject()
@@ -34,6 +35,7 @@ enum StatsRenderer {
         return w.finishOwned()
     }
 
+    /// One upstream's object: state, occupancy, limits, timeouts, then its counters.
     private static func upstream(_ w: inout JSONWriter, _ p: borrowing PoolSnapshot, _ s: borrowing StatsSnapshot) {
         w.beginObject()
         w.field("upstream", p.key.description)
@@ -112,6 +114,7 @@ enum StatsRenderer {
     private static let causeNames = ErrorCause.allCases.map { JSONName($0.rawValue) }
     private static let quantiles: [(StaticString, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
 
+    /// A histogram as its count and the p50/p90/p99 bucket bounds in ms (null while empty).
     private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: borrowing Histogram) {
         w.beginObject(name)
         w.field("count", h.count)
@@ -121,5 +124,6 @@ enum StatsRenderer {
         w.endObject()
     }
 
+    /// Nanoseconds as milliseconds.
     static func ms(_ n: Nanos) -> Double { Double(n) / 1e6 }
 }

@@ -20,15 +20,17 @@ struct PoolSnapshot: @unchecked Sendable {
 
     init(_ p: UpstreamPool) {
         key = p.key
-        if case .paused(let reject) = p.state.mode {
+        // Read once: the pool's state is a value that each read hands out anew.
+        let state = p.state
+        if case .paused(let reject) = state.mode {
             paused = true
             rejectNew = reject
         } else {
             paused = false
             rejectNew = false
         }
-        epoch = p.state.epoch
-        PoolSnapshot.read(p.state, into: &gauges)
+        epoch = state.epoch
+        gauges = PoolSnapshot.gauges(of: p)
         settings = p.settings
         hold = p.holdTimeout
         lastActivity = p.lastActivity
@@ -49,9 +51,11 @@ struct PoolSnapshot: @unchecked Sendable {
     }
 
     /// Where each occupancy gauge of the table comes from.
-    static func read(_ state: borrowing PoolState, into gauges: inout PoolSnapshot.Gauges) {
-        for stat in UpstreamStat.all(.gauge) {
-            gauges[stat.slot] = switch stat {
+    static func gauges(of p: UpstreamPool) -> Gauges {
+        let state = p.state
+        var g = Gauges(repeating: 0)
+        for stat in gaugeStats {
+            g[stat.slot] = switch stat {
             case .open: state.open
             case .idle: state.idle.count
             case .busy: state.busy
@@ -60,7 +64,11 @@ struct PoolSnapshot: @unchecked Sendable {
             default: preconditionFailure("\(stat) is not a gauge")
             }
         }
+        return g
     }
+
+    /// The table's gauges, once (a filtered array per pool would be an allocation per pool per snapshot).
+    private static let gaugeStats = UpstreamStat.all(.gauge)
 
     /// A gauge (`UpstreamStat` of kind `.gauge`).
     subscript(_ stat: UpstreamStat) -> Int {
@@ -107,12 +115,11 @@ struct StatsSnapshot: @unchecked Sendable {
         // Totals straight from the pools, in the same pass: the pools are ~10 MB at 10,000 upstreams, and a second
         // pass (or summing the snapshots afterwards) paid their cache misses again.
         var totals = m.forgottenTotals
-        var one = PoolSnapshot.Gauges(repeating: 0)
         for p in m.pools.values {
-            if only == nil || p.key == only { list.append(PoolSnapshot(p)) }
-            totals.merge(p.counters)
-            PoolSnapshot.read(p.state, into: &one)
-            for i in gauges.indices { gauges[i] += one[i] }
+            let snapshot = PoolSnapshot(p)
+            totals.merge(snapshot.counters)
+            for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
+            if only == nil || p.key == only { list.append(snapshot) }
         }
         pools = list
         self.totals = totals

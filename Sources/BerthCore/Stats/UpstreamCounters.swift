@@ -35,9 +35,13 @@ struct UpstreamCounters: Sendable {
     /// A latency histogram (`UpstreamStat` of kind `.histogram`).
     func histogram(_ stat: UpstreamStat) -> Histogram { latencies[stat.slot] }
 
+    /// Counts one connection closed for `reason` (`UpstreamStat.closed`).
     mutating func countClose(_ reason: CloseReason) { closed[reason.index] &+= 1 }
+    /// Counts one request that failed with `cause` (`UpstreamStat.failures`).
     mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
+    /// Connections closed for `reason`.
     func closedCount(_ reason: CloseReason) -> UInt64 { closed[reason.index] }
+    /// Requests that failed with `cause`.
     func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
 
     /// Value `label` (a reason's or cause's index; 0 for an unsplit count) of a count of any kind but histogram.

@@ -10,6 +10,7 @@ struct WorkerCounters: Sendable {
     /// `WorkerStat.errors` by `ErrorCause.index`: every cause, including those with no pool (denied, bad request).
     private var errors = ErrorCause.Counts(repeating: 0)
 
+    /// An all-zero set.
     init() {}
 
     /// A count (`WorkerStat` of kind `.counter`): `counters[.requestsReceived] &+= 1`.
@@ -19,7 +20,9 @@ struct WorkerCounters: Sendable {
         set { counts[stat.rawValue] = newValue }
     }
 
+    /// Counts one answer berth gave itself with `cause` (`WorkerStat.errors`).
     mutating func countFailure(_ cause: ErrorCause) { errors[cause.index] &+= 1 }
+    /// Answers berth gave itself with `cause`.
     func failureCount(_ cause: ErrorCause) -> UInt64 { errors[cause.index] }
 
     /// Value `label` (a cause's index; 0 for an unsplit count) of any `WorkerStat`.
