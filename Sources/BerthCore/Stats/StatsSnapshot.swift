@@ -116,10 +116,16 @@ struct StatsSnapshot: @unchecked Sendable {
         // pass (or summing the snapshots afterwards) paid their cache misses again.
         var totals = m.forgottenTotals
         for p in m.pools.values {
-            let snapshot = PoolSnapshot(p)
-            totals.merge(snapshot.counters)
-            for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
-            if only == nil || p.key == only { list.append(snapshot) }
+            if only == nil || p.key == only {
+                let snapshot = PoolSnapshot(p)
+                totals.merge(snapshot.counters)
+                for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
+                list.append(snapshot)
+            } else {
+                totals.merge(p.counters)
+                let g = PoolSnapshot.gauges(of: p)
+                for i in gauges.indices { gauges[i] += g[i] }
+            }
         }
         pools = list
         self.totals = totals
