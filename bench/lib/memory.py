@@ -3,7 +3,7 @@
 - RSS growth per idle pooled upstream connection at N (default 10,000)
 - RSS growth per idle caller connection at N (connected only, then after one request each)
 - POST /pause latency for an upstream with 1,000 idle pooled connections
-- GET /stats (and /metrics) latency with 10,000 known upstreams
+- GET /stats, and GET /metrics for each --metrics-upstreams choice (none, active, all), with 10,000 known upstreams
 
 berth's open-file limit is that of this shell (`ulimit -n`); with a limit L, a pooled-connection run needs
 about N + 2 * chunk descriptors in berth, so the pool is built in chunks spread over several upstream ports.
@@ -262,34 +262,60 @@ def measure_callers(work, gate_ports, n):
     }}
 
 
-def measure_stats(work, n_upstreams):
+def _timed(admin, path, reps):
+    """Client-side wall time (ms) of `reps` GETs of `path` over one warm keep-alive connection, and the answer's size."""
+    runs, size = [], 0
+    for _ in range(reps):
+        status, body, dt = admin.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status} {body[:200]!r}")
+        runs.append(round(dt * 1000, 2))
+        size = len(body)
+    return {"ms": runs, "median_ms": statistics.median(runs), "bytes": size}
+
+
+def measure_stats(work, n_upstreams, n_used):
+    """GET /stats and GET /metrics (each --metrics-upstreams choice, through ?upstreams=) with n_upstreams known
+    upstreams: paused and never used, the way an orchestrator that pauses ahead of use leaves them, plus n_used that
+    each carried one request in the last minutes (to closed ports: a connect-refused 502 each)."""
     p, port, admin = start_berth(work, "berth-stats")
     t0 = time.monotonic()
     for i in range(n_upstreams):
         admin.json("POST", f"/pause?upstream=127.0.0.1:{20000 + i}")
+    used_ports = procs.free_ports(n_used)
+
+    async def use_each():
+        conns = await open_callers(port, n_used)
+        for (reader, writer), up in zip(conns, used_ports):
+            writer.write(f"GET http://127.0.0.1:{up}/ HTTP/1.1\r\nHost: 127.0.0.1:{up}\r\n\r\n".encode())
+        for reader, _ in conns:
+            await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        await close_all(conns)
+
+    asyncio.run(use_each())
     made = time.monotonic() - t0
     known = admin.json("GET", "/stats")[0]["totals"]["upstreams"]
-    runs, size = [], 0
-    for _ in range(5):
-        status, body, dt = admin.request("GET", "/stats")
-        runs.append(round(dt * 1000, 2))
-        size = len(body)
-    mruns, msize = [], 0
-    for _ in range(3):
-        status, body, dt = admin.request("GET", "/metrics")
-        mruns.append(round(dt * 1000, 2))
-        msize = len(body)
+    admin.request("GET", "/healthz")  # keep-alive connection is warm before timing
+    st = _timed(admin, "/stats", 5)
+    metrics = {mode: _timed(admin, f"/metrics?upstreams={mode}", 5 if mode != "all" else 3)
+               for mode in ("none", "active", "all")}
     one = [round(admin.request("GET", f"/stats?upstream=127.0.0.1:{20000 + n_upstreams // 2}")[2] * 1000, 3)
            for _ in range(5)]
     rss = procs.rss_kib(p.pid)
-    log(f"stats: {known} upstreams, GET /stats {runs} ms ({size} bytes), /metrics {mruns} ms ({msize} bytes)")
+    log(f"stats: {known} upstreams, GET /stats {st['ms']} ms ({st['bytes']} bytes)")
+    for mode, m in metrics.items():
+        log(f"metrics ?upstreams={mode}: {m['ms']} ms ({m['bytes']} bytes)")
     procs.stop(p)
     return {"stats_10k_upstreams": {
-        "upstreams": known, "created_in_s": round(made, 2), "stats_ms": runs,
-        "stats_median_ms": statistics.median(runs), "stats_bytes": size,
-        "metrics_ms": mruns, "metrics_median_ms": statistics.median(mruns), "metrics_bytes": msize,
+        "upstreams": known, "used_upstreams": n_used, "created_in_s": round(made, 2), "stats_ms": st["ms"],
+        "stats_median_ms": st["median_ms"], "stats_bytes": st["bytes"],
+        # The default (active), under the names earlier runs used.
+        "metrics_ms": metrics["active"]["ms"], "metrics_median_ms": metrics["active"]["median_ms"],
+        "metrics_bytes": metrics["active"]["bytes"],
+        "metrics_by_upstreams": metrics,
         "stats_one_upstream_ms": one, "rss_kib": rss,
-        "note": "upstreams made known with POST /pause?upstream=127.0.0.1:PORT (paused, no connections)",
+        "note": f"{n_upstreams} upstreams made known with POST /pause?upstream=127.0.0.1:PORT (paused, never used), "
+                f"then {n_used} other upstreams that carried one request each (connect-refused)",
     }}
 
 
@@ -299,6 +325,7 @@ def main(argv):
     ap.add_argument("--n", type=int, default=10000, help="idle connections to hold (default 10000)")
     ap.add_argument("--chunk", type=int, default=2000, help="concurrent requests per pool-building step")
     ap.add_argument("--upstreams", type=int, default=10000, help="known upstreams for the /stats timing")
+    ap.add_argument("--used", type=int, default=100, help="of which, upstreams that carried a request (listed by active)")
     ap.add_argument("--only", default="pool,callers,stats", help="comma-separated subset")
     ap.add_argument("--quick", action="store_true", help="smoke: n=1000, chunk=500, 1000 upstreams")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"))
@@ -308,7 +335,7 @@ def main(argv):
         asyncio.run(gate_server(args.gate, 60))
         return 0
     if args.quick:
-        args.n, args.chunk, args.upstreams = 1000, 500, 1000
+        args.n, args.chunk, args.upstreams, args.used = 1000, 500, 1000, 20
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = args.n + 2 * args.chunk + 3000
     if soft < hard:
@@ -322,7 +349,7 @@ def main(argv):
     result = {"machine": procs.machine(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "berth_bin": os.environ["BERTH_BIN"], "nofile_limit": soft,
-              "settings": {"n": args.n, "chunk": args.chunk, "upstreams": args.upstreams}}
+              "settings": {"n": args.n, "chunk": args.chunk, "upstreams": args.upstreams, "used": args.used}}
     try:
         gate = procs.start([sys.executable, os.path.abspath(__file__), "--gate", *map(str, ports)],
                            stdout=subprocess.PIPE, stderr=open(os.path.join(work, "gate.stderr"), "w"))
@@ -333,7 +360,7 @@ def main(argv):
         if "pool" in only:
             result.update(measure_pool(work, ports, args.n, args.chunk))
         if "stats" in only:
-            result.update(measure_stats(work, args.upstreams))
+            result.update(measure_stats(work, args.upstreams, args.used))
     except BaseException:
         procs.stop_all()
         log(f"failed; logs kept in {work}")

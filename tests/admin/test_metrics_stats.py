@@ -5,6 +5,7 @@ import os
 
 import jsonschema
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from admin_helpers import DOCS, SLOW_FLAGS, admin, admin_json, proxied, stats, upstream_stats, wait_until
@@ -15,11 +16,16 @@ EXPECTED_FAMILIES = {
     "berth_callers": "gauge",
     "berth_callers_accepted": "counter",
     "berth_requests_received": "counter",
+    "berth_bad_requests": "counter",
+    "berth_header_timeouts": "counter",
+    "berth_tunnels": "counter",
+    "berth_responses_with_extra_bytes": "counter",
     "berth_errors": "counter",
     "berth_upstreams": "gauge",
     "berth_upstream_open_connections": "gauge",
     "berth_upstream_idle_connections": "gauge",
     "berth_upstream_busy_connections": "gauge",
+    "berth_upstream_connecting_connections": "gauge",
     "berth_upstream_pending_requests": "gauge",
     "berth_upstream_paused": "gauge",
     "berth_connections_opened": "counter",
@@ -35,8 +41,8 @@ PER_UPSTREAM = {n for n in EXPECTED_FAMILIES if n.startswith(("berth_upstream_",
                                                                 "berth_acquire", "berth_time_to"))} - {"berth_requests_received"}
 
 
-def _metrics(berth):
-    r = admin(berth, "GET", "/metrics")
+def _metrics(berth, query=""):
+    r = admin(berth, "GET", "/metrics" + query)
     assert r.status_code == 200
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     fams = {f.name: f for f in text_string_to_metric_families(r.text)}
@@ -72,7 +78,20 @@ def _check_shapes(fams):
                 assert counts[-1] == v["count"], (f.name, key)
 
 
+def _upstreams(fams, name):
+    """The upstream labels of a family's samples; None stands for the total (no upstream label)."""
+    return {s.labels.get("upstream") for s in fams[name].samples}
+
+
+def _value(fams, name, **labels):
+    family = name.rsplit("_count", 1)[0] if name not in fams else name
+    return next(s.value for s in fams[family].samples
+                if s.name in (name, name + "_total") and s.labels == labels)
+
+
 def test_metrics_families_and_labels(start_berth, origin):
+    """Default (active): the used upstream has its series, the paused one that never carried a request only its
+    berth_upstream_paused; every per-upstream family has its total."""
     berth = start_berth(*SLOW_FLAGS)
     _, fams = _metrics(berth)
     _check_shapes(fams)
@@ -81,28 +100,72 @@ def test_metrics_families_and_labels(start_berth, origin):
     admin_json(berth, "POST", "/pause?upstream=127.0.0.1:9")
     text, fams = _metrics(berth)
     _check_shapes(fams)
-    for name in PER_UPSTREAM | {"berth_upstream_epoch"}:
-        ups = {s.labels.get("upstream") for s in fams[name].samples}
-        assert ups == {origin.hostport, "127.0.0.1:9"}, (name, ups)
-
-    def value(name, **labels):
-        family = name.rsplit("_count", 1)[0] if name not in fams else name
-        return next(s.value for s in fams[family].samples
-                    if s.name in (name, name + "_total") and all(s.labels.get(k) == v for k, v in labels.items()))
-
-    assert value("berth_requests", upstream=origin.hostport) == 2
-    assert value("berth_connections_opened", upstream=origin.hostport) == 1
-    assert value("berth_connections_reused", upstream=origin.hostport) == 1
-    assert value("berth_upstream_paused", upstream="127.0.0.1:9") == 1
-    assert value("berth_upstream_paused", upstream=origin.hostport) == 0
-    assert value("berth_time_to_first_byte_seconds_count", upstream=origin.hostport) == 2
-    assert value("berth_upstreams") == 2
+    for name in PER_UPSTREAM - {"berth_upstream_paused", "berth_connections_closed", "berth_upstream_failures"}:
+        assert _upstreams(fams, name) == {None, origin.hostport}, name
+    assert _upstreams(fams, "berth_upstream_paused") == {None, origin.hostport, "127.0.0.1:9"}
+    assert _upstreams(fams, "berth_upstream_epoch") == {origin.hostport}
+    # Nothing was closed or failed on the origin: no reason or cause series of its own, but every one in the totals.
+    assert _upstreams(fams, "berth_connections_closed") == {None}
+    assert _upstreams(fams, "berth_upstream_failures") == {None}
     assert {s.labels["reason"] for s in fams["berth_connections_closed"].samples} >= {"paused", "evicted", "stale-epoch", "idle-timeout"}
+
+    assert _value(fams, "berth_requests", upstream=origin.hostport) == 2
+    assert _value(fams, "berth_requests") == 2
+    assert _value(fams, "berth_connections_opened", upstream=origin.hostport) == 1
+    assert _value(fams, "berth_connections_reused", upstream=origin.hostport) == 1
+    assert _value(fams, "berth_upstream_paused", upstream="127.0.0.1:9") == 1
+    assert _value(fams, "berth_upstream_paused", upstream=origin.hostport) == 0
+    assert _value(fams, "berth_upstream_paused") == 1
+    assert _value(fams, "berth_time_to_first_byte_seconds_count", upstream=origin.hostport) == 2
+    assert _value(fams, "berth_time_to_first_byte_seconds_count") == 2
+    assert _value(fams, "berth_upstreams") == 2
     r = admin(berth, "HEAD", "/metrics")
     assert r.status_code == 200 and r.content == b""
 
 
+def test_metrics_upstreams_parameter(start_berth, origin):
+    """?upstreams=all lists every upstream in full, ?upstreams=none none; anything else is a 400."""
+    berth = start_berth(*SLOW_FLAGS)
+    assert proxied(berth, origin).status_code == 200
+    admin_json(berth, "POST", "/pause?upstream=127.0.0.1:9")
+    _, fams = _metrics(berth, "?upstreams=all")
+    _check_shapes(fams)
+    for name in PER_UPSTREAM - {"berth_connections_closed", "berth_upstream_failures"}:
+        assert _upstreams(fams, name) == {None, origin.hostport, "127.0.0.1:9"}, name
+    _, fams = _metrics(berth, "?upstreams=none")
+    _check_shapes(fams)
+    assert all("upstream" not in s.labels for f in fams.values() for s in f.samples)
+    for bad in ("?upstreams=some", "?upstreams=", "?per_upstream=1"):
+        body = admin_json(berth, "GET", "/metrics" + bad, status=400)
+        assert body["status"] == 400 and body["error"], bad
+
+
+def test_metrics_totals_match_stats(start_berth, origin):
+    """The totals of /metrics and of /stats are the same figures of the same table."""
+    berth = start_berth(*SLOW_FLAGS)
+    for _ in range(3):
+        assert proxied(berth, origin).status_code == 200
+    assert requests.get("http://127.0.0.1:9/", proxies={"http": berth.proxy_url}, timeout=10).status_code == 502
+    totals = stats(berth)["totals"]
+    _, fams = _metrics(berth)
+    assert _value(fams, "berth_requests") == totals["requests"] == 4
+    assert _value(fams, "berth_requests_received") == totals["requests_received"] == 4
+    assert _value(fams, "berth_connections_opened") == totals["connections"]["opened"]
+    assert _value(fams, "berth_upstream_open_connections") == totals["open"]
+    assert _value(fams, "berth_upstream_idle_connections") == totals["idle"]
+    for cause, n in totals["errors"].items():
+        assert _value(fams, "berth_errors", cause=cause) == n, cause
+    for cause, n in totals["failures"].items():
+        assert _value(fams, "berth_upstream_failures", cause=cause) == n, cause
+    for reason, n in totals["connections"]["closed"].items():
+        assert _value(fams, "berth_connections_closed", reason=reason) == n, reason
+    assert totals["failures"]["connect-refused"] == 1
+    assert _value(fams, "berth_upstream_failures", upstream="127.0.0.1:9", cause="connect-refused") == 1
+    assert _value(fams, "berth_acquire_wait_seconds_count") == totals["latency_ms"]["acquire_wait"]["count"]
+
+
 def test_metrics_without_per_upstream_label(start_berth, origin):
+    """The deprecated --metrics-per-upstream=false is --metrics-upstreams none."""
     berth = start_berth(*SLOW_FLAGS, "--metrics-per-upstream=false")
     assert proxied(berth, origin).status_code == 200
     admin_json(berth, "POST", "/pause?upstream=127.0.0.1:9")

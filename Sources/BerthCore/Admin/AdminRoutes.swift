@@ -171,13 +171,16 @@ final class AdminRoutes {
     }
 
     private func metrics(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
-        _ = try AdminQuery(q, allowed: [])
+        let query = try AdminQuery(q, allowed: ["upstreams"])
+        let c = admin.server.configuration
+        // Until the configuration carries `metricsUpstreams`, its deprecated bool stands for it (true is the default).
+        let configured = c.metricsUpstreams
+        let upstreams = try query.choice("upstreams", MetricsUpstreams.allCases.map(\.rawValue)).flatMap(MetricsUpstreams.init(rawValue:)) ?? configured
         let server = admin.server
         admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
             reply(StatsSnapshot(worker, only: nil))
         }, done: { (parts: [StatsSnapshot]) in
-            let c = server.configuration
-            var r = AdminResponse(status: 200, owned: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, perUpstream: c.metricsPerUpstream))
+            var r = AdminResponse(status: 200, owned: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, upstreams: upstreams))
             r.contentType = "text/plain; version=0.0.4; charset=utf-8"
             r.headOnly = head.method == .head
             respond(r)

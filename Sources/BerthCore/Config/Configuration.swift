@@ -106,16 +106,6 @@ public enum LogFormat: String, Hashable, Sendable, CaseIterable {
     case json, logfmt
 }
 
-/// Which upstreams get series of their own in /metrics; the totals cover every upstream whatever the choice.
-public enum MetricsUpstreams: String, Sendable, CaseIterable {
-    /// Totals only.
-    case none
-    /// Upstreams in use lately.
-    case active
-    /// Every upstream berth knows.
-    case all
-}
-
 /// What berth runs with, fully resolved. Each setting's default, parser and spelling live in the key table
 /// (ConfigKey.swift); the initial values here are placeholders that `init(defaultsFor:)` overwrites from it.
 public struct BerthConfiguration: Hashable, Sendable {

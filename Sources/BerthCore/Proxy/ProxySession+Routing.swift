@@ -9,7 +9,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         let now = worker.now
         x.reset(now: now, store: worker.replay)
         parser.takeHead(into: &x.request)
-        worker.counters.requests &+= 1
+        worker.counters[.requestsReceived] &+= 1
         let req = x.request
         x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
@@ -63,7 +63,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             x.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        pool.counters.requests &+= 1
+        pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
     }
@@ -87,10 +87,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         let now = worker.now
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let lease):
-            pool.counters.acquireWait.observe(0)
+            pool.counters.observe(.acquireWait, 0)
             send(on: lease, reused: true)
         case .connect(let ticket):
-            pool.counters.acquireWait.observe(0)
+            pool.counters.observe(.acquireWait, 0)
             connect(ticket, pool: pool)
         case .wait:
             let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
@@ -128,7 +128,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             return
         }
         apply(machine.waitEnded())
-        pool.counters.acquireWait.observe(worker.now - since)
+        pool.counters.observe(.acquireWait, worker.now - since)
         send(on: lease, reused: true)
         drive()
     }
@@ -140,7 +140,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             return
         }
         apply(machine.waitEnded())
-        pool.counters.acquireWait.observe(worker.now - since)
+        pool.counters.observe(.acquireWait, worker.now - since)
         connect(ticket, pool: pool)
         drive()
     }

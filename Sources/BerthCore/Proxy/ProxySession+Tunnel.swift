@@ -21,7 +21,7 @@ extension ProxySession: TunnelOwner {
 
     /// The CONNECT target answered: acknowledge and start relaying.
     func tunnelConnected(_ ch: Channel) {
-        worker.counters.tunnels &+= 1
+        worker.counters[.tunnels] &+= 1
         caller.write(ErrorResponse.connectEstablished)
         enterTunnel(with: ch)
     }
@@ -34,7 +34,7 @@ extension ProxySession: TunnelOwner {
         guard let lease = link.takeLease() else { return }
         lease.conn.channel.clearTimeout()
         let ch = worker.manager.detach(lease)
-        worker.counters.tunnels &+= 1
+        worker.counters[.tunnels] &+= 1
         enterTunnel(with: ch)
     }
 

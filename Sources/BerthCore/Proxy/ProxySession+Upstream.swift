@@ -78,7 +78,7 @@ extension ProxySession {
         case .data(let n):
             if x.responseBytes == 0 {
                 x.firstByteAt = worker.now
-                x.pool?.counters.timeToFirstByte.observe(x.firstByteAt - x.sentAt)
+                x.pool?.counters.observe(.timeToFirstByte, x.firstByteAt - x.sentAt)
             }
             x.responseBytes += UInt64(n)
         case .wouldBlock:
@@ -205,7 +205,7 @@ extension ProxySession {
         let facts = ReleaseFacts(
             responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
             failure: extra ? .error : nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
-        if extra { worker.counters.upstreamExtraBytes &+= 1 }
+        if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
     }

@@ -151,7 +151,7 @@ final class ProxySession: ChannelDelegate {
                 result = try parser.parse(chunk)
             } catch {
                 caller.discardInput()
-                worker.counters.badRequests &+= 1
+                worker.counters[.badRequests] &+= 1
                 // The byte stream has no trustworthy boundary any more: answer, then close.
                 return answer(.badRequest, status: error.status, detail: "\(error)", closeAfter: true)
             }
@@ -171,7 +171,7 @@ final class ProxySession: ChannelDelegate {
         switch machine.timedOut(now: worker.now) {
         case .headerTimeout:
             // Slowloris: a head that dribbles in is cut off, whatever its pace.
-            worker.counters.headerTimeouts &+= 1
+            worker.counters[.headerTimeouts] &+= 1
             answer(.headerTimeout, detail: "request head not received in time", closeAfter: true)
         case .close:
             // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).

@@ -65,7 +65,7 @@ final class Worker: EventHandler {
     }
 
     private func accept(_ fd: CInt) {
-        counters.accepted &+= 1
+        counters[.callersAccepted] &+= 1
         tick()
         let s = ProxySession(worker: self, fd: fd)
         sessions[ObjectIdentifier(s)] = s

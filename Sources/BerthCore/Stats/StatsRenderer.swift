@@ -1,7 +1,9 @@
-// Renders GET /stats: per-upstream state, limits, counters and latency percentiles, plus totals, uptime and version.
+// Renders GET /stats: per-upstream state, limits, timeouts and every figure of the statistics table, plus totals.
 
-/// Builds the /stats JSON document (schema: docs/stats.schema.json) from a merged snapshot.
+/// Builds the /stats JSON document (schema: docs/stats.schema.json, checked against the table in StatTableTests)
+/// from a merged snapshot.
 enum StatsRenderer {
+    /// The document for snapshot `s`: totals, then every upstream it holds, by name.
     static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> OwnedBytes {
         var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
         w.beginObject()
@@ -11,29 +13,29 @@ enum StatsRenderer {
         w.beginObject("totals")
         w.field("upstreams", s.upstreamCount)
         w.field("callers", s.callers)
-        w.field("open", s.open)
-        w.field("idle", s.idle)
-        w.field("busy", s.busy)
-        w.field("connecting", s.connecting)
-        w.field("pending", s.pending)
+        for stat in gauges { w.field(stat.column.json, s.total(stat)) }
         w.field("max_total", s.maxTotal)
-        w.field("callers_accepted", s.callerCounters.accepted)
-        w.field("requests_received", s.callerCounters.requests)
-        w.field("bad_requests", s.callerCounters.badRequests)
-        w.field("header_timeouts", s.callerCounters.headerTimeouts)
-        w.field("tunnels", s.callerCounters.tunnels)
-        w.beginObject("errors")
-        for (c, name) in zip(ErrorCause.allCases, causeNames) { w.field(name, s.callerCounters.failureCount(c)) }
-        w.endObject()
+        for stat in WorkerStat.allCases {
+            let c = stat.column
+            if let l = c.kind.labels {
+                labelled(&w, c.json, labelNames(l)) { s.callerCounters.value(stat, $0) }
+            } else {
+                w.field(c.json, s.callerCounters.value(stat, 0))
+            }
+        }
         counters(&w, s.totals)
         w.endObject()
         w.beginArray("upstreams")
-        for i in s.order { upstream(&w, s.pools[i], s) }
+        let order = s.sortedByName(Array(s.pools.indices))
+        s.pools.withUnsafeBufferPointer { pools in
+            for i in order { upstream(&w, pools[i], s) }
+        }
         w.endArray()
         w.endObject()
         return w.finishOwned()
     }
 
+    /// One upstream's object: state, occupancy, limits, timeouts, then its counters.
     private static func upstream(_ w: inout JSONWriter, _ p: borrowing PoolSnapshot, _ s: borrowing StatsSnapshot) {
         w.beginObject()
         w.field("upstream", p.key.description)
@@ -44,11 +46,7 @@ enum StatsRenderer {
             w.field("state", "active")
         }
         w.field("epoch", p.epoch)
-        w.field("open", p.open)
-        w.field("idle", p.idle)
-        w.field("busy", p.busy)
-        w.field("connecting", p.connecting)
-        w.field("pending", p.pending)
+        for stat in gauges { w.field(stat.column.json, p[stat]) }
         w.beginObject("limits")
         w.field("max_per_route", p.settings.maxPerRoute)
         w.field("max_pending", p.settings.maxPending)
@@ -67,30 +65,57 @@ enum StatsRenderer {
         w.endObject()
     }
 
-    private static func counters(_ w: inout JSONWriter, _ c: borrowing UpstreamCounters) {
-        w.beginObject("connections")
-        w.field("opened", c.opened)
-        w.field("reused", c.reused)
-        w.beginObject("closed")
-        // By position: the label lists are fixed, and a lookup per label adds up at 10,000 upstreams.
-        for (i, name) in closeNames.enumerated() { w.field(name, c.closed[i]) }
-        w.endObject()
-        w.endObject()
-        w.field("requests", c.requests)
-        w.field("retries", c.retries)
-        w.beginObject("failures")
-        for (i, name) in causeNames.enumerated() { w.field(name, c.failures[i]) }
-        w.endObject()
-        w.beginObject("latency_ms")
-        latency(&w, "acquire_wait", c.acquireWait)
-        latency(&w, "time_to_first_byte", c.timeToFirstByte)
+    /// Every `UpstreamStat` but the gauges, as `layout` groups them.
+    private static func counters(_ w: inout JSONWriter, _ c: UpstreamCounters) {
+        for (group, members) in layout {
+            if let group { w.beginObject(group) }
+            for stat in members {
+                let col = stat.column
+                switch col.kind {
+                case .counter: w.field(col.json, c[stat])
+                case .counterBy(let l): labelled(&w, col.json, labelNames(l)) { c.value(stat, $0) }
+                case .histogram: latency(&w, col.json, c.histogram(stat))
+                case .gauge: preconditionFailure("gauges are written from the pool")
+                }
+            }
+            if group != nil { w.endObject() }
+        }
+    }
+
+    /// The table's gauges, written beside the pool's state rather than with its counters.
+    private static let gauges = UpstreamStat.all(.gauge)
+
+    /// The other `UpstreamStat` cases in table order, each group (`connections`, `latency_ms`) gathered where its
+    /// first member appears so that its object is written once: for the table as declared, `connections` {opened,
+    /// reused, closed}, requests, retries, failures, `latency_ms` {acquire_wait, time_to_first_byte}.
+    static let layout: [(group: StaticString?, members: [UpstreamStat])] = {
+        var out: [(group: StaticString?, members: [UpstreamStat])] = []
+        for stat in UpstreamStat.allCases where stat.column.kind != .gauge {
+            let g = stat.column.group
+            if let g, let at = out.firstIndex(where: { $0.group?.description == g.description }) {
+                out[at].members.append(stat)
+            } else {
+                out.append((g, [stat]))
+            }
+        }
+        return out
+    }()
+
+    /// An object of one count per label, by position: the label lists are fixed, and a lookup per label adds up at
+    /// 10,000 upstreams.
+    private static func labelled(_ w: inout JSONWriter, _ name: StaticString, _ names: [JSONName], _ value: (Int) -> UInt64) {
+        w.beginObject(name)
+        for (i, n) in names.enumerated() { w.field(n, value(i)) }
         w.endObject()
     }
 
-    private static let closeNames = CloseReason.allCases.map { JSONName($0.rawValue) }
-    private static let causeNames = ErrorCause.allCases.map { JSONName($0.rawValue) }
+    /// Each label set's member names, built once: a lookup per label adds up at 10,000 upstreams.
+    private static let names: [[JSONName]] = StatLabels.allCases.map { $0.values.map { JSONName($0) } }
+
+    private static func labelNames(_ l: StatLabels) -> [JSONName] { names[StatLabels.allCases.firstIndex(of: l)!] }
     private static let quantiles: [(StaticString, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
 
+    /// A histogram as its count and the p50/p90/p99 bucket bounds in ms (null while empty).
     private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: borrowing Histogram) {
         w.beginObject(name)
         w.field("count", h.count)
@@ -100,5 +125,6 @@ enum StatsRenderer {
         w.endObject()
     }
 
+    /// Nanoseconds as milliseconds.
     static func ms(_ n: Nanos) -> Double { Double(n) / 1e6 }
 }

@@ -1,49 +1,80 @@
-// Per-upstream counters: connections opened, reused and closed by reason, requests, retries, failures by cause, latencies.
+// The storage of one upstream's counts and latencies, laid out by the statistics table (StatTable.swift).
 
 /// Counters for one upstream; plain integers because each worker owns its pools. Inline storage, no arrays: a copy
-/// is a memcpy with no reference counting, which /stats makes 10,000 of at 10,000 upstreams.
+/// is a memcpy with no reference counting, which /stats makes 10,000 of at 10,000 upstreams, and counting allocates
+/// nothing. Each store holds exactly the `UpstreamStat` cases of one kind, so the merge loops over them.
 struct UpstreamCounters: Sendable {
-    var opened: UInt64 = 0
-    var reused: UInt64 = 0
-    var requests: UInt64 = 0
-    var retries: UInt64 = 0
-    /// Retries by `RetryReason`, and replay copies given up by `ReplaySkip`.
-    private(set) var retryReasons = InlineArray<3, UInt64>(repeating: 0)
-    private(set) var replaySkips = InlineArray<2, UInt64>(repeating: 0)
-    /// Indexed by `CloseReason.index`.
-    private(set) var closed = CloseReason.Counts(repeating: 0)
-    /// Indexed by `ErrorCause.index`.
-    private(set) var failures = ErrorCause.Counts(repeating: 0)
-    /// Time a request waited for a connection (zero for an idle hit).
-    var acquireWait = Histogram()
-    /// Time from sending the request head to the first response byte.
-    var timeToFirstByte = Histogram()
+    /// One slot per `UpstreamStat` count; the literal is their number (checked in StatTableTests).
+    typealias Counts = InlineArray<4, UInt64>
+    /// One histogram per `UpstreamStat` latency; the literal is their number (checked in StatTableTests).
+    typealias Latencies = InlineArray<2, Histogram>
+
+    /// `UpstreamStat` counts by `slot`.
+    private var counts = Counts(repeating: 0)
+    /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
+    /// width (checked in StatTableTests).
+    typealias Labelled = InlineArray<33, UInt64>
+    private var labelled = Labelled(repeating: 0)
+    /// `UpstreamStat` histograms by `slot`.
+    private var latencies = Latencies(repeating: Histogram())
 
     /// An all-zero set.
     init() {}
 
-    mutating func countClose(_ reason: CloseReason) { closed[reason.index] &+= 1 }
-    mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
-    mutating func countRetry(_ reason: RetryReason) {
-        retries &+= 1
-        retryReasons[RetryReason.allCases.firstIndex(of: reason)!] &+= 1
+    /// A count (`UpstreamStat` of kind `.counter`): `counters[.requests] &+= 1`.
+    @inline(__always)
+    subscript(_ stat: UpstreamStat) -> UInt64 {
+        get { counts[stat.slot] }
+        set { counts[stat.slot] = newValue }
     }
-    mutating func countReplaySkip(_ reason: ReplaySkip) { replaySkips[ReplaySkip.allCases.firstIndex(of: reason)!] &+= 1 }
-    func closedCount(_ reason: CloseReason) -> UInt64 { closed[reason.index] }
-    func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
 
-    /// Adds another set (totals).
+    /// Records one latency (`UpstreamStat` of kind `.histogram`).
+    @inline(__always)
+    mutating func observe(_ stat: UpstreamStat, _ nanos: Nanos) { latencies[stat.slot].observe(nanos) }
+
+    /// A latency histogram (`UpstreamStat` of kind `.histogram`).
+    func histogram(_ stat: UpstreamStat) -> Histogram { latencies[stat.slot] }
+
+    /// Counts one connection closed for `reason` (`UpstreamStat.closed`).
+    mutating func countClose(_ reason: CloseReason) { labelled[UpstreamStat.closed.labelBase + reason.index] &+= 1 }
+    /// Counts one request that failed with `cause` (`UpstreamStat.failures`).
+    mutating func countFailure(_ cause: ErrorCause) { labelled[UpstreamStat.failures.labelBase + cause.index] &+= 1 }
+    /// Counts one request sent again, and why (`retries` and `replays`).
+    mutating func countRetry(_ reason: RetryReason) {
+        counts[UpstreamStat.retries.slot] &+= 1
+        labelled[UpstreamStat.replays.labelBase + RetryReason.allCases.firstIndex(of: reason)!] &+= 1
+    }
+    /// Counts one request that could not keep a replay copy (`replaySkipped`).
+    mutating func countReplaySkip(_ reason: ReplaySkip) {
+        labelled[UpstreamStat.replaySkipped.labelBase + ReplaySkip.allCases.firstIndex(of: reason)!] &+= 1
+    }
+    /// Connections closed for `reason`.
+    func closedCount(_ reason: CloseReason) -> UInt64 { labelled[UpstreamStat.closed.labelBase + reason.index] }
+    /// Requests that failed with `cause`.
+    func failureCount(_ cause: ErrorCause) -> UInt64 { labelled[UpstreamStat.failures.labelBase + cause.index] }
+
+    /// Value `label` (the label's position; 0 for an unsplit count) of a count of any kind but histogram.
+    func value(_ stat: UpstreamStat, _ label: Int) -> UInt64 {
+        switch stat.column.kind {
+        case .counter: counts[stat.slot]
+        case .counterBy: labelled[stat.labelBase + label]
+        case .gauge, .histogram: preconditionFailure("\(stat) is not a count")
+        }
+    }
+
+    /// Whether nothing was ever counted: no request, no connection, no close, no failure.
+    var isZero: Bool {
+        var any: UInt64 = 0
+        for i in counts.indices { any |= counts[i] }
+        for i in labelled.indices { any |= labelled[i] }
+        return any == 0
+    }
+
+    /// Adds another set (another worker's share, or totals).
     mutating func merge(_ o: borrowing UpstreamCounters) {
-        opened &+= o.opened
-        reused &+= o.reused
-        requests &+= o.requests
-        retries &+= o.retries
-        for i in retryReasons.indices { retryReasons[i] &+= o.retryReasons[i] }
-        for i in replaySkips.indices { replaySkips[i] &+= o.replaySkips[i] }
-        for i in closed.indices { closed[i] &+= o.closed[i] }
-        for i in failures.indices { failures[i] &+= o.failures[i] }
-        acquireWait.merge(o.acquireWait)
-        timeToFirstByte.merge(o.timeToFirstByte)
+        for i in counts.indices { counts[i] &+= o.counts[i] }
+        for i in labelled.indices { labelled[i] &+= o.labelled[i] }
+        for i in latencies.indices { latencies[i].merge(o.latencies[i]) }
     }
 }
 
@@ -62,4 +93,18 @@ extension ErrorCause {
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
+}
+
+extension UpstreamStat {
+    /// Where a labelled count's values start in `UpstreamCounters`' labelled storage: the widths of the labelled
+    /// cases declared before it, added up once.
+    var labelBase: Int { UpstreamStat.labelBases[rawValue] }
+
+    private static let labelBases: [Int] = {
+        var base = 0
+        return allCases.map { stat in
+            defer { base += stat.column.kind.labels == nil ? 0 : stat.column.kind.width }
+            return base
+        }
+    }()
 }

@@ -1,30 +1,42 @@
-// Counters for things that happen on the caller side of a worker, before or beside any upstream pool.
+// The storage of one worker's caller-side counts, laid out by the statistics table (StatTable.swift).
 
-/// Caller-side counters of one worker.
+/// Caller-side counters of one worker: `WorkerStat` counts at their raw values, and errors by cause.
 struct WorkerCounters: Sendable {
-    var accepted: UInt64 = 0
-    var requests: UInt64 = 0
-    var badRequests: UInt64 = 0
-    var headerTimeouts: UInt64 = 0
-    var tunnels: UInt64 = 0
-    /// Responses followed by bytes their framing did not account for.
-    var upstreamExtraBytes: UInt64 = 0
-    /// Indexed by `ErrorCause.index`; counts every cause, including those with no pool (denied, bad request).
-    private(set) var failures = ErrorCause.Counts(repeating: 0)
+    /// One slot per `WorkerStat` count; the literal is their number (checked in StatTableTests).
+    typealias Counts = InlineArray<6, UInt64>
 
+    /// `WorkerStat` counts by `rawValue`.
+    private var counts = Counts(repeating: 0)
+    /// `WorkerStat.errors` by `ErrorCause.index`: every cause, including those with no pool (denied, bad request).
+    private var errors = ErrorCause.Counts(repeating: 0)
+
+    /// An all-zero set.
     init() {}
 
-    mutating func countFailure(_ cause: ErrorCause) { failures[cause.index] &+= 1 }
-    func failureCount(_ cause: ErrorCause) -> UInt64 { failures[cause.index] }
+    /// A count (`WorkerStat` of kind `.counter`): `counters[.requestsReceived] &+= 1`.
+    @inline(__always)
+    subscript(_ stat: WorkerStat) -> UInt64 {
+        get { counts[stat.rawValue] }
+        set { counts[stat.rawValue] = newValue }
+    }
+
+    /// Counts one answer berth gave itself with `cause` (`WorkerStat.errors`).
+    mutating func countFailure(_ cause: ErrorCause) { errors[cause.index] &+= 1 }
+    /// Answers berth gave itself with `cause`.
+    func failureCount(_ cause: ErrorCause) -> UInt64 { errors[cause.index] }
+
+    /// Value `label` (a cause's index; 0 for an unsplit count) of any `WorkerStat`.
+    func value(_ stat: WorkerStat, _ label: Int) -> UInt64 {
+        switch stat.column.kind {
+        case .counter: counts[stat.rawValue]
+        case .counterBy(.errorCause): errors[label]
+        case .counterBy, .gauge, .histogram: preconditionFailure("\(stat) is not a worker count")
+        }
+    }
 
     /// Adds another worker's counters.
-    mutating func merge(_ o: WorkerCounters) {
-        accepted &+= o.accepted
-        requests &+= o.requests
-        badRequests &+= o.badRequests
-        headerTimeouts &+= o.headerTimeouts
-        tunnels &+= o.tunnels
-        upstreamExtraBytes &+= o.upstreamExtraBytes
-        for i in failures.indices { failures[i] &+= o.failures[i] }
+    mutating func merge(_ o: borrowing WorkerCounters) {
+        for i in counts.indices { counts[i] &+= o.counts[i] }
+        for i in errors.indices { errors[i] &+= o.errors[i] }
     }
 }

@@ -84,7 +84,7 @@ final class PoolManager {
         pool.lastActivity = now
         switch ledger.checkout(pool.slot, waiter: waiter, allowReuse: allowReuse) {
         case .reuse(let lease):
-            pool.counters.reused &+= 1
+            pool.counters[.reused] &+= 1
             return .reuse(lease)
         case .connect(let ticket, let evicted):
             if let victim = evicted { close(victim, reason: .evicted) }
@@ -107,7 +107,7 @@ final class PoolManager {
     func connected(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) -> UpstreamLease {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
-        pool.counters.opened &+= 1
+        pool.counters[.opened] &+= 1
         return ledger.connected(ticket, conn: conn)
     }
 
@@ -127,7 +127,7 @@ final class PoolManager {
     func prewarmed(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
-        pool.counters.opened &+= 1
+        pool.counters[.opened] &+= 1
         carryOut(ledger.prewarmed(ticket, conn: conn, now: now), conn: conn, now: now)
     }
 
@@ -151,7 +151,7 @@ final class PoolManager {
         case .pooled:
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
-            conn.pool.counters.reused &+= 1
+            conn.pool.counters[.reused] &+= 1
             waiter.poolGranted(lease)
         case .close(let reason):
             close(conn, reason: reason)
