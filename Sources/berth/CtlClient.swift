@@ -16,7 +16,7 @@ enum CtlTarget: Equatable {
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst(5))
             // sun_path holds 108 bytes with the terminating NUL.
-            guard !path.isEmpty, path.utf8.count < 108 else { throw CtlError(usage: "unix:PATH needs a path of 1 to 107 bytes (got \(text))") }
+            guard !path.isEmpty, path.utf8.count < 108 else { throw CtlError(usage: "the admin address unix:PATH needs a path of 1 to 107 bytes (got \(text))") }
             self = .unix(path: path)
             return
         }
