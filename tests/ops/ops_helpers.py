@@ -1,5 +1,6 @@
 """Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl`, traffic and waiting."""
 import http.client
+import importlib.util
 import json
 import os
 import shutil
@@ -14,6 +15,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 DEPLOY = os.path.join(ROOT, "deploy")
+
+def _load_root_conftest():
+    spec = importlib.util.spec_from_file_location("berth_tests_root_conftest_ops", os.path.join(ROOT, "tests", "conftest.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# The keep-alive origin of tests/conftest.py, for tests that need more than the `origin` fixture's one.
+Origin = _load_root_conftest().Origin
 
 # The admin token the `token_file` fixture writes (with whitespace around it, which berth trims).
 TOKEN = "ops-token-7f3a"
@@ -107,7 +118,7 @@ class Traffic(threading.Thread):
         super().__init__(daemon=True)
         self.berth, self.plan, self.limit = berth, dict(plan), limit
         self.sent = {u: 0 for u in plan}
-        self._stop = threading.Event()
+        self._halt = threading.Event()
         self.start()
 
     def run(self):
@@ -115,7 +126,7 @@ class Traffic(threading.Thread):
         session.proxies = {"http": self.berth.proxy_url}
         start = time.monotonic()
         due = {u: start for u in self.plan}
-        while not self._stop.is_set() and time.monotonic() - start < self.limit:
+        while not self._halt.is_set() and time.monotonic() - start < self.limit:
             now = time.monotonic()
             for url, per_second in self.plan.items():
                 if per_second and now >= due[url]:
@@ -125,8 +136,8 @@ class Traffic(threading.Thread):
                         pass
                     self.sent[url] += 1
                     due[url] = now + 1.0 / per_second
-            self._stop.wait(0.01)
+            self._halt.wait(0.01)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join(10)
