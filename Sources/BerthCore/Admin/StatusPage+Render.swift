@@ -152,8 +152,8 @@ extension StatusPage {
           b.type = "button"; b.dataset.action = label.toLowerCase(); b.onclick = onclick;
           return b;
         }
-        function list(title, pairs) {
-          const box = el("div"), dl = el("dl");
+        function list(title, pairs, cls) {
+          const box = el("div", cls), dl = el("dl");
           box.append(el("h3", null, title), dl);
           for (const [k, v] of pairs.length ? pairs : [["none", ""]]) dl.append(el("dt", null, k), el("dd", null, v));
           return box;
@@ -161,7 +161,8 @@ extension StatusPage {
         function detail(u) {
           const tr = el("tr", "detail"), td = el("td");
           td.colSpan = 15;
-          const g = el("div", "grid"), l = u.latency_ms, q = (h) => `${ms(h.p50)} / ${ms(h.p90)} / ${ms(h.p99)} (${fmt(h.count)})`;
+          const g = el("div", "grid"), l = u.latency_ms;
+          const q = (h) => `${[h.p50, h.p90, h.p99].map(ms).join(" / ")} (${fmt(h.count)})`;
           g.append(
             list("Limits", Object.entries(u.limits).map(([k, v]) => [k.replace(/_/g, "-"), fmt(v)])),
             list("Timeouts", Object.entries(u.timeouts_ms).map(([k, v]) => [k.replace(/_/g, "-"), ms(v)])),
@@ -169,13 +170,14 @@ extension StatusPage {
                                  ...nonZero(u.connections.closed).map(([k, v]) => ["closed " + k, fmt(v)])]),
             list("Failures by cause", nonZero(u.failures).map(([k, v]) => [k, fmt(v)])),
             list("Latency p50 / p90 / p99 (count)", [["acquire wait", q(l.acquire_wait)], ["time to first byte", q(l.time_to_first_byte)],
-                                                     ["requests/s now", rate(u.h.rate)], ["errors/s now", rate(u.h.erate)]]));
+                                                     ["requests/s now", rate(u.h.rate)], ["errors/s now", rate(u.h.erate)]], "wide"));
           td.append(g);
           tr.append(td);
           return tr;
         }
 
-        // Requests/s as a line and errors/s as red bars, on one scale, newest on the right.
+        // Requests/s as a line and errors/s as red bars, on one scale, newest on the right; a full history spans
+        // the width.
         function spark(c, h, w, ht) {
           const dpr = window.devicePixelRatio || 1;
           c.width = w * dpr; c.height = ht * dpr; c.style.width = w + "px"; c.style.height = ht + "px";
@@ -187,7 +189,8 @@ extension StatusPage {
           let max = 0;
           for (let k = 0; k < h.n; k++) max = Math.max(max, h.r[at(k)], h.e[at(k)]);
           max = max || 1;
-          const step = w / (HISTORY - 1), x0 = w - (h.n - 1) * step, y = (v) => ht - 1 - (v / max) * (ht - 3);
+          // A young history is drawn over at least 20 slots, so a few samples make a line rather than a sliver.
+          const step = w / (Math.max(h.n, 20) - 1), x0 = w - (h.n - 1) * step, y = (v) => ht - 1 - (v / max) * (ht - 3);
           g.fillStyle = "#eef1f4"; g.fillRect(x0, 0, w - x0, ht);
           g.fillStyle = "#d9534f";
           for (let k = 0; k < h.n; k++) { const e = h.e[at(k)]; if (e > 0) { const bh = Math.max(1.5, (e / max) * (ht - 2)); g.fillRect(x0 + k * step - 1, ht - bh, 2, bh); } }

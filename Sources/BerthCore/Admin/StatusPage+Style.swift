@@ -55,6 +55,7 @@ extension StatusPage {
         canvas { display: block; }
         tr.detail td { background: #f0f4f9; white-space: normal; }
         .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 4px 18px; padding: 4px 0; }
+        .grid .wide { grid-column: span 2; }
         .grid h3 { margin: 2px 0; font-size: 11px; text-transform: uppercase; color: #4a545e; }
         .grid dl { margin: 0; display: grid; grid-template-columns: auto auto; gap: 0 10px; }
         .grid dt { color: var(--muted); }
