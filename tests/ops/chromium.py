@@ -8,17 +8,15 @@ import subprocess
 import threading
 import time
 
-import requests
-import websocket
+import urllib.request
 
-from ops_helpers import need
+import websocket
 
 
 class Chromium:
     """One headless browser with one page, on a private profile in `profile_dir`."""
 
-    def __init__(self, profile_dir, width=1500, height=900):
-        binary = need("chromium", "chromium")
+    def __init__(self, profile_dir, binary="chromium", width=1500, height=900):
         self.proc = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
              "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
@@ -42,7 +40,8 @@ class Chromium:
             self.close()
             raise RuntimeError("chromium did not start: " + "".join(self.log[-20:]))
         self.http = f"http://127.0.0.1:{port['n']}"
-        pages = [t for t in requests.get(self.http + "/json/list", timeout=10).json() if t["type"] == "page"]
+        with urllib.request.urlopen(self.http + "/json/list", timeout=10) as r:
+            pages = [t for t in json.load(r) if t["type"] == "page"]
         self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60, suppress_origin=True)
         self.next_id = 0
         self.send("Page.enable")

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from chromium import Chromium
-from ops_helpers import HERE, TOKEN, Origin, Traffic, stats, upstream_stats, wait_for
+from ops_helpers import HERE, TOKEN, Origin, Traffic, need, stats, upstream_stats, wait_for
 
 SCREENSHOT = os.path.join(HERE, "screenshots", "status-page.png")
 
@@ -19,7 +19,7 @@ def browser(tmp_path):
     made = []
 
     def start(**kw):
-        c = Chromium(str(tmp_path / f"chromium-{len(made)}"), **kw)
+        c = Chromium(str(tmp_path / f"chromium-{len(made)}"), binary=need("chromium", "chromium"), **kw)
         made.append(c)
         return c
 
