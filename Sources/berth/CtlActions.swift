@@ -13,6 +13,7 @@ struct CtlPause: ParsableCommand {
     @Option(help: ArgumentHelp("Answer once in-flight requests end, waiting at most this long.", valueName: "duration")) var drain: String?
     @OptionGroup var options: CtlOptions
 
+    /// Sends POST /pause and prints what berth did.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try options.client().json("POST", ctlPath("/pause", [
@@ -35,6 +36,7 @@ struct CtlResume: ParsableCommand {
     @Option(help: ArgumentHelp("Connections to open now, ahead of demand.", valueName: "n")) var prewarm: String?
     @OptionGroup var options: CtlOptions
 
+    /// Sends POST /resume and prints what berth did.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try options.client().json("POST", ctlPath("/resume", [("upstream", upstream), ("prewarm", prewarm)]))
@@ -57,6 +59,7 @@ struct CtlEvict: ParsableCommand {
     @Flag(help: "Also drop the upstream's entry once it has no connections (needs UPSTREAM).") var forget = false
     @OptionGroup var options: CtlOptions
 
+    /// Sends POST /evict and prints what berth closed.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try options.client().json("POST", ctlPath("/evict", [
@@ -82,6 +85,7 @@ struct CtlWatch: ParsableCommand {
     @Option(help: ArgumentHelp("The container's cgroup directory.", valueName: "path")) var cgroup: String
     @OptionGroup var options: CtlOptions
 
+    /// Sends POST /watch and prints berth's answer.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try watchCall(options, ctlPath("/watch", [("upstream", upstream), ("cgroup", cgroup)]))
@@ -97,6 +101,7 @@ struct CtlUnwatch: ParsableCommand {
     @Argument(help: ArgumentHelp("The upstream.", valueName: "host:port")) var upstream: String
     @OptionGroup var options: CtlOptions
 
+    /// Sends POST /unwatch and prints berth's answer.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try watchCall(options, ctlPath("/unwatch", [("upstream", upstream)]))
@@ -136,6 +141,7 @@ func summary(_ o: [String: Any], skipping: Set<String>) -> String {
         .joined(separator: ", ")
 }
 
+/// Reads of a JSON answer's fields as text or numbers.
 extension Dictionary where Key == String, Value == Any {
     /// A field as text ("-" when absent or null).
     func text(_ key: String) -> String {

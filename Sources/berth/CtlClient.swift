@@ -97,6 +97,7 @@ struct CtlClient {
         return (r.body, object)
     }
 
+    /// A connected socket to the target: every address of a TCP host in turn, or the Unix socket.
     private func connect() throws(CtlError) -> CInt {
         switch target {
         case .unix(let path):
@@ -158,6 +159,7 @@ struct CtlClient {
         return 0
     }
 
+    /// Writes all of `bytes`, retrying after a signal.
     private func send(_ fd: CInt, _ bytes: [UInt8]) throws(CtlError) {
         var sent = 0
         while sent < bytes.count {

@@ -74,6 +74,7 @@ struct CtlOptions: ParsableArguments {
     }
 }
 
+/// How every subcommand prints its answer.
 extension CtlOptions {
     /// The answer as JSON (`--json`, verbatim) or as the readable text `readable` makes of it.
     func output(_ answer: (raw: Data, object: [String: Any]), readable: ([String: Any]) -> String) {

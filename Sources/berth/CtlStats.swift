@@ -10,6 +10,7 @@ struct CtlStats: ParsableCommand {
     @Argument(help: ArgumentHelp("Only this upstream, shown in detail.", valueName: "host:port")) var upstream: String?
     @OptionGroup var options: CtlOptions
 
+    /// Sends GET /stats and prints the overview, one upstream's detail, or the JSON.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let answer = try options.client().json("GET", ctlPath("/stats", [("upstream", upstream)]))

@@ -23,6 +23,7 @@ struct CtlTable {
         for row in rows {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
         }
+        /// One row, each cell padded to its column.
         func line(_ cells: [String]) -> String {
             var out = ""
             for (i, column) in columns.enumerated() {

@@ -14,11 +14,13 @@ struct CtlTop: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many refreshes (default: until q).", valueName: "n")) var iterations: Int?
     @OptionGroup var options: CtlOptions
 
+    /// Bounds the interval (a refresh per 0.1 s at most) and the iteration count.
     func validate() throws {
         guard interval >= 0.1, interval <= 3600 else { throw ValidationError("--interval must be from 0.1 to 3600 seconds") }
         if let iterations, iterations < 1 { throw ValidationError("--iterations must be at least 1") }
     }
 
+    /// The loop: refresh, draw, wait for the interval or a key.
     func run() throws {
         try ctlRun { () throws(CtlError) in
             let client = try options.client()
@@ -124,6 +126,7 @@ struct TopView {
         writeOut(terminal == nil ? text + "\n" : "\u{1B}[H" + text.replacingOccurrences(of: "\n", with: "\u{1B}[K\n") + "\u{1B}[K\u{1B}[J")
     }
 
+    /// The chosen order, ties broken by name.
     private func sorter(_ a: [String: Any], _ b: [String: Any]) -> Bool {
         let (na, nb) = (a.text("upstream"), b.text("upstream"))
         let key: (([String: Any]) -> Double)?
@@ -137,6 +140,7 @@ struct TopView {
         return na < nb
     }
 
+    /// The local time of day, for the status line.
     private func clock() -> String {
         var t = time(nil)
         var parts = tm()

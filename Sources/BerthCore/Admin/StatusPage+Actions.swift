@@ -1,5 +1,6 @@
 // The status page's script, part three: pause, resume and evict behind a confirmation, and the admin token dialog.
 
+/// The page's actions and token handling.
 extension StatusPage {
     /// Actions. Each is a POST from this page (same origin, so berth's cross-site check lets it through without a
     /// token) with the `Authorization` header when the operator gave a token. The token lives in a variable, and in

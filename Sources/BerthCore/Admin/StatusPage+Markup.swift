@@ -1,5 +1,6 @@
 // The status page's HTML: the header, the totals, the upstream table with its toolbar, and the two dialogs.
 
+/// The page's HTML.
 extension StatusPage {
     /// Everything before the inline style.
     static let markupHead = #"""

@@ -1,5 +1,6 @@
 // The status page's script, part two: the totals, the limits, one page of upstream rows, details and sparklines.
 
+/// The page's rendering code.
 extension StatusPage {
     /// Rendering. Every value goes in with `textContent`, never as markup: upstream names come from requests.
     static let render = #"""

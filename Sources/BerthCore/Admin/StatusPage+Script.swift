@@ -1,5 +1,6 @@
 // The status page's script, part one: polling /stats, the history behind the sparklines, search, sort and paging.
 
+/// The page's polling and view code.
 extension StatusPage {
     /// State, refresh loop and the table's view (which upstreams, in which order, which page).
     ///

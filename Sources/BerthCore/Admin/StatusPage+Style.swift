@@ -1,5 +1,6 @@
 // The status page's CSS: system fonts, a dense table that stays readable at a glance, paused rows in amber.
 
+/// The page's stylesheet.
 extension StatusPage {
     /// The inline stylesheet.
     static let style = #"""
