@@ -4,7 +4,7 @@ import BerthCore
 import Foundation
 import Logging
 
-/// Runs the proxy; `check-config` is the only subcommand.
+/// Runs the proxy; `check-config` checks a configuration and `ctl` talks to a running berth.
 struct BerthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "berth",
@@ -28,7 +28,7 @@ struct BerthCommand: ParsableCommand {
             \(ConfigurationLoader.profileListing)
             """,
         version: berthVersion,
-        subcommands: [CheckConfigCommand.self]
+        subcommands: [CheckConfigCommand.self, CtlCommand.self]
     )
 
     @OptionGroup var options: ConfigOptions

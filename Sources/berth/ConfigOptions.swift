@@ -12,6 +12,9 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
     /// What was given for each key; a key that was not given is absent.
     private var given: [ConfigKey: [String]] = [:]
 
+    /// The value given for a single-valued `key` on the command line, if any.
+    subscript(key: ConfigKey) -> String? { given[key]?.last }
+
     /// No flags: the instance ArgumentParser reflects over to find the arguments.
     init() {}
 

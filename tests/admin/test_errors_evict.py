@@ -74,7 +74,7 @@ def test_evict_forget_drops_entry_keeps_totals(start_berth, origin):
 
 def test_unknown_path_404(start_berth):
     berth = start_berth()
-    for method, path in [("GET", "/"), ("GET", "/nope"), ("POST", "/nope"), ("GET", "/stats/"), ("GET", "/Stats")]:
+    for method, path in [("GET", "/index.html"), ("GET", "/nope"), ("POST", "/nope"), ("GET", "/stats/"), ("GET", "/Stats")]:
         body = admin_json(berth, method, path, status=404)
         assert body["status"] == 404 and body["error"]
 

@@ -1,4 +1,5 @@
-// The admin endpoints: /pause, /resume, /evict, /stats, /metrics, /healthz, /readyz, with method and parameter checks.
+// The admin endpoints: /pause, /resume, /evict, /stats, /metrics, /healthz, /readyz and the status page, with method,
+// parameter and cross-site checks.
 import HTTP1
 import EventLoop
 
@@ -11,12 +12,17 @@ final class AdminRoutes {
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
     func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
         let (path, query) = split(head.path)
-        // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret.
-        let isProbe = path == "/healthz" || path == "/readyz"
-        if !isProbe, let token = admin.server.adminToken, !authorized(head, token: token) {
+        // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret. So does the
+        // status page: a static document, whose script asks for /stats with the token the operator types in.
+        let isOpen = path == "/healthz" || path == "/readyz" || StatusPage.paths.contains(path)
+        if !isOpen, let token = admin.server.adminToken, !authorized(head, token: token) {
             var r = AdminResponse.error(401, "missing or wrong bearer token")
             r.headers = [("WWW-Authenticate", "Bearer realm=\"berth-admin\"")]
             return respond(r)
+        }
+        // Without a token, a mutation must not come from another site's page (with one, it has passed the check above).
+        if admin.server.adminToken == nil, let refusal = CrossSiteCheck.refusal(head) {
+            return respond(AdminResponse.error(403, refusal))
         }
         do {
             switch path {
@@ -27,6 +33,7 @@ final class AdminRoutes {
             case "/metrics": try requireGET(head); try metrics(query, head: head, respond: respond)
             case "/healthz": try requireGET(head); respond(health(head, ready: false))
             case "/readyz": try requireGET(head); respond(health(head, ready: true))
+            case "/", "/ui": try requireGET(head); respond(StatusPage.response(head))
             default: respond(AdminResponse.error(404, "no such endpoint: \(path); see api.md"))
             }
         } catch {
@@ -157,6 +164,7 @@ final class AdminRoutes {
         let query = try AdminQuery(q, allowed: ["upstream"])
         let key = try query.upstream(required: false)
         let server = admin.server
+        let workers = admin.workers.count
         admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
             reply(StatsSnapshot(worker, only: key))
         }, done: { (parts: [StatsSnapshot]) in
@@ -164,7 +172,7 @@ final class AdminRoutes {
             if let key, merged.pools.isEmpty {
                 return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
             }
-            var r = AdminResponse(status: 200, owned: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile))
+            var r = AdminResponse(status: 200, owned: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile, workers: workers))
             r.headOnly = head.method == .head
             respond(r)
         })

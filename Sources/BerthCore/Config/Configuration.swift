@@ -150,6 +150,11 @@ public struct BerthConfiguration: Hashable, Sendable {
         for key in ConfigKey.allCases { key.definition.reset(&self, profile) }
     }
 
+    /// Every key at its table default for `profile`: what berth runs with when nothing is given.
+    public static func defaults(for profile: TimeoutProfile = TimeoutProfile.all[0]) -> BerthConfiguration {
+        BerthConfiguration(defaultsFor: profile)
+    }
+
     /// The defaults with a profile's name and these timeouts, for tests that build a configuration by hand.
     public init(profile: String, timeouts: Timeouts) {
         self.init(defaultsFor: TimeoutProfile.all[0])

@@ -44,6 +44,8 @@ enum MetricsRenderer {
         out.sample("berth_callers", [], s.callers)
         out.family("berth_upstreams", "gauge", "Upstreams berth knows.")
         out.sample("berth_upstreams", [], s.upstreamCount)
+        out.family("berth_max_connections", "gauge", "Upstream connections berth may hold at once (max-total).")
+        out.sample("berth_max_connections", [], s.maxTotal)
         for stat in WorkerStat.allCases {
             let c = stat.column
             out.family(c.metric, c.kind.metricType, c.help)
@@ -98,6 +100,8 @@ enum MetricsRenderer {
         guard upstreams != .none else { return }
         out.family("berth_upstream_epoch", "gauge", "Pool epoch; bumped by every resume.")
         for (n, i) in full.enumerated() { out.sample("berth_upstream_epoch", labels[n], Int(pools[i].epoch)) }
+        out.family("berth_upstream_max_connections", "gauge", "Connections berth may hold to the upstream (max-per-route).")
+        for (n, i) in full.enumerated() { out.sample("berth_upstream_max_connections", labels[n], pools[i].settings.maxPerRoute) }
     }
 
     /// Escapes a label value per the exposition format.

@@ -4,12 +4,13 @@
 /// from a merged snapshot.
 enum StatsRenderer {
     /// The document for snapshot `s`: totals, then every upstream it holds, by name.
-    static func json(_ s: StatsSnapshot, uptime: Double, profile: String) -> OwnedBytes {
+    static func json(_ s: StatsSnapshot, uptime: Double, profile: String, workers: Int = 1) -> OwnedBytes {
         var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
         w.beginObject()
         w.field("version", berthVersion)
         w.field("uptime_seconds", uptime)
         w.field("profile", profile)
+        w.field("workers", workers)
         w.beginObject("totals")
         w.field("upstreams", s.upstreamCount)
         w.field("callers", s.callers)

@@ -1,0 +1,116 @@
+"""The status page at N known upstreams (default 10,000): what berth spends answering it, and what the page spends
+showing it.
+
+- GET / (the page) and GET /stats (the data it polls), client-side wall time over a warm keep-alive connection
+- in headless Chromium, from the page's own clock (window.berthStatus.timing): one refresh split into fetch, parse,
+  ingest (history, filter, sort) and render (one page of rows), then a search, a page turn and a re-sort
+
+Upstreams are made known with POST /pause (paused, no connections), as bench/memory does for /stats. Started by
+bench/status-page; see docs/performance.md.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import procs  # noqa: E402
+from memory import Admin, start_berth  # noqa: E402
+from procs import log  # noqa: E402
+
+sys.path.insert(0, os.path.join(procs.BENCH_DIR, "..", "tests", "ops"))
+from chromium import Chromium  # noqa: E402
+
+
+def ms(seconds):
+    return round(seconds * 1000, 3)
+
+
+def measure_admin(admin, runs):
+    admin.request("GET", "/healthz")
+    page = [ms(admin.request("GET", "/")[2]) for _ in range(runs * 4)]
+    status, body, _ = admin.request("GET", "/")
+    assert status == 200 and body.startswith(b"<!doctype html>"), status
+    data = [ms(admin.request("GET", "/stats")[2]) for _ in range(runs)]
+    return {"page_ms": page, "page_median_ms": statistics.median(page), "page_max_ms": max(page), "page_bytes": len(body),
+            "stats_ms": data, "stats_median_ms": statistics.median(data)}
+
+
+def measure_browser(work, admin_port, n, runs):
+    page = Chromium(os.path.join(work, "chromium"))
+    try:
+        page.navigate(f"http://127.0.0.1:{admin_port}/")
+        t0 = time.monotonic()
+        while (page.evaluate("window.berthStatus.timing && window.berthStatus.timing.upstreams") or 0) < n:
+            if time.monotonic() - t0 > 120:
+                raise RuntimeError("the page never showed every upstream")
+            time.sleep(0.1)
+        # One refresh at a time, on demand, so each timing is one whole refresh.
+        page.evaluate("(() => { const s = document.getElementById('interval'); s.value = '0'; s.dispatchEvent(new Event('change')); })()")
+        time.sleep(1)
+        refreshes = []
+        for _ in range(runs):
+            page.evaluate("(async () => { await refresh(); })()")
+            refreshes.append(page.evaluate("window.berthStatus.timing"))
+        phases = {k: statistics.median(r[k] for r in refreshes) for k in ("fetch", "parse", "ingest", "render", "total")}
+
+        def timed(js):
+            return page.evaluate(f"(() => {{ const t = performance.now(); {js}; return performance.now() - t; }})()")
+        search = [timed("S.query = '127.0.0.1:2500'; S.page = 0; view(); renderTable()") for _ in range(runs)]
+        shown = page.evaluate("S.shown.length")
+        clear = [timed("S.query = ''; S.page = 0; view(); renderTable()") for _ in range(runs)]
+        turn = [timed("goTo(S.page + 1)") for _ in range(runs)]
+        resort = [timed("S.sort = 'errors'; view(); renderTable(); S.sort = 'name'; view(); renderTable()") for _ in range(runs)]
+        return {"refreshes_ms": refreshes, "refresh_median_ms": phases, "search_ms": search, "search_matches": shown,
+                "search_median_ms": statistics.median(search), "clear_search_median_ms": statistics.median(clear),
+                "page_turn_median_ms": statistics.median(turn), "sort_twice_median_ms": statistics.median(resort),
+                "chromium": procs.tool_version(["chromium", "--version"])}
+    finally:
+        page.close()
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="bench/status-page", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--upstreams", type=int, default=10000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"))
+    args = ap.parse_args(argv)
+    work = procs.tmpdir("berth-status-page-")
+    result = {"machine": procs.machine(),
+              "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs}}
+    try:
+        p, _, admin = start_berth(work, "berth-page")
+        t0 = time.monotonic()
+        for i in range(args.upstreams):
+            admin.json("POST", f"/pause?upstream=127.0.0.1:{20000 + i}")
+        log(f"{args.upstreams} upstreams made known in {time.monotonic() - t0:.1f}s")
+        result["admin"] = measure_admin(admin, args.runs)
+        log(f"admin: {json.dumps({k: v for k, v in result['admin'].items() if 'median' in k})}")
+        result["browser"] = measure_browser(work, admin.port, args.upstreams, args.runs)
+        log(f"browser: {json.dumps(result['browser']['refresh_median_ms'])}")
+        result["rss_kib"] = procs.rss_kib(p.pid)
+    except BaseException:
+        procs.stop_all()
+        log(f"failed; logs kept in {work}")
+        raise
+    procs.stop_all()
+    import shutil
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "status-page.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

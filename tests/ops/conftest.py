@@ -1,0 +1,24 @@
+"""Fixtures for the operator-side tests (status page, berth ctl, Prometheus, Grafana, browser)."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_helpers import SLOW_FLAGS, TOKEN  # noqa: E402
+
+
+@pytest.fixture
+def token_file(tmp_path):
+    """An admin token file with surrounding whitespace, which berth and berth ctl both trim."""
+    p = tmp_path / "admin-token"
+    p.write_text(f"  {TOKEN}  \n")
+    return str(p)
+
+
+@pytest.fixture
+def slow_berth(berth):
+    """Factory: a berth with generous timeouts (extra flags appended)."""
+    def make(*flags, **kw):
+        return berth(*SLOW_FLAGS, *flags, **kw)
+    return make
