@@ -78,11 +78,7 @@ public enum HeadSerializer {
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
     static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
-        out.literal("HTTP/1.1 ")
-        out.decimal(head.status)
-        out.byte(SP)
-        head.withReasonBytes { out.raw($0) }
-        out.crlf()
+        writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
         copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
         if upgrading {

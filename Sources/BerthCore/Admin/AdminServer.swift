@@ -151,10 +151,9 @@ final class AdminConnection: ChannelDelegate {
     func reply(_ r: AdminResponse, keepAlive: Bool) {
         guard !closed else { return }
         busy = false
-        var head = "HTTP/1.1 \(r.status) \(AdminResponse.reason(r.status))\r\nContent-Type: \(r.contentType)\r\nContent-Length: \(r.bodyCount)\r\nCache-Control: no-store\r\n"
-        for (k, v) in r.headers { head += "\(k): \(v)\r\n" }
-        head += keepAlive ? "\r\n" : "Connection: close\r\n\r\n"
-        channel.write(head)
+        let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
+                                 contentLength: r.bodyCount, keepAlive: keepAlive)
+        guard channel.writeInPlace({ HeadSerializer.writeLocalResponse(head, reserve: $0) }) else { return close() }
         if !r.headOnly {
             if let owned = r.owned { channel.writeOwned(owned) } else { channel.write(r.body) }
         }
@@ -191,7 +190,7 @@ struct AdminResponse {
     /// A large body (/stats, /metrics) sent from its own memory instead of `body`.
     var owned: OwnedBytes?
     var contentType = "application/json"
-    var headers: [(String, String)] = []
+    var headers: [(name: StaticString, value: String)] = []
     var headOnly = false
 
     /// A response with a body.
@@ -223,16 +222,5 @@ struct AdminResponse {
         w.field("status", status)
         w.endObject()
         return AdminResponse(status: status, body: w.finish())
-    }
-
-    static func reason(_ s: Int) -> String {
-        switch s {
-        case 200: return "OK"
-        case 401: return "Unauthorized"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 413: return "Content Too Large"
-        default: return ErrorResponse.reason(s)
-        }
     }
 }

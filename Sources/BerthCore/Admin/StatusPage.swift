@@ -15,7 +15,7 @@ enum StatusPage {
 
     /// What the browser may do with the page: only inline script and style, requests to this admin listener only,
     /// never framed (a framed page with pause buttons invites clickjacking), and it sends no referrer.
-    static let headers: [(String, String)] = [
+    static let headers: [(name: StaticString, value: String)] = [
         ("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
             + "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
         ("X-Frame-Options", "DENY"),
