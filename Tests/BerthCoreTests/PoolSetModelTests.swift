@@ -208,7 +208,7 @@ final class PoolSetModelTests: XCTestCase {
         guard case .relaying(let lease) = s.link.take() else { return }
         w.leasesBack += 1
         switch w.set.release(lease, verdict: verdict, openedAt: 0, now: w.now) {
-        case .pooled:
+        case .pooled(_):
             break
         case .handOff(let waiter, let next):
             w.leasesOut += 1

@@ -169,7 +169,7 @@ final class PoolSetTests: XCTestCase {
         let held = set.resume(s)
         XCTAssertEqual(held.map(\.id), [1, 2])
         XCTAssertEqual(set[s].epoch, 2)
-        guard case .close(let reason) = set.prewarmed(early, conn: FakeConn(5), now: 9) else { return XCTFail() }
+        guard case .close(let reason, _) = set.prewarmed(early, conn: FakeConn(5), now: 9) else { return XCTFail() }
         XCTAssertEqual(reason, .staleEpoch)
         XCTAssertNil(set.invariantViolation())
         XCTAssertEqual(set.open, 0)

@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import BERTH_BIN
 
-from berth_helpers import get_req, raw_request, upstream_stats, wait_upstream
+from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
 BODY = b'{"activation": "a-1", "value": 42}'
 
@@ -79,6 +79,7 @@ def test_a_destination_can_choose_unread_on_its_own(berth, raw_origin, tmp_path)
     prime(b, o)
     assert post(b, o).status == 200
     assert upstream_stats(b, o.hostport)["replays"]["unread"] == 1
+    keeper.close()
 
 
 def test_never_after_a_response_byte(berth, raw_origin):
@@ -161,7 +162,9 @@ def test_the_global_cap_skips_a_copy_when_every_buffer_is_in_use(berth, raw_orig
     b = berth("--replay", "unread", "--replay-buffer", "1KiB", "--replay-memory", "1KiB", "--idle-timeout", "30s")
     prime(b, o)
     result = {}
-    t = threading.Thread(target=lambda: result.setdefault("slow", post(b, slow_origin)))
+    keeper = RawClient(b.proxy)  # keeps its connection after the slow answer
+    t = threading.Thread(target=lambda: result.setdefault(
+        "slow", keeper.request(get_req(slow_origin.hostport, "/run", method="POST", body=BODY), method="POST")))
     t.start()
     wait_upstream(b, slow_origin.hostport, lambda u: u["busy"] == 1, what="the slow POST in flight")
     r = post(b, o)
@@ -171,6 +174,12 @@ def test_the_global_cap_skips_a_copy_when_every_buffer_is_in_use(berth, raw_orig
     assert result["slow"].status == 200
     up = upstream_stats(b, o.hostport)
     assert up["replay_skipped"]["buffer-full"] == 1 and up["replays"]["unread"] == 0, up
+    # Each copy goes back when its exchange ends, not when its caller sends again or leaves: the next replayable
+    # request finds the one buffer free although both callers above may keep their connections.
+    prime(b, o)
+    assert post(b, o).status == 200
+    assert upstream_stats(b, o.hostport)["replays"]["unread"] == 1
+    keeper.close()
 
 
 @pytest.mark.parametrize("flag,value,says", [

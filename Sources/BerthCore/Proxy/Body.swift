@@ -10,12 +10,12 @@ enum Body: Sendable {
     case untilClose
     case done
 
-    /// The body a head announced.
-    init(_ framing: BodyFraming, limits: HTTP1Limits) {
+    /// The body a head announced; `limits` is read only for a chunked one.
+    init(_ framing: BodyFraming, limits: @autoclosure () -> HTTP1Limits) {
         switch framing {
         case .none: self = .done
         case .contentLength(let n): self = n == 0 ? .done : .length(remaining: n)
-        case .chunked: self = .chunked(BodyDecoder(framing: .chunked, limits: limits))
+        case .chunked: self = .chunked(BodyDecoder(framing: .chunked, limits: limits()))
         case .untilClose: self = .untilClose
         }
     }

@@ -46,8 +46,9 @@ struct Exchange {
         return false
     }
 
-    /// Clears everything for the next request; a replay copy still held goes back to `store`.
-    mutating func reset(now: Nanos, store: ReplayStore) {
+    /// Clears everything for the next request. A replay copy must have been given back first (`dropReplay`).
+    mutating func reset(now: Nanos) {
+        if case .holding = replay { preconditionFailure("an exchange was reset while holding a replay copy") }
         key = nil
         pool = nil
         requestBody = .done
@@ -60,7 +61,7 @@ struct Exchange {
         socketTimeout = 0
         reused = false
         retried = false
-        dropReplay(into: store, because: nil)
+        replay = .off
         startedAt = now
         sentAt = 0
         firstByteAt = 0

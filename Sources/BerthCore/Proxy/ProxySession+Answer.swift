@@ -27,6 +27,7 @@ extension ProxySession {
     /// buffered, is started by `drive()` when the current event returns, not from here.
     func endExchange(keepCaller: Bool) {
         worker.accessLog(self)
+        givebackReplay()
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
@@ -34,6 +35,12 @@ extension ProxySession {
         } else {
             closeAfterFlush()
         }
+    }
+
+    /// The exchange is over: its replay copy, if any, goes back to the worker's store for the next request.
+    @inline(__always)
+    func givebackReplay() {
+        if case .holding = x.replay { x.dropReplay(into: worker.replay, because: nil) }
     }
 
     /// Closes once the output has left.

@@ -7,7 +7,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// A request head is complete: decide where it goes and get a connection.
     func beginExchange() {
         let now = worker.now
-        x.reset(now: now, store: worker.replay)
+        x.reset(now: now)
         parser.takeHead(into: &x.request)
         worker.counters[.requestsReceived] &+= 1
         let req = x.request

@@ -4,34 +4,35 @@ import HTTP1
 import EventLoop
 
 extension ProxySession {
-    /// Sends the current request on the leased connection and starts relaying.
+    /// Sends the current request on the leased connection and starts relaying. The connection is reached through
+    /// the lease (a borrow), not copied out of it: a copy would cost a retain and a release per request.
     func send(on lease: consuming UpstreamLease, reused: Bool) {
         let now = worker.now
-        let conn = lease.conn
-        link = .relaying(lease)
-        conn.leaveIdle(to: self)
-        conn.requestsServed += 1
+        lease.conn.leaveIdle(to: self)
+        lease.conn.requestsServed += 1
         x.reused = reused
         machine.exchanging()
         let host = route.hostValue
         let options = worker.settings.forward
-        guard conn.channel.writeInPlace({ HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }) else {
-            // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
-            return close()
-        }
-        if x.retried, case .holding(let copy) = x.replay {
+        let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
+        if written, x.retried, case .holding(let copy) = x.replay {
             // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
-            conn.channel.write(moving: copy.bytes)
+            lease.conn.channel.write(moving: copy.bytes)
             x.dropReplay(into: worker.replay, because: nil)
         }
+        let sentOn = ObjectIdentifier(lease.conn.channel)
+        link = .relaying(lease)
+        // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
+        guard written else { return close() }
         x.sentAt = now
         responseParser.reset()
         pumpRequestBody()
-        // The pump flushes and, on failure, already ended this exchange: nothing more to do with this connection.
-        guard link.connection === conn else { return }
-        guard conn.channel.flush() else { return upstreamEnded() }
-        conn.channel.startReading()
-        conn.channel.setTimeout(x.socketTimeout, now: worker.now)
+        // The pump flushes and, on failure, already ended this exchange (or retried it on another connection):
+        // nothing more to do with this one.
+        guard let ch = link.connection?.channel, ObjectIdentifier(ch) == sentOn else { return }
+        guard ch.flush() else { return upstreamEnded() }
+        ch.startReading()
+        ch.setTimeout(x.socketTimeout, now: worker.now)
         if caller.pendingInput > 0 && x.requestDone { caller.stopReading() }
     }
 
@@ -92,8 +93,7 @@ extension ProxySession {
 
     /// Relays response heads and body bytes that have arrived; finishes the exchange at the message end.
     func pumpResponse() {
-        guard let up = link.connection else { return }
-        let source = up.channel
+        guard let source = link.connection?.channel else { return }
         while case .awaitingHead = x.response {
             guard let chunk = source.inputChunk() else { return }
             let result: HeadParseResult
@@ -156,8 +156,8 @@ extension ProxySession {
             finishExchange()
         } else if caller.pendingOutput > worker.settings.highWater {
             // The caller reads slower than the upstream sends: stop reading the upstream; the caller's own timer now runs.
-            up.channel.stopReading()
-            up.channel.clearTimeout()
+            source.stopReading()
+            source.clearTimeout()
             apply(machine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
         }
     }
@@ -198,13 +198,13 @@ extension ProxySession {
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
     func finishExchange() {
         guard let lease = link.takeLease() else { return }
-        let up = lease.conn
-        up.channel.clearTimeout()
+        lease.conn.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused.
-        let extra = up.channel.pendingInput > 0
+        let extra = lease.conn.channel.pendingInput > 0
         let facts = ReleaseFacts(
             responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
-            failure: extra ? .error : nil, requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
+            failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
+            epoch: lease.conn.epoch)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)

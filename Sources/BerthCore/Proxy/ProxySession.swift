@@ -217,6 +217,7 @@ final class ProxySession: ChannelDelegate {
         case .tunnel(let t):
             t.close()
         }
+        givebackReplay()
         caller.close()
         worker.sessionEnded(self)
     }

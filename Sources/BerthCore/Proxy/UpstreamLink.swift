@@ -50,6 +50,14 @@ enum UpstreamLink: ~Copyable {
         }
     }
 
+    /// Whether the link relays over `conn`: an identity check that takes no reference.
+    func isRelaying(over conn: UpstreamConnection) -> Bool {
+        switch self {
+        case .relaying(let lease): return lease.conn === conn
+        default: return false
+        }
+    }
+
     /// The tunnel, if in one.
     var tunnel: Tunnel? {
         switch self {

@@ -128,32 +128,30 @@ final class PoolManager {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
-        carryOut(ledger.prewarmed(ticket, conn: conn, now: now), conn: conn, now: now)
+        carryOut(ledger.prewarmed(ticket, conn: conn, now: now), now: now)
     }
 
     // MARK: busy connections
 
     /// A busy connection's exchange ended: the release gate decides between the pool and close.
     func release(_ lease: consuming UpstreamLease, facts: ReleaseFacts, now: Nanos) {
-        let conn = lease.conn
-        let pool = conn.pool
+        let pool = lease.conn.pool
         pool.lastActivity = now
-        let state = ledger[pool.slot]
-        let policy = ReleasePolicy(currentEpoch: state.epoch, paused: state.isPaused, forgetting: pool.forgetWhenEmpty,
+        let policy = ReleasePolicy(currentEpoch: ledger.epoch(pool.slot), paused: ledger.isPaused(pool.slot), forgetting: pool.forgetWhenEmpty,
                                    maxRequests: settings.maxRequests, maxAge: settings.maxAge)
         let verdict = ReleaseGate.verdict(facts, policy: policy, now: now)
-        carryOut(ledger.release(lease, verdict: verdict, openedAt: conn.openedAt, now: now), conn: conn, now: now)
+        carryOut(ledger.release(lease, verdict: verdict, openedAt: facts.openedAt, now: now), now: now)
         notifyDrained(pool)
     }
 
-    private func carryOut(_ release: consuming UpstreamPools.Release, conn: UpstreamConnection, now: Nanos) {
+    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos) {
         switch consume release {
-        case .pooled:
+        case .pooled(let conn):
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
-            conn.pool.counters[.reused] &+= 1
+            lease.conn.pool.counters[.reused] &+= 1
             waiter.poolGranted(lease)
-        case .close(let reason):
+        case .close(let reason, let conn):
             close(conn, reason: reason)
             slotsFreed(conn.pool.slot)
         }
@@ -213,7 +211,8 @@ final class PoolManager {
     }
 
     func notifyDrained(_ pool: UpstreamPool) {
-        guard pool.inFlight == 0, !pool.drainWaiters.isEmpty else { return }
+        // The empty check first: it is what every release finds, and it reads no pool state.
+        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
         let waiters = pool.drainWaiters
         pool.drainWaiters.removeAll()
         for w in waiters { w() }

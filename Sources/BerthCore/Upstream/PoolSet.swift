@@ -67,12 +67,12 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
 
     /// What became of a released connection.
     enum Release: ~Copyable {
-        /// Back on the idle stack.
-        case pooled
+        /// Back on the idle stack (the caller starts its idle watch).
+        case pooled(Conn)
         /// Handed straight to the first waiter, still busy.
         case handOff(Waiter, Lease)
         /// Must be closed for this reason; its slot is free.
-        case close(CloseReason)
+        case close(CloseReason, Conn)
     }
 
     private var slots: [Pool?] = []
@@ -90,6 +90,16 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
 
     /// The state of the pool in `slot`.
     subscript(slot: PoolSlot) -> Pool { slots[slot.index]! }
+
+    /// The epoch of `slot`'s pool, read in place (the release path asks on every request; a copy of the whole
+    /// state would retain its arrays).
+    func epoch(_ slot: PoolSlot) -> UInt64 { slots[slot.index]!.epoch }
+
+    /// Whether `slot`'s pool is paused, read in place.
+    func isPaused(_ slot: PoolSlot) -> Bool { slots[slot.index]!.isPaused }
+
+    /// Busy and connecting connections of `slot`'s pool, read in place.
+    func inFlight(_ slot: PoolSlot) -> Int { slots[slot.index]!.busy + slots[slot.index]!.connecting }
 
     /// Every pool in use, with its slot.
     var pools: some Sequence<(slot: PoolSlot, pool: Pool)> {
@@ -129,26 +139,27 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
 
     /// A request wants a connection from `s`; `allowReuse` is false for a retry, which must go to a fresh one.
     mutating func checkout(_ s: PoolSlot, waiter: Waiter, allowReuse: Bool) -> Checkout {
-        let i = s.index
-        if case .paused(let rejectNew) = slots[i]!.mode {
-            return rejectNew ? .reject(.upstreamPaused) : queue(s, waiter)
-        }
-        // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
-        guard slots[i]!.waiters.isEmpty else { return queue(s, waiter) }
-        if allowReuse, let conn = slots[i]!.popIdle() {
+        switch slots[s.index]!.checkoutStep(waiter, allowReuse: allowReuse, globalRoom: globalRoom) {
+        case .reuse(let conn):
             return .reuse(Lease(conn: conn, slot: s))
+        case .connect:
+            open += 1
+            return .connect(ConnectTicket(slot: s, epoch: slots[s.index]!.epoch), evicted: nil)
+        case .connectIfGlobalRoom:
+            // At the global limit, another upstream's least recently used idle connection gives up its slot, as
+            // HttpClient's pool does; without one, the request waits for any slot to free.
+            guard let victim = takeLeastRecentlyUsedIdle(except: s) else { return queue(s, waiter) }
+            return .connect(reserve(s), evicted: victim)
+        case .queued:
+            waiting += 1
+            return .wait
+        case .reject(let cause):
+            return .reject(cause)
         }
-        guard slots[i]!.open < slots[i]!.maxPerRoute else { return queue(s, waiter) }
-        if globalRoom { return .connect(reserve(s), evicted: nil) }
-        // At the global limit, another upstream's least recently used idle connection gives up its slot, as
-        // HttpClient's pool does; without one, the request waits for any slot to free.
-        guard let victim = takeLeastRecentlyUsedIdle(except: s) else { return queue(s, waiter) }
-        return .connect(reserve(s), evicted: victim)
     }
 
     private mutating func queue(_ s: PoolSlot, _ waiter: Waiter) -> Checkout {
-        guard slots[s.index]!.waiters.count < slots[s.index]!.maxPending else { return .reject(.queueFull) }
-        slots[s.index]!.enqueue(waiter)
+        guard case .queued = slots[s.index]!.queue(waiter) else { return .reject(.queueFull) }
         waiting += 1
         return .wait
     }
@@ -214,19 +225,18 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     /// A busy connection's exchange ended; `verdict` is the release gate's answer.
     mutating func release(_ lease: consuming Lease, verdict: CloseReason?, openedAt: Nanos, now: Nanos) -> Release {
         let s = lease.slot
+        // Moved out of the consumed lease, not copied: no reference count changes on the way back.
         let conn = lease.conn
-        slots[s.index]!.endBusy()
-        if let reason = verdict {
+        switch slots[s.index]!.releaseStep(conn, close: verdict != nil, openedAt: openedAt, now: now) {
+        case .close:
             open -= 1
-            return .close(reason)
-        }
-        if let w = slots[s.index]!.dequeue() {
+            return .close(verdict!, conn)
+        case .handOff(let w):
             waiting -= 1
-            slots[s.index]!.beginBusy()
             return .handOff(w, Lease(conn: conn, slot: s))
+        case .pooled:
+            return .pooled(conn)
         }
-        slots[s.index]!.pushIdle(conn, since: now, openedAt: openedAt)
-        return .pooled
     }
 
     /// A busy connection leaves the pool for good but keeps its socket (an upgrade to a tunnel); its slot is free.

@@ -55,14 +55,60 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     // MARK: transitions (PoolSet's only)
 
-    mutating func popIdle() -> Conn? {
-        guard let last = idle.popLast() else { return nil }
-        busy += 1
-        return last.conn
+    /// What one checkout does to this pool alone; the set adds what spans pools.
+    enum CheckoutStep {
+        case reuse(Conn)
+        /// A slot is reserved (counted in `connecting`).
+        case connect
+        /// The route has room but the global limit may not: the set decides.
+        case connectIfGlobalRoom
+        /// Queued.
+        case queued
+        case reject(ErrorCause)
     }
 
-    mutating func pushIdle(_ conn: Conn, since: Nanos, openedAt: Nanos) {
-        idle.append(Idle(conn: conn, since: since, openedAt: openedAt))
+    /// The pool's half of a checkout, in one access: paused, queue first, reuse, a slot when `globalRoom`.
+    mutating func checkoutStep(_ waiter: Waiter, allowReuse: Bool, globalRoom: Bool) -> CheckoutStep {
+        if case .paused(let rejectNew) = mode {
+            return rejectNew ? .reject(.upstreamPaused) : queue(waiter)
+        }
+        // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
+        guard waiters.isEmpty else { return queue(waiter) }
+        if allowReuse, let last = idle.popLast() {
+            busy += 1
+            return .reuse(last.conn)
+        }
+        guard open < maxPerRoute else { return queue(waiter) }
+        guard globalRoom else { return .connectIfGlobalRoom }
+        connecting += 1
+        return .connect
+    }
+
+    /// Queues `waiter` unless the queue is at max-pending.
+    mutating func queue(_ waiter: Waiter) -> CheckoutStep {
+        guard waiters.count < maxPending else { return .reject(.queueFull) }
+        waiters.append(waiter)
+        return .queued
+    }
+
+    /// What one release does to this pool: closed (its slot free), handed to the first waiter, or pooled.
+    enum ReleaseStep {
+        case close
+        case handOff(Waiter)
+        case pooled
+    }
+
+    /// The pool's half of a release, in one access.
+    mutating func releaseStep(_ conn: Conn, close: Bool, openedAt: Nanos, now: Nanos) -> ReleaseStep {
+        precondition(busy > 0, "a busy connection was released that the pool never handed out")
+        if close {
+            busy -= 1
+            return .close
+        }
+        if let w = waiters.popFirst() { return .handOff(w) }
+        busy -= 1
+        idle.append(Idle(conn: conn, since: now, openedAt: openedAt))
+        return .pooled
     }
 
     mutating func removeIdle(_ conn: Conn) -> Bool {
@@ -98,10 +144,6 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         precondition(busy > 0, "a busy connection was released that the pool never handed out")
         busy -= 1
     }
-
-    mutating func beginBusy() { busy += 1 }
-
-    mutating func enqueue(_ w: Waiter) { waiters.append(w) }
 
     mutating func dequeue() -> Waiter? { waiters.popFirst() }
 

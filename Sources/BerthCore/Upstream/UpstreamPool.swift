@@ -64,7 +64,6 @@ final class UpstreamPool {
 
     /// Exchanges in flight: busy connections and those being opened for a request.
     var inFlight: Int {
-        let s = state
-        return s.busy + s.connecting
+        forgotten ? 0 : manager.ledger.inFlight(slot)
     }
 }
