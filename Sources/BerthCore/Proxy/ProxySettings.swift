@@ -56,7 +56,8 @@ extension ManagerSettings {
             ),
             destinations: c.destinations,
             workerIndex: index,
-            workerCount: count
+            workerCount: count,
+            freezerPollInterval: c.timeouts.freezerPoll.nanos
         )
     }
 }
