@@ -62,6 +62,7 @@ enum MetricsRenderer {
         gaugeByPool("berth_upstream_busy_connections", "Upstream connections carrying a request.") { $0.busy }
         gaugeByPool("berth_upstream_pending_requests", "Requests waiting for a connection.") { $0.pending }
         gaugeByPool("berth_upstream_paused", "1 while the upstream is paused.") { $0.paused ? 1 : 0 }
+        FreezerStats.metrics(&out, s, labels: labels, perUpstream: perUpstream)
         if perUpstream {
             gaugeByPool("berth_upstream_epoch", "Pool epoch; bumped by every resume.") { Int($0.epoch) }
         }
@@ -96,7 +97,7 @@ enum MetricsRenderer {
         forEachSeries { l, c, o in histogram(&o, "berth_time_to_first_byte_seconds", l, c.timeToFirstByte) }
     }
 
-    private static func family(_ out: inout ByteWriter, _ name: StaticString, _ type: StaticString, _ help: StaticString) {
+    static func family(_ out: inout ByteWriter, _ name: StaticString, _ type: StaticString, _ help: StaticString) {
         out.put("# HELP ")
         out.put(name)
         out.put(UInt8(ascii: " "))
@@ -110,7 +111,7 @@ enum MetricsRenderer {
 
     /// One line: `name{base,extra} value`; the braces only when there is a label.
     @inline(__always)
-    private static func sample(_ out: inout ByteWriter, _ name: StaticString, _ base: borrowing [UInt8], _ extra: [UInt8]?,
+    static func sample(_ out: inout ByteWriter, _ name: StaticString, _ base: borrowing [UInt8], _ extra: [UInt8]?,
                                suffix: StaticString = "", value: (inout ByteWriter) -> Void) {
         out.put(name)
         out.put(suffix)

@@ -26,6 +26,7 @@ enum StatsRenderer {
         for (c, name) in zip(ErrorCause.allCases, causeNames) { w.field(name, s.callerCounters.failureCount(c)) }
         w.endObject()
         counters(&w, s.totals)
+        FreezerStats.counts(&w, s.pauseTotals)
         w.endObject()
         w.beginArray("upstreams")
         for i in s.order { upstream(&w, s.pools[i], s) }
@@ -40,6 +41,7 @@ enum StatsRenderer {
         if p.paused {
             w.field("state", "paused")
             w.field("pause_mode", p.rejectNew ? "reject" : "hold")
+            FreezerStats.state(&w, p)
         } else {
             w.field("state", "active")
         }
@@ -64,6 +66,7 @@ enum StatsRenderer {
         if let h = p.hold { w.field("hold", ms(h)) }
         w.endObject()
         counters(&w, p.counters)
+        FreezerStats.upstream(&w, p)
         w.endObject()
     }
 

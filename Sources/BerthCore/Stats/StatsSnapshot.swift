@@ -15,6 +15,10 @@ struct PoolSnapshot: @unchecked Sendable {
     var settings: RouteSettings
     var hold: Nanos?
     var counters: UpstreamCounters
+    /// Who holds it paused and how often each did (FreezerStats.swift renders them).
+    var holds: PauseHolds
+    /// Its freezer watch, when it has one.
+    var watch: FreezerWatchInfo?
 
     init(_ p: UpstreamPool) {
         key = p.key
@@ -34,6 +38,8 @@ struct PoolSnapshot: @unchecked Sendable {
         settings = p.settings
         hold = p.holdTimeout
         counters = p.counters
+        holds = p.holds
+        watch = p.manager.freezer?.info(p.key)
     }
 
     /// Adds another worker's share of the same upstream: counts and limits add up, the epoch is the newest.
@@ -49,6 +55,8 @@ struct PoolSnapshot: @unchecked Sendable {
         settings.maxPerRoute += o.settings.maxPerRoute
         settings.maxPending += o.settings.maxPending
         counters.merge(o.counters)
+        holds.merge(o.holds)
+        watch = watch ?? o.watch
     }
 }
 
@@ -59,6 +67,8 @@ struct StatsSnapshot: @unchecked Sendable {
     /// Positions in `pools`, by name (set by `merged`).
     var order: [Int] = []
     var forgotten: UpstreamCounters
+    /// Pause counts of forgotten upstreams.
+    var forgottenPauses: PauseCounts
     var callerCounters: WorkerCounters
     var callers: Int
     var upstreamCount: Int
@@ -90,6 +100,10 @@ struct StatsSnapshot: @unchecked Sendable {
         }
         pools = list
         self.forgotten = forgotten
+        forgottenPauses = m.forgottenPauses
+        if let only {
+            for p in m.pools.values where p.key != only { forgottenPauses.add(p.holds.counts) }
+        }
         callerCounters = worker.counters
         callers = worker.callerCount
         upstreamCount = m.pools.count
@@ -114,6 +128,7 @@ struct StatsSnapshot: @unchecked Sendable {
         }
         for part in parts.dropFirst() {
             result.forgotten.merge(part.forgotten)
+            result.forgottenPauses.merge(part.forgottenPauses)
             result.callerCounters.merge(part.callerCounters)
             result.callers += part.callers
             result.upstreamCount = max(result.upstreamCount, part.upstreamCount)
@@ -149,6 +164,13 @@ struct StatsSnapshot: @unchecked Sendable {
             }
         }
         return order
+    }
+
+    /// Pause counts of every upstream, forgotten ones included.
+    var pauseTotals: PauseCounts {
+        var t = forgottenPauses
+        for i in pools.indices { t.add(pools[i].holds.counts) }
+        return t
     }
 
     /// Counters of every upstream, forgotten ones included.

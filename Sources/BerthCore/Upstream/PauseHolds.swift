@@ -101,6 +101,13 @@ struct PauseHolds: Equatable, Sendable {
         return .resume
     }
 
+    /// The same upstream on another worker: held if either holds it, counts merged (PauseCounts.merge).
+    mutating func merge(_ o: PauseHolds) {
+        api = api || o.api
+        watch = watch || o.watch
+        counts.merge(o.counts)
+    }
+
     private func held(by source: PauseSource) -> Bool { source == .api ? api : watch }
 
     private mutating func set(_ source: PauseSource, _ value: Bool) {

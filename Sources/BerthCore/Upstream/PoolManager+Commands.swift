@@ -23,17 +23,17 @@ extension PoolManager {
         let pool = self.pool(for: key, now: now)
         pool.lastActivity = now
         switch pool.holds.release(source) {
-        case .stillHeld:
+        case .resume:
+            break
+        case .notHeld where source == .api && !pool.holds.isHeld:
+            break
+        case .stillHeld, .notHeld:
             // Still frozen: the API's mode and hold give way to the watch's (held requests wait the acquire timeout).
-            if source == .api {
+            if source == .api, pool.holds.isHeld {
                 pool.holdTimeout = nil
                 _ = withSet { $0.pause(pool.slot, rejectNew: false) }
             }
             return (pool, 0)
-        case .notHeld where source == .watch:
-            return (pool, 0)
-        case .resume, .notHeld:
-            break
         }
         pool.holdTimeout = nil
         let held = withSet { $0.resume(pool.slot) }
