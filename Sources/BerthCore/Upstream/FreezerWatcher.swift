@@ -132,7 +132,7 @@ final class FreezerWatcher: EventHandler {
             for key in users[id] ?? [] where watches[key]?.contents == id { reread(key, notified: true, now: now) }
         case .removed(let id, let name):
             for key in users[id] ?? [] where watches[key]?.parent == id && watches[key]?.cgroup.name == name {
-                reread(key, notified: true, now: now)
+                reread(key, notified: true, now: now, checkDirectory: true)
             }
         case .ended(let id):
             // A watched file or directory itself went away, and the kernel may hand its number out again: forget it,
@@ -148,10 +148,12 @@ final class FreezerWatcher: EventHandler {
     }
 
     /// Reads `key`'s state file and hands the transition it means to the manager, which may end this watch.
-    private func reread(_ key: PoolKey, notified: Bool, now: Nanos) {
+    /// `checkDirectory`: an entry of that name left the parent, so look for the directory itself first (an open
+    /// cgroup file reads ENODEV once its cgroup is gone, but the name may also have been reused).
+    private func reread(_ key: PoolKey, notified: Bool, now: Nanos, checkDirectory: Bool = false) {
         guard var w = watches[key] else { return }
         let reading: FreezerReading?
-        switch w.file.read() {
+        switch checkDirectory && CgroupFile.system.entry(w.cgroup.directory) != .directory ? .missing : w.file.read() {
         case .missing:
             reading = nil
         case .failed:
