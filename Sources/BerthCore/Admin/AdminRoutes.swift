@@ -73,7 +73,7 @@ final class AdminRoutes {
         // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
         admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
             let (pool, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
-            let result = { PauseResult(epoch: pool.state.epoch, closedIdle: closed, inFlight: pool.inFlight, pausedBy: pool.holds.heldBy) }
+            let result = { PauseResult(epoch: pool.state.epoch, closedIdle: closed, inFlight: pool.inFlight) }
             guard let drain, pool.inFlight > 0 else { return reply(result()) }
             let once = OnceResponder { _ in reply(result()) }
             let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: [])) }
@@ -91,7 +91,6 @@ final class AdminRoutes {
             w.field("epoch", results.map(\.epoch).max() ?? 0)
             w.field("closed_idle", results.reduce(0) { $0 + $1.closedIdle })
             w.field("in_flight", results.reduce(0) { $0 + $1.inFlight })
-            if let by = results.lazy.compactMap(\.pausedBy).first { w.field("paused_by", by) }
             w.endObject()
             respond(AdminResponse(status: 200, body: w.finish()))
         })
@@ -202,8 +201,8 @@ final class AdminRoutes {
     }
 }
 
-/// One worker's answer to /pause; `pausedBy` is `api` or `both` (PauseHolds.heldBy).
-struct PauseResult { var epoch: UInt64; var closedIdle: Int; var inFlight: Int; var pausedBy: String? }
+/// One worker's answer to /pause.
+struct PauseResult { var epoch: UInt64; var closedIdle: Int; var inFlight: Int }
 /// One worker's answer to /resume; `pausedBy` is set while the freezer watch still holds the upstream.
 struct ResumeResult { var epoch: UInt64; var released: Int; var prewarmed: Int; var pausedBy: String? }
 /// One worker's answer to /evict.
