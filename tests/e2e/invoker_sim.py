@@ -15,9 +15,9 @@ and upstream connections opened per activation (counted by the containers themse
 Every loop is bounded in count, every wait in time; every process and cgroup made is removed by its maker.
 """
 import json
+import multiprocessing
 import os
 import subprocess
-import threading
 import time
 from dataclasses import asdict, dataclass
 
@@ -65,6 +65,7 @@ class Activation:
     error: str = None            # None when the activation succeeded
     connection: int = None       # the container's number for the connection it came on
     accepted: int = None         # connections the container had accepted when it answered
+    round: int = 0               # which run of the mode (bench/invoker interleaves the modes in rounds)
 
     @property
     def first_after_thaw(self):
@@ -148,17 +149,26 @@ def _activate(client, container, cycle, index, records):
     records.append(a)
 
 
-def _invoker(mode, i, up, cgroup, berth, p, records, problems):
+@dataclass
+class Endpoint:
+    """What an invoker process needs of berth: its two listeners (admin() takes anything with admin_url)."""
+    proxy: tuple
+    admin_url: str
+
+
+def _invoker(mode, i, hostport, cgroup, berth, p, records, problems):
     """One container's life: bursts, pause-grace, freeze, frozen time, thaw; /pause and /resume in mode (a)."""
     try:
-        client = DirectClient(up.hostport, p.request_timeout_s) if mode == "e" else \
-            ProxyClient(berth.proxy, up.hostport, p.request_timeout_s)
+        client = DirectClient(hostport, p.request_timeout_s) if mode == "e" else \
+            ProxyClient(berth.proxy, hostport, p.request_timeout_s)
+        # Unrecorded, as the invoker's /init would be: the first request of a fresh container is a cold start.
+        _activate(client, i, -1, 0, [])
         for cycle in range(p.cycles):
             if cycle > 0:
                 cgroup.thaw()
                 if mode == "a":
                     q = f"&prewarm={p.prewarm}" if p.prewarm else ""
-                    status, body = admin(berth, "POST", f"/resume?upstream={up.hostport}{q}")
+                    status, body = admin(berth, "POST", f"/resume?upstream={hostport}{q}")
                     assert status == 200, body
             for k in range(p.burst):
                 _activate(client, i, cycle, k, records)
@@ -166,30 +176,41 @@ def _invoker(mode, i, up, cgroup, berth, p, records, problems):
                     time.sleep(p.gap_s)
             time.sleep(p.pause_grace_s)
             if mode == "a":
-                status, body = admin(berth, "POST", f"/pause?upstream={up.hostport}")
+                status, body = admin(berth, "POST", f"/pause?upstream={hostport}")
                 assert status == 200, body
             cgroup.freeze()
             time.sleep(p.frozen_s)
         cgroup.thaw()
         if mode == "a":
-            status, body = admin(berth, "POST", f"/resume?upstream={up.hostport}")
+            status, body = admin(berth, "POST", f"/resume?upstream={hostport}")
             assert status == 200, body
         client.close()
     except Exception as e:  # noqa: BLE001 - reported, and the mode fails
         problems.append(f"container {i}: {type(e).__name__}: {e}")
 
 
-def summarize(mode, records, p, seconds, berth_stats=None):
+def _invoker_process(mode, i, hostport, cgroup, berth, p, conn):
+    """An invoker in a process of its own, so no invoker waits on another's share of the interpreter lock;
+    sends (records, problems) back when its container's last cycle is done."""
+    records, problems = [], []
+    _invoker(mode, i, hostport, cgroup, berth, p, records, problems)
+    conn.send((records, problems))
+    conn.close()
+
+
+def summarize(mode, records, freezes, seconds, berth_stats=None):
     """The figures one mode reports (and the table prints)."""
     failed = [a for a in records if a.error]
     firsts = [a for a in records if a.first_after_thaw]
     accepted = {}
     for a in records:
         if a.accepted is not None:
-            accepted[a.container] = max(accepted.get(a.container, 0), a.accepted)
+            # (round, container): each round has containers of its own.
+            key = (a.round, a.container)
+            accepted[key] = max(accepted.get(key, 0), a.accepted)
     ms = lambda v: None if v is None else round(v * 1000, 3)  # noqa: E731
     out = {
-        "mode": mode, "what": MODES[mode], "activations": len(records), "freezes": p.containers * p.cycles,
+        "mode": mode, "what": MODES[mode], "activations": len(records), "freezes": freezes,
         "failed": len(failed), "failures_by_cause": {},
         "p50_ms": ms(percentile([a.latency_s for a in records], 0.50)),
         "p99_ms": ms(percentile([a.latency_s for a in records], 0.99)),
@@ -197,6 +218,8 @@ def summarize(mode, records, p, seconds, berth_stats=None):
         "first_after_thaw_p99_ms": ms(percentile([a.latency_s for a in firsts], 0.99)),
         "first_after_thaw_failed": sum(1 for a in firsts if a.error),
         "connections_per_activation": round(sum(accepted.values()) / max(1, len(records)), 3),
+        "p90_ms": ms(percentile([a.latency_s for a in records], 0.90)),
+        "p999_ms": ms(percentile([a.latency_s for a in records], 0.999)),
         "seconds": round(seconds, 1),
     }
     for a in failed:
@@ -248,7 +271,9 @@ def run_mode(mode, p, cgroup_root, start_berth, berth_bin):
     if mode != "e":
         berth = start_berth(*p.berth_flags, *(REPLAY_FLAGS if mode == "c" else ()))
     tree = CgroupTree(cgroup_root, 2)
-    ups, threads, records, problems = [], [], [], []
+    ups, procs = [], []
+    ctx = multiprocessing.get_context("spawn")
+    endpoint = Endpoint(berth.proxy, berth.admin_url) if berth else None
     try:
         for i in range(p.containers):
             up = action_container(p.keepalive_ms)
@@ -258,23 +283,62 @@ def run_mode(mode, p, cgroup_root, start_berth, berth_bin):
             if mode == "b":
                 status, body = admin(berth, "POST", f"/watch?upstream={up.hostport}&cgroup={cg.path}")
                 assert status == 200 and body["cgroup_version"] == 2, body
-            threads.append(threading.Thread(target=_invoker, args=(mode, i, up, cg, berth, p, records, problems),
-                                            daemon=True))
+            receive, send = ctx.Pipe(duplex=False)
+            procs.append((ctx.Process(target=_invoker_process, args=(mode, i, up.hostport, cg, endpoint, p, send),
+                                      daemon=True), receive))
         t0 = time.monotonic()
-        for t in threads:
-            t.start()
+        for proc, _ in procs:
+            proc.start()
         budget = p.cycles * (p.burst * (p.gap_s + 0.2) + p.pause_grace_s + p.frozen_s + 1.0) + 60
-        for t in threads:
-            t.join(max(1.0, budget - (time.monotonic() - t0)))
+        records, problems = [], []
+        for proc, receive in procs:
+            left = max(1.0, budget - (time.monotonic() - t0))
+            assert receive.poll(left), f"mode {mode}: an invoker did not finish within {budget:.0f}s"
+            try:
+                got, trouble = receive.recv()
+            except EOFError:
+                proc.join(10)
+                raise AssertionError(f"mode {mode}: an invoker process ended without its results (exit {proc.exitcode})")
+            records += got
+            problems += trouble
+            proc.join(10)
         seconds = time.monotonic() - t0
-        assert not any(t.is_alive() for t in threads), f"mode {mode} did not finish within {budget:.0f}s"
         assert not problems, problems
         figures = _berth_figures(berth, {u.hostport for u in ups}) if berth else None
-        return summarize(mode, records, p, seconds, figures)
+        out = summarize(mode, records, p.containers * p.cycles, seconds, figures)
+        out["records"] = records  # for callers that merge rounds; not JSON
+        return out
     finally:
+        for proc, _ in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
         for up in ups:
             up.stop()
         tree.close()
+
+
+def combine(mode, parts):
+    """One mode's figures from several rounds (run_mode results): records pooled, berth's counts added."""
+    records = []
+    for n, part in enumerate(parts):
+        for a in part["records"]:
+            a.round = n
+            records.append(a)
+    figures = None
+    if parts[0].get("berth") is not None:
+        figures = {"opened": 0, "reused": 0, "retries": 0, "closed": {}, "pauses": {"api": 0, "watch": 0, "both": 0}, "resumes": 0}
+        for part in parts:
+            b = part["berth"]
+            for k in ("opened", "reused", "retries", "resumes"):
+                figures[k] += b[k]
+            for k, v in b["closed"].items():
+                figures["closed"][k] = figures["closed"].get(k, 0) + v
+            for k, v in b["pauses"].items():
+                figures["pauses"][k] += v
+    out = summarize(mode, records, sum(part["freezes"] for part in parts), sum(part["seconds"] for part in parts), figures)
+    out["rounds"] = len(parts)
+    return out
 
 
 def table(results):
