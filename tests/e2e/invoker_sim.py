@@ -161,8 +161,9 @@ def _invoker(mode, i, hostport, cgroup, berth, p, records, problems):
     try:
         client = DirectClient(hostport, p.request_timeout_s) if mode == "e" else \
             ProxyClient(berth.proxy, hostport, p.request_timeout_s)
-        # Unrecorded, as the invoker's /init would be: the first request of a fresh container is a cold start.
-        _activate(client, i, -1, 0, [])
+        # Kept out of the figures (cycle -1), as the invoker's /init would be: a fresh container's first request is
+        # a cold start. Its connection count is where the container's count of connections opened starts.
+        _activate(client, i, -1, 0, records)
         for cycle in range(p.cycles):
             if cycle > 0:
                 cgroup.thaw()
@@ -199,7 +200,10 @@ def _invoker_process(mode, i, hostport, cgroup, berth, p, conn):
 
 
 def summarize(mode, records, freezes, seconds, berth_stats=None):
-    """The figures one mode reports (and the table prints)."""
+    """The figures one mode reports (and the table prints). The warm-up activations (cycle -1) are left out; the
+    connections each container accepted after its warm-up are the upstream connections the activations opened."""
+    warmups = {(a.round, a.container): a.accepted or 0 for a in records if a.cycle < 0}
+    records = [a for a in records if a.cycle >= 0]
     failed = [a for a in records if a.error]
     firsts = [a for a in records if a.first_after_thaw]
     accepted = {}
@@ -207,7 +211,7 @@ def summarize(mode, records, freezes, seconds, berth_stats=None):
         if a.accepted is not None:
             # (round, container): each round has containers of its own.
             key = (a.round, a.container)
-            accepted[key] = max(accepted.get(key, 0), a.accepted)
+            accepted[key] = max(accepted.get(key, 0), a.accepted - warmups.get(key, 0))
     ms = lambda v: None if v is None else round(v * 1000, 3)  # noqa: E731
     out = {
         "mode": mode, "what": MODES[mode], "activations": len(records), "freezes": freezes,

@@ -27,13 +27,17 @@ def _run(mode, berth, cgroup_root):
     return result
 
 
+# One new upstream connection per thaw: the first burst reuses the warm-up's.
+PER_THAW = (PARAMS.cycles - 1) / (PARAMS.cycles * PARAMS.burst)
+
+
 @pytest.mark.parametrize("mode", ["a", "b", "c"])
 def test_freeze_safe_modes_lose_no_activation(mode, berth, cgroup_root):
     """(a) /pause and /resume, (b) the freezer watch alone, (c) --replay unread: no activation fails, and after
     every thaw the first activation went out on a connection opened after it (one per burst)."""
     r = _run(mode, berth, cgroup_root)
     assert r["failed"] == 0, r
-    assert r["connections_per_activation"] == pytest.approx(1 / PARAMS.burst), r
+    assert r["connections_per_activation"] == pytest.approx(PER_THAW, abs=0.001), r
     if mode == "a":
         assert r["berth"]["pauses"]["api"] == r["freezes"], r
     if mode == "b":
@@ -49,13 +53,15 @@ def test_freeze_safe_modes_lose_no_activation(mode, berth, cgroup_root):
 
 
 def test_control_meets_the_stale_connections(berth, cgroup_root):
-    """(d) no calls, defaults: every thaw leaves berth a pooled connection the server has timed out. berth either
-    sees the server's close first (peer-closed-idle) or loses the race and the POST fails (502 upstream-reset:
-    a POST with a body is not retried). Which one happens is timing; that one of the two happens after each
-    freeze is the hazard the other modes remove."""
+    """(d) no calls, defaults: a thaw leaves berth a pooled connection the server has timed out. berth sees the
+    server's close first (peer-closed-idle), or loses the race and the POST fails (502 upstream-reset: a POST with a
+    body is not retried), or, when the thawed server reads the request before it runs its overdue timer, the
+    connection lives on. Which one happens is timing; that most thaws meet a dead connection is the hazard the
+    other modes remove."""
     r = _run("d", berth, cgroup_root)
     stale = r["berth"]["closed"].get("peer-closed-idle", 0) + r["failed"]
-    assert stale >= r["freezes"] - PARAMS.containers, r
+    thaws = r["freezes"] - PARAMS.containers
+    assert stale >= thaws / 2, r
     assert set(r["failures_by_cause"]) <= {"upstream-reset"}, r
 
 
