@@ -65,6 +65,7 @@ package final class FileWatch: EventHandler {
         try add(path, mask: UInt32(IN_DELETE) | UInt32(IN_MOVED_FROM) | UInt32(IN_ONLYDIR))
     }
 
+    /// Registers `path` for the events in `mask`.
     private func add(_ path: String, mask: UInt32) throws(Failure) -> ID {
         // IN_MASK_ADD: a second registration on the same inode widens the mask instead of replacing it.
         let wd = inotify_add_watch(fd, path, mask | UInt32(IN_MASK_ADD))
@@ -89,6 +90,7 @@ package final class FileWatch: EventHandler {
         live.removeAll()
     }
 
+    /// The descriptor is readable: decode what the kernel queued and report it.
     package func handleEvent(_ tag: EventTag, what: Int16) {
         for _ in 0..<Self.readsPerWake {
             guard fd >= 0 else { return }

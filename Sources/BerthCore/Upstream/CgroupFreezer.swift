@@ -3,6 +3,7 @@
 /// Why a cgroup cannot be watched, as one sentence for the operator (the admin API's 400, a configuration error).
 struct FreezerError: Error, Equatable, Sendable {
     var message: String
+    /// An error saying `message`.
     init(_ message: String) { self.message = message }
 }
 

@@ -1,4 +1,5 @@
 // One worker's freezer watches: inotify for cgroup v2, a poll timer for v1, and the transition each reading means.
+import Glibc
 import EventLoop
 
 /// Who asked for a watch: the configuration's per-destination `freezer:` (a reload adds and removes these), or
@@ -179,6 +180,7 @@ final class FreezerWatcher: EventHandler {
 
     // MARK: registrations
 
+    /// The worker's inotify descriptor, made on first use.
     private func fileWatch() throws(FreezerError) -> FileWatch {
         if let files { return files }
         do throws(FileWatch.Failure) {
@@ -190,11 +192,12 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
+    /// One inotify registration, its failure said with the limit to raise when it is one.
     private func register(_ add: @autoclosure () throws(FileWatch.Failure) -> FileWatch.ID, _ path: String) throws(FreezerError) -> FileWatch.ID {
         do throws(FileWatch.Failure) {
             return try add()
         } catch {
-            throw FreezerError("cannot watch \(path) with inotify: \(error.reason)\(error.errno == 28 ? " (see fs.inotify.max_user_watches)" : "")")
+            throw FreezerError("cannot watch \(path) with inotify: \(error.reason)\(error.errno == ENOSPC ? " (see fs.inotify.max_user_watches)" : "")")
         }
     }
 
@@ -212,6 +215,7 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
+    /// Arms the v1 poll timer, made on first use.
     private func armTimer(_ delay: Nanos) {
         if timer == nil { timer = LoopEvent(timerOn: base, handler: self, tag: .timer) }
         timer!.add(after: delay)

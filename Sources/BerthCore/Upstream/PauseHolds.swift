@@ -108,8 +108,10 @@ struct PauseHolds: Equatable, Sendable {
         counts.merge(o.counts)
     }
 
+    /// Whether `source` holds it.
     private func held(by source: PauseSource) -> Bool { source == .api ? api : watch }
 
+    /// Sets `source`'s hold.
     private mutating func set(_ source: PauseSource, _ value: Bool) {
         if source == .api { api = value } else { watch = value }
     }
