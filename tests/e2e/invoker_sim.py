@@ -12,7 +12,9 @@ with its defaults and no calls: the control; e) no berth, one new connection per
 today. Each mode reports failed activations, p50/p99 latency of all activations and of the first after each thaw,
 and upstream connections opened per activation (counted by the containers themselves).
 
-Every loop is bounded in count, every wait in time; every process and cgroup made is removed by its maker.
+Every loop is bounded in count, every wait in time; every process and cgroup made is removed by its maker. The
+invokers run in processes started with multiprocessing's "spawn": a script that calls run_mode must guard its main
+code with `if __name__ == "__main__":`, or each invoker process would run the script again.
 """
 import json
 import multiprocessing
