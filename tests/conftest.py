@@ -105,7 +105,8 @@ def start_berth():
 @pytest.fixture
 def berth(start_berth):
     """start_berth that prints each instance's stderr tail at teardown (pytest shows it when a test fails).
-    The instances started so far are in `berth.made`, for suites that check more at teardown (tests/e2e)."""
+    The instances started so far are in `berth.made`, for suites that check more at teardown (tests/e2e); the
+    binary is `berth.binary`."""
     made = []
 
     def make(*flags, **kw):
@@ -114,6 +115,7 @@ def berth(start_berth):
         return b
 
     make.made = made
+    make.binary = BERTH_BIN
     yield make
     for b in made:
         lines = b.stderr_text().splitlines()

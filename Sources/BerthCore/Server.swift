@@ -33,6 +33,13 @@ public final class BerthServer {
         let n = configuration.workers
         let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger) }
         workers = all
+        // The configuration's freezer watches begin before anything is served: a bad cgroup stops berth here.
+        let problems = all.flatMap { $0.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) }
+        if !problems.isEmpty {
+            for w in all { w.teardown() }
+            workers = []
+            throw ConfigError(Array(Set(problems)).sorted().joined(separator: "\n"))
+        }
         let home = all[0]
         // Every worker has its own listening socket on the same port (SO_REUSEPORT); the kernel spreads callers.
         let proxyAddr = try home.listen(on: try Self.address(configuration.listen), reusePort: n > 1)
@@ -97,6 +104,7 @@ public final class BerthServer {
         guard let reloader else { return }
         do {
             let new = try reloader()
+            try Self.checkFreezers(new)
             if new.listen != configuration.listen || new.admin != configuration.admin || new.workers != configuration.workers {
                 logger.warning("reload: listen, admin and workers need a restart; other changes applied")
             }
@@ -107,9 +115,12 @@ public final class BerthServer {
             configuration = applied
             let n = workers.count
             for w in workers {
-                let apply = {
+                let apply = { [logger] in
                     w.settings = ProxySettings(applied)
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n))
+                    for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
+                        logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
+                    }
                 }
                 if w.index == 0 { apply() } else { w.waker.post(apply) }
             }
@@ -117,6 +128,18 @@ public final class BerthServer {
             logStartup()
         } catch {
             logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Every configured `freezer:` names a cgroup with a freezer now, or the first that does not, as a ConfigError.
+    static func checkFreezers(_ c: BerthConfiguration) throws(ConfigError) {
+        for d in c.destinations {
+            guard let path = d.freezer else { continue }
+            do throws(FreezerError) {
+                _ = try CgroupFreezer.probe(path, in: CgroupFile.system)
+            } catch {
+                throw ConfigError("destination \(d.match): freezer: \(error.message)")
+            }
         }
     }
 

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <netinet/in.h>
 
 #include <event2/event.h>
@@ -26,6 +27,9 @@
 
 /* eventfd's flags are enum values Swift's Glibc module does not always surface. */
 static inline int berth_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/* inotify for the freezer watch (FileWatch.swift): Swift's Glibc module has no sys/inotify.h. */
+static inline int berth_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
 
 /* Glibc's Swift module hides accept4 (it needs _GNU_SOURCE); declaring it here keeps one accept per connection. */
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);

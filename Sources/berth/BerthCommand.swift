@@ -56,7 +56,14 @@ struct BerthCommand: ParsableCommand {
                 return reloaded.configuration
             }
         )
-        let status = try server.run()
+        let status: Int32
+        do {
+            status = try server.run()
+        } catch let error as ConfigError {
+            // A configured freezer cgroup berth cannot watch: a configuration error like any other.
+            FileHandle.standardError.write(Data("berth: \(error.message)\n".utf8))
+            throw ExitCode(ConfigError.exitStatus)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

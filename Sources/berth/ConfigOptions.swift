@@ -1,4 +1,4 @@
-// The configuration flags, one per row of BerthCore's key table: adding a key adds its flag and its --help line here.
+// The configuration flags, one per global row of BerthCore's key table: adding a key adds its flag and its --help line here.
 import ArgumentParser
 import BerthCore
 
@@ -21,7 +21,7 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
     /// The values ArgumentParser parsed for each key's argument.
     init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: ArgumentName.self)
-        for key in ConfigKey.allCases {
+        for key in ConfigKey.globalKeys {
             let name = ArgumentName(key)
             switch key.flagShape {
             case .value:
@@ -37,7 +37,7 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
 
     /// One argument per key, as ArgumentParser would find `@Option` properties.
     var customMirror: Mirror {
-        Mirror(self, children: ConfigKey.allCases.map { key in (label: ArgumentName(key).stringValue, value: Self.argument(for: key)) })
+        Mirror(self, children: ConfigKey.globalKeys.map { key in (label: ArgumentName(key).stringValue, value: Self.argument(for: key)) })
     }
 
     /// The flags as BerthCore reads them; `configFile` (from `check-config FILE`) replaces `--config`.

@@ -43,7 +43,7 @@ private final class ModelSession {
 }
 
 /// SplitMix64: small, seedable, the same sequence on every platform.
-private struct SeededRandom: RandomNumberGenerator {
+struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -15,6 +15,7 @@ enum StatsFixtures {
         // Each value of every split counted position + 1 times; countRetry counts `retries` too, which is set after.
         for (i, r) in RetryReason.allCases.enumerated() { for _ in 0...i { c.countRetry(r) } }
         for (i, r) in ReplaySkip.allCases.enumerated() { for _ in 0...i { c.countReplaySkip(r) } }
+        c.setPauses(PauseCounts(api: 1, watch: 2, both: 3, resumes: 0), adding: false)
         for stat in UpstreamStat.all(.counter) { c[stat] = UInt64(100 + stat.slot) }
         for r in CloseReason.allCases { for _ in 0...r.index { c.countClose(r) } }
         for f in ErrorCause.allCases { for _ in 0...f.index { c.countFailure(f) } }

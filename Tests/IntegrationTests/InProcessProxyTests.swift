@@ -6,7 +6,7 @@ import EventLoop
 @testable import BerthCore
 
 /// Holds a worker so the loop thread and the test thread can share it; all access to its state goes through the waker.
-private final class WorkerHandle: @unchecked Sendable {
+final class WorkerHandle: @unchecked Sendable {
     let worker: Worker
     let port: Int
     private let done = DispatchSemaphore(value: 0)

@@ -1,7 +1,7 @@
 """Runs every curl example of api.md against a live berth and origin, so the document cannot drift.
 
-Rules (stated in api.md): every `curl` line inside a ```sh block is run with BERTH_ADMIN, UPSTREAM and
-BERTH_TOKEN set; it must exit 0 and print JSON (Prometheus text for /metrics). A line preceded by
+Rules (stated in api.md): every `curl` line inside a ```sh block is run with BERTH_ADMIN, UPSTREAM, CGROUP and
+BERTH_TOKEN set (CGROUP is a stand-in directory holding a cgroup.events file, which berth's probe accepts); it must exit 0 and print JSON (Prometheus text for /metrics). A line preceded by
 `# error example` must print a JSON error object; every other line must not.
 """
 import json
@@ -54,7 +54,7 @@ EXAMPLES = extract_examples(open(API_MD).read())
 
 def test_examples_cover_every_endpoint():
     text = " ".join(cmd for _, cmd, _ in EXAMPLES)
-    for ep in ("/pause", "/resume", "/evict", "/stats", "/metrics", "/healthz", "/readyz"):
+    for ep in ("/pause", "/resume", "/evict", "/watch", "/unwatch", "/stats", "/metrics", "/healthz", "/readyz"):
         assert f"$BERTH_ADMIN{ep}" in text, f"api.md has no runnable example for {ep}"
     for _, cmd, _ in EXAMPLES:
         assert "$BERTH_ADMIN" in cmd, f"example not written against $BERTH_ADMIN: {cmd}"
@@ -88,7 +88,11 @@ def test_every_example_runs(start_berth, origin, tmp_path):
     berth = start_berth(*SLOW_FLAGS)
     for _ in range(3):
         assert proxied(berth, origin).status_code == 200
-    env = dict(os.environ, BERTH_ADMIN=f"{berth.admin[0]}:{berth.admin[1]}", UPSTREAM=origin.hostport, BERTH_TOKEN="not-needed")
+    cgroup = tmp_path / "docker-0f3a9c.scope"
+    cgroup.mkdir()
+    (cgroup / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+    env = dict(os.environ, BERTH_ADMIN=f"{berth.admin[0]}:{berth.admin[1]}", UPSTREAM=origin.hostport, CGROUP=str(cgroup),
+               BERTH_TOKEN="not-needed")
     for n, cmd, expect_error in EXAMPLES:
         if admin(berth, "GET", f"/stats?upstream={origin.hostport}").status_code == 404:
             assert proxied(berth, origin).status_code == 200  # an earlier example forgot the upstream

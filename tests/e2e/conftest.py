@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from cgroup_helpers import CgroupTree, cgroup2_root, freezer_v1_root  # noqa: E402
 from e2e_helpers import FIGURES, LONG, get_stats, node_upstream, python_upstream  # noqa: E402
 
 _STARTED = time.time()
@@ -86,3 +87,25 @@ def upstreams():
     yield make
     for u in made:
         u.stop()
+
+
+@pytest.fixture
+def cgroup2():
+    """A directory of cgroups (v2) for one test, removed at teardown; skips, saying why, without a writable cgroup2."""
+    root, why = cgroup2_root()
+    if root is None:
+        pytest.skip(f"needs a writable cgroup v2 mount: {why}")
+    tree = CgroupTree(root, 2)
+    yield tree
+    tree.close()
+
+
+@pytest.fixture
+def cgroup1_freezer():
+    """The same on a cgroup v1 freezer hierarchy."""
+    root, why = freezer_v1_root()
+    if root is None:
+        pytest.skip(f"needs a writable cgroup v1 freezer mount: {why}")
+    tree = CgroupTree(root, 1)
+    yield tree
+    tree.close()

@@ -2,6 +2,7 @@
 must leave /stats equal to the kernel's count of berth's upstream connections, nothing busy, connecting or pending,
 and --max-total must bound the requests in flight at the origins."""
 import random
+import select
 import socket
 import struct
 import subprocess
@@ -95,7 +96,7 @@ class Origins:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.in_flight = 0
+        self.serving = set()
         self.max_in_flight = 0
         self.stop = threading.Event()
         self.sockets = []
@@ -137,6 +138,15 @@ class Origins:
         self.threads.append(t)
         return ls.getsockname()[1]
 
+    @staticmethod
+    def _peer_gone(c):
+        """Whether berth closed or reset this connection (a readable socket with nothing to read, or an error)."""
+        try:
+            r, _, _ = select.select([c], [], [], 0)
+            return bool(r) and c.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _serve(self, c, delay):
         c.settimeout(5)
         buf = b""
@@ -149,15 +159,19 @@ class Origins:
                     buf += d
                 _, _, buf = buf.partition(b"\r\n\r\n")
                 with self.lock:
-                    self.in_flight += 1
-                    self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                    # A request counts as in flight while its connection is open: one that berth has already closed
+                    # (its caller left, or its socket timeout ran out) no longer holds a slot, even if this thread
+                    # is still sleeping on it. Prune those before counting the new one.
+                    self.serving = {s for s in self.serving if not self._peer_gone(s)}
+                    self.serving.add(c)
+                    self.max_in_flight = max(self.max_in_flight, len(self.serving))
                 try:
                     if delay:
                         time.sleep(delay)
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 finally:
                     with self.lock:
-                        self.in_flight -= 1
+                        self.serving.discard(c)
         except OSError:
             return
         finally:

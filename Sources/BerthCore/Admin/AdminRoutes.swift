@@ -1,5 +1,5 @@
-// The admin endpoints: /pause, /resume, /evict, /stats, /metrics, /healthz, /readyz and the status page, with method,
-// parameter and cross-site checks.
+// The admin endpoints: /pause, /resume, /evict, /watch, /unwatch, /stats, /metrics, /healthz, /readyz and the status page,
+// with method, parameter and cross-site checks.
 import HTTP1
 import EventLoop
 
@@ -29,6 +29,8 @@ final class AdminRoutes {
             case "/pause": try requirePOST(head); try pause(query, respond: respond)
             case "/resume": try requirePOST(head); try resume(query, respond: respond)
             case "/evict": try requirePOST(head); try evict(query, respond: respond)
+            case "/watch": try requirePOST(head); try watch(query, respond: respond)
+            case "/unwatch": try requirePOST(head); try unwatch(query, respond: respond)
             case "/stats": try requireGET(head); try stats(query, head: head, respond: respond)
             case "/metrics": try requireGET(head); try metrics(query, head: head, respond: respond)
             case "/healthz": try requireGET(head); respond(health(head, ready: false))
@@ -111,12 +113,15 @@ final class AdminRoutes {
             // Each worker opens its share: a prewarmed connection serves only its own worker's callers.
             let share = prewarm / n + (worker.index < prewarm % n ? 1 : 0)
             let started = Prewarmer.start(count: share, pool: pool, worker: worker)
-            reply(ResumeResult(epoch: pool.state.epoch, released: released, prewarmed: started))
+            reply(ResumeResult(epoch: pool.state.epoch, released: released, prewarmed: started, pausedBy: pool.holds.heldBy))
         }, done: { (results: [ResumeResult]) in
             var w = JSONWriter()
             w.beginObject()
             w.field("upstream", key.description)
-            w.field("state", "active")
+            // The freezer watch still holding it (the kernel has it frozen) keeps it paused, with its epoch.
+            let heldBy = results.lazy.compactMap(\.pausedBy).first
+            w.field("state", heldBy == nil ? "active" : "paused")
+            if let heldBy { w.field("paused_by", heldBy) }
             w.field("epoch", results.map(\.epoch).max() ?? 0)
             w.field("released", results.reduce(0) { $0 + $1.released })
             w.field("prewarmed", results.reduce(0) { $0 + $1.prewarmed })
@@ -209,8 +214,8 @@ final class AdminRoutes {
 
 /// One worker's answer to /pause.
 struct PauseResult { var epoch: UInt64; var closedIdle: Int; var inFlight: Int }
-/// One worker's answer to /resume.
-struct ResumeResult { var epoch: UInt64; var released: Int; var prewarmed: Int }
+/// One worker's answer to /resume; `pausedBy` is set while the freezer watch still holds the upstream.
+struct ResumeResult { var epoch: UInt64; var released: Int; var prewarmed: Int; var pausedBy: String? }
 /// One worker's answer to /evict.
 struct EvictResult { var closed: Int; var forgotten: Bool; var pending: Bool }
 

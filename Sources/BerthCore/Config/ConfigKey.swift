@@ -22,6 +22,8 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case callerIdleTimeout = "caller-idle-timeout"
     case drainTimeout = "drain-timeout"
     case socketTimeoutCeiling = "socket-timeout-ceiling"
+    case freezer
+    case freezerPollInterval = "freezer-poll-interval"
     case allow
     case connectPort = "connect-port"
     case workers
@@ -95,6 +97,13 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .socketTimeoutCeiling:
             return .setting(\.timeouts.socketCeiling, .duration, default: .value(.seconds(300)), example: ["10m"],
                             "Highest value a Berth-Socket-Timeout request header may ask for.")
+        case .freezer:
+            return .destinationOnly(\.freezer, .cgroupDirectory, example: ["/sys/fs/cgroup/system.slice/docker-0f3a.scope"],
+                                    "cgroup directory of the destination's container (match: host:port): berth pauses it while the kernel has it frozen, as /pause does.")
+        case .freezerPollInterval:
+            // cgroup v1 gives no notification: a tenth of a second bounds the delay at ten reads a second per cgroup.
+            return .setting(\.timeouts.freezerPoll, .duration, default: .value(.milliseconds(100)), example: ["50ms"],
+                            "How often a cgroup v1 freezer.state is read (v2 cgroup.events notifies instead).")
         case .allow:
             return .setting(\.allow, .list(.allowRule), default: .value([]), example: ["10.0.0.0/8", "*.example.com"],
                             "Destinations callers may reach (CIDR, host or *.domain); required on a non-loopback listener.")
@@ -145,6 +154,10 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
 }
 
 extension ConfigKey {
+    /// The keys that are settings of their own, with a flag, a variable and a top-level YAML key; the others exist
+    /// only inside a destination override.
+    public static var globalKeys: [ConfigKey] { allCases.filter { $0.definition.isGlobal } }
+
     /// The kebab-case name shared by the flag (`--name`) and the YAML key.
     public var name: String { rawValue }
 
@@ -175,9 +188,10 @@ extension ConfigKey {
     /// The key a deprecated alias sets, nil for every other key.
     public var aliasTarget: ConfigKey? { definition.aliasOf }
 
-    /// The field this key fills on the startup log line, nil for an alias (its target has the field).
+    /// The field this key fills on the startup log line, nil for an alias (its target has the field) and for a key
+    /// only destinations set.
     public var logField: String? {
-        guard definition.aliasOf == nil else { return nil }
+        guard definition.aliasOf == nil, definition.isGlobal else { return nil }
         return definition.logField ?? String(name.map { $0 == "-" ? "_" : $0 })
     }
 }

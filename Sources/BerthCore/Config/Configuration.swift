@@ -33,6 +33,8 @@ public struct Timeouts: Hashable, Sendable {
     public var drain: Duration = .zero
     /// Highest value a `Berth-Socket-Timeout` request header may ask for.
     public var socketCeiling: Duration = .zero
+    /// How often cgroup v1 freezer files are read (v2 notifies instead).
+    public var freezerPoll: Duration = .zero
 
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
     init() {}
@@ -89,6 +91,8 @@ public struct DestinationOverride: Hashable, Sendable {
     public var maxPerRoute: Int?
     public var maxPending: Int?
     public var replay: ReplayPolicy?
+    /// The cgroup directory of the destination's container: berth pauses it while the kernel has it frozen.
+    public var freezer: String?
     /// An override that changes nothing yet.
     public init(match: String) { self.match = match }
 }

@@ -21,6 +21,10 @@ enum ConfigurationValidation {
             throw ConfigError("\(key.name) (\(value)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
         }
         for destination in configuration.destinations {
+            // One cgroup is one container, which berth knows as the pool of one host:port.
+            if destination.freezer != nil, PoolKey(parsing: destination.match) == nil {
+                throw ConfigError("destination \(destination.match): \(ConfigKey.freezer.name) needs a match of the form host:port (the container's upstream), not a host or CIDR block")
+            }
             if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
                 throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
             }

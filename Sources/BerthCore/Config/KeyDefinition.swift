@@ -29,6 +29,8 @@ struct KeyDefinition {
     var defaultNote: String
     /// Whether a YAML file may set it; `config` cannot, since a file cannot name the file.
     var inFile: Bool
+    /// False for a key that exists only inside a destination override (`freezer`): no flag, variable or top-level key.
+    var isGlobal = true
     var rendering: Rendering
     /// The startup log field, when it is not the name in snake_case.
     var logField: String?
@@ -90,6 +92,20 @@ extension KeyDefinition {
                     apply: { override, text throws(ValueProblem) in override[keyPath: slot] = try kind.parse([text]) },
                     yaml: { override in override[keyPath: slot].map(kind.yaml) })
             })
+    }
+
+    /// A key only a destination override sets, stored at `field` of the override and read as `kind`.
+    static func destinationOnly<Value>(
+        _ field: WritableKeyPath<DestinationOverride, Value?>, _ kind: ValueKind<Value>, example: [String], _ summary: String
+    ) -> KeyDefinition {
+        KeyDefinition(
+            summary: summary, valueName: kind.valueName, shape: kind.shape, defaultNote: "(default: none)",
+            inFile: false, isGlobal: false, rendering: .viaTarget, logField: nil, follows: nil, aliasOf: nil, example: example,
+            apply: { _, _ throws(ValueProblem) in throw ValueProblem("is set per destination, under destinations:") },
+            reset: { _, _ in }, yaml: nil, log: nil,
+            destination: DestinationField(
+                apply: { override, text throws(ValueProblem) in override[keyPath: field] = try kind.parse([text]) },
+                yaml: { override in override[keyPath: field].map(kind.yaml) }))
     }
 
     /// A deprecated key kept working: its value, read as `kind` and translated by `meaning`, lands in `target`'s field.

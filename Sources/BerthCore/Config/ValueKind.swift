@@ -133,6 +133,20 @@ extension ValueKind where Value == String? {
     }
 }
 
+extension ValueKind where Value == String {
+    /// An absolute directory path, without trailing slashes (a cgroup directory); the watch checks what is there.
+    static var cgroupDirectory: ValueKind {
+        .scalar("dir", parse: { text throws(ValueProblem) in
+            var path = Substring(text)
+            while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
+            guard path.hasPrefix("/"), path.count > 1 else {
+                throw ValueProblem("\"\(text)\" is not an absolute path to a cgroup directory, such as /sys/fs/cgroup/system.slice/docker-ID.scope")
+            }
+            return String(path)
+        }, yaml: \.yamlQuoted, log: { $0 })
+    }
+}
+
 extension ValueKind where Value == ListenAddress {
     /// `HOST:PORT` to listen on.
     static var address: ValueKind {

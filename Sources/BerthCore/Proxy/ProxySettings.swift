@@ -62,7 +62,8 @@ extension ManagerSettings {
             ),
             destinations: c.destinations,
             workerIndex: index,
-            workerCount: count
+            workerCount: count,
+            freezerPollInterval: c.timeouts.freezerPoll.nanos
         )
     }
 }

@@ -155,6 +155,7 @@ final class Worker: EventHandler {
     func teardown() {
         for s in Array(sessions.values) { s.close() }
         manager.closeAllIdle()
+        manager.freezer?.close()
         manager.closer.free()
         listener?.close()
         housekeeping.free()

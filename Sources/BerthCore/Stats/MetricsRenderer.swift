@@ -96,6 +96,7 @@ enum MetricsRenderer {
         out.sample("berth_upstream_paused", [], paused)
         for (n, i) in full.enumerated() { out.sample("berth_upstream_paused", labels[n], pools[i].paused ? 1 : 0) }
         for i in pauseOnly { out.sample("berth_upstream_paused", upstream: pools[i].key, 1) }
+        FreezerStats.metrics(&out, pools, full, labels)
         // An epoch has no meaningful total; without upstream series the family is left out.
         guard upstreams != .none else { return }
         out.family("berth_upstream_epoch", "gauge", "Pool epoch; bumped by every resume.")

@@ -11,10 +11,12 @@ enum StatLabels: Sendable, Equatable, CaseIterable {
     case retryReason
     /// `ReplaySkip`, labelled `reason`.
     case replaySkip
+    /// `PauseCause`, labelled `cause`.
+    case pauseCause
 
     /// The label's name in /metrics.
     var key: String {
-        self == .errorCause ? "cause" : "reason"
+        self == .errorCause || self == .pauseCause ? "cause" : "reason"
     }
 
     /// The label values, in storage order (the enum's declaration order).
@@ -24,6 +26,7 @@ enum StatLabels: Sendable, Equatable, CaseIterable {
         case .errorCause: ErrorCause.allCases.map(\.rawValue)
         case .retryReason: RetryReason.allCases.map(\.rawValue)
         case .replaySkip: ReplaySkip.allCases.map(\.rawValue)
+        case .pauseCause: PauseCause.allCases.map(\.rawValue)
         }
     }
 
@@ -34,6 +37,7 @@ enum StatLabels: Sendable, Equatable, CaseIterable {
         case .errorCause: ErrorCause.allCases.count
         case .retryReason: RetryReason.allCases.count
         case .replaySkip: ReplaySkip.allCases.count
+        case .pauseCause: PauseCause.allCases.count
         }
     }
 
@@ -44,6 +48,7 @@ enum StatLabels: Sendable, Equatable, CaseIterable {
         case .errorCause: "causes"
         case .retryReason: "retryReasons"
         case .replaySkip: "replaySkips"
+        case .pauseCause: "pauses"
         }
     }
 }

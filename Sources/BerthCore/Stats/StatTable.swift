@@ -45,9 +45,9 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     // Occupancy now, read from the pool's state by `PoolSnapshot`.
     case open, idle, busy, connecting, pending
     // Counts kept by the pool.
-    case opened, reused, requests, retries
+    case opened, reused, requests, retries, resumes
     // By reason and by cause.
-    case closed, failures, replays, replaySkipped
+    case closed, failures, replays, replaySkipped, pauses
     // Latency.
     case acquireWait, timeToFirstByte
 
@@ -72,6 +72,12 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
             StatColumn(.counter, "requests", "berth_requests_total", "Requests routed to an upstream.")
         case .retries:
             StatColumn(.counter, "retries", "berth_retries_total", "Requests retried on a fresh connection after a reused one failed.")
+        case .resumes:
+            StatColumn(.counter, "resumes", "berth_upstream_resumes_total",
+                       "Paused upstreams made active again, with a new epoch, once neither the API nor the freezer watch held them.")
+        case .pauses:
+            StatColumn(.counterBy(.pauseCause), "pauses", "berth_upstream_pauses_total",
+                       "Upstream pauses by cause: api (/pause), watch (the freezer watch saw its cgroup frozen), both (one joined a pause the other held).")
         case .closed:
             StatColumn(.counterBy(.closeReason), in: "connections", "closed", "berth_connections_closed_total", "Upstream connections closed, by reason.")
         case .failures:
@@ -99,9 +105,9 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     var slot: Int {
         switch self {
         case .open, .idle, .busy, .connecting, .pending: rawValue &- UpstreamStat.open.rawValue
-        case .opened, .reused, .requests, .retries: rawValue &- UpstreamStat.opened.rawValue
+        case .opened, .reused, .requests, .retries, .resumes: rawValue &- UpstreamStat.opened.rawValue
         case .acquireWait, .timeToFirstByte: rawValue &- UpstreamStat.acquireWait.rawValue
-        case .closed, .failures, .replays, .replaySkipped: 0
+        case .closed, .failures, .replays, .replaySkipped, .pauses: 0
         }
     }
 }

@@ -43,6 +43,7 @@ enum StatsRenderer {
         if p.paused {
             w.field("state", "paused")
             w.field("pause_mode", p.rejectNew ? "reject" : "hold")
+            FreezerStats.state(&w, p)
         } else {
             w.field("state", "active")
         }
@@ -63,6 +64,7 @@ enum StatsRenderer {
         if let h = p.hold { w.field("hold", ms(h)) }
         w.endObject()
         counters(&w, p.counters)
+        FreezerStats.upstream(&w, p)
         w.endObject()
     }
 

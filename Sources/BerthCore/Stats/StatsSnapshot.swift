@@ -18,6 +18,10 @@ struct PoolSnapshot: @unchecked Sendable {
     /// Last request, release, pause or resume (`UpstreamPool.lastActivity`), for `MetricsUpstreams.active`.
     var lastActivity: Nanos
     var counters: UpstreamCounters
+    /// Who holds it paused and how often each did (FreezerStats.swift renders them).
+    var holds: PauseHolds
+    /// Its freezer watch, when it has one.
+    var watch: FreezerWatchInfo?
 
     init(_ p: UpstreamPool) {
         key = p.key
@@ -36,6 +40,8 @@ struct PoolSnapshot: @unchecked Sendable {
         hold = p.holdTimeout
         lastActivity = p.lastActivity
         counters = p.counters
+        holds = p.holds
+        watch = p.manager.freezer?.info(p.key)
     }
 
     /// A snapshot from plain values (tests, and the renderers' checks against the table).
@@ -49,6 +55,8 @@ struct PoolSnapshot: @unchecked Sendable {
         hold = nil
         self.lastActivity = lastActivity
         self.counters = counters
+        holds = PauseHolds()
+        watch = nil
     }
 
     /// Where each occupancy gauge of the table comes from.
@@ -87,6 +95,8 @@ struct PoolSnapshot: @unchecked Sendable {
         settings.maxPending += o.settings.maxPending
         lastActivity = max(lastActivity, o.lastActivity)
         counters.merge(o.counters)
+        holds.merge(o.holds)
+        watch = watch ?? o.watch
     }
 }
 
@@ -116,14 +126,20 @@ struct StatsSnapshot: @unchecked Sendable {
         // Totals straight from the pools, in the same pass: the pools are ~10 MB at 10,000 upstreams, and a second
         // pass (or summing the snapshots afterwards) paid their cache misses again.
         var totals = m.forgottenTotals
+        // Every worker hears every command and every cgroup change, so each counts the same pauses: only the first
+        // reports them, and the table's merge (adding) stays right.
+        let reportsPauses = worker.index == 0
+        if reportsPauses { totals.setPauses(m.forgottenPauses, adding: true) }
         for p in m.pools.values {
             if only == nil || p.key == only {
-                let snapshot = PoolSnapshot(p)
+                var snapshot = PoolSnapshot(p)
+                if reportsPauses { snapshot.counters.setPauses(p.holds.counts, adding: false) }
                 totals.merge(snapshot.counters)
                 for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
                 list.append(snapshot)
             } else {
                 totals.merge(p.counters)
+                if reportsPauses { totals.setPauses(p.holds.counts, adding: true) }
                 let g = PoolSnapshot.gauges(of: p)
                 for i in gauges.indices { gauges[i] += g[i] }
             }

@@ -5,7 +5,7 @@
 /// nothing. Each store holds exactly the `UpstreamStat` cases of one kind, so the merge loops over them.
 struct UpstreamCounters: Sendable {
     /// One slot per `UpstreamStat` count; the literal is their number (checked in StatTableTests).
-    typealias Counts = InlineArray<4, UInt64>
+    typealias Counts = InlineArray<5, UInt64>
     /// One histogram per `UpstreamStat` latency; the literal is their number (checked in StatTableTests).
     typealias Latencies = InlineArray<2, Histogram>
 
@@ -13,7 +13,7 @@ struct UpstreamCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
     /// width (checked in StatTableTests).
-    typealias Labelled = InlineArray<33, UInt64>
+    typealias Labelled = InlineArray<36, UInt64>
     private var labelled = Labelled(repeating: 0)
     /// `UpstreamStat` histograms by `slot`.
     private var latencies = Latencies(repeating: Histogram())
@@ -48,6 +48,16 @@ struct UpstreamCounters: Sendable {
     mutating func countReplaySkip(_ reason: ReplaySkip) {
         labelled[UpstreamStat.replaySkipped.labelBase + ReplaySkip.allCases.firstIndex(of: reason)!] &+= 1
     }
+    /// The pause counts of the pool's holds (`pauses`, `resumes`), which PauseHolds keeps; the snapshot carries them
+    /// here so the table renders and merges them like any count. `adding` for a total.
+    mutating func setPauses(_ p: PauseCounts, adding: Bool) {
+        let base = UpstreamStat.pauses.labelBase
+        for (i, cause) in PauseCause.allCases.enumerated() {
+            labelled[base + i] = (adding ? labelled[base + i] : 0) &+ cause.count(p)
+        }
+        counts[UpstreamStat.resumes.slot] = (adding ? counts[UpstreamStat.resumes.slot] : 0) &+ p.resumes
+    }
+
     /// Connections closed for `reason`.
     func closedCount(_ reason: CloseReason) -> UInt64 { labelled[UpstreamStat.closed.labelBase + reason.index] }
     /// Requests that failed with `cause`.

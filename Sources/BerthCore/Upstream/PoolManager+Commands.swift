@@ -2,21 +2,39 @@
 import EventLoop
 
 extension PoolManager {
-    /// Pauses `key` (creating it): closes its idle connections now; returns how many.
-    func pause(_ key: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos) -> (pool: UpstreamPool, closedIdle: Int) {
+    /// Pauses `key` (creating it) for `source`: closes its idle connections now; returns how many. A pause by the API
+    /// always sets the mode and hold, as a second /pause does; the watch's never overrides the API's.
+    func pause(_ key: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pool: UpstreamPool, closedIdle: Int) {
         let pool = self.pool(for: key, now: now)
+        pool.lastActivity = now
+        guard pool.holds.take(source) == .pause || source == .api else { return (pool, 0) }
         pool.holdTimeout = hold
         let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
         for w in rejected { w.poolRejected(.upstreamPaused) }
-        pool.lastActivity = now
         return (pool, closed.count)
     }
 
-    /// Resumes `key` with a new epoch; held requests check out again in arrival order. Returns the count released.
-    func resume(_ key: PoolKey, now: Nanos) -> (pool: UpstreamPool, released: Int) {
+    /// `source` lets go of `key`. When nobody holds it any more (or the API resumes an upstream nobody held, which
+    /// just bumps the epoch, as before there was a watch), it resumes with a new epoch and held requests check out
+    /// again in arrival order. Returns the count released; `pool.holds` says whether it is still paused.
+    func resume(_ key: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pool: UpstreamPool, released: Int) {
         let pool = self.pool(for: key, now: now)
+        pool.lastActivity = now
+        switch pool.holds.release(source) {
+        case .resume:
+            break
+        case .notHeld where source == .api && !pool.holds.isHeld:
+            break
+        case .stillHeld, .notHeld:
+            // Still frozen: the API's mode and hold give way to the watch's (held requests wait the acquire timeout).
+            if source == .api, pool.holds.isHeld {
+                pool.holdTimeout = nil
+                _ = withSet { $0.pause(pool.slot, rejectNew: false) }
+            }
+            return (pool, 0)
+        }
         pool.holdTimeout = nil
         let held = withSet { $0.resume(pool.slot) }
         for waiter in held {
@@ -27,7 +45,6 @@ extension PoolManager {
             case .reject(let cause): waiter.poolRejected(cause)
             }
         }
-        pool.lastActivity = now
         return (pool, held.count)
     }
 
@@ -54,11 +71,11 @@ extension PoolManager {
         return false
     }
 
-    /// Drops active entries with no connections that have been quiet for `forgetAfter`.
+    /// Drops active, unwatched entries with no connections that have been quiet for `forgetAfter`.
     func forgetQuiet(now: Nanos) -> Int {
         let stale = pools.values.filter {
             let s = $0.state
-            return s.isEmpty && !s.isPaused && now - $0.lastActivity >= settings.forgetAfter
+            return s.isEmpty && !s.isPaused && freezer?.info($0.key) == nil && now - $0.lastActivity >= settings.forgetAfter
         }
         for p in stale { forget(p.key) }
         return stale.count

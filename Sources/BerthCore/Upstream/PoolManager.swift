@@ -16,6 +16,8 @@ struct ManagerSettings: Sendable {
     /// This worker's place among the workers, for its share of per-destination limits.
     var workerIndex = 0
     var workerCount = 1
+    /// How often cgroup v1 freezer files are read (v2 notifies; see FreezerPoll).
+    var freezerPollInterval: Nanos = 100_000_000
 }
 
 /// The pools of one worker: the shell that carries out what the pure `PoolSet` decides, on real sockets.
@@ -38,6 +40,10 @@ final class PoolManager {
     private(set) var pools: [PoolKey: UpstreamPool] = [:]
     /// Counters of forgotten upstreams, so totals never go backwards.
     private(set) var forgottenTotals = UpstreamCounters()
+    /// Pause counts of forgotten upstreams, likewise.
+    private(set) var forgottenPauses = PauseCounts()
+    /// The freezer watch, made with the first watch (PoolManager+Freezer.swift).
+    var freezer: FreezerWatcher?
     /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
     let closer: DeferredCloser
 
@@ -227,8 +233,10 @@ final class PoolManager {
     func dropEntry(_ pool: UpstreamPool) -> Bool {
         guard ledger.remove(pool.slot) else { return false }
         forgottenTotals.merge(pool.counters)
+        forgottenPauses.add(pool.holds.counts)
         pool.forgotten = true
         pools[pool.key] = nil
+        entryDropped(pool.key)
         return true
     }
 }

@@ -41,6 +41,8 @@ final class UpstreamPool {
     var lastActivity: Nanos
     /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
     var holdTimeout: Nanos?
+    /// Who holds it paused (the API, the freezer watch), and its pause counts; paused exactly while held.
+    var holds = PauseHolds()
     /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
     var forgetWhenEmpty = false
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.

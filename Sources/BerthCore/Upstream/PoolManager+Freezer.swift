@@ -1,0 +1,80 @@
+// The freezer watch's commands on the pools: watch, unwatch, the configured watches, and what each transition does.
+import EventLoop
+
+extension PoolManager {
+    /// This worker's watcher, made with the first watch.
+    var watcher: FreezerWatcher {
+        if let w = freezer { return w }
+        let w = FreezerWatcher(manager: self, base: base, pollInterval: settings.freezerPollInterval)
+        freezer = w
+        return w
+    }
+
+    /// Watches `cgroup` for `key` (creating the pool, as /pause does) and makes the pool follow it from now on: paused
+    /// while the cgroup is frozen. A second watch of another cgroup replaces the first.
+    func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> UpstreamPool {
+        let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
+        let pool = self.pool(for: key, now: now)
+        if frozen != pool.holds.watch {
+            if frozen { _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch) } else { _ = resume(key, now: now, by: .watch) }
+        }
+        return pool
+    }
+
+    /// Stops watching `key`; the watch's hold goes with it (the pool resumes unless the API holds it too). Nil when
+    /// `key` was not watched.
+    func unwatch(_ key: PoolKey, now: Nanos) -> UpstreamPool? {
+        guard freezer?.end(key) == true else { return nil }
+        let pool = self.pool(for: key, now: now)
+        if pool.holds.watch { _ = resume(key, now: now, by: .watch) }
+        return pool
+    }
+
+    /// What the watcher saw for `key` becomes a pause, a resume, both, or the end of the upstream.
+    func freezerSaw(_ transition: FreezerTransition, key: PoolKey, now: Nanos) {
+        switch transition {
+        case .none:
+            break
+        case .froze:
+            _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch)
+        case .thawed:
+            _ = resume(key, now: now, by: .watch)
+        case .frozeAndThawed:
+            _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch)
+            _ = resume(key, now: now, by: .watch)
+        case .gone:
+            // The container was removed: as /evict?forget=true, after the watch lets go of its hold.
+            _ = unwatch(key, now: now)
+            _ = evict(key, idleFor: nil, now: now)
+            forget(key)
+        }
+    }
+
+    /// The watch of an upstream whose entry is dropped goes with it: a watch would otherwise bring the entry back
+    /// at the next freeze, with none of its holds.
+    func entryDropped(_ key: PoolKey) {
+        freezer?.end(key)
+    }
+
+    /// Makes the watches from the configuration's `freezer:` keys match `settings.destinations`: adds the new ones,
+    /// moves changed ones, ends those no longer configured. Watches made by /watch are left alone. Returns one
+    /// sentence per watch that could not be made.
+    func reconcileConfiguredWatches(now: Nanos) -> [String] {
+        var wanted: [PoolKey: String] = [:]
+        for d in settings.destinations {
+            if let path = d.freezer, let key = PoolKey(parsing: d.match), wanted[key] == nil { wanted[key] = path }
+        }
+        let configured = freezer.map { w in w.watched.filter { w.info($0)?.source == .config } } ?? []
+        for key in configured where wanted[key] == nil { _ = unwatch(key, now: now) }
+        var problems: [String] = []
+        for (key, path) in wanted.sorted(by: { $0.key.description < $1.key.description }) {
+            if let info = freezer?.info(key), info.source == .api { continue }
+            do throws(FreezerError) {
+                _ = try watch(key, cgroup: CgroupFreezer.probe(path, in: CgroupFile.system), source: .config, now: now)
+            } catch {
+                problems.append("destination \(key): freezer: \(error.message)")
+            }
+        }
+        return problems
+    }
+}
