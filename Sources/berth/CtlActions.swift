@@ -110,7 +110,7 @@ struct CtlUnwatch: ParsableCommand {
     }
 }
 
-/// A /watch or /unwatch call; a berth without the freezer watch answers 404, which is said plainly.
+/// A /watch or /unwatch call; an older berth without the freezer watch answers 404, which is said plainly.
 private func watchCall(_ options: CtlOptions, _ path: String) throws(CtlError) -> (raw: Data, object: [String: Any]) {
     do {
         return try options.client().json("POST", path)

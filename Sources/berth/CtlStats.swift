@@ -78,7 +78,7 @@ enum CtlStatsView {
         }
         let list = { (items: [String]) in items.isEmpty ? "none" : items.joined(separator: ", ") }
         let watch: String
-        switch u["watch"] {
+        switch u["freezer"] {
         case nil, is NSNull: watch = "-"
         case let o as [String: Any]: watch = pairs(o)
         case let v?: watch = "\(v)"

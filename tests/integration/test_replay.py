@@ -1,11 +1,11 @@
 """replay: unread (issue 13): a request a reused connection never read goes out once more, on a fresh connection, body
 included; never after a response byte, never twice, never from a fresh connection, never without its whole body."""
+import os
 import subprocess
 import threading
 import time
 
 import pytest
-from conftest import BERTH_BIN
 
 from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
@@ -79,7 +79,6 @@ def test_a_destination_can_choose_unread_on_its_own(berth, raw_origin, tmp_path)
     prime(b, o)
     assert post(b, o).status == 200
     assert upstream_stats(b, o.hostport)["replays"]["unread"] == 1
-    keeper.close()
 
 
 def test_never_after_a_response_byte(berth, raw_origin):
@@ -190,7 +189,9 @@ def test_the_global_cap_skips_a_copy_when_every_buffer_is_in_use(berth, raw_orig
     ("--replay-memory", "lots", "not a size"),
 ])
 def test_bad_replay_settings_are_refused_with_a_clear_error(flag, value, says):
-    p = subprocess.run([BERTH_BIN, "--profile", "same-region", flag, value, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    binary = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(root, ".build", "release", "berth")))
+    p = subprocess.run([binary, "--profile", "same-region", flag, value, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0, p
     assert flag.lstrip("-") in p.stderr and says in p.stderr, p.stderr

@@ -111,12 +111,20 @@ def test_server_errors_end_with_its_message_and_status_1(berth):
     _fails(ctl("stats", "127.0.0.1:9", berth=b), 1, "GET /stats: 404 berth knows no upstream 127.0.0.1:9")
 
 
-def test_watch_and_unwatch_report_a_berth_without_them(berth):
+def test_watch_and_unwatch_reach_berth_and_its_errors_come_back(berth, tmp_path):
     b = berth()
-    err = _fails(ctl("watch", "127.0.0.1:9", "--cgroup", "/sys/fs/cgroup/app", berth=b), 1,
-                 "POST /watch: 404 no such endpoint: /watch", "has no freezer watch")
-    assert "cgroup" not in err.split("404")[0]
-    _fails(ctl("unwatch", "127.0.0.1:9", berth=b), 1, "POST /unwatch: 404 no such endpoint: /unwatch", "has no freezer watch")
+    # A path that is no cgroup: berth's 400 and its reason come back, with a non-zero exit.
+    _fails(ctl("watch", "127.0.0.1:9", "--cgroup", str(tmp_path / "nope"), berth=b), 1, "POST /watch: 400")
+    # A stand-in cgroup v2 directory (what berth reads of one): the watch is made and shows in stats.
+    cg = tmp_path / "fn-1"
+    cg.mkdir()
+    (cg / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+    p = ctl("watch", "127.0.0.1:9", "--cgroup", str(cg), berth=b)
+    assert p.returncode == 0, p.stderr
+    shown = ctl("stats", "127.0.0.1:9", berth=b)
+    assert shown.returncode == 0 and str(cg) in shown.stdout, shown.stdout
+    p = ctl("unwatch", "127.0.0.1:9", berth=b)
+    assert p.returncode == 0 and "no longer watched" in p.stdout, p.stdout
 
 
 def test_values_reach_berth_percent_encoded(berth):

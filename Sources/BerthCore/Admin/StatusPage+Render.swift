@@ -115,10 +115,9 @@ extension StatusPage {
           return el("span", "badge " + (u.state === "paused" ? mode : "active"), u.state === "paused" ? `paused · ${mode}` : "active");
         }
         function watchText(u) {
-          const w = u.watch;                      // added to /stats by the freezer watch; '-' until then
+          const w = u.freezer;                    // present while the freezer watch follows the upstream's cgroup
           if (w == null) return "-";
-          if (typeof w !== "object") return String(w);
-          return [w.cgroup, w.state].filter(Boolean).join(" · ") || "watched";
+          return [w.frozen ? "frozen" : "thawed", `v${w.cgroup_version}`, w.cgroup].join(" · ");
         }
         function row(u, sparks) {
           const tr = el("tr", u.state === "paused" ? "paused" : "");

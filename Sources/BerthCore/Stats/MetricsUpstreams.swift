@@ -28,7 +28,7 @@ public enum MetricsUpstreams: String, CaseIterable, Sendable {
         case .all: true
         case .active:
             pool[.open] > 0 || pool[.pending] > 0
-                || (!pool.counters.isZero && now - pool.lastActivity < MetricsUpstreams.recentWindow)
+                || (pool.counters.carriedTraffic && now - pool.lastActivity < MetricsUpstreams.recentWindow)
         }
     }
 

@@ -72,13 +72,20 @@ struct UpstreamCounters: Sendable {
         }
     }
 
-    /// Whether nothing was ever counted: no request, no connection, no close, no failure.
-    var isZero: Bool {
+    /// Whether the upstream ever carried traffic: a request, a connection, a close or a failure. Pauses and
+    /// resumes alone do not count: the orchestrator may pause thousands of upstreams ahead of use.
+    var carriedTraffic: Bool {
         var any: UInt64 = 0
-        for i in counts.indices { any |= counts[i] }
-        for i in labelled.indices { any |= labelled[i] }
-        return any == 0
+        for stat in UpstreamCounters.trafficCounts { any |= counts[stat.slot] }
+        for (base, width) in UpstreamCounters.trafficSplits {
+            for i in 0..<width { any |= labelled[base + i] }
+        }
+        return any != 0
     }
+
+    /// The counts and splits that only traffic moves (pauses and resumes do not), found once.
+    private static let trafficCounts: [UpstreamStat] = [.opened, .reused, .requests, .retries]
+    private static let trafficSplits: [(Int, Int)] = [UpstreamStat.closed, .failures].map { ($0.labelBase, $0.column.kind.width) }
 
     /// Adds another set (another worker's share, or totals).
     mutating func merge(_ o: borrowing UpstreamCounters) {
