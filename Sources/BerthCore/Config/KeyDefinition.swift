@@ -18,6 +18,8 @@ enum Rendering: Hashable {
     case comment
     /// Nothing of its own: a deprecated alias shows up as the key it sets.
     case viaTarget
+    /// Only inside the destinations it is set for.
+    case inDestinations
 }
 
 /// Everything about one key except its name, which is the `ConfigKey` raw value. Built by `setting` or `alias`.
@@ -29,6 +31,9 @@ struct KeyDefinition {
     var defaultNote: String
     /// Whether a YAML file may set it; `config` cannot, since a file cannot name the file.
     var inFile: Bool
+    /// Whether it is a setting of its own, with a flag, a variable and a top-level YAML key; false for a key only a
+    /// destination entry sets (`unix`).
+    var topLevel = true
     var rendering: Rendering
     /// The startup log field, when it is not the name in snake_case.
     var logField: String?
@@ -91,6 +96,26 @@ extension KeyDefinition {
                     yaml: { override in override[keyPath: slot].map(kind.yaml) })
             })
     }
+
+    /// A key only an entry of the file's `destinations` sets, stored at `slot` of that destination. It has no flag,
+    /// variable, top-level key, default or log field: given anywhere else, it is an error naming where it goes.
+    static func destinationOnly<Value>(
+        _ slot: WritableKeyPath<DestinationOverride, Value?>, _ kind: ValueKind<Value>, example: [String], _ summary: String
+    ) -> KeyDefinition {
+        var definition = KeyDefinition(
+            summary: summary, valueName: kind.valueName, shape: kind.shape, defaultNote: "",
+            inFile: false, rendering: .inDestinations, logField: nil, follows: nil, aliasOf: nil, example: example,
+            apply: { _, _ throws(ValueProblem) in throw destinationOnlyProblem },
+            reset: { _, _ in }, yaml: nil, log: nil,
+            destination: DestinationField(
+                apply: { override, text throws(ValueProblem) in override[keyPath: slot] = try kind.parse([text]) },
+                yaml: { override in override[keyPath: slot].map(kind.yaml) }))
+        definition.topLevel = false
+        return definition
+    }
+
+    /// Why a destination-only key cannot be given as a flag, a variable or a top-level key.
+    static let destinationOnlyProblem = ValueProblem("is set per destination: write it in an entry of the file's destinations list, next to its match")
 
     /// A deprecated key kept working: its value, read as `kind` and translated by `meaning`, lands in `target`'s field.
     /// It has no default, no rendering and no log field of its own; the loader warns whenever it is used.

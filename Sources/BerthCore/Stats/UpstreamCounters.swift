@@ -48,7 +48,7 @@ extension CloseReason {
 
 extension ErrorCause {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<14, UInt64>
+    typealias Counts = InlineArray<15, UInt64>
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }

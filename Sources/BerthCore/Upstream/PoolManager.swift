@@ -71,6 +71,7 @@ final class PoolManager {
             if let t = d.socketTimeout { r.socketTimeout = t.nanos }
             if let m = d.maxPerRoute { r.maxPerRoute = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             if let m = d.maxPending { r.maxPending = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
+            r.unixPath = d.unixSocket
             break
         }
         return r

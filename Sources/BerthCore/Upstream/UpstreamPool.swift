@@ -24,6 +24,8 @@ struct RouteSettings: Sendable, Equatable {
     var socketTimeout: Nanos
     var connectTimeout: Nanos
     var acquireTimeout: Nanos
+    /// The Unix socket this upstream's connections go to instead of its host and port (a destination's `unix:`).
+    var unixPath: String? = nil
 }
 
 /// One upstream: what the pool set does not hold. Its counts live in the set (`state`).
