@@ -22,8 +22,26 @@ package struct UnixSocketPermissions: Sendable, Hashable {
 /// berth replaced it after this one stopped listening), the other one's file stays.
 package struct UnixSocketFile: Sendable {
     package let path: String
-    private let device: UInt64
-    private let inode: UInt64
+    /// What tells this file from a later one at the same path: device and inode, and the change time, since a file
+    /// system may give a new file the inode number of one just removed (overlayfs and tmpfs do).
+    private let identity: Identity
+
+    private struct Identity: Equatable, Sendable {
+        var device: UInt64
+        var inode: UInt64
+        var changed: Int
+        var changedNanos: Int
+
+        /// The identity of whatever is at `path` now; nil when nothing is.
+        init?(of path: String) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return nil }
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            changed = Int(st.st_ctim.tv_sec)
+            changedNanos = Int(st.st_ctim.tv_nsec)
+        }
+    }
 
     /// A non-blocking socket listening at `address`, and its file. A socket file nobody listens on (left by a run
     /// that crashed) is replaced; anything else at the path is refused with what to do about it. The mode and owner
@@ -39,18 +57,23 @@ package struct UnixSocketFile: Sendable {
             close(fd)
             throw SocketError(call: call, errno: e, explanation: bindProblem(path, errno: e))
         }
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
+        do {
+            try apply(permissions, to: path, call: call)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+        // Read after chmod and chown, which change the change time.
+        guard let identity = Identity(of: path) else {
             let e = errno
             close(fd)
             throw SocketError(call: call, errno: e, explanation: "the socket file vanished right after bind (\(String(cString: strerror(e))))")
         }
-        let file = UnixSocketFile(path: path, device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        let file = UnixSocketFile(path: path, identity: identity)
         do {
-            try file.apply(permissions, call: call)
             try Socket.startListening(fd, address, backlog: backlog)
         } catch {
-            close(fd)
             file.remove()
             throw error
         }
@@ -59,13 +82,12 @@ package struct UnixSocketFile: Sendable {
 
     /// Removes the file if it is still the one this listener bound.
     package func remove() {
-        var st = stat()
-        guard lstat(path, &st) == 0, UInt64(st.st_dev) == device, UInt64(st.st_ino) == inode else { return }
+        guard Identity(of: path) == identity else { return }
         unlink(path)
     }
 
     /// Sets the mode, then the owner; chown may clear no bits on a socket, so the order does not matter for safety.
-    private func apply(_ permissions: UnixSocketPermissions, call: String) throws {
+    private static func apply(_ permissions: UnixSocketPermissions, to path: String, call: String) throws {
         if chmod(path, mode_t(permissions.mode)) != 0 {
             let e = errno
             throw SocketError(call: call, errno: e, explanation: "cannot set the socket's mode to \(Self.octal(permissions.mode)): \(String(cString: strerror(e)))")

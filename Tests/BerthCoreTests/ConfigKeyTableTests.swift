@@ -40,7 +40,7 @@ final class ConfigKeyTableTests: XCTestCase {
     /// variable, a check-config line and a startup-log field that both show the value.
     func testEveryKeyHasAFlagAVariableAYAMLKeyHelpARenderingLineAndALogField() throws {
         let baseline = try load().configuration
-        for key in ConfigKey.allCases {
+        for key in ConfigKey.topLevel {
             let definition = key.definition
             let example = definition.example
             XCTAssertFalse(example.isEmpty, key.name)
@@ -89,7 +89,7 @@ final class ConfigKeyTableTests: XCTestCase {
         })
         XCTAssertTrue(profileDriven.isSuperset(of: [.connectTimeout, .socketTimeout, .acquireTimeout]), "\(profileDriven)")
         let baseline = lines(try load().configuration)
-        for key in ConfigKey.allCases {
+        for key in ConfigKey.topLevel {
             let changed = lines(try load([key: key.definition.example]).configuration)
             var allowed: Set<ConfigKey> = [key, key.aliasTarget ?? key]
             allowed.formUnion(ConfigKey.allCases.filter { $0.definition.follows == key || $0.aliasTarget == key })
@@ -102,7 +102,7 @@ final class ConfigKeyTableTests: XCTestCase {
 
     /// Should read back every key's example from check-config's output: flag -> configuration -> YAML -> the same.
     func testEveryKeyRoundTripsThroughCheckConfig() throws {
-        for key in ConfigKey.allCases {
+        for key in ConfigKey.topLevel {
             let original = try load([key: key.definition.example]).configuration
             try assertReadsBack(original, key.name)
         }
@@ -110,7 +110,7 @@ final class ConfigKeyTableTests: XCTestCase {
 
     /// Should read back every example at once, with a destination setting every per-destination key.
     func testAllExamplesTogetherRoundTrip() throws {
-        let keys = ConfigKey.allCases.filter { $0.aliasTarget == nil && $0.definition.inFile }
+        let keys = ConfigKey.topLevel.filter { $0.aliasTarget == nil && $0.definition.inFile }
         var file = keys.map { yamlLine($0, $0.definition.example) }.joined(separator: "\n")
         file += "\ndestinations:\n  - match: api.internal\n"
         for key in ConfigKey.allCases where key.definition.destination != nil {
@@ -119,6 +119,30 @@ final class ConfigKeyTableTests: XCTestCase {
         let original = try load(files: ["base.yaml": file]).configuration
         XCTAssertFalse(original.destinations.isEmpty)
         try assertReadsBack(original, "all examples")
+    }
+
+    /// Should read every destination-only key from a destinations entry, print it there in check-config and read it
+    /// back, and refuse it as a flag, a variable and a top-level key with a message that says where it goes.
+    func testDestinationOnlyKeysLiveInDestinationsAndNowhereElse() throws {
+        let keys = ConfigKey.allCases.filter { !$0.definition.topLevel }
+        XCTAssertFalse(keys.isEmpty)
+        for key in keys {
+            let example = key.definition.example[0]
+            XCTAssertNotNil(key.definition.destination, "\(key.name) has no destination field")
+            XCTAssertNil(key.logField, key.name)
+            XCTAssertFalse(ConfigKey.topLevel.contains(key), key.name)
+            let file = baseFile + "destinations:\n  - match: api.internal\n    \(key.name): \(example)\n"
+            let configuration = try load(files: ["base.yaml": file]).configuration
+            XCTAssertTrue(configuration.renderedAsYAML().contains("\n    \(key.name): \(example.yamlQuoted)"), configuration.renderedAsYAML())
+            try assertReadsBack(configuration, key.name)
+
+            let expected = "is set per destination: write it in an entry of the file's destinations list, next to its match"
+            XCTAssertEqual(errorMessage { try load(files: ["base.yaml": baseFile + yamlLine(key, [example])]) },
+                           "base.yaml:2: \(key.name): \(expected)")
+            XCTAssertEqual(errorMessage { try load([key: [example]]) }, "--\(key.name): \(expected)")
+            // Not a variable: BERTH_UNIX means nothing, as any unknown BERTH_ variable (Kubernetes injects some).
+            XCTAssertEqual(try load(environment: [key.environmentVariable: example]).configuration, try load().configuration)
+        }
     }
 
     /// Asserts that `original` rendered as YAML, read as its own config file, gives itself and the same text.
@@ -135,9 +159,12 @@ final class ConfigKeyTableTests: XCTestCase {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/configuration.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
-        for key in ConfigKey.allCases {
+        for key in ConfigKey.topLevel {
             XCTAssertTrue(text.contains("`--\(key.name)"), "docs/configuration.md lacks --\(key.name)")
             XCTAssertTrue(text.contains("`\(key.environmentVariable)`"), "docs/configuration.md lacks \(key.environmentVariable)")
+        }
+        for key in ConfigKey.allCases where !key.definition.topLevel {
+            XCTAssertTrue(text.contains("`\(key.name):"), "docs/configuration.md lacks the destination key \(key.name)")
         }
     }
 
@@ -151,6 +178,7 @@ final class ConfigKeyTableTests: XCTestCase {
             "caller-idle-timeout: 1m", "drain-timeout: 10s", "socket-timeout-ceiling: 5m", "allow: []",
             "connect-port: [443]", "workers: 1", "admin-token-file: \"\"", "metrics-upstreams: active",
             "log-format: logfmt", "log-level: info", "access-log: false", "via: \"1.1 berth\"",
+            "listen-socket-mode: \"0660\"", "listen-socket-owner: \"\"", "admin-socket-mode: \"0600\"", "admin-socket-owner: \"\"",
         ]
         for line in expected { XCTAssertTrue(rendering.contains("\n\(line)\n"), "\(line) in\n\(rendering)") }
         XCTAssertEqual(try load().configuration, BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).with(configFile: "base.yaml"))
