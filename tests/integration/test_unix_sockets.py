@@ -344,3 +344,18 @@ def test_check_config_prints_the_destination_socket(tmp):
     assert r.returncode == 0, r.stderr
     assert f'listen: "unix:{tmp}/p.sock"' in r.stdout and 'listen-socket-mode: "0660"' in r.stdout
     assert '  - match: "fn-42:8080"\n    unix: /run/fn/42/http.sock' in r.stdout, r.stdout
+
+
+def test_the_image_healthcheck_probes_an_admin_socket(berths, tmp):
+    """deploy/docker/berth-healthcheck, as the Kubernetes example's exec probes run it against admin.sock."""
+    import subprocess
+    helper = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "docker", "berth-healthcheck")
+    admin = f"{tmp}/a.sock"
+    berths("--admin", f"unix:{admin}")
+    probe = lambda path, addr: subprocess.run([helper, path], env={"PATH": os.environ["PATH"], "BERTH_ADMIN": addr},
+                                              capture_output=True, text=True, timeout=20)
+    assert probe("/healthz", f"unix:{admin}").returncode == 0
+    r = probe("/nope", f"unix:{admin}")
+    assert r.returncode == 1 and "404 Not Found" in r.stderr, r
+    r = probe("/healthz", f"unix:{tmp}/none.sock")
+    assert r.returncode == 1 and f"cannot connect to unix:{tmp}/none.sock" in r.stderr, r
