@@ -144,8 +144,9 @@ package struct UnixSocketFile: Sendable {
         }
     }
 
-    /// `0660` for 0o660.
+    /// `0660` for 0o660, as the mode settings are written.
     static func octal(_ mode: UInt32) -> String {
-        "0" + String(mode, radix: 8)
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 }
