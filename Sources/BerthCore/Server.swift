@@ -41,10 +41,18 @@ public final class BerthServer {
             throw ConfigError(Array(Set(problems)).sorted().joined(separator: "\n"))
         }
         let home = all[0]
-        // Every worker has its own listening socket on the same port (SO_REUSEPORT); the kernel spreads callers.
-        let proxyAddr = try home.listen(on: try Self.address(configuration.listen), reusePort: n > 1)
-        for w in all.dropFirst() { _ = try w.listen(on: proxyAddr, reusePort: true) }
-        let a = try AdminServer(base: home.base, address: try Self.address(configuration.admin), server: self, worker: home, workers: all)
+        let proxyAddr: SocketAddress
+        let a: AdminServer
+        do {
+            proxyAddr = try listen(all)
+            a = try AdminServer(base: home.base, address: try Self.address(configuration.admin),
+                                permissions: Self.permissions(configuration.adminSocket), server: self, worker: home, workers: all)
+        } catch {
+            // A socket file already created goes with its listener.
+            for w in all { w.teardown() }
+            workers = []
+            throw error
+        }
         admin = a
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             // Unowned: the server frees its signal watches before it goes.
@@ -71,6 +79,23 @@ public final class BerthServer {
         for w in all { w.teardown() }
         workers = []
         return 0
+    }
+
+    /// Opens the proxy listener on every worker and returns its address. TCP: each worker has its own listening
+    /// socket on the same port (SO_REUSEPORT) and the kernel spreads callers. A Unix socket path binds only once, so
+    /// worker 0 binds it and every other worker accepts from that same socket (docs/architecture.md, Threads).
+    private func listen(_ all: [Worker]) throws -> SocketAddress {
+        let address = try Self.address(configuration.listen)
+        let home = all[0]
+        if address.family == .unix {
+            let bound = try home.listen(on: address, reusePort: false, permissions: Self.permissions(configuration.listenSocket),
+                                        shared: all.count > 1)
+            for w in all.dropFirst() { try w.listen(sharing: home) }
+            return bound
+        }
+        let bound = try home.listen(on: address, reusePort: all.count > 1)
+        for w in all.dropFirst() { _ = try w.listen(on: bound, reusePort: true) }
+        return bound
     }
 
     /// Seconds since start.
@@ -105,13 +130,16 @@ public final class BerthServer {
         do {
             let new = try reloader()
             try Self.checkFreezers(new)
-            if new.listen != configuration.listen || new.admin != configuration.admin || new.workers != configuration.workers {
-                logger.warning("reload: listen, admin and workers need a restart; other changes applied")
-            }
             var applied = new
+            // The listeners were bound, and their socket files made, at start.
             applied.listen = configuration.listen
             applied.admin = configuration.admin
+            applied.listenSocket = configuration.listenSocket
+            applied.adminSocket = configuration.adminSocket
             applied.workers = configuration.workers
+            if applied != new {
+                logger.warning("reload: listen, admin, their socket settings and workers need a restart; other changes applied")
+            }
             configuration = applied
             let n = workers.count
             for w in workers {
@@ -144,11 +172,24 @@ public final class BerthServer {
     }
 
     static func address(_ l: ListenAddress) throws -> SocketAddress {
-        let host = l.host == "localhost" ? "127.0.0.1" : l.host
-        guard let a = SocketAddress(numericHost: host, port: l.port) else {
-            throw SocketError(call: "listen address \(l) (use a numeric IP)", errno: EINVAL)
+        switch l {
+        case .unix(let path):
+            // The configuration checked the path; this only fails for a hand-built one.
+            guard let a = SocketAddress(unixPath: path) else {
+                throw SocketError(call: "listen address \(l)", errno: ENAMETOOLONG, explanation: "not a Unix socket path the kernel takes")
+            }
+            return a
+        case .tcp(let host, let port):
+            guard let a = SocketAddress(numericHost: host == "localhost" ? "127.0.0.1" : host, port: port) else {
+                throw SocketError(call: "listen address \(l) (use a numeric IP)", errno: EINVAL)
+            }
+            return a
         }
-        return a
+    }
+
+    /// The socket file settings as the listener applies them.
+    static func permissions(_ s: UnixSocketSettings) -> UnixSocketPermissions {
+        UnixSocketPermissions(mode: s.mode, uid: s.owner?.uid, gid: s.owner?.gid)
     }
 }
 

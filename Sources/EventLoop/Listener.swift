@@ -1,4 +1,4 @@
-// Accepts caller connections on a listening socket and hands each to its worker.
+// Accepts caller connections on a listening socket (TCP or Unix) and hands each to its worker.
 import Glibc
 internal import CLibevent
 
@@ -9,14 +9,47 @@ package final class Listener: EventHandler {
     private var event: LoopEvent!
     private let onAccept: (CInt) -> Void
     private var pauseTimer: LoopEvent!
-    /// Accepts per readable event: enough to empty a burst, few enough not to starve established connections.
-    private let acceptBatch = 64
+    /// Accepts per readable event. Alone on its socket, 64: enough to empty a burst, few enough not to starve
+    /// established connections. On a socket every worker accepts from, 1, as nginx does with `multi_accept off`:
+    /// each wake-up takes one caller, so a burst spreads over the loops that are awake instead of going to the first.
+    private let acceptBatch: Int
+    /// The socket file of a Unix listener that bound it, removed at close; nil for TCP and for a sharing listener.
+    private let file: UnixSocketFile?
 
-    /// Binds and listens; the callback receives each accepted non-blocking fd.
-    package init(base: EventBase, address: SocketAddress, reusePort: Bool, onAccept: @escaping (CInt) -> Void) throws {
-        fd = try Socket.listen(address, reusePort: reusePort)
-        self.address = Socket.localAddress(fd) ?? address
+    /// Binds and listens; the callback receives each accepted non-blocking fd. A Unix socket address gets its file
+    /// `permissions`; `shared` says other workers will accept from this socket too (`init(base:sharing:)`).
+    package init(base: EventBase, address: SocketAddress, reusePort: Bool, permissions: UnixSocketPermissions? = nil,
+                 shared: Bool = false, onAccept: @escaping (CInt) -> Void) throws {
+        if address.family == .unix {
+            let (fd, file) = try UnixSocketFile.listen(address, permissions: permissions ?? UnixSocketPermissions(mode: 0o600))
+            self.fd = fd
+            self.file = file
+            self.address = address
+        } else {
+            fd = try Socket.listen(address, reusePort: reusePort)
+            file = nil
+            self.address = Socket.localAddress(fd) ?? address
+        }
+        acceptBatch = shared ? 1 : 64
         self.onAccept = onAccept
+        start(base)
+    }
+
+    /// Accepts from `other`'s socket on this loop too, through a descriptor of its own (a dup), so each loop adds,
+    /// removes and closes only its own. The kernel wakes every loop waiting on the socket; the first to call accept
+    /// gets the caller, so a busy loop, slower to wake, takes fewer. The file stays `other`'s to remove.
+    package init(base: EventBase, sharing other: Listener, onAccept: @escaping (CInt) -> Void) throws {
+        let copy = fcntl(other.fd, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { throw SocketError(call: "dup \(other.address)", errno: errno) }
+        fd = copy
+        file = nil
+        address = other.address
+        acceptBatch = 1
+        self.onAccept = onAccept
+        start(base)
+    }
+
+    private func start(_ base: EventBase) {
         event = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .accept)
         pauseTimer = LoopEvent(timerOn: base, handler: self, tag: .timer)
         event.add()
@@ -42,10 +75,11 @@ package final class Listener: EventHandler {
         }
     }
 
-    /// Stops accepting and closes the socket.
+    /// Stops accepting, closes the socket and removes the socket file this listener created.
     package func close() {
         event.free()
         pauseTimer.free()
         Glibc.close(fd)
+        file?.remove()
     }
 }

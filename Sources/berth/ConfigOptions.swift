@@ -21,7 +21,7 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
     /// The values ArgumentParser parsed for each key's argument.
     init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: ArgumentName.self)
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             let name = ArgumentName(key)
             switch key.flagShape {
             case .value:
@@ -37,7 +37,7 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
 
     /// One argument per key, as ArgumentParser would find `@Option` properties.
     var customMirror: Mirror {
-        Mirror(self, children: ConfigKey.globalKeys.map { key in (label: ArgumentName(key).stringValue, value: Self.argument(for: key)) })
+        Mirror(self, children: ConfigKey.topLevel.map { key in (label: ArgumentName(key).stringValue, value: Self.argument(for: key)) })
     }
 
     /// The flags as BerthCore reads them; `configFile` (from `check-config FILE`) replaces `--config`.

@@ -33,10 +33,10 @@ final class ConfigFreezerTests: XCTestCase {
 
     /// Should have no flag or variable for the per-destination key, and refuse it at the top of the file.
     func testTheFreezerIsOnlyAPerDestinationKey() {
-        XCTAssertFalse(ConfigKey.globalKeys.contains(.freezer))
+        XCTAssertFalse(ConfigKey.topLevel.contains(.freezer))
         XCTAssertEqual(try resolve(["profile": ["same-region"]], environment: ["BERTH_FREEZER": "/sys/fs/cgroup/x"]).destinations, [])
         XCTAssertEqual(errorMessage { try resolveFile("profile: same-region\nfreezer: /sys/fs/cgroup/x\n") },
-                       "berth.yaml:2: freezer: is set per destination: write it in a destinations entry, e.g. {match: \"10.0.0.5:8080\", freezer: ...}")
+                       "berth.yaml:2: freezer: " + KeyDefinition.destinationOnlyProblem.message)
     }
 
     /// Should read the v1 poll interval as a duration, default 100ms.

@@ -40,7 +40,7 @@ final class ConfigKeyTableTests: XCTestCase {
     /// variable, a check-config line and a startup-log field that both show the value.
     func testEveryKeyHasAFlagAVariableAYAMLKeyHelpARenderingLineAndALogField() throws {
         let baseline = try load().configuration
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             let definition = key.definition
             let example = definition.example
             XCTAssertFalse(example.isEmpty, key.name)
@@ -80,21 +80,21 @@ final class ConfigKeyTableTests: XCTestCase {
     /// profile, the keys it provides: two rows writing one field would show up here.
     func testEachKeyLandsInAFieldOfItsOwn() throws {
         let lines = { (configuration: BerthConfiguration) in
-            Dictionary(uniqueKeysWithValues: ConfigKey.globalKeys.map { key in (key, self.renderedLine(of: key, in: configuration.renderedAsYAML())) })
+            Dictionary(uniqueKeysWithValues: ConfigKey.topLevel.map { key in (key, self.renderedLine(of: key, in: configuration.renderedAsYAML())) })
         }
-        let profileDriven = Set(ConfigKey.globalKeys.filter { key in
+        let profileDriven = Set(ConfigKey.topLevel.filter { key in
             TimeoutProfile.all.contains { profile in
                 lines(BerthConfiguration(defaultsFor: profile))[key] != lines(BerthConfiguration(defaultsFor: TimeoutProfile.all[0]))[key]
             }
         })
         XCTAssertTrue(profileDriven.isSuperset(of: [.connectTimeout, .socketTimeout, .acquireTimeout]), "\(profileDriven)")
         let baseline = lines(try load().configuration)
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             let changed = lines(try load([key: key.definition.example]).configuration)
             var allowed: Set<ConfigKey> = [key, key.aliasTarget ?? key]
-            allowed.formUnion(ConfigKey.globalKeys.filter { $0.definition.follows == key || $0.aliasTarget == key })
+            allowed.formUnion(ConfigKey.topLevel.filter { $0.definition.follows == key || $0.aliasTarget == key })
             if key == .profile { allowed.formUnion(profileDriven) }
-            for other in ConfigKey.globalKeys where !allowed.contains(other) {
+            for other in ConfigKey.topLevel where !allowed.contains(other) {
                 XCTAssertEqual(changed[other], baseline[other], "setting \(key.name) changed \(other.name)")
             }
         }
@@ -102,7 +102,7 @@ final class ConfigKeyTableTests: XCTestCase {
 
     /// Should read back every key's example from check-config's output: flag -> configuration -> YAML -> the same.
     func testEveryKeyRoundTripsThroughCheckConfig() throws {
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             let original = try load([key: key.definition.example]).configuration
             try assertReadsBack(original, key.name)
         }
@@ -110,7 +110,7 @@ final class ConfigKeyTableTests: XCTestCase {
 
     /// Should read back every example at once, with a destination setting every per-destination key.
     func testAllExamplesTogetherRoundTrip() throws {
-        let keys = ConfigKey.globalKeys.filter { $0.aliasTarget == nil && $0.definition.inFile }
+        let keys = ConfigKey.topLevel.filter { $0.aliasTarget == nil && $0.definition.inFile }
         var file = keys.map { yamlLine($0, $0.definition.example) }.joined(separator: "\n")
         // host:port, the one form every per-destination key takes (freezer needs it).
         file += "\ndestinations:\n  - match: api.internal:8080\n"
@@ -120,6 +120,32 @@ final class ConfigKeyTableTests: XCTestCase {
         let original = try load(files: ["base.yaml": file]).configuration
         XCTAssertFalse(original.destinations.isEmpty)
         try assertReadsBack(original, "all examples")
+    }
+
+    /// Should read every destination-only key from a destinations entry, print it there in check-config and read it
+    /// back, and refuse it as a flag, a variable and a top-level key with a message that says where it goes.
+    func testDestinationOnlyKeysLiveInDestinationsAndNowhereElse() throws {
+        let keys = ConfigKey.allCases.filter { !$0.definition.topLevel }
+        XCTAssertFalse(keys.isEmpty)
+        for key in keys {
+            let example = key.definition.example[0]
+            XCTAssertNotNil(key.definition.destination, "\(key.name) has no destination field")
+            XCTAssertNil(key.logField, key.name)
+            XCTAssertFalse(ConfigKey.topLevel.contains(key), key.name)
+            // host:port: some destination keys (freezer) need the exact upstream.
+            let file = baseFile + "destinations:\n  - match: api.internal:8080\n    \(key.name): \(example)\n"
+            let configuration = try load(files: ["base.yaml": file]).configuration
+            XCTAssertNotEqual(configuration.destinations, [DestinationOverride(match: "api.internal:8080")], "\(key.name): the example changes nothing")
+            XCTAssertTrue(configuration.renderedAsYAML().contains("\n    \(key.name): \(example.yamlQuoted)"), configuration.renderedAsYAML())
+            try assertReadsBack(configuration, key.name)
+
+            let expected = "is set per destination: write it in an entry of the file's destinations list, next to its match"
+            XCTAssertEqual(errorMessage { try load(files: ["base.yaml": baseFile + yamlLine(key, [example])]) },
+                           "base.yaml:2: \(key.name): \(expected)")
+            XCTAssertEqual(errorMessage { try load([key: [example]]) }, "--\(key.name): \(expected)")
+            // Not a variable: BERTH_UNIX means nothing, as any unknown BERTH_ variable (Kubernetes injects some).
+            XCTAssertEqual(try load(environment: [key.environmentVariable: example]).configuration, try load().configuration)
+        }
     }
 
     /// Asserts that `original` rendered as YAML, read as its own config file, gives itself and the same text.
@@ -132,37 +158,17 @@ final class ConfigKeyTableTests: XCTestCase {
     }
 
     /// Should give every destination-only key a destination field that reads back through check-config, and no
-    /// flag, variable, top-level key or log field.
-    func testEveryDestinationOnlyKeyLivesInDestinationsAlone() throws {
-        let keys = ConfigKey.allCases.filter { !$0.definition.isGlobal }
-        XCTAssertFalse(keys.isEmpty)
-        for key in keys {
-            let definition = key.definition
-            XCTAssertNotNil(definition.destination, key.name)
-            XCTAssertFalse(ConfigKey.globalKeys.contains(key), key.name)
-            XCTAssertNil(key.logField, key.name)
-            XCTAssertNil(try load(environment: [key.environmentVariable: definition.example[0]]).configuration.destinations.first,
-                         "\(key.environmentVariable) is not read")
-            let topLevel = errorMessage { try load(files: ["base.yaml": baseFile + yamlLine(key, definition.example)]) }
-            XCTAssertEqual(topLevel, "base.yaml:2: \(key.name): is set per destination: write it in a destinations entry, e.g. {match: \"10.0.0.5:8080\", \(key.name): ...}")
-            let file = baseFile + "destinations:\n  - match: api.internal:8080\n    \(key.name): \"\(definition.example[0])\"\n"
-            let original = try load(files: ["base.yaml": file]).configuration
-            XCTAssertNotEqual(original.destinations, [DestinationOverride(match: "api.internal:8080")], "\(key.name): the example changes nothing")
-            try assertReadsBack(original, key.name)
-        }
-    }
-
     /// Should list every key's flag and variable in docs/configuration.md, and every destination-only key.
     func testTheDocsListEveryKey() throws {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/configuration.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             XCTAssertTrue(text.contains("`--\(key.name)"), "docs/configuration.md lacks --\(key.name)")
             XCTAssertTrue(text.contains("`\(key.environmentVariable)`"), "docs/configuration.md lacks \(key.environmentVariable)")
         }
-        for key in ConfigKey.allCases where !key.definition.isGlobal {
-            XCTAssertTrue(text.contains("| `\(key.name)` |"), "docs/configuration.md lacks the destination key \(key.name)")
+        for key in ConfigKey.allCases where !key.definition.topLevel {
+            XCTAssertTrue(text.contains("| `\(key.name)` |") || text.contains("`\(key.name):"), "docs/configuration.md lacks the destination key \(key.name)")
         }
     }
 
@@ -176,6 +182,7 @@ final class ConfigKeyTableTests: XCTestCase {
             "caller-idle-timeout: 1m", "drain-timeout: 10s", "socket-timeout-ceiling: 5m", "allow: []",
             "connect-port: [443]", "workers: 1", "admin-token-file: \"\"", "metrics-upstreams: active",
             "log-format: logfmt", "log-level: info", "access-log: false", "via: \"1.1 berth\"",
+            "listen-socket-mode: \"0660\"", "listen-socket-owner: \"\"", "admin-socket-mode: \"0600\"", "admin-socket-owner: \"\"",
         ]
         for line in expected { XCTAssertTrue(rendering.contains("\n\(line)\n"), "\(line) in\n\(rendering)") }
         XCTAssertEqual(try load().configuration, BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).with(configFile: "base.yaml"))

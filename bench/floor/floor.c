@@ -1,9 +1,11 @@
-// The kernel's floor for a proxy on this machine: a relay that moves bytes and nothing else (bench/run --targets floor).
+// The kernel's floor for a proxy on this machine: a relay that moves bytes and nothing else (bench/run --targets floor, floor-unix).
 //
 // Each accepted caller connection gets its own upstream connection for life, and every readable event does one
 // recv(2) and one send(2) to the peer (the cheapest socket calls; read/write add the VFS layers): the four system
 // calls per request that any one-loop HTTP/1.1 proxy needs, with no parsing, no pooling and no timers. Its CPU per request is what the kernel alone charges; a real proxy
 // can only add to it. Not a proxy: no HTTP, bodies up to the socket buffer (bench bodies 2 B and 4 KiB), loopback.
+// Callers reach it on a TCP port, or on a Unix socket (LISTEN written unix:/path) for the floor of that socket kind;
+// the upstream hop is TCP either way, as for the proxies it is compared with.
 #include <event2/event.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -11,7 +13,9 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct pair {
@@ -21,6 +25,7 @@ struct pair {
 
 static struct event_base *base;
 static struct sockaddr_in upstream_addr;
+static int caller_is_tcp = 1;
 static char buf[65536];
 
 static void pair_close(struct pair *p) {
@@ -50,7 +55,7 @@ static void on_accept(int lfd, short what, void *arg) {
         return;
     }
     fcntl(u, F_SETFL, O_NONBLOCK);
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (caller_is_tcp) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(u, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct pair *p = malloc(sizeof *p);
     p->caller = c;
@@ -63,7 +68,7 @@ static void on_accept(int lfd, short what, void *arg) {
 
 int main(int argc, char **argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: floor LISTEN_PORT UPSTREAM_PORT (both on 127.0.0.1)\n");
+        fprintf(stderr, "usage: floor (LISTEN_PORT | unix:PATH) UPSTREAM_PORT (ports on 127.0.0.1)\n");
         return 2;
     }
     int one = 1;
@@ -72,9 +77,19 @@ int main(int argc, char **argv) {
     upstream_addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     struct sockaddr_in listen_addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1])),
                                       .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(l, (struct sockaddr *)&listen_addr, sizeof listen_addr) != 0 || listen(l, 4096) != 0) {
+    struct sockaddr_un listen_path = {.sun_family = AF_UNIX};
+    struct sockaddr *bind_addr = (struct sockaddr *)&listen_addr;
+    socklen_t bind_len = sizeof listen_addr;
+    if (strncmp(argv[1], "unix:", 5) == 0) {
+        caller_is_tcp = 0;
+        snprintf(listen_path.sun_path, sizeof listen_path.sun_path, "%s", argv[1] + 5);
+        unlink(listen_path.sun_path);
+        bind_addr = (struct sockaddr *)&listen_path;
+        bind_len = sizeof listen_path;
+    }
+    int l = socket(caller_is_tcp ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (caller_is_tcp) setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(l, bind_addr, bind_len) != 0 || listen(l, 4096) != 0) {
         perror("floor: listen");
         return 1;
     }

@@ -78,8 +78,45 @@ def wait_port(port, timeout=10.0):
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def wait_address(address, timeout=10.0):
+    """wait_port for a port number; for `unix:/path`, until a connect to the socket succeeds."""
+    if not isinstance(address, str):
+        return wait_port(address, timeout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(0.5)
+                s.connect(address[5:])
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on {address} after {timeout}s")
+
+
+def compile_c(source, work, name, libs=()):
+    """bench/SOURCE compiled with -O2 into WORK/NAME by the system C compiler; returns the executable's path."""
+    import shutil
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        raise RuntimeError(f"{source} needs a C compiler (apt-get install -y gcc)")
+    exe = os.path.join(work, name)
+    if not os.path.exists(exe):
+        subprocess.run([cc, "-O2", "-o", exe, os.path.join(BENCH_DIR, source), *libs], check=True)
+    return exe
+
+
 def read_ready_line(p, timeout=20.0):
     """Read berth's first stdout line `berth listening proxy=H:P admin=H:P` -> (proxy_port, admin_port)."""
+    proxy, admin = read_ready_addresses(p, timeout)
+    m = re.search(r":(\d+)$", proxy), re.search(r":(\d+)$", admin)
+    if not all(m):
+        raise RuntimeError(f"berth is not listening on TCP ports: proxy={proxy} admin={admin}")
+    return int(m[0].group(1)), int(m[1].group(1))
+
+
+def read_ready_addresses(p, timeout=20.0):
+    """Read berth's first stdout line -> (proxy, admin) as printed: `H:P`, `[H]:P` or `unix:/path`."""
     import select
     deadline = time.monotonic() + timeout
     buf = b""
@@ -92,10 +129,10 @@ def read_ready_line(p, timeout=20.0):
             buf += chunk
         elif p.poll() is not None:
             break
-    m = re.search(rb"proxy=[^ ]*:(\d+) admin=[^ ]*:(\d+)", buf)
+    m = re.search(rb"proxy=(\S+) admin=(\S+)", buf)
     if not m:
         raise RuntimeError(f"berth did not print its ready line (got {buf!r}, exit={p.poll()})")
-    return int(m.group(1)), int(m.group(2))
+    return m.group(1).decode(), m.group(2).decode()
 
 
 def proc_tree(pid):
@@ -191,8 +228,9 @@ NGINX_TEMP_PATHS = """
   uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;"""
 
 
-def start_upstream_nginx(workdir, port, cpu=None, workers=1):
-    """nginx on 127.0.0.1:port answering /b2 (2 bytes), /b4k and /b256k, keep-alive without a request limit."""
+def start_upstream_nginx(workdir, port, cpu=None, workers=1, unix=None):
+    """nginx on 127.0.0.1:port (and on the socket path `unix` when given) answering /b2 (2 bytes), /b4k and /b256k,
+    keep-alive without a request limit."""
     os.chmod(workdir, 0o755)  # nginx workers run as nobody
     root = os.path.join(workdir, "www")
     os.makedirs(root, exist_ok=True)
@@ -218,7 +256,7 @@ http {{
   open_file_cache_valid 600s;
   default_type application/octet-stream;{NGINX_TEMP_PATHS.format(d=workdir)}
   server {{
-    listen 127.0.0.1:{port} backlog=4096;
+    listen 127.0.0.1:{port} backlog=4096;{f"{chr(10)}    listen unix:{unix} backlog=4096;" if unix else ""}
     root {root};
     location = /b2 {{ return 200 "ok"; }}
     location / {{ }}

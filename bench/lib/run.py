@@ -1,7 +1,8 @@
-"""Side-by-side throughput / latency / CPU-per-request benchmark: direct, berth, nginx, HAProxy.
+"""Side-by-side throughput / latency / CPU-per-request benchmark: direct, berth, nginx, HAProxy, the floor relay,
+with callers on loopback TCP and (the -unix targets) on Unix sockets.
 
-Started by bench/run; see docs/performance.md. Every load loop is a wrk run bounded by --duration,
-all traffic is on 127.0.0.1.
+Started by bench/run; see docs/performance.md. Every load loop is a wrk or bench/load run bounded by --duration,
+all traffic stays on this machine (127.0.0.1 and socket files in a temporary directory).
 """
 
 import argparse
@@ -17,147 +18,26 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import procs  # noqa: E402
+from clients import Client  # noqa: E402
 from procs import log  # noqa: E402
-
-WRK_LUA = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%d duration_us=%d connect=%d read=%d write=%d status=%d timeout=%d " ..
-    "p50=%d p90=%d p99=%d p999=%d mean=%.1f max=%d\n",
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
-    latency.mean, latency.max))
-end
-"""
+from targets import DIRECT, PROXIES, has_cc, is_unix, unix_counterpart  # noqa: E402
 
 BODIES = {"2": "/b2", "4k": "/b4k", "256k": "/b256k"}
 BODY_BYTES = {"2": 2, "4k": 4096, "256k": 262144}
 
 
-# --------------------------------------------------------------------------- proxies
-
-def start_berth(work, up_port, cpu, workers=1):
-    p = procs.start([os.environ["BERTH_BIN"], "--profile", "same-region-failover",
-                     "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--workers", str(workers),
-                     "--log-level", "warning"],
-                    cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"berth-w{workers}.stderr"), "w"))
-    port, admin = procs.read_ready_line(p)
-    return p, port
-
-
-def start_nginx_proxy(work, up_port, cpu, workers=1):
-    port = procs.free_port()
-    name = f"nginx-proxy-w{workers}"
-    conf = os.path.join(work, f"{name}.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes {workers};
-daemon off;
-pid {work}/{name}.pid;
-error_log {work}/{name}.err warn;
-worker_rlimit_nofile 20000;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;{procs.NGINX_TEMP_PATHS.format(d=work + '/np')}
-  upstream up {{ server 127.0.0.1:{up_port}; keepalive 128; keepalive_requests 100000000; }}
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    location / {{
-      proxy_pass http://up;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }}
-  }}
-}}
-""")
-    p = procs.start(["nginx", "-c", conf, "-p", work], cpu=cpu,
-                    stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    procs.wait_port(port)
-    return p, port
-
-
-def start_haproxy(work, up_port, cpu, threads=1):
-    port = procs.free_port()
-    conf = os.path.join(work, f"haproxy-t{threads}.cfg")
-    with open(conf, "w") as f:
-        f.write(f"""global
-  nbthread {threads}
-  maxconn 8000
-
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 300s
-  http-reuse always
-
-frontend fe
-  bind 127.0.0.1:{port}
-  default_backend be
-
-backend be
-  server s1 127.0.0.1:{up_port}
-""")
-    p = procs.start(["haproxy", "-f", conf, "-db"], cpu=cpu,
-                    stderr=open(os.path.join(work, f"haproxy-t{threads}.stderr"), "w"))
-    procs.wait_port(port)
-    return p, port
-
-
-def start_floor(work, up_port, cpu):
-    """The byte-moving floor (bench/floor/floor.c): what the kernel alone charges per request on this machine."""
-    src = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "floor", "floor.c")
-    exe = os.path.join(work, "floor")
-    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if cc is None:
-        raise RuntimeError("the floor target needs a C compiler (apt-get install -y gcc)")
-    subprocess.run([cc, "-O2", "-o", exe, src, "-levent"], check=True)
-    port = procs.free_port()
-    p = procs.start([exe, str(port), str(up_port)], cpu=cpu, stderr=open(os.path.join(work, "floor.stderr"), "w"))
-    procs.wait_port(port)
-    return p, port
-
-
-def start_berth2(work, up_port, cpu):
-    """berth --workers 2: two loops on one port (SO_REUSEPORT). Pinned, both share core 0 (overhead only); with
-    --no-pin they may use both cores."""
-    return start_berth(work, up_port, cpu, workers=2)
-
-
-PROXIES = {"berth": start_berth, "berth2": start_berth2, "nginx": start_nginx_proxy, "haproxy": start_haproxy,
-           "floor": start_floor,
-           # Two workers (nginx worker_processes 2) and two threads (HAProxy nbthread 2), to compare with berth2.
-           "nginx2": lambda w, u, c: start_nginx_proxy(w, u, c, workers=2),
-           "haproxy2": lambda w, u, c: start_haproxy(w, u, c, threads=2)}
-
-
 # --------------------------------------------------------------------------- one measurement
 
-def run_wrk(port, up_port, path, duration, connections, cpu, lua):
-    argv = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "2s", "-s", lua,
-            "-H", f"Host: 127.0.0.1:{up_port}", f"http://127.0.0.1:{port}{path}"]
-    if cpu is not None:
-        argv = ["taskset", "-c", str(cpu)] + argv
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30)
-    line = next((l for l in r.stdout.splitlines() if l.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed (exit {r.returncode}): {r.stdout}{r.stderr}")
-    return {k: float(v) for k, v in (kv.split("=") for kv in line.split()[1:])}
-
-
-def measure(name, port, proxy_pid, up_pid, up_port, args, lua):
+def measure(name, address, proxy_pid, up_pid, up_port, args, client):
     path = BODIES[args.body]
     if args.warmup > 0:
-        run_wrk(port, up_port, path, args.warmup, args.connections, args.load_cpu, lua)
+        client.run(address, up_port, path, args.warmup, args.connections, args.load_cpu)
     proxy_tree = procs.proc_tree(proxy_pid) if proxy_pid else []
     up_tree = procs.proc_tree(up_pid)
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     s0 = procs.cpu_split(proxy_tree)
     c0p, c0u, b0, t0 = sum(s0), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), time.monotonic()
-    w = run_wrk(port, up_port, path, args.duration, args.connections, args.load_cpu, lua)
+    w = client.run(address, up_port, path, args.duration, args.connections, args.load_cpu)
     s1 = procs.cpu_split(proxy_tree)
     c1p, c1u, b1, t1 = sum(s1), procs.cpu_seconds(up_tree), procs.system_busy_seconds(), time.monotonic()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -221,46 +101,61 @@ def fmt(v, spec="{:.0f}"):
 
 def table(summary, targets):
     direct = summary.get("direct")
-    hdr = (f"{'target':<8} {'req/s':>9} {'p50 µs':>7} {'p99 µs':>7} {'+p50':>6} {'+p99':>6} "
-           f"{'cpu µs/req':>10} {'user':>5} {'sys':>5} {'proxy cores':>11} {'up µs/req':>9} {'wrk cores':>9} {'other cores':>11} {'errors':>6}")
+    hdr = (f"{'target':<12} {'req/s':>9} {'p50 µs':>7} {'p99 µs':>7} {'+p50':>6} {'+p99':>6} "
+           f"{'cpu µs/req':>10} {'user':>5} {'sys':>5} {'proxy cores':>11} {'up µs/req':>9} {'load cores':>10} {'other cores':>11} {'errors':>6}")
     lines = [hdr, "-" * len(hdr)]
     for t in targets:
         r = summary[t]
         add50 = r["p50_us"] - direct["p50_us"] if direct and t != "direct" else None
         add99 = r["p99_us"] - direct["p99_us"] if direct and t != "direct" else None
-        lines.append(f"{t:<8} {fmt(r['rps']):>9} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} {fmt(add50):>6} "
+        lines.append(f"{t:<12} {fmt(r['rps']):>9} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} {fmt(add50):>6} "
                      f"{fmt(add99):>6} {fmt(r['proxy_cpu_us_per_req'], '{:.2f}'):>10} "
                      f"{fmt(r.get('proxy_user_us_per_req'), '{:.1f}'):>5} {fmt(r.get('proxy_sys_us_per_req'), '{:.1f}'):>5} "
                      f"{fmt(r['proxy_cores'], '{:.2f}'):>11} {fmt(r['upstream_cpu_us_per_req'], '{:.2f}'):>9} "
-                     f"{fmt(r['wrk_cores'], '{:.2f}'):>9} {fmt(r['other_cores'], '{:.2f}'):>11} {r['errors']:>6}")
+                     f"{fmt(r['wrk_cores'], '{:.2f}'):>10} {fmt(r['other_cores'], '{:.2f}'):>11} {r['errors']:>6}")
     return "\n".join(lines)
 
 
 def targets_verdict(summary):
-    b, h = summary.get("berth"), summary.get("haproxy")
+    """The goals of docs/performance.md for callers on TCP, then (keys prefixed unix_) for callers on a Unix socket,
+    where the goal is only CPU per request below HAProxy's with its Unix-socket bind. Added latency is against the
+    upstream reached directly over TCP in both: what a caller that did without the proxy would see."""
+    v = _verdict(summary, "", cpu_goal=0.75)
+    v.update(_verdict(summary, "-unix", cpu_goal=1.0))
+    return v
+
+
+def _verdict(summary, kind, cpu_goal):
+    b, h = summary.get("berth" + kind), summary.get("haproxy" + kind)
     d = summary.get("direct")
+    prefix = "unix_" if kind else ""
     if not b or not h:
         return {}
     v = {}
     if b["proxy_cpu_us_per_req"] and h["proxy_cpu_us_per_req"]:
         ratio = b["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"]
-        v["cpu_per_request_vs_haproxy"] = {"ratio": round(ratio, 3), "target": "<= 0.75", "met": ratio <= 0.75}
-        f = summary.get("floor")
+        goal = f"<= {cpu_goal}" if cpu_goal < 1 else f"< {cpu_goal}"
+        met = ratio <= cpu_goal if cpu_goal < 1 else ratio < cpu_goal
+        v[prefix + "cpu_per_request_vs_haproxy"] = {"ratio": round(ratio, 3), "target": goal, "met": met}
+        f = summary.get("floor" + kind)
         if f and f["proxy_cpu_us_per_req"]:
             # What no proxy on this machine can go under: the kernel's share, measured in the same run.
-            v["floor_cpu_per_request_vs_haproxy"] = {"ratio": round(f["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"], 3)}
-            v["berth_cpu_above_floor_us"] = round(b["proxy_cpu_us_per_req"] - f["proxy_cpu_us_per_req"], 2)
+            v[prefix + "floor_cpu_per_request_vs_haproxy"] = {"ratio": round(f["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"], 3)}
+            v[prefix + "berth_cpu_above_floor_us"] = round(b["proxy_cpu_us_per_req"] - f["proxy_cpu_us_per_req"], 2)
+            v[prefix + "berth_cpu_vs_floor"] = {"ratio": round(b["proxy_cpu_us_per_req"] / f["proxy_cpu_us_per_req"], 3)}
     ratio = b["rps"] / h["rps"]
-    v["throughput_vs_haproxy"] = {"ratio": round(ratio, 3), "target": ">= 1.05", "met": ratio >= 1.05}
-    b2 = summary.get("berth2")
+    v[prefix + "throughput_vs_haproxy"] = {"ratio": round(ratio, 3)}
+    if not kind:
+        v[prefix + "throughput_vs_haproxy"].update({"target": ">= 1.05", "met": ratio >= 1.05})
+    b2 = summary.get("berth2" + kind)
     if b2:
         # "Must not regress on 2 cores": within 5% of one worker, the spread of rounds on a quiet machine.
         r2 = b2["rps"] / b["rps"]
-        v["workers2_throughput_vs_workers1"] = {"ratio": round(r2, 3), "target": ">= 0.95", "met": r2 >= 0.95}
+        v[prefix + "workers2_throughput_vs_workers1"] = {"ratio": round(r2, 3), "target": ">= 0.95", "met": r2 >= 0.95}
     if d:
         for q in ("p50_us", "p99_us"):
             bb, hh = b[q] - d[q], h[q] - d[q]
-            v[f"added_{q}"] = {"berth": bb, "haproxy": hh, "target": "berth <= haproxy", "met": bb <= hh}
+            v[f"{prefix}added_{q}"] = {"berth": bb, "haproxy": hh, "target": "berth <= haproxy", "met": bb <= hh}
     return v
 
 
@@ -273,8 +168,10 @@ def chart(summary, targets, path, title):
         log("matplotlib missing: chart skipped")
         return False
     colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "nginx2": "#7cc47c",
-              "haproxy": "#d0772b", "haproxy2": "#e8a66b", "floor": "#bbbbbb"}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+              "haproxy": "#d0772b", "haproxy2": "#e8a66b", "floor": "#bbbbbb", "direct-unix": "#777777",
+              "berth-unix": "#17507a", "berth2-unix": "#4a86b0", "nginx-unix": "#246b24", "haproxy-unix": "#a0531a",
+              "floor-unix": "#8a8a8a"}
+    fig, axes = plt.subplots(1, 3, figsize=(13 + 0.9 * max(0, len(targets) - 6), 4.2))
     ax = axes[0]
     rps = [summary[t]["rps"] for t in targets]
     bars = ax.bar(targets, rps, color=[colors.get(t, "#555") for t in targets])
@@ -306,6 +203,8 @@ def chart(summary, targets, path, title):
     ax.set_xticks(x, prox)
     ax.legend(fontsize=8)
     ax.set_title("added latency µs vs direct (lower is better)" if d else "latency µs (lower is better; no direct run)")
+    for a in axes:
+        a.tick_params(axis="x", labelrotation=30 if len(targets) > 6 else 0, labelsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -316,19 +215,26 @@ def chart(summary, targets, path, title):
 
 def main(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__)
-    ap.add_argument("--duration", type=int, default=10, help="whole seconds per measured wrk run (default 10)")
-    ap.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    ap.add_argument("--duration", type=int, default=10, help="whole seconds per measured load run (default 10)")
+    ap.add_argument("--connections", type=int, default=64, help="load client connections (default 64)")
     ap.add_argument("--body", choices=sorted(BODIES), default="2", help="response body size (default 2)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="measure every target this many times, order rotated; medians reported (default 3)")
-    ap.add_argument("--warmup", type=int, default=None, help="unmeasured whole wrk seconds before each run (default 2)")
+    ap.add_argument("--warmup", type=int, default=None, help="unmeasured whole seconds of load before each run (default 2)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 2 s each, 1 round, 1 s warm-up")
-    ap.add_argument("--no-pin", action="store_true", help="do not pin proxy to core 0 and wrk+upstream to core 1")
-    has_cc = any(shutil.which(c) for c in ("cc", "gcc", "clang"))
-    ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc else ""),
+    ap.add_argument("--no-pin", action="store_true", help="do not pin proxy to core 0 and the load+upstream to core 1")
+    ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc() else ""),
                     help="comma-separated subset of direct, berth, nginx, haproxy, floor (the byte-moving floor, "
                          "bench/floor/floor.c; in the default set when a C compiler is installed); also berth2, "
-                         "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin)")
+                         "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin); "
+                         "and the same with -unix (direct-unix, berth-unix, berth2-unix, nginx-unix, haproxy-unix, "
+                         "floor-unix): callers on a Unix socket")
+    ap.add_argument("--unix", action="store_true",
+                    help="add the -unix counterpart of every target, measured side by side in the same rounds")
+    ap.add_argument("--client", choices=["auto", "wrk", "load"], default="auto",
+                    help="load client: wrk, or bench/load/load.c (needs a C compiler; reaches Unix sockets too). "
+                         "auto (default): wrk unless a target is on a Unix socket; then load for every target, so "
+                         "req/s and latency compare within the run")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"), help="results directory")
     ap.add_argument("--name", default=None,
                     help="result file stem (default latest; quick with --quick, so a smoke run keeps latest.*)")
@@ -345,20 +251,25 @@ def main(argv):
     args.proxy_cpu = 0 if pin else None
     args.load_cpu = 1 if pin else None
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    if args.unix:
+        targets += [u for u in map(unix_counterpart, list(targets)) if u and u not in targets]
     for t in targets:
-        if t != "direct" and t not in PROXIES:
+        if t not in DIRECT and t not in PROXIES:
             ap.error(f"unknown target {t}")
-    if "floor" in targets and args.body == "256k":
-        if args.targets != ap.get_default("targets"):
-            ap.error("the floor relay handles bodies up to the socket buffer: use --body 2 or 4k")
-        targets.remove("floor")
-        log("floor left out: it handles bodies up to the socket buffer, not 256k")
+    for floor in ("floor", "floor-unix"):
+        if floor in targets and args.body == "256k":
+            if args.targets != ap.get_default("targets"):
+                ap.error("the floor relay handles bodies up to the socket buffer: use --body 2 or 4k")
+            targets.remove(floor)
+            log(f"{floor} left out: it handles bodies up to the socket buffer, not 256k")
+    unix = any(is_unix(t) for t in targets)
+    if args.client == "wrk" and unix:
+        ap.error("wrk cannot reach a Unix socket: use --client load (or auto)")
+    args.client = args.client if args.client != "auto" else ("load" if unix else "wrk")
 
     work = procs.tmpdir("berth-bench-")
     os.makedirs(os.path.join(work, "np"), exist_ok=True)
-    lua = os.path.join(work, "report.lua")
-    with open(lua, "w") as f:
-        f.write(WRK_LUA)
+    client = Client(args.client, work)
     os.makedirs(args.out, exist_ok=True)
 
     info = procs.machine()
@@ -369,27 +280,29 @@ def main(argv):
         "nginx": procs.tool_version(["nginx", "-v"]),
         "haproxy": procs.tool_version(["haproxy", "-v"]),
         "wrk": procs.tool_version(["wrk", "--version"]),
+        "load_client": "wrk" if args.client == "wrk" else "bench/load/load.c",
     })
     log(f"{info['nproc']} cores, {info['cpu_model']}, kernel {info['kernel']}, load {info['loadavg_at_start']}")
     try:
         up_port = procs.free_port()
-        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu)
+        up_unix = os.path.join(work, "upstream.sock")
+        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu, unix=up_unix if unix else None)
         running = {}
         for t in targets:
-            if t == "direct":
-                running[t] = (None, up_port)
+            if t in DIRECT:
+                running[t] = (None, f"unix:{up_unix}" if is_unix(t) else up_port)
             else:
-                p, port = PROXIES[t](work, up_port, args.proxy_cpu)
-                running[t] = (p.pid, port)
+                p, address = PROXIES[t](work, up_port, args.proxy_cpu)
+                running[t] = (p.pid, address)
         runs = []
         for rnd in range(args.rounds):
             order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
             for t in order:
-                pid, port = running[t]
-                r = measure(t, port, pid, up.pid, up_port, args, lua)
+                pid, address = running[t]
+                r = measure(t, address, pid, up.pid, up_port, args, client)
                 r["round"] = rnd + 1
                 runs.append(r)
-                log(f"round {rnd + 1} {t:<8} {r['rps']:>9.0f} req/s  p50 {r['p50_us']} µs  p99 {r['p99_us']} µs  "
+                log(f"round {rnd + 1} {t:<12} {r['rps']:>9.0f} req/s  p50 {r['p50_us']} µs  p99 {r['p99_us']} µs  "
                     f"cpu {r['proxy_cpu_us_per_req']} µs/req  other load {r['other_cores']} cores"
                     + (f"  ERRORS {r['errors']}" if r["errors"] else ""))
     except BaseException:
@@ -405,15 +318,16 @@ def main(argv):
     result = {
         "machine": info,
         "settings": {"duration_s": args.duration, "connections": args.connections, "wrk_threads": 1,
+                     "client": args.client,
                      "body": args.body, "body_bytes": BODY_BYTES[args.body], "rounds": args.rounds,
                      "warmup_s": args.warmup, "pinned": pin,
-                     "pinning": "proxy on core 0; wrk and upstream nginx on core 1" if pin else "none",
+                     "pinning": f"proxy on core 0; {args.client} and upstream nginx on core 1" if pin else "none",
                      "quick": args.quick},
         "summary": summary,
         "targets": verdict,
         "runs": runs,
     }
-    title = (f"berth bench: body {args.body}, wrk -t1 -c{args.connections}, {args.duration:g}s x {args.rounds} "
+    title = (f"berth bench: body {args.body}, {args.client} -t1 -c{args.connections}, {args.duration:g}s x {args.rounds} "
              f"round(s), median; {info['nproc']} cores {info['cpu_model']}; {info['date']}")
     print()
     print(title)

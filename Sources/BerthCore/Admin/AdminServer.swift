@@ -16,13 +16,15 @@ final class AdminServer {
     private var connections: [ObjectIdentifier: AdminConnection] = [:]
     lazy var routes = AdminRoutes(admin: self)
 
-    init(base: EventBase, address: SocketAddress, server: BerthServer, worker: Worker, workers: [Worker]) throws {
+    /// Listens on `address`; a Unix socket's file gets `permissions`, its access control.
+    init(base: EventBase, address: SocketAddress, permissions: UnixSocketPermissions? = nil, server: BerthServer,
+         worker: Worker, workers: [Worker]) throws {
         self.base = base
         self.server = server
         self.worker = worker
         self.workers = workers
         self.address = address
-        listener = try Listener(base: base, address: address, reusePort: false) { [unowned self] fd in
+        listener = try Listener(base: base, address: address, reusePort: false, permissions: permissions) { [unowned self] fd in
             let c = AdminConnection(admin: self, fd: fd)
             self.connections[ObjectIdentifier(c)] = c
             c.start()
@@ -137,7 +139,9 @@ final class AdminConnection: ChannelDelegate {
                     }
                     busy = true
                     let keep = head.keepAlive
+                    let mutation = head.method != .get && head.method != .head
                     admin.routes.handle(head) { [weak self] response in
+                        if mutation { self?.logMutation(head, status: response.status) }
                         self?.reply(response, keepAlive: keep)
                     }
                 }

@@ -12,7 +12,7 @@ extension BerthConfiguration {
             switch definition.rendering {
             case .key: lines.append("\(key.name): \(yaml(self))")
             case .comment: lines.append("# \(key.name): \(definition.log.map { $0(self) }.flatMap { $0.isEmpty ? nil : $0 } ?? "none")")
-            case .viaTarget: break
+            case .viaTarget, .inDestinations: break
             }
         }
         if adminToken != nil { lines.append("# admin token loaded from admin-token-file") }

@@ -102,9 +102,7 @@ enum ConfigFile {
 
     /// The problem text for a key berth does not know, with the likely intended key when there is one.
     private static func unknownKeyProblem(_ name: String) -> String {
-        if let key = ConfigKey(rawValue: name), !key.definition.isGlobal {
-            return "is set per destination: write it in a destinations entry, e.g. {match: \"10.0.0.5:8080\", \(name): ...}"
-        }
+        if let key = ConfigKey(rawValue: name), !key.definition.topLevel { return KeyDefinition.destinationOnlyProblem.message }
         if let key = ConfigKey(rawValue: name), !key.definition.inFile { return "cannot be set inside a configuration file" }
         let kebab = String(name.lowercased().map { $0 == "_" ? "-" : $0 })
         if let key = ConfigKey(rawValue: kebab), key.definition.inFile { return "unknown key (did you mean \(key.name)?)" }

@@ -8,7 +8,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case profile
     case config
     case listen
+    case listenSocketMode = "listen-socket-mode"
+    case listenSocketOwner = "listen-socket-owner"
     case admin
+    case adminSocketMode = "admin-socket-mode"
+    case adminSocketOwner = "admin-socket-owner"
     case maxTotal = "max-total"
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
@@ -37,6 +41,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case replay
     case replayBuffer = "replay-buffer"
     case replayMemory = "replay-memory"
+    case unix
 
     /// The row of the table: kind, default, where the value lands, example and help.
     var definition: KeyDefinition {
@@ -50,10 +55,25 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
                             inFile: false)
         case .listen:
             return .setting(\.listen, .address, default: .value(ListenAddress(host: "127.0.0.1", port: 3128)),
-                            example: ["127.0.0.1:3130"], "Proxy listener; ':PORT' means 0.0.0.0, port 0 picks a free port.")
+                            example: ["127.0.0.1:3130"],
+                            "Proxy listener; ':PORT' means 0.0.0.0, port 0 picks a free port, unix:/path is a Unix socket.")
+        // Connecting to a Unix socket takes write permission on its file: the proxy's lets berth's group in (a pod's
+        // fsGroup), the admin's only berth's own user, since the admin socket needs no token.
+        case .listenSocketMode:
+            return .setting(\.listenSocket.mode, .fileMode, default: .value(0o660), example: ["0666"],
+                            "Permission bits of the proxy's Unix socket file (listen unix:/path); callers need write permission.")
+        case .listenSocketOwner:
+            return .setting(\.listenSocket.owner, .socketOwner, default: .value(nil), example: ["1000:2000"],
+                            "Owner of the proxy's Unix socket file: USER, USER:GROUP or :GROUP, names or numbers.")
         case .admin:
             return .setting(\.admin, .address, default: .value(ListenAddress(host: "127.0.0.1", port: 9901)),
-                            example: ["127.0.0.1:9902"], "Admin listener (metrics, health).")
+                            example: ["127.0.0.1:9902"], "Admin listener (metrics, health); unix:/path is a Unix socket.")
+        case .adminSocketMode:
+            return .setting(\.adminSocket.mode, .fileMode, default: .value(0o600), example: ["0660"],
+                            "Permission bits of the admin Unix socket file (admin unix:/path), its access control.")
+        case .adminSocketOwner:
+            return .setting(\.adminSocket.owner, .socketOwner, default: .value(nil), example: [":2000"],
+                            "Owner of the admin Unix socket file: USER, USER:GROUP or :GROUP, names or numbers.")
         // Pool sizes sit far above normal load: reaching one means something upstream is wrong.
         case .maxTotal:
             return .setting(\.limits.maxTotal, .count(), default: .profile(\.maxTotal), example: ["150"],
@@ -149,14 +169,17 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .replayMemory:
             return .setting(\.replayMemory, .size(in: 1...1 << 30), default: .value(16 << 20), example: ["4MiB"],
                             "Memory all replay copies may hold at once; past it a request streams without one.")
+        case .unix:
+            return .destinationOnly(\.unixSocket, .unixSocketPath, example: ["/run/fn/42/http.sock"],
+                                    "Unix socket the destination's connections go to; callers still name its host and port.")
         }
     }
 }
 
 extension ConfigKey {
-    /// The keys that are settings of their own, with a flag, a variable and a top-level YAML key; the others exist
-    /// only inside a destination override.
-    public static var globalKeys: [ConfigKey] { allCases.filter { $0.definition.isGlobal } }
+    /// The keys that are settings of their own, each with a flag, a variable and a top-level YAML key: all but
+    /// those only a destination entry sets.
+    public static var topLevel: [ConfigKey] { allCases.filter { $0.definition.topLevel } }
 
     /// The kebab-case name shared by the flag (`--name`) and the YAML key.
     public var name: String { rawValue }
@@ -188,10 +211,10 @@ extension ConfigKey {
     /// The key a deprecated alias sets, nil for every other key.
     public var aliasTarget: ConfigKey? { definition.aliasOf }
 
-    /// The field this key fills on the startup log line, nil for an alias (its target has the field) and for a key
-    /// only destinations set.
+    /// The field this key fills on the startup log line, nil for an alias (its target has the field) and for a
+    /// destination-only key.
     public var logField: String? {
-        guard definition.aliasOf == nil, definition.isGlobal else { return nil }
+        guard definition.aliasOf == nil, definition.topLevel else { return nil }
         return definition.logField ?? String(name.map { $0 == "-" ? "_" : $0 })
     }
 }

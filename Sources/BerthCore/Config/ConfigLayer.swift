@@ -37,7 +37,7 @@ struct ConfigLayer {
     /// The `BERTH_*` layer. Unknown `BERTH_` variables are ignored, not refused: Kubernetes injects
     /// `BERTH_PORT`, `BERTH_SERVICE_HOST` and the like into every pod when a service is named berth.
     init(environment: [String: String]) {
-        for key in ConfigKey.globalKeys {
+        for key in ConfigKey.topLevel {
             guard let value = environment[key.environmentVariable] else { continue }
             settings[key] = Setting(values: key.isList ? Self.splitList([value]) : [value], origin: .environment)
         }

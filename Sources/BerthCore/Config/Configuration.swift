@@ -1,15 +1,23 @@
 // The effective configuration berth runs with: what the CLI, environment, file and profile resolve to.
 import Logging
 
-/// A host and port to listen on; port 0 asks the kernel for a free one.
-public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
-    /// Numeric IPv4 or IPv6 address (no brackets), or "localhost".
-    public var host: String
-    public var port: Int
-    /// A listen address.
-    public init(host: String, port: Int) { self.host = host; self.port = port }
-    /// `HOST:PORT`, IPv6 in brackets.
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+/// Where a listener listens: a host and port (port 0 asks the kernel for a free one), or a Unix socket's path.
+public enum ListenAddress: Hashable, Sendable, CustomStringConvertible {
+    /// A numeric IPv4 or IPv6 address (no brackets), or "localhost", and a port.
+    case tcp(host: String, port: Int)
+    /// An absolute path for the socket file.
+    case unix(path: String)
+
+    /// A TCP listen address.
+    public init(host: String, port: Int) { self = .tcp(host: host, port: port) }
+
+    /// `HOST:PORT`, IPv6 in brackets; `unix:/path`.
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        case .unix(let path): return "unix:\(path)"
+        }
+    }
 }
 
 /// Every timeout berth enforces; all finite and positive. The values come from the key table (ConfigKey.swift), which
@@ -93,6 +101,8 @@ public struct DestinationOverride: Hashable, Sendable {
     public var replay: ReplayPolicy?
     /// The cgroup directory of the destination's container: berth pauses it while the kernel has it frozen.
     public var freezer: String?
+    /// The Unix socket the destination's connections go to instead of its host and port.
+    public var unixSocket: String?
     /// An override that changes nothing yet.
     public init(match: String) { self.match = match }
 }
@@ -119,6 +129,10 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var configFile: String? = nil
     public var listen = ListenAddress(host: "", port: 0)
     public var admin = ListenAddress(host: "", port: 0)
+    /// The proxy's socket file, when `listen` is a Unix socket.
+    public var listenSocket = UnixSocketSettings()
+    /// The admin socket file, when `admin` is a Unix socket.
+    public var adminSocket = UnixSocketSettings()
     public var timeouts = Timeouts()
     public var limits = PoolLimits(placeholders: ())
     /// Destinations callers may reach; empty means any (allowed only on a loopback listener).

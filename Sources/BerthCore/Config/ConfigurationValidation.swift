@@ -34,8 +34,9 @@ enum ConfigurationValidation {
                 }
             }
         }
-        if configuration.listen.port != 0, configuration.listen == configuration.admin {
-            throw ConfigError("listen and admin are both \(configuration.listen); give them different ports")
+        if !configuration.listen.picksFreePort, configuration.listen == configuration.admin {
+            let what = if case .unix = configuration.listen { "paths" } else { "ports" }
+            throw ConfigError("listen and admin are both \(configuration.listen); give them different \(what)")
         }
     }
 }

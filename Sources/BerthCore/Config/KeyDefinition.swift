@@ -18,6 +18,8 @@ enum Rendering: Hashable {
     case comment
     /// Nothing of its own: a deprecated alias shows up as the key it sets.
     case viaTarget
+    /// Only inside the destinations it is set for.
+    case inDestinations
 }
 
 /// Everything about one key except its name, which is the `ConfigKey` raw value. Built by `setting` or `alias`.
@@ -29,8 +31,9 @@ struct KeyDefinition {
     var defaultNote: String
     /// Whether a YAML file may set it; `config` cannot, since a file cannot name the file.
     var inFile: Bool
-    /// False for a key that exists only inside a destination override (`freezer`): no flag, variable or top-level key.
-    var isGlobal = true
+    /// Whether it is a setting of its own, with a flag, a variable and a top-level YAML key; false for a key only a
+    /// destination entry sets (`unix`).
+    var topLevel = true
     var rendering: Rendering
     /// The startup log field, when it is not the name in snake_case.
     var logField: String?
@@ -94,19 +97,25 @@ extension KeyDefinition {
             })
     }
 
-    /// A key only a destination override sets, stored at `field` of the override and read as `kind`.
+    /// A key only an entry of the file's `destinations` sets, stored at `slot` of that destination. It has no flag,
+    /// variable, top-level key, default or log field: given anywhere else, it is an error naming where it goes.
     static func destinationOnly<Value>(
-        _ field: WritableKeyPath<DestinationOverride, Value?>, _ kind: ValueKind<Value>, example: [String], _ summary: String
+        _ slot: WritableKeyPath<DestinationOverride, Value?>, _ kind: ValueKind<Value>, example: [String], _ summary: String
     ) -> KeyDefinition {
-        KeyDefinition(
-            summary: summary, valueName: kind.valueName, shape: kind.shape, defaultNote: "(default: none)",
-            inFile: false, isGlobal: false, rendering: .viaTarget, logField: nil, follows: nil, aliasOf: nil, example: example,
-            apply: { _, _ throws(ValueProblem) in throw ValueProblem("is set per destination, under destinations:") },
+        var definition = KeyDefinition(
+            summary: summary, valueName: kind.valueName, shape: kind.shape, defaultNote: "",
+            inFile: false, rendering: .inDestinations, logField: nil, follows: nil, aliasOf: nil, example: example,
+            apply: { _, _ throws(ValueProblem) in throw destinationOnlyProblem },
             reset: { _, _ in }, yaml: nil, log: nil,
             destination: DestinationField(
-                apply: { override, text throws(ValueProblem) in override[keyPath: field] = try kind.parse([text]) },
-                yaml: { override in override[keyPath: field].map(kind.yaml) }))
+                apply: { override, text throws(ValueProblem) in override[keyPath: slot] = try kind.parse([text]) },
+                yaml: { override in override[keyPath: slot].map(kind.yaml) }))
+        definition.topLevel = false
+        return definition
     }
+
+    /// Why a destination-only key cannot be given as a flag, a variable or a top-level key.
+    static let destinationOnlyProblem = ValueProblem("is set per destination: write it in an entry of the file's destinations list, next to its match")
 
     /// A deprecated key kept working: its value, read as `kind` and translated by `meaning`, lands in `target`'s field.
     /// It has no default, no rendering and no log field of its own; the loader warns whenever it is used.

@@ -1,8 +1,12 @@
-// Reading `HOST:PORT` for the proxy and admin listeners.
+// Reading `HOST:PORT` or `unix:/path` for the proxy and admin listeners.
 
 extension ListenAddress {
-    /// Parses `127.0.0.1:3128`, `[::1]:8080`, `localhost:3128` or `:3128` (all IPv4 interfaces, as in Go and nginx).
+    /// Parses `127.0.0.1:3128`, `[::1]:8080`, `localhost:3128`, `:3128` (all IPv4 interfaces, as in Go and nginx)
+    /// or `unix:/run/berth/proxy.sock`.
     static func parse(_ text: String) throws(ValueProblem) -> ListenAddress {
+        if text.lowercased().hasPrefix("unix:") {
+            return .unix(path: try UnixSocketPath.validate(String(text.dropFirst(5))))
+        }
         let quoted = "\"\(text)\""
         let host: Substring
         let port: Substring
@@ -15,7 +19,7 @@ extension ListenAddress {
             guard host.contains(":") else { throw ValueProblem("\(quoted): only IPv6 addresses go in brackets") }
         } else {
             guard let colon = text.lastIndex(of: ":") else {
-                throw ValueProblem("\(quoted) is not HOST:PORT (write 127.0.0.1:3128, [::1]:3128 or :3128)")
+                throw ValueProblem("\(quoted) is not HOST:PORT (write 127.0.0.1:3128, [::1]:3128, :3128 or unix:/path)")
             }
             host = text[..<colon]
             port = text[text.index(after: colon)...]
@@ -33,9 +37,20 @@ extension ListenAddress {
         return ListenAddress(host: lowered, port: number)
     }
 
-    /// Whether only this machine can connect: localhost, 127.0.0.0/8 or ::1.
+    /// Whether only this machine can connect: localhost, 127.0.0.0/8, ::1, or a Unix socket (its file's mode
+    /// decides who on the machine may).
     public var isLoopback: Bool {
-        if host == "localhost" { return true }
-        return IPAddressLiteral.bytes(host).map(IPAddressLiteral.isLoopback) ?? false
+        switch self {
+        case .unix: return true
+        case .tcp(let host, _):
+            if host == "localhost" { return true }
+            return IPAddressLiteral.bytes(host).map(IPAddressLiteral.isLoopback) ?? false
+        }
+    }
+
+    /// Whether two listeners may both be given this address: port 0 is a different free port each time.
+    var picksFreePort: Bool {
+        if case .tcp(_, 0) = self { return true }
+        return false
     }
 }

@@ -148,9 +148,43 @@ extension ValueKind where Value == String {
 }
 
 extension ValueKind where Value == ListenAddress {
-    /// `HOST:PORT` to listen on.
+    /// `HOST:PORT` or `unix:/path` to listen on.
     static var address: ValueKind {
-        .scalar("host:port", parse: ListenAddress.parse, yaml: \.description.yamlQuoted, log: \.description)
+        .scalar("host:port|unix:path", parse: ListenAddress.parse, yaml: \.description.yamlQuoted, log: \.description)
+    }
+}
+
+extension ValueKind where Value == UInt32 {
+    /// A file's permission bits in octal, as chmod takes them: `0660`, `660`; at most 0777.
+    static var fileMode: ValueKind {
+        .scalar("mode", parse: { text throws(ValueProblem) in
+            let digits = text.hasPrefix("0o") ? text.dropFirst(2) : text.hasPrefix("0") && text.count == 4 ? text.dropFirst() : Substring(text)
+            guard digits.count == 3, digits.allSatisfy({ ("0"..."7").contains($0) }), let mode = UInt32(digits, radix: 8) else {
+                throw ValueProblem("\"\(text)\" is not a file mode (write three octal digits such as 0660 or 0600)")
+            }
+            return mode
+        }, yaml: { octal($0).yamlQuoted }, log: octal)
+    }
+
+    /// `0660` for 0o660.
+    private static func octal(_ mode: UInt32) -> String {
+        let digits = String(mode, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
+
+extension ValueKind where Value == SocketOwner? {
+    /// chown's `USER`, `USER:GROUP` or `:GROUP` (names or numbers); the empty string means none.
+    static var socketOwner: ValueKind {
+        .scalar("user:group", parse: { text throws(ValueProblem) in text.isEmpty ? nil : try SocketOwner.parse(text) },
+                yaml: { ($0?.description ?? "").yamlQuoted }, log: { $0?.description ?? "" })
+    }
+}
+
+extension ValueKind where Value == String {
+    /// An absolute path to a Unix socket, within the kernel's length.
+    static var unixSocketPath: ValueKind {
+        .scalar("path", parse: UnixSocketPath.validate, yaml: \.yamlQuoted, log: { $0 })
     }
 }
 

@@ -33,7 +33,8 @@ final class ProxySession: ChannelDelegate {
 
     /// Starts reading the first request.
     func start() {
-        Socket.setNoDelay(caller.fd)
+        // Nagle exists only on TCP: on a Unix-socket caller the call would fail, once per connection.
+        if worker.listener?.address.family != .unix { Socket.setNoDelay(caller.fd) }
         caller.startReading()
         apply(machine.started(idleTimeout: worker.settings.callerIdleTimeout))
     }

@@ -25,7 +25,8 @@ final class Worker: EventHandler {
     /// Bumped whenever cached routes may be wrong.
     private(set) var routeGeneration = 0
     let manager: PoolManager
-    let resolver: Resolver
+    /// Where upstream connections go: a destination's Unix socket, or the host's addresses.
+    let resolver: UpstreamResolver
     /// Request bodies kept for a replay (`replay: unread`), bounded by this worker's share of --replay-memory.
     let replay: ReplayStore
     var counters = WorkerCounters()
@@ -47,7 +48,7 @@ final class Worker: EventHandler {
         self.index = index
         settings = ProxySettings(configuration)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count))
-        resolver = Resolver(base: base)
+        resolver = UpstreamResolver(base: base, manager: manager)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -55,13 +56,20 @@ final class Worker: EventHandler {
         waker = LoopWaker(base: base)
     }
 
-    /// Starts accepting callers on `address`.
-    func listen(on address: SocketAddress, reusePort: Bool) throws -> SocketAddress {
-        let l = try Listener(base: base, address: address, reusePort: reusePort) { [unowned self] fd in
+    /// Starts accepting callers on `address`; a Unix socket's file gets `permissions`, and `shared` says other
+    /// workers will accept from it too (`listen(sharing:)`).
+    func listen(on address: SocketAddress, reusePort: Bool, permissions: UnixSocketPermissions? = nil, shared: Bool = false) throws -> SocketAddress {
+        let l = try Listener(base: base, address: address, reusePort: reusePort, permissions: permissions, shared: shared) { [unowned self] fd in
             self.accept(fd)
         }
         listener = l
         return l.address
+    }
+
+    /// Starts accepting callers from `other`'s listening socket too (a Unix socket, which binds only once).
+    func listen(sharing other: Worker) throws {
+        guard let shared = other.listener else { preconditionFailure("worker \(other.index) is not listening") }
+        listener = try Listener(base: base, sharing: shared) { [unowned self] fd in self.accept(fd) }
     }
 
     private func accept(_ fd: CInt) {

@@ -6,7 +6,7 @@ import EventLoop
 protocol ConnectorClient: AnyObject {
     /// The connection is up; the client owns `channel` from now on.
     func connectSucceeded(_ channel: Channel)
-    /// No connection: why (dns-failure, connect-refused, connect-timeout) and a detail for the log and the answer.
+    /// No connection: why (dns-failure, connect-refused, connect-timeout, connect-denied) and a detail for the log and the answer.
     func connectFailed(_ cause: ErrorCause, detail: String)
 }
 
@@ -21,7 +21,7 @@ final class Connector: ChannelDelegate, EventHandler {
     }
 
     private let base: EventBase
-    private let resolver: Resolver
+    private let resolver: UpstreamResolver
     /// Unowned: the client owns the connector and cancels it before it goes.
     private unowned(unsafe) let client: ConnectorClient
     private var phase = Phase.idle
@@ -29,7 +29,7 @@ final class Connector: ChannelDelegate, EventHandler {
     /// Changes with every start and cancel, so a late DNS answer for an earlier connect is dropped.
     private var serial: UInt64 = 0
 
-    init(base: EventBase, resolver: Resolver, client: ConnectorClient) {
+    init(base: EventBase, resolver: UpstreamResolver, client: ConnectorClient) {
         self.base = base
         self.resolver = resolver
         self.client = client
@@ -49,6 +49,7 @@ final class Connector: ChannelDelegate, EventHandler {
         let mine = serial
         phase = .resolving(key)
         timer.add(after: timeout)
+        if let socket = resolver.unixAddress(for: key) { return resolved(key, [socket], timeout: timeout) }
         resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
             // Strong on purpose: a weak reference would give the connector a side table; stale answers are dropped.
             guard mine == self.serial, case .resolving(let key) = self.phase else { return }
@@ -62,7 +63,7 @@ final class Connector: ChannelDelegate, EventHandler {
         }
         switch Channel.connect(base: base, to: address, timeout: timeout, delegate: self) {
         case .failed(let err):
-            fail(err == ETIMEDOUT ? .connectTimeout : .connectRefused, "connect to \(address): \(String(cString: strerror(err)))")
+            fail(Self.cause(ofConnectError: err), "connect to \(address): \(String(cString: strerror(err)))")
         case .inProgress(let ch):
             // The channel carries its own connect timer; the connector's covered the lookup.
             timer.remove()
@@ -77,7 +78,7 @@ final class Connector: ChannelDelegate, EventHandler {
         ch.clearTimeout()
         let err = Socket.pendingError(ch.fd)
         guard err == 0 else {
-            return fail(err == ETIMEDOUT ? .connectTimeout : .connectRefused, "connect to \(address): \(String(cString: strerror(err)))")
+            return fail(Self.cause(ofConnectError: err), "connect to \(address): \(String(cString: strerror(err)))")
         }
         timer.remove()
         phase = .idle

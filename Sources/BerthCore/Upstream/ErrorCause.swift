@@ -22,11 +22,13 @@ enum ErrorCause: String, CaseIterable, Sendable {
     case notImplemented = "not-implemented"
     /// berth is shutting down.
     case shuttingDown = "shutting-down"
+    /// The upstream's Unix socket exists but berth may not connect to it (its file's or a directory's permissions).
+    case connectDenied = "connect-denied"
 
     /// The status berth answers with.
     var status: Int {
         switch self {
-        case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure: return 502
+        case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied: return 502
         case .connectTimeout, .readTimeout: return 504
         case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown: return 503
         case .destinationDenied: return 403

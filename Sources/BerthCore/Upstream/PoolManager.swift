@@ -78,6 +78,7 @@ final class PoolManager {
             if let m = d.maxPerRoute { r.maxPerRoute = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             if let m = d.maxPending { r.maxPending = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             if let p = d.replay { r.replay = p }
+            r.unixPath = d.unixSocket
             break
         }
         return r

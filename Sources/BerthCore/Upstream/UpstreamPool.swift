@@ -26,6 +26,8 @@ struct RouteSettings: Sendable, Equatable {
     var acquireTimeout: Nanos
     /// Which failed requests go out again (`replay`).
     var replay: ReplayPolicy
+    /// The Unix socket this upstream's connections go to instead of its host and port (a destination's `unix:`).
+    var unixPath: String? = nil
 }
 
 /// One upstream: what the pool set does not hold. Its counts live in the set (`state`).

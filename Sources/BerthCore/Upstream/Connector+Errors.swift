@@ -1,0 +1,15 @@
+// What a failed connect means, for TCP and Unix-socket upstreams alike: the errno to Berth-Error mapping.
+import Glibc
+
+extension Connector {
+    /// The Berth-Error cause of a failed connect. On a Unix socket ENOENT (no file) and ECONNREFUSED (no listener, or
+    /// not a socket) are refusals as on TCP; EACCES and EPERM (the file's or a directory's permissions) have a cause
+    /// of their own, since only changing the permissions fixes them; EAGAIN is a full backlog, refused for now.
+    static func cause(ofConnectError err: Int32) -> ErrorCause {
+        switch err {
+        case ETIMEDOUT: return .connectTimeout
+        case EACCES, EPERM: return .connectDenied
+        default: return .connectRefused
+        }
+    }
+}

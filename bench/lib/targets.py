@@ -1,0 +1,137 @@
+"""The proxies bench/run measures, each started by one function: berth, nginx, HAProxy and the floor relay, with
+callers on a loopback TCP port or, for the `-unix` targets, on a Unix socket (the upstream hop is TCP either way).
+
+Each start function returns (Popen, address): a port number, or `unix:/path`.
+"""
+
+import os
+import shutil
+import subprocess
+
+import procs
+
+
+def _sock(work, name):
+    return os.path.join(work, f"{name}.sock")
+
+
+def start_berth(work, up_port, cpu, workers=1, unix=False):
+    listen = f"unix:{_sock(work, f'berth-w{workers}')}" if unix else "127.0.0.1:0"
+    p = procs.start([os.environ["BERTH_BIN"], "--profile", "same-region-failover",
+                     "--listen", listen, "--admin", "127.0.0.1:0", "--workers", str(workers),
+                     "--log-level", "warning"],
+                    cpu=cpu, stdout=subprocess.PIPE,
+                    stderr=open(os.path.join(work, f"berth-w{workers}{'-unix' if unix else ''}.stderr"), "w"))
+    proxy, _ = procs.read_ready_addresses(p)
+    return p, proxy if unix else int(proxy.rsplit(":", 1)[1])
+
+
+def start_nginx_proxy(work, up_port, cpu, workers=1, unix=False):
+    name = f"nginx-proxy-w{workers}{'-unix' if unix else ''}"
+    address = f"unix:{_sock(work, name)}" if unix else procs.free_port()
+    listen = address if unix else f"127.0.0.1:{address}"
+    conf = os.path.join(work, f"{name}.conf")
+    with open(conf, "w") as f:
+        f.write(f"""worker_processes {workers};
+daemon off;
+pid {work}/{name}.pid;
+error_log {work}/{name}.err warn;
+worker_rlimit_nofile 20000;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;{procs.NGINX_TEMP_PATHS.format(d=work + '/np')}
+  upstream up {{ server 127.0.0.1:{up_port}; keepalive 128; keepalive_requests 100000000; }}
+  server {{
+    listen {listen} backlog=4096;
+    location / {{
+      proxy_pass http://up;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+""")
+    p = procs.start(["nginx", "-c", conf, "-p", work], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
+    procs.wait_address(address)
+    return p, address
+
+
+def start_haproxy(work, up_port, cpu, threads=1, unix=False):
+    name = f"haproxy-t{threads}{'-unix' if unix else ''}"
+    address = f"unix:{_sock(work, name)}" if unix else procs.free_port()
+    # HAProxy takes a path after bind as a Unix socket; mode 600, as berth's admin socket (the load runs as root).
+    bind = f"{address[5:]} mode 600" if unix else f"127.0.0.1:{address}"
+    conf = os.path.join(work, f"{name}.cfg")
+    with open(conf, "w") as f:
+        f.write(f"""global
+  nbthread {threads}
+  maxconn 8000
+
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  timeout http-keep-alive 300s
+  http-reuse always
+
+frontend fe
+  bind {bind}
+  default_backend be
+
+backend be
+  server s1 127.0.0.1:{up_port}
+""")
+    p = procs.start(["haproxy", "-f", conf, "-db"], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
+    procs.wait_address(address)
+    return p, address
+
+
+def start_floor(work, up_port, cpu, unix=False):
+    """The byte-moving floor (bench/floor/floor.c): what the kernel alone charges per request on this machine, for
+    callers on TCP or, with `unix`, on a Unix socket."""
+    exe = procs.compile_c("floor/floor.c", work, "floor", ["-levent"])
+    address = f"unix:{_sock(work, 'floor')}" if unix else procs.free_port()
+    name = "floor-unix" if unix else "floor"
+    p = procs.start([exe, str(address), str(up_port)], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
+    procs.wait_address(address)
+    return p, address
+
+
+def has_cc():
+    return any(shutil.which(c) for c in ("cc", "gcc", "clang"))
+
+
+PROXIES = {
+    "berth": start_berth,
+    # berth --workers 2: two loops on one port (SO_REUSEPORT). Pinned, both share core 0 (overhead only); with
+    # --no-pin they may use both cores.
+    "berth2": lambda w, u, c: start_berth(w, u, c, workers=2),
+    "nginx": start_nginx_proxy,
+    "haproxy": start_haproxy,
+    "floor": start_floor,
+    # Two workers (nginx worker_processes 2) and two threads (HAProxy nbthread 2), to compare with berth2.
+    "nginx2": lambda w, u, c: start_nginx_proxy(w, u, c, workers=2),
+    "haproxy2": lambda w, u, c: start_haproxy(w, u, c, threads=2),
+    # Callers over a Unix socket (berth --listen unix:, HAProxy bind /path, nginx listen unix:, floor unix:).
+    "berth-unix": lambda w, u, c: start_berth(w, u, c, unix=True),
+    "berth2-unix": lambda w, u, c: start_berth(w, u, c, workers=2, unix=True),
+    "nginx-unix": lambda w, u, c: start_nginx_proxy(w, u, c, unix=True),
+    "haproxy-unix": lambda w, u, c: start_haproxy(w, u, c, unix=True),
+    "floor-unix": lambda w, u, c: start_floor(w, u, c, unix=True),
+}
+
+# The upstream itself, reached without a proxy: over TCP, and over the Unix socket it also listens on.
+DIRECT = ("direct", "direct-unix")
+
+
+def is_unix(target):
+    return target.endswith("-unix")
+
+
+def unix_counterpart(target):
+    """The Unix-socket target of a TCP one (berth -> berth-unix), None when there is none."""
+    name = f"{target}-unix"
+    return name if name in PROXIES or name in DIRECT else None
