@@ -13,6 +13,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
     case connectTimeout = "connect-timeout"
+    case tlsHandshakeTimeout = "tls-handshake-timeout"
     case socketTimeout = "socket-timeout"
     case acquireTimeout = "acquire-timeout"
     case idleTimeout = "idle-timeout"
@@ -32,6 +33,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case logLevel = "log-level"
     case accessLog = "access-log"
     case via
+    case tls
 
     /// The row of the table: kind, default, where the value lands, example and help.
     var definition: KeyDefinition {
@@ -62,6 +64,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")
+        case .tlsHandshakeTimeout:
+            // A slow handshake is a slow connect: by default they share one bound.
+            return .setting(\.timeouts.tlsHandshake, .duration, default: .profile(\.connect), example: ["3s"],
+                            "TLS handshake timeout to an upstream, after the connect; follows --connect-timeout unless set.",
+                            perDestination: \.tlsHandshakeTimeout, follows: .connectTimeout)
         case .socketTimeout:
             return .setting(\.timeouts.socket, .duration, default: .profile(\.socket), example: ["2s"],
                             "Longest silence while reading from or writing to an upstream.", perDestination: \.socketTimeout)
@@ -124,6 +131,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .via:
             return .setting(\.via, .optionalText("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
                             "Value of the Via header berth adds; empty adds none.")
+        case .tls:
+            // Per destination it takes `true`, `false` or the settings mapping (DestinationTLS+Parsing.swift).
+            return .setting(\.tls, .toggle, default: .value(false), example: ["true"],
+                            "Reach every destination over TLS unless its entry says tls: false (https:// targets always are).",
+                            destination: DestinationTLS.field)
         }
     }
 }

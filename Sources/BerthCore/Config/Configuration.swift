@@ -33,6 +33,8 @@ public struct Timeouts: Hashable, Sendable {
     public var drain: Duration = .zero
     /// Highest value a `Berth-Socket-Timeout` request header may ask for.
     public var socketCeiling: Duration = .zero
+    /// TLS handshake with an upstream, after its connect.
+    public var tlsHandshake: Duration = .zero
 
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
     init() {}
@@ -88,6 +90,9 @@ public struct DestinationOverride: Hashable, Sendable {
     public var socketTimeout: Duration?
     public var maxPerRoute: Int?
     public var maxPending: Int?
+    /// TLS for this destination; nil leaves it to the global `tls`.
+    public var tls: DestinationTLS?
+    public var tlsHandshakeTimeout: Duration?
     /// An override that changes nothing yet.
     public init(match: String) { self.match = match }
 }
@@ -139,6 +144,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var accessLog = false
     /// Value of the Via header berth adds, or nil for none.
     public var via: String? = nil
+    /// Whether destinations that do not say otherwise are reached over TLS (https:// targets always are).
+    public var tls = false
 
     /// Every key at its default, the profile's values where the table says so: where resolution starts.
     init(defaultsFor profile: TimeoutProfile) {

@@ -15,6 +15,8 @@ struct UpstreamCounters: Sendable {
     var acquireWait = Histogram()
     /// Time from sending the request head to the first response byte.
     var timeToFirstByte = Histogram()
+    /// TLS handshakes by outcome (TLSCounters.swift).
+    var tls = TLSCounters()
 
     /// An all-zero set.
     init() {}
@@ -34,6 +36,7 @@ struct UpstreamCounters: Sendable {
         for i in failures.indices { failures[i] &+= o.failures[i] }
         acquireWait.merge(o.acquireWait)
         timeToFirstByte.merge(o.timeToFirstByte)
+        tls.merge(o.tls)
     }
 }
 
@@ -48,7 +51,7 @@ extension CloseReason {
 
 extension ErrorCause {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<14, UInt64>
+    typealias Counts = InlineArray<18, UInt64>
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }

@@ -1,0 +1,43 @@
+// The session an upstream issued last, kept so that the next connection to it resumes instead of a full handshake.
+import Glibc
+internal import COpenSSL
+
+/// One upstream's resumption state: the newest resumable session (a TLS 1.3 ticket, or a TLS 1.2 ticket or ID).
+/// Touched only on its worker's thread: the connections that fill and read it live there.
+///
+/// One session, offered by every new connection until a newer one arrives: servers that issue stateless tickets
+/// (OpenSSL's, nginx's and Go's default) accept a ticket more than once, and keeping one per connection would hold
+/// a session per pooled connection for the one case (a single-use ticket store) where the next full handshake
+/// replaces it anyway.
+package final class TLSTicketCache {
+    private var session: OpaquePointer?
+
+    /// An empty cache.
+    package init() {}
+
+    /// Whether a session is held (expired or not).
+    package var isEmpty: Bool { session == nil }
+
+    /// Keeps `newest` (the reference passes to the cache) in place of the one held.
+    func store(_ newest: OpaquePointer) {
+        if let old = session { SSL_SESSION_free(old) }
+        session = newest
+    }
+
+    /// The session to offer now, or nil when there is none or it has expired (which drops it).
+    func current() -> OpaquePointer? {
+        guard let s = session else { return nil }
+        let expires = SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)
+        if SSL_SESSION_is_resumable(s) == 1 && expires > time(nil) { return s }
+        clear()
+        return nil
+    }
+
+    /// Forgets the session, so the next connection does a full handshake.
+    package func clear() {
+        if let old = session { SSL_SESSION_free(old) }
+        session = nil
+    }
+
+    deinit { clear() }
+}
