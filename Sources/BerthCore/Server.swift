@@ -31,7 +31,8 @@ public final class BerthServer {
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let n = configuration.workers
-        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger) }
+        let contexts = try Self.tlsContexts(for: configuration)
+        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts) }
         workers = all
         let home = all[0]
         // Every worker has its own listening socket on the same port (SO_REUSEPORT); the kernel spreads callers.
@@ -104,12 +105,14 @@ public final class BerthServer {
             applied.listen = configuration.listen
             applied.admin = configuration.admin
             applied.workers = configuration.workers
+            // Files are read again: a rotated CA or client certificate takes effect for the connections made from now.
+            let contexts = try Self.tlsContexts(for: applied)
             configuration = applied
             let n = workers.count
             for w in workers {
                 let apply = {
                     w.settings = ProxySettings(applied)
-                    w.manager.apply(ManagerSettings(applied, worker: w.index, of: n))
+                    w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                 }
                 if w.index == 0 { apply() } else { w.waker.post(apply) }
             }
@@ -118,6 +121,23 @@ public final class BerthServer {
         } catch {
             logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// The TLS contexts of `configuration`, every one the destinations name made now (the files were read by the
+    /// loader's checks, but may have changed since) and the default one for https:// targets, so that a bad file
+    /// stops the start or the reload instead of the first request.
+    static func tlsContexts(for configuration: BerthConfiguration) throws -> TLSContexts {
+        let contexts = TLSContexts()
+        var all = [TLSSettings()]
+        for d in configuration.destinations { if case .on(let s) = d.tls { all.append(s) } }
+        for settings in all {
+            do {
+                _ = try contexts.context(for: settings)
+            } catch {
+                throw ConfigError("tls: \(error)")
+            }
+        }
+        return contexts
     }
 
     static func address(_ l: ListenAddress) throws -> SocketAddress {

@@ -52,9 +52,11 @@ extension ManagerSettings {
                 maxPending: share(c.limits.maxPending),
                 socketTimeout: c.timeouts.socket.nanos,
                 connectTimeout: c.timeouts.connect.nanos,
-                acquireTimeout: c.timeouts.acquire.nanos
+                acquireTimeout: c.timeouts.acquire.nanos,
+                handshakeTimeout: c.timeouts.tlsHandshake.nanos
             ),
             destinations: c.destinations,
+            tlsByDefault: c.tls,
             workerIndex: index,
             workerCount: count
         )

@@ -94,6 +94,9 @@ enum MetricsRenderer {
         forEachSeries { l, c, o in histogram(&o, "berth_acquire_wait_seconds", l, c.acquireWait) }
         family(&out, "berth_time_to_first_byte_seconds", "histogram", "Time from sending a request to its first response byte.")
         forEachSeries { l, c, o in histogram(&o, "berth_time_to_first_byte_seconds", l, c.timeToFirstByte) }
+        counter("berth_tls_handshakes_full_total", "TLS handshakes with a certificate exchange (no cached session resumed).") { $0.tls.full }
+        counter("berth_tls_handshakes_resumed_total", "TLS handshakes that resumed the session cached for the upstream.") { $0.tls.resumed }
+        counter("berth_tls_handshake_failures_total", "TLS handshakes that failed or timed out.") { $0.tls.failed }
     }
 
     private static func family(_ out: inout ByteWriter, _ name: StaticString, _ type: StaticString, _ help: StaticString) {

@@ -85,6 +85,11 @@ enum StatsRenderer {
         latency(&w, "acquire_wait", c.acquireWait)
         latency(&w, "time_to_first_byte", c.timeToFirstByte)
         w.endObject()
+        w.beginObject("tls")
+        w.field("handshakes_full", c.tls.full)
+        w.field("handshakes_resumed", c.tls.resumed)
+        w.field("handshake_failures", c.tls.failed)
+        w.endObject()
     }
 
     private static let closeNames = CloseReason.allCases.map { JSONName($0.rawValue) }

@@ -75,9 +75,11 @@ struct StatsSnapshot: @unchecked Sendable {
         var list: [PoolSnapshot] = []
         var forgotten = m.forgottenTotals
         if let only {
-            if let p = m.existingPool(only) { list.append(PoolSnapshot(p)) }
+            // An endpoint: its plain pool, its TLS pool, or both.
+            let listed = m.existingPools(at: only)
+            list = listed.map(PoolSnapshot.init)
             // Totals still need every pool's counters.
-            for p in m.pools.values where p.key != only { forgotten.merge(p.counters) }
+            for p in m.pools.values where !listed.contains(where: { $0 === p }) { forgotten.merge(p.counters) }
         } else {
             list = m.pools.values.map(PoolSnapshot.init)
         }

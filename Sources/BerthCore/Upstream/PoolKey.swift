@@ -1,23 +1,39 @@
-// The name of an upstream and of its pool: `host:port`, host lowercased, IPv6 in brackets.
+// The name of an upstream and of its pool: `host:port` (host lowercased, IPv6 in brackets) and, for TLS, its settings.
 import HTTP1
 import EventLoop
 
-/// Identifies one upstream pool.
+/// Identifies one upstream pool: the endpoint, and for a TLS pool the settings its connections were made with, so
+/// that a connection made with one server name, trust or client certificate is never handed to a request for another.
 struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// Lowercased host name or IP literal, IPv6 in brackets.
     let host: String
     let port: Int
-    /// Canonical `host:port`.
+    /// How connections are secured; nil for plain TCP.
+    let tls: TLSSettings?
+    /// Canonical `host:port`: what destination patterns match and the admin API's `upstream=` names.
+    let endpoint: String
+    /// `host:port`, and `https://host:port` for a TLS pool (in /stats, /metrics and the logs).
     let description: String
 
     /// Canonicalises `host` (brackets added to bare IPv6, lowercased).
-    init(host: String, port: Int) {
+    init(host: String, port: Int, tls: TLSSettings? = nil) {
         var h = host.lowercased()
         if h.utf8.contains(UInt8(ascii: ":")) && !h.hasPrefix("[") { h = "[\(h)]" }
         self.host = h
         self.port = port
-        self.description = "\(h):\(port)"
+        self.tls = tls
+        self.endpoint = "\(h):\(port)"
+        self.description = tls == nil ? endpoint : "https://\(endpoint)"
     }
+
+    /// The plain key of the same endpoint.
+    var plain: PoolKey { tls == nil ? self : PoolKey(host: host, port: port) }
+
+    /// This endpoint with `settings` (nil for plain).
+    func with(tls settings: TLSSettings?) -> PoolKey { PoolKey(host: host, port: port, tls: settings) }
+
+    /// The name a TLS connection is for: the configured server name, else the host (without IPv6 brackets).
+    var peerName: String { tls?.serverName ?? bareHost }
 
     /// Parses the `upstream=HOST:PORT` form the admin API takes; nil when malformed.
     init?(parsing text: String) {

@@ -2,38 +2,59 @@
 import EventLoop
 
 extension PoolManager {
-    /// Pauses `key` (creating it): closes its idle connections now; returns how many.
-    func pause(_ key: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos) -> (pool: UpstreamPool, closedIdle: Int) {
-        let pool = self.pool(for: key, now: now)
-        pool.holdTimeout = hold
-        let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
-        for conn in closed { close(conn, reason: .paused, bulk: true) }
-        // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
-        for w in rejected { w.poolRejected(.upstreamPaused) }
-        pool.lastActivity = now
-        return (pool, closed.count)
-    }
+    // The commands name an endpoint (`host:port`, a plain key) and act on each of its pools (existingPools(at:)):
+    // a frozen container is frozen for http:// and https:// requests alike.
 
-    /// Resumes `key` with a new epoch; held requests check out again in arrival order. Returns the count released.
-    func resume(_ key: PoolKey, now: Nanos) -> (pool: UpstreamPool, released: Int) {
-        let pool = self.pool(for: key, now: now)
-        pool.holdTimeout = nil
-        let held = withSet { $0.resume(pool.slot) }
-        for waiter in held {
-            switch acquire(pool, waiter: waiter, allowReuse: true, now: now) {
-            case .reuse(let lease): waiter.poolGranted(lease)
-            case .connect(let ticket): waiter.poolMayConnect(ticket)
-            case .wait: break
-            case .reject(let cause): waiter.poolRejected(cause)
-            }
+    /// Pauses `endpoint` (creating the pool http:// requests reach): closes its pools' idle connections now;
+    /// returns the pools and how many connections closed.
+    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos) -> (pools: [UpstreamPool], closedIdle: Int) {
+        _ = self.pool(for: endpoint, now: now)
+        let targets = existingPools(at: endpoint)
+        var closedIdle = 0
+        for pool in targets {
+            pool.holdTimeout = hold
+            let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
+            for conn in closed { close(conn, reason: .paused, bulk: true) }
+            // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
+            for w in rejected { w.poolRejected(.upstreamPaused) }
+            pool.lastActivity = now
+            closedIdle += closed.count
         }
-        pool.lastActivity = now
-        return (pool, held.count)
+        return (targets, closedIdle)
     }
 
-    /// Closes idle connections of one pool or all, optionally only those idle for `idleFor`; returns how many.
-    func evict(_ key: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
-        let targets: [UpstreamPool] = key.map { pools[$0].map { [$0] } ?? [] } ?? Array(pools.values)
+    /// Resumes `endpoint` with a new epoch per pool; held requests check out again in arrival order. Returns the
+    /// pools and how many requests were released.
+    func resume(_ endpoint: PoolKey, now: Nanos) -> (pools: [UpstreamPool], released: Int) {
+        _ = self.pool(for: endpoint, now: now)
+        let targets = existingPools(at: endpoint)
+        var released = 0
+        for pool in targets {
+            pool.holdTimeout = nil
+            let held = withSet { $0.resume(pool.slot) }
+            for waiter in held {
+                switch acquire(pool, waiter: waiter, allowReuse: true, now: now) {
+                case .reuse(let lease): waiter.poolGranted(lease)
+                case .connect(let ticket): waiter.poolMayConnect(ticket)
+                case .wait: break
+                case .reject(let cause): waiter.poolRejected(cause)
+                }
+            }
+            pool.lastActivity = now
+            released += held.count
+        }
+        return (targets, released)
+    }
+
+    /// Where /resume?prewarm= opens connections among an endpoint's pools: the one that has served the most
+    /// requests (the http:// one when none has), since its callers are the ones about to come back.
+    func prewarmTarget(_ endpointPools: [UpstreamPool]) -> UpstreamPool? {
+        endpointPools.max { $0.counters.requests < $1.counters.requests }
+    }
+
+    /// Closes idle connections of one endpoint's pools or all, optionally only those idle for `idleFor`; returns how many.
+    func evict(_ endpoint: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
+        let targets: [UpstreamPool] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
         var closed = 0
         for pool in targets {
             let conns = withSet { $0.evict(pool.slot, idleFor: idleFor, now: now) }
@@ -42,6 +63,11 @@ extension PoolManager {
             slotsFreed(pool.slot)
         }
         return closed
+    }
+
+    /// Drops `endpoint`'s pools (as `forget` does each); true when all of them are gone now.
+    func forget(endpoint: PoolKey) -> Bool {
+        existingPools(at: endpoint).reduce(true) { all, pool in forget(pool.key) && all }
     }
 
     /// Drops `key`'s entry when it has no connections or waiters; true when dropped. Otherwise the entry goes when
@@ -71,11 +97,14 @@ extension PoolManager {
         }
     }
 
-    /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values.
-    func apply(_ newSettings: ManagerSettings) {
+    /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and
+    /// TLS pools make their next connections with the new contexts (files read again).
+    func apply(_ newSettings: ManagerSettings, contexts newContexts: TLSContexts? = nil) {
         settings = newSettings
+        if let newContexts { contexts = newContexts }
         withSet { $0.maxTotal = newSettings.maxTotal }
         for pool in pools.values {
+            if newContexts != nil { pool.tls?.refresh(key: pool.key, from: contexts) }
             pool.settings = routeSettings(for: pool.key)
             let r = pool.settings
             withSet { $0.setLimits(pool.slot, maxPerRoute: r.maxPerRoute, maxPending: r.maxPending) }

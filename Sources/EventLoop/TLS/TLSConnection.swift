@@ -32,6 +32,12 @@ package struct TLSFailure: Error, Sendable, Equatable {
     }
     package var kind: Kind
     package var detail: String
+
+    /// A failure of `kind`, with OpenSSL's (or berth's) reason.
+    package init(kind: Kind, detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
 }
 
 /// How far a handshake got.
