@@ -82,9 +82,9 @@ func attachTLSConnection(_ connection: TLSConnection, to ssl: OpaquePointer) {
 }
 
 /// C entry point for a session the peer issued (a TLS 1.3 ticket read by SSL_read, or a TLS 1.2 session at the end
-/// of the handshake). 1 tells OpenSSL the cache took the reference.
+/// of the handshake). 0: the reference stays OpenSSL's (the cache keeps a copy).
 let tlsNewSessionTrampoline: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
     guard let ssl, let session, let arg = berth_tls_app_data(ssl) else { return 0 }
-    let connection = Unmanaged<TLSConnection>.fromOpaque(arg).takeUnretainedValue()
-    return connection.sessionIssued(session) ? 1 : 0
+    Unmanaged<TLSConnection>.fromOpaque(arg).takeUnretainedValue().sessionIssued(session)
+    return 0
 }

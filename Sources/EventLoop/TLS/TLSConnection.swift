@@ -82,11 +82,9 @@ final class TLSConnection {
         attachTLSConnection(self, to: ssl)
     }
 
-    /// The peer issued a session: it replaces the upstream's cached one. False when nobody caches (OpenSSL frees it).
-    func sessionIssued(_ session: OpaquePointer) -> Bool {
-        guard let tickets else { return false }
-        tickets.store(session)
-        return true
+    /// The peer issued a session: a copy replaces the upstream's cached one. The original stays OpenSSL's.
+    func sessionIssued(_ session: OpaquePointer) {
+        _ = tickets?.store(session)
     }
 
     /// Sends close_notify once, without waiting for the peer's (the socket closes right after).
@@ -139,3 +137,4 @@ final class TLSConnection {
         }
     }
 }
+

@@ -18,10 +18,14 @@ package final class TLSTicketCache {
     /// Whether a session is held (expired or not).
     package var isEmpty: Bool { session == nil }
 
-    /// Keeps `newest` (the reference passes to the cache) in place of the one held.
-    func store(_ newest: OpaquePointer) {
+    /// Keeps a copy of `issued` in place of the one held; false when it could not be copied. A copy, not the
+    /// session itself: OpenSSL marks a connection's own session not resumable when the connection is freed without
+    /// close_notify (SSL_free's "bad session" rule), which is how berth drops a paused or evicted connection.
+    func store(_ issued: OpaquePointer) -> Bool {
+        guard let copy = SSL_SESSION_dup(issued) else { return false }
         if let old = session { SSL_SESSION_free(old) }
-        session = newest
+        session = copy
+        return true
     }
 
     /// The session to offer now, or nil when there is none or it has expired (which drops it).
