@@ -146,7 +146,11 @@ static inline int berth_tls_ctx_use_key_pem(SSL_CTX *ctx, const char *pem, int l
     if (key == NULL) return 0;
     int ok = SSL_CTX_use_PrivateKey(ctx, key) == 1;
     EVP_PKEY_free(key);
-    if (!ok) return 0;
+    if (!ok) {
+        /* Installing the key already compares it with the certificate. */
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        return reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH ? -1 : 0;
+    }
     return SSL_CTX_check_private_key(ctx) == 1 ? 1 : -1;
 }
 
