@@ -133,9 +133,9 @@ def test_verification_off_must_be_written_and_is_warned_about_at_start(berth_wit
     origin = tls_origin(cert=pki.unknown_ca, key=pki.unknown_ca_key)
     b = berth_with("  - match: localhost\n    tls: {verify: false}\n")
     assert get(b, origin, "/v").text == "hello /v"
-    log = b.stderr_text()
-    assert "destinations[0].tls.verify: false" in log and "not checked" in log
-    assert "level=warning" in log.split("destinations[0].tls.verify")[0].rsplit("\n", 1)[-1]
+    line = wait_for(lambda: next((l for l in b.stderr_text().splitlines() if "destinations[0].tls.verify: false" in l), None),
+                    what="the warning in berth's log")
+    assert "level=warning" in line and "not checked" in line
 
 
 def test_verification_off_also_skips_the_host_name(berth_with, tls_origin, pki):
@@ -163,7 +163,7 @@ def test_without_the_required_client_certificate_the_request_fails(berth_with, t
     if version == ssl.TLSVersion.TLSv1_2:
         # TLS 1.2: the server refuses before the handshake ends.
         assert r.headers["Berth-Error"] == "tls-handshake-failed"
-        assert "handshake failure" in b.stderr_text() or "alert" in b.stderr_text()
+        wait_for(lambda: "alert handshake failure" in b.stderr_text(), what="the alert in berth's log")
     else:
         # TLS 1.3: the client's side of the handshake is done before the server judges its certificate, so the
         # refusal (an alert) arrives instead of the response (docs/configuration.md, "TLS to upstreams").
@@ -200,7 +200,7 @@ def test_min_version_13_refuses_a_tls12_origin(berth_with, tls_origin, pki):
     b = berth_with(trusted(pki, **{"min-version": "1.3"}))
     r = get(b, origin)
     assert r.status_code == 502 and r.headers["Berth-Error"] == "tls-handshake-failed"
-    assert "protocol version" in b.stderr_text() or "version" in b.stderr_text().lower()
+    wait_for(lambda: "protocol version" in b.stderr_text(), what="the version alert in berth's log")
 
 
 def test_a_handshake_that_never_ends_times_out_with_504(berth_with, tls_origin, pki):
@@ -211,7 +211,7 @@ def test_a_handshake_that_never_ends_times_out_with_504(berth_with, tls_origin, 
     took = time.monotonic() - t0
     assert r.status_code == 504 and r.headers["Berth-Error"] == "tls-handshake-timeout"
     assert 0.25 < took < 3, took
-    assert "TLS handshake timed out" in b.stderr_text()
+    wait_for(lambda: "TLS handshake timed out" in b.stderr_text(), what="the timeout in berth's log")
 
 
 def test_the_handshake_timeout_follows_the_connect_timeout(berth_with, tls_origin, pki):
@@ -247,11 +247,13 @@ def test_prewarmed_connections_resume_and_stay_idle_through_the_session_tickets(
     assert get(b, origin).status_code == 200
     admin(b, "POST", f"/pause?upstream={origin.hostport}")
     assert admin(b, "POST", f"/resume?upstream={origin.hostport}&prewarm=2").json()["prewarmed"] == 2
-    wait_for(lambda: len(origin.connections) == 3, what="two prewarmed connections")
+    wait_upstream(b, f"https://{origin.hostport}", lambda u: u["idle"] == 2 and u["tls"]["handshakes_resumed"] == 2,
+                  what="two prewarmed connections, resumed")
+    # The tickets of both handshakes have arrived by now; the connections are still idle.
+    wait_for(lambda: len(origin.connections) == 3, what="the origin's side of both handshakes")
     time.sleep(0.3)
     up = tls_stats(b, origin)
-    assert up["idle"] == 2 and up["connections"]["closed"]["peer-closed-idle"] == 0
-    assert up["tls"]["handshakes_resumed"] == 2
+    assert up["idle"] == 2 and up["connections"]["closed"]["peer-closed-idle"] == 0, up
     assert get(b, origin, "/warm").status_code == 200
     assert len(origin.connections) == 3, "the request used a prewarmed connection"
 
