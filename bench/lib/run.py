@@ -10,13 +10,15 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import procs  # noqa: E402
+import tls_targets  # noqa: E402
+from chart import chart  # noqa: E402
+from report import median_row, table  # noqa: E402
 from procs import log  # noqa: E402
 
 WRK_LUA = r"""
@@ -131,7 +133,9 @@ PROXIES = {"berth": start_berth, "berth2": start_berth2, "nginx": start_nginx_pr
            "floor": start_floor,
            # Two workers (nginx worker_processes 2) and two threads (HAProxy nbthread 2), to compare with berth2.
            "nginx2": lambda w, u, c: start_nginx_proxy(w, u, c, workers=2),
-           "haproxy2": lambda w, u, c: start_haproxy(w, u, c, threads=2)}
+           "haproxy2": lambda w, u, c: start_haproxy(w, u, c, threads=2),
+           # TLS to the upstream (tls_targets.py): started with the upstream's TLS port.
+           **tls_targets.PROXIES}
 
 
 # --------------------------------------------------------------------------- one measurement
@@ -193,55 +197,12 @@ def measure(name, port, proxy_pid, up_pid, up_port, args, lua):
 
 # --------------------------------------------------------------------------- report
 
-def median_row(rows):
-    out = {"target": rows[0]["target"], "rounds": len(rows)}
-    for k, v in rows[0].items():
-        if k == "target":
-            continue
-        vals = [r[k] for r in rows if r[k] is not None]
-        if not vals:
-            out[k] = None
-        elif k == "errors":
-            out[k] = sum(vals)
-        else:
-            m = statistics.median(vals)
-            out[k] = round(m, 3) if isinstance(m, float) else m
-    if len(rows) > 1:
-        rps = [r["rps"] for r in rows]
-        out["rps_min"], out["rps_max"] = min(rps), max(rps)
-        cpu = [r["proxy_cpu_us_per_req"] for r in rows if r["proxy_cpu_us_per_req"] is not None]
-        if cpu:
-            out["cpu_min"], out["cpu_max"] = min(cpu), max(cpu)
-    return out
-
-
-def fmt(v, spec="{:.0f}"):
-    return "-" if v is None else spec.format(v)
-
-
-def table(summary, targets):
-    direct = summary.get("direct")
-    hdr = (f"{'target':<8} {'req/s':>9} {'p50 µs':>7} {'p99 µs':>7} {'+p50':>6} {'+p99':>6} "
-           f"{'cpu µs/req':>10} {'user':>5} {'sys':>5} {'proxy cores':>11} {'up µs/req':>9} {'wrk cores':>9} {'other cores':>11} {'errors':>6}")
-    lines = [hdr, "-" * len(hdr)]
-    for t in targets:
-        r = summary[t]
-        add50 = r["p50_us"] - direct["p50_us"] if direct and t != "direct" else None
-        add99 = r["p99_us"] - direct["p99_us"] if direct and t != "direct" else None
-        lines.append(f"{t:<8} {fmt(r['rps']):>9} {fmt(r['p50_us']):>7} {fmt(r['p99_us']):>7} {fmt(add50):>6} "
-                     f"{fmt(add99):>6} {fmt(r['proxy_cpu_us_per_req'], '{:.2f}'):>10} "
-                     f"{fmt(r.get('proxy_user_us_per_req'), '{:.1f}'):>5} {fmt(r.get('proxy_sys_us_per_req'), '{:.1f}'):>5} "
-                     f"{fmt(r['proxy_cores'], '{:.2f}'):>11} {fmt(r['upstream_cpu_us_per_req'], '{:.2f}'):>9} "
-                     f"{fmt(r['wrk_cores'], '{:.2f}'):>9} {fmt(r['other_cores'], '{:.2f}'):>11} {r['errors']:>6}")
-    return "\n".join(lines)
-
-
 def targets_verdict(summary):
     b, h = summary.get("berth"), summary.get("haproxy")
     d = summary.get("direct")
     if not b or not h:
-        return {}
-    v = {}
+        return tls_targets.verdict(summary)
+    v = tls_targets.verdict(summary)
     if b["proxy_cpu_us_per_req"] and h["proxy_cpu_us_per_req"]:
         ratio = b["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"]
         v["cpu_per_request_vs_haproxy"] = {"ratio": round(ratio, 3), "target": "<= 0.75", "met": ratio <= 0.75}
@@ -264,54 +225,6 @@ def targets_verdict(summary):
     return v
 
 
-def chart(summary, targets, path, title):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib missing: chart skipped")
-        return False
-    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "nginx2": "#7cc47c",
-              "haproxy": "#d0772b", "haproxy2": "#e8a66b", "floor": "#bbbbbb"}
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    ax = axes[0]
-    rps = [summary[t]["rps"] for t in targets]
-    bars = ax.bar(targets, rps, color=[colors.get(t, "#555") for t in targets])
-    for t, bar in zip(targets, bars):
-        r = summary[t]
-        if "rps_min" in r:
-            ax.errorbar(bar.get_x() + bar.get_width() / 2, r["rps"],
-                        yerr=[[r["rps"] - r["rps_min"]], [r["rps_max"] - r["rps"]]], color="black", capsize=4)
-    ax.bar_label(bars, fmt="%.0f", fontsize=8)
-    ax.set_title("requests/s (higher is better)")
-    prox = [t for t in targets if summary[t]["proxy_cpu_us_per_req"] is not None]
-    ax = axes[1]
-    cpu = [summary[t]["proxy_cpu_us_per_req"] for t in prox]
-    bars = ax.bar(prox, cpu, color=[colors.get(t, "#555") for t in prox])
-    ax.bar_label(bars, fmt="%.1f", fontsize=8)
-    ax.set_title("proxy CPU µs per request (lower is better)")
-    ax = axes[2]
-    # Latency added to the direct baseline when it was measured; otherwise the latency itself.
-    d = summary.get("direct")
-    import numpy as np
-    x = np.arange(len(prox))
-    base50, base99 = (d["p50_us"], d["p99_us"]) if d else (0, 0)
-    a50 = [summary[t]["p50_us"] - base50 for t in prox]
-    a99 = [summary[t]["p99_us"] - base99 for t in prox]
-    b1 = ax.bar(x - 0.2, a50, 0.4, label="p50", color="#6a9fd0")
-    b2 = ax.bar(x + 0.2, a99, 0.4, label="p99", color="#1f4e79")
-    ax.bar_label(b1, fmt="%.0f", fontsize=8)
-    ax.bar_label(b2, fmt="%.0f", fontsize=8)
-    ax.set_xticks(x, prox)
-    ax.legend(fontsize=8)
-    ax.set_title("added latency µs vs direct (lower is better)" if d else "latency µs (lower is better; no direct run)")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return True
-
-
 # --------------------------------------------------------------------------- main
 
 def main(argv):
@@ -328,7 +241,9 @@ def main(argv):
     ap.add_argument("--targets", default="direct,berth,nginx,haproxy" + (",floor" if has_cc else ""),
                     help="comma-separated subset of direct, berth, nginx, haproxy, floor (the byte-moving floor, "
                          "bench/floor/floor.c; in the default set when a C compiler is installed); also berth2, "
-                         "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin)")
+                         "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin); "
+                         "berth-tls, haproxy-tls, nginx-tls: pooled TLS to the upstream's ssl port, and berth-tls-new, "
+                         "haproxy-tls-new: a new (resumed) TLS connection per request (tls_targets.py)")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"), help="results directory")
     ap.add_argument("--name", default=None,
                     help="result file stem (default latest; quick with --quick, so a smoke run keeps latest.*)")
@@ -373,25 +288,32 @@ def main(argv):
     log(f"{info['nproc']} cores, {info['cpu_model']}, kernel {info['kernel']}, load {info['loadavg_at_start']}")
     try:
         up_port = procs.free_port()
-        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu)
+        tls_port = procs.free_port() if any(t in tls_targets.TARGETS for t in targets) else None
+        pki = tls_targets.prepare(work) if tls_port else None
+        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu,
+                                        tls=(tls_port, pki["cert"], pki["key"]) if tls_port else None)
         running = {}
         for t in targets:
+            # The port wrk names in Host: the TLS targets reach the upstream's ssl port.
+            host_port = tls_port if t in tls_targets.TARGETS else up_port
             if t == "direct":
-                running[t] = (None, up_port)
+                running[t] = (None, up_port, host_port)
             else:
-                p, port = PROXIES[t](work, up_port, args.proxy_cpu)
-                running[t] = (p.pid, port)
+                p, port = PROXIES[t](work, host_port, args.proxy_cpu)
+                running[t] = (p.pid, port, host_port)
         runs = []
         for rnd in range(args.rounds):
             order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
             for t in order:
-                pid, port = running[t]
-                r = measure(t, port, pid, up.pid, up_port, args, lua)
+                pid, port, host_port = running[t]
+                r = measure(t, port, pid, up.pid, host_port, args, lua)
                 r["round"] = rnd + 1
                 runs.append(r)
                 log(f"round {rnd + 1} {t:<8} {r['rps']:>9.0f} req/s  p50 {r['p50_us']} µs  p99 {r['p99_us']} µs  "
                     f"cpu {r['proxy_cpu_us_per_req']} µs/req  other load {r['other_cores']} cores"
                     + (f"  ERRORS {r['errors']}" if r["errors"] else ""))
+        # What pooling and resumption saved: berth's own counts, over every round and warm-up.
+        handshakes = {t: h for t in targets if (h := tls_targets.handshakes(t)) is not None}
     except BaseException:
         procs.stop_all()
         log(f"failed; logs and configs kept in {work}")
@@ -411,6 +333,7 @@ def main(argv):
                      "quick": args.quick},
         "summary": summary,
         "targets": verdict,
+        "tls_handshakes": handshakes,
         "runs": runs,
     }
     title = (f"berth bench: body {args.body}, wrk -t1 -c{args.connections}, {args.duration:g}s x {args.rounds} "
@@ -422,6 +345,8 @@ def main(argv):
         print()
         for k, v in verdict.items():
             print(f"  {k}: {json.dumps(v)}")
+    for t, h in handshakes.items():
+        print(f"  {t} handshakes: {json.dumps(h)}")
     if any(r["errors"] for r in runs):
         print("\nWARNING: some runs had wrk errors (see runs[].errors in the JSON)")
     noisy = max(r["other_cores"] for r in runs)
