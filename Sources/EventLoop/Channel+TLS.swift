@@ -43,7 +43,7 @@ extension Channel {
         let room = min(vec.iov_len, want)
         var got = 0
         var stop: ReadOutcome?
-        ERR_clear_error()
+        // No ERR_clear_error first: the queue is empty between calls (TLSConnection's invariant).
         while got < room {
             var n = 0
             if SSL_read_ex(tls.ssl, base + got, room - got, &n) == 1 {
@@ -61,6 +61,7 @@ extension Channel {
                 writeEvent.add()
                 stop = .wouldBlock
             case SSL_ERROR_ZERO_RETURN:
+                ERR_clear_error()
                 stop = .eof
             default:
                 stop = .failed(tls.errnoFor(code))
@@ -114,7 +115,6 @@ extension Channel {
                 len = take
             }
             var n = 0
-            ERR_clear_error()
             if SSL_write_ex(tls.ssl, chunk, min(len, Channel.recordSize), &n) == 1 {
                 evbuffer_drain(output, n)
                 continue

@@ -168,7 +168,7 @@ def test_without_the_required_client_certificate_the_request_fails(berth_with, t
         # TLS 1.3: the client's side of the handshake is done before the server judges its certificate, so the
         # refusal (an alert) arrives instead of the response (docs/configuration.md, "TLS to upstreams").
         assert r.headers["Berth-Error"] == "upstream-reset"
-    assert origin.failures and "certificate" in origin.failures[0]
+    wait_for(lambda: origin.failures and "certificate" in origin.failures[0], what="the origin's refusal")
 
 
 def test_a_client_certificate_from_another_ca_is_refused(berth_with, tls_origin, pki):

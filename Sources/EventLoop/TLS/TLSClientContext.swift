@@ -68,6 +68,9 @@ package final class TLSClientContext: @unchecked Sendable {
         case (_, nil):
             throw TLSSetupError(part: .key, message: "a client certificate needs its key")
         }
+        // Loading can succeed and still queue errors (a default store path that does not exist); the data path
+        // counts on an empty queue (TLSConnection).
+        ERR_clear_error()
     }
 
     deinit { SSL_CTX_free(raw) }

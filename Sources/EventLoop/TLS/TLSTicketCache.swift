@@ -22,7 +22,10 @@ package final class TLSTicketCache {
     /// session itself: OpenSSL marks a connection's own session not resumable when the connection is freed without
     /// close_notify (SSL_free's "bad session" rule), which is how berth drops a paused or evicted connection.
     func store(_ issued: OpaquePointer) -> Bool {
-        guard let copy = SSL_SESSION_dup(issued) else { return false }
+        guard let copy = SSL_SESSION_dup(issued) else {
+            ERR_clear_error()
+            return false
+        }
         if let old = session { SSL_SESSION_free(old) }
         session = copy
         return true
