@@ -239,6 +239,22 @@ def test_after_pause_and_resume_the_reconnect_resumes_the_session(berth_with, tl
     assert f'berth_tls_handshakes_resumed_total{{upstream="https://{endpoint}"}} 1' in metrics
 
 
+def test_every_pause_and_resume_cycle_resumes(berth_with, tls_origin, pki):
+    # Regression: the cached session was the very object the reconnect offered, and the reset that closes a paused
+    # connection made OpenSSL mark it not resumable, so every second cycle paid a full handshake.
+    # TLS 1.2: a resumed connection gets no new ticket, so it keeps using the very session it was offered.
+    origin = tls_origin(max_version=ssl.TLSVersion.TLSv1_2)
+    b = berth_with(trusted(pki))
+    assert get(b, origin, "/0").status_code == 200
+    for cycle in range(1, 4):
+        wait_for(lambda: tls_stats(b, origin)["idle"] == 1, what="the connection pooled")
+        admin(b, "POST", f"/pause?upstream={origin.hostport}")
+        admin(b, "POST", f"/resume?upstream={origin.hostport}")
+        assert get(b, origin, f"/{cycle}").status_code == 200
+    assert [c["resumed"] for c in origin.connections] == [False, True, True, True]
+    assert tls_stats(b, origin)["tls"]["handshakes_resumed"] == 3
+
+
 def test_prewarmed_connections_resume_and_stay_idle_through_the_session_tickets(berth_with, tls_origin, pki):
     # TLS 1.3 servers send their tickets after the handshake: readable bytes on an idle connection that are not
     # the end of it. The idle watch must keep such a connection.
