@@ -85,7 +85,7 @@ final class TLSConnection {
             ERR_clear_error()
             return nil
         }
-        if let offered = setup.tickets?.current() { SSL_set_session(ssl, offered) }
+        setup.tickets?.offer(to: ssl)
         attachTLSConnection(self, to: ssl)
         ERR_clear_error()
     }

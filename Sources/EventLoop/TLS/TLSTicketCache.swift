@@ -31,8 +31,21 @@ package final class TLSTicketCache {
         return true
     }
 
+    /// Offers a copy of the current session to `ssl`'s handshake; nothing when there is none. A copy: the session
+    /// a connection uses becomes its own, and OpenSSL marks it not resumable when the connection is freed without
+    /// close_notify (a pause, an eviction, an idle timeout). Offering the cached object itself let the first such
+    /// close poison the cache, so every second reconnect paid a full handshake.
+    func offer(to ssl: OpaquePointer) {
+        guard let cached = current(), let copy = SSL_SESSION_dup(cached) else {
+            ERR_clear_error()
+            return
+        }
+        SSL_set_session(ssl, copy)
+        SSL_SESSION_free(copy)
+    }
+
     /// The session to offer now, or nil when there is none or it has expired (which drops it).
-    func current() -> OpaquePointer? {
+    private func current() -> OpaquePointer? {
         guard let s = session else { return nil }
         let expires = SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s)
         if SSL_SESSION_is_resumable(s) == 1 && expires > time(nil) { return s }
