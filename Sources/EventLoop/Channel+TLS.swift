@@ -38,6 +38,7 @@ extension Channel {
     /// context reads ahead) and no second recv that could only return EAGAIN.
     func tlsRead(want: Int) -> ReadOutcome {
         guard let tls else { return .failed(EBADF) }
+        tls.readAgain = false
         var vec = iovec()  // evbuffer_iovec is struct iovec on Unix
         guard evbuffer_reserve_space(input, want, &vec, 1) == 1, let base = vec.iov_base else { return .failed(ENOMEM) }
         let room = min(vec.iov_len, want)
@@ -78,8 +79,7 @@ extension Channel {
         // again for it, so the next read is scheduled rather than waited for.
         let more = stop == nil ? SSL_has_pending(tls.ssl) == 1 : stop != .wouldBlock
         if more {
-            tls.readAgain = true
-            if reading { readEvent.activate() }
+            if reading { readEvent.activate() } else { tls.readAgain = true }
         }
         adaptReadSize(read: got, want: want)
         return .data(got)

@@ -99,6 +99,22 @@ def test_a_destination_can_opt_out_of_the_global_switch(berth_with, tls_origin, 
         plain.close()
 
 
+def test_large_bodies_cross_intact_both_ways(berth_with, tls_origin, pki):
+    import hashlib
+    origin = tls_origin()
+    b = berth_with(trusted(pki))
+    with requests.Session() as s:
+        n = 4 * 1024 * 1024 + 7
+        r = get(b, origin, f"/bytes/{n}", session=s)
+        assert r.status_code == 200 and len(r.content) == n
+        assert r.content == (b"0123456789abcdef" * (n // 16 + 1))[:n]
+        upload = bytes(range(256)) * 8192 + b"tail"
+        r = s.post(f"http://{origin.hostport}/up", data=upload, proxies={"http": b.proxy_url}, timeout=30)
+        assert r.text == f"{len(upload)} {hashlib.sha256(upload).hexdigest()}"
+        assert get(b, origin, "/after", session=s).text == "hello /after"
+    assert len(origin.connections) == 1, "one pooled connection carried all three"
+
+
 # ------------------------------------------------------------------------------------------------ refused certificates
 
 @pytest.mark.parametrize("which,cause", [

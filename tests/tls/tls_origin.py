@@ -5,6 +5,7 @@ the TLS version and the client certificate's subject. Options make it misbehave 
 require a client certificate, cap the version, close idle connections (with close_notify, or with a reset) after a pause, or
 accept TCP and never answer the handshake. Loopback only; every thread is a daemon and every socket is closed.
 """
+import hashlib
 import socket
 import ssl
 import struct
@@ -95,8 +96,23 @@ class TLSOrigin:
                 with self.lock:
                     self.requests.append(path)
                 info["requests"] += 1
-                body = f"hello {path}".encode()
-                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+                length = next((int(l.split(b":", 1)[1]) for l in head.split(b"\r\n")[1:]
+                               if l.lower().startswith(b"content-length:")), 0)
+                while len(buf) < length:
+                    chunk = tls.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                upload, buf = buf[:length], buf[length:]
+                if path.startswith("/bytes/"):
+                    # A large body: many records, several reads that fill berth's buffer, backpressure.
+                    n = int(path.split("/")[2])
+                    body = (b"0123456789abcdef" * (n // 16 + 1))[:n]
+                elif length:
+                    body = f"{length} {hashlib.sha256(upload).hexdigest()}".encode()
+                else:
+                    body = f"hello {path}".encode()
+                tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         except (ssl.SSLError, OSError):
             return
         finally:

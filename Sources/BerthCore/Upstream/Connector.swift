@@ -22,7 +22,8 @@ final class Connector: ChannelDelegate, EventHandler {
     private enum Phase {
         case idle
         case resolving(PoolKey)
-        case connecting(Channel, SocketAddress, PoolKey)
+        /// With the TLS pool when the key is a TLS one: its handshake follows.
+        case connecting(Channel, SocketAddress, UpstreamPool?)
         /// The channel carries the TLS connection from its creation; the pool is the one the key names.
         case handshaking(Channel, UpstreamPool)
     }
@@ -67,12 +68,16 @@ final class Connector: ChannelDelegate, EventHandler {
         guard let address = addresses.first else {
             return fail(.dnsFailure, "\(key.host) did not resolve")
         }
+        // Every TLS connect is for a pool's key (sessions and prewarms connect for `pool.key`), and that pool holds
+        // the handshake's inputs; one lookup per connect, none per request.
+        let pool = key.tls == nil ? nil : client.worker.manager.existingPool(key)
         var tls: TLSClientSetup?
         if key.tls != nil {
             do {
-                tls = try tlsPool(key).setup()
+                guard let upstream = pool?.tls else { throw TLSSettingsProblem(entry: "tls", message: "no TLS pool for \(key)") }
+                tls = try upstream.setup()
             } catch {
-                return handshakeFailed(key, TLSFailure(kind: .handshakeFailed, detail: "\(error)"), pool: client.worker.manager.existingPool(key))
+                return handshakeFailed(key, TLSFailure(kind: .handshakeFailed, detail: "\(error)"), pool: pool)
             }
         }
         switch Channel.connect(base: base, to: address, timeout: timeout, delegate: self, tls: tls) {
@@ -81,29 +86,20 @@ final class Connector: ChannelDelegate, EventHandler {
         case .inProgress(let ch):
             // The channel carries its own connect timer; the connector's covered the lookup.
             timer.remove()
-            phase = .connecting(ch, address, key)
+            phase = .connecting(ch, address, pool)
         case .connected(let ch):
-            phase = .connecting(ch, address, key)
-            finish(ch, address, key)
+            phase = .connecting(ch, address, pool)
+            finish(ch, address, pool)
         }
     }
 
-    /// The TLS pool `key` names, with its TLS inputs; every TLS connect is for one (sessions and prewarms connect
-    /// for `pool.key`). A pool with no TLS inputs is a defect, not a peer's failure.
-    private func tlsPool(_ key: PoolKey) throws(TLSSettingsProblem) -> TLSUpstream {
-        guard let upstream = client.worker.manager.existingPool(key)?.tls else {
-            throw TLSSettingsProblem(entry: "tls", message: "no TLS pool for \(key)")
-        }
-        return upstream
-    }
-
-    private func finish(_ ch: Channel, _ address: SocketAddress, _ key: PoolKey) {
+    private func finish(_ ch: Channel, _ address: SocketAddress, _ tlsPool: UpstreamPool?) {
         ch.clearTimeout()
         let err = Socket.pendingError(ch.fd)
         guard err == 0 else {
             return fail(err == ETIMEDOUT ? .connectTimeout : .connectRefused, "connect to \(address): \(String(cString: strerror(err)))")
         }
-        guard ch.isTLS, let pool = client.worker.manager.existingPool(key) else { return succeed(ch) }
+        guard let pool = tlsPool else { return succeed(ch) }
         // The handshake is a phase of its own, with its own bound (tls-handshake-timeout).
         phase = .handshaking(ch, pool)
         timer.add(after: pool.settings.handshakeTimeout)
@@ -179,8 +175,8 @@ final class Connector: ChannelDelegate, EventHandler {
 
     func channelWritable(_ channel: Channel) {
         switch phase {
-        case .connecting(let ch, let address, let key) where ch === channel:
-            finish(ch, address, key)
+        case .connecting(let ch, let address, let pool) where ch === channel:
+            finish(ch, address, pool)
         case .handshaking(let ch, let pool) where ch === channel:
             stepHandshake(ch, pool)
         default:
