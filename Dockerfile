@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # berth container image: a static-Swift-stdlib release build on Debian bookworm, run on bookworm-slim with only
-# libevent added. See docs/deployment.md.
+# libevent, OpenSSL 3 and the CA certificates added. See docs/deployment.md.
 #
 #   docker build -t berth:0.1.0 .
 #   docker run --rm -p 3128:3128 -e BERTH_ALLOW=10.0.0.0/8,api.internal berth:0.1.0
@@ -19,7 +19,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # Versions are not pinned: bookworm's security updates replace them, and an exact pin would then stop the build.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libevent-dev pkg-config \
+    && apt-get install -y --no-install-recommends libevent-dev libssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -41,12 +41,13 @@ RUN scripts/build-release --scratch-path /src/.build --output /out/berth --strip
 FROM debian:bookworm-slim
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# libevent-2.1-7 holds libevent-2.1.so.7, the only library berth needs beyond glibc, libstdc++ and libgcc_s (which
-# the base image has). berth makes no TLS connections of its own (CONNECT tunnels bytes), so no ca-certificates.
-# The user has a fixed numeric id so Kubernetes' runAsNonRoot can check it.
+# libevent-2.1-7 holds libevent-2.1.so.7 and libssl3 OpenSSL 3 (libssl.so.3, libcrypto.so.3), the only libraries
+# berth needs beyond glibc, libstdc++ and libgcc_s (which the base image has). ca-certificates is the system store
+# that TLS to upstreams verifies against by default. The user has a fixed numeric id so Kubernetes' runAsNonRoot
+# can check it.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libevent-2.1-7 \
+    && apt-get install -y --no-install-recommends libevent-2.1-7 libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 65532 berth \
     && useradd --system --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent \

@@ -28,11 +28,18 @@ let package = Package(
             pkgConfig: "libevent",
             providers: [.apt(["libevent-dev"])]
         ),
+        // OpenSSL 3 (Debian's libssl-dev) for TLS to upstreams; like CLibevent, only EventLoop imports it.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "HTTP1", swiftSettings: hotPath),
-        // The only importer of CLibevent: BerthCore reaches libevent through its types (ModuleBoundaryTests checks it).
+        // The only importer of CLibevent and COpenSSL: BerthCore reaches libevent and OpenSSL through its types
+        // (ModuleBoundaryTests checks it).
         .target(
             name: "EventLoop",
-            dependencies: ["CLibevent"],
+            dependencies: ["CLibevent", "COpenSSL"],
             swiftSettings: hotPath + crossModule + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .target(

@@ -31,7 +31,8 @@ public final class BerthServer {
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
         let n = configuration.workers
-        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger) }
+        let contexts = try Self.tlsContexts(for: configuration)
+        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts) }
         workers = all
         // The configuration's freezer watches begin before anything is served: a bad cgroup stops berth here.
         let problems = all.flatMap { $0.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) }
@@ -137,6 +138,8 @@ public final class BerthServer {
             applied.listenSocket = configuration.listenSocket
             applied.adminSocket = configuration.adminSocket
             applied.workers = configuration.workers
+            // Files are read again: a rotated CA or client certificate takes effect for the connections made from now.
+            let contexts = try Self.tlsContexts(for: applied)
             if applied != new {
                 logger.warning("reload: listen, admin, their socket settings and workers need a restart; other changes applied")
             }
@@ -145,7 +148,7 @@ public final class BerthServer {
             for w in workers {
                 let apply = { [logger] in
                     w.settings = ProxySettings(applied)
-                    w.manager.apply(ManagerSettings(applied, worker: w.index, of: n))
+                    w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
                     }
@@ -169,6 +172,23 @@ public final class BerthServer {
                 throw ConfigError("destination \(d.match): freezer: \(error.message)")
             }
         }
+    }
+
+    /// The TLS contexts of `configuration`, every one the destinations name made now (the files were read by the
+    /// loader's checks, but may have changed since) and the default one for https:// targets, so that a bad file
+    /// stops the start or the reload instead of the first request.
+    static func tlsContexts(for configuration: BerthConfiguration) throws -> TLSContexts {
+        let contexts = TLSContexts()
+        var all = [TLSSettings()]
+        for d in configuration.destinations { if case .on(let s) = d.tls { all.append(s) } }
+        for settings in all {
+            do {
+                _ = try contexts.context(for: settings)
+            } catch {
+                throw ConfigError("tls: \(error)")
+            }
+        }
+        return contexts
     }
 
     static func address(_ l: ListenAddress) throws -> SocketAddress {

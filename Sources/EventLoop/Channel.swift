@@ -1,4 +1,4 @@
-// One non-blocking socket with its input and output evbuffers: a persistent EV_READ, EV_WRITE only after EAGAIN, one timer.
+// One non-blocking socket with its input and output evbuffers: a persistent EV_READ, EV_WRITE only after EAGAIN, one timer; plain or TLS.
 import Glibc
 internal import CLibevent
 
@@ -31,13 +31,17 @@ package final class Channel: EventHandler {
     /// table on each session and connection, sending all their retains and releases down the slow path.
     package unowned(unsafe) var delegate: ChannelDelegate?
 
-    private var readEvent: LoopEvent!
-    private var writeEvent: LoopEvent!
+    var readEvent: LoopEvent!
+    var writeEvent: LoopEvent!
     private var timerEvent: LoopEvent!
     package private(set) var reading = false
     package private(set) var closed = false
     /// Set when a write failed; the owner decides what that means.
-    package private(set) var writeError: Int32 = 0
+    package internal(set) var writeError: Int32 = 0
+    /// The transport, chosen when the channel is made: nil is the plain socket, and every method tests it first
+    /// with the plain branch in line, so a plain connection pays one compare per call for TLS existing
+    /// (Channel+TLS.swift holds the other branch).
+    var tls: TLSConnection?
 
     /// Takes ownership of `fd`.
     package init(base: EventBase, fd: CInt) {
@@ -62,6 +66,7 @@ package final class Channel: EventHandler {
         guard !reading, !closed else { return }
         reading = true
         readEvent.add()
+        if _slowPath(tls != nil) { tlsResumedReading() }
     }
 
     /// Delivers one readable event on the next loop turn whatever the socket holds: an owner that stopped with
@@ -82,7 +87,7 @@ package final class Channel: EventHandler {
     /// Bytes the next read reserves: small for heads, doubling while reads fill it (bodies), halving when they don't.
     /// libevent sizes a chain to the next power of two above request + header, so each step is a power of two less a
     /// margin for that header; asking for 64 KiB would allocate 128 KiB per read.
-    private var readShift = Channel.minReadShift
+    var readShift = Channel.minReadShift
     private static let minReadShift = 12
     private static let maxReadShift = 18
     private static let chainHeaderMargin = 128
@@ -91,19 +96,26 @@ package final class Channel: EventHandler {
     package func read() -> ReadOutcome {
         guard !closed else { return .failed(EBADF) }
         let want = (1 << readShift) - Channel.chainHeaderMargin
+        if _slowPath(tls != nil) { return tlsRead(want: want) }
         let n = berth_evbuffer_read_fd(input, fd, want)
         if n > 0 {
-            if n == want && readShift < Channel.maxReadShift {
-                readShift += 1
-            } else if n < want >> 3 && readShift > Channel.minReadShift {
-                readShift -= 1
-            }
+            adaptReadSize(read: n, want: want)
             return .data(n)
         }
         if n == 0 { return .eof }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
         return .failed(e)
+    }
+
+    /// Grows the next read while reads fill it and shrinks it when they come back far from full.
+    @inline(__always)
+    func adaptReadSize(read n: Int, want: Int) {
+        if n == want && readShift < Channel.maxReadShift {
+            readShift += 1
+        } else if n < want >> 3 && readShift > Channel.minReadShift {
+            readShift -= 1
+        }
     }
 
     /// Bytes waiting in `output`.
@@ -119,6 +131,7 @@ package final class Channel: EventHandler {
     package func flush() -> Bool {
         if closed { return false }
         if writeError != 0 { return false }
+        if _slowPath(tls != nil) { return tlsFlush() }
         while evbuffer_get_length(output) > 0 {
             let n = berth_evbuffer_send_fd(output, fd)
             if n > 0 { continue }
@@ -145,11 +158,20 @@ package final class Channel: EventHandler {
     }
 
     /// Starts a non-blocking connect to `address` whose outcome `delegate` hears; the one connect path for pooled,
-    /// tunnel and prewarmed connections.
-    package static func connect(base: EventBase, to address: SocketAddress, timeout: Nanos, delegate: ChannelDelegate) -> ConnectStart {
+    /// tunnel and prewarmed connections. With `tls`, the channel is a TLS one from the start, and its owner runs
+    /// `handshake()` once connected.
+    package static func connect(base: EventBase, to address: SocketAddress, timeout: Nanos, delegate: ChannelDelegate,
+                                tls: TLSClientSetup? = nil) -> ConnectStart {
         let (fd, inProgress, err) = Socket.connect(to: address)
         guard fd >= 0 else { return .failed(err) }
         let ch = Channel(base: base, fd: fd)
+        if let tls {
+            guard let connection = TLSConnection(tls, fd: fd) else {
+                ch.close()
+                return .failed(ENOMEM)
+            }
+            ch.tls = connection
+        }
         ch.delegate = delegate
         guard inProgress else { return .connected(ch) }
         ch.writeEvent.add()
@@ -252,6 +274,12 @@ package final class Channel: EventHandler {
         readEvent.free()
         writeEvent.free()
         timerEvent.free()
+        if let tls {
+            // close_notify on a clean close, as nginx sends one; never on a reset or after a failure.
+            if !reset && tls.handshakeDone && writeError == 0 { tls.shutdown() }
+            tls.free()
+            self.tls = nil
+        }
         if reset { Socket.setLingerReset(fd) }
         Glibc.close(fd)
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
@@ -266,8 +294,10 @@ package final class Channel: EventHandler {
         guard let owner = delegate else { return }
         switch tag {
         case .read:
+            if _slowPath(tls != nil), tlsReadEvent(owner) { return }
             owner.channelReadable(self)
         case .write:
+            if _slowPath(tls != nil) { return tlsWriteEvent(owner) }
             if flush() {
                 if evbuffer_get_length(output) == 0 { owner.channelWritable(self) }
             } else {

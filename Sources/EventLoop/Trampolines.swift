@@ -1,5 +1,6 @@
-// The only places that cross from libevent's C callbacks into Swift: non-capturing trampolines and their context boxes.
+// The only places that cross from libevent's and OpenSSL's C callbacks into Swift: non-capturing trampolines and their context boxes.
 internal import CLibevent
+internal import COpenSSL
 
 /// Receives the events of a `LoopEvent`.
 package protocol EventHandler: AnyObject {
@@ -72,4 +73,18 @@ func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Re
 /// so the retain taken for it is released, exactly once.
 let ownedBytesCleanup: evbuffer_ref_cleanup_cb = { _, _, extra in
     Unmanaged<OwnedBytes>.fromOpaque(extra!).release()
+}
+
+/// Points `ssl`'s app data at its connection, unretained: the connection owns the SSL and frees it, so the pointer
+/// is valid for as long as OpenSSL can call back with it.
+func attachTLSConnection(_ connection: TLSConnection, to ssl: OpaquePointer) {
+    SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(connection).toOpaque())
+}
+
+/// C entry point for a session the peer issued (a TLS 1.3 ticket read by SSL_read, or a TLS 1.2 session at the end
+/// of the handshake). 0: the reference stays OpenSSL's (the cache keeps a copy).
+let tlsNewSessionTrampoline: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
+    guard let ssl, let session, let arg = berth_tls_app_data(ssl) else { return 0 }
+    Unmanaged<TLSConnection>.fromOpaque(arg).takeUnretainedValue().sessionIssued(session)
+    return 0
 }

@@ -1,4 +1,4 @@
-// The loop boundary: BerthCore reaches libevent only through EventLoop's types, never by naming the C module.
+// The loop boundary: BerthCore reaches libevent and OpenSSL only through EventLoop's types, never by naming a C module.
 import Foundation
 import XCTest
 
@@ -16,6 +16,8 @@ final class ModuleBoundaryTests: XCTestCase {
             let text = try String(contentsOf: file, encoding: .utf8)
             let name = file.lastPathComponent
             XCTAssertFalse(text.contains("import CLibevent"), "\(name) imports CLibevent")
+            XCTAssertFalse(text.contains("import COpenSSL"), "\(name) imports COpenSSL")
+            XCTAssertNil(text.range(of: #"\b(SSL|X509|ERR|BIO|EVP|PEM|OPENSSL)_[A-Za-z0-9_]+\("#, options: .regularExpression), "\(name) calls OpenSSL")
             XCTAssertNil(text.range(of: #"\b(berth_)?evbuffer_[a-z_]+\("#, options: .regularExpression), "\(name) calls evbuffer_*")
             XCTAssertNil(text.range(of: #"\bevent_[a-z_]+\("#, options: .regularExpression), "\(name) calls libevent")
         }

@@ -200,8 +200,9 @@ final class StatTableTests: XCTestCase {
     /// failures, replays, replay_skipped, `latency_ms` {acquire_wait, time_to_first_byte}.
     func testStatsLayoutKeepsTheDocumentedOrder() {
         let layout = StatsRenderer.layout.map { ($0.group.map { "\($0)" }, $0.members) }
-        XCTAssertEqual(layout.map(\.0), ["connections", nil, nil, nil, nil, nil, nil, nil, "latency_ms"])
-        XCTAssertEqual(layout.map(\.1), [[.opened, .reused, .closed], [.requests], [.retries], [.resumes], [.failures], [.replays],
+        XCTAssertEqual(layout.map(\.0), ["connections", nil, nil, nil, "tls", nil, nil, nil, nil, "latency_ms"])
+        XCTAssertEqual(layout.map(\.1), [[.opened, .reused, .closed], [.requests], [.retries], [.resumes],
+                                         [.tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures], [.failures], [.replays],
                                          [.replaySkipped], [.pauses], [.acquireWait, .timeToFirstByte]])
     }
 }

@@ -5,7 +5,7 @@ import XCTest
 
 /// Builds pools and snapshots without a worker, and parses what the renderers write.
 enum StatsFixtures {
-    static let settings = RouteSettings(maxPerRoute: 4, maxPending: 8, socketTimeout: 1_000_000, connectTimeout: 1_000_000, acquireTimeout: 1_000_000, replay: .idempotent)
+    static let settings = RouteSettings(maxPerRoute: 4, maxPending: 8, socketTimeout: 1_000_000, connectTimeout: 1_000_000, acquireTimeout: 1_000_000, replay: .idempotent, handshakeTimeout: 1_000_000)
     static let minute: Nanos = 60 * 1_000_000_000
 
     /// A pool whose every figure of the table is non-zero and distinct: gauges 1..., counts 100..., reason and cause

@@ -95,7 +95,7 @@ final class FreezerWatchTests: XCTestCase {
         XCTAssertEqual(handle.onLoop { $0.manager.existingPool(key)?.state.mode }, .paused(rejectNew: true), "the watch kept the API's mode")
         // The orchestrator resumes while the kernel still has the container frozen: it stays paused, in hold mode.
         let afterAPI = handle.onLoop { w in
-            let p = w.manager.resume(key, now: MonotonicClock.now()).pool
+            let p = w.manager.resume(key, now: MonotonicClock.now()).pools[0]
             return (p.state.mode, p.state.epoch, p.holds.heldBy)
         }
         XCTAssertTrue(afterAPI == (.paused(rejectNew: false), 1, "watch"), "\(afterAPI)")
@@ -103,7 +103,7 @@ final class FreezerWatchTests: XCTestCase {
         setEvents(frozen: false, in: dir)
         wait(handle, key, "the thaw to leave the API's hold") { $0?.holds.heldBy == "api" }
         XCTAssertEqual(handle.onLoop { $0.manager.existingPool(key)?.state.isPaused }, true)
-        let resumed = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pool.state }
+        let resumed = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pools[0].state }
         XCTAssertFalse(resumed.isPaused)
         XCTAssertEqual(resumed.epoch, 2, "one pause, one resume")
         XCTAssertEqual(handle.onLoop { $0.manager.existingPool(key)?.holds.counts },

@@ -213,7 +213,7 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(queued, 1)
         XCTAssertEqual(idle, 0)
         XCTAssertEqual(handle.onLoop { $0.manager.closer.queued }, 0)
-        let epoch = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pool.state.epoch }
+        let epoch = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pools[0].state.epoch }
         XCTAssertEqual(epoch, 2)
         XCTAssertEqual(caller.get("/b", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
         XCTAssertEqual(origin.accepted, 2)

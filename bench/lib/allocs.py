@@ -25,6 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import procs  # noqa: E402
+import tls_targets  # noqa: E402
 from procs import log  # noqa: E402
 
 
@@ -84,11 +85,14 @@ def demangle(text):
         return text
 
 
+EXTRA_ARGS = []  # --tls: the config file that makes the upstream's ssl port a TLS destination
+
+
 def berth_argv(binary=None):
     return [binary or os.environ["BERTH_BIN"], "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
             "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
             # generous timeouts: valgrind makes berth 20-100x slower
-            "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h"]
+            "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h", *EXTRA_ARGS]
 
 
 def start_berth(work, name, wrapper=()):
@@ -198,6 +202,9 @@ def main(argv):
     ap.add_argument("--only", default="memcheck,callgrind,strace")
     ap.add_argument("--quick", action="store_true", help="smoke: warm 100, n 1000")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"))
+    ap.add_argument("--tls", action="store_true",
+                    help="through a pooled TLS upstream (the upstream nginx's ssl port, tls_targets.py); writes "
+                         "allocs-tls.json and callgrind_annotate-tls.txt")
     args = ap.parse_args(argv)
     if args.quick:
         args.warm, args.n = 100, 1000
@@ -210,7 +217,18 @@ def main(argv):
     ann = ""
     try:
         up_port = procs.free_port()
-        procs.start_upstream_nginx(work, up_port)
+        if args.tls:
+            pki = tls_targets.prepare(work)
+            tls_port = procs.free_port()
+            procs.start_upstream_nginx(work, up_port, tls=(tls_port, pki["cert"], pki["key"]))
+            conf = os.path.join(work, "berth-tls.yaml")
+            with open(conf, "w") as f:
+                f.write(f"destinations:\n  - match: \"127.0.0.1:{tls_port}\"\n"
+                        f"    tls: {{ca-file: \"{pki['ca']}\", server-name: localhost}}\n")
+            EXTRA_ARGS.extend(["--config", conf])
+            up_port = tls_port  # the Host every request names
+        else:
+            procs.start_upstream_nginx(work, up_port)
         if "strace" in only:
             result["strace"] = [strace_run(work, up_port, args.warm, args.n, c)
                                 for c in sorted({1, args.connections, 64})]
@@ -234,13 +252,15 @@ def main(argv):
         raise
     procs.stop_all()
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "allocs.json")
+    suffix = "-tls" if args.tls else ""
+    result["settings"]["tls"] = args.tls
+    path = os.path.join(args.out, f"allocs{suffix}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     if ann:
-        with open(os.path.join(args.out, "callgrind_annotate.txt"), "w") as f:
+        with open(os.path.join(args.out, f"callgrind_annotate{suffix}.txt"), "w") as f:
             f.write(ann)
-        shutil.copy(os.path.join(work, "callgrind_callers.txt"), os.path.join(args.out, "callgrind_callers.txt"))
+        shutil.copy(os.path.join(work, "callgrind_callers.txt"), os.path.join(args.out, f"callgrind_callers{suffix}.txt"))
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
     print(f"wrote {path}" + (", callgrind_annotate.txt and callgrind_callers.txt" if ann else "") + f"; raw files in {work}")
     return 0

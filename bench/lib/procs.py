@@ -228,9 +228,10 @@ NGINX_TEMP_PATHS = """
   uwsgi_temp_path {d}/ut; scgi_temp_path {d}/st;"""
 
 
-def start_upstream_nginx(workdir, port, cpu=None, workers=1, unix=None):
+def start_upstream_nginx(workdir, port, cpu=None, workers=1, unix=None, tls=None):
     """nginx on 127.0.0.1:port (and on the socket path `unix` when given) answering /b2 (2 bytes), /b4k and /b256k,
-    keep-alive without a request limit."""
+    keep-alive without a request limit; with tls=(port, cert, key), the same server also on that port with
+    `listen ... ssl` (session tickets on, nginx's default)."""
     os.chmod(workdir, 0o755)  # nginx workers run as nobody
     root = os.path.join(workdir, "www")
     os.makedirs(root, exist_ok=True)
@@ -239,6 +240,10 @@ def start_upstream_nginx(workdir, port, cpu=None, workers=1, unix=None):
         f.write(b"x" * 4096)
     with open(os.path.join(root, "b256k"), "wb") as f:
         f.write(b"x" * 262144)
+    tls_listen = ""
+    if tls:
+        tls_listen = (f"\n    listen 127.0.0.1:{tls[0]} ssl backlog=4096;"
+                      f"\n    ssl_certificate {tls[1]};\n    ssl_certificate_key {tls[2]};")
     conf = os.path.join(workdir, "upstream.conf")
     with open(conf, "w") as f:
         f.write(f"""worker_processes {workers};
@@ -256,7 +261,7 @@ http {{
   open_file_cache_valid 600s;
   default_type application/octet-stream;{NGINX_TEMP_PATHS.format(d=workdir)}
   server {{
-    listen 127.0.0.1:{port} backlog=4096;{f"{chr(10)}    listen unix:{unix} backlog=4096;" if unix else ""}
+    listen 127.0.0.1:{port} backlog=4096;{f"{chr(10)}    listen unix:{unix} backlog=4096;" if unix else ""}{tls_listen}
     root {root};
     location = /b2 {{ return 200 "ok"; }}
     location / {{ }}

@@ -11,7 +11,6 @@ import json
 import os
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import procs  # noqa: E402
 from clients import Client  # noqa: E402
 from procs import log  # noqa: E402
 from targets import DIRECT, PROXIES, has_cc, is_unix, unix_counterpart  # noqa: E402
+import tls_targets  # noqa: E402
 
 BODIES = {"2": "/b2", "4k": "/b4k", "256k": "/b256k"}
 BODY_BYTES = {"2": 2, "4k": 4096, "256k": 262144}
@@ -130,8 +130,8 @@ def _verdict(summary, kind, cpu_goal):
     d = summary.get("direct")
     prefix = "unix_" if kind else ""
     if not b or not h:
-        return {}
-    v = {}
+        return tls_targets.verdict(summary)
+    v = tls_targets.verdict(summary)
     if b["proxy_cpu_us_per_req"] and h["proxy_cpu_us_per_req"]:
         ratio = b["proxy_cpu_us_per_req"] / h["proxy_cpu_us_per_req"]
         goal = f"<= {cpu_goal}" if cpu_goal < 1 else f"< {cpu_goal}"
@@ -254,7 +254,7 @@ def main(argv):
     if args.unix:
         targets += [u for u in map(unix_counterpart, list(targets)) if u and u not in targets]
     for t in targets:
-        if t not in DIRECT and t not in PROXIES:
+        if t not in DIRECT and t not in PROXIES and t not in tls_targets.PROXIES:
             ap.error(f"unknown target {t}")
     for floor in ("floor", "floor-unix"):
         if floor in targets and args.body == "256k":
@@ -286,11 +286,18 @@ def main(argv):
     try:
         up_port = procs.free_port()
         up_unix = os.path.join(work, "upstream.sock")
-        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu, unix=up_unix if unix else None)
+        # TLS targets (tls_targets.py) reach the same nginx on a port of its own with `listen ... ssl`.
+        tls_port = procs.free_port() if any(t in tls_targets.TARGETS for t in targets) else None
+        pki = tls_targets.prepare(work) if tls_port else None
+        up = procs.start_upstream_nginx(work, up_port, cpu=args.load_cpu, unix=up_unix if unix else None,
+                                        tls=(tls_port, pki["cert"], pki["key"]) if tls_port else None)
         running = {}
         for t in targets:
             if t in DIRECT:
                 running[t] = (None, f"unix:{up_unix}" if is_unix(t) else up_port)
+            elif t in tls_targets.PROXIES:
+                p, address = tls_targets.PROXIES[t](work, tls_port, args.proxy_cpu)
+                running[t] = (p.pid, address)
             else:
                 p, address = PROXIES[t](work, up_port, args.proxy_cpu)
                 running[t] = (p.pid, address)
@@ -299,12 +306,15 @@ def main(argv):
             order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
             for t in order:
                 pid, address = running[t]
-                r = measure(t, address, pid, up.pid, up_port, args, client)
+                # The port requests name: a TLS target reaches the upstream's ssl port.
+                r = measure(t, address, pid, up.pid, tls_port if t in tls_targets.TARGETS else up_port, args, client)
                 r["round"] = rnd + 1
                 runs.append(r)
                 log(f"round {rnd + 1} {t:<12} {r['rps']:>9.0f} req/s  p50 {r['p50_us']} µs  p99 {r['p99_us']} µs  "
                     f"cpu {r['proxy_cpu_us_per_req']} µs/req  other load {r['other_cores']} cores"
                     + (f"  ERRORS {r['errors']}" if r["errors"] else ""))
+        # What pooling and resumption saved: berth's own counts, over every round and warm-up.
+        handshakes = {t: h for t in targets if (h := tls_targets.handshakes(t)) is not None}
     except BaseException:
         procs.stop_all()
         log(f"failed; logs and configs kept in {work}")
@@ -325,6 +335,7 @@ def main(argv):
                      "quick": args.quick},
         "summary": summary,
         "targets": verdict,
+        "tls_handshakes": handshakes,
         "runs": runs,
     }
     title = (f"berth bench: body {args.body}, {args.client} -t1 -c{args.connections}, {args.duration:g}s x {args.rounds} "
@@ -336,6 +347,8 @@ def main(argv):
         print()
         for k, v in verdict.items():
             print(f"  {k}: {json.dumps(v)}")
+    for t, h in handshakes.items():
+        print(f"  {t} handshakes: {json.dumps(h)}")
     if any(r["errors"] for r in runs):
         print("\nWARNING: some runs had wrk errors (see runs[].errors in the JSON)")
     noisy = max(r["other_cores"] for r in runs)

@@ -11,7 +11,9 @@ Invariants checked after every execution (an execution = one caller connection a
      never parses more requests than the caller sent (a replay by a berth retry is counted separately);
   4. /stats stays consistent: after the execution (and /evict of the lane's upstream) busy, pending and connecting
      return to 0 and open = idle + busy + connecting.
-Usage: fuzz_session.py --seconds 30 [--seed 1] [--lanes 4] [--max-execs N] [--out DIR]
+With --tls every upstream speaks TLS (Python's ssl, a certificate made for the run) and berth reaches it through
+a `tls:` destination entry, so the same streams cross OpenSSL's record boundaries on berth's upstream side.
+Usage: fuzz_session.py --seconds 30 [--seed 1] [--lanes 4] [--max-execs N] [--out DIR] [--tls]
 Exit status 0 when no invariant broke, 1 otherwise. Each violation is written to DIR as a JSON file with the
 seed of its execution, the caller bytes and the upstream script (replay with --replay FILE).
 """
@@ -22,7 +24,9 @@ import os
 import random
 import signal
 import socket
+import ssl
 import struct
+import tempfile
 import subprocess
 import sys
 import threading
@@ -186,7 +190,8 @@ def make_case(rnd, hp):
 class Lane:
     """One raw upstream (its own port) whose connections answer every request head with the current script."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls  # an ssl.SSLContext (server side) when the upstream speaks TLS
         self.lsock = socket.socket()
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind(("127.0.0.1", 0))
@@ -218,6 +223,12 @@ class Lane:
 
     def _serve(self, s, cid):
         s.settimeout(3.0)
+        if self.tls is not None:
+            try:
+                s = self.tls.wrap_socket(s, server_side=True)
+            except (ssl.SSLError, OSError):
+                s.close()
+                return
         pending = b""
         parser = _ReqCounter()  # one parser per connection: bytes are framed as one continuous stream
         broken = False
@@ -282,7 +293,7 @@ class Lane:
 # ----------------------------------------------------------------------------------------------- berth
 
 class Berth:
-    def __init__(self, binary, extra=()):
+    def __init__(self, binary, extra=(), tls_ca=None):
         argv = [binary, "--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                 "--header-timeout", f"{int(HEADER_TIMEOUT * 1000)}ms", "--socket-timeout",
                 f"{int(SOCKET_TIMEOUT * 1000)}ms", "--connect-timeout", "300ms", "--acquire-timeout", "1s",
@@ -290,6 +301,11 @@ class Berth:
                 # mutated absolute-form targets produce host names: never let berth resolve them (that would send
                 # DNS queries off loopback). Names are denied (403) before resolution; run.sh adds a private netns.
                 "--allow", "127.0.0.0/8", *extra]
+        if tls_ca:
+            conf = os.path.join(OUT, "berth-tls.yaml")
+            with open(conf, "w") as f:
+                f.write(f"destinations:\n  - match: 127.0.0.0/8\n    tls: {{ca-file: \"{tls_ca}\"}}\n")
+            argv += ["--config", conf]
         self.stderr = open(os.path.join(OUT, "berth.stderr"), "wb")
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.stderr)
         line = self.proc.stdout.readline().decode()
@@ -451,11 +467,20 @@ def main():
     ap.add_argument("--berth", default=os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
     ap.add_argument("--replay", help="a violation JSON file: run that one case and print the outcome")
     ap.add_argument("--repeat", type=int, default=1, help="with --replay: run the case up to N times")
+    ap.add_argument("--tls", action="store_true", help="upstreams speak TLS; berth originates it")
     args = ap.parse_args()
     OUT = args.out
     os.makedirs(OUT, exist_ok=True)
-    berth = Berth(args.berth)
-    lanes = [Lane() for _ in range(args.lanes)]
+    server_tls, ca = None, None
+    if args.tls:
+        sys.path.insert(0, os.path.join(ROOT, "tests", "tls"))
+        from tls_pki import PKI  # noqa: E402 - the TLS suite's PKI, made with the openssl tool
+        pki = PKI(tempfile.mkdtemp(prefix="berth-fuzz-pki-"))
+        server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_tls.load_cert_chain(pki.server, pki.server_key)
+        ca = pki.ca
+    berth = Berth(args.berth, tls_ca=ca)
+    lanes = [Lane(server_tls) for _ in range(args.lanes)]
     stats = {"executions": 0, "replays": 0, "upstream_bytes_llhttp_rejects": 0, "upstream_reject_examples": [],
              "outcomes": {}, "violations": 0}
     lock = threading.Lock()
@@ -515,12 +540,15 @@ def main():
         t.join(args.seconds + 60)
     elapsed = time.monotonic() - t0
     alive = berth.proc.poll() is None
+    # With --tls, proof that the streams went over TLS: berth's handshake counts.
+    handshakes = berth.get("/stats")[1].get("totals", {}).get("tls") if alive and args.tls else None
     berth.stop()
     for lane in lanes:
         lane.close()
-    summary = {"seed": args.seed, "seconds": round(elapsed, 1), "executions": stats["executions"],
+    summary = {"seed": args.seed, "tls": args.tls, "seconds": round(elapsed, 1), "executions": stats["executions"],
                "executions_per_second": round(stats["executions"] / elapsed, 1), "lanes": args.lanes,
                "violations": stats["violations"], "berth_alive_at_end": alive, "outcomes": stats["outcomes"],
+               "tls_handshakes": handshakes,
                "replays_by_retry": stats["replays"],
                "upstream_bytes_llhttp_rejects": stats["upstream_bytes_llhttp_rejects"],
                "upstream_reject_examples": stats["upstream_reject_examples"]}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Black-box fuzzing of one berth proxy session (caller and upstream byte streams), bounded in time.
 # Usage: bash fuzz/session/run.sh [SECONDS] [SEED]   (default 30 s, seed 1; long run: bash fuzz/session/run.sh 1800 7)
+# BERTH_FUZZ_TLS=1 makes every upstream a TLS one that berth reaches through a `tls:` destination entry.
 # Needs BERTH_BIN (default .build/release/berth) and the Python venv with llhttp (tests/requirements.txt).
 # Runs inside a private network namespace with only loopback when it can (unshare -n as root, else unshare -rn),
 # and berth gets --allow 127.0.0.0/8, so nothing the fuzzer makes berth do can leave loopback (no DNS queries).
@@ -14,6 +15,7 @@ export BERTH_BIN="${BERTH_BIN:-$ROOT/.build/release/berth}"
 mkdir -p "$ROOT/fuzz/session/out"
 CMD=(timeout --signal=TERM --kill-after=30 "$((SECS + 120))"
      "$PY" "$ROOT/fuzz/session/fuzz_session.py" --seconds "$SECS" --seed "$SEED" --out "$ROOT/fuzz/session/out")
+[ "${BERTH_FUZZ_TLS:-0}" = "1" ] && CMD+=(--tls)
 NS=()
 if unshare -n true 2>/dev/null; then NS=(unshare -n); elif unshare -rn true 2>/dev/null; then NS=(unshare -rn); fi
 if [ ${#NS[@]} -gt 0 ]; then

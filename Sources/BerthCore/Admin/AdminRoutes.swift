@@ -79,14 +79,23 @@ final class AdminRoutes {
         if mode == "reject" && hold != nil { throw .bad("hold= applies to mode=hold only") }
         // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
         admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
-            let (pool, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
-            let result = { PauseResult(epoch: pool.state.epoch, closedIdle: closed, inFlight: pool.inFlight) }
-            guard let drain, pool.inFlight > 0 else { return reply(result()) }
+            // The endpoint's pools: the plain one, its TLS one, or both when https:// and http:// requests reach it.
+            let (pools, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
+            let result = {
+                PauseResult(epoch: pools.map(\.state.epoch).max() ?? 0, closedIdle: closed, inFlight: pools.reduce(0) { $0 + $1.inFlight })
+            }
+            let busy = pools.filter { $0.inFlight > 0 }
+            guard let drain, !busy.isEmpty else { return reply(result()) }
             let once = OnceResponder { _ in reply(result()) }
             let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: [])) }
-            pool.drainWaiters.append {
-                timer.cancel()
-                once.fire(AdminResponse(status: 200, body: []))
+            var draining = busy.count
+            for pool in busy {
+                pool.drainWaiters.append {
+                    draining -= 1
+                    guard draining == 0 else { return }
+                    timer.cancel()
+                    once.fire(AdminResponse(status: 200, body: []))
+                }
             }
             timer.start(after: drain)
         }, done: { (results: [PauseResult]) in
@@ -109,11 +118,13 @@ final class AdminRoutes {
         let prewarm = try query.integer("prewarm", max: 10_000) ?? 0
         let n = admin.workers.count
         admin.gather({ (worker: Worker, reply: @escaping (ResumeResult) -> Void) in
-            let (pool, released) = worker.manager.resume(key, now: MonotonicClock.now())
+            let (pools, released) = worker.manager.resume(key, now: MonotonicClock.now())
             // Each worker opens its share: a prewarmed connection serves only its own worker's callers.
             let share = prewarm / n + (worker.index < prewarm % n ? 1 : 0)
-            let started = Prewarmer.start(count: share, pool: pool, worker: worker)
-            reply(ResumeResult(epoch: pool.state.epoch, released: released, prewarmed: started, pausedBy: pool.holds.heldBy))
+            let started = worker.manager.prewarmTarget(pools).map { Prewarmer.start(count: share, pool: $0, worker: worker) } ?? 0
+            // The endpoint's pools hear the same commands and watch: the first holder found speaks for them.
+            reply(ResumeResult(epoch: pools.map(\.state.epoch).max() ?? 0, released: released, prewarmed: started,
+                               pausedBy: pools.lazy.compactMap { $0.holds.heldBy }.first))
         }, done: { (results: [ResumeResult]) in
             var w = JSONWriter()
             w.beginObject()
@@ -142,8 +153,8 @@ final class AdminRoutes {
             var forgotten = false
             var pending = false
             if let key, forget {
-                let known = m.existingPool(key) != nil
-                forgotten = m.forget(key)
+                let known = !m.existingPools(at: key).isEmpty
+                forgotten = known && m.forget(endpoint: key)
                 pending = known && !forgotten
             }
             reply(EvictResult(closed: closed, forgotten: forgotten, pending: pending))

@@ -18,5 +18,11 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
 /// A complaint about one value, before it is known which flag, variable or file line it came from.
 struct ValueProblem: Error {
     var message: String
-    init(_ message: String) { self.message = message }
+    /// For a value inside a mapping (`tls: {min-version: ...}`): the entry at fault and its line, which the error
+    /// names instead of the mapping's.
+    var entry: (name: String, line: Int)?
+    init(_ message: String, entry: (name: String, line: Int)? = nil) {
+        self.message = message
+        self.entry = entry
+    }
 }

@@ -32,7 +32,7 @@ enum ConfigFile {
             if let first = seen[name] { throw origin.error(name, "appears twice (first on line \(first))") }
             seen[name] = line(keyNode)
             if name == "destinations" {
-                layer.destinations = try destinations(value, path: path, origin: origin)
+                (layer.destinations, layer.destinationOrigins) = try destinations(value, path: path, origin: origin)
                 continue
             }
             guard let key = ConfigKey(rawValue: name), key.definition.inFile else {
@@ -61,13 +61,16 @@ enum ConfigFile {
         }
     }
 
-    /// The `destinations` list: mappings with `match` and any of the per-destination keys.
-    private static func destinations(_ node: Node, path: String, origin: ConfigOrigin) throws(ConfigError) -> [DestinationOverride] {
-        if node.null != nil { return [] }
+    /// The `destinations` list: mappings with `match` and any of the per-destination keys; with each entry, where
+    /// each of its fields was written (`tls.ca-file` for one inside a mapping), for the checks that come later.
+    private static func destinations(_ node: Node, path: String, origin: ConfigOrigin) throws(ConfigError)
+        -> ([DestinationOverride], [[String: ConfigOrigin]]) {
+        if node.null != nil { return ([], []) }
         guard let sequence = node.sequence else {
             throw origin.error("destinations", "must be a list of {match: ..., socket-timeout: ...} entries")
         }
-        return try sequence.enumerated().map { index, entry throws(ConfigError) in
+        var origins: [[String: ConfigOrigin]] = []
+        let overrides = try sequence.enumerated().map { index, entry throws(ConfigError) in
             let entryOrigin = ConfigOrigin.file(path: path, line: line(entry))
             let label = "destinations[\(index)]"
             guard let fields = entry.mapping else {
@@ -75,6 +78,7 @@ enum ConfigFile {
             }
             var match: String?
             var override = DestinationOverride(match: "")
+            var written: [String: ConfigOrigin] = [:]
             let fieldsByName = destinationKeys
             for (keyNode, value) in fields {
                 let fieldOrigin = ConfigOrigin.file(path: path, line: line(keyNode))
@@ -85,19 +89,50 @@ enum ConfigFile {
                     let known = (["match"] + fieldsByName.keys).sorted().joined(separator: ", ")
                     throw fieldOrigin.error(fieldLabel, "unknown key (a destination may set \(known))")
                 }
-                guard let text = value.scalar?.string, value.null == nil else {
-                    throw fieldOrigin.error(fieldLabel, "takes one value")
+                let given = try destinationValue(value, origin: fieldOrigin, label: fieldLabel)
+                written[name] = fieldOrigin
+                if case .mapping(let entries) = given {
+                    for e in entries { written["\(name).\(e.name)"] = .file(path: path, line: e.line) }
                 }
                 do throws(ValueProblem) {
-                    if let field { try field.apply(&override, text) } else { match = try DestinationOverride.normalizeMatch(text) }
+                    if let field {
+                        try field.apply(&override, given)
+                    } else {
+                        guard case .scalar(let text) = given else { throw ValueProblem("takes one value") }
+                        match = try DestinationOverride.normalizeMatch(text)
+                    }
                 } catch {
-                    throw fieldOrigin.error(fieldLabel, error.message)
+                    guard let entry = error.entry else { throw fieldOrigin.error(fieldLabel, error.message) }
+                    throw ConfigOrigin.file(path: path, line: entry.line).error("\(fieldLabel).\(entry.name)", error.message)
                 }
             }
             guard let match else { throw entryOrigin.error(label, "needs a match: host, host:port or CIDR block") }
             override.match = match
+            origins.append(written)
             return override
         }
+        return (overrides, origins)
+    }
+
+    /// A destination field's value: a scalar, or a mapping of scalars (which only `tls` takes).
+    private static func destinationValue(_ value: Node, origin: ConfigOrigin, label: String) throws(ConfigError) -> DestinationValue {
+        if let text = value.scalar?.string, value.null == nil { return .scalar(text) }
+        guard let mapping = value.mapping else { throw origin.error(label, "takes one value") }
+        var entries: [(name: String, text: String, line: Int)] = []
+        for (keyNode, entryValue) in mapping {
+            let name = keyNode.scalar?.string ?? "?"
+            guard let text = entryValue.scalar?.string, entryValue.null == nil else {
+                throw ConfigOrigin.file(path: originPath(origin), line: line(keyNode)).error("\(label).\(name)", "takes one value")
+            }
+            entries.append((name, text, line(keyNode)))
+        }
+        return .mapping(entries)
+    }
+
+    /// The file an origin names.
+    private static func originPath(_ origin: ConfigOrigin) -> String {
+        if case .file(let path, _) = origin { return path }
+        return ""
     }
 
     /// The problem text for a key berth does not know, with the likely intended key when there is one.

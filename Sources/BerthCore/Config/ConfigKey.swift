@@ -17,6 +17,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
     case connectTimeout = "connect-timeout"
+    case tlsHandshakeTimeout = "tls-handshake-timeout"
     case socketTimeout = "socket-timeout"
     case acquireTimeout = "acquire-timeout"
     case idleTimeout = "idle-timeout"
@@ -42,6 +43,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case replayBuffer = "replay-buffer"
     case replayMemory = "replay-memory"
     case unix
+    case tls
 
     /// The row of the table: kind, default, where the value lands, example and help.
     var definition: KeyDefinition {
@@ -87,6 +89,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")
+        case .tlsHandshakeTimeout:
+            // A slow handshake is a slow connect: by default they share one bound.
+            return .setting(\.timeouts.tlsHandshake, .duration, default: .profile(\.connect), example: ["3s"],
+                            "TLS handshake timeout to an upstream, after the connect; follows --connect-timeout unless set.",
+                            perDestination: \.tlsHandshakeTimeout, follows: .connectTimeout)
         case .socketTimeout:
             return .setting(\.timeouts.socket, .duration, default: .profile(\.socket), example: ["2s"],
                             "Longest silence while reading from or writing to an upstream.", perDestination: \.socketTimeout)
@@ -172,6 +179,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .unix:
             return .destinationOnly(\.unixSocket, .unixSocketPath, example: ["/run/fn/42/http.sock"],
                                     "Unix socket the destination's connections go to; callers still name its host and port.")
+        case .tls:
+            // Per destination it takes `true`, `false` or the settings mapping (DestinationTLS+Parsing.swift).
+            return .setting(\.tls, .toggle, default: .value(false), example: ["true"],
+                            "Reach every destination over TLS unless its entry says tls: false (https:// targets always are).",
+                            destination: DestinationTLS.field)
         }
     }
 }

@@ -26,6 +26,9 @@ struct ConfigLayer {
     var settings: [ConfigKey: Setting] = [:]
     /// Per-destination overrides; only a file has them.
     var destinations: [DestinationOverride] = []
+    /// Where each destination's fields were written, by field (`tls`, `tls.ca-file`): the TLS checks, which read
+    /// files after the file is parsed, name these lines.
+    var destinationOrigins: [[String: ConfigOrigin]] = []
 
     /// The command-line layer.
     init(flags: ConfigFlags) {

@@ -43,6 +43,8 @@ public struct Timeouts: Hashable, Sendable {
     public var socketCeiling: Duration = .zero
     /// How often cgroup v1 freezer files are read (v2 notifies instead).
     public var freezerPoll: Duration = .zero
+    /// TLS handshake with an upstream, after its connect.
+    public var tlsHandshake: Duration = .zero
 
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
     init() {}
@@ -103,6 +105,9 @@ public struct DestinationOverride: Hashable, Sendable {
     public var freezer: String?
     /// The Unix socket the destination's connections go to instead of its host and port.
     public var unixSocket: String?
+    /// TLS for this destination; nil leaves it to the global `tls`.
+    public var tls: DestinationTLS?
+    public var tlsHandshakeTimeout: Duration?
     /// An override that changes nothing yet.
     public init(match: String) { self.match = match }
 }
@@ -162,6 +167,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var replayBuffer = 0
     /// Bytes all replay copies may hold at once.
     public var replayMemory = 0
+    /// Whether destinations that do not say otherwise are reached over TLS (https:// targets always are).
+    public var tls = false
 
     /// Every key at its default, the profile's values where the table says so: where resolution starts.
     init(defaultsFor profile: TimeoutProfile) {

@@ -42,8 +42,9 @@ public enum ConfigurationLoader {
         }
 
         var configuration = BerthConfiguration(defaultsFor: profile)
-        let warnings = try apply(layers, to: &configuration)
+        var warnings = try apply(layers, to: &configuration)
         configuration.destinations = fileLayer.destinations
+        warnings += try TLSValidation.check(configuration, origins: fileLayer.destinationOrigins, readFile: readFile)
 
         if let tokenFile = configuration.adminTokenFile {
             let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)

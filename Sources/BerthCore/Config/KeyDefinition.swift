@@ -54,9 +54,16 @@ struct KeyDefinition {
     let destination: DestinationField?
 }
 
-/// A key a destination override may set: `socket-timeout`, `max-per-route`, `max-pending`.
+/// A value as a destination entry writes it.
+enum DestinationValue {
+    case scalar(String)
+    /// A mapping of scalars, such as `tls: {verify: false}`, each entry with the file line it is on.
+    case mapping([(name: String, text: String, line: Int)])
+}
+
+/// A key a destination override may set: `socket-timeout`, `max-per-route`, `max-pending`, `tls`...
 struct DestinationField {
-    let apply: (inout DestinationOverride, String) throws(ValueProblem) -> Void
+    let apply: (inout DestinationOverride, DestinationValue) throws(ValueProblem) -> Void
     /// The override's value as YAML, nil when the destination leaves it to the global setting.
     let yaml: (DestinationOverride) -> String?
 }
@@ -66,7 +73,7 @@ extension KeyDefinition {
     static func setting<Value>(
         _ field: WritableKeyPath<BerthConfiguration, Value>, _ kind: ValueKind<Value>, default initial: DefaultValue<Value>,
         example: [String], _ summary: String,
-        perDestination: WritableKeyPath<DestinationOverride, Value?>? = nil,
+        perDestination: WritableKeyPath<DestinationOverride, Value?>? = nil, destination: DestinationField? = nil,
         follows: ConfigKey? = nil, logField: String? = nil, inFile: Bool = true
     ) -> KeyDefinition {
         let note: String
@@ -90,9 +97,14 @@ extension KeyDefinition {
             },
             yaml: { kind.yaml($0[keyPath: field]) },
             log: { kind.log($0[keyPath: field]) },
-            destination: perDestination.map { slot in
+            // A destination's value is read as the global one is, unless the key brings a field of its own (`tls`,
+            // whose per-destination form is richer than its global switch).
+            destination: destination ?? perDestination.map { slot in
                 DestinationField(
-                    apply: { override, text throws(ValueProblem) in override[keyPath: slot] = try kind.parse([text]) },
+                    apply: { override, value throws(ValueProblem) in
+                        guard case .scalar(let text) = value else { throw ValueProblem("takes one value") }
+                        override[keyPath: slot] = try kind.parse([text])
+                    },
                     yaml: { override in override[keyPath: slot].map(kind.yaml) })
             })
     }
@@ -108,7 +120,10 @@ extension KeyDefinition {
             apply: { _, _ throws(ValueProblem) in throw destinationOnlyProblem },
             reset: { _, _ in }, yaml: nil, log: nil,
             destination: DestinationField(
-                apply: { override, text throws(ValueProblem) in override[keyPath: slot] = try kind.parse([text]) },
+                apply: { override, value throws(ValueProblem) in
+                    guard case .scalar(let text) = value else { throw ValueProblem("takes one value") }
+                    override[keyPath: slot] = try kind.parse([text])
+                },
                 yaml: { override in override[keyPath: slot].map(kind.yaml) }))
         definition.topLevel = false
         return definition

@@ -27,8 +27,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             let hostValue: String
             switch req.targetForm {
             case .absolute:
-                guard req.scheme == "http", let a = req.targetAuthority else {
-                    return answer(.notImplemented, detail: "only http:// targets are proxied; use CONNECT for TLS")
+                guard RouteTarget.Scheme(req.scheme) != nil, let a = req.targetAuthority else {
+                    return answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
                 }
                 authority = a
                 hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
@@ -44,7 +44,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
                 authority = a
                 hostValue = host
             }
-            let key = PoolKey(host: authority.host, port: authority.port ?? 80)
+            let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: worker.manager.settings)
             guard key.isResolvable else {
                 return answer(.badRequest, detail: "\(key.host) is not a valid host name")
             }

@@ -58,9 +58,11 @@ extension ManagerSettings {
                 socketTimeout: c.timeouts.socket.nanos,
                 connectTimeout: c.timeouts.connect.nanos,
                 acquireTimeout: c.timeouts.acquire.nanos,
-                replay: c.replay
+                replay: c.replay,
+                handshakeTimeout: c.timeouts.tlsHandshake.nanos
             ),
             destinations: c.destinations,
+            tlsByDefault: c.tls,
             workerIndex: index,
             workerCount: count,
             freezerPollInterval: c.timeouts.freezerPoll.nanos

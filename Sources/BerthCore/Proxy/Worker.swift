@@ -43,11 +43,12 @@ final class Worker: EventHandler {
     /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
 
-    /// Worker `index` of `count`, with its share of the limits.
-    init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger) {
+    /// Worker `index` of `count`, with its share of the limits; TLS pools take their contexts from `contexts`,
+    /// which the server shares among its workers.
+    init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts()) {
         self.index = index
         settings = ProxySettings(configuration)
-        manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count))
+        manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
         resolver = UpstreamResolver(base: base, manager: manager)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
         self.logger = logger

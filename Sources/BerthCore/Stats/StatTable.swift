@@ -45,7 +45,7 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     // Occupancy now, read from the pool's state by `PoolSnapshot`.
     case open, idle, busy, connecting, pending
     // Counts kept by the pool.
-    case opened, reused, requests, retries, resumes
+    case opened, reused, requests, retries, resumes, tlsHandshakesFull, tlsHandshakesResumed, tlsHandshakeFailures
     // By reason and by cause.
     case closed, failures, replays, replaySkipped, pauses
     // Latency.
@@ -75,6 +75,14 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
         case .resumes:
             StatColumn(.counter, "resumes", "berth_upstream_resumes_total",
                        "Paused upstreams made active again, with a new epoch, once neither the API nor the freezer watch held them.")
+        case .tlsHandshakesFull:
+            StatColumn(.counter, in: "tls", "handshakes_full", "berth_tls_handshakes_full_total",
+                       "TLS handshakes with a certificate exchange (no cached session resumed).")
+        case .tlsHandshakesResumed:
+            StatColumn(.counter, in: "tls", "handshakes_resumed", "berth_tls_handshakes_resumed_total",
+                       "TLS handshakes that resumed the session cached for the upstream.")
+        case .tlsHandshakeFailures:
+            StatColumn(.counter, in: "tls", "handshake_failures", "berth_tls_handshake_failures_total", "TLS handshakes that failed or timed out.")
         case .pauses:
             StatColumn(.counterBy(.pauseCause), "pauses", "berth_upstream_pauses_total",
                        "Upstream pauses by cause: api (/pause), watch (the freezer watch saw its cgroup frozen), both (one joined a pause the other held).")
@@ -105,7 +113,8 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     var slot: Int {
         switch self {
         case .open, .idle, .busy, .connecting, .pending: rawValue &- UpstreamStat.open.rawValue
-        case .opened, .reused, .requests, .retries, .resumes: rawValue &- UpstreamStat.opened.rawValue
+        case .opened, .reused, .requests, .retries, .resumes, .tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures:
+            rawValue &- UpstreamStat.opened.rawValue
         case .acquireWait, .timeToFirstByte: rawValue &- UpstreamStat.acquireWait.rawValue
         case .closed, .failures, .replays, .replaySkipped, .pauses: 0
         }

@@ -126,12 +126,14 @@ struct StatsSnapshot: @unchecked Sendable {
         // Totals straight from the pools, in the same pass: the pools are ~10 MB at 10,000 upstreams, and a second
         // pass (or summing the snapshots afterwards) paid their cache misses again.
         var totals = m.forgottenTotals
+        // `only` names an endpoint: its plain pool, its TLS pool, or both.
+        let listed = only.map { Set(m.existingPools(at: $0).map(\.key)) } ?? []
         // Every worker hears every command and every cgroup change, so each counts the same pauses: only the first
         // reports them, and the table's merge (adding) stays right.
         let reportsPauses = worker.index == 0
         if reportsPauses { totals.setPauses(m.forgottenPauses, adding: true) }
         for p in m.pools.values {
-            if only == nil || p.key == only {
+            if only == nil || listed.contains(p.key) {
                 var snapshot = PoolSnapshot(p)
                 if reportsPauses { snapshot.counters.setPauses(p.holds.counts, adding: false) }
                 totals.merge(snapshot.counters)

@@ -1,23 +1,31 @@
-// Resolve, connect and the connect timeout in one place, for pooled, tunnel and prewarmed connections alike.
+// Resolve, connect, the TLS handshake and their timeouts in one place, for pooled, tunnel and prewarmed connections alike.
 import Glibc
+import Logging
 import EventLoop
 
 /// Hears how a connect went. Exactly one of the two is called per `start`, unless the connect is cancelled.
 protocol ConnectorClient: AnyObject {
-    /// The connection is up; the client owns `channel` from now on.
+    /// The worker the connect runs on: its pools hold the TLS inputs of TLS keys, its logger takes the details of
+    /// failed handshakes (the caller only hears the cause).
+    var worker: Worker { get }
+    /// The connection is up (and, for a TLS key, its handshake done); the client owns `channel` from now on.
     func connectSucceeded(_ channel: Channel)
-    /// No connection: why (dns-failure, connect-refused, connect-timeout, connect-denied) and a detail for the log and the answer.
+    /// No connection: why (dns-failure, connect-refused, connect-timeout, connect-denied, tls-...) and a detail for the log and the answer.
     func connectFailed(_ cause: ErrorCause, detail: String)
 }
 
-/// Opens one connection at a time to a host and port: resolves the name and connects without blocking. The lookup
-/// and the connect are each bounded by the connect timeout (a slow resolver is a slow connect). Reusable: a session
+/// Opens one connection at a time to a host and port: resolves the name, connects without blocking and, for a
+/// TLS key, runs the handshake on the connected socket. The lookup and the connect are each bounded by the connect
+/// timeout (a slow resolver is a slow connect); the handshake by the pool's handshake timeout. Reusable: a session
 /// keeps one for all its connects.
 final class Connector: ChannelDelegate, EventHandler {
     private enum Phase {
         case idle
         case resolving(PoolKey)
-        case connecting(Channel, SocketAddress)
+        /// With the TLS pool when the key is a TLS one: its handshake follows.
+        case connecting(Channel, SocketAddress, UpstreamPool?)
+        /// The channel carries the TLS connection from its creation; the pool is the one the key names.
+        case handshaking(Channel, UpstreamPool)
     }
 
     private let base: EventBase
@@ -61,28 +69,83 @@ final class Connector: ChannelDelegate, EventHandler {
         guard let address = addresses.first else {
             return fail(.dnsFailure, "\(key.host) did not resolve")
         }
-        switch Channel.connect(base: base, to: address, timeout: timeout, delegate: self) {
+        // Every TLS connect is for a pool's key (sessions and prewarms connect for `pool.key`), and that pool holds
+        // the handshake's inputs; one lookup per connect, none per request.
+        let pool = key.tls == nil ? nil : client.worker.manager.existingPool(key)
+        var tls: TLSClientSetup?
+        if key.tls != nil {
+            do {
+                guard let upstream = pool?.tls else { throw TLSSettingsProblem(entry: "tls", message: "no TLS pool for \(key)") }
+                tls = try upstream.setup()
+            } catch {
+                return handshakeFailed(key, TLSFailure(kind: .handshakeFailed, detail: "\(error)"), pool: pool)
+            }
+        }
+        switch Channel.connect(base: base, to: address, timeout: timeout, delegate: self, tls: tls) {
         case .failed(let err):
             fail(Self.cause(ofConnectError: err), "connect to \(address): \(String(cString: strerror(err)))")
         case .inProgress(let ch):
             // The channel carries its own connect timer; the connector's covered the lookup.
             timer.remove()
-            phase = .connecting(ch, address)
+            phase = .connecting(ch, address, pool)
         case .connected(let ch):
-            phase = .connecting(ch, address)
-            finish(ch, address)
+            phase = .connecting(ch, address, pool)
+            finish(ch, address, pool)
         }
     }
 
-    private func finish(_ ch: Channel, _ address: SocketAddress) {
+    private func finish(_ ch: Channel, _ address: SocketAddress, _ tlsPool: UpstreamPool?) {
         ch.clearTimeout()
         let err = Socket.pendingError(ch.fd)
         guard err == 0 else {
             return fail(Self.cause(ofConnectError: err), "connect to \(address): \(String(cString: strerror(err)))")
         }
+        guard let pool = tlsPool else { return succeed(ch) }
+        // The handshake is a phase of its own, with its own bound (tls-handshake-timeout).
+        phase = .handshaking(ch, pool)
+        timer.add(after: pool.settings.handshakeTimeout)
+        stepHandshake(ch, pool)
+    }
+
+    /// Runs the handshake as far as the socket allows; the channel's events bring the next step.
+    private func stepHandshake(_ ch: Channel, _ pool: UpstreamPool) {
+        switch ch.handshake() {
+        case .waiting:
+            return
+        case .done(let resumed):
+            pool.counters[resumed ? .tlsHandshakesResumed : .tlsHandshakesFull] &+= 1
+            succeed(ch)
+        case .failed(let failure):
+            handshakeFailed(pool.key, failure, pool: pool)
+        }
+    }
+
+    private func succeed(_ ch: Channel) {
         timer.remove()
         phase = .idle
         client.connectSucceeded(ch)
+    }
+
+    /// A handshake (or its setup) failed: counted, OpenSSL's reason logged, and the cause alone reported.
+    private func handshakeFailed(_ key: PoolKey, _ failure: TLSFailure, pool: UpstreamPool?) {
+        pool?.counters[.tlsHandshakeFailures] &+= 1
+        let cause: ErrorCause
+        let said: String
+        switch failure.kind {
+        case .untrustedCertificate:
+            cause = .tlsUntrustedCertificate
+            said = "the certificate of \(key.endpoint) is not trusted"
+        case .hostnameMismatch:
+            cause = .tlsHostnameMismatch
+            said = "the certificate of \(key.endpoint) is not for \(key.peerName)"
+        case .handshakeFailed:
+            cause = .tlsHandshakeFailed
+            said = "the TLS handshake with \(key.endpoint) failed"
+        }
+        client.worker.logger.warning("TLS handshake failed", metadata: [
+            "upstream": "\(key)", "server_name": "\(key.peerName)", "berth_error": "\(cause.rawValue)", "reason": "\(failure.detail)",
+        ])
+        fail(cause, said + "; see berth's log")
     }
 
     private func fail(_ cause: ErrorCause, _ detail: String) {
@@ -98,7 +161,10 @@ final class Connector: ChannelDelegate, EventHandler {
     private func stop() {
         serial &+= 1
         timer.remove()
-        if case .connecting(let ch, _) = phase { ch.close() }
+        switch phase {
+        case .connecting(let ch, _, _), .handshaking(let ch, _): ch.close()
+        case .idle, .resolving: break
+        }
         phase = .idle
     }
 
@@ -109,20 +175,38 @@ final class Connector: ChannelDelegate, EventHandler {
     }
 
     func channelWritable(_ channel: Channel) {
-        guard case .connecting(let ch, let address) = phase, ch === channel else { return }
-        finish(ch, address)
+        switch phase {
+        case .connecting(let ch, let address, let pool) where ch === channel:
+            finish(ch, address, pool)
+        case .handshaking(let ch, let pool) where ch === channel:
+            stepHandshake(ch, pool)
+        default:
+            break
+        }
     }
 
-    func channelReadable(_ channel: Channel) {}
+    func channelReadable(_ channel: Channel) {
+        guard case .handshaking(let ch, let pool) = phase, ch === channel else { return }
+        stepHandshake(ch, pool)
+    }
 
     func channelTimedOut(_ channel: Channel) {
-        guard case .connecting(_, let address) = phase else { return }
+        guard case .connecting(_, let address, _) = phase else { return }
         fail(.connectTimeout, "no connection to \(address) within the connect timeout")
     }
 
     func handleEvent(_ tag: EventTag, what: Int16) {
-        // The lookup did not answer within the connect timeout: it counts as part of connecting.
-        guard case .resolving(let key) = phase else { return }
-        fail(.dnsFailure, "\(key.host) did not resolve within the connect timeout")
+        switch phase {
+        case .resolving(let key):
+            // The lookup did not answer within the connect timeout: it counts as part of connecting.
+            fail(.dnsFailure, "\(key.host) did not resolve within the connect timeout")
+        case .handshaking(_, let pool):
+            pool.counters[.tlsHandshakeFailures] &+= 1
+            let ms = pool.settings.handshakeTimeout / 1_000_000
+            client.worker.logger.warning("TLS handshake timed out", metadata: ["upstream": "\(pool.key)", "timeout_ms": "\(ms)"])
+            fail(.tlsHandshakeTimeout, "no TLS handshake with \(pool.key.endpoint) within \(ms) ms")
+        case .idle, .connecting:
+            break
+        }
     }
 }

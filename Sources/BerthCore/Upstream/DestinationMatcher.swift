@@ -11,7 +11,7 @@ enum DestinationMatcher {
             guard let rule = (try? CIDR.parse(p)) ?? nil, let addr = SocketAddress(numericHost: key.bareHost, port: key.port) else { return false }
             return rule.contains(addr.bytes)
         }
-        if p == key.description || p == key.host { return true }
+        if p == key.endpoint || p == key.host { return true }
         if p.hasPrefix("*.") {
             let suffix = p.dropFirst(1)
             return key.host.hasSuffix(suffix) || key.host == String(p.dropFirst(2))

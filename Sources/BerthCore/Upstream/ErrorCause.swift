@@ -18,18 +18,27 @@ enum ErrorCause: String, CaseIterable, Sendable {
     case dnsFailure = "dns-failure"
     /// The caller took longer than the header timeout to send a request head.
     case headerTimeout = "header-timeout"
-    /// The request method or form is not supported (for example absolute https:// without CONNECT).
+    /// The request method or form is not supported (for example an absolute-form target with a scheme other than http:// or https://).
     case notImplemented = "not-implemented"
     /// berth is shutting down.
     case shuttingDown = "shutting-down"
     /// The upstream's Unix socket exists but berth may not connect to it (its file's or a directory's permissions).
     case connectDenied = "connect-denied"
+    /// The TLS handshake with the upstream failed (an alert, no common version, a refused client certificate...).
+    case tlsHandshakeFailed = "tls-handshake-failed"
+    /// The upstream's certificate chain did not verify (unknown CA, self-signed, expired...).
+    case tlsUntrustedCertificate = "tls-untrusted-certificate"
+    /// The upstream's certificate is valid but for another name.
+    case tlsHostnameMismatch = "tls-hostname-mismatch"
+    /// No TLS handshake within the handshake timeout.
+    case tlsHandshakeTimeout = "tls-handshake-timeout"
 
     /// The status berth answers with.
     var status: Int {
         switch self {
         case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied: return 502
-        case .connectTimeout, .readTimeout: return 504
+        case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
+        case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
         case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown: return 503
         case .destinationDenied: return 403
         case .badRequest: return 400

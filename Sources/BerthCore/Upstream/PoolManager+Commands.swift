@@ -2,25 +2,42 @@
 import EventLoop
 
 extension PoolManager {
-    /// Pauses `key` (creating it) for `source`: closes its idle connections now; returns how many. A pause by the API
-    /// always sets the mode and hold, as a second /pause does; the watch's never overrides the API's.
-    func pause(_ key: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pool: UpstreamPool, closedIdle: Int) {
-        let pool = self.pool(for: key, now: now)
-        pool.lastActivity = now
-        guard pool.holds.take(source) == .pause || source == .api else { return (pool, 0) }
-        pool.holdTimeout = hold
-        let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
-        for conn in closed { close(conn, reason: .paused, bulk: true) }
-        // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
-        for w in rejected { w.poolRejected(.upstreamPaused) }
-        return (pool, closed.count)
+    // The commands name an endpoint (`host:port`, a plain key) and act on each of its pools (existingPools(at:)):
+    // a frozen container is frozen for http:// and https:// requests alike. Each pool keeps its own holds.
+
+    /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
+    /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
+    /// a second /pause does; the watch's never overrides the API's.
+    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], closedIdle: Int) {
+        _ = self.pool(for: endpoint, now: now)
+        let targets = existingPools(at: endpoint)
+        var closedIdle = 0
+        for pool in targets {
+            pool.lastActivity = now
+            guard pool.holds.take(source) == .pause || source == .api else { continue }
+            pool.holdTimeout = hold
+            let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
+            for conn in closed { close(conn, reason: .paused, bulk: true) }
+            // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
+            for w in rejected { w.poolRejected(.upstreamPaused) }
+            closedIdle += closed.count
+        }
+        return (targets, closedIdle)
     }
 
-    /// `source` lets go of `key`. When nobody holds it any more (or the API resumes an upstream nobody held, which
-    /// just bumps the epoch, as before there was a watch), it resumes with a new epoch and held requests check out
-    /// again in arrival order. Returns the count released; `pool.holds` says whether it is still paused.
-    func resume(_ key: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pool: UpstreamPool, released: Int) {
-        let pool = self.pool(for: key, now: now)
+    /// `source` lets go of `endpoint`'s pools. A pool nobody holds any more (or that the API resumes though nobody
+    /// held it, which just bumps the epoch, as before there was a watch) resumes with a new epoch, and its held
+    /// requests check out again in arrival order. Returns the pools and the requests released; each pool's `holds`
+    /// say whether it is still paused.
+    func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], released: Int) {
+        _ = self.pool(for: endpoint, now: now)
+        let targets = existingPools(at: endpoint)
+        var released = 0
+        for pool in targets { released += resume(pool, now: now, by: source) }
+        return (targets, released)
+    }
+
+    private func resume(_ pool: UpstreamPool, now: Nanos, by source: PauseSource) -> Int {
         pool.lastActivity = now
         switch pool.holds.release(source) {
         case .resume:
@@ -33,7 +50,7 @@ extension PoolManager {
                 pool.holdTimeout = nil
                 _ = withSet { $0.pause(pool.slot, rejectNew: false) }
             }
-            return (pool, 0)
+            return 0
         }
         pool.holdTimeout = nil
         let held = withSet { $0.resume(pool.slot) }
@@ -45,12 +62,18 @@ extension PoolManager {
             case .reject(let cause): waiter.poolRejected(cause)
             }
         }
-        return (pool, held.count)
+        return held.count
     }
 
-    /// Closes idle connections of one pool or all, optionally only those idle for `idleFor`; returns how many.
-    func evict(_ key: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
-        let targets: [UpstreamPool] = key.map { pools[$0].map { [$0] } ?? [] } ?? Array(pools.values)
+    /// Where /resume?prewarm= opens connections among an endpoint's pools: the one that has served the most
+    /// requests (the http:// one when none has), since its callers are the ones about to come back.
+    func prewarmTarget(_ endpointPools: [UpstreamPool]) -> UpstreamPool? {
+        endpointPools.max { $0.counters[.requests] < $1.counters[.requests] }
+    }
+
+    /// Closes idle connections of one endpoint's pools or all, optionally only those idle for `idleFor`; returns how many.
+    func evict(_ endpoint: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
+        let targets: [UpstreamPool] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
         var closed = 0
         for pool in targets {
             let conns = withSet { $0.evict(pool.slot, idleFor: idleFor, now: now) }
@@ -59,6 +82,11 @@ extension PoolManager {
             slotsFreed(pool.slot)
         }
         return closed
+    }
+
+    /// Drops `endpoint`'s pools (as `forget` does each); true when all of them are gone now.
+    func forget(endpoint: PoolKey) -> Bool {
+        existingPools(at: endpoint).reduce(true) { all, pool in forget(pool.key) && all }
     }
 
     /// Drops `key`'s entry when it has no connections or waiters; true when dropped. Otherwise the entry goes when
@@ -88,11 +116,14 @@ extension PoolManager {
         }
     }
 
-    /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values.
-    func apply(_ newSettings: ManagerSettings) {
+    /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and
+    /// TLS pools make their next connections with the new contexts (files read again).
+    func apply(_ newSettings: ManagerSettings, contexts newContexts: TLSContexts? = nil) {
         settings = newSettings
+        if let newContexts { contexts = newContexts }
         withSet { $0.maxTotal = newSettings.maxTotal }
         for pool in pools.values {
+            if newContexts != nil { pool.tls?.refresh(key: pool.key, from: contexts) }
             pool.settings = routeSettings(for: pool.key)
             let r = pool.settings
             withSet { $0.setLimits(pool.slot, maxPerRoute: r.maxPerRoute, maxPending: r.maxPending) }

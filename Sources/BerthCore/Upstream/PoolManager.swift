@@ -11,6 +11,8 @@ struct ManagerSettings: Sendable {
     /// The route defaults before per-destination overrides.
     var route: RouteSettings
     var destinations: [DestinationOverride]
+    /// Whether destinations without a `tls` entry of their own are reached over TLS (the global `tls`).
+    var tlsByDefault = false
     /// An entry with no connections and no activity for this long is dropped (containers come and go).
     var forgetAfter: Nanos = 600 * 1_000_000_000
     /// This worker's place among the workers, for its share of per-destination limits.
@@ -46,10 +48,13 @@ final class PoolManager {
     var freezer: FreezerWatcher?
     /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
     let closer: DeferredCloser
+    /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
+    var contexts: TLSContexts
 
-    init(base: EventBase, settings: ManagerSettings) {
+    init(base: EventBase, settings: ManagerSettings, contexts: TLSContexts = TLSContexts()) {
         self.base = base
         self.settings = settings
+        self.contexts = contexts
         ledger = UpstreamPools(maxTotal: settings.maxTotal)
         closer = DeferredCloser(base: base)
     }
@@ -57,14 +62,32 @@ final class PoolManager {
     /// Connections open or being opened across all pools, for --max-total.
     var totalOpen: Int { ledger.open }
 
-    /// The pool for `key`, created on first use.
-    func pool(for key: PoolKey, now: Nanos) -> UpstreamPool {
+    /// The pool for `key`, created on first use. A plain key names an endpoint as http:// reaches it, so the
+    /// destination's TLS settings apply (RouteTarget.resolve): a destination with `tls:` has a TLS pool only.
+    /// A TLS pool created while its endpoint's plain pool is paused starts paused too: a freeze holds every way in.
+    func pool(for requested: PoolKey, now: Nanos) -> UpstreamPool {
+        let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
         if let p = pools[key] { return p }
         let route = routeSettings(for: key)
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
         let p = UpstreamPool(key: key, slot: slot, manager: self, settings: route, now: now)
+        if key.tls != nil {
+            p.tls = TLSUpstream(key: key, contexts: contexts)
+            if let sibling = pools[key.plain], case .paused(let rejectNew) = sibling.state.mode {
+                _ = ledger.pause(slot, rejectNew: rejectNew)
+                p.holdTimeout = sibling.holdTimeout
+            }
+        }
         pools[key] = p
         return p
+    }
+
+    /// The pools that serve `endpoint` (a plain key) and exist: the one http:// requests reach and, when it is
+    /// another, the one https:// requests reach. Admin commands name endpoints and act on both.
+    func existingPools(at endpoint: PoolKey) -> [UpstreamPool] {
+        let http = RouteTarget.resolve(endpoint.plain, settings: settings)
+        let https = RouteTarget.secure(endpoint.plain, settings: settings)
+        return (http == https ? [http] : [http, https]).compactMap { pools[$0] }
     }
 
     /// Existing pool for `key`, if any.
@@ -75,6 +98,7 @@ final class PoolManager {
         var r = settings.route
         for d in settings.destinations where DestinationMatcher.matches(d.match, key: key) {
             if let t = d.socketTimeout { r.socketTimeout = t.nanos }
+            if let t = d.tlsHandshakeTimeout { r.handshakeTimeout = t.nanos }
             if let m = d.maxPerRoute { r.maxPerRoute = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             if let m = d.maxPending { r.maxPending = workerShare(m, index: settings.workerIndex, count: settings.workerCount) }
             if let p = d.replay { r.replay = p }

@@ -4,7 +4,7 @@ import EventLoop
 /// One connection being opened ahead of demand, into a slot the pool reserved for it.
 final class Prewarmer: ConnectorClient {
     private let pool: UpstreamPool
-    private unowned let worker: Worker
+    unowned let worker: Worker
     private var connector: Connector!
     /// The slot, held until the connect ends; taken exactly once.
     private var ticket: ConnectTicket?

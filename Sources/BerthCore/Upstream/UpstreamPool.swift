@@ -28,6 +28,8 @@ struct RouteSettings: Sendable, Equatable {
     var replay: ReplayPolicy
     /// The Unix socket this upstream's connections go to instead of its host and port (a destination's `unix:`).
     var unixPath: String? = nil
+    /// The TLS handshake after the connect, for TLS pools.
+    var handshakeTimeout: Nanos
 }
 
 /// One upstream: what the pool set does not hold. Its counts live in the set (`state`).
@@ -51,6 +53,8 @@ final class UpstreamPool {
     var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
+    /// What its connections' handshakes need, for a TLS pool (`key.tls` set).
+    var tls: TLSUpstream?
 
     init(key: PoolKey, slot: PoolSlot, manager: PoolManager, settings: RouteSettings, now: Nanos) {
         self.key = key

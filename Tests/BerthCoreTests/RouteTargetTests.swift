@@ -1,0 +1,93 @@
+// RouteTarget: whether a request travels over TLS, with which settings, and to which port.
+import XCTest
+import HTTP1
+@testable import BerthCore
+
+final class RouteTargetTests: XCTestCase {
+    /// Manager settings with these destination entries and global switch.
+    func settings(_ destinations: [DestinationOverride] = [], tlsByDefault: Bool = false) -> ManagerSettings {
+        var c = BerthConfiguration(defaultsFor: TimeoutProfile.all[0])
+        c.destinations = destinations
+        c.tls = tlsByDefault
+        return ManagerSettings(c)
+    }
+
+    /// A destination entry matching `match` with `tls`.
+    func entry(_ match: String, _ tls: DestinationTLS?) -> DestinationOverride {
+        var d = DestinationOverride(match: match)
+        d.tls = tls
+        return d
+    }
+
+    /// Should keep http:// plain, on port 80 when none is named, with no TLS entry anywhere.
+    func testPlainHTTPStaysPlain() {
+        let key = RouteTarget.key(.http, Authority(host: "api.internal", port: nil), settings: settings())
+        XCTAssertNil(key.tls)
+        XCTAssertEqual(key.description, "api.internal:80")
+    }
+
+    /// Should take https:// over TLS with the safe defaults and port 443, and name the pool https://.
+    func testHTTPSUsesTheDefaults() {
+        let key = RouteTarget.key(.https, Authority(host: "api.internal", port: nil), settings: settings())
+        XCTAssertEqual(key.tls, TLSSettings())
+        XCTAssertEqual(key.tls?.verify, true)
+        XCTAssertEqual(key.description, "https://api.internal:443")
+        XCTAssertEqual(key.endpoint, "api.internal:443")
+        XCTAssertEqual(key.peerName, "api.internal")
+    }
+
+    /// Should upgrade http:// to a destination whose entry says tls, keeping a named port and taking 443 otherwise.
+    func testADestinationEntryUpgradesHTTP() {
+        var custom = TLSSettings()
+        custom.serverName = "svc.example"
+        let s = settings([entry("api.internal", .on(custom))])
+        let named = RouteTarget.key(.http, Authority(host: "api.internal", port: 8443), settings: s)
+        XCTAssertEqual(named.tls, custom)
+        XCTAssertEqual(named.port, 8443)
+        XCTAssertEqual(named.peerName, "svc.example")
+        XCTAssertEqual(RouteTarget.key(.http, Authority(host: "api.internal", port: nil), settings: s).port, 443)
+        // The admin API and the pool manager name endpoints with their port: the same settings apply.
+        XCTAssertEqual(RouteTarget.resolve(PoolKey(host: "api.internal", port: 8443), settings: s), named)
+    }
+
+    /// Should apply the global switch to destinations without an entry, and let `tls: false` opt out of it only for http://.
+    func testTheGlobalSwitchAndTheOptOut() {
+        let s = settings([entry("10.0.0.5", .off)], tlsByDefault: true)
+        XCTAssertEqual(RouteTarget.resolve(PoolKey(host: "api.internal", port: 443), settings: s).tls, TLSSettings())
+        XCTAssertNil(RouteTarget.resolve(PoolKey(host: "10.0.0.5", port: 80), settings: s).tls)
+        // A caller that asks for https:// gets TLS whatever the entry says.
+        XCTAssertEqual(RouteTarget.secure(PoolKey(host: "10.0.0.5", port: 443), settings: s).tls, TLSSettings())
+    }
+
+    /// Should let the first matching entry decide, as for every per-destination setting.
+    func testTheFirstMatchingEntryDecides() {
+        var strict = TLSSettings()
+        strict.minVersion = .v1_3
+        let s = settings([entry("api.internal:443", .on(strict)), entry("api.internal", .off)])
+        XCTAssertEqual(RouteTarget.resolve(PoolKey(host: "api.internal", port: 443), settings: s).tls, strict)
+        XCTAssertNil(RouteTarget.resolve(PoolKey(host: "api.internal", port: 80), settings: s).tls)
+    }
+
+    /// Should keep pools apart by TLS settings: same endpoint, other name or trust, other key.
+    func testPoolKeysDifferByTLSSettings() {
+        var a = TLSSettings()
+        a.serverName = "a.example"
+        var b = a
+        b.serverName = "b.example"
+        let plain = PoolKey(host: "10.0.0.5", port: 443)
+        XCTAssertNotEqual(plain.with(tls: a), plain.with(tls: b))
+        XCTAssertNotEqual(plain.with(tls: a), plain)
+        XCTAssertEqual(plain.with(tls: a).plain, plain)
+        // The context is shared: the name plays no part in it.
+        XCTAssertEqual(a.contextIdentity, b.contextIdentity)
+        XCTAssertTrue(DestinationMatcher.matches("10.0.0.5:443", key: plain.with(tls: a)))
+    }
+
+    /// Should map the scheme names the codec gives, and nothing else.
+    func testSchemes() {
+        XCTAssertEqual(RouteTarget.Scheme("http"), .http)
+        XCTAssertEqual(RouteTarget.Scheme("https"), .https)
+        XCTAssertNil(RouteTarget.Scheme("ftp"))
+        XCTAssertNil(RouteTarget.Scheme(nil))
+    }
+}

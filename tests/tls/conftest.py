@@ -1,0 +1,39 @@
+"""Fixtures of the TLS suite: a PKI made at test time, HTTPS origins on Python's ssl, and berth with a config file."""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tls_origin import TLSOrigin  # noqa: E402
+from tls_pki import PKI  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    return PKI(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture
+def tls_origin(pki):
+    """Factory: tls_origin(cert=..., key=..., **options) -> TLSOrigin (the valid localhost certificate by default)."""
+    made = []
+
+    def make(cert=None, key=None, **options):
+        o = TLSOrigin(cert or pki.server, key or pki.server_key, **options)
+        made.append(o)
+        return o
+
+    yield make
+    for o in made:
+        o.close()
+
+
+@pytest.fixture
+def berth_with(berth, tmp_path):
+    """Factory: berth_with(destinations_yaml, *flags, env=None) starts berth with that `destinations:` list."""
+    def start(destinations, *flags, env=None):
+        conf = tmp_path / "berth.yaml"
+        conf.write_text("destinations:\n" + destinations)
+        return berth("--config", str(conf), *flags, env=env)
+    return start
