@@ -189,8 +189,9 @@ def test_prometheus_scrapes_berth_and_agrees_with_stats(slow_berth, token_file, 
         assert info == {frozenset({("version", doc["version"]), ("profile", doc["profile"])}): 1.0}
 
         # Recording rules evaluate on real series; alerts whose `for` has not run out are pending.
+        # Each rule group runs on its own evaluation tick: give every recorded series a few ticks to appear.
         for name in recorded_names():
-            assert p.query(name), f"recorded series {name} is empty"
+            assert wait_for(lambda: p.query(name), timeout=20, what=f"recorded series {name}"), f"recorded series {name} is empty"
         # Every request to the rejected and the refused upstream failed, and none to the others.
         want = {rejected: 1.0, refused: 1.0, busy: 0.0, calm: 0.0}
 
