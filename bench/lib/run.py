@@ -11,7 +11,7 @@ import json
 import os
 import resource
 import shutil
-import subprocess
+import statistics
 import sys
 import time
 
