@@ -47,6 +47,23 @@ def shared_tmpdir():
     return d
 
 
+_binary_for_others = None
+
+
+def berth_binary(popen_kw):
+    """The binary to start: BERTH_BIN, or, for a run as another user, a copy that user may execute. A fresh clone's
+    directory may be closed to others (mktemp -d makes it 0700), and nobody could not even start berth there."""
+    global _binary_for_others
+    if not (popen_kw or {}).get("user"):
+        return BERTH_BIN
+    if _binary_for_others is None:
+        copy = os.path.join(shared_tmpdir(), "berth")
+        shutil.copy2(BERTH_BIN, copy)
+        os.chmod(copy, 0o755)
+        _binary_for_others = copy
+    return _binary_for_others
+
+
 def as_nobody():
     """Popen arguments that run a process as nobody when the tests run as root (root passes every permission check,
     so a permission test needs another user); none otherwise, where the tests' own user is already unprivileged."""
@@ -127,7 +144,7 @@ class UnixBerth:
     """berth started with `args`; `proxy` and `admin` are the two fields of its ready line, as printed."""
 
     def __init__(self, args, popen_kw=None, cwd=None):
-        self.args = [BERTH_BIN, *args]
+        self.args = [berth_binary(popen_kw), *args]
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, **(popen_kw or {}))
         self.lines = []
         line = self._ready_line()
@@ -176,7 +193,7 @@ class UnixBerth:
 
 def run_berth(args, popen_kw=None, timeout=20):
     """berth run to its end (for starts that must fail): the CompletedProcess."""
-    return subprocess.run([BERTH_BIN, *args], capture_output=True, text=True, timeout=timeout, **(popen_kw or {}))
+    return subprocess.run([berth_binary(popen_kw), *args], capture_output=True, text=True, timeout=timeout, **(popen_kw or {}))
 
 
 class NodeUpstream:
