@@ -15,6 +15,11 @@ package final class ByteQueue {
     /// Bytes held.
     package var count: Int { evbuffer_get_length(buffer) }
 
+    /// Appends a copy of `bytes`; false when memory ran out. (An in-memory channel's replay copy in tests.)
+    package func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        evbuffer_add(buffer, bytes.baseAddress, bytes.count) == 0
+    }
+
     /// Drops every byte held.
     package func clear() {
         evbuffer_drain(buffer, evbuffer_get_length(buffer))

@@ -1,46 +1,6 @@
-// Seeded random event sequences through the pure pool set and model sessions, with the invariants checked after every step.
+// Seeded random event sequences through the pure pool set and model sessions whose exchanges the production relay runs in memory, invariants checked after every step.
 import XCTest
 @testable import BerthCore
-
-/// A request's upstream side as the proxy session holds it: each resource in the case that needs it (the shape of
-/// `UpstreamLink`), so giving back is a `take` and a consuming call, never a count.
-private enum ModelLink: ~Copyable {
-    case none
-    case connecting(ConnectTicket)
-    case relaying(FakeSet.Lease)
-
-    mutating func take() -> ModelLink {
-        let old = consume self
-        self = .none
-        return old
-    }
-}
-
-/// One caller's session in the model: queued, connecting or relaying, or between requests.
-private final class ModelSession {
-    let waiter: FakeWaiter
-    let pool: PoolSlot
-    var link = ModelLink.none
-    var queued = false
-    init(id: Int, pool: PoolSlot) {
-        waiter = FakeWaiter(id)
-        self.pool = pool
-    }
-
-    var isConnecting: Bool {
-        switch link {
-        case .connecting: return true
-        default: return false
-        }
-    }
-
-    var isRelaying: Bool {
-        switch link {
-        case .relaying: return true
-        default: return false
-        }
-    }
-}
 
 /// SplitMix64: small, seedable, the same sequence on every platform.
 struct SeededRandom: RandomNumberGenerator {
@@ -57,12 +17,21 @@ struct SeededRandom: RandomNumberGenerator {
 final class PoolSetModelTests: XCTestCase {
     /// Sessions of a failed sequence, kept so the report is a test failure rather than a dropped-slot trap.
     nonisolated(unsafe) private static var quarantine: [ModelSession] = []
+    /// How the relayed exchanges of all sequences ended: the model must have driven the relay to each end.
+    nonisolated(unsafe) private static var ends = (finished: 0, failed: 0, retried: 0)
 
     /// The events of one step.
     private enum Event: CaseIterable {
-        case request, connectRefused, connectTimeout, resolveFailure, connectOK, responseDone, socketTimeout
+        case request, connectRefused, connectTimeout, resolveFailure, connectOK, socketTimeout
+        case callerBytes, upstreamBytes, upstreamEnd, staleEnd, callerBacksUp
         case callerReset, idlePeerClose, pause, pauseReject, resume, evict, evictAll, acquireTimeout
     }
+
+    /// Every event, with the relay's bytes more likely than its faults, so that exchanges also finish and their
+    /// connections get reused (and a reused one's end is then sent again).
+    private static let weighted: [Event] = Event.allCases + [.upstreamBytes, .upstreamBytes, .upstreamBytes, .upstreamBytes,
+                                                             .callerBytes, .callerBytes, .request, .request, .connectOK,
+                                                             .connectOK]
 
     private struct World {
         var set: FakeSet
@@ -73,11 +42,17 @@ final class PoolSetModelTests: XCTestCase {
         var now: Nanos = 0
         /// Slots handed back per kind, against the slots handed out: must match at the end of every sequence.
         var ticketsOut = 0, ticketsBack = 0, leasesOut = 0, leasesBack = 0
+        /// Exchanges the relay finished, and how they ended otherwise.
+        var finished = 0, failed = 0, retried = 0
+        /// A relay finding that breaks the model (bytes lost or changed).
+        var relayViolation: String?
     }
 
     /// Should keep every count whole under random refusals, timeouts, DNS failures, resets at every step, socket
-    /// timeouts and admin commands: no negative count, open = idle + busy + connecting per pool and in total, the
-    /// limits hold, and every slot handed out comes back exactly once.
+    /// timeouts and admin commands, with every leased exchange relayed by the production relay (machine and driver)
+    /// over in-memory channels, its bytes arriving in random pieces and its upstream ending at random moments: no
+    /// negative count, open = idle + busy + connecting per pool and in total, the limits hold, every slot handed
+    /// out comes back exactly once, and a finished exchange delivered its body unchanged.
     func testRandomSequencesKeepEveryCountWhole() {
         let base = UInt64(ProcessInfo.processInfo.environment["BERTH_MODEL_SEED"] ?? "") ?? 20261201
         let sequences = 2_000
@@ -87,6 +62,10 @@ final class PoolSetModelTests: XCTestCase {
                 return XCTFail("seed \(seed) (rerun with BERTH_MODEL_SEED=\(seed)): \(failure)")
             }
         }
+        let ends = PoolSetModelTests.ends
+        XCTAssertGreaterThan(ends.finished, sequences, "exchanges the relay finished: \(ends)")
+        XCTAssertGreaterThan(ends.failed, sequences / 2, "exchanges the relay failed: \(ends)")
+        XCTAssertGreaterThan(ends.retried, sequences / 400, "exchanges the relay sent again (stale reused connections): \(ends)")
     }
 
     /// Regression seeds kept from earlier failures of this test (none so far; add them here as memcached keeps
@@ -106,7 +85,7 @@ final class PoolSetModelTests: XCTestCase {
             w.maxPerRoute.append(m)
         }
         for step in 0..<steps {
-            let e = Event.allCases.randomElement(using: &rng)!
+            let e = PoolSetModelTests.weighted.randomElement(using: &rng)!
             w.now += Nanos.random(in: 1...1_000, using: &rng)
             apply(e, &w, &rng)
             if let v = check(&w) {
@@ -119,6 +98,9 @@ final class PoolSetModelTests: XCTestCase {
         for s in w.sessions { close(s, &w) }
         w.sessions.removeAll()
         if let v = check(&w) { return "at the end: \(v)" }
+        PoolSetModelTests.ends.finished += w.finished
+        PoolSetModelTests.ends.failed += w.failed
+        PoolSetModelTests.ends.retried += w.retried
         if w.ticketsOut != w.ticketsBack { return "\(w.ticketsOut) connect slots out, \(w.ticketsBack) back" }
         if w.leasesOut != w.leasesBack { return "\(w.leasesOut) leases out, \(w.leasesBack) back" }
         for (_, p) in w.set.pools where p.busy != 0 || p.connecting != 0 || !p.waiters.isEmpty {
@@ -130,7 +112,7 @@ final class PoolSetModelTests: XCTestCase {
     private func apply(_ e: Event, _ w: inout World, _ rng: inout SeededRandom) {
         switch e {
         case .request:
-            let s = ModelSession(id: w.nextID, pool: w.pools.randomElement(using: &rng)!)
+            let s = ModelSession(id: w.nextID, pool: w.pools.randomElement(using: &rng)!, script: .random(&rng))
             w.nextID += 1
             w.sessions.append(s)
             checkout(s, allowReuse: Bool.random(using: &rng), &w)
@@ -151,12 +133,43 @@ final class PoolSetModelTests: XCTestCase {
                 s.link = .relaying(w.set.connected(t, conn: FakeConn(w.nextID)))
                 w.leasesOut += 1
                 w.nextID += 1
+                startRelay(s, reused: false, &w)
             }
-        case .responseDone, .socketTimeout:
+        case .socketTimeout:
+            // The upstream said nothing for the socket timeout: the session aborts it and answers 504.
             guard let s = w.sessions.filter(\.isRelaying).randomElement(using: &rng) else { return }
-            let verdict: CloseReason? = e == .socketTimeout ? .error : [nil, nil, .upstreamClose, .maxRequests].randomElement(using: &rng)!
-            release(s, verdict: verdict, &w)
+            release(s, verdict: .error, &w)
             remove(s, &w)
+        case .callerBytes:
+            guard let s = w.sessions.filter({ $0.isRelaying && $0.bodySent < $0.script.body.count }).randomElement(using: &rng) else { return }
+            let n = Int.random(in: 1...(s.script.body.count - s.bodySent), using: &rng)
+            let piece = Array(s.script.body[s.bodySent..<(s.bodySent + n)])
+            s.bodySent += n
+            if let outcome = s.relay?.callerSends(piece) { settle(s, outcome, &w) }
+        case .upstreamBytes:
+            guard let s = w.sessions.filter({ $0.isRelaying && $0.responseSent < $0.script.response.count }).randomElement(using: &rng) else { return }
+            let n = Int.random(in: 1...(s.script.response.count - s.responseSent), using: &rng)
+            let piece = Array(s.script.response[s.responseSent..<(s.responseSent + n)])
+            s.responseSent += n
+            if let outcome = s.relay?.upstreamSends(piece) { settle(s, outcome, &w) }
+        case .upstreamEnd:
+            guard let s = w.sessions.filter(\.isRelaying).randomElement(using: &rng) else { return }
+            if let outcome = s.relay?.upstreamEnds() { settle(s, outcome, &w) }
+        case .staleEnd:
+            // A reused connection's server closed as the request went out (the freeze case): no response byte yet.
+            guard let s = w.sessions.filter({ $0.isRelaying && $0.relay?.x.reused == true && $0.responseSent == 0 })
+                .randomElement(using: &rng) else { return }
+            if let outcome = s.relay?.upstreamEnds() { settle(s, outcome, &w) }
+        case .callerBacksUp:
+            guard let s = w.sessions.filter(\.isRelaying).randomElement(using: &rng), let r = s.relay else { return }
+            if r.caller.flushLimit == nil {
+                r.caller.flushLimit = 0
+            } else {
+                r.caller.flushLimit = nil
+                // The caller's write event: the channel sends the rest, then the relay runs.
+                _ = r.caller.flush()
+                if let outcome = s.relay?.run() { settle(s, outcome, &w) }
+            }
         case .callerReset:
             guard let s = w.sessions.randomElement(using: &rng) else { return }
             remove(s, &w)
@@ -194,6 +207,7 @@ final class PoolSetModelTests: XCTestCase {
         case .reuse(let lease):
             w.leasesOut += 1
             s.link = .relaying(lease)
+            startRelay(s, reused: true, &w)
         case .connect(let t, _):
             w.ticketsOut += 1
             s.link = .connecting(t)
@@ -215,12 +229,58 @@ final class PoolSetModelTests: XCTestCase {
             if let other = session(of: waiter, w) {
                 other.queued = false
                 other.link = .relaying(next)
+                startRelay(other, reused: true, &w)
             } else {
                 XCTFail("a lease went to a waiter that is not queued")
                 _ = w.set.release(next, verdict: .error, openedAt: 0, now: w.now)
             }
         case .close:
             admitAll(&w)
+        }
+    }
+
+    /// The session got a connection: the request goes out (`send(on:)`), with the body bytes the caller already sent.
+    private func startRelay(_ s: ModelSession, reused: Bool, _ w: inout World) {
+        var r = MemoryRelay(request: s.script.head, reused: reused)
+        r.x.retried = s.retried
+        if s.bodySent > 0 { r.caller.receive(Array(s.script.body[..<s.bodySent])) }
+        s.responseSent = 0
+        s.relay = r
+        settle(s, s.relay!.run(), &w)
+    }
+
+    /// Carries out a relay outcome as `ProxySession.relay` does: release through the gate, answer, or retry.
+    private func settle(_ s: ModelSession, _ outcome: RelayOutcome, _ w: inout World) {
+        guard let r = s.relay else { return }
+        switch outcome {
+        case .wait, .yielded:
+            return
+        case .finished(let extra):
+            w.finished += 1
+            if !extra, let want = s.script.expected, r.callerBody != want {
+                w.relayViolation = "a finished exchange delivered \(r.callerBody.count) body bytes, not \(want.count)"
+            }
+            let facts = ReleaseFacts(responseComplete: r.x.responseDone, requestComplete: r.x.requestDone,
+                                     keepAlive: r.x.responseKeepAlive, failure: extra ? .error : nil, requestsServed: 1,
+                                     openedAt: 0, epoch: 0)
+            let policy = ReleasePolicy(currentEpoch: 0, paused: w.set[s.pool].isPaused, maxRequests: 100, maxAge: .max)
+            let verdict = ReleaseGate.verdict(facts, policy: policy, now: w.now)
+            // An upstream may answer before the whole body went out; then neither connection can be reused.
+            if !r.x.requestDone && (verdict == nil || r.x.callerKeepAlive) {
+                w.relayViolation = "an exchange that ended before its request body would keep a connection"
+            }
+            release(s, verdict: verdict, &w)
+            remove(s, &w)
+        case .retry:
+            w.retried += 1
+            release(s, verdict: .error, &w)
+            s.relay = nil
+            s.retried = true
+            checkout(s, allowReuse: false, &w)
+        case .failed, .invalidResponse, .invalidRequestBody, .upgrade, .callerFailed:
+            w.failed += 1
+            release(s, verdict: .error, &w)
+            remove(s, &w)
         }
     }
 
@@ -267,6 +327,7 @@ final class PoolSetModelTests: XCTestCase {
 
     private func check(_ w: inout World) -> String? {
         if let v = w.set.invariantViolation() { return v }
+        if let v = w.relayViolation { return v }
         var connecting = 0, busy = 0, idle = 0
         for (slot, p) in w.set.pools {
             connecting += p.connecting

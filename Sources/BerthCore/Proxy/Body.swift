@@ -67,6 +67,8 @@ enum Body: Sendable {
 enum ResponseProgress: Sendable {
     /// No final head forwarded yet (interim 1xx heads may have been).
     case awaitingHead
+    /// The response-head parser holds a whole head whose bytes have left the input; the relay decides on it next.
+    case headReady
     /// The head went out; the body is relayed as `body` says, without its chunked framing when `dechunk`.
     case streaming(Body, dechunk: Bool)
     /// The whole response went out.

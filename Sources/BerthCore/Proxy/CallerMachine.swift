@@ -122,11 +122,12 @@ struct CallerMachine: Equatable {
     }
 
     /// The caller's output backed up while the upstream still sends: the upstream is paused, and the caller's idle
-    /// timeout bounds how long berth waits for the caller to read.
-    func callerBackedUp(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
+    /// timeout bounds how long berth waits for the caller to read. (Only while exchanging, so no state is read.)
+    static func callerBackedUp(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
 
-    /// The caller drained what was backed up: its deadline no longer applies.
-    func callerDrained() -> Timer { .clear }
+    /// The upstream is read again (the caller drained what was backed up, or the exchange started): the caller's
+    /// deadline no longer applies.
+    static let upstreamFlowing = Timer.clear
 
     /// The session writes what is left and closes: at once when nothing is left, else under the idle timeout, so a
     /// caller that stops reading cannot hold the session.

@@ -30,14 +30,21 @@ struct Exchange {
     var firstByteAt: Nanos = 0
     /// The cause berth answered with, for the access log.
     var errorCause: ErrorCause?
+    /// Bytes were moved toward the upstream (or the caller) since its last flush.
+    var upstreamUnflushed = false
+    var callerUnflushed = false
+    /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
+    var callerSendingEnded = false
 
     /// Every request byte was read from the caller.
     var requestDone: Bool { requestBody.isDone }
 
     /// The response head went to the caller: from here on berth cannot answer, only cut.
     var responseHeadSent: Bool {
-        if case .awaitingHead = response { return false }
-        return true
+        switch response {
+        case .awaitingHead, .headReady: return false
+        case .streaming, .complete: return true
+        }
     }
 
     /// The whole response went to the caller.
@@ -66,6 +73,9 @@ struct Exchange {
         sentAt = 0
         firstByteAt = 0
         errorCause = nil
+        upstreamUnflushed = false
+        callerUnflushed = false
+        callerSendingEnded = false
     }
 
     /// Gives the replay copy back, recording why when a reason is given.
@@ -73,6 +83,9 @@ struct Exchange {
         if case .holding(let buffer) = replay { store.giveBack(buffer) }
         replay = reason.map { .skipped($0) } ?? .off
     }
+
+    /// The replay policy of the exchange's upstream (the pool's settings own it; no pool reads as the default).
+    var replayPolicy: ReplayPolicy { pool?.settings.replay ?? .idempotent }
 
     /// What the upstream connection's end before the response's means, under `policy`. Pure: the session carries
     /// it out. A request is sent again only on a fresh connection, once, when the connection it went out on was a

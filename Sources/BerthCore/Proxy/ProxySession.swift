@@ -107,8 +107,7 @@ final class ProxySession: ChannelDelegate {
         case .idle, .readingHead:
             parseHeads()
         case .exchanging:
-            if !x.requestDone { pumpRequestBody() }
-            holdPipelinedInput()
+            relay()
         case .routing, .acquiring, .connecting:
             holdPipelinedInput()
         case .tunnel, .closing, .closed:
@@ -129,6 +128,7 @@ final class ProxySession: ChannelDelegate {
         case .routing, .acquiring, .connecting, .exchanging:
             guard x.requestDone else { return close() }
             x.callerKeepAlive = false
+            x.callerSendingEnded = true
             caller.stopReading()
         default:
             close()
@@ -189,11 +189,8 @@ final class ProxySession: ChannelDelegate {
         case .closing:
             close()
         case .exchanging:
-            apply(machine.callerDrained())
-            if let up = link.connection, !x.responseDone {
-                up.channel.startReading()
-                up.channel.setTimeout(x.socketTimeout, now: worker.now)
-            }
+            // The relay reads the upstream again once the caller's output is under high water.
+            relay()
         default:
             break
         }

@@ -1,0 +1,143 @@
+// Carries out the relay machine's steps over two channels, a bounded number per event, and hands the ends to the session.
+import HTTP1
+import EventLoop
+
+/// How a turn of the relay ended; the session acts on all but `.wait`.
+enum RelayOutcome: Equatable {
+    /// Nothing more until the next event.
+    case wait
+    /// The budget for this event is spent with work left: the session continues on the next loop turn.
+    case yielded
+    /// The whole response went out (`extraBytes`: the upstream sent more than the message).
+    case finished(extraBytes: Bool)
+    case failed(ErrorCause)
+    case invalidResponse(String)
+    case invalidRequestBody(String)
+    case retry(RetryReason)
+    case upgrade
+    /// A write to the caller failed, or found no memory for a head: the session closes.
+    case callerFailed
+}
+
+/// What the driver reads from its session: the rules for this turn, the head options and the replay store.
+protocol RelayHost: AnyObject {
+    var relayRules: RelayRules { get }
+    var forwardOptions: ForwardOptions { get }
+    var replay: ReplayStore { get }
+}
+
+/// memcached's drive_machine for one exchange: ask the machine (`Exchange.nextStep`) for a step, carry it out, ask
+/// again, at most `stepsPerEvent` times. A step never calls the machine back, so nothing recurses. Generic over the
+/// channel so that tests drive the same code over in-memory channels (`MemoryChannel`).
+enum RelayDriver {
+    /// Steps one event may take before the session yields to the rest of the loop. An ordinary request and response
+    /// take under ten; only a long burst of small chunks needs more.
+    static let stepsPerEvent = 64
+
+    /// Runs the relay from `first` (a step an event already decided, such as an upstream's end), or from the
+    /// machine's next step.
+    static func run<C: RelayChannel, H: RelayHost>(_ x: inout Exchange, parser: inout ResponseHeadParser, caller: C,
+                                                   upstream: C, host: H, from first: RelayStep? = nil) -> RelayOutcome {
+        let rules = host.relayRules
+        var pending = first
+        for _ in 0..<stepsPerEvent {
+            let step: RelayStep
+            if let p = pending {
+                step = p
+                pending = nil
+            } else {
+                step = x.nextStep(caller: caller, upstream: upstream, parser: &parser, rules: rules)
+            }
+            switch step {
+            case .sendBody(let n):
+                if case .holding(let copy) = x.replay { keepForReplay(&x, n, in: copy, from: caller, replay: host.replay) }
+                caller.moveInput(n, to: upstream)
+                x.requestBodyBytes += UInt64(n)
+            case .consumeResponse(let n):
+                upstream.drainInput(n)
+            case .forwardInterim:
+                guard writeHead(parser.head, &x, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
+                    return .callerFailed
+                }
+                parser.reset()
+            case .writeHead(let keepAlive, let dropTransferEncoding):
+                var o = host.forwardOptions
+                if dropTransferEncoding { o.dropTransferEncoding = true }
+                guard writeHead(parser.head, &x, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
+            case .relayBody(let n):
+                upstream.moveInput(n, to: caller)
+            case .relayDechunked:
+                do {
+                    try x.relayDechunked(from: upstream, to: caller)
+                } catch {
+                    return .invalidResponse("chunked body: \(error)")
+                }
+            case .flushUpstream:
+                if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy) }
+            case .flushCaller:
+                guard caller.flush() else { return .callerFailed }
+            case .readCaller(let on):
+                if on { caller.startReading() } else { caller.stopReading() }
+            case .readUpstream(let on):
+                if on {
+                    upstream.startReading()
+                    upstream.setTimeout(x.socketTimeout, now: rules.now)
+                    apply(CallerMachine.upstreamFlowing, to: caller, now: rules.now)
+                } else {
+                    // While the upstream waits on the caller, the caller's idle timeout bounds how long that may last.
+                    upstream.stopReading()
+                    upstream.clearTimeout()
+                    apply(CallerMachine.callerBackedUp(idleTimeout: rules.callerIdleTimeout), to: caller, now: rules.now)
+                }
+            case .finished(let extra): return .finished(extraBytes: extra)
+            case .failed(let cause): return .failed(cause)
+            case .invalidResponse(let detail): return .invalidResponse(detail)
+            case .invalidRequestBody(let detail): return .invalidRequestBody(detail)
+            case .retry(let reason): return .retry(reason)
+            case .upgrade: return .upgrade
+            case .wait: return .wait
+            }
+        }
+        return .yielded
+    }
+
+    /// Copies the next `n` body bytes into the replay copy, or drops the copy once the body outgrows the buffer.
+    private static func keepForReplay<C: RelayChannel>(_ x: inout Exchange, _ n: Int, in copy: ReplayBuffer, from caller: C,
+                                                       replay: ReplayStore) {
+        if copy.count + n > replay.limit || !caller.copyInput(n, to: copy.bytes) {
+            x.dropReplay(into: replay, because: .bodyTooLarge)
+            x.pool?.counters.countReplaySkip(.bodyTooLarge)
+        }
+    }
+
+    /// Serialises a response head straight into the caller's output; false when it could not.
+    @inline(__always)
+    private static func writeHead<C: RelayChannel>(_ head: ResponseHead, _ x: inout Exchange, keepAlive: Bool,
+                                                   options: ForwardOptions, to caller: C) -> Bool {
+        let version = x.request.version
+        return caller.writeInPlace {
+            HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0)
+        }
+    }
+
+    /// Carries out a verdict on the caller's timer.
+    @inline(__always)
+    static func apply<C: RelayChannel>(_ timer: CallerMachine.Timer, to caller: C, now: Nanos) {
+        switch timer {
+        case .arm(let after): caller.setTimeout(after, now: now)
+        case .clear: caller.clearTimeout()
+        case .keep: break
+        }
+    }
+}
+
+extension Exchange {
+    /// Carries out `.relayDechunked`: one run of the chunked body goes to `caller` as payload only, its framing left
+    /// behind (a rare path, for HTTP/1.0 callers: the payload bytes are copied).
+    mutating func relayDechunked<C: RelayChannel>(from upstream: C, to caller: C) throws(HTTP1Error) {
+        guard case .streaming(var body, let dechunk) = response, let run = upstream.inputChunk() else { return }
+        let n = try body.advanceDechunking(run) { range in caller.write(UnsafeRawBufferPointer(rebasing: run[range])) }
+        upstream.drainInput(n)
+        response = body.isDone ? .complete : .streaming(body, dechunk: dechunk)
+    }
+}
