@@ -3,7 +3,7 @@
 /// Incremental response-head parser.
 public struct ResponseHeadParser: Sendable {
     var lexer: HeadLexer
-    var sink = ResponseSink()
+    @usableFromInline var sink = ResponseSink()
 
     /// A parser enforcing `limits`.
     public init(limits: HTTP1Limits = .default) { lexer = HeadLexer(limits: limits) }
@@ -14,7 +14,8 @@ public struct ResponseHeadParser: Sendable {
     }
 
     /// The head parsed so far; complete once `parse` returned `.complete`.
-    public var head: ResponseHead { sink.head }
+    /// Inlinable so that reading one field of it (a proxy's relay reads the status and the framing) copies nothing.
+    @inlinable public var head: ResponseHead { sink.head }
 
     /// Readies the parser for the next message, keeping its buffers so the next parse does not allocate.
     public mutating func reset() {
@@ -24,8 +25,9 @@ public struct ResponseHeadParser: Sendable {
 }
 
 /// Gives meaning to the lexer's lines for a response.
+@usableFromInline
 struct ResponseSink: HeadSink, Sendable {
-    var head = ResponseHead()
+    @usableFromInline var head = ResponseHead()
 
     static var skipsLeadingEmptyLines: Bool { false }
     static var startLineTooLong: HTTP1Error { .invalidStatusLine }

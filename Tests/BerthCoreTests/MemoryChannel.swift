@@ -98,8 +98,12 @@ final class MemoryChannel: RelayChannel {
 
 /// The session's side of the relay in tests: fixed rules, no pool, a small replay store.
 final class MemoryRelayHost: RelayHost {
-    var relayRules = RelayRules(highWater: 64 * 1024, maxPipelinedInput: 16 * 1024, limits: .default, shuttingDown: false,
-                                callerIdleTimeout: 5_000_000_000, now: 1_000)
+    var highWater = 64 * 1024
+    var maxPipelinedInput = 16 * 1024
+    var limits = HTTP1Limits.default
+    var shuttingDown = false
+    var callerIdleTimeout: Nanos = 5_000_000_000
+    var now: Nanos = 1_000
     var forwardOptions = ForwardOptions()
     let replay = ReplayStore(limit: 4096, capacity: 2)
 }

@@ -52,8 +52,7 @@ final class RelayMachineTests: XCTestCase {
         var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         r.run()
         let outcome = r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n"))
-        guard case .invalidResponse(let detail) = outcome else { return XCTFail("\(outcome)") }
-        XCTAssertTrue(detail.hasPrefix("chunked body"), detail)
+        guard case .invalidResponse(.chunkedBody) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertTrue(r.caller.wire.isEmpty && r.caller.output.isEmpty, "nothing of the response went out")
         XCTAssertFalse(r.x.responseHeadSent)
     }
@@ -151,13 +150,13 @@ final class RelayMachineTests: XCTestCase {
         r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n") + [UInt8](repeating: 1, count: 100_000))
         XCTAssertFalse(r.upstream.reading)
         XCTAssertNil(r.upstream.deadline, "no socket timeout runs while berth itself stopped reading")
-        XCTAssertEqual(r.caller.deadline, r.host.relayRules.now + r.host.relayRules.callerIdleTimeout)
+        XCTAssertEqual(r.caller.deadline, r.host.now + r.host.callerIdleTimeout)
         r.caller.flushLimit = nil
         XCTAssertTrue(r.caller.flush())
         XCTAssertEqual(r.run(), .wait, "a caller drain runs the relay again")
         XCTAssertTrue(r.upstream.reading)
         XCTAssertNil(r.caller.deadline)
-        XCTAssertEqual(r.upstream.deadline, r.host.relayRules.now + r.x.socketTimeout)
+        XCTAssertEqual(r.upstream.deadline, r.host.now + r.x.socketTimeout)
     }
 
     /// Should hold a caller that pipelines more than berth buffers, and never read a caller that ended its sending

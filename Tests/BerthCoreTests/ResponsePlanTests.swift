@@ -53,6 +53,7 @@ final class ResponsePlanTests: XCTestCase {
     /// Should tunnel on 101 only when the request asked to upgrade, and refuse it otherwise.
     func testSwitchingProtocolsNeedsAnUpgradeRequest() {
         XCTAssertEqual(plan(101, .none, upgrade: true), .upgrade)
-        XCTAssertEqual(plan(101, .none, upgrade: false), .invalid("101 to a request that did not ask to upgrade"))
+        XCTAssertEqual(plan(101, .none, upgrade: false), .invalid(.unaskedUpgrade))
+        XCTAssertEqual(ResponsePlan.Refusal.unaskedUpgrade.detail, "101 to a request that did not ask to upgrade")
     }
 }

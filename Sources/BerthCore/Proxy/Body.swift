@@ -26,6 +26,16 @@ enum Body: Sendable {
         return false
     }
 
+    /// A Content-Length or chunked body with bytes still due. For a request body this is `!isDone` (a request is
+    /// never until-close: beginExchange refuses it), and it is cheaper: the payload cases are told apart by the
+    /// enum's tag alone, while telling `.done` from `.untilClose` reads the whole payload area.
+    var isFramedAndOpen: Bool {
+        switch self {
+        case .length, .chunked: return true
+        case .untilClose, .done: return false
+        }
+    }
+
     /// How many of the `available` buffered bytes belong to this body, as they are (framing included), moving its
     /// state on. Only chunked framing reads bytes: `first` gives the first contiguous run of them, and the answer
     /// is then at most that run's length (the caller moves what it was told and asks again).

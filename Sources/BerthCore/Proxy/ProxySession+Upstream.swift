@@ -34,25 +34,28 @@ extension ProxySession {
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {
-        guard let up = link.connection else { return }
-        switch RelayDriver.run(&x, parser: &responseParser, caller: caller, upstream: up.channel, host: self, from: first) {
+        let turn = link.withRelayedChannel { upstream in
+            RelayDriver.run(&x, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
+        }
+        guard let outcome = turn else { return }
+        switch outcome {
         case .wait:
             break
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            up.channel.scheduleRead()
+            link.connection?.channel.scheduleRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
             abortUpstream(reason: .error)
             answer(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
-        case .invalidResponse(let detail):
+        case .invalidResponse(let fault):
             abortUpstream(reason: .error)
-            answer(.invalidResponse, detail: detail)
-        case .invalidRequestBody(let detail):
+            answer(.invalidResponse, detail: fault.detail)
+        case .invalidRequestBody(let error):
             abortUpstream(reason: .requestIncomplete)
             x.callerKeepAlive = false
-            answer(.badRequest, detail: detail)
+            answer(.badRequest, detail: "invalid chunked request body: \(error)")
         case .retry(let reason):
             retry(reason)
         case .upgrade:
@@ -135,11 +138,12 @@ extension ProxySession {
 }
 
 extension ProxySession: RelayHost {
-    var relayRules: RelayRules {
-        RelayRules(highWater: worker.settings.highWater, maxPipelinedInput: worker.settings.maxPipelinedInput,
-                   limits: worker.settings.limits, shuttingDown: worker.isShuttingDown,
-                   callerIdleTimeout: worker.settings.callerIdleTimeout, now: worker.now)
-    }
+    var highWater: Int { worker.settings.highWater }
+    var maxPipelinedInput: Int { worker.settings.maxPipelinedInput }
+    var limits: HTTP1Limits { worker.settings.limits }
+    var shuttingDown: Bool { worker.isShuttingDown }
+    var callerIdleTimeout: Nanos { worker.settings.callerIdleTimeout }
+    var now: Nanos { worker.now }
     var forwardOptions: ForwardOptions { worker.settings.forward }
     var replay: ReplayStore { worker.replay }
 }

@@ -11,8 +11,8 @@ enum RelayOutcome: Equatable {
     /// The whole response went out (`extraBytes`: the upstream sent more than the message).
     case finished(extraBytes: Bool)
     case failed(ErrorCause)
-    case invalidResponse(String)
-    case invalidRequestBody(String)
+    case invalidResponse(RelayFault)
+    case invalidRequestBody(HTTP1Error)
     case retry(RetryReason)
     case upgrade
     /// A write to the caller failed, or found no memory for a head: the session closes.
@@ -20,8 +20,7 @@ enum RelayOutcome: Equatable {
 }
 
 /// What the driver reads from its session: the rules for this turn, the head options and the replay store.
-protocol RelayHost: AnyObject {
-    var relayRules: RelayRules { get }
+protocol RelayHost: RelayRules, AnyObject {
     var forwardOptions: ForwardOptions { get }
     var replay: ReplayStore { get }
 }
@@ -38,7 +37,6 @@ enum RelayDriver {
     /// machine's next step.
     static func run<C: RelayChannel, H: RelayHost>(_ x: inout Exchange, parser: inout ResponseHeadParser, caller: C,
                                                    upstream: C, host: H, from first: RelayStep? = nil) -> RelayOutcome {
-        let rules = host.relayRules
         var pending = first
         for _ in 0..<stepsPerEvent {
             let step: RelayStep
@@ -46,31 +44,39 @@ enum RelayDriver {
                 step = p
                 pending = nil
             } else {
-                step = x.nextStep(caller: caller, upstream: upstream, parser: &parser, rules: rules)
+                step = x.nextStep(caller: caller, upstream: upstream, parser: &parser, rules: host)
             }
             switch step {
-            case .sendBody(let n):
+            case .sendBody(let n, let flush):
                 if case .holding(let copy) = x.replay { keepForReplay(&x, n, in: copy, from: caller, replay: host.replay) }
                 caller.moveInput(n, to: upstream)
                 x.requestBodyBytes += UInt64(n)
+                if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
-            case .forwardInterim:
-                guard writeHead(parser.head, &x, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
+            case .forwardInterim(let consumed):
+                upstream.drainInput(consumed)
+                guard writeHead(parser, &x, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
                     return .callerFailed
                 }
                 parser.reset()
-            case .writeHead(let keepAlive, let dropTransferEncoding):
-                var o = host.forwardOptions
-                if dropTransferEncoding { o.dropTransferEncoding = true }
-                guard writeHead(parser.head, &x, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
-            case .relayBody(let n):
+            case .writeHead(let consumed, let keepAlive, let dropTransferEncoding):
+                upstream.drainInput(consumed)
+                if _slowPath(dropTransferEncoding) {
+                    var o = host.forwardOptions
+                    o.dropTransferEncoding = true
+                    guard writeHead(parser, &x, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
+                } else {
+                    guard writeHead(parser, &x, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
+                }
+            case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
+                if flush && !caller.flush() { return .callerFailed }
             case .relayDechunked:
                 do {
                     try x.relayDechunked(from: upstream, to: caller)
                 } catch {
-                    return .invalidResponse("chunked body: \(error)")
+                    return .invalidResponse(.chunkedBody(error))
                 }
             case .flushUpstream:
                 if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy) }
@@ -81,20 +87,22 @@ enum RelayDriver {
             case .readUpstream(let on):
                 if on {
                     upstream.startReading()
-                    upstream.setTimeout(x.socketTimeout, now: rules.now)
-                    apply(CallerMachine.upstreamFlowing, to: caller, now: rules.now)
+                    upstream.setTimeout(x.socketTimeout, now: host.now)
+                    apply(CallerMachine.upstreamFlowing, to: caller, now: host.now)
                 } else {
                     // While the upstream waits on the caller, the caller's idle timeout bounds how long that may last.
                     upstream.stopReading()
                     upstream.clearTimeout()
-                    apply(CallerMachine.callerBackedUp(idleTimeout: rules.callerIdleTimeout), to: caller, now: rules.now)
+                    apply(CallerMachine.callerBackedUp(idleTimeout: host.callerIdleTimeout), to: caller, now: host.now)
                 }
             case .finished(let extra): return .finished(extraBytes: extra)
             case .failed(let cause): return .failed(cause)
-            case .invalidResponse(let detail): return .invalidResponse(detail)
-            case .invalidRequestBody(let detail): return .invalidRequestBody(detail)
+            case .invalidResponse(let fault): return .invalidResponse(fault)
+            case .invalidRequestBody(let error): return .invalidRequestBody(error)
             case .retry(let reason): return .retry(reason)
-            case .upgrade: return .upgrade
+            case .upgrade(let consumed):
+                upstream.drainInput(consumed)
+                return .upgrade
             case .wait: return .wait
             }
         }
@@ -102,6 +110,8 @@ enum RelayDriver {
     }
 
     /// Copies the next `n` body bytes into the replay copy, or drops the copy once the body outgrows the buffer.
+    /// Out of line, as every path that most requests never take, to keep the loop's frame small.
+    @inline(never)
     private static func keepForReplay<C: RelayChannel>(_ x: inout Exchange, _ n: Int, in copy: ReplayBuffer, from caller: C,
                                                        replay: ReplayStore) {
         if copy.count + n > replay.limit || !caller.copyInput(n, to: copy.bytes) {
@@ -112,11 +122,11 @@ enum RelayDriver {
 
     /// Serialises a response head straight into the caller's output; false when it could not.
     @inline(__always)
-    private static func writeHead<C: RelayChannel>(_ head: ResponseHead, _ x: inout Exchange, keepAlive: Bool,
-                                                   options: ForwardOptions, to caller: C) -> Bool {
+    private static func writeHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, _ x: inout Exchange, keepAlive: Bool,
+                                                   options: borrowing ForwardOptions, to caller: C) -> Bool {
         let version = x.request.version
         return caller.writeInPlace {
-            HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0)
+            HeadSerializer.writeForwardResponse(parser.head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0)
         }
     }
 
@@ -134,6 +144,7 @@ enum RelayDriver {
 extension Exchange {
     /// Carries out `.relayDechunked`: one run of the chunked body goes to `caller` as payload only, its framing left
     /// behind (a rare path, for HTTP/1.0 callers: the payload bytes are copied).
+    @inline(never)
     mutating func relayDechunked<C: RelayChannel>(from upstream: C, to caller: C) throws(HTTP1Error) {
         guard case .streaming(var body, let dechunk) = response, let run = upstream.inputChunk() else { return }
         let n = try body.advanceDechunking(run) { range in caller.write(UnsafeRawBufferPointer(rebasing: run[range])) }

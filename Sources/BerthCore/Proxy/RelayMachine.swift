@@ -24,19 +24,22 @@ protocol RelayChannel: AnyObject {
 extension Channel: RelayChannel {}
 
 /// One thing for the relay's driver to do. The first group moves bytes and the machine asks again; the rest end the
-/// relay's turn and go to the session (`RelayOutcome`).
+/// relay's turn and go to the session (`RelayOutcome`). Steps are as coarse as the common case allows: a head is
+/// taken from the input and written in one step, and a body run's move carries its flush, so a plain exchange takes
+/// few turns of the loop.
 enum RelayStep: Equatable {
-    /// Move `n` buffered caller bytes (request body, framing included) to the upstream.
-    case sendBody(Int)
-    /// Drop `n` bytes of upstream input that the response-head parser has taken in.
+    /// Move `n` buffered caller bytes (request body, framing included) to the upstream; `flush` after the last run
+    /// that is buffered.
+    case sendBody(Int, flush: Bool)
+    /// Drop `n` bytes of upstream input: part of a head the parser has taken in, or an interim head not forwarded.
     case consumeResponse(Int)
-    /// Write the interim (1xx) head the parser holds, flush it (a caller waiting for 100 Continue sends nothing
-    /// until it sees it), and reset the parser for the next head.
-    case forwardInterim
-    /// Write the final head the parser holds.
-    case writeHead(keepAlive: Bool, dropTransferEncoding: Bool)
-    /// Move `n` upstream bytes (response body, framing included) to the caller.
-    case relayBody(Int)
+    /// Drop the `consumed` head bytes, write the interim (1xx) head the parser holds, flush it (a caller waiting
+    /// for 100 Continue sends nothing until it sees it), and reset the parser for the next head.
+    case forwardInterim(consumed: Int)
+    /// Drop the `consumed` head bytes and write the final head the parser holds.
+    case writeHead(consumed: Int, keepAlive: Bool, dropTransferEncoding: Bool)
+    /// Move `n` upstream bytes (response body, framing included) to the caller; `flush` after the last buffered run.
+    case relayBody(Int, flush: Bool)
     /// Copy the next run of a chunked body to the caller without its framing (an HTTP/1.0 caller).
     case relayDechunked
     case flushUpstream
@@ -49,112 +52,118 @@ enum RelayStep: Equatable {
     case finished(extraBytes: Bool)
     /// The upstream failed the exchange with this cause.
     case failed(ErrorCause)
-    case invalidResponse(String)
-    case invalidRequestBody(String)
+    case invalidResponse(RelayFault)
+    /// The caller's chunked request body broke its framing.
+    case invalidRequestBody(HTTP1Error)
     /// Send the request again on a fresh connection.
     case retry(RetryReason)
-    /// A 101 for an upgrading request: the exchange becomes a tunnel.
-    case upgrade
+    /// A 101 for an upgrading request (its `consumed` head bytes dropped): the exchange becomes a tunnel.
+    case upgrade(consumed: Int)
     /// Nothing to do until the next event.
     case wait
 }
 
-/// The numbers the relay's rules read, taken from the worker's settings for each turn.
-struct RelayRules {
+/// Why the relay refuses a response. Steps and outcomes carry plain values only (no strings), so the driver's loop
+/// copies and destroys nothing; the text is made when berth answers.
+enum RelayFault: Equatable {
+    case head(HTTP1Error)
+    case chunkedBody(HTTP1Error)
+    case refused(ResponsePlan.Refusal)
+
+    /// The answer's detail.
+    var detail: String {
+        switch self {
+        case .head(let e): return "response head: \(e)"
+        case .chunkedBody(let e): return "chunked body: \(e)"
+        case .refused(let r): return r.detail
+        }
+    }
+}
+
+/// The numbers the relay's rules read, from the session's settings; a rule asks for one only when it needs it.
+protocol RelayRules {
     /// Output buffered toward one side above which the other side is no longer read.
-    var highWater: Int
+    var highWater: Int { get }
     /// Caller bytes of later requests held before the caller is no longer read.
-    var maxPipelinedInput: Int
-    var limits: HTTP1Limits
-    var shuttingDown: Bool
+    var maxPipelinedInput: Int { get }
+    var limits: HTTP1Limits { get }
+    var shuttingDown: Bool { get }
     /// How long berth waits for a caller that stopped reading.
-    var callerIdleTimeout: Nanos
+    var callerIdleTimeout: Nanos { get }
     /// The loop's time for this turn.
-    var now: Nanos
+    var now: Nanos { get }
 }
 
 extension Exchange {
     /// The next step of the relay. The request body goes first (what the caller sent leaves before anything is read
-    /// back), then flow control, then the response's head and body; the response's end is noticed only after its
-    /// bytes were flushed to the caller. Pure but for the buffers' reads: the driver carries the step out and asks
-    /// again, so the machine never calls itself.
-    mutating func nextStep<C: RelayChannel>(caller: C, upstream: C, parser: inout ResponseHeadParser,
-                                            rules: RelayRules) -> RelayStep {
-        if !requestBody.isDone {
+    /// back), then the response's head and body, then the caller's flush; the response's end is noticed only after
+    /// its bytes were flushed, and flow control is judged only when nothing is left to move. Pure but for the
+    /// buffers' reads: the driver carries the step out and asks again, so the machine never calls itself.
+    @inline(__always)
+    mutating func nextStep<C: RelayChannel, R: RelayRules>(caller: C, upstream: C, parser: inout ResponseHeadParser,
+                                                           rules: R) -> RelayStep {
+        if requestBody.isFramedAndOpen {
             let avail = caller.pendingInput
             if avail > 0 {
                 do {
                     let n = try requestBody.advance(available: avail, first: caller.inputChunk)
                     if n > 0 {
-                        upstreamUnflushed = true
-                        return .sendBody(n)
+                        // One flush after the last buffered run: a body in many chains leaves in one send.
+                        let last = n == avail || !requestBody.isFramedAndOpen
+                        upstreamUnflushed = !last
+                        return .sendBody(n, flush: last)
                     }
                 } catch {
-                    return .invalidRequestBody("invalid chunked request body: \(error)")
+                    return .invalidRequestBody(error)
                 }
             }
         }
-        // A caller that ended its sending side is never read again: the socket would only say so again.
-        let readCaller = !callerSendingEnded
-            && (requestBody.isDone ? caller.pendingInput <= rules.maxPipelinedInput : upstream.pendingOutput <= rules.highWater)
-        if readCaller != caller.reading { return .readCaller(readCaller) }
         if upstreamUnflushed {
             upstreamUnflushed = false
             return .flushUpstream
         }
-        while true {
-            switch response {
-            case .awaitingHead:
-                guard let chunk = upstream.inputChunk() else { break }
-                do {
-                    switch try parser.parse(chunk) {
-                    case .needMore:
-                        return .consumeResponse(chunk.count)
-                    case .complete(let consumed):
+        switch response {
+        case .awaitingHead:
+            guard let chunk = upstream.inputChunk() else { break }
+            do {
+                switch try parser.parse(chunk) {
+                case .needMore:
+                    return .consumeResponse(chunk.count)
+                case .complete(let consumed):
+                    if consumed == chunk.count && upstream.pendingInput > consumed {
+                        // The body starts in the next chain: drop the head first, so the chunked probe can see it.
                         response = .headReady
                         return .consumeResponse(consumed)
                     }
-                } catch {
-                    return .invalidResponse("response head: \(error)")
+                    return decideHead(&parser, consumed: consumed, rest: UnsafeRawBufferPointer(rebasing: chunk[consumed...]),
+                                      rules: rules)
                 }
-            case .headReady:
-                let head = parser.head
-                let plan = ResponsePlan.plan(
-                    status: head.status, framing: head.framing(requestMethod: request.method), version: request.version,
-                    isUpgrade: request.isUpgrade, requestDone: requestBody.isDone, callerKeepAlive: callerKeepAlive,
-                    shuttingDown: rules.shuttingDown)
-                switch plan {
-                case .upgrade:
-                    return .upgrade
-                case .invalid(let detail):
-                    return .invalidResponse(detail)
-                case .interim(let forward):
-                    response = .awaitingHead
-                    if forward { return .forwardInterim }
-                    parser.reset()
-                    continue
-                case .final(let f):
-                    return finalHead(f, head: head, upstream: upstream, limits: rules.limits)
-                }
-            case .streaming(var body, let dechunk):
-                guard upstream.pendingInput > 0 else { break }
-                if dechunk {
-                    callerUnflushed = true
-                    return .relayDechunked
-                }
-                let n: Int
-                do {
-                    n = try body.advance(available: upstream.pendingInput, first: upstream.inputChunk)
-                } catch {
-                    return .invalidResponse("chunked body: \(error)")
-                }
-                response = body.isDone ? .complete : .streaming(body, dechunk: false)
-                guard n > 0 else { break }
-                callerUnflushed = true
-                return .relayBody(n)
-            case .complete:
-                break
+            } catch {
+                return .invalidResponse(.head(error))
             }
+        case .headReady:
+            return decideHead(&parser, consumed: 0, rest: upstream.inputChunk() ?? UnsafeRawBufferPointer(start: nil, count: 0),
+                              rules: rules)
+        case .streaming(var body, let dechunk):
+            let avail = upstream.pendingInput
+            guard avail > 0 else { break }
+            if dechunk {
+                callerUnflushed = true
+                return .relayDechunked
+            }
+            let n: Int
+            do {
+                n = try body.advance(available: avail, first: upstream.inputChunk)
+            } catch {
+                return .invalidResponse(.chunkedBody(error))
+            }
+            response = body.isDone ? .complete : .streaming(body, dechunk: false)
+            if n > 0 {
+                let last = n == avail || body.isDone
+                callerUnflushed = !last
+                return .relayBody(n, flush: last)
+            }
+        case .complete:
             break
         }
         if callerUnflushed {
@@ -162,31 +171,54 @@ extension Exchange {
             return .flushCaller
         }
         if case .complete = response { return .finished(extraBytes: upstream.pendingInput > 0) }
-        // The caller reads slower than the upstream sends: stop reading the upstream until the caller catches up.
+        // Flow control. The caller is read while the upstream takes what it sends (after a whole request: while its
+        // pipelined bytes are under the hold); a caller that ended its sending side is never read again, as its
+        // socket would only say so again. The upstream is read while the caller keeps up with it.
+        let readCaller = !callerSendingEnded
+            && (requestBody.isFramedAndOpen ? upstream.pendingOutput <= rules.highWater : caller.pendingInput <= rules.maxPipelinedInput)
+        if readCaller != caller.reading { return .readCaller(readCaller) }
         let readUpstream = caller.pendingOutput <= rules.highWater
         if readUpstream != upstream.reading { return .readUpstream(readUpstream) }
         return .wait
     }
 
-    /// A final head arrived: record what it says and send it, unless the chunked body that came with it is already
-    /// broken (then a clean 502 can still be answered; once the head is out, all berth can do is cut).
-    private mutating func finalHead<C: RelayChannel>(_ f: ResponsePlan.Final, head: ResponseHead, upstream: C,
-                                                     limits: HTTP1Limits) -> RelayStep {
-        responseStatus = head.status
-        responseKeepAlive = head.keepAlive
-        callerKeepAlive = f.callerKeepAlive
-        if f.framing == .chunked, let chunk = upstream.inputChunk() {
-            var probe = BodyDecoder(framing: .chunked, limits: limits)
-            do {
-                _ = try probe.consume(chunk)
-            } catch {
-                return .invalidResponse("chunked body: \(error)")
+    /// A whole head is in the parser (its `consumed` bytes still in the input, `rest` the bytes after them): what
+    /// it means (`ResponsePlan`) and the step that carries it out. A final head is sent unless the chunked body that
+    /// came with it is already broken; then a clean 502 can still be answered, while once the head is out all berth
+    /// can do is cut.
+    private mutating func decideHead<R: RelayRules>(_ parser: inout ResponseHeadParser, consumed: Int,
+                                                    rest: UnsafeRawBufferPointer, rules: R) -> RelayStep {
+        let plan = ResponsePlan.plan(
+            status: parser.head.status, framing: parser.head.framing(requestMethod: request.method),
+            version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
+            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown)
+        switch plan {
+        case .upgrade:
+            return .upgrade(consumed: consumed)
+        case .invalid(let refusal):
+            return .invalidResponse(.refused(refusal))
+        case .interim(let forward):
+            response = .awaitingHead
+            if forward { return .forwardInterim(consumed: consumed) }
+            parser.reset()
+            return .consumeResponse(consumed)
+        case .final(let f):
+            responseStatus = parser.head.status
+            responseKeepAlive = parser.head.keepAlive
+            callerKeepAlive = f.callerKeepAlive
+            if f.framing == .chunked && rest.count > 0 {
+                var probe = BodyDecoder(framing: .chunked, limits: rules.limits)
+                do {
+                    _ = try probe.consume(rest)
+                } catch {
+                    return .invalidResponse(.chunkedBody(error))
+                }
             }
+            let body = Body(f.framing, limits: rules.limits)
+            response = body.isDone ? .complete : .streaming(body, dechunk: f.dechunk)
+            callerUnflushed = true
+            return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, dropTransferEncoding: f.dechunk)
         }
-        let body = Body(f.framing, limits: limits)
-        response = body.isDone ? .complete : .streaming(body, dechunk: f.dechunk)
-        callerUnflushed = true
-        return .writeHead(keepAlive: f.callerKeepAlive, dropTransferEncoding: f.dechunk)
     }
 
     /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows,

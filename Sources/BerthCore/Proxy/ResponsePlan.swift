@@ -6,12 +6,25 @@ import HTTP1
 enum ResponsePlan: Equatable {
     /// 101 Switching Protocols to a request that asked to upgrade: the connection becomes a tunnel.
     case upgrade
-    /// A response berth must not forward; answer 502 with this detail.
-    case invalid(String)
+    /// A response berth must not forward; answer 502, saying why.
+    case invalid(Refusal)
     /// Another 1xx (100 Continue among them): forward it when the caller can take it, then read the next head.
     case interim(forward: Bool)
     /// The final response.
     case final(Final)
+
+    /// Why a response head is refused (a plain value, so the plan and the relay's steps copy nothing).
+    enum Refusal: Equatable {
+        /// 101 Switching Protocols to a request that did not ask to upgrade.
+        case unaskedUpgrade
+
+        /// The answer's detail.
+        var detail: String {
+            switch self {
+            case .unaskedUpgrade: return "101 to a request that did not ask to upgrade"
+            }
+        }
+    }
 
     /// How a final response goes to the caller.
     struct Final: Equatable {
@@ -30,7 +43,7 @@ enum ResponsePlan: Equatable {
                      requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool) -> ResponsePlan {
         if status < 200 {
             if status == 101 {
-                return isUpgrade ? .upgrade : .invalid("101 to a request that did not ask to upgrade")
+                return isUpgrade ? .upgrade : .invalid(.unaskedUpgrade)
             }
             // HTTP/1.0 callers cannot take 1xx (RFC 9110 15.2).
             return .interim(forward: version != .http10)

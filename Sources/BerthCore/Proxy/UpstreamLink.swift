@@ -50,6 +50,16 @@ enum UpstreamLink: ~Copyable {
         }
     }
 
+    /// Runs `body` with the relayed connection's channel, borrowed from the lease rather than copied out of it (a copy
+    /// costs a retain and a release on each of the connection and the channel, per relay turn); nil when not relaying.
+    @inline(__always)
+    func withRelayedChannel<R>(_ body: (Channel) -> R) -> R? {
+        switch self {
+        case .relaying(let lease): return body(lease.conn.channel)
+        default: return nil
+        }
+    }
+
     /// Whether the link relays over `conn`: an identity check that takes no reference.
     func isRelaying(over conn: UpstreamConnection) -> Bool {
         switch self {
