@@ -1,7 +1,5 @@
 """Shared pytest fixtures: start the built berth binary and small origin servers on loopback."""
 import os
-import signal
-import subprocess
 import threading
 import time
 import http.server
@@ -10,90 +8,29 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Absolute, because some tests run berth from a temporary working directory.
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
-# The shared raw-socket helpers (RawOrigin and friends) live with the integration tests.
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+# tests/ itself (the modules every suite shares: berth_process, waiting) and the raw-socket helpers (RawOrigin and
+# friends), which live with the integration tests.
+sys.path[:0] = [p for p in (HERE, os.path.join(HERE, "integration")) if p not in sys.path]
 
-
-class Berth:
-    """A running berth process; `proxy` and `admin` are (host, port) read from its first stdout line."""
-
-    def __init__(self, args, env=None):
-        self.args = [BERTH_BIN] + list(args)
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
-        line = self._first_line(timeout=20)
-        if not line.startswith("berth listening"):
-            self.stop()
-            raise RuntimeError(f"berth did not start: {line!r} stderr={self.stderr_text()!r}")
-        fields = dict(part.split("=", 1) for part in line.split()[2:])
-        self.proxy = _split_hostport(fields["proxy"])
-        self.admin = _split_hostport(fields["admin"])
-        self._stderr_lines = []
-        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
-        self._drain.start()
-
-    def _first_line(self, timeout):
-        result = {}
-
-        def read():
-            result["line"] = self.proc.stdout.readline().decode(errors="replace").strip()
-
-        t = threading.Thread(target=read, daemon=True)
-        t.start()
-        t.join(timeout)
-        return result.get("line", "")
-
-    def _read_stderr(self):
-        for raw in self.proc.stderr:
-            self._stderr_lines.append(raw.decode(errors="replace"))
-
-    def stderr_text(self):
-        if hasattr(self, "_stderr_lines"):
-            return "".join(self._stderr_lines)
-        return ""
-
-    @property
-    def proxy_url(self):
-        return f"http://{self.proxy[0]}:{self.proxy[1]}"
-
-    @property
-    def admin_url(self):
-        return f"http://{self.admin[0]}:{self.admin[1]}"
-
-    def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        return self.proc.returncode
-
-
-def _split_hostport(text):
-    host, _, port = text.rpartition(":")
-    return host.strip("[]"), int(port)
+from berth_process import BERTH_BIN, Berth  # noqa: E402,F401  (Berth: bench/lib/invoker.py, tests/*/ helpers)
 
 
 @pytest.fixture
 def start_berth():
-    """Factory: start_berth(*flags, env=None) -> Berth; every instance is stopped at teardown."""
+    """Factory: start_berth(*flags, env=None) -> Berth; every instance is stopped at teardown. Without --listen in
+    the flags berth listens on `listen` (None: berth's default); `binary`, `popen_kw` and `cwd` go to Berth."""
     started = []
 
-    def start(*args, env=None, profile="same-region-failover"):
+    def start(*args, env=None, profile="same-region-failover", listen="127.0.0.1:0", **process):
         flags = list(args)
         if "--profile" not in flags and profile:
             flags = ["--profile", profile] + flags
-        if "--listen" not in flags:
-            flags += ["--listen", "127.0.0.1:0"]
+        if "--listen" not in flags and listen:
+            flags += ["--listen", listen]
         if "--admin" not in flags:
             flags += ["--admin", "127.0.0.1:0"]
-        b = Berth(flags, env=env)
+        b = Berth(flags, env=env, **process)
         started.append(b)
         return b
 
