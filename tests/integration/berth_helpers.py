@@ -8,6 +8,8 @@ import threading
 import time
 import urllib.request
 
+from waiting import wait_for  # noqa: F401  (tests/waiting.py, shared with tests/ops)
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -23,18 +25,6 @@ def upstream_stats(berth, hostport):
         if up["upstream"] == hostport:
             return up
     return None
-
-
-def wait_for(predicate, timeout=5.0, interval=0.02, what="condition"):
-    """Poll predicate() until truthy (returns its value) or raise AssertionError after timeout."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
 
 
 def wait_upstream(berth, hostport, predicate, timeout=5.0, what="upstream stats"):

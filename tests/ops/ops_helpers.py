@@ -1,4 +1,4 @@
-"""Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl`, traffic and waiting."""
+"""Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl` and traffic."""
 import http.client
 import importlib.util
 import json
@@ -11,9 +11,10 @@ import time
 import pytest
 import requests
 
+from berth_process import BERTH_BIN
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 DEPLOY = os.path.join(ROOT, "deploy")
 
 def _load_root_conftest():
@@ -96,18 +97,6 @@ def ctl(*args, berth=None, env=None, timeout=30):
     if berth is not None:
         cmd += ["--admin", f"{berth.admin[0]}:{berth.admin[1]}"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full)
-
-
-def wait_for(predicate, timeout=20, interval=0.2, what="condition"):
-    """Polls `predicate` until it returns something truthy; that value, or a failure naming `what`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Traffic(threading.Thread):
