@@ -1,6 +1,5 @@
 """Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl` and traffic."""
 import http.client
-import importlib.util
 import json
 import os
 import shutil
@@ -12,20 +11,11 @@ import pytest
 import requests
 
 from berth_process import BERTH_BIN
+from http_origin import Origin  # noqa: F401  (tests/http_origin.py: for tests that need more than `origin`)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DEPLOY = os.path.join(ROOT, "deploy")
-
-def _load_root_conftest():
-    spec = importlib.util.spec_from_file_location("berth_tests_root_conftest_ops", os.path.join(ROOT, "tests", "conftest.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-# The keep-alive origin of tests/conftest.py, for tests that need more than the `origin` fixture's one.
-Origin = _load_root_conftest().Origin
 
 # The admin token the `token_file` fixture writes (with whitespace around it, which berth trims).
 TOKEN = "ops-token-7f3a"
