@@ -10,6 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [p for p in (HERE, os.path.join(HERE, "integration")) if p not in sys.path]
 
 from berth_process import BERTH_BIN, Berth  # noqa: E402
+from factories import closing_factory  # noqa: E402
 from http_origin import Origin  # noqa: E402
 
 
@@ -17,8 +18,6 @@ from http_origin import Origin  # noqa: E402
 def start_berth():
     """Factory: start_berth(*flags, env=None) -> Berth; every instance is stopped at teardown. Without --listen in
     the flags berth listens on `listen` (None: berth's default); `binary`, `popen_kw` and `cwd` go to Berth."""
-    started = []
-
     def start(*args, env=None, profile="same-region-failover", listen="127.0.0.1:0", **process):
         flags = list(args)
         if "--profile" not in flags and profile:
@@ -27,13 +26,9 @@ def start_berth():
             flags += ["--listen", listen]
         if "--admin" not in flags:
             flags += ["--admin", "127.0.0.1:0"]
-        b = Berth(flags, env=env, **process)
-        started.append(b)
-        return b
+        return Berth(flags, env=env, **process)
 
-    yield start
-    for b in started:
-        b.stop()
+    yield from closing_factory(start, close=lambda b: b.stop())
 
 
 @pytest.fixture
@@ -62,16 +57,7 @@ def raw_origin():
     """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin (tests/integration/berth_helpers.py) running
     handler(conn) per accepted connection; all closed at teardown. Shared by the integration and e2e suites."""
     from berth_helpers import RawOrigin
-    made = []
-
-    def make(handler, **kw):
-        o = RawOrigin(handler, **kw)
-        made.append(o)
-        return o
-
-    yield make
-    for o in made:
-        o.close()
+    yield from closing_factory(RawOrigin)
 
 
 @pytest.fixture

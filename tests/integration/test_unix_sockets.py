@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from factories import closing_factory
 from unix_helpers import (NOBODY, NodeUpstream, UnixHTTPConnection, as_nobody, berth_binary, connect_error, curl,
                           is_socket, leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
 
@@ -35,16 +36,7 @@ def berths(berth):
 
 @pytest.fixture
 def node(tmp):
-    made = []
-
-    def make(path, **kw):
-        u = NodeUpstream(tmp, path, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.stop()
+    yield from closing_factory(lambda path, **kw: NodeUpstream(tmp, path, **kw), close=lambda u: u.stop())
 
 
 def stats(admin_path, upstream=None):
