@@ -1,4 +1,4 @@
-"""The berth process the suites start: its command line, its ready line (TCP or Unix-socket addresses) and its stderr."""
+"""The berth process the suites start: its command line, its ready line (TCP or Unix socket addresses), its stderr."""
 import os
 import signal
 import subprocess
@@ -41,7 +41,8 @@ class Berth:
         line = self._first_line(timeout=20)
         if not line.startswith("berth listening"):
             self.stop()
-            raise RuntimeError(f"berth did not start: {line!r} stderr={self.proc.stderr.read().decode(errors='replace')!r}")
+            stderr = self.proc.stderr.read().decode(errors="replace")
+            raise RuntimeError(f"berth did not start: {line!r} stderr={stderr!r}")
         self.ready_line = line
         fields = dict(part.split("=", 1) for part in line.split()[2:])
         self.proxy = parse_address(fields["proxy"])

@@ -11,6 +11,6 @@ from raw_client import RawClient, get_req, raw_request
 from raw_origin import RawOrigin, ServerConn, echo_handler, free_port, keepalive_loop
 from waiting import wait_for
 
-__all__ = ["get_stats", "upstream_stats", "wait_upstream", "run_threads", "DEFAULT_TIMEOUT", "BufferedSocket", "Message",
-           "parse_head", "RawClient", "get_req", "raw_request", "RawOrigin", "ServerConn", "echo_handler", "free_port",
-           "keepalive_loop", "wait_for"]
+__all__ = ["get_stats", "upstream_stats", "wait_upstream", "run_threads", "DEFAULT_TIMEOUT", "BufferedSocket",
+           "Message", "parse_head", "RawClient", "get_req", "raw_request", "RawOrigin", "ServerConn", "echo_handler",
+           "free_port", "keepalive_loop", "wait_for"]
