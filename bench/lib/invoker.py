@@ -8,10 +8,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-# tests/ first: its conftest.py (the Berth wrapper) shares a module name with tests/e2e/conftest.py.
 sys.path[:0] = [os.path.join(REPO, "tests"), os.path.join(REPO, "tests", "e2e")]
 
-import conftest as suite  # noqa: E402  (tests/conftest.py: the Berth process wrapper)
+import berth_process as suite  # noqa: E402  (tests/berth_process.py: the Berth process wrapper)
 from cgroup_helpers import cgroup2_root  # noqa: E402
 from e2e_helpers import machine  # noqa: E402
 from invoker_sim import MODES, Params, combine, params_dict, run_mode, table  # noqa: E402

@@ -6,9 +6,9 @@ Each start function returns (Popen, address): a port number, or `unix:/path`.
 
 import os
 import shutil
-import subprocess
 
 import procs
+import proxy_start
 
 
 def _sock(work, name):
@@ -17,11 +17,7 @@ def _sock(work, name):
 
 def start_berth(work, up_port, cpu, workers=1, unix=False):
     listen = f"unix:{_sock(work, f'berth-w{workers}')}" if unix else "127.0.0.1:0"
-    p = procs.start([os.environ["BERTH_BIN"], "--profile", "same-region-failover",
-                     "--listen", listen, "--admin", "127.0.0.1:0", "--workers", str(workers),
-                     "--log-level", "warning"],
-                    cpu=cpu, stdout=subprocess.PIPE,
-                    stderr=open(os.path.join(work, f"berth-w{workers}{'-unix' if unix else ''}.stderr"), "w"))
+    p = proxy_start.start_berth(work, f"berth-w{workers}{'-unix' if unix else ''}", cpu, listen=listen, workers=workers)
     proxy, _ = procs.read_ready_addresses(p)
     return p, proxy if unix else int(proxy.rsplit(":", 1)[1])
 
@@ -30,31 +26,7 @@ def start_nginx_proxy(work, up_port, cpu, workers=1, unix=False):
     name = f"nginx-proxy-w{workers}{'-unix' if unix else ''}"
     address = f"unix:{_sock(work, name)}" if unix else procs.free_port()
     listen = address if unix else f"127.0.0.1:{address}"
-    conf = os.path.join(work, f"{name}.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes {workers};
-daemon off;
-pid {work}/{name}.pid;
-error_log {work}/{name}.err warn;
-worker_rlimit_nofile 20000;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;{procs.NGINX_TEMP_PATHS.format(d=work + '/np')}
-  upstream up {{ server 127.0.0.1:{up_port}; keepalive 128; keepalive_requests 100000000; }}
-  server {{
-    listen {listen} backlog=4096;
-    location / {{
-      proxy_pass http://up;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }}
-  }}
-}}
-""")
-    p = procs.start(["nginx", "-c", conf, "-p", work], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    procs.wait_address(address)
+    p = proxy_start.start_nginx(work, name, cpu, address, listen, f"127.0.0.1:{up_port}", work + "/np", workers=workers)
     return p, address
 
 
@@ -63,29 +35,7 @@ def start_haproxy(work, up_port, cpu, threads=1, unix=False):
     address = f"unix:{_sock(work, name)}" if unix else procs.free_port()
     # HAProxy takes a path after bind as a Unix socket; mode 600, as berth's admin socket (the load runs as root).
     bind = f"{address[5:]} mode 600" if unix else f"127.0.0.1:{address}"
-    conf = os.path.join(work, f"{name}.cfg")
-    with open(conf, "w") as f:
-        f.write(f"""global
-  nbthread {threads}
-  maxconn 8000
-
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 300s
-  http-reuse always
-
-frontend fe
-  bind {bind}
-  default_backend be
-
-backend be
-  server s1 127.0.0.1:{up_port}
-""")
-    p = procs.start(["haproxy", "-f", conf, "-db"], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    procs.wait_address(address)
+    p = proxy_start.start_haproxy(work, name, cpu, address, bind, f"127.0.0.1:{up_port}", threads=threads)
     return p, address
 
 

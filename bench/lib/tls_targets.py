@@ -12,6 +12,7 @@ import subprocess
 import urllib.request
 
 import procs
+import proxy_start
 
 TARGETS = ("berth-tls", "haproxy-tls", "nginx-tls", "berth-tls-new", "haproxy-tls-new")
 
@@ -44,11 +45,8 @@ def start_berth_tls(work, tls_port, cpu, new_per_request=False):
     with open(conf, "w") as f:
         f.write(f"destinations:\n  - match: \"127.0.0.1:{tls_port}\"\n"
                 f"    tls: {{ca-file: \"{PKI['ca']}\", server-name: localhost}}\n")
-    argv = [os.environ["BERTH_BIN"], "--profile", "same-region-failover", "--config", conf, "--listen", "127.0.0.1:0",
-            "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning"]
-    if new_per_request:
-        argv += ["--max-requests-per-connection", "1"]
-    p = procs.start(argv, cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
+    p = proxy_start.start_berth(work, name, cpu, config=conf,
+                                extra=["--max-requests-per-connection", "1"] if new_per_request else [])
     port, admin = procs.read_ready_line(p)
     ADMINS[name] = admin
     return p, port
@@ -57,65 +55,20 @@ def start_berth_tls(work, tls_port, cpu, new_per_request=False):
 def start_haproxy_tls(work, tls_port, cpu, new_per_request=False):
     name = "haproxy-tls-new" if new_per_request else "haproxy-tls"
     port = procs.free_port()
-    conf = os.path.join(work, f"{name}.cfg")
     reuse = "  option http-server-close\n  http-reuse never\n" if new_per_request else "  http-reuse always\n"
-    with open(conf, "w") as f:
-        f.write(f"""global
-  nbthread 1
-  maxconn 8000
-
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  timeout http-keep-alive 300s
-{reuse}
-frontend fe
-  bind 127.0.0.1:{port}
-  default_backend be
-
-backend be
-  server s1 127.0.0.1:{tls_port} ssl verify required ca-file {PKI['ca']} sni str(localhost) alpn http/1.1
-""")
-    p = procs.start(["haproxy", "-f", conf, "-db"], cpu=cpu, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    procs.wait_port(port)
+    server = f"127.0.0.1:{tls_port} ssl verify required ca-file {PKI['ca']} sni str(localhost) alpn http/1.1"
+    p = proxy_start.start_haproxy(work, name, cpu, port, f"127.0.0.1:{port}", server, reuse=reuse)
     return p, port
 
 
 def start_nginx_tls(work, tls_port, cpu):
     port = procs.free_port()
-    conf = os.path.join(work, "nginx-tls.conf")
-    with open(conf, "w") as f:
-        f.write(f"""worker_processes 1;
-daemon off;
-pid {work}/nginx-tls.pid;
-error_log {work}/nginx-tls.err warn;
-worker_rlimit_nofile 20000;
-events {{ worker_connections 8192; }}
-http {{
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;{procs.NGINX_TEMP_PATHS.format(d=work + '/ntls')}
-  upstream up {{ server 127.0.0.1:{tls_port}; keepalive 128; keepalive_requests 100000000; }}
-  server {{
-    listen 127.0.0.1:{port} backlog=4096;
-    location / {{
-      proxy_pass https://up;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_ssl_verify on;
-      proxy_ssl_trusted_certificate {PKI['ca']};
-      proxy_ssl_name localhost;
-      proxy_ssl_server_name on;
-      proxy_ssl_session_reuse on;
-    }}
-  }}
-}}
-""")
+    location = "".join(f"      {line};\n" for line in (
+        "proxy_ssl_verify on", f"proxy_ssl_trusted_certificate {PKI['ca']}", "proxy_ssl_name localhost",
+        "proxy_ssl_server_name on", "proxy_ssl_session_reuse on"))
     os.makedirs(os.path.join(work, "ntls"), exist_ok=True)
-    p = procs.start(["nginx", "-c", conf, "-p", work], cpu=cpu, stderr=open(os.path.join(work, "nginx-tls.stderr"), "w"))
-    procs.wait_port(port)
+    p = proxy_start.start_nginx(work, "nginx-tls", cpu, port, f"127.0.0.1:{port}", f"127.0.0.1:{tls_port}",
+                                work + "/ntls", scheme="https", location=location)
     return p, port
 
 

@@ -1,5 +1,4 @@
 """Helpers shared by the admin API tests: admin calls, proxied requests, kernel socket table, berth flags."""
-import importlib.util
 import json
 import os
 import socket
@@ -8,22 +7,14 @@ import time
 
 import requests
 
+from http_origin import Origin  # noqa: F401  (tests/http_origin.py: for tests that need more than `origin`)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 DOCS = os.path.join(ROOT, "docs")
 
 # Generous timeouts so slow origin requests (/sleep/N) and held requests are not cut short by the profile.
 SLOW_FLAGS = ("--socket-timeout", "10s", "--acquire-timeout", "5s", "--idle-timeout", "60s")
-
-
-def _load_root_conftest():
-    spec = importlib.util.spec_from_file_location("berth_tests_root_conftest", os.path.join(ROOT, "tests", "conftest.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-Origin = _load_root_conftest().Origin
 
 
 def admin(berth, method, path, token=None, timeout=15):

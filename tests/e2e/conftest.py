@@ -11,6 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cgroup_helpers import CgroupTree, cgroup2_root, freezer_v1_root  # noqa: E402
 from e2e_helpers import FIGURES, LONG, get_stats, node_upstream, python_upstream  # noqa: E402
+from factories import closing_factory  # noqa: E402
 
 _STARTED = time.time()
 _OUTCOME = {"passed": 0, "failed": 0, "skipped": 0}
@@ -77,16 +78,10 @@ def berth(berth):
 @pytest.fixture
 def upstreams():
     """Factory for frozen-able origin processes: upstreams('node', keepalive_ms) / upstreams('python', ka_s)."""
-    made = []
-
     def make(kind, *args):
-        u = node_upstream(*args) if kind == "node" else python_upstream(*args)
-        made.append(u)
-        return u
+        return node_upstream(*args) if kind == "node" else python_upstream(*args)
 
-    yield make
-    for u in made:
-        u.stop()
+    yield from closing_factory(make, close=lambda u: u.stop())
 
 
 @pytest.fixture

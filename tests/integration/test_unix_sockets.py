@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from unix_helpers import (NOBODY, NodeUpstream, UnixBerth, UnixHTTPConnection, as_nobody, connect_error, curl,
+from factories import closing_factory
+from unix_helpers import (NOBODY, NodeUpstream, UnixHTTPConnection, as_nobody, berth_binary, connect_error, curl,
                           is_socket, leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
@@ -23,38 +24,19 @@ def tmp():
 
 
 @pytest.fixture
-def berths():
-    """Factory: berths(*args, popen_kw=None) -> UnixBerth; all stopped at teardown (stderr printed for failures)."""
-    made = []
-
+def berths(berth):
+    """Factory: berths(*args, popen_kw=None) -> Berth (tests/berth_process.py) on berth's own default --listen unless
+    the args name one; with popen_kw (as_nobody()) run as that user from a copy of the binary it may execute. All are
+    stopped at teardown, their stderr printed for failures (the `berth` fixture)."""
     def make(*args, popen_kw=None):
-        flags = list(args)
-        if "--profile" not in flags:
-            flags = ["--profile", "same-region-failover"] + flags
-        if "--admin" not in flags:
-            flags += ["--admin", "127.0.0.1:0"]
-        b = UnixBerth(flags, popen_kw=popen_kw)
-        made.append(b)
-        return b
+        return berth(*args, listen=None, binary=berth_binary(popen_kw), popen_kw=popen_kw)
 
-    yield make
-    for b in made:
-        b.stop()
-        print(f"---- berth {b.args[1:]} ----\n{b.stderr_text()[-4000:]}")
+    return make
 
 
 @pytest.fixture
 def node(tmp):
-    made = []
-
-    def make(path, **kw):
-        u = NodeUpstream(tmp, path, **kw)
-        made.append(u)
-        return u
-
-    yield make
-    for u in made:
-        u.stop()
+    yield from closing_factory(lambda path, **kw: NodeUpstream(tmp, path, **kw), close=lambda u: u.stop())
 
 
 def stats(admin_path, upstream=None):
@@ -87,9 +69,8 @@ def test_http_client_over_af_unix_keeps_its_connection(berths, origin, tmp):
         r = c.getresponse()
         assert (r.status, r.read()) == (200, f"hello /k{i}".encode())
     c.close()
-    _, admin_port = b.admin.rsplit(":", 1)
     import urllib.request
-    doc = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats", timeout=5).read())
+    doc = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{b.admin[1]}/stats", timeout=5).read())
     assert doc["totals"]["callers_accepted"] == 1 and doc["totals"]["requests_received"] == 5, doc["totals"]
 
 

@@ -1,4 +1,4 @@
-"""Helpers for the Unix-socket tests: berth on socket paths, HTTP over AF_UNIX, a Node.js upstream on a path.
+"""Helpers for the Unix-socket tests: berth run as another user, HTTP over AF_UNIX, a Node.js upstream on a path.
 
 Everything stays on this machine, every wait is bounded, and every process is stopped by the fixture that made it.
 """
@@ -9,13 +9,10 @@ import shutil
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
-import threading
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
+from berth_process import BERTH_BIN
+
 NOBODY = 65534
 
 # Node's http server on a socket path: each response names the connection it came on, so a test can tell a pooled
@@ -138,57 +135,6 @@ def connect_error(path, as_other_user):
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     return errno.errorcode.get(code, str(code)) if code else ""
-
-
-class UnixBerth:
-    """berth started with `args`; `proxy` and `admin` are the two fields of its ready line, as printed."""
-
-    def __init__(self, args, popen_kw=None, cwd=None):
-        self.args = [berth_binary(popen_kw), *args]
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, **(popen_kw or {}))
-        self.lines = []
-        line = self._ready_line()
-        if not line.startswith("berth listening"):
-            self.stop()
-            raise RuntimeError(f"berth did not start: {line!r}\n{self.proc.stderr.read().decode(errors='replace')}")
-        self.ready_line = line
-        fields = dict(part.split("=", 1) for part in line.split()[2:])
-        self.proxy, self.admin = fields["proxy"], fields["admin"]
-        self._drain = threading.Thread(target=self._read_stderr, daemon=True)
-        self._drain.start()
-
-    def _ready_line(self, timeout=20):
-        out = {}
-        t = threading.Thread(target=lambda: out.update(line=self.proc.stdout.readline().decode().strip()), daemon=True)
-        t.start()
-        t.join(timeout)
-        return out.get("line", "")
-
-    def _read_stderr(self):
-        for raw in self.proc.stderr:
-            self.lines.append(raw.decode(errors="replace"))
-
-    def stderr_text(self):
-        return "".join(self.lines)
-
-    def wait_log(self, needle, timeout=5):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = [l for l in self.lines if needle in l]
-            if found:
-                return found
-            time.sleep(0.02)
-        raise AssertionError(f"no log line with {needle!r} in:\n{self.stderr_text()}")
-
-    def stop(self, sig=15, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        return self.proc.returncode
 
 
 def run_berth(args, popen_kw=None, timeout=20):

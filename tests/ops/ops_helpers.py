@@ -1,6 +1,5 @@
-"""Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl`, traffic and waiting."""
+"""Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl` and traffic."""
 import http.client
-import importlib.util
 import json
 import os
 import shutil
@@ -11,20 +10,12 @@ import time
 import pytest
 import requests
 
+from berth_process import BERTH_BIN
+from http_origin import Origin  # noqa: F401  (tests/http_origin.py: for tests that need more than `origin`)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 DEPLOY = os.path.join(ROOT, "deploy")
-
-def _load_root_conftest():
-    spec = importlib.util.spec_from_file_location("berth_tests_root_conftest_ops", os.path.join(ROOT, "tests", "conftest.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-# The keep-alive origin of tests/conftest.py, for tests that need more than the `origin` fixture's one.
-Origin = _load_root_conftest().Origin
 
 # The admin token the `token_file` fixture writes (with whitespace around it, which berth trims).
 TOKEN = "ops-token-7f3a"
@@ -96,18 +87,6 @@ def ctl(*args, berth=None, env=None, timeout=30):
     if berth is not None:
         cmd += ["--admin", f"{berth.admin[0]}:{berth.admin[1]}"]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=full)
-
-
-def wait_for(predicate, timeout=20, interval=0.2, what="condition"):
-    """Polls `predicate` until it returns something truthy; that value, or a failure naming `what`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Traffic(threading.Thread):

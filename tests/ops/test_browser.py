@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from chromium import Chromium
-from ops_helpers import HERE, TOKEN, Origin, Traffic, need, stats, upstream_stats, wait_for
+from ops_helpers import HERE, TOKEN, Origin, Traffic, need, stats, upstream_stats
+from waiting import wait_for
 
 SCREENSHOT = os.path.join(HERE, "screenshots", "status-page.png")
 
@@ -45,7 +46,7 @@ def refreshes(page):
 def wait_refresh(page):
     """Until the page has fetched /stats once more than now."""
     n = refreshes(page)
-    wait_for(lambda: refreshes(page) > n + 1, what="the page to refresh")
+    wait_for(lambda: refreshes(page) > n + 1, timeout=20, interval=0.2, what="the page to refresh")
 
 
 def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser):
@@ -60,11 +61,12 @@ def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser)
         try:
             page.navigate(b.admin_url + "/")
             set_refresh(page, 1000)
-            wait_for(lambda: len(rows(page) or {}) == 5, what="five upstream rows")
+            wait_for(lambda: len(rows(page) or {}) == 5, timeout=20, interval=0.2, what="five upstream rows")
             # Sparklines need a few samples: let the history fill for a while.
-            wait_for(lambda: refreshes(page) >= 20, timeout=40, what="twenty refreshes")
+            wait_for(lambda: refreshes(page) >= 20, timeout=40, interval=0.2, what="twenty refreshes")
             page.click(f'tr[data-upstream="{busy}"] button.link')          # expand its details
-            wait_for(lambda: page.evaluate("document.querySelectorAll('#rows tr.detail').length") == 1, what="the detail row")
+            wait_for(lambda: page.evaluate("document.querySelectorAll('#rows tr.detail').length") == 1,
+                     timeout=20, interval=0.2, what="the detail row")
             os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
             page.screenshot(SCREENSHOT)
         finally:
@@ -103,9 +105,11 @@ def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser)
         assert page.evaluate("document.getElementById('actTitle').textContent") == f"Pause {calm.hostport}"
         assert upstream_stats(b, calm.hostport)["state"] == "active", "nothing happens before the confirmation"
         page.click("#actGo")
-        u = wait_for(lambda: (u := upstream_stats(b, calm.hostport)) and u["state"] == "paused" and u, what="berth to pause it")
+        u = wait_for(lambda: (u := upstream_stats(b, calm.hostport)) and u["state"] == "paused" and u,
+                     timeout=20, interval=0.2, what="berth to pause it")
         assert u["pause_mode"] == "hold"
-        wait_for(lambda: rows(page)[calm.hostport][1] == "paused · hold", what="the row to show the pause")
+        wait_for(lambda: rows(page)[calm.hostport][1] == "paused · hold",
+                 timeout=20, interval=0.2, what="the row to show the pause")
         assert page.evaluate("document.getElementById('notice').textContent").startswith(f"pause {calm.hostport}: state paused")
 
         # A cancelled evict does nothing.
@@ -126,15 +130,18 @@ def test_page_with_a_token_asks_for_it_and_sends_it(slow_berth, token_file, brow
     requests.post(b.admin_url + "/resume?upstream=127.0.0.1:9", headers=auth, timeout=10)
     page = browser()
     page.navigate(b.admin_url + "/ui")
-    wait_for(lambda: page.evaluate("document.getElementById('tokenDlg').open"), what="the token dialog")
+    wait_for(lambda: page.evaluate("document.getElementById('tokenDlg').open"),
+             timeout=20, interval=0.2, what="the token dialog")
     assert "needs its admin token" in page.evaluate("document.getElementById('notice').textContent")
     page.click("#tokenInput")
     page.type(TOKEN)
     page.click("#tokenUse")
-    wait_for(lambda: "127.0.0.1:9" in (rows(page) or {}), what="the table, fetched with the token")
+    wait_for(lambda: "127.0.0.1:9" in (rows(page) or {}),
+             timeout=20, interval=0.2, what="the table, fetched with the token")
     page.click('tr[data-upstream="127.0.0.1:9"] button[data-action="pause"]')
     page.click("#actGo")
-    wait_for(lambda: upstream_stats(b, "127.0.0.1:9", token=TOKEN)["state"] == "paused", what="the pause, sent with the token")
+    wait_for(lambda: upstream_stats(b, "127.0.0.1:9", token=TOKEN)["state"] == "paused",
+             timeout=20, interval=0.2, what="the pause, sent with the token")
     # Kept in the page only: not in the URL, not in sessionStorage (the box was not ticked).
     assert page.evaluate("location.href") == b.admin_url + "/ui"
     assert page.evaluate("sessionStorage.length") == 0
@@ -150,7 +157,7 @@ def test_search_and_pages_with_many_upstreams(berth, browser):
     page = browser()
     page.navigate(b.admin_url + "/")
     info = lambda: page.evaluate("document.getElementById('pageInfo').textContent")  # noqa: E731
-    wait_for(lambda: info() == "1–50 of 1,200 · page 1 of 24", what="the first page")
+    wait_for(lambda: info() == "1–50 of 1,200 · page 1 of 24", timeout=20, interval=0.2, what="the first page")
     assert len(rows(page)) == 50
     page.click("#next")
     assert info() == "51–100 of 1,200 · page 2 of 24"
@@ -159,7 +166,8 @@ def test_search_and_pages_with_many_upstreams(berth, browser):
     assert info() == "1,151–1,200 of 1,200 · page 24 of 24"
     page.click("#search")
     page.type("127.0.0.1:2100")
-    wait_for(lambda: info() == "1–10 of 10 (1,200 in all) · page 1 of 1", what="the search to filter")
+    wait_for(lambda: info() == "1–10 of 10 (1,200 in all) · page 1 of 1",
+             timeout=20, interval=0.2, what="the search to filter")
     assert sorted(rows(page)) == [f"127.0.0.1:2100{d}" for d in range(10)]
     page.evaluate("(() => { const s = document.getElementById('filter'); s.value = 'active'; s.dispatchEvent(new Event('change')); })()")
     assert info() == "0 of 1,200"

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from ops_helpers import BERTH_BIN, Traffic, need, wait_for
+from ops_helpers import BERTH_BIN, Traffic, need
+from waiting import wait_for
 
 
 class Tmux:
@@ -60,7 +61,8 @@ def test_top_shows_live_rates_sorts_and_quits(berth, origin, tmux):
     refused = "127.0.0.1:1"
     cmd = f"{shlex.quote(BERTH_BIN)} ctl top --interval 0.5 --admin 127.0.0.1:{b.admin[1]}"
     t = tmux(cmd)
-    screen = wait_for(lambda: (s := t.screen()) and "q quit, s sort" in s and s, what="top's first frame")
+    screen = wait_for(lambda: (s := t.screen()) and "q quit, s sort" in s and s,
+                      timeout=20, interval=0.2, what="top's first frame")
     assert screen.startswith("berth 0."), screen
     assert "by requests/s" in screen and "upstreams 0" in screen
 
@@ -71,7 +73,7 @@ def test_top_shows_live_rates_sorts_and_quits(berth, origin, tmux):
             s = t.screen()
             row = _row(s, up)
             return row and row[9] != "-" and float(row[9]) > 5 and s
-        screen = wait_for(busy, timeout=20, what="a request rate for the busy upstream")
+        screen = wait_for(busy, timeout=20, interval=0.2, what="a request rate for the busy upstream")
         header = next(line for line in screen.splitlines() if line.startswith("UPSTREAM"))
         assert header.split()[9:11] == ["REQ/S", "ERR/S"]
         table = [line for line in screen.splitlines()[screen.splitlines().index(header) + 1:] if line.strip()]
@@ -79,7 +81,8 @@ def test_top_shows_live_rates_sorts_and_quits(berth, origin, tmux):
         assert "req/s" in screen.splitlines()[3] and "err/s" in screen.splitlines()[3]
 
         t.keys("s")
-        screen = wait_for(lambda: (s := t.screen()) and "by errors" in s and s, what="the order to change to errors")
+        screen = wait_for(lambda: (s := t.screen()) and "by errors" in s and s,
+                          timeout=20, interval=0.2, what="the order to change to errors")
         table = [line for line in screen.splitlines() if line.startswith("127.0.0.1:")]
         assert table[0].startswith(refused + " "), table
         assert _row(screen, refused)[-2] == "connect-refused"
@@ -87,7 +90,8 @@ def test_top_shows_live_rates_sorts_and_quits(berth, origin, tmux):
         traffic.stop()
 
     t.keys("q")
-    screen = wait_for(lambda: (s := t.screen()) and "TOP-EXITED-" in s and s, what="top to exit")
+    screen = wait_for(lambda: (s := t.screen()) and "TOP-EXITED-" in s and s,
+                      timeout=20, interval=0.2, what="top to exit")
     assert "TOP-EXITED-0" in screen
     # The alternate screen is gone: what is left is the shell's screen, not a frame.
     assert "q quit, s sort" not in screen
@@ -97,12 +101,14 @@ def test_top_keeps_trying_while_berth_is_away_and_stops_on_ctrl_c(berth, tmux):
     b = berth()
     port = b.admin[1]
     t = tmux(f"{shlex.quote(BERTH_BIN)} ctl top --interval 0.3 --admin 127.0.0.1:{port}")
-    wait_for(lambda: "upstreams 0" in t.screen(), what="top's first frame")
+    wait_for(lambda: "upstreams 0" in t.screen(), timeout=20, interval=0.2, what="top's first frame")
     b.stop()
-    screen = wait_for(lambda: (s := t.screen()) and "(retrying)" in s and s, what="top to say berth is away")
+    screen = wait_for(lambda: (s := t.screen()) and "(retrying)" in s and s,
+                      timeout=20, interval=0.2, what="top to say berth is away")
     assert f"cannot connect to 127.0.0.1:{port}: Connection refused (retrying)" in screen
     t.keys("C-c")
-    screen = wait_for(lambda: (s := t.screen()) and "TOP-EXITED-" in s and s, what="top to stop on Ctrl-C")
+    screen = wait_for(lambda: (s := t.screen()) and "TOP-EXITED-" in s and s,
+                      timeout=20, interval=0.2, what="top to stop on Ctrl-C")
     assert "TOP-EXITED-0" in screen
 
 

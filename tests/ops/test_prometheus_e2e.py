@@ -9,8 +9,9 @@ import pytest
 import requests
 import yaml
 
-from ops_helpers import TOKEN, Origin, Traffic, need, stats, wait_for
+from ops_helpers import TOKEN, Origin, Traffic, need, stats
 from promql import ALERTS, PENDING, RULES, dashboard_queries, label_values_metric, load_dashboard, metric_names, recorded_names
+from waiting import wait_for
 
 
 def _free_port():
@@ -43,7 +44,7 @@ class Prometheus:
                                       f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{self.port}"
-        wait_for(self._ready, timeout=60, what="Prometheus to be ready")
+        wait_for(self._ready, timeout=60, interval=0.2, what="Prometheus to be ready")
 
     def _ready(self):
         if self.proc.poll() is not None:
@@ -175,7 +176,7 @@ def test_prometheus_scrapes_berth_and_agrees_with_stats(slow_berth, token_file, 
             last["got"] = scraped()
             return last["got"] == expected and last["got"]
         try:
-            got = wait_for(matches, timeout=20, what="Prometheus's figures to match /stats")
+            got = wait_for(matches, timeout=20, interval=0.2, what="Prometheus's figures to match /stats")
         except BaseException:
             g = last.get("got", {})
             diff = {k: (expected.get(k), g.get(k)) for k in set(expected) | set(g) if expected.get(k) != g.get(k)}
@@ -191,17 +192,19 @@ def test_prometheus_scrapes_berth_and_agrees_with_stats(slow_berth, token_file, 
         # Recording rules evaluate on real series; alerts whose `for` has not run out are pending.
         # Each rule group runs on its own evaluation tick: give every recorded series a few ticks to appear.
         for name in recorded_names():
-            assert wait_for(lambda: p.query(name), timeout=20, what=f"recorded series {name}"), f"recorded series {name} is empty"
+            assert wait_for(lambda: p.query(name),
+                            timeout=20, interval=0.2, what=f"recorded series {name}"), f"recorded series {name} is empty"
         # Every request to the rejected and the refused upstream failed, and none to the others.
         want = {rejected: 1.0, refused: 1.0, busy: 0.0, calm: 0.0}
 
         def ratio():
             return {dict(k)["upstream"]: v for k, v in p.query("berth_upstream:failure_ratio:rate5m").items()}
         # A recording rule is evaluated on its own interval: wait for an evaluation after the traffic.
-        assert wait_for(lambda: ratio() == want, timeout=20, what="the failure ratio rule"), ratio()
+        assert wait_for(lambda: ratio() == want, timeout=20, interval=0.2, what="the failure ratio rule"), ratio()
         def pending(alert):
             return {dict(k).get("upstream") for k in p.query(f'ALERTS{{alertstate="pending", alertname="{alert}"}}')}
-        assert wait_for(lambda: pending("BerthUpstreamPausedTooLong"), what="the paused alert") == {rejected}
+        assert wait_for(lambda: pending("BerthUpstreamPausedTooLong"),
+                        timeout=20, interval=0.2, what="the paused alert") == {rejected}
         # (BerthUpstreamErrorRatioHigh also needs 0.1 requests/s over 5 minutes, which rate() does not see in a
         # 10-second run: its firing is shown by promtool's unit tests instead.)
 
@@ -217,9 +220,10 @@ def test_prometheus_scrapes_berth_and_agrees_with_stats(slow_berth, token_file, 
 
         # berth goes away: the scrape fails and BerthDown is pending.
         b.stop()
-        wait_for(lambda: p.query('up{job="berth"}') == {frozenset(): 0.0}, what="up to drop to 0")
+        wait_for(lambda: p.query('up{job="berth"}') == {frozenset(): 0.0},
+                 timeout=20, interval=0.2, what="up to drop to 0")
         wait_for(lambda: any(dict(k).get("alertname") == "BerthDown" for k in p.query('ALERTS{alertstate="pending"}')),
-                 what="BerthDown to be pending")
+                 timeout=20, interval=0.2, what="BerthDown to be pending")
     finally:
         other.close()
 
@@ -234,4 +238,4 @@ def test_scrape_without_the_token_is_refused(slow_berth, token_file, prometheus,
     def target_error():
         t = requests.get(p.url + "/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
         return t and t[0]["health"] == "down" and t[0]["lastError"]
-    assert "401" in wait_for(target_error, what="the scrape to fail")
+    assert "401" in wait_for(target_error, timeout=20, interval=0.2, what="the scrape to fail")

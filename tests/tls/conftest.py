@@ -4,6 +4,8 @@ import sys
 
 import pytest
 
+from factories import closing_factory
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tls_origin import TLSOrigin  # noqa: E402
 from tls_pki import PKI  # noqa: E402
@@ -17,16 +19,10 @@ def pki(tmp_path_factory):
 @pytest.fixture
 def tls_origin(pki):
     """Factory: tls_origin(cert=..., key=..., **options) -> TLSOrigin (the valid localhost certificate by default)."""
-    made = []
-
     def make(cert=None, key=None, **options):
-        o = TLSOrigin(cert or pki.server, key or pki.server_key, **options)
-        made.append(o)
-        return o
+        return TLSOrigin(cert or pki.server, key or pki.server_key, **options)
 
-    yield make
-    for o in made:
-        o.close()
+    yield from closing_factory(make)
 
 
 @pytest.fixture
