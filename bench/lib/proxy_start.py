@@ -5,9 +5,10 @@ import subprocess
 import procs
 
 
-def start_berth(work, name, cpu, listen="127.0.0.1:0", workers=1, config=None, extra=()):
-    """berth with the bench's flags (stderr in WORK/NAME.stderr); the Popen, its ready line still to be read."""
-    argv = [os.environ["BERTH_BIN"], "--profile", "same-region-failover", *(["--config", config] if config else []),
+def start_berth(work, name, cpu, listen="127.0.0.1:0", workers=1, config=None, extra=(), binary=None):
+    """berth with the bench's flags (stderr in WORK/NAME.stderr); the Popen, its ready line still to be read.
+    `binary` defaults to $BERTH_BIN."""
+    argv = [binary or os.environ["BERTH_BIN"], "--profile", "same-region-failover", *(["--config", config] if config else []),
             "--listen", listen, "--admin", "127.0.0.1:0", "--workers", str(workers), "--log-level", "warning", *extra]
     return procs.start(argv, cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
 

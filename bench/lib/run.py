@@ -167,7 +167,7 @@ def chart(summary, targets, path, title):
     except ImportError:
         log("matplotlib missing: chart skipped")
         return False
-    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "nginx": "#3c9a3c", "nginx2": "#7cc47c",
+    colors = {"direct": "#999999", "berth": "#2a7ab0", "berth2": "#6aa6d0", "berth-b": "#8e5ab0", "nginx": "#3c9a3c", "nginx2": "#7cc47c",
               "haproxy": "#d0772b", "haproxy2": "#e8a66b", "floor": "#bbbbbb", "direct-unix": "#777777",
               "berth-unix": "#17507a", "berth2-unix": "#4a86b0", "nginx-unix": "#246b24", "haproxy-unix": "#a0531a",
               "floor-unix": "#8a8a8a"}
@@ -228,7 +228,8 @@ def main(argv):
                          "bench/floor/floor.c; in the default set when a C compiler is installed); also berth2, "
                          "nginx2, haproxy2: two workers or threads each (not in the default set; see --no-pin); "
                          "and the same with -unix (direct-unix, berth-unix, berth2-unix, nginx-unix, haproxy-unix, "
-                         "floor-unix): callers on a Unix socket")
+                         "floor-unix): callers on a Unix socket; berth-b: a second berth binary "
+                         "($BERTH_BIN_B, e.g. the previous commit's) in the same rounds, for an A/B of a change")
     ap.add_argument("--unix", action="store_true",
                     help="add the -unix counterpart of every target, measured side by side in the same rounds")
     ap.add_argument("--client", choices=["auto", "wrk", "load"], default="auto",

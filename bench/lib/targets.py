@@ -22,6 +22,17 @@ def start_berth(work, up_port, cpu, workers=1, unix=False):
     return p, proxy if unix else int(proxy.rsplit(":", 1)[1])
 
 
+def start_berth_b(work, up_port, cpu):
+    """A second berth binary ($BERTH_BIN_B, say the previous commit's build) measured in the same rounds as `berth`:
+    an A/B of a change, where HAProxy's own figure moves from run to run but both berths see the same machine."""
+    binary = os.environ.get("BERTH_BIN_B")
+    if not binary or not os.access(binary, os.X_OK):
+        raise SystemExit("target berth-b needs BERTH_BIN_B=<path to another berth binary>")
+    p = proxy_start.start_berth(work, "berth-b", cpu, binary=binary)
+    proxy, _ = procs.read_ready_addresses(p)
+    return p, int(proxy.rsplit(":", 1)[1])
+
+
 def start_nginx_proxy(work, up_port, cpu, workers=1, unix=False):
     name = f"nginx-proxy-w{workers}{'-unix' if unix else ''}"
     address = f"unix:{_sock(work, name)}" if unix else procs.free_port()
@@ -59,6 +70,7 @@ PROXIES = {
     # berth --workers 2: two loops on one port (SO_REUSEPORT). Pinned, both share core 0 (overhead only); with
     # --no-pin they may use both cores.
     "berth2": lambda w, u, c: start_berth(w, u, c, workers=2),
+    "berth-b": start_berth_b,
     "nginx": start_nginx_proxy,
     "haproxy": start_haproxy,
     "floor": start_floor,
