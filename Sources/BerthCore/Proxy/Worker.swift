@@ -76,9 +76,15 @@ final class Worker: EventHandler {
     private func accept(_ fd: CInt) {
         counters[.callersAccepted] &+= 1
         tick()
+        adopt(callerFD: fd).start()
+    }
+
+    /// Makes the session for a connected caller socket and keeps it until it ends; `accept`, and the tests that drive
+    /// a session event by event (EmbeddedSession), start it.
+    func adopt(callerFD fd: CInt) -> ProxySession {
         let s = ProxySession(worker: self, fd: fd)
         sessions[ObjectIdentifier(s)] = s
-        s.start()
+        return s
     }
 
     /// A session closed its caller connection.

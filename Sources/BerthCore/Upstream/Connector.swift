@@ -50,6 +50,14 @@ final class Connector: ChannelDelegate, EventHandler {
         return true
     }
 
+    /// The socket being connected or handshaken, if any: the channel whose events a test without a loop delivers.
+    var channelInProgress: Channel? {
+        switch phase {
+        case .connecting(let ch, _, _), .handshaking(let ch, _): return ch
+        default: return nil
+        }
+    }
+
     /// Starts connecting to `key` within `timeout`. The answer may come before this returns (IP literals, loopback).
     func start(_ key: PoolKey, timeout: Nanos, now: Nanos) {
         precondition(!isBusy, "a connector runs one connect at a time")

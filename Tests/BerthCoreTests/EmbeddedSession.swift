@@ -1,0 +1,202 @@
+// A whole ProxySession driven event by event with no loop running (swift-nio's EmbeddedChannel in spirit): the test is the loop.
+import Glibc
+import Logging
+import XCTest
+import EventLoop
+@testable import BerthCore
+
+/// One caller session of a real Worker, its caller and its upstream connections made of socket pairs and a Unix
+/// socket in a temporary directory, so no byte leaves the machine's memory and no port is used. Nothing runs the
+/// event loop: the test writes bytes to the far ends, then hands the session the event a loop would have delivered
+/// (`callerReadable`, `upstreamReadable`, `callerTimesOut`, ...), and reads what came out, in one thread, in order.
+/// Upstream connects finish at once (a Unix socket connects or fails in the call), so routing, checkout, connect,
+/// relay, release, answers and retries all run for real.
+final class EmbeddedSession {
+    let worker: Worker
+    let session: ProxySession
+    /// The test's end of the caller connection.
+    private(set) var callerEnd: CInt
+    /// The upstream's listening socket and the connections berth opened to it, oldest first.
+    private let listener: CInt
+    private let socketFile: UnixSocketFile?
+    private(set) var upstreamEnds: [CInt] = []
+    let directory: String
+    /// The upstream's name in requests (`Host: fn:80`), sent to the Unix socket by a destination entry.
+    static let upstream = "fn:80"
+
+    init(listening: Bool = true, configure: (inout BerthConfiguration) -> Void = { _ in }) throws {
+        var template = Array("/tmp/berth-embedded-XXXXXX".utf8CString)
+        guard let dir = mkdtemp(&template) else { throw POSIXError(.init(rawValue: errno)!) }
+        directory = String(cString: dir)
+        let path = directory + "/upstream.sock"
+        var config = BerthConfiguration(profile: "test", timeouts: Timeouts(connect: .seconds(2), socket: .seconds(5), acquire: .seconds(2)))
+        var d = DestinationOverride(match: EmbeddedSession.upstream)
+        d.unixSocket = path
+        config.destinations = [d]
+        configure(&config)
+        if listening {
+            (listener, socketFile) = try UnixSocketFile.listen(SocketAddress(unixPath: path)!,
+                                                               permissions: UnixSocketPermissions(mode: 0o600), backlog: 16)
+        } else {
+            (listener, socketFile) = (-1, nil)
+        }
+        worker = Worker(index: 0, configuration: config, logger: Logger(label: "embedded"))
+        var fds: [CInt] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0 else {
+            throw POSIXError(.init(rawValue: errno)!)
+        }
+        callerEnd = fds[1]
+        worker.tick()
+        session = worker.adopt(callerFD: fds[0])
+        session.start()
+    }
+
+    deinit {
+        worker.teardown()
+        for fd in upstreamEnds + [listener] where fd >= 0 { Glibc.close(fd) }
+        if callerEnd >= 0 { Glibc.close(callerEnd) }
+        socketFile?.remove()
+        rmdir(directory)
+    }
+
+    // MARK: the caller's side
+
+    /// The caller sends `text`; the session hears its read event.
+    func callerSends(_ text: String) {
+        EmbeddedSession.write(callerEnd, text)
+        session.channelReadable(session.caller)
+    }
+
+    /// Everything berth has sent the caller since the last call.
+    func callerReceives() -> String { EmbeddedSession.readAll(callerEnd) }
+
+    /// The caller closes its sending side (FIN after its request); the session hears it.
+    func callerShutsDownWriting() {
+        shutdown(callerEnd, Int32(SHUT_WR))
+        session.channelReadable(session.caller)
+    }
+
+    /// The caller goes away entirely; berth's next write to it fails.
+    func callerCloses() {
+        Glibc.close(callerEnd)
+        callerEnd = -1
+    }
+
+    /// Whether berth closed the caller connection (its end reads EOF).
+    var callerClosedByBerth: Bool {
+        var b: UInt8 = 0
+        return recv(callerEnd, &b, 1, Int32(MSG_PEEK)) == 0
+    }
+
+    /// The caller's timer fires.
+    func callerTimesOut() { session.channelTimedOut(session.caller) }
+
+    // MARK: the upstream's side
+
+    /// Takes the connections berth opened to the upstream since the last call.
+    @discardableResult
+    func acceptUpstreams() -> Int {
+        var n = 0
+        guard listener >= 0 else { return 0 }
+        while let fd = try? Socket.accept(listener) {
+            upstreamEnds.append(fd)
+            n += 1
+        }
+        return n
+    }
+
+    /// What upstream connection `i` received since the last call.
+    func upstreamReceives(_ i: Int = 0) -> String {
+        guard i < upstreamEnds.count else {
+            XCTFail("berth opened \(upstreamEnds.count) upstream connections, not \(i + 1)")
+            return ""
+        }
+        return EmbeddedSession.readAll(upstreamEnds[i])
+    }
+
+    /// Upstream connection `i` sends `text`; the session hears a read event on the connection it relays over.
+    func upstreamSends(_ text: String, on i: Int = 0) {
+        EmbeddedSession.write(upstreamEnds[i], text)
+        upstreamReadable()
+    }
+
+    /// Upstream connection `i` closes; the session (or the idle watch) hears it.
+    func upstreamCloses(_ i: Int = 0) {
+        Glibc.close(upstreamEnds[i])
+        upstreamEnds[i] = -1
+        upstreamReadable()
+    }
+
+    /// The session's upstream channel is readable (what a loop delivers), if it relays over one.
+    func upstreamReadable() {
+        if let ch = session.link.connection?.channel { session.channelReadable(ch) }
+    }
+
+    /// Every idle pooled connection hears a read event (a loop delivers one when a server closes an idle connection).
+    func idleUpstreamsReadable() {
+        for idle in pool?.state.idle ?? [] { idle.conn.channel.delegate?.channelReadable(idle.conn.channel) }
+    }
+
+    /// The session's upstream socket timeout fires.
+    func upstreamTimesOut() {
+        if let ch = session.link.connection?.channel { session.channelTimedOut(ch) }
+    }
+
+    /// The pool of the embedded upstream, once a request made it.
+    var pool: UpstreamPool? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
+
+    /// Another caller of the same worker, for tests with several sessions.
+    final class Caller {
+        let session: ProxySession
+        private var end: CInt
+
+        init(of e: EmbeddedSession) throws {
+            var fds: [CInt] = [0, 0]
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0 else {
+                throw POSIXError(.init(rawValue: errno)!)
+            }
+            end = fds[1]
+            session = e.worker.adopt(callerFD: fds[0])
+            session.start()
+        }
+
+        deinit { if end >= 0 { Glibc.close(end) } }
+
+        /// Writes `text` without telling the session yet.
+        func sends(_ text: String) { EmbeddedSession.write(end, text) }
+        /// The caller goes away; what it sent is still buffered for berth to read.
+        func close() {
+            Glibc.close(end)
+            end = -1
+        }
+        /// The session hears its caller's read event.
+        func deliverReadable() { session.channelReadable(session.caller) }
+        /// The connect in progress, if any, hears its socket's write event (its outcome); a refused loopback connect
+        /// has its answer within a few milliseconds, so this waits for the socket to say, boundedly.
+        func deliverConnectOutcome() {
+            guard let ch = session.connector?.channelInProgress else { return }
+            var p = pollfd(fd: ch.fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, 5_000)
+            ch.handleEvent(.write, what: 0x04)  // EV_WRITE
+        }
+    }
+
+    // MARK: bytes
+
+    static func write(_ fd: CInt, _ text: String) {
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        XCTAssertEqual(n, bytes.count, "a socket pair takes a whole test message at once")
+    }
+
+    static func readAll(_ fd: CInt) -> String {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n <= 0 { break }
+            out += buf[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
