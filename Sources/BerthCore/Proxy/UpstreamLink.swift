@@ -68,6 +68,14 @@ enum UpstreamLink: ~Copyable {
         }
     }
 
+    /// Whether the link holds a pool's connect slot (a pooled connection is being opened).
+    var holdsConnectSlot: Bool {
+        switch self {
+        case .connecting: return true
+        default: return false
+        }
+    }
+
     /// The tunnel, if in one.
     var tunnel: Tunnel? {
         switch self {
