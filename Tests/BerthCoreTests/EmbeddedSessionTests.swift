@@ -1,4 +1,5 @@
 // Whole caller sessions driven event by event over in-kernel socket pairs, no loop and no port: the paths of one request.
+import Glibc
 import XCTest
 @testable import BerthCore
 
@@ -143,5 +144,43 @@ final class EmbeddedSessionTests: XCTestCase {
         XCTAssertEqual(pool.state.connecting, 0)
         XCTAssertEqual(e.worker.manager.totalOpen, 0)
         XCTAssertEqual(pool.counters.failureCount(.connectRefused), 3, "each refused once")
+    }
+}
+
+extension EmbeddedSessionTests {
+    /// Should finish moving a body whose buffered runs outlast one event's budget: a queued request's chunked body
+    /// arrives in several reads (several chains, one relay step each) while it waits for the pool, and once it has a
+    /// connection the relay yields (after 3 steps here, so that a few chains reach it); the readable event the loop
+    /// then delivers on the upstream must continue it, though the upstream itself sent nothing.
+    func testARelayThatSpentItsBudgetContinuesOnTheNextEvent() throws {
+        let e = try EmbeddedSession { $0.limits.maxPerRoute = 1 }
+        e.worker.settings.relayStepsPerEvent = 3
+        e.callerSends(get)
+        e.acceptUpstreams()
+        _ = e.upstreamReceives()
+        // Room in berth's socket for the whole body, so no write ever meets EAGAIN: the only event that can continue
+        // the relay is the read it schedules when it yields (SO_SNDBUFFORCE: root, as the tests run).
+        var room: CInt = 8 << 20
+        let fd = try XCTUnwrap(e.session.link.connection?.channel.fd)
+        XCTAssertEqual(setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, socklen_t(MemoryLayout<CInt>.size)), 0)
+        let pieces = 100, piece = 4096
+        let waiting = try EmbeddedSession.Caller(of: e)
+        waiting.sends("POST /upload HTTP/1.1\r\nHost: \(EmbeddedSession.upstream)\r\nTransfer-Encoding: chunked\r\n\r\n")
+        waiting.deliverReadable()
+        XCTAssertNotNil(waiting.session.machine.queuedSince, "the second request waits for the one connection")
+        let chunk = String(piece, radix: 16) + "\r\n" + String(repeating: "b", count: piece) + "\r\n"
+        for i in 0..<pieces {
+            waiting.sends(i == pieces - 1 ? chunk + "0\r\n\r\n" : chunk)
+            waiting.deliverReadable()
+        }
+        let body = pieces * chunk.utf8.count + 5
+        e.upstreamSends(ok)  // the first exchange ends: its connection goes to the waiting session
+        var received = 0
+        received += e.upstreamReceives().utf8.count
+        for _ in 0..<50 where received < body {
+            waiting.deliverUpstreamReadable()
+            received += e.upstreamReceives().utf8.count
+        }
+        XCTAssertGreaterThanOrEqual(received, body, "the whole body reached the upstream")
     }
 }

@@ -104,6 +104,7 @@ final class MemoryRelayHost: RelayHost {
     var shuttingDown = false
     var callerIdleTimeout: Nanos = 5_000_000_000
     var now: Nanos = 1_000
+    var stepsPerEvent = 64
     var forwardOptions = ForwardOptions()
     let replay = ReplayStore(limit: 4096, capacity: 2)
 }

@@ -78,8 +78,9 @@ extension ProxySession {
             x.responseBytes += UInt64(n)
             up.channel.setTimeout(x.socketTimeout, now: worker.now)
         case .wouldBlock:
-            // Nothing new, but a yielded relay may have bytes left to move.
-            guard up.channel.pendingInput > 0 else { return }
+            // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
+            // (a request body's runs, unflushed output), and the machine looks at both.
+            break
         case .eof, .failed:
             return upstreamEnded()
         }
@@ -144,6 +145,7 @@ extension ProxySession: RelayHost {
     var shuttingDown: Bool { worker.isShuttingDown }
     var callerIdleTimeout: Nanos { worker.settings.callerIdleTimeout }
     var now: Nanos { worker.now }
+    var stepsPerEvent: Int { worker.settings.relayStepsPerEvent }
     var forwardOptions: ForwardOptions { worker.settings.forward }
     var replay: ReplayStore { worker.replay }
 }

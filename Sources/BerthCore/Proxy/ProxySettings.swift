@@ -18,6 +18,9 @@ struct ProxySettings: Sendable {
     var highWater = 256 * 1024
     /// Pipelined bytes berth buffers from a caller before it stops reading from it.
     var maxPipelinedInput = 64 * 1024
+    /// Relay steps one event may take before the session yields to the rest of the loop (memcached's reqs_per_event).
+    /// An ordinary request and response take under ten; only a long burst of small chunks needs more.
+    var relayStepsPerEvent = 64
 
     /// Settings from the resolved configuration.
     init(_ c: BerthConfiguration) {

@@ -26,19 +26,15 @@ protocol RelayHost: RelayRules, AnyObject {
 }
 
 /// memcached's drive_machine for one exchange: ask the machine (`Exchange.nextStep`) for a step, carry it out, ask
-/// again, at most `stepsPerEvent` times. A step never calls the machine back, so nothing recurses. Generic over the
+/// again, at most `stepsPerEvent` times (the worker's `relayStepsPerEvent`). A step never calls the machine back, so nothing recurses. Generic over the
 /// channel so that tests drive the same code over in-memory channels (`MemoryChannel`).
 enum RelayDriver {
-    /// Steps one event may take before the session yields to the rest of the loop. An ordinary request and response
-    /// take under ten; only a long burst of small chunks needs more.
-    static let stepsPerEvent = 64
-
     /// Runs the relay from `first` (a step an event already decided, such as an upstream's end), or from the
     /// machine's next step.
     static func run<C: RelayChannel, H: RelayHost>(_ x: inout Exchange, parser: inout ResponseHeadParser, caller: C,
                                                    upstream: C, host: H, from first: RelayStep? = nil) -> RelayOutcome {
         var pending = first
-        for _ in 0..<stepsPerEvent {
+        for _ in 0..<host.stepsPerEvent {
             let step: RelayStep
             if let p = pending {
                 step = p

@@ -92,6 +92,8 @@ protocol RelayRules {
     var callerIdleTimeout: Nanos { get }
     /// The loop's time for this turn.
     var now: Nanos { get }
+    /// Steps one turn of the relay may take before it yields.
+    var stepsPerEvent: Int { get }
 }
 
 extension Exchange {
