@@ -28,7 +28,7 @@ extension ProxySession {
         responseParser.reset()
         // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
         // for the server's close), so the relay's flow control would never arm it.
-        link.connection?.channel.setTimeout(x.socketTimeout, now: now)
+        _ = link.withRelayedChannel { $0.setTimeout(x.socketTimeout, now: now) }
         relay()
     }
 
