@@ -7,6 +7,17 @@ final class EmbeddedSessionTests: XCTestCase {
     private let get = "GET /run HTTP/1.1\r\nHost: \(EmbeddedSession.upstream)\r\n\r\n"
     private let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
+    /// A session that carried one request and pooled its connection; everything sent so far is read.
+    private func servedOnce() throws -> EmbeddedSession {
+        let e = try EmbeddedSession()
+        e.callerSends(get)
+        e.acceptUpstreams()
+        _ = e.upstreamReceives()
+        e.upstreamSends(ok)
+        _ = e.callerReceives()
+        return e
+    }
+
     /// Should route, connect, send, relay and release: the second request reuses the pooled connection.
     func testARequestIsRelayedAndTheConnectionReused() throws {
         let e = try EmbeddedSession()
@@ -58,12 +69,7 @@ final class EmbeddedSessionTests: XCTestCase {
     /// Should send a request again on a fresh connection when the reused one closes before any response byte (the
     /// server's keep-alive timer fired as the request went out).
     func testAStaleReusedConnectionIsRetriedOnAFreshOne() throws {
-        let e = try EmbeddedSession()
-        e.callerSends(get)
-        e.acceptUpstreams()
-        _ = e.upstreamReceives()
-        e.upstreamSends(ok)
-        _ = e.callerReceives()
+        let e = try servedOnce()
         e.callerSends(get)
         XCTAssertTrue(e.upstreamReceives(0).hasPrefix("GET"), "the request went out on the pooled connection")
         e.upstreamCloses(0)
@@ -76,11 +82,7 @@ final class EmbeddedSessionTests: XCTestCase {
 
     /// Should see an idle connection's close at once, so no request is ever sent on it.
     func testAnIdleConnectionClosedByTheServerLeavesThePool() throws {
-        let e = try EmbeddedSession()
-        e.callerSends(get)
-        e.acceptUpstreams()
-        _ = e.upstreamReceives()
-        e.upstreamSends(ok)
+        let e = try servedOnce()
         XCTAssertEqual(e.pool?.state.idle.count, 1)
         e.upstreamCloses(0)
         e.idleUpstreamsReadable()
