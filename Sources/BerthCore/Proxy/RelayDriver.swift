@@ -26,8 +26,9 @@ protocol RelayHost: RelayRules, AnyObject {
 }
 
 /// memcached's drive_machine for one exchange: ask the machine (`Exchange.nextStep`) for a step, carry it out, ask
-/// again, at most `stepsPerEvent` times (the worker's `relayStepsPerEvent`). A step never calls the machine back, so nothing recurses. Generic over the
-/// channel so that tests drive the same code over in-memory channels (`MemoryChannel`).
+/// again, at most `stepsPerEvent` times (the worker's `relayStepsPerEvent`). A step never calls the machine back, so
+/// nothing recurses. Generic over the channel so that tests drive the same code over in-memory channels
+/// (`MemoryChannel`).
 enum RelayDriver {
     /// Runs the relay from `first` (a step an event already decided, such as an upstream's end), or from the
     /// machine's next step.
