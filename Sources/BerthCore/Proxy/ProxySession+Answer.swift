@@ -27,7 +27,7 @@ extension ProxySession {
     /// buffered, is started by `drive()` when the current event returns, not from here.
     func endExchange(keepCaller: Bool) {
         worker.accessLog(self)
-        givebackReplay()
+        giveBackReplay()
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
@@ -39,7 +39,7 @@ extension ProxySession {
 
     /// The exchange is over: its replay copy, if any, goes back to the worker's store for the next request.
     @inline(__always)
-    func givebackReplay() {
+    func giveBackReplay() {
         if case .holding = x.replay { x.dropReplay(into: worker.replay, because: nil) }
     }
 

@@ -215,7 +215,7 @@ final class ProxySession: ChannelDelegate {
         case .tunnel(let t):
             t.close()
         }
-        givebackReplay()
+        giveBackReplay()
         caller.close()
         worker.sessionEnded(self)
     }
