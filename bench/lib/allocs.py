@@ -29,9 +29,12 @@ import tls_targets  # noqa: E402
 from procs import log  # noqa: E402
 
 
+BODY = "2"  # --body: the upstream path /b2, /b4k or /b256k
+
+
 async def _worker(port, up_port, count, timeout):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    req = f"GET /b2 HTTP/1.1\r\nHost: 127.0.0.1:{up_port}\r\n\r\n".encode()
+    req = f"GET /b{BODY} HTTP/1.1\r\nHost: 127.0.0.1:{up_port}\r\n\r\n".encode()
     for _ in range(count):
         writer.write(req)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -201,11 +204,15 @@ def main(argv):
     ap.add_argument("--top", type=int, default=25, help="functions to list from callgrind_annotate")
     ap.add_argument("--only", default="memcheck,callgrind,strace")
     ap.add_argument("--quick", action="store_true", help="smoke: warm 100, n 1000")
+    ap.add_argument("--body", choices=["2", "4k", "256k"], default="2",
+                    help="response body size (the upstream's /b2, /b4k or /b256k; default 2 bytes)")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"))
     ap.add_argument("--tls", action="store_true",
                     help="through a pooled TLS upstream (the upstream nginx's ssl port, tls_targets.py); writes "
                          "allocs-tls.json and callgrind_annotate-tls.txt")
     args = ap.parse_args(argv)
+    global BODY
+    BODY = args.body
     if args.quick:
         args.warm, args.n = 100, 1000
     only = set(args.only.split(","))
@@ -213,7 +220,7 @@ def main(argv):
     result = {"machine": procs.machine(),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "berth_bin": os.environ["BERTH_BIN"],
-              "settings": {"warm": args.warm, "n": args.n, "connections": args.connections, "body": 2}}
+              "settings": {"warm": args.warm, "n": args.n, "connections": args.connections, "body": BODY}}
     ann = ""
     try:
         up_port = procs.free_port()
