@@ -4,6 +4,7 @@ import signal
 import subprocess
 import threading
 import time
+from processes import stop_process
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Absolute, because some tests run berth from a temporary working directory.
@@ -87,11 +88,5 @@ class Berth:
         return _http_url(self.admin)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        stop_process(self.proc, grace=timeout, sig=sig)
         return self.proc.returncode

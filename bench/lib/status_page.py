@@ -23,7 +23,7 @@ import procs  # noqa: E402
 from memory import Admin, start_berth  # noqa: E402
 from procs import log  # noqa: E402
 
-sys.path.insert(0, os.path.join(procs.BENCH_DIR, "..", "tests", "ops"))
+sys.path[:0] = [os.path.join(procs.BENCH_DIR, "..", "tests", "ops"), os.path.join(procs.BENCH_DIR, "..", "tests")]
 from chromium import Chromium  # noqa: E402
 
 

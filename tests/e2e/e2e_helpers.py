@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
 from berth_helpers import (RawClient, RawOrigin, free_port, get_req, get_stats, keepalive_loop,  # noqa: E402,F401
                            upstream_stats, wait_for, wait_upstream)
+from processes import stop_process  # noqa: E402
 
 LONG = os.environ.get("BERTH_E2E_LONG", "") not in ("", "0", "false", "no")
 
@@ -235,15 +236,9 @@ class UpstreamProcess:
             self.proc.wait(5)
 
     def stop(self):
-        if self.proc.poll() is None:
-            if self.frozen:
-                self.thaw()
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc.poll() is None and self.frozen:
+            self.thaw()
+        stop_process(self.proc, grace=5)
 
 
 def node_upstream(keepalive_ms):

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 
 from berth_process import BERTH_BIN
+from processes import stop_process
 
 NOBODY = 65534
 
@@ -161,10 +162,4 @@ class NodeUpstream:
             raise RuntimeError(f"node upstream did not start: {line!r} {self.proc.stderr.read()!r}")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, grace=10)

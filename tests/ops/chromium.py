@@ -11,6 +11,7 @@ import time
 import urllib.request
 
 import websocket
+from processes import stop_process
 
 
 class Chromium:
@@ -102,9 +103,4 @@ class Chromium:
             self.ws.close()
         except Exception:
             pass
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc, grace=15)

@@ -12,6 +12,7 @@ import yaml
 from ops_helpers import TOKEN, Origin, Traffic, need, stats
 from promql import ALERTS, PENDING, RULES, dashboard_queries, label_values_metric, load_dashboard, metric_names, recorded_names
 from waiting import wait_for
+from processes import stop_process
 
 
 def _free_port():
@@ -66,12 +67,7 @@ class Prometheus:
         return out
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc, grace=15)
         self.log.close()
 
 
