@@ -1,7 +1,9 @@
 """Process and measurement helpers shared by the bench harnesses (loopback only, bounded in time)."""
 
+import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,6 +61,20 @@ def stop(p, sig=signal.SIGTERM, timeout=15):
         _started.remove(p)
 
 
+def finish(work, out_dir, name, result):
+    """The end of a bench run: every process stopped, the work directory removed, `result` written to
+    OUT_DIR/NAME.json and printed without its machine description. Returns the path written."""
+    stop_all()
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, f"{name}.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=2)
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+    print(f"wrote {path}")
+    return path
+
+
 def stop_all():
     for p in list(reversed(_started)):
         try:
@@ -96,7 +112,6 @@ def wait_address(address, timeout=10.0):
 
 def compile_c(source, work, name, libs=()):
     """bench/SOURCE compiled with -O2 into WORK/NAME by the system C compiler; returns the executable's path."""
-    import shutil
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
         raise RuntimeError(f"{source} needs a C compiler (apt-get install -y gcc)")

@@ -100,15 +100,7 @@ def main(argv):
         procs.stop_all()
         log(f"failed; logs kept in {work}")
         raise
-    procs.stop_all()
-    import shutil
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "status-page.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
-    print(f"wrote {path}")
+    procs.finish(work, args.out, "status-page", result)
     return 0
 
 
