@@ -27,9 +27,10 @@ extension ProxySession: TunnelOwner {
     }
 
     /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
-    func startUpgrade(_ head: ResponseHead) {
+    func startUpgrade() {
         guard link.connection != nil else { return }
-        guard writeResponseHead(head, keepAlive: true, options: worker.settings.forward) else { return close() }
+        guard RelayDriver.writeHead(responseParser, version: x.request.version, keepAlive: true,
+                                    options: worker.settings.forward, to: caller) else { return close() }
         x.response = .complete
         guard let lease = link.takeLease() else { return }
         lease.conn.channel.clearTimeout()

@@ -59,7 +59,7 @@ extension ProxySession {
         case .retry(let reason):
             retry(reason)
         case .upgrade:
-            startUpgrade(responseParser.head)
+            startUpgrade()
         case .callerFailed:
             close()
         }
@@ -85,13 +85,6 @@ extension ProxySession {
             return upstreamEnded()
         }
         relay()
-    }
-
-    /// Serialises a response head for the caller straight into its output buffer; false when it could not (the
-    /// caller is closed, or there was no memory), and then the session must close rather than send the body alone.
-    func writeResponseHead(_ head: ResponseHead, keepAlive: Bool, options: ForwardOptions) -> Bool {
-        let version = x.request.version
-        return caller.writeInPlace { HeadSerializer.writeForwardResponse(head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0) }
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.

@@ -53,7 +53,7 @@ enum RelayDriver {
                 upstream.drainInput(n)
             case .forwardInterim(let consumed):
                 upstream.drainInput(consumed)
-                guard writeHead(parser, &x, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
+                guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
                     return .callerFailed
                 }
                 parser.reset()
@@ -62,9 +62,9 @@ enum RelayDriver {
                 if _slowPath(dropTransferEncoding) {
                     var o = host.forwardOptions
                     o.dropTransferEncoding = true
-                    guard writeHead(parser, &x, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
+                    guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
                 } else {
-                    guard writeHead(parser, &x, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
+                    guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
                 }
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
@@ -117,12 +117,13 @@ enum RelayDriver {
         }
     }
 
-    /// Serialises a response head straight into the caller's output; false when it could not.
+    /// Serialises the response head the parser holds straight into the caller's output, for a caller of `version`;
+    /// false when it could not (the caller is closed, or there was no memory): then the session must close rather
+    /// than send a body without its head. The relay's heads and an upgrade's 101 both go out through here.
     @inline(__always)
-    private static func writeHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, _ x: inout Exchange, keepAlive: Bool,
-                                                   options: borrowing ForwardOptions, to caller: C) -> Bool {
-        let version = x.request.version
-        return caller.writeInPlace {
+    static func writeHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                           options: borrowing ForwardOptions, to caller: C) -> Bool {
+        caller.writeInPlace {
             HeadSerializer.writeForwardResponse(parser.head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0)
         }
     }
