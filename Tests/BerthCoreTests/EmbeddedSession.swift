@@ -13,9 +13,9 @@ import EventLoop
 /// relay, release, answers and retries all run for real.
 final class EmbeddedSession {
     let worker: Worker
-    let session: ProxySession
-    /// The test's end of the caller connection.
-    private(set) var callerEnd: CInt
+    /// The first caller; the `caller...` methods act on it (`Caller` adds more callers of the same worker).
+    private(set) var first: Caller!
+    var session: ProxySession { first.session }
     /// The upstream's listening socket and the connections berth opened to it, oldest first.
     private let listener: CInt
     private let socketFile: UnixSocketFile?
@@ -41,52 +41,36 @@ final class EmbeddedSession {
             (listener, socketFile) = (-1, nil)
         }
         worker = Worker(index: 0, configuration: config, logger: Logger(label: "embedded"))
-        var fds: [CInt] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0 else {
-            throw POSIXError(.init(rawValue: errno)!)
-        }
-        callerEnd = fds[1]
-        worker.tick()
-        session = worker.adopt(callerFD: fds[0])
-        session.start()
+        first = try Caller(of: self)
     }
 
     deinit {
+        first = nil
         worker.teardown()
         for fd in upstreamEnds + [listener] where fd >= 0 { Glibc.close(fd) }
-        if callerEnd >= 0 { Glibc.close(callerEnd) }
         socketFile?.remove()
         rmdir(directory)
     }
 
-    // MARK: the caller's side
+    // MARK: the first caller
 
     /// The caller sends `text`; the session hears its read event.
     func callerSends(_ text: String) {
-        EmbeddedSession.write(callerEnd, text)
-        session.channelReadable(session.caller)
+        first.sends(text, strict: true)
+        first.deliverReadable()
     }
 
     /// Everything berth has sent the caller since the last call.
-    func callerReceives() -> String { EmbeddedSession.readAll(callerEnd) }
+    func callerReceives() -> String { first.receives() }
 
     /// The caller closes its sending side (FIN after its request); the session hears it.
     func callerShutsDownWriting() {
-        shutdown(callerEnd, Int32(SHUT_WR))
-        session.channelReadable(session.caller)
-    }
-
-    /// The caller goes away entirely; berth's next write to it fails.
-    func callerCloses() {
-        Glibc.close(callerEnd)
-        callerEnd = -1
+        first.shutDownWriting()
+        first.deliverReadable()
     }
 
     /// Whether berth closed the caller connection (its end reads EOF).
-    var callerClosedByBerth: Bool {
-        var b: UInt8 = 0
-        return recv(callerEnd, &b, 1, Int32(MSG_PEEK)) == 0
-    }
+    var callerClosedByBerth: Bool { first.closedByBerth }
 
     /// The caller's timer fires.
     func callerTimesOut() { session.channelTimedOut(session.caller) }
@@ -114,16 +98,16 @@ final class EmbeddedSession {
         return EmbeddedSession.readAll(upstreamEnds[i])
     }
 
-    /// Upstream connection `i` sends `text`; the session hears a read event on the connection it relays over.
+    /// Upstream connection `i` sends `text`; the first caller's session hears a read event on its connection.
     func upstreamSends(_ text: String, on i: Int = 0) {
         EmbeddedSession.write(upstreamEnds[i], text)
-        upstreamReadable()
+        first.deliverUpstreamReadable()
     }
 
-    /// Upstream connection `i` closes; the session (or the idle watch) hears it.
+    /// Upstream connection `i` closes; the first caller's session hears it (an idle one: `idleUpstreamsReadable`).
     func upstreamCloses(_ i: Int = 0) {
         closeUpstreamEnd(i)
-        upstreamReadable()
+        first.deliverUpstreamReadable()
     }
 
     /// Closes the upstream's end of connection `i`, telling no one.
@@ -132,25 +116,18 @@ final class EmbeddedSession {
         upstreamEnds[i] = -1
     }
 
-    /// The session's upstream channel is readable (what a loop delivers), if it relays over one.
-    func upstreamReadable() {
-        if let ch = session.link.connection?.channel { session.channelReadable(ch) }
-    }
-
     /// Every idle pooled connection hears a read event (a loop delivers one when a server closes an idle connection).
     func idleUpstreamsReadable() {
         for idle in pool?.state.idle ?? [] { idle.conn.channel.delegate?.channelReadable(idle.conn.channel) }
     }
 
-    /// The session's upstream socket timeout fires.
-    func upstreamTimesOut() {
-        if let ch = session.link.connection?.channel { session.channelTimedOut(ch) }
-    }
+    /// The first caller's upstream socket timeout fires.
+    func upstreamTimesOut() { first.deliverUpstreamTimeout() }
 
     /// The pool of the embedded upstream, once a request made it.
     var pool: UpstreamPool? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
 
-    /// Another caller of the same worker, for tests with several sessions.
+    /// A caller of the worker: its session and the test's end of its socket pair.
     final class Caller {
         let session: ProxySession
         private var end: CInt
@@ -161,14 +138,24 @@ final class EmbeddedSession {
                 throw POSIXError(.init(rawValue: errno)!)
             }
             end = fds[1]
+            e.worker.tick()
             session = e.worker.adopt(callerFD: fds[0])
             session.start()
         }
 
         deinit { if end >= 0 { Glibc.close(end) } }
 
-        /// Writes `text` without telling the session yet.
-        func sends(_ text: String) { EmbeddedSession.write(end, text, strict: false) }
+        /// Writes `text` without telling the session yet; `strict` fails the test unless all of it was taken.
+        func sends(_ text: String, strict: Bool = false) { EmbeddedSession.write(end, text, strict: strict) }
+        /// Everything berth has sent this caller since the last call.
+        func receives() -> String { EmbeddedSession.readAll(end) }
+        /// Closes the caller's sending side (FIN), telling no one.
+        func shutDownWriting() { shutdown(end, Int32(SHUT_WR)) }
+        /// Whether berth closed the connection (the caller's end reads EOF).
+        var closedByBerth: Bool {
+            var b: UInt8 = 0
+            return recv(end, &b, 1, Int32(MSG_PEEK)) == 0
+        }
         /// The caller goes away; what it sent is still buffered for berth to read.
         func close() {
             Glibc.close(end)
