@@ -117,7 +117,7 @@ final class ProxySession: ChannelDelegate {
 
     /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
     private func holdPipelinedInput() {
-        if x.requestDone && caller.pendingInput > worker.settings.maxPipelinedInput { caller.stopReading() }
+        if !x.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the

@@ -173,15 +173,22 @@ extension Exchange {
             return .flushCaller
         }
         if case .complete = response { return .finished(extraBytes: upstream.pendingInput > 0) }
-        // Flow control. The caller is read while the upstream takes what it sends (after a whole request: while its
-        // pipelined bytes are under the hold); a caller that ended its sending side is never read again, as its
-        // socket would only say so again. The upstream is read while the caller keeps up with it.
-        let readCaller = !callerSendingEnded
-            && (requestBody.isFramedAndOpen ? upstream.pendingOutput <= rules.highWater : caller.pendingInput <= rules.maxPipelinedInput)
+        // Flow control: the caller as `readsCaller` says; the upstream while the caller keeps up with it.
+        let readCaller = readsCaller(callerPending: caller.pendingInput, upstreamOutput: upstream.pendingOutput, rules: rules)
         if readCaller != caller.reading { return .readCaller(readCaller) }
         let readUpstream = caller.pendingOutput <= rules.highWater
         if readUpstream != upstream.reading { return .readUpstream(readUpstream) }
         return .wait
+    }
+
+    /// Whether the caller may be read: while the upstream takes what it sends (`upstreamOutput` under high water)
+    /// and, after a whole request, while its pipelined bytes are under the hold. A caller that ended its sending side
+    /// is never read again, as its socket would only say so again. The session asks the same before it relays, with
+    /// no upstream output yet.
+    @inline(__always)
+    func readsCaller<R: RelayRules>(callerPending: Int, upstreamOutput: Int, rules: R) -> Bool {
+        !callerSendingEnded
+            && (requestBody.isFramedAndOpen ? upstreamOutput <= rules.highWater : callerPending <= rules.maxPipelinedInput)
     }
 
     /// A whole head is in the parser (its `consumed` bytes still in the input, `rest` the bytes after them): what
