@@ -1,0 +1,48 @@
+"""Raw-socket tools the hostile tests share: send exact bytes, read until close, tell a reset from a clean FIN."""
+import socket
+import time
+
+
+def connect(addr, timeout=5.0):
+    """A raw TCP (host, port) or Unix (path) connection with `timeout` on every call."""
+    if isinstance(addr, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(addr)
+        return s
+    return socket.create_connection(addr, timeout=timeout)
+
+
+def read_to_end(sock, limit=64 << 20, timeout=10.0):
+    """Everything the peer sends until it closes: (bytes, how) with how 'fin', 'reset' or 'timeout'."""
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    while len(data) < limit:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return bytes(data), "reset"
+        except socket.timeout:
+            return bytes(data), "timeout"
+        if not chunk:
+            return bytes(data), "fin"
+        data += chunk
+    return bytes(data), "limit"
+
+
+def status_of(raw):
+    """The status code of the first response in `raw`, or None."""
+    if not raw.startswith(b"HTTP/1."):
+        return None
+    return int(raw.split(b" ", 2)[1])
+
+
+def header_of(raw, name):
+    """The value of header `name` in the first response head of `raw`, or None."""
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    for line in head.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name.lower():
+            return v.strip()
+    return None
