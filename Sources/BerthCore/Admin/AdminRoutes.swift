@@ -144,7 +144,7 @@ final class AdminRoutes {
     private func evict(_ q: Substring, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "idle_for", "forget"])
         let key = try query.upstream(required: false)
-        let idleFor = try query.duration("idle_for")
+        let idleFor = try query.duration("idle_for", zero: true)
         let forget = try query.boolean("forget") ?? false
         if forget && key == nil { throw .bad("forget=true needs upstream=HOST:PORT") }
         admin.gather({ (worker: Worker, reply: @escaping (EvictResult) -> Void) in
