@@ -11,6 +11,12 @@ final class AdminRoutes {
 
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
     func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
+        // First, for every path: a rebinding page must not learn even what exists. A Unix socket is exempt, as no
+        // browser can open one and its clients put placeholders in Host (curl --unix-socket, requests-unixsocket).
+        if admin.address.family != .unix,
+           let refusal = AdminHostCheck.refusal(head, allowed: admin.server.configuration.adminHosts) {
+            return respond(AdminResponse.error(421, refusal))
+        }
         let (path, query) = split(head.path)
         // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret. So does the
         // status page: a static document, whose script asks for /stats with the token the operator types in.
