@@ -21,7 +21,7 @@ final class AdminRoutes {
         // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret. So does the
         // status page: a static document, whose script asks for /stats with the token the operator types in.
         let isOpen = path == "/healthz" || path == "/readyz" || StatusPage.paths.contains(path)
-        if !isOpen, let token = admin.server.adminToken, !authorized(head, token: token) {
+        if !isOpen, let token = admin.server.adminToken, !BearerToken.authorized(head, token: token) {
             var r = AdminResponse.error(401, "missing or wrong bearer token")
             r.headers = [("WWW-Authenticate", "Bearer realm=\"berth-admin\"")]
             return respond(r)
@@ -54,16 +54,6 @@ final class AdminRoutes {
     private func split(_ target: String) -> (Substring, Substring) {
         guard let q = target.firstIndex(of: "?") else { return (Substring(target), "") }
         return (target[..<q], target[target.index(after: q)...])
-    }
-
-    private func authorized(_ head: RequestHead, token: String) -> Bool {
-        guard let v = head.headers["authorization"], v.hasPrefix("Bearer ") else { return false }
-        let given = Array(v.dropFirst(7).utf8)
-        let want = Array(token.utf8)
-        // Constant-time compare: the token guards who may close every connection.
-        var diff = given.count ^ want.count
-        for i in 0..<min(given.count, want.count) { diff |= Int(given[i] ^ want[i]) }
-        return diff == 0
     }
 
     private func requirePOST(_ head: RequestHead) throws(AdminError) {
