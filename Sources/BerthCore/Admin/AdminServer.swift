@@ -1,4 +1,4 @@
-// The admin listener and its connections: parses requests with the same codec, answers through AdminRoutes.
+// The admin listener: accepts admin connections (AdminConnection.swift) and runs commands on every worker.
 import Glibc
 import HTTP1
 import EventLoop
