@@ -24,6 +24,12 @@ final class ConfigDurationTests: XCTestCase {
         XCTAssertTrue(errorMessage { try DurationSyntax.parse("infinite") }.contains("is not a duration"))
     }
 
+    /// Should tell a zero written with a unit (a valid admin threshold, idle_for=0s) from everything else.
+    func testZeroWithAUnitIsRecognised() {
+        for zero in ["0s", "0ms", "0m", "0h", "0.0s", "00s"] { XCTAssertTrue(DurationSyntax.isZero(zero), zero) }
+        for other in ["0", "s", ".0s", "0.s", "0.1s", "1s", "-0s", "0x", "0 s", ""] { XCTAssertFalse(DurationSyntax.isZero(other), other) }
+    }
+
     /// Should refuse a bare number, since seconds and milliseconds are both plausible.
     func testABareNumberHasNoUnit() {
         XCTAssertEqual(errorMessage { try DurationSyntax.parse("5") }, "\"5\" has no unit (write 125ms, 2s or 5m)")

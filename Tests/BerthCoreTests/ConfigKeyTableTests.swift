@@ -20,7 +20,7 @@ final class ConfigKeyTableTests: XCTestCase {
         throws(ConfigError) -> ConfigurationLoader.Resolution {
         var given = ConfigFlags(flags)
         if given[.config] == nil, environment[ConfigKey.config.environmentVariable] == nil { given[.config] = ["base.yaml"] }
-        return try ConfigurationLoader.load(flags: given, environment: environment, readFile: reader(files))
+        return try ConfigurationLoader.load(flags: given, environment: environment, readFile: reader(files), readSecret: reader(files))
     }
 
     /// `key` set to `values` as a YAML line: a flow sequence for a list, a quoted scalar otherwise.

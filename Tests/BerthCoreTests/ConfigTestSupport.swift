@@ -22,7 +22,8 @@ func resolve(
 ) throws(ConfigError) -> BerthConfiguration {
     var parsed = ConfigFlags()
     for (name, values) in flags { parsed[ConfigKey(rawValue: name)!] = values }
-    return try ConfigurationLoader.resolve(flags: parsed, environment: environment, readFile: InMemoryFiles(files: files).reader)
+    let reader = InMemoryFiles(files: files).reader
+    return try ConfigurationLoader.resolve(flags: parsed, environment: environment, readFile: reader, readSecret: reader)
 }
 
 /// The message of the configuration error, or of the problem with a single value, that `body` fails with;

@@ -100,6 +100,7 @@ def test_every_example_runs(start_berth, origin, tmp_path):
     # The examples with $BERTH_TOKEN must also work against a berth that requires it.
     token = tmp_path / "token"
     token.write_text("doc-token\n")
+    token.chmod(0o600)
     secured = start_berth(*SLOW_FLAGS, "--admin-token-file", str(token))
     assert proxied(secured, origin).status_code == 200
     env2 = dict(env, BERTH_ADMIN=f"{secured.admin[0]}:{secured.admin[1]}", BERTH_TOKEN="doc-token")

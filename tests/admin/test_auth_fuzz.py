@@ -15,6 +15,7 @@ BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(os.path.dir
 def token_file(tmp_path):
     p = tmp_path / "admin-token"
     p.write_text("  correct-horse-battery  \n")  # surrounding whitespace is trimmed
+    p.chmod(0o600)  # berth refuses a token file its group or others may read
     return str(p)
 
 

@@ -204,6 +204,7 @@ def test_a_configured_token_is_still_checked_on_the_admin_socket(berths, origin,
     admin, token = f"{tmp}/a.sock", f"{tmp}/token"
     with open(token, "w") as f:
         f.write("s3cret\n")
+    os.chmod(token, 0o600)
     b = berths("--admin", f"unix:{admin}", "--admin-token-file", token)
     assert request(admin, "POST", f"/evict?upstream={origin.hostport}")[0] == 401
     assert request(admin, "GET", "/stats")[0] == 401

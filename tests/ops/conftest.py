@@ -13,6 +13,7 @@ def token_file(tmp_path):
     """An admin token file with surrounding whitespace, which berth and berth ctl both trim."""
     p = tmp_path / "admin-token"
     p.write_text(f"  {TOKEN}  \n")
+    p.chmod(0o600)  # berth refuses a token file its group or others may read
     return str(p)
 
 

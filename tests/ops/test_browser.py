@@ -95,6 +95,21 @@ def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser)
         assert "max-total 200" in text and "max-per-route 100" in text and "acquire-timeout 5 s" in text
         assert f"upstream-paused {doc['totals']['errors']['upstream-paused']:,}" in text
         assert "FAILURES BY CAUSE" in text and "TIMEOUTS" in text           # the expanded detail row (h3s, upper-cased)
+        # At 1,400 px wide the table fits the page: each row's actions cell, and its buttons, end inside the table's box.
+        page.send("Emulation.setDeviceMetricsOverride", width=1400, height=900, deviceScaleFactor=1, mobile=False)
+        try:
+            box = page.evaluate("""(() => {
+                const r = e => e.getBoundingClientRect();
+                const rows = [...document.querySelectorAll('#rows tr[data-upstream]')];
+                return {table: r(document.getElementById('upstreams')).right, page: document.documentElement.clientWidth,
+                        cells: rows.map(tr => r(tr.cells[tr.cells.length - 1]).right),
+                        buttons: rows.flatMap(tr => [...tr.cells[tr.cells.length - 1].querySelectorAll('button')].map(b => r(b).right))};
+            })()""")
+        finally:
+            page.send("Emulation.clearDeviceMetricsOverride")
+        assert box["page"] == 1400, box
+        assert box["cells"] and max(box["cells"] + box["buttons"]) <= box["table"] + 0.5, box
+        assert box["table"] <= box["page"], box
         spark = page.evaluate(f"document.querySelector('tr[data-upstream=\"{busy}\"] canvas').title")
         assert re.match(r"now [\d.]+ requests/s, [\d.]+ errors/s; \d+ samples", spark), spark
         assert int(spark.split("; ")[1].split()[0]) >= 18

@@ -39,9 +39,11 @@ struct AdminQuery {
         return key
     }
 
-    /// A duration parameter (`125ms`, `2s`, `5m`).
-    func duration(_ name: String) throws(AdminError) -> Nanos? {
+    /// A duration parameter (`125ms`, `2s`, `5m`); with `zero`, also a zero one (`0s`), for a threshold that zero
+    /// makes match everything rather than a timeout that zero would make meaningless.
+    func duration(_ name: String, zero: Bool = false) throws(AdminError) -> Nanos? {
         guard let text = values[name] else { return nil }
+        if zero && DurationSyntax.isZero(text) { return 0 }
         guard let d = DurationSyntax.nanoseconds(parsing: text) else { throw .bad("\(name) must be a duration such as 125ms, 2s or 5m (got \(text))") }
         return d
     }

@@ -11,11 +11,17 @@ final class AdminRoutes {
 
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
     func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
+        // First, for every path: a rebinding page must not learn even what exists. A Unix socket is exempt, as no
+        // browser can open one and its clients put placeholders in Host (curl --unix-socket, requests-unixsocket).
+        if admin.address.family != .unix,
+           let refusal = AdminHostCheck.refusal(head, allowed: admin.server.configuration.adminHosts) {
+            return respond(AdminResponse.error(421, refusal))
+        }
         let (path, query) = split(head.path)
         // Health probes stay open: they reveal nothing and kubelet httpGet probes cannot carry a secret. So does the
         // status page: a static document, whose script asks for /stats with the token the operator types in.
         let isOpen = path == "/healthz" || path == "/readyz" || StatusPage.paths.contains(path)
-        if !isOpen, let token = admin.server.adminToken, !authorized(head, token: token) {
+        if !isOpen, let token = admin.server.adminToken, !BearerToken.authorized(head, token: token) {
             var r = AdminResponse.error(401, "missing or wrong bearer token")
             r.headers = [("WWW-Authenticate", "Bearer realm=\"berth-admin\"")]
             return respond(r)
@@ -48,16 +54,6 @@ final class AdminRoutes {
     private func split(_ target: String) -> (Substring, Substring) {
         guard let q = target.firstIndex(of: "?") else { return (Substring(target), "") }
         return (target[..<q], target[target.index(after: q)...])
-    }
-
-    private func authorized(_ head: RequestHead, token: String) -> Bool {
-        guard let v = head.headers["authorization"], v.hasPrefix("Bearer ") else { return false }
-        let given = Array(v.dropFirst(7).utf8)
-        let want = Array(token.utf8)
-        // Constant-time compare: the token guards who may close every connection.
-        var diff = given.count ^ want.count
-        for i in 0..<min(given.count, want.count) { diff |= Int(given[i] ^ want[i]) }
-        return diff == 0
     }
 
     private func requirePOST(_ head: RequestHead) throws(AdminError) {
@@ -144,7 +140,7 @@ final class AdminRoutes {
     private func evict(_ q: Substring, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "idle_for", "forget"])
         let key = try query.upstream(required: false)
-        let idleFor = try query.duration("idle_for")
+        let idleFor = try query.duration("idle_for", zero: true)
         let forget = try query.boolean("forget") ?? false
         if forget && key == nil { throw .bad("forget=true needs upstream=HOST:PORT") }
         admin.gather({ (worker: Worker, reply: @escaping (EvictResult) -> Void) in

@@ -125,7 +125,7 @@ extension StatusPage {
           const name = el("button", "link", u.upstream);
           name.type = "button"; name.title = "show details";
           name.onclick = () => { S.expanded.has(u.upstream) ? S.expanded.delete(u.upstream) : S.expanded.add(u.upstream); renderTable(); };
-          cell(tr, name);
+          cell(tr, name, "wrap");
           cell(tr, badge(u));
           cell(tr, fmt(u.epoch), "num");
           cell(tr, `${fmt(u.open)} / ${fmt(u.limits.max_per_route)}`, "num");
@@ -133,19 +133,25 @@ extension StatusPage {
           cell(tr, fmt(u.requests), "num");
           const causes = nonZero(u.failures), errs = el("span", null, fmt(u.errors));
           if (causes.length) errs.append(" ", el("span", "sub", causes.slice(0, 2).map(([k, v]) => `${k} ${fmt(v)}`).join(", ") + (causes.length > 2 ? ", …" : "")));
-          cell(tr, errs, u.errors ? "bad" : "");
+          cell(tr, errs, u.errors ? "bad wrap" : "wrap");
           const c = el("canvas");
           sparks.push([c, u.h]);
           cell(tr, c);
           const l = u.latency_ms;
-          cell(tr, `${ms(l.acquire_wait.p50)} / ${ms(l.acquire_wait.p99)}`, "num");
-          cell(tr, `${ms(l.time_to_first_byte.p50)} / ${ms(l.time_to_first_byte.p99)}`, "num");
-          cell(tr, watchText(u));
+          cell(tr, pair(ms(l.acquire_wait.p50), ms(l.acquire_wait.p99)), "num wrap");
+          cell(tr, pair(ms(l.time_to_first_byte.p50), ms(l.time_to_first_byte.p99)), "num wrap");
+          cell(tr, watchText(u), "wrap");
           const acts = el("span", "actions");
           acts.append(u.state === "paused" ? button("Resume", () => ask("resume", u.upstream)) : button("Pause", () => ask("pause", u.upstream)),
                       button("Evict", () => ask("evict", u.upstream)));
           cell(tr, acts);
           return tr;
+        }
+        // "p50 / p99" that may break between the two figures only, when the table needs the room.
+        function pair(a, b) {
+          const s = el("span");
+          s.append(el("span", "nw", `${a} /`), " ", el("span", "nw", b));
+          return s;
         }
         function button(label, onclick) {
           const b = el("button", null, label);

@@ -39,6 +39,12 @@ extension StatusPage {
         #pageInfo { margin: 0 6px; font-variant-numeric: tabular-nums; }
         table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); }
         th, td { padding: 3px 7px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; white-space: nowrap; }
+        /* Fifteen columns fit 1,400 px (and less): headings, names, causes, cgroup paths and the p50 / p99 pairs may
+           wrap. The table's automatic layout wraps them only when the row would not fit otherwise, so a wide window
+           still shows one line per upstream, and the actions never leave the page. */
+        th { white-space: normal; vertical-align: bottom; }
+        td.wrap { white-space: normal; overflow-wrap: anywhere; }
+        td.wrap .nw { white-space: nowrap; }
         th { position: sticky; top: 0; background: #eef1f4; font-size: 11px; text-transform: uppercase; letter-spacing: .3px; color: #4a545e; z-index: 1; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         tbody tr:nth-child(even of :not(.detail)) { background: #fafbfc; }

@@ -13,6 +13,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case admin
     case adminSocketMode = "admin-socket-mode"
     case adminSocketOwner = "admin-socket-owner"
+    case adminHosts = "admin-hosts"
     case maxTotal = "max-total"
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
@@ -76,6 +77,10 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .adminSocketOwner:
             return .setting(\.adminSocket.owner, .socketOwner, default: .value(nil), example: [":2000"],
                             "Owner of the admin Unix socket file: USER, USER:GROUP or :GROUP, names or numbers.")
+        // DNS rebinding: any other Host is a page of another site that made its name resolve to berth.
+        case .adminHosts:
+            return .setting(\.adminHosts, .list(.hostName), default: .value([]), example: ["berth.monitoring.svc"],
+                            "Host names the admin listener answers besides IP addresses and localhost; any other Host gets 421.")
         // Pool sizes sit far above normal load: reaching one means something upstream is wrong.
         case .maxTotal:
             return .setting(\.limits.maxTotal, .count(), default: .profile(\.maxTotal), example: ["150"],

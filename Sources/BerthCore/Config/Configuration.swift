@@ -138,6 +138,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var listenSocket = UnixSocketSettings()
     /// The admin socket file, when `admin` is a Unix socket.
     public var adminSocket = UnixSocketSettings()
+    /// Host names the admin answers besides IP literals and localhost, lowercased without a trailing dot.
+    public var adminHosts: [String] = []
     public var timeouts = Timeouts()
     public var limits = PoolLimits(placeholders: ())
     /// Destinations callers may reach; empty means any (allowed only on a loopback listener).

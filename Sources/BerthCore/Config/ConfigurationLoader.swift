@@ -3,7 +3,7 @@ import Foundation
 
 /// Turns the raw sources into a `BerthConfiguration`. Precedence: flags, then environment, then file, then profile.
 public enum ConfigurationLoader {
-    /// Reads a whole text file (the config file or the admin token file); throws with a short reason.
+    /// Reads a whole text file (the config, TLS or admin token file); throws with a short reason.
     public typealias FileReader = @Sendable (_ path: String) throws -> String
 
     /// A resolved configuration and the warnings resolving it raised, for the CLI to log once logging is up.
@@ -13,16 +13,19 @@ public enum ConfigurationLoader {
         public var warnings: [String]
     }
 
-    /// The configuration the sources resolve to, validated; `readFile` opens the config and admin token files.
+    /// The configuration the sources resolve to, validated; `readFile` opens the config and TLS files, `readSecret`
+    /// the admin token file (tests give both the same in-memory files).
     public static func resolve(
-        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk
+        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk,
+        readSecret: FileReader = readSecretFromDisk
     ) throws(ConfigError) -> BerthConfiguration {
-        try load(flags: flags, environment: environment, readFile: readFile).configuration
+        try load(flags: flags, environment: environment, readFile: readFile, readSecret: readSecret).configuration
     }
 
     /// `resolve`, with the warnings kept.
     public static func load(
-        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk
+        flags: ConfigFlags, environment: [String: String], readFile: FileReader = readFromDisk,
+        readSecret: FileReader = readSecretFromDisk
     ) throws(ConfigError) -> Resolution {
         let flagLayer = ConfigLayer(flags: flags)
         let environmentLayer = ConfigLayer(environment: environment)
@@ -47,7 +50,10 @@ public enum ConfigurationLoader {
         warnings += try TLSValidation.check(configuration, origins: fileLayer.destinationOrigins, readFile: readFile)
 
         if let tokenFile = configuration.adminTokenFile {
-            let token = try contents(of: tokenFile, for: ConfigKey.adminTokenFile.name, using: readFile)
+            // A file line names where the setting was written; a flag or variable keeps the plain key name.
+            var who = ConfigKey.adminTokenFile.name
+            if let (_, origin) = value(of: .adminTokenFile, in: layers.reversed()), origin.line > 0 { who = origin.name(of: who) }
+            let token = try contents(of: tokenFile, for: who, using: readSecret)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw ConfigError("\(ConfigKey.adminTokenFile.name): \(tokenFile) is empty") }
             configuration.adminToken = token
@@ -95,26 +101,6 @@ public enum ConfigurationLoader {
         "Profiles (any flag, BERTH_* variable or file key overrides their values):\n" + TimeoutProfile.table
     }
 
-    /// Reads files from disk, for the real process; failures carry the system's reason (strerror).
-    public static let readFromDisk: FileReader = { path in
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw FileReadFailure(reason: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(descriptor, &chunk, chunk.count)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw FileReadFailure(reason: String(cString: strerror(errno)))
-            }
-            if count == 0 { break }
-            bytes += chunk[..<count]
-        }
-        guard let text = String(validating: bytes, as: UTF8.self) else { throw FileReadFailure(reason: "not UTF-8 text") }
-        return text
-    }
-
     /// The highest-precedence value of a single-valued key among `layers` (highest first), with its origin.
     private static func value(of key: ConfigKey, in layers: [ConfigLayer]) -> (String, ConfigOrigin)? {
         for layer in layers {
@@ -127,14 +113,10 @@ public enum ConfigurationLoader {
     private static func contents(of path: String, for who: String, using readFile: FileReader) throws(ConfigError) -> String {
         do {
             return try readFile(path)
+        } catch let refused as UnsafeSecretFile {
+            throw ConfigError("\(who): \(path) \(refused.reason)")
         } catch {
             throw ConfigError("\(who): cannot read \(path): \(error)")
         }
     }
-}
-
-/// Why a file could not be read, in a few words.
-struct FileReadFailure: Error, CustomStringConvertible {
-    var reason: String
-    var description: String { reason }
 }

@@ -18,6 +18,13 @@ public enum DurationSyntax {
         (try? parse(text))?.nanos
     }
 
+    /// Whether `text` is a zero written with a unit (`0s`, `0ms`, `0.0s`): not a timeout, but a valid threshold.
+    static func isZero(_ text: String) -> Bool {
+        guard text.utf8.count <= 32, let unit = units.first(where: { text.hasSuffix($0.suffix) }) else { return false }
+        let parts = text.dropLast(unit.suffix.count).split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        return !parts[0].isEmpty && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0 == "0" } }
+    }
+
     /// The duration `text` denotes, e.g. `1.5s`; throws with a message about the text alone.
     static func parse(_ text: String) throws(ValueProblem) -> Duration {
         guard text.utf8.count <= 32 else { throw ValueProblem("\"\(text.prefix(32))...\" is not a duration \(hint)") }

@@ -188,6 +188,19 @@ extension ValueKind where Value == String {
     }
 }
 
+extension ValueKind where Value == String {
+    /// A DNS host name, lowercased and without a trailing dot.
+    static var hostName: ValueKind {
+        .scalar("host", parse: { text throws(ValueProblem) in
+            do throws(ValueProblem) {
+                return try HostName.normalize(text)
+            } catch {
+                throw ValueProblem("\"\(text)\" is not a host name")
+            }
+        }, yaml: \.yamlQuoted, log: { $0 })
+    }
+}
+
 extension ValueKind where Value == AllowRule {
     /// A CIDR block, an address, a host name or `*.domain`.
     static var allowRule: ValueKind {

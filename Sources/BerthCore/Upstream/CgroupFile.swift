@@ -11,14 +11,36 @@ final class CgroupFile {
 
     /// Opens `path` for reading.
     init(_ path: String) throws(FreezerError) {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FreezerError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        do throws(CgroupFileError) {
+            fd = try Self.openRegular(path)
+        } catch {
+            throw FreezerError("cannot read \(path): \(error.reason)")
+        }
     }
 
     /// An open file, or what opening it said.
     private init(opening path: String) throws(CgroupFileError) {
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        fd = try Self.openRegular(path)
+    }
+
+    /// A descriptor for `path`, which must be a regular file (cgroupfs files are). The path comes from an admin
+    /// call or the configuration and this runs on an event loop: a FIFO's open would wait for a writer, and a
+    /// device's read for data, stalling every connection, so the open never waits (O_NONBLOCK) and fstat refuses
+    /// anything else before a read.
+    private static func openRegular(_ path: String) throws(CgroupFileError) -> CInt {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw CgroupFileError(code: errno) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw CgroupFileError(code: code)
+        }
+        if let kind = FileKind.notRegular(UInt32(info.st_mode)) {
+            _ = Glibc.close(fd)
+            throw CgroupFileError(code: 0, notRegular: kind)
+        }
+        return fd
     }
 
     /// The file's text now.
@@ -58,12 +80,17 @@ final class CgroupFile {
                 defer { file.close() }
                 return file.read()
             } catch {
+                if let kind = error.notRegular { return .failed("not a regular file (\(kind))") }
                 return failure(error.code)
             }
         })
 }
 
-/// The errno of a failed open, kept before anything else can overwrite it.
+/// The errno of a failed open, kept before anything else can overwrite it, or the kind of a file that is not regular.
 private struct CgroupFileError: Error {
     let code: Int32
+    var notRegular: String? = nil
+
+    /// In a few words, for a message.
+    var reason: String { notRegular.map { "not a regular file (\($0))" } ?? String(cString: strerror(code)) }
 }

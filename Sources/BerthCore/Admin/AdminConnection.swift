@@ -1,0 +1,166 @@
+// One admin client connection: keep-alive, one request answered at a time, pipelined ones served from a loop with a
+// budget per event, and not read while its unsent answers sit above the proxy's high-water mark.
+import HTTP1
+import EventLoop
+
+/// One admin client connection.
+final class AdminConnection: ChannelDelegate {
+    unowned let admin: AdminServer
+    let channel: Channel
+    private var parser = RequestHeadParser()
+    /// Body bytes still to discard (admin endpoints take no body).
+    private var discard: UInt64 = 0
+    /// A request is being answered (possibly later, for /pause?drain=).
+    private var busy = false
+    /// `process` is on the stack: an answer given at once returns to its loop instead of calling it again.
+    private var processing = false
+    /// The client sent its FIN: what is buffered is still answered, then the connection closes.
+    private var inputEnded = false
+    /// The last answer said `Connection: close`: the connection ends once it is written.
+    private var closing = false
+    private var closed = false
+    /// Admin clients get a generous but finite idle time.
+    private let idleTimeout: Nanos = 60 * 1_000_000_000
+    /// Requests one event may answer before the connection yields to the rest of the loop (as ProxySession does).
+    static let requestsPerEvent = 16
+
+    init(admin: AdminServer, fd: CInt) {
+        self.admin = admin
+        channel = Channel(base: admin.base, fd: fd)
+        channel.delegate = self
+    }
+
+    func start() {
+        channel.startReading()
+        channel.setTimeout(idleTimeout)
+    }
+
+    /// Unsent answers above this stop reading the client: one that does not read cannot make berth buffer without bound.
+    private var highWater: Int { admin.worker.settings.highWater }
+    /// Unparsed requests above this stop reading too: the budget per event answers fewer than one read may bring.
+    private var maxBufferedInput: Int { admin.worker.settings.maxPipelinedInput }
+
+    func channelReadable(_ ch: Channel) {
+        // A yield from `process` (scheduleRead) arrives here too, with requests already buffered: read only while
+        // watching the socket and while what is buffered stays under the bound.
+        if ch.reading && !inputEnded && ch.pendingInput <= maxBufferedInput {
+            switch ch.read() {
+            case .data, .wouldBlock: break
+            case .eof:
+                inputEnded = true
+                ch.stopReading()
+            case .failed: return close()
+            }
+        }
+        process()
+    }
+
+    /// Answers the buffered requests one after another, up to the budget; the rest waits for the next loop turn, or
+    /// for the client to take its answers.
+    private func process() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        var budget = AdminConnection.requestsPerEvent
+        while !busy && !closed && !closing {
+            guard channel.pendingOutput <= highWater else {
+                // channelWritable resumes once the kernel has taken it all.
+                channel.stopReading()
+                return
+            }
+            if discard > 0 {
+                let n = min(UInt64(channel.pendingInput), discard)
+                channel.drainInput(Int(n))
+                discard -= n
+                if discard > 0 { break }
+            }
+            guard budget > 0 else {
+                channel.scheduleRead()
+                return
+            }
+            guard let chunk = channel.inputChunk() else { break }
+            budget -= 1
+            do {
+                switch try parser.parse(chunk) {
+                case .needMore:
+                    channel.drainInput(chunk.count)
+                case .complete(let consumed):
+                    channel.drainInput(consumed)
+                    let head = parser.head
+                    parser.reset()
+                    start(head)
+                }
+            } catch {
+                reply(AdminResponse.error(error.status, "\(error)"), keepAlive: false)
+            }
+        }
+        guard !closed && !closing else { return }
+        if inputEnded {
+            guard !busy && discard == 0 && channel.pendingInput == 0 else { return }
+            // Everything the client sent is answered: end once the answers are out.
+            closing = true
+            if channel.pendingOutput == 0 { close() }
+        } else if channel.pendingInput > maxBufferedInput {
+            // Waiting on a later answer with much already buffered: that answer's `process` resumes reading.
+            channel.stopReading()
+        } else {
+            channel.startReading()
+        }
+    }
+
+    /// Routes one parsed request; its answer comes through `reply`, at once or later.
+    private func start(_ head: RequestHead) {
+        switch head.framing {
+        case .contentLength(let n):
+            guard n <= 1 << 20 else { return reply(AdminResponse.error(413, "admin requests take no body"), keepAlive: false) }
+            discard = n
+        case .chunked:
+            return reply(AdminResponse.error(400, "admin requests take no body"), keepAlive: false)
+        default: break
+        }
+        busy = true
+        let keep = head.keepAlive
+        let mutation = head.method != .get && head.method != .head
+        admin.routes.handle(head) { [weak self] response in
+            if mutation { self?.logMutation(head, status: response.status) }
+            self?.reply(response, keepAlive: keep)
+        }
+    }
+
+    /// Writes the answer. Given inside `process`, its loop carries on; given later (a /pause with drain=), it starts
+    /// `process` again from this event, never from inside itself.
+    func reply(_ r: AdminResponse, keepAlive: Bool) {
+        guard !closed else { return }
+        busy = false
+        let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
+                                 contentLength: r.bodyCount, keepAlive: keepAlive)
+        guard channel.writeInPlace({ HeadSerializer.writeLocalResponse(head, reserve: $0) }) else { return close() }
+        if !r.headOnly {
+            if let owned = r.owned { channel.writeOwned(owned) } else { channel.write(r.body) }
+        }
+        guard channel.flush() else { return close() }
+        if !keepAlive {
+            closing = true
+            channel.stopReading()
+            if channel.pendingOutput == 0 { close() }
+            return
+        }
+        channel.setTimeout(idleTimeout)
+        process()
+    }
+
+    /// Output held back by the kernel is all written: end a closing connection, else serve what waits.
+    func channelWritable(_ ch: Channel) {
+        if ch.writeError != 0 || closing { return close() }
+        process()
+    }
+
+    func channelTimedOut(_ ch: Channel) { close() }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        channel.close()
+        admin.ended(self)
+    }
+}
