@@ -17,6 +17,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         if case .untilClose = x.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
+        // Only a head with a Via field is searched: one branch per request otherwise.
+        if req.hasVia && req.headers.viaNames(worker.settings.viaName) {
+            return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
+        }
 
         let pool: UpstreamPool
         if let cached = cachedRoute(req) {
