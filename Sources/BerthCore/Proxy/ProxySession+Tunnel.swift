@@ -48,11 +48,11 @@ extension ProxySession: TunnelOwner {
         if !t.start() { close() }
     }
 
-    func tunnelEnded(peerClosedFirst: Bool) {
+    func tunnelEnded(flushCaller: Bool) {
         worker.tick()
         // The tunnel closed its peer; the caller's events come back here for the last flush or the close.
         link = .none
         caller.delegate = self
-        if peerClosedFirst { closeAfterFlush() } else { close() }
+        if flushCaller { closeAfterFlush() } else { close() }
     }
 }
