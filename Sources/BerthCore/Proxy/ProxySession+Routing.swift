@@ -89,7 +89,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquire(allowReuse: Bool) {
         guard let pool = x.pool else { return }
         let now = worker.now
-        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
+        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse && !needsFreshConnection, now: now) {
         case .reuse(let lease):
             pool.counters.observe(.acquireWait, 0)
             send(on: lease, reused: true)
@@ -106,7 +106,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
     private func connect(_ ticket: consuming ConnectTicket, pool: UpstreamPool) {
-        link = .connecting(ticket)
+        if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
         machine.connecting()
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
@@ -133,7 +133,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
-        send(on: lease, reused: true)
+        if needsFreshConnection {
+            // A CONNECT cannot tunnel over a connection that spoke HTTP: it keeps the slot and opens its own.
+            connect(worker.manager.freshSlot(for: lease), pool: pool)
+        } else {
+            send(on: lease, reused: true)
+        }
         drive()
     }
 
@@ -186,13 +191,13 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .connecting(let ticket):
             let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
             send(on: lease, reused: false)
-        case .tunnelConnecting:
-            tunnelConnected(channel)
+        case .tunnelConnecting(let ticket):
+            tunnelConnected(worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now))
         case .none:
             channel.close()
         case .relaying(let lease):
             preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer):
+        case .tunnel(let peer, _):
             preconditionFailure("a connect finished inside a tunnel with \(peer.peer.fd)")
         }
         drive()
@@ -203,13 +208,13 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         switch link.take() {
         case .connecting(let ticket):
             worker.manager.connectFailed(ticket)
-        case .tunnelConnecting:
-            break
+        case .tunnelConnecting(let ticket):
+            worker.manager.connectFailed(ticket)
         case .none:
             break
         case .relaying(let lease):
             preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer):
+        case .tunnel(let peer, _):
             preconditionFailure("a connect failed inside a tunnel with \(peer.peer.fd)")
         }
         answer(cause, detail: detail)
