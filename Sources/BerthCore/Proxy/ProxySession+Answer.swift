@@ -10,7 +10,7 @@ extension ProxySession {
         guard machine.state != .closed else { return }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
-        let closeAfter = closeAfter || x.request.method == .connect || x.request.isUpgrade
+        let closeAfter = closeAfter || needsFreshConnection || x.request.isUpgrade
         x.errorCause = cause
         x.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)

@@ -89,7 +89,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquire(allowReuse: Bool) {
         guard let pool = x.pool else { return }
         let now = worker.now
-        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse && !needsFreshConnection, now: now) {
+        // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
+        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let lease):
             pool.counters.observe(.acquireWait, 0)
             send(on: lease, reused: true)

@@ -7,7 +7,10 @@ extension ProxySession: TunnelOwner {
     /// Whether the current request may only go out on a connection of its own: a CONNECT tunnels over a fresh
     /// socket, never over one that already spoke HTTP.
     @inline(__always)
-    var needsFreshConnection: Bool { x.request.method == .connect }
+    var needsFreshConnection: Bool {
+        if case .connect = x.request.method { return true }
+        return false
+    }
 
     /// CONNECT host:port: checks the port and the allowlist, then asks the endpoint's pool for a slot like any request,
     /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
