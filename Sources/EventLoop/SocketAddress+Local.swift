@@ -1,5 +1,6 @@
 // What a socket address means on this machine: the interfaces' own addresses, wildcards, and IPv4-mapped forms.
 import Glibc
+internal import CLibevent
 
 extension SocketAddress {
     /// Every address this machine's interfaces carry (getifaddrs), with port 0: what a wildcard bind accepts on.
