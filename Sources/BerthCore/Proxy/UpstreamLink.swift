@@ -2,8 +2,9 @@
 import EventLoop
 
 /// The upstream half of a session. Resources live in the case that needs them: a connect slot while connecting, the
-/// lease while relaying, the tunnel and its lease (its pool slot, held for the tunnel's whole life) in a tunnel. Taking the link out (`take`) is the only way to give one back,
-/// so closing a session after an error was answered finds nothing left to return twice.
+/// lease while relaying, the tunnel and its lease (its pool slot, held for the tunnel's whole life) in a tunnel.
+/// Taking the link out (`take`) is the only way to give one back, so closing a session after an error was answered
+/// finds nothing left to return twice.
 enum UpstreamLink: ~Copyable {
     /// Nothing upstream (routing, queued in the pool, answered by berth).
     case none
