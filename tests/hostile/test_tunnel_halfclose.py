@@ -106,3 +106,33 @@ def test_a_half_closed_tunnel_still_ends_on_the_idle_timeout(berth, raw_origin):
         release.set()
     assert raw == b"" and how in ("fin", "reset"), (how, raw)
     wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
+
+
+def test_an_upgrade_tunnel_relays_the_callers_half_close_too(berth, raw_origin):
+    def handler(conn):
+        if conn.read_request_head() is None:
+            return
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n")
+        got = _read_until_eof(conn)
+        conn.sendall(b"answer:" + got)
+        conn.sock.shutdown(socket.SHUT_WR)
+        _read_until_eof(conn)
+
+    o = raw_origin(handler)
+    b = berth()
+    s = connect(b.proxy, timeout=15)
+    try:
+        s.sendall(f"GET http://{o.hostport}/ws HTTP/1.1\r\nHost: {o.hostport}\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            assert chunk, head
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 101") and head.endswith(b"\r\n\r\n"), head
+        s.sendall(b"hello")
+        s.shutdown(socket.SHUT_WR)
+        raw, how = read_to_end(s, timeout=10)
+    finally:
+        s.close()
+    assert raw == b"answer:hello" and how == "fin", (how, raw)
+    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
