@@ -2,7 +2,7 @@
 import re
 import socket
 
-from berth_helpers import RawClient, get_stats, keepalive_loop, upstream_stats
+from berth_helpers import RawClient, free_port, get_stats, keepalive_loop, upstream_stats
 from hostile_wire import connect, read_to_end, status_of
 
 LOOP = "forwarding-loop"
@@ -140,3 +140,18 @@ def test_the_caller_connection_stays_open_after_a_508(berth, raw_origin):
         assert r.status == 200 and r.body == b"ok", r
     finally:
         c.close()
+
+
+def test_a_connect_to_the_admin_port_is_508_and_closes(berth):
+    port = free_port()
+    b = berth("--admin", f"127.0.0.1:{port}", "--connect-port", str(port))
+    s = connect(b.proxy, timeout=30)
+    try:
+        s.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+                  f"POST /pause?upstream=127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        raw, how = read_to_end(s, timeout=30)
+    finally:
+        s.close()
+    assert status_of(raw) == 508 and b"Berth-Error: forwarding-loop" in raw, raw[:300]
+    assert raw.count(b"HTTP/1.1 ") == 1 and how == "fin", (how, raw)
+    assert upstream_stats(b, "127.0.0.1:1") is None, "the admin API saw the request"
