@@ -55,6 +55,9 @@ public final class BerthServer {
             throw error
         }
         admin = a
+        // Known before any worker runs: a connect to one of these would be berth talking to itself.
+        let own = OwnListeners([proxyAddr, a.address])
+        for w in all { w.ownListeners = own }
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })

@@ -36,6 +36,8 @@ package final class Channel: EventHandler {
     private var timerEvent: LoopEvent!
     package private(set) var reading = false
     package private(set) var closed = false
+    /// Set once the sending side was shut (`shutdownWrite`): nothing more may be written.
+    package private(set) var writeShut = false
     /// Set when a write failed; the owner decides what that means.
     package internal(set) var writeError: Int32 = 0
     /// The transport, chosen when the channel is made: nil is the plain socket, and every method tests it first
@@ -253,6 +255,15 @@ package final class Channel: EventHandler {
         t.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Half-closes: the peer reads end of stream (FIN, after a TLS close_notify), and this side keeps reading. Call it
+    /// once `output` has drained (a tunnel does, from `channelWritable`): what is still buffered would be lost.
+    package func shutdownWrite() {
+        guard !closed, !writeShut else { return }
+        writeShut = true
+        if _slowPath(tls != nil), writeError == 0, tls!.handshakeDone { tls!.shutdown() }
+        Socket.shutdownWrite(fd)
+    }
+
     /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
     /// With `closer`, the channel leaves service now (no more callbacks) and the rest of the work, freeing its events
     /// (an epoll_ctl each) and close(2), waits for the end of the running callback.
@@ -276,7 +287,7 @@ package final class Channel: EventHandler {
         timerEvent.free()
         if let tls {
             // close_notify on a clean close, as nginx sends one; never on a reset or after a failure.
-            if !reset && tls.handshakeDone && writeError == 0 { tls.shutdown() }
+            if !reset && tls.handshakeDone && writeError == 0 && !writeShut { tls.shutdown() }
             tls.free()
             self.tls = nil
         }

@@ -107,6 +107,11 @@ package enum Socket {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<CInt>.size))
     }
 
+    /// Sends FIN: the peer reads its end of stream while this side may still read (a half-close).
+    package static func shutdownWrite(_ fd: CInt) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.
     package static func setLingerReset(_ fd: CInt) {
         var l = linger(l_onoff: 1, l_linger: 0)

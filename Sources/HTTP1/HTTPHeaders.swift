@@ -3,11 +3,12 @@
 /// Header names the codec acts on, recognised once when a field is stored.
 enum KnownHeader: UInt8, Sendable {
     case other, host, contentLength, transferEncoding, connection, upgrade, expect
-    case keepAlive, proxyConnection, proxyAuthorization, te, trailer
+    case keepAlive, proxyConnection, proxyAuthorization, te, trailer, via
 
     static func classify(_ name: UnsafeRawBufferPointer) -> KnownHeader {
         switch name.count {
         case 2: if equalsLowercase(name, "te") { return .te }
+        case 3: if equalsLowercase(name, "via") { return .via }
         case 4: if equalsLowercase(name, "host") { return .host }
         case 6: if equalsLowercase(name, "expect") { return .expect }
         case 7:

@@ -47,6 +47,7 @@ public enum StatusReason {
         case 503: "Service Unavailable"
         case 504: "Gateway Timeout"
         case 505: "HTTP Version Not Supported"
+        case 508: "Loop Detected"
         default: status < 400 ? "OK" : "Error"
         }
     }

@@ -23,6 +23,8 @@ public struct RequestHead: Sendable {
     public var isUpgrade: Bool = false
     /// Expect: 100-continue.
     public var expectsContinue: Bool = false
+    /// A Via field is present: only then is the head searched for a proxy's own token (loop detection).
+    public var hasVia: Bool = false
 
     /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
     var text: [UInt8] = []
@@ -88,7 +90,7 @@ public struct RequestHead: Sendable {
     mutating func clear() {
         method = .get; version = .http11; targetForm = .origin; scheme = nil
         headers.removeAll(keepingCapacity: true)
-        framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false
+        framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
         text.removeAll(keepingCapacity: true)
         targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityOverride = nil
     }

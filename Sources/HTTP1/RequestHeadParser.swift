@@ -137,6 +137,7 @@ struct RequestSink: HeadSink, Sendable {
         } else {
             head.framing = .none
         }
+        head.hasVia = f.hasVia
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
             head.isUpgrade = f.hasUpgrade && f.connectionUpgrade

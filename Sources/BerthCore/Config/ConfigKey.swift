@@ -84,10 +84,10 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         // Pool sizes sit far above normal load: reaching one means something upstream is wrong.
         case .maxTotal:
             return .setting(\.limits.maxTotal, .count(), default: .profile(\.maxTotal), example: ["150"],
-                            "Pooled upstream connections across all destinations.")
+                            "Upstream connections across all destinations, tunnels (CONNECT, Upgrade) included.")
         case .maxPerRoute:
             return .setting(\.limits.maxPerRoute, .count(), default: .profile(\.maxPerRoute), example: ["50"],
-                            "Pooled connections to one destination.", perDestination: \.maxPerRoute)
+                            "Upstream connections to one destination, tunnels (CONNECT, Upgrade) included.", perDestination: \.maxPerRoute)
         case .maxPending:
             return .setting(\.limits.maxPending, .count(), default: .value(1000), example: ["500"],
                             "Requests waiting for a connection to one destination.", perDestination: \.maxPending)

@@ -8,6 +8,9 @@ extension ProxySession {
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
     func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
         guard machine.state != .closed else { return }
+        // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
+        // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
+        let closeAfter = closeAfter || needsFreshConnection || x.request.isUpgrade
         x.errorCause = cause
         x.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)

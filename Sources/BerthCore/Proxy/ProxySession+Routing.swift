@@ -17,6 +17,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         if case .untilClose = x.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
+        // Only a head with a Via field is searched: one branch per request otherwise.
+        if req.hasVia && req.headers.viaNames(worker.settings.viaName) {
+            return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
+        }
 
         let pool: UpstreamPool
         if let cached = cachedRoute(req) {
@@ -85,6 +89,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquire(allowReuse: Bool) {
         guard let pool = x.pool else { return }
         let now = worker.now
+        // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let lease):
             pool.counters.observe(.acquireWait, 0)
@@ -102,7 +107,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
     private func connect(_ ticket: consuming ConnectTicket, pool: UpstreamPool) {
-        link = .connecting(ticket)
+        if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
         machine.connecting()
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
@@ -129,7 +134,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
-        send(on: lease, reused: true)
+        if needsFreshConnection {
+            // A CONNECT cannot tunnel over a connection that spoke HTTP: it keeps the slot and opens its own.
+            connect(worker.manager.freshSlot(for: lease), pool: pool)
+        } else {
+            send(on: lease, reused: true)
+        }
         drive()
     }
 
@@ -182,13 +192,13 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .connecting(let ticket):
             let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
             send(on: lease, reused: false)
-        case .tunnelConnecting:
-            tunnelConnected(channel)
+        case .tunnelConnecting(let ticket):
+            tunnelConnected(worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now))
         case .none:
             channel.close()
         case .relaying(let lease):
             preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer):
+        case .tunnel(let peer, _):
             preconditionFailure("a connect finished inside a tunnel with \(peer.peer.fd)")
         }
         drive()
@@ -199,13 +209,13 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         switch link.take() {
         case .connecting(let ticket):
             worker.manager.connectFailed(ticket)
-        case .tunnelConnecting:
-            break
+        case .tunnelConnecting(let ticket):
+            worker.manager.connectFailed(ticket)
         case .none:
             break
         case .relaying(let lease):
             preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer):
+        case .tunnel(let peer, _):
             preconditionFailure("a connect failed inside a tunnel with \(peer.peer.fd)")
         }
         answer(cause, detail: detail)

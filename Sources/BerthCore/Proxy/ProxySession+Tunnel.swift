@@ -1,10 +1,20 @@
-// Tunnels: CONNECT to an allowlisted port, and Upgrade after a 101. Bytes flow both ways untouched and the socket is never pooled.
+// Tunnels: CONNECT to an allowlisted port, and Upgrade after a 101. Bytes flow both ways untouched; the connection holds its pool slot until the tunnel ends.
 import Glibc
 import HTTP1
 import EventLoop
 
 extension ProxySession: TunnelOwner {
-    /// CONNECT host:port: checks the port and the allowlist, then connects outside the pool.
+    /// Whether the current request may only go out on a connection of its own: a CONNECT tunnels over a fresh
+    /// socket, never over one that already spoke HTTP.
+    @inline(__always)
+    var needsFreshConnection: Bool {
+        if case .connect = x.request.method { return true }
+        return false
+    }
+
+    /// CONNECT host:port: checks the port and the allowlist, then asks the endpoint's pool for a slot like any request,
+    /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
+    /// max-pending, the acquire timeout) and holds its slot until it ends.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         x.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
@@ -14,19 +24,19 @@ extension ProxySession: TunnelOwner {
         guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)
         }
-        link = .tunnelConnecting
-        machine.connecting()
-        connectorForUse().start(key, timeout: worker.manager.settings.route.connectTimeout, now: now)
+        let pool = worker.manager.tunnelPool(for: key, now: now)
+        x.pool = pool
+        acquire(allowReuse: false)
     }
 
     /// The CONNECT target answered: acknowledge and start relaying.
-    func tunnelConnected(_ ch: Channel) {
+    func tunnelConnected(_ lease: consuming UpstreamLease) {
         worker.counters[.tunnels] &+= 1
         caller.write(ErrorResponse.connectEstablished)
-        enterTunnel(with: ch)
+        enterTunnel(with: lease)
     }
 
-    /// A 101 arrived for an upgrading request: the upstream connection leaves the pool and becomes a tunnel.
+    /// A 101 arrived for an upgrading request: the upstream connection becomes a tunnel and keeps its pool slot.
     func startUpgrade() {
         guard link.connection != nil else { return }
         guard RelayDriver.writeHead(responseParser, version: x.request.version, keepAlive: true,
@@ -34,25 +44,25 @@ extension ProxySession: TunnelOwner {
         x.response = .complete
         guard let lease = link.takeLease() else { return }
         lease.conn.channel.clearTimeout()
-        let ch = worker.manager.detach(lease)
         worker.counters[.tunnels] &+= 1
-        enterTunnel(with: ch)
+        enterTunnel(with: lease)
     }
 
-    /// Hands the caller and `peer` to a tunnel of their own; the session hears again when it ends.
-    private func enterTunnel(with peer: Channel) {
+    /// Hands the caller and the lease's connection to a tunnel of their own; the session hears again when it ends.
+    private func enterTunnel(with lease: consuming UpstreamLease) {
         machine.tunnel()
-        let t = Tunnel(caller: caller, peer: peer, highWater: worker.settings.highWater,
+        let t = Tunnel(caller: caller, peer: lease.conn.channel, highWater: worker.settings.highWater,
                        idleTimeout: worker.settings.callerIdleTimeout, owner: self)
-        link = .tunnel(t)
+        link = .tunnel(t, lease)
         if !t.start() { close() }
     }
 
-    func tunnelEnded(peerClosedFirst: Bool) {
+    func tunnelEnded(flushCaller: Bool) {
         worker.tick()
-        // The tunnel closed its peer; the caller's events come back here for the last flush or the close.
-        link = .none
+        // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
+        // flush or the close.
+        if case .tunnel(_, let lease) = link.take() { worker.manager.tunnelEnded(lease) }
         caller.delegate = self
-        if peerClosedFirst { closeAfterFlush() } else { close() }
+        if flushCaller { closeAfterFlush() } else { close() }
     }
 }

@@ -206,14 +206,15 @@ final class ProxySession: ChannelDelegate {
         switch link.take() {
         case .none:
             break
-        case .tunnelConnecting:
-            break
         case .connecting(let ticket):
+            worker.manager.connectFailed(ticket)
+        case .tunnelConnecting(let ticket):
             worker.manager.connectFailed(ticket)
         case .relaying(let lease):
             release(lease, failure: .callerAborted)
-        case .tunnel(let t):
+        case .tunnel(let t, let lease):
             t.close()
+            worker.manager.tunnelEnded(lease)
         }
         giveBackReplay()
         caller.close()

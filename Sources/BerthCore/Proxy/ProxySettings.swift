@@ -9,6 +9,9 @@ struct ProxySettings: Sendable {
     var allow: [AllowRule]
     var connectPorts: Set<Int>
     var forward: ForwardOptions
+    /// This instance's Via received-by (`berth-3f9a1c2b`): a request whose Via names it came back to berth. Empty
+    /// when berth adds no Via.
+    var viaName: [UInt8] = []
     var limits: HTTP1Limits
     var accessLog: Bool
     /// Largest request body kept for a replay, and how many such copies this worker may hold at once.
@@ -30,7 +33,9 @@ struct ProxySettings: Sendable {
         allow = c.allow
         connectPorts = Set(c.connectPorts)
         var f = ForwardOptions()
-        f.via = c.via
+        let stamp = ViaStamp.stamp(c.via)
+        f.via = stamp?.value
+        viaName = stamp?.receivedBy ?? []
         f.alsoDrop = ["berth-socket-timeout"]
         forward = f
         limits = .default

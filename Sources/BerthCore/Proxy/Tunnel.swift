@@ -1,15 +1,22 @@
-// A CONNECT or Upgrade tunnel: bytes flow both ways untouched, with backpressure per direction and one idle timeout.
+// A CONNECT or Upgrade tunnel: bytes flow both ways untouched, with backpressure and a relayed half-close per direction, and one idle timeout.
 import EventLoop
 
 /// Hears once that a tunnel is over.
 protocol TunnelOwner: AnyObject {
-    /// The tunnel ended; `peerClosedFirst` when the upstream side ended it (the caller then gets what is left
-    /// before its connection closes), otherwise the caller went or the tunnel idled out.
-    func tunnelEnded(peerClosedFirst: Bool)
+    /// The tunnel ended. `flushCaller`: both directions finished, or the upstream side failed, so the caller gets
+    /// what is left before its connection closes; otherwise the caller failed or the tunnel idled out, and the
+    /// caller's connection is closed at once.
+    func tunnelEnded(flushCaller: Bool)
 }
 
-/// Two channels relayed to each other until either ends or both are idle for `idleTimeout`. The session hands
-/// both over and is not called again until `tunnelEnded`; the tunnel owns the peer socket and closes it.
+/// Two channels relayed to each other until both directions are done, either side fails, or the tunnel is silent
+/// for `idleTimeout`. The session hands both over and is not called again until `tunnelEnded`; the tunnel owns the
+/// peer socket and closes it.
+///
+/// A FIN is relayed, not taken as the end: when one side stops sending (`shutdown(SHUT_WR)`, or a close whose other
+/// half is still reading), the other side gets the bytes still buffered and then a FIN of its own, and the opposite
+/// direction carries on. A caller that sends its request and half-closes still gets the whole answer (HAProxy and
+/// nginx's stream module relay it the same way).
 final class Tunnel: ChannelDelegate {
     let caller: Channel
     let peer: Channel
@@ -18,6 +25,13 @@ final class Tunnel: ChannelDelegate {
     /// Unowned: the session owns the tunnel and outlives it.
     private unowned(unsafe) let owner: TunnelOwner
     private var ended = false
+    /// caller → peer and peer → caller.
+    private var up = Flow.open
+    private var down = Flow.open
+
+    /// Where one direction stands: open; its source sent FIN, which waits for the destination's output to drain;
+    /// or the destination was shut for writing.
+    private enum Flow { case open, finishing, done }
 
     init(caller: Channel, peer: Channel, highWater: Int, idleTimeout: Nanos, owner: TunnelOwner) {
         self.caller = caller
@@ -32,6 +46,7 @@ final class Tunnel: ChannelDelegate {
         caller.delegate = self
         peer.delegate = self
         peer.startReading()
+        // A caller that already half-closed (callerEnded stopped reading it) reads its FIN again here and is relayed.
         caller.startReading()
         // Bytes that arrived early on either side belong to the tunnel.
         caller.moveAllInput(to: peer)
@@ -46,38 +61,61 @@ final class Tunnel: ChannelDelegate {
         switch ch.read() {
         case .data: break
         case .wouldBlock: return
-        case .eof, .failed: return sideClosed(ch)
+        case .eof: return sourceEnded(ch)
+        case .failed: return end(failed: ch)
         }
         ch.moveAllInput(to: other)
-        guard other.flush() else { return end(peerClosedFirst: false) }
+        guard other.flush() else { return end(failed: other) }
         if other.pendingOutput > highWater { ch.stopReading() }
         // Traffic either way keeps the tunnel alive.
         caller.setTimeout(idleTimeout)
     }
 
     func channelWritable(_ ch: Channel) {
-        if ch.writeError != 0 { return end(peerClosedFirst: false) }
-        // The side that drained may take more: let the other side send again.
-        (ch === caller ? peer : caller).startReading()
+        if ch.writeError != 0 { return end(failed: ch) }
+        // The side that drained may take more: let the other side send again, unless it already sent its FIN.
+        let source = ch === caller ? peer : caller
+        if flow(from: source) == .open { source.startReading() }
+        finishIfDrained(ch)
     }
 
     func channelTimedOut(_ ch: Channel) {
-        end(peerClosedFirst: false)
+        end(failed: caller)
     }
 
-    /// One side closed: the other gets what is left, then the tunnel ends.
-    private func sideClosed(_ ch: Channel) {
+    /// `ch` sent FIN: no more reads from it; the other side gets a FIN once what it still has to send has left.
+    private func sourceEnded(_ ch: Channel) {
+        ch.stopReading()
         let other = ch === caller ? peer : caller
         ch.moveAllInput(to: other)
-        _ = other.flush()
-        end(peerClosedFirst: ch === peer)
+        if ch === caller { up = .finishing } else { down = .finishing }
+        guard other.flush() else { return end(failed: other) }
+        caller.setTimeout(idleTimeout)
+        finishIfDrained(other)
     }
 
-    private func end(peerClosedFirst: Bool) {
+    /// Relays a pending FIN to `dest` once its output is empty; ends the tunnel when both directions are done.
+    private func finishIfDrained(_ dest: Channel) {
+        guard !ended, dest.pendingOutput == 0 else { return }
+        if dest === peer, up == .finishing {
+            up = .done
+            peer.shutdownWrite()
+        } else if dest === caller, down == .finishing {
+            down = .done
+            caller.shutdownWrite()
+        }
+        if up == .done && down == .done { end(failed: nil) }
+    }
+
+    /// The direction whose source is `ch`.
+    private func flow(from ch: Channel) -> Flow { ch === caller ? up : down }
+
+    /// Over: both directions done (`failed` nil), or `failed` broke (an error, or the caller on the idle timeout).
+    private func end(failed: Channel?) {
         guard !ended else { return }
         ended = true
         close()
-        owner.tunnelEnded(peerClosedFirst: peerClosedFirst)
+        owner.tunnelEnded(flushCaller: failed !== caller)
     }
 
     /// Closes the peer side (what it still has to send goes first, if the kernel takes it now).

@@ -2,19 +2,21 @@
 import EventLoop
 
 /// The upstream half of a session. Resources live in the case that needs them: a connect slot while connecting, the
-/// lease while relaying, the peer socket in a tunnel. Taking the link out (`take`) is the only way to give one back,
-/// so closing a session after an error was answered finds nothing left to return twice.
+/// lease while relaying, the tunnel and its lease (its pool slot, held for the tunnel's whole life) in a tunnel.
+/// Taking the link out (`take`) is the only way to give one back, so closing a session after an error was answered
+/// finds nothing left to return twice.
 enum UpstreamLink: ~Copyable {
     /// Nothing upstream (routing, queued in the pool, answered by berth).
     case none
     /// A pooled connection is being opened into this slot.
     case connecting(ConnectTicket)
-    /// A CONNECT target is being opened; tunnels hold no pool slot.
-    case tunnelConnecting
+    /// A CONNECT target is being opened into this slot of its pool: tunnels count against the limits like requests.
+    case tunnelConnecting(ConnectTicket)
     /// The request and response flow over this busy connection.
     case relaying(UpstreamLease)
-    /// Bytes flow both ways untouched (CONNECT, or an Upgrade after 101); the tunnel owns the peer socket.
-    case tunnel(Tunnel)
+    /// Bytes flow both ways untouched (CONNECT, or an Upgrade after 101); the tunnel owns the peer socket, and the
+    /// lease keeps its connection counted (busy) in its pool until the tunnel ends and the lease goes back.
+    case tunnel(Tunnel, UpstreamLease)
 
     /// Hands the link over and leaves `.none` behind.
     mutating func take() -> UpstreamLink {
@@ -33,11 +35,11 @@ enum UpstreamLink: ~Copyable {
         case .connecting(let ticket):
             self = .connecting(ticket)
             return nil
-        case .tunnelConnecting:
-            self = .tunnelConnecting
+        case .tunnelConnecting(let ticket):
+            self = .tunnelConnecting(ticket)
             return nil
-        case .tunnel(let t):
-            self = .tunnel(t)
+        case .tunnel(let t, let lease):
+            self = .tunnel(t, lease)
             return nil
         }
     }
@@ -68,10 +70,11 @@ enum UpstreamLink: ~Copyable {
         }
     }
 
-    /// Whether the link holds a pool's connect slot (a pooled connection is being opened).
+    /// Whether the link holds a pool's connect slot (a pooled connection, or a CONNECT target, is being opened).
     var holdsConnectSlot: Bool {
         switch self {
         case .connecting: return true
+        case .tunnelConnecting: return true
         default: return false
         }
     }
@@ -79,7 +82,7 @@ enum UpstreamLink: ~Copyable {
     /// The tunnel, if in one.
     var tunnel: Tunnel? {
         switch self {
-        case .tunnel(let t): return t
+        case .tunnel(let t, _): return t
         default: return nil
         }
     }

@@ -32,6 +32,8 @@ final class Worker: EventHandler {
     var counters = WorkerCounters()
     let logger: Logger
     private(set) var listener: Listener?
+    /// Every listener of the process (proxy and admin): a connect to one of them is a loop. Set once at start.
+    var ownListeners = OwnListeners()
     private var sessions: [ObjectIdentifier: ProxySession] = [:]
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]

@@ -4,7 +4,8 @@
 enum CloseReason: String, CaseIterable, Sendable {
     /// The upstream was paused by the orchestrator.
     case paused
-    /// /evict closed it, or the global limit needed the slot.
+    /// /evict closed it, the global limit needed the slot, or a request that may not reuse a connection (a CONNECT,
+    /// a retry) needed its pool's slot.
     case evicted
     /// Idle for longer than the idle timeout.
     case idleTimeout = "idle-timeout"
@@ -24,7 +25,7 @@ enum CloseReason: String, CaseIterable, Sendable {
     case upstreamClose = "upstream-close"
     /// Opened before the last /resume: an earlier epoch is never reused.
     case staleEpoch = "stale-epoch"
-    /// The connection became a tunnel (Upgrade or CONNECT).
+    /// The connection carried a tunnel (Upgrade or CONNECT), which has ended: counted when the tunnel gives its slot back.
     case upgraded
     /// The caller went away before the exchange ended.
     case callerAborted = "caller-aborted"

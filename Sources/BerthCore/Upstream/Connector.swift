@@ -77,6 +77,11 @@ final class Connector: ChannelDelegate, EventHandler {
         guard let address = addresses.first else {
             return fail(.dnsFailure, "\(key.host) did not resolve")
         }
+        // Checked here, after resolution and before any connect: a name, a literal or a Unix socket that is berth's own
+        // listener would be a loop (or the admin API reached through the proxy). Once per connect, never per request.
+        if client.worker.ownListeners.contains(address) {
+            return fail(.forwardingLoop, "\(key) is berth's own listener (\(address))")
+        }
         // Every TLS connect is for a pool's key (sessions and prewarms connect for `pool.key`), and that pool holds
         // the handshake's inputs; one lookup per connect, none per request.
         let pool = key.tls == nil ? nil : client.worker.manager.existingPool(key)

@@ -32,6 +32,9 @@ enum ErrorCause: String, CaseIterable, Sendable {
     case tlsHostnameMismatch = "tls-hostname-mismatch"
     /// No TLS handshake within the handshake timeout.
     case tlsHandshakeTimeout = "tls-handshake-timeout"
+    /// The request would reach berth itself: its destination is one of berth's own listeners, or it carries this
+    /// instance's Via token (it came back through another proxy).
+    case forwardingLoop = "forwarding-loop"
 
     /// The status berth answers with.
     var status: Int {
@@ -44,6 +47,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .badRequest: return 400
         case .headerTimeout: return 408
         case .notImplemented: return 501
+        case .forwardingLoop: return 508
         }
     }
 }

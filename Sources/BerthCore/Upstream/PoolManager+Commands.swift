@@ -55,7 +55,7 @@ extension PoolManager {
         pool.holdTimeout = nil
         let held = withSet { $0.resume(pool.slot) }
         for waiter in held {
-            switch acquire(pool, waiter: waiter, allowReuse: true, now: now) {
+            switch acquire(pool, waiter: waiter, allowReuse: !waiter.needsFreshConnection, now: now) {
             case .reuse(let lease): waiter.poolGranted(lease)
             case .connect(let ticket): waiter.poolMayConnect(ticket)
             case .wait: break

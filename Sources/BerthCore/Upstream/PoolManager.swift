@@ -67,16 +67,26 @@ final class PoolManager {
     /// A TLS pool created while its endpoint's plain pool is paused starts paused too: a freeze holds every way in.
     func pool(for requested: PoolKey, now: Nanos) -> UpstreamPool {
         let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
-        if let p = pools[key] { return p }
+        return pools[key] ?? makePool(key, now: now)
+    }
+
+    /// The pool CONNECT tunnels to `endpoint` count against: its plain one, whatever TLS the destination's requests
+    /// use (the tunnel carries the caller's own bytes). It is among `existingPools(at:)`, so /pause holds it too.
+    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool {
+        let key = endpoint.plain
+        return pools[key] ?? makePool(key, now: now)
+    }
+
+    /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too: a freeze
+    /// holds every way in.
+    private func makePool(_ key: PoolKey, now: Nanos) -> UpstreamPool {
         let route = routeSettings(for: key)
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
         let p = UpstreamPool(key: key, slot: slot, manager: self, settings: route, now: now)
-        if key.tls != nil {
-            p.tls = TLSUpstream(key: key, contexts: contexts)
-            if let sibling = pools[key.plain], case .paused(let rejectNew) = sibling.state.mode {
-                _ = ledger.pause(slot, rejectNew: rejectNew)
-                p.holdTimeout = sibling.holdTimeout
-            }
+        if key.tls != nil { p.tls = TLSUpstream(key: key, contexts: contexts) }
+        if let sibling = existingPools(at: key.plain).first(where: { $0.state.isPaused }), case .paused(let rejectNew) = sibling.state.mode {
+            _ = ledger.pause(slot, rejectNew: rejectNew)
+            p.holdTimeout = sibling.holdTimeout
         }
         pools[key] = p
         return p
@@ -85,9 +95,13 @@ final class PoolManager {
     /// The pools that serve `endpoint` (a plain key) and exist: the one http:// requests reach and, when it is
     /// another, the one https:// requests reach. Admin commands name endpoints and act on both.
     func existingPools(at endpoint: PoolKey) -> [UpstreamPool] {
-        let http = RouteTarget.resolve(endpoint.plain, settings: settings)
-        let https = RouteTarget.secure(endpoint.plain, settings: settings)
-        return (http == https ? [http] : [http, https]).compactMap { pools[$0] }
+        let plain = endpoint.plain
+        let http = RouteTarget.resolve(plain, settings: settings)
+        let https = RouteTarget.secure(plain, settings: settings)
+        var keys = http == https ? [http] : [http, https]
+        // CONNECT tunnels use the plain pool even where requests go over TLS.
+        if !keys.contains(plain) { keys.append(plain) }
+        return keys.compactMap { pools[$0] }
     }
 
     /// Existing pool for `key`, if any.
@@ -188,14 +202,26 @@ final class PoolManager {
         }
     }
 
-    /// A busy connection leaves the pool for good but keeps its socket (an upgrade to a tunnel).
-    func detach(_ lease: consuming UpstreamLease) -> Channel {
+    /// A tunnel (CONNECT, or an Upgrade after 101) is over: its connection, busy for the tunnel's whole life, leaves
+    /// the pool (counted as `upgraded`), and its slot goes to the next waiter. Consuming: given back exactly once.
+    func tunnelEnded(_ lease: consuming UpstreamLease) {
         let conn = ledger.detach(lease)
         let pool = conn.pool
         pool.counters.countClose(.upgraded)
+        // The tunnel closed it already; closing is idempotent.
+        conn.channel.close()
         slotsFreed(pool.slot)
         notifyDrained(pool)
-        return conn.channel
+        if pool.forgetWhenEmpty { forget(pool.key) }
+    }
+
+    /// A waiter that may not use the connection it was handed (a CONNECT given a pooled one) keeps the slot and
+    /// opens its own: the connection closes (`evicted`) and its slot comes back as a connect ticket.
+    func freshSlot(for lease: consuming UpstreamLease) -> ConnectTicket {
+        let conn = lease.conn
+        let ticket = ledger.exchangeForTicket(lease)
+        close(conn, reason: .evicted)
+        return ticket
     }
 
     // MARK: idle connections

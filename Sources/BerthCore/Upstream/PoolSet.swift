@@ -145,6 +145,9 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         case .connect:
             open += 1
             return .connect(ConnectTicket(slot: s, epoch: slots[s.index]!.epoch), evicted: nil)
+        case .replace(let oldest):
+            // One idle connection out, one connect in: the counts that limits read stay as they were.
+            return .connect(ConnectTicket(slot: s, epoch: slots[s.index]!.epoch), evicted: oldest)
         case .connectIfGlobalRoom:
             // At the global limit, another upstream's least recently used idle connection gives up its slot, as
             // HttpClient's pool does; without one, the request waits for any slot to free.
@@ -239,7 +242,16 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         }
     }
 
-    /// A busy connection leaves the pool for good but keeps its socket (an upgrade to a tunnel); its slot is free.
+    /// A busy connection given up for a fresh one in the same slot (a waiter that may not reuse it): the slot stays
+    /// counted, now as connecting, and the caller closes the old connection (`lease.conn`, read before this call).
+    mutating func exchangeForTicket(_ lease: consuming Lease) -> ConnectTicket {
+        let s = lease.slot
+        slots[s.index]!.endBusy()
+        slots[s.index]!.reserveConnect()
+        return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
+    }
+
+    /// A busy connection leaves the pool for good (a tunnel ended); its slot is free.
     mutating func detach(_ lease: consuming Lease) -> Conn {
         slots[lease.slot.index]!.endBusy()
         open -= 1

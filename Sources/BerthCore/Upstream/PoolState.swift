@@ -60,6 +60,9 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         case reuse(Conn)
         /// A slot is reserved (counted in `connecting`).
         case connect
+        /// At the route's limit, this oldest idle connection gave its slot to a request that may not reuse it;
+        /// the slot is reserved (counted in `connecting`) and the caller closes the connection.
+        case replace(Conn)
         /// The route has room but the global limit may not: the set decides.
         case connectIfGlobalRoom
         /// Queued.
@@ -78,7 +81,15 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
             busy += 1
             return .reuse(last.conn)
         }
-        guard open < maxPerRoute else { return queue(waiter) }
+        guard open < maxPerRoute else {
+            // A request that may not reuse (a retry, a CONNECT) would otherwise wait behind idle connections it
+            // cannot use, which only their idle timeout frees.
+            if !allowReuse, let oldest = removeOldestIdle() {
+                connecting += 1
+                return .replace(oldest)
+            }
+            return queue(waiter)
+        }
         guard globalRoom else { return .connectIfGlobalRoom }
         connecting += 1
         return .connect
