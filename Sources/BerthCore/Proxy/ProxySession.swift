@@ -92,11 +92,14 @@ final class ProxySession: ChannelDelegate {
     // MARK: caller side
 
     private func callerReadable() {
-        switch caller.read() {
+        // A yield from `parseHeads` re-activates the read event with heads already buffered: past the pipelining hold
+        // nothing more is read on top of them, or a caller sending faster than its heads are answered grows the input
+        // by a read per 16 heads.
+        let outcome = caller.pendingInput > worker.settings.maxPipelinedInput ? .wouldBlock : caller.read()
+        switch outcome {
         case .data:
             break
         case .wouldBlock:
-            // A yield from `parseHeads` re-activates the read event with heads already buffered.
             if caller.pendingInput == 0 { return }
         case .eof:
             return callerEnded()
@@ -140,6 +143,10 @@ final class ProxySession: ChannelDelegate {
     func parseHeads() {
         var budget = ProxySession.headsPerEvent
         while machine.awaitingHead {
+            // berth's own answers obey the relay's flow control: a caller that does not read them is not read, nor
+            // are its buffered heads started, until its output drains (`callerDrained`); the idle timeout that
+            // runs meanwhile closes a caller that never reads.
+            guard caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
             guard budget > 0 else {
                 // Many pipelined requests answered at once (errors, say): let the other connections run first.
                 caller.scheduleRead()
@@ -191,6 +198,9 @@ final class ProxySession: ChannelDelegate {
         case .exchanging:
             // The relay reads the upstream again once the caller's output is under high water.
             relay()
+        case .idle, .readingHead:
+            // Answers backed up past high water stopped the reading (`parseHeads`); `drive()` starts the buffered heads.
+            caller.startReading()
         default:
             break
         }
