@@ -16,6 +16,9 @@ public final class BerthServer {
     private var workers: [Worker] = []
     private var admin: AdminServer?
     private var signals: [SignalWatch] = []
+    /// Workers still draining after SIGTERM; nil before it. Counted on worker 0's loop, which carries the admin
+    /// listener and stops last, so /readyz answers `draining` for as long as any worker drains.
+    private var draining: Int?
     let startedAt = MonotonicClock.now()
     /// Bearer token the admin API requires, when configured.
     var adminToken: String? { configuration.adminToken }
@@ -115,14 +118,32 @@ public final class BerthServer {
         case SIGHUP:
             reload()
         default:
+            guard draining == nil else { return }
             logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])
-            admin?.close()
-            admin = nil
+            draining = workers.count
             let drain = configuration.timeouts.drain.nanos
+            let home = workers[0]
             for w in workers {
-                if w.index == 0 { w.beginShutdown(drain: drain) } else { w.waker.post { w.beginShutdown(drain: drain) } }
+                if w.index == 0 {
+                    w.beginShutdown(drain: drain) { [unowned self] in self.workerDrained() }
+                } else {
+                    // Unowned: the server outlives its workers' loops.
+                    w.waker.post { [unowned self] in
+                        w.beginShutdown(drain: drain) { home.waker.post { [unowned self] in self.workerDrained() } }
+                    }
+                }
             }
         }
+    }
+
+    /// One worker finished its drain (on worker 0's loop). The loops run until all have, so commands that reach
+    /// every worker (/stats, /pause) still answer; then each stops, worker 0 last, and `run()` closes the admin.
+    private func workerDrained() {
+        guard let left = draining else { return }
+        draining = left - 1
+        guard left == 1 else { return }
+        for w in workers.dropFirst() { w.waker.post { w.stop() } }
+        workers[0].stop()
     }
 
     /// SIGHUP: new limits and timeouts for new decisions; connections stay. A bad file keeps the old configuration.

@@ -120,7 +120,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
                             "A caller connection with no request in flight is closed after this.")
         case .drainTimeout:
             return .setting(\.timeouts.drain, .duration, default: .value(.seconds(10)), example: ["20s"],
-                            "How long SIGTERM waits for in-flight requests.")
+                            "How long SIGTERM goes on serving the requests already accepted (in flight, queued, held by a pause).")
         case .socketTimeoutCeiling:
             return .setting(\.timeouts.socketCeiling, .duration, default: .value(.seconds(300)), example: ["10m"],
                             "Highest value a Berth-Socket-Timeout request header may ask for.")

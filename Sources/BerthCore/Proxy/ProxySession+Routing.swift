@@ -165,7 +165,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
     }
 
-    /// Shutdown: a request still queued in a pool is answered now rather than cut when the drain ends.
+    /// The drain ran out with this request still queued in a pool: it is answered rather than cut.
     func answerShuttingDown() {
         guard machine.queuedSince != nil, let pool = x.pool else { return }
         worker.tick()

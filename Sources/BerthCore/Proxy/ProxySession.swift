@@ -232,4 +232,7 @@ final class ProxySession: ChannelDelegate {
 
     /// Whether the session is between requests, so shutdown may close it at once.
     var isIdle: Bool { machine.isIdle }
+
+    /// Whether its request waits in a pool's queue (for a connection, or held by a pause).
+    var isQueued: Bool { machine.queuedSince != nil }
 }

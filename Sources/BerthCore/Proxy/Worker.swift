@@ -40,6 +40,8 @@ final class Worker: EventHandler {
     /// How other threads (the admin's worker, tests) reach this loop.
     private(set) var waker: LoopWaker!
     private var drainTimer: LoopEvent?
+    /// Hears, once, that this worker's drain is over (its last session ended, or the drain timeout ran out).
+    private var whenDrained: (() -> Void)?
     /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
 
@@ -90,7 +92,7 @@ final class Worker: EventHandler {
     /// A session closed its caller connection.
     func sessionEnded(_ s: ProxySession) {
         sessions[ObjectIdentifier(s)] = nil
-        if isShuttingDown && sessions.isEmpty { base.stop() }
+        if isShuttingDown && sessions.isEmpty { drainEnded() }
     }
 
     /// Callers connected now.
@@ -122,23 +124,29 @@ final class Worker: EventHandler {
         ])
     }
 
-    /// Stops accepting, closes idle callers and pooled connections, and lets in-flight exchanges finish for up to `drain`.
-    func beginShutdown(drain: Nanos) {
+    /// Stops accepting and closes idle callers and pooled connections; every request already accepted (in flight,
+    /// queued for a connection, held by a pause) goes on being served, its caller closed after its response, for up
+    /// to `drain`. `whenDrained` hears when that is over; the loop keeps running (the admin, other workers' commands)
+    /// until the server stops it.
+    func beginShutdown(drain: Nanos, whenDrained: @escaping () -> Void) {
         guard !isShuttingDown else { return }
         isShuttingDown = true
+        self.whenDrained = whenDrained
         listener?.close()
         listener = nil
-        for s in Array(sessions.values) {
-            if s.isIdle { s.close() } else { s.answerShuttingDown() }
-        }
+        for s in Array(sessions.values) where s.isIdle { s.close() }
         manager.closeAllIdle()
-        if sessions.isEmpty {
-            base.stop()
-            return
-        }
+        if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)
         t.add(after: drain)
         drainTimer = t
+    }
+
+    /// The drain is over: tells the server, once.
+    private func drainEnded() {
+        guard let done = whenDrained else { return }
+        whenDrained = nil
+        done()
     }
 
     func handleEvent(_ tag: EventTag, what: Int16) {
@@ -149,8 +157,12 @@ final class Worker: EventHandler {
             housekeeping.add(after: housekeepingInterval)
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
-            for s in Array(sessions.values) { s.close() }
-            base.stop()
+            // A request that never left berth (queued, or held by a pause that did not lift) is answered, so its
+            // caller knows it may send it elsewhere; the others are cut.
+            for s in Array(sessions.values) {
+                if s.isQueued { s.answerShuttingDown() } else { s.close() }
+            }
+            drainEnded()
         default:
             break
         }

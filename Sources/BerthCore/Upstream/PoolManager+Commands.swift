@@ -109,11 +109,13 @@ extension PoolManager {
         return stale.count
     }
 
-    /// Closes every idle connection (shutdown).
+    /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
+    /// them (a request queued behind --max-total may connect now).
     func closeAllIdle() {
         for pool in pools.values {
             for conn in withSet({ $0.evict(pool.slot, idleFor: nil, now: 0) }) { close(conn, reason: .shutdown) }
         }
+        slotsFreed(nil)
     }
 
     /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and
