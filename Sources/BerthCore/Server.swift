@@ -33,6 +33,7 @@ public final class BerthServer {
     /// Binds, prints `berth listening proxy=HOST:PORT admin=HOST:PORT`, serves, and returns the exit status.
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        try resolveDescriptorBudget(&configuration)
         let n = configuration.workers
         let contexts = try Self.tlsContexts(for: configuration)
         let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts) }
@@ -150,7 +151,8 @@ public final class BerthServer {
     private func reload() {
         guard let reloader else { return }
         do {
-            let new = try reloader()
+            var new = try reloader()
+            try resolveDescriptorBudget(&new)
             try Self.checkFreezers(new)
             var applied = new
             // The listeners were bound, and their socket files made, at start.
@@ -168,7 +170,7 @@ public final class BerthServer {
             let n = workers.count
             for w in workers {
                 let apply = { [logger] in
-                    w.settings = ProxySettings(applied)
+                    w.settings = ProxySettings(applied, worker: w.index, of: n)
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
@@ -180,6 +182,14 @@ public final class BerthServer {
             logStartup()
         } catch {
             logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Works out `max-callers` under the process's descriptor limit (DescriptorBudget), logging a value that does
+    /// not fit under it.
+    private func resolveDescriptorBudget(_ c: inout BerthConfiguration) throws {
+        if let warning = try DescriptorBudget.resolve(&c, nofile: DescriptorBudget.nofile()) {
+            logger.warning("descriptor limit", metadata: ["problem": "\(warning)"])
         }
     }
 

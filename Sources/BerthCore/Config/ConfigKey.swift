@@ -16,6 +16,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxTotal = "max-total"
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
+    case maxCallers = "max-callers"
     case connectTimeout = "connect-timeout"
     case tlsHandshakeTimeout = "tls-handshake-timeout"
     case socketTimeout = "socket-timeout"
@@ -86,6 +87,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .maxPending:
             return .setting(\.limits.maxPending, .count(), default: .value(1000), example: ["500"],
                             "Requests waiting for a connection to one destination.", perDestination: \.maxPending)
+        case .maxCallers:
+            return .setting(\.limits.maxCallers, .countOrAuto, default: .value(nil), example: ["500"],
+                            "Caller connections open at once; past it a new caller gets 503 too-many-callers and is closed. "
+                                + "auto: RLIMIT_NOFILE less max-total, the admin's \(DescriptorBudget.adminConnections) "
+                                + "connections and \(DescriptorBudget.reserveBase) + \(DescriptorBudget.reservePerWorker) per worker for berth's own.")
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")

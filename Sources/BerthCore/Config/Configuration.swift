@@ -68,6 +68,9 @@ public struct PoolLimits: Hashable, Sendable {
     public var maxPending = 0
     /// Requests one connection serves before it is closed.
     public var maxRequestsPerConnection = 0
+    /// Caller connections open at once; nil is `auto`, which the server works out from RLIMIT_NOFILE at start
+    /// (`DescriptorBudget`).
+    public var maxCallers: Int? = nil
     /// The key table's default limits.
     public init() { self = BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).limits }
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.

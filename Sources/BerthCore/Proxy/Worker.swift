@@ -49,7 +49,7 @@ final class Worker: EventHandler {
     /// which the server shares among its workers.
     init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts()) {
         self.index = index
-        settings = ProxySettings(configuration)
+        settings = ProxySettings(configuration, worker: index, of: count)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
         resolver = UpstreamResolver(base: base, manager: manager)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
@@ -76,9 +76,25 @@ final class Worker: EventHandler {
     }
 
     private func accept(_ fd: CInt) {
+        guard sessions.count < settings.maxCallers else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd).start()
+    }
+
+    /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
+    /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.
+    private func refuse(_ fd: CInt) {
+        counters.countFailure(.tooManyCallers)
+        let ch = Channel(base: base, fd: fd)
+        // What the caller already sent is read first: a close over unread bytes sends a reset, which can destroy the
+        // answer before the caller reads it.
+        _ = ch.read()
+        ErrorResponse.write(status: ErrorCause.tooManyCallers.status, cause: .tooManyCallers,
+                            detail: "berth already has its \(settings.maxCallers) callers (max-callers)",
+                            keepAlive: false, headOnly: false, into: ch)
+        ch.flush()
+        ch.close()
     }
 
     /// Makes the session for a connected caller socket and keeps it until it ends; `accept`, and the tests that drive
