@@ -94,9 +94,10 @@ final class ProxySession: ChannelDelegate {
     private func callerReadable() {
         // A yield from `parseHeads` re-activates the read event with heads already buffered: past the pipelining hold
         // nothing more is read on top of them, or a caller sending faster than its heads are answered grows the input
-        // by a read per 16 heads.
-        let outcome = caller.pendingInput > worker.settings.maxPipelinedInput ? .wouldBlock : caller.read()
-        switch outcome {
+        // by a read per 16 heads. (Between heads only: every such event starts heads, so it cannot spin. In the other
+        // states the exchange's own flow control decides whether the caller is read.)
+        let heldBack = machine.awaitingHead && caller.pendingInput > worker.settings.maxPipelinedInput
+        switch heldBack ? .wouldBlock : caller.read() {
         case .data:
             break
         case .wouldBlock:
