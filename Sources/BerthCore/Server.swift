@@ -172,6 +172,7 @@ public final class BerthServer {
                 let apply = { [logger] in
                     w.settings = ProxySettings(applied, worker: w.index, of: n)
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
+                    w.resolver.dns.capacity = applied.limits.maxUpstreams
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
                     }

@@ -17,6 +17,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
     case maxCallers = "max-callers"
+    case maxUpstreams = "max-upstreams"
     case connectTimeout = "connect-timeout"
     case tlsHandshakeTimeout = "tls-handshake-timeout"
     case socketTimeout = "socket-timeout"
@@ -92,6 +93,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
                             "Caller connections open at once; past it a new caller gets 503 too-many-callers and is closed. "
                                 + "auto: RLIMIT_NOFILE less max-total, the admin's \(DescriptorBudget.adminConnections) "
                                 + "connections and \(DescriptorBudget.reserveBase) + \(DescriptorBudget.reservePerWorker) per worker for berth's own.")
+        // A sidecar talks to a few hundred upstreams at most; 10,000 entries are about 12 MB of /stats.
+        case .maxUpstreams:
+            return .setting(\.limits.maxUpstreams, .count(), default: .value(10_000), example: ["500"],
+                            "Upstreams each worker knows at once; past it the least recently used one with no connections, "
+                                + "no waiting request, no pause and no watch is forgotten, or the request gets 503 too-many-upstreams.")
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")

@@ -74,5 +74,6 @@ extension ManagerSettings {
             workerCount: count,
             freezerPollInterval: c.timeouts.freezerPoll.nanos
         )
+        maxUpstreams = c.limits.maxUpstreams
     }
 }
