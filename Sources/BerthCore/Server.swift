@@ -171,6 +171,7 @@ public final class BerthServer {
             for w in workers {
                 let apply = { [logger] in
                     w.settings = ProxySettings(applied, worker: w.index, of: n)
+                    w.replay.resize(limit: w.settings.replayBuffer, capacity: ReplayStore.capacity(w.settings, worker: w.index, of: n))
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     w.resolver.dns.capacity = applied.limits.maxUpstreams
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {

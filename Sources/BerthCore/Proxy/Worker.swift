@@ -52,7 +52,7 @@ final class Worker: EventHandler {
         settings = ProxySettings(configuration, worker: index, of: count)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
         resolver = UpstreamResolver(base: base, manager: manager)
-        replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
+        replay = ReplayStore(limit: settings.replayBuffer, capacity: ReplayStore.capacity(settings, worker: index, of: count))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
