@@ -16,6 +16,9 @@ public final class BerthServer {
     private var workers: [Worker] = []
     private var admin: AdminServer?
     private var signals: [SignalWatch] = []
+    /// Workers still draining after SIGTERM; nil before it. Counted on worker 0's loop, which carries the admin
+    /// listener and stops last, so /readyz answers `draining` for as long as any worker drains.
+    private var draining: Int?
     let startedAt = MonotonicClock.now()
     /// Bearer token the admin API requires, when configured.
     var adminToken: String? { configuration.adminToken }
@@ -30,6 +33,7 @@ public final class BerthServer {
     /// Binds, prints `berth listening proxy=HOST:PORT admin=HOST:PORT`, serves, and returns the exit status.
     public func run() throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)
+        try resolveDescriptorBudget(&configuration)
         let n = configuration.workers
         let contexts = try Self.tlsContexts(for: configuration)
         let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts) }
@@ -118,21 +122,40 @@ public final class BerthServer {
         case SIGHUP:
             reload()
         default:
+            guard draining == nil else { return }
             logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])
-            admin?.close()
-            admin = nil
+            draining = workers.count
             let drain = configuration.timeouts.drain.nanos
+            let home = workers[0]
             for w in workers {
-                if w.index == 0 { w.beginShutdown(drain: drain) } else { w.waker.post { w.beginShutdown(drain: drain) } }
+                if w.index == 0 {
+                    w.beginShutdown(drain: drain) { [unowned self] in self.workerDrained() }
+                } else {
+                    // Unowned: the server outlives its workers' loops.
+                    w.waker.post { [unowned self] in
+                        w.beginShutdown(drain: drain) { home.waker.post { [unowned self] in self.workerDrained() } }
+                    }
+                }
             }
         }
+    }
+
+    /// One worker finished its drain (on worker 0's loop). The loops run until all have, so commands that reach
+    /// every worker (/stats, /pause) still answer; then each stops, worker 0 last, and `run()` closes the admin.
+    private func workerDrained() {
+        guard let left = draining else { return }
+        draining = left - 1
+        guard left == 1 else { return }
+        for w in workers.dropFirst() { w.waker.post { w.stop() } }
+        workers[0].stop()
     }
 
     /// SIGHUP: new limits and timeouts for new decisions; connections stay. A bad file keeps the old configuration.
     private func reload() {
         guard let reloader else { return }
         do {
-            let new = try reloader()
+            var new = try reloader()
+            try resolveDescriptorBudget(&new)
             try Self.checkFreezers(new)
             var applied = new
             // The listeners were bound, and their socket files made, at start.
@@ -150,8 +173,10 @@ public final class BerthServer {
             let n = workers.count
             for w in workers {
                 let apply = { [logger] in
-                    w.settings = ProxySettings(applied)
+                    w.settings = ProxySettings(applied, worker: w.index, of: n)
+                    w.replay.resize(limit: w.settings.replayBuffer, capacity: ReplayStore.capacity(w.settings, worker: w.index, of: n))
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
+                    w.resolver.dns.capacity = applied.limits.maxUpstreams
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
                     }
@@ -162,6 +187,14 @@ public final class BerthServer {
             logStartup()
         } catch {
             logger.error("reload failed, keeping the running configuration", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Works out `max-callers` under the process's descriptor limit (DescriptorBudget), logging a value that does
+    /// not fit under it.
+    private func resolveDescriptorBudget(_ c: inout BerthConfiguration) throws {
+        if let warning = try DescriptorBudget.resolve(&c, nofile: DescriptorBudget.nofile()) {
+            logger.warning("descriptor limit", metadata: ["problem": "\(warning)"])
         }
     }
 

@@ -15,11 +15,16 @@ package final class Listener: EventHandler {
     private let acceptBatch: Int
     /// The socket file of a Unix listener that bound it, removed at close; nil for TCP and for a sharing listener.
     private let file: UnixSocketFile?
+    /// A descriptor held in reserve (/dev/null) when `keepsSpare`: out of descriptors, the listener gives it up to
+    /// accept one connection, so the admin API answers when callers have taken every other one. -1 while given up.
+    private var spare: CInt = -1
+    private let keepsSpare: Bool
 
     /// Binds and listens; the callback receives each accepted non-blocking fd. A Unix socket address gets its file
     /// `permissions`; `shared` says other workers will accept from this socket too (`init(base:sharing:)`).
+    /// `keepsSpare` holds a descriptor in reserve for when the process runs out (the admin listener).
     package init(base: EventBase, address: SocketAddress, reusePort: Bool, permissions: UnixSocketPermissions? = nil,
-                 shared: Bool = false, onAccept: @escaping (CInt) -> Void) throws {
+                 shared: Bool = false, keepsSpare: Bool = false, onAccept: @escaping (CInt) -> Void) throws {
         if address.family == .unix {
             let (fd, file) = try UnixSocketFile.listen(address, permissions: permissions ?? UnixSocketPermissions(mode: 0o600))
             self.fd = fd
@@ -31,6 +36,7 @@ package final class Listener: EventHandler {
             self.address = Socket.localAddress(fd) ?? address
         }
         acceptBatch = shared ? 1 : 64
+        self.keepsSpare = keepsSpare
         self.onAccept = onAccept
         start(base)
     }
@@ -45,6 +51,7 @@ package final class Listener: EventHandler {
         file = nil
         address = other.address
         acceptBatch = 1
+        keepsSpare = false
         self.onAccept = onAccept
         start(base)
     }
@@ -53,6 +60,14 @@ package final class Listener: EventHandler {
         event = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .accept)
         pauseTimer = LoopEvent(timerOn: base, handler: self, tag: .timer)
         event.add()
+        takeSpare()
+    }
+
+    /// Takes the reserve descriptor back when it was given up (and the process has one free again). The owner calls
+    /// it as each of its connections closes, before a caller can take the descriptor just freed.
+    package func takeSpare() {
+        guard keepsSpare, spare < 0 else { return }
+        spare = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     package func handleEvent(_ tag: EventTag, what: Int16) {
@@ -60,12 +75,21 @@ package final class Listener: EventHandler {
             event.add()
             return
         }
+        takeSpare()
         for _ in 0..<acceptBatch {
             do {
                 guard let conn = try Socket.accept(fd) else { return }
                 onAccept(conn)
             } catch let e as SocketError where e.errno == EMFILE || e.errno == ENFILE || e.errno == ENOBUFS || e.errno == ENOMEM {
-                // Out of descriptors: stop accepting for a moment instead of spinning on a readable listener.
+                if spare >= 0 {
+                    // The reserve goes to this connection; it is taken back at a later accept, once one is free.
+                    Glibc.close(spare)
+                    spare = -1
+                    if let conn = try? Socket.accept(fd) { onAccept(conn) }
+                    return
+                }
+                // Out of descriptors: stop accepting for a moment instead of spinning on a readable listener (as
+                // nginx disables accept events for a while on EMFILE).
                 event.remove()
                 pauseTimer.add(after: 100_000_000)
                 return
@@ -80,6 +104,7 @@ package final class Listener: EventHandler {
         event.free()
         pauseTimer.free()
         Glibc.close(fd)
+        if spare >= 0 { Glibc.close(spare) }
         file?.remove()
     }
 }

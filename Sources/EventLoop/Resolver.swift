@@ -19,8 +19,15 @@ package final class Resolver {
     private let maxTTL: Nanos = 300 * 1_000_000_000
     /// Failures are cached briefly so a bad name cannot flood the resolver.
     private let negativeTTL: Nanos = 1_000_000_000
+    /// Names cached at most (the worker's --max-upstreams: a name per upstream it may know); a new answer past it
+    /// drops the expired entries, then the one that expires first.
+    package var capacity: Int
 
-    package init(base: EventBase) {
+    /// Names cached now.
+    package var cachedCount: Int { cache.count }
+
+    package init(base: EventBase, capacity: Int = 10_000) {
+        self.capacity = max(1, capacity)
         dnsBase = evdns_base_new(base.raw, EVDNS_BASE_INITIALIZE_NAMESERVERS)
         if let dnsBase {
             // evdns's own defaults (5 s, 3 attempts) let one lookup run for half a minute; the session bounds a lookup
@@ -54,9 +61,21 @@ package final class Resolver {
         }
         let now = MonotonicClock.now()
         let life = addresses.isEmpty ? negativeTTL : min(max(Nanos(ttl) * 1_000_000_000, minTTL), maxTTL)
+        if cache[host] == nil { makeRoom(now: now) }
         cache[host] = Entry(addresses: addresses, expires: now + life)
         let callers = waiting.removeValue(forKey: host) ?? []
         for c in callers { c.done(addresses.map { SocketAddress(bytes: $0, port: c.port) }) }
+    }
+
+    /// Keeps the cache under `capacity` before a new name goes in: the expired entries go first (a flood of names
+    /// that do not resolve expires in a second), then the one closest to expiring. A scan per new name at the cap,
+    /// which a lookup's own cost dwarfs.
+    private func makeRoom(now: Nanos) {
+        guard cache.count >= capacity else { return }
+        cache = cache.filter { $0.value.expires > now }
+        while cache.count >= capacity, let first = cache.min(by: { $0.value.expires < $1.value.expires }) {
+            cache[first.key] = nil
+        }
     }
 
     private func loadHosts() {

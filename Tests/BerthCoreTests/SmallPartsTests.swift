@@ -57,6 +57,16 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(PoolKey(parsing: "[::1]:8080")?.bareHost, "::1")
     }
 
+    /// Should make `name.` and `name` one key, so a trailing dot meets the name's destination settings and allow
+    /// rules (issue 23 item 13); a lone dot or a double one stays unresolvable.
+    func testATrailingDotNamesTheSameUpstream() {
+        XCTAssertEqual(PoolKey(host: "Example.Internal.", port: 80), PoolKey(host: "example.internal", port: 80))
+        XCTAssertEqual(PoolKey(parsing: "example.internal.:8080")?.endpoint, "example.internal:8080")
+        XCTAssertTrue(DestinationMatcher.matches("*.internal", key: PoolKey(host: "a.internal.", port: 80)))
+        XCTAssertFalse(PoolKey(host: ".", port: 80).isResolvable)
+        XCTAssertFalse(PoolKey(host: "a..", port: 80).isResolvable)
+    }
+
     func testOnlyIPLiteralsAndDNSNamesAreResolvable() {
         for good in ["127.0.0.1", "::1", "localhost", "api.internal", "my_service", "a-b.c-d.example", String(repeating: "a", count: 63)] {
             XCTAssertTrue(PoolKey(host: good, port: 80).isResolvable, good)

@@ -24,7 +24,12 @@ final class AdminServer {
         self.worker = worker
         self.workers = workers
         self.address = address
-        listener = try Listener(base: base, address: address, reusePort: false, permissions: permissions) { [unowned self] fd in
+        listener = try Listener(base: base, address: address, reusePort: false, permissions: permissions, keepsSpare: true) { [unowned self] fd in
+            // The admin's share of descriptors (DescriptorBudget): past it, a new connection is closed at once.
+            guard self.connections.count < DescriptorBudget.adminConnections else {
+                Glibc.close(fd)
+                return
+            }
             let c = AdminConnection(admin: self, fd: fd)
             self.connections[ObjectIdentifier(c)] = c
             c.start()
@@ -50,6 +55,8 @@ final class AdminServer {
 
     func ended(_ c: AdminConnection) {
         connections[ObjectIdentifier(c)] = nil
+        // The descriptor just freed goes back into reserve if the reserve was spent on a connection.
+        listener.takeSpare()
     }
 
     /// Stops accepting and closes admin connections.

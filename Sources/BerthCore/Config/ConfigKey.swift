@@ -17,6 +17,8 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxTotal = "max-total"
     case maxPerRoute = "max-per-route"
     case maxPending = "max-pending"
+    case maxCallers = "max-callers"
+    case maxUpstreams = "max-upstreams"
     case connectTimeout = "connect-timeout"
     case tlsHandshakeTimeout = "tls-handshake-timeout"
     case socketTimeout = "socket-timeout"
@@ -91,6 +93,16 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .maxPending:
             return .setting(\.limits.maxPending, .count(), default: .value(1000), example: ["500"],
                             "Requests waiting for a connection to one destination.", perDestination: \.maxPending)
+        case .maxCallers:
+            return .setting(\.limits.maxCallers, .countOrAuto, default: .value(nil), example: ["500"],
+                            "Caller connections open at once; past it a new caller gets 503 too-many-callers and is closed. "
+                                + "auto: RLIMIT_NOFILE less max-total, the admin's \(DescriptorBudget.adminConnections) "
+                                + "connections and \(DescriptorBudget.reserveBase) + \(DescriptorBudget.reservePerWorker) per worker for berth's own.")
+        // A sidecar talks to a few hundred upstreams at most; 10,000 entries are about 12 MB of /stats.
+        case .maxUpstreams:
+            return .setting(\.limits.maxUpstreams, .count(), default: .value(10_000), example: ["500"],
+                            "Upstreams each worker knows at once; past it the least recently used one with no connections, "
+                                + "no waiting request, no pause and no watch is forgotten, or the request gets 503 too-many-upstreams.")
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")
@@ -125,7 +137,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
                             "A caller connection with no request in flight is closed after this.")
         case .drainTimeout:
             return .setting(\.timeouts.drain, .duration, default: .value(.seconds(10)), example: ["20s"],
-                            "How long SIGTERM waits for in-flight requests.")
+                            "How long SIGTERM goes on serving the requests already accepted (in flight, queued, held by a pause).")
         case .socketTimeoutCeiling:
             return .setting(\.timeouts.socketCeiling, .duration, default: .value(.seconds(300)), example: ["10m"],
                             "Highest value a Berth-Socket-Timeout request header may ask for.")

@@ -68,6 +68,11 @@ public struct PoolLimits: Hashable, Sendable {
     public var maxPending = 0
     /// Requests one connection serves before it is closed.
     public var maxRequestsPerConnection = 0
+    /// Caller connections open at once; nil is `auto`, which the server works out from RLIMIT_NOFILE at start
+    /// (`DescriptorBudget`).
+    public var maxCallers: Int? = nil
+    /// Upstreams each worker knows at once (its table of pools); past it the least recently used idle ones are forgotten.
+    public var maxUpstreams = 0
     /// The key table's default limits.
     public init() { self = BerthConfiguration(defaultsFor: TimeoutProfile.all[0]).limits }
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.

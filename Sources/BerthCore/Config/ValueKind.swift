@@ -208,6 +208,16 @@ extension ValueKind where Value == AllowRule {
     }
 }
 
+extension ValueKind where Value == Int? {
+    /// A whole number of at least 1, or `auto` (nil): berth works the value out when it starts.
+    static var countOrAuto: ValueKind {
+        let count = ValueKind<Int>.count()
+        return .scalar("n|auto", parse: { text throws(ValueProblem) in
+            text.lowercased() == "auto" ? nil : try count.parse([text])
+        }, yaml: { $0.map(String.init) ?? "auto" }, log: { $0.map(String.init) ?? "auto" })
+    }
+}
+
 extension ValueKind where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
     /// One of an enumeration's cases by name, without case; `noun` names the kind in errors ("a log format").
     static func choice(_ noun: String, valueName: String? = nil) -> ValueKind {

@@ -55,7 +55,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             guard worker.isAllowed(key) else {
                 return answer(.destinationDenied, detail: "\(key) is not in the allowlist")
             }
-            pool = worker.manager.pool(for: key, now: now)
+            guard let p = worker.manager.poolForRequest(key, now: now) else {
+                let cap = worker.manager.settings.maxUpstreams
+                return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+            }
+            pool = p
             remember(req, pool: pool, hostValue: hostValue)
         }
         x.key = pool.key
@@ -175,7 +179,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
     }
 
-    /// Shutdown: a request still queued in a pool is answered now rather than cut when the drain ends.
+    /// The drain ran out with this request still queued in a pool: it is answered rather than cut.
     func answerShuttingDown() {
         guard machine.queuedSince != nil, let pool = x.pool else { return }
         worker.tick()

@@ -92,11 +92,15 @@ final class ProxySession: ChannelDelegate {
     // MARK: caller side
 
     private func callerReadable() {
-        switch caller.read() {
+        // A yield from `parseHeads` re-activates the read event with heads already buffered: past the pipelining hold
+        // nothing more is read on top of them, or a caller sending faster than its heads are answered grows the input
+        // by a read per 16 heads. (Between heads only: every such event starts heads, so it cannot spin. In the other
+        // states the exchange's own flow control decides whether the caller is read.)
+        let heldBack = machine.awaitingHead && caller.pendingInput > worker.settings.maxPipelinedInput
+        switch heldBack ? .wouldBlock : caller.read() {
         case .data:
             break
         case .wouldBlock:
-            // A yield from `parseHeads` re-activates the read event with heads already buffered.
             if caller.pendingInput == 0 { return }
         case .eof:
             return callerEnded()
@@ -140,6 +144,10 @@ final class ProxySession: ChannelDelegate {
     func parseHeads() {
         var budget = ProxySession.headsPerEvent
         while machine.awaitingHead {
+            // berth's own answers obey the relay's flow control: a caller that does not read them is not read, nor
+            // are its buffered heads started, until its output drains (`callerDrained`); the idle timeout that
+            // runs meanwhile closes a caller that never reads.
+            guard caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
             guard budget > 0 else {
                 // Many pipelined requests answered at once (errors, say): let the other connections run first.
                 caller.scheduleRead()
@@ -191,6 +199,9 @@ final class ProxySession: ChannelDelegate {
         case .exchanging:
             // The relay reads the upstream again once the caller's output is under high water.
             relay()
+        case .idle, .readingHead:
+            // Answers backed up past high water stopped the reading (`parseHeads`); `drive()` starts the buffered heads.
+            caller.startReading()
         default:
             break
         }
@@ -223,4 +234,7 @@ final class ProxySession: ChannelDelegate {
 
     /// Whether the session is between requests, so shutdown may close it at once.
     var isIdle: Bool { machine.isIdle }
+
+    /// Whether its request waits in a pool's queue (for a connection, or held by a pause).
+    var isQueued: Bool { machine.queuedSince != nil }
 }

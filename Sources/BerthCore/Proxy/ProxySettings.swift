@@ -24,9 +24,12 @@ struct ProxySettings: Sendable {
     /// Relay steps one event may take before the session yields to the rest of the loop (memcached's reqs_per_event).
     /// An ordinary request and response take under ten; only a long burst of small chunks needs more.
     var relayStepsPerEvent = 64
+    /// This worker's share of --max-callers (unlimited when the configuration left it unresolved, as in-process
+    /// tests do).
+    var maxCallers = Int.max
 
-    /// Settings from the resolved configuration.
-    init(_ c: BerthConfiguration) {
+    /// Settings from the resolved configuration, for worker `index` of `count`.
+    init(_ c: BerthConfiguration, worker index: Int = 0, of count: Int = 1) {
         headerTimeout = c.timeouts.headerRead.nanos
         callerIdleTimeout = c.timeouts.callerIdle.nanos
         socketCeiling = c.timeouts.socketCeiling.nanos
@@ -42,6 +45,7 @@ struct ProxySettings: Sendable {
         accessLog = c.accessLog
         replayBuffer = c.replayBuffer
         replayBuffers = max(1, c.replayMemory / max(c.replayBuffer, 1))
+        if let m = c.limits.maxCallers { maxCallers = workerShare(m, index: index, count: count) }
     }
 }
 
@@ -75,5 +79,6 @@ extension ManagerSettings {
             workerCount: count,
             freezerPollInterval: c.timeouts.freezerPoll.nanos
         )
+        maxUpstreams = c.limits.maxUpstreams
     }
 }

@@ -12,8 +12,8 @@ final class ReplayBuffer {
 /// share of --replay-memory), so a stream of large POSTs never holds more than capacity x limit bytes. Buffers are
 /// reused, so a steady stream of replayable requests allocates nothing.
 final class ReplayStore {
-    let limit: Int
-    let capacity: Int
+    private(set) var limit: Int
+    private(set) var capacity: Int
     private var free: [ReplayBuffer] = []
     /// Buffers handed out and not yet given back.
     private(set) var inUse = 0
@@ -22,6 +22,19 @@ final class ReplayStore {
     init(limit: Int, capacity: Int) {
         self.limit = limit
         self.capacity = capacity
+    }
+
+    /// New bounds (a reload): copies already held keep what they hold (one growing past a smaller `limit` is
+    /// dropped at its next byte, as any body too large is), and no buffer is handed out while `capacity` are in use.
+    func resize(limit: Int, capacity: Int) {
+        self.limit = limit
+        self.capacity = capacity
+        if free.count > capacity { free.removeLast(free.count - capacity) }
+    }
+
+    /// This worker's share of the buffers `settings` allow (at least one).
+    static func capacity(_ settings: ProxySettings, worker index: Int, of count: Int) -> Int {
+        max(1, workerShare(settings.replayBuffers, index: index, count: count))
     }
 
     /// An empty buffer, or nil when `capacity` are in use.

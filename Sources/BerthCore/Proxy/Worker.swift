@@ -42,6 +42,8 @@ final class Worker: EventHandler {
     /// How other threads (the admin's worker, tests) reach this loop.
     private(set) var waker: LoopWaker!
     private var drainTimer: LoopEvent?
+    /// Hears, once, that this worker's drain is over (its last session ended, or the drain timeout ran out).
+    private var whenDrained: (() -> Void)?
     /// How often quiet upstream entries are looked for: a tenth of the 10-minute forget horizon.
     private let housekeepingInterval: Nanos = 60 * 1_000_000_000
 
@@ -49,10 +51,10 @@ final class Worker: EventHandler {
     /// which the server shares among its workers.
     init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts()) {
         self.index = index
-        settings = ProxySettings(configuration)
+        settings = ProxySettings(configuration, worker: index, of: count)
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
         resolver = UpstreamResolver(base: base, manager: manager)
-        replay = ReplayStore(limit: settings.replayBuffer, capacity: max(1, workerShare(settings.replayBuffers, index: index, count: count)))
+        replay = ReplayStore(limit: settings.replayBuffer, capacity: ReplayStore.capacity(settings, worker: index, of: count))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
@@ -76,9 +78,25 @@ final class Worker: EventHandler {
     }
 
     private func accept(_ fd: CInt) {
+        guard sessions.count < settings.maxCallers else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd).start()
+    }
+
+    /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
+    /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.
+    private func refuse(_ fd: CInt) {
+        counters.countFailure(.tooManyCallers)
+        let ch = Channel(base: base, fd: fd)
+        // What the caller already sent is read first: a close over unread bytes sends a reset, which can destroy the
+        // answer before the caller reads it.
+        _ = ch.read()
+        ErrorResponse.write(status: ErrorCause.tooManyCallers.status, cause: .tooManyCallers,
+                            detail: "berth already has its \(settings.maxCallers) callers (max-callers)",
+                            keepAlive: false, headOnly: false, into: ch)
+        ch.flush()
+        ch.close()
     }
 
     /// Makes the session for a connected caller socket and keeps it until it ends; `accept`, and the tests that drive
@@ -92,7 +110,7 @@ final class Worker: EventHandler {
     /// A session closed its caller connection.
     func sessionEnded(_ s: ProxySession) {
         sessions[ObjectIdentifier(s)] = nil
-        if isShuttingDown && sessions.isEmpty { base.stop() }
+        if isShuttingDown && sessions.isEmpty { drainEnded() }
     }
 
     /// Callers connected now.
@@ -124,23 +142,29 @@ final class Worker: EventHandler {
         ])
     }
 
-    /// Stops accepting, closes idle callers and pooled connections, and lets in-flight exchanges finish for up to `drain`.
-    func beginShutdown(drain: Nanos) {
+    /// Stops accepting and closes idle callers and pooled connections; every request already accepted (in flight,
+    /// queued for a connection, held by a pause) goes on being served, its caller closed after its response, for up
+    /// to `drain`. `whenDrained` hears when that is over; the loop keeps running (the admin, other workers' commands)
+    /// until the server stops it.
+    func beginShutdown(drain: Nanos, whenDrained: @escaping () -> Void) {
         guard !isShuttingDown else { return }
         isShuttingDown = true
+        self.whenDrained = whenDrained
         listener?.close()
         listener = nil
-        for s in Array(sessions.values) {
-            if s.isIdle { s.close() } else { s.answerShuttingDown() }
-        }
+        for s in Array(sessions.values) where s.isIdle { s.close() }
         manager.closeAllIdle()
-        if sessions.isEmpty {
-            base.stop()
-            return
-        }
+        if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)
         t.add(after: drain)
         drainTimer = t
+    }
+
+    /// The drain is over: tells the server, once.
+    private func drainEnded() {
+        guard let done = whenDrained else { return }
+        whenDrained = nil
+        done()
     }
 
     func handleEvent(_ tag: EventTag, what: Int16) {
@@ -151,8 +175,12 @@ final class Worker: EventHandler {
             housekeeping.add(after: housekeepingInterval)
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
-            for s in Array(sessions.values) { s.close() }
-            base.stop()
+            // A request that never left berth (queued, or held by a pause that did not lift) is answered, so its
+            // caller knows it may send it elsewhere; the others are cut.
+            for s in Array(sessions.values) {
+                if s.isQueued { s.answerShuttingDown() } else { s.close() }
+            }
+            drainEnded()
         default:
             break
         }

@@ -35,6 +35,10 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// The request would reach berth itself: its destination is one of berth's own listeners, or it carries this
     /// instance's Via token (it came back through another proxy).
     case forwardingLoop = "forwarding-loop"
+    /// berth already has --max-callers caller connections: a new one is answered and closed at once.
+    case tooManyCallers = "too-many-callers"
+    /// The worker knows --max-upstreams upstreams and none can be forgotten: a request to a new one is refused.
+    case tooManyUpstreams = "too-many-upstreams"
 
     /// The status berth answers with.
     var status: Int {
@@ -42,7 +46,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied: return 502
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
-        case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown: return 503
+        case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams: return 503
         case .destinationDenied: return 403
         case .badRequest: return 400
         case .headerTimeout: return 408

@@ -17,9 +17,12 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// `host:port`, and `https://host:port` for a TLS pool (in /stats, /metrics and the logs).
     let description: String
 
-    /// Canonicalises `host` (brackets added to bare IPv6, lowercased).
+    /// Canonicalises `host` (brackets added to bare IPv6, lowercased, a name's trailing dot dropped: `example.` and
+    /// `example` are one upstream, so they meet the same destination settings, allow rules and pool, as the
+    /// configuration's names are written without it; nginx drops it from Host the same way).
     init(host: String, port: Int, tls: TLSSettings? = nil) {
         var h = host.lowercased()
+        if h.utf8.count > 1 && h.utf8.last == UInt8(ascii: ".") { h.removeLast() }
         if h.utf8.contains(UInt8(ascii: ":")) && !h.hasPrefix("[") { h = "[\(h)]" }
         self.host = h
         self.port = port
@@ -68,7 +71,8 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
             label += 1
             guard label <= 63 else { return false }
         }
-        return true
+        // A canonical key has no trailing dot (init drops one), so a name still ending in one had two: malformed.
+        return label > 0
     }
 
     /// The host without IPv6 brackets, as the resolver and socket calls want it.

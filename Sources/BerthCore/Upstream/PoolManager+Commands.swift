@@ -34,6 +34,8 @@ extension PoolManager {
         let targets = existingPools(at: endpoint)
         var released = 0
         for pool in targets { released += resume(pool, now: now, by: source) }
+        // A resumed upstream may be forgotten to make room: look again at the next request.
+        noRoomUntil = 0
         return (targets, released)
     }
 
@@ -81,6 +83,7 @@ extension PoolManager {
             closed += conns.count
             slotsFreed(pool.slot)
         }
+        noRoomUntil = 0
         return closed
     }
 
@@ -109,11 +112,43 @@ extension PoolManager {
         return stale.count
     }
 
-    /// Closes every idle connection (shutdown).
+    /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
+    /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
+    /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
+    func poolForRequest(_ requested: PoolKey, now: Nanos) -> UpstreamPool? {
+        let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
+        if let p = pools[key] { return p }
+        if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
+        return pool(for: key, now: now)
+    }
+
+    /// Forgets the least recently used entries that may go (no connections, no waiters, not paused, not watched):
+    /// a sixteenth of --max-upstreams at once, so a flood of new upstreams sorts the table once per batch rather than
+    /// scanning it per request. Returns how many went. When none may go, the table is not scanned again for
+    /// `noRoomRetry`: a flood against a table of busy upstreams costs a compare per request, not a scan.
+    func forgetLeastRecentlyUsed(now: Nanos) -> Int {
+        guard now >= noRoomUntil else { return 0 }
+        var candidates = pools.values.filter { p in
+            let s = p.state
+            return s.isEmpty && !s.isPaused && freezer?.info(p.key) == nil
+        }
+        guard !candidates.isEmpty else {
+            noRoomUntil = now + PoolManager.noRoomRetry
+            return 0
+        }
+        let batch = min(candidates.count, max(1, settings.maxUpstreams / 16))
+        candidates.sort { $0.lastActivity < $1.lastActivity }
+        for p in candidates.prefix(batch) { forget(p.key) }
+        return batch
+    }
+
+    /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
+    /// them (a request queued behind --max-total may connect now).
     func closeAllIdle() {
         for pool in pools.values {
             for conn in withSet({ $0.evict(pool.slot, idleFor: nil, now: 0) }) { close(conn, reason: .shutdown) }
         }
+        slotsFreed(nil)
     }
 
     /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and

@@ -15,6 +15,8 @@ struct ManagerSettings: Sendable {
     var tlsByDefault = false
     /// An entry with no connections and no activity for this long is dropped (containers come and go).
     var forgetAfter: Nanos = 600 * 1_000_000_000
+    /// Entries this worker keeps at most (--max-upstreams); a request to a new upstream past it makes room first.
+    var maxUpstreams = 10_000
     /// This worker's place among the workers, for its share of per-destination limits.
     var workerIndex = 0
     var workerCount = 1
@@ -50,6 +52,11 @@ final class PoolManager {
     let closer: DeferredCloser
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
+    /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
+    var noRoomUntil: Nanos = 0
+    /// How long that is: short enough that an upstream freed meanwhile is soon found, long enough that a flood
+    /// costs one scan per interval.
+    static let noRoomRetry: Nanos = 100_000_000
 
     init(base: EventBase, settings: ManagerSettings, contexts: TLSContexts = TLSContexts()) {
         self.base = base

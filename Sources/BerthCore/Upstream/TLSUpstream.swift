@@ -19,9 +19,12 @@ final class TLSUpstream {
         context = Self.context(for: key, from: contexts)
     }
 
-    /// Takes the context from a reloaded set.
+    /// Takes the context from a reloaded set, and forgets the session: it was made under the old context, whose
+    /// trust or client certificate the reload may have changed (the files are read again, so the same settings can
+    /// mean another CA), and a resumed handshake checks no certificate. The next connection verifies in full.
     func refresh(key: PoolKey, from contexts: TLSContexts) {
         context = Self.context(for: key, from: contexts)
+        tickets.clear()
     }
 
     private static func context(for key: PoolKey, from contexts: TLSContexts) -> Result<TLSClientContext, TLSSettingsProblem> {

@@ -13,7 +13,7 @@ final class UpstreamResolver {
 
     /// A resolver on `base` for the destinations of `manager`.
     init(base: EventBase, manager: PoolManager) {
-        dns = Resolver(base: base)
+        dns = Resolver(base: base, capacity: manager.settings.maxUpstreams)
         self.manager = manager
     }
 
