@@ -9,9 +9,10 @@ public enum HeadSerializer {
             + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
     }
 
-    /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK").
+    /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", and the
+    /// Transfer-Encoding line a re-framed body adds).
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count + 2
     }
 
     /// Request line in origin-form, Host set from `host`, hop-by-hop headers dropped.
@@ -88,6 +89,7 @@ public enum HeadSerializer {
         } else if callerVersion == .http10 {
             out.literal("Connection: keep-alive\r\n")
         }
+        if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)
         out.crlf()
     }

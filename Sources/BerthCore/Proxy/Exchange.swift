@@ -47,6 +47,16 @@ struct Exchange {
         }
     }
 
+    /// The body going to the caller is chunked, so that a cut shows as a missing last chunk; no other framing can
+    /// show one (a Content-Length already sent, a close-delimited or de-chunked body).
+    var callerFramingShowsCut: Bool {
+        guard case .streaming(let body, let reframe) = response else { return false }
+        if reframe == .chunk { return true }
+        if reframe == .dechunk { return false }
+        if case .chunked = body { return true }
+        return false
+    }
+
     /// The whole response went to the caller.
     var responseDone: Bool {
         if case .complete = response { return true }
@@ -88,11 +98,12 @@ struct Exchange {
     var replayPolicy: ReplayPolicy { pool?.settings.replay ?? .idempotent }
 
     /// What the upstream connection's end before the response's means, under `policy`. Pure: the session carries
-    /// it out. A request is sent again only on a fresh connection, once, when the connection it went out on was a
-    /// reused one that ended before any response byte: with today's rule only bodiless idempotent or keyed requests,
-    /// with `unread` any request whose whole body is in the replay copy.
-    func onUpstreamEnd(policy: ReplayPolicy) -> UpstreamEnd {
-        if case .streaming(.untilClose, _) = response { return .finishUntilClose }
+    /// it out. Only a `clean` end (see `upstreamEnded`) completes a close-delimited body; a reset, a failed write or
+    /// a TLS close without close_notify cuts it. A request is sent again only on a fresh connection, once, when the
+    /// connection it went out on was a reused one that ended before any response byte: with today's rule only
+    /// bodiless idempotent or keyed requests, with `unread` any request whose whole body is in the replay copy.
+    func onUpstreamEnd(policy: ReplayPolicy, clean: Bool) -> UpstreamEnd {
+        if case .streaming(.untilClose, _) = response { return clean ? .finishUntilClose : .fail(.upstreamReset) }
         guard !retried, reused, responseBytes == 0 else { return .fail(.upstreamReset) }
         if requestBodyBytes == 0 {
             if request.method.isIdempotent { return .retry(.idempotent) }

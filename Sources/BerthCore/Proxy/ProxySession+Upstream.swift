@@ -81,8 +81,10 @@ extension ProxySession {
             // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
             // (a request body's runs, unflushed output), and the machine looks at both.
             break
-        case .eof, .failed:
-            return upstreamEnded()
+        case .eof:
+            return upstreamEnded(clean: up.channel.endedCleanly)
+        case .failed:
+            return upstreamEnded(clean: false)
         }
         relay()
     }
@@ -102,9 +104,9 @@ extension ProxySession {
     }
 
     /// The upstream connection ended (EOF, reset or a failed write) before the response did: the exchange's rules
-    /// say whether that completes an until-close body, sends the request again, or fails it.
-    func upstreamEnded() {
-        relay(from: x.upstreamEnded(policy: x.replayPolicy))
+    /// say whether that completes an until-close body (only a `clean` end does), sends the request again, or fails it.
+    func upstreamEnded(clean: Bool) {
+        relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: clean))
     }
 
     /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
@@ -125,7 +127,7 @@ extension ProxySession {
 
     func upstreamDrained() {
         guard let up = link.connection else { return }
-        if up.channel.writeError != 0 { return upstreamEnded() }
+        if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
         up.channel.setTimeout(x.socketTimeout, now: worker.now)
         relay()
     }
