@@ -165,8 +165,10 @@ extension Channel {
         guard let tls else { return }
         let readWaited = tls.readWantsWrite
         tls.readWantsWrite = false
+        let before = pendingOutput
         if flush() {
-            if pendingOutput == 0 { owner.channelWritable(self) }
+            let left = pendingOutput
+            if left == 0 { owner.channelWritable(self) } else if left < before { owner.channelWriteProgress(self) }
         } else {
             owner.channelWritable(self)
         }

@@ -216,6 +216,25 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertTrue(r.caller.reading)
     }
 
+    /// Should start the upstream's socket timeout again with each run of request body the caller sends, so a slow
+    /// but steady upload is never cut; a caller that goes silent leaves it to run out.
+    func testRequestBodyBytesRestartTheSocketTimeout() {
+        var r = MemoryRelay(request: "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
+        r.run()
+        XCTAssertTrue(r.upstream.reading)
+        r.upstream.setTimeout(r.x.socketTimeout, now: r.host.now)
+        let armedAt = r.host.now
+        r.host.now += 900_000_000
+        r.callerSends(bytes("a"))
+        XCTAssertEqual(r.upstream.deadline, r.host.now + r.x.socketTimeout, "a body byte is progress")
+        r.host.now += 900_000_000
+        r.callerSends(bytes("b"))
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout)
+        r.host.now += 900_000_000
+        r.run()
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout, "no byte, no new deadline")
+    }
+
     /// Should stop reading the upstream while the caller's output is over high water, arming the caller's idle
     /// timeout meanwhile, and go back to the upstream's socket timeout once the caller drained.
     func testTheUpstreamIsNotReadWhileTheCallerIsBackedUp() {

@@ -33,6 +33,9 @@ struct Exchange {
     /// Bytes were moved toward the upstream (or the caller) since its last flush.
     var upstreamUnflushed = false
     var callerUnflushed = false
+    /// What berth had written to the upstream and the upstream had not yet acknowledged, at the socket timeout's
+    /// last look (0: no look yet); the next look compares against it.
+    var upstreamBacklog = 0
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
 
@@ -86,6 +89,7 @@ struct Exchange {
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false
+        upstreamBacklog = 0
     }
 
     /// Gives the replay copy back, recording why when a reason is given.

@@ -120,9 +120,38 @@ extension ProxySession {
     }
 
     func upstreamTimedOut() {
+        if let up = link.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(x.socketTimeout) / 1e9
+        let upstream = x.key?.description ?? "upstream"
         abortUpstream(reason: .error)
-        answer(.readTimeout, detail: "no data from \(x.key?.description ?? "upstream") for \(seconds)s")
+        // The timer measures silence both ways while a request body is due: name the side that went quiet too.
+        let detail = x.requestDone ? "no data from \(upstream) for \(seconds)s"
+            : "the request body stalled: nothing from the caller, and no data from \(upstream), for \(seconds)s"
+        answer(.readTimeout, detail: detail)
+    }
+
+    /// At the socket timeout: whether the upstream is still taking bytes berth sent it (what berth wrote and it has
+    /// not acknowledged shrank since the last look), so the silence is not its own and the timeout starts again.
+    /// Bytes handed to the kernel at once raise no write event, so they are looked at here, on this rare path
+    /// rather than at every write. The first look has nothing to compare with, so it gives one more whole timeout
+    /// to show progress in (a shorter look would cut an upstream that reads in bursts): a truly silent upstream
+    /// with bytes still queued to it times out after two timeouts, one with nothing queued after one. Progress is
+    /// the acknowledged bytes, not the ACKs themselves: a frozen container's kernel still answers window probes.
+    private func upstreamStillTakes(_ channel: Channel) -> Bool {
+        let backlog = channel.unacknowledgedOutput
+        let last = x.upstreamBacklog
+        x.upstreamBacklog = backlog
+        guard backlog > 0, last == 0 || backlog < last else { return false }
+        channel.setTimeout(x.socketTimeout, now: worker.now)
+        return true
+    }
+
+    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
+    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
+    func upstreamTookBytes() {
+        guard let up = link.connection, up.channel.reading else { return }
+        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        relay()
     }
 
     func upstreamDrained() {

@@ -75,6 +75,12 @@ final class ProxySession: ChannelDelegate {
         drive()
     }
 
+    func channelWriteProgress(_ channel: Channel) {
+        worker.tick()
+        if let up = link.connection, channel === up.channel { upstreamTookBytes() }
+        drive()
+    }
+
     func channelTimedOut(_ channel: Channel) {
         worker.tick()
         if channel === caller {

@@ -48,6 +48,10 @@ enum RelayDriver {
                 if case .holding(let copy) = x.replay { keepForReplay(&x, n, in: copy, from: caller, replay: host.replay) }
                 caller.moveInput(n, to: upstream)
                 x.requestBodyBytes += UInt64(n)
+                // Bytes from the caller are the exchange's progress too: the socket timeout measures the longest
+                // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
+                // stopped reading the upstream (the caller's idle timeout runs then).
+                if upstream.reading { upstream.setTimeout(x.socketTimeout, now: host.now) }
                 if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
