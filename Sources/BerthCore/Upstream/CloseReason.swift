@@ -4,7 +4,8 @@
 enum CloseReason: String, CaseIterable, Sendable {
     /// The upstream was paused by the orchestrator.
     case paused
-    /// /evict closed it, or the global limit needed the slot.
+    /// /evict closed it, or a slot was needed: the global limit's for another upstream, or its own for a queued
+    /// retry, which must go out on a fresh connection.
     case evicted
     /// Idle for longer than the idle timeout.
     case idleTimeout = "idle-timeout"
