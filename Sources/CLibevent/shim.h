@@ -18,6 +18,8 @@
 #include <sys/uio.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 
 #include <event2/event.h>
@@ -55,6 +57,12 @@ static inline int berth_event_add_forever(struct event *ev) {
     return event_add(ev, NULL);
 }
 static inline int berth_errno(void) { return errno; }
+
+/* Bytes a socket's send queue still holds (not sent, or sent and not acknowledged): SIOCOUTQ; -1 on failure. */
+static inline int berth_unacknowledged(int fd) {
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
 
 /*
  * One read(2) straight into the buffer's tail, with no ioctl(FIONREAD) first (evbuffer_read does one per call).

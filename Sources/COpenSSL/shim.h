@@ -76,13 +76,15 @@ static inline BIO_METHOD *berth_bio_method(void) {
  * renegotiation (a server-initiated one would make a write wait for a read), no compression (CRIME), ALPN offering
  * http/1.1 only, sessions handed to the new-session callback and not kept by OpenSSL (berth caches one per upstream),
  * read-ahead (one recv takes every record the kernel holds), partial writes from a buffer that may move between
- * retries (the evbuffer's first chain), and an EOF without close_notify read as an EOF, as nginx does (HTTP/1.1
- * frames its messages itself). NULL on failure, with the reason on OpenSSL's error queue.
+ * retries (the evbuffer's first chain). An EOF without close_notify stays an error (no SSL_OP_IGNORE_UNEXPECTED_EOF,
+ * which would make it look exactly like close_notify): the channel reads it as an EOF that was not clean
+ * (`berth_tls_unexpected_eof`), since only a close-delimited body needs the difference (a cut would pass for its
+ * end). NULL on failure, with the reason on OpenSSL's error queue.
  */
 static inline SSL_CTX *berth_tls_ctx_new(int min_version, int verify) {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
     if (ctx == NULL) return NULL;
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     static const unsigned char alpn[] = "\x08http/1.1";
     if (!SSL_CTX_set_min_proto_version(ctx, min_version) || SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1) != 0) {
         SSL_CTX_free(ctx);
@@ -93,6 +95,12 @@ static inline SSL_CTX *berth_tls_ctx_new(int min_version, int verify) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
     SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
     return ctx;
+}
+
+/* Whether the error on top of the queue is the peer's EOF without close_notify (after SSL_ERROR_SSL from a read). */
+static inline int berth_tls_unexpected_eof(void) {
+    unsigned long e = ERR_peek_error();
+    return ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 }
 
 /* Trusts every certificate in `pem` (and nothing from the system store); returns how many, -1 if it is not PEM. */

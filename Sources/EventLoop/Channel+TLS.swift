@@ -7,6 +7,10 @@ extension Channel {
     /// Whether the channel speaks TLS.
     package var isTLS: Bool { tls != nil }
 
+    /// Whether the EOF `read()` reported was an orderly close: always on a plain socket; over TLS only after the
+    /// peer's close_notify (without it, a cut made by anyone on the path looks the same).
+    package var endedCleanly: Bool { tls.map { !$0.endedWithoutCloseNotify } ?? true }
+
     /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE
     /// (WANT_WRITE) is armed and its event reaches the delegate as `channelReadable` or `channelWritable`: the
     /// owner calls this again then. Done leaves the channel as a plain one is after its connect: not reading.
@@ -63,6 +67,11 @@ extension Channel {
                 stop = .wouldBlock
             case SSL_ERROR_ZERO_RETURN:
                 ERR_clear_error()
+                stop = .eof
+            case SSL_ERROR_SSL where berth_tls_unexpected_eof() != 0:
+                // The socket's FIN without close_notify: an end for every framing but a close-delimited body's.
+                ERR_clear_error()
+                tls.endedWithoutCloseNotify = true
                 stop = .eof
             default:
                 stop = .failed(tls.errnoFor(code))
@@ -156,8 +165,10 @@ extension Channel {
         guard let tls else { return }
         let readWaited = tls.readWantsWrite
         tls.readWantsWrite = false
+        let before = pendingOutput
         if flush() {
-            if pendingOutput == 0 { owner.channelWritable(self) }
+            let left = pendingOutput
+            if left == 0 { owner.channelWritable(self) } else if left < before { owner.channelWriteProgress(self) }
         } else {
             owner.channelWritable(self)
         }

@@ -10,6 +10,14 @@ package protocol ChannelDelegate: AnyObject {
     func channelWritable(_ channel: Channel)
     /// The channel's deadline passed.
     func channelTimedOut(_ channel: Channel)
+    /// Output held back by EAGAIN partly left: the peer is taking bytes, slowly. Only owners whose timeout measures
+    /// silence need it (the session's socket timeout); the rest keep the default, which does nothing.
+    func channelWriteProgress(_ channel: Channel)
+}
+
+extension ChannelDelegate {
+    /// Nothing: most owners wait for the whole output to leave (`channelWritable`).
+    package func channelWriteProgress(_ channel: Channel) {}
 }
 
 /// Outcome of one read(2).
@@ -123,6 +131,12 @@ package final class Channel: EventHandler {
     /// Bytes waiting in `output`.
     @inline(__always)
     package var pendingOutput: Int { evbuffer_get_length(output) }
+
+    /// Bytes berth wrote that the peer has not yet acknowledged: `output` plus the kernel's send queue (one ioctl,
+    /// so for rare paths: the socket timeout asks it before calling a slow reader silent).
+    package var unacknowledgedOutput: Int {
+        pendingOutput + max(0, Int(berth_unacknowledged(fd)))
+    }
 
     /// Bytes waiting in `input`.
     @inline(__always)
@@ -309,8 +323,10 @@ package final class Channel: EventHandler {
             owner.channelReadable(self)
         case .write:
             if _slowPath(tls != nil) { return tlsWriteEvent(owner) }
+            let before = evbuffer_get_length(output)
             if flush() {
-                if evbuffer_get_length(output) == 0 { owner.channelWritable(self) }
+                let left = evbuffer_get_length(output)
+                if left == 0 { owner.channelWritable(self) } else if left < before { owner.channelWriteProgress(self) }
             } else {
                 owner.channelWritable(self)
             }

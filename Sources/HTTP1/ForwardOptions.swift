@@ -23,6 +23,9 @@ public struct ForwardOptions: Sendable {
     private(set) var alsoDropLengths: UInt64 = 0
     /// Drop Transfer-Encoding: only for a response whose chunked framing the proxy strips for an HTTP/1.0 caller.
     public var dropTransferEncoding = false
+    /// Add `Transfer-Encoding: chunked`: only for a close-delimited response the proxy re-frames as chunked for an
+    /// HTTP/1.1 caller (a head with no transfer coding of its own).
+    public var addChunked = false
     /// No Via, nothing extra dropped.
     public init() {}
 }

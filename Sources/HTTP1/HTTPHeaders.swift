@@ -4,6 +4,8 @@
 enum KnownHeader: UInt8, Sendable {
     case other, host, contentLength, transferEncoding, connection, upgrade, expect
     case keepAlive, proxyConnection, proxyAuthorization, te, trailer, via
+    /// berth's own cause header: an upstream's is renamed on the way to the caller (a chained berth's cause).
+    case berthError
 
     static func classify(_ name: UnsafeRawBufferPointer) -> KnownHeader {
         switch name.count {
@@ -14,6 +16,7 @@ enum KnownHeader: UInt8, Sendable {
         case 7:
             if equalsLowercase(name, "upgrade") { return .upgrade }
             if equalsLowercase(name, "trailer") { return .trailer }
+        case 11: if equalsLowercase(name, "berth-error") { return .berthError }
         case 10:
             if equalsLowercase(name, "connection") { return .connection }
             if equalsLowercase(name, "keep-alive") { return .keepAlive }
@@ -43,6 +46,8 @@ public struct HTTPHeaders: Sendable {
     /// are copied as one run.
     var bytes: [UInt8] = []
     var fields: [FieldRange] = []
+    /// How many fields are `Berth-Error`s: the serializer's bound counts the longer name they are forwarded under.
+    var berthErrorFields = 0
 
     /// No fields.
     public init() {}
@@ -136,6 +141,7 @@ public struct HTTPHeaders: Sendable {
         let end = bytes.count
         bytes.append(CR); bytes.append(LF)
         let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
+        if _slowPath(kind == .berthError) { berthErrorFields += 1 }
         fields.append(FieldRange(lineStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
                                  valueEnd: Int32(end), lineEnd: Int32(end), kind: kind))
     }
@@ -154,6 +160,7 @@ public struct HTTPHeaders: Sendable {
     public mutating func removeAll(keepingCapacity: Bool) {
         bytes.removeAll(keepingCapacity: keepingCapacity)
         fields.removeAll(keepingCapacity: keepingCapacity)
+        berthErrorFields = 0
     }
 
     /// Every field as (name, value) Strings, in order.
@@ -169,6 +176,7 @@ public struct HTTPHeaders: Sendable {
             && line.baseAddress!.load(fromByteOffset: line.count + 1, as: UInt8.self) == LF)
         bytes.appendRaw(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2))
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
+        if _slowPath(kind == .berthError) { berthErrorFields += 1 }
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
     }

@@ -9,10 +9,19 @@ public enum HeadSerializer {
             + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
     }
 
-    /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK").
+    /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", the
+    /// Transfer-Encoding line a re-framed body adds, and each Berth-Error's longer name).
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count + 2
+            + head.headers.berthErrorFields * upstreamErrorNameGrowth
     }
+
+    /// What an upstream's `Berth-Error` is forwarded as: the caller can tell a cause from further up (a chained
+    /// berth's) from this berth's own, and keeps it.
+    static let upstreamErrorName: StaticString = "Berth-Upstream-Error: "
+    /// The most a renamed line can outgrow its original: "Berth-Upstream-Error: " (22 bytes) for "Berth-Error:"
+    /// (12), whose space may be missing. A literal, so the bound costs no lazy initialisation (checked in tests).
+    static let upstreamErrorNameGrowth = 10
 
     /// Request line in origin-form, Host set from `host`, hop-by-hop headers dropped.
     public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout [UInt8]) {
@@ -65,7 +74,8 @@ public enum HeadSerializer {
         var h = host
         h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         out.crlf()
-        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, options: options, into: &out)
+        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options,
+                           into: &out)
         if head.isUpgrade {
             out.literal("Connection: upgrade\r\n")
         } else if head.version == .http10 {
@@ -80,7 +90,8 @@ public enum HeadSerializer {
     static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
-        copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
+        copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, renameBerthError: true, options: options,
+                           into: &out)
         if upgrading {
             out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
@@ -88,6 +99,7 @@ public enum HeadSerializer {
         } else if callerVersion == .http10 {
             out.literal("Connection: keep-alive\r\n")
         }
+        if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)
         out.crlf()
     }
@@ -95,8 +107,10 @@ public enum HeadSerializer {
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing
     /// fields: dropping Content-Length or Transfer-Encoding on request would desynchronise the bytes we forward untouched.
     /// Lines are stored with their CRLF, so each run of consecutive surviving lines is one copy (most heads are one
-    /// or two runs: everything but Connection).
-    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout HeadWriter) {
+    /// or two runs: everything but Connection). With `renameBerthError` (responses), a `Berth-Error` line goes out
+    /// as `Berth-Upstream-Error` with its value, so it is never taken for this berth's own cause.
+    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
+                                   options: ForwardOptions, into out: inout HeadWriter) {
         let fields = headers.fields
         headers.bytes.withUnsafeBytes { b in
             func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
@@ -118,6 +132,19 @@ public enum HeadSerializer {
                 case .upgrade: if !keepUpgrade { continue }
                 case .contentLength: break
                 case .transferEncoding: if options.dropTransferEncoding { continue }
+                case .berthError:
+                    if renameBerthError {
+                        if connectionLengths & NameLengths.bit(11) != 0 && namedByConnection(slice(f.lineStart, f.nameEnd), fields, b) {
+                            continue
+                        }
+                        if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
+                        out.literal(upstreamErrorName)
+                        out.raw(slice(f.valueStart, f.valueEnd))
+                        out.crlf()
+                        (runStart, runEnd) = (0, 0)
+                        continue
+                    }
+                    fallthrough
                 case .expect, .via, .other:
                     let name = slice(f.lineStart, f.nameEnd)
                     let length = NameLengths.bit(name.count)

@@ -95,11 +95,35 @@ final class EmbeddedSessionTests: XCTestCase {
         let e = try EmbeddedSession()
         e.callerSends(get)
         e.acceptUpstreams()
+        XCTAssertTrue(e.upstreamReceives().hasPrefix("GET /run HTTP/1.1\r\n"))
         e.upstreamTimesOut()
         let answer = e.callerReceives()
         XCTAssertTrue(answer.hasPrefix("HTTP/1.1 504 "), answer)
         XCTAssertTrue(answer.contains("Berth-Error: read-timeout"), answer)
         XCTAssertEqual(e.pool?.state.open, 0)
+    }
+
+    /// Should count the bytes an upstream takes as its progress when the socket timeout fires with some still
+    /// unread: one more timeout to show progress, a new one for each run taken, a 504 once a whole one passes
+    /// with nothing taken (issue 23: the socket timeout is the longest silence in either direction).
+    func testAnUpstreamStillTakingTheRequestIsNotSilent() throws {
+        let e = try EmbeddedSession()
+        // The head and the body leave in two writes, so the upstream can take one and leave the other.
+        e.callerSends("POST /run HTTP/1.1\r\nHost: \(EmbeddedSession.upstream)\r\nContent-Length: 100\r\n\r\n")
+        e.acceptUpstreams()
+        var peek = [UInt8](repeating: 0, count: 4096)
+        let queued = recv(e.upstreamEnds[0], &peek, peek.count, Int32(MSG_DONTWAIT | MSG_PEEK))
+        XCTAssertGreaterThan(queued, 0)
+        e.callerSends(String(repeating: "b", count: 100))
+        e.upstreamTimesOut()
+        XCTAssertEqual(e.callerReceives(), "", "the first look has nothing to compare with: one more timeout")
+        XCTAssertEqual(recv(e.upstreamEnds[0], &peek, queued, Int32(MSG_DONTWAIT)), queued, "the upstream takes the head")
+        e.upstreamTimesOut()
+        XCTAssertEqual(e.callerReceives(), "", "the head was taken since the last look: not silent")
+        e.upstreamTimesOut()
+        let answer = e.callerReceives()
+        XCTAssertTrue(answer.hasPrefix("HTTP/1.1 504 "), answer)
+        XCTAssertTrue(answer.contains("Berth-Error: read-timeout"), answer)
     }
 
     /// Should answer 408 and close when a head does not complete before the caller's timer fires.

@@ -165,10 +165,10 @@ struct MemoryRelay {
         return run()
     }
 
-    /// The upstream closed or reset the connection.
+    /// The upstream closed (`clean`: a FIN, with close_notify over TLS) or reset the connection.
     @discardableResult
-    mutating func upstreamEnds() -> RelayOutcome {
-        run(from: x.upstreamEnded(policy: .idempotent))
+    mutating func upstreamEnds(clean: Bool = true) -> RelayOutcome {
+        run(from: x.upstreamEnded(policy: .idempotent, clean: clean))
     }
 
     /// What went to the caller after the response head: sent, or queued for the caller's write event to send.

@@ -53,6 +53,8 @@ final class ModelSession {
     var bodySent = 0
     var responseSent = 0
     var retried = false
+    /// Its last checkout asked for a fresh connection (a retry does; the model sends some first requests so too).
+    var freshOnly = false
     init(id: Int, pool: PoolSlot, script: ModelScript) {
         waiter = FakeWaiter(id)
         self.pool = pool

@@ -182,10 +182,11 @@ final class PoolSetModelTests: XCTestCase {
             for waiter in rejected { if let s = session(of: waiter, w) { s.queued = false; remove(s, &w) } }
         case .resume:
             let slot = w.pools.randomElement(using: &rng)!
-            for waiter in w.set.resume(slot) {
-                if let s = session(of: waiter, w) {
+            for entry in w.set.resume(slot) {
+                if let s = session(of: entry.waiter, w) {
                     s.queued = false
-                    checkout(s, allowReuse: true, &w)
+                    if entry.fresh != s.freshOnly { w.relayViolation = "a held request lost whether it needs a fresh connection" }
+                    checkout(s, allowReuse: !entry.fresh, &w)
                 }
             }
         case .evict, .evictAll:
@@ -203,9 +204,11 @@ final class PoolSetModelTests: XCTestCase {
     }
 
     private func checkout(_ s: ModelSession, allowReuse: Bool, _ w: inout World) {
+        s.freshOnly = !allowReuse
         switch w.set.checkout(s.pool, waiter: s.waiter, allowReuse: allowReuse) {
         case .reuse(let lease):
             w.leasesOut += 1
+            if s.retried { w.relayViolation = "a retry was given a reused connection at checkout" }
             s.link = .relaying(lease)
             startRelay(s, reused: true, &w)
         case .connect(let t, _):
@@ -227,12 +230,28 @@ final class PoolSetModelTests: XCTestCase {
         case .handOff(let waiter, let next):
             w.leasesOut += 1
             if let other = session(of: waiter, w) {
+                // Issue 23: a retry must never go out on a reused connection, even one handed over from the queue.
+                if other.freshOnly { w.relayViolation = "a released connection was handed to a queued retry" }
                 other.queued = false
                 other.link = .relaying(next)
                 startRelay(other, reused: true, &w)
             } else {
                 XCTFail("a lease went to a waiter that is not queued")
                 _ = w.set.release(next, verdict: .error, openedAt: 0, now: w.now)
+            }
+        case .replace(_, _, let admission):
+            // The released connection closed; its slot went to the queued retry as a connect ticket.
+            let waiter = admission.waiter
+            let t = admission.intoTicket()
+            w.ticketsOut += 1
+            if let other = session(of: waiter, w) {
+                if !other.freshOnly { w.relayViolation = "a released connection was closed for a waiter that takes any" }
+                other.queued = false
+                other.link = .connecting(t)
+            } else {
+                XCTFail("a slot went to a waiter that is not queued")
+                w.set.connectFailed(t)
+                w.ticketsBack += 1
             }
         case .close:
             admitAll(&w)

@@ -46,6 +46,56 @@ final class PoolSetTests: XCTestCase {
         return set.connected(t, conn: FakeConn(id))
     }
 
+    /// Should never hand a released connection to a queued retry (issue 23: a retry never goes out on a reused
+    /// connection): the retry's need for a fresh connection is kept in its queue entry.
+    func testAQueuedRetryIsNeverHandedAReleasedConnection() {
+        var set = FakeSet(maxTotal: 10)
+        let s = set.add(maxPerRoute: 1, maxPending: 4)
+        let a = open(&set, s, 1)
+        let retry = FakeWaiter(2)
+        XCTAssertEqual(set.checkout(s, waiter: retry, allowReuse: false).kind, "wait", "the route is full")
+        let later = FakeWaiter(3)
+        XCTAssertEqual(set.checkout(s, waiter: later, allowReuse: true).kind, "wait")
+        switch set.release(a, verdict: nil, openedAt: 0, now: 1) {
+        case .handOff(let w, let lease):
+            XCTFail("the released connection \(lease.conn.id) was handed to the queued retry \(w.id)")
+            _ = set.release(lease, verdict: .error, openedAt: 0, now: 2)
+        case .replace(let reason, let conn, let admission):
+            // The connection closes and its slot is the retry's, as a connect ticket, in queue order.
+            XCTAssertEqual(reason, .evicted)
+            XCTAssertEqual(conn.id, 1)
+            XCTAssertTrue(admission.waiter === retry)
+            XCTAssertEqual(set[s].connecting, 1)
+            XCTAssertEqual(set[s].busy, 0)
+            XCTAssertEqual(set.open, 1)
+            XCTAssertNil(set.invariantViolation())
+            let lease = set.connected(admission.intoTicket(), conn: FakeConn(4))
+            // The waiter behind it takes any connection, so the retry's fresh one is handed on when it is done.
+            guard case .handOff(let w, let next) = set.release(lease, verdict: nil, openedAt: 0, now: 3) else {
+                return XCTFail("the next waiter was not served")
+            }
+            XCTAssertTrue(w === later)
+            _ = set.release(next, verdict: nil, openedAt: 0, now: 4)
+        case .pooled:
+            XCTFail("the retry was left waiting beside an idle connection")
+        case .close:
+            XCTFail("a reusable connection was closed without serving the retry")
+        }
+        XCTAssertNil(set.invariantViolation())
+        XCTAssertEqual(set[s].idle.count, 1)
+    }
+
+    /// Should keep a held retry's need for a fresh connection through a pause: resume returns it with the flag, so
+    /// it is checked out again without reuse.
+    func testAHeldRetryIsResumedAsOne() {
+        var set = FakeSet(maxTotal: 10)
+        let s = set.add(maxPerRoute: 2, maxPending: 4)
+        _ = set.pause(s, rejectNew: false)
+        _ = set.checkout(s, waiter: FakeWaiter(1), allowReuse: false)
+        _ = set.checkout(s, waiter: FakeWaiter(2), allowReuse: true)
+        XCTAssertEqual(set.resume(s).map(\.fresh), [true, false])
+    }
+
     /// Should connect for the first request and pool the connection when it is released.
     func testFirstRequestConnectsAndReleasedConnectionIsPooled() {
         var set = FakeSet(maxTotal: 10)
@@ -167,7 +217,8 @@ final class PoolSetTests: XCTestCase {
         _ = set.checkout(s, waiter: w1, allowReuse: true)
         _ = set.checkout(s, waiter: w2, allowReuse: true)
         let held = set.resume(s)
-        XCTAssertEqual(held.map(\.id), [1, 2])
+        XCTAssertEqual(held.map(\.waiter.id), [1, 2])
+        XCTAssertEqual(held.map(\.fresh), [false, false])
         XCTAssertEqual(set[s].epoch, 2)
         guard case .close(let reason, _) = set.prewarmed(early, conn: FakeConn(5), now: 9) else { return XCTFail() }
         XCTAssertEqual(reason, .staleEpoch)

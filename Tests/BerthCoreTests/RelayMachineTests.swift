@@ -91,16 +91,91 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertFalse(r.x.callerKeepAlive)
     }
 
-    /// Should complete an until-close body when the upstream closes, and keep neither connection.
-    func testAnUntilCloseBodyEndsWithTheUpstream() {
-        var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    /// Should complete an until-close body when the upstream closes, keeping neither connection, for an HTTP/1.0
+    /// caller: its body goes as it came and ends with the caller's connection.
+    func testAnUntilCloseBodyEndsWithTheUpstreamForAnHTTP10Caller() {
+        var r = MemoryRelay(request: "GET / HTTP/1.0\r\nHost: a\r\n\r\n")
         r.run()
         XCTAssertEqual(r.upstreamSends(bytes("HTTP/1.1 200 OK\r\n\r\nsome")), .wait)
         XCTAssertEqual(r.upstreamSends(bytes(" more")), .wait)
         XCTAssertEqual(r.upstreamEnds(), .finished(extraBytes: false))
         XCTAssertEqual(r.callerBody, bytes("some more"))
+        XCTAssertFalse(r.callerText.lowercased().contains("transfer-encoding"), r.callerText)
         XCTAssertFalse(r.x.responseKeepAlive)
         XCTAssertFalse(r.x.callerKeepAlive)
+        XCTAssertFalse(r.x.callerFramingShowsCut, "a cut of this body could only be shown by a reset")
+    }
+
+    /// Should relay an until-close body to an HTTP/1.1 caller as chunks, one per run moved, and write the last chunk
+    /// at the upstream's clean close; the caller's connection keeps its boundary, the upstream's does not.
+    func testAnUntilCloseBodyIsChunkedForAnHTTP11CallerAndEndsWithTheLastChunk() {
+        var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        r.run()
+        XCTAssertEqual(r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nsome")), .wait)
+        XCTAssertTrue(r.callerText.contains("\r\nTransfer-Encoding: chunked\r\n"), r.callerText)
+        XCTAssertFalse(r.callerText.lowercased().contains("connection: close"), r.callerText)
+        XCTAssertTrue(r.x.callerFramingShowsCut)
+        XCTAssertEqual(r.upstreamSends([UInt8](repeating: 120, count: 300)), .wait)
+        XCTAssertEqual(r.callerBody, bytes("4\r\nsome\r\n12c\r\n") + [UInt8](repeating: 120, count: 300) + bytes("\r\n"),
+                       "nothing before the upstream's close says the body ended")
+        XCTAssertEqual(r.upstreamEnds(clean: true), .finished(extraBytes: false))
+        XCTAssertTrue(String(decoding: r.callerBody, as: UTF8.self).hasSuffix("\r\n0\r\n\r\n"))
+        XCTAssertTrue(r.x.callerKeepAlive)
+        XCTAssertFalse(r.x.responseKeepAlive)
+    }
+
+    /// Should relay bytes still buffered when the upstream's close is read (a yielded turn left them) before the
+    /// last chunk, never count them as extra.
+    func testBytesBufferedAtTheCloseAreTheBodysLast() {
+        var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        r.run()
+        r.upstreamSends(bytes("HTTP/1.1 200 OK\r\n\r\nab"))
+        r.upstream.receive(bytes("cd"))
+        XCTAssertEqual(r.upstreamEnds(clean: true), .finished(extraBytes: false))
+        XCTAssertEqual(r.callerBody, bytes("2\r\nab\r\n2\r\ncd\r\n0\r\n\r\n"))
+    }
+
+    /// Should fail an until-close body whose upstream ended uncleanly (a reset, a failed write, a TLS close without
+    /// close_notify) rather than complete it: no last chunk goes out, and the session cuts the caller.
+    func testAnUncleanEndCutsAnUntilCloseBody() {
+        for version in ["1.1", "1.0"] {
+            var r = MemoryRelay(request: "GET / HTTP/\(version)\r\nHost: a\r\n\r\n")
+            r.run()
+            r.upstreamSends(bytes("HTTP/1.1 200 OK\r\n\r\nsome"))
+            XCTAssertEqual(r.upstreamEnds(clean: false), .failed(.upstreamReset), version)
+            XCTAssertTrue(r.x.responseHeadSent, "the session cuts the caller rather than answer")
+            XCTAssertFalse(String(decoding: r.callerBody, as: UTF8.self).hasSuffix("0\r\n\r\n"), version)
+            XCTAssertEqual(r.x.callerFramingShowsCut, version == "1.1", version)
+        }
+    }
+
+    /// Should say which bodies show a cut by their own framing: chunked ones as they came, not de-chunked ones,
+    /// nor Content-Length ones.
+    func testOnlyAChunkedBodyShowsACut() {
+        var chunked = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        chunked.run()
+        chunked.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"))
+        XCTAssertTrue(chunked.x.callerFramingShowsCut)
+        var dechunked = MemoryRelay(request: "GET / HTTP/1.0\r\nHost: a\r\n\r\n")
+        dechunked.run()
+        dechunked.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"))
+        XCTAssertFalse(dechunked.x.callerFramingShowsCut)
+        var length = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        length.run()
+        length.upstreamSends(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"))
+        XCTAssertFalse(length.x.callerFramingShowsCut)
+        XCTAssertEqual(length.upstreamEnds(), .failed(.upstreamReset))
+    }
+
+    /// Should not re-frame a close-delimited body whose head names a transfer coding of its own (it goes as it came).
+    func testAnUntilCloseBodyWithACodingIsNotChunked() {
+        var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        r.run()
+        r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzz"))
+        XCTAssertEqual(r.callerBody, bytes("zz"))
+        XCTAssertFalse(r.x.callerKeepAlive)
+        XCTAssertEqual(r.upstreamEnds(), .finished(extraBytes: false))
+        XCTAssertEqual(r.callerBody, bytes("zz"))
     }
 
     /// Should send a request again when a reused connection ends before any response byte, and not otherwise.
@@ -139,6 +214,25 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(r.run(), .wait, "an upstream drain runs the relay again")
         XCTAssertEqual(r.upstream.wire.count, 100_000)
         XCTAssertTrue(r.caller.reading)
+    }
+
+    /// Should start the upstream's socket timeout again with each run of request body the caller sends, so a slow
+    /// but steady upload is never cut; a caller that goes silent leaves it to run out.
+    func testRequestBodyBytesRestartTheSocketTimeout() {
+        var r = MemoryRelay(request: "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
+        r.run()
+        XCTAssertTrue(r.upstream.reading)
+        r.upstream.setTimeout(r.x.socketTimeout, now: r.host.now)
+        let armedAt = r.host.now
+        r.host.now += 900_000_000
+        r.callerSends(bytes("a"))
+        XCTAssertEqual(r.upstream.deadline, r.host.now + r.x.socketTimeout, "a body byte is progress")
+        r.host.now += 900_000_000
+        r.callerSends(bytes("b"))
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout)
+        r.host.now += 900_000_000
+        r.run()
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout, "no byte, no new deadline")
     }
 
     /// Should stop reading the upstream while the caller's output is over high water, arming the caller's idle

@@ -5,13 +5,15 @@ import HTTP1
 
 final class ResponsePlanTests: XCTestCase {
     func plan(_ status: Int, _ framing: BodyFraming = .contentLength(2), version: HTTPVersion = .http11,
-              upgrade: Bool = false, requestDone: Bool = true, keep: Bool = true, shuttingDown: Bool = false) -> ResponsePlan {
+              upgrade: Bool = false, requestDone: Bool = true, keep: Bool = true, shuttingDown: Bool = false,
+              codings: Bool = false) -> ResponsePlan {
         ResponsePlan.plan(status: status, framing: framing, version: version, isUpgrade: upgrade,
-                          requestDone: requestDone, callerKeepAlive: keep, shuttingDown: shuttingDown)
+                          requestDone: requestDone, callerKeepAlive: keep, shuttingDown: shuttingDown,
+                          hasTransferEncoding: codings)
     }
 
-    func final(_ framing: BodyFraming, keep: Bool, dechunk: Bool = false) -> ResponsePlan {
-        .final(.init(framing: framing, callerKeepAlive: keep, dechunk: dechunk))
+    func final(_ framing: BodyFraming, keep: Bool, reframe: Reframe = .asIs) -> ResponsePlan {
+        .final(.init(framing: framing, callerKeepAlive: keep, reframe: reframe))
     }
 
     /// Should keep the caller on a framed response to a fully sent request.
@@ -21,9 +23,14 @@ final class ResponsePlanTests: XCTestCase {
         XCTAssertEqual(plan(200, .chunked), final(.chunked, keep: true))
     }
 
-    /// Should close the caller after a body that ends only by closing: there is no boundary to continue after.
-    func testAnUntilCloseBodyEndsTheCallerConnection() {
-        XCTAssertEqual(plan(200, .untilClose), final(.untilClose, keep: false))
+    /// Should chunk a close-delimited body for an HTTP/1.1 caller, so a cut shows and the caller's connection keeps
+    /// a boundary; an HTTP/1.0 caller, or a head with a transfer coding of its own, gets it as it is and is closed.
+    func testAnUntilCloseBodyIsChunkedForAnHTTP11Caller() {
+        XCTAssertEqual(plan(200, .untilClose), final(.untilClose, keep: true, reframe: .chunk))
+        XCTAssertEqual(plan(200, .untilClose, keep: false), final(.untilClose, keep: false, reframe: .chunk))
+        XCTAssertEqual(plan(200, .untilClose, version: .http10), final(.untilClose, keep: false))
+        XCTAssertEqual(plan(200, .untilClose, codings: true), final(.untilClose, keep: false))
+        XCTAssertEqual(plan(204, .none), final(.none, keep: true), "no body: nothing to re-frame")
     }
 
     /// Should close the caller when the server answered before the request body was all sent.
@@ -39,7 +46,7 @@ final class ResponsePlanTests: XCTestCase {
 
     /// Should strip chunked framing for an HTTP/1.0 caller and end that body by closing (RFC 9112 6.1).
     func testChunkedToAnHTTP10CallerIsDechunkedAndClosed() {
-        XCTAssertEqual(plan(200, .chunked, version: .http10), final(.chunked, keep: false, dechunk: true))
+        XCTAssertEqual(plan(200, .chunked, version: .http10), final(.chunked, keep: false, reframe: .dechunk))
         XCTAssertEqual(plan(200, version: .http10), final(.contentLength(2), keep: true), "a framed body stays as it is")
     }
 

@@ -68,12 +68,15 @@ final class HeadWriterTests: XCTestCase {
             "HTTP/1.0 404 A much longer reason phrase than usual\r\nX-Long: \(long)\r\nConnection: close\r\n\r\n",
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
             "HTTP/1.1 100 Continue\r\n\r\n",
+            "HTTP/1.1 502 X\r\n" + String(repeating: "berth-error:x\r\n", count: 40) + "\r\n",
         ]
         for text in responses {
             var p = ResponseHeadParser()
             let b = [UInt8](text.utf8)
             _ = try b.withUnsafeBytes { (r) throws(HTTP1Error) in try p.parse(r) }
-            for opts in [ForwardOptions(), options] {
+            var chunking = options
+            chunking.addChunked = true
+            for opts in [ForwardOptions(), options, chunking] {
                 for (version, keep) in [(HTTPVersion.http11, true), (.http11, false), (.http10, true)] {
                     let bound = HeadSerializer.forwardResponseBound(p.head, options: opts)
                     var out: [UInt8] = []

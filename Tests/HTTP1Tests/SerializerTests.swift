@@ -37,6 +37,31 @@ final class SerializerTests: XCTestCase {
                        "GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n")
     }
 
+    /// Should forward an upstream's Berth-Error (any spelling) as Berth-Upstream-Error with its value, in place, so
+    /// the caller never takes it for this berth's own cause; a request's is left alone.
+    func testAnUpstreamsBerthErrorIsRenamed() throws {
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 502 Bad\r\nA: 1\r\nberth-ERROR:  pool-timeout \r\nB: 2\r\nBerth-Error: x\r\n\r\n"),
+                       "HTTP/1.1 502 Bad\r\nA: 1\r\nBerth-Upstream-Error: pool-timeout\r\nB: 2\r\nBerth-Upstream-Error: x\r\n\r\n")
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 200 OK\r\nConnection: berth-error\r\nBerth-Error: x\r\n\r\n"),
+                       "HTTP/1.1 200 OK\r\n\r\n", "a hop-by-hop Berth-Error is dropped like any field Connection names")
+        XCTAssertEqual(try forward("GET / HTTP/1.1\r\nHost: a\r\nBerth-Error: x\r\n\r\n"),
+                       "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Error: x\r\n\r\n")
+    }
+
+    /// Should keep the bound's growth per renamed line in step with the names it stands for.
+    func testTheRenameGrowthMatchesTheNames() {
+        XCTAssertEqual(HeadSerializer.upstreamErrorNameGrowth,
+                       "\(HeadSerializer.upstreamErrorName)".utf8.count - "Berth-Error:".utf8.count)
+    }
+
+    /// Should add Transfer-Encoding: chunked for a re-framed close-delimited body, after the copied fields.
+    func testAReframedBodyGetsChunkedFraming() throws {
+        var o = ForwardOptions()
+        o.addChunked = true
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 200 OK\r\nConnection: close\r\nX: 1\r\n\r\n", options: o),
+                       "HTTP/1.1 200 OK\r\nX: 1\r\nTransfer-Encoding: chunked\r\n\r\n")
+    }
+
     func testFieldLinesAreCopiedByteExact() throws {
         XCTAssertEqual(try forward("POST /x HTTP/1.1\r\nHost: a\r\nx-Odd:   spaced\t \r\nContent-Length: 3\r\n\r\n"),
                        "POST /x HTTP/1.1\r\nHost: example.com\r\nx-Odd:   spaced\t \r\nContent-Length: 3\r\n\r\n")

@@ -129,8 +129,8 @@ def test_upstream_killed(berth, origin, mode):
         else:
             head = c.read_until(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 200"), head
-            got = c.read_until_close()  # the caller connection must be closed, not left hanging
-            assert len(got) < 100000, "truncated body delivered as complete"
+            got, how = c.read_until_cut()  # the caller connection must be cut, not left hanging
+            assert len(got) < 100000 and how == "reset", "truncated body delivered as complete"
             FIGURES.request()
             FIGURES.failure("expected: truncated response (upstream killed mid-body)")
         assert time.monotonic() - t0 < 2.0, "caller not told promptly"
@@ -152,7 +152,7 @@ def _rst(conn):
 @pytest.mark.parametrize("when", ["before-head", "mid-head", "mid-body"])
 def test_rst_from_upstream(berth, origin, raw_origin, when):
     """SO_LINGER 0 close: an RST before / in the middle of the head gives 502 upstream-reset; in the middle of the
-    body the caller connection is closed (the 200 head is already out)."""
+    body the caller connection is reset (the 200 head is already out, and Content-Length cannot show a cut)."""
     b = berth()
 
     def handler(conn):
@@ -171,8 +171,8 @@ def test_rst_from_upstream(berth, origin, raw_origin, when):
         c.sendall(get_req(o.hostport, "/rst"))
         head = c.read_until(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), head
-        got = c.read_until_close()
-        assert len(got) < 50000
+        got, how = c.read_until_cut()
+        assert len(got) < 50000 and how == "reset", (len(got), how)
         c.close()
         FIGURES.request()
         FIGURES.failure("expected: truncated response (RST mid-body)")
@@ -267,7 +267,7 @@ def _pieces(data, size, gap):
 
 def test_dribbling_upstream(berth, origin, raw_origin):
     """--socket-timeout 500ms: a head or body dribbled with 100 ms gaps succeeds; a 1 s gap inside the head gives
-    504 read-timeout after ~0.5 s; a 1 s gap inside the body closes the caller connection (head already sent)."""
+    504 read-timeout after ~0.5 s; a 1 s gap inside the body resets the caller connection (head already sent)."""
     b = berth("--socket-timeout", "500ms")
     resp = b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\nX-Dribble: yes\r\n\r\n" + b"0123456789abcdefghij"
     FIGURES.fault("dribble within socket timeout", 2)
@@ -293,8 +293,9 @@ def test_dribbling_upstream(berth, origin, raw_origin):
     c.sendall(get_req(o4.hostport, "/slow-body-gap"))
     head = c.read_until(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
-    rest = c.read_until_close()
+    rest, how = c.read_until_cut()
     c.close()
+    assert how == "reset", "a cut Content-Length body must not end with a clean FIN"
     FIGURES.request(3)
     FIGURES.failure("expected: truncated response (body gap > socket timeout)")
     assert len(rest) < 20 and time.monotonic() - t0 < 1.5, (rest, time.monotonic() - t0)

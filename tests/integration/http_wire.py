@@ -97,6 +97,15 @@ class BufferedSocket:
         out, self.buf = self.buf, b""
         return out
 
+    def read_until_cut(self, limit=64 << 20):
+        """Everything up to the end of the connection, and how it ended: 'fin' (a clean close) or 'reset' (an RST,
+        how berth cuts a response whose framing cannot show the cut)."""
+        try:
+            return self.read_until_close(limit), "fin"
+        except ConnectionResetError:
+            out, self.buf = self.buf, b""
+            return out, "reset"
+
     def read_chunked(self):
         body = b""
         while True:

@@ -79,8 +79,20 @@ enum ResponseProgress: Sendable {
     case awaitingHead
     /// The response-head parser holds a whole head whose bytes have left the input; the relay decides on it next.
     case headReady
-    /// The head went out; the body is relayed as `body` says, without its chunked framing when `dechunk`.
-    case streaming(Body, dechunk: Bool)
+    /// The head went out; the body is relayed as `body` says, its framing changed as `reframe` says.
+    case streaming(Body, reframe: Reframe)
     /// The whole response went out.
     case complete
+}
+
+/// How berth changes a response body's framing on its way to the caller. Both changes are for framings the caller
+/// cannot take or that could not show a cut: the common case forwards the bytes as they came.
+enum Reframe: UInt8, Sendable {
+    /// The body's bytes go through as they came, framing included.
+    case asIs
+    /// A chunked body goes to an HTTP/1.0 caller as its payload only, ended by closing.
+    case dechunk
+    /// A close-delimited body goes to an HTTP/1.1 caller as chunks, so that a cut shows as a missing last chunk
+    /// (and the caller's connection keeps a boundary to continue after), as nginx does.
+    case chunk
 }

@@ -33,6 +33,9 @@ struct Exchange {
     /// Bytes were moved toward the upstream (or the caller) since its last flush.
     var upstreamUnflushed = false
     var callerUnflushed = false
+    /// What berth had written to the upstream and the upstream had not yet acknowledged, at the socket timeout's
+    /// last look (0: no look yet); the next look compares against it.
+    var upstreamBacklog = 0
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
 
@@ -45,6 +48,16 @@ struct Exchange {
         case .awaitingHead, .headReady: return false
         case .streaming, .complete: return true
         }
+    }
+
+    /// The body going to the caller is chunked, so that a cut shows as a missing last chunk; no other framing can
+    /// show one (a Content-Length already sent, a close-delimited or de-chunked body).
+    var callerFramingShowsCut: Bool {
+        guard case .streaming(let body, let reframe) = response else { return false }
+        if reframe == .chunk { return true }
+        if reframe == .dechunk { return false }
+        if case .chunked = body { return true }
+        return false
     }
 
     /// The whole response went to the caller.
@@ -76,6 +89,7 @@ struct Exchange {
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false
+        upstreamBacklog = 0
     }
 
     /// Gives the replay copy back, recording why when a reason is given.
@@ -88,11 +102,12 @@ struct Exchange {
     var replayPolicy: ReplayPolicy { pool?.settings.replay ?? .idempotent }
 
     /// What the upstream connection's end before the response's means, under `policy`. Pure: the session carries
-    /// it out. A request is sent again only on a fresh connection, once, when the connection it went out on was a
-    /// reused one that ended before any response byte: with today's rule only bodiless idempotent or keyed requests,
-    /// with `unread` any request whose whole body is in the replay copy.
-    func onUpstreamEnd(policy: ReplayPolicy) -> UpstreamEnd {
-        if case .streaming(.untilClose, _) = response { return .finishUntilClose }
+    /// it out. Only a `clean` end (see `upstreamEnded`) completes a close-delimited body; a reset, a failed write or
+    /// a TLS close without close_notify cuts it. A request is sent again only on a fresh connection, once, when the
+    /// connection it went out on was a reused one that ended before any response byte: with today's rule only
+    /// bodiless idempotent or keyed requests, with `unread` any request whose whole body is in the replay copy.
+    func onUpstreamEnd(policy: ReplayPolicy, clean: Bool) -> UpstreamEnd {
+        if case .streaming(.untilClose, _) = response { return clean ? .finishUntilClose : .fail(.upstreamReset) }
         guard !retried, reused, responseBytes == 0 else { return .fail(.upstreamReset) }
         if requestBodyBytes == 0 {
             if request.method.isIdempotent { return .retry(.idempotent) }

@@ -8,22 +8,38 @@ extension ProxySession {
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
     func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
         guard machine.state != .closed else { return }
+        if x.responseHeadSent { return cutResponse(cause) }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
         let closeAfter = closeAfter || needsFreshConnection || x.request.isUpgrade
         x.errorCause = cause
         x.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)
-        if x.responseHeadSent {
-            // Part of the upstream's response is out: the only honest signal left is to cut the connection.
-            return close()
-        }
         // The caller's byte stream stays usable only if its whole request body was read.
         let keep = !closeAfter && x.callerKeepAlive && x.requestDone && !worker.isShuttingDown
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
                             headOnly: x.request.method == .head, into: caller)
         if closeAfter { return closeAfterFlush() }
         endExchange(keepCaller: keep)
+    }
+
+    /// Part of the upstream's response is out and the rest will not come (a reset, a timeout, broken framing, a
+    /// close-delimited body without its clean end): berth cannot answer, only make the cut impossible to miss. A
+    /// chunked body shows it by its missing last chunk, so what was relayed is flushed and the connection ends with
+    /// a FIN. No other framing can (Content-Length already sent, a close-delimited or de-chunked body to an
+    /// HTTP/1.0 caller): that connection is reset, once its buffered bytes went to the socket (under the idle
+    /// timeout, as any close after output). Bytes still in the kernel's send queue at the reset may be lost with it:
+    /// the response is incomplete either way, and the reset is what tells the caller. Counted as
+    /// `response-truncated`, unless the caller's own bytes broke the exchange (its chunked request body).
+    func cutResponse(_ cause: ErrorCause) {
+        let counted = cause == .badRequest ? cause : ErrorCause.responseTruncated
+        x.errorCause = counted
+        x.pool?.counters.countFailure(counted)
+        worker.counters.countFailure(counted)
+        worker.accessLog(self)
+        giveBackReplay()
+        resetsCaller = !x.callerFramingShowsCut
+        closeAfterFlush()
     }
 
     /// The exchange is over on the caller side: wait for the next request, or close. The next head, if already

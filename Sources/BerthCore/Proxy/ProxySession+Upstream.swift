@@ -81,8 +81,10 @@ extension ProxySession {
             // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
             // (a request body's runs, unflushed output), and the machine looks at both.
             break
-        case .eof, .failed:
-            return upstreamEnded()
+        case .eof:
+            return upstreamEnded(clean: up.channel.endedCleanly)
+        case .failed:
+            return upstreamEnded(clean: false)
         }
         relay()
     }
@@ -102,9 +104,9 @@ extension ProxySession {
     }
 
     /// The upstream connection ended (EOF, reset or a failed write) before the response did: the exchange's rules
-    /// say whether that completes an until-close body, sends the request again, or fails it.
-    func upstreamEnded() {
-        relay(from: x.upstreamEnded(policy: x.replayPolicy))
+    /// say whether that completes an until-close body (only a `clean` end does), sends the request again, or fails it.
+    func upstreamEnded(clean: Bool) {
+        relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: clean))
     }
 
     /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
@@ -118,14 +120,43 @@ extension ProxySession {
     }
 
     func upstreamTimedOut() {
+        if let up = link.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(x.socketTimeout) / 1e9
+        let upstream = x.key?.description ?? "upstream"
         abortUpstream(reason: .error)
-        answer(.readTimeout, detail: "no data from \(x.key?.description ?? "upstream") for \(seconds)s")
+        // The timer measures silence both ways while a request body is due: name the side that went quiet too.
+        let detail = x.requestDone ? "no data from \(upstream) for \(seconds)s"
+            : "the request body stalled: nothing from the caller, and no data from \(upstream), for \(seconds)s"
+        answer(.readTimeout, detail: detail)
+    }
+
+    /// At the socket timeout: whether the upstream is still taking bytes berth sent it (what berth wrote and it has
+    /// not acknowledged shrank since the last look), so the silence is not its own and the timeout starts again.
+    /// Bytes handed to the kernel at once raise no write event, so they are looked at here, on this rare path
+    /// rather than at every write. The first look has nothing to compare with, so it gives one more whole timeout
+    /// to show progress in (a shorter look would cut an upstream that reads in bursts): a truly silent upstream
+    /// with bytes still queued to it times out after two timeouts, one with nothing queued after one. Progress is
+    /// the acknowledged bytes, not the ACKs themselves: a frozen container's kernel still answers window probes.
+    private func upstreamStillTakes(_ channel: Channel) -> Bool {
+        let backlog = channel.unacknowledgedOutput
+        let last = x.upstreamBacklog
+        x.upstreamBacklog = backlog
+        guard backlog > 0, last == 0 || backlog < last else { return false }
+        channel.setTimeout(x.socketTimeout, now: worker.now)
+        return true
+    }
+
+    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
+    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
+    func upstreamTookBytes() {
+        guard let up = link.connection, up.channel.reading else { return }
+        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        relay()
     }
 
     func upstreamDrained() {
         guard let up = link.connection else { return }
-        if up.channel.writeError != 0 { return upstreamEnded() }
+        if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
         up.channel.setTimeout(x.socketTimeout, now: worker.now)
         relay()
     }

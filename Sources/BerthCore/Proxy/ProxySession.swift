@@ -20,6 +20,8 @@ final class ProxySession: ChannelDelegate {
     /// The route of the previous request (Host value or absolute-form scheme and authority, as sent): callers send
     /// request after request to one upstream, so the parse, allowlist check and pool lookup are done once per change.
     var route = RouteCache()
+    /// The caller's connection ends with a reset, not a FIN: a response was cut where its framing cannot show it.
+    var resetsCaller = false
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
 
@@ -70,6 +72,12 @@ final class ProxySession: ChannelDelegate {
         } else if let up = link.connection, channel === up.channel {
             upstreamDrained()
         }
+        drive()
+    }
+
+    func channelWriteProgress(_ channel: Channel) {
+        worker.tick()
+        if let up = link.connection, channel === up.channel { upstreamTookBytes() }
         drive()
     }
 
@@ -228,7 +236,7 @@ final class ProxySession: ChannelDelegate {
             worker.manager.tunnelEnded(lease)
         }
         giveBackReplay()
-        caller.close()
+        caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }
 

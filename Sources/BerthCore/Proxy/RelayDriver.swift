@@ -48,7 +48,11 @@ enum RelayDriver {
                 if case .holding(let copy) = x.replay { keepForReplay(&x, n, in: copy, from: caller, replay: host.replay) }
                 caller.moveInput(n, to: upstream)
                 x.requestBodyBytes += UInt64(n)
-                if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy) }
+                // Bytes from the caller are the exchange's progress too: the socket timeout measures the longest
+                // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
+                // stopped reading the upstream (the caller's idle timeout runs then).
+                if upstream.reading { upstream.setTimeout(x.socketTimeout, now: host.now) }
+                if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
             case .forwardInterim(let consumed):
@@ -57,11 +61,11 @@ enum RelayDriver {
                     return .callerFailed
                 }
                 parser.reset()
-            case .writeHead(let consumed, let keepAlive, let dropTransferEncoding):
+            case .writeHead(let consumed, let keepAlive, let reframe):
                 upstream.drainInput(consumed)
-                if _slowPath(dropTransferEncoding) {
+                if _slowPath(reframe != .asIs) {
                     var o = host.forwardOptions
-                    o.dropTransferEncoding = true
+                    if reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
                     guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
                 } else {
                     guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
@@ -75,8 +79,13 @@ enum RelayDriver {
                 } catch {
                     return .invalidResponse(.chunkedBody(error))
                 }
+            case .relayChunk(let n):
+                x.relayChunk(n, from: upstream, to: caller)
+                guard caller.flush() else { return .callerFailed }
+            case .endUntilClose:
+                x.endUntilClose(from: upstream, to: caller)
             case .flushUpstream:
-                if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy) }
+                if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .flushCaller:
                 guard caller.flush() else { return .callerFailed }
             case .readCaller(let on):
@@ -144,9 +153,59 @@ extension Exchange {
     /// behind (a rare path, for HTTP/1.0 callers: the payload bytes are copied).
     @inline(never)
     mutating func relayDechunked<C: RelayChannel>(from upstream: C, to caller: C) throws(HTTP1Error) {
-        guard case .streaming(var body, let dechunk) = response, let run = upstream.inputChunk() else { return }
+        guard case .streaming(var body, let reframe) = response, let run = upstream.inputChunk() else { return }
         let n = try body.advanceDechunking(run) { range in caller.write(UnsafeRawBufferPointer(rebasing: run[range])) }
         upstream.drainInput(n)
-        response = body.isDone ? .complete : .streaming(body, dechunk: dechunk)
+        response = body.isDone ? .complete : .streaming(body, reframe: reframe)
+    }
+
+    /// Carries out `.relayChunk`: `n` bytes of a close-delimited body go to `caller` as one chunk, moved, not
+    /// copied, between a size line and its CRLF.
+    @inline(never)
+    func relayChunk<C: RelayChannel>(_ n: Int, from upstream: C, to caller: C) {
+        Exchange.writeChunkSize(n, to: caller)
+        upstream.moveInput(n, to: caller)
+        caller.write(Exchange.bytes(of: "\r\n"))
+    }
+
+    /// Carries out `.endUntilClose`: the upstream closed cleanly, so its buffered bytes are the body's last, and a
+    /// re-framed body gets its last chunk. Neither connection's end is in doubt: the upstream's is closed, and the
+    /// caller's keeps the boundary its framing gives it (`ResponsePlan`).
+    @inline(never)
+    mutating func endUntilClose<C: RelayChannel>(from upstream: C, to caller: C) {
+        guard case .streaming(_, let reframe) = response else { return }
+        let n = upstream.pendingInput
+        if reframe == .chunk {
+            if n > 0 { relayChunk(n, from: upstream, to: caller) }
+            caller.write(Exchange.bytes(of: "0\r\n\r\n"))
+        } else if n > 0 {
+            upstream.moveInput(n, to: caller)
+        }
+        response = .complete
+        responseKeepAlive = false
+        callerUnflushed = true
+    }
+
+    /// A literal's bytes in place (the chunk's CRLF, the last chunk with no trailer section).
+    @inline(__always)
+    static func bytes(of s: StaticString) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)
+    }
+
+    /// Writes a chunk's size line (`hex CRLF`) from a stack buffer: no allocation, even on this rare path.
+    static func writeChunkSize<C: RelayChannel>(_ n: Int, to caller: C) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 18) { buf in
+            var i = 16
+            var v = UInt64(n)
+            repeat {
+                i -= 1
+                let d = UInt8(truncatingIfNeeded: v & 0xf)
+                buf[i] = d < 10 ? d &+ 48 : d &+ 87
+                v >>= 4
+            } while v != 0
+            buf[16] = 13
+            buf[17] = 10
+            caller.write(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buf[i..<18])))
+        }
     }
 }

@@ -36,12 +36,18 @@ enum RelayStep: Equatable {
     /// Drop the `consumed` head bytes, write the interim (1xx) head the parser holds, flush it (a caller waiting
     /// for 100 Continue sends nothing until it sees it), and reset the parser for the next head.
     case forwardInterim(consumed: Int)
-    /// Drop the `consumed` head bytes and write the final head the parser holds.
-    case writeHead(consumed: Int, keepAlive: Bool, dropTransferEncoding: Bool)
+    /// Drop the `consumed` head bytes and write the final head the parser holds, its framing fields as `reframe`
+    /// changes them (Transfer-Encoding dropped, or chunked added).
+    case writeHead(consumed: Int, keepAlive: Bool, reframe: Reframe)
     /// Move `n` upstream bytes (response body, framing included) to the caller; `flush` after the last buffered run.
     case relayBody(Int, flush: Bool)
     /// Copy the next run of a chunked body to the caller without its framing (an HTTP/1.0 caller).
     case relayDechunked
+    /// Move `n` upstream bytes of a close-delimited body to the caller as one chunk, and flush (`Reframe.chunk`).
+    case relayChunk(Int)
+    /// The upstream's clean close ended a close-delimited body: what is buffered goes out, then the last chunk when
+    /// the body is re-framed, and the response is complete.
+    case endUntilClose
     case flushUpstream
     case flushCaller
     /// Start or stop reading the caller (the upstream's output against high water, or pipelined input held).
@@ -146,10 +152,11 @@ extension Exchange {
         case .headReady:
             return decideHead(&parser, consumed: 0, rest: upstream.inputChunk() ?? UnsafeRawBufferPointer(start: nil, count: 0),
                               rules: rules)
-        case .streaming(var body, let dechunk):
+        case .streaming(var body, let reframe):
             let avail = upstream.pendingInput
             guard avail > 0 else { break }
-            if dechunk {
+            if _slowPath(reframe != .asIs) {
+                if reframe == .chunk { return .relayChunk(avail) }
                 callerUnflushed = true
                 return .relayDechunked
             }
@@ -159,7 +166,7 @@ extension Exchange {
             } catch {
                 return .invalidResponse(.chunkedBody(error))
             }
-            response = body.isDone ? .complete : .streaming(body, dechunk: false)
+            response = body.isDone ? .complete : .streaming(body, reframe: .asIs)
             if n > 0 {
                 let last = n == avail || body.isDone
                 callerUnflushed = !last
@@ -200,7 +207,8 @@ extension Exchange {
         let plan = ResponsePlan.plan(
             status: parser.head.status, framing: parser.head.framing(requestMethod: request.method),
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
-            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown)
+            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown,
+            hasTransferEncoding: parser.head.headers.firstIndex(named: "transfer-encoding") != nil)
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)
@@ -224,20 +232,19 @@ extension Exchange {
                 }
             }
             let body = Body(f.framing, limits: rules.limits)
-            response = body.isDone ? .complete : .streaming(body, dechunk: f.dechunk)
+            response = body.isDone ? .complete : .streaming(body, reframe: f.reframe)
             callerUnflushed = true
-            return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, dropTransferEncoding: f.dechunk)
+            return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframe: f.reframe)
         }
     }
 
-    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows,
-    /// or nil when an until-close body has just completed and the relay goes on to flush and finish it.
-    mutating func upstreamEnded(policy: ReplayPolicy) -> RelayStep? {
-        switch onUpstreamEnd(policy: policy) {
+    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows.
+    /// `clean` when it was an orderly close (a FIN, and over TLS a close_notify), the only end that completes a
+    /// close-delimited body.
+    mutating func upstreamEnded(policy: ReplayPolicy, clean: Bool) -> RelayStep {
+        switch onUpstreamEnd(policy: policy, clean: clean) {
         case .finishUntilClose:
-            response = .complete
-            responseKeepAlive = false
-            return nil
+            return .endUntilClose
         case .retry(let reason):
             return .retry(reason)
         case .fail(let cause):

@@ -32,15 +32,18 @@ enum ResponsePlan: Equatable {
         var framing: BodyFraming
         /// Whether the caller connection stays open after this response.
         var callerKeepAlive: Bool
-        /// Strip chunked framing for an HTTP/1.0 caller (payload only, ended by closing).
-        var dechunk: Bool
+        /// How the body's framing changes for the caller: chunked stripped for an HTTP/1.0 caller, a
+        /// close-delimited body chunked for an HTTP/1.1 one.
+        var reframe: Reframe
     }
 
     /// The plan for a head with `status` and body `framing` (already resolved for the request method), answering a
     /// request of `method`, `version` and `isUpgrade`. `requestDone` says the whole request body went out;
-    /// `callerKeepAlive` is what the exchange allowed so far; `shuttingDown` ends keep-alive for the drain.
+    /// `callerKeepAlive` is what the exchange allowed so far; `shuttingDown` ends keep-alive for the drain;
+    /// `hasTransferEncoding` says the head names a transfer coding (asked only for a close-delimited body).
     static func plan(status: Int, framing: BodyFraming, version: HTTPVersion, isUpgrade: Bool,
-                     requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool) -> ResponsePlan {
+                     requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool,
+                     hasTransferEncoding: @autoclosure () -> Bool = false) -> ResponsePlan {
         if status < 200 {
             if status == 101 {
                 return isUpgrade ? .upgrade : .invalid(.unaskedUpgrade)
@@ -48,12 +51,24 @@ enum ResponsePlan: Equatable {
             // HTTP/1.0 callers cannot take 1xx (RFC 9110 15.2).
             return .interim(forward: version != .http10)
         }
-        // An until-close body, or a server that answered before the request body ended, leaves no boundary to
-        // continue after.
-        var keep = callerKeepAlive && framing != .untilClose && requestDone && !shuttingDown
-        // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
-        let dechunk = framing == .chunked && version == .http10
-        if dechunk { keep = false }
-        return .final(Final(framing: framing, callerKeepAlive: keep, dechunk: dechunk))
+        // A server that answered before the request body ended leaves no boundary to continue after.
+        var keep = callerKeepAlive && requestDone && !shuttingDown
+        var reframe = Reframe.asIs
+        if _slowPath(framing == .untilClose) {
+            // Chunked for an HTTP/1.1 caller, so a cut cannot pass for the end (the upstream's FIN becomes the last
+            // chunk), and the caller's connection keeps a boundary. Not over a transfer coding the head already
+            // names: rare, and whether it could take chunked on top is not berth's to guess; those are cut with a
+            // reset, like any close-delimited body to an HTTP/1.0 caller.
+            if version != .http10 && !hasTransferEncoding() {
+                reframe = .chunk
+            } else {
+                keep = false
+            }
+        } else if framing == .chunked && version == .http10 {
+            // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
+            reframe = .dechunk
+            keep = false
+        }
+        return .final(Final(framing: framing, callerKeepAlive: keep, reframe: reframe))
     }
 }

@@ -4,8 +4,8 @@
 enum CloseReason: String, CaseIterable, Sendable {
     /// The upstream was paused by the orchestrator.
     case paused
-    /// /evict closed it, the global limit needed the slot, or a request that may not reuse a connection (a CONNECT,
-    /// a retry) needed its pool's slot.
+    /// /evict closed it, or a slot was needed: the global limit's for another upstream, or its own for a request
+    /// that may not reuse a connection (a CONNECT, a retry), which must go out on a fresh one.
     case evicted
     /// Idle for longer than the idle timeout.
     case idleTimeout = "idle-timeout"

@@ -39,11 +39,15 @@ enum ErrorCause: String, CaseIterable, Sendable {
     case tooManyCallers = "too-many-callers"
     /// The worker knows --max-upstreams upstreams and none can be forgotten: a request to a new one is refused.
     case tooManyUpstreams = "too-many-upstreams"
+    /// The response was cut after its head went to the caller (a reset, a timeout or broken framing mid-body, a
+    /// close-delimited body without its clean end). Never sent as a header: the caller sees the cut itself, as a
+    /// chunked body without its last chunk or as a reset connection.
+    case responseTruncated = "response-truncated"
 
     /// The status berth answers with.
     var status: Int {
         switch self {
-        case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied: return 502
+        case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied, .responseTruncated: return 502
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
         case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams: return 503

@@ -13,6 +13,9 @@ struct FIFOQueue<Element> {
 
     mutating func append(_ e: Element) { items.append(e) }
 
+    /// The element `popFirst` would return, left in place.
+    var first: Element? { head < items.count ? items[head] : nil }
+
     mutating func popFirst() -> Element? {
         guard head < items.count else { return nil }
         let e = items[head]

@@ -56,8 +56,9 @@ extension PoolManager {
         }
         pool.holdTimeout = nil
         let held = withSet { $0.resume(pool.slot) }
-        for waiter in held {
-            switch acquire(pool, waiter: waiter, allowReuse: !waiter.needsFreshConnection, now: now) {
+        for entry in held {
+            let waiter = entry.waiter
+            switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
             case .reuse(let lease): waiter.poolGranted(lease)
             case .connect(let ticket): waiter.poolMayConnect(ticket)
             case .wait: break

@@ -206,6 +206,11 @@ final class PoolManager {
         case .close(let reason, let conn):
             close(conn, reason: reason)
             slotsFreed(conn.pool.slot)
+        case .replace(let reason, let conn, let admission):
+            // The first waiter is a retry: it gets the slot as a connect ticket, never this reused connection.
+            close(conn, reason: reason)
+            let waiter = admission.waiter
+            waiter.poolMayConnect(admission.intoTicket())
         }
     }
 

@@ -71,6 +71,9 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         case pooled(Conn)
         /// Handed straight to the first waiter, still busy.
         case handOff(Waiter, Lease)
+        /// Must be closed for this reason (`evicted`: the slot is needed), its slot going to the first waiter as a
+        /// connect ticket: a retry, which a released (reused) connection must never carry.
+        case replace(CloseReason, Conn, Admission)
         /// Must be closed for this reason; its slot is free.
         case close(CloseReason, Conn)
     }
@@ -151,7 +154,7 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         case .connectIfGlobalRoom:
             // At the global limit, another upstream's least recently used idle connection gives up its slot, as
             // HttpClient's pool does; without one, the request waits for any slot to free.
-            guard let victim = takeLeastRecentlyUsedIdle(except: s) else { return queue(s, waiter) }
+            guard let victim = takeLeastRecentlyUsedIdle(except: s) else { return queue(s, waiter, fresh: !allowReuse) }
             return .connect(reserve(s), evicted: victim)
         case .queued:
             waiting += 1
@@ -161,8 +164,8 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         }
     }
 
-    private mutating func queue(_ s: PoolSlot, _ waiter: Waiter) -> Checkout {
-        guard case .queued = slots[s.index]!.queue(waiter) else { return .reject(.queueFull) }
+    private mutating func queue(_ s: PoolSlot, _ waiter: Waiter, fresh: Bool) -> Checkout {
+        guard case .queued = slots[s.index]!.queue(waiter, fresh: fresh) else { return .reject(.queueFull) }
         waiting += 1
         return .wait
     }
@@ -237,6 +240,10 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         case .handOff(let w):
             waiting -= 1
             return .handOff(w, Lease(conn: conn, slot: s))
+        case .replace(let w):
+            // One connection closes and one is reserved in its place: `open` stays.
+            waiting -= 1
+            return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
         case .pooled:
             return .pooled(conn)
         }
@@ -288,9 +295,9 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     }
 
     private mutating func admit(from s: PoolSlot) -> Admission? {
-        guard let p = slots[s.index], !p.waiters.isEmpty, p.hasRouteRoom, let w = slots[s.index]!.dequeue() else { return nil }
+        guard let p = slots[s.index], !p.waiters.isEmpty, p.hasRouteRoom, let q = slots[s.index]!.dequeue() else { return nil }
         waiting -= 1
-        return Admission(waiter: w, ticket: reserve(s))
+        return Admission(waiter: q.waiter, ticket: reserve(s))
     }
 
     // MARK: pause and resume
@@ -301,22 +308,23 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         slots[s.index]!.setMode(.paused(rejectNew: rejectNew))
         let closed = evict(s, idleFor: nil, now: 0)
         var rejected: [Waiter] = []
-        if rejectNew { rejected = drainWaiters(s) }
+        if rejectNew { rejected = drainWaiters(s).map(\.waiter) }
         return (closed, rejected)
     }
 
-    /// Resumes `s` with a new epoch; returns the held requests in arrival order, for the caller to check out again.
-    mutating func resume(_ s: PoolSlot) -> [Waiter] {
+    /// Resumes `s` with a new epoch; returns the held requests in arrival order, each with whether it must have a
+    /// fresh connection, for the caller to check out again (a retry with `allowReuse: false`).
+    mutating func resume(_ s: PoolSlot) -> [Pool.Queued] {
         slots[s.index]!.bumpEpoch()
         slots[s.index]!.setMode(.active)
         return drainWaiters(s)
     }
 
-    private mutating func drainWaiters(_ s: PoolSlot) -> [Waiter] {
-        var out: [Waiter] = []
-        while let w = slots[s.index]!.dequeue() {
+    private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {
+        var out: [Pool.Queued] = []
+        while let q = slots[s.index]!.dequeue() {
             waiting -= 1
-            out.append(w)
+            out.append(q)
         }
         return out
     }

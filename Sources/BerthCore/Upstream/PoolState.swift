@@ -27,8 +27,15 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     private(set) var busy = 0
     /// Connect slots handed out as tickets and not yet given back.
     private(set) var connecting = 0
+    /// A request waiting for a connection, and whether it must have a fresh one: a retry, whose request a reused
+    /// connection already failed, never goes out on another (so it is never handed a released connection).
+    struct Queued {
+        let waiter: Waiter
+        let fresh: Bool
+    }
+
     /// Requests waiting for a connection, in arrival order.
-    private(set) var waiters = FIFOQueue<Waiter>()
+    private(set) var waiters = FIFOQueue<Queued>()
     var maxPerRoute: Int
     var maxPending: Int
 
@@ -73,10 +80,10 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     /// The pool's half of a checkout, in one access: paused, queue first, reuse, a slot when `globalRoom`.
     mutating func checkoutStep(_ waiter: Waiter, allowReuse: Bool, globalRoom: Bool) -> CheckoutStep {
         if case .paused(let rejectNew) = mode {
-            return rejectNew ? .reject(.upstreamPaused) : queue(waiter)
+            return rejectNew ? .reject(.upstreamPaused) : queue(waiter, fresh: !allowReuse)
         }
         // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
-        guard waiters.isEmpty else { return queue(waiter) }
+        guard waiters.isEmpty else { return queue(waiter, fresh: !allowReuse) }
         if allowReuse, let last = idle.popLast() {
             busy += 1
             return .reuse(last.conn)
@@ -88,17 +95,17 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
                 connecting += 1
                 return .replace(oldest)
             }
-            return queue(waiter)
+            return queue(waiter, fresh: !allowReuse)
         }
         guard globalRoom else { return .connectIfGlobalRoom }
         connecting += 1
         return .connect
     }
 
-    /// Queues `waiter` unless the queue is at max-pending.
-    mutating func queue(_ waiter: Waiter) -> CheckoutStep {
+    /// Queues `waiter` unless the queue is at max-pending; `fresh` when only a new connection will do (a retry).
+    mutating func queue(_ waiter: Waiter, fresh: Bool) -> CheckoutStep {
         guard waiters.count < maxPending else { return .reject(.queueFull) }
-        waiters.append(waiter)
+        waiters.append(Queued(waiter: waiter, fresh: fresh))
         return .queued
     }
 
@@ -106,6 +113,9 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     enum ReleaseStep {
         case close
         case handOff(Waiter)
+        /// Closed, its slot reserved for the first waiter, which must have a fresh connection (counted in
+        /// `connecting`): the waiter gets a connect ticket, never the released connection.
+        case replace(Waiter)
         case pooled
     }
 
@@ -116,7 +126,12 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
             busy -= 1
             return .close
         }
-        if let w = waiters.popFirst() { return .handOff(w) }
+        if let first = waiters.popFirst() {
+            guard first.fresh else { return .handOff(first.waiter) }
+            busy -= 1
+            connecting += 1
+            return .replace(first.waiter)
+        }
         busy -= 1
         idle.append(Idle(conn: conn, since: now, openedAt: openedAt))
         return .pooled
@@ -156,9 +171,9 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         busy -= 1
     }
 
-    mutating func dequeue() -> Waiter? { waiters.popFirst() }
+    mutating func dequeue() -> Queued? { waiters.popFirst() }
 
-    mutating func removeWaiter(_ w: Waiter) -> Bool { waiters.remove { $0 === w } }
+    mutating func removeWaiter(_ w: Waiter) -> Bool { waiters.remove { $0.waiter === w } }
 
     mutating func setMode(_ m: Mode) { mode = m }
 

@@ -69,6 +69,8 @@ final class TLSConnection {
     /// A read stopped with more than it could take already inside OpenSSL: the next startReading must not wait for
     /// the socket, which may never become readable again for bytes already read from it.
     var readAgain = false
+    /// The peer closed the socket without close_notify: an EOF, but not one that may end a close-delimited body.
+    var endedWithoutCloseNotify = false
 
     /// A connection on `fd` for `setup`; nil when OpenSSL could not make one.
     init?(_ setup: TLSClientSetup, fd: CInt) {
