@@ -115,8 +115,13 @@ def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser)
         assert int(spark.split("; ")[1].split()[0]) >= 18
 
         # A pause clicked in the page, confirmed in its dialog, reaches berth.
-        page.click(f'tr[data-upstream="{calm.hostport}"] button[data-action="pause"]')
-        assert page.evaluate("document.getElementById('act').open") is True
+        # The table is rebuilt every 2 s (and relaid out after the 1,400 px check): a click that lands between two
+        # renderings misses its button, so it is repeated until the dialog opens.
+        def pause_dialog_open():
+            if not page.evaluate("document.getElementById('act').open"):
+                page.click(f'tr[data-upstream="{calm.hostport}"] button[data-action="pause"]')
+            return page.evaluate("document.getElementById('act').open") is True
+        wait_for(pause_dialog_open, timeout=10, interval=0.3, what="the pause dialog")
         assert page.evaluate("document.getElementById('actTitle').textContent") == f"Pause {calm.hostport}"
         assert upstream_stats(b, calm.hostport)["state"] == "active", "nothing happens before the confirmation"
         page.click("#actGo")
