@@ -15,6 +15,7 @@ struct HeaderFacts: Sendable {
     var expectContinue = false
     var hostCount = 0
     var hostIndex = -1
+    var hasBerthError = false
 
     /// Any Transfer-Encoding coding that is not a single final `chunked`.
     var hasOtherCoding: Bool { codingCount > chunkedCount }
@@ -60,6 +61,8 @@ extension HTTPHeaders {
                     f.hasUpgrade = true
                 case .expect:
                     if equalsLowercase(v, "100-continue") { f.expectContinue = true }
+                case .berthError:
+                    f.hasBerthError = true
                 case .host:
                     f.hostCount += 1
                     if f.hostIndex < 0 { f.hostIndex = index }
