@@ -46,8 +46,6 @@ public struct HTTPHeaders: Sendable {
     /// are copied as one run.
     var bytes: [UInt8] = []
     var fields: [FieldRange] = []
-    /// How many fields are `Berth-Error`s: the serializer's bound counts the longer name they are forwarded under.
-    var berthErrorFields = 0
 
     /// No fields.
     public init() {}
@@ -141,9 +139,37 @@ public struct HTTPHeaders: Sendable {
         let end = bytes.count
         bytes.append(CR); bytes.append(LF)
         let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
-        if _slowPath(kind == .berthError) { berthErrorFields += 1 }
         fields.append(FieldRange(lineStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
                                  valueEnd: Int32(end), lineEnd: Int32(end), kind: kind))
+    }
+
+    /// A copy whose `Berth-Error` lines read `Berth-Upstream-Error: <value>` (an upstream's cause is never passed
+    /// off as this proxy's own); every other line stays byte for byte. Rare (only heads that carry one), so it may
+    /// allocate.
+    func renamingBerthErrors() -> HTTPHeaders {
+        var copy = HTTPHeaders()
+        bytes.withUnsafeBytes { b in
+            for f in fields {
+                let base = copy.bytes.count
+                if f.kind == .berthError {
+                    let name = HeadSerializer.upstreamErrorName  // the name and ": "
+                    copy.bytes.appendRaw(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+                    let valueStart = copy.bytes.count
+                    let nameEnd = valueStart - 2
+                    copy.bytes.appendRaw(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
+                    let end = copy.bytes.count
+                    copy.bytes.append(CR); copy.bytes.append(LF)
+                    copy.fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
+                                                  valueEnd: Int32(end), lineEnd: Int32(end), kind: .other))
+                } else {
+                    copy.bytes.appendRaw(UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.lineEnd + 2)]))
+                    let shift = Int32(base) - f.lineStart
+                    copy.fields.append(FieldRange(lineStart: f.lineStart + shift, nameEnd: f.nameEnd + shift, valueStart: f.valueStart + shift,
+                                                  valueEnd: f.valueEnd + shift, lineEnd: f.lineEnd + shift, kind: f.kind))
+                }
+            }
+        }
+        return copy
     }
 
     /// Removes every field called `name`, case-insensitive; their bytes stay in the buffer until `removeAll`.
@@ -160,7 +186,6 @@ public struct HTTPHeaders: Sendable {
     public mutating func removeAll(keepingCapacity: Bool) {
         bytes.removeAll(keepingCapacity: keepingCapacity)
         fields.removeAll(keepingCapacity: keepingCapacity)
-        berthErrorFields = 0
     }
 
     /// Every field as (name, value) Strings, in order.
@@ -176,7 +201,6 @@ public struct HTTPHeaders: Sendable {
             && line.baseAddress!.load(fromByteOffset: line.count + 1, as: UInt8.self) == LF)
         bytes.appendRaw(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2))
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
-        if _slowPath(kind == .berthError) { berthErrorFields += 1 }
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
     }

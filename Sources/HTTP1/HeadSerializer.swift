@@ -10,10 +10,13 @@ public enum HeadSerializer {
     }
 
     /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", the
-    /// Transfer-Encoding line a re-framed body adds, and each Berth-Error's longer name).
+    /// Transfer-Encoding line a re-framed body adds, and the longer name a Berth-Error is renamed to, allowed for
+    /// every field: counting the Berth-Errors would cost a test per field parsed, and the few bytes reserved in
+    /// excess cost nothing).
+    @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
         9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count + 2
-            + head.headers.berthErrorFields * upstreamErrorNameGrowth
+            + head.headers.fields.count &* upstreamErrorNameGrowth
     }
 
     /// What an upstream's `Berth-Error` is forwarded as: the caller can tell a cause from further up (a chained
@@ -74,8 +77,7 @@ public enum HeadSerializer {
         var h = host
         h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         out.crlf()
-        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options,
-                           into: &out)
+        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, options: options, into: &out)
         if head.isUpgrade {
             out.literal("Connection: upgrade\r\n")
         } else if head.version == .http10 {
@@ -90,8 +92,11 @@ public enum HeadSerializer {
     static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
-        copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, renameBerthError: true, options: options,
-                           into: &out)
+        if _slowPath(head.hasBerthError) {
+            copyEndToEndFields(head.headers.renamingBerthErrors(), keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
+        } else {
+            copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
+        }
         if upgrading {
             out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
@@ -107,10 +112,9 @@ public enum HeadSerializer {
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing
     /// fields: dropping Content-Length or Transfer-Encoding on request would desynchronise the bytes we forward untouched.
     /// Lines are stored with their CRLF, so each run of consecutive surviving lines is one copy (most heads are one
-    /// or two runs: everything but Connection). With `renameBerthError` (responses), a `Berth-Error` line goes out
-    /// as `Berth-Upstream-Error` with its value, so it is never taken for this berth's own cause.
-    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
-                                   options: ForwardOptions, into out: inout HeadWriter) {
+    /// or two runs: everything but Connection). A response's `Berth-Error` lines were renamed before (see
+    /// `writeForwardResponse`), so that this loop, which every head goes through, has no case for them.
+    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout HeadWriter) {
         let fields = headers.fields
         headers.bytes.withUnsafeBytes { b in
             func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
@@ -132,20 +136,7 @@ public enum HeadSerializer {
                 case .upgrade: if !keepUpgrade { continue }
                 case .contentLength: break
                 case .transferEncoding: if options.dropTransferEncoding { continue }
-                case .berthError:
-                    if renameBerthError {
-                        if connectionLengths & NameLengths.bit(11) != 0 && namedByConnection(slice(f.lineStart, f.nameEnd), fields, b) {
-                            continue
-                        }
-                        if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
-                        out.literal(upstreamErrorName)
-                        out.raw(slice(f.valueStart, f.valueEnd))
-                        out.crlf()
-                        (runStart, runEnd) = (0, 0)
-                        continue
-                    }
-                    fallthrough
-                case .expect, .via, .other:
+                case .expect, .via, .other, .berthError:
                     let name = slice(f.lineStart, f.nameEnd)
                     let length = NameLengths.bit(name.count)
                     if connectionLengths & length != 0 && namedByConnection(name, fields, b) { continue }

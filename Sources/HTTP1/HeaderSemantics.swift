@@ -16,6 +16,7 @@ struct HeaderFacts: Sendable {
     var hostCount = 0
     var hostIndex = -1
     var hasVia = false
+    var hasBerthError = false
 
     /// Any Transfer-Encoding coding that is not a single final `chunked`.
     var hasOtherCoding: Bool { codingCount > chunkedCount }
@@ -63,6 +64,8 @@ extension HTTPHeaders {
                     if equalsLowercase(v, "100-continue") { f.expectContinue = true }
                 case .via:
                     f.hasVia = true
+                case .berthError:
+                    f.hasBerthError = true
                 case .host:
                     f.hostCount += 1
                     if f.hostIndex < 0 { f.hostIndex = index }

@@ -16,6 +16,9 @@ public struct ResponseHead: Sendable {
     var reasonRange: Range<Int>? = nil
     /// Framing from the headers alone, set by the parser; nil for hand-built heads, which are read leniently.
     var parsedFraming: BodyFraming? = nil
+    /// The head has a `Berth-Error` field (set by the parser, which reads every known field anyway): forwarding
+    /// renames it, on a path of its own, so the common one pays a single test per head.
+    var hasBerthError = false
 
     /// A 200 OK over HTTP/1.1 with no headers.
     public init() {}
@@ -64,6 +67,6 @@ public struct ResponseHead: Sendable {
         version = .http11; status = 200; keepAlive = true
         headers.removeAll(keepingCapacity: true)
         text.removeAll(keepingCapacity: true)
-        reasonRange = nil; parsedFraming = nil
+        reasonRange = nil; parsedFraming = nil; hasBerthError = false
     }
 }

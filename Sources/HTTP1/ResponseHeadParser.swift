@@ -66,6 +66,7 @@ struct ResponseSink: HeadSink, Sendable {
             if f.hasMalformedCoding || f.codingCount == 0 || f.chunkedCount > 1 { throw .invalidTransferEncoding }
         }
         head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)
+        head.hasBerthError = f.hasBerthError
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
         } else {

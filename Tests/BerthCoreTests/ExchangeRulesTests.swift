@@ -145,7 +145,7 @@ final class ExchangeRulesTests: XCTestCase {
     /// Should end an until-close body at the upstream's close rather than fail it.
     func testAnUntilCloseBodyEndsAtTheClose() {
         var x = exchange("GET")
-        x.response = .streaming(.untilClose, reframe: .asIs)
+        x.response = .streaming(.untilClose, reframed: false)
         x.responseBytes = 100
         XCTAssertEqual(x.onUpstreamEnd(policy: .idempotent, clean: true), .finishUntilClose)
     }

@@ -79,8 +79,11 @@ enum ResponseProgress: Sendable {
     case awaitingHead
     /// The response-head parser holds a whole head whose bytes have left the input; the relay decides on it next.
     case headReady
-    /// The head went out; the body is relayed as `body` says, its framing changed as `reframe` says.
-    case streaming(Body, reframe: Reframe)
+    /// The head went out; the body is relayed as `body` says. With `reframed`, its framing changes for the caller
+    /// (`Reframe`, told by the body's own framing: a chunked body can only lose its chunks, a close-delimited one only
+    /// gain them). A Bool rather than the `Reframe` itself: it keeps this enum's layout, and with it the cost of the
+    /// relay's per-step match, as it was.
+    case streaming(Body, reframed: Bool)
     /// The whole response went out.
     case complete
 }

@@ -53,11 +53,19 @@ struct Exchange {
     /// The body going to the caller is chunked, so that a cut shows as a missing last chunk; no other framing can
     /// show one (a Content-Length already sent, a close-delimited or de-chunked body).
     var callerFramingShowsCut: Bool {
-        guard case .streaming(let body, let reframe) = response else { return false }
-        if reframe == .chunk { return true }
-        if reframe == .dechunk { return false }
-        if case .chunked = body { return true }
-        return false
+        guard case .streaming(let body, let reframed) = response else { return false }
+        switch body {
+        case .untilClose: return reframed
+        case .chunked: return !reframed
+        case .length, .done: return false
+        }
+    }
+
+    /// How the body being relayed changes framing on its way to the caller.
+    var reframe: Reframe {
+        guard case .streaming(let body, true) = response else { return .asIs }
+        if case .untilClose = body { return .chunk }
+        return .dechunk
     }
 
     /// The whole response went to the caller.

@@ -51,39 +51,18 @@ enum RelayDriver {
                 // Bytes from the caller are the exchange's progress too: the socket timeout measures the longest
                 // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
                 // stopped reading the upstream (the caller's idle timeout runs then).
-                if upstream.reading { upstream.setTimeout(x.socketTimeout, now: host.now) }
+                if upstream.reading { restartTimeout(of: upstream, x.socketTimeout, now: host.now) }
                 if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
-            case .forwardInterim(let consumed):
+            case .writeHead(let consumed, let keepAlive, false):
                 upstream.drainInput(consumed)
-                guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
-                    return .callerFailed
-                }
-                parser.reset()
-            case .writeHead(let consumed, let keepAlive, let reframe):
-                upstream.drainInput(consumed)
-                if _slowPath(reframe != .asIs) {
-                    var o = host.forwardOptions
-                    if reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
-                    guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
-                } else {
-                    guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
-                }
+                guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
-            case .relayDechunked:
-                do {
-                    try x.relayDechunked(from: upstream, to: caller)
-                } catch {
-                    return .invalidResponse(.chunkedBody(error))
-                }
-            case .relayChunk(let n):
-                x.relayChunk(n, from: upstream, to: caller)
-                guard caller.flush() else { return .callerFailed }
-            case .endUntilClose:
-                x.endUntilClose(from: upstream, to: caller)
+            case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose:
+                if let end = carryOutRare(step, &x, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
             case .flushUpstream:
                 if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .flushCaller:
@@ -115,6 +94,41 @@ enum RelayDriver {
         return .yielded
     }
 
+    /// The steps most exchanges never take (interim heads, bodies whose framing changes), out of line: the loop
+    /// stays small enough for the optimizer to inline the machine's `nextStep` into it, which it weighs against the
+    /// loop's size. Returns the outcome that ends the turn, or nil to go on.
+    @inline(never)
+    private static func carryOutRare<C: RelayChannel, H: RelayHost>(_ step: RelayStep, _ x: inout Exchange, parser: inout ResponseHeadParser,
+                                                                    caller: C, upstream: C, host: H) -> RelayOutcome? {
+        switch step {
+        case .forwardInterim(let consumed):
+            upstream.drainInput(consumed)
+            guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
+                return .callerFailed
+            }
+            parser.reset()
+        case .writeHead(let consumed, let keepAlive, _):
+            upstream.drainInput(consumed)
+            var o = host.forwardOptions
+            if x.reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
+            guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
+        case .relayDechunked:
+            do {
+                try x.relayDechunked(from: upstream, to: caller)
+            } catch {
+                return .invalidResponse(.chunkedBody(error))
+            }
+        case .relayChunk(let n):
+            x.relayChunk(n, from: upstream, to: caller)
+            guard caller.flush() else { return .callerFailed }
+        case .endUntilClose:
+            x.endUntilClose(from: upstream, to: caller)
+        default:
+            preconditionFailure("\(step) is not a rare step")
+        }
+        return nil
+    }
+
     /// Copies the next `n` body bytes into the replay copy, or drops the copy once the body outgrows the buffer.
     /// Out of line, as every path that most requests never take, to keep the loop's frame small.
     @inline(never)
@@ -137,6 +151,13 @@ enum RelayDriver {
         }
     }
 
+    /// Starts `upstream`'s socket timeout again (request body bytes are progress). Out of line: a body-carrying
+    /// request's path, kept out of the loop's frame so the machine's step stays inlined in it.
+    @inline(never)
+    static func restartTimeout<C: RelayChannel>(of upstream: C, _ timeout: Nanos, now: Nanos) {
+        upstream.setTimeout(timeout, now: now)
+    }
+
     /// Carries out a verdict on the caller's timer.
     @inline(__always)
     static func apply<C: RelayChannel>(_ timer: CallerMachine.Timer, to caller: C, now: Nanos) {
@@ -153,10 +174,10 @@ extension Exchange {
     /// behind (a rare path, for HTTP/1.0 callers: the payload bytes are copied).
     @inline(never)
     mutating func relayDechunked<C: RelayChannel>(from upstream: C, to caller: C) throws(HTTP1Error) {
-        guard case .streaming(var body, let reframe) = response, let run = upstream.inputChunk() else { return }
+        guard case .streaming(var body, let reframed) = response, let run = upstream.inputChunk() else { return }
         let n = try body.advanceDechunking(run) { range in caller.write(UnsafeRawBufferPointer(rebasing: run[range])) }
         upstream.drainInput(n)
-        response = body.isDone ? .complete : .streaming(body, reframe: reframe)
+        response = body.isDone ? .complete : .streaming(body, reframed: reframed)
     }
 
     /// Carries out `.relayChunk`: `n` bytes of a close-delimited body go to `caller` as one chunk, moved, not
@@ -173,9 +194,9 @@ extension Exchange {
     /// caller's keeps the boundary its framing gives it (`ResponsePlan`).
     @inline(never)
     mutating func endUntilClose<C: RelayChannel>(from upstream: C, to caller: C) {
-        guard case .streaming(_, let reframe) = response else { return }
+        guard case .streaming(_, let reframed) = response else { return }
         let n = upstream.pendingInput
-        if reframe == .chunk {
+        if reframed {
             if n > 0 { relayChunk(n, from: upstream, to: caller) }
             caller.write(Exchange.bytes(of: "0\r\n\r\n"))
         } else if n > 0 {

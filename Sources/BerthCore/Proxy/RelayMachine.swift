@@ -36,9 +36,9 @@ enum RelayStep: Equatable {
     /// Drop the `consumed` head bytes, write the interim (1xx) head the parser holds, flush it (a caller waiting
     /// for 100 Continue sends nothing until it sees it), and reset the parser for the next head.
     case forwardInterim(consumed: Int)
-    /// Drop the `consumed` head bytes and write the final head the parser holds, its framing fields as `reframe`
-    /// changes them (Transfer-Encoding dropped, or chunked added).
-    case writeHead(consumed: Int, keepAlive: Bool, reframe: Reframe)
+    /// Drop the `consumed` head bytes and write the final head the parser holds; when `reframed`, its framing fields
+    /// change with the body's (`Exchange.reframe`: Transfer-Encoding dropped, or chunked added).
+    case writeHead(consumed: Int, keepAlive: Bool, reframed: Bool)
     /// Move `n` upstream bytes (response body, framing included) to the caller; `flush` after the last buffered run.
     case relayBody(Int, flush: Bool)
     /// Copy the next run of a chunked body to the caller without its framing (an HTTP/1.0 caller).
@@ -152,21 +152,17 @@ extension Exchange {
         case .headReady:
             return decideHead(&parser, consumed: 0, rest: upstream.inputChunk() ?? UnsafeRawBufferPointer(start: nil, count: 0),
                               rules: rules)
-        case .streaming(var body, let reframe):
+        case .streaming(var body, let reframed):
             let avail = upstream.pendingInput
             guard avail > 0 else { break }
-            if _slowPath(reframe != .asIs) {
-                if reframe == .chunk { return .relayChunk(avail) }
-                callerUnflushed = true
-                return .relayDechunked
-            }
+            if _slowPath(reframed) { return reframedStep(available: avail) }
             let n: Int
             do {
                 n = try body.advance(available: avail, first: upstream.inputChunk)
             } catch {
                 return .invalidResponse(.chunkedBody(error))
             }
-            response = body.isDone ? .complete : .streaming(body, reframe: .asIs)
+            response = body.isDone ? .complete : .streaming(body, reframed: false)
             if n > 0 {
                 let last = n == avail || body.isDone
                 callerUnflushed = !last
@@ -188,6 +184,14 @@ extension Exchange {
         return .wait
     }
 
+    /// The step for a body whose framing changes on the way (`Reframe`); out of line, off the common path.
+    @inline(never)
+    private mutating func reframedStep(available: Int) -> RelayStep {
+        if reframe == .chunk { return .relayChunk(available) }
+        callerUnflushed = true
+        return .relayDechunked
+    }
+
     /// Whether the caller may be read: while the upstream takes what it sends (`upstreamOutput` under high water)
     /// and, after a whole request, while its pipelined bytes are under the hold. A caller that ended its sending side
     /// is never read again, as its socket would only say so again. The session asks the same before it relays, with
@@ -204,11 +208,13 @@ extension Exchange {
     /// can do is cut.
     private mutating func decideHead<R: RelayRules>(_ parser: inout ResponseHeadParser, consumed: Int,
                                                     rest: UnsafeRawBufferPointer, rules: R) -> RelayStep {
+        let framing = parser.head.framing(requestMethod: request.method)
+        // The head's own codings matter only to a close-delimited body (whether it may be chunked): looked up then.
+        let codings = framing == .untilClose && parser.head.headers.firstIndex(named: "transfer-encoding") != nil
         let plan = ResponsePlan.plan(
-            status: parser.head.status, framing: parser.head.framing(requestMethod: request.method),
+            status: parser.head.status, framing: framing,
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
-            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown,
-            hasTransferEncoding: parser.head.headers.firstIndex(named: "transfer-encoding") != nil)
+            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings)
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)
@@ -232,15 +238,18 @@ extension Exchange {
                 }
             }
             let body = Body(f.framing, limits: rules.limits)
-            response = body.isDone ? .complete : .streaming(body, reframe: f.reframe)
+            let reframed = f.reframe != .asIs
+            response = body.isDone ? .complete : .streaming(body, reframed: reframed)
             callerUnflushed = true
-            return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframe: f.reframe)
+            return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframed: reframed)
         }
     }
 
     /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows.
     /// `clean` when it was an orderly close (a FIN, and over TLS a close_notify), the only end that completes a
-    /// close-delimited body.
+    /// close-delimited body. Out of line: once per connection end, and the driver's loop that calls it must stay
+    /// small enough for `nextStep` to be inlined into it.
+    @inline(never)
     mutating func upstreamEnded(policy: ReplayPolicy, clean: Bool) -> RelayStep {
         switch onUpstreamEnd(policy: policy, clean: clean) {
         case .finishUntilClose:

@@ -40,10 +40,10 @@ enum ResponsePlan: Equatable {
     /// The plan for a head with `status` and body `framing` (already resolved for the request method), answering a
     /// request of `method`, `version` and `isUpgrade`. `requestDone` says the whole request body went out;
     /// `callerKeepAlive` is what the exchange allowed so far; `shuttingDown` ends keep-alive for the drain;
-    /// `hasTransferEncoding` says the head names a transfer coding (asked only for a close-delimited body).
+    /// `hasTransferEncoding` says the head names a transfer coding (read only for a close-delimited body).
     static func plan(status: Int, framing: BodyFraming, version: HTTPVersion, isUpgrade: Bool,
                      requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool,
-                     hasTransferEncoding: @autoclosure () -> Bool = false) -> ResponsePlan {
+                     hasTransferEncoding: Bool = false) -> ResponsePlan {
         if status < 200 {
             if status == 101 {
                 return isUpgrade ? .upgrade : .invalid(.unaskedUpgrade)
@@ -59,7 +59,7 @@ enum ResponsePlan: Equatable {
             // chunk), and the caller's connection keeps a boundary. Not over a transfer coding the head already
             // names: rare, and whether it could take chunked on top is not berth's to guess; those are cut with a
             // reset, like any close-delimited body to an HTTP/1.0 caller.
-            if version != .http10 && !hasTransferEncoding() {
+            if version != .http10 && !hasTransferEncoding {
                 reframe = .chunk
             } else {
                 keep = false

@@ -241,9 +241,7 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
             waiting -= 1
             return .handOff(w, Lease(conn: conn, slot: s))
         case .replace(let w):
-            // One connection closes and one is reserved in its place: `open` stays.
-            waiting -= 1
-            return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
+            return replaced(conn, for: w, in: s)
         case .pooled:
             return .pooled(conn)
         }
@@ -256,6 +254,14 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         slots[s.index]!.endBusy()
         slots[s.index]!.reserveConnect()
         return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
+    }
+
+    /// A released connection closes so that the queued retry `w` gets its slot as a connect ticket: one connection
+    /// closes and one is reserved in its place, so `open` stays. Out of line: the release path runs every request.
+    @inline(never)
+    private mutating func replaced(_ conn: Conn, for w: Waiter, in s: PoolSlot) -> Release {
+        waiting -= 1
+        return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
     }
 
     /// A busy connection leaves the pool for good (a tunnel ended); its slot is free.
