@@ -96,7 +96,8 @@ final class AdminConnection: ChannelDelegate {
         }
         guard !closed && !closing else { return }
         if inputEnded {
-            guard !busy && discard == 0 && channel.pendingInput == 0 else { return }
+            // A body still owed (`discard`) never comes after the FIN: nothing is left to wait for.
+            guard !busy && channel.pendingInput == 0 else { return }
             // Everything the client sent is answered: end once the answers are out.
             closing = true
             if channel.pendingOutput == 0 { close() }
@@ -119,6 +120,9 @@ final class AdminConnection: ChannelDelegate {
         default: break
         }
         busy = true
+        // The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain
+        // longer than it) keeps its connection; `reply` arms the timeout again.
+        channel.clearTimeout()
         let keep = head.keepAlive
         let mutation = head.method != .get && head.method != .head
         admin.routes.handle(head) { [weak self] response in
