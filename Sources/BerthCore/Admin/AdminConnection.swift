@@ -120,9 +120,6 @@ final class AdminConnection: ChannelDelegate {
         default: break
         }
         busy = true
-        // The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain
-        // longer than it) keeps its connection; `reply` arms the timeout again.
-        channel.clearTimeout()
         let keep = head.keepAlive
         let mutation = head.method != .get && head.method != .head
         admin.routes.handle(head) { [weak self] response in
@@ -159,7 +156,12 @@ final class AdminConnection: ChannelDelegate {
         process()
     }
 
-    func channelTimedOut(_ ch: Channel) { close() }
+    /// The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain longer
+    /// than it) keeps its connection, and the timeout starts again.
+    func channelTimedOut(_ ch: Channel) {
+        if busy { return ch.setTimeout(idleTimeout) }
+        close()
+    }
 
     func close() {
         guard !closed else { return }
