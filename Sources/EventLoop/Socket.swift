@@ -112,6 +112,13 @@ package enum Socket {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
+    /// Bytes the kernel still holds to send on `fd` (SIOCOUTQ: not yet sent or not yet acknowledged); 0 when it
+    /// cannot say. A syscall, so only for rare checks (a tunnel's idle timeout), never per read.
+    package static func queuedToSend(_ fd: CInt) -> Int {
+        var n: CInt = 0
+        return ioctl(fd, UInt(TIOCOUTQ), &n) == 0 ? Int(n) : 0
+    }
+
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.
     package static func setLingerReset(_ fd: CInt) {
         var l = linger(l_onoff: 1, l_linger: 0)

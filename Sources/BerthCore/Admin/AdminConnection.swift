@@ -96,7 +96,8 @@ final class AdminConnection: ChannelDelegate {
         }
         guard !closed && !closing else { return }
         if inputEnded {
-            guard !busy && discard == 0 && channel.pendingInput == 0 else { return }
+            // A body still owed (`discard`) never comes after the FIN: nothing is left to wait for.
+            guard !busy && channel.pendingInput == 0 else { return }
             // Everything the client sent is answered: end once the answers are out.
             closing = true
             if channel.pendingOutput == 0 { close() }
@@ -155,7 +156,12 @@ final class AdminConnection: ChannelDelegate {
         process()
     }
 
-    func channelTimedOut(_ ch: Channel) { close() }
+    /// The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain longer
+    /// than it) keeps its connection, and the timeout starts again.
+    func channelTimedOut(_ ch: Channel) {
+        if busy { return ch.setTimeout(idleTimeout) }
+        close()
+    }
 
     func close() {
         guard !closed else { return }
