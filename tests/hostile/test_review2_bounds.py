@@ -1,0 +1,21 @@
+"""Review probes of the bounds (issue 23 items 7, 10, 12): tunnels and the table of destinations, names, drains."""
+from bounds_helpers import admin_json
+from hostile_wire import connect, header_of, read_to_end, status_of
+
+
+def test_a_flood_of_connects_to_distinct_destinations_keeps_the_table_at_max_upstreams(berth):
+    """CONNECT tunnels count against a pool of their own (the destination's plain one); that pool was made without
+    the max-upstreams cap, so distinct CONNECT targets grew the table without bound."""
+    b = berth("--max-upstreams", "20", "--connect-port", "9")
+    causes = {}
+    for i in range(60):
+        c = connect(b.proxy)
+        target = f"127.0.{2 + i // 250}.{1 + i % 250}:9"
+        c.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+        raw, _ = read_to_end(c, timeout=10)
+        c.close()
+        cause = header_of(raw, "Berth-Error")
+        causes[cause] = causes.get(cause, 0) + 1
+    assert causes == {"connect-refused": 60}, causes
+    stats = admin_json(b, "GET", "/stats")
+    assert stats["totals"]["upstreams"] <= 20, f"{stats['totals']['upstreams']} upstreams known past max-upstreams 20"
