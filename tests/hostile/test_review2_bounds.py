@@ -19,3 +19,24 @@ def test_a_flood_of_connects_to_distinct_destinations_keeps_the_table_at_max_ups
     assert causes == {"connect-refused": 60}, causes
     stats = admin_json(b, "GET", "/stats")
     assert stats["totals"]["upstreams"] <= 20, f"{stats['totals']['upstreams']} upstreams known past max-upstreams 20"
+
+
+def test_trailing_dot_spellings_of_berths_own_address_are_loops(berth):
+    b = berth()
+    for name in ("127.0.0.1.", "localhost.", "LOCALHOST."):
+        for (_, port) in (b.proxy, b.admin):
+            c = connect(b.proxy)
+            c.sendall(f"GET http://{name}:{port}/stats HTTP/1.1\r\nHost: {name}:{port}\r\nConnection: close\r\n\r\n".encode())
+            raw, _ = read_to_end(c, timeout=15)
+            c.close()
+            assert status_of(raw) == 508, (name, port, raw[:300])
+
+
+def test_lone_dots_are_bad_requests(berth):
+    b = berth()
+    for name in (".", "..", "a..", ".a"):
+        c = connect(b.proxy)
+        c.sendall(f"GET http://{name}:80/ HTTP/1.1\r\nHost: {name}:80\r\nConnection: close\r\n\r\n".encode())
+        raw, _ = read_to_end(c, timeout=15)
+        c.close()
+        assert status_of(raw) == 400, (name, raw[:300])

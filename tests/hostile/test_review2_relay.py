@@ -86,3 +86,62 @@ def test_http11_caller_with_connection_close_gets_chunked_and_fin(berth, raw_ori
     assert how == "fin", how
     assert raw.endswith(b"4\r\nbody\r\n0\r\n\r\n"), raw
     assert header_of(raw, "Connection") == "close", raw
+
+
+def test_100_continue_to_an_upstream_that_never_answers_times_out(berth, raw_origin):
+    """The wait for 100 Continue is progress only while something moves: an upstream that reads the head and then
+    says nothing still ends in the socket timeout (or berth's own 100 and then a timeout), never a hang."""
+    def silent(conn):
+        conn.read_request_head()
+        time.sleep(12)
+    b = berth("--socket-timeout", "1s")
+    o = raw_origin(silent)
+    c = connect(b.proxy)
+    c.sendall(req(o.hostport, "POST", extra="Content-Length: 5\r\nExpect: 100-continue\r\n"))
+    c.settimeout(8)
+    got = b""
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        try:
+            chunk = c.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got += chunk
+        if b"100 Continue" in got and not got.endswith(b"\r\n\r\n") is False and got.count(b"HTTP/1.1") == 1 and b"100" in got.split(b"\r\n")[0]:
+            c.sendall(b"hello")
+        if got.count(b"HTTP/1.1") >= 2 or (got and b"100" not in got.split(b"\r\n")[0]):
+            break
+    c.close()
+    final = got.split(b"\r\n\r\n", 1)[1] if got.startswith(b"HTTP/1.1 100") else got
+    assert status_of(final) == 504, f"no timeout answer within 8 s at socket-timeout 1s: {got!r}"
+
+
+
+def test_a_cut_while_the_caller_is_backed_up_still_shows(berth, raw_origin):
+    """A Content-Length body cut while the caller reads nothing: what berth buffered goes out, then the reset; the
+    caller never sees a clean FIN after a short body."""
+    import struct
+    total = 8 << 20
+    def cut(conn):
+        conn.read_request()
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {total}\r\n\r\n".encode())
+        try:
+            conn.sendall(b"x" * (total // 2))
+        except OSError:
+            return
+        time.sleep(0.5)
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.sock.close()
+    b = berth()
+    o = raw_origin(cut)
+    c = connect(b.proxy)
+    c.sendall(req(o.hostport))
+    time.sleep(3)
+    raw, how = read_to_end(c, timeout=15)
+    c.close()
+    assert status_of(raw) == 200, raw[:200]
+    body = raw.partition(b"\r\n\r\n")[2]
+    assert len(body) < total, len(body)
+    assert how == "reset", f"a cut Content-Length body ended with {how} after {len(body)} of {total} bytes"
