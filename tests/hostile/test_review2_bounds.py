@@ -1,5 +1,6 @@
 """Review probes of the bounds (issue 23 items 7, 10, 12): tunnels and the table of destinations, names, drains."""
 from bounds_helpers import admin_json
+from berth_helpers import get_req
 from hostile_wire import connect, header_of, read_to_end, status_of
 
 
@@ -40,3 +41,29 @@ def test_lone_dots_are_bad_requests(berth):
         raw, _ = read_to_end(c, timeout=15)
         c.close()
         assert status_of(raw) == 400, (name, raw[:300])
+
+
+def test_a_second_sigterm_and_a_sighup_during_the_drain_change_nothing(berth, origin):
+    """During a drain a second SIGTERM is ignored and a SIGHUP reloads without ending it: the held request is still
+    served when the pause lifts, and berth then exits 0."""
+    import signal
+    import time
+    from berth_helpers import wait_for
+    from test_bounds_drain import SLOW, Caller, _readyz
+    b = berth("--workers", "2", *SLOW)
+    admin_json(b, "POST", f"/pause?upstream={origin.hostport}&hold=30s")
+    held = [Caller(b, get_req(origin.hostport, f"/held/{i}")) for i in range(3)]
+    wait_for(lambda: admin_json(b, "GET", "/stats")["totals"]["pending"] == 3, timeout=10, what="three held")
+    b.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    b.proc.send_signal(signal.SIGTERM)
+    b.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert b.proc.poll() is None, b.stderr_text()
+    assert _readyz(b) == (503, {"status": "draining"})
+    admin_json(b, "POST", f"/resume?upstream={origin.hostport}")
+    for i, caller in enumerate(held):
+        r, rest = caller.response()
+        assert r.status == 200 and r.body == f"hello /held/{i}".encode(), r
+        assert rest == b""
+    assert b.proc.wait(timeout=15) == 0, b.stderr_text()
