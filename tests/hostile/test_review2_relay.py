@@ -145,3 +145,26 @@ def test_a_cut_while_the_caller_is_backed_up_still_shows(berth, raw_origin):
     body = raw.partition(b"\r\n\r\n")[2]
     assert len(body) < total, len(body)
     assert how == "reset", f"a cut Content-Length body ended with {how} after {len(body)} of {total} bytes"
+
+
+def test_a_close_delimited_body_under_another_coding_is_cut_with_a_reset(berth, raw_origin):
+    """`Transfer-Encoding: gzip` without chunked is close-delimited; berth does not chunk over it, so it closes the
+    caller after it and a cut is a reset."""
+    import struct
+
+    def gz_then_rst(conn):
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n" + b"\x1f\x8b" + b"z" * 1000)
+        time.sleep(0.2)
+        conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.sock.close()
+    b = berth()
+    o = raw_origin(gz_then_rst)
+    c = connect(b.proxy)
+    c.sendall(req(o.hostport))
+    raw, how = read_to_end(c, timeout=5)
+    c.close()
+    assert status_of(raw) == 200, raw[:200]
+    assert header_of(raw, "Transfer-Encoding") == "gzip", raw[:200]
+    assert header_of(raw, "Connection") == "close", raw[:200]
+    assert how == "reset", how
