@@ -79,9 +79,12 @@ final class PoolManager {
 
     /// The pool CONNECT tunnels to `endpoint` count against: its plain one, whatever TLS the destination's requests
     /// use (the tunnel carries the caller's own bytes). It is among `existingPools(at:)`, so /pause holds it too.
-    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool {
+    /// A new one is capped by --max-upstreams as a request's is (`poolForRequest`): nil when nothing can be forgotten.
+    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool? {
         let key = endpoint.plain
-        return pools[key] ?? makePool(key, now: now)
+        if let p = pools[key] { return p }
+        if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
+        return makePool(key, now: now)
     }
 
     /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too, held by the
