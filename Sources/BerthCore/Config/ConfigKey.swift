@@ -205,7 +205,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
             // The server cannot have read bytes its kernel never acknowledged, so any method may go again.
             return .setting(\.deadPeerRetry, .toggle, default: .value(true), example: ["false"],
                             "Send a request a dead peer never acknowledged again on a fresh connection, whatever its method "
-                                + "(false: answer 502 dead-peer instead).")
+                                + "(off: answer 502 dead-peer instead).")
         case .unix:
             return .destinationOnly(\.unixSocket, .unixSocketPath, example: ["/run/fn/42/http.sock"],
                                     "Unix socket the destination's connections go to; callers still name its host and port.")

@@ -10,6 +10,7 @@ extension ProxySession {
         let after = worker.settings.deadPeerTimeout
         guard reused, after > 0, after < x.socketTimeout else { return false }
         x.deadPeerWatch = true
+        x.deadPeerAt = now + after
         x.sentBefore = channel.bytesHandedToKernel
         if case .off = x.replay, !x.requestDone, x.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = x.pool {
             takeReplayCopy(pool)

@@ -154,14 +154,14 @@ extension ProxySession {
     /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
     func upstreamTookBytes() {
         guard let up = link.connection, up.channel.reading else { return }
-        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 
     func upstreamDrained() {
         guard let up = link.connection else { return }
         if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
-        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 }
