@@ -124,3 +124,21 @@ def test_a_slow_server_that_acknowledges_still_gets_504(berth, raw_origin):
     up = upstream_stats(b, origin.hostport)
     assert up["connections"]["closed"]["dead-peer"] == 0, up
     assert up["retries"] == 0, up
+
+
+def test_keepalive_probes_close_an_idle_connection_whose_peer_vanished(berth, raw_origin, vanish):
+    """An idle pooled connection whose peer vanishes is found by TCP keepalive (5 s idle, 2 s interval, 3 probes:
+    about 11 s) and closed by the idle watch before any request could be written to it."""
+    b = berth("--socket-timeout", "2s", "--idle-timeout", "60s")
+    origin = raw_origin(keepalive_loop(_respond))
+    assert send(b.proxy, origin.hostport, method="POST", body=b"warm").status == 200
+    assert upstream_stats(b, origin.hostport)["idle"] == 1
+    vanish(origin.port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and upstream_stats(b, origin.hostport)["idle"] != 0:
+        time.sleep(0.5)
+    up = upstream_stats(b, origin.hostport)
+    assert up["idle"] == 0 and up["connections"]["closed"]["peer-closed-idle"] == 1, up
+    # Nothing was left for a request to find: the next one goes out on a fresh connection, no dead peer to retry.
+    assert send(b.proxy, origin.hostport, method="POST", body=b"after").status == 200
+    assert upstream_stats(b, origin.hostport)["replays"]["dead-peer"] == 0
