@@ -84,7 +84,11 @@ package enum Socket {
         let fd = socket(address.addressFamily, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return (-1, false, errno) }
         // Nagle is TCP's; on a Unix socket the option fails, so the call is saved.
-        if address.family != .unix { setNoDelay(fd) }
+        if address.family != .unix {
+            setNoDelay(fd)
+            // Set once here, so pooled connections are probed while idle at no cost per request.
+            setKeepAlive(fd)
+        }
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 { return (fd, false, 0) }
         let e = errno
