@@ -23,6 +23,10 @@ final class AdminConnection: ChannelDelegate {
     private let idleTimeout: Nanos = 60 * 1_000_000_000
     /// Requests one event may answer before the connection yields to the rest of the loop (as ProxySession does).
     static let requestsPerEvent = 16
+    /// Longest a sliced answer (/stats) renders in one loop turn before letting the loop's other events run.
+    static let sliceTime: Nanos = 2_000_000
+    /// Brings the next slice of a sliced answer; cancelled (dropping the half-rendered body) when the connection ends.
+    private var sliceTimer: OneShotTimer?
 
     init(admin: AdminServer, fd: CInt) {
         self.admin = admin
@@ -131,6 +135,11 @@ final class AdminConnection: ChannelDelegate {
     /// `process` again from this event, never from inside itself.
     func reply(_ r: AdminResponse, keepAlive: Bool) {
         guard !closed else { return }
+        if let body = r.sliced {
+            var rest = r
+            rest.sliced = nil
+            return renderSlice(body, rest, keepAlive: keepAlive)
+        }
         busy = false
         let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
                                  contentLength: r.bodyCount, keepAlive: keepAlive)
@@ -149,6 +158,21 @@ final class AdminConnection: ChannelDelegate {
         process()
     }
 
+    /// Renders one slice of `body`; the next waits for the next loop turn, after the events already waiting (a zero
+    /// timer fires after the I/O that is ready), so proxied requests on this loop wait at most one slice.
+    private func renderSlice(_ body: SlicedBody, _ r: AdminResponse, keepAlive: Bool) {
+        sliceTimer = nil
+        guard !closed else { return }
+        if body.step(until: MonotonicClock.now() + AdminConnection.sliceTime) {
+            var done = r
+            done.owned = body.finish()
+            return reply(done, keepAlive: keepAlive)
+        }
+        let next = OneShotTimer(base: admin.base) { [weak self] in self?.renderSlice(body, r, keepAlive: keepAlive) }
+        sliceTimer = next
+        next.start(after: 0)
+    }
+
     /// Output held back by the kernel is all written: end a closing connection, else serve what waits.
     func channelWritable(_ ch: Channel) {
         if ch.writeError != 0 || closing { return close() }
@@ -160,6 +184,9 @@ final class AdminConnection: ChannelDelegate {
     func close() {
         guard !closed else { return }
         closed = true
+        // A half-rendered answer goes with its client: the timer holds the only reference to it.
+        sliceTimer?.cancel()
+        sliceTimer = nil
         channel.close()
         admin.ended(self)
     }

@@ -173,8 +173,9 @@ final class AdminRoutes {
     // MARK: reads
 
     private func stats(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
-        let query = try AdminQuery(q, allowed: ["upstream"])
+        let query = try AdminQuery(q, allowed: ["upstream", "q", "state", "sort", "offset", "limit"])
         let key = try query.upstream(required: false)
+        let selection = try StatsSelection(query)
         let server = admin.server
         let workers = admin.workers.count
         admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
@@ -184,7 +185,10 @@ final class AdminRoutes {
             if let key, merged.pools.isEmpty {
                 return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
             }
-            var r = AdminResponse(status: 200, owned: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile, workers: workers))
+            let picked = selection.pick(merged)
+            let doc = StatsDocument(merged, order: picked.positions, matched: picked.matched, uptime: server.uptime,
+                                    profile: server.configuration.profile, workers: workers)
+            var r = AdminResponse(status: 200, sliced: doc)
             r.headOnly = head.method == .head
             respond(r)
         })
