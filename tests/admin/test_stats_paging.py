@@ -130,7 +130,9 @@ def test_head_matches_get_for_a_page(berth):
     get = admin(b, "GET", "/stats?limit=5&sort=name")
     head = admin(b, "HEAD", "/stats?limit=5&sort=name")
     assert head.status_code == 200 and head.content == b""
-    assert int(head.headers["Content-Length"]) == len(get.content)
+    # The same page (uptime_seconds may differ by a digit or two between the two answers), not the whole document.
+    assert abs(int(head.headers["Content-Length"]) - len(get.content)) <= 4, (head.headers, len(get.content))
+    assert len(admin(b, "GET", "/stats").content) > 3 * len(get.content)
 
 
 def test_whole_document_in_slices_stays_one_valid_document_in_order(berth):

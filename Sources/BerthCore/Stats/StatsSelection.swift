@@ -6,13 +6,13 @@ enum StatsSort: String, CaseIterable, Sendable {
     case name, requests, errors, open, pending
 
     /// The figure sorted on, for every order but `name`.
-    func figure(_ p: borrowing PoolSnapshot) -> UInt64 {
+    func figure(_ p: PoolSummary) -> UInt64 {
         switch self {
         case .name: 0
-        case .requests: p.counters[.requests]
-        case .errors: p.counters.failureTotal
-        case .open: UInt64(p[.open])
-        case .pending: UInt64(p[.pending])
+        case .requests: p.requests
+        case .errors: p.errors
+        case .open: UInt64(p.open)
+        case .pending: UInt64(p.pending)
         }
     }
 }
@@ -49,8 +49,12 @@ struct StatsSelection: Equatable, Sendable {
     /// Everything, by name.
     init() {}
 
+    /// Whether this asks for the whole document (no search, filter, order or page): it is then taken in full at
+    /// once, where a page is picked from summaries and only its upstreams are snapshotted.
+    var isWhole: Bool { self == StatsSelection() }
+
     /// Whether `p` passes the search and the state filter.
-    func matches(_ p: borrowing PoolSnapshot) -> Bool {
+    func matches(_ p: PoolSummary) -> Bool {
         if let paused, p.paused != paused { return false }
         guard !query.isEmpty else { return true }
         var name = p.key.description
@@ -73,21 +77,21 @@ struct StatsSelection: Equatable, Sendable {
         return false
     }
 
-    /// Positions into `s.pools` of the upstreams to list, in order, and how many matched before paging.
-    func pick(_ s: borrowing StatsSnapshot) -> (positions: [Int], matched: Int) {
+    /// Positions into `s.summaries` (and `s.pools` when it lists them) of the upstreams to list, in order, and how
+    /// many matched before paging.
+    func pick(_ s: borrowing StatsSnapshot) -> (positions: [Int], matched: Int) { pick(s.summaries) }
+
+    /// Positions into `all` of the upstreams to list, in order, and how many matched before paging.
+    func pick(_ all: [PoolSummary]) -> (positions: [Int], matched: Int) {
         var hits: [Int] = []
-        hits.reserveCapacity(s.pools.count)
-        s.pools.withUnsafeBufferPointer { pools in
-            for i in pools.indices where matches(pools[i]) { hits.append(i) }
-        }
-        var ordered = s.sortedByName(hits)
+        hits.reserveCapacity(all.count)
+        for i in all.indices where matches(all[i]) { hits.append(i) }
+        var ordered = PoolSummary.sortedByName(hits) { all[$0].key }
         if sort != .name {
             // By figure, then by name: rank by name first, so ties need no second look at the names.
             var figure: [UInt64] = []
             figure.reserveCapacity(ordered.count)
-            s.pools.withUnsafeBufferPointer { pools in
-                for i in ordered { figure.append(sort.figure(pools[i])) }
-            }
+            for i in ordered { figure.append(sort.figure(all[i])) }
             let ranks = ordered.indices.sorted { a, b in figure[a] != figure[b] ? figure[a] > figure[b] : a < b }
             ordered = ranks.map { ordered[$0] }
         }
