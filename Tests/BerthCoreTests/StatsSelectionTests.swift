@@ -64,6 +64,18 @@ final class StatsSelectionTests: XCTestCase {
         }
     }
 
+    /// Should order names by their bytes, past the 16 packed into integers and for prefixes of one another.
+    func testNameOrderIsByteOrder() {
+        let names = ["https://a.example:443", "a.example:80", "a.example:8", "a.example:8080", "[::1]:80",
+                     "verylonghostname.example:1", "verylonghostname.example:10", "verylonghostname.exampla:9",
+                     "127.0.0.1:20000", "127.0.0.1:2000", "z:1"]
+        let keys = names.compactMap { PoolKey(parsing: $0) }
+        XCTAssertGreaterThanOrEqual(keys.count, names.count - 1)
+        let order = PoolSummary.sortedByName(Array(keys.indices)) { keys[$0] }
+        let expected = keys.map(\.description).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        XCTAssertEqual(order.map { keys[$0].description }, expected)
+    }
+
     /// Should make the same bytes in slices as in one go, whatever the deadline.
     func testSlicesMakeTheSameDocument() throws {
         let pools = (0..<300).map { StatsFixtures.busyPool("h\($0).example:80") }

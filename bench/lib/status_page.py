@@ -83,17 +83,33 @@ def summary(lat):
             "over_5ms": sum(1 for x in lat if x > 5), "over_10ms": sum(1 for x in lat if x > 10)}
 
 
-def measure_stall(work, proxy_port, admin_port, up_port, seconds, page_path):
+def raise_priority(pids):
+    """berth, nginx and the caller ahead of other work on the machine (nice -10, when allowed), so that what the
+    caller waits for is berth's loop rather than a neighbour's build; curl stays at the normal priority."""
+    try:
+        for pid in pids:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                os.setpriority(os.PRIO_PROCESS, int(tid), -10)
+                with open(f"/proc/{pid}/task/{tid}/children") as f:  # nginx's worker
+                    for child in f.read().split():
+                        os.setpriority(os.PRIO_PROCESS, int(child), -10)
+        return True
+    except PermissionError:
+        return False
+
+
+def measure_stall(work, proxy_port, admin_port, up_port, seconds, page_path, pids=()):
     """The worst proxied latency at rest, under the page's fetch, and under whole /stats documents. On a shared
     machine the worst at rest is itself several ms, so the counts of requests over 5 and 10 ms are given too: a loop
     held for tens of ms per answer shows there, scheduling noise hardly does."""
     target = f"127.0.0.1:{up_port}"
+    raised = raise_priority([*pids, os.getpid()])
     probe(proxy_port, target, 0.5)  # warm: the pool's connection is open
     out = {"at_rest": summary(probe(proxy_port, target, seconds))}
     for name, path, pause in (("page_fetch", page_path, 0.1), ("full_stats", "/stats", 0)):
         url = f"http://127.0.0.1:{admin_port}{path}"
         loop = subprocess.Popen(["sh", "-c", f"while :; do curl -s -o /dev/null '{url}'; sleep {pause}; done"],
-                                start_new_session=True)  # inherits this process's core
+                                start_new_session=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0))
         try:
             time.sleep(0.3)
             out[name] = summary(probe(proxy_port, target, seconds))
@@ -101,6 +117,9 @@ def measure_stall(work, proxy_port, admin_port, up_port, seconds, page_path):
             os.killpg(loop.pid, 9)
             loop.wait()
         out[name]["path"] = path
+    if raised:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)  # curl and the browser after this at the normal priority
+    out["priority_raised"] = raised
     return out
 
 
@@ -155,7 +174,7 @@ def main(argv):
               "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs}}
     try:
         up_port = procs.free_port()
-        procs.start_upstream_nginx(work, up_port)
+        nginx = procs.start_upstream_nginx(work, up_port)
         p, proxy_port, admin = start_berth(work, "berth-page")
         t0 = time.monotonic()
         for i in range(args.upstreams):
@@ -163,7 +182,8 @@ def main(argv):
         log(f"{args.upstreams} upstreams made known in {time.monotonic() - t0:.1f}s")
         result["admin"] = measure_admin(admin, args.runs, args.page_path)
         log(f"admin: {json.dumps({k: v for k, v in result['admin'].items() if 'median' in k or 'bytes' in k})}")
-        result["stall"] = measure_stall(work, proxy_port, admin.port, up_port, args.stall_seconds, args.page_path)
+        result["stall"] = measure_stall(work, proxy_port, admin.port, up_port, args.stall_seconds, args.page_path,
+                                        (p.pid, nginx.pid))
         log(f"stall: {json.dumps(result['stall'])}")
         if not args.no_browser:
             result["browser"] = measure_browser(work, admin.port, args.upstreams, args.runs)

@@ -24,7 +24,7 @@ final class AdminConnection: ChannelDelegate {
     /// Requests one event may answer before the connection yields to the rest of the loop (as ProxySession does).
     static let requestsPerEvent = 16
     /// Longest a sliced answer (/stats) renders in one loop turn before letting the loop's other events run.
-    static let sliceTime: Nanos = 2_000_000
+    static let sliceTime: Nanos = 500_000
     /// Brings the next slice of a sliced answer or the next chunk of a large body; cancelled (dropping them) when the
     /// connection ends.
     private var sliceTimer: OneShotTimer?

@@ -53,24 +53,45 @@ struct PoolSummary: Sendable {
         return out
     }
 
-    /// `positions` in byte order of the names `key` gives for them. Sorting positions under names computed once:
-    /// sorting the snapshots themselves copied them at every step and rebuilt both names at every comparison, two
-    /// thirds of /stats at 10,000 upstreams. Byte order, not String's Unicode order: the same for these ASCII names
-    /// and far cheaper.
+    /// `positions` in byte order of the names `key` gives for them. Each name's first 16 bytes are packed into two
+    /// big-endian integers once, so almost every comparison is two integer compares: at 10,000 upstreams, arrays of
+    /// name bytes compared with memcmp took ~2 ms, all of it on the admin's loop. Byte order, not String's Unicode
+    /// order: the same for these ASCII names and far cheaper. Names hold no NUL, so zero padding orders a prefix
+    /// before its extensions, as memcmp-then-length does.
     static func sortedByName(_ positions: [Int], key: (Int) -> PoolKey) -> [Int] {
-        var names: [[UInt8]] = []
+        var names: [String] = []
+        var packed: [(UInt64, UInt64)] = []
         names.reserveCapacity(positions.count)
-        for i in positions { names.append(Array(key(i).description.utf8)) }
-        let sorted = names.withUnsafeBufferPointer { n in
-            positions.indices.sorted { a, b in
-                n[a].withUnsafeBufferPointer { x in
-                    n[b].withUnsafeBufferPointer { y in
-                        let r = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                        return r != 0 ? r < 0 : x.count < y.count
-                    }
-                }
-            }
+        packed.reserveCapacity(positions.count)
+        for i in positions {
+            var name = key(i).description
+            packed.append(name.withUTF8 { PoolSummary.pack($0) })
+            names.append(name)
+        }
+        let sorted = positions.indices.sorted { a, b in
+            let x = packed[a], y = packed[b]
+            if x != y { return x < y }
+            return PoolSummary.bytesLess(names[a], names[b])
         }
         return sorted.map { positions[$0] }
+    }
+
+    /// The first 16 bytes of `b`, big-endian, zero-padded.
+    private static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+        var hi: UInt64 = 0, lo: UInt64 = 0
+        for k in 0..<8 { hi = hi << 8 | UInt64(k < b.count ? b[k] : 0) }
+        for k in 8..<16 { lo = lo << 8 | UInt64(k < b.count ? b[k] : 0) }
+        return (hi, lo)
+    }
+
+    /// Byte order of two names: memcmp, then the shorter first.
+    private static func bytesLess(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let r = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
+                return r != 0 ? r < 0 : x.count < y.count
+            }
+        }
     }
 }

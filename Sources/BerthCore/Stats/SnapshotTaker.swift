@@ -16,7 +16,7 @@ final class SnapshotTaker {
     private let base: EventBase
     private let done: (StatsSnapshot) -> Void
     /// Longest one slice runs before the worker's loop serves its other events.
-    static let sliceTime: Nanos = 1_000_000
+    static let sliceTime: Nanos = 500_000
     /// Pools handled between two looks at the clock.
     private static let poolsPerClockCheck = 32
 
