@@ -176,3 +176,22 @@ def test_clients_that_leave_mid_document_leave_berth_serving(berth, origin):
     assert admin_json(b, "GET", "/healthz") == {"status": "ok"}
     assert proxied(b, origin).status_code == 200
     assert admin_json(b, "GET", "/stats?limit=1")["matched"] == 3001
+
+
+def test_pages_across_workers_add_up_each_upstream(berth, origin):
+    """With two workers a page is picked from both workers' summaries, then its upstreams are read from both."""
+    b = berth("--workers", "2")
+    pause_many(b, range(20000, 20010))
+    for _ in range(6):
+        assert proxied(b, origin).status_code == 200
+    whole = admin_json(b, "GET", "/stats")
+    jsonschema.validate(whole, SCHEMA)
+    page = admin_json(b, "GET", "/stats?sort=requests&limit=1")
+    jsonschema.validate(page, SCHEMA)
+    assert names(page) == [origin.hostport] and page["matched"] == 11
+    assert page["upstreams"][0]["requests"] == 6, "both workers' shares of the upstream, added"
+    assert page["upstreams"][0] == next(u for u in whole["upstreams"] if u["upstream"] == origin.hostport) | {
+        k: page["upstreams"][0][k] for k in ("open", "idle", "busy", "connecting", "pending", "connections", "latency_ms")}
+    assert page["totals"]["requests"] == whole["totals"]["requests"] == 6
+    paused = admin_json(b, "GET", "/stats?state=paused&limit=3&offset=8")
+    assert names(paused) == ["127.0.0.1:20008", "127.0.0.1:20009"] and paused["matched"] == 10
