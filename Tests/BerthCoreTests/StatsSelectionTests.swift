@@ -1,6 +1,7 @@
 // /stats paging, sorting and search as pure values: StatsSelection over a snapshot, and the document in slices.
 import Foundation
 import XCTest
+import EventLoop
 @testable import BerthCore
 
 /// StatsSelection's parameters, order and pages, and StatsDocument's slices against the one-go rendering.
@@ -74,6 +75,29 @@ final class StatsSelectionTests: XCTestCase {
         let order = PoolSummary.sortedByName(Array(keys.indices)) { keys[$0] }
         let expected = keys.map(\.description).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         XCTAssertEqual(order.map { keys[$0].description }, expected)
+    }
+
+    /// Should merge the workers' parts in slices into what the one-go merge gives, summaries in step with pools.
+    func testMergerMatchesTheOneGoMerge() throws {
+        let names = (0..<3000).map { "h\($0).example:80" }
+        let a = StatsSnapshot(pools: names.map { StatsFixtures.quietPool($0, requests: 2) }, takenAt: 1)
+        let b = StatsSnapshot(pools: names.reversed().map { StatsFixtures.quietPool($0, paused: true, requests: 3) }, takenAt: 2)
+        let base = EventBase()
+        var got: StatsSnapshot?
+        SnapshotMerger([a, b], base: base) { got = $0 }.start()
+        // 6,000 snapshots take more than one slice in a debug build; the loop ends when no timer is left.
+        base.run()
+        let merged = try XCTUnwrap(got)
+        let expected = StatsSnapshot.merged([a, b])
+        XCTAssertEqual(merged.pools.count, 3000)
+        XCTAssertEqual(merged.totals[.requests], expected.totals[.requests])
+        XCTAssertEqual(merged.takenAt, 2)
+        for (p, s) in zip(merged.pools, merged.summaries) {
+            XCTAssertEqual(p.key, s.key)
+            XCTAssertEqual(s.requests, 5)
+            XCTAssertTrue(s.paused && p.paused)
+        }
+        XCTAssertEqual(try selection("sort=requests&limit=2").pick(merged).matched, 3000)
     }
 
     /// Should make the same bytes in slices as in one go, whatever the deadline.

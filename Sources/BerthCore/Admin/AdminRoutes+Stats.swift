@@ -6,7 +6,8 @@ import EventLoop
 extension AdminRoutes {
     /// The whole document (no paging parameter) is snapshotted in full; a page is picked from every upstream's
     /// summary, then only its upstreams are snapshotted. Each worker walks its pools in slices (SnapshotTaker) and
-    /// the admin connection renders in slices (StatsDocument), so no step holds a loop for more than ~2 ms.
+    /// the admin's loop merges the workers' parts (SnapshotMerger) and renders (StatsDocument) in slices, so no
+    /// step holds a loop for more than ~0.5 ms but the pick (sorting names: ~1 ms at 10,000 upstreams).
     func stats(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "q", "state", "sort", "offset", "limit"])
         let key = try query.upstream(required: false)
@@ -16,24 +17,33 @@ extension AdminRoutes {
             let listed: Set<PoolKey>? = paging ? [] : key.map { Set(worker.manager.existingPools(at: $0).map(\.key)) }
             SnapshotTaker(worker, listed: listed, summarize: paging, done: reply).start()
         }, done: { [self] (parts: [StatsSnapshot]) in
-            var merged = StatsSnapshot.merged(parts)
-            if let key, merged.pools.isEmpty {
-                return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
+            SnapshotMerger(parts, base: admin.base) { [self] merged in
+                answer(merged, key: key, selection: selection, paging: paging, head: head, respond: respond)
+            }.start()
+        })
+    }
+
+    /// Picks what to list from the merged snapshot and answers: at once for the whole document or one upstream,
+    /// after a second round to the workers for a page's upstreams in full.
+    private func answer(_ merged: StatsSnapshot, key: PoolKey?, selection: StatsSelection, paging: Bool, head: RequestHead,
+                        respond: @escaping (AdminResponse) -> Void) {
+        var merged = merged
+        if let key, merged.pools.isEmpty {
+            return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
+        }
+        let picked = selection.pick(merged)
+        guard paging else { return respond(document(merged, order: picked.positions, matched: picked.matched, head: head)) }
+        // The page's upstreams in full, from every worker; one forgotten since the summaries is left out.
+        let keys = picked.positions.map { merged.summaries[$0].key }
+        admin.gather({ (worker: Worker, reply: @escaping ([PoolSnapshot]) -> Void) in
+            reply(AdminRoutes.snapshots(worker, keys))
+        }, done: { [self] (lists: [[PoolSnapshot]]) in
+            var byKey: [PoolKey: PoolSnapshot] = [:]
+            for list in lists {
+                for p in list { if byKey[p.key] == nil { byKey[p.key] = p } else { byKey[p.key]!.merge(p) } }
             }
-            let picked = selection.pick(merged)
-            guard paging else { return respond(document(merged, order: picked.positions, matched: picked.matched, head: head)) }
-            // The page's upstreams in full, from every worker; one forgotten since the summaries is left out.
-            let keys = picked.positions.map { merged.summaries[$0].key }
-            admin.gather({ (worker: Worker, reply: @escaping ([PoolSnapshot]) -> Void) in
-                reply(AdminRoutes.snapshots(worker, keys))
-            }, done: { [self] (lists: [[PoolSnapshot]]) in
-                var byKey: [PoolKey: PoolSnapshot] = [:]
-                for list in lists {
-                    for p in list { if byKey[p.key] == nil { byKey[p.key] = p } else { byKey[p.key]!.merge(p) } }
-                }
-                merged.pools = keys.compactMap { byKey[$0] }
-                respond(document(merged, order: Array(merged.pools.indices), matched: picked.matched, head: head))
-            })
+            merged.pools = keys.compactMap { byKey[$0] }
+            respond(document(merged, order: Array(merged.pools.indices), matched: picked.matched, head: head))
         })
     }
 

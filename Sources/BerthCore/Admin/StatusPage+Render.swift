@@ -37,7 +37,8 @@ extension StatusPage {
         function render() {
           if (!S.doc) return;
           renderSummary(S.doc);
-          if (!$("act").open) renderTable();     // a row under an open dialog stays as it was confirmed
+          // A row under an open dialog stays as it was confirmed; rows under a pressed button wait for its release.
+          if (!$("act").open && !S.pressed) renderTable();
         }
 
         function card(label, value, extra, cls) {

@@ -18,7 +18,7 @@ extension StatusPage {
           doc: null, shown: [], hist: new Map(), total: newHist(), gen: 0, lastAt: 0, lastUptime: -1,
           token: sessionStorage.getItem(TOKEN_KEY) || "", needToken: false,
           page: 0, size: 50, query: "", filter: "all", sort: "name", expanded: new Set(),
-          interval: 2000, timer: 0, inFlight: false, again: false, timing: null, noticeIsError: false,
+          interval: 2000, timer: 0, inFlight: false, again: false, pressed: false, timing: null, noticeIsError: false,
         };
         window.berthStatus = S;                   // tests and bench read S.timing (the last refresh's phases, in ms)
 
@@ -127,6 +127,12 @@ extension StatusPage {
         $("sort").onchange = (ev) => { S.sort = ev.target.value; refetch(); };
         $("size").onchange = (ev) => { S.size = +ev.target.value; refetch(); };
         $("interval").onchange = (ev) => { S.interval = +ev.target.value; refresh(); };
+        // A refresh between a button's press and release would replace the button and lose the click: the rows are
+        // redrawn after the release (and after its click) instead.
+        $("rows").addEventListener("pointerdown", () => { S.pressed = true; });
+        document.addEventListener("pointerup", () => {
+          if (S.pressed) { S.pressed = false; setTimeout(() => { if (!$("act").open) renderTable(); }, 0); }
+        });
         $("first").onclick = () => goTo(0);
         $("prev").onclick = () => goTo(S.page - 1);
         $("next").onclick = () => goTo(S.page + 1);

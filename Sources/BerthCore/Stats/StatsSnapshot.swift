@@ -204,8 +204,8 @@ struct StatsSnapshot: @unchecked Sendable {
 
     /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
     static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
-        var result = parts[0]
-        if parts.count == 1 { return result }
+        if parts.count == 1 { return parts[0] }
+        var result = mergedHeader(parts)
         var byKey: [PoolKey: PoolSnapshot] = [:]
         for part in parts {
             for p in part.pools {
@@ -218,6 +218,15 @@ struct StatsSnapshot: @unchecked Sendable {
         } else {
             result.summaries = PoolSummary.merged(parts.map(\.summaries))
         }
+        return result
+    }
+
+    /// The workers' totals, caller figures and limits combined; no pool or summary listed yet (`merged`, or
+    /// SnapshotMerger a slice at a time).
+    static func mergedHeader(_ parts: [StatsSnapshot]) -> StatsSnapshot {
+        var result = parts[0]
+        result.pools = []
+        result.summaries = []
         for part in parts.dropFirst() {
             result.totals.merge(part.totals)
             result.callerCounters.merge(part.callerCounters)
