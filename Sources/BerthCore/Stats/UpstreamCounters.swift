@@ -62,6 +62,13 @@ struct UpstreamCounters: Sendable {
     func closedCount(_ reason: CloseReason) -> UInt64 { labelled[UpstreamStat.closed.labelBase + reason.index] }
     /// Requests that failed with `cause`.
     func failureCount(_ cause: ErrorCause) -> UInt64 { labelled[UpstreamStat.failures.labelBase + cause.index] }
+    /// Failed requests of every cause (what /stats?sort=errors orders by, and the page shows as errors).
+    var failureTotal: UInt64 {
+        let base = UpstreamStat.failures.labelBase
+        var t: UInt64 = 0
+        for i in 0..<UpstreamStat.failures.column.kind.width { t &+= labelled[base + i] }
+        return t
+    }
 
     /// Value `label` (the label's position; 0 for an unsplit count) of a count of any kind but histogram.
     func value(_ stat: UpstreamStat, _ label: Int) -> UInt64 {
