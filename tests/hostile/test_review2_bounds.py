@@ -111,3 +111,15 @@ def test_sigterm_does_not_cut_a_finished_response_still_waiting_for_a_slow_calle
     assert status_of(raw) == 200, raw[:200]
     assert len(body) == total, f"SIGTERM cut a finished response: {len(body)} of {total} bytes, then {how}"
     assert b.proc.wait(timeout=15) == 0
+
+
+def test_a_connect_past_a_full_table_gets_503_too_many_upstreams_and_closes(berth, origin):
+    b = berth("--max-upstreams", "1", "--connect-port", "9")
+    admin_json(b, "POST", f"/pause?upstream={origin.hostport}&hold=30s")
+    c = connect(b.proxy)
+    c.sendall(b"CONNECT 127.0.0.7:9 HTTP/1.1\r\nHost: 127.0.0.7:9\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    raw, how = read_to_end(c, timeout=10)
+    c.close()
+    assert status_of(raw) == 503 and header_of(raw, "Berth-Error") == "too-many-upstreams", raw
+    assert how == "fin" and raw.count(b"HTTP/1.1") == 1, (how, raw)
+    assert admin_json(b, "GET", "/stats")["totals"]["upstreams"] == 1
