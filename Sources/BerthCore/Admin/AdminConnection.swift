@@ -40,6 +40,11 @@ final class AdminConnection: ChannelDelegate {
         channel.delegate = self
     }
 
+    /// When the client last sent bytes: at the admin's connection share, the longest-silent one makes room.
+    private(set) var lastHeard: Nanos = MonotonicClock.now()
+    /// A request is being answered (a `/pause?drain=` waits): such a connection is made room from last.
+    var isAnswering: Bool { busy }
+
     func start() {
         channel.startReading()
         channel.setTimeout(idleTimeout)
@@ -55,7 +60,8 @@ final class AdminConnection: ChannelDelegate {
         // watching the socket and while what is buffered stays under the bound.
         if ch.reading && !inputEnded && ch.pendingInput <= maxBufferedInput {
             switch ch.read() {
-            case .data, .wouldBlock: break
+            case .data: lastHeard = MonotonicClock.now()
+            case .wouldBlock: break
             case .eof:
                 inputEnded = true
                 ch.stopReading()

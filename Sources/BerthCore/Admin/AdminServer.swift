@@ -25,10 +25,12 @@ final class AdminServer {
         self.workers = workers
         self.address = address
         listener = try Listener(base: base, address: address, reusePort: false, permissions: permissions, keepsSpare: true) { [unowned self] fd in
-            // The admin's share of descriptors (DescriptorBudget): past it, a new connection is closed at once.
-            guard self.connections.count < DescriptorBudget.adminConnections else {
-                Glibc.close(fd)
-                return
+            // The admin's share of descriptors (DescriptorBudget): past it, the connection the longest silent makes
+            // room, so that held or abandoned connections (a reset mid-/stats, idle keep-alives) never lock the
+            // orchestrator's probe out; the newest caller is the one most likely to be waiting for an answer.
+            if self.connections.count >= DescriptorBudget.adminConnections,
+               let quietest = self.connections.values.min(by: { ($0.isAnswering ? 1 : 0, $0.lastHeard) < ($1.isAnswering ? 1 : 0, $1.lastHeard) }) {
+                quietest.close()
             }
             let c = AdminConnection(admin: self, fd: fd)
             self.connections[ObjectIdentifier(c)] = c
