@@ -7,6 +7,12 @@ public struct ForwardOptions: Sendable {
         get { viaLine.isEmpty ? nil : String(decoding: viaLine.dropFirst(5).dropLast(2), as: UTF8.self) }
         set { viaLine = newValue.map { Array("Via: \($0)\r\n".utf8) } ?? [] }
     }
+    /// Seconds announced as `Keep-Alive: timeout=N` on keep-alive responses to HTTP/1.1 callers; nil announces
+    /// nothing. The line is made here once, so a response pays one copy of it.
+    public var callerKeepAliveTimeout: Int? {
+        get { keepAliveLine.isEmpty ? nil : Int(String(decoding: keepAliveLine.dropFirst(20).dropLast(2), as: UTF8.self)) }
+        set { keepAliveLine = newValue.map { Array("Keep-Alive: timeout=\($0)\r\n".utf8) } ?? [] }
+    }
     /// Names to strip besides the hop-by-hop set (berth's own control headers), compared case-insensitively.
     public var alsoDrop: [String] {
         get { alsoDropBytes.map { String(decoding: $0, as: UTF8.self) } }
@@ -15,9 +21,11 @@ public struct ForwardOptions: Sendable {
             alsoDropLengths = alsoDropBytes.reduce(0) { $0 | NameLengths.bit($1.count) }
         }
     }
-    /// Stored as bytes only, made once: every forwarded head appends the Via line and compares field names with the
+    /// Stored as bytes only, made once: every forwarded head appends the Via line (and keep-alive ones the Keep-Alive
+    /// line) and compares field names with the
     /// list, and a copy of the options (one per head) retains no more than these two arrays.
     private(set) var viaLine: [UInt8] = []
+    private(set) var keepAliveLine: [UInt8] = []
     private(set) var alsoDropBytes: [[UInt8]] = []
     /// The lengths of those names as a set (`NameLengths`), so most fields skip the list with one test.
     private(set) var alsoDropLengths: UInt64 = 0

@@ -15,7 +15,8 @@ public enum HeadSerializer {
     /// excess cost nothing).
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count + 2
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
+            + options.keepAliveLine.count + 2
             + head.headers.fields.count &* upstreamErrorNameGrowth
     }
 
@@ -103,6 +104,9 @@ public enum HeadSerializer {
             out.literal("Connection: close\r\n")
         } else if callerVersion == .http10 {
             out.literal("Connection: keep-alive\r\n")
+        } else {
+            // The caller's pool retires the connection before berth's idle timeout closes it.
+            out.raw(options.keepAliveLine)
         }
         if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)

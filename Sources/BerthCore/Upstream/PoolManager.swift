@@ -250,7 +250,8 @@ final class PoolManager {
         let now = MonotonicClock.now()
         guard let entry = ledger[conn.pool.slot].idleEntry(conn) else { return }
         let (at, reason) = UpstreamPools.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
-                                                           idleTimeout: settings.idleTimeout, maxAge: settings.maxAge)
+                                                           idleTimeout: settings.idleTimeout, hinted: conn.hintedIdle,
+                                                           maxAge: settings.maxAge)
         if at > now {
             conn.channel.setTimeout(at - now)
             return
@@ -260,7 +261,8 @@ final class PoolManager {
 
     /// The deadline of a connection that goes idle now; no lookup in the idle stack (this runs once per request).
     private func freshIdleDeadline(_ conn: UpstreamConnection, now: Nanos) -> Nanos {
-        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout, maxAge: settings.maxAge).at
+        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
+                                        hinted: conn.hintedIdle, maxAge: settings.maxAge).at
     }
 
     /// Closes a connection that already left the set's counts. `bulk` closes come from an admin command dropping
