@@ -8,7 +8,7 @@ final class KeepAliveHintTests: XCTestCase {
     /// Should keep a tenth of the hint as margin, at least 1 s, at most half of it.
     func testMarginBeforeTheAnnouncedTimeout() {
         XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: -1), .max)
-        XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: 0), 0)
+        XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: 0), .max)  // Node's floor of a sub-second timeout
         XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: 1), s / 2)
         XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: 2), 1 * s)
         XCTAssertEqual(KeepAliveHint.idleLimit(announcedSeconds: 5), 4 * s)
