@@ -16,9 +16,12 @@ public enum HeadSerializer {
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
         9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
-            + options.keepAliveLine.count + 2
+            + keepAliveLineBound + 2
             + head.headers.fields.count &* upstreamErrorNameGrowth
     }
+
+    /// The longest `Keep-Alive: timeout=N` line berth announces: the name, `timeout=` and up to 6 digits with CRLF.
+    static let keepAliveLineBound = 28
 
     /// What an upstream's `Berth-Error` is forwarded as: the caller can tell a cause from further up (a chained
     /// berth's) from this berth's own, and keeps it.
@@ -106,11 +109,18 @@ public enum HeadSerializer {
             out.literal("Connection: keep-alive\r\n")
         } else {
             // The caller's pool retires the connection before berth's idle timeout closes it.
-            out.raw(options.keepAliveLine)
+            if options.keepAliveTailCount != 0 { writeKeepAlive(options, into: &out) }
         }
         if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)
         out.crlf()
+    }
+
+    /// `Keep-Alive: timeout=N` from the options' precomputed digits.
+    @inline(__always)
+    static func writeKeepAlive(_ options: ForwardOptions, into out: inout HeadWriter) {
+        out.literal("Keep-Alive: timeout=")
+        withUnsafeBytes(of: options.keepAliveTail) { out.raw(UnsafeRawBufferPointer(rebasing: $0[0..<Int(options.keepAliveTailCount)])) }
     }
 
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing

@@ -71,6 +71,8 @@ final class KeepAliveHeaderTests: XCTestCase {
         XCTAssertNil(o.callerKeepAliveTimeout)
         o.callerKeepAliveTimeout = 7
         XCTAssertEqual(o.callerKeepAliveTimeout, 7)
+        o.callerKeepAliveTimeout = 5_000_000  // past the 6 digits the inline line holds
+        XCTAssertEqual(o.callerKeepAliveTimeout, 999_999)
         o.callerKeepAliveTimeout = nil
         XCTAssertNil(o.callerKeepAliveTimeout)
     }

@@ -93,13 +93,11 @@ extension ProxySession {
     func finishExchange(extraBytes extra: Bool) {
         guard let lease = link.takeLease() else { return }
         lease.conn.channel.clearTimeout()
-        // Each response may announce another timeout (or none): the latest one is what the server now applies.
-        lease.conn.hintedIdle = KeepAliveHint.idleLimit(announcedSeconds: x.upstreamKeepAliveTimeout)
         // Bytes after the end of the response are a protocol error: that connection is never reused.
         let facts = ReleaseFacts(
             responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
-            epoch: lease.conn.epoch)
+            epoch: lease.conn.epoch, keepAliveTimeout: x.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)

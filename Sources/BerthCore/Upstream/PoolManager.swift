@@ -192,13 +192,16 @@ final class PoolManager {
         let policy = ReleasePolicy(currentEpoch: ledger.epoch(pool.slot), paused: ledger.isPaused(pool.slot), forgetting: pool.forgetWhenEmpty,
                                    maxRequests: settings.maxRequests, maxAge: settings.maxAge)
         let verdict = ReleaseGate.verdict(facts, policy: policy, now: now)
-        carryOut(ledger.release(lease, verdict: verdict, openedAt: facts.openedAt, now: now), now: now)
+        carryOut(ledger.release(lease, verdict: verdict, openedAt: facts.openedAt, now: now), now: now,
+                 keepAliveTimeout: facts.keepAliveTimeout)
         notifyDrained(pool)
     }
 
-    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos) {
+    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
         switch consume release {
         case .pooled(let conn):
+            // Each response may announce another timeout (or none): the latest is what the server now applies.
+            conn.hintedIdle = KeepAliveHint.idleLimit(announcedSeconds: keepAliveTimeout)
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
             lease.conn.pool.counters[.reused] &+= 1
