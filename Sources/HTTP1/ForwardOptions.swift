@@ -7,23 +7,6 @@ public struct ForwardOptions: Sendable {
         get { viaLine.isEmpty ? nil : String(decoding: viaLine.dropFirst(5).dropLast(2), as: UTF8.self) }
         set { viaLine = newValue.map { Array("Via: \($0)\r\n".utf8) } ?? [] }
     }
-    /// Seconds announced as `Keep-Alive: timeout=N` on keep-alive responses to HTTP/1.1 callers (at most 999,999);
-    /// nil announces nothing. The digits and CRLF are made here once and kept inline (`keepAliveTail`), so a
-    /// response pays one 8-byte copy and no reference count.
-    public var callerKeepAliveTimeout: Int? {
-        get { keepAliveTailCount == 0 ? nil : Int(String(decoding: withUnsafeBytes(of: keepAliveTail) { Array($0[0..<(Int(keepAliveTailCount) - 2)]) }, as: UTF8.self)) }
-        set {
-            guard let n = newValue else { keepAliveTail = 0; keepAliveTailCount = 0; return }
-            let bytes = Array("\(min(max(n, 0), 999_999))\r\n".utf8)
-            var tail: UInt64 = 0
-            withUnsafeMutableBytes(of: &tail) { $0.copyBytes(from: bytes) }
-            keepAliveTail = tail
-            keepAliveTailCount = UInt8(bytes.count)
-        }
-    }
-    /// The announced seconds' digits and CRLF, in memory order, and how many of its bytes they fill (0: none).
-    private(set) var keepAliveTail: UInt64 = 0
-    private(set) var keepAliveTailCount: UInt8 = 0
     /// Names to strip besides the hop-by-hop set (berth's own control headers), compared case-insensitively.
     public var alsoDrop: [String] {
         get { alsoDropBytes.map { String(decoding: $0, as: UTF8.self) } }

@@ -16,12 +16,9 @@ public enum HeadSerializer {
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
         9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
-            + keepAliveLineBound + 2
+            + KeepAliveLine.bound + 2
             + head.headers.fields.count &* upstreamErrorNameGrowth
     }
-
-    /// The longest `Keep-Alive: timeout=N` line berth announces: the name, `timeout=` and up to 6 digits with CRLF.
-    static let keepAliveLineBound = 28
 
     /// What an upstream's `Berth-Error` is forwarded as: the caller can tell a cause from further up (a chained
     /// berth's) from this berth's own, and keeps it.
@@ -37,10 +34,12 @@ public enum HeadSerializer {
         }
     }
 
-    /// Status line and headers for the caller, hop-by-hop dropped, Connection set from `keepAlive`.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout [UInt8]) {
+    /// Status line and headers for the caller, hop-by-hop dropped, Connection set from `keepAlive`, and a
+    /// keep-alive answer to an HTTP/1.1 caller announcing `keepAliveTail` (`KeepAliveLine`; 0 announces nothing).
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                            keepAliveTail: UInt64 = 0, into out: inout [UInt8]) {
         out.appendHead(bound: forwardResponseBound(head, options: options)) {
-            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &$0)
+            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &$0)
         }
     }
 
@@ -56,11 +55,12 @@ public enum HeadSerializer {
 
     /// `writeForwardResponse` into memory that `reserve` hands out for the bound it is asked for; returns the bytes
     /// written, 0 when `reserve` had none.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                            keepAliveTail: UInt64 = 0, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
         let bound = forwardResponseBound(head, options: options)
         guard let base = reserve(bound) else { return 0 }
         var w = HeadWriter(base: base, capacity: bound)
-        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &w)
+        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &w)
         return w.count
     }
 
@@ -93,7 +93,8 @@ public enum HeadSerializer {
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
-    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
+    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                     keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
         if _slowPath(head.hasBerthError) {
@@ -109,18 +110,11 @@ public enum HeadSerializer {
             out.literal("Connection: keep-alive\r\n")
         } else {
             // The caller's pool retires the connection before berth's idle timeout closes it.
-            if options.keepAliveTailCount != 0 { writeKeepAlive(options, into: &out) }
+            if keepAliveTail != 0 { KeepAliveLine.write(keepAliveTail, into: &out) }
         }
         if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)
         out.crlf()
-    }
-
-    /// `Keep-Alive: timeout=N` from the options' precomputed digits.
-    @inline(__always)
-    static func writeKeepAlive(_ options: ForwardOptions, into out: inout HeadWriter) {
-        out.literal("Keep-Alive: timeout=")
-        withUnsafeBytes(of: options.keepAliveTail) { out.raw(UnsafeRawBufferPointer(rebasing: $0[0..<Int(options.keepAliveTailCount)])) }
     }
 
     /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing

@@ -45,10 +45,9 @@ final class KeepAliveHeaderTests: XCTestCase {
         var p = ResponseHeadParser()
         let b = [UInt8]("HTTP/1.1 \(status) X\r\nKeep-Alive: timeout=2\r\nContent-Length: 0\r\n\r\n")
         _ = try b.withUnsafeBytes { (r) throws(HTTP1Error) in try p.parse(r) }
-        var o = ForwardOptions()
-        o.callerKeepAliveTimeout = announce
         var out: [UInt8] = []
-        HeadSerializer.writeForwardResponse(p.head, callerVersion: caller, keepAlive: keepAlive, options: o, into: &out)
+        HeadSerializer.writeForwardResponse(p.head, callerVersion: caller, keepAlive: keepAlive, options: ForwardOptions(),
+                                            keepAliveTail: KeepAliveLine.tail(seconds: announce), into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -67,13 +66,10 @@ final class KeepAliveHeaderTests: XCTestCase {
 
     /// Should give back the number it was set to (the options are logged and compared).
     func testOptionRoundTrips() {
-        var o = ForwardOptions()
-        XCTAssertNil(o.callerKeepAliveTimeout)
-        o.callerKeepAliveTimeout = 7
-        XCTAssertEqual(o.callerKeepAliveTimeout, 7)
-        o.callerKeepAliveTimeout = 5_000_000  // past the 6 digits the inline line holds
-        XCTAssertEqual(o.callerKeepAliveTimeout, 999_999)
-        o.callerKeepAliveTimeout = nil
-        XCTAssertNil(o.callerKeepAliveTimeout)
+        XCTAssertNil(KeepAliveLine.seconds(KeepAliveLine.tail(seconds: nil)))
+        XCTAssertEqual(KeepAliveLine.seconds(KeepAliveLine.tail(seconds: 7)), 7)
+        XCTAssertEqual(KeepAliveLine.seconds(KeepAliveLine.tail(seconds: 59)), 59)
+        // Past the six digits the word holds.
+        XCTAssertEqual(KeepAliveLine.seconds(KeepAliveLine.tail(seconds: 5_000_000)), 999_999)
     }
 }

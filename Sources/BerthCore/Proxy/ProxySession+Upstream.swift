@@ -171,5 +171,6 @@ extension ProxySession: RelayHost {
     var now: Nanos { worker.now }
     var stepsPerEvent: Int { worker.settings.relayStepsPerEvent }
     var forwardOptions: ForwardOptions { worker.settings.forward }
+    var keepAliveTail: UInt64 { worker.settings.keepAliveTail }
     var replay: ReplayStore { worker.replay }
 }

@@ -9,6 +9,8 @@ struct ProxySettings: Sendable {
     var allow: [AllowRule]
     var connectPorts: Set<Int>
     var forward: ForwardOptions
+    /// What keep-alive answers to HTTP/1.1 callers announce (`KeepAliveLine`, from `announcedKeepAlive`); 0 for none.
+    var keepAliveTail: UInt64 = 0
     /// This instance's Via received-by (`berth-3f9a1c2b`): a request whose Via names it came back to berth. Empty
     /// when berth adds no Via.
     var viaName: [UInt8] = []
@@ -40,7 +42,7 @@ struct ProxySettings: Sendable {
         f.via = stamp?.value
         viaName = stamp?.receivedBy ?? []
         f.alsoDrop = ["berth-socket-timeout"]
-        f.callerKeepAliveTimeout = announcedKeepAlive(callerIdleTimeout: callerIdleTimeout)
+        keepAliveTail = KeepAliveLine.tail(seconds: announcedKeepAlive(callerIdleTimeout: callerIdleTimeout))
         forward = f
         limits = .default
         accessLog = c.accessLog
