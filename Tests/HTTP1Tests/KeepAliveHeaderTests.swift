@@ -72,4 +72,18 @@ final class KeepAliveHeaderTests: XCTestCase {
         // Past the six digits the word holds.
         XCTAssertEqual(KeepAliveLine.seconds(KeepAliveLine.tail(seconds: 5_000_000)), 999_999)
     }
+
+    /// Should announce on berth's own kept answers when told to, and never on one that closes.
+    func testLocalResponseAnnouncement() {
+        var head = LocalResponse(status: 502, fields: [], contentLength: 0, keepAlive: true)
+        head.keepAliveTail = KeepAliveLine.tail(seconds: 29)
+        var out: [UInt8] = []
+        HeadSerializer.writeLocalResponse(head, into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self),
+                       "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nKeep-Alive: timeout=29\r\n\r\n")
+        head.keepAlive = false
+        out = []
+        HeadSerializer.writeLocalResponse(head, into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
 }

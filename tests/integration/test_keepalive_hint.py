@@ -207,3 +207,23 @@ def test_apache_httpclient_pooling_to_berth_loses_nothing(berth, origin, tmp_pat
                          capture_output=True, text=True, timeout=120).stdout
     assert f"ok {count} failed 0" in out, out
     assert "keep-alive timeout=1" in out, out
+
+
+def test_berths_own_error_answers_announce_too(berth, origin):
+    """An answer of berth's own on a kept connection (a 502 for a refused connect) tells the caller the same
+    timeout: without it, HttpClient would keep that connection for ever and meet berth's idle close."""
+    from berth_helpers import free_port
+    b = berth("--caller-idle-timeout", "30s")
+    c = RawClient(b.proxy)
+    try:
+        r = c.request(get_req(f"127.0.0.1:{free_port()}", "/refused"))
+        assert r.status == 502 and r.header("Berth-Error") == "connect-refused", r
+        assert (r.header("Connection") or "").lower() != "close", r.headers
+        assert keepalive_header(r) == "timeout=29", r.headers
+        r = c.request(get_req(origin.hostport, "/after"))  # the same connection goes on
+        assert r.status == 200 and keepalive_header(r) == "timeout=29", r.headers
+    finally:
+        c.close()
+    r10 = raw_request(b.proxy, get_req(f"127.0.0.1:{free_port()}", "/refused10", version="HTTP/1.0",
+                                       extra=b"Connection: keep-alive\r\n"))
+    assert r10.status == 502 and keepalive_header(r10) is None, r10.headers
