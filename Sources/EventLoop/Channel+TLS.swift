@@ -144,6 +144,12 @@ extension Channel {
         }
     }
 
+    /// Ciphertext bytes OpenSSL wrote to the socket over the connection's life, handshake included.
+    var tlsBytesWritten: UInt64 {
+        guard let tls, let bio = SSL_get_wbio(tls.ssl) else { return 0 }
+        return UInt64(BIO_number_written(bio))
+    }
+
     /// Output in several chains below this is pulled into one record; the plain path's send() uses the same bound.
     static let coalesceLimit = 4096
     /// The largest TLS record's payload: one SSL_write, one record.

@@ -138,6 +138,19 @@ package final class Channel: EventHandler {
         pendingOutput + max(0, Int(berth_unacknowledged(fd)))
     }
 
+    /// Bytes a plain channel handed to the kernel over its life: one add per send, so that the rare dead-peer look
+    /// can tell the bytes of the current request from those the peer acknowledged before it.
+    private var sentToKernel: UInt64 = 0
+
+    /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as OpenSSL counted it).
+    package var bytesHandedToKernel: UInt64 {
+        if _slowPath(tls != nil) { return tlsBytesWritten }
+        return sentToKernel
+    }
+
+    /// What the peer's kernel acknowledged (one getsockopt, for the rare dead-peer look); nil for a Unix socket.
+    package func ackView() -> TCPAckView? { closed ? nil : Socket.ackView(fd) }
+
     /// Bytes waiting in `input`.
     @inline(__always)
     package var pendingInput: Int { evbuffer_get_length(input) }
@@ -150,7 +163,10 @@ package final class Channel: EventHandler {
         if _slowPath(tls != nil) { return tlsFlush() }
         while evbuffer_get_length(output) > 0 {
             let n = berth_evbuffer_send_fd(output, fd)
-            if n > 0 { continue }
+            if n > 0 {
+                sentToKernel &+= UInt64(n)
+                continue
+            }
             let e = berth_errno()
             if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
                 writeEvent.add()

@@ -84,7 +84,11 @@ package enum Socket {
         let fd = socket(address.addressFamily, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return (-1, false, errno) }
         // Nagle is TCP's; on a Unix socket the option fails, so the call is saved.
-        if address.family != .unix { setNoDelay(fd) }
+        if address.family != .unix {
+            setNoDelay(fd)
+            // Set once here, so pooled connections are probed while idle at no cost per request.
+            setKeepAlive(fd)
+        }
         let rc = address.withSockAddr { Glibc.connect(fd, $0, $1) }
         if rc == 0 { return (fd, false, 0) }
         let e = errno
@@ -110,6 +114,13 @@ package enum Socket {
     /// Sends FIN: the peer reads its end of stream while this side may still read (a half-close).
     package static func shutdownWrite(_ fd: CInt) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Bytes the kernel still holds to send on `fd` (SIOCOUTQ: not yet sent or not yet acknowledged); 0 when it
+    /// cannot say. A syscall, so only for rare checks (a tunnel's idle timeout), never per read.
+    package static func queuedToSend(_ fd: CInt) -> Int {
+        var n: CInt = 0
+        return ioctl(fd, UInt(TIOCOUTQ), &n) == 0 ? Int(n) : 0
     }
 
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.

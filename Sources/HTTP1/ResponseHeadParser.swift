@@ -63,6 +63,9 @@ struct ResponseSink: HeadSink, Sendable {
         if f.hasTransferEncoding {
             // RFC 9112 6.3 lets a recipient prefer TE; berth refuses instead, as the pair signals smuggling.
             if f.contentLength != nil { throw .contentLengthWithTransferEncoding }
+            // RFC 9112 6.1: faulty framing, as for requests. Forwarded, its Transfer-Encoding would go out on berth's
+            // HTTP/1.1 status line and the caller would read the close-delimited bytes as chunks.
+            if head.version == .http10 { throw .invalidTransferEncoding }
             if f.hasMalformedCoding || f.codingCount == 0 || f.chunkedCount > 1 { throw .invalidTransferEncoding }
         }
         head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)

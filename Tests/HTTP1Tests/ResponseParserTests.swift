@@ -48,7 +48,12 @@ final class ResponseParserTests: XCTestCase {
         XCTAssertEqual(parsed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")?.framing(requestMethod: .get), .chunked)
         XCTAssertEqual(parsed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")?.framing(requestMethod: .get), .untilClose)
         XCTAssertEqual(parsed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")?.framing(requestMethod: .get), .untilClose)
-        XCTAssertEqual(parsed("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?.framing(requestMethod: .get), .untilClose)
+    }
+
+    /// An HTTP/1.0 response naming a transfer coding has faulty framing (RFC 9112 6.1): refused, as requests are.
+    func testHTTP10ResponseWithTransferEncodingIsRefused() {
+        XCTAssertEqual(parseResponse([UInt8]("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")), .failed(.invalidTransferEncoding))
+        XCTAssertEqual(parseResponse([UInt8]("HTTP/1.0 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n")), .failed(.invalidTransferEncoding))
     }
 
     func testHandBuiltHeadsAreFramedFromTheirHeaders() {

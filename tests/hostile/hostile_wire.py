@@ -46,3 +46,31 @@ def header_of(raw, name):
         if k.strip().lower() == name.lower():
             return v.strip()
     return None
+
+
+def exchange(addr, raw):
+    """Sends `raw` (a request that ends the connection) on a fresh connection; berth's whole answer, ended by a FIN."""
+    s = connect(addr)
+    try:
+        s.sendall(raw)
+        data, how = read_to_end(s)
+        assert how == "fin", (how, data[:300])
+        return data
+    finally:
+        s.close()
+
+
+def read_response(sock):
+    """One Content-Length response from `sock`: (head bytes with their blank line, body bytes)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        chunk = sock.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    n = int(header_of(raw, "Content-Length"))
+    while len(body) < n:
+        chunk = sock.recv(65536)
+        assert chunk, body
+        body += chunk
+    return head + b"\r\n\r\n", body

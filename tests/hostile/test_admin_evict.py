@@ -1,19 +1,7 @@
 """POST /evict?idle_for=0s on the admin port: zero is a duration, and it means every idle connection."""
 import json
 
-from hostile_wire import connect, read_to_end, status_of
-
-
-def exchange(addr, raw):
-    """Sends `raw` on a fresh connection and reads until berth closes it."""
-    s = connect(addr)
-    try:
-        s.sendall(raw)
-        data, how = read_to_end(s)
-        assert how == "fin", (how, data[:300])
-        return data
-    finally:
-        s.close()
+from hostile_wire import exchange, status_of
 
 
 def test_evict_idle_for_zero_closes_every_idle_connection(berth, origin):

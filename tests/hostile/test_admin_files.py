@@ -1,6 +1,5 @@
 """Files named by the admin API or the configuration that are not regular files (FIFO, device, directory): a prompt 400 or config error, never a blocked loop."""
 import os
-import socket
 import subprocess
 
 import pytest

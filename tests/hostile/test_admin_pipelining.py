@@ -1,5 +1,4 @@
 """Hostile admin clients that pipeline: requests served from a loop with a budget, and a client that does not read is not read."""
-import os
 import socket
 import threading
 import time

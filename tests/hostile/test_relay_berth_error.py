@@ -1,23 +1,7 @@
 """An upstream's Berth-Error header is not passed off as berth's own (issue 23, item 13): it arrives renamed."""
 import pytest
 
-from hostile_wire import connect, header_of, status_of
-
-
-def read_response(sock):
-    """One Content-Length response from `sock`: (head bytes, body bytes)."""
-    raw = b""
-    while b"\r\n\r\n" not in raw:
-        chunk = sock.recv(65536)
-        assert chunk, raw
-        raw += chunk
-    head, _, body = raw.partition(b"\r\n\r\n")
-    n = int(header_of(raw, "Content-Length"))
-    while len(body) < n:
-        chunk = sock.recv(65536)
-        assert chunk, body
-        body += chunk
-    return head + b"\r\n\r\n", body
+from hostile_wire import connect, header_of, read_response, status_of
 
 
 def header_lines(head):

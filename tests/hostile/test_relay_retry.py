@@ -3,23 +3,10 @@ import threading
 import time
 
 from berth_stats import upstream_stats
-from hostile_wire import connect, status_of
+from hostile_wire import connect, read_response, status_of
 
 
-def read_one(sock):
-    """One Content-Length response (head and body) from `sock`."""
-    raw = b""
-    while b"\r\n\r\n" not in raw:
-        chunk = sock.recv(65536)
-        assert chunk, raw
-        raw += chunk
-    head, _, body = raw.partition(b"\r\n\r\n")
-    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
-    while len(body) < n:
-        chunk = sock.recv(65536)
-        assert chunk, raw
-        body += chunk
-    return head + b"\r\n\r\n" + body
+
 
 
 def test_a_queued_retry_is_not_handed_a_released_connection(berth, raw_origin):
@@ -46,12 +33,12 @@ def test_a_queued_retry_is_not_handed_a_released_connection(berth, raw_origin):
     o = raw_origin(handler)
     a = connect(b.proxy, timeout=10)
     a.sendall(f"GET http://{o.hostport}/warm HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    assert status_of(read_one(a)) == 200
+    assert status_of(b"".join(read_response(a))) == 200
     a.sendall(f"GET http://{o.hostport}/stale HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
     time.sleep(0.2)
     c = connect(b.proxy, timeout=10)
     c.sendall(f"GET http://{o.hostport}/b HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    rb, ra = read_one(c), read_one(a)
+    rb, ra = b"".join(read_response(c)), b"".join(read_response(a))
     a.close()
     c.close()
     assert status_of(rb) == 200 and rb.endswith(b"/b"), rb

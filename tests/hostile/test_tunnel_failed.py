@@ -1,5 +1,4 @@
 """A CONNECT or Upgrade that does not become a tunnel (issue 23, item 5): berth answers, then closes; later bytes are never HTTP."""
-import socket
 import time
 
 from berth_helpers import free_port, keepalive_loop

@@ -59,7 +59,7 @@ class RawOrigin:
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((host, 0))
-        self.lsock.listen(128)
+        self.lsock.listen(1024)  # a starved accept thread must not make the kernel drop berth's SYNs (1 s retry)
         self.lsock.settimeout(0.2)
         self.host = host
         self.port = self.lsock.getsockname()[1]

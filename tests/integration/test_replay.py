@@ -57,7 +57,7 @@ def test_unread_replays_a_post_with_its_body_on_a_fresh_connection(berth, raw_or
     assert r.body == b"served POST /run " + BODY + b" on request 1", "the replay went out on a new connection, body whole"
     assert len(runs(o)) == 2 and all(m.body == BODY for m in runs(o))
     up = upstream_stats(b, o.hostport)
-    assert up["replays"] == {"idempotent": 0, "idempotency-key": 0, "unread": 1}, up
+    assert up["replays"] == {"idempotent": 0, "idempotency-key": 0, "unread": 1, "dead-peer": 0}, up
     assert up["retries"] == 1 and up["connections"]["opened"] == 2, up
 
 

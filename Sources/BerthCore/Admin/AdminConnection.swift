@@ -23,6 +23,16 @@ final class AdminConnection: ChannelDelegate {
     private let idleTimeout: Nanos = 60 * 1_000_000_000
     /// Requests one event may answer before the connection yields to the rest of the loop (as ProxySession does).
     static let requestsPerEvent = 16
+    /// Longest a sliced answer (/stats) renders in one loop turn before letting the loop's other events run.
+    static let sliceTime: Nanos = 500_000
+    /// Brings the next slice of a sliced answer or the next chunk of a large body; cancelled (dropping them) when the
+    /// connection ends.
+    private var sliceTimer: OneShotTimer?
+    /// A large body being handed to the socket a chunk at a time: 14 MB given at once was sent in one event for as
+    /// long as the client kept reading, ~5 ms at loopback speed.
+    private var sending: (body: OwnedBytes, at: Int, keepAlive: Bool)?
+    /// Bytes of a large body handed over per loop turn.
+    static let bodyChunk = 256 * 1024
 
     init(admin: AdminServer, fd: CInt) {
         self.admin = admin
@@ -96,7 +106,8 @@ final class AdminConnection: ChannelDelegate {
         }
         guard !closed && !closing else { return }
         if inputEnded {
-            guard !busy && discard == 0 && channel.pendingInput == 0 else { return }
+            // A body still owed (`discard`) never comes after the FIN: nothing is left to wait for.
+            guard !busy && channel.pendingInput == 0 else { return }
             // Everything the client sent is answered: end once the answers are out.
             closing = true
             if channel.pendingOutput == 0 { close() }
@@ -131,13 +142,28 @@ final class AdminConnection: ChannelDelegate {
     /// `process` again from this event, never from inside itself.
     func reply(_ r: AdminResponse, keepAlive: Bool) {
         guard !closed else { return }
+        if let body = r.sliced {
+            var rest = r
+            rest.sliced = nil
+            return renderSlice(body, rest, keepAlive: keepAlive)
+        }
         busy = false
         let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
                                  contentLength: r.bodyCount, keepAlive: keepAlive)
         guard channel.writeInPlace({ HeadSerializer.writeLocalResponse(head, reserve: $0) }) else { return close() }
         if !r.headOnly {
+            if let owned = r.owned, owned.count > AdminConnection.bodyChunk {
+                busy = true
+                sending = (owned, 0, keepAlive)
+                return sendChunk()
+            }
             if let owned = r.owned { channel.writeOwned(owned) } else { channel.write(r.body) }
         }
+        finishReply(keepAlive: keepAlive)
+    }
+
+    /// The answer is all in the output: send it, then close or serve what waits.
+    private func finishReply(keepAlive: Bool) {
         guard channel.flush() else { return close() }
         if !keepAlive {
             closing = true
@@ -149,17 +175,66 @@ final class AdminConnection: ChannelDelegate {
         process()
     }
 
-    /// Output held back by the kernel is all written: end a closing connection, else serve what waits.
+    /// Renders one slice of `body`; the next waits for the next loop turn, after the events already waiting (a zero
+    /// timer fires after the I/O that is ready), so proxied requests on this loop wait at most one slice.
+    private func renderSlice(_ body: SlicedBody, _ r: AdminResponse, keepAlive: Bool) {
+        sliceTimer = nil
+        guard !closed else { return }
+        if body.step(until: MonotonicClock.now() + AdminConnection.sliceTime) {
+            var done = r
+            done.owned = body.finish()
+            return reply(done, keepAlive: keepAlive)
+        }
+        let next = OneShotTimer(base: admin.base) { [weak self] in self?.renderSlice(body, r, keepAlive: keepAlive) }
+        sliceTimer = next
+        next.start(after: 0)
+    }
+
+    /// Hands the next chunk of a large body over; the one after comes when the kernel has taken it
+    /// (`channelWritable`), or on the next loop turn if it took it at once.
+    private func sendChunk() {
+        sliceTimer = nil
+        guard !closed, let s = sending else { return }
+        let n = min(AdminConnection.bodyChunk, s.body.count - s.at)
+        channel.write(UnsafeRawBufferPointer(start: s.body.base + s.at, count: n))
+        if s.at + n == s.body.count {
+            sending = nil
+            busy = false
+            return finishReply(keepAlive: s.keepAlive)
+        }
+        sending?.at = s.at + n
+        // A client that reads slowly but steadily is not idle.
+        channel.setTimeout(idleTimeout)
+        guard channel.flush() else { return close() }
+        if channel.pendingOutput == 0 {
+            let next = OneShotTimer(base: admin.base) { [weak self] in self?.sendChunk() }
+            sliceTimer = next
+            next.start(after: 0)
+        }
+    }
+
+    /// Output held back by the kernel is all written: end a closing connection, else carry on with a large body or
+    /// serve what waits.
     func channelWritable(_ ch: Channel) {
         if ch.writeError != 0 || closing { return close() }
+        if sending != nil { return sendChunk() }
         process()
     }
 
-    func channelTimedOut(_ ch: Channel) { close() }
+    /// The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain longer
+    /// than it) keeps its connection, and the timeout starts again.
+    func channelTimedOut(_ ch: Channel) {
+        if busy { return ch.setTimeout(idleTimeout) }
+        close()
+    }
 
     func close() {
         guard !closed else { return }
         closed = true
+        // A half-rendered answer goes with its client: the timer holds the only reference to it.
+        sliceTimer?.cancel()
+        sliceTimer = nil
+        sending = nil
         channel.close()
         admin.ended(self)
     }

@@ -10,16 +10,26 @@ import HTTP1
 /// the operator listed in `admin-hosts` (for a scraper that addresses berth by a service name). The rest get 421
 /// Misdirected Request, as a server answers a request for an authority it is not configured for (RFC 9110 15.5.20).
 /// A request without a Host (HTTP/1.0, or an empty one) passes: every browser sends one. The codec already answers
-/// 400 to an HTTP/1.1 request without one, and to two of them (RFC 9112 3.2).
+/// 400 to an HTTP/1.1 request without one, and to two of them (RFC 9112 3.2). An absolute-form target names the host
+/// the request is for, and Host is ignored then (RFC 9112 3.2.2), so it is the target's authority that is checked.
 enum AdminHostCheck {
     /// Why `head` is refused, or nil when it may be answered.
     static func refusal(_ head: RequestHead, allowed: [String]) -> String? {
+        if let target = head.targetAuthority {
+            guard accepts(target.host, allowed: allowed) else { return message(for: target.host) }
+            return nil
+        }
         guard let value = head.headers["host"], !value.isEmpty else { return nil }
         guard let authority = Authority(parsing: Substring(value)), accepts(authority.host, allowed: allowed) else {
-            return "admin request for host \(value) refused: the admin answers IP addresses, localhost and the names "
-                + "listed in admin-hosts (DNS rebinding); see api.md"
+            return message(for: value)
         }
         return nil
+    }
+
+    /// The refusal's text for a request that named `host`.
+    private static func message(for host: String) -> String {
+        "admin request for host \(host) refused: the admin answers IP addresses, localhost and the names "
+            + "listed in admin-hosts (DNS rebinding); see api.md"
     }
 
     /// Whether `host` (lowercased, an IPv6 literal in brackets, as Authority gives it) is one the admin answers.

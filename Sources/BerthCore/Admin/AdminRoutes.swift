@@ -172,24 +172,6 @@ final class AdminRoutes {
 
     // MARK: reads
 
-    private func stats(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
-        let query = try AdminQuery(q, allowed: ["upstream"])
-        let key = try query.upstream(required: false)
-        let server = admin.server
-        let workers = admin.workers.count
-        admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
-            reply(StatsSnapshot(worker, only: key))
-        }, done: { (parts: [StatsSnapshot]) in
-            let merged = StatsSnapshot.merged(parts)
-            if let key, merged.pools.isEmpty {
-                return respond(AdminResponse.error(404, "berth knows no upstream \(key)"))
-            }
-            var r = AdminResponse(status: 200, owned: StatsRenderer.json(merged, uptime: server.uptime, profile: server.configuration.profile, workers: workers))
-            r.headOnly = head.method == .head
-            respond(r)
-        })
-    }
-
     private func metrics(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstreams"])
         let c = admin.server.configuration

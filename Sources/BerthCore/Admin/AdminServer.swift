@@ -95,6 +95,8 @@ struct AdminResponse {
     var contentType = "application/json"
     var headers: [(name: StaticString, value: String)] = []
     var headOnly = false
+    /// A body still to be rendered, a slice per loop turn (/stats); `owned` once it is finished.
+    var sliced: SlicedBody?
 
     /// A response with a body.
     init(status: Int, body: [UInt8]) {
@@ -107,6 +109,13 @@ struct AdminResponse {
         self.status = status
         self.body = []
         self.owned = owned
+    }
+
+    /// A response whose large body is rendered a slice at a time by the connection that sends it.
+    init(status: Int, sliced: SlicedBody) {
+        self.status = status
+        self.body = []
+        self.sliced = sliced
     }
 
     /// Length of the body, whichever way it is held.
@@ -126,4 +135,12 @@ struct AdminResponse {
         w.endObject()
         return AdminResponse(status: status, body: w.finish())
     }
+}
+
+/// A large answer rendered in slices between events, so that no admin answer holds its loop for long.
+protocol SlicedBody: AnyObject {
+    /// Renders until finished (true) or the clock passes `deadline` (false: call again on a later loop turn).
+    func step(until deadline: Nanos) -> Bool
+    /// The rendered body, once `step` has returned true.
+    func finish() -> OwnedBytes
 }

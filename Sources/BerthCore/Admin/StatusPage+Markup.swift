@@ -43,8 +43,7 @@ extension StatusPage {
               <option value="all">all states</option><option value="active">active</option><option value="paused">paused</option>
             </select>
             <select id="sort" aria-label="Sort">
-              <option value="name">by name</option><option value="rate">by requests/s</option>
-              <option value="requests">by requests</option><option value="errors">by errors</option>
+              <option value="name">by name</option><option value="requests">by requests</option><option value="errors">by errors</option>
               <option value="open">by open connections</option><option value="pending">by pending</option>
             </select>
             <select id="size" aria-label="Rows per page">

@@ -37,7 +37,8 @@ extension StatusPage {
         function render() {
           if (!S.doc) return;
           renderSummary(S.doc);
-          if (!$("act").open) renderTable();     // a row under an open dialog stays as it was confirmed
+          // A row under an open dialog stays as it was confirmed; rows under a pressed button wait for its release.
+          if (!$("act").open && !S.pressed) renderTable();
         }
 
         function card(label, value, extra, cls) {
@@ -74,7 +75,7 @@ extension StatusPage {
           $("causes").replaceChildren(...(causes.length ? causes.map(([k, v]) => el("span", "chip bad", `${k} ${fmt(v)}`)) : [el("span", "chip", "none")]));
           $("limits").replaceChildren(...limits(d).map(([k, v]) => el("span", "chip", `${k} ${v}`)));
         }
-        // The settings in force. Per-route values come from the upstreams; destinations may override them.
+        // The settings in force. Per-route values come from the upstreams on this page; destinations may override them.
         function limits(d) {
           const ups = d.upstreams, out = [["max-total", fmt(d.totals.max_total)]];
           const common = (f, show) => {
@@ -93,7 +94,7 @@ extension StatusPage {
         }
 
         function renderTable() {
-          const start = S.page * S.size, rows = S.shown.slice(start, start + S.size), sparks = [];
+          const start = S.page * S.size, rows = S.shown, sparks = [];
           const body = document.createDocumentFragment();
           for (const u of rows) {
             body.append(row(u, sparks));
@@ -101,7 +102,7 @@ extension StatusPage {
           }
           $("rows").replaceChildren(body);
           for (const [c, h] of sparks) spark(c, h, 120, 24);
-          const n = S.shown.length, all = S.doc ? S.doc.upstreams.length : 0;
+          const n = matched(), all = S.doc ? S.doc.totals.upstreams : 0;
           $("pageInfo").textContent = n
             ? `${fmt(start + 1)}–${fmt(start + rows.length)} of ${fmt(n)}${n < all ? ` (${fmt(all)} in all)` : ""} · page ${S.page + 1} of ${pages()}`
             : `0 of ${fmt(all)}`;
@@ -206,7 +207,7 @@ extension StatusPage {
         }
         function footer() {
           const t = S.timing;
-          $("footer").textContent = `GET /stats: ${(t.bytes / 1e6).toFixed(2)} MB, ${fmt(t.upstreams)} upstreams, fetched in ${t.fetch.toFixed(0)} ms, `
+          $("footer").textContent = `GET /stats: ${(t.bytes / 1e3).toFixed(1)} KB, ${fmt(t.upstreams)} of ${fmt(t.all)} upstreams, fetched in ${t.fetch.toFixed(0)} ms, `
             + `parsed in ${t.parse.toFixed(0)} ms, shown in ${(t.ingest + t.render).toFixed(0)} ms · `
             + (S.interval ? `refreshing every ${S.interval / 1000} s` : "refresh off") + " · this page is served by berth itself (see api.md)";
         }

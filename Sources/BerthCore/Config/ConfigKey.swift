@@ -45,6 +45,8 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case replay
     case replayBuffer = "replay-buffer"
     case replayMemory = "replay-memory"
+    case deadPeerTimeout = "dead-peer-timeout"
+    case deadPeerRetry = "dead-peer-retry"
     case unix
     case tls
 
@@ -193,6 +195,17 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .replayMemory:
             return .setting(\.replayMemory, .size(in: 1...1 << 30), default: .value(16 << 20), example: ["4MiB"],
                             "Memory all replay copies may hold at once; past it a request streams without one.")
+        case .deadPeerTimeout:
+            // Above the 200 ms delayed-ACK ceiling, so a live peer's kernel has acknowledged by then; below most
+            // socket timeouts, so a vanished peer costs a quarter second, not the whole timeout.
+            return .setting(\.timeouts.deadPeer, .duration, default: .value(.milliseconds(250)), example: ["400ms"],
+                            "A reused connection whose request the peer's kernel has not acknowledged after this is dead: "
+                                + "it is reset and the request goes again on a fresh connection.")
+        case .deadPeerRetry:
+            // The server cannot have read bytes its kernel never acknowledged, so any method may go again.
+            return .setting(\.deadPeerRetry, .toggle, default: .value(true), example: ["false"],
+                            "Send a request a dead peer never acknowledged again on a fresh connection, whatever its method "
+                                + "(off: answer 502 dead-peer instead).")
         case .unix:
             return .destinationOnly(\.unixSocket, .unixSocketPath, example: ["/run/fn/42/http.sock"],
                                     "Unix socket the destination's connections go to; callers still name its host and port.")

@@ -45,6 +45,8 @@ public struct Timeouts: Hashable, Sendable {
     public var freezerPoll: Duration = .zero
     /// TLS handshake with an upstream, after its connect.
     public var tlsHandshake: Duration = .zero
+    /// How long a reused connection's request may stay unacknowledged by the peer's kernel before it is dead.
+    public var deadPeer: Duration = .zero
 
     /// Placeholders only, for `BerthConfiguration(defaultsFor:)` to fill.
     init() {}
@@ -172,6 +174,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var replay = ReplayPolicy.idempotent
     /// Largest request body kept for a replay, in bytes.
     public var replayBuffer = 0
+    /// Whether a request a dead peer never acknowledged goes again on a fresh connection, whatever its method.
+    public var deadPeerRetry = true
     /// Bytes all replay copies may hold at once.
     public var replayMemory = 0
     /// Whether destinations that do not say otherwise are reached over TLS (https:// targets always are).

@@ -38,6 +38,20 @@ struct Exchange {
     /// What berth had written to the upstream and the upstream had not yet acknowledged, at the socket timeout's
     /// last look (0: no look yet); the next look compares against it.
     var upstreamBacklog = 0
+    /// The dead-peer check is armed (a reused connection, no response byte yet), and the bytes the connection had
+    /// handed to the kernel before this request, which its peer had all acknowledged.
+    var deadPeerWatch = false
+    var sentBefore: UInt64 = 0
+    /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
+    /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
+    var deadPeerAt: Nanos = 0
+
+    /// The upstream's timeout from `now`: the socket timeout, or while the dead-peer check is armed, what is left
+    /// of its delay.
+    @inline(__always)
+    func upstreamTimeout(now: Nanos) -> Nanos {
+        deadPeerWatch ? max(1, deadPeerAt - now) : socketTimeout
+    }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
 
@@ -101,6 +115,7 @@ struct Exchange {
         callerUnflushed = false
         callerSendingEnded = false
         upstreamBacklog = 0
+        deadPeerWatch = false
     }
 
     /// Gives the replay copy back, recording why when a reason is given.
@@ -142,6 +157,8 @@ enum RetryReason: String, Sendable, CaseIterable {
     case idempotent
     case idempotencyKey = "idempotency-key"
     case unread
+    /// The peer's kernel never acknowledged the request on a reused connection (see `DeadPeer`).
+    case deadPeer = "dead-peer"
 }
 
 /// Why a request under `replay: unread` could not be kept for a replay.

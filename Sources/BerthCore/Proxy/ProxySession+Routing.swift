@@ -77,7 +77,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
-    private func takeReplayCopy(_ pool: UpstreamPool) {
+    func takeReplayCopy(_ pool: UpstreamPool) {
         if case .length(let n) = x.requestBody, n > UInt64(worker.replay.limit) {
             x.replay = .skipped(.bodyTooLarge)
             return pool.counters.countReplaySkip(.bodyTooLarge)

@@ -24,7 +24,10 @@ extension ProxySession: TunnelOwner {
         guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)
         }
-        let pool = worker.manager.tunnelPool(for: key, now: now)
+        guard let pool = worker.manager.tunnelPool(for: key, now: now) else {
+            let cap = worker.manager.settings.maxUpstreams
+            return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+        }
         x.pool = pool
         acquire(allowReuse: false)
     }

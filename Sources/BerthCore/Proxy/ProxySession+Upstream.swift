@@ -28,7 +28,9 @@ extension ProxySession {
         responseParser.reset()
         // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
         // for the server's close), so the relay's flow control would never arm it.
-        _ = link.withRelayedChannel { $0.setTimeout(x.socketTimeout, now: now) }
+        _ = link.withRelayedChannel { channel in
+            if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(x.socketTimeout, now: now) }
+        }
         relay()
     }
 
@@ -74,6 +76,7 @@ extension ProxySession {
             if x.responseBytes == 0 {
                 x.firstByteAt = worker.now
                 x.pool?.counters.observe(.timeToFirstByte, x.firstByteAt - x.sentAt)
+                x.deadPeerWatch = false
             }
             x.responseBytes += UInt64(n)
             up.channel.setTimeout(x.socketTimeout, now: worker.now)
@@ -120,6 +123,7 @@ extension ProxySession {
     }
 
     func upstreamTimedOut() {
+        if x.deadPeerWatch, let up = link.connection, deadPeerTimedOut(up.channel) { return }
         if let up = link.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(x.socketTimeout) / 1e9
         let upstream = x.key?.description ?? "upstream"
@@ -150,14 +154,14 @@ extension ProxySession {
     /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
     func upstreamTookBytes() {
         guard let up = link.connection, up.channel.reading else { return }
-        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 
     func upstreamDrained() {
         guard let up = link.connection else { return }
         if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
-        up.channel.setTimeout(x.socketTimeout, now: worker.now)
+        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 }

@@ -19,6 +19,10 @@ struct ProxySettings: Sendable {
     /// Largest request body kept for a replay, and how many such copies this worker may hold at once.
     var replayBuffer: Int
     var replayBuffers: Int
+    /// How long a reused connection's request may go unacknowledged before the peer is dead (0: no check), and
+    /// whether such a request goes again on a fresh connection.
+    var deadPeerTimeout: Nanos = 0
+    var deadPeerRetry = true
     /// Output above this stops reading from the other side until it drains: bounded memory per exchange.
     var highWater = 256 * 1024
     /// Pipelined bytes berth buffers from a caller before it stops reading from it.
@@ -48,6 +52,8 @@ struct ProxySettings: Sendable {
         accessLog = c.accessLog
         replayBuffer = c.replayBuffer
         replayBuffers = max(1, c.replayMemory / max(c.replayBuffer, 1))
+        deadPeerTimeout = c.timeouts.deadPeer.nanos
+        deadPeerRetry = c.deadPeerRetry
         if let m = c.limits.maxCallers { maxCallers = workerShare(m, index: index, count: count) }
     }
 }

@@ -53,7 +53,7 @@ enum RelayDriver {
                 // Bytes from the caller are the exchange's progress too: the socket timeout measures the longest
                 // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
                 // stopped reading the upstream (the caller's idle timeout runs then).
-                if upstream.reading { restartTimeout(of: upstream, x.socketTimeout, now: host.now) }
+                if upstream.reading { restartTimeout(of: upstream, x.upstreamTimeout(now: host.now), now: host.now) }
                 if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
@@ -74,7 +74,7 @@ enum RelayDriver {
             case .readUpstream(let on):
                 if on {
                     upstream.startReading()
-                    upstream.setTimeout(x.socketTimeout, now: host.now)
+                    upstream.setTimeout(x.upstreamTimeout(now: host.now), now: host.now)
                     apply(CallerMachine.upstreamFlowing, to: caller, now: host.now)
                 } else {
                     // While the upstream waits on the caller, the caller's idle timeout bounds how long that may last.

@@ -28,6 +28,10 @@ final class Tunnel: ChannelDelegate {
     /// caller → peer and peer → caller.
     private var up = Flow.open
     private var down = Flow.open
+    /// Bytes still queued toward each side (berth's buffer and the kernel's) at a timeout that found some, since
+    /// the last read. The next timeout ends the tunnel only if none of them left: a slow reader taking what is
+    /// queued for it is not silence, though reading stops above high water and nothing else re-arms the timer.
+    private var queuedAtTimeout: (caller: Int, peer: Int)?
 
     /// Where one direction stands: open; its source sent FIN, which waits for the destination's output to drain;
     /// or the destination was shut for writing.
@@ -52,7 +56,7 @@ final class Tunnel: ChannelDelegate {
         caller.moveAllInput(to: peer)
         peer.moveAllInput(to: caller)
         guard peer.flush(), caller.flush() else { return false }
-        caller.setTimeout(idleTimeout)
+        armIdle()
         return true
     }
 
@@ -68,7 +72,7 @@ final class Tunnel: ChannelDelegate {
         guard other.flush() else { return end(failed: other) }
         if other.pendingOutput > highWater { ch.stopReading() }
         // Traffic either way keeps the tunnel alive.
-        caller.setTimeout(idleTimeout)
+        armIdle()
     }
 
     func channelWritable(_ ch: Channel) {
@@ -80,7 +84,24 @@ final class Tunnel: ChannelDelegate {
     }
 
     func channelTimedOut(_ ch: Channel) {
+        let queued = (caller: queued(toward: caller), peer: queued(toward: peer))
+        let moved = queuedAtTimeout.map { queued.caller < $0.caller || queued.peer < $0.peer } ?? true
+        if queued.caller + queued.peer > 0 && moved {
+            // Something waits to be taken, and either this is the first look or some left since the last one: look
+            // again after another idle period. Silent for all of it, the tunnel ends then.
+            queuedAtTimeout = queued
+            return caller.setTimeout(idleTimeout)
+        }
         end(failed: caller)
+    }
+
+    /// Bytes on their way to `ch` that it has not taken yet: berth's buffer and the kernel's send queue.
+    private func queued(toward ch: Channel) -> Int { ch.pendingOutput + Socket.queuedToSend(ch.fd) }
+
+    /// A read moved bytes: the idle timeout starts again from now.
+    private func armIdle() {
+        queuedAtTimeout = nil
+        caller.setTimeout(idleTimeout)
     }
 
     /// `ch` sent FIN: no more reads from it; the other side gets a FIN once what it still has to send has left.
@@ -90,7 +111,7 @@ final class Tunnel: ChannelDelegate {
         ch.moveAllInput(to: other)
         if ch === caller { up = .finishing } else { down = .finishing }
         guard other.flush() else { return end(failed: other) }
-        caller.setTimeout(idleTimeout)
+        armIdle()
         finishIfDrained(other)
     }
 

@@ -152,7 +152,9 @@ final class Worker: EventHandler {
         self.whenDrained = whenDrained
         listener?.close()
         listener = nil
-        for s in Array(sessions.values) where s.isIdle { s.close() }
+        // A session between requests may still owe its caller the tail of the last response (buffered for a slow
+        // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
+        for s in Array(sessions.values) where s.isIdle { s.closeAfterFlush() }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)

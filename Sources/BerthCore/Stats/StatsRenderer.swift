@@ -3,9 +3,17 @@
 /// Builds the /stats JSON document (schema: docs/stats.schema.json, checked against the table in StatTableTests)
 /// from a merged snapshot.
 enum StatsRenderer {
-    /// The document for snapshot `s`: totals, then every upstream it holds, by name.
+    /// The whole document for snapshot `s` at once: totals, then every upstream it holds, by name (tests, and any
+    /// caller that is not on a loop).
     static func json(_ s: StatsSnapshot, uptime: Double, profile: String, workers: Int = 1) -> OwnedBytes {
-        var w = JSONWriter(capacity: 2048 + s.pools.count * 1200)
+        let picked = StatsSelection().pick(s)
+        let doc = StatsDocument(s, order: picked.positions, matched: picked.matched, uptime: uptime, profile: profile, workers: workers)
+        _ = doc.step(until: .max)
+        return doc.finish()
+    }
+
+    /// The document's opening: identity, totals and `matched`, up to the opening of `upstreams`.
+    static func head(_ w: inout JSONWriter, _ s: borrowing StatsSnapshot, matched: Int, uptime: Double, profile: String, workers: Int) {
         w.beginObject()
         w.field("version", berthVersion)
         w.field("uptime_seconds", uptime)
@@ -26,18 +34,18 @@ enum StatsRenderer {
         }
         counters(&w, s.totals)
         w.endObject()
+        w.field("matched", matched)
         w.beginArray("upstreams")
-        let order = s.sortedByName(Array(s.pools.indices))
-        s.pools.withUnsafeBufferPointer { pools in
-            for i in order { upstream(&w, pools[i], s) }
-        }
+    }
+
+    /// The document's end, after the last upstream.
+    static func tail(_ w: inout JSONWriter) {
         w.endArray()
         w.endObject()
-        return w.finishOwned()
     }
 
     /// One upstream's object: state, occupancy, limits, timeouts, then its counters.
-    private static func upstream(_ w: inout JSONWriter, _ p: borrowing PoolSnapshot, _ s: borrowing StatsSnapshot) {
+    static func upstream(_ w: inout JSONWriter, _ p: borrowing PoolSnapshot, _ s: borrowing StatsSnapshot) {
         w.beginObject()
         w.field("upstream", p.key.description)
         if p.paused {

@@ -35,7 +35,7 @@ struct PoolSnapshot: @unchecked Sendable {
             rejectNew = false
         }
         epoch = state.epoch
-        gauges = PoolSnapshot.gauges(of: p)
+        gauges = PoolSnapshot.gauges(state)
         settings = p.settings
         hold = p.holdTimeout
         lastActivity = p.lastActivity
@@ -60,8 +60,11 @@ struct PoolSnapshot: @unchecked Sendable {
     }
 
     /// Where each occupancy gauge of the table comes from.
-    static func gauges(of p: UpstreamPool) -> Gauges {
-        let state = p.state
+    static func gauges(of p: UpstreamPool) -> Gauges { gauges(p.state) }
+
+    /// The gauges from a state already read: each read of `UpstreamPool.state` builds the value anew, and at 10,000
+    /// upstreams a second read per pool was a tenth of /stats.
+    static func gauges(_ state: UpstreamPools.Pool) -> Gauges {
         var g = Gauges(repeating: 0)
         for stat in gaugeStats {
             g[stat.slot] = switch stat {
@@ -104,6 +107,11 @@ struct PoolSnapshot: @unchecked Sendable {
 struct StatsSnapshot: @unchecked Sendable {
     /// In no particular order (`sortedByName` gives an order).
     var pools: [PoolSnapshot]
+    /// What a page is picked from: one per listed pool (same positions as `pools`), or, for a snapshot taken to
+    /// pick a page from, one per pool while `pools` stays empty.
+    var summaries: [PoolSummary] = []
+    /// Whether this worker reports the pause counts (the first does; see `init(header:)`).
+    var reportsPauses = false
     /// Counters of every upstream, forgotten ones included, so that totals never go backwards.
     var totals: UpstreamCounters
     var callerCounters: WorkerCounters
@@ -121,32 +129,23 @@ struct StatsSnapshot: @unchecked Sendable {
     /// The figures of one worker; `only` limits the pools listed (totals always cover all).
     init(_ worker: Worker, only: PoolKey?) {
         let m = worker.manager
-        var list: [PoolSnapshot] = []
-        if only == nil { list.reserveCapacity(m.pools.count) }
-        // Totals straight from the pools, in the same pass: the pools are ~10 MB at 10,000 upstreams, and a second
-        // pass (or summing the snapshots afterwards) paid their cache misses again.
-        var totals = m.forgottenTotals
+        self.init(header: worker)
         // `only` names an endpoint: its plain pool, its TLS pool, or both.
-        let listed = only.map { Set(m.existingPools(at: $0).map(\.key)) } ?? []
+        let listed = only.map { Set(m.existingPools(at: $0).map(\.key)) }
+        if only == nil { pools.reserveCapacity(m.pools.count) }
+        for p in m.pools.values { add(p, listed: listed?.contains(p.key) ?? true, summarize: false) }
+        takenAt = MonotonicClock.now()
+    }
+
+    /// One worker's totals and caller figures, before any pool is added (`add`).
+    init(header worker: Worker) {
+        let m = worker.manager
+        pools = []
+        var totals = m.forgottenTotals
         // Every worker hears every command and every cgroup change, so each counts the same pauses: only the first
         // reports them, and the table's merge (adding) stays right.
-        let reportsPauses = worker.index == 0
+        reportsPauses = worker.index == 0
         if reportsPauses { totals.setPauses(m.forgottenPauses, adding: true) }
-        for p in m.pools.values {
-            if only == nil || listed.contains(p.key) {
-                var snapshot = PoolSnapshot(p)
-                if reportsPauses { snapshot.counters.setPauses(p.holds.counts, adding: false) }
-                totals.merge(snapshot.counters)
-                for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
-                list.append(snapshot)
-            } else {
-                totals.merge(p.counters)
-                if reportsPauses { totals.setPauses(p.holds.counts, adding: true) }
-                let g = PoolSnapshot.gauges(of: p)
-                for i in gauges.indices { gauges[i] += g[i] }
-            }
-        }
-        pools = list
         self.totals = totals
         callerCounters = worker.counters
         callers = worker.callerCount
@@ -158,9 +157,33 @@ struct StatsSnapshot: @unchecked Sendable {
         takenAt = MonotonicClock.now()
     }
 
+    /// Counts `p` in the totals and, if `listed`, lists it (`pools` and `summaries`, in step); else, with
+    /// `summarize`, gives it a summary only, for a page to be picked from. Totals come straight from the pools in the
+    /// same pass: the pools are ~10 MB at 10,000 upstreams, and a second pass paid their cache misses again.
+    mutating func add(_ p: UpstreamPool, listed: Bool, summarize: Bool) {
+        if listed {
+            var snapshot = PoolSnapshot(p)
+            if reportsPauses { snapshot.counters.setPauses(p.holds.counts, adding: false) }
+            totals.merge(snapshot.counters)
+            for i in gauges.indices { gauges[i] += snapshot.gauges[i] }
+            summaries.append(PoolSummary(snapshot))
+            pools.append(snapshot)
+        } else {
+            // One read of the counters: each read of a class's stored struct may copy it (~700 bytes).
+            let c = p.counters
+            totals.merge(c)
+            if reportsPauses { totals.setPauses(p.holds.counts, adding: true) }
+            let state = p.state
+            let g = PoolSnapshot.gauges(state)
+            for i in gauges.indices { gauges[i] += g[i] }
+            if summarize { summaries.append(PoolSummary(p.key, c, state: state, gauges: g)) }
+        }
+    }
+
     /// A snapshot from plain values (tests): no forgotten upstreams, no callers, `maxTotal` 0.
     init(pools: [PoolSnapshot], callerCounters: WorkerCounters = WorkerCounters(), takenAt: Nanos) {
         self.pools = pools
+        summaries = pools.map { PoolSummary($0) }
         totals = UpstreamCounters()
         for p in pools { totals.merge(p.counters) }
         self.callerCounters = callerCounters
@@ -181,14 +204,29 @@ struct StatsSnapshot: @unchecked Sendable {
 
     /// Merges the workers' snapshots: same upstreams combined, counters and limits added.
     static func merged(_ parts: [StatsSnapshot]) -> StatsSnapshot {
-        var result = parts[0]
-        if parts.count == 1 { return result }
+        if parts.count == 1 { return parts[0] }
+        var result = mergedHeader(parts)
         var byKey: [PoolKey: PoolSnapshot] = [:]
         for part in parts {
             for p in part.pools {
                 if byKey[p.key] == nil { byKey[p.key] = p } else { byKey[p.key]!.merge(p) }
             }
         }
+        if parts.contains(where: { !$0.pools.isEmpty }) {
+            result.pools = Array(byKey.values)
+            result.summaries = result.pools.map { PoolSummary($0) }
+        } else {
+            result.summaries = PoolSummary.merged(parts.map(\.summaries))
+        }
+        return result
+    }
+
+    /// The workers' totals, caller figures and limits combined; no pool or summary listed yet (`merged`, or
+    /// SnapshotMerger a slice at a time).
+    static func mergedHeader(_ parts: [StatsSnapshot]) -> StatsSnapshot {
+        var result = parts[0]
+        result.pools = []
+        result.summaries = []
         for part in parts.dropFirst() {
             result.totals.merge(part.totals)
             result.callerCounters.merge(part.callerCounters)
@@ -198,31 +236,11 @@ struct StatsSnapshot: @unchecked Sendable {
             for i in result.gauges.indices { result.gauges[i] += part.gauges[i] }
             result.takenAt = max(result.takenAt, part.takenAt)
         }
-        result.pools = Array(byKey.values)
         return result
     }
 
-    /// `positions` (into `pools`) in byte order of the upstreams' names. Sorting positions under names computed once:
-    /// sorting the snapshots themselves copied them at every step and rebuilt both names at every comparison, two
-    /// thirds of /stats at 10,000 upstreams. Byte order, not String's Unicode order: the same for these ASCII names
-    /// and far cheaper.
+    /// `positions` (into `pools`) in byte order of the upstreams' names.
     func sortedByName(_ positions: [Int]) -> [Int] {
-        var names: [[UInt8]] = []
-        names.reserveCapacity(positions.count)
-        // Through the buffer: a closure over the elements, or `pools[i]`, would copy each snapshot (~700 bytes).
-        pools.withUnsafeBufferPointer { p in
-            for i in positions { names.append(Array(p[i].key.description.utf8)) }
-        }
-        let sorted = names.withUnsafeBufferPointer { n in
-            positions.indices.sorted { a, b in
-                n[a].withUnsafeBufferPointer { x in
-                    n[b].withUnsafeBufferPointer { y in
-                        let r = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-                        return r != 0 ? r < 0 : x.count < y.count
-                    }
-                }
-            }
-        }
-        return sorted.map { positions[$0] }
+        pools.withUnsafeBufferPointer { p in PoolSummary.sortedByName(positions) { p[$0].key } }
     }
 }

@@ -13,7 +13,7 @@ struct UpstreamCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
     /// width (checked in StatTableTests).
-    typealias Labelled = InlineArray<46, UInt64>
+    typealias Labelled = InlineArray<49, UInt64>
     private var labelled = Labelled(repeating: 0)
     /// `UpstreamStat` histograms by `slot`.
     private var latencies = Latencies(repeating: Histogram())
@@ -62,6 +62,13 @@ struct UpstreamCounters: Sendable {
     func closedCount(_ reason: CloseReason) -> UInt64 { labelled[UpstreamStat.closed.labelBase + reason.index] }
     /// Requests that failed with `cause`.
     func failureCount(_ cause: ErrorCause) -> UInt64 { labelled[UpstreamStat.failures.labelBase + cause.index] }
+    /// Failed requests of every cause (what /stats?sort=errors orders by, and the page shows as errors).
+    var failureTotal: UInt64 {
+        let base = UpstreamStat.failures.labelBase
+        var t: UInt64 = 0
+        for i in 0..<UpstreamStat.failures.column.kind.width { t &+= labelled[base + i] }
+        return t
+    }
 
     /// Value `label` (the label's position; 0 for an unsplit count) of a count of any kind but histogram.
     func value(_ stat: UpstreamStat, _ label: Int) -> UInt64 {
@@ -97,7 +104,7 @@ struct UpstreamCounters: Sendable {
 
 extension CloseReason {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<15, UInt64>
+    typealias Counts = InlineArray<16, UInt64>
     /// Position in `allCases`: the case's tag, which Swift assigns to payload-free cases in declaration order. A
     /// dictionary lookup here cost a hash per counted close.
     @inline(__always)
@@ -106,7 +113,7 @@ extension CloseReason {
 
 extension ErrorCause {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<23, UInt64>
+    typealias Counts = InlineArray<24, UInt64>
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }

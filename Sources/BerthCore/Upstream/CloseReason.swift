@@ -34,13 +34,15 @@ enum CloseReason: String, CaseIterable, Sendable {
     case callerAborted = "caller-aborted"
     /// berth is shutting down.
     case shutdown
+    /// A reused connection's request stayed unacknowledged by the peer's kernel: the peer vanished without a word.
+    case deadPeer = "dead-peer"
 
     /// Idle connections berth drops on its own initiative end with RST instead of FIN: an idle keep-alive connection
     /// has nothing in flight to lose, the close costs less (a /pause of 1,000 connections is bounded by it), and no
     /// TIME_WAIT is left behind, which freeze cycles would otherwise pile up by the thousand.
     var closesWithReset: Bool {
         switch self {
-        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown: return true
+        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer: return true
         default: return false
         }
     }

@@ -43,11 +43,15 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// close-delimited body without its clean end). Never sent as a header: the caller sees the cut itself, as a
     /// chunked body without its last chunk or as a reset connection.
     case responseTruncated = "response-truncated"
+    /// A reused connection's peer never acknowledged the request, and it could not go again: its body had outgrown
+    /// the replay buffer, it was already a second attempt, or --dead-peer-retry is off.
+    case deadPeer = "dead-peer"
 
     /// The status berth answers with.
     var status: Int {
         switch self {
         case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied, .responseTruncated: return 502
+        case .deadPeer: return 502
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
         case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams: return 503

@@ -115,6 +115,13 @@ struct PauseHolds: Equatable, Sendable {
         return .resume
     }
 
+    /// The holds, not the counts, of a paused sibling pool of the same endpoint: a pool made while it is paused is
+    /// held by the same sources, so the release that resumes the sibling (a thaw, a /resume) resumes it too.
+    mutating func inherit(_ sibling: PauseHolds) {
+        api = sibling.api
+        watch = sibling.watch
+    }
+
     /// The same upstream on another worker: held if either holds it, counts merged (PauseCounts.merge).
     mutating func merge(_ o: PauseHolds) {
         api = api || o.api

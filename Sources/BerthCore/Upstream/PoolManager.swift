@@ -79,13 +79,16 @@ final class PoolManager {
 
     /// The pool CONNECT tunnels to `endpoint` count against: its plain one, whatever TLS the destination's requests
     /// use (the tunnel carries the caller's own bytes). It is among `existingPools(at:)`, so /pause holds it too.
-    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool {
+    /// A new one is capped by --max-upstreams as a request's is (`poolForRequest`): nil when nothing can be forgotten.
+    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool? {
         let key = endpoint.plain
-        return pools[key] ?? makePool(key, now: now)
+        if let p = pools[key] { return p }
+        if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
+        return makePool(key, now: now)
     }
 
-    /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too: a freeze
-    /// holds every way in.
+    /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too, held by the
+    /// same sources (so the thaw or /resume that releases the sibling releases it): a freeze holds every way in.
     private func makePool(_ key: PoolKey, now: Nanos) -> UpstreamPool {
         let route = routeSettings(for: key)
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
@@ -93,6 +96,7 @@ final class PoolManager {
         if key.tls != nil { p.tls = TLSUpstream(key: key, contexts: contexts) }
         if let sibling = existingPools(at: key.plain).first(where: { $0.state.isPaused }), case .paused(let rejectNew) = sibling.state.mode {
             _ = ledger.pause(slot, rejectNew: rejectNew)
+            p.holds.inherit(sibling.holds)
             p.holdTimeout = sibling.holdTimeout
         }
         pools[key] = p

@@ -1,0 +1,59 @@
+// The dead-peer check of a request sent on a reused connection: a timer, one TCP_INFO look when it fires, a retry.
+import EventLoop
+
+extension ProxySession {
+    /// Arms the check at send on a reused connection: the channel's one deadline comes early (the dead-peer
+    /// timeout), and the first response byte moves it back to the socket timeout without a system call. Fresh
+    /// connections just completed a handshake, so their peer is known to be there.
+    @inline(__always)
+    func armDeadPeerCheck(on channel: Channel, reused: Bool, now: Nanos) -> Bool {
+        let after = worker.settings.deadPeerTimeout
+        guard reused, after > 0, after < x.socketTimeout else { return false }
+        x.deadPeerWatch = true
+        x.deadPeerAt = now + after
+        x.sentBefore = channel.bytesHandedToKernel
+        if case .off = x.replay, !x.requestDone, x.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = x.pool {
+            takeReplayCopy(pool)
+        }
+        channel.setTimeout(after, now: now)
+        return true
+    }
+
+    /// The channel's deadline fired while the check is armed (at the dead-peer timeout, or at the socket timeout if
+    /// request bytes moved it): one look at the kernel's counts. True when it handled the timeout.
+    func deadPeerTimedOut(_ channel: Channel) -> Bool {
+        x.deadPeerWatch = false
+        switch DeadPeer.judge(channel.ackView(), sentBefore: x.sentBefore) {
+        case .unacknowledged:
+            deadPeerFound()
+            return true
+        case .acknowledged, .unknown:
+            // A live peer that is slow to answer: the rest of the socket timeout, as for any request.
+            let rest = x.sentAt + x.socketTimeout - worker.now
+            guard rest > 0 else { return false }
+            channel.setTimeout(rest, now: worker.now)
+            return true
+        }
+    }
+
+    /// The peer never acknowledged the request: the connection is reset (it is dead, and nothing of it is worth a
+    /// FIN), and the request goes again on a fresh connection or is answered 502 dead-peer.
+    private func deadPeerFound() {
+        abortUpstream(reason: .deadPeer)
+        var held: Int? = nil
+        if case .holding(let copy) = x.replay { held = copy.count }
+        let action = DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: x.retried,
+                                     bodyBytesSent: x.requestBodyBytes, replayHeld: held)
+        switch action {
+        case .retry:
+            x.retried = true
+            x.reused = false
+            x.responseBytes = 0
+            x.pool?.counters.countRetry(.deadPeer)
+            acquire(allowReuse: false)
+        case .fail(let why):
+            let upstream = x.key?.description ?? "upstream"
+            answer(.deadPeer, detail: "\(upstream) acknowledged none of the request on a reused connection; not sent again: \(why.rawValue)")
+        }
+    }
+}
