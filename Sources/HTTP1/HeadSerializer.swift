@@ -15,7 +15,8 @@ public enum HeadSerializer {
     /// excess cost nothing).
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count + 2
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
+            + KeepAliveLine.bound + 2
             + head.headers.fields.count &* upstreamErrorNameGrowth
     }
 
@@ -33,10 +34,12 @@ public enum HeadSerializer {
         }
     }
 
-    /// Status line and headers for the caller, hop-by-hop dropped, Connection set from `keepAlive`.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout [UInt8]) {
+    /// Status line and headers for the caller, hop-by-hop dropped, Connection set from `keepAlive`, and a
+    /// keep-alive answer to an HTTP/1.1 caller announcing `keepAliveTail` (`KeepAliveLine`; 0 announces nothing).
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                            keepAliveTail: UInt64 = 0, into out: inout [UInt8]) {
         out.appendHead(bound: forwardResponseBound(head, options: options)) {
-            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &$0)
+            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &$0)
         }
     }
 
@@ -52,11 +55,12 @@ public enum HeadSerializer {
 
     /// `writeForwardResponse` into memory that `reserve` hands out for the bound it is asked for; returns the bytes
     /// written, 0 when `reserve` had none.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                            keepAliveTail: UInt64 = 0, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
         let bound = forwardResponseBound(head, options: options)
         guard let base = reserve(bound) else { return 0 }
         var w = HeadWriter(base: base, capacity: bound)
-        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, into: &w)
+        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &w)
         return w.count
     }
 
@@ -89,7 +93,8 @@ public enum HeadSerializer {
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
-    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions, into out: inout HeadWriter) {
+    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+                                     keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
         if _slowPath(head.hasBerthError) {
@@ -103,6 +108,9 @@ public enum HeadSerializer {
             out.literal("Connection: close\r\n")
         } else if callerVersion == .http10 {
             out.literal("Connection: keep-alive\r\n")
+        } else {
+            // The caller's pool retires the connection before berth's idle timeout closes it.
+            if keepAliveTail != 0 { KeepAliveLine.write(keepAliveTail, into: &out) }
         }
         if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)

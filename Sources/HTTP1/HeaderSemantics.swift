@@ -17,6 +17,8 @@ struct HeaderFacts: Sendable {
     var hostIndex = -1
     var hasVia = false
     var hasBerthError = false
+    /// The smallest `timeout=` of the Keep-Alive fields, in whole seconds; -1 when none says one.
+    var keepAliveTimeout: Int32 = -1
 
     /// Any Transfer-Encoding coding that is not a single final `chunked`.
     var hasOtherCoding: Bool { codingCount > chunkedCount }
@@ -66,6 +68,8 @@ extension HTTPHeaders {
                     f.hasVia = true
                 case .berthError:
                     f.hasBerthError = true
+                case .keepAlive:
+                    HTTPHeaders.readKeepAliveTimeout(v, into: &f)
                 case .host:
                     f.hostCount += 1
                     if f.hostIndex < 0 { f.hostIndex = index }
@@ -77,6 +81,23 @@ extension HTTPHeaders {
         }
         if let result { throw result }
         return f
+    }
+
+    /// The `timeout=N` parameter of a Keep-Alive value (RFC 2068 19.7.1, what Node.js, Apache httpd and nginx send):
+    /// the seconds the server keeps an idle connection. Malformed or missing parameters are ignored (the header is
+    /// a hint); values past a day are clamped, and the smallest of several wins.
+    static func readKeepAliveTimeout(_ v: UnsafeRawBufferPointer, into f: inout HeaderFacts) {
+        forEachListElement(v) { p in
+            guard p.count > 8, equalsLowercase(UnsafeRawBufferPointer(rebasing: p[0..<8]), "timeout=") else { return }
+            var value: Int32 = 0
+            for i in 8..<p.count {
+                let c = p[i]
+                guard isDigit(c) else { return }
+                if value < 86_400 { value = value * 10 + Int32(c &- 0x30) }
+            }
+            value = Swift.min(value, 86_400)
+            if f.keepAliveTimeout < 0 || value < f.keepAliveTimeout { f.keepAliveTimeout = value }
+        }
     }
 
     /// Accepts a comma list of identical decimal values (RFC 9112 6.3 item 5); anything else is an error.

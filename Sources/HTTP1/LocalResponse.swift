@@ -9,6 +9,9 @@ public struct LocalResponse {
     public var fields: [(name: StaticString, value: String)]
     public var contentLength: Int
     public var keepAlive: Bool
+    /// What a kept connection announces (`KeepAliveLine`; 0, the default, announces nothing): an error answer tells
+    /// a pooling caller berth's idle timeout as a forwarded answer does, or the caller would keep it for ever.
+    public var keepAliveTail: UInt64 = 0
 
     /// A head for a body of `contentLength` bytes.
     public init(status: Int, fields: [(name: StaticString, value: String)], contentLength: Int, keepAlive: Bool) {
@@ -22,7 +25,7 @@ public struct LocalResponse {
     var bound: Int {
         var n = 9 + 19 + 1 + 40 + 2
         for f in fields { n += f.name.utf8CodeUnitCount + 2 + f.value.utf8.count + 2 }
-        return n + 16 + 19 + 2 + 19 + 2
+        return n + 16 + 19 + 2 + 19 + 2 + KeepAliveLine.bound
     }
 }
 
@@ -81,7 +84,11 @@ extension HeadSerializer {
         out.literal("Content-Length: ")
         out.decimal(head.contentLength)
         out.crlf()
-        if !head.keepAlive { out.literal("Connection: close\r\n") }
+        if !head.keepAlive {
+            out.literal("Connection: close\r\n")
+        } else if head.keepAliveTail != 0 {
+            KeepAliveLine.write(head.keepAliveTail, into: &out)
+        }
         out.crlf()
     }
 

@@ -19,6 +19,9 @@ public struct ResponseHead: Sendable {
     /// The head has a `Berth-Error` field (set by the parser, which reads every known field anyway): forwarding
     /// renames it, on a path of its own, so the common one pays a single test per head.
     var hasBerthError = false
+    /// The idle timeout the server announced (`Keep-Alive: timeout=N`), in seconds; -1 when it announced none.
+    /// Set by the parser, which reads the known fields anyway.
+    public internal(set) var keepAliveTimeout: Int32 = -1
 
     /// A 200 OK over HTTP/1.1 with no headers.
     public init() {}
@@ -67,6 +70,6 @@ public struct ResponseHead: Sendable {
         version = .http11; status = 200; keepAlive = true
         headers.removeAll(keepingCapacity: true)
         text.removeAll(keepingCapacity: true)
-        reasonRange = nil; parsedFraming = nil; hasBerthError = false
+        reasonRange = nil; parsedFraming = nil; hasBerthError = false; keepAliveTimeout = -1
     }
 }

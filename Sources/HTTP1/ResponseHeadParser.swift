@@ -70,6 +70,7 @@ struct ResponseSink: HeadSink, Sendable {
         }
         head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)
         head.hasBerthError = f.hasBerthError
+        head.keepAliveTimeout = f.keepAliveTimeout
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
         } else {

@@ -106,6 +106,7 @@ final class MemoryRelayHost: RelayHost {
     var now: Nanos = 1_000
     var stepsPerEvent = 64
     var forwardOptions = ForwardOptions()
+    var keepAliveTail: UInt64 = 0
     let replay = ReplayStore(limit: 4096, capacity: 2)
 }
 

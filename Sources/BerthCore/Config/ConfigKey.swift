@@ -124,7 +124,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .idleTimeout:
             // Below common server keep-alive timeouts (Node's 5s), so berth closes an idle connection before the server does.
             return .setting(\.timeouts.idle, .duration, default: .value(.seconds(4)), example: ["2s"],
-                            "A pooled connection idle this long is closed.")
+                            "A pooled connection idle this long is closed (sooner when its server's Keep-Alive: timeout asks).")
         case .maxRequestsPerConnection:
             return .setting(\.limits.maxRequestsPerConnection, .count(), default: .value(10_000), example: ["500"],
                             "Requests one upstream connection serves before it is closed.")
@@ -136,7 +136,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
                             "A caller must send a whole request head within this.")
         case .callerIdleTimeout:
             return .setting(\.timeouts.callerIdle, .duration, default: .value(.seconds(60)), example: ["30s"],
-                            "A caller connection with no request in flight is closed after this.")
+                            "A caller connection with no request in flight is closed after this (HTTP/1.1 callers are told a second less).")
         case .drainTimeout:
             return .setting(\.timeouts.drain, .duration, default: .value(.seconds(10)), example: ["20s"],
                             "How long SIGTERM goes on serving the requests already accepted (in flight, queued, held by a pause).")

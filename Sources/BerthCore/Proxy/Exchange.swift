@@ -16,6 +16,8 @@ struct Exchange {
     var responseStatus = 0
     /// The upstream's head allowed keep-alive.
     var responseKeepAlive = true
+    /// The upstream head's `Keep-Alive: timeout=N` in seconds, -1 for none: the connection's idle limit when pooled.
+    var upstreamKeepAliveTimeout: Int32 = -1
     /// Bytes of the response read from the upstream (head included).
     var responseBytes: UInt64 = 0
     /// Whether berth keeps the caller connection after this exchange.
@@ -98,6 +100,7 @@ struct Exchange {
         response = .awaitingHead
         responseStatus = 0
         responseKeepAlive = true
+        upstreamKeepAliveTimeout = -1
         responseBytes = 0
         callerKeepAlive = true
         socketTimeout = 0

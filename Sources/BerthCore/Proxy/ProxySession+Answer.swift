@@ -18,6 +18,7 @@ extension ProxySession {
         // The caller's byte stream stays usable only if its whole request body was read.
         let keep = !closeAfter && x.callerKeepAlive && x.requestDone && !worker.isShuttingDown
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
+                            keepAliveTail: x.request.version == .http11 ? worker.settings.keepAliveTail : 0,
                             headOnly: x.request.method == .head, into: caller)
         if closeAfter { return closeAfterFlush() }
         endExchange(keepCaller: keep)

@@ -100,7 +100,7 @@ extension ProxySession {
         let facts = ReleaseFacts(
             responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
-            epoch: lease.conn.epoch)
+            epoch: lease.conn.epoch, keepAliveTimeout: x.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: x.callerKeepAlive)
@@ -175,5 +175,6 @@ extension ProxySession: RelayHost {
     var now: Nanos { worker.now }
     var stepsPerEvent: Int { worker.settings.relayStepsPerEvent }
     var forwardOptions: ForwardOptions { worker.settings.forward }
+    var keepAliveTail: UInt64 { worker.settings.keepAliveTail }
     var replay: ReplayStore { worker.replay }
 }

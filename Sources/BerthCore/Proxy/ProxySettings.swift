@@ -9,6 +9,8 @@ struct ProxySettings: Sendable {
     var allow: [AllowRule]
     var connectPorts: Set<Int>
     var forward: ForwardOptions
+    /// What keep-alive answers to HTTP/1.1 callers announce (`KeepAliveLine`, from `announcedKeepAlive`); 0 for none.
+    var keepAliveTail: UInt64 = 0
     /// This instance's Via received-by (`berth-3f9a1c2b`): a request whose Via names it came back to berth. Empty
     /// when berth adds no Via.
     var viaName: [UInt8] = []
@@ -44,6 +46,7 @@ struct ProxySettings: Sendable {
         f.via = stamp?.value
         viaName = stamp?.receivedBy ?? []
         f.alsoDrop = ["berth-socket-timeout"]
+        keepAliveTail = KeepAliveLine.tail(seconds: announcedKeepAlive(callerIdleTimeout: callerIdleTimeout))
         forward = f
         limits = .default
         accessLog = c.accessLog
@@ -53,6 +56,17 @@ struct ProxySettings: Sendable {
         deadPeerRetry = c.deadPeerRetry
         if let m = c.limits.maxCallers { maxCallers = workerShare(m, index: index, count: count) }
     }
+}
+
+/// What berth announces to HTTP/1.1 callers as `Keep-Alive: timeout=N` for a caller idle timeout: one second less
+/// than the timeout, in whole seconds and at least 1, so a request a pooling client sends just before its own
+/// deadline still reaches berth before berth's (the second covers the round trip and the client's own lateness). A
+/// timeout from 1 s to 2 s announces 1 with less margin; below one second nothing is announced, as `timeout=0` tells
+/// many clients (Apache HttpClient 4.5 among them) to keep the connection for ever.
+func announcedKeepAlive(callerIdleTimeout t: Nanos) -> Int? {
+    let seconds = Int(t / 1_000_000_000)
+    guard seconds >= 1 else { return nil }
+    return max(1, seconds - 1)
 }
 
 /// Worker `index`'s share of a limit split over `count` workers; the shares add up to the limit exactly.

@@ -22,6 +22,8 @@ enum RelayOutcome: Equatable {
 /// What the driver reads from its session: the rules for this turn, the head options and the replay store.
 protocol RelayHost: RelayRules, AnyObject {
     var forwardOptions: ForwardOptions { get }
+    /// The `Keep-Alive: timeout=N` announced to HTTP/1.1 callers (`KeepAliveLine`), 0 for none.
+    var keepAliveTail: UInt64 { get }
     var replay: ReplayStore { get }
 }
 
@@ -57,7 +59,7 @@ enum RelayDriver {
                 upstream.drainInput(n)
             case .writeHead(let consumed, let keepAlive, false):
                 upstream.drainInput(consumed)
-                guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, to: caller) else { return .callerFailed }
+                guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
@@ -103,7 +105,7 @@ enum RelayDriver {
         switch step {
         case .forwardInterim(let consumed):
             upstream.drainInput(consumed)
-            guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, to: caller), caller.flush() else {
+            guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller), caller.flush() else {
                 return .callerFailed
             }
             parser.reset()
@@ -111,7 +113,7 @@ enum RelayDriver {
             upstream.drainInput(consumed)
             var o = host.forwardOptions
             if x.reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
-            guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, to: caller) else { return .callerFailed }
+            guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
         case .relayDechunked:
             do {
                 try x.relayDechunked(from: upstream, to: caller)
@@ -145,9 +147,10 @@ enum RelayDriver {
     /// than send a body without its head. The relay's heads and an upgrade's 101 both go out through here.
     @inline(__always)
     static func writeHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
-                                           options: borrowing ForwardOptions, to caller: C) -> Bool {
+                                           options: borrowing ForwardOptions, keepAliveTail: UInt64 = 0, to caller: C) -> Bool {
         caller.writeInPlace {
-            HeadSerializer.writeForwardResponse(parser.head, callerVersion: version, keepAlive: keepAlive, options: options, reserve: $0)
+            HeadSerializer.writeForwardResponse(parser.head, callerVersion: version, keepAlive: keepAlive, options: options,
+                                                keepAliveTail: keepAliveTail, reserve: $0)
         }
     }
 

@@ -228,6 +228,7 @@ extension Exchange {
         case .final(let f):
             responseStatus = parser.head.status
             responseKeepAlive = parser.head.keepAlive
+            upstreamKeepAliveTimeout = parser.head.keepAliveTimeout
             callerKeepAlive = f.callerKeepAlive
             if f.framing == .chunked && rest.count > 0 {
                 var probe = BodyDecoder(framing: .chunked, limits: rules.limits)

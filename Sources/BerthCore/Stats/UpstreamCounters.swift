@@ -13,7 +13,7 @@ struct UpstreamCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
     /// width (checked in StatTableTests).
-    typealias Labelled = InlineArray<48, UInt64>
+    typealias Labelled = InlineArray<49, UInt64>
     private var labelled = Labelled(repeating: 0)
     /// `UpstreamStat` histograms by `slot`.
     private var latencies = Latencies(repeating: Histogram())
@@ -104,7 +104,7 @@ struct UpstreamCounters: Sendable {
 
 extension CloseReason {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<15, UInt64>
+    typealias Counts = InlineArray<16, UInt64>
     /// Position in `allCases`: the case's tag, which Swift assigns to payload-free cases in declaration order. A
     /// dictionary lookup here cost a hash per counted close.
     @inline(__always)

@@ -9,6 +9,9 @@ enum CloseReason: String, CaseIterable, Sendable {
     case evicted
     /// Idle for longer than the idle timeout.
     case idleTimeout = "idle-timeout"
+    /// Idle for as long as its server's `Keep-Alive: timeout=N` allows, less a margin (`KeepAliveHint`), when that
+    /// is shorter than the idle timeout.
+    case keepAliveHint = "keep-alive-hint"
     /// Became readable (data or EOF) while idle: the server closed it or misbehaved.
     case peerClosedIdle = "peer-closed-idle"
     /// Served the maximum number of requests.
@@ -39,7 +42,7 @@ enum CloseReason: String, CaseIterable, Sendable {
     /// TIME_WAIT is left behind, which freeze cycles would otherwise pile up by the thousand.
     var closesWithReset: Bool {
         switch self {
-        case .paused, .evicted, .idleTimeout, .maxAge, .staleEpoch, .shutdown, .deadPeer: return true
+        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer: return true
         default: return false
         }
     }

@@ -196,13 +196,16 @@ final class PoolManager {
         let policy = ReleasePolicy(currentEpoch: ledger.epoch(pool.slot), paused: ledger.isPaused(pool.slot), forgetting: pool.forgetWhenEmpty,
                                    maxRequests: settings.maxRequests, maxAge: settings.maxAge)
         let verdict = ReleaseGate.verdict(facts, policy: policy, now: now)
-        carryOut(ledger.release(lease, verdict: verdict, openedAt: facts.openedAt, now: now), now: now)
+        carryOut(ledger.release(lease, verdict: verdict, openedAt: facts.openedAt, now: now), now: now,
+                 keepAliveTimeout: facts.keepAliveTimeout)
         notifyDrained(pool)
     }
 
-    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos) {
+    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
         switch consume release {
         case .pooled(let conn):
+            // Each response may announce another timeout (or none): the latest is what the server now applies.
+            conn.hintedIdle = KeepAliveHint.idleLimit(announcedSeconds: keepAliveTimeout)
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
             lease.conn.pool.counters[.reused] &+= 1
@@ -254,7 +257,8 @@ final class PoolManager {
         let now = MonotonicClock.now()
         guard let entry = ledger[conn.pool.slot].idleEntry(conn) else { return }
         let (at, reason) = UpstreamPools.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
-                                                           idleTimeout: settings.idleTimeout, maxAge: settings.maxAge)
+                                                           idleTimeout: settings.idleTimeout, hinted: conn.hintedIdle,
+                                                           maxAge: settings.maxAge)
         if at > now {
             conn.channel.setTimeout(at - now)
             return
@@ -264,7 +268,8 @@ final class PoolManager {
 
     /// The deadline of a connection that goes idle now; no lookup in the idle stack (this runs once per request).
     private func freshIdleDeadline(_ conn: UpstreamConnection, now: Nanos) -> Nanos {
-        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout, maxAge: settings.maxAge).at
+        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
+                                        hinted: conn.hintedIdle, maxAge: settings.maxAge).at
     }
 
     /// Closes a connection that already left the set's counts. `bulk` closes come from an admin command dropping

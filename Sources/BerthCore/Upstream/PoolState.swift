@@ -179,10 +179,13 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     mutating func bumpEpoch() { epoch += 1 }
 
-    /// When an idle connection must close: the earlier of its idle timeout and its maximum age, with the reason.
-    static func idleDeadline(since: Nanos, openedAt: Nanos, idleTimeout: Nanos, maxAge: Nanos) -> (at: Nanos, reason: CloseReason) {
-        let idleAt = since + idleTimeout
+    /// When an idle connection must close: the earliest of its idle timeout, the limit its server's keep-alive hint
+    /// set (`hinted`, `.max` for none) and its maximum age, with the reason.
+    static func idleDeadline(since: Nanos, openedAt: Nanos, idleTimeout: Nanos, hinted: Nanos = .max, maxAge: Nanos) -> (at: Nanos, reason: CloseReason) {
+        let byHint = hinted < idleTimeout
+        let idleAt = since + (byHint ? hinted : idleTimeout)
         let ageAt = openedAt + maxAge
-        return idleAt <= ageAt ? (idleAt, .idleTimeout) : (ageAt, .maxAge)
+        guard idleAt <= ageAt else { return (ageAt, .maxAge) }
+        return (idleAt, byHint ? .keepAliveHint : .idleTimeout)
     }
 }

@@ -16,6 +16,8 @@ struct ReleaseFacts: Sendable {
     var openedAt: Nanos
     /// The pool epoch the connection was opened in.
     var epoch: UInt64
+    /// The response's `Keep-Alive: timeout=N` in seconds, -1 for none: the idle limit if it is pooled.
+    var keepAliveTimeout: Int32 = -1
 }
 
 extension ReleaseFacts {

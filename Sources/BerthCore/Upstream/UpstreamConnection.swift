@@ -10,6 +10,9 @@ final class UpstreamConnection: ChannelDelegate {
     let epoch: UInt64
     let openedAt: Nanos
     var requestsServed = 0
+    /// How long it may stay idle by its server's last `Keep-Alive: timeout=N` (`KeepAliveHint`); `.max` when the
+    /// server announced none.
+    var hintedIdle: Nanos = .max
 
     init(channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
         self.channel = channel
