@@ -357,10 +357,7 @@ def test_invalid_chunked_body_while_connecting_does_not_crash(berth, raw_origin)
                 s.sendall(f"POST http://{hp}/first HTTP/1.1\r\nHost: {hp}\r\nTransfer-Encoding: chunked\r\n\r\n"
                           f"3\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: {hp}\r\n\r\n".encode())
                 got = b""
-                while True:
-                    d = s.recv(65536)
-                    if not d:
-                        break
+                while d := s.recv(65536):
                     got += d
                 answers.add(got)
                 s.close()
