@@ -1,38 +1,17 @@
 """Review of the admin connection loop: a late /pause?drain= answer outlives the idle timeout, and a client that ends
 inside a request body is let go at once."""
 import socket
-import time
 
-from hostile_wire import connect, read_to_end, status_of
-
-
-def _tunnel(b, o):
-    """A CONNECT tunnel to `o`, which keeps one busy connection in its pool while it is open."""
-    s = connect(b.proxy, timeout=15)
-    s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, head
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return s
-
-
-def _echo(conn):
-    while True:
-        data = conn.read_some()
-        if not data:
-            return
-        conn.sendall(data)
+from hostile_wire import connect, open_tunnel, read_to_end, status_of
+from raw_origin import echo_handler
 
 
 def test_a_drain_longer_than_the_admin_idle_timeout_still_gets_its_answer(berth, raw_origin):
     """/pause?drain=2m waits for the busy connection; the admin's 60 s idle timeout is for a silent client between
     requests, not for one waiting on berth's own answer. This test waits about 63 s."""
-    o = raw_origin(_echo)
+    o = raw_origin(echo_handler)
     b = berth("--connect-port", str(o.port), "--caller-idle-timeout", "5m")
-    t = _tunnel(b, o)
+    t = open_tunnel(b, o)
     s = connect(b.admin, timeout=90)
     try:
         s.sendall(f"POST /pause?upstream={o.hostport}&drain=2m HTTP/1.1\r\nHost: 127.0.0.1\r\n"

@@ -5,20 +5,13 @@ import urllib.request
 
 from berth_helpers import get_stats, wait_for
 from hostile_wire import connect, status_of
+from raw_origin import echo_handler
 
 
 def _events(d, frozen):
     # One write of the same length, in place, as the kernel updates the file.
     with open(d / "cgroup.events", "r+" if (d / "cgroup.events").exists() else "w") as f:
         f.write(f"populated 1\nfrozen {1 if frozen else 0}\n")
-
-
-def _echo(conn):
-    while True:
-        data = conn.read_some()
-        if not data:
-            return
-        conn.sendall(data)
 
 
 def _tunnel(b, o, out):
@@ -52,7 +45,7 @@ def test_a_connect_held_by_a_frozen_endpoint_goes_through_on_the_thaw(berth, raw
     """With tls on, requests to the endpoint use its TLS pool, which the watch pauses; a CONNECT opens the plain pool,
     paused as its frozen sibling is. The thaw must release both: before, the new pool stayed paused with nobody
     holding it, so the CONNECT (and every later one) waited out the acquire timeout."""
-    o = raw_origin(_echo)
+    o = raw_origin(echo_handler)
     _events(tmp_path, frozen=True)
     b = berth("--tls", "--connect-port", str(o.port), "--acquire-timeout", "8s", "--freezer-poll-interval", "50ms")
     req = urllib.request.Request(f"{b.admin_url}/watch?upstream={o.hostport}&cgroup={tmp_path}", method="POST")

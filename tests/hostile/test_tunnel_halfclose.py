@@ -3,7 +3,7 @@ import socket
 import threading
 
 from berth_helpers import get_stats, wait_for
-from hostile_wire import connect, read_to_end
+from hostile_wire import connect, open_tunnel, read_to_end
 
 
 def _read_until_eof(conn):
@@ -16,20 +16,6 @@ def _read_until_eof(conn):
         got += data
 
 
-def _open_tunnel(b, o):
-    """A caller socket with an established CONNECT tunnel to origin `o` (the 200's head already read)."""
-    s = connect(b.proxy, timeout=15)
-    s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(4096)
-        assert chunk, f"closed before the CONNECT answer: {head!r}"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    assert head.endswith(b"\r\n\r\n"), f"bytes after the 200 head: {head!r}"
-    return s
-
-
 def test_caller_half_close_still_gets_the_origins_answer(berth, raw_origin):
     """The origin answers only after it sees the caller's FIN (a request whose end is the FIN)."""
     def handler(conn):
@@ -40,7 +26,7 @@ def test_caller_half_close_still_gets_the_origins_answer(berth, raw_origin):
 
     o = raw_origin(handler)
     b = berth("--connect-port", str(o.port))
-    s = _open_tunnel(b, o)
+    s = open_tunnel(b, o)
     try:
         s.sendall(b"hello")
         s.shutdown(socket.SHUT_WR)
@@ -65,7 +51,7 @@ def test_origin_half_close_still_takes_the_callers_bytes(berth, raw_origin):
 
     o = raw_origin(handler)
     b = berth("--connect-port", str(o.port))
-    s = _open_tunnel(b, o)
+    s = open_tunnel(b, o)
     try:
         got = b""
         s.settimeout(10)
@@ -96,7 +82,7 @@ def test_a_half_closed_tunnel_still_ends_on_the_idle_timeout(berth, raw_origin):
 
     o = raw_origin(handler)
     b = berth("--connect-port", str(o.port), "--caller-idle-timeout", "1s")
-    s = _open_tunnel(b, o)
+    s = open_tunnel(b, o)
     try:
         s.sendall(b"x")
         s.shutdown(socket.SHUT_WR)
