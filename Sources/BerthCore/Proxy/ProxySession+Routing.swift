@@ -138,12 +138,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
-        if needsFreshConnection {
-            // A CONNECT cannot tunnel over a connection that spoke HTTP: it keeps the slot and opens its own.
-            connect(worker.manager.freshSlot(for: lease), pool: pool)
-        } else {
-            send(on: lease, reused: true)
-        }
+        // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
+        // that spoke HTTP (PoolState.releaseStep's `replace`, resume's `allowReuse: !fresh`).
+        precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
+        send(on: lease, reused: true)
         drive()
     }
 

@@ -234,15 +234,6 @@ final class PoolManager {
         if pool.forgetWhenEmpty { forget(pool.key) }
     }
 
-    /// A waiter that may not use the connection it was handed (a CONNECT given a pooled one) keeps the slot and
-    /// opens its own: the connection closes (`evicted`) and its slot comes back as a connect ticket.
-    func freshSlot(for lease: consuming UpstreamLease) -> ConnectTicket {
-        let conn = lease.conn
-        let ticket = ledger.exchangeForTicket(lease)
-        close(conn, reason: .evicted)
-        return ticket
-    }
-
     // MARK: idle connections
 
     /// An idle connection became readable or was closed by the peer.

@@ -247,15 +247,6 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         }
     }
 
-    /// A busy connection given up for a fresh one in the same slot (a waiter that may not reuse it): the slot stays
-    /// counted, now as connecting, and the caller closes the old connection (`lease.conn`, read before this call).
-    mutating func exchangeForTicket(_ lease: consuming Lease) -> ConnectTicket {
-        let s = lease.slot
-        slots[s.index]!.endBusy()
-        slots[s.index]!.reserveConnect()
-        return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
-    }
-
     /// A released connection closes so that the queued retry `w` gets its slot as a connect ticket: one connection
     /// closes and one is reserved in its place, so `open` stays. Out of line: the release path runs every request.
     @inline(never)
