@@ -41,6 +41,15 @@ def _request_on_a_fresh_connection(b, hostport, timeout=10):
         s.close()
 
 
+def _served_once_callers_left(b, origin):
+    """With the idle callers gone, a new caller is served again."""
+    deadline = time.monotonic() + 10
+    while admin_json(b, "GET", "/stats")["totals"]["callers"] > 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    raw, how = _request_on_a_fresh_connection(b, origin.hostport)
+    assert status_of(raw) == 200, (how, raw[:300])
+
+
 def test_the_admin_answers_and_new_callers_are_refused_at_once_when_callers_hold_their_share(berth, origin):
     b = berth("--max-total", "50", "--max-per-route", "50", popen_kw=_limit_descriptors(256))
     callers = _open_idle_callers(b, 300)
@@ -62,12 +71,7 @@ def test_the_admin_answers_and_new_callers_are_refused_at_once_when_callers_hold
     finally:
         for c in callers:
             c.close()
-    # With the idle callers gone, a new one is served again.
-    deadline = time.monotonic() + 10
-    while admin_json(b, "GET", "/stats")["totals"]["callers"] > 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    raw, how = _request_on_a_fresh_connection(b, origin.hostport)
-    assert status_of(raw) == 200, (how, raw[:300])
+    _served_once_callers_left(b, origin)
 
 
 def test_an_explicit_max_callers_refuses_the_caller_past_it_with_503(berth, origin):
@@ -120,8 +124,4 @@ def test_out_of_descriptors_the_admin_still_answers_and_berth_does_not_spin(bert
     finally:
         for c in callers:
             c.close()
-    deadline = time.monotonic() + 10
-    while admin_json(b, "GET", "/stats")["totals"]["callers"] > 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    raw, how = _request_on_a_fresh_connection(b, origin.hostport)
-    assert status_of(raw) == 200, (how, raw[:300])
+    _served_once_callers_left(b, origin)
