@@ -31,13 +31,13 @@ package final class UeventSocket: EventHandler {
     /// batch per loop turn, and sessions run between batches.
     private static let readsPerWake = 64
     /// Asked-for queue depth: a burst of a few hundred device events (a container start's veth pairs) fits.
-    private static let queueBytes: CInt = 1 << 20
+    package static let queueBytes: CInt = 1 << 20
     /// Kept between wake-ups, so a read allocates nothing.
     private var buffer = [UInt8](repeating: 0, count: readSize)
 
-    /// A socket whose kernel messages reach `onDelivery` on `base`'s thread.
-    package init(base: EventBase, onDelivery: @escaping (Delivery) -> Void) throws(Failure) {
-        fd = berth_uevent_socket(Self.queueBytes)
+    /// A socket whose kernel messages reach `onDelivery` on `base`'s thread; `queueBytes` is for tests that overrun it.
+    package init(base: EventBase, queueBytes: CInt = UeventSocket.queueBytes, onDelivery: @escaping (Delivery) -> Void) throws(Failure) {
+        fd = berth_uevent_socket(queueBytes)
         guard fd >= 0 else { throw Failure(errno: berth_errno()) }
         self.onDelivery = onDelivery
         let e = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
