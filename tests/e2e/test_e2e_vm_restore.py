@@ -92,6 +92,15 @@ def _totals(b):
     return get_stats(b)["totals"]
 
 
+def _watching(start, raw_origin):
+    """A berth whose watch is on (its start-up line says so) and an origin it has one pooled connection to."""
+    b = start()
+    b.wait_log("VM restore watch")
+    origin = _Origin(raw_origin)
+    assert send(b.proxy, origin.hostport).status == 200
+    return b, origin
+
+
 def test_a_restore_closes_every_idle_connection_and_the_next_request_connects_afresh(berth, raw_origin, restore):
     """Idle connections in both workers close (the origin sees each end), vm_restores counts one in /stats,
     /metrics and `berth ctl stats`, and the next request goes out on a fresh connection."""
@@ -126,10 +135,7 @@ def test_a_restore_closes_every_idle_connection_and_the_next_request_connects_af
 
 def test_a_burst_of_restore_signals_coalesces(berth, raw_origin, restore):
     """Twenty signals at once: one restore at once and one more at the end of the spacing, not twenty."""
-    b = berth()
-    b.wait_log("VM restore watch")
-    origin = _Origin(raw_origin)
-    assert send(b.proxy, origin.hostport).status == 200
+    b, _ = _watching(berth, raw_origin)
     for _ in range(20):
         restore()
     wait_for(lambda: _totals(b)["vm_restores"] == 2, timeout=5)
@@ -155,10 +161,7 @@ def test_the_watch_can_be_turned_off(berth, raw_origin, restore):
 
 def test_sigterm_during_a_burst_exits_cleanly(start_berth, raw_origin, restore):
     """SIGTERM while restore signals are still arriving: berth drains and exits 0."""
-    b = start_berth()
-    b.wait_log("VM restore watch")
-    origin = _Origin(raw_origin)
-    assert send(b.proxy, origin.hostport).status == 200
+    b, _ = _watching(start_berth, raw_origin)
     for _ in range(5):
         restore()
     b.proc.send_signal(signal.SIGTERM)
