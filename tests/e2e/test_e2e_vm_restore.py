@@ -159,6 +159,27 @@ def test_the_watch_can_be_turned_off(berth, raw_origin, restore):
     assert "VM restore watch" not in b.stderr_text()
 
 
+def test_a_reload_turns_the_watch_on_and_off(berth, raw_origin, restore, tmp_path):
+    """vm-restore-watch in the file, flipped by SIGHUP: on, the next signal is a restore; off again, it is not."""
+    cfg = tmp_path / "berth.yaml"
+    cfg.write_text("profile: same-region-failover\nvm-restore-watch: false\n")
+    b = berth("--config", str(cfg), profile=None)
+    origin = _Origin(raw_origin)
+    assert send(b.proxy, origin.hostport).status == 200
+    cfg.write_text("profile: same-region-failover\nvm-restore-watch: true\n")
+    b.proc.send_signal(signal.SIGHUP)
+    b.wait_log("VM restore watch")
+    restore()
+    wait_for(lambda: _totals(b)["vm_restores"] == 1, timeout=5)
+    cfg.write_text("profile: same-region-failover\nvm-restore-watch: false\n")
+    b.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: b.stderr_text().count("configuration reloaded") == 2, timeout=5)
+    time.sleep(1.5)  # past the gate's spacing, so a watch still on would act at once
+    restore()
+    time.sleep(0.5)
+    assert _totals(b)["vm_restores"] == 1
+
+
 def test_sigterm_during_a_burst_exits_cleanly(start_berth, raw_origin, restore):
     """SIGTERM while restore signals are still arriving: berth drains and exits 0."""
     b, _ = _watching(start_berth, raw_origin)
