@@ -318,6 +318,13 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         return drainWaiters(s)
     }
 
+    /// Moves `s` on to a new epoch without pausing it (the VM was restored): its idle connections leave at once
+    /// (the caller closes them), and busy or connecting ones close when they come back, as after a resume.
+    mutating func moveEpoch(_ s: PoolSlot) -> [Conn] {
+        slots[s.index]!.bumpEpoch()
+        return evict(s, idleFor: nil, now: 0)
+    }
+
     private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {
         var out: [Pool.Queued] = []
         while let q = slots[s.index]!.dequeue() {
