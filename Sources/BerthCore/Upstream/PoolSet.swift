@@ -317,6 +317,13 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         return drainWaiters(s)
     }
 
+    /// Moves `s` to a new epoch without pausing it (a new generation came to its address): no connection opened
+    /// before is reused; the idle ones leave now (the caller closes them), busy ones close when released.
+    mutating func newEpoch(_ s: PoolSlot) -> [Conn] {
+        slots[s.index]!.bumpEpoch()
+        return evict(s, idleFor: nil, now: 0)
+    }
+
     private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {
         var out: [Pool.Queued] = []
         while let q = slots[s.index]!.dequeue() {
