@@ -89,6 +89,18 @@ final class SerializerTests: XCTestCase {
         XCTAssertEqual(out, "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Socket-Timeouu: 1\r\n\r\n")
     }
 
+    /// Should drop Berth-Generation, a field the codec knows by kind, through the same list, beside the
+    /// same-length Proxy-Connection (hop-by-hop) and keep a look-alike.
+    func testAKnownBerthFieldIsDroppedByTheList() throws {
+        var options = ForwardOptions()
+        options.alsoDrop = ["berth-generation"]
+        let out = try forward("GET / HTTP/1.1\r\nHost: a\r\nBERTH-Generation: c0ffee\r\nProxy-Connection: x\r\nBerth-Generatiom: 1\r\n\r\n",
+                              options: options)
+        XCTAssertEqual(out, "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Generatiom: 1\r\n\r\n")
+        XCTAssertEqual(try forward("GET / HTTP/1.1\r\nHost: a\r\nBerth-Generation: c0ffee\r\n\r\n"),
+                       "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Generation: c0ffee\r\n\r\n", "the codec drops it only when told")
+    }
+
     /// Regression (e2e smuggling corpus): an underscore look-alike of a framing field must not reach servers that read '_' as '-'.
     func testUnderscoreLookalikesOfFramingFieldsAreNotForwarded() throws {
         let out = try forward("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer_Encoding: chunked\r\nCONTENT_length: 9\r\nX_Other: 1\r\n\r\n")

@@ -12,7 +12,7 @@ extension PoolManager {
         let stamp = Generations.nextStamp()
         var targets = existingPools(at: pool.key.plain)
         if !targets.contains(where: { $0 === pool }) { targets.append(pool) }
-        for p in targets { generationHeard(token, stamp: stamp, at: p, now: now) }
+        for p in targets { generationHeard(token, stamp: stamp, at: p, now: now, counted: true) }
         generationAnnounced?(pool.key.plain, token, stamp)
         return .change
     }
@@ -23,13 +23,14 @@ extension PoolManager {
     func generationHeard(_ token: String, stamp: UInt64, at endpoint: PoolKey, now: Nanos) {
         var targets = existingPools(at: endpoint)
         if targets.isEmpty, let made = poolForRequest(endpoint, now: now) { targets = [made] }
-        for p in targets { generationHeard(token, stamp: stamp, at: p, now: now) }
+        for p in targets { generationHeard(token, stamp: stamp, at: p, now: now, counted: false) }
     }
 
-    private func generationHeard(_ token: String, stamp: UInt64, at p: UpstreamPool, now: Nanos) {
+    /// `counted` on the worker whose request named it: the workers' counts add up in /stats, one change once.
+    private func generationHeard(_ token: String, stamp: UInt64, at p: UpstreamPool, now: Nanos, counted: Bool) {
         guard p.generations.heard(token, stamp: stamp) else { return }
         p.lastActivity = now
-        p.counters[.generationChanges] &+= 1
+        if counted { p.counters[.generationChanges] &+= 1 }
         let idle = withSet { $0.newEpoch(p.slot) }
         // Many at once are closed after the request's own event, as an /evict's are.
         for conn in idle { close(conn, reason: .generation, bulk: true) }
