@@ -77,7 +77,7 @@ def test_a_stale_generation_arriving_late_is_refused_without_connecting(berth, o
 def test_a_queued_request_whose_generation_is_replaced_meanwhile_is_refused(berth, origin):
     """max-per-route 1: A's first request holds the only connection, A's second waits for it; B arrives and replaces
     A. The waiting request must not get the slot B's container now answers: 409, and B is served."""
-    b = berth("--max-per-route", "1")
+    b = berth("--max-per-route", "1", "--socket-timeout", "5s", "--acquire-timeout", "5s")
     slow = RawClient(b.proxy)
     waiting = RawClient(b.proxy)
     try:
