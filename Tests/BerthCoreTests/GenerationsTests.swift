@@ -108,4 +108,25 @@ final class GenerationsTests: XCTestCase {
         XCTAssertEqual(tunnel.generations.current, "B", "a pool made later inherits the address's record")
         XCTAssertEqual(m.nameGeneration("A", at: tunnel, now: 0), .stale)
     }
+
+    /// Should leave a paused upstream paused (a generation moves the epoch, it does not resume) and keep the record
+    /// through a /resume, which moves the epoch again without touching the generations.
+    func testAGenerationComposesWithAPause() {
+        let base = EventBase()
+        let c = BerthConfiguration(profile: "test", timeouts: Timeouts(connect: .seconds(1), socket: .seconds(1), acquire: .seconds(1)))
+        let m = PoolManager(base: base, settings: ManagerSettings(c))
+        defer { m.closer.free(); base.free() }
+        let endpoint = PoolKey(host: "fn-1", port: 8080)
+        let pool = m.pool(for: endpoint, now: 0)
+        XCTAssertEqual(m.nameGeneration("A", at: pool, now: 0), .change)
+        _ = m.pause(endpoint, rejectNew: false, hold: nil, now: 0)
+        let paused = pool.state.epoch
+        XCTAssertEqual(m.nameGeneration("B", at: pool, now: 0), .change)
+        XCTAssertTrue(pool.state.isPaused, "a new generation does not resume")
+        XCTAssertEqual(pool.state.epoch, paused + 1)
+        _ = m.resume(endpoint, now: 0)
+        XCTAssertFalse(pool.state.isPaused)
+        XCTAssertEqual(pool.generations.current, "B")
+        XCTAssertEqual(m.nameGeneration("A", at: pool, now: 0), .stale)
+    }
 }
