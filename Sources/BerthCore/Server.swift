@@ -64,6 +64,7 @@ public final class BerthServer {
         // Known before any worker runs: a connect to one of these would be berth talking to itself.
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
+        Self.shareGenerations(all)
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
@@ -260,4 +261,27 @@ public final class BerthServer {
 final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+extension BerthServer {
+    /// With several workers, a new generation one of them saw is told to the others on their own loops (the later
+    /// stamp wins everywhere, `Generations.heard`). Only a change posts; a request that names the current one does not.
+    static func shareGenerations(_ all: [Worker]) {
+        guard all.count > 1 else { return }
+        for w in all {
+            let others = all.filter { $0 !== w }.map(WorkerRef.init)
+            w.manager.generationAnnounced = { endpoint, token, stamp in
+                for o in others {
+                    let peer = o.worker
+                    peer.waker.post { peer.manager.generationHeard(token, stamp: stamp, at: endpoint, now: MonotonicClock.now()) }
+                }
+            }
+        }
+    }
+}
+
+/// A worker another worker's closure refers to: the server owns every worker for the process's life, so the
+/// reference is not counted (a counted one would make a cycle through the managers).
+private struct WorkerRef {
+    unowned let worker: Worker
 }

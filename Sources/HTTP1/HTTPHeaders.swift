@@ -6,6 +6,8 @@ enum KnownHeader: UInt8, Sendable {
     case keepAlive, proxyConnection, proxyAuthorization, te, trailer, via
     /// berth's own cause header: an upstream's is renamed on the way to the caller (a chained berth's cause).
     case berthError
+    /// berth's generation header on a request (`Berth-Generation`): only a head that has one is searched for it.
+    case berthGeneration
 
     static func classify(_ name: UnsafeRawBufferPointer) -> KnownHeader {
         switch name.count {
@@ -21,7 +23,9 @@ enum KnownHeader: UInt8, Sendable {
             if equalsLowercase(name, "connection") { return .connection }
             if equalsLowercase(name, "keep-alive") { return .keepAlive }
         case 14: if equalsLowercase(name, "content-length") { return .contentLength }
-        case 16: if equalsLowercase(name, "proxy-connection") { return .proxyConnection }
+        case 16:
+            if equalsLowercase(name, "proxy-connection") { return .proxyConnection }
+            if equalsLowercase(name, "berth-generation") { return .berthGeneration }
         case 17: if equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
         case 19: if equalsLowercase(name, "proxy-authorization") { return .proxyAuthorization }
         default: break

@@ -25,6 +25,8 @@ public struct RequestHead: Sendable {
     public var expectsContinue: Bool = false
     /// A Via field is present: only then is the head searched for a proxy's own token (loop detection).
     public var hasVia: Bool = false
+    /// A Berth-Generation field is present: only then is it looked up (requests without it pay one test).
+    public var namesGeneration: Bool = false
 
     /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
     var text: [UInt8] = []
@@ -91,6 +93,7 @@ public struct RequestHead: Sendable {
         method = .get; version = .http11; targetForm = .origin; scheme = nil
         headers.removeAll(keepingCapacity: true)
         framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
+        namesGeneration = false
         text.removeAll(keepingCapacity: true)
         targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityOverride = nil
     }

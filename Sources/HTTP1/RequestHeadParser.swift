@@ -138,6 +138,7 @@ struct RequestSink: HeadSink, Sendable {
             head.framing = .none
         }
         head.hasVia = f.hasVia
+        head.namesGeneration = f.hasBerthGeneration
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
             head.isUpgrade = f.hasUpgrade && f.connectionUpgrade

@@ -95,6 +95,8 @@ enum CtlStatsView {
             ("acquire wait", percentiles(latency.object("acquire_wait"))),
             ("first byte", percentiles(latency.object("time_to_first_byte"))),
             ("freezer watch", watch),
+            // Present once a Berth-Generation request header named one for the address.
+            ("generation", "\(u["generation"] == nil ? "none named" : u.text("generation"))  changes \(u.text("generation_changes"))"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return ["\(u.text("upstream"))  \(state)  epoch \(u.text("epoch"))"]

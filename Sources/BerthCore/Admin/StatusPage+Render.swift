@@ -129,7 +129,10 @@ extension StatusPage {
           name.onclick = () => { S.expanded.has(u.upstream) ? S.expanded.delete(u.upstream) : S.expanded.add(u.upstream); renderTable(); };
           cell(tr, name, "wrap");
           cell(tr, badge(u));
-          cell(tr, fmt(u.epoch), "num");
+          const epoch = el("span", null, fmt(u.epoch));          // generation: present once a Berth-Generation named one
+          if (u.generation != null) epoch.append(" ", el("span", "sub", `gen ${u.generation.slice(0, 12)} · ${fmt(u.generation_changes)} changes`));
+          epoch.title = u.generation != null ? `generation ${u.generation}` : "";
+          cell(tr, epoch, "num wrap");
           cell(tr, `${fmt(u.open)} / ${fmt(u.limits.max_per_route)}`, "num");
           for (const k of ["idle", "busy", "connecting", "pending"]) cell(tr, fmt(u[k]), "num");
           cell(tr, fmt(u.requests), "num");

@@ -71,6 +71,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             x.socketTimeout = min(d, worker.settings.socketCeiling)
         }
+        if req.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
@@ -130,11 +131,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolGranted(_ lease: consuming UpstreamLease) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
-            // The session is no longer queued: give the connection straight back.
+        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
+            // The session is no longer queued, or its generation was replaced: give the connection straight back.
             let conn = lease.conn
             worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
-            return
+            return staleWhileWaiting()
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
@@ -147,9 +148,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
+        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
             worker.manager.connectFailed(ticket)
-            return
+            return staleWhileWaiting()
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
@@ -193,9 +194,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         switch link.take() {
         case .connecting(let ticket):
             let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
             send(on: lease, reused: false)
         case .tunnelConnecting(let ticket):
-            tunnelConnected(worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now))
+            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
+            tunnelConnected(lease)
         case .none:
             channel.close()
         case .relaying(let lease):

@@ -49,7 +49,7 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     // Occupancy now, read from the pool's state by `PoolSnapshot`.
     case open, idle, busy, connecting, pending
     // Counts kept by the pool.
-    case opened, reused, requests, retries, resumes, tlsHandshakesFull, tlsHandshakesResumed, tlsHandshakeFailures
+    case opened, reused, requests, retries, resumes, tlsHandshakesFull, tlsHandshakesResumed, tlsHandshakeFailures, generationChanges
     // By reason and by cause.
     case closed, failures, replays, replaySkipped, pauses
     // Latency.
@@ -87,6 +87,9 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
                        "TLS handshakes that resumed the session cached for the upstream.")
         case .tlsHandshakeFailures:
             StatColumn(.counter, in: "tls", "handshake_failures", "berth_tls_handshake_failures_total", "TLS handshakes that failed or timed out.")
+        case .generationChanges:
+            StatColumn(.counter, "generation_changes", "berth_upstream_generation_changes_total",
+                       "Times a request named a new generation (Berth-Generation) for the upstream's address, the first included.")
         case .pauses:
             StatColumn(.counterBy(.pauseCause), "pauses", "berth_upstream_pauses_total",
                        "Upstream pauses by cause: api (/pause), watch (the freezer watch saw its cgroup frozen), both (one joined a pause the other held).")
@@ -117,7 +120,8 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     var slot: Int {
         switch self {
         case .open, .idle, .busy, .connecting, .pending: rawValue &- UpstreamStat.open.rawValue
-        case .opened, .reused, .requests, .retries, .resumes, .tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures:
+        case .opened, .reused, .requests, .retries, .resumes, .tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures,
+             .generationChanges:
             rawValue &- UpstreamStat.opened.rawValue
         case .acquireWait, .timeToFirstByte: rawValue &- UpstreamStat.acquireWait.rawValue
         case .closed, .failures, .replays, .replaySkipped, .pauses: 0

@@ -8,6 +8,10 @@ struct PoolSnapshot: @unchecked Sendable {
     var paused: Bool
     var rejectNew: Bool
     var epoch: UInt64
+    /// The current generation (`Berth-Generation`), nil until one is named, and its place in the order of changes:
+    /// workers merge to the latest.
+    var generation: String?
+    var generationStamp: UInt64 = 0
     /// One slot per `UpstreamStat` gauge; the literal is their number (checked in StatTableTests).
     typealias Gauges = InlineArray<5, Int>
 
@@ -35,6 +39,8 @@ struct PoolSnapshot: @unchecked Sendable {
             rejectNew = false
         }
         epoch = state.epoch
+        generation = p.generations.current
+        generationStamp = p.generations.stamp
         gauges = PoolSnapshot.gauges(state)
         settings = p.settings
         hold = p.holdTimeout
@@ -93,6 +99,10 @@ struct PoolSnapshot: @unchecked Sendable {
         paused = paused || o.paused
         rejectNew = rejectNew || o.rejectNew
         epoch = max(epoch, o.epoch)
+        if o.generationStamp > generationStamp {
+            generation = o.generation
+            generationStamp = o.generationStamp
+        }
         for i in gauges.indices { gauges[i] += o.gauges[i] }
         settings.maxPerRoute += o.settings.maxPerRoute
         settings.maxPending += o.settings.maxPending

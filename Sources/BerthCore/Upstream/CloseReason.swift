@@ -36,13 +36,15 @@ enum CloseReason: String, CaseIterable, Sendable {
     case shutdown
     /// A reused connection's request stayed unacknowledged by the peer's kernel: the peer vanished without a word.
     case deadPeer = "dead-peer"
+    /// Idle when a request named a new generation for its address (`Berth-Generation`): it reached an older one.
+    case generation
 
     /// Idle connections berth drops on its own initiative end with RST instead of FIN: an idle keep-alive connection
     /// has nothing in flight to lose, the close costs less (a /pause of 1,000 connections is bounded by it), and no
     /// TIME_WAIT is left behind, which freeze cycles would otherwise pile up by the thousand.
     var closesWithReset: Bool {
         switch self {
-        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer: return true
+        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer, .generation: return true
         default: return false
         }
     }

@@ -52,6 +52,9 @@ final class PoolManager {
     let closer: DeferredCloser
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
+    /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
+    /// when there are several workers; PoolManager+Generations.swift).
+    var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
     var noRoomUntil: Nanos = 0
     /// How long that is: short enough that an upstream freed meanwhile is soon found, long enough that a flood
@@ -99,6 +102,7 @@ final class PoolManager {
             p.holds.inherit(sibling.holds)
             p.holdTimeout = sibling.holdTimeout
         }
+        inheritGenerations(p)
         pools[key] = p
         return p
     }

@@ -318,8 +318,9 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         return drainWaiters(s)
     }
 
-    /// Moves `s` on to a new epoch without pausing it (the VM was restored): its idle connections leave at once
-    /// (the caller closes them), and busy or connecting ones close when they come back, as after a resume.
+    /// Moves `s` on to a new epoch without pausing it (the VM was restored, or a new generation came to its address):
+    /// no connection opened before is reused; the idle ones leave now (the caller closes them), busy or connecting
+    /// ones close when they come back, as after a resume.
     mutating func moveEpoch(_ s: PoolSlot) -> [Conn] {
         slots[s.index]!.bumpEpoch()
         return evict(s, idleFor: nil, now: 0)

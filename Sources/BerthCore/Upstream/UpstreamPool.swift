@@ -53,6 +53,8 @@ final class UpstreamPool {
     var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
+    /// The generations requests named for its address (`Berth-Generation`); the epoch stands for the current one.
+    var generations = Generations()
     /// What its connections' handshakes need, for a TLS pool (`key.tls` set).
     var tls: TLSUpstream?
 
