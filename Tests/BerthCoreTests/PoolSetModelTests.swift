@@ -178,11 +178,11 @@ final class PoolSetModelTests: XCTestCase {
             if let conn = w.set[slot].idle.randomElement(using: &rng)?.conn, w.set.removeIdle(slot, conn) { admitAll(&w) }
         case .pause, .pauseReject:
             let slot = w.pools.randomElement(using: &rng)!
-            let (_, rejected) = w.set.pause(slot, rejectNew: e == .pauseReject)
+            let (_, rejected) = w.set.pause(slot, by: .api, rejectNew: e == .pauseReject, hold: nil)!
             for waiter in rejected { if let s = session(of: waiter, w) { s.queued = false; remove(s, &w) } }
         case .resume:
             let slot = w.pools.randomElement(using: &rng)!
-            for entry in w.set.resume(slot) {
+            for entry in w.set.resume(slot, by: .api)! {
                 if let s = session(of: entry.waiter, w) {
                     s.queued = false
                     if entry.fresh != s.freshOnly { w.relayViolation = "a held request lost whether it needs a fresh connection" }

@@ -90,10 +90,10 @@ final class PoolSetTests: XCTestCase {
     func testAHeldRetryIsResumedAsOne() {
         var set = FakeSet(maxTotal: 10)
         let s = set.add(maxPerRoute: 2, maxPending: 4)
-        _ = set.pause(s, rejectNew: false)
+        _ = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         _ = set.checkout(s, waiter: FakeWaiter(1), allowReuse: false)
         _ = set.checkout(s, waiter: FakeWaiter(2), allowReuse: true)
-        XCTAssertEqual(set.resume(s).map(\.fresh), [true, false])
+        XCTAssertEqual(set.resume(s, by: .api)!.map(\.fresh), [true, false])
     }
 
     /// Should connect for the first request and pool the connection when it is released.
@@ -194,13 +194,13 @@ final class PoolSetTests: XCTestCase {
         var set = FakeSet(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         _ = set.release(open(&set, s, 1), verdict: nil, openedAt: 0, now: 1)
-        let (closed, rejected) = set.pause(s, rejectNew: false)
+        let (closed, rejected) = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         XCTAssertEqual(closed.map(\.id), [1])
         XCTAssertTrue(rejected.isEmpty)
         XCTAssertEqual(set.open, 0)
         let held = FakeWaiter(1)
         XCTAssertEqual(set.checkout(s, waiter: held, allowReuse: true).kind, "wait")
-        let (_, answered) = set.pause(s, rejectNew: true)
+        let (_, answered) = set.pause(s, by: .api, rejectNew: true, hold: nil)!
         XCTAssertTrue(answered.first === held)
         XCTAssertEqual(set.checkout(s, waiter: FakeWaiter(2), allowReuse: true).kind, "reject:upstream-paused")
         XCTAssertNil(set.invariantViolation())
@@ -212,11 +212,11 @@ final class PoolSetTests: XCTestCase {
         var set = FakeSet(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         let early = set.reservePrewarm(s)!
-        _ = set.pause(s, rejectNew: false)
+        _ = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         let w1 = FakeWaiter(1), w2 = FakeWaiter(2)
         _ = set.checkout(s, waiter: w1, allowReuse: true)
         _ = set.checkout(s, waiter: w2, allowReuse: true)
-        let held = set.resume(s)
+        let held = set.resume(s, by: .api)!
         XCTAssertEqual(held.map(\.waiter.id), [1, 2])
         XCTAssertEqual(held.map(\.fresh), [false, false])
         XCTAssertEqual(set[s].epoch, 2)

@@ -125,8 +125,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     // MARK: the pool's answers
-    // The pool calls these from other connections' events (a release, an idle close, an admin command): the loop's
-    // time is read afresh, since the last session event may be long past.
+    // The pool posts these (HandOffs) from other connections' events (a release, an idle close, an admin command);
+    // each arrives on a loop turn of its own, once that event's callback has returned. A waiter that left in between
+    // had its grant taken back (PoolManager.cancelWait). The loop's time is read afresh: the last session event may be
+    // long past.
 
     func poolGranted(_ lease: consuming UpstreamLease) {
         worker.tick()

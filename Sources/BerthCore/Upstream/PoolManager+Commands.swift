@@ -7,20 +7,14 @@ extension PoolManager {
 
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
-    /// a second /pause does; the watch's never overrides the API's.
+    /// a second /pause does; the watch's never overrides the API's (PauseHolds.pause).
     func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], closedIdle: Int) {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
-            guard pool.holds.take(source) == .pause || source == .api else { continue }
-            pool.holdTimeout = hold
-            let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
-            for conn in closed { close(conn, reason: .paused, bulk: true) }
-            // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
-            for w in rejected { w.poolRejected(.upstreamPaused) }
-            closedIdle += closed.count
+            closedIdle += self.hold(pool, by: source, rejectNew: rejectNew, hold: hold)
         }
         return (targets, closedIdle)
     }
@@ -33,39 +27,13 @@ extension PoolManager {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var released = 0
-        for pool in targets { released += resume(pool, now: now, by: source) }
+        for pool in targets {
+            pool.lastActivity = now
+            released += letGo(pool, by: source, now: now)
+        }
         // A resumed upstream may be forgotten to make room: look again at the next request.
         noRoomUntil = 0
         return (targets, released)
-    }
-
-    private func resume(_ pool: UpstreamPool, now: Nanos, by source: PauseSource) -> Int {
-        pool.lastActivity = now
-        switch pool.holds.release(source) {
-        case .resume:
-            break
-        case .notHeld where source == .api && !pool.holds.isHeld:
-            break
-        case .stillHeld, .notHeld:
-            // Still frozen: the API's mode and hold give way to the watch's (held requests wait the acquire timeout).
-            if source == .api, pool.holds.isHeld {
-                pool.holdTimeout = nil
-                _ = withSet { $0.pause(pool.slot, rejectNew: false) }
-            }
-            return 0
-        }
-        pool.holdTimeout = nil
-        let held = withSet { $0.resume(pool.slot) }
-        for entry in held {
-            let waiter = entry.waiter
-            switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
-            case .reuse(let lease): waiter.poolGranted(lease)
-            case .connect(let ticket): waiter.poolMayConnect(ticket)
-            case .wait: break
-            case .reject(let cause): waiter.poolRejected(cause)
-            }
-        }
-        return held.count
     }
 
     /// Where /resume?prewarm= opens connections among an endpoint's pools: the one that has served the most
@@ -79,10 +47,7 @@ extension PoolManager {
         let targets: [UpstreamPool] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
         var closed = 0
         for pool in targets {
-            let conns = withSet { $0.evict(pool.slot, idleFor: idleFor, now: now) }
-            for conn in conns { close(conn, reason: .evicted, bulk: true) }
-            closed += conns.count
-            slotsFreed(pool.slot)
+            closed += closeIdle(pool, idleFor: idleFor, now: now, reason: .evicted, bulk: true)
         }
         noRoomUntil = 0
         return closed
@@ -146,10 +111,7 @@ extension PoolManager {
     /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
     /// them (a request queued behind --max-total may connect now).
     func closeAllIdle() {
-        for pool in pools.values {
-            for conn in withSet({ $0.evict(pool.slot, idleFor: nil, now: 0) }) { close(conn, reason: .shutdown) }
-        }
-        slotsFreed(nil)
+        for pool in pools.values { _ = closeIdle(pool, idleFor: nil, now: 0, reason: .shutdown, bulk: false) }
     }
 
     /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and
@@ -157,13 +119,10 @@ extension PoolManager {
     func apply(_ newSettings: ManagerSettings, contexts newContexts: TLSContexts? = nil) {
         settings = newSettings
         if let newContexts { contexts = newContexts }
-        withSet { $0.maxTotal = newSettings.maxTotal }
         for pool in pools.values {
             if newContexts != nil { pool.tls?.refresh(key: pool.key, from: contexts) }
             pool.settings = routeSettings(for: pool.key)
-            let r = pool.settings
-            withSet { $0.setLimits(pool.slot, maxPerRoute: r.maxPerRoute, maxPending: r.maxPending) }
         }
-        slotsFreed(nil)
+        setLimits(maxTotal: newSettings.maxTotal) { ($0.settings.maxPerRoute, $0.settings.maxPending) }
     }
 }

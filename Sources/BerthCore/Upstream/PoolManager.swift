@@ -26,7 +26,10 @@ struct ManagerSettings: Sendable {
 
 /// The pools of one worker: the shell that carries out what the pure `PoolSet` decides, on real sockets.
 /// Sessions never count a slot: they ask for a connection (`acquire`) and hand back what they were given
-/// (`release`, `connected`, `connectFailed`), each a consuming call.
+/// (`release`, `connected`, `connectFailed`), each a consuming call. Every change to the pools goes through this
+/// file's methods, and each carries out all that the set's answer asks, the slots freed included (`slotsFreed`).
+/// What a waiting request is given (a connection, a slot, a refusal) is posted (`handOffs`) and reaches it once the
+/// running callback has returned: never inside the release, close or command that freed it.
 final class PoolManager {
     /// What a request that asked for a connection does now.
     enum Acquire: ~Copyable {
@@ -48,8 +51,11 @@ final class PoolManager {
     private(set) var forgottenPauses = PauseCounts()
     /// The freezer watch, made with the first watch (PoolManager+Freezer.swift).
     var freezer: FreezerWatcher?
-    /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
-    let closer: DeferredCloser
+    /// Runs posted work once the running callback has returned: the close(2) of connections dropped in bulk (/pause,
+    /// /evict), out of the admin answer's path, then the hand-offs.
+    let posted: PostedEvents
+    /// Grants to waiting requests, delivered on `posted`.
+    let handOffs: HandOffs
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
@@ -63,7 +69,8 @@ final class PoolManager {
         self.settings = settings
         self.contexts = contexts
         ledger = UpstreamPools(maxTotal: settings.maxTotal)
-        closer = DeferredCloser(base: base)
+        posted = PostedEvents(base: base)
+        handOffs = HandOffs(posted: posted)
     }
 
     /// Connections open or being opened across all pools, for --max-total.
@@ -94,10 +101,8 @@ final class PoolManager {
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
         let p = UpstreamPool(key: key, slot: slot, manager: self, settings: route, now: now)
         if key.tls != nil { p.tls = TLSUpstream(key: key, contexts: contexts) }
-        if let sibling = existingPools(at: key.plain).first(where: { $0.state.isPaused }), case .paused(let rejectNew) = sibling.state.mode {
-            _ = ledger.pause(slot, rejectNew: rejectNew)
-            p.holds.inherit(sibling.holds)
-            p.holdTimeout = sibling.holdTimeout
+        if let sibling = existingPools(at: key.plain).first(where: { ledger.isPaused($0.slot) }) {
+            ledger.inheritHolds(slot, from: sibling.slot)
         }
         pools[key] = p
         return p
@@ -152,9 +157,25 @@ final class PoolManager {
         }
     }
 
-    /// A queued waiter gave up (timeout or caller gone).
+    /// A queued waiter gave up (timeout, caller gone, shutdown). It leaves its pool's queue or, when it was granted
+    /// something that has not reached it yet, what it was granted goes back to the pool.
     func cancelWait(_ pool: UpstreamPool, waiter: ProxySession) {
-        ledger.cancelWait(pool.slot, waiter: waiter)
+        if let grant = handOffs.take(for: waiter) { return giveBack(grant) }
+        if !pool.forgotten { ledger.cancelWait(pool.slot, waiter: waiter) }
+    }
+
+    /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
+    /// next waiter, idle, or closed), a slot to the next waiter.
+    private func giveBack(_ grant: consuming PoolGrant) {
+        switch consume grant {
+        case .lease(let lease):
+            let conn = lease.conn
+            release(lease, facts: ReleaseFacts.unused(conn), now: MonotonicClock.now())
+        case .ticket(let ticket):
+            connectFailed(ticket)
+        case .rejected:
+            break
+        }
     }
 
     // MARK: connect slots
@@ -209,7 +230,7 @@ final class PoolManager {
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
             lease.conn.pool.counters[.reused] &+= 1
-            waiter.poolGranted(lease)
+            handOffs.post(.lease(lease), to: waiter)
         case .close(let reason, let conn):
             close(conn, reason: reason)
             slotsFreed(conn.pool.slot)
@@ -217,7 +238,7 @@ final class PoolManager {
             // The first waiter is a retry: it gets the slot as a connect ticket, never this reused connection.
             close(conn, reason: reason)
             let waiter = admission.waiter
-            waiter.poolMayConnect(admission.intoTicket())
+            handOffs.post(.ticket(admission.intoTicket()), to: waiter)
         }
     }
 
@@ -264,18 +285,18 @@ final class PoolManager {
     }
 
     /// Closes a connection that already left the set's counts. `bulk` closes come from an admin command dropping
-    /// many connections at once: their sockets close just after the command has answered (DeferredCloser).
-    func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
+    /// many connections at once: their sockets close just after the command has answered (PostedEvents).
+    private func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
-        conn.channel.close(reset: reason.closesWithReset, via: bulk ? closer : nil)
+        conn.channel.close(reset: reason.closesWithReset, via: bulk ? posted : nil)
         if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
 
     /// Slots freed (in `slot`'s pool, or anywhere): admit waiters while the limits allow, that pool's own first.
-    func slotsFreed(_ slot: PoolSlot?) {
+    private func slotsFreed(_ slot: PoolSlot?) {
         while let admission = ledger.admit(preferring: slot) {
             let waiter = admission.waiter
-            waiter.poolMayConnect(admission.intoTicket())
+            handOffs.post(.ticket(admission.intoTicket()), to: waiter)
         }
     }
 
@@ -289,14 +310,59 @@ final class PoolManager {
 
     // MARK: for the commands (PoolManager+Commands.swift)
 
-    /// The set, for the admin commands beside this file.
-    func withSet<T>(_ body: (inout UpstreamPools) -> T) -> T { body(&ledger) }
+    /// `source` pauses `pool` (PauseHolds.pause). When its mode and hold apply, its idle connections close just after
+    /// the command (their slots go to waiters of other pools) and, when it rejects new requests, the requests it held
+    /// are answered. Returns how many connections closed.
+    func hold(_ pool: UpstreamPool, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
+        guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
+        for conn in closed { close(conn, reason: .paused, bulk: true) }
+        for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
+        slotsFreed(pool.slot)
+        return closed.count
+    }
+
+    /// `source` lets go of `pool` (PauseHolds.resume). When it resumes, its held requests check out again in arrival
+    /// order, and each hears its answer on the next turn; returns how many were held.
+    func letGo(_ pool: UpstreamPool, by source: PauseSource, now: Nanos) -> Int {
+        guard let held = ledger.resume(pool.slot, by: source) else { return 0 }
+        for entry in held {
+            let waiter = entry.waiter
+            switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
+            case .reuse(let lease): handOffs.post(.lease(lease), to: waiter)
+            case .connect(let ticket): handOffs.post(.ticket(ticket), to: waiter)
+            case .wait: break
+            case .reject(let cause): handOffs.post(.rejected(cause), to: waiter)
+            }
+        }
+        return held.count
+    }
+
+    /// Closes `pool`'s connections idle for at least `idleFor` (all when nil) for `reason`, `bulk` as `close` says;
+    /// their slots go to waiters. Returns how many closed.
+    func closeIdle(_ pool: UpstreamPool, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
+        let conns = ledger.evict(pool.slot, idleFor: idleFor, now: now)
+        for conn in conns { close(conn, reason: reason, bulk: bulk) }
+        slotsFreed(pool.slot)
+        return conns.count
+    }
+
+    /// New limits (a reload): what is open stays, later decisions use them, and any room they make goes to waiters.
+    func setLimits(maxTotal: Int, perRoute: (UpstreamPool) -> (maxPerRoute: Int, maxPending: Int)) {
+        ledger.maxTotal = maxTotal
+        for pool in pools.values {
+            let (maxPerRoute, maxPending) = perRoute(pool)
+            ledger.setLimits(pool.slot, maxPerRoute: maxPerRoute, maxPending: maxPending)
+        }
+        slotsFreed(nil)
+    }
 
     /// Drops `key`'s entry from the table once the set agrees it is empty.
     func dropEntry(_ pool: UpstreamPool) -> Bool {
+        // Read before the slot goes: the set holds the pause counts.
+        let pauses = ledger[pool.slot].holds.counts
         guard ledger.remove(pool.slot) else { return false }
         forgottenTotals.merge(pool.counters)
-        forgottenPauses.add(pool.holds.counts)
+        forgottenPauses.add(pauses)
         pool.forgotten = true
         pools[pool.key] = nil
         entryDropped(pool.key)

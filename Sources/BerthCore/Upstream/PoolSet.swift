@@ -299,22 +299,28 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
 
     // MARK: pause and resume
 
-    /// Pauses `s`: its idle connections leave at once (the caller closes them); with `rejectNew`, the requests it
-    /// was holding come back too, to be answered now.
-    mutating func pause(_ s: PoolSlot, rejectNew: Bool) -> (closed: [Conn], rejected: [Waiter]) {
-        slots[s.index]!.setMode(.paused(rejectNew: rejectNew))
+    /// `source` pauses `s` (PauseHolds.pause). When its mode and hold apply, the idle connections leave at once (the
+    /// caller closes them, which frees their slots) and, with `rejectNew`, the requests it was holding come back too,
+    /// to be answered now; nil when nothing changed but the holds.
+    mutating func pause(_ s: PoolSlot, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> (closed: [Conn], rejected: [Waiter])? {
+        guard slots[s.index]!.pause(by: source, rejectNew: rejectNew, hold: hold) else { return nil }
         let closed = evict(s, idleFor: nil, now: 0)
         var rejected: [Waiter] = []
         if rejectNew { rejected = drainWaiters(s).map(\.waiter) }
         return (closed, rejected)
     }
 
-    /// Resumes `s` with a new epoch; returns the held requests in arrival order, each with whether it must have a
-    /// fresh connection, for the caller to check out again (a retry with `allowReuse: false`).
-    mutating func resume(_ s: PoolSlot) -> [Pool.Queued] {
-        slots[s.index]!.bumpEpoch()
-        slots[s.index]!.setMode(.active)
+    /// `source` lets go of `s` (PauseHolds.resume). When it resumes, with a new epoch, returns the held requests in
+    /// arrival order, each with whether it must have a fresh connection, for the caller to check out again (a retry
+    /// with `allowReuse: false`); nil while it stays paused.
+    mutating func resume(_ s: PoolSlot, by source: PauseSource) -> [Pool.Queued]? {
+        guard slots[s.index]!.resume(by: source) else { return nil }
         return drainWaiters(s)
+    }
+
+    /// A new pool made while its sibling `from` is paused is held by the same sources (PauseHolds.inherit).
+    mutating func inheritHolds(_ s: PoolSlot, from sibling: PoolSlot) {
+        slots[s.index]!.inheritHolds(slots[sibling.index]!.holds)
     }
 
     private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {

@@ -4,7 +4,7 @@ import EventLoop
 /// One upstream's pool as a plain value. Only `PoolSet` changes it, so the counts here and the set's global count move
 /// together; everything else reads. `Conn` and `Waiter` are the shell's objects (tests use small stand-ins).
 struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
-    /// Whether requests flow or are held.
+    /// Whether requests flow or are held, as /stats shows it; read from `holds`.
     enum Mode: Equatable, Sendable {
         case active
         /// Paused by the orchestrator or the freezer; `rejectNew` answers new requests at once instead of holding them.
@@ -18,7 +18,8 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         var openedAt: Nanos
     }
 
-    private(set) var mode: Mode = .active
+    /// Who holds it paused and how it answers meanwhile: paused exactly while held.
+    private(set) var holds = PauseHolds()
     /// Bumped by every resume: connections from an older epoch are never reused.
     private(set) var epoch: UInt64 = 1
     /// Idle connections, most recently used last (reuse takes the last, so the rest can time out).
@@ -49,7 +50,10 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     var open: Int { idle.count + busy + connecting }
 
     /// Paused in either mode.
-    var isPaused: Bool { mode != .active }
+    var isPaused: Bool { holds.isHeld }
+
+    /// The mode `holds` set.
+    var mode: Mode { holds.isHeld ? .paused(rejectNew: holds.rejectNew) : .active }
 
     /// Room for one more connection under this pool's own limit.
     var hasRouteRoom: Bool { !isPaused && open < maxPerRoute }
@@ -79,8 +83,8 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     /// The pool's half of a checkout, in one access: paused, queue first, reuse, a slot when `globalRoom`.
     mutating func checkoutStep(_ waiter: Waiter, allowReuse: Bool, globalRoom: Bool) -> CheckoutStep {
-        if case .paused(let rejectNew) = mode {
-            return rejectNew ? .reject(.upstreamPaused) : queue(waiter, fresh: !allowReuse)
+        if holds.isHeld {
+            return holds.rejectNew ? .reject(.upstreamPaused) : queue(waiter, fresh: !allowReuse)
         }
         // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
         guard waiters.isEmpty else { return queue(waiter, fresh: !allowReuse) }
@@ -175,9 +179,20 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     mutating func removeWaiter(_ w: Waiter) -> Bool { waiters.remove { $0.waiter === w } }
 
-    mutating func setMode(_ m: Mode) { mode = m }
+    /// `source` pauses (PauseHolds.pause); true when its mode and hold apply.
+    mutating func pause(by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Bool {
+        holds.pause(by: source, rejectNew: rejectNew, hold: hold)
+    }
 
-    mutating func bumpEpoch() { epoch += 1 }
+    /// `source` lets go (PauseHolds.resume); true when the pool resumes now, with a new epoch.
+    mutating func resume(by source: PauseSource) -> Bool {
+        guard holds.resume(by: source) else { return false }
+        epoch += 1
+        return true
+    }
+
+    /// A paused sibling's holds (PauseHolds.inherit).
+    mutating func inheritHolds(_ sibling: PauseHolds) { holds.inherit(sibling) }
 
     /// When an idle connection must close: the earliest of its idle timeout, the limit its server's keep-alive hint
     /// set (`hinted`, `.max` for none) and its maximum age, with the reason.

@@ -43,10 +43,6 @@ final class UpstreamPool {
     var counters = UpstreamCounters()
     /// Last time anything happened here, for forgetting empty entries.
     var lastActivity: Nanos
-    /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
-    var holdTimeout: Nanos?
-    /// Who holds it paused (the API, the freezer watch), and its pause counts; paused exactly while held.
-    var holds = PauseHolds()
     /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
     var forgetWhenEmpty = false
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
@@ -69,6 +65,12 @@ final class UpstreamPool {
     var state: UpstreamPools.Pool {
         forgotten ? UpstreamPools.Pool(maxPerRoute: settings.maxPerRoute, maxPending: settings.maxPending) : manager.ledger[slot]
     }
+
+    /// Who holds it paused (the API, the freezer watch), how, and its pause counts, as the set holds them.
+    var holds: PauseHolds { state.holds }
+
+    /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
+    var holdTimeout: Nanos? { holds.holdTimeout }
 
     /// Exchanges in flight: busy connections and those being opened for a request.
     var inFlight: Int {
