@@ -51,3 +51,69 @@ final class PoolHandOffTests: XCTestCase {
         XCTAssertTrue(e.upstreamReceives(1).hasPrefix("GET /s HTTP/1.1\r\nHost: other:80"))
     }
 }
+
+extension PoolHandOffTests {
+    private static let local = "GET /run HTTP/1.1\r\nHost: \(EmbeddedSession.upstream)\r\n\r\n"
+
+    /// One route slot: the first caller's request holds the connection, the second caller's waits for it. The test
+    /// takes the loop's turns itself.
+    private func oneBusyAndOneWaiter() throws -> (EmbeddedSession, EmbeddedSession.Caller) {
+        let e = try EmbeddedSession { $0.limits.maxPerRoute = 1 }
+        e.turnsAfterEachEvent = false
+        e.callerSends(PoolHandOffTests.local)
+        XCTAssertEqual(e.acceptUpstreams(), 1)
+        _ = e.upstreamReceives()
+        let waiting = try EmbeddedSession.Caller(of: e)
+        waiting.sends(PoolHandOffTests.local)
+        waiting.deliverReadable()
+        XCTAssertTrue(waiting.session.isQueued)
+        return (e, waiting)
+    }
+
+    /// Should hand a released connection to the waiting request on the loop's next turn, not inside the release: the
+    /// waiter's request goes out only once the releasing session's callback has returned.
+    func testAReleasedConnectionReachesItsWaiterOnTheNextTurn() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        e.upstreamSends(ok)
+        XCTAssertTrue(e.callerReceives().hasSuffix("ok"))
+        XCTAssertTrue(waiting.session.isQueued, "the waiter heard nothing inside the release")
+        XCTAssertEqual(e.worker.manager.handOffs.count, 1, "the connection is posted to it")
+        XCTAssertEqual(e.upstreamReceives(), "", "nothing went out on the connection inside the release")
+        e.loopTurn()
+        XCTAssertFalse(waiting.session.isQueued)
+        XCTAssertEqual(e.worker.manager.handOffs.count, 0)
+        XCTAssertTrue(e.upstreamReceives().hasPrefix("GET /run HTTP/1.1\r\n"), "the waiter's request went out on the next turn")
+        XCTAssertEqual(e.acceptUpstreams(), 0, "on the released connection")
+        XCTAssertEqual(e.pool?.counters[.reused], 1)
+    }
+
+    /// Should give the connection back to the pool, once, when its waiter goes away between the release that posted
+    /// it and the turn that would have delivered it.
+    func testAWaiterThatLeavesBeforeItsTurnGivesTheConnectionBack() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        e.upstreamSends(ok)
+        XCTAssertEqual(e.worker.manager.handOffs.count, 1)
+        // The caller's connection fails (a reset, a write error): the session closes, giving back what it holds.
+        waiting.session.close()
+        XCTAssertEqual(e.worker.manager.handOffs.count, 0, "the grant was taken back")
+        let state = try XCTUnwrap(e.pool?.state)
+        XCTAssertEqual(state.idle.count, 1, "the unused connection went back idle")
+        XCTAssertEqual(state.busy, 0)
+        e.loopTurn()
+        XCTAssertEqual(e.upstreamReceives(), "", "nothing was sent for the caller that left")
+        XCTAssertEqual(e.worker.manager.totalOpen, 1)
+    }
+
+    /// Should give a connect slot back when its waiter's acquire timeout fires before the turn that delivers it.
+    func testAWaiterThatTimesOutBeforeItsTurnGivesTheSlotBack() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        // The connection closes instead of going back: its slot is posted to the waiter as a connect ticket.
+        e.upstreamSends("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        XCTAssertEqual(e.worker.manager.handOffs.inTransit.tickets, 1)
+        waiting.session.channelTimedOut(waiting.session.caller)
+        XCTAssertTrue(waiting.receives().hasPrefix("HTTP/1.1 503"), "the waiter is answered as having timed out")
+        XCTAssertEqual(e.worker.manager.handOffs.count, 0)
+        XCTAssertEqual(e.pool?.state.connecting, 0)
+        XCTAssertEqual(e.worker.manager.totalOpen, 0)
+    }
+}

@@ -45,6 +45,24 @@ final class HandOffs: PostedRunner {
     /// Grants waiting for the next turn.
     var count: Int { tail - head }
 
+    /// Whether a grant waits for `waiter`.
+    func isPosted(to waiter: ProxySession) -> Bool {
+        (head..<tail).contains { buffer[$0].waiter === waiter }
+    }
+
+    /// The connections and connect slots on their way (the tests add them to what the sessions hold).
+    var inTransit: (leases: Int, tickets: Int) {
+        var out = (leases: 0, tickets: 0)
+        for i in head..<tail {
+            switch buffer[i].grant {
+            case .lease: out.leases += 1
+            case .ticket: out.tickets += 1
+            case .rejected: break
+            }
+        }
+        return out
+    }
+
     /// Hands `grant` to `waiter` on the loop's next turn.
     func post(_ grant: consuming PoolGrant, to waiter: ProxySession) {
         if tail == capacity { makeRoom() }
