@@ -140,7 +140,7 @@ final class EmbeddedSession {
     fileprivate func eventDelivered() { if turnsAfterEachEvent { loopTurn() } }
 
     /// The pool of the embedded upstream, once a request made it.
-    var pool: UpstreamPool? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
+    var pool: Upstream? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
 
     /// A caller of the worker: its session and the test's end of its socket pair.
     final class Caller {

@@ -53,7 +53,7 @@ struct PauseCounts: Equatable, Sendable {
 
 /// Whether one upstream is paused, as one fact: who holds it (a /resume cannot thaw what the kernel still has frozen,
 /// and a thaw cannot release an upstream the orchestrator paused), how it answers meanwhile, and its pause counts. The
-/// pool is paused exactly while `isHeld`; its state (PoolState) keeps this value and nothing else says "paused".
+/// pool is paused exactly while `isHeld`; its state (ConnectionPool) keeps this value and nothing else says "paused".
 struct PauseHolds: Equatable, Sendable {
     private(set) var api = false
     private(set) var watch = false

@@ -8,7 +8,7 @@ extension PoolManager {
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
     /// a second /pause does; the watch's never overrides the API's (PauseHolds.pause).
-    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], closedIdle: Int) {
+    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], closedIdle: Int) {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var closedIdle = 0
@@ -23,7 +23,7 @@ extension PoolManager {
     /// held it, which just bumps the epoch, as before there was a watch) resumes with a new epoch, and its held
     /// requests check out again in arrival order. Returns the pools and the requests released; each pool's `holds`
     /// say whether it is still paused.
-    func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], released: Int) {
+    func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], released: Int) {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var released = 0
@@ -38,13 +38,13 @@ extension PoolManager {
 
     /// Where /resume?prewarm= opens connections among an endpoint's pools: the one that has served the most
     /// requests (the http:// one when none has), since its callers are the ones about to come back.
-    func prewarmTarget(_ endpointPools: [UpstreamPool]) -> UpstreamPool? {
+    func prewarmTarget(_ endpointPools: [Upstream]) -> Upstream? {
         endpointPools.max { $0.counters[.requests] < $1.counters[.requests] }
     }
 
     /// Closes idle connections of one endpoint's pools or all, optionally only those idle for `idleFor`; returns how many.
     func evict(_ endpoint: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
-        let targets: [UpstreamPool] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
+        let targets: [Upstream] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
         var closed = 0
         for pool in targets {
             closed += closeIdle(pool, idleFor: idleFor, now: now, reason: .evicted, bulk: true)
@@ -81,7 +81,7 @@ extension PoolManager {
     /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
     /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
     /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
-    func poolForRequest(_ requested: PoolKey, now: Nanos) -> UpstreamPool? {
+    func poolForRequest(_ requested: PoolKey, now: Nanos) -> Upstream? {
         let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }

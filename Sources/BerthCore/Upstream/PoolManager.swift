@@ -24,10 +24,10 @@ struct ManagerSettings: Sendable {
     var freezerPollInterval: Nanos = 100_000_000
 }
 
-/// The pools of one worker: the shell that carries out what the pure `PoolSet` decides, on real sockets.
+/// The pools of one worker: the shell that carries out what the pure `PoolLedger` decides, on real sockets.
 /// Sessions never count a slot: they ask for a connection (`acquire`) and hand back what they were given
 /// (`release`, `connected`, `connectFailed`), each a consuming call. Every change to the pools goes through this
-/// file's methods, and each carries out all that the set's answer asks, the slots freed included (`slotsFreed`).
+/// file's methods, and each carries out all that the ledger's answer asks, the slots freed included (`slotsFreed`).
 /// What a waiting request is given (a connection, a slot, a refusal) is posted (`handOffs`) and reaches it once the
 /// running callback has returned: never inside the release, close or command that freed it.
 final class PoolManager {
@@ -42,9 +42,9 @@ final class PoolManager {
     let base: EventBase
     var settings: ManagerSettings
     /// The one owner of every count, idle list and queue.
-    private(set) var ledger: UpstreamPools
+    private(set) var ledger: UpstreamLedger
     /// The pools by name.
-    private(set) var pools: [PoolKey: UpstreamPool] = [:]
+    private(set) var pools: [PoolKey: Upstream] = [:]
     /// Counters of forgotten upstreams, so totals never go backwards.
     private(set) var forgottenTotals = UpstreamCounters()
     /// Pause counts of forgotten upstreams, likewise.
@@ -68,7 +68,7 @@ final class PoolManager {
         self.base = base
         self.settings = settings
         self.contexts = contexts
-        ledger = UpstreamPools(maxTotal: settings.maxTotal)
+        ledger = UpstreamLedger(maxTotal: settings.maxTotal)
         posted = PostedEvents(base: base)
         handOffs = HandOffs(posted: posted)
     }
@@ -79,7 +79,7 @@ final class PoolManager {
     /// The pool for `key`, created on first use. A plain key names an endpoint as http:// reaches it, so the
     /// destination's TLS settings apply (RouteTarget.resolve): a destination with `tls:` has a TLS pool only.
     /// A TLS pool created while its endpoint's plain pool is paused starts paused too: a freeze holds every way in.
-    func pool(for requested: PoolKey, now: Nanos) -> UpstreamPool {
+    func pool(for requested: PoolKey, now: Nanos) -> Upstream {
         let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
         return pools[key] ?? makePool(key, now: now)
     }
@@ -87,7 +87,7 @@ final class PoolManager {
     /// The pool CONNECT tunnels to `endpoint` count against: its plain one, whatever TLS the destination's requests
     /// use (the tunnel carries the caller's own bytes). It is among `existingPools(at:)`, so /pause holds it too.
     /// A new one is capped by --max-upstreams as a request's is (`poolForRequest`): nil when nothing can be forgotten.
-    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool? {
+    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> Upstream? {
         let key = endpoint.plain
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
@@ -96,10 +96,10 @@ final class PoolManager {
 
     /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too, held by the
     /// same sources (so the thaw or /resume that releases the sibling releases it): a freeze holds every way in.
-    private func makePool(_ key: PoolKey, now: Nanos) -> UpstreamPool {
+    private func makePool(_ key: PoolKey, now: Nanos) -> Upstream {
         let route = routeSettings(for: key)
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
-        let p = UpstreamPool(key: key, slot: slot, manager: self, settings: route, now: now)
+        let p = Upstream(key: key, slot: slot, manager: self, settings: route, now: now)
         if key.tls != nil { p.tls = TLSUpstream(key: key, contexts: contexts) }
         if let sibling = existingPools(at: key.plain).first(where: { ledger.isPaused($0.slot) }) {
             ledger.inheritHolds(slot, from: sibling.slot)
@@ -110,7 +110,7 @@ final class PoolManager {
 
     /// The pools that serve `endpoint` (a plain key) and exist: the one http:// requests reach and, when it is
     /// another, the one https:// requests reach. Admin commands name endpoints and act on both.
-    func existingPools(at endpoint: PoolKey) -> [UpstreamPool] {
+    func existingPools(at endpoint: PoolKey) -> [Upstream] {
         let plain = endpoint.plain
         let http = RouteTarget.resolve(plain, settings: settings)
         let https = RouteTarget.secure(plain, settings: settings)
@@ -121,7 +121,7 @@ final class PoolManager {
     }
 
     /// Existing pool for `key`, if any.
-    func existingPool(_ key: PoolKey) -> UpstreamPool? { pools[key] }
+    func existingPool(_ key: PoolKey) -> Upstream? { pools[key] }
 
     /// The route settings for `key`: defaults, then the first matching destination override.
     func routeSettings(for key: PoolKey) -> RouteSettings {
@@ -141,7 +141,7 @@ final class PoolManager {
     // MARK: checkout
 
     /// A request wants a connection to `pool`. On `.wait` the waiter is queued and hears later (PoolWaiter).
-    func acquire(_ pool: UpstreamPool, waiter: ProxySession, allowReuse: Bool, now: Nanos) -> Acquire {
+    func acquire(_ pool: Upstream, waiter: ProxySession, allowReuse: Bool, now: Nanos) -> Acquire {
         pool.lastActivity = now
         switch ledger.checkout(pool.slot, waiter: waiter, allowReuse: allowReuse) {
         case .reuse(let lease):
@@ -159,7 +159,7 @@ final class PoolManager {
 
     /// A queued waiter gave up (timeout, caller gone, shutdown). It leaves its pool's queue or, when it was granted
     /// something that has not reached it yet, what it was granted goes back to the pool.
-    func cancelWait(_ pool: UpstreamPool, waiter: ProxySession) {
+    func cancelWait(_ pool: Upstream, waiter: ProxySession) {
         if let grant = handOffs.take(for: waiter) { return giveBack(grant) }
         if !pool.forgotten { ledger.cancelWait(pool.slot, waiter: waiter) }
     }
@@ -181,7 +181,7 @@ final class PoolManager {
     // MARK: connect slots
 
     /// The connect for `ticket` succeeded: the new connection is busy with its request.
-    func connected(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) -> UpstreamLease {
+    func connected(_ ticket: consuming ConnectTicket, pool: Upstream, channel: Channel, now: Nanos) -> UpstreamLease {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
@@ -196,12 +196,12 @@ final class PoolManager {
     }
 
     /// A slot for a connection opened ahead of demand.
-    func reservePrewarm(_ pool: UpstreamPool) -> ConnectTicket? {
+    func reservePrewarm(_ pool: Upstream) -> ConnectTicket? {
         ledger.reservePrewarm(pool.slot)
     }
 
     /// A prewarmed connection is up: it goes idle, straight to a waiter, or closes if a pause or resume overtook it.
-    func prewarmed(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) {
+    func prewarmed(_ ticket: consuming ConnectTicket, pool: Upstream, channel: Channel, now: Nanos) {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
@@ -222,7 +222,7 @@ final class PoolManager {
         notifyDrained(pool)
     }
 
-    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
+    private func carryOut(_ release: consuming UpstreamLedger.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
         switch consume release {
         case .pooled(let conn):
             // Each response may announce another timeout (or none): the latest is what the server now applies.
@@ -268,7 +268,7 @@ final class PoolManager {
     func idleConnectionExpired(_ conn: UpstreamConnection) {
         let now = MonotonicClock.now()
         guard let entry = ledger[conn.pool.slot].idleEntry(conn) else { return }
-        let (at, reason) = UpstreamPools.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
+        let (at, reason) = UpstreamLedger.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
                                                            idleTimeout: settings.idleTimeout, hinted: conn.hintedIdle,
                                                            maxAge: settings.maxAge)
         if at > now {
@@ -280,11 +280,11 @@ final class PoolManager {
 
     /// The deadline of a connection that goes idle now; no lookup in the idle stack (this runs once per request).
     private func freshIdleDeadline(_ conn: UpstreamConnection, now: Nanos) -> Nanos {
-        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
+        UpstreamLedger.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
                                         hinted: conn.hintedIdle, maxAge: settings.maxAge).at
     }
 
-    /// Closes a connection that already left the set's counts. `bulk` closes come from an admin command dropping
+    /// Closes a connection that already left the ledger's counts. `bulk` closes come from an admin command dropping
     /// many connections at once: their sockets close just after the command has answered (PostedEvents).
     private func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
@@ -300,7 +300,7 @@ final class PoolManager {
         }
     }
 
-    func notifyDrained(_ pool: UpstreamPool) {
+    func notifyDrained(_ pool: Upstream) {
         // The empty check first: it is what every release finds, and it reads no pool state.
         guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
         let waiters = pool.drainWaiters
@@ -313,7 +313,7 @@ final class PoolManager {
     /// `source` pauses `pool` (PauseHolds.pause). When its mode and hold apply, its idle connections close just after
     /// the command (their slots go to waiters of other pools) and, when it rejects new requests, the requests it held
     /// are answered. Returns how many connections closed.
-    func hold(_ pool: UpstreamPool, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
+    func hold(_ pool: Upstream, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
         guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
@@ -323,7 +323,7 @@ final class PoolManager {
 
     /// `source` lets go of `pool` (PauseHolds.resume). When it resumes, its held requests check out again in arrival
     /// order, and each hears its answer on the next turn; returns how many were held.
-    func letGo(_ pool: UpstreamPool, by source: PauseSource, now: Nanos) -> Int {
+    func letGo(_ pool: Upstream, by source: PauseSource, now: Nanos) -> Int {
         guard let held = ledger.resume(pool.slot, by: source) else { return 0 }
         for entry in held {
             let waiter = entry.waiter
@@ -339,7 +339,7 @@ final class PoolManager {
 
     /// Closes `pool`'s connections idle for at least `idleFor` (all when nil) for `reason`, `bulk` as `close` says;
     /// their slots go to waiters. Returns how many closed.
-    func closeIdle(_ pool: UpstreamPool, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
+    func closeIdle(_ pool: Upstream, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
         let conns = ledger.evict(pool.slot, idleFor: idleFor, now: now)
         for conn in conns { close(conn, reason: reason, bulk: bulk) }
         slotsFreed(pool.slot)
@@ -347,7 +347,7 @@ final class PoolManager {
     }
 
     /// New limits (a reload): what is open stays, later decisions use them, and any room they make goes to waiters.
-    func setLimits(maxTotal: Int, perRoute: (UpstreamPool) -> (maxPerRoute: Int, maxPending: Int)) {
+    func setLimits(maxTotal: Int, perRoute: (Upstream) -> (maxPerRoute: Int, maxPending: Int)) {
         ledger.maxTotal = maxTotal
         for pool in pools.values {
             let (maxPerRoute, maxPending) = perRoute(pool)
@@ -356,9 +356,9 @@ final class PoolManager {
         slotsFreed(nil)
     }
 
-    /// Drops `key`'s entry from the table once the set agrees it is empty.
-    func dropEntry(_ pool: UpstreamPool) -> Bool {
-        // Read before the slot goes: the set holds the pause counts.
+    /// Drops `key`'s entry from the table once the ledger agrees it is empty.
+    func dropEntry(_ pool: Upstream) -> Bool {
+        // Read before the slot goes: the ledger holds the pause counts.
         let pauses = ledger[pool.slot].holds.counts
         guard ledger.remove(pool.slot) else { return false }
         forgottenTotals.merge(pool.counters)

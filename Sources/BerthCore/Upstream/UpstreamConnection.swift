@@ -5,7 +5,7 @@ import EventLoop
 final class UpstreamConnection: ChannelDelegate {
     let channel: Channel
     /// Pools outlive their connections (a forgotten pool object stays alive while anything refers to it).
-    unowned(unsafe) let pool: UpstreamPool
+    unowned(unsafe) let pool: Upstream
     /// The pool epoch it was opened in.
     let epoch: UInt64
     let openedAt: Nanos
@@ -14,7 +14,7 @@ final class UpstreamConnection: ChannelDelegate {
     /// server announced none.
     var hintedIdle: Nanos = .max
 
-    init(channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
+    init(channel: Channel, pool: Upstream, epoch: UInt64, openedAt: Nanos) {
         self.channel = channel
         self.pool = pool
         self.epoch = epoch

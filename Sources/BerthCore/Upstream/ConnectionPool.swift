@@ -1,9 +1,9 @@
-// The pure state of one upstream's pool: its idle connections, counts, queue of waiting requests, pause mode and epoch.
+// One upstream's pool of connections as a plain value: its idle connections, counts, queue of waiting requests, pause holds and epoch.
 import EventLoop
 
-/// One upstream's pool as a plain value. Only `PoolSet` changes it, so the counts here and the set's global count move
+/// One upstream's pool as a plain value. Only `PoolLedger` changes it, so the counts here and the ledger's global count move
 /// together; everything else reads. `Conn` and `Waiter` are the shell's objects (tests use small stand-ins).
-struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
+struct ConnectionPool<Conn: AnyObject, Waiter: AnyObject> {
     /// Whether requests flow or are held, as /stats shows it; read from `holds`.
     enum Mode: Equatable, Sendable {
         case active
@@ -64,9 +64,9 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     /// The idle entry holding `conn`.
     func idleEntry(_ conn: Conn) -> Idle? { idle.first { $0.conn === conn } }
 
-    // MARK: transitions (PoolSet's only)
+    // MARK: transitions (PoolLedger's only)
 
-    /// What one checkout does to this pool alone; the set adds what spans pools.
+    /// What one checkout does to this pool alone; the ledger adds what spans pools.
     enum CheckoutStep {
         case reuse(Conn)
         /// A slot is reserved (counted in `connecting`).
@@ -74,7 +74,7 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         /// At the route's limit, this oldest idle connection gave its slot to a request that may not reuse it;
         /// the slot is reserved (counted in `connecting`) and the caller closes the connection.
         case replace(Conn)
-        /// The route has room but the global limit may not: the set decides.
+        /// The route has room but the global limit may not: the ledger decides.
         case connectIfGlobalRoom
         /// Queued.
         case queued
