@@ -6,8 +6,9 @@ typealias UpstreamLedger = PoolLedger<UpstreamConnection, ProxySession>
 /// A busy upstream connection, held by the exchange it serves.
 typealias UpstreamLease = UpstreamLedger.Lease
 
-/// What a request waiting for a connection hears from its pool. Each call hands over something that must be
-/// given back exactly once (a lease or a connect slot), or says why nothing will come.
+/// What a request waiting for a connection hears from its pool, on a loop turn of its own (HandOffs), never inside
+/// the call that freed what it is given. Each call hands over something that must be given back exactly once (a lease
+/// or a connect slot), or says why nothing will come.
 protocol PoolWaiter: AnyObject {
     /// An idle connection was handed over.
     func poolGranted(_ lease: consuming UpstreamLease)
