@@ -187,9 +187,12 @@ struct ConnectionPool<Conn: AnyObject, Waiter: AnyObject> {
     /// `source` lets go (PauseHolds.resume); true when the pool resumes now, with a new epoch.
     mutating func resume(by source: PauseSource) -> Bool {
         guard holds.resume(by: source) else { return false }
-        epoch += 1
+        bumpEpoch()
         return true
     }
+
+    /// A new epoch: connections of older ones are never reused.
+    mutating func bumpEpoch() { epoch += 1 }
 
     /// A paused sibling's holds (PauseHolds.inherit).
     mutating func inheritHolds(_ sibling: PauseHolds) { holds.inherit(sibling) }
