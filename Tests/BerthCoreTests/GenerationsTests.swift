@@ -66,7 +66,7 @@ final class GenerationsTests: XCTestCase {
 
     /// Should give a new epoch and hand back every idle connection, leaving the counts whole.
     func testANewEpochTakesTheIdleConnections() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         let w = FakeWaiter(1)
         let t = set.checkout(s, waiter: w, allowReuse: true).ticket()!
@@ -89,7 +89,7 @@ final class GenerationsTests: XCTestCase {
         var c = BerthConfiguration(profile: "test", timeouts: Timeouts(connect: .seconds(1), socket: .seconds(1), acquire: .seconds(1)))
         c.workers = 1
         let m = PoolManager(base: base, settings: ManagerSettings(c))
-        defer { m.closer.free(); base.free() }
+        defer { m.posted.free(); base.free() }
         let endpoint = PoolKey(host: "fn-1", port: 8080)
         let http = m.pool(for: endpoint, now: 0)
         let https = m.pool(for: endpoint.with(tls: TLSSettings()), now: 0)
@@ -115,7 +115,7 @@ final class GenerationsTests: XCTestCase {
         let base = EventBase()
         let c = BerthConfiguration(profile: "test", timeouts: Timeouts(connect: .seconds(1), socket: .seconds(1), acquire: .seconds(1)))
         let m = PoolManager(base: base, settings: ManagerSettings(c))
-        defer { m.closer.free(); base.free() }
+        defer { m.posted.free(); base.free() }
         let endpoint = PoolKey(host: "fn-1", port: 8080)
         let pool = m.pool(for: endpoint, now: 0)
         XCTAssertEqual(m.nameGeneration("A", at: pool, now: 0), .change)

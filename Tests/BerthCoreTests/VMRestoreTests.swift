@@ -62,7 +62,7 @@ final class VMRestoreTests: XCTestCase {
     /// Should close a pool's idle connections and move its epoch on without pausing it: a busy connection of the old
     /// epoch closes `stale-epoch` when it comes back, and the next request connects afresh.
     func testMovingTheEpochTakesIdleAndStalesBusy() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         let idle = set.connected(set.checkout(s, waiter: FakeWaiter(-1), allowReuse: false).ticket()!, conn: FakeConn(1))
         let busy = set.connected(set.checkout(s, waiter: FakeWaiter(-2), allowReuse: false).ticket()!, conn: FakeConn(2))

@@ -7,7 +7,7 @@ struct Exchange {
     var request = RequestHead()
     /// The upstream it goes to (the CONNECT target for a tunnel).
     var key: PoolKey?
-    var pool: UpstreamPool?
+    var pool: Upstream?
     /// Where the request body stands.
     var requestBody: Body = .done
     var requestBodyBytes: UInt64 = 0

@@ -4,7 +4,7 @@ import HTTP1
 extension ProxySession {
     /// The request names a generation (`RequestHead.namesGeneration`): checks its syntax and lets the pool judge it.
     /// False when the request was answered (400 for bad syntax, 409 `stale-generation` for a replaced generation).
-    func admitGeneration(_ pool: UpstreamPool) -> Bool {
+    func admitGeneration(_ pool: Upstream) -> Bool {
         let values = x.request.headers.values(named: "berth-generation")
         guard values.count == 1, let token = values.first, Generations.isValid(token) else {
             let detail = values.count > 1 ? "Berth-Generation: name one generation, not \(values.count)"
@@ -27,7 +27,7 @@ extension ProxySession {
     /// the queue or for a connect may have seen its generation replaced meanwhile, and a connection the pool hands
     /// out now belongs to the newer one. A request without the header pays one test.
     @inline(__always)
-    func generationStillCurrent(_ pool: UpstreamPool) -> Bool {
+    func generationStillCurrent(_ pool: Upstream) -> Bool {
         guard let g = x.generation else { return true }
         return pool.generations.current == g
     }
@@ -51,7 +51,7 @@ extension ProxySession {
     }
 
     /// Refuses the request: its generation was replaced at its address.
-    func answerStaleGeneration(_ pool: UpstreamPool) {
+    func answerStaleGeneration(_ pool: Upstream) {
         answer(.staleGeneration, detail: "\(pool.key.endpoint) serves a newer generation than \(x.generation ?? "")")
     }
 }

@@ -7,7 +7,7 @@ struct RouteCache {
     var bytes: [UInt8] = []
     var isAbsolute = false
     /// The pool it led to; not used once that entry is forgotten. Strong: a weak reference costs a side table.
-    var pool: UpstreamPool?
+    var pool: Upstream?
     /// The Host header to send upstream.
     var hostValue = ""
     /// The worker's routing generation (bumped by a reload that may change the allowlist).

@@ -6,7 +6,7 @@ extension PoolManager {
     /// the address (http://, https:// and CONNECT reach the same container): each moves to a new epoch, so no older
     /// connection is reused, and its idle connections close now (`generation`). A retired one is `.stale`, and
     /// nothing changes: the caller refuses the request without connecting.
-    func nameGeneration(_ token: String, at pool: UpstreamPool, now: Nanos) -> Generations.Verdict {
+    func nameGeneration(_ token: String, at pool: Upstream, now: Nanos) -> Generations.Verdict {
         let verdict = pool.generations.verdict(token)
         guard verdict == .change else { return verdict }
         let stamp = Generations.nextStamp()
@@ -27,19 +27,16 @@ extension PoolManager {
     }
 
     /// `counted` on the worker whose request named it: the workers' counts add up in /stats, one change once.
-    private func generationHeard(_ token: String, stamp: UInt64, at p: UpstreamPool, now: Nanos, counted: Bool) {
+    private func generationHeard(_ token: String, stamp: UInt64, at p: Upstream, now: Nanos, counted: Bool) {
         guard p.generations.heard(token, stamp: stamp) else { return }
         p.lastActivity = now
         if counted { p.counters[.generationChanges] &+= 1 }
-        let idle = withSet { $0.moveEpoch(p.slot) }
-        // Many at once are closed after the request's own event, as an /evict's are.
-        for conn in idle { close(conn, reason: .generation, bulk: true) }
-        slotsFreed(p.slot)
+        moveEpoch(p, closing: .generation)
     }
 
     /// A new pool of an address takes the generations its sibling pools know, so a request over https:// meets
     /// the same current and retired generations as one over http://.
-    func inheritGenerations(_ p: UpstreamPool) {
+    func inheritGenerations(_ p: Upstream) {
         guard let known = existingPools(at: p.key.plain).first(where: { $0 !== p && $0.generations.current != nil }) else { return }
         p.generations = known.generations
     }

@@ -8,12 +8,7 @@ extension PoolManager {
     /// request of each upstream goes out on a fresh connection. Returns how many idle connections closed.
     func vmRestored(now: Nanos) -> Int {
         var closed = 0
-        for pool in pools.values {
-            let conns = withSet { $0.moveEpoch(pool.slot) }
-            for conn in conns { close(conn, reason: .staleEpoch, bulk: true) }
-            closed += conns.count
-            slotsFreed(pool.slot)
-        }
+        for pool in pools.values { closed += moveEpoch(pool) }
         noRoomUntil = 0
         return closed
     }
