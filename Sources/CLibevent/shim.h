@@ -274,15 +274,20 @@ static void berth_mm_free(void *ptr) {
     (void)berth_mm_put(ptr);
 }
 
-static void *berth_mm_realloc(void *ptr, size_t size) {
-    if (ptr == NULL) return berth_mm_malloc(size);
+/* realloc over a malloc and free of the cache's (plain or poisoned); inlined, the calls are direct. */
+static inline void *berth_mm_realloc_with(void *ptr, size_t size, void *(*alloc)(size_t), void (*release)(void *)) {
+    if (ptr == NULL) return alloc(size);
     size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
     if (size <= old && berth_mm_class(old) < 0) return ptr;
-    void *fresh = berth_mm_malloc(size);
+    void *fresh = alloc(size);
     if (fresh == NULL) return NULL;
     memcpy(fresh, ptr, old < size ? old : size);
-    berth_mm_free(ptr);
+    release(ptr);
     return fresh;
+}
+
+static void *berth_mm_realloc(void *ptr, size_t size) {
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc, berth_mm_free);
 }
 
 /* Present only in a process linked with AddressSanitizer's runtime. */
@@ -303,14 +308,7 @@ static void berth_mm_free_poisoned(void *ptr) {
 }
 
 static void *berth_mm_realloc_poisoned(void *ptr, size_t size) {
-    if (ptr == NULL) return berth_mm_malloc_poisoned(size);
-    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
-    if (size <= old && berth_mm_class(old) < 0) return ptr;
-    void *fresh = berth_mm_malloc_poisoned(size);
-    if (fresh == NULL) return NULL;
-    memcpy(fresh, ptr, old < size ? old : size);
-    berth_mm_free_poisoned(ptr);
-    return fresh;
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc_poisoned, berth_mm_free_poisoned);
 }
 
 /* Whether BERTH_CHAIN_BLOCK_CACHE=off asks for libc's allocator (sanitizer runs). */
