@@ -183,7 +183,7 @@ struct berth_mm_block { struct berth_mm_block *next; };
 struct berth_mm_cache {
     struct berth_mm_block *lists[BERTH_MM_CLASSES];
     int counts[BERTH_MM_CLASSES];
-    /* Whether the thread-exit destructor knows this thread's cache (berth_mm_watch_exit). */
+    /* Whether the thread-exit destructor knows this thread's cache (berth_mm_watch_thread_exit). */
     int watched;
 };
 
@@ -228,9 +228,12 @@ static inline pthread_key_t *berth_mm_exit_key(void) {
 
 static void berth_mm_make_exit_key(void) { pthread_key_create(berth_mm_exit_key(), berth_mm_thread_exited); }
 
-/* A worker thread's cache would leak when the thread ends: the first block it caches registers a destructor. */
-static inline void berth_mm_watch_exit(struct berth_mm_cache *cache) {
+/* A worker thread's cache would leak when the thread ends: each loop thread registers this destructor before it runs
+ * (EventBase.run), so the allocator's own paths carry no check. */
+static inline void berth_mm_watch_thread_exit(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct berth_mm_cache *cache = berth_mm_cache();
+    if (cache->watched) return;
     pthread_once(&once, berth_mm_make_exit_key);
     pthread_setspecific(*berth_mm_exit_key(), cache);
     cache->watched = 1;
@@ -258,7 +261,6 @@ static inline int berth_mm_put(void *ptr) {
     int c = berth_mm_class(*(size_t *)p);
     struct berth_mm_cache *cache = berth_mm_cache();
     if (c >= 0 && cache->counts[c] < berth_mm_keep(c)) {
-        if (!cache->watched) berth_mm_watch_exit(cache);
         struct berth_mm_block *b = (struct berth_mm_block *)(p + sizeof(size_t));
         b->next = cache->lists[c];
         cache->lists[c] = b;
