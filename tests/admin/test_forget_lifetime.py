@@ -32,20 +32,15 @@ def pending_forget_with_one_idle(b, origin):
     assert doc["closed"] == 0 and doc["forget_pending"] is True, doc
 
 
-def test_an_idle_connection_closed_by_its_origin_in_an_upstream_marked_to_forget(berth, closing_origin):
-    b = berth("--idle-timeout", "60s")
-    pending_forget_with_one_idle(b, closing_origin)
-    # The origin closes the idle connection: berth closes it too, and that close forgets the upstream.
-    wait_for(lambda: forgotten(b, closing_origin.hostport), timeout=10, what="the upstream forgotten")
-    assert proxied(b, closing_origin).status_code == 200
-    assert_clean(b)
-
-
-def test_an_idle_connection_that_times_out_in_an_upstream_marked_to_forget(berth, origin):
-    b = berth("--idle-timeout", "500ms")
-    pending_forget_with_one_idle(b, origin)
-    wait_for(lambda: forgotten(b, origin.hostport), timeout=10, what="the upstream forgotten")
-    assert proxied(b, origin).status_code == 200
+@pytest.mark.parametrize("ending", ["origin-close", "idle-timeout"])
+def test_the_last_idle_connection_of_an_upstream_marked_to_forget_ends(berth, origin, closing_origin, ending):
+    # The origin closes the idle connection (0.3 s), or berth's idle timeout (500 ms) does: berth closes it, and that
+    # close forgets the upstream.
+    b = berth("--idle-timeout", "60s" if ending == "origin-close" else "500ms")
+    o = closing_origin if ending == "origin-close" else origin
+    pending_forget_with_one_idle(b, o)
+    wait_for(lambda: forgotten(b, o.hostport), timeout=10, what="the upstream forgotten")
+    assert proxied(b, o).status_code == 200
     assert_clean(b)
 
 
