@@ -243,7 +243,12 @@ static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *b
  * 512 bytes, and frees a chain as soon as it is drained, so every request would otherwise malloc and free four of them.
  * Freed blocks of those sizes wait on a short per-thread list instead; everything else goes to malloc. Each block
  * carries its size in a 16-byte header because libevent's free hook is not told it.
+ *
+ * Sanitizers: BERTH_CHAIN_BLOCK_CACHE=off in the environment installs libc's allocator instead, so AddressSanitizer
+ * sees every chain block's free and reuse (scripts/sanitize sets it). With the cache on under ASan, a cached block's
+ * bytes are poisoned while it waits on the list, so a read of a drained chain is still reported.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,6 +259,8 @@ struct berth_mm_block { struct berth_mm_block *next; };
 struct berth_mm_cache {
     struct berth_mm_block *lists[BERTH_MM_CLASSES];
     int counts[BERTH_MM_CLASSES];
+    /* Whether the thread-exit destructor knows this thread's cache (berth_mm_watch_thread_exit). */
+    int watched;
 };
 
 /* Function-local: Swift's importer emits inline functions from a header, but not file-scope static variables. */
@@ -272,6 +279,42 @@ static inline int berth_mm_class(size_t size) {
 /* Small blocks are reused often; a few large ones are enough for bodies in flight. */
 static inline int berth_mm_keep(int c) { return c <= 5 ? 256 : 16; }
 
+/* Gives the calling thread's cached blocks back to libc; the cache stays usable (it refills on the next frees). */
+static inline void berth_mm_release_thread_cache(void) {
+    struct berth_mm_cache *cache = berth_mm_cache();
+    for (int c = 0; c < BERTH_MM_CLASSES; c++) {
+        while (cache->lists[c] != NULL) {
+            struct berth_mm_block *b = cache->lists[c];
+            cache->lists[c] = b->next;
+            free((char *)b - sizeof(size_t));
+        }
+        cache->counts[c] = 0;
+    }
+}
+
+static void berth_mm_thread_exited(void *cache) {
+    (void)cache;
+    berth_mm_release_thread_cache();
+}
+
+static inline pthread_key_t *berth_mm_exit_key(void) {
+    static pthread_key_t key;
+    return &key;
+}
+
+static void berth_mm_make_exit_key(void) { pthread_key_create(berth_mm_exit_key(), berth_mm_thread_exited); }
+
+/* A worker thread's cache would leak when the thread ends: each loop thread registers this destructor before it runs
+ * (EventBase.run), so the allocator's own paths carry no check. */
+static inline void berth_mm_watch_thread_exit(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct berth_mm_cache *cache = berth_mm_cache();
+    if (cache->watched) return;
+    pthread_once(&once, berth_mm_make_exit_key);
+    pthread_setspecific(*berth_mm_exit_key(), cache);
+    cache->watched = 1;
+}
+
 static void *berth_mm_malloc(size_t size) {
     int c = berth_mm_class(size);
     struct berth_mm_cache *cache = berth_mm_cache();
@@ -288,8 +331,8 @@ static void *berth_mm_malloc(size_t size) {
     return p + BERTH_MM_HEADER;
 }
 
-static void berth_mm_free(void *ptr) {
-    if (ptr == NULL) return;
+/* Frees `ptr` to the cache (returns 1) or to libc (0). */
+static inline int berth_mm_put(void *ptr) {
     char *p = (char *)ptr - BERTH_MM_HEADER;
     int c = berth_mm_class(*(size_t *)p);
     struct berth_mm_cache *cache = berth_mm_cache();
@@ -298,25 +341,68 @@ static void berth_mm_free(void *ptr) {
         b->next = cache->lists[c];
         cache->lists[c] = b;
         cache->counts[c]++;
-        return;
+        return 1;
     }
     free(p);
+    return 0;
+}
+
+static void berth_mm_free(void *ptr) {
+    if (ptr == NULL) return;
+    (void)berth_mm_put(ptr);
+}
+
+/* realloc over a malloc and free of the cache's (plain or poisoned); inlined, the calls are direct. */
+static inline void *berth_mm_realloc_with(void *ptr, size_t size, void *(*alloc)(size_t), void (*release)(void *)) {
+    if (ptr == NULL) return alloc(size);
+    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
+    if (size <= old && berth_mm_class(old) < 0) return ptr;
+    void *fresh = alloc(size);
+    if (fresh == NULL) return NULL;
+    memcpy(fresh, ptr, old < size ? old : size);
+    release(ptr);
+    return fresh;
 }
 
 static void *berth_mm_realloc(void *ptr, size_t size) {
-    if (ptr == NULL) return berth_mm_malloc(size);
-    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
-    if (size <= old && berth_mm_class(old) < 0) return ptr;
-    void *fresh = berth_mm_malloc(size);
-    if (fresh == NULL) return NULL;
-    memcpy(fresh, ptr, old < size ? old : size);
-    berth_mm_free(ptr);
-    return fresh;
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc, berth_mm_free);
+}
+
+/* Present only in a process linked with AddressSanitizer's runtime. */
+extern void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+
+/* The cache under ASan: a block's bytes (not its header, which the list uses) are poisoned while it is cached. */
+static void *berth_mm_malloc_poisoned(size_t size) {
+    void *p = berth_mm_malloc(size);
+    if (p != NULL) __asan_unpoison_memory_region(p, size);
+    return p;
+}
+
+static void berth_mm_free_poisoned(void *ptr) {
+    if (ptr == NULL) return;
+    size_t size = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
+    if (berth_mm_put(ptr)) __asan_poison_memory_region(ptr, size);
+}
+
+static void *berth_mm_realloc_poisoned(void *ptr, size_t size) {
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc_poisoned, berth_mm_free_poisoned);
+}
+
+/* Whether BERTH_CHAIN_BLOCK_CACHE=off asks for libc's allocator (sanitizer runs). */
+static inline int berth_mm_cache_disabled(void) {
+    const char *v = getenv("BERTH_CHAIN_BLOCK_CACHE");
+    return v != NULL && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0);
 }
 
 /* Must run before any other libevent call: blocks from the two allocators must never meet. */
 static inline void berth_install_allocator(void) {
-    event_set_mem_functions(berth_mm_malloc, berth_mm_realloc, berth_mm_free);
+    if (berth_mm_cache_disabled()) return; /* libevent's default is libc's malloc, realloc and free */
+    if (__asan_poison_memory_region != NULL && __asan_unpoison_memory_region != NULL) {
+        event_set_mem_functions(berth_mm_malloc_poisoned, berth_mm_realloc_poisoned, berth_mm_free_poisoned);
+    } else {
+        event_set_mem_functions(berth_mm_malloc, berth_mm_realloc, berth_mm_free);
+    }
 }
 
 #endif

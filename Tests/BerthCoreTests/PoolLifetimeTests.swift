@@ -39,7 +39,7 @@ final class PoolLifetimeTests: XCTestCase {
     /// heap-use-after-free); here the weak reference found the pool gone while its connection was still alive.
     func testAnIdleConnectionClosedByItsOriginKeepsItsPoolMarkedToForgetAlive() throws {
         var (e, conn): (EmbeddedSession, UpstreamConnection?) = try idleInAPoolMarkedToForget()
-        weak var pool = e.pool
+        weak let pool = e.pool
         e.closeUpstreamEnd(0)
         conn?.channelReadable(conn!.channel)
         XCTAssertNil(e.worker.manager.existingPool(endpoint), "the last connection closed: the entry went")
@@ -54,7 +54,7 @@ final class PoolLifetimeTests: XCTestCase {
     /// Should do the same when the last idle connection times out.
     func testAnIdleConnectionThatTimesOutKeepsItsPoolMarkedToForgetAlive() throws {
         var (e, conn): (EmbeddedSession, UpstreamConnection?) = try idleInAPoolMarkedToForget { $0.timeouts.idle = .nanoseconds(1) }
-        weak var pool = e.pool
+        weak let pool = e.pool
         conn?.channelTimedOut(conn!.channel)
         XCTAssertNil(e.worker.manager.existingPool(endpoint), "the last connection closed: the entry went")
         XCTAssertNotNil(pool, "a connection keeps the pool it belongs to alive")
@@ -72,7 +72,7 @@ final class PoolLifetimeTests: XCTestCase {
         e.callerSends(get)
         e.acceptUpstreams()
         _ = e.upstreamReceives()
-        weak var pool = e.pool
+        weak let pool = e.pool
         XCTAssertFalse(evictAndForget(e, idleFor: nil), "a request is in flight: the forget waits")
         let m = e.worker.manager
         let (pools, _) = m.resume(endpoint, now: MonotonicClock.now())

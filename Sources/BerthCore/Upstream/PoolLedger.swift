@@ -37,10 +37,35 @@ struct PoolSlot: Hashable, Sendable {
 struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     typealias Pool = ConnectionPool<Conn, Waiter>
 
-    /// A busy connection, held by the request it serves; given back exactly once through `release` or `detach`.
+    /// A busy connection, held by the request it serves; given back exactly once through `release` or `detach`. A
+    /// lease dropped without being given back (its busy count would never come down) traps in debug builds; release
+    /// builds have no deinit, so giving one back costs nothing.
     struct Lease: ~Copyable {
         let conn: Conn
         let slot: PoolSlot
+        #if DEBUG
+        /// Set by `redeem`, the give-back calls' only way out.
+        private var given = false
+        #endif
+
+        fileprivate init(conn: Conn, slot: PoolSlot) {
+            self.conn = conn
+            self.slot = slot
+        }
+
+        /// Ends the lease for its connection; `release` and `detach` are the only callers.
+        fileprivate consuming func redeem() -> Conn {
+            #if DEBUG
+            given = true
+            #endif
+            return conn
+        }
+
+        #if DEBUG
+        deinit {
+            assert(given, "a lease was dropped without being given back to its pool")
+        }
+        #endif
     }
 
     /// A waiter that may now open a connection, with the slot reserved for it.
@@ -232,8 +257,8 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     /// A busy connection's exchange ended; `verdict` is the release gate's answer.
     mutating func release(_ lease: consuming Lease, verdict: CloseReason?, openedAt: Nanos, now: Nanos) -> Release {
         let s = lease.slot
-        // Moved out of the consumed lease, not copied: no reference count changes on the way back.
-        let conn = lease.conn
+        // Moved out of the consumed lease in release builds: no reference count changes on the way back.
+        let conn = lease.redeem()
         switch slots[s.index]!.releaseStep(conn, close: verdict != nil, openedAt: openedAt, now: now) {
         case .close:
             open -= 1
@@ -260,7 +285,7 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     mutating func detach(_ lease: consuming Lease) -> Conn {
         slots[lease.slot.index]!.endBusy()
         open -= 1
-        return lease.conn
+        return lease.redeem()
     }
 
     // MARK: idle connections

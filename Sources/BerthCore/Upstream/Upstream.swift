@@ -38,8 +38,9 @@ final class Upstream {
     let key: PoolKey
     /// Its place in the manager's PoolLedger.
     let slot: PoolSlot
-    /// The manager outlives every pool it creates.
-    unowned(unsafe) let manager: PoolManager
+    /// Unowned but checked: connections, sessions and prewarms hold pools strongly, so a pool may outlive its manager
+    /// at teardown; no per-request path reads this (idle events, admin and stats do), so the check costs nothing there.
+    unowned let manager: PoolManager
     var settings: RouteSettings
     var counters = UpstreamCounters()
     /// Last time anything happened here, for forgetting empty entries.
