@@ -41,6 +41,9 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     struct Lease: ~Copyable {
         let conn: Conn
         let slot: PoolSlot
+        /// When the connection went idle, if it came off the idle stack (0 otherwise): its idle entry's time,
+        /// carried to the request that reuses it.
+        var idleSince: Nanos = 0
     }
 
     /// A waiter that may now open a connection, with the slot reserved for it.
@@ -143,8 +146,8 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     /// A request wants a connection from `s`; `allowReuse` is false for a retry, which must go to a fresh one.
     mutating func checkout(_ s: PoolSlot, waiter: Waiter, allowReuse: Bool) -> Checkout {
         switch slots[s.index]!.checkoutStep(waiter, allowReuse: allowReuse, globalRoom: globalRoom) {
-        case .reuse(let conn):
-            return .reuse(Lease(conn: conn, slot: s))
+        case .reuse(let conn, let since):
+            return .reuse(Lease(conn: conn, slot: s, idleSince: since))
         case .connect:
             open += 1
             return .connect(ConnectTicket(slot: s, epoch: slots[s.index]!.epoch), evicted: nil)
