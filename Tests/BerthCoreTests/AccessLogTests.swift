@@ -65,7 +65,9 @@ final class AccessLogTests: XCTestCase {
     func testBothFormatsCarryTheTableInOrder() throws {
         let x = deadPeerExchange()
         let names = ["ts", "level", "label", "msg"] + AccessField.allCases.map(\.rawValue)
-        XCTAssertEqual(try logfmt(render(x, .logfmt, now: 1_260 * ms)).map(\.0), names)
+        let text = render(x, .logfmt, now: 1_260 * ms)
+        XCTAssertEqual(try logfmt(text).map(\.0), names)
+        XCTAssertNotNil(text.range(of: #"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z level=info label=berth msg=access method="#, options: .regularExpression), text)
         let line = render(x, .json, now: 1_260 * ms)
         let doc = try json(line)
         XCTAssertEqual(Set(doc.keys), Set(names))

@@ -21,7 +21,10 @@ struct AccessLineWriter: ~Copyable {
         first = true
         if json { out.put(UInt8(ascii: "{")) }
         name("ts")
-        quote { LogTimestamp.write(into: &$0) }
+        // Digits, `-`, `:`, `.`, `T` and `Z`: bare in logfmt, as the other log lines write it.
+        if json { out.put(UInt8(ascii: "\"")) }
+        LogTimestamp.write(into: &out)
+        if json { out.put(UInt8(ascii: "\"")) }
         name("level")
         text("info")
         name("label")
@@ -109,13 +112,6 @@ struct AccessLineWriter: ~Copyable {
 
     mutating func endList() {
         if json { out.put(UInt8(ascii: "]")) } else if listEmpty { none() }
-    }
-
-    /// A quoted value that `body` writes itself (known printable bytes, such as the timestamp).
-    private mutating func quote(_ body: (inout ByteWriter) -> Void) {
-        out.put(UInt8(ascii: "\""))
-        body(&out)
-        out.put(UInt8(ascii: "\""))
     }
 
     /// Printable ASCII that logfmt may leave bare.
