@@ -111,7 +111,7 @@ struct Exchange {
         socketTimeout = 0
         reused = false
         retry = nil
-        facts = ExchangeFacts()
+        facts.reset()
         replay = .off
         startedAt = now
         sentAt = 0

@@ -25,6 +25,21 @@ struct ExchangeFacts {
     /// are decided; the access log renders it as it is (escaped and capped like anything from the request).
     var generation: String? = nil
 
+    /// Clears the facts for the next request, field by field: the generation is released only when there is one, so
+    /// an exchange without one (the usual case) resets with plain stores, no release call.
+    @inline(__always)
+    mutating func reset() {
+        reused = false
+        openedAt = 0
+        idleSince = 0
+        firstSentAt = 0
+        epoch = 0
+        acquireWait = 0
+        connectStartedAt = 0
+        connectedAt = 0
+        if generation != nil { generation = nil }
+    }
+
     /// The request goes out on a connection opened at `openedAt` in `epoch`; only the first attempt's connection is
     /// the pool's choice worth reporting, and a new one's opening ends the exchange's connect.
     @inline(__always)
