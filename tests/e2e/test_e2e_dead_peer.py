@@ -6,6 +6,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 
 from berth_helpers import keepalive_loop, wait_for
 from berth_stats import upstream_stats
@@ -105,6 +106,10 @@ def test_the_access_log_tells_a_dead_peer_retry(berth, raw_origin, vanish):
     assert retried["status"] == 200 and retried["berth_error"] is None and retried["bytes_in"] == 3
     assert retried["conn_idle_ms"] >= 0 and retried["conn_age_ms"] >= retried["conn_idle_ms"], retried
     assert retried["connect_ms"] > 0 and retried["total_ms"] >= 250, "the dead-peer timeout is inside the total"
+    # The same event in /metrics' totals: the close and the retry, by reason.
+    metrics = requests.get(f"{b.admin_url}/metrics", timeout=10).text.splitlines()
+    assert 'berth_connections_closed_total{reason="dead-peer"} 1' in metrics
+    assert 'berth_replays_total{reason="dead-peer"} 1' in metrics
 
 
 def test_dead_peer_retry_off_answers_502_at_once(berth, raw_origin, vanish):

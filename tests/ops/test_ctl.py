@@ -5,6 +5,8 @@ import socket
 import threading
 import time
 
+import requests
+
 from ops_helpers import TOKEN, ctl, proxied, stats, upstream_stats
 from waiting import wait_for
 
@@ -128,6 +130,9 @@ def test_stats_show_keep_alive_hint_closes_and_retries_by_reason(slow_berth, raw
     lines = {line.split("  ")[0]: line for line in _ok(ctl("stats", o.hostport, berth=b)).splitlines()[1:]}
     assert lines["retries by reason"].endswith("idempotent 1")
     assert "keep-alive-hint 1" in lines["closed"]
+    metrics = requests.get(f"{b.admin_url}/metrics", timeout=10).text.splitlines()
+    assert 'berth_connections_closed_total{reason="keep-alive-hint"} 1' in metrics
+    assert 'berth_replays_total{reason="idempotent"} 1' in metrics
 
 
 def test_server_errors_end_with_its_message_and_status_1(berth):
