@@ -13,7 +13,9 @@ public final class BerthServer {
     private(set) var configuration: BerthConfiguration
     let logger: Logger
     let reloader: Reloader?
-    private var workers: [Worker] = []
+    private(set) var workers: [Worker] = []
+    /// The VM restore watch, on worker 0's loop; nil when off or when the machine has no source (Server+Restore.swift).
+    var restoreWatch: VMRestoreWatch?
     private var admin: AdminServer?
     private var signals: [SignalWatch] = []
     /// Workers still draining after SIGTERM; nil before it. Counted on worker 0's loop, which carries the admin
@@ -70,6 +72,7 @@ public final class BerthServer {
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
         logStartup()
+        applyRestoreWatch()
         let finished = DispatchSemaphore(value: 0)
         for w in all.dropFirst() {
             let box = UncheckedBox(w)
@@ -81,6 +84,8 @@ public final class BerthServer {
         home.run()
         for _ in all.dropFirst() { finished.wait() }
         logger.info("stopped")
+        restoreWatch?.close()
+        restoreWatch = nil
         admin?.close()
         for s in signals { s.free() }
         signals.removeAll()
@@ -169,6 +174,7 @@ public final class BerthServer {
             if applied != new {
                 logger.warning("reload: listen, admin, their socket settings and workers need a restart; other changes applied")
             }
+            let watchWas = configuration.vmRestoreWatch
             configuration = applied
             let n = workers.count
             for w in workers {
@@ -183,6 +189,7 @@ public final class BerthServer {
                 }
                 if w.index == 0 { apply() } else { w.waker.post(apply) }
             }
+            if applied.vmRestoreWatch != watchWas { applyRestoreWatch() }
             logger.info("configuration reloaded", metadata: ["profile": "\(applied.profile)"])
             logStartup()
         } catch {

@@ -21,6 +21,9 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
 
 #include <event2/event.h>
 #include <event2/buffer.h>
@@ -57,6 +60,79 @@ static inline int berth_event_add_forever(struct event *ev) {
     return event_add(ev, NULL);
 }
 static inline int berth_errno(void) { return errno; }
+
+/*
+ * The kernel's uevent broadcast (VMRestoreWatch): a non-blocking NETLINK_KOBJECT_UEVENT socket bound to group 1, the
+ * kernel's own messages (udev's re-broadcasts are group 2). `rcvbuf` is asked for with SO_RCVBUFFORCE (root may pass
+ * net.core.rmem_max), else SO_RCVBUF: a deeper queue makes an overrun by other devices' uevents rarer.
+ */
+static inline int berth_uevent_socket(int rcvbuf) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+    if (fd < 0) return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+    struct sockaddr_nl a;
+    memset(&a, 0, sizeof a);
+    a.nl_family = AF_NETLINK;
+    a.nl_groups = 1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* One uevent datagram into buf. Returns its length (truncated to len), -1 with errno set (EAGAIN: none left, ENOBUFS:
+ * the queue overran and messages were lost). *from_kernel is 1 only when the kernel sent it (nl_pid 0): no process
+ * can send as the kernel, so a local user cannot fake a restore. */
+static inline ssize_t berth_uevent_recv(int fd, void *buf, size_t len, int *from_kernel) {
+    struct sockaddr_nl a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    ssize_t n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&a, &alen);
+    *from_kernel = n >= 0 && alen == sizeof a && a.nl_family == AF_NETLINK && a.nl_pid == 0;
+    return n;
+}
+
+/* Maps the first `len` bytes of the file at `path` read-only and shared (VMClock's page, which the hypervisor
+ * rewrites in place); NULL with errno set on failure. The descriptor is not kept: the mapping holds the file. */
+static inline const void *berth_map_readonly(const char *path, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (p == MAP_FAILED) { errno = saved; return NULL; }
+    return p;
+}
+
+static inline void berth_unmap(const void *p, size_t len) { munmap((void *)p, len); }
+
+/*
+ * VMClock's vm_generation_counter (include/uapi/linux/vmclock-abi.h): magic "VCLK" at 0, seq_count at 12 (odd while the
+ * hypervisor updates the page), flags at 24 (bit 8: the counter is present), the counter at 104, all little-endian.
+ * Read under the seqcount, as the ABI asks. Returns 1 with the counter in *out, 0 when the page was mid-update on
+ * every try (read again later), -1 when the page is not VMClock or has no generation counter.
+ */
+static inline int berth_vmclock_generation(const void *page, uint64_t *out) {
+    const volatile unsigned char *p = (const volatile unsigned char *)page;
+    if (__atomic_load_n((const uint32_t *)(p + 0), __ATOMIC_RELAXED) != 0x4b4c4356u) return -1;
+    if ((__atomic_load_n((const uint64_t *)(p + 24), __ATOMIC_RELAXED) & (1u << 8)) == 0) return -1;
+    for (int tries = 0; tries < 4; tries++) {
+        uint32_t before = __atomic_load_n((const uint32_t *)(p + 12), __ATOMIC_ACQUIRE);
+        if (before & 1u) continue;
+        uint64_t value = __atomic_load_n((const uint64_t *)(p + 104), __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n((const uint32_t *)(p + 12), __ATOMIC_RELAXED) == before) {
+            *out = value;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 /* Bytes a socket's send queue still holds (not sent, or sent and not acknowledged): SIOCOUTQ; -1 on failure. */
 static inline int berth_unacknowledged(int fd) {

@@ -33,12 +33,14 @@ enum CtlStatsView {
         let uptime = CtlFormat.uptime((doc["uptime_seconds"] as? NSNumber)?.doubleValue ?? 0)
         let workers = doc["workers"].map { "\($0)" } ?? "-"
         let causes = t.nonZero("errors")
+        let restores = t.int("vm_restores")
         return [
             "berth \(doc.text("version")) · profile \(doc.text("profile")) · up \(uptime) · workers \(workers)",
             "upstreams \(t.text("upstreams")) · callers \(t.text("callers")) · open \(t.text("open"))/\(t.text("max_total")) · "
                 + "idle \(t.text("idle")) · busy \(t.text("busy")) · connecting \(t.text("connecting")) · pending \(t.text("pending"))",
             "requests \(t.text("requests")) · retries \(t.text("retries")) · received \(t.text("requests_received")) · "
-                + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))"),
+                + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))")
+                + (restores > 0 ? " · vm restores \(restores)" : ""),
             peers(t),
         ]
     }

@@ -69,6 +69,7 @@ extension StatusPage {
             card("Requests", fmt(t.requests)), card("Received", fmt(t.requests_received)), card("Retries", fmt(t.retries)),
             card("Callers accepted", fmt(t.callers_accepted)), card("Bad requests", fmt(t.bad_requests)),
             card("Header timeouts", fmt(t.header_timeouts)), card("Tunnels", fmt(t.tunnels)),
+            card("VM restores", fmt(t.vm_restores)),
             card("Opened", fmt(t.connections.opened)), card("Reused", fmt(t.connections.reused)),
             card("Dead peers", fmt(t.connections.closed["dead-peer"])), card("Dead-peer retries", fmt(t.replays["dead-peer"])),
             card("Keep-alive-hint closes", fmt(t.connections.closed["keep-alive-hint"])));

@@ -9,7 +9,7 @@
 /// written by hand where it is rendered.
 enum WorkerStat: Int, CaseIterable, Sendable {
     // Counts; stored at `rawValue` (they come first, checked in StatTableTests).
-    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes
+    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes, vmRestores
     // By cause.
     case errors
 
@@ -31,6 +31,10 @@ enum WorkerStat: Int, CaseIterable, Sendable {
         case .responsesWithExtraBytes:
             StatColumn(.counter, "responses_with_extra_bytes", "berth_responses_with_extra_bytes_total",
                        "Upstream responses followed by bytes their framing did not account for; the connection was closed, not reused.")
+        case .vmRestores:
+            // Counted once per process, by the worker that owns the watch, so the sum over workers is the count.
+            StatColumn(.counter, "vm_restores", "berth_vm_restores_total",
+                       "Times the VM was restored from a snapshot (vmgenid or VMClock said so): every pooled connection was dropped and every epoch moved on.")
         case .errors:
             StatColumn(.counterBy(.errorCause), "errors", "berth_errors_total",
                        "Requests berth answered itself, by Berth-Error cause (including causes with no upstream).")

@@ -26,7 +26,7 @@ enum CloseReason: String, CaseIterable, Sendable {
     case requestIncomplete = "request-incomplete"
     /// The upstream asked to close (Connection: close, or HTTP/1.0 without keep-alive).
     case upstreamClose = "upstream-close"
-    /// Opened before the last /resume: an earlier epoch is never reused.
+    /// Opened before the last /resume or VM restore: an earlier epoch is never reused.
     case staleEpoch = "stale-epoch"
     /// The connection carried a tunnel (Upgrade or CONNECT), which has ended: counted when the tunnel gives its slot back.
     case upgraded

@@ -174,17 +174,18 @@ final class PoolManager {
         slotsFreed(slot)
     }
 
-    /// A slot for a connection opened ahead of demand.
+    /// A slot for a connection opened ahead of demand; none for a pool marked to forget, which takes no new idle one.
     func reservePrewarm(_ pool: UpstreamPool) -> ConnectTicket? {
-        ledger.reservePrewarm(pool.slot)
+        pool.forgetWhenEmpty ? nil : ledger.reservePrewarm(pool.slot)
     }
 
-    /// A prewarmed connection is up: it goes idle, straight to a waiter, or closes if a pause or resume overtook it.
+    /// A prewarmed connection is up: it goes idle, straight to a waiter, or closes if a pause or resume overtook it,
+    /// or a forget (/evict?forget=true) came while it connected: a pool marked to forget takes no idle connection.
     func prewarmed(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
-        carryOut(ledger.prewarmed(ticket, conn: conn, now: now), now: now)
+        carryOut(ledger.prewarmed(ticket, conn: conn, forgetting: pool.forgetWhenEmpty, now: now), now: now)
     }
 
     // MARK: busy connections
@@ -212,7 +213,7 @@ final class PoolManager {
             waiter.poolGranted(lease)
         case .close(let reason, let conn):
             close(conn, reason: reason)
-            slotsFreed(conn.pool.slot)
+            slotsFreed(freedSlot(conn.pool))
         case .replace(let reason, let conn, let admission):
             // The first waiter is a retry: it gets the slot as a connect ticket, never this reused connection.
             close(conn, reason: reason)
@@ -240,8 +241,12 @@ final class PoolManager {
     func idleConnectionEnded(_ conn: UpstreamConnection, reason: CloseReason) {
         guard ledger.removeIdle(conn.pool.slot, conn) else { return }
         close(conn, reason: reason)
-        slotsFreed(conn.pool.slot)
+        slotsFreed(freedSlot(conn.pool))
     }
+
+    /// Where a connection's close freed a slot: its pool's, unless that close forgot the pool, whose slot may then be
+    /// another upstream's (only the global count freed).
+    private func freedSlot(_ pool: UpstreamPool) -> PoolSlot? { pool.forgotten ? nil : pool.slot }
 
     /// An idle connection's timer fired: idle timeout or maximum age.
     func idleConnectionExpired(_ conn: UpstreamConnection) {

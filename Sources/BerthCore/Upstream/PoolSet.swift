@@ -220,12 +220,13 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         return reserve(s)
     }
 
-    /// A prewarmed connection is up: idle, handed to the first waiter, or closed when a pause or resume overtook it.
-    mutating func prewarmed(_ ticket: consuming ConnectTicket, conn: Conn, now: Nanos) -> Release {
+    /// A prewarmed connection is up: idle, handed to the first waiter, or closed when a pause or resume overtook it or
+    /// the pool is `forgetting` (marked to go when empty, it takes no new idle connection).
+    mutating func prewarmed(_ ticket: consuming ConnectTicket, conn: Conn, forgetting: Bool = false, now: Nanos) -> Release {
         let epoch = ticket.epoch
         let lease = connected(ticket, conn: conn)
         let pool = slots[lease.slot.index]!
-        let stale: CloseReason? = pool.isPaused ? .paused : (epoch != pool.epoch ? .staleEpoch : nil)
+        let stale: CloseReason? = forgetting ? .evicted : pool.isPaused ? .paused : (epoch != pool.epoch ? .staleEpoch : nil)
         return release(lease, verdict: stale, openedAt: now, now: now)
     }
 
@@ -318,6 +319,13 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         slots[s.index]!.bumpEpoch()
         slots[s.index]!.setMode(.active)
         return drainWaiters(s)
+    }
+
+    /// Moves `s` on to a new epoch without pausing it (the VM was restored): its idle connections leave at once
+    /// (the caller closes them), and busy or connecting ones close when they come back, as after a resume.
+    mutating func moveEpoch(_ s: PoolSlot) -> [Conn] {
+        slots[s.index]!.bumpEpoch()
+        return evict(s, idleFor: nil, now: 0)
     }
 
     private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {

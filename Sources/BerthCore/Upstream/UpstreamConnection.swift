@@ -4,8 +4,9 @@ import EventLoop
 /// An upstream connection and what the release gate needs to know about it.
 final class UpstreamConnection: ChannelDelegate {
     let channel: Channel
-    /// Pools outlive their connections (a forgotten pool object stays alive while anything refers to it).
-    unowned(unsafe) let pool: UpstreamPool
+    /// Strong, so the pool outlives its connections by construction: the close of a forgotten pool's last connection
+    /// drops the manager's reference while the connection's own code still reads it. No cycle: pools hold no connections.
+    let pool: UpstreamPool
     /// The pool epoch it was opened in.
     let epoch: UInt64
     let openedAt: Nanos
