@@ -125,6 +125,17 @@ final class AccessLogTests: XCTestCase {
         XCTAssertEqual(Dictionary(uniqueKeysWithValues: try logfmt(render(x, .logfmt, now: 11 * ms)))["attempts"], "-")
     }
 
+    /// Should log the status the caller got when the response was cut after its head: the upstream's, with the cut's
+    /// cause beside it.
+    func testACutResponseKeepsTheUpstreamsStatus() throws {
+        var x = deadPeerExchange()
+        x.response = .complete
+        x.errorCause = .responseTruncated
+        let doc = try json(render(x, .json, now: 1_260 * ms))
+        XCTAssertEqual(doc["status"] as? Int, 200)
+        XCTAssertEqual(doc["berth_error"] as? String, "response-truncated")
+    }
+
     /// Should never let a request value end the line, open a field or break the JSON: CR, LF, quotes, `=`, control
     /// bytes, DEL and non-ASCII bytes are escaped, and a long value is capped.
     func testHostileRequestValuesCannotForgeALine() throws {

@@ -26,7 +26,7 @@ enum AccessField: String, CaseIterable {
         case .method: return "The request method."
         case .target: return "The request target as sent (capped)."
         case .upstream: return "The upstream `host:port` the request was routed to; none before routing."
-        case .status: return "The status the caller got (berth's own answer, or the upstream's)."
+        case .status: return "The status the caller got: berth's own answer, or the upstream's (also when the response was cut after its head)."
         case .berthError: return "The `Berth-Error` cause when berth answered or cut the response itself."
         case .bytesIn: return "Request body bytes read from the caller."
         case .bytesOut: return "Response bytes read from the upstream, head included."
@@ -56,7 +56,8 @@ enum AccessField: String, CaseIterable {
         case .upstream:
             if let key = x.key { w.text(key.description) } else { w.none() }
         case .status:
-            w.number(UInt64(x.errorCause?.status ?? x.responseStatus))
+            // A response cut after its head went out keeps the upstream's status: that is what the caller got.
+            w.number(UInt64(x.responseHeadSent ? x.responseStatus : x.errorCause?.status ?? x.responseStatus))
         case .berthError:
             if let cause = x.errorCause { w.text(cause.rawValue) } else { w.none() }
         case .bytesIn:
