@@ -29,8 +29,7 @@ final class AccessLogTests: XCTestCase {
 
     private func render(_ x: Exchange, _ format: LogFormat, now: Nanos) -> String {
         var w = AccessLineWriter()
-        var x = x
-        return AccessField.line(&x, now: now, format: format, label: "berth", into: &w) { String(decoding: $0, as: UTF8.self) }
+        return AccessField.line(x, now: now, format: format, label: "berth", into: &w) { String(decoding: $0, as: UTF8.self) }
     }
 
     private func json(_ line: String) throws -> [String: Any] {

@@ -94,10 +94,8 @@ enum AccessField: String, CaseIterable {
         }
     }
 
-    /// The whole line for exchange `x`, ended at `now`, in `format`; `body` gets its bytes. `inout` though nothing
-    /// changes: a session's exchange is then read in place, where a borrowing parameter taken from the session's
-    /// stored property was a copy of the whole exchange, and its destruction (~1,300 instructions a line).
-    static func line<R>(_ x: inout Exchange, now: Nanos, format: LogFormat, label: String,
+    /// The whole line for exchange `x`, ended at `now`, in `format`; `body` gets its bytes.
+    static func line<R>(_ x: borrowing Exchange, now: Nanos, format: LogFormat, label: String,
                         into w: inout AccessLineWriter, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         w.begin(format, label: label)
         for field in allCases {
