@@ -129,7 +129,7 @@ final class ExchangeRulesTests: XCTestCase {
         afterByte.responseBytes = 1
         XCTAssertEqual(afterByte.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
         var twice = x
-        twice.retried = true
+        twice.retry = .idempotent
         XCTAssertEqual(twice.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
         var fresh = x
         fresh.reused = false

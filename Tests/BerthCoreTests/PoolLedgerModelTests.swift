@@ -261,7 +261,7 @@ final class PoolLedgerModelTests: XCTestCase {
     /// The session got a connection: the request goes out (`send(on:)`), with the body bytes the caller already sent.
     private func startRelay(_ s: ModelSession, reused: Bool, _ w: inout World) {
         var r = MemoryRelay(request: s.script.head, reused: reused)
-        r.x.retried = s.retried
+        r.x.retry = s.retried ? .idempotent : nil
         if s.bodySent > 0 { r.caller.receive(Array(s.script.body[..<s.bodySent])) }
         s.responseSent = 0
         s.relay = r

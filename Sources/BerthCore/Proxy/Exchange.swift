@@ -24,7 +24,12 @@ struct Exchange {
     var callerKeepAlive = true
     var socketTimeout: Nanos = 0
     var reused = false
-    var retried = false
+    /// Why the request went out a second time, nil while it went once.
+    var retry: RetryReason?
+    /// The request already went out a second time: never a third.
+    var retried: Bool { retry != nil }
+    /// What the access log reports of the pool and the waits.
+    var facts = ExchangeFacts()
     /// A copy of the request body kept for a replay (`replay: unread`), or why there is none.
     var replay = ReplayCopy.off
     var startedAt: Nanos = 0
@@ -108,13 +113,14 @@ struct Exchange {
         callerKeepAlive = true
         socketTimeout = 0
         reused = false
-        retried = false
+        retry = nil
+        facts.reset()
         replay = .off
         startedAt = now
         sentAt = 0
         firstByteAt = 0
         errorCause = nil
-        generation = nil
+        if generation != nil { generation = nil }  // no release call in the usual case: none named
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false

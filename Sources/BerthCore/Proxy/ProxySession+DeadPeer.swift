@@ -46,7 +46,7 @@ extension ProxySession {
                                      bodyBytesSent: x.requestBodyBytes, replayHeld: held)
         switch action {
         case .retry:
-            x.retried = true
+            x.retry = .deadPeer
             x.reused = false
             x.responseBytes = 0
             x.pool?.counters.countRetry(.deadPeer)

@@ -114,6 +114,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     private func connect(_ ticket: consuming ConnectTicket, pool: Upstream) {
         if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
         machine.connecting()
+        x.facts.connectStartedAt = worker.now
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
 
@@ -141,6 +142,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
+        x.facts.acquireWait &+= worker.now - since
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
         // that spoke HTTP (ConnectionPool.releaseStep's `replace`, resume's `allowReuse: !fresh`).
         precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
@@ -156,14 +158,16 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
+        x.facts.acquireWait &+= worker.now - since
         connect(ticket, pool: pool)
         drive()
     }
 
     func poolRejected(_ cause: ErrorCause) {
         worker.tick()
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        guard let since = machine.queuedSince, let pool = x.pool else { return }
         apply(machine.waitEnded())
+        x.facts.acquireWait &+= worker.now - since
         answer(cause, detail: "\(pool.key) is paused")
         drive()
     }
@@ -172,6 +176,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquireTimedOut(waited: Nanos) {
         guard let pool = x.pool else { return }
         worker.manager.cancelWait(pool, waiter: self)
+        x.facts.acquireWait &+= waited
         let ms = waited / 1_000_000
         if pool.state.isPaused {
             answer(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold (\(ms) ms)")

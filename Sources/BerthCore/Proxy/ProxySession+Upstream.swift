@@ -11,6 +11,7 @@ extension ProxySession {
         lease.conn.leaveIdle(to: self)
         lease.conn.requestsServed += 1
         x.reused = reused
+        x.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)
         machine.exchanging()
         let host = route.hostValue
         let options = worker.settings.forward
@@ -115,7 +116,7 @@ extension ProxySession {
     /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
     private func retry(_ reason: RetryReason) {
         abortUpstream(reason: .error)
-        x.retried = true
+        x.retry = reason
         x.reused = false
         x.responseBytes = 0
         x.pool?.counters.countRetry(reason)
