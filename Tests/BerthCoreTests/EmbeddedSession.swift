@@ -165,11 +165,11 @@ final class EmbeddedSession {
         func deliverReadable() { session.channelReadable(session.caller) }
         /// The session's upstream channel, if it relays over one, hears a read event.
         func deliverUpstreamReadable() {
-            if let ch = session.link.connection?.channel { session.channelReadable(ch) }
+            if let ch = session.machine.state.connection?.channel { session.channelReadable(ch) }
         }
         /// The session's upstream socket timeout fires, if it relays.
         func deliverUpstreamTimeout() {
-            if let ch = session.link.connection?.channel { session.channelTimedOut(ch) }
+            if let ch = session.machine.state.connection?.channel { session.channelTimedOut(ch) }
         }
         /// The connect in progress, if any, hears its socket's write event (its outcome); a refused loopback connect
         /// has its answer within a few milliseconds, so this waits for the socket to say, boundedly.

@@ -102,12 +102,12 @@ final class ExchangeRulesTests: XCTestCase {
 
     /// Should replay a bodiless idempotent or keyed request under either policy, and nothing else by default.
     func testTodaysRuleReplaysOnlyBodilessIdempotentOrKeyedRequests() {
-        XCTAssertEqual(exchange("GET").onUpstreamEnd(policy: .idempotent, clean: true), .retry(.idempotent))
-        XCTAssertEqual(exchange("POST", key: true).onUpstreamEnd(policy: .idempotent, clean: true), .retry(.idempotencyKey))
-        XCTAssertEqual(exchange("POST").onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset))
+        XCTAssertEqual(exchange("GET").upstreamEnded(policy: .idempotent, clean: true), .retry(.idempotent))
+        XCTAssertEqual(exchange("POST", key: true).upstreamEnded(policy: .idempotent, clean: true), .retry(.idempotencyKey))
+        XCTAssertEqual(exchange("POST").upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset))
         var withBody = exchange("PUT", body: 10)
         withBody.requestBodyBytes = 10
-        XCTAssertEqual(withBody.onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset), "body bytes were given away")
+        XCTAssertEqual(withBody.upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset), "body bytes were given away")
     }
 
     /// Should replay a POST with its body under `unread` when the copy holds every byte sent.
@@ -115,9 +115,9 @@ final class ExchangeRulesTests: XCTestCase {
         var x = exchange("POST", body: 5)
         x.requestBodyBytes = 5
         x.replay = .holding(copy(5))
-        XCTAssertEqual(x.onUpstreamEnd(policy: .unread, clean: true), .retry(.unread))
-        XCTAssertEqual(x.onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset), "the policy is per destination")
-        XCTAssertEqual(exchange("POST").onUpstreamEnd(policy: .unread, clean: true), .retry(.unread), "a bodiless POST")
+        XCTAssertEqual(x.upstreamEnded(policy: .unread, clean: true), .retry(.unread))
+        XCTAssertEqual(x.upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset), "the policy is per destination")
+        XCTAssertEqual(exchange("POST").upstreamEnded(policy: .unread, clean: true), .retry(.unread), "a bodiless POST")
     }
 
     /// Should never replay after a response byte, a second time, on a fresh connection, or without the whole body.
@@ -127,19 +127,19 @@ final class ExchangeRulesTests: XCTestCase {
         x.replay = .holding(copy(5))
         var afterByte = x
         afterByte.responseBytes = 1
-        XCTAssertEqual(afterByte.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
+        XCTAssertEqual(afterByte.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
         var twice = x
         twice.retried = true
-        XCTAssertEqual(twice.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
+        XCTAssertEqual(twice.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
         var fresh = x
         fresh.reused = false
-        XCTAssertEqual(fresh.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
+        XCTAssertEqual(fresh.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
         var outgrown = x
         outgrown.replay = .skipped(.bodyTooLarge)
-        XCTAssertEqual(outgrown.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
+        XCTAssertEqual(outgrown.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
         var partial = x
         partial.replay = .holding(copy(3))
-        XCTAssertEqual(partial.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset), "the copy lacks bytes that went out")
+        XCTAssertEqual(partial.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset), "the copy lacks bytes that went out")
     }
 
     /// Should end an until-close body at the upstream's close rather than fail it.
@@ -147,7 +147,7 @@ final class ExchangeRulesTests: XCTestCase {
         var x = exchange("GET")
         x.response = .streaming(.untilClose, reframed: false)
         x.responseBytes = 100
-        XCTAssertEqual(x.onUpstreamEnd(policy: .idempotent, clean: true), .finishUntilClose)
+        XCTAssertEqual(x.upstreamEnded(policy: .idempotent, clean: true), .endUntilClose)
     }
 
     /// Should bound the buffers handed out and reuse those given back.

@@ -7,7 +7,7 @@ extension ProxySession {
     /// of berth's own goes through here and is counted here, once: in the worker's errors and, once routed, the
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
     func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
-        guard machine.state != .closed else { return }
+        if case .closed = machine.phase { return }
         if x.responseHeadSent { return cutResponse(cause) }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
@@ -84,9 +84,10 @@ extension ProxySession {
         worker.manager.release(lease, facts: facts, now: MonotonicClock.now())
     }
 
-    /// Closes the current upstream connection, if relaying, through the gate with `reason`.
-    func abortUpstream(reason: CloseReason) {
-        guard let lease = link.takeLease() else { return }
+    /// Closes the current upstream connection, if relaying, through the gate with `reason`; with `rerouting` the
+    /// request goes back to routing (a retry), else the exchange is ending (berth answers it).
+    func abortUpstream(reason: CloseReason, rerouting: Bool = false) {
+        guard let lease = machine.takeLease(rerouting: rerouting) else { return }
         release(lease, failure: reason)
     }
 }

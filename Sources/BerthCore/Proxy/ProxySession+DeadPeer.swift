@@ -39,18 +39,14 @@ extension ProxySession {
     /// The peer never acknowledged the request: the connection is reset (it is dead, and nothing of it is worth a
     /// FIN), and the request goes again on a fresh connection or is answered 502 dead-peer.
     private func deadPeerFound() {
-        abortUpstream(reason: .deadPeer)
+        abortUpstream(reason: .deadPeer, rerouting: true)
         var held: Int? = nil
         if case .holding(let copy) = x.replay { held = copy.count }
         let action = DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: x.retried,
                                      bodyBytesSent: x.requestBodyBytes, replayHeld: held)
         switch action {
         case .retry:
-            x.retried = true
-            x.reused = false
-            x.responseBytes = 0
-            x.pool?.counters.countRetry(.deadPeer)
-            acquire(allowReuse: false)
+            retry(.deadPeer)
         case .fail(let why):
             let upstream = x.key?.description ?? "upstream"
             answer(.deadPeer, detail: "\(upstream) acknowledged none of the request on a reused connection; not sent again: \(why.rawValue)")

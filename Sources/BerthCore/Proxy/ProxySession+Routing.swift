@@ -103,7 +103,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             connect(ticket, pool: pool)
         case .wait:
             let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
-            apply(machine.queued(now: now, limit: limit))
+            apply(machine.queued(now: now, limit: limit, in: pool))
         case .reject(let cause):
             answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
@@ -111,8 +111,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
     private func connect(_ ticket: consuming ConnectTicket, pool: UpstreamPool) {
-        if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
-        machine.connecting()
+        machine.connecting(ticket, tunnel: needsFreshConnection)
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
 
@@ -130,13 +129,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolGranted(_ lease: consuming UpstreamLease) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
+        guard let since = machine.queuedSince else {
             // The session is no longer queued: give the connection straight back.
             let conn = lease.conn
             worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
             return
         }
-        apply(machine.waitEnded())
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
         pool.counters.observe(.acquireWait, worker.now - since)
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
         // that spoke HTTP (PoolState.releaseStep's `replace`, resume's `allowReuse: !fresh`).
@@ -147,11 +147,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
+        guard let since = machine.queuedSince else {
             worker.manager.connectFailed(ticket)
             return
         }
-        apply(machine.waitEnded())
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
         pool.counters.observe(.acquireWait, worker.now - since)
         connect(ticket, pool: pool)
         drive()
@@ -159,16 +160,20 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolRejected(_ cause: ErrorCause) {
         worker.tick()
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
-        apply(machine.waitEnded())
+        guard machine.queuedSince != nil else { return }
+        // The pool took the session out of its queue itself.
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
         answer(cause, detail: "\(pool.key) is paused")
         drive()
     }
 
     /// The pool had nothing within the acquire timeout (or the pause's hold).
     func acquireTimedOut(waited: Nanos) {
-        guard let pool = x.pool else { return }
+        guard machine.queuedSince != nil else { return }
+        let (pool, timer) = machine.waitEnded()
         worker.manager.cancelWait(pool, waiter: self)
+        apply(timer)
         let ms = waited / 1_000_000
         if pool.state.isPaused {
             answer(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold (\(ms) ms)")
@@ -179,10 +184,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// The drain ran out with this request still queued in a pool: it is answered rather than cut.
     func answerShuttingDown() {
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        guard machine.queuedSince != nil else { return }
         worker.tick()
+        let (pool, timer) = machine.waitEnded()
         worker.manager.cancelWait(pool, waiter: self)
-        apply(machine.waitEnded())
+        apply(timer)
         answer(.shuttingDown, detail: "berth is shutting down")
     }
 
@@ -190,36 +196,16 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func connectSucceeded(_ channel: Channel) {
         worker.tick()
-        switch link.take() {
-        case .connecting(let ticket):
-            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
-            send(on: lease, reused: false)
-        case .tunnelConnecting(let ticket):
-            tunnelConnected(worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now))
-        case .none:
-            channel.close()
-        case .relaying(let lease):
-            preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer, _):
-            preconditionFailure("a connect finished inside a tunnel with \(peer.peer.fd)")
-        }
+        // The Connector answers only while its slot is held (close() frees it first), so the state holds the ticket.
+        guard let ticket = machine.takeTicket() else { return channel.close() }
+        let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+        if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
     }
 
     func connectFailed(_ cause: ErrorCause, detail: String) {
         worker.tick()
-        switch link.take() {
-        case .connecting(let ticket):
-            worker.manager.connectFailed(ticket)
-        case .tunnelConnecting(let ticket):
-            worker.manager.connectFailed(ticket)
-        case .none:
-            break
-        case .relaying(let lease):
-            preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer, _):
-            preconditionFailure("a connect failed inside a tunnel with \(peer.peer.fd)")
-        }
+        if let ticket = machine.takeTicket() { worker.manager.connectFailed(ticket) }
         answer(cause, detail: detail)
         drive()
     }

@@ -41,11 +41,11 @@ extension ProxySession: TunnelOwner {
 
     /// A 101 arrived for an upgrading request: the upstream connection becomes a tunnel and keeps its pool slot.
     func startUpgrade() {
-        guard link.connection != nil else { return }
+        guard machine.state.holdsLease else { return }
         guard RelayDriver.writeHead(responseParser, version: x.request.version, keepAlive: true,
                                     options: worker.settings.forward, to: caller) else { return close() }
         x.response = .complete
-        guard let lease = link.takeLease() else { return }
+        guard let lease = machine.takeLease(rerouting: true) else { return }
         lease.conn.channel.clearTimeout()
         worker.counters[.tunnels] &+= 1
         enterTunnel(with: lease)
@@ -53,10 +53,9 @@ extension ProxySession: TunnelOwner {
 
     /// Hands the caller and the lease's connection to a tunnel of their own; the session hears again when it ends.
     private func enterTunnel(with lease: consuming UpstreamLease) {
-        machine.tunnel()
         let t = Tunnel(caller: caller, peer: lease.conn.channel, highWater: worker.settings.highWater,
                        idleTimeout: worker.settings.callerIdleTimeout, owner: self)
-        link = .tunnel(t, lease)
+        machine.tunnel(t, lease)
         if !t.start() { close() }
     }
 
@@ -64,7 +63,7 @@ extension ProxySession: TunnelOwner {
         worker.tick()
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
-        if case .tunnel(_, let lease) = link.take() { worker.manager.tunnelEnded(lease) }
+        if let lease = machine.endTunnel() { worker.manager.tunnelEnded(lease) }
         caller.delegate = self
         if flushCaller { closeAfterFlush() } else { close() }
     }

@@ -11,7 +11,6 @@ extension ProxySession {
         lease.conn.leaveIdle(to: self)
         lease.conn.requestsServed += 1
         x.reused = reused
-        machine.exchanging()
         let host = route.hostValue
         let options = worker.settings.forward
         let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
@@ -20,7 +19,7 @@ extension ProxySession {
             lease.conn.channel.write(moving: copy.bytes)
             x.dropReplay(into: worker.replay, because: nil)
         }
-        link = .relaying(lease)
+        machine.relaying(lease)
         // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
         guard written else { return close() }
         x.sentAt = now
@@ -28,7 +27,7 @@ extension ProxySession {
         responseParser.reset()
         // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
         // for the server's close), so the relay's flow control would never arm it.
-        _ = link.withRelayedChannel { channel in
+        _ = machine.state.withRelayedChannel { channel in
             if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(x.socketTimeout, now: now) }
         }
         relay()
@@ -36,7 +35,7 @@ extension ProxySession {
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {
-        let turn = link.withRelayedChannel { upstream in
+        let turn = machine.state.withRelayedChannel { upstream in
             RelayDriver.run(&x, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
         }
         guard let outcome = turn else { return }
@@ -45,7 +44,7 @@ extension ProxySession {
             break
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            link.connection?.channel.scheduleRead()
+            machine.state.connection?.channel.scheduleRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
@@ -59,6 +58,7 @@ extension ProxySession {
             x.callerKeepAlive = false
             answer(.badRequest, detail: "invalid chunked request body: \(error)")
         case .retry(let reason):
+            abortUpstream(reason: .error, rerouting: true)
             retry(reason)
         case .upgrade:
             startUpgrade()
@@ -68,7 +68,7 @@ extension ProxySession {
     }
 
     func upstreamReadable() {
-        guard let up = link.connection else { return }
+        guard let up = machine.state.connection else { return }
         // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
         guard up.channel.reading else { return relay() }
         switch up.channel.read() {
@@ -85,16 +85,16 @@ extension ProxySession {
             // (a request body's runs, unflushed output), and the machine looks at both.
             break
         case .eof:
-            return upstreamEnded(clean: up.channel.endedCleanly)
+            return relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: up.channel.endedCleanly))
         case .failed:
-            return upstreamEnded(clean: false)
+            return relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: false))
         }
         relay()
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
     func finishExchange(extraBytes extra: Bool) {
-        guard let lease = link.takeLease() else { return }
+        guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused.
         let facts = ReleaseFacts(
@@ -106,25 +106,20 @@ extension ProxySession {
         endExchange(keepCaller: x.callerKeepAlive)
     }
 
-    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the exchange's rules
-    /// say whether that completes an until-close body (only a `clean` end does), sends the request again, or fails it.
-    func upstreamEnded(clean: Bool) {
-        relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: clean))
-    }
-
-    /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
-    private func retry(_ reason: RetryReason) {
-        abortUpstream(reason: .error)
+    /// A reused connection died before any response byte (or its peer never acknowledged the request): the request
+    /// goes again on a fresh connection, once. The pool is asked by the session's action loop (`drive()`), after the
+    /// relay or timeout that found the death has returned, so a retry never runs inside the relay.
+    func retry(_ reason: RetryReason) {
         x.retried = true
         x.reused = false
         x.responseBytes = 0
         x.pool?.counters.countRetry(reason)
-        acquire(allowReuse: false)
+        retryPending = true
     }
 
     func upstreamTimedOut() {
-        if x.deadPeerWatch, let up = link.connection, deadPeerTimedOut(up.channel) { return }
-        if let up = link.connection, upstreamStillTakes(up.channel) { return }
+        if x.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
+        if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(x.socketTimeout) / 1e9
         let upstream = x.key?.description ?? "upstream"
         abortUpstream(reason: .error)
@@ -153,14 +148,14 @@ extension ProxySession {
     /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
     /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
     func upstreamTookBytes() {
-        guard let up = link.connection, up.channel.reading else { return }
+        guard let up = machine.state.connection, up.channel.reading else { return }
         up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 
     func upstreamDrained() {
-        guard let up = link.connection else { return }
-        if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
+        guard let up = machine.state.connection else { return }
+        if up.channel.writeError != 0 { return relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: false)) }
         up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }

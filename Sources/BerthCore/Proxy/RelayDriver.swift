@@ -75,12 +75,12 @@ enum RelayDriver {
                 if on {
                     upstream.startReading()
                     upstream.setTimeout(x.upstreamTimeout(now: host.now), now: host.now)
-                    apply(CallerMachine.upstreamFlowing, to: caller, now: host.now)
+                    apply(SessionMachine.upstreamFlowing, to: caller, now: host.now)
                 } else {
                     // While the upstream waits on the caller, the caller's idle timeout bounds how long that may last.
                     upstream.stopReading()
                     upstream.clearTimeout()
-                    apply(CallerMachine.callerBackedUp(idleTimeout: host.callerIdleTimeout), to: caller, now: host.now)
+                    apply(SessionMachine.callerBackedUp(idleTimeout: host.callerIdleTimeout), to: caller, now: host.now)
                 }
             case .finished(let extra): return .finished(extraBytes: extra)
             case .failed(let cause): return .failed(cause)
@@ -163,7 +163,7 @@ enum RelayDriver {
 
     /// Carries out a verdict on the caller's timer.
     @inline(__always)
-    static func apply<C: RelayChannel>(_ timer: CallerMachine.Timer, to caller: C, now: Nanos) {
+    static func apply<C: RelayChannel>(_ timer: SessionMachine.Timer, to caller: C, now: Nanos) {
         switch timer {
         case .arm(let after): caller.setTimeout(after, now: now)
         case .clear: caller.clearTimeout()
