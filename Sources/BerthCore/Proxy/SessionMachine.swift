@@ -41,6 +41,7 @@ struct SessionMachine: ~Copyable {
     private(set) var state: SessionState = .idle
 
     /// Where the session is, without what it holds.
+    @inline(__always)
     var phase: SessionPhase { state.phase }
 
     /// The caller connected: the idle timeout runs until the first byte of a head.
@@ -190,7 +191,7 @@ struct SessionMachine: ~Copyable {
     /// The one funnel for moves: a pair that cannot happen traps (in release builds too), so a session that skips a
     /// step is caught where it happens instead of giving back the wrong thing later. Returns the state left, whose
     /// resources the caller takes out.
-    @discardableResult
+    @discardableResult @inline(__always)
     private mutating func move(to next: consuming SessionState) -> SessionState {
         let from = phase
         let to = next.phase

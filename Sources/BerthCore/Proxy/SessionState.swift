@@ -35,6 +35,7 @@ enum SessionState: ~Copyable {
     case closed
 
     /// The phase without its resources: what the rules (timers, legal transitions) and the tests look at.
+    @inline(__always)
     var phase: SessionPhase {
         switch self {
         case .idle: return .idle
