@@ -7,14 +7,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// A request head is complete: decide where it goes and get a connection.
     func beginExchange() {
         let now = worker.now
-        x.reset(now: now)
-        parser.takeHead(into: &x.request)
+        exchange.reset(now: now)
+        parser.takeHead(into: &exchange.request)
         worker.counters[.requestsReceived] &+= 1
-        let req = x.request
-        x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
+        let req = exchange.request
+        exchange.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
-        x.requestBody = Body(req.framing, limits: worker.settings.limits)
-        if case .untilClose = x.requestBody {
+        exchange.requestBody = Body(req.framing, limits: worker.settings.limits)
+        if case .untilClose = exchange.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
         // Only a head with a Via field is searched: one branch per request otherwise.
@@ -62,36 +62,36 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             pool = p
             remember(req, pool: pool, hostValue: hostValue)
         }
-        x.key = pool.key
-        x.pool = pool
-        x.socketTimeout = pool.settings.socketTimeout
+        exchange.key = pool.key
+        exchange.pool = pool
+        exchange.socketTimeout = pool.settings.socketTimeout
         if let override = req.headers["berth-socket-timeout"] {
             guard let d = DurationSyntax.nanoseconds(parsing: override) else {
                 return answer(.badRequest, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
             }
-            x.socketTimeout = min(d, worker.settings.socketCeiling)
+            exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
         pool.counters[.requests] &+= 1
-        if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
+        if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
     func takeReplayCopy(_ pool: UpstreamPool) {
-        if case .length(let n) = x.requestBody, n > UInt64(worker.replay.limit) {
-            x.replay = .skipped(.bodyTooLarge)
+        if case .length(let n) = exchange.requestBody, n > UInt64(worker.replay.limit) {
+            exchange.replay = .skipped(.bodyTooLarge)
             return pool.counters.countReplaySkip(.bodyTooLarge)
         }
         guard let buffer = worker.replay.take() else {
-            x.replay = .skipped(.bufferFull)
+            exchange.replay = .skipped(.bufferFull)
             return pool.counters.countReplaySkip(.bufferFull)
         }
-        x.replay = .holding(buffer)
+        exchange.replay = .holding(buffer)
     }
 
     /// Asks the pool for a connection.
     func acquire(allowReuse: Bool) {
-        guard let pool = x.pool else { return }
+        guard let pool = exchange.pool else { return }
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
@@ -198,7 +198,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         worker.tick()
         // The Connector answers only while its slot is held (close() frees it first), so the state holds the ticket.
         guard let ticket = machine.takeTicket() else { return channel.close() }
-        let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+        let lease = worker.manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
     }

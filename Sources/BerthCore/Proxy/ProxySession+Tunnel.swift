@@ -8,7 +8,7 @@ extension ProxySession: TunnelOwner {
     /// socket, never over one that already spoke HTTP.
     @inline(__always)
     var needsFreshConnection: Bool {
-        if case .connect = x.request.method { return true }
+        if case .connect = exchange.request.method { return true }
         return false
     }
 
@@ -16,7 +16,7 @@ extension ProxySession: TunnelOwner {
     /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
     /// max-pending, the acquire timeout) and holds its slot until it ends.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
-        x.key = key
+        exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
         guard key.isResolvable else {
             return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
@@ -28,7 +28,7 @@ extension ProxySession: TunnelOwner {
             let cap = worker.manager.settings.maxUpstreams
             return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
         }
-        x.pool = pool
+        exchange.pool = pool
         acquire(allowReuse: false)
     }
 
@@ -42,9 +42,9 @@ extension ProxySession: TunnelOwner {
     /// A 101 arrived for an upgrading request: the upstream connection becomes a tunnel and keeps its pool slot.
     func startUpgrade() {
         guard machine.state.holdsLease else { return }
-        guard RelayDriver.writeHead(responseParser, version: x.request.version, keepAlive: true,
+        guard RelayDriver.writeHead(responseParser, version: exchange.request.version, keepAlive: true,
                                     options: worker.settings.forward, to: caller) else { return close() }
-        x.response = .complete
+        exchange.response = .complete
         guard let lease = machine.takeLease(rerouting: true) else { return }
         lease.conn.channel.clearTimeout()
         worker.counters[.tunnels] &+= 1

@@ -13,7 +13,7 @@ final class ProxySession: ChannelDelegate {
     var machine = SessionMachine()
     var parser: RequestHeadParser
     var responseParser: ResponseHeadParser
-    var x = Exchange()
+    var exchange = Exchange()
     /// A retry waits here for the session's action loop (`drive()`): it starts once the relay that asked for it has
     /// returned, never inside it.
     var retryPending = false
@@ -144,7 +144,7 @@ final class ProxySession: ChannelDelegate {
 
     /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
     private func holdPipelinedInput() {
-        if !x.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
+        if !exchange.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
@@ -153,9 +153,9 @@ final class ProxySession: ChannelDelegate {
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard x.requestDone else { return close() }
-            x.callerKeepAlive = false
-            x.callerSendingEnded = true
+            guard exchange.requestDone else { return close() }
+            exchange.callerKeepAlive = false
+            exchange.callerSendingEnded = true
             caller.stopReading()
         default:
             close()

@@ -125,20 +125,20 @@ final class Worker: EventHandler {
     /// Writes the access-log line for the session's current exchange when enabled.
     func accessLog(_ s: ProxySession) {
         guard settings.accessLog else { return }
-        let x = s.x
+        let exchange = s.exchange
         let now = MonotonicClock.now()
         let ms = { (n: Nanos) in String(Double(n / 1000) / 1000) }
         logger.info("access", metadata: [
-            "method": "\(x.request.method.rawValue)",
-            "upstream": "\(x.key?.description ?? "-")",
-            "status": "\(x.errorCause?.status ?? x.responseStatus)",
-            "bytes_in": "\(x.requestBodyBytes)",
-            "bytes_out": "\(x.responseBytes)",
-            "duration_ms": "\(ms(now - x.startedAt))",
-            "ttfb_ms": "\(x.firstByteAt > 0 ? ms(x.firstByteAt - x.sentAt) : "-")",
-            "reused": "\(x.reused)",
-            "retried": "\(x.retried)",
-            "berth_error": "\(x.errorCause?.rawValue ?? "-")",
+            "method": "\(exchange.request.method.rawValue)",
+            "upstream": "\(exchange.key?.description ?? "-")",
+            "status": "\(exchange.errorCause?.status ?? exchange.responseStatus)",
+            "bytes_in": "\(exchange.requestBodyBytes)",
+            "bytes_out": "\(exchange.responseBytes)",
+            "duration_ms": "\(ms(now - exchange.startedAt))",
+            "ttfb_ms": "\(exchange.firstByteAt > 0 ? ms(exchange.firstByteAt - exchange.sentAt) : "-")",
+            "reused": "\(exchange.reused)",
+            "retried": "\(exchange.retried)",
+            "berth_error": "\(exchange.errorCause?.rawValue ?? "-")",
         ])
     }
 
