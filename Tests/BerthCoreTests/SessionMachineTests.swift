@@ -84,18 +84,6 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertTrue(SessionMachine.allowed(from: .acquiring(since: 1), to: .idle), "berth answered a queued request")
     }
 
-    /// Should hold in the funnel's bit table exactly the pairs the transition table allows, each phase at its ordinal.
-    func testTheFunnelsBitsAreTheTransitionTable() {
-        XCTAssertEqual(SessionPhase.representatives.count, SessionPhase.count)
-        for (i, from) in SessionPhase.representatives.enumerated() {
-            XCTAssertEqual(from.ordinal, i)
-            for to in SessionPhase.representatives {
-                let bit = SessionMachine.legalPairs & (1 << (from.ordinal * SessionPhase.count + to.ordinal)) != 0
-                XCTAssertEqual(bit, SessionMachine.allowed(from: from, to: to), "\(from) -> \(to)")
-            }
-        }
-    }
-
     /// Should close a caller that stopped reading mid-exchange or mid-tunnel, and re-arm the idle timeout on traffic.
     func testExchangesAndTunnelsCloseOnTheCallerTimer() {
         var m = SessionMachine()

@@ -193,22 +193,11 @@ struct SessionMachine: ~Copyable {
     /// resources the caller takes out.
     @discardableResult @inline(__always)
     private mutating func move(to next: consuming SessionState) -> SessionState {
-        let bit = state.phaseOrdinal &* SessionPhase.count &+ next.phaseOrdinal
-        precondition(Self.legalPairs & (1 << bit) != 0, "a session cannot go from \(phase) to \(next.phase)")
+        let from = phase
+        let to = next.phase
+        precondition(Self.allowed(from: from, to: to), "a session cannot go from \(from) to \(to)")
         return state.replace(with: next)
     }
-
-    /// `allowed` as one bit per (from, to) pair of phase ordinals, worked out once: the funnel tests a bit rather than
-    /// switching over two phases on every move of every request.
-    static let legalPairs: UInt128 = {
-        var bits: UInt128 = 0
-        for from in SessionPhase.representatives {
-            for to in SessionPhase.representatives where allowed(from: from, to: to) {
-                bits |= 1 << (from.ordinal * SessionPhase.count + to.ordinal)
-            }
-        }
-        return bits
-    }()
 
     /// The legal transitions; `close()` may come from anywhere.
     static func allowed(from: SessionPhase, to: SessionPhase) -> Bool {

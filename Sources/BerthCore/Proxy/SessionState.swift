@@ -52,24 +52,6 @@ enum SessionState: ~Copyable {
         }
     }
 
-    /// The phase's place in `SessionPhase.representatives` (the funnel's bit table), without building the phase.
-    @inline(__always)
-    var phaseOrdinal: Int {
-        switch self {
-        case .idle: return 0
-        case .readingHead: return 1
-        case .routing: return 2
-        case .queued: return 3
-        case .connecting: return 4
-        case .tunnelConnecting: return 4
-        case .relaying: return 5
-        case .tunnel: return 6
-        case .ending: return 7
-        case .closing: return 8
-        case .closed: return 9
-        }
-    }
-
     /// The connection being relayed over, if any.
     var connection: UpstreamConnection? {
         switch self {
@@ -135,29 +117,4 @@ enum SessionPhase: Equatable {
     case ending
     case closing
     case closed
-}
-
-extension SessionPhase {
-    /// One phase of each kind, in `phaseOrdinal` order; the transition rules do not look at the times they carry.
-    static let representatives: [SessionPhase] = [
-        .idle, .readingHead(since: 0), .routing, .acquiring(since: 0), .connecting, .exchanging, .tunnel, .ending,
-        .closing, .closed,
-    ]
-    static let count = 10
-
-    /// This phase's place in `representatives`.
-    var ordinal: Int {
-        switch self {
-        case .idle: return 0
-        case .readingHead: return 1
-        case .routing: return 2
-        case .acquiring: return 3
-        case .connecting: return 4
-        case .exchanging: return 5
-        case .tunnel: return 6
-        case .ending: return 7
-        case .closing: return 8
-        case .closed: return 9
-        }
-    }
 }
