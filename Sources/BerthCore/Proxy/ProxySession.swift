@@ -97,7 +97,20 @@ final class ProxySession: ChannelDelegate {
     /// The session's action loop, run as each event returns: a pending retry goes back to the pool, then the heads
     /// already buffered start, up to a budget (the rest wait for the next loop turn). A retry happens at most once
     /// per request, and each pass either starts one or parses heads under their own budget, so the loop is bounded.
+    @inline(__always)
     func drive() {
+        // Most events: no retry, and at most the buffered heads to start (the loop below only when a retry is asked).
+        if _fastPath(!retryPending) {
+            guard machine.awaitingHead, caller.pendingInput > 0 else { return }
+            parseHeads()
+            guard retryPending else { return }
+        }
+        driveRetries()
+    }
+
+    /// `drive()`'s loop once a retry is pending: the retry goes back to the pool, then heads start, in turns.
+    @inline(never)
+    private func driveRetries() {
         for _ in 0..<ProxySession.headsPerEvent {
             if retryPending {
                 retryPending = false
