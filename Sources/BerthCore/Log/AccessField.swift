@@ -44,26 +44,26 @@ enum AccessField: String, CaseIterable {
         }
     }
 
-    /// Writes the field's value for exchange `x`, ended at `now`.
-    func write(_ x: borrowing Exchange, now: Nanos, into w: inout AccessLineWriter) {
-        let f = x.facts
+    /// Writes the field's value for `exchange`, ended at `now`.
+    func write(_ exchange: borrowing Exchange, now: Nanos, into w: inout AccessLineWriter) {
+        let f = exchange.facts
         let sent = f.firstSentAt != 0
         switch self {
         case .method:
-            w.text(x.request.method.rawValue)
+            w.text(exchange.request.method.rawValue)
         case .target:
-            x.request.withTargetBytes { w.text($0) }
+            exchange.request.withTargetBytes { w.text($0) }
         case .upstream:
-            if let key = x.key { w.text(key.description) } else { w.none() }
+            if let key = exchange.key { w.text(key.description) } else { w.none() }
         case .status:
             // A response cut after its head went out keeps the upstream's status: that is what the caller got.
-            w.number(UInt64(x.responseHeadSent ? x.responseStatus : x.errorCause?.status ?? x.responseStatus))
+            w.number(UInt64(exchange.responseHeadSent ? exchange.responseStatus : exchange.errorCause?.status ?? exchange.responseStatus))
         case .berthError:
-            if let cause = x.errorCause { w.text(cause.rawValue) } else { w.none() }
+            if let cause = exchange.errorCause { w.text(cause.rawValue) } else { w.none() }
         case .bytesIn:
-            w.number(x.requestBodyBytes)
+            w.number(exchange.requestBodyBytes)
         case .bytesOut:
-            w.number(x.responseBytes)
+            w.number(exchange.responseBytes)
         case .reused:
             if sent { w.bool(f.reused) } else { w.none() }
         case .connAge:
@@ -73,11 +73,11 @@ enum AccessField: String, CaseIterable {
         case .epoch:
             if sent { w.number(f.epoch) } else { w.none() }
         case .generation:
-            if let g = x.generation { w.text(g) } else { w.none() }
+            if let g = exchange.generation { w.text(g) } else { w.none() }
         case .attempts:
             w.beginList()
-            if x.key != nil { w.item("first") }
-            if let retry = x.retry { w.item(retry.rawValue) }
+            if exchange.key != nil { w.item("first") }
+            if let retry = exchange.retry { w.item(retry.rawValue) }
             w.endList()
         case .acquire:
             w.milliseconds(f.acquireWait)
@@ -86,21 +86,21 @@ enum AccessField: String, CaseIterable {
                 w.milliseconds((f.connectedAt != 0 ? f.connectedAt : now) - f.connectStartedAt)
             }
         case .ttfb:
-            if x.firstByteAt > 0 { w.milliseconds(x.firstByteAt - x.sentAt) } else { w.none() }
+            if exchange.firstByteAt > 0 { w.milliseconds(exchange.firstByteAt - exchange.sentAt) } else { w.none() }
         case .total:
-            w.milliseconds(now - x.startedAt)
+            w.milliseconds(now - exchange.startedAt)
         case .traceID:
-            if let id = TraceParent.traceID(of: x.request.headers) { id.withUnsafeBytes { w.text($0) } } else { w.none() }
+            if let id = TraceParent.traceID(of: exchange.request.headers) { id.withUnsafeBytes { w.text($0) } } else { w.none() }
         }
     }
 
-    /// The whole line for exchange `x`, ended at `now`, in `format`; `body` gets its bytes.
-    static func line<R>(_ x: borrowing Exchange, now: Nanos, format: LogFormat, label: String,
+    /// The whole line for `exchange`, ended at `now`, in `format`; `body` gets its bytes.
+    static func line<R>(_ exchange: borrowing Exchange, now: Nanos, format: LogFormat, label: String,
                         into w: inout AccessLineWriter, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         w.begin(format, label: label)
         for field in allCases {
             w.name(field.rawValue)
-            field.write(x, now: now, into: &w)
+            field.write(exchange, now: now, into: &w)
         }
         return w.end(body)
     }

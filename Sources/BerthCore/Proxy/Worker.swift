@@ -130,7 +130,7 @@ final class Worker: EventHandler {
     /// access_log is apart from its error_log. The exchange ended at the session event's time (`now`).
     func accessLog(_ s: ProxySession) {
         guard let format = settings.accessLog else { return }
-        AccessField.line(s.x, now: now, format: format, label: logger.label, into: &accessLine) { line in
+        AccessField.line(s.exchange, now: now, format: format, label: logger.label, into: &accessLine) { line in
             var p = line.baseAddress!
             var left = line.count
             while left > 0 {
