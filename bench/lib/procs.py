@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -10,6 +9,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from berthkit import Berth
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -121,33 +122,15 @@ def compile_c(source, work, name, libs=()):
     return exe
 
 
-def read_ready_line(p, timeout=20.0):
-    """Read berth's first stdout line `berth listening proxy=H:P admin=H:P` -> (proxy_port, admin_port)."""
-    proxy, admin = read_ready_addresses(p, timeout)
-    m = re.search(r":(\d+)$", proxy), re.search(r":(\d+)$", admin)
-    if not all(m):
-        raise RuntimeError(f"berth is not listening on TCP ports: proxy={proxy} admin={admin}")
-    return int(m[0].group(1)), int(m[1].group(1))
-
-
-def read_ready_addresses(p, timeout=20.0):
-    """Read berth's first stdout line -> (proxy, admin) as printed: `H:P`, `[H]:P` or `unix:/path`."""
-    import select
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while time.monotonic() < deadline and b"\n" not in buf:
-        r, _, _ = select.select([p.stdout], [], [], 0.2)
-        if r:
-            chunk = os.read(p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-        elif p.poll() is not None:
-            break
-    m = re.search(rb"proxy=(\S+) admin=(\S+)", buf)
-    if not m:
-        raise RuntimeError(f"berth did not print its ready line (got {buf!r}, exit={p.poll()})")
-    return m.group(1).decode(), m.group(2).decode()
+def start_berth(flags, work, name, cpu=None, wrapper=(), binary=None, ready_timeout=20.0):
+    """berth with `flags`, started by berthkit (pinned with taskset when cpu is given, `wrapper` such as valgrind
+    before it), its stderr in WORK/NAME.stderr; the berthkit Berth once its ready line came. stop_all() stops it."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    b = Berth(flags, binary=binary or os.environ["BERTH_BIN"], wrapper=[*pin, *wrapper],
+              log_path=os.path.join(work, f"{name}.stderr"), ready_timeout=ready_timeout,
+              popen_kw={"start_new_session": True})
+    _started.append(b.proc)
+    return b
 
 
 def proc_tree(pid):

@@ -12,7 +12,8 @@ import subprocess
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from admin_helpers import ROOT, SLOW_FLAGS, admin, proxied
+from berthkit import admin
+from admin_helpers import ROOT, SLOW_FLAGS, proxied
 
 API_MD = os.path.join(ROOT, "api.md")
 

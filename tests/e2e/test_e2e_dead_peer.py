@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from berth_helpers import keepalive_loop
-from berth_stats import upstream_stats
+from berthkit import keepalive_loop, upstream_stats
 from e2e_helpers import FIGURES, send
 
 TABLE = "berth_deadpeer_test"

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from berth_process import BERTH_BIN
+from berthkit import BERTH_BIN
 from hostile_wire import connect, read_to_end, status_of
 
 TOKEN = "0123456789abcdef0123456789abcdef"

@@ -3,7 +3,8 @@ and never reads is not read further, so berth's memory stays bounded, and its an
 import threading
 import time
 
-from bounds_helpers import admin_json, proc_status, refused_port
+from berthkit import admin_json
+from bounds_helpers import proc_status, refused_port
 from hostile_wire import connect
 
 MIB = 1 << 20

@@ -6,7 +6,7 @@ import subprocess
 
 import yaml
 
-from berth_helpers import wait_for
+from berthkit import wait_for
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))

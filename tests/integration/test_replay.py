@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
+from berthkit import RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
 BODY = b'{"activation": "a-1", "value": 42}'
 

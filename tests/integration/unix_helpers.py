@@ -11,8 +11,8 @@ import stat
 import subprocess
 import tempfile
 
-from berth_process import BERTH_BIN
-from processes import stop_process
+from berthkit import BERTH_BIN
+from berthkit import stop_process
 
 NOBODY = 65534
 

@@ -5,7 +5,8 @@ import socket
 import threading
 import time
 
-from ops_helpers import TOKEN, ctl, proxied, stats, upstream_stats
+from berthkit import stats, upstream_stats
+from ops_helpers import TOKEN, ctl, proxied
 
 
 def _ok(p):

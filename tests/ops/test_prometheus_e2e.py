@@ -9,10 +9,9 @@ import pytest
 import requests
 import yaml
 
-from ops_helpers import TOKEN, Origin, Traffic, need, stats
+from berthkit import Origin, stats, stop_process, wait_for
+from ops_helpers import TOKEN, Traffic, need
 from promql import ALERTS, PENDING, RULES, dashboard_queries, label_values_metric, load_dashboard, metric_names, recorded_names
-from waiting import wait_for
-from processes import stop_process
 
 
 def _free_port():
