@@ -3,6 +3,7 @@
 import http.client
 import json
 import socket
+import urllib.parse
 
 from .waiting import wait_for
 
@@ -150,15 +151,13 @@ def stats(target, upstream=None, token=None, timeout=15):
 
 
 def upstream_stats(target, upstream, token=None):
-    """The /stats entry of `upstream` (host:port), or None while berth does not know it (its 404): the one meaning
-    of a missing upstream. Callers that want zeros for it write `upstream_stats(...) or ZERO`."""
-    r = admin(target, "GET", f"/stats?upstream={upstream}", token=token)
-    if r.status == 404:
-        return None
-    assert r.status == 200, (upstream, r.status, r.text)
-    entries = [u for u in r.json()["upstreams"] if u["upstream"] == upstream]
-    assert len(entries) == 1, r.text
-    return entries[0]
+    """The /stats entry of `upstream` (HOST:PORT, or https://HOST:PORT for a TLS pool), or None while berth does not
+    know it: the one meaning of a missing upstream. Callers that want zeros for it write `upstream_stats(...) or ZERO`.
+    Asks with q= (a name filter that takes TLS pool names too, where upstream= takes HOST:PORT only)."""
+    doc = admin_json(target, "GET", f"/stats?q={urllib.parse.quote(upstream, safe=':/')}", token=token)
+    entries = [u for u in doc["upstreams"] if u["upstream"] == upstream]
+    assert len(entries) <= 1, entries
+    return entries[0] if entries else None
 
 
 def wait_upstream(target, upstream, predicate, timeout=5.0, what="upstream stats"):
