@@ -20,7 +20,7 @@ Starting berth (a test gets the same from the `berth` fixture of tests/conftest.
 One meaning each: `upstream_stats` is None while berth does not know the upstream; `wait_for` and `wait_upstream`
 raise AssertionError naming what they waited for; `admin` returns an Answer for every status.
 """
-from .admin import AdminConnection, Answer, admin, admin_json, stats, upstream_stats, wait_upstream
+from .admin import AdminConnection, Answer, UnixHTTPConnection, admin, admin_json, stats, upstream_stats, wait_upstream
 from .concurrency import run_threads
 from .factories import closing_factory
 from .http_origin import Origin
@@ -30,7 +30,7 @@ from .raw_client import RawClient, get_req, raw_request
 from .raw_origin import RawOrigin, ServerConn, echo_handler, free_port, keepalive_loop
 from .waiting import wait_for
 
-__all__ = ["AdminConnection", "Answer", "admin", "admin_json", "stats", "upstream_stats", "wait_upstream", "run_threads",
+__all__ = ["AdminConnection", "Answer", "UnixHTTPConnection", "admin", "admin_json", "stats", "upstream_stats", "wait_upstream", "run_threads",
            "closing_factory", "Origin", "DEFAULT_TIMEOUT", "BufferedSocket", "Message", "parse_head", "BERTH_BIN",
            "ROOT", "Berth", "parse_address", "parse_ready_line", "stop_process", "RawClient", "get_req", "raw_request",
            "RawOrigin", "ServerConn", "echo_handler", "free_port", "keepalive_loop", "wait_for"]

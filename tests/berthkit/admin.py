@@ -8,10 +8,10 @@ import urllib.parse
 from .waiting import wait_for
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    """http.client on an AF_UNIX socket path."""
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over AF_UNIX: the standard library client, keep-alive included, on a socket path."""
 
-    def __init__(self, path, timeout):
+    def __init__(self, path, timeout=10):
         super().__init__("localhost", timeout=timeout)
         self.socket_path = path
 
@@ -86,7 +86,7 @@ class AdminConnection:
 
     def _connect(self):
         if isinstance(self.address, str):
-            return _UnixConnection(self.address, self.timeout)
+            return UnixHTTPConnection(self.address, self.timeout)
         return http.client.HTTPConnection(self.address[0], self.address[1], timeout=self.timeout)
 
     def _default_host(self):

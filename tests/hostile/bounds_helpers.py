@@ -1,5 +1,4 @@
-"""Helpers of the bounds tests (issue 23 items 2, 7, 10, 12, 13): berth's memory, a free port."""
-import socket
+"""Helpers of the bounds tests (issue 23 items 2, 7, 10, 12, 13): berth's memory (a free port is berthkit's)."""
 
 
 def proc_status(pid, field):
@@ -9,12 +8,3 @@ def proc_status(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
-def refused_port():
-    """A loopback port nothing listens on (bound, then released)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port

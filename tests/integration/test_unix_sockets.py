@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from berthkit import closing_factory, stats
-from unix_helpers import (NOBODY, NodeUpstream, UnixHTTPConnection, as_nobody, berth_binary, connect_error, curl,
-                          is_socket, leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
+from berthkit import UnixHTTPConnection, closing_factory, stats
+from unix_helpers import (NOBODY, NodeUpstream, as_nobody, berth_binary, connect_error, curl, is_socket,
+                          leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
 
