@@ -64,13 +64,22 @@ def _read_first_line(stream, timeout):
     return buf.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
+class BerthDidNotStart(RuntimeError):
+    """berth printed no ready line: `returncode` (its exit status, or the signal that stopped it) and `stderr`."""
+
+    def __init__(self, message, returncode, stderr):
+        super().__init__(message)
+        self.returncode, self.stderr = returncode, stderr
+
+
 class Berth:
     """A running berth process, from its first stdout line `berth listening proxy=... admin=...` (`ready_line`):
     `proxy` and `admin` are (host, port) for a TCP listener and the socket path for a `unix:` one.
 
     `args` are berth's flags. `binary` replaces BERTH_BIN (a copy another user may execute); `wrapper` goes before it
     (valgrind, taskset); `log_path` sends stderr to that file instead of memory (long runs, bench); `ready_timeout`
-    bounds the wait for the ready line (RuntimeError with stderr when it does not come); `popen_kw` goes to Popen."""
+    bounds the wait for the ready line (BerthDidNotStart, with the exit status and stderr, when it does not come);
+    `popen_kw` goes to Popen."""
 
     def __init__(self, args, env=None, binary=None, popen_kw=None, cwd=None, wrapper=(), log_path=None,
                  ready_timeout=20):
@@ -86,13 +95,19 @@ class Berth:
         finally:
             if log_path:
                 stderr.close()
-        if not log_path:
-            threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._drain = None if log_path else threading.Thread(target=self._read_stderr, daemon=True)
+        if self._drain:
+            self._drain.start()
         line = _read_first_line(self.proc.stdout, ready_timeout)
         if not line.startswith(READY_PREFIX):
             self.stop(timeout=5)
-            raise RuntimeError(f"berth did not start within {ready_timeout}s: {line!r} (exit {self.proc.returncode}) "
-                               f"stderr={self.stderr_text()[-4000:]!r}")
+            self.proc.stdout.close()
+            if self._drain:
+                self._drain.join(5)  # all of stderr, for the message
+            stderr = self.stderr_text()
+            message = (f"berth printed no ready line within {ready_timeout}s: {line!r} (exit {self.proc.returncode}) "
+                       f"stderr={stderr[-4000:]!r}")
+            raise BerthDidNotStart(message, self.proc.returncode, stderr)
         self.ready_line = line
         self.proxy, self.admin = parse_ready_line(line)
 
