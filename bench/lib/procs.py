@@ -8,9 +8,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-from berthkit import Berth
+from berthkit import Berth, wait_for
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -84,31 +83,26 @@ def stop_all():
             pass
 
 
+def _connects(address):
+    """Whether a connect to `address` (a port on 127.0.0.1, or `unix:/path`) succeeds now."""
+    unix = isinstance(address, str)
+    family, target = (socket.AF_UNIX, address[5:]) if unix else (socket.AF_INET, ("127.0.0.1", address))
+    try:
+        with socket.socket(family) as s:
+            s.settimeout(0.5)
+            s.connect(target)
+            return True
+    except OSError:
+        return False
+
+
 def wait_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+    wait_address(port, timeout)
 
 
 def wait_address(address, timeout=10.0):
-    """wait_port for a port number; for `unix:/path`, until a connect to the socket succeeds."""
-    if not isinstance(address, str):
-        return wait_port(address, timeout)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(0.5)
-                s.connect(address[5:])
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {address} after {timeout}s")
+    """Until something listens on `address`: a port number on 127.0.0.1, or `unix:/path` (berthkit's wait_for)."""
+    wait_for(lambda: _connects(address), timeout=timeout, interval=0.05, what=f"a listener on {address}")
 
 
 def compile_c(source, work, name, libs=()):
