@@ -13,7 +13,9 @@ public final class BerthServer {
     private(set) var configuration: BerthConfiguration
     let logger: Logger
     let reloader: Reloader?
-    private var workers: [Worker] = []
+    private(set) var workers: [Worker] = []
+    /// The VM restore watch, on worker 0's loop; nil when off or when the machine has no source (Server+Restore.swift).
+    var restoreWatch: VMRestoreWatch?
     private var admin: AdminServer?
     private var signals: [SignalWatch] = []
     /// Workers still draining after SIGTERM; nil before it. Counted on worker 0's loop, which carries the admin
@@ -62,6 +64,7 @@ public final class BerthServer {
         // Known before any worker runs: a connect to one of these would be berth talking to itself.
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
+        Self.shareGenerations(all)
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
@@ -70,6 +73,7 @@ public final class BerthServer {
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
         logStartup()
+        applyRestoreWatch()
         let finished = DispatchSemaphore(value: 0)
         for w in all.dropFirst() {
             let box = UncheckedBox(w)
@@ -81,6 +85,8 @@ public final class BerthServer {
         home.run()
         for _ in all.dropFirst() { finished.wait() }
         logger.info("stopped")
+        restoreWatch?.close()
+        restoreWatch = nil
         admin?.close()
         for s in signals { s.free() }
         signals.removeAll()
@@ -169,6 +175,7 @@ public final class BerthServer {
             if applied != new {
                 logger.warning("reload: listen, admin, their socket settings and workers need a restart; other changes applied")
             }
+            let watchWas = configuration.vmRestoreWatch
             configuration = applied
             let n = workers.count
             for w in workers {
@@ -183,6 +190,7 @@ public final class BerthServer {
                 }
                 if w.index == 0 { apply() } else { w.waker.post(apply) }
             }
+            if applied.vmRestoreWatch != watchWas { applyRestoreWatch() }
             logger.info("configuration reloaded", metadata: ["profile": "\(applied.profile)"])
             logStartup()
         } catch {
@@ -253,4 +261,27 @@ public final class BerthServer {
 final class UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
+}
+
+extension BerthServer {
+    /// With several workers, a new generation one of them saw is told to the others on their own loops (the later
+    /// stamp wins everywhere, `Generations.heard`). Only a change posts; a request that names the current one does not.
+    static func shareGenerations(_ all: [Worker]) {
+        guard all.count > 1 else { return }
+        for w in all {
+            let others = all.filter { $0 !== w }.map(WorkerRef.init)
+            w.manager.generationAnnounced = { endpoint, token, stamp in
+                for o in others {
+                    let peer = o.worker
+                    peer.waker.post { peer.manager.generationHeard(token, stamp: stamp, at: endpoint, now: MonotonicClock.now()) }
+                }
+            }
+        }
+    }
+}
+
+/// A worker another worker's closure refers to: the server owns every worker for the process's life, so the
+/// reference is not counted (a counted one would make a cycle through the managers).
+private struct WorkerRef {
+    unowned let worker: Worker
 }

@@ -21,6 +21,9 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <linux/netlink.h>
 
 #include <event2/event.h>
 #include <event2/buffer.h>
@@ -57,6 +60,79 @@ static inline int berth_event_add_forever(struct event *ev) {
     return event_add(ev, NULL);
 }
 static inline int berth_errno(void) { return errno; }
+
+/*
+ * The kernel's uevent broadcast (VMRestoreWatch): a non-blocking NETLINK_KOBJECT_UEVENT socket bound to group 1, the
+ * kernel's own messages (udev's re-broadcasts are group 2). `rcvbuf` is asked for with SO_RCVBUFFORCE (root may pass
+ * net.core.rmem_max), else SO_RCVBUF: a deeper queue makes an overrun by other devices' uevents rarer.
+ */
+static inline int berth_uevent_socket(int rcvbuf) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+    if (fd < 0) return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+    struct sockaddr_nl a;
+    memset(&a, 0, sizeof a);
+    a.nl_family = AF_NETLINK;
+    a.nl_groups = 1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* One uevent datagram into buf. Returns its length (truncated to len), -1 with errno set (EAGAIN: none left, ENOBUFS:
+ * the queue overran and messages were lost). *from_kernel is 1 only when the kernel sent it (nl_pid 0): no process
+ * can send as the kernel, so a local user cannot fake a restore. */
+static inline ssize_t berth_uevent_recv(int fd, void *buf, size_t len, int *from_kernel) {
+    struct sockaddr_nl a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    ssize_t n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&a, &alen);
+    *from_kernel = n >= 0 && alen == sizeof a && a.nl_family == AF_NETLINK && a.nl_pid == 0;
+    return n;
+}
+
+/* Maps the first `len` bytes of the file at `path` read-only and shared (VMClock's page, which the hypervisor
+ * rewrites in place); NULL with errno set on failure. The descriptor is not kept: the mapping holds the file. */
+static inline const void *berth_map_readonly(const char *path, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    int saved = errno;
+    close(fd);
+    if (p == MAP_FAILED) { errno = saved; return NULL; }
+    return p;
+}
+
+static inline void berth_unmap(const void *p, size_t len) { munmap((void *)p, len); }
+
+/*
+ * VMClock's vm_generation_counter (include/uapi/linux/vmclock-abi.h): magic "VCLK" at 0, seq_count at 12 (odd while the
+ * hypervisor updates the page), flags at 24 (bit 8: the counter is present), the counter at 104, all little-endian.
+ * Read under the seqcount, as the ABI asks. Returns 1 with the counter in *out, 0 when the page was mid-update on
+ * every try (read again later), -1 when the page is not VMClock or has no generation counter.
+ */
+static inline int berth_vmclock_generation(const void *page, uint64_t *out) {
+    const volatile unsigned char *p = (const volatile unsigned char *)page;
+    if (__atomic_load_n((const uint32_t *)(p + 0), __ATOMIC_RELAXED) != 0x4b4c4356u) return -1;
+    if ((__atomic_load_n((const uint64_t *)(p + 24), __ATOMIC_RELAXED) & (1u << 8)) == 0) return -1;
+    for (int tries = 0; tries < 4; tries++) {
+        uint32_t before = __atomic_load_n((const uint32_t *)(p + 12), __ATOMIC_ACQUIRE);
+        if (before & 1u) continue;
+        uint64_t value = __atomic_load_n((const uint64_t *)(p + 104), __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n((const uint32_t *)(p + 12), __ATOMIC_RELAXED) == before) {
+            *out = value;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 /* Bytes a socket's send queue still holds (not sent, or sent and not acknowledged): SIOCOUTQ; -1 on failure. */
 static inline int berth_unacknowledged(int fd) {
@@ -167,7 +243,12 @@ static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *b
  * 512 bytes, and frees a chain as soon as it is drained, so every request would otherwise malloc and free four of them.
  * Freed blocks of those sizes wait on a short per-thread list instead; everything else goes to malloc. Each block
  * carries its size in a 16-byte header because libevent's free hook is not told it.
+ *
+ * Sanitizers: BERTH_CHAIN_BLOCK_CACHE=off in the environment installs libc's allocator instead, so AddressSanitizer
+ * sees every chain block's free and reuse (scripts/sanitize sets it). With the cache on under ASan, a cached block's
+ * bytes are poisoned while it waits on the list, so a read of a drained chain is still reported.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +259,8 @@ struct berth_mm_block { struct berth_mm_block *next; };
 struct berth_mm_cache {
     struct berth_mm_block *lists[BERTH_MM_CLASSES];
     int counts[BERTH_MM_CLASSES];
+    /* Whether the thread-exit destructor knows this thread's cache (berth_mm_watch_thread_exit). */
+    int watched;
 };
 
 /* Function-local: Swift's importer emits inline functions from a header, but not file-scope static variables. */
@@ -196,6 +279,42 @@ static inline int berth_mm_class(size_t size) {
 /* Small blocks are reused often; a few large ones are enough for bodies in flight. */
 static inline int berth_mm_keep(int c) { return c <= 5 ? 256 : 16; }
 
+/* Gives the calling thread's cached blocks back to libc; the cache stays usable (it refills on the next frees). */
+static inline void berth_mm_release_thread_cache(void) {
+    struct berth_mm_cache *cache = berth_mm_cache();
+    for (int c = 0; c < BERTH_MM_CLASSES; c++) {
+        while (cache->lists[c] != NULL) {
+            struct berth_mm_block *b = cache->lists[c];
+            cache->lists[c] = b->next;
+            free((char *)b - sizeof(size_t));
+        }
+        cache->counts[c] = 0;
+    }
+}
+
+static void berth_mm_thread_exited(void *cache) {
+    (void)cache;
+    berth_mm_release_thread_cache();
+}
+
+static inline pthread_key_t *berth_mm_exit_key(void) {
+    static pthread_key_t key;
+    return &key;
+}
+
+static void berth_mm_make_exit_key(void) { pthread_key_create(berth_mm_exit_key(), berth_mm_thread_exited); }
+
+/* A worker thread's cache would leak when the thread ends: each loop thread registers this destructor before it runs
+ * (EventBase.run), so the allocator's own paths carry no check. */
+static inline void berth_mm_watch_thread_exit(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct berth_mm_cache *cache = berth_mm_cache();
+    if (cache->watched) return;
+    pthread_once(&once, berth_mm_make_exit_key);
+    pthread_setspecific(*berth_mm_exit_key(), cache);
+    cache->watched = 1;
+}
+
 static void *berth_mm_malloc(size_t size) {
     int c = berth_mm_class(size);
     struct berth_mm_cache *cache = berth_mm_cache();
@@ -212,8 +331,8 @@ static void *berth_mm_malloc(size_t size) {
     return p + BERTH_MM_HEADER;
 }
 
-static void berth_mm_free(void *ptr) {
-    if (ptr == NULL) return;
+/* Frees `ptr` to the cache (returns 1) or to libc (0). */
+static inline int berth_mm_put(void *ptr) {
     char *p = (char *)ptr - BERTH_MM_HEADER;
     int c = berth_mm_class(*(size_t *)p);
     struct berth_mm_cache *cache = berth_mm_cache();
@@ -222,25 +341,68 @@ static void berth_mm_free(void *ptr) {
         b->next = cache->lists[c];
         cache->lists[c] = b;
         cache->counts[c]++;
-        return;
+        return 1;
     }
     free(p);
+    return 0;
+}
+
+static void berth_mm_free(void *ptr) {
+    if (ptr == NULL) return;
+    (void)berth_mm_put(ptr);
+}
+
+/* realloc over a malloc and free of the cache's (plain or poisoned); inlined, the calls are direct. */
+static inline void *berth_mm_realloc_with(void *ptr, size_t size, void *(*alloc)(size_t), void (*release)(void *)) {
+    if (ptr == NULL) return alloc(size);
+    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
+    if (size <= old && berth_mm_class(old) < 0) return ptr;
+    void *fresh = alloc(size);
+    if (fresh == NULL) return NULL;
+    memcpy(fresh, ptr, old < size ? old : size);
+    release(ptr);
+    return fresh;
 }
 
 static void *berth_mm_realloc(void *ptr, size_t size) {
-    if (ptr == NULL) return berth_mm_malloc(size);
-    size_t old = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
-    if (size <= old && berth_mm_class(old) < 0) return ptr;
-    void *fresh = berth_mm_malloc(size);
-    if (fresh == NULL) return NULL;
-    memcpy(fresh, ptr, old < size ? old : size);
-    berth_mm_free(ptr);
-    return fresh;
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc, berth_mm_free);
+}
+
+/* Present only in a process linked with AddressSanitizer's runtime. */
+extern void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+extern void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+
+/* The cache under ASan: a block's bytes (not its header, which the list uses) are poisoned while it is cached. */
+static void *berth_mm_malloc_poisoned(size_t size) {
+    void *p = berth_mm_malloc(size);
+    if (p != NULL) __asan_unpoison_memory_region(p, size);
+    return p;
+}
+
+static void berth_mm_free_poisoned(void *ptr) {
+    if (ptr == NULL) return;
+    size_t size = *(size_t *)((char *)ptr - BERTH_MM_HEADER);
+    if (berth_mm_put(ptr)) __asan_poison_memory_region(ptr, size);
+}
+
+static void *berth_mm_realloc_poisoned(void *ptr, size_t size) {
+    return berth_mm_realloc_with(ptr, size, berth_mm_malloc_poisoned, berth_mm_free_poisoned);
+}
+
+/* Whether BERTH_CHAIN_BLOCK_CACHE=off asks for libc's allocator (sanitizer runs). */
+static inline int berth_mm_cache_disabled(void) {
+    const char *v = getenv("BERTH_CHAIN_BLOCK_CACHE");
+    return v != NULL && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0);
 }
 
 /* Must run before any other libevent call: blocks from the two allocators must never meet. */
 static inline void berth_install_allocator(void) {
-    event_set_mem_functions(berth_mm_malloc, berth_mm_realloc, berth_mm_free);
+    if (berth_mm_cache_disabled()) return; /* libevent's default is libc's malloc, realloc and free */
+    if (__asan_poison_memory_region != NULL && __asan_unpoison_memory_region != NULL) {
+        event_set_mem_functions(berth_mm_malloc_poisoned, berth_mm_realloc_poisoned, berth_mm_free_poisoned);
+    } else {
+        event_set_mem_functions(berth_mm_malloc, berth_mm_realloc, berth_mm_free);
+    }
 }
 
 #endif

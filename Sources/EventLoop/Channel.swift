@@ -295,21 +295,21 @@ package final class Channel: EventHandler {
     }
 
     /// Closes the socket and frees every C object; idempotent. `reset` sends RST instead of FIN.
-    /// With `closer`, the channel leaves service now (no more callbacks) and the rest of the work, freeing its events
+    /// With `posted`, the channel leaves service now (no more callbacks) and the rest of the work, freeing its events
     /// (an epoll_ctl each) and close(2), waits for the end of the running callback.
-    package func close(reset: Bool = false, via closer: DeferredCloser? = nil) {
+    package func close(reset: Bool = false, via posted: PostedEvents? = nil) {
         guard !closed else { return }
         closed = true
         reading = false
         delegate = nil
-        if let closer {
-            closer.close(self, reset: reset)
+        if let posted {
+            posted.close(self, reset: reset)
         } else {
             release(reset: reset)
         }
     }
 
-    /// The second half of `close`: frees the C events and closes the socket. `DeferredCloser` calls it after the
+    /// The second half of `close`: frees the C events and closes the socket. `PostedEvents` calls it after the
     /// admin answer for channels closed through it.
     func release(reset: Bool) {
         readEvent.free()

@@ -1,4 +1,5 @@
 // One libevent event_base, the loop of one worker thread: made without locks and with two priorities, run, stopped, freed.
+import Glibc
 internal import CLibevent
 
 /// Installs the chain-block cache once, before the first libevent call of the process: blocks from the two
@@ -22,9 +23,18 @@ package final class EventBase {
         event_base_priority_init(raw, 2)
     }
 
-    /// Runs the loop until `stop()` or until no event is left.
+    /// Runs the loop until `stop()` or until no event is left. The running thread's chain-block cache is freed when
+    /// the thread ends (a worker's leaked).
     package func run() {
+        berth_mm_watch_thread_exit()
         event_base_dispatch(raw)
+    }
+
+    /// Whether the calling thread's chain-block cache is registered to be freed at thread exit (tests). Asked here,
+    /// not in CLibevent directly: each module that imports the shim has its own copy of its static state.
+    package static var chainBlockCacheFreedAtExit: Bool {
+        let cache = berth_mm_cache()!
+        return cache.pointee.watched == 1 && pthread_getspecific(berth_mm_exit_key()!.pointee) == UnsafeMutableRawPointer(cache)
     }
 
     /// Ends `run()` after the running callback; call on the loop's thread.

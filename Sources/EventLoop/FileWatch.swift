@@ -25,11 +25,7 @@ package final class FileWatch: EventHandler {
     }
 
     /// Why a call failed: the system's errno and sentence.
-    package struct Failure: Error, Sendable {
-        package let errno: Int32
-        /// `strerror(errno)`.
-        package var reason: String { String(cString: strerror(errno)) }
-    }
+    package typealias Failure = SystemFailure
 
     private var fd: CInt
     private var event: LoopEvent?

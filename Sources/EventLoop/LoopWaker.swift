@@ -1,15 +1,13 @@
 // Runs work on a loop's thread from any other thread: an eventfd the loop watches, and a locked queue of jobs.
 import Glibc
-import Synchronization
 internal import CLibevent
 
 /// Lets other threads hand jobs to one event loop; the only cross-thread entry into a worker.
 package final class LoopWaker: EventHandler, @unchecked Sendable {
     private let fd: CInt
     private var event: LoopEvent!
-    /// Guards `jobs`; the closures themselves only ever run on the loop's thread.
-    private let lock = Mutex<Void>(())
-    nonisolated(unsafe) private var jobs: [() -> Void] = []
+    /// The queued jobs, under a lock ThreadSanitizer sees; the closures themselves only ever run on the loop's thread.
+    private let jobs = ThreadLock<[() -> Void]>([])
 
     package init(base: EventBase) {
         fd = berth_eventfd()
@@ -20,7 +18,7 @@ package final class LoopWaker: EventHandler, @unchecked Sendable {
 
     /// Queues `job` to run on the loop's thread; safe from any thread.
     package func post(_ job: @escaping () -> Void) {
-        lock.withLock { _ in jobs.append(job) }
+        jobs.withLock { $0.append(job) }
         var one: UInt64 = 1
         _ = Glibc.write(fd, &one, 8)
     }
@@ -29,7 +27,7 @@ package final class LoopWaker: EventHandler, @unchecked Sendable {
         var value: UInt64 = 0
         _ = Glibc.read(fd, &value, 8)
         var batch: [() -> Void] = []
-        lock.withLock { _ in swap(&batch, &jobs) }
+        jobs.withLock { swap(&batch, &$0) }
         for job in batch { job() }
     }
 

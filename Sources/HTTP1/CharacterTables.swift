@@ -29,13 +29,38 @@ let charClassTable: StaticString = "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0
 @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
 @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
 
-/// Case-insensitive comparison of wire bytes with an ASCII lowercase literal.
+/// Case-insensitive comparison of wire bytes with an ASCII lowercase literal. Eight bytes at a time while eight
+/// remain (`asciiLowercased` lowers a word exactly as `lower` lowers each byte), then byte by byte: header names
+/// and list tokens are mostly 4 to 17 bytes, so this is one or two word compares instead of a loop per byte.
 @inline(__always)
 func equalsLowercase(_ p: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
-    guard p.count == s.utf8CodeUnitCount else { return false }
-    let q = s.utf8Start
-    for i in 0..<p.count where lower(p[i]) != q[i] { return false }
+    let n = p.count
+    guard n == s.utf8CodeUnitCount else { return false }
+    let q = UnsafeRawPointer(s.utf8Start)
+    var i = 0
+    while i &+ 8 <= n {
+        let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if asciiLowercased(w) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i &+= 8
+    }
+    while i < n {
+        if lower(p[i]) != q.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i &+= 1
+    }
     return true
+}
+
+/// `lower` applied to each byte of `w` at once: 0x20 is added to every byte in 'A'...'Z' and to no other. Each
+/// byte's test is done in its own 8 bits without carries (its low seven bits plus at most 0x3F stay below 0x100), and
+/// bytes of 0x80 and above are left out by their own high bit.
+@inline(__always)
+func asciiLowercased(_ w: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let low7 = w & (ones &* 0x7F)
+    let atLeastA = low7 &+ ones &* (0x80 - 0x41)     // high bit set where the byte is 'A' or above
+    let aboveZ = low7 &+ ones &* (0x80 - 0x5B)       // high bit set where the byte is above 'Z'
+    let capitals = atLeastA & ~aboveZ & ~w & (ones &* 0x80)
+    return w | (capitals >> 2)
 }
 
 /// Case-insensitive comparison of two byte runs.

@@ -1,35 +1,5 @@
 // Header fields kept as raw line bytes in one reusable buffer plus index ranges, so parsing allocates no Strings.
 
-/// Header names the codec acts on, recognised once when a field is stored.
-enum KnownHeader: UInt8, Sendable {
-    case other, host, contentLength, transferEncoding, connection, upgrade, expect
-    case keepAlive, proxyConnection, proxyAuthorization, te, trailer, via
-    /// berth's own cause header: an upstream's is renamed on the way to the caller (a chained berth's cause).
-    case berthError
-
-    static func classify(_ name: UnsafeRawBufferPointer) -> KnownHeader {
-        switch name.count {
-        case 2: if equalsLowercase(name, "te") { return .te }
-        case 3: if equalsLowercase(name, "via") { return .via }
-        case 4: if equalsLowercase(name, "host") { return .host }
-        case 6: if equalsLowercase(name, "expect") { return .expect }
-        case 7:
-            if equalsLowercase(name, "upgrade") { return .upgrade }
-            if equalsLowercase(name, "trailer") { return .trailer }
-        case 11: if equalsLowercase(name, "berth-error") { return .berthError }
-        case 10:
-            if equalsLowercase(name, "connection") { return .connection }
-            if equalsLowercase(name, "keep-alive") { return .keepAlive }
-        case 14: if equalsLowercase(name, "content-length") { return .contentLength }
-        case 16: if equalsLowercase(name, "proxy-connection") { return .proxyConnection }
-        case 17: if equalsLowercase(name, "transfer-encoding") { return .transferEncoding }
-        case 19: if equalsLowercase(name, "proxy-authorization") { return .proxyAuthorization }
-        default: break
-        }
-        return .other
-    }
-}
-
 /// One field's offsets into `HTTPHeaders.bytes`; the raw line keeps the sender's exact spelling for forwarding.
 struct FieldRange: Sendable {
     var lineStart: Int32
@@ -46,6 +16,8 @@ public struct HTTPHeaders: Sendable {
     /// are copied as one run.
     var bytes: [UInt8] = []
     var fields: [FieldRange] = []
+    /// Bytes of parsed lines whose offsets are in `fields` but which `commitParsed` has not appended yet.
+    var uncommitted = 0
 
     /// No fields.
     public init() {}
@@ -186,6 +158,7 @@ public struct HTTPHeaders: Sendable {
     public mutating func removeAll(keepingCapacity: Bool) {
         bytes.removeAll(keepingCapacity: keepingCapacity)
         fields.removeAll(keepingCapacity: keepingCapacity)
+        uncommitted = 0
     }
 
     /// Every field as (name, value) Strings, in order.
@@ -193,16 +166,22 @@ public struct HTTPHeaders: Sendable {
         (0..<count).map { (name(at: $0), value(at: $0)) }
     }
 
-    /// Stores a parsed line; offsets are relative to `line`, whose bytes are copied once.
+    /// Stores a parsed line's offsets; they are relative to `line`. Its bytes come later with those of the lines
+    /// after it, through `commitParsed`, so a head costs one copy instead of one per line.
+    @inline(__always)
     mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        let base = bytes.count
-        // The lexer leaves the line's CRLF right after it in memory: line and CRLF go in one copy.
-        assert(line.baseAddress!.load(fromByteOffset: line.count, as: UInt8.self) == CR
-            && line.baseAddress!.load(fromByteOffset: line.count + 1, as: UInt8.self) == LF)
-        bytes.appendRaw(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2))
+        let base = bytes.count &+ uncommitted
+        uncommitted &+= line.count &+ 2
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
+    }
+
+    /// The bytes of every line stored by `appendParsed` since the last call, each with its CRLF.
+    mutating func commitParsed(_ lines: UnsafeRawBufferPointer) {
+        precondition(lines.count == uncommitted, "the lexer hands over exactly the lines it reported")
+        bytes.appendRaw(lines)
+        uncommitted = 0
     }
 }
 

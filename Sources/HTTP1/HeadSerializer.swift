@@ -144,7 +144,7 @@ public enum HeadSerializer {
                 case .upgrade: if !keepUpgrade { continue }
                 case .contentLength: break
                 case .transferEncoding: if options.dropTransferEncoding { continue }
-                case .expect, .via, .other, .berthError:
+                case .expect, .via, .other, .berthError, .berthGeneration:
                     let name = slice(f.lineStart, f.nameEnd)
                     let length = NameLengths.bit(name.count)
                     if connectionLengths & length != 0 && namedByConnection(name, fields, b) { continue }

@@ -17,6 +17,7 @@ struct HeaderFacts: Sendable {
     var hostIndex = -1
     var hasVia = false
     var hasBerthError = false
+    var hasBerthGeneration = false
     /// The smallest `timeout=` of the Keep-Alive fields, in whole seconds; -1 when none says one.
     var keepAliveTimeout: Int32 = -1
 
@@ -68,6 +69,8 @@ extension HTTPHeaders {
                     f.hasVia = true
                 case .berthError:
                     f.hasBerthError = true
+                case .berthGeneration:
+                    f.hasBerthGeneration = true
                 case .keepAlive:
                     HTTPHeaders.readKeepAliveTimeout(v, into: &f)
                 case .host:

@@ -12,7 +12,10 @@ public struct RequestHead: Sendable {
     /// Which of the four target forms was sent.
     public var targetForm: RequestTargetForm = .origin
     /// Lowercased scheme of an absolute-form target.
-    public var scheme: String? = nil
+    public var scheme: String? { schemeIsHTTPS.map { $0 ? "https" : "http" } }
+    /// The scheme as one byte, not a String: a head is copied and cleared per request, and a String field costs a
+    /// reference-count operation each time.
+    var schemeIsHTTPS: Bool? = nil
     /// Header fields in arrival order.
     public var headers = HTTPHeaders()
     /// Validated body framing (never untilClose for requests).
@@ -25,6 +28,8 @@ public struct RequestHead: Sendable {
     public var expectsContinue: Bool = false
     /// A Via field is present: only then is the head searched for a proxy's own token (loop detection).
     public var hasVia: Bool = false
+    /// A Berth-Generation field is present: only then is it looked up (requests without it pay one test).
+    public var namesGeneration: Bool = false
 
     /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
     var text: [UInt8] = []
@@ -32,7 +37,8 @@ public struct RequestHead: Sendable {
     var pathRange: Range<Int>? = nil
     var authorityHostRange: Range<Int>? = nil
     var authorityPort: Int? = nil
-    var authorityOverride: Authority?? = nil
+    /// Where an absolute-form target's path or query starts, relative to the target: the end of its authority.
+    var authorityEnd: Int? = nil
 
     /// A GET of "/" over HTTP/1.1 with no headers.
     public init() {}
@@ -40,7 +46,7 @@ public struct RequestHead: Sendable {
     /// The request-target as sent.
     public var target: String {
         get { string(targetRange, default: "/") }
-        set { targetRange = store(newValue) }
+        set { targetRange = store(newValue); authorityEnd = nil }
     }
 
     /// The origin-form part to forward: path and query ("/" when empty), "*" for asterisk, "" for authority-form.
@@ -51,12 +57,8 @@ public struct RequestHead: Sendable {
 
     /// For absolute-form and authority-form targets, the target's authority; nil otherwise.
     public var targetAuthority: Authority? {
-        get {
-            if let authorityOverride { return authorityOverride }
-            guard let r = authorityHostRange else { return nil }
-            return Authority(host: string(r, default: ""), port: authorityPort)
-        }
-        set { authorityOverride = .some(newValue) }
+        guard let r = authorityHostRange else { return nil }
+        return Authority(host: string(r, default: ""), port: authorityPort)
     }
 
     /// Calls `body` with the path bytes, for writing them without a String.
@@ -75,6 +77,13 @@ public struct RequestHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
     }
 
+    /// Calls `body` with an absolute-form target's scheme and authority as sent (`http://Host:80`, the target up to
+    /// its path or query), found by the parser; with nil for the other forms and for a target set by hand.
+    public func withSchemeAndAuthorityBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard let end = authorityEnd, let r = targetRange else { return try body(nil) }
+        return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r.lowerBound..<(r.lowerBound + end)])) }
+    }
+
     func string(_ r: Range<Int>?, default d: String) -> String {
         guard let r else { return d }
         return text.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) }
@@ -88,10 +97,11 @@ public struct RequestHead: Sendable {
 
     /// Back to the initial state, keeping every buffer's capacity for the next parse.
     mutating func clear() {
-        method = .get; version = .http11; targetForm = .origin; scheme = nil
+        method = .get; version = .http11; targetForm = .origin; schemeIsHTTPS = nil
         headers.removeAll(keepingCapacity: true)
         framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
+        namesGeneration = false
         text.removeAll(keepingCapacity: true)
-        targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityOverride = nil
+        targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityEnd = nil
     }
 }

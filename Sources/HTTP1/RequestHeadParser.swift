@@ -81,8 +81,8 @@ struct RequestSink: HeadSink, Sendable {
         var colon = 0
         while colon < t.count && t[colon] != COLON { colon += 1 }
         let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
-        if equalsLowercase(scheme, "http") { head.scheme = "http" }
-        else if equalsLowercase(scheme, "https") { head.scheme = "https" }
+        if equalsLowercase(scheme, "http") { head.schemeIsHTTPS = false }
+        else if equalsLowercase(scheme, "https") { head.schemeIsHTTPS = true }
         else { throw .invalidTarget }
         guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
         let authStart = colon + 3
@@ -91,6 +91,7 @@ struct RequestSink: HeadSink, Sendable {
         let auth = UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd])
         guard let a = AuthoritySyntax.parse(auth, requirePort: false) else { throw .invalidTarget }
         head.targetForm = .absolute
+        head.authorityEnd = authEnd
         storeAuthority(a, in: auth, offset: authStart)
         if authEnd < t.count && t[authEnd] == 0x2F {
             head.pathRange = authEnd..<t.count
@@ -105,7 +106,11 @@ struct RequestSink: HeadSink, Sendable {
     /// Keeps a lowercased copy of the host so `targetAuthority` is canonical while `target` stays as sent.
     mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
         let start = head.text.count
-        for j in a.host { head.text.append(lower(p[j])) }
+        // One copy, then lowercased in place: appending byte by byte paid the Array's checks per byte.
+        head.text.appendRaw(UnsafeRawBufferPointer(rebasing: p[a.host]))
+        head.text.withUnsafeMutableBufferPointer { t in
+            for j in start..<t.count { t[j] = lower(t[j]) }
+        }
         head.authorityHostRange = start..<head.text.count
         head.authorityPort = a.port
     }
@@ -113,6 +118,8 @@ struct RequestSink: HeadSink, Sendable {
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
         head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
     }
+
+    mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
 
     mutating func finish() throws(HTTP1Error) {
         let f = try head.headers.facts()
@@ -138,6 +145,7 @@ struct RequestSink: HeadSink, Sendable {
             head.framing = .none
         }
         head.hasVia = f.hasVia
+        head.namesGeneration = f.hasBerthGeneration
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
             head.isUpgrade = f.hasUpgrade && f.connectionUpgrade

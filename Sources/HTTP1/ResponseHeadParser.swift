@@ -58,6 +58,8 @@ struct ResponseSink: HeadSink, Sendable {
         head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
     }
 
+    mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
+
     mutating func finish() throws(HTTP1Error) {
         let f = try head.headers.facts()
         if f.hasTransferEncoding {

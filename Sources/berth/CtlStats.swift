@@ -33,12 +33,14 @@ enum CtlStatsView {
         let uptime = CtlFormat.uptime((doc["uptime_seconds"] as? NSNumber)?.doubleValue ?? 0)
         let workers = doc["workers"].map { "\($0)" } ?? "-"
         let causes = t.nonZero("errors")
+        let restores = t.int("vm_restores")
         return [
             "berth \(doc.text("version")) · profile \(doc.text("profile")) · up \(uptime) · workers \(workers)",
             "upstreams \(t.text("upstreams")) · callers \(t.text("callers")) · open \(t.text("open"))/\(t.text("max_total")) · "
                 + "idle \(t.text("idle")) · busy \(t.text("busy")) · connecting \(t.text("connecting")) · pending \(t.text("pending"))",
             "requests \(t.text("requests")) · retries \(t.text("retries")) · received \(t.text("requests_received")) · "
-                + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))"),
+                + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))")
+                + (restores > 0 ? " · vm restores \(restores)" : ""),
         ]
     }
 
@@ -93,6 +95,8 @@ enum CtlStatsView {
             ("acquire wait", percentiles(latency.object("acquire_wait"))),
             ("first byte", percentiles(latency.object("time_to_first_byte"))),
             ("freezer watch", watch),
+            // Present once a Berth-Generation request header named one for the address.
+            ("generation", "\(u["generation"] == nil ? "none named" : u.text("generation"))  changes \(u.text("generation_changes"))"),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return ["\(u.text("upstream"))  \(state)  epoch \(u.text("epoch"))"]

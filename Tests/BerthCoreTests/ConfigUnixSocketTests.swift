@@ -98,7 +98,7 @@ final class ConfigUnixSocketTests: XCTestCase {
         let base = EventBase()
         defer { base.free() }
         let manager = PoolManager(base: base, settings: ManagerSettings(c))
-        defer { manager.closer.free() }
+        defer { manager.posted.free() }
         let route = { (host: String, port: Int) in manager.routeSettings(for: PoolKey(host: host, port: port)) }
         XCTAssertEqual(route("fn-42", 8080).unixPath, "/run/fn/42/http.sock")
         XCTAssertEqual(route("fn-42", 8080).maxPerRoute, 4)

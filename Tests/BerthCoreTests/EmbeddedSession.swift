@@ -73,7 +73,10 @@ final class EmbeddedSession {
     var callerClosedByBerth: Bool { first.closedByBerth }
 
     /// The caller's timer fires.
-    func callerTimesOut() { session.channelTimedOut(session.caller) }
+    func callerTimesOut() {
+        session.channelTimedOut(session.caller)
+        eventDelivered()
+    }
 
     // MARK: the upstream's side
 
@@ -119,20 +122,35 @@ final class EmbeddedSession {
     /// Every idle pooled connection hears a read event (a loop delivers one when a server closes an idle connection).
     func idleUpstreamsReadable() {
         for idle in pool?.state.idle ?? [] { idle.conn.channel.delegate?.channelReadable(idle.conn.channel) }
+        eventDelivered()
     }
 
     /// The first caller's upstream socket timeout fires.
     func upstreamTimesOut() { first.deliverUpstreamTimeout() }
 
+    /// What a loop does once the running callback has returned: runs the posted work (deferred closes, then the
+    /// pools' hand-offs to waiting sessions), all of it.
+    func loopTurn() { worker.manager.posted.runTurn(budget: .max) }
+
+    /// Whether each event the test delivers is followed by a loop turn, as on a running loop. Off, the test takes the
+    /// turns itself (`loopTurn`), so that what a callback posted can be seen before it is delivered.
+    var turnsAfterEachEvent = true
+
+    /// A loop turn after an event, unless the test takes the turns itself.
+    fileprivate func eventDelivered() { if turnsAfterEachEvent { loopTurn() } }
+
     /// The pool of the embedded upstream, once a request made it.
-    var pool: UpstreamPool? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
+    var pool: Upstream? { worker.manager.existingPool(PoolKey(host: "fn", port: 80)) }
 
     /// A caller of the worker: its session and the test's end of its socket pair.
     final class Caller {
         let session: ProxySession
         private var end: CInt
+        /// The test's loop, for the turn after each event.
+        private unowned let embedded: EmbeddedSession
 
         init(of e: EmbeddedSession) throws {
+            embedded = e
             var fds: [CInt] = [0, 0]
             guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0 else {
                 throw POSIXError(.init(rawValue: errno)!)
@@ -162,14 +180,19 @@ final class EmbeddedSession {
             end = -1
         }
         /// The session hears its caller's read event.
-        func deliverReadable() { session.channelReadable(session.caller) }
+        func deliverReadable() {
+            session.channelReadable(session.caller)
+            embedded.eventDelivered()
+        }
         /// The session's upstream channel, if it relays over one, hears a read event.
         func deliverUpstreamReadable() {
             if let ch = session.link.connection?.channel { session.channelReadable(ch) }
+            embedded.eventDelivered()
         }
         /// The session's upstream socket timeout fires, if it relays.
         func deliverUpstreamTimeout() {
             if let ch = session.link.connection?.channel { session.channelTimedOut(ch) }
+            embedded.eventDelivered()
         }
         /// The connect in progress, if any, hears its socket's write event (its outcome); a refused loopback connect
         /// has its answer within a few milliseconds, so this waits for the socket to say, boundedly.
@@ -178,6 +201,7 @@ final class EmbeddedSession {
             var p = pollfd(fd: ch.fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&p, 1, 5_000)
             ch.handleEvent(.write, what: 0x04)  // EV_WRITE
+            embedded.eventDelivered()
         }
     }
 

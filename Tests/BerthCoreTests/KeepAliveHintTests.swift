@@ -17,13 +17,13 @@ final class KeepAliveHintTests: XCTestCase {
 
     /// Should take the smaller of the hint and berth's idle timeout, naming the hint only when it decided.
     func testIdleDeadlineTakesTheHintWhenShorter() {
-        let hinted = FakeSet.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 30, maxAge: 1000)
+        let hinted = FakeLedger.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 30, maxAge: 1000)
         XCTAssertEqual(hinted.at, 130)
         XCTAssertEqual(hinted.reason, .keepAliveHint)
-        let own = FakeSet.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 80, maxAge: 1000)
+        let own = FakeLedger.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 80, maxAge: 1000)
         XCTAssertEqual(own.at, 150)
         XCTAssertEqual(own.reason, .idleTimeout)
-        let age = FakeSet.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 30, maxAge: 110)
+        let age = FakeLedger.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, hinted: 30, maxAge: 110)
         XCTAssertEqual(age.at, 110)
         XCTAssertEqual(age.reason, .maxAge)
         XCTAssertTrue(CloseReason.keepAliveHint.closesWithReset)

@@ -1,4 +1,4 @@
-// The model's sessions for PoolSetModelTests: what one caller holds upstream, and the bytes of its exchange.
+// The model's sessions for PoolLedgerModelTests: what one caller holds upstream, and the bytes of its exchange.
 @testable import BerthCore
 
 /// A request's upstream side as the proxy session holds it: each resource in the case that needs it (the shape of
@@ -6,7 +6,7 @@
 enum ModelLink: ~Copyable {
     case none
     case connecting(ConnectTicket)
-    case relaying(FakeSet.Lease)
+    case relaying(FakeLedger.Lease)
 
     mutating func take() -> ModelLink {
         let old = consume self

@@ -1,5 +1,6 @@
 // Small pure pieces: duration text, FIFO queue, histogram quantiles, admin query parsing, destination matching, JSON escaping.
 import XCTest
+import HTTP1
 @testable import BerthCore
 
 final class SmallPartsTests: XCTestCase {
@@ -151,6 +152,13 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(CloseReason.Counts.count, CloseReason.allCases.count)
         XCTAssertEqual(ErrorCause.Counts.count, ErrorCause.allCases.count)
         XCTAssertEqual(Histogram().counts.count, Histogram.bounds.count + 1)
+    }
+
+    /// Should give every status berth answers with itself its RFC 9110 phrase, not the generic "Error".
+    func testEveryErrorCauseStatusHasItsPhrase() {
+        for cause in ErrorCause.allCases {
+            XCTAssertNotEqual("\(StatusReason.phrase(cause.status))", "Error", "\(cause) answers \(cause.status)")
+        }
     }
 }
 

@@ -139,7 +139,7 @@ final class StatTableTests: XCTestCase {
         }
 
         let state = ["totals": ["upstreams", "callers", "max_total"],
-                     "upstream": ["upstream", "state", "pause_mode", "paused_by", "epoch", "limits", "timeouts_ms", "freezer"]]
+                     "upstream": ["upstream", "state", "pause_mode", "paused_by", "epoch", "generation", "limits", "timeouts_ms", "freezer"]]
         for (name, known) in state {
             let o = try object(name)
             var seen = Set(known)
@@ -200,9 +200,10 @@ final class StatTableTests: XCTestCase {
     /// failures, replays, replay_skipped, `latency_ms` {acquire_wait, time_to_first_byte}.
     func testStatsLayoutKeepsTheDocumentedOrder() {
         let layout = StatsRenderer.layout.map { ($0.group.map { "\($0)" }, $0.members) }
-        XCTAssertEqual(layout.map(\.0), ["connections", nil, nil, nil, "tls", nil, nil, nil, nil, "latency_ms"])
+        XCTAssertEqual(layout.map(\.0), ["connections", nil, nil, nil, "tls", nil, nil, nil, nil, nil, "latency_ms"])
         XCTAssertEqual(layout.map(\.1), [[.opened, .reused, .closed], [.requests], [.retries], [.resumes],
-                                         [.tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures], [.failures], [.replays],
+                                         [.tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures], [.generationChanges],
+                                         [.failures], [.replays],
                                          [.replaySkipped], [.pauses], [.acquireWait, .timeToFirstByte]])
     }
 }

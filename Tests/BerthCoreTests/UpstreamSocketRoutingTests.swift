@@ -17,7 +17,7 @@ final class UpstreamSocketRoutingTests: XCTestCase {
         let base = EventBase()
         let m = PoolManager(base: base, settings: ManagerSettings(c))
         let r = UpstreamResolver(base: base, manager: m)
-        return (m, r, { r.shutdown(); m.closer.free(); base.free() })
+        return (m, r, { r.shutdown(); m.posted.free(); base.free() })
     }
 
     /// Should send a mapped upstream to its socket, with or without a pool (a tunnel has none), and leave others to DNS.

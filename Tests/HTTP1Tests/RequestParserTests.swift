@@ -172,4 +172,11 @@ final class RequestParserTests: XCTestCase {
         XCTAssertNil(Authority(parsing: "[::1"))
         XCTAssertNil(Authority(parsing: "u@h"))
     }
+
+    /// Should mark a head naming a generation (berth's own field, known by kind as Via is) and no other.
+    func testMarksAHeadNamingAGeneration() {
+        XCTAssertEqual(parsed("GET / HTTP/1.1\r\nHost: a\r\nberth-GENERATION: c0ffee\r\n\r\n")?.namesGeneration, true)
+        XCTAssertEqual(parsed("GET / HTTP/1.1\r\nHost: a\r\nProxy-Connection: keep-alive\r\n\r\n")?.namesGeneration, false)
+        XCTAssertEqual(parsed("GET / HTTP/1.1\r\nHost: a\r\nX-Berth-Generation: c0ffee\r\n\r\n")?.namesGeneration, false)
+    }
 }

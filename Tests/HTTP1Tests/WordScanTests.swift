@@ -1,4 +1,4 @@
-// The word-at-a-time field-value scan agrees with the byte table for every byte value at every position.
+// The word-at-a-time field-value scan and lowercasing agree with the byte rules for every byte value at every position.
 import XCTest
 @testable import HTTP1
 
@@ -18,6 +18,18 @@ final class WordScanTests: XCTestCase {
                     var bytes = [UInt8](repeating: filler, count: 8)
                     bytes[pos] = UInt8(b)
                     XCTAssertEqual(wordHasControlOrDEL(word(bytes)), reference(bytes), "byte \(b) at \(pos), filler \(filler)")
+                }
+            }
+        }
+    }
+
+    func testLowercasedWordAgreesWithLowerForEveryByteAtEveryPosition() {
+        for filler: UInt8 in [0x41, 0x5A, 0x61, 0x40, 0x5B, 0xC1, 0xFF] {
+            for b in 0...255 {
+                for pos in 0..<8 {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[pos] = UInt8(b)
+                    XCTAssertEqual(asciiLowercased(word(bytes)), word(bytes.map(lower)), "byte \(b) at \(pos), filler \(filler)")
                 }
             }
         }

@@ -28,7 +28,7 @@ final class FreezerWatchTests: XCTestCase {
 
     /// Polls the loop until `ready` holds for `key`'s pool, or 5 s pass.
     private func wait(_ handle: WorkerHandle, _ key: PoolKey, _ what: String, file: StaticString = #filePath, line: UInt = #line,
-                      until ready: @escaping (UpstreamPool?) -> Bool) {
+                      until ready: @escaping (Upstream?) -> Bool) {
         let deadline = Date().addingTimeInterval(5)
         while Date() < deadline {
             if handle.onLoop({ ready($0.manager.existingPool(key)) }) { return }

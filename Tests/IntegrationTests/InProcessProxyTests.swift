@@ -204,15 +204,15 @@ final class InProcessProxyTests: XCTestCase {
         XCTAssertEqual(caller.get("/a", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
         let key = PoolKey(host: "127.0.0.1", port: origin.port)
         // Within the command the connection is out of the pool but its socket waits for the end of the callback;
-        // by the next loop turn the closer has run.
+        // by the next loop turn the posted closes have run.
         let (closed, queued, idle) = handle.onLoop { w in
             let closed = w.manager.pause(key, rejectNew: false, hold: nil, now: MonotonicClock.now()).closedIdle
-            return (closed, w.manager.closer.queued, w.manager.existingPool(key)?.state.idle.count ?? -1)
+            return (closed, w.manager.posted.queuedCloses, w.manager.existingPool(key)?.state.idle.count ?? -1)
         }
         XCTAssertEqual(closed, 1)
         XCTAssertEqual(queued, 1)
         XCTAssertEqual(idle, 0)
-        XCTAssertEqual(handle.onLoop { $0.manager.closer.queued }, 0)
+        XCTAssertEqual(handle.onLoop { $0.manager.posted.queuedCloses }, 0)
         let epoch = handle.onLoop { $0.manager.resume(key, now: MonotonicClock.now()).pools[0].state.epoch }
         XCTAssertEqual(epoch, 2)
         XCTAssertEqual(caller.get("/b", upstreamPort: origin.port)?.status, "HTTP/1.1 200 OK")
@@ -247,7 +247,7 @@ final class InProcessProxyTests: XCTestCase {
     }
 }
 
-/// A normal-priority event that records how many sockets the deferred closer still holds when it runs.
+/// A normal-priority event that records how many sockets the posted closes still hold when it runs.
 private final class QueueProbe: EventHandler, @unchecked Sendable {
     var event: LoopEvent?
     var worker: Worker?
@@ -255,7 +255,7 @@ private final class QueueProbe: EventHandler, @unchecked Sendable {
     var done: (() -> Void)?
 
     func handleEvent(_ tag: EventTag, what: Int16) {
-        queuedWhenRun = worker?.manager.closer.queued ?? -1
+        queuedWhenRun = worker?.manager.posted.queuedCloses ?? -1
         done?()
     }
 }

@@ -29,11 +29,21 @@ from procs import log
 
 
 BODY = "2"  # --body: the upstream path /b2, /b4k or /b256k
+REALISTIC = False  # --realistic: what curl sends, absolute-form with its three fields, under --profile cross-region
+
+
+def request_bytes(up_port):
+    """The request every worker sends: origin-form with only Host (the figure kept since 2026-11), or with
+    --realistic what `curl -x berth http://127.0.0.1:PORT/b2` sends (absolute-form, Host, User-Agent, Accept)."""
+    if REALISTIC:
+        return (f"GET http://127.0.0.1:{up_port}/b{BODY} HTTP/1.1\r\nHost: 127.0.0.1:{up_port}\r\n"
+                f"User-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n").encode()
+    return f"GET /b{BODY} HTTP/1.1\r\nHost: 127.0.0.1:{up_port}\r\n\r\n".encode()
 
 
 async def _worker(port, up_port, count, timeout):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    req = f"GET /b{BODY} HTTP/1.1\r\nHost: 127.0.0.1:{up_port}\r\n\r\n".encode()
+    req = request_bytes(up_port)
     for _ in range(count):
         writer.write(req)
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -91,7 +101,8 @@ EXTRA_ARGS = []  # --tls: the config file that makes the upstream's ssl port a T
 
 
 def berth_flags():
-    return ["--profile", "same-region-failover", "--listen", "127.0.0.1:0",
+    profile = "cross-region" if REALISTIC else "same-region-failover"
+    return ["--profile", profile, "--listen", "127.0.0.1:0",
             "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
             # generous timeouts: valgrind makes berth 20-100x slower
             "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h", *EXTRA_ARGS]
@@ -119,18 +130,43 @@ def memcheck_run(work, up_port, total, connections):
             "memcheck_errors": int(errs.group(1)) if errs else None}
 
 
+def dump_total(path):
+    """The instruction count of one callgrind dump (its `totals:` line, else its `summary:` line)."""
+    found = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("totals:"):
+                return int(line.split()[1])
+            if line.startswith("summary:"):
+                found = int(line.split()[1])
+    if found is None:
+        raise RuntimeError(f"no totals in {path}")
+    return found
+
+
+def callgrind_whole(work, total, up_port, connections):
+    """Instructions of a whole berth run (start-up, `total` requests, shutdown) under callgrind."""
+    out = os.path.join(work, f"callgrind-whole-{total}.out")
+    p, port = start_berth(work, f"callgrind-{total}", ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                                                       "--dump-instr=no"])
+    send(port, up_port, total, connections)
+    procs.stop(p, signal.SIGTERM, timeout=120)
+    return dump_total(out)
+
+
 def callgrind_run(work, up_port, warm, n, connections, top):
     out = os.path.join(work, "callgrind.out")
     p, port = start_berth(work, "callgrind", ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
                                               "--dump-instr=no", "--collect-atstart=yes"])
     send(port, up_port, warm, connections)
-    subprocess.run(["callgrind_control", "-z", str(p.pid)], capture_output=True, timeout=60, check=True)
+    # a dump (not just a zero) after the warm-up, so that the dumps of this run add up to the whole program's count
+    subprocess.run(["callgrind_control", "-d", "warm", str(p.pid)], capture_output=True, timeout=60, check=True)
     send(port, up_port, n, connections)
     subprocess.run(["callgrind_control", "-d", "steady", str(p.pid)], capture_output=True, timeout=60, check=True)
     procs.stop(p, signal.SIGTERM, timeout=120)
-    dumps = sorted(f for f in os.listdir(work) if f.startswith("callgrind.out") and f != "callgrind.out")
-    dump = next((os.path.join(work, f) for f in dumps if f.endswith("-01") or ".1" in f), None) \
-        or os.path.join(work, dumps[0])
+    dumps = [os.path.join(work, f) for f in os.listdir(work) if f.startswith("callgrind.out")]
+    dump = next(f for f in dumps if "Trigger: dump steady" in open(f, errors="replace").read(4096))
+    whole = sum(dump_total(f) for f in dumps)
     ann = demangle(subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", dump],
                                   capture_output=True, text=True, timeout=300).stdout)
     incl = demangle(subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump],
@@ -160,8 +196,12 @@ def callgrind_run(work, up_port, warm, n, connections, top):
         f.write(tree)
     with open(os.path.join(work, "callgrind_annotate.txt"), "w") as f:
         f.write(ann)
+    # the issue-22 figure: (a run of warm+n requests - a run of warm requests) / n, start-up and shutdown cancel
+    low = callgrind_whole(work, warm, up_port, connections)
     return {"warm_requests": warm, "requests": n, "instructions": total,
             "instructions_per_request": round(total / n, 1),
+            "whole_runs": {str(warm): low, str(warm + n): whole},
+            "instructions_per_request_by_difference": round((whole - low) / n, 1),
             "top_self": rows(ann, True), "top_inclusive": rows(incl, True)}, ann
 
 
@@ -204,13 +244,20 @@ def main(argv):
     ap.add_argument("--quick", action="store_true", help="smoke: warm 100, n 1000")
     ap.add_argument("--body", choices=["2", "4k", "256k"], default="2",
                     help="response body size (the upstream's /b2, /b4k or /b256k; default 2 bytes)")
+    ap.add_argument("--realistic", action="store_true",
+                    help="what curl sends (absolute-form, Host, User-Agent, Accept) over one connection, berth "
+                         "--profile cross-region, 2,000 warm-up + 6,000 measured requests; writes allocs-realistic.json")
     ap.add_argument("--out", default=os.path.join(procs.BENCH_DIR, "results"))
     ap.add_argument("--tls", action="store_true",
                     help="through a pooled TLS upstream (the upstream nginx's ssl port, tls_targets.py); writes "
                          "allocs-tls.json and callgrind_annotate-tls.txt")
     args = ap.parse_args(argv)
-    global BODY
+    global BODY, REALISTIC
     BODY = args.body
+    REALISTIC = args.realistic
+    if REALISTIC:
+        args.connections = 1
+        args.warm, args.n = 2000, 6000
     if args.quick:
         args.warm, args.n = 100, 1000
     only = set(args.only.split(","))
@@ -250,15 +297,18 @@ def main(argv):
                 f"{result['memcheck']['bytes_per_request']} bytes/request")
         if "callgrind" in only:
             result["callgrind"], ann = callgrind_run(work, up_port, args.warm, args.n, args.connections, args.top)
-            log(f"callgrind: {result['callgrind']['instructions_per_request']} instructions/request")
+            log(f"callgrind: {result['callgrind']['instructions_per_request']} instructions/request steady, "
+                f"{result['callgrind']['instructions_per_request_by_difference']} by difference of two runs")
     except BaseException:
         procs.stop_all()
         log(f"failed; logs kept in {work}")
         raise
     procs.stop_all()
     os.makedirs(args.out, exist_ok=True)
-    suffix = "-tls" if args.tls else ""
+    suffix = ("-tls" if args.tls else "") + ("-realistic" if REALISTIC else "")
     result["settings"]["tls"] = args.tls
+    result["settings"]["realistic"] = REALISTIC
+    result["settings"]["request"] = request_bytes(0).decode().replace(":0", ":UPSTREAM")
     path = os.path.join(args.out, f"allocs{suffix}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)

@@ -75,7 +75,7 @@ struct WatchResult {
     var failure: String?
 
     /// The pool's state after the command.
-    init(_ pool: UpstreamPool) {
+    init(_ pool: Upstream) {
         frozen = pool.manager.freezer?.info(pool.key)?.frozen ?? false
         epoch = pool.state.epoch
         pausedBy = pool.holds.heldBy

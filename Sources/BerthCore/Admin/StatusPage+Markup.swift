@@ -59,7 +59,7 @@ extension StatusPage {
           </div>
           <table id="upstreams">
             <thead><tr>
-              <th>Upstream</th><th>State</th><th class="num">Epoch</th><th class="num" title="open / max-per-route">Open</th>
+              <th>Upstream</th><th>State</th><th class="num" title="epoch, and the generation a Berth-Generation header named">Epoch</th><th class="num" title="open / max-per-route">Open</th>
               <th class="num">Idle</th><th class="num">Busy</th><th class="num" title="connecting">Conn.</th>
               <th class="num" title="requests waiting for a connection">Pend.</th><th class="num">Requests</th>
               <th>Errors by cause</th><th title="requests/s (line) and errors/s (red), held in this page">Last minutes</th>

@@ -69,6 +69,7 @@ extension StatusPage {
             card("Requests", fmt(t.requests)), card("Received", fmt(t.requests_received)), card("Retries", fmt(t.retries)),
             card("Callers accepted", fmt(t.callers_accepted)), card("Bad requests", fmt(t.bad_requests)),
             card("Header timeouts", fmt(t.header_timeouts)), card("Tunnels", fmt(t.tunnels)),
+            card("VM restores", fmt(t.vm_restores)),
             card("Opened", fmt(t.connections.opened)), card("Reused", fmt(t.connections.reused)));
           spark(spark0, S.total, 236, 22);
           const causes = nonZero(t.errors);
@@ -128,7 +129,10 @@ extension StatusPage {
           name.onclick = () => { S.expanded.has(u.upstream) ? S.expanded.delete(u.upstream) : S.expanded.add(u.upstream); renderTable(); };
           cell(tr, name, "wrap");
           cell(tr, badge(u));
-          cell(tr, fmt(u.epoch), "num");
+          const epoch = el("span", null, fmt(u.epoch));          // generation: present once a Berth-Generation named one
+          if (u.generation != null) epoch.append(" ", el("span", "sub", `gen ${u.generation.slice(0, 12)} · ${fmt(u.generation_changes)} changes`));
+          epoch.title = u.generation != null ? `generation ${u.generation}` : "";
+          cell(tr, epoch, "num wrap");
           cell(tr, `${fmt(u.open)} / ${fmt(u.limits.max_per_route)}`, "num");
           for (const k of ["idle", "busy", "connecting", "pending"]) cell(tr, fmt(u[k]), "num");
           cell(tr, fmt(u.requests), "num");

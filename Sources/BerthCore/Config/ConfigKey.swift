@@ -32,6 +32,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case socketTimeoutCeiling = "socket-timeout-ceiling"
     case freezer
     case freezerPollInterval = "freezer-poll-interval"
+    case vmRestoreWatch = "vm-restore-watch"
     case allow
     case connectPort = "connect-port"
     case workers
@@ -150,6 +151,9 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
             // cgroup v1 gives no notification: a tenth of a second bounds the delay at ten reads a second per cgroup.
             return .setting(\.timeouts.freezerPoll, .duration, default: .value(.milliseconds(100)), example: ["50ms"],
                             "How often a cgroup v1 freezer.state is read (v2 cgroup.events notifies instead).")
+        case .vmRestoreWatch:
+            return .setting(\.vmRestoreWatch, .toggle, default: .value(true), example: ["false"],
+                            "Watch the VM generation (vmgenid, VMClock) and drop every pooled connection when the VM is restored from a snapshot.")
         case .allow:
             return .setting(\.allow, .list(.allowRule), default: .value([]), example: ["10.0.0.0/8", "*.example.com"],
                             "Destinations callers may reach (CIDR, host or *.domain); required on a non-loopback listener.")

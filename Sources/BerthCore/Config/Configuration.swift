@@ -168,6 +168,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var logLevel = Logger.Level.trace
     /// One line per request on stderr's log stream.
     public var accessLog = false
+    /// Whether a VM restore (vmgenid, VMClock) drops every pooled connection.
+    public var vmRestoreWatch = true
     /// Value of the Via header berth adds, or nil for none.
     public var via: String? = nil
     /// Which requests go out again after a reused connection ended before any response byte.

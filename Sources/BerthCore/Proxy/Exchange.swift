@@ -7,7 +7,7 @@ struct Exchange {
     var request = RequestHead()
     /// The upstream it goes to (the CONNECT target for a tunnel).
     var key: PoolKey?
-    var pool: UpstreamPool?
+    var pool: Upstream?
     /// Where the request body stands.
     var requestBody: Body = .done
     var requestBodyBytes: UInt64 = 0
@@ -30,6 +30,9 @@ struct Exchange {
     var startedAt: Nanos = 0
     var sentAt: Nanos = 0
     var firstByteAt: Nanos = 0
+    /// The generation the request named (`Berth-Generation`), once admitted; nil without the header. The access
+    /// log's `generation`.
+    var generation: String?
     /// The cause berth answered with, for the access log.
     var errorCause: ErrorCause?
     /// Bytes were moved toward the upstream (or the caller) since its last flush.
@@ -111,6 +114,7 @@ struct Exchange {
         sentAt = 0
         firstByteAt = 0
         errorCause = nil
+        generation = nil
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false

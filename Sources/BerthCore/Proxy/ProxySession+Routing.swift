@@ -22,7 +22,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
         }
 
-        let pool: UpstreamPool
+        let pool: Upstream
         if let cached = cachedRoute(req) {
             pool = cached
         } else {
@@ -71,13 +71,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             x.socketTimeout = min(d, worker.settings.socketCeiling)
         }
+        if req.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
-    func takeReplayCopy(_ pool: UpstreamPool) {
+    func takeReplayCopy(_ pool: Upstream) {
         if case .length(let n) = x.requestBody, n > UInt64(worker.replay.limit) {
             x.replay = .skipped(.bodyTooLarge)
             return pool.counters.countReplaySkip(.bodyTooLarge)
@@ -110,7 +111,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
-    private func connect(_ ticket: consuming ConnectTicket, pool: UpstreamPool) {
+    private func connect(_ ticket: consuming ConnectTicket, pool: Upstream) {
         if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
         machine.connecting()
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
@@ -125,21 +126,23 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     // MARK: the pool's answers
-    // The pool calls these from other connections' events (a release, an idle close, an admin command): the loop's
-    // time is read afresh, since the last session event may be long past.
+    // The pool posts these (HandOffs) from other connections' events (a release, an idle close, an admin command);
+    // each arrives on a loop turn of its own, once that event's callback has returned. A waiter that left in between
+    // had its grant taken back (PoolManager.cancelWait). The loop's time is read afresh: the last session event may be
+    // long past.
 
     func poolGranted(_ lease: consuming UpstreamLease) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
-            // The session is no longer queued: give the connection straight back.
+        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
+            // The session is no longer queued, or its generation was replaced: give the connection straight back.
             let conn = lease.conn
             worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
-            return
+            return staleWhileWaiting()
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
-        // that spoke HTTP (PoolState.releaseStep's `replace`, resume's `allowReuse: !fresh`).
+        // that spoke HTTP (ConnectionPool.releaseStep's `replace`, resume's `allowReuse: !fresh`).
         precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
         send(on: lease, reused: true)
         drive()
@@ -147,9 +150,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool else {
+        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
             worker.manager.connectFailed(ticket)
-            return
+            return staleWhileWaiting()
         }
         apply(machine.waitEnded())
         pool.counters.observe(.acquireWait, worker.now - since)
@@ -193,9 +196,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         switch link.take() {
         case .connecting(let ticket):
             let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
             send(on: lease, reused: false)
         case .tunnelConnecting(let ticket):
-            tunnelConnected(worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now))
+            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
+            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
+            tunnelConnected(lease)
         case .none:
             channel.close()
         case .relaying(let lease):
@@ -227,7 +233,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     // MARK: route cache
 
     /// The pool of the previous request when this one names the same route the same way and nothing changed since.
-    private func cachedRoute(_ req: RequestHead) -> UpstreamPool? {
+    private func cachedRoute(_ req: RequestHead) -> Upstream? {
         guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
         return RouteCache.withRouteBytes(req) { bytes in
             guard let bytes, bytes.count > 0, route.isAbsolute == (req.targetForm == .absolute), bytes.count == route.bytes.count else { return nil }
@@ -236,7 +242,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
     }
 
-    private func remember(_ req: RequestHead, pool: UpstreamPool, hostValue: String) {
+    private func remember(_ req: RequestHead, pool: Upstream, hostValue: String) {
         RouteCache.withRouteBytes(req) { bytes in
             guard let bytes else { return }
             route.bytes.removeAll(keepingCapacity: true)

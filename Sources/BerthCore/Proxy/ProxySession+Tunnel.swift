@@ -29,6 +29,7 @@ extension ProxySession: TunnelOwner {
             return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
         }
         x.pool = pool
+        if x.request.namesGeneration && !admitGeneration(pool) { return }
         acquire(allowReuse: false)
     }
 

@@ -45,7 +45,7 @@ struct ProxySettings: Sendable {
         let stamp = ViaStamp.stamp(c.via)
         f.via = stamp?.value
         viaName = stamp?.receivedBy ?? []
-        f.alsoDrop = ["berth-socket-timeout"]
+        f.alsoDrop = ["berth-socket-timeout", "berth-generation"]
         keepAliveTail = KeepAliveLine.tail(seconds: announcedKeepAlive(callerIdleTimeout: callerIdleTimeout))
         forward = f
         limits = .default

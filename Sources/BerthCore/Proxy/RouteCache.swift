@@ -7,7 +7,7 @@ struct RouteCache {
     var bytes: [UInt8] = []
     var isAbsolute = false
     /// The pool it led to; not used once that entry is forgotten. Strong: a weak reference costs a side table.
-    var pool: UpstreamPool?
+    var pool: Upstream?
     /// The Host header to send upstream.
     var hostValue = ""
     /// The worker's routing generation (bumped by a reload that may change the allowlist).
@@ -17,14 +17,8 @@ struct RouteCache {
     static func withRouteBytes<R>(_ req: RequestHead, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
         switch req.targetForm {
         case .absolute:
-            return req.withTargetBytes { t in
-                // Skip "scheme://", then stop at the path, query or end.
-                var i = 0
-                while i + 2 < t.count && !(t[i] == UInt8(ascii: ":") && t[i + 1] == UInt8(ascii: "/") && t[i + 2] == UInt8(ascii: "/")) { i += 1 }
-                i += 3
-                while i < t.count && t[i] != UInt8(ascii: "/") && t[i] != UInt8(ascii: "?") { i += 1 }
-                return body(UnsafeRawBufferPointer(rebasing: t[0..<min(i, t.count)]))
-            }
+            // The parser found where the authority ends, so no byte of the target is looked at again.
+            return req.withSchemeAndAuthorityBytes { body($0) }
         case .origin, .asterisk:
             guard let h = req.headers.firstIndex(named: "host") else { return body(nil) }
             return req.headers.withValueBytes(at: h) { body($0) }

@@ -203,7 +203,7 @@ final class Worker: EventHandler {
         for s in Array(sessions.values) { s.close() }
         manager.closeAllIdle()
         manager.freezer?.close()
-        manager.closer.free()
+        manager.posted.free()
         listener?.close()
         housekeeping.free()
         drainTimer?.free()

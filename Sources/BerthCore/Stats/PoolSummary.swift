@@ -12,7 +12,7 @@ struct PoolSummary: Sendable {
     var pending: Int
 
     /// From a pool on its worker, with its counters, state and gauges already read.
-    init(_ key: PoolKey, _ counters: borrowing UpstreamCounters, state: UpstreamPools.Pool, gauges: PoolSnapshot.Gauges) {
+    init(_ key: PoolKey, _ counters: borrowing UpstreamCounters, state: UpstreamLedger.Pool, gauges: PoolSnapshot.Gauges) {
         self.key = key
         if case .paused = state.mode { paused = true } else { paused = false }
         requests = counters[.requests]

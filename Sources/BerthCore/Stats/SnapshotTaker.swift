@@ -8,7 +8,7 @@ import EventLoop
 final class SnapshotTaker {
     /// Taken out for each slice: adding to a class's stored struct copied the whole snapshot (~2 KB) per pool.
     private var snapshot: StatsSnapshot?
-    private let pools: [UpstreamPool]
+    private let pools: [Upstream]
     private var next = 0
     /// Pools to list in full; nil lists every one.
     private let listed: Set<PoolKey>?

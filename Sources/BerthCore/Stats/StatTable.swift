@@ -9,7 +9,7 @@
 /// written by hand where it is rendered.
 enum WorkerStat: Int, CaseIterable, Sendable {
     // Counts; stored at `rawValue` (they come first, checked in StatTableTests).
-    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes
+    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes, vmRestores
     // By cause.
     case errors
 
@@ -31,6 +31,10 @@ enum WorkerStat: Int, CaseIterable, Sendable {
         case .responsesWithExtraBytes:
             StatColumn(.counter, "responses_with_extra_bytes", "berth_responses_with_extra_bytes_total",
                        "Upstream responses followed by bytes their framing did not account for; the connection was closed, not reused.")
+        case .vmRestores:
+            // Counted once per process, by the worker that owns the watch, so the sum over workers is the count.
+            StatColumn(.counter, "vm_restores", "berth_vm_restores_total",
+                       "Times the VM was restored from a snapshot (vmgenid or VMClock said so): every pooled connection was dropped and every epoch moved on.")
         case .errors:
             StatColumn(.counterBy(.errorCause), "errors", "berth_errors_total",
                        "Requests berth answered itself, by Berth-Error cause (including causes with no upstream).")
@@ -45,7 +49,7 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     // Occupancy now, read from the pool's state by `PoolSnapshot`.
     case open, idle, busy, connecting, pending
     // Counts kept by the pool.
-    case opened, reused, requests, retries, resumes, tlsHandshakesFull, tlsHandshakesResumed, tlsHandshakeFailures
+    case opened, reused, requests, retries, resumes, tlsHandshakesFull, tlsHandshakesResumed, tlsHandshakeFailures, generationChanges
     // By reason and by cause.
     case closed, failures, replays, replaySkipped, pauses
     // Latency.
@@ -83,6 +87,9 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
                        "TLS handshakes that resumed the session cached for the upstream.")
         case .tlsHandshakeFailures:
             StatColumn(.counter, in: "tls", "handshake_failures", "berth_tls_handshake_failures_total", "TLS handshakes that failed or timed out.")
+        case .generationChanges:
+            StatColumn(.counter, "generation_changes", "berth_upstream_generation_changes_total",
+                       "Times a request named a new generation (Berth-Generation) for the upstream's address, the first included.")
         case .pauses:
             StatColumn(.counterBy(.pauseCause), "pauses", "berth_upstream_pauses_total",
                        "Upstream pauses by cause: api (/pause), watch (the freezer watch saw its cgroup frozen), both (one joined a pause the other held).")
@@ -113,7 +120,8 @@ enum UpstreamStat: Int, CaseIterable, Sendable {
     var slot: Int {
         switch self {
         case .open, .idle, .busy, .connecting, .pending: rawValue &- UpstreamStat.open.rawValue
-        case .opened, .reused, .requests, .retries, .resumes, .tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures:
+        case .opened, .reused, .requests, .retries, .resumes, .tlsHandshakesFull, .tlsHandshakesResumed, .tlsHandshakeFailures,
+             .generationChanges:
             rawValue &- UpstreamStat.opened.rawValue
         case .acquireWait, .timeToFirstByte: rawValue &- UpstreamStat.acquireWait.rawValue
         case .closed, .failures, .replays, .replaySkipped, .pauses: 0

@@ -56,6 +56,7 @@ enum StatsRenderer {
             w.field("state", "active")
         }
         w.field("epoch", p.epoch)
+        if let g = p.generation { w.field("generation", g) }
         for stat in gauges { w.field(stat.column.json, p[stat]) }
         w.beginObject("limits")
         w.field("max_per_route", p.settings.maxPerRoute)

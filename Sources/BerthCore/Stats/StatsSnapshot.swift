@@ -8,6 +8,10 @@ struct PoolSnapshot: @unchecked Sendable {
     var paused: Bool
     var rejectNew: Bool
     var epoch: UInt64
+    /// The current generation (`Berth-Generation`), nil until one is named, and its place in the order of changes:
+    /// workers merge to the latest.
+    var generation: String?
+    var generationStamp: UInt64 = 0
     /// One slot per `UpstreamStat` gauge; the literal is their number (checked in StatTableTests).
     typealias Gauges = InlineArray<5, Int>
 
@@ -15,7 +19,7 @@ struct PoolSnapshot: @unchecked Sendable {
     var gauges = Gauges(repeating: 0)
     var settings: RouteSettings
     var hold: Nanos?
-    /// Last request, release, pause or resume (`UpstreamPool.lastActivity`), for `MetricsUpstreams.active`.
+    /// Last request, release, pause or resume (`Upstream.lastActivity`), for `MetricsUpstreams.active`.
     var lastActivity: Nanos
     var counters: UpstreamCounters
     /// Who holds it paused and how often each did (FreezerStats.swift renders them).
@@ -23,7 +27,7 @@ struct PoolSnapshot: @unchecked Sendable {
     /// Its freezer watch, when it has one.
     var watch: FreezerWatchInfo?
 
-    init(_ p: UpstreamPool) {
+    init(_ p: Upstream) {
         key = p.key
         // Read once: the pool's state is a value that each read hands out anew.
         let state = p.state
@@ -35,6 +39,8 @@ struct PoolSnapshot: @unchecked Sendable {
             rejectNew = false
         }
         epoch = state.epoch
+        generation = p.generations.current
+        generationStamp = p.generations.stamp
         gauges = PoolSnapshot.gauges(state)
         settings = p.settings
         hold = p.holdTimeout
@@ -60,11 +66,11 @@ struct PoolSnapshot: @unchecked Sendable {
     }
 
     /// Where each occupancy gauge of the table comes from.
-    static func gauges(of p: UpstreamPool) -> Gauges { gauges(p.state) }
+    static func gauges(of p: Upstream) -> Gauges { gauges(p.state) }
 
-    /// The gauges from a state already read: each read of `UpstreamPool.state` builds the value anew, and at 10,000
+    /// The gauges from a state already read: each read of `Upstream.state` builds the value anew, and at 10,000
     /// upstreams a second read per pool was a tenth of /stats.
-    static func gauges(_ state: UpstreamPools.Pool) -> Gauges {
+    static func gauges(_ state: UpstreamLedger.Pool) -> Gauges {
         var g = Gauges(repeating: 0)
         for stat in gaugeStats {
             g[stat.slot] = switch stat {
@@ -93,6 +99,10 @@ struct PoolSnapshot: @unchecked Sendable {
         paused = paused || o.paused
         rejectNew = rejectNew || o.rejectNew
         epoch = max(epoch, o.epoch)
+        if o.generationStamp > generationStamp {
+            generation = o.generation
+            generationStamp = o.generationStamp
+        }
         for i in gauges.indices { gauges[i] += o.gauges[i] }
         settings.maxPerRoute += o.settings.maxPerRoute
         settings.maxPending += o.settings.maxPending
@@ -160,7 +170,7 @@ struct StatsSnapshot: @unchecked Sendable {
     /// Counts `p` in the totals and, if `listed`, lists it (`pools` and `summaries`, in step); else, with
     /// `summarize`, gives it a summary only, for a page to be picked from. Totals come straight from the pools in the
     /// same pass: the pools are ~10 MB at 10,000 upstreams, and a second pass paid their cache misses again.
-    mutating func add(_ p: UpstreamPool, listed: Bool, summarize: Bool) {
+    mutating func add(_ p: Upstream, listed: Bool, summarize: Bool) {
         if listed {
             var snapshot = PoolSnapshot(p)
             if reportsPauses { snapshot.counters.setPauses(p.holds.counts, adding: false) }

@@ -5,7 +5,7 @@
 /// nothing. Each store holds exactly the `UpstreamStat` cases of one kind, so the merge loops over them.
 struct UpstreamCounters: Sendable {
     /// One slot per `UpstreamStat` count; the literal is their number (checked in StatTableTests).
-    typealias Counts = InlineArray<8, UInt64>
+    typealias Counts = InlineArray<9, UInt64>
     /// One histogram per `UpstreamStat` latency; the literal is their number (checked in StatTableTests).
     typealias Latencies = InlineArray<2, Histogram>
 
@@ -13,7 +13,7 @@ struct UpstreamCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
     /// width (checked in StatTableTests).
-    typealias Labelled = InlineArray<49, UInt64>
+    typealias Labelled = InlineArray<51, UInt64>
     private var labelled = Labelled(repeating: 0)
     /// `UpstreamStat` histograms by `slot`.
     private var latencies = Latencies(repeating: Histogram())
@@ -104,7 +104,7 @@ struct UpstreamCounters: Sendable {
 
 extension CloseReason {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<16, UInt64>
+    typealias Counts = InlineArray<17, UInt64>
     /// Position in `allCases`: the case's tag, which Swift assigns to payload-free cases in declaration order. A
     /// dictionary lookup here cost a hash per counted close.
     @inline(__always)
@@ -113,7 +113,7 @@ extension CloseReason {
 
 extension ErrorCause {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<24, UInt64>
+    typealias Counts = InlineArray<25, UInt64>
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }

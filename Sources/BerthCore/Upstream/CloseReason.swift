@@ -26,7 +26,7 @@ enum CloseReason: String, CaseIterable, Sendable {
     case requestIncomplete = "request-incomplete"
     /// The upstream asked to close (Connection: close, or HTTP/1.0 without keep-alive).
     case upstreamClose = "upstream-close"
-    /// Opened before the last /resume: an earlier epoch is never reused.
+    /// Opened before the last /resume or VM restore: an earlier epoch is never reused.
     case staleEpoch = "stale-epoch"
     /// The connection carried a tunnel (Upgrade or CONNECT), which has ended: counted when the tunnel gives its slot back.
     case upgraded
@@ -36,13 +36,15 @@ enum CloseReason: String, CaseIterable, Sendable {
     case shutdown
     /// A reused connection's request stayed unacknowledged by the peer's kernel: the peer vanished without a word.
     case deadPeer = "dead-peer"
+    /// Idle when a request named a new generation for its address (`Berth-Generation`): it reached an older one.
+    case generation
 
     /// Idle connections berth drops on its own initiative end with RST instead of FIN: an idle keep-alive connection
     /// has nothing in flight to lose, the close costs less (a /pause of 1,000 connections is bounded by it), and no
     /// TIME_WAIT is left behind, which freeze cycles would otherwise pile up by the thousand.
     var closesWithReset: Bool {
         switch self {
-        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer: return true
+        case .paused, .evicted, .idleTimeout, .keepAliveHint, .maxAge, .staleEpoch, .shutdown, .deadPeer, .generation: return true
         default: return false
         }
     }

@@ -23,9 +23,9 @@ final class Connector: ChannelDelegate, EventHandler {
         case idle
         case resolving(PoolKey)
         /// With the TLS pool when the key is a TLS one: its handshake follows.
-        case connecting(Channel, SocketAddress, UpstreamPool?)
+        case connecting(Channel, SocketAddress, Upstream?)
         /// The channel carries the TLS connection from its creation; the pool is the one the key names.
-        case handshaking(Channel, UpstreamPool)
+        case handshaking(Channel, Upstream)
     }
 
     private let base: EventBase
@@ -107,7 +107,7 @@ final class Connector: ChannelDelegate, EventHandler {
         }
     }
 
-    private func finish(_ ch: Channel, _ address: SocketAddress, _ tlsPool: UpstreamPool?) {
+    private func finish(_ ch: Channel, _ address: SocketAddress, _ tlsPool: Upstream?) {
         ch.clearTimeout()
         let err = Socket.pendingError(ch.fd)
         guard err == 0 else {
@@ -121,7 +121,7 @@ final class Connector: ChannelDelegate, EventHandler {
     }
 
     /// Runs the handshake as far as the socket allows; the channel's events bring the next step.
-    private func stepHandshake(_ ch: Channel, _ pool: UpstreamPool) {
+    private func stepHandshake(_ ch: Channel, _ pool: Upstream) {
         switch ch.handshake() {
         case .waiting:
             return
@@ -140,7 +140,7 @@ final class Connector: ChannelDelegate, EventHandler {
     }
 
     /// A handshake (or its setup) failed: counted, OpenSSL's reason logged, and the cause alone reported.
-    private func handshakeFailed(_ key: PoolKey, _ failure: TLSFailure, pool: UpstreamPool?) {
+    private func handshakeFailed(_ key: PoolKey, _ failure: TLSFailure, pool: Upstream?) {
         pool?.counters[.tlsHandshakeFailures] &+= 1
         let cause: ErrorCause
         let said: String

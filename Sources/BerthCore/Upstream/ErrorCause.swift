@@ -46,6 +46,9 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// A reused connection's peer never acknowledged the request, and it could not go again: its body had outgrown
     /// the replay buffer, it was already a second attempt, or --dead-peer-retry is off.
     case deadPeer = "dead-peer"
+    /// The request named a generation (`Berth-Generation`) that a newer one already replaced at its address: it is
+    /// refused without connecting, so it can neither reach the new container nor revive the old one's pool.
+    case staleGeneration = "stale-generation"
 
     /// The status berth answers with.
     var status: Int {
@@ -60,6 +63,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .headerTimeout: return 408
         case .notImplemented: return 501
         case .forwardingLoop: return 508
+        case .staleGeneration: return 409
         }
     }
 }

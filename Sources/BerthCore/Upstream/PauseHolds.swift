@@ -51,12 +51,16 @@ struct PauseCounts: Equatable, Sendable {
     }
 }
 
-/// The holds on one upstream. The pool is paused exactly while `isHeld` (PoolManager's pause and resume keep the
-/// two in step), so a /resume cannot thaw what the kernel still has frozen, and a thaw cannot release an upstream
-/// the orchestrator paused.
+/// Whether one upstream is paused, as one fact: who holds it (a /resume cannot thaw what the kernel still has frozen,
+/// and a thaw cannot release an upstream the orchestrator paused), how it answers meanwhile, and its pause counts. The
+/// pool is paused exactly while `isHeld`; its state (ConnectionPool) keeps this value and nothing else says "paused".
 struct PauseHolds: Equatable, Sendable {
     private(set) var api = false
     private(set) var watch = false
+    /// While held: new requests are answered at once (/pause?reject=true) instead of held.
+    private(set) var rejectNew = false
+    /// While held: how long held requests wait (/pause?hold=); nil means the acquire timeout.
+    private(set) var holdTimeout: Nanos?
     private(set) var counts = PauseCounts()
 
     /// What a hold taken means for the pool.
@@ -115,11 +119,39 @@ struct PauseHolds: Equatable, Sendable {
         return .resume
     }
 
-    /// The holds, not the counts, of a paused sibling pool of the same endpoint: a pool made while it is paused is
-    /// held by the same sources, so the release that resumes the sibling (a thaw, a /resume) resumes it too.
+    /// `source` pauses: true when its mode and hold apply, that is when the upstream was active, or when the API
+    /// pauses (a second /pause sets them again); the watch joining the API's pause changes neither.
+    mutating func pause(by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Bool {
+        guard take(source) == .pause || source == .api else { return false }
+        self.rejectNew = rejectNew
+        holdTimeout = hold
+        return true
+    }
+
+    /// `source` lets go: true when the upstream resumes now, because nobody holds it any more, or because the API
+    /// resumes it though nobody held it (which just starts a new epoch, as before there was a watch). While the watch
+    /// still holds it, the API's mode and hold give way to the watch's: held requests wait the acquire timeout.
+    mutating func resume(by source: PauseSource) -> Bool {
+        switch release(source) {
+        case .resume:
+            break
+        case .notHeld where source == .api && !isHeld:
+            break
+        case .stillHeld, .notHeld:
+            if source == .api && isHeld { (rejectNew, holdTimeout) = (false, nil) }
+            return false
+        }
+        (rejectNew, holdTimeout) = (false, nil)
+        return true
+    }
+
+    /// The holds, mode and hold, not the counts, of a paused sibling pool of the same endpoint: a pool made while it
+    /// is paused is held by the same sources, so the release that resumes the sibling (a thaw, a /resume) resumes it too.
     mutating func inherit(_ sibling: PauseHolds) {
         api = sibling.api
         watch = sibling.watch
+        rejectNew = sibling.rejectNew
+        holdTimeout = sibling.holdTimeout
     }
 
     /// The same upstream on another worker: held if either holds it, counts merged (PauseCounts.merge).

@@ -1,5 +1,4 @@
 // The name of an upstream and of its pool: `host:port` (host lowercased, IPv6 in brackets) and, for TLS, its settings.
-import Synchronization
 import HTTP1
 import EventLoop
 
@@ -101,7 +100,7 @@ private final class SecuredBy: Sendable {
     private init(_ settings: TLSSettings) { self.settings = settings }
 
     /// Every value made so far.
-    private static let all = Mutex<[TLSSettings: SecuredBy]>([:])
+    private static let all = ThreadLock<[TLSSettings: SecuredBy]>([:])
 
     /// The object for `settings`, made on first use.
     static func interned(_ settings: TLSSettings) -> SecuredBy {

@@ -7,20 +7,14 @@ extension PoolManager {
 
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
-    /// a second /pause does; the watch's never overrides the API's.
-    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], closedIdle: Int) {
+    /// a second /pause does; the watch's never overrides the API's (PauseHolds.pause).
+    func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], closedIdle: Int) {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
-            guard pool.holds.take(source) == .pause || source == .api else { continue }
-            pool.holdTimeout = hold
-            let (closed, rejected) = withSet { $0.pause(pool.slot, rejectNew: rejectNew) }
-            for conn in closed { close(conn, reason: .paused, bulk: true) }
-            // Requests already held would otherwise wait out their timeout: answer them now, as the mode says.
-            for w in rejected { w.poolRejected(.upstreamPaused) }
-            closedIdle += closed.count
+            closedIdle += self.hold(pool, by: source, rejectNew: rejectNew, hold: hold)
         }
         return (targets, closedIdle)
     }
@@ -29,60 +23,31 @@ extension PoolManager {
     /// held it, which just bumps the epoch, as before there was a watch) resumes with a new epoch, and its held
     /// requests check out again in arrival order. Returns the pools and the requests released; each pool's `holds`
     /// say whether it is still paused.
-    func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [UpstreamPool], released: Int) {
+    func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], released: Int) {
         _ = self.pool(for: endpoint, now: now)
         let targets = existingPools(at: endpoint)
         var released = 0
-        for pool in targets { released += resume(pool, now: now, by: source) }
+        for pool in targets {
+            pool.lastActivity = now
+            released += letGo(pool, by: source, now: now)
+        }
         // A resumed upstream may be forgotten to make room: look again at the next request.
         noRoomUntil = 0
         return (targets, released)
     }
 
-    private func resume(_ pool: UpstreamPool, now: Nanos, by source: PauseSource) -> Int {
-        pool.lastActivity = now
-        switch pool.holds.release(source) {
-        case .resume:
-            break
-        case .notHeld where source == .api && !pool.holds.isHeld:
-            break
-        case .stillHeld, .notHeld:
-            // Still frozen: the API's mode and hold give way to the watch's (held requests wait the acquire timeout).
-            if source == .api, pool.holds.isHeld {
-                pool.holdTimeout = nil
-                _ = withSet { $0.pause(pool.slot, rejectNew: false) }
-            }
-            return 0
-        }
-        pool.holdTimeout = nil
-        let held = withSet { $0.resume(pool.slot) }
-        for entry in held {
-            let waiter = entry.waiter
-            switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
-            case .reuse(let lease): waiter.poolGranted(lease)
-            case .connect(let ticket): waiter.poolMayConnect(ticket)
-            case .wait: break
-            case .reject(let cause): waiter.poolRejected(cause)
-            }
-        }
-        return held.count
-    }
-
     /// Where /resume?prewarm= opens connections among an endpoint's pools: the one that has served the most
     /// requests (the http:// one when none has), since its callers are the ones about to come back.
-    func prewarmTarget(_ endpointPools: [UpstreamPool]) -> UpstreamPool? {
+    func prewarmTarget(_ endpointPools: [Upstream]) -> Upstream? {
         endpointPools.max { $0.counters[.requests] < $1.counters[.requests] }
     }
 
     /// Closes idle connections of one endpoint's pools or all, optionally only those idle for `idleFor`; returns how many.
     func evict(_ endpoint: PoolKey?, idleFor: Nanos?, now: Nanos) -> Int {
-        let targets: [UpstreamPool] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
+        let targets: [Upstream] = endpoint.map { existingPools(at: $0) } ?? Array(pools.values)
         var closed = 0
         for pool in targets {
-            let conns = withSet { $0.evict(pool.slot, idleFor: idleFor, now: now) }
-            for conn in conns { close(conn, reason: .evicted, bulk: true) }
-            closed += conns.count
-            slotsFreed(pool.slot)
+            closed += closeIdle(pool, idleFor: idleFor, now: now, reason: .evicted, bulk: true)
         }
         noRoomUntil = 0
         return closed
@@ -116,7 +81,7 @@ extension PoolManager {
     /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
     /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
     /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
-    func poolForRequest(_ requested: PoolKey, now: Nanos) -> UpstreamPool? {
+    func poolForRequest(_ requested: PoolKey, now: Nanos) -> Upstream? {
         let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
@@ -146,10 +111,7 @@ extension PoolManager {
     /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
     /// them (a request queued behind --max-total may connect now).
     func closeAllIdle() {
-        for pool in pools.values {
-            for conn in withSet({ $0.evict(pool.slot, idleFor: nil, now: 0) }) { close(conn, reason: .shutdown) }
-        }
-        slotsFreed(nil)
+        for pool in pools.values { _ = closeIdle(pool, idleFor: nil, now: 0, reason: .shutdown, bulk: false) }
     }
 
     /// Applies new limits and timeouts (SIGHUP): existing connections stay, new decisions use the new values, and
@@ -157,13 +119,10 @@ extension PoolManager {
     func apply(_ newSettings: ManagerSettings, contexts newContexts: TLSContexts? = nil) {
         settings = newSettings
         if let newContexts { contexts = newContexts }
-        withSet { $0.maxTotal = newSettings.maxTotal }
         for pool in pools.values {
             if newContexts != nil { pool.tls?.refresh(key: pool.key, from: contexts) }
             pool.settings = routeSettings(for: pool.key)
-            let r = pool.settings
-            withSet { $0.setLimits(pool.slot, maxPerRoute: r.maxPerRoute, maxPending: r.maxPending) }
         }
-        slotsFreed(nil)
+        setLimits(maxTotal: newSettings.maxTotal) { ($0.settings.maxPerRoute, $0.settings.maxPending) }
     }
 }

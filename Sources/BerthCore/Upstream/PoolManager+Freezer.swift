@@ -12,7 +12,7 @@ extension PoolManager {
 
     /// Watches `cgroup` for `key` (creating the pool, as /pause does) and makes the pool follow it from now on: paused
     /// while the cgroup is frozen. A second watch of another cgroup replaces the first.
-    func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> UpstreamPool {
+    func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> Upstream {
         let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
         let pool = self.pool(for: key, now: now)
         if frozen != pool.holds.watch {
@@ -23,7 +23,7 @@ extension PoolManager {
 
     /// Stops watching `key`; the watch's hold goes with it (the pool resumes unless the API holds it too). Nil when
     /// `key` was not watched.
-    func unwatch(_ key: PoolKey, now: Nanos) -> UpstreamPool? {
+    func unwatch(_ key: PoolKey, now: Nanos) -> Upstream? {
         guard freezer?.end(key) == true else { return nil }
         let pool = self.pool(for: key, now: now)
         if pool.holds.watch { _ = resume(key, now: now, by: .watch) }

@@ -24,9 +24,12 @@ struct ManagerSettings: Sendable {
     var freezerPollInterval: Nanos = 100_000_000
 }
 
-/// The pools of one worker: the shell that carries out what the pure `PoolSet` decides, on real sockets.
+/// The pools of one worker: the shell that carries out what the pure `PoolLedger` decides, on real sockets.
 /// Sessions never count a slot: they ask for a connection (`acquire`) and hand back what they were given
-/// (`release`, `connected`, `connectFailed`), each a consuming call.
+/// (`release`, `connected`, `connectFailed`), each a consuming call. Every change to the pools goes through this
+/// file's methods, and each carries out all that the ledger's answer asks, the slots freed included (`slotsFreed`).
+/// What a waiting request is given (a connection, a slot, a refusal) is posted (`handOffs`) and reaches it once the
+/// running callback has returned: never inside the release, close or command that freed it.
 final class PoolManager {
     /// What a request that asked for a connection does now.
     enum Acquire: ~Copyable {
@@ -39,19 +42,25 @@ final class PoolManager {
     let base: EventBase
     var settings: ManagerSettings
     /// The one owner of every count, idle list and queue.
-    private(set) var ledger: UpstreamPools
+    private(set) var ledger: UpstreamLedger
     /// The pools by name.
-    private(set) var pools: [PoolKey: UpstreamPool] = [:]
+    private(set) var pools: [PoolKey: Upstream] = [:]
     /// Counters of forgotten upstreams, so totals never go backwards.
     private(set) var forgottenTotals = UpstreamCounters()
     /// Pause counts of forgotten upstreams, likewise.
     private(set) var forgottenPauses = PauseCounts()
     /// The freezer watch, made with the first watch (PoolManager+Freezer.swift).
     var freezer: FreezerWatcher?
-    /// Takes the close(2) of connections dropped in bulk (/pause, /evict) out of the admin answer's path.
-    let closer: DeferredCloser
+    /// Runs posted work once the running callback has returned: the close(2) of connections dropped in bulk (/pause,
+    /// /evict), out of the admin answer's path, then the hand-offs.
+    let posted: PostedEvents
+    /// Grants to waiting requests, delivered on `posted`.
+    let handOffs: HandOffs
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
+    /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
+    /// when there are several workers; PoolManager+Generations.swift).
+    var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
     var noRoomUntil: Nanos = 0
     /// How long that is: short enough that an upstream freed meanwhile is soon found, long enough that a flood
@@ -62,8 +71,9 @@ final class PoolManager {
         self.base = base
         self.settings = settings
         self.contexts = contexts
-        ledger = UpstreamPools(maxTotal: settings.maxTotal)
-        closer = DeferredCloser(base: base)
+        ledger = UpstreamLedger(maxTotal: settings.maxTotal)
+        posted = PostedEvents(base: base)
+        handOffs = HandOffs(posted: posted)
     }
 
     /// Connections open or being opened across all pools, for --max-total.
@@ -72,7 +82,7 @@ final class PoolManager {
     /// The pool for `key`, created on first use. A plain key names an endpoint as http:// reaches it, so the
     /// destination's TLS settings apply (RouteTarget.resolve): a destination with `tls:` has a TLS pool only.
     /// A TLS pool created while its endpoint's plain pool is paused starts paused too: a freeze holds every way in.
-    func pool(for requested: PoolKey, now: Nanos) -> UpstreamPool {
+    func pool(for requested: PoolKey, now: Nanos) -> Upstream {
         let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
         return pools[key] ?? makePool(key, now: now)
     }
@@ -80,7 +90,7 @@ final class PoolManager {
     /// The pool CONNECT tunnels to `endpoint` count against: its plain one, whatever TLS the destination's requests
     /// use (the tunnel carries the caller's own bytes). It is among `existingPools(at:)`, so /pause holds it too.
     /// A new one is capped by --max-upstreams as a request's is (`poolForRequest`): nil when nothing can be forgotten.
-    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> UpstreamPool? {
+    func tunnelPool(for endpoint: PoolKey, now: Nanos) -> Upstream? {
         let key = endpoint.plain
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
@@ -89,23 +99,22 @@ final class PoolManager {
 
     /// A new pool for `key`. One made while a sibling pool of its endpoint is paused starts paused too, held by the
     /// same sources (so the thaw or /resume that releases the sibling releases it): a freeze holds every way in.
-    private func makePool(_ key: PoolKey, now: Nanos) -> UpstreamPool {
+    private func makePool(_ key: PoolKey, now: Nanos) -> Upstream {
         let route = routeSettings(for: key)
         let slot = ledger.add(maxPerRoute: route.maxPerRoute, maxPending: route.maxPending)
-        let p = UpstreamPool(key: key, slot: slot, manager: self, settings: route, now: now)
+        let p = Upstream(key: key, slot: slot, manager: self, settings: route, now: now)
         if key.tls != nil { p.tls = TLSUpstream(key: key, contexts: contexts) }
-        if let sibling = existingPools(at: key.plain).first(where: { $0.state.isPaused }), case .paused(let rejectNew) = sibling.state.mode {
-            _ = ledger.pause(slot, rejectNew: rejectNew)
-            p.holds.inherit(sibling.holds)
-            p.holdTimeout = sibling.holdTimeout
+        if let sibling = existingPools(at: key.plain).first(where: { ledger.isPaused($0.slot) }) {
+            ledger.inheritHolds(slot, from: sibling.slot)
         }
+        inheritGenerations(p)
         pools[key] = p
         return p
     }
 
     /// The pools that serve `endpoint` (a plain key) and exist: the one http:// requests reach and, when it is
     /// another, the one https:// requests reach. Admin commands name endpoints and act on both.
-    func existingPools(at endpoint: PoolKey) -> [UpstreamPool] {
+    func existingPools(at endpoint: PoolKey) -> [Upstream] {
         let plain = endpoint.plain
         let http = RouteTarget.resolve(plain, settings: settings)
         let https = RouteTarget.secure(plain, settings: settings)
@@ -116,7 +125,7 @@ final class PoolManager {
     }
 
     /// Existing pool for `key`, if any.
-    func existingPool(_ key: PoolKey) -> UpstreamPool? { pools[key] }
+    func existingPool(_ key: PoolKey) -> Upstream? { pools[key] }
 
     /// The route settings for `key`: defaults, then the first matching destination override.
     func routeSettings(for key: PoolKey) -> RouteSettings {
@@ -136,7 +145,7 @@ final class PoolManager {
     // MARK: checkout
 
     /// A request wants a connection to `pool`. On `.wait` the waiter is queued and hears later (PoolWaiter).
-    func acquire(_ pool: UpstreamPool, waiter: ProxySession, allowReuse: Bool, now: Nanos) -> Acquire {
+    func acquire(_ pool: Upstream, waiter: ProxySession, allowReuse: Bool, now: Nanos) -> Acquire {
         pool.lastActivity = now
         switch ledger.checkout(pool.slot, waiter: waiter, allowReuse: allowReuse) {
         case .reuse(let lease):
@@ -152,15 +161,31 @@ final class PoolManager {
         }
     }
 
-    /// A queued waiter gave up (timeout or caller gone).
-    func cancelWait(_ pool: UpstreamPool, waiter: ProxySession) {
-        ledger.cancelWait(pool.slot, waiter: waiter)
+    /// A queued waiter gave up (timeout, caller gone, shutdown). It leaves its pool's queue or, when it was granted
+    /// something that has not reached it yet, what it was granted goes back to the pool.
+    func cancelWait(_ pool: Upstream, waiter: ProxySession) {
+        if let grant = handOffs.take(for: waiter) { return giveBack(grant) }
+        if !pool.forgotten { ledger.cancelWait(pool.slot, waiter: waiter) }
+    }
+
+    /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
+    /// next waiter, idle, or closed), a slot to the next waiter.
+    private func giveBack(_ grant: consuming PoolGrant) {
+        switch consume grant {
+        case .lease(let lease):
+            let conn = lease.conn
+            release(lease, facts: ReleaseFacts.unused(conn), now: MonotonicClock.now())
+        case .ticket(let ticket):
+            connectFailed(ticket)
+        case .rejected:
+            break
+        }
     }
 
     // MARK: connect slots
 
     /// The connect for `ticket` succeeded: the new connection is busy with its request.
-    func connected(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) -> UpstreamLease {
+    func connected(_ ticket: consuming ConnectTicket, pool: Upstream, channel: Channel, now: Nanos) -> UpstreamLease {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
@@ -174,17 +199,18 @@ final class PoolManager {
         slotsFreed(slot)
     }
 
-    /// A slot for a connection opened ahead of demand.
-    func reservePrewarm(_ pool: UpstreamPool) -> ConnectTicket? {
-        ledger.reservePrewarm(pool.slot)
+    /// A slot for a connection opened ahead of demand; none for a pool marked to forget, which takes no new idle one.
+    func reservePrewarm(_ pool: Upstream) -> ConnectTicket? {
+        pool.forgetWhenEmpty ? nil : ledger.reservePrewarm(pool.slot)
     }
 
-    /// A prewarmed connection is up: it goes idle, straight to a waiter, or closes if a pause or resume overtook it.
-    func prewarmed(_ ticket: consuming ConnectTicket, pool: UpstreamPool, channel: Channel, now: Nanos) {
+    /// A prewarmed connection is up: it goes idle, straight to a waiter, or closes if a pause or resume overtook it,
+    /// or a forget (/evict?forget=true) came while it connected: a pool marked to forget takes no idle connection.
+    func prewarmed(_ ticket: consuming ConnectTicket, pool: Upstream, channel: Channel, now: Nanos) {
         precondition(ticket.slot == pool.slot, "a connect ticket was redeemed at another pool")
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
-        carryOut(ledger.prewarmed(ticket, conn: conn, now: now), now: now)
+        carryOut(ledger.prewarmed(ticket, conn: conn, forgetting: pool.forgetWhenEmpty, now: now), now: now)
     }
 
     // MARK: busy connections
@@ -201,7 +227,7 @@ final class PoolManager {
         notifyDrained(pool)
     }
 
-    private func carryOut(_ release: consuming UpstreamPools.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
+    private func carryOut(_ release: consuming UpstreamLedger.Release, now: Nanos, keepAliveTimeout: Int32 = -1) {
         switch consume release {
         case .pooled(let conn):
             // Each response may announce another timeout (or none): the latest is what the server now applies.
@@ -209,15 +235,15 @@ final class PoolManager {
             conn.enterIdle(deadlineIn: freshIdleDeadline(conn, now: now) - now, now: now)
         case .handOff(let waiter, let lease):
             lease.conn.pool.counters[.reused] &+= 1
-            waiter.poolGranted(lease)
+            handOffs.post(.lease(lease), to: waiter)
         case .close(let reason, let conn):
             close(conn, reason: reason)
-            slotsFreed(conn.pool.slot)
+            slotsFreed(freedSlot(conn.pool))
         case .replace(let reason, let conn, let admission):
             // The first waiter is a retry: it gets the slot as a connect ticket, never this reused connection.
             close(conn, reason: reason)
             let waiter = admission.waiter
-            waiter.poolMayConnect(admission.intoTicket())
+            handOffs.post(.ticket(admission.intoTicket()), to: waiter)
         }
     }
 
@@ -240,14 +266,18 @@ final class PoolManager {
     func idleConnectionEnded(_ conn: UpstreamConnection, reason: CloseReason) {
         guard ledger.removeIdle(conn.pool.slot, conn) else { return }
         close(conn, reason: reason)
-        slotsFreed(conn.pool.slot)
+        slotsFreed(freedSlot(conn.pool))
     }
+
+    /// Where a connection's close freed a slot: its pool's, unless that close forgot the pool, whose slot may then be
+    /// another upstream's (only the global count freed).
+    private func freedSlot(_ pool: Upstream) -> PoolSlot? { pool.forgotten ? nil : pool.slot }
 
     /// An idle connection's timer fired: idle timeout or maximum age.
     func idleConnectionExpired(_ conn: UpstreamConnection) {
         let now = MonotonicClock.now()
         guard let entry = ledger[conn.pool.slot].idleEntry(conn) else { return }
-        let (at, reason) = UpstreamPools.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
+        let (at, reason) = UpstreamLedger.Pool.idleDeadline(since: entry.since, openedAt: entry.openedAt,
                                                            idleTimeout: settings.idleTimeout, hinted: conn.hintedIdle,
                                                            maxAge: settings.maxAge)
         if at > now {
@@ -259,27 +289,27 @@ final class PoolManager {
 
     /// The deadline of a connection that goes idle now; no lookup in the idle stack (this runs once per request).
     private func freshIdleDeadline(_ conn: UpstreamConnection, now: Nanos) -> Nanos {
-        UpstreamPools.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
+        UpstreamLedger.Pool.idleDeadline(since: now, openedAt: conn.openedAt, idleTimeout: settings.idleTimeout,
                                         hinted: conn.hintedIdle, maxAge: settings.maxAge).at
     }
 
-    /// Closes a connection that already left the set's counts. `bulk` closes come from an admin command dropping
-    /// many connections at once: their sockets close just after the command has answered (DeferredCloser).
-    func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
+    /// Closes a connection that already left the ledger's counts. `bulk` closes come from an admin command dropping
+    /// many connections at once: their sockets close just after the command has answered (PostedEvents).
+    private func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
-        conn.channel.close(reset: reason.closesWithReset, via: bulk ? closer : nil)
+        conn.channel.close(reset: reason.closesWithReset, via: bulk ? posted : nil)
         if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
 
     /// Slots freed (in `slot`'s pool, or anywhere): admit waiters while the limits allow, that pool's own first.
-    func slotsFreed(_ slot: PoolSlot?) {
+    private func slotsFreed(_ slot: PoolSlot?) {
         while let admission = ledger.admit(preferring: slot) {
             let waiter = admission.waiter
-            waiter.poolMayConnect(admission.intoTicket())
+            handOffs.post(.ticket(admission.intoTicket()), to: waiter)
         }
     }
 
-    func notifyDrained(_ pool: UpstreamPool) {
+    func notifyDrained(_ pool: Upstream) {
         // The empty check first: it is what every release finds, and it reads no pool state.
         guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
         let waiters = pool.drainWaiters
@@ -289,14 +319,70 @@ final class PoolManager {
 
     // MARK: for the commands (PoolManager+Commands.swift)
 
-    /// The set, for the admin commands beside this file.
-    func withSet<T>(_ body: (inout UpstreamPools) -> T) -> T { body(&ledger) }
+    /// `source` pauses `pool` (PauseHolds.pause). When its mode and hold apply, its idle connections close just after
+    /// the command (their slots go to waiters of other pools) and, when it rejects new requests, the requests it held
+    /// are answered. Returns how many connections closed.
+    func hold(_ pool: Upstream, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
+        guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
+        for conn in closed { close(conn, reason: .paused, bulk: true) }
+        for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
+        slotsFreed(freedSlot(pool))
+        return closed.count
+    }
 
-    /// Drops `key`'s entry from the table once the set agrees it is empty.
-    func dropEntry(_ pool: UpstreamPool) -> Bool {
+    /// `source` lets go of `pool` (PauseHolds.resume). When it resumes, its held requests check out again in arrival
+    /// order, and each hears its answer on the next turn; returns how many were held.
+    func letGo(_ pool: Upstream, by source: PauseSource, now: Nanos) -> Int {
+        guard let held = ledger.resume(pool.slot, by: source) else { return 0 }
+        for entry in held {
+            let waiter = entry.waiter
+            switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
+            case .reuse(let lease): handOffs.post(.lease(lease), to: waiter)
+            case .connect(let ticket): handOffs.post(.ticket(ticket), to: waiter)
+            case .wait: break
+            case .reject(let cause): handOffs.post(.rejected(cause), to: waiter)
+            }
+        }
+        return held.count
+    }
+
+    /// Closes `pool`'s connections idle for at least `idleFor` (all when nil) for `reason`, `bulk` as `close` says;
+    /// their slots go to waiters. Returns how many closed.
+    func closeIdle(_ pool: Upstream, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
+        let conns = ledger.evict(pool.slot, idleFor: idleFor, now: now)
+        for conn in conns { close(conn, reason: reason, bulk: bulk) }
+        slotsFreed(freedSlot(pool))
+        return conns.count
+    }
+
+    /// Moves `pool` on to a new epoch without pausing it (a VM restore: `stale-epoch`; a new generation:
+    /// `generation`): its idle connections close just after the running callback, and their slots go to waiters.
+    /// Returns how many closed.
+    @discardableResult
+    func moveEpoch(_ pool: Upstream, closing reason: CloseReason = .staleEpoch) -> Int {
+        let conns = ledger.moveEpoch(pool.slot)
+        for conn in conns { close(conn, reason: reason, bulk: true) }
+        slotsFreed(freedSlot(pool))
+        return conns.count
+    }
+
+    /// New limits (a reload): what is open stays, later decisions use them, and any room they make goes to waiters.
+    func setLimits(maxTotal: Int, perRoute: (Upstream) -> (maxPerRoute: Int, maxPending: Int)) {
+        ledger.maxTotal = maxTotal
+        for pool in pools.values {
+            let (maxPerRoute, maxPending) = perRoute(pool)
+            ledger.setLimits(pool.slot, maxPerRoute: maxPerRoute, maxPending: maxPending)
+        }
+        slotsFreed(nil)
+    }
+
+    /// Drops `key`'s entry from the table once the ledger agrees it is empty.
+    func dropEntry(_ pool: Upstream) -> Bool {
+        // Read before the slot goes: the ledger holds the pause counts.
+        let pauses = ledger[pool.slot].holds.counts
         guard ledger.remove(pool.slot) else { return false }
         forgottenTotals.merge(pool.counters)
-        forgottenPauses.add(pool.holds.counts)
+        forgottenPauses.add(pauses)
         pool.forgotten = true
         pools[pool.key] = nil
         entryDropped(pool.key)

@@ -3,13 +3,13 @@ import EventLoop
 
 /// One connection being opened ahead of demand, into a slot the pool reserved for it.
 final class Prewarmer: ConnectorClient {
-    private let pool: UpstreamPool
+    private let pool: Upstream
     unowned let worker: Worker
     private var connector: Connector!
     /// The slot, held until the connect ends; taken exactly once.
     private var ticket: ConnectTicket?
 
-    private init(pool: UpstreamPool, worker: Worker, ticket: consuming ConnectTicket) {
+    private init(pool: Upstream, worker: Worker, ticket: consuming ConnectTicket) {
         self.pool = pool
         self.worker = worker
         self.ticket = Optional(ticket)
@@ -17,7 +17,7 @@ final class Prewarmer: ConnectorClient {
     }
 
     /// Starts up to `count` connects within the limits; returns how many started.
-    static func start(count: Int, pool: UpstreamPool, worker: Worker) -> Int {
+    static func start(count: Int, pool: Upstream, worker: Worker) -> Int {
         var started = 0
         for _ in 0..<count {
             guard let ticket = worker.manager.reservePrewarm(pool) else { break }

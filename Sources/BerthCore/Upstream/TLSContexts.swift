@@ -1,5 +1,4 @@
 // The OpenSSL client contexts that berth's TLS settings make, built from the files they name and shared by the workers.
-import Synchronization
 import EventLoop
 
 /// A TLS setting that could not be put into effect: the entry at fault (`ca-file`, `client-cert`, `client-key`) and why.
@@ -18,7 +17,7 @@ struct TLSSettingsProblem: Error, CustomStringConvertible {
 /// the lock covers the table only, and two workers making the same context at once keep the first one made.
 final class TLSContexts: @unchecked Sendable {
     private let readFile: ConfigurationLoader.FileReader
-    private let made = Mutex<[TLSSettings: TLSClientContext]>([:])
+    private let made = ThreadLock<[TLSSettings: TLSClientContext]>([:])
 
     /// Contexts whose files are read with `readFile`.
     init(readFile: @escaping ConfigurationLoader.FileReader = ConfigurationLoader.readFromDisk) {

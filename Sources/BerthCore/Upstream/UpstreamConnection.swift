@@ -4,8 +4,9 @@ import EventLoop
 /// An upstream connection and what the release gate needs to know about it.
 final class UpstreamConnection: ChannelDelegate {
     let channel: Channel
-    /// Pools outlive their connections (a forgotten pool object stays alive while anything refers to it).
-    unowned(unsafe) let pool: UpstreamPool
+    /// Strong, so the pool outlives its connections by construction: the close of a forgotten pool's last connection
+    /// drops the manager's reference while the connection's own code still reads it. No cycle: pools hold no connections.
+    let pool: Upstream
     /// The pool epoch it was opened in.
     let epoch: UInt64
     let openedAt: Nanos
@@ -14,7 +15,7 @@ final class UpstreamConnection: ChannelDelegate {
     /// server announced none.
     var hintedIdle: Nanos = .max
 
-    init(channel: Channel, pool: UpstreamPool, epoch: UInt64, openedAt: Nanos) {
+    init(channel: Channel, pool: Upstream, epoch: UInt64, openedAt: Nanos) {
         self.channel = channel
         self.pool = pool
         self.epoch = epoch

@@ -1,4 +1,4 @@
-// Seeded random event sequences through the pure pool set and model sessions whose exchanges the production relay runs in memory, invariants checked after every step.
+// Seeded random event sequences through the pure pool ledger and model sessions whose exchanges the production relay runs in memory, invariants checked after every step.
 import XCTest
 @testable import BerthCore
 
@@ -14,7 +14,7 @@ struct SeededRandom: RandomNumberGenerator {
     }
 }
 
-final class PoolSetModelTests: XCTestCase {
+final class PoolLedgerModelTests: XCTestCase {
     /// Sessions of a failed sequence, kept so the report is a test failure rather than a dropped-slot trap.
     nonisolated(unsafe) private static var quarantine: [ModelSession] = []
     /// How the relayed exchanges of all sequences ended: the model must have driven the relay to each end.
@@ -34,7 +34,7 @@ final class PoolSetModelTests: XCTestCase {
                                                              .connectOK]
 
     private struct World {
-        var set: FakeSet
+        var set: FakeLedger
         var sessions: [ModelSession] = []
         var pools: [PoolSlot] = []
         var maxPerRoute: [Int] = []
@@ -62,7 +62,7 @@ final class PoolSetModelTests: XCTestCase {
                 return XCTFail("seed \(seed) (rerun with BERTH_MODEL_SEED=\(seed)): \(failure)")
             }
         }
-        let ends = PoolSetModelTests.ends
+        let ends = PoolLedgerModelTests.ends
         XCTAssertGreaterThan(ends.finished, sequences, "exchanges the relay finished: \(ends)")
         XCTAssertGreaterThan(ends.failed, sequences / 2, "exchanges the relay failed: \(ends)")
         XCTAssertGreaterThan(ends.retried, sequences / 400, "exchanges the relay sent again (stale reused connections): \(ends)")
@@ -78,19 +78,19 @@ final class PoolSetModelTests: XCTestCase {
 
     private func runSequence(seed: UInt64, steps: Int) -> String? {
         var rng = SeededRandom(state: seed)
-        var w = World(set: FakeSet(maxTotal: Int.random(in: 1...12, using: &rng)))
+        var w = World(set: FakeLedger(maxTotal: Int.random(in: 1...12, using: &rng)))
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let m = Int.random(in: 1...6, using: &rng)
             w.pools.append(w.set.add(maxPerRoute: m, maxPending: Int.random(in: 0...5, using: &rng)))
             w.maxPerRoute.append(m)
         }
         for step in 0..<steps {
-            let e = PoolSetModelTests.weighted.randomElement(using: &rng)!
+            let e = PoolLedgerModelTests.weighted.randomElement(using: &rng)!
             w.now += Nanos.random(in: 1...1_000, using: &rng)
             apply(e, &w, &rng)
             if let v = check(&w) {
                 // Keep the sessions alive: their slots must not trap on the way out of a failed sequence.
-                PoolSetModelTests.quarantine += w.sessions
+                PoolLedgerModelTests.quarantine += w.sessions
                 return "step \(step) after \(e): \(v)"
             }
         }
@@ -98,9 +98,9 @@ final class PoolSetModelTests: XCTestCase {
         for s in w.sessions { close(s, &w) }
         w.sessions.removeAll()
         if let v = check(&w) { return "at the end: \(v)" }
-        PoolSetModelTests.ends.finished += w.finished
-        PoolSetModelTests.ends.failed += w.failed
-        PoolSetModelTests.ends.retried += w.retried
+        PoolLedgerModelTests.ends.finished += w.finished
+        PoolLedgerModelTests.ends.failed += w.failed
+        PoolLedgerModelTests.ends.retried += w.retried
         if w.ticketsOut != w.ticketsBack { return "\(w.ticketsOut) connect slots out, \(w.ticketsBack) back" }
         if w.leasesOut != w.leasesBack { return "\(w.leasesOut) leases out, \(w.leasesBack) back" }
         for (_, p) in w.set.pools where p.busy != 0 || p.connecting != 0 || !p.waiters.isEmpty {
@@ -178,11 +178,11 @@ final class PoolSetModelTests: XCTestCase {
             if let conn = w.set[slot].idle.randomElement(using: &rng)?.conn, w.set.removeIdle(slot, conn) { admitAll(&w) }
         case .pause, .pauseReject:
             let slot = w.pools.randomElement(using: &rng)!
-            let (_, rejected) = w.set.pause(slot, rejectNew: e == .pauseReject)
+            let (_, rejected) = w.set.pause(slot, by: .api, rejectNew: e == .pauseReject, hold: nil)!
             for waiter in rejected { if let s = session(of: waiter, w) { s.queued = false; remove(s, &w) } }
         case .resume:
             let slot = w.pools.randomElement(using: &rng)!
-            for entry in w.set.resume(slot) {
+            for entry in w.set.resume(slot, by: .api)! {
                 if let s = session(of: entry.waiter, w) {
                     s.queued = false
                     if entry.fresh != s.freshOnly { w.relayViolation = "a held request lost whether it needs a fresh connection" }

@@ -1,4 +1,4 @@
-// The pure pool set: checkout, connect slots, release, the global limit, pause/resume/evict, with stand-in objects.
+// The pure pool ledger: checkout, connect slots, release, the global limit, pause/resume/evict, with stand-in objects.
 import XCTest
 @testable import BerthCore
 
@@ -14,9 +14,9 @@ final class FakeWaiter {
     init(_ id: Int) { self.id = id }
 }
 
-typealias FakeSet = PoolSet<FakeConn, FakeWaiter>
+typealias FakeLedger = PoolLedger<FakeConn, FakeWaiter>
 
-extension FakeSet.Checkout {
+extension FakeLedger.Checkout {
     /// The ticket of a `.connect`, or a failure.
     consuming func ticket(file: StaticString = #filePath, line: UInt = #line) -> ConnectTicket? {
         switch consume self {
@@ -39,9 +39,9 @@ extension FakeSet.Checkout {
     }
 }
 
-final class PoolSetTests: XCTestCase {
+final class PoolLedgerTests: XCTestCase {
     /// Opens a connection in `s` and returns its lease.
-    func open(_ set: inout FakeSet, _ s: PoolSlot, _ id: Int) -> FakeSet.Lease {
+    func open(_ set: inout FakeLedger, _ s: PoolSlot, _ id: Int) -> FakeLedger.Lease {
         let t = set.checkout(s, waiter: FakeWaiter(-id), allowReuse: false).ticket()!
         return set.connected(t, conn: FakeConn(id))
     }
@@ -49,7 +49,7 @@ final class PoolSetTests: XCTestCase {
     /// Should never hand a released connection to a queued retry (issue 23: a retry never goes out on a reused
     /// connection): the retry's need for a fresh connection is kept in its queue entry.
     func testAQueuedRetryIsNeverHandedAReleasedConnection() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 1, maxPending: 4)
         let a = open(&set, s, 1)
         let retry = FakeWaiter(2)
@@ -88,17 +88,17 @@ final class PoolSetTests: XCTestCase {
     /// Should keep a held retry's need for a fresh connection through a pause: resume returns it with the flag, so
     /// it is checked out again without reuse.
     func testAHeldRetryIsResumedAsOne() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 2, maxPending: 4)
-        _ = set.pause(s, rejectNew: false)
+        _ = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         _ = set.checkout(s, waiter: FakeWaiter(1), allowReuse: false)
         _ = set.checkout(s, waiter: FakeWaiter(2), allowReuse: true)
-        XCTAssertEqual(set.resume(s).map(\.fresh), [true, false])
+        XCTAssertEqual(set.resume(s, by: .api)!.map(\.fresh), [true, false])
     }
 
     /// Should connect for the first request and pool the connection when it is released.
     func testFirstRequestConnectsAndReleasedConnectionIsPooled() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 2, maxPending: 2)
         let lease = open(&set, s, 1)
         XCTAssertEqual(set[s].busy, 1)
@@ -111,7 +111,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should reuse the most recently used idle connection first, so the others can time out.
     func testIdleConnectionsAreReusedMostRecentlyUsedFirst() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 2)
         let a = open(&set, s, 1), b = open(&set, s, 2)
         _ = set.release(a, verdict: nil, openedAt: 0, now: 1)
@@ -125,7 +125,7 @@ final class PoolSetTests: XCTestCase {
     /// Should queue requests beyond the per-route limit in arrival order, reject past max-pending, and not let a
     /// newcomer jump ahead of the queue.
     func testRequestsBeyondThePerRouteLimitWaitInArrivalOrderAndTheQueueIsBounded() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 1, maxPending: 2)
         let lease = open(&set, s, 1)
         let w1 = FakeWaiter(1), w2 = FakeWaiter(2)
@@ -145,7 +145,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should free the reserved slot when a connect fails.
     func testFailedConnectFreesTheReservedSlot() {
-        var set = FakeSet(maxTotal: 1)
+        var set = FakeLedger(maxTotal: 1)
         let s = set.add(maxPerRoute: 1, maxPending: 2)
         let t = set.checkout(s, waiter: FakeWaiter(1), allowReuse: true).ticket()!
         XCTAssertEqual(set[s].connecting, 1)
@@ -158,7 +158,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should close another upstream's least recently used idle connection when the global limit is reached.
     func testAtTheGlobalLimitAnotherPoolsOldestIdleConnectionGivesUpItsSlot() {
-        var set = FakeSet(maxTotal: 2)
+        var set = FakeLedger(maxTotal: 2)
         let a = set.add(maxPerRoute: 2, maxPending: 2), b = set.add(maxPerRoute: 2, maxPending: 2)
         let l1 = open(&set, a, 1), l2 = open(&set, a, 2)
         _ = set.release(l1, verdict: nil, openedAt: 0, now: 1)
@@ -172,7 +172,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should hand a freed global slot to a waiter of another pool that the global limit was blocking.
     func testAFreedGlobalSlotAdmitsAWaiterElsewhere() {
-        var set = FakeSet(maxTotal: 1)
+        var set = FakeLedger(maxTotal: 1)
         let a = set.add(maxPerRoute: 2, maxPending: 2), b = set.add(maxPerRoute: 2, maxPending: 2)
         let l = open(&set, a, 1)
         let w = FakeWaiter(7)
@@ -191,16 +191,16 @@ final class PoolSetTests: XCTestCase {
 
     /// Should take every idle connection at a pause, hold new requests, and with reject answer them at once.
     func testPauseTakesEveryIdleConnectionAndHoldsOrRejects() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         _ = set.release(open(&set, s, 1), verdict: nil, openedAt: 0, now: 1)
-        let (closed, rejected) = set.pause(s, rejectNew: false)
+        let (closed, rejected) = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         XCTAssertEqual(closed.map(\.id), [1])
         XCTAssertTrue(rejected.isEmpty)
         XCTAssertEqual(set.open, 0)
         let held = FakeWaiter(1)
         XCTAssertEqual(set.checkout(s, waiter: held, allowReuse: true).kind, "wait")
-        let (_, answered) = set.pause(s, rejectNew: true)
+        let (_, answered) = set.pause(s, by: .api, rejectNew: true, hold: nil)!
         XCTAssertTrue(answered.first === held)
         XCTAssertEqual(set.checkout(s, waiter: FakeWaiter(2), allowReuse: true).kind, "reject:upstream-paused")
         XCTAssertNil(set.invariantViolation())
@@ -209,14 +209,14 @@ final class PoolSetTests: XCTestCase {
     /// Should bump the epoch at resume and return the held requests in arrival order; a prewarm or connect that
     /// straddled the pause is stale.
     func testResumeBumpsTheEpochAndAStraddlingConnectIsStale() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         let early = set.reservePrewarm(s)!
-        _ = set.pause(s, rejectNew: false)
+        _ = set.pause(s, by: .api, rejectNew: false, hold: nil)!
         let w1 = FakeWaiter(1), w2 = FakeWaiter(2)
         _ = set.checkout(s, waiter: w1, allowReuse: true)
         _ = set.checkout(s, waiter: w2, allowReuse: true)
-        let held = set.resume(s)
+        let held = set.resume(s, by: .api)!
         XCTAssertEqual(held.map(\.waiter.id), [1, 2])
         XCTAssertEqual(held.map(\.fresh), [false, false])
         XCTAssertEqual(set[s].epoch, 2)
@@ -228,7 +228,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should evict only connections idle for long enough.
     func testEvictTakesOnlyConnectionsIdleLongEnough() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         let a = open(&set, s, 1), b = open(&set, s, 2)
         _ = set.release(a, verdict: nil, openedAt: 0, now: 100)
@@ -240,7 +240,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should never reuse an idle connection for a retry.
     func testRetryCheckoutNeverReusesAnIdleConnection() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 4, maxPending: 4)
         _ = set.release(open(&set, s, 1), verdict: nil, openedAt: 0, now: 1)
         let t = set.checkout(s, waiter: FakeWaiter(1), allowReuse: false).ticket()!
@@ -249,7 +249,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should reserve prewarm slots only within both limits, and put a prewarmed connection on the idle stack.
     func testPrewarmedConnectionsRespectTheLimitsAndGoIdle() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 1, maxPending: 4)
         let t = set.reservePrewarm(s)!
         if let stray = set.reservePrewarm(s) {
@@ -262,7 +262,7 @@ final class PoolSetTests: XCTestCase {
 
     /// Should forget only an empty pool, and reuse its slot for the next one.
     func testOnlyAnEmptyPoolIsRemoved() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 1, maxPending: 4)
         let lease = open(&set, s, 1)
         XCTAssertFalse(set.remove(s))
@@ -273,10 +273,10 @@ final class PoolSetTests: XCTestCase {
 
     /// Should close an idle connection at the earlier of its idle timeout and its maximum age.
     func testIdleDeadlineIsTheEarlierOfIdleTimeoutAndMaxAge() {
-        let byIdle = FakeSet.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, maxAge: 1000)
+        let byIdle = FakeLedger.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 50, maxAge: 1000)
         XCTAssertEqual(byIdle.at, 150)
         XCTAssertEqual(byIdle.reason, .idleTimeout)
-        let byAge = FakeSet.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 500, maxAge: 300)
+        let byAge = FakeLedger.Pool.idleDeadline(since: 100, openedAt: 0, idleTimeout: 500, maxAge: 300)
         XCTAssertEqual(byAge.at, 300)
         XCTAssertEqual(byAge.reason, .maxAge)
     }

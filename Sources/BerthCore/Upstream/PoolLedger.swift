@@ -1,7 +1,7 @@
-// Every pool of one worker as one plain value: the per-pool states, the global count, and the decisions that span pools.
+// The ledger: every pool of one worker as one plain value, with the global count and the decisions that span pools.
 import EventLoop
 
-/// A reserved connect slot. Only `PoolSet` makes one and only `PoolSet` takes one back, through a consuming call
+/// A reserved connect slot. Only `PoolLedger` makes one and only `PoolLedger` takes one back, through a consuming call
 /// (`connected` or `connectFailed`), so a slot cannot be given back twice: the compiler refuses the second use. A
 /// ticket dropped without being given back traps in debug builds.
 struct ConnectTicket: ~Copyable {
@@ -15,7 +15,7 @@ struct ConnectTicket: ~Copyable {
         self.epoch = epoch
     }
 
-    /// Ends the ticket without running its deinit; PoolSet's give-back calls are the only callers.
+    /// Ends the ticket without running its deinit; PoolLedger's give-back calls are the only callers.
     fileprivate consuming func redeem() -> (slot: PoolSlot, epoch: UInt64) {
         let out = (slot, epoch)
         discard self
@@ -27,20 +27,45 @@ struct ConnectTicket: ~Copyable {
     }
 }
 
-/// A pool's place in its `PoolSet`.
+/// A pool's place in its `PoolLedger`.
 struct PoolSlot: Hashable, Sendable {
     let index: Int
 }
 
 /// The pools of one worker. Every count that a limit reads (per pool and in total) changes only here, in the same
 /// call, so `open = idle + busy + connecting` holds per pool and across pools by construction.
-struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
-    typealias Pool = PoolState<Conn, Waiter>
+struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
+    typealias Pool = ConnectionPool<Conn, Waiter>
 
-    /// A busy connection, held by the request it serves; given back exactly once through `release` or `detach`.
+    /// A busy connection, held by the request it serves; given back exactly once through `release` or `detach`. A
+    /// lease dropped without being given back (its busy count would never come down) traps in debug builds; release
+    /// builds have no deinit, so giving one back costs nothing.
     struct Lease: ~Copyable {
         let conn: Conn
         let slot: PoolSlot
+        #if DEBUG
+        /// Set by `redeem`, the give-back calls' only way out.
+        private var given = false
+        #endif
+
+        fileprivate init(conn: Conn, slot: PoolSlot) {
+            self.conn = conn
+            self.slot = slot
+        }
+
+        /// Ends the lease for its connection; `release` and `detach` are the only callers.
+        fileprivate consuming func redeem() -> Conn {
+            #if DEBUG
+            given = true
+            #endif
+            return conn
+        }
+
+        #if DEBUG
+        deinit {
+            assert(given, "a lease was dropped without being given back to its pool")
+        }
+        #endif
     }
 
     /// A waiter that may now open a connection, with the slot reserved for it.
@@ -86,7 +111,7 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     private(set) var waiting = 0
     var maxTotal: Int
 
-    /// An empty set under a global limit.
+    /// An empty ledger under a global limit.
     init(maxTotal: Int) {
         self.maxTotal = maxTotal
     }
@@ -217,12 +242,13 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
         return reserve(s)
     }
 
-    /// A prewarmed connection is up: idle, handed to the first waiter, or closed when a pause or resume overtook it.
-    mutating func prewarmed(_ ticket: consuming ConnectTicket, conn: Conn, now: Nanos) -> Release {
+    /// A prewarmed connection is up: idle, handed to the first waiter, or closed when a pause or resume overtook it or
+    /// the pool is `forgetting` (marked to go when empty, it takes no new idle connection).
+    mutating func prewarmed(_ ticket: consuming ConnectTicket, conn: Conn, forgetting: Bool = false, now: Nanos) -> Release {
         let epoch = ticket.epoch
         let lease = connected(ticket, conn: conn)
         let pool = slots[lease.slot.index]!
-        let stale: CloseReason? = pool.isPaused ? .paused : (epoch != pool.epoch ? .staleEpoch : nil)
+        let stale: CloseReason? = forgetting ? .evicted : pool.isPaused ? .paused : (epoch != pool.epoch ? .staleEpoch : nil)
         return release(lease, verdict: stale, openedAt: now, now: now)
     }
 
@@ -231,8 +257,8 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     /// A busy connection's exchange ended; `verdict` is the release gate's answer.
     mutating func release(_ lease: consuming Lease, verdict: CloseReason?, openedAt: Nanos, now: Nanos) -> Release {
         let s = lease.slot
-        // Moved out of the consumed lease, not copied: no reference count changes on the way back.
-        let conn = lease.conn
+        // Moved out of the consumed lease in release builds: no reference count changes on the way back.
+        let conn = lease.redeem()
         switch slots[s.index]!.releaseStep(conn, close: verdict != nil, openedAt: openedAt, now: now) {
         case .close:
             open -= 1
@@ -259,7 +285,7 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
     mutating func detach(_ lease: consuming Lease) -> Conn {
         slots[lease.slot.index]!.endBusy()
         open -= 1
-        return lease.conn
+        return lease.redeem()
     }
 
     // MARK: idle connections
@@ -299,22 +325,36 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
 
     // MARK: pause and resume
 
-    /// Pauses `s`: its idle connections leave at once (the caller closes them); with `rejectNew`, the requests it
-    /// was holding come back too, to be answered now.
-    mutating func pause(_ s: PoolSlot, rejectNew: Bool) -> (closed: [Conn], rejected: [Waiter]) {
-        slots[s.index]!.setMode(.paused(rejectNew: rejectNew))
+    /// `source` pauses `s` (PauseHolds.pause). When its mode and hold apply, the idle connections leave at once (the
+    /// caller closes them, which frees their slots) and, with `rejectNew`, the requests it was holding come back too,
+    /// to be answered now; nil when nothing changed but the holds.
+    mutating func pause(_ s: PoolSlot, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> (closed: [Conn], rejected: [Waiter])? {
+        guard slots[s.index]!.pause(by: source, rejectNew: rejectNew, hold: hold) else { return nil }
         let closed = evict(s, idleFor: nil, now: 0)
         var rejected: [Waiter] = []
         if rejectNew { rejected = drainWaiters(s).map(\.waiter) }
         return (closed, rejected)
     }
 
-    /// Resumes `s` with a new epoch; returns the held requests in arrival order, each with whether it must have a
-    /// fresh connection, for the caller to check out again (a retry with `allowReuse: false`).
-    mutating func resume(_ s: PoolSlot) -> [Pool.Queued] {
-        slots[s.index]!.bumpEpoch()
-        slots[s.index]!.setMode(.active)
+    /// `source` lets go of `s` (PauseHolds.resume). When it resumes, with a new epoch, returns the held requests in
+    /// arrival order, each with whether it must have a fresh connection, for the caller to check out again (a retry
+    /// with `allowReuse: false`); nil while it stays paused.
+    mutating func resume(_ s: PoolSlot, by source: PauseSource) -> [Pool.Queued]? {
+        guard slots[s.index]!.resume(by: source) else { return nil }
         return drainWaiters(s)
+    }
+
+    /// A new pool made while its sibling `from` is paused is held by the same sources (PauseHolds.inherit).
+    mutating func inheritHolds(_ s: PoolSlot, from sibling: PoolSlot) {
+        slots[s.index]!.inheritHolds(slots[sibling.index]!.holds)
+    }
+
+    /// Moves `s` on to a new epoch without pausing it (the VM was restored, or a new generation came to its address):
+    /// no connection opened before is reused; the idle ones leave now (the caller closes them), busy or connecting
+    /// ones close when they come back, as after a resume.
+    mutating func moveEpoch(_ s: PoolSlot) -> [Conn] {
+        slots[s.index]!.bumpEpoch()
+        return evict(s, idleFor: nil, now: 0)
     }
 
     private mutating func drainWaiters(_ s: PoolSlot) -> [Pool.Queued] {
@@ -339,8 +379,8 @@ struct PoolSet<Conn: AnyObject, Waiter: AnyObject> {
             total += p.open
             queued += p.waiters.count
         }
-        if total != open { return "pools hold \(total) connections but the set counts \(open)" }
-        if queued != waiting { return "pools queue \(queued) requests but the set counts \(waiting)" }
+        if total != open { return "pools hold \(total) connections but the ledger counts \(open)" }
+        if queued != waiting { return "pools queue \(queued) requests but the ledger counts \(waiting)" }
         if open < 0 || open > maxTotal { return "\(open) open against max-total \(maxTotal)" }
         return nil
     }

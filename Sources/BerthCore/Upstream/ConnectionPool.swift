@@ -1,10 +1,10 @@
-// The pure state of one upstream's pool: its idle connections, counts, queue of waiting requests, pause mode and epoch.
+// One upstream's pool of connections as a plain value: its idle connections, counts, queue of waiting requests, pause holds and epoch.
 import EventLoop
 
-/// One upstream's pool as a plain value. Only `PoolSet` changes it, so the counts here and the set's global count move
+/// One upstream's pool as a plain value. Only `PoolLedger` changes it, so the counts here and the ledger's global count move
 /// together; everything else reads. `Conn` and `Waiter` are the shell's objects (tests use small stand-ins).
-struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
-    /// Whether requests flow or are held.
+struct ConnectionPool<Conn: AnyObject, Waiter: AnyObject> {
+    /// Whether requests flow or are held, as /stats shows it; read from `holds`.
     enum Mode: Equatable, Sendable {
         case active
         /// Paused by the orchestrator or the freezer; `rejectNew` answers new requests at once instead of holding them.
@@ -18,7 +18,8 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         var openedAt: Nanos
     }
 
-    private(set) var mode: Mode = .active
+    /// Who holds it paused and how it answers meanwhile: paused exactly while held.
+    private(set) var holds = PauseHolds()
     /// Bumped by every resume: connections from an older epoch are never reused.
     private(set) var epoch: UInt64 = 1
     /// Idle connections, most recently used last (reuse takes the last, so the rest can time out).
@@ -49,7 +50,10 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     var open: Int { idle.count + busy + connecting }
 
     /// Paused in either mode.
-    var isPaused: Bool { mode != .active }
+    var isPaused: Bool { holds.isHeld }
+
+    /// The mode `holds` set.
+    var mode: Mode { holds.isHeld ? .paused(rejectNew: holds.rejectNew) : .active }
 
     /// Room for one more connection under this pool's own limit.
     var hasRouteRoom: Bool { !isPaused && open < maxPerRoute }
@@ -60,9 +64,9 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
     /// The idle entry holding `conn`.
     func idleEntry(_ conn: Conn) -> Idle? { idle.first { $0.conn === conn } }
 
-    // MARK: transitions (PoolSet's only)
+    // MARK: transitions (PoolLedger's only)
 
-    /// What one checkout does to this pool alone; the set adds what spans pools.
+    /// What one checkout does to this pool alone; the ledger adds what spans pools.
     enum CheckoutStep {
         case reuse(Conn)
         /// A slot is reserved (counted in `connecting`).
@@ -70,7 +74,7 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
         /// At the route's limit, this oldest idle connection gave its slot to a request that may not reuse it;
         /// the slot is reserved (counted in `connecting`) and the caller closes the connection.
         case replace(Conn)
-        /// The route has room but the global limit may not: the set decides.
+        /// The route has room but the global limit may not: the ledger decides.
         case connectIfGlobalRoom
         /// Queued.
         case queued
@@ -79,8 +83,8 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     /// The pool's half of a checkout, in one access: paused, queue first, reuse, a slot when `globalRoom`.
     mutating func checkoutStep(_ waiter: Waiter, allowReuse: Bool, globalRoom: Bool) -> CheckoutStep {
-        if case .paused(let rejectNew) = mode {
-            return rejectNew ? .reject(.upstreamPaused) : queue(waiter, fresh: !allowReuse)
+        if holds.isHeld {
+            return holds.rejectNew ? .reject(.upstreamPaused) : queue(waiter, fresh: !allowReuse)
         }
         // Queued requests go first: a newcomer may neither take an idle connection nor a slot ahead of them.
         guard waiters.isEmpty else { return queue(waiter, fresh: !allowReuse) }
@@ -175,9 +179,23 @@ struct PoolState<Conn: AnyObject, Waiter: AnyObject> {
 
     mutating func removeWaiter(_ w: Waiter) -> Bool { waiters.remove { $0.waiter === w } }
 
-    mutating func setMode(_ m: Mode) { mode = m }
+    /// `source` pauses (PauseHolds.pause); true when its mode and hold apply.
+    mutating func pause(by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Bool {
+        holds.pause(by: source, rejectNew: rejectNew, hold: hold)
+    }
 
+    /// `source` lets go (PauseHolds.resume); true when the pool resumes now, with a new epoch.
+    mutating func resume(by source: PauseSource) -> Bool {
+        guard holds.resume(by: source) else { return false }
+        bumpEpoch()
+        return true
+    }
+
+    /// A new epoch: connections of older ones are never reused.
     mutating func bumpEpoch() { epoch += 1 }
+
+    /// A paused sibling's holds (PauseHolds.inherit).
+    mutating func inheritHolds(_ sibling: PauseHolds) { holds.inherit(sibling) }
 
     /// When an idle connection must close: the earliest of its idle timeout, the limit its server's keep-alive hint
     /// set (`hinted`, `.max` for none) and its maximum age, with the reason.

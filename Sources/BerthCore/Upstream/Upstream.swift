@@ -1,13 +1,14 @@
-// The shell around one upstream's slot in the PoolSet: its key, settings, counters and admin-side waits.
+// One upstream as berth knows it besides its connections: key, settings, counters and admin-side waits (the connections are in the ledger).
 import EventLoop
 
-/// The pool set as the worker uses it.
-typealias UpstreamPools = PoolSet<UpstreamConnection, ProxySession>
+/// The ledger as the worker uses it.
+typealias UpstreamLedger = PoolLedger<UpstreamConnection, ProxySession>
 /// A busy upstream connection, held by the exchange it serves.
-typealias UpstreamLease = UpstreamPools.Lease
+typealias UpstreamLease = UpstreamLedger.Lease
 
-/// What a request waiting for a connection hears from its pool. Each call hands over something that must be
-/// given back exactly once (a lease or a connect slot), or says why nothing will come.
+/// What a request waiting for a connection hears from its pool, on a loop turn of its own (HandOffs), never inside
+/// the call that freed what it is given. Each call hands over something that must be given back exactly once (a lease
+/// or a connect slot), or says why nothing will come.
 protocol PoolWaiter: AnyObject {
     /// An idle connection was handed over.
     func poolGranted(_ lease: consuming UpstreamLease)
@@ -32,27 +33,26 @@ struct RouteSettings: Sendable, Equatable {
     var handshakeTimeout: Nanos
 }
 
-/// One upstream: what the pool set does not hold. Its counts live in the set (`state`).
-final class UpstreamPool {
+/// One upstream: what the ledger does not hold. Its pool of connections, counts and pause live in the ledger (`state`).
+final class Upstream {
     let key: PoolKey
-    /// Its place in the manager's PoolSet.
+    /// Its place in the manager's PoolLedger.
     let slot: PoolSlot
-    /// The manager outlives every pool it creates.
-    unowned(unsafe) let manager: PoolManager
+    /// Unowned but checked: connections, sessions and prewarms hold pools strongly, so a pool may outlive its manager
+    /// at teardown; no per-request path reads this (idle events, admin and stats do), so the check costs nothing there.
+    unowned let manager: PoolManager
     var settings: RouteSettings
     var counters = UpstreamCounters()
     /// Last time anything happened here, for forgetting empty entries.
     var lastActivity: Nanos
-    /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
-    var holdTimeout: Nanos?
-    /// Who holds it paused (the API, the freezer watch), and its pause counts; paused exactly while held.
-    var holds = PauseHolds()
     /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
     var forgetWhenEmpty = false
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
     var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish.
     var drainWaiters: [() -> Void] = []
+    /// The generations requests named for its address (`Berth-Generation`); the epoch stands for the current one.
+    var generations = Generations()
     /// What its connections' handshakes need, for a TLS pool (`key.tls` set).
     var tls: TLSUpstream?
 
@@ -64,11 +64,17 @@ final class UpstreamPool {
         self.lastActivity = now
     }
 
-    /// This pool's counts, mode and epoch, as the set holds them. A forgotten pool's slot may already belong to
+    /// This pool's counts, mode and epoch, as the ledger holds them. A forgotten pool's slot may already belong to
     /// another upstream: it reads as empty.
-    var state: UpstreamPools.Pool {
-        forgotten ? UpstreamPools.Pool(maxPerRoute: settings.maxPerRoute, maxPending: settings.maxPending) : manager.ledger[slot]
+    var state: UpstreamLedger.Pool {
+        forgotten ? UpstreamLedger.Pool(maxPerRoute: settings.maxPerRoute, maxPending: settings.maxPending) : manager.ledger[slot]
     }
+
+    /// Who holds it paused (the API, the freezer watch), how, and its pause counts, as the ledger holds them.
+    var holds: PauseHolds { state.holds }
+
+    /// How long held requests wait while paused (from /pause hold=); nil means the acquire timeout.
+    var holdTimeout: Nanos? { holds.holdTimeout }
 
     /// Exchanges in flight: busy connections and those being opened for a request.
     var inFlight: Int {

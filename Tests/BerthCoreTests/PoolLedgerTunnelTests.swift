@@ -1,12 +1,12 @@
-// The pool set's rules for requests that may not reuse a connection (CONNECT tunnels, retries): slots, not sockets.
+// The pool ledger's rules for requests that may not reuse a connection (CONNECT tunnels, retries): slots, not sockets.
 import XCTest
 @testable import BerthCore
 
-final class PoolSetTunnelTests: XCTestCase {
+final class PoolLedgerTunnelTests: XCTestCase {
     /// Should give a request that may not reuse the slot of the oldest idle connection at the route's limit, with
     /// the counts unchanged, instead of queueing it behind connections it cannot use.
     func testAFreshConnectAtTheRouteLimitReplacesTheOldestIdle() {
-        var set = FakeSet(maxTotal: 10)
+        var set = FakeLedger(maxTotal: 10)
         let s = set.add(maxPerRoute: 2, maxPending: 2)
         for id in 1...2 {
             let t = set.checkout(s, waiter: FakeWaiter(-id), allowReuse: false).ticket()!
@@ -29,7 +29,7 @@ final class PoolSetTunnelTests: XCTestCase {
 
     /// Should count a tunnel's slot for its whole life and give it to the waiting request once the tunnel ends.
     func testADetachedTunnelKeepsItsSlotUntilGivenBack() {
-        var set = FakeSet(maxTotal: 1)
+        var set = FakeLedger(maxTotal: 1)
         let s = set.add(maxPerRoute: 1, maxPending: 2)
         let ticket = set.checkout(s, waiter: FakeWaiter(1), allowReuse: false).ticket()!
         let tunnel = set.connected(ticket, conn: FakeConn(3))

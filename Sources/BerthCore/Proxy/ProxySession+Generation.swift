@@ -1,0 +1,57 @@
+// Berth-Generation on the session: a request that names its container's generation, and one that names a replaced one.
+import HTTP1
+
+extension ProxySession {
+    /// The request names a generation (`RequestHead.namesGeneration`): checks its syntax and lets the pool judge it.
+    /// False when the request was answered (400 for bad syntax, 409 `stale-generation` for a replaced generation).
+    func admitGeneration(_ pool: Upstream) -> Bool {
+        let values = x.request.headers.values(named: "berth-generation")
+        guard values.count == 1, let token = values.first, Generations.isValid(token) else {
+            let detail = values.count > 1 ? "Berth-Generation: name one generation, not \(values.count)"
+                                          : "Berth-Generation: write 1 to \(Generations.maxLength) visible ASCII characters (a container id)"
+            answer(.badRequest, detail: detail)
+            return false
+        }
+        switch worker.manager.nameGeneration(token, at: pool, now: worker.now) {
+        case .current, .change:
+            x.generation = token
+            return true
+        case .stale:
+            x.generation = token
+            answerStaleGeneration(pool)
+            return false
+        }
+    }
+
+    /// Whether a request that named a generation may still take a connection handed to it now: one that waited in
+    /// the queue or for a connect may have seen its generation replaced meanwhile, and a connection the pool hands
+    /// out now belongs to the newer one. A request without the header pays one test.
+    @inline(__always)
+    func generationStillCurrent(_ pool: Upstream) -> Bool {
+        guard let g = x.generation else { return true }
+        return pool.generations.current == g
+    }
+
+    /// A queued request was handed a connection or a slot (already given back) while its generation had been
+    /// replaced: it is refused. Nothing to do when the session was no longer queued.
+    func staleWhileWaiting() {
+        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        apply(machine.waitEnded())
+        answerStaleGeneration(pool)
+        drive()
+    }
+
+    /// A connect for a request whose generation was replaced while it was being made: the new connection reached
+    /// whatever listens there now, and is never used; its epoch is the old one, so the release closes it.
+    func staleAfterConnect(_ lease: consuming UpstreamLease) {
+        let conn = lease.conn
+        worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+        answerStaleGeneration(x.pool!)
+        drive()
+    }
+
+    /// Refuses the request: its generation was replaced at its address.
+    func answerStaleGeneration(_ pool: Upstream) {
+        answer(.staleGeneration, detail: "\(pool.key.endpoint) serves a newer generation than \(x.generation ?? "")")
+    }
+}
