@@ -13,6 +13,7 @@ import re
 import subprocess
 
 import pytest
+import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from berthkit import admin
@@ -92,9 +93,17 @@ def _check(n, cmd, expect_error, p):
     return body
 
 
+def _first_request(berth, origin):
+    """As for the /stats sample: the upstream's first request names its container's generation (api.md)."""
+    r = requests.get(f"http://{origin.hostport}/", proxies={"http": berth.proxy_url}, timeout=20,
+                     headers={"Berth-Generation": "4f1c9e0a2b7d"})
+    assert r.status_code == 200
+
+
 def test_every_example_runs(start_berth, origin, tmp_path):
     berth = start_berth(*SLOW_FLAGS)
-    for _ in range(3):
+    _first_request(berth, origin)
+    for _ in range(2):
         assert proxied(berth, origin).status_code == 200
     cgroup = tmp_path / "docker-0f3a9c.scope"
     cgroup.mkdir()
@@ -104,7 +113,7 @@ def test_every_example_runs(start_berth, origin, tmp_path):
     live = {}
     for n, cmd, expect_error in EXAMPLES:
         if admin(berth, "GET", f"/stats?upstream={origin.hostport}").status_code == 404:
-            assert proxied(berth, origin).status_code == 200  # an earlier example forgot the upstream
+            _first_request(berth, origin)  # an earlier example forgot the upstream
         live[n] = _check(n, cmd, expect_error, _run(cmd, env))
     # Each JSON example has the keys of the live answer to the curl line it shows (values differ from run to run).
     wrong = [f"api.md:{ex.line} (answer to api.md:{ex.command_line}): {diff}"
