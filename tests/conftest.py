@@ -1,17 +1,7 @@
 """Shared pytest fixtures: start the built berth binary and small origin servers on loopback."""
-import os
-import sys
-
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# tests/ itself (the modules every suite shares: berth_process, waiting) and the raw-socket helpers (RawOrigin and
-# friends), which live with the integration tests.
-sys.path[:0] = [p for p in (HERE, os.path.join(HERE, "integration")) if p not in sys.path]
-
-from berth_process import BERTH_BIN, Berth  # noqa: E402
-from factories import closing_factory  # noqa: E402
-from http_origin import Origin  # noqa: E402
+from berthkit import Berth, BERTH_BIN, Origin, RawOrigin, closing_factory
 
 
 @pytest.fixture
@@ -54,9 +44,8 @@ def berth(start_berth):
 
 @pytest.fixture
 def raw_origin():
-    """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin (tests/integration/berth_helpers.py) running
+    """Factory: raw_origin(handler, host='127.0.0.1') -> RawOrigin (tests/berthkit/raw_origin.py) running
     handler(conn) per accepted connection; all closed at teardown. Shared by the integration and e2e suites."""
-    from berth_helpers import RawOrigin
     yield from closing_factory(RawOrigin)
 
 

@@ -23,10 +23,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import procs  # noqa: E402
-import tls_targets  # noqa: E402
-from procs import log  # noqa: E402
+import procs
+import tls_targets
+from procs import log
 
 
 BODY = "2"  # --body: the upstream path /b2, /b4k or /b256k
@@ -101,19 +100,18 @@ def demangle(text):
 EXTRA_ARGS = []  # --tls: the config file that makes the upstream's ssl port a TLS destination
 
 
-def berth_argv(binary=None):
+def berth_flags():
     profile = "cross-region" if REALISTIC else "same-region-failover"
-    return [binary or os.environ["BERTH_BIN"], "--profile", profile, "--listen", "127.0.0.1:0",
+    return ["--profile", profile, "--listen", "127.0.0.1:0",
             "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
             # generous timeouts: valgrind makes berth 20-100x slower
             "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h", *EXTRA_ARGS]
 
 
 def start_berth(work, name, wrapper=()):
-    p = procs.start([*wrapper, *berth_argv(valgrind_bin(work) if wrapper else None)], stdout=subprocess.PIPE,
-                    stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    port, _ = procs.read_ready_line(p, timeout=120)
-    return p, port
+    b = procs.start_berth(berth_flags(), work, name, wrapper=wrapper, binary=valgrind_bin(work) if wrapper else None,
+                          ready_timeout=120)
+    return b.proc, b.proxy[1]
 
 
 def memcheck_run(work, up_port, total, connections):

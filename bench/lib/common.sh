@@ -4,6 +4,8 @@
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
+# The one Python harness, tests/berthkit: every bench script starts berth and reads its admin API through it.
+export PYTHONPATH="$REPO_DIR/tests${PYTHONPATH:+:$PYTHONPATH}"
 
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 

@@ -187,7 +187,7 @@ def main():
                         extra=["--socket-timeout", f"{TIMEOUT_S}s", "--connect-port", str(dead_port)])
     procs.wait_port(bp)
     results["berth"] = run_target("berth", ("127.0.0.1", bp), f"http://127.0.0.1:{port}", stats, dead_port)
-    procs.stop(berth)
+    procs.stop(berth.proc)
     with open(os.path.join(work, "h.cfg"), "w") as f:
         f.write(f"defaults\n  mode http\n  timeout connect 1s\n  timeout client 30s\n  timeout server {TIMEOUT_S}s\n"
                 f"frontend fe\n  bind 127.0.0.1:{hp}\n  default_backend be\nbackend be\n  server s1 127.0.0.1:{port}\n")

@@ -1,4 +1,4 @@
-"""bench/invoker: the long invoker simulation of issue 13 (modes a-e of tests/e2e/invoker_sim.py), with a JSON
+"""bench/invoker: the long invoker simulation of issue 13 (modes a-e of tests/berthkit/invoker_sim.py), with a JSON
 result and a Markdown table. Needs root and a writable cgroup v2 mount; node; BERTH_BIN (bench/lib/common.sh)."""
 import argparse
 import json
@@ -6,14 +6,11 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path[:0] = [os.path.join(REPO, "tests"), os.path.join(REPO, "tests", "e2e")]
-
-import berth_process as suite  # noqa: E402  (tests/berth_process.py: the Berth process wrapper)
-from cgroup_helpers import cgroup2_root  # noqa: E402
-from e2e_helpers import machine  # noqa: E402
-from invoker_sim import MODES, Params, combine, params_dict, run_mode, table  # noqa: E402
+from berthkit import Berth, BERTH_BIN
+from berthkit.cgroup_helpers import cgroup2_root
+from berthkit.invoker_sim import MODES, Params, combine, params_dict, run_mode, table
+from berthkit.process import ROOT as REPO
+from berthkit.upstream_process import machine
 
 
 def main():
@@ -53,13 +50,13 @@ def main():
             made = []
 
             def start(*flags):
-                b = suite.Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", *flags])
+                b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", *flags])
                 made.append(b)
                 return b
 
             print(f"bench/invoker: round {n + 1}/{args.rounds}, mode {mode}: {MODES[mode]}", file=sys.stderr, flush=True)
             try:
-                part = run_mode(mode, p, root, start, suite.BERTH_BIN)
+                part = run_mode(mode, p, root, start, BERTH_BIN)
             finally:
                 for b in made:
                     b.stop()
@@ -68,7 +65,7 @@ def main():
     results = [parts[m][0] if "skipped" in parts[m][0] else combine(m, parts[m]) for m in args.modes]
     p.cycles = args.cycles
     doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), "machine": machine(),
-           "berth_bin": suite.BERTH_BIN, "params": dict(params_dict(p), rounds=args.rounds), "results": results,
+           "berth_bin": BERTH_BIN, "params": dict(params_dict(p), rounds=args.rounds), "results": results,
            "seconds": round(time.time() - started, 1)}
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:

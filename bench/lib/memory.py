@@ -23,9 +23,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import procs  # noqa: E402
-from procs import log  # noqa: E402
+import procs
+from berthkit import AdminConnection
+from procs import log
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -118,28 +118,20 @@ async def pool_chunk(proxy_port, up_port, k, timeout=60):
 # --------------------------------------------------------------------------- admin
 
 class Admin:
-    def __init__(self, port):
-        self.port = port
-        self.conn = None
+    """berthkit's admin connection, timed: each request on a warm keep-alive connection, tried twice."""
+
+    def __init__(self, address):
+        self.port = address[1]
+        self.conn = AdminConnection(address, timeout=30)
 
     def request(self, method, path):
+        """(status, body bytes, seconds taken)."""
         for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                self.conn.connect()
             try:
                 t0 = time.perf_counter()
-                self.conn.request(method, path)
-                r = self.conn.getresponse()
-                body = r.read()
-                dt = time.perf_counter() - t0
-                if r.getheader("Connection", "").lower() == "close":
-                    self.conn.close()
-                    self.conn = None
-                return r.status, body, dt
+                r = self.conn.request(method, path)
+                return r.status, r.content, time.perf_counter() - t0
             except (http.client.HTTPException, ConnectionError):
-                self.conn.close()
-                self.conn = None
                 if attempt == 2:
                     raise
 
@@ -160,14 +152,12 @@ class Admin:
 # --------------------------------------------------------------------------- berth
 
 def start_berth(work, name, extra=()):
-    p = procs.start([os.environ["BERTH_BIN"], "--profile", "max-timeout", "--listen", "127.0.0.1:0",
-                     "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
-                     "--max-total", "30000", "--max-per-route", "30000", "--max-pending", "30000",
-                     "--idle-timeout", "1h", "--caller-idle-timeout", "1h", "--max-connection-age", "1h",
-                     "--header-timeout", "1h", *extra],
-                    stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
-    port, admin = procs.read_ready_line(p)
-    return p, port, Admin(admin)
+    b = procs.start_berth(["--profile", "max-timeout", "--listen", "127.0.0.1:0",
+                           "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
+                           "--max-total", "30000", "--max-per-route", "30000", "--max-pending", "30000",
+                           "--idle-timeout", "1h", "--caller-idle-timeout", "1h", "--max-connection-age", "1h",
+                           "--header-timeout", "1h", *extra], work, name)
+    return b.proc, b.proxy[1], Admin(b.admin)
 
 
 def settle(pid, seconds=0.5):

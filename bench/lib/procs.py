@@ -2,14 +2,14 @@
 
 import json
 import os
-import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import time
+
+from berthkit import Berth, wait_for
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,31 +83,26 @@ def stop_all():
             pass
 
 
+def _connects(address):
+    """Whether a connect to `address` (a port on 127.0.0.1, or `unix:/path`) succeeds now."""
+    unix = isinstance(address, str)
+    family, target = (socket.AF_UNIX, address[5:]) if unix else (socket.AF_INET, ("127.0.0.1", address))
+    try:
+        with socket.socket(family) as s:
+            s.settimeout(0.5)
+            s.connect(target)
+            return True
+    except OSError:
+        return False
+
+
 def wait_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+    wait_address(port, timeout)
 
 
 def wait_address(address, timeout=10.0):
-    """wait_port for a port number; for `unix:/path`, until a connect to the socket succeeds."""
-    if not isinstance(address, str):
-        return wait_port(address, timeout)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(0.5)
-                s.connect(address[5:])
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on {address} after {timeout}s")
+    """Until something listens on `address`: a port number on 127.0.0.1, or `unix:/path` (berthkit's wait_for)."""
+    wait_for(lambda: _connects(address), timeout=timeout, interval=0.05, what=f"a listener on {address}")
 
 
 def compile_c(source, work, name, libs=()):
@@ -121,33 +116,15 @@ def compile_c(source, work, name, libs=()):
     return exe
 
 
-def read_ready_line(p, timeout=20.0):
-    """Read berth's first stdout line `berth listening proxy=H:P admin=H:P` -> (proxy_port, admin_port)."""
-    proxy, admin = read_ready_addresses(p, timeout)
-    m = re.search(r":(\d+)$", proxy), re.search(r":(\d+)$", admin)
-    if not all(m):
-        raise RuntimeError(f"berth is not listening on TCP ports: proxy={proxy} admin={admin}")
-    return int(m[0].group(1)), int(m[1].group(1))
-
-
-def read_ready_addresses(p, timeout=20.0):
-    """Read berth's first stdout line -> (proxy, admin) as printed: `H:P`, `[H]:P` or `unix:/path`."""
-    import select
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while time.monotonic() < deadline and b"\n" not in buf:
-        r, _, _ = select.select([p.stdout], [], [], 0.2)
-        if r:
-            chunk = os.read(p.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-        elif p.poll() is not None:
-            break
-    m = re.search(rb"proxy=(\S+) admin=(\S+)", buf)
-    if not m:
-        raise RuntimeError(f"berth did not print its ready line (got {buf!r}, exit={p.poll()})")
-    return m.group(1).decode(), m.group(2).decode()
+def start_berth(flags, work, name, cpu=None, wrapper=(), binary=None, ready_timeout=20.0):
+    """berth with `flags`, started by berthkit (pinned with taskset when cpu is given, `wrapper` such as valgrind
+    before it), its stderr in WORK/NAME.stderr; the berthkit Berth once its ready line came. stop_all() stops it."""
+    pin = ["taskset", "-c", str(cpu)] if cpu is not None else []
+    b = Berth(flags, binary=binary or os.environ["BERTH_BIN"], wrapper=[*pin, *wrapper],
+              log_path=os.path.join(work, f"{name}.stderr"), ready_timeout=ready_timeout,
+              popen_kw={"start_new_session": True})
+    _started.append(b.proc)
+    return b
 
 
 def proc_tree(pid):

@@ -1,16 +1,15 @@
 """How bench starts each kind of proxy, plain or TLS: berth's flags and the nginx and HAProxy config files."""
 import os
-import subprocess
 
 import procs
 
 
 def start_berth(work, name, cpu, listen="127.0.0.1:0", workers=1, config=None, extra=(), binary=None):
-    """berth with the bench's flags (stderr in WORK/NAME.stderr); the Popen, its ready line still to be read.
+    """berth with the bench's flags (stderr in WORK/NAME.stderr); the berthkit Berth, listening.
     `binary` defaults to $BERTH_BIN."""
-    argv = [binary or os.environ["BERTH_BIN"], "--profile", "same-region-failover", *(["--config", config] if config else []),
-            "--listen", listen, "--admin", "127.0.0.1:0", "--workers", str(workers), "--log-level", "warning", *extra]
-    return procs.start(argv, cpu=cpu, stdout=subprocess.PIPE, stderr=open(os.path.join(work, f"{name}.stderr"), "w"))
+    flags = ["--profile", "same-region-failover", *(["--config", config] if config else []),
+             "--listen", listen, "--admin", "127.0.0.1:0", "--workers", str(workers), "--log-level", "warning", *extra]
+    return procs.start_berth(flags, work, name, cpu=cpu, binary=binary)
 
 
 def start_nginx(work, name, cpu, address, listen, upstream, temp, workers=1, scheme="http", location=""):

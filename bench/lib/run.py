@@ -15,12 +15,11 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import procs  # noqa: E402
-from clients import Client  # noqa: E402
-from procs import log  # noqa: E402
-from targets import DIRECT, PROXIES, has_cc, is_unix, unix_counterpart  # noqa: E402
-import tls_targets  # noqa: E402
+import procs
+import tls_targets
+from clients import Client
+from procs import log
+from targets import DIRECT, PROXIES, has_cc, is_unix, unix_counterpart
 
 BODIES = {"2": "/b2", "4k": "/b4k", "256k": "/b256k"}
 BODY_BYTES = {"2": 2, "4k": 4096, "256k": 262144}

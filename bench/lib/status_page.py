@@ -22,13 +22,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import procs  # noqa: E402
-from memory import Admin, start_berth  # noqa: E402
-from procs import log  # noqa: E402
-
-sys.path[:0] = [os.path.join(procs.BENCH_DIR, "..", "tests", "ops"), os.path.join(procs.BENCH_DIR, "..", "tests")]
-from chromium import Chromium  # noqa: E402
+import procs
+from berthkit.chromium import Chromium
+from memory import start_berth
+from procs import log
 
 
 def ms(seconds):

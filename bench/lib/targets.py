@@ -17,9 +17,8 @@ def _sock(work, name):
 
 def start_berth(work, up_port, cpu, workers=1, unix=False):
     listen = f"unix:{_sock(work, f'berth-w{workers}')}" if unix else "127.0.0.1:0"
-    p = proxy_start.start_berth(work, f"berth-w{workers}{'-unix' if unix else ''}", cpu, listen=listen, workers=workers)
-    proxy, _ = procs.read_ready_addresses(p)
-    return p, proxy if unix else int(proxy.rsplit(":", 1)[1])
+    b = proxy_start.start_berth(work, f"berth-w{workers}{'-unix' if unix else ''}", cpu, listen=listen, workers=workers)
+    return b.proc, f"unix:{b.proxy}" if unix else b.proxy[1]
 
 
 def start_berth_b(work, up_port, cpu):
@@ -28,9 +27,8 @@ def start_berth_b(work, up_port, cpu):
     binary = os.environ.get("BERTH_BIN_B")
     if not binary or not os.access(binary, os.X_OK):
         raise SystemExit("target berth-b needs BERTH_BIN_B=<path to another berth binary>")
-    p = proxy_start.start_berth(work, "berth-b", cpu, binary=binary)
-    proxy, _ = procs.read_ready_addresses(p)
-    return p, int(proxy.rsplit(":", 1)[1])
+    b = proxy_start.start_berth(work, "berth-b", cpu, binary=binary)
+    return b.proc, b.proxy[1]
 
 
 def start_nginx_proxy(work, up_port, cpu, workers=1, unix=False):

@@ -45,11 +45,10 @@ def start_berth_tls(work, tls_port, cpu, new_per_request=False):
     with open(conf, "w") as f:
         f.write(f"destinations:\n  - match: \"127.0.0.1:{tls_port}\"\n"
                 f"    tls: {{ca-file: \"{PKI['ca']}\", server-name: localhost}}\n")
-    p = proxy_start.start_berth(work, name, cpu, config=conf,
+    b = proxy_start.start_berth(work, name, cpu, config=conf,
                                 extra=["--max-requests-per-connection", "1"] if new_per_request else [])
-    port, admin = procs.read_ready_line(p)
-    ADMINS[name] = admin
-    return p, port
+    ADMINS[name] = b.admin[1]
+    return b.proc, b.proxy[1]
 
 
 def start_haproxy_tls(work, tls_port, cpu, new_per_request=False):

@@ -1,12 +1,6 @@
 """The session fuzzer's cases: caller and response seeds (the smuggling corpus among them), mutation, splits, delays."""
-import os
-import sys
-
+from berthkit.smuggling_corpus import SMUGGLED_MARK, corpus
 from fuzzed_berth import SOCKET_TIMEOUT
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                                "tests", "e2e"))
-from smuggling_corpus import SMUGGLED_MARK, corpus  # noqa: E402
 
 
 TOKENS = [b"\r\n", b"\n", b"\r", b" ", b"\t", b":", b",", b";", b"0", b"1", b"-1", b"\x00", b"\xff", b"chunked",

@@ -2,9 +2,10 @@
 import socket
 import time
 
+from berthkit import admin, upstream_stats
+from berthkit.llhttp_views import ResCounter, parse_requests, path_of
 from case_gen import SMUGGLED_MARK
 from fuzzed_berth import BOUND
-from llhttp_views import ResCounter, parse_requests, path_of
 
 
 def run_caller(berth, case):
@@ -75,16 +76,15 @@ def execute(berth, lane, case, execution, stats):
     if berth.proc.poll() is not None:
         violations.append(f"berth exited with {berth.proc.returncode}")
         return violations, how
-    code, _ = berth.get("/healthz")
+    code, _ = admin(berth, "GET", "/healthz", timeout=3)
     if code != 200:
         violations.append(f"/healthz answered {code}")
     # let the upstream exchange finish, then evict and check the pool settles
     deadline = time.monotonic() + BOUND
     up = None
     while time.monotonic() < deadline:
-        berth.get(f"/evict?upstream={lane.hp}", method="POST")
-        code, st = berth.get(f"/stats?upstream={lane.hp}")
-        up = st.get("upstreams", [None])[0] if code == 200 else None
+        admin(berth, "POST", f"/evict?upstream={lane.hp}", timeout=3)
+        up = upstream_stats(berth, lane.hp)
         if up is None or (up["busy"] == 0 and up["pending"] == 0 and up["connecting"] == 0):
             break
         time.sleep(0.05)

@@ -28,9 +28,10 @@ import tempfile
 import threading
 import time
 
+import berthkit
 from case_gen import make_case
 from execution import execute
-from fuzzed_berth import Berth
+from fuzzed_berth import start_fuzzed_berth
 from lane import Lane
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,13 +54,12 @@ def main():
     os.makedirs(out, exist_ok=True)
     server_tls, ca = None, None
     if args.tls:
-        sys.path.insert(0, os.path.join(ROOT, "tests", "tls"))
-        from tls_pki import PKI  # noqa: E402 - the TLS suite's PKI, made with the openssl tool
+        from berthkit.tls_pki import PKI  # the TLS suite's PKI, made with the openssl tool
         pki = PKI(tempfile.mkdtemp(prefix="berth-fuzz-pki-"))
         server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         server_tls.load_cert_chain(pki.server, pki.server_key)
         ca = pki.ca
-    berth = Berth(args.berth, out, tls_ca=ca)
+    berth = start_fuzzed_berth(args.berth, out, tls_ca=ca)
     lanes = [Lane(server_tls) for _ in range(args.lanes)]
     stats = {"executions": 0, "replays": 0, "upstream_bytes_llhttp_rejects": 0, "upstream_reject_examples": [],
              "outcomes": {}, "violations": 0}
@@ -121,7 +121,7 @@ def main():
     elapsed = time.monotonic() - t0
     alive = berth.proc.poll() is None
     # With --tls, proof that the streams went over TLS: berth's handshake counts.
-    handshakes = berth.get("/stats")[1].get("totals", {}).get("tls") if alive and args.tls else None
+    handshakes = berthkit.stats(berth, timeout=3)["totals"].get("tls") if alive and args.tls else None
     berth.stop()
     for lane in lanes:
         lane.close()

@@ -5,7 +5,7 @@ import struct
 import threading
 import time
 
-from llhttp_views import ReqCounter
+from berthkit.llhttp_views import ReqCounter
 
 
 class Lane:

@@ -12,6 +12,8 @@ SEED="${2:-${BERTH_FUZZ_SEED:-1}}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
 export BERTH_BIN="${BERTH_BIN:-$ROOT/.build/release/berth}"
+# The one Python harness, tests/berthkit (the launcher, the admin client, llhttp views, the TLS PKI).
+export PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$ROOT/fuzz/session/out"
 CMD=(timeout --signal=TERM --kill-after=30 "$((SECS + 120))"
      "$PY" "$ROOT/fuzz/session/fuzz_session.py" --seconds "$SECS" --seed "$SEED" --out "$ROOT/fuzz/session/out")

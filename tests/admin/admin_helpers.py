@@ -1,13 +1,11 @@
-"""Helpers shared by the admin API tests: admin calls, proxied requests, kernel socket table, berth flags."""
+"""Helpers shared by the admin API tests: proxied requests, kernel socket table, berth flags (admin calls and
+/stats are berthkit's)."""
 import json
 import os
-import socket
 import threading
 import time
 
 import requests
-
-from http_origin import Origin  # noqa: F401  (tests/http_origin.py: for tests that need more than `origin`)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -17,32 +15,8 @@ DOCS = os.path.join(ROOT, "docs")
 SLOW_FLAGS = ("--socket-timeout", "10s", "--acquire-timeout", "5s", "--idle-timeout", "60s")
 
 
-def admin(berth, method, path, token=None, timeout=15):
-    """One admin request; returns the requests.Response."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, berth.admin_url + path, headers=headers, timeout=timeout)
-
-
-def admin_json(berth, method, path, status=200, **kw):
-    r = admin(berth, method, path, **kw)
-    assert r.status_code == status, (method, path, r.status_code, r.text)
-    assert r.headers["Content-Type"].startswith("application/json"), r.headers
-    return r.json()
-
-
-def stats(berth, upstream=None):
-    return admin_json(berth, "GET", "/stats" + (f"?upstream={upstream}" if upstream else ""))
-
-
-def upstream_stats(berth, upstream, missing_ok=False):
-    """The one /stats entry for upstream; with missing_ok, an all-zero stand-in while berth does not know it yet."""
-    if missing_ok:
-        r = admin(berth, "GET", f"/stats?upstream={upstream}")
-        if r.status_code == 404:
-            return {"busy": 0, "idle": 0, "pending": 0, "open": 0}
-    doc = stats(berth, upstream)
-    assert len(doc["upstreams"]) == 1, doc
-    return doc["upstreams"][0]
+# What a pool berth does not know yet counts as: nothing open (upstream_stats is None until then).
+NO_POOL = {"busy": 0, "idle": 0, "pending": 0, "open": 0}
 
 
 def proxied(berth, origin, path="/", timeout=20):
@@ -92,16 +66,6 @@ def established_to_port(port):
             if int(remote.rsplit(":", 1)[1], 16) == port:
                 found.append(int(local.rsplit(":", 1)[1], 16))
     return found
-
-
-def wait_until(pred, timeout=5.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return pred()
 
 
 def load_json(path):

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from admin_helpers import DOCS, HERE, admin
-
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(os.path.dirname(DOCS), ".build", "release", "berth")))
+import berthkit
+from admin_helpers import DOCS, HERE
+from berthkit import BERTH_BIN, admin
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_schemathesis_openapi(tmp_path, token_file):
     pytest.importorskip("schemathesis")
     schema = os.path.join(DOCS, "openapi.yaml")
     runner = [sys.executable, os.path.join(HERE, "fuzz_runner.py")]
-    env = dict(os.environ, BERTH_BIN=BERTH_BIN)
+    env = dict(os.environ, BERTH_BIN=BERTH_BIN, PYTHONPATH=os.path.dirname(os.path.dirname(berthkit.__file__)))
     if _netns_ok():
         cmd = ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] + runner + [schema, token_file, "30"]
     else:

@@ -11,7 +11,8 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from admin_helpers import SLOW_FLAGS, Background, admin, admin_json, stats, wait_until
+from berthkit import admin, admin_json, stats, wait_for
+from admin_helpers import SLOW_FLAGS, Background
 
 
 def _raw(berth, data, timeout=5.0):
@@ -70,7 +71,7 @@ def test_request_still_waiting_at_the_drain_timeout_is_answered_shutting_down(st
     berth = start_berth(*SLOW_FLAGS, "--drain-timeout", "500ms")
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}&hold=30s")
     held = Background(berth, origin)
-    assert wait_until(lambda: stats(berth)["totals"]["pending"] == 1)
+    assert wait_for(lambda: stats(berth)["totals"]["pending"] == 1)
     t0 = time.monotonic()
     berth.proc.send_signal(signal.SIGTERM)
     r = held.response()

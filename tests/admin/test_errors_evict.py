@@ -3,8 +3,8 @@ import time
 
 import pytest
 
-from admin_helpers import (SLOW_FLAGS, Background, Origin, admin, admin_json, established_to_port, proxied,
-                           stats, upstream_stats, wait_until)
+from berthkit import Origin, admin, admin_json, stats, upstream_stats, wait_for
+from admin_helpers import NO_POOL, SLOW_FLAGS, Background, established_to_port, proxied
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def origin_b():
 
 def _idle_one(berth, origin):
     assert proxied(berth, origin).status_code == 200
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport)["idle"] == 1)
+    assert wait_for(lambda: upstream_stats(berth, origin.hostport)["idle"] == 1)
 
 
 def test_evict_one_then_all(start_berth, origin, origin_b):
@@ -48,13 +48,13 @@ def test_evict_idle_for(start_berth, origin):
 def test_evict_leaves_busy_connections(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     bg = Background(berth, origin, "/sleep/0.6")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["busy"] == 1)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["busy"] == 1)
     assert admin_json(berth, "POST", "/evict")["closed"] == 0
     ans = admin_json(berth, "POST", f"/evict?upstream={origin.hostport}&forget=true")
     assert ans["forgotten"] is False and ans["forget_pending"] is True
     assert bg.response().status_code == 200
     # The busy connection finished its request, was closed instead of pooled, and the entry went with it.
-    assert wait_until(lambda: admin(berth, "GET", f"/stats?upstream={origin.hostport}").status_code == 404)
+    assert wait_for(lambda: admin(berth, "GET", f"/stats?upstream={origin.hostport}").status_code == 404)
     assert stats(berth)["totals"]["connections"]["closed"]["evicted"] == 1
 
 

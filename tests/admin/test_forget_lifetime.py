@@ -2,9 +2,8 @@
 an upstream marked to forget, and prewarms into one. Against any build; scripts/sanitize runs them against ASan's."""
 import pytest
 
-from admin_helpers import Background, admin, admin_json, proxied
-from http_origin import Origin
-from waiting import wait_for
+from berthkit import Origin, admin, admin_json, wait_for
+from admin_helpers import Background, proxied
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from admin_helpers import DOCS, SLOW_FLAGS, admin, admin_json, proxied, stats, upstream_stats, wait_until
+from berthkit import admin, admin_json, stats, upstream_stats
+from admin_helpers import DOCS, SLOW_FLAGS, proxied
 
 EXPECTED_FAMILIES = {
     "berth_build_info": "gauge",

@@ -1,8 +1,8 @@
 """/pause and /resume against a live berth and origin: sockets, held requests, reject, hold, epochs, drain."""
 import time
 
-from admin_helpers import (SLOW_FLAGS, Background, admin_json, established_to_port, proxied, stats,
-                           upstream_stats, wait_until)
+from berthkit import admin_json, stats, upstream_stats, wait_for
+from admin_helpers import NO_POOL, SLOW_FLAGS, Background, established_to_port, proxied
 
 
 def _warm_idle(berth, origin, n):
@@ -10,7 +10,7 @@ def _warm_idle(berth, origin, n):
     bg = [Background(berth, origin, "/sleep/0.3") for _ in range(n)]
     for b in bg:
         assert b.response().status_code == 200
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["idle"] == n), stats(berth)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["idle"] == n), stats(berth)
 
 
 def test_pause_takes_idle_connections_out_then_closes_their_sockets(start_berth, origin):
@@ -20,7 +20,7 @@ def test_pause_takes_idle_connections_out_then_closes_their_sockets(start_berth,
     ans = admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     # The pool no longer holds them when the answer comes; the sockets close right after it (same loop iteration).
     assert upstream_stats(berth, origin.hostport)["idle"] == 0
-    assert wait_until(lambda: established_to_port(origin.port) == []), established_to_port(origin.port)
+    assert wait_for(lambda: established_to_port(origin.port) == []), established_to_port(origin.port)
     assert ans == {"upstream": origin.hostport, "state": "paused", "mode": "hold", "epoch": 1, "closed_idle": 3, "in_flight": 0}
     u = upstream_stats(berth, origin.hostport)
     assert (u["state"], u["pause_mode"], u["open"], u["idle"]) == ("paused", "hold", 0, 0)
@@ -31,7 +31,7 @@ def test_held_request_completes_after_resume(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     bg = Background(berth, origin, "/held")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport)["pending"] == 1)
+    assert wait_for(lambda: upstream_stats(berth, origin.hostport)["pending"] == 1)
     time.sleep(0.3)
     assert bg.is_alive(), "request for a paused upstream did not wait"
     assert origin.requests == []
@@ -64,7 +64,7 @@ def test_pause_reject_answers_already_held_requests(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     bg = Background(berth, origin, "/held")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport)["pending"] == 1)
+    assert wait_for(lambda: upstream_stats(berth, origin.hostport)["pending"] == 1)
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}&mode=reject")
     r = bg.response(timeout=2)
     assert r.status_code == 503 and r.headers.get("Berth-Error") == "upstream-paused"
@@ -98,7 +98,7 @@ def test_no_connection_from_an_earlier_epoch_is_reused(start_berth, origin):
     before_ports = set(origin.client_ports)
     # Two slow exchanges keep two connections busy (one reused, one new) across the pause and the resume.
     bg = [Background(berth, origin, "/sleep/1.0") for _ in range(2)]
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["busy"] == 2)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["busy"] == 2)
     busy_ports = set(origin.client_ports)
     p = admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     assert (p["closed_idle"], p["in_flight"], p["epoch"]) == (0, 2, 1)
@@ -106,7 +106,7 @@ def test_no_connection_from_an_earlier_epoch_is_reused(start_berth, origin):
     assert r["epoch"] == 2
     for b in bg:
         assert b.response().status_code == 200
-    u = wait_until(lambda: (lambda s: s if s["busy"] == 0 else None)(upstream_stats(berth, origin.hostport)))
+    u = wait_for(lambda: (lambda s: s if s["busy"] == 0 else None)(upstream_stats(berth, origin.hostport)))
     closed = u["connections"]["closed"]
     assert closed["paused"] + closed["stale-epoch"] == 2, closed
     assert closed["stale-epoch"] == 2, closed  # resumed before they ended
@@ -124,10 +124,10 @@ def test_no_connection_from_an_earlier_epoch_is_reused(start_berth, origin):
 def test_busy_connection_ending_while_paused_is_closed(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     bg = Background(berth, origin, "/sleep/0.5")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["busy"] == 1)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["busy"] == 1)
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     assert bg.response().status_code == 200
-    u = wait_until(lambda: (lambda s: s if s["busy"] == 0 else None)(upstream_stats(berth, origin.hostport)))
+    u = wait_for(lambda: (lambda s: s if s["busy"] == 0 else None)(upstream_stats(berth, origin.hostport)))
     assert u["connections"]["closed"]["paused"] == 1
     assert (u["idle"], u["open"]) == (0, 0)
     assert established_to_port(origin.port) == []
@@ -136,7 +136,7 @@ def test_busy_connection_ending_while_paused_is_closed(start_berth, origin):
 def test_pause_with_drain_waits_for_busy_connections(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     bg = Background(berth, origin, "/sleep/1.0")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["busy"] == 1)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["busy"] == 1)
     t0 = time.monotonic()
     ans = admin_json(berth, "POST", f"/pause?upstream={origin.hostport}&drain=10s")
     elapsed = time.monotonic() - t0
@@ -150,7 +150,7 @@ def test_pause_with_drain_waits_for_busy_connections(start_berth, origin):
 def test_pause_drain_bound_answers_when_time_is_up(start_berth, origin):
     berth = start_berth(*SLOW_FLAGS)
     bg = Background(berth, origin, "/sleep/2.0")
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport, True)["busy"] == 1)
+    assert wait_for(lambda: (upstream_stats(berth, origin.hostport) or NO_POOL)["busy"] == 1)
     t0 = time.monotonic()
     ans = admin_json(berth, "POST", f"/pause?upstream={origin.hostport}&drain=300ms")
     elapsed = time.monotonic() - t0
@@ -173,8 +173,8 @@ def test_resume_prewarm_opens_connections(start_berth, origin):
     admin_json(berth, "POST", f"/pause?upstream={origin.hostport}")
     ans = admin_json(berth, "POST", f"/resume?upstream={origin.hostport}&prewarm=2")
     assert ans["prewarmed"] == 2 and ans["epoch"] == 2
-    assert wait_until(lambda: upstream_stats(berth, origin.hostport)["idle"] == 2)
-    assert len(wait_until(lambda: established_to_port(origin.port))) == 2
+    assert wait_for(lambda: upstream_stats(berth, origin.hostport)["idle"] == 2)
+    assert len(wait_for(lambda: established_to_port(origin.port))) == 2
     assert proxied(berth, origin).status_code == 200
     u = upstream_stats(berth, origin.hostport)
     assert u["connections"]["opened"] == 2 and u["connections"]["reused"] == 1

@@ -9,9 +9,7 @@ import time
 import pytest
 import requests
 
-from admin_helpers import admin
-from http_origin import Origin
-from waiting import wait_for
+from berthkit import Origin, admin, wait_for
 
 SECONDS = float(os.environ.get("BERTH_STORM_SECONDS", "6"))
 WORKERS = os.environ.get("BERTH_STORM_WORKERS", "2")

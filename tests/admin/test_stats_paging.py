@@ -7,7 +7,8 @@ import struct
 import jsonschema
 import requests
 
-from admin_helpers import DOCS, admin, admin_json, proxied
+from berthkit import admin, admin_json
+from admin_helpers import DOCS, proxied
 
 SCHEMA = json.load(open(os.path.join(DOCS, "stats.schema.json")))
 

@@ -1,9 +1,5 @@
 """The session fuzzer's oracle: its llhttp view of a caller stream reads past extension methods, as berth does."""
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "fuzz", "session"))
-from llhttp_views import parse_requests  # noqa: E402
+from berthkit.llhttp_views import parse_requests
 
 
 def test_an_extension_method_keeps_the_requests_after_it_visible():

@@ -2,16 +2,13 @@
 docs/reliability.md); figures from the run go to tests/e2e/last-run.json."""
 import os
 import resource
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from cgroup_helpers import CgroupTree, cgroup2_root, freezer_v1_root  # noqa: E402
-from e2e_helpers import FIGURES, LONG, get_stats, node_upstream, python_upstream  # noqa: E402
-from factories import closing_factory  # noqa: E402
+from berthkit.cgroup_helpers import CgroupTree, cgroup2_root, freezer_v1_root
+from berthkit import closing_factory, stats
+from e2e_helpers import FIGURES, LONG, node_upstream, python_upstream
 
 _STARTED = time.time()
 _OUTCOME = {"passed": 0, "failed": 0, "skipped": 0}
@@ -61,7 +58,7 @@ def berth(berth):
         deadline = time.monotonic() + 10
         while True:
             try:
-                t = get_stats(b)["totals"]
+                t = stats(b)["totals"]
             except OSError as e:
                 t = {"error": repr(e)}
             if t.get("busy") == 0 and t.get("pending") == 0 and t.get("connecting") == 0:

@@ -1,25 +1,19 @@
-"""Helpers for berth's end-to-end reliability suite (tests/e2e): upstream processes that can be frozen,
-/proc sampling, admin calls, and a run-wide figure recorder that docs/reliability.md is written from.
+"""Helpers for berth's end-to-end reliability suite (tests/e2e): frozen-able upstreams that count their freezes,
+/proc sampling, pause/resume, and a run-wide figure recorder that docs/reliability.md is written from.
 
 Everything talks to 127.0.0.1 only; every wait is bounded; every process is started here and stopped by PID.
 """
 import collections
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+
+from berthkit import RawClient, admin, get_req, wait_upstream
+from berthkit import upstream_process
+from berthkit.upstream_process import machine
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-
-from berth_helpers import (RawClient, RawOrigin, free_port, get_req, get_stats, keepalive_loop,  # noqa: E402,F401
-                           upstream_stats, wait_for, wait_upstream)
-from processes import stop_process  # noqa: E402
 
 LONG = os.environ.get("BERTH_E2E_LONG", "") not in ("", "0", "false", "no")
 
@@ -71,14 +65,6 @@ class Figures:
 FIGURES = Figures()
 
 
-def machine():
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = "?"
-    return f"{os.uname().sysname} {os.uname().release}, {os.cpu_count()} cores ({model})"
-
-
 # ----------------------------------------------------------------------------------------------- /proc
 
 def rss_kb(pid):
@@ -94,15 +80,6 @@ def fd_count(pid):
 
 
 # ----------------------------------------------------------------------------------------------- admin
-
-def admin(berth, method, path, timeout=5):
-    req = urllib.request.Request(f"{berth.admin_url}{path}", method=method, data=b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-
 
 def pause(berth, hostport, **params):
     q = "".join(f"&{k}={v}" for k, v in params.items())
@@ -178,75 +155,14 @@ def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=
 
 # ------------------------------------------------------------------------------------------ upstream processes
 
-class UpstreamProcess:
-    """A separate origin process (Node or Python) that can be frozen with SIGSTOP like `docker pause`."""
-
-    def __init__(self, argv, name):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        line = self._readline(10)
-        if not line.startswith("listening "):
-            self.stop()
-            raise RuntimeError(f"{name} did not start: {line!r}")
-        self.port = int(line.split()[1])
-        self.hostport = f"127.0.0.1:{self.port}"
-        self.frozen = False
-
-    def _readline(self, timeout):
-        out = {}
-        t = threading.Thread(target=lambda: out.setdefault("l", self.proc.stdout.readline().decode().strip()),
-                             daemon=True)
-        t.start()
-        t.join(timeout)
-        return out.get("l", "")
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def freeze(self):
-        os.kill(self.proc.pid, signal.SIGSTOP)
-        # SIGSTOP lands asynchronously: on a busy machine the server could still answer a request sent right after.
-        # Wait (bounded) until every thread shows as stopped, as a frozen cgroup would be.
-        deadline = time.monotonic() + 5.0
-        while not self._all_threads_stopped() and time.monotonic() < deadline:
-            time.sleep(0.001)
-        self.frozen = True
-        FIGURES.fault(f"freeze ({self.name})")
-
-    def _all_threads_stopped(self):
-        task = f"/proc/{self.proc.pid}/task"
-        try:
-            for tid in os.listdir(task):
-                with open(f"{task}/{tid}/stat") as f:
-                    st = f.read()
-                if st[st.rindex(")") + 2] not in "Tt":
-                    return False
-        except OSError:
-            return False
-        return True
-
-    def thaw(self):
-        os.kill(self.proc.pid, signal.SIGCONT)
-        self.frozen = False
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(5)
-
-    def stop(self):
-        if self.proc.poll() is None and self.frozen:
-            self.thaw()
-        stop_process(self.proc, grace=5)
-
 
 def node_upstream(keepalive_ms):
-    return UpstreamProcess(["node", os.path.join(HERE, "upstreams", "node_server.js"), str(keepalive_ms)],
-                           f"node keepAliveTimeout={keepalive_ms}ms")
+    return upstream_process.node_upstream(keepalive_ms, on_freeze=_count_freeze)
 
 
 def python_upstream(keepalive_s, delay_ms=0):
-    return UpstreamProcess([sys.executable, os.path.join(HERE, "upstreams", "py_server.py"), str(keepalive_s),
-                            str(delay_ms)], f"python keep-alive={keepalive_s}s")
+    return upstream_process.python_upstream(keepalive_s, delay_ms, on_freeze=_count_freeze)
 
+
+def _count_freeze(name):
+    FIGURES.fault(f"freeze ({name})")

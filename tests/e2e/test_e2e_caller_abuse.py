@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from e2e_helpers import (FIGURES, RawClient, admin, fd_count, get_req, get_stats, keepalive_loop, rss_kb, scale, send,
-                         wait_for, wait_pools_settled, wait_upstream)
-from smuggling_corpus import SMUGGLED_MARK, corpus
+from berthkit import RawClient, admin, get_req, keepalive_loop, stats, wait_for, wait_upstream
+from e2e_helpers import FIGURES, fd_count, rss_kb, scale, send, wait_pools_settled
+from berthkit.smuggling_corpus import SMUGGLED_MARK, corpus
 
 
 def test_slowloris_header_timeout_408(berth, origin):
@@ -66,7 +66,7 @@ def test_slowloris_header_timeout_408(berth, origin):
         assert got.startswith(b"HTTP/1.1 408 "), got[:200]
         assert b"\r\nBerth-Error: header-timeout\r\n" in got, got[:300]
         assert 1.9 <= e <= 2.5, f"slowloris connection closed after {e:.2f}s (header timeout 2s)"
-    assert get_stats(b)["totals"]["header_timeouts"] >= n
+    assert stats(b)["totals"]["header_timeouts"] >= n
 
 
 def test_ten_thousand_idle_callers(berth, origin):
@@ -86,7 +86,7 @@ def test_ten_thousand_idle_callers(berth, origin):
             s.connect(b.proxy)
             socks.append(s)
         connect_s = time.monotonic() - t0
-        wait_for(lambda: get_stats(b)["totals"]["callers"] >= n, timeout=30, what=f"{n} callers accepted")
+        wait_for(lambda: stats(b)["totals"]["callers"] >= n, timeout=30, what=f"{n} callers accepted")
         lat = []
         for i in range(5):
             r = send(b.proxy, origin.hostport, path=f"/with-idle-callers/{i}")
@@ -97,7 +97,7 @@ def test_ten_thousand_idle_callers(berth, origin):
     finally:
         for s in socks:
             s.close()
-    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=30, what="callers back to 0")
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=30, what="callers back to 0")
     wait_for(lambda: fd_count(b.proc.pid) <= base_fds + 2, timeout=10, what="berth fds back to baseline")
     FIGURES.fault("idle caller connection", n)
     FIGURES.put("idle_callers", {"connections": n, "connect_seconds": round(connect_s, 2),

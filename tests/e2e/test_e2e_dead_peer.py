@@ -8,8 +8,7 @@ import time
 import pytest
 import requests
 
-from berth_helpers import keepalive_loop, wait_for
-from berth_stats import upstream_stats
+from berthkit import keepalive_loop, upstream_stats, wait_for
 from e2e_helpers import FIGURES, send
 
 TABLE = "berth_deadpeer_test"

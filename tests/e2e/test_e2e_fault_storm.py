@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from e2e_helpers import get_stats, scale
+from berthkit import stats
+from e2e_helpers import scale
 
 LINGER_RESET = struct.pack("ii", 1, 0)
 
@@ -55,7 +56,7 @@ def settle(b, timeout=10.0):
     """Waits until nothing is busy, connecting or pending; returns the last /stats."""
     deadline = time.monotonic() + timeout
     while True:
-        s = get_stats(b)
+        s = stats(b)
         t = s["totals"]
         if (t["busy"], t["connecting"], t["pending"]) == (0, 0, 0) or time.monotonic() > deadline:
             return s
@@ -244,7 +245,7 @@ def test_fault_storm_leaves_stats_equal_to_the_kernel_and_bounds_in_flight(berth
         t.start()
     negatives = []
     while any(t.is_alive() for t in threads):
-        bad = no_negative(get_stats(b))
+        bad = no_negative(stats(b))
         if bad:
             negatives.append(bad)
         time.sleep(0.05)

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from e2e_helpers import FIGURES, pause, resume, scale, send, upstream_stats, wait_for, wait_upstream
+from berthkit import upstream_stats, wait_for, wait_upstream
+from e2e_helpers import FIGURES, pause, resume, scale, send
 
 CYCLES = scale(20, 200)
 REAL_KA_CYCLES = scale(1, 10)

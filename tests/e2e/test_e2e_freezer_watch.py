@@ -8,9 +8,9 @@ import subprocess
 import threading
 import time
 
-from e2e_helpers import FIGURES, admin, scale, upstream_stats, wait_upstream
-from berth_helpers import RawClient, get_req
-from invoker_sim import action_container
+from berthkit import RawClient, admin, get_req, upstream_stats, wait_upstream
+from e2e_helpers import FIGURES, scale
+from berthkit.invoker_sim import action_container
 
 CYCLES = scale(5, 50)
 

@@ -1,11 +1,11 @@
 """The invoker simulation of issue 13, short: two action containers in cgroups of their own, frozen and thawed
-between bursts of POST /run activations, through berth in four modes and directly (tests/e2e/invoker_sim.py).
+between bursts of POST /run activations, through berth in four modes and directly (tests/berthkit/invoker_sim.py).
 The long run is bench/invoker; its table is in docs/reliability.md."""
 import pytest
 
-from cgroup_helpers import cgroup2_root
+from berthkit.cgroup_helpers import cgroup2_root
 from e2e_helpers import FIGURES, scale
-from invoker_sim import Params, run_mode
+from berthkit.invoker_sim import Params, run_mode
 
 PARAMS = Params(containers=2, cycles=scale(6, 40), burst=5, keepalive_ms=200, frozen_s=0.3)
 

@@ -2,7 +2,8 @@
 import threading
 import time
 
-from e2e_helpers import FIGURES, rss_kb, scale, send, upstream_stats, wait_pools_settled
+from berthkit import upstream_stats
+from e2e_helpers import FIGURES, rss_kb, scale, send, wait_pools_settled
 
 CALLERS = 500
 ROUNDS = scale(5, 50)

@@ -6,7 +6,8 @@ import statistics
 import threading
 import time
 
-from e2e_helpers import FIGURES, RawClient, admin, fd_count, get_req, rss_kb, scale, send, wait_for, wait_pools_settled
+from berthkit import RawClient, admin, get_req, wait_for
+from e2e_helpers import FIGURES, fd_count, rss_kb, scale, send, wait_pools_settled
 
 DURATION = scale(20, 600)
 WARMUP = scale(5, 60)

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from e2e_helpers import (FIGURES, RawClient, free_port, get_req, keepalive_loop, send, upstream_stats,
-                         wait_pools_settled, wait_upstream)
+from berthkit import RawClient, free_port, get_req, keepalive_loop
+from e2e_helpers import FIGURES, send, wait_pools_settled
 
 
 def next_ok(b, origin, n=2):

@@ -6,29 +6,17 @@ valgrind 3.19 cannot read the DWARF 5 of the Swift binary, so a copy stripped of
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 
-from e2e_helpers import (FIGURES, RawClient, admin, free_port, get_req, keepalive_loop, scale, send, wait_for)
+from berthkit import Berth, RawClient, admin, free_port, get_req
+from e2e_helpers import FIGURES, scale, send
 
 ROUNDS = scale(3, 20)
-
-
-class _Proc:
-    def __init__(self, proc, proxy, admin):
-        self.proc, self.proxy, self.admin = proc, proxy, admin
-        self.admin_url = f"http://{admin[0]}:{admin[1]}"
-
-
-def _hostport(text):
-    h, _, p = text.rpartition(":")
-    return h, int(p)
 
 
 def _traffic(b, origin, raw_origin):
@@ -152,27 +140,17 @@ def test_memcheck_no_definite_leaks_no_invalid_access(tmp_path, origin, raw_orig
     binary = str(tmp_path / "berth-nodebug")
     subprocess.run(["objcopy", "--strip-debug", os.environ.get("BERTH_BIN", ""), binary], check=True)
     log = str(tmp_path / "memcheck.log")
-    argv = ["valgrind", "--tool=memcheck", "--leak-check=full", "--errors-for-leak-kinds=definite",
-            "--error-exitcode=99", f"--log-file={log}", binary, "--profile", "same-region-failover",
-            "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--log-level", "warning",
-            "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h", "--drain-timeout", "5s"]
+    memcheck = ["valgrind", "--tool=memcheck", "--leak-check=full", "--errors-for-leak-kinds=definite",
+                "--error-exitcode=99", f"--log-file={log}"]
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+               "--log-level", "warning", "--socket-timeout", "30s", "--connect-timeout", "30s", "--idle-timeout", "1h",
+               "--drain-timeout", "5s"], binary=binary, wrapper=memcheck, log_path=str(tmp_path / "berth.stderr"),
+              ready_timeout=120)
     try:
-        line = {}
-        rt = threading.Thread(target=lambda: line.setdefault("l", proc.stdout.readline().decode()), daemon=True)
-        rt.start()
-        rt.join(120)
-        assert line.get("l", "").startswith("berth listening"), f"berth under valgrind did not start: {line}"
-        f = dict(p.split("=", 1) for p in line["l"].split()[2:])
-        b = _Proc(proc, _hostport(f["proxy"]), _hostport(f["admin"]))
         sent = sum(_traffic(b, origin, raw_origin) for _ in range(ROUNDS))
-        proc.send_signal(signal.SIGTERM)
-        rc = proc.wait(120)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+        rc = b.stop(timeout=120)
     text = open(log).read()
     elapsed = time.monotonic() - t0
 

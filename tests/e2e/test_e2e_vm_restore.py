@@ -13,9 +13,8 @@ import uuid
 
 import pytest
 
-from berth_stats import get_stats, upstream_stats
-from e2e_helpers import admin, send
-from waiting import wait_for
+from berthkit import stats, upstream_stats, wait_for
+from e2e_helpers import send
 
 
 def _vmgenid_uevent_file():
@@ -49,7 +48,7 @@ class _Origin:
     """An origin answering each request with its connection's client port, recording the ports it saw close."""
 
     def __init__(self, raw_origin, delay=0.0):
-        from berth_helpers import keepalive_loop
+        from berthkit import keepalive_loop
         self.closed = set()
         self.lock = threading.Lock()
 
@@ -89,7 +88,7 @@ def _pool(b, origin, n):
 
 
 def _totals(b):
-    return get_stats(b)["totals"]
+    return stats(b)["totals"]
 
 
 def _watching(start, raw_origin):

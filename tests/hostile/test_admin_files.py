@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from berth_process import BERTH_BIN
+from berthkit import BERTH_BIN
 from hostile_wire import connect, read_to_end, status_of
 
 BASE = [BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]

@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from berth_process import BERTH_BIN
+from berthkit import BERTH_BIN
 from hostile_wire import exchange, status_of
 
 

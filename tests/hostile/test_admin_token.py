@@ -4,27 +4,22 @@ import subprocess
 
 import pytest
 
-from berth_process import BERTH_BIN
+from berthkit import BERTH_BIN, Berth, BerthDidNotStart
 from hostile_wire import connect, read_to_end, status_of
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
 
 def start(token_path, timeout=20):
-    """berth with `token_path` as its token file, run until it exits or `timeout`; (returncode or None, stderr)."""
-    p = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin",
-                          "127.0.0.1:0", "--admin-token-file", token_path], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+    """berth with `token_path` as its token file: (None, its ready line) when it starts (then it is stopped), else
+    (its exit status, its stderr) once it exits, within `timeout`."""
     try:
-        line = p.stdout.readline()
-        if line.startswith("berth listening"):
-            return None, line
-        p.wait(timeout)
-        return p.returncode, p.stderr.read()
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait(10)
+        b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                   "--admin-token-file", token_path], ready_timeout=timeout)
+    except BerthDidNotStart as e:
+        return e.returncode, e.stderr
+    b.stop()
+    return None, b.ready_line
 
 
 def write_token(tmp_path, mode, owner=None):

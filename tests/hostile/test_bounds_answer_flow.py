@@ -3,7 +3,8 @@ and never reads is not read further, so berth's memory stays bounded, and its an
 import threading
 import time
 
-from bounds_helpers import admin_json, proc_status, refused_port
+from berthkit import admin_json, free_port
+from bounds_helpers import proc_status
 from hostile_wire import connect
 
 MIB = 1 << 20
@@ -28,7 +29,7 @@ def _answer_length(raw):
 
 def test_a_caller_that_never_reads_its_rejections_is_not_read_and_gets_them_all_in_order(berth):
     b = berth()
-    ups = [f"127.0.0.1:{refused_port()}" for _ in range(2)]
+    ups = [f"127.0.0.1:{free_port()}" for _ in range(2)]
     for u in ups:
         admin_json(b, "POST", f"/pause?upstream={u}&mode=reject")
     # Two upstreams, alternating: each answer names its upstream, so the answers' order shows.
@@ -112,7 +113,7 @@ def test_a_caller_that_never_reads_its_rejections_is_not_read_and_gets_them_all_
 def test_a_caller_backed_up_past_the_idle_timeout_is_closed(berth):
     """The caller's idle timeout bounds how long berth keeps a caller that reads none of its answers."""
     b = berth("--caller-idle-timeout", "1s")
-    u = f"127.0.0.1:{refused_port()}"
+    u = f"127.0.0.1:{free_port()}"
     admin_json(b, "POST", f"/pause?upstream={u}&mode=reject")
     s = connect(b.proxy, timeout=5)
     s.setblocking(False)

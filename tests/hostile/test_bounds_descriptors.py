@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from berth_helpers import get_req
-from bounds_helpers import admin, admin_json
+from berthkit import admin, admin_json, get_req
 from hostile_wire import connect, read_to_end, status_of, header_of
 
 

@@ -1,14 +1,12 @@
 """A drain completes accepted work (issue 23 item 10): on SIGTERM every request berth accepted (in flight, queued
 for a connection, held by a pause) is served within the drain timeout, each connection closes after its response,
 new callers are not accepted, and the admin listener stays up so /readyz answers 503 draining until berth exits."""
-import json
 import signal
 import socket
 import threading
 import time
 
-from berth_helpers import RawClient, get_req, wait_for
-from bounds_helpers import admin, admin_json
+from berthkit import RawClient, admin, admin_json, get_req, wait_for
 
 SLOW = ("--socket-timeout", "10s", "--acquire-timeout", "10s", "--drain-timeout", "10s")
 
@@ -42,10 +40,10 @@ class Caller:
 def _readyz(b):
     """(status, JSON) of /readyz, or the error that stopped the call (the admin listener gone)."""
     try:
-        status, body = admin(b, "GET", "/readyz", timeout=5)
+        r = admin(b, "GET", "/readyz", timeout=5)
     except OSError as e:
         return e
-    return status, json.loads(body)
+    return r.status, r.json()
 
 
 def _draining_after_sigterm(b):

@@ -1,21 +1,16 @@
 """Reload and names (issue 23 item 13): a TLS reload drops sessions made under the old settings, replay-buffer and
 replay-memory take effect on SIGHUP, and a trailing dot in a host name does not bypass its destination's settings
 or its allow rule."""
-import os
 import signal
 import socket
-import sys
 import threading
 
 import pytest
 import requests
 
-from berth_helpers import RawClient, get_req, wait_for
-from bounds_helpers import admin_json
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tls"))
-from tls_origin import TLSOrigin  # noqa: E402
-from tls_pki import PKI  # noqa: E402
+from berthkit import RawClient, admin_json, get_req, wait_for
+from berthkit.tls_origin import TLSOrigin
+from berthkit.tls_pki import PKI
 
 
 @pytest.fixture(scope="module")

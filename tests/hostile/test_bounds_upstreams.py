@@ -1,10 +1,9 @@
 """A bounded table of destinations (issue 23 item 12): past max-upstreams berth forgets the least recently used
 upstream it can (no connections, no waiters, not paused, not watched), or answers 503 too-many-upstreams, so a
 flood of distinct destinations costs bounded memory and /stats stays bounded in size."""
-import urllib.request
 
-from berth_helpers import RawClient, get_req
-from bounds_helpers import admin_json, proc_status
+from berthkit import RawClient, admin, admin_json, get_req
+from bounds_helpers import proc_status
 
 
 def _refused_destinations(count):
@@ -27,8 +26,9 @@ def _send_each(b, destinations):
 
 
 def _stats_size(b):
-    with urllib.request.urlopen(f"{b.admin_url}/stats", timeout=30) as resp:
-        return len(resp.read())
+    r = admin(b, "GET", "/stats", timeout=30)
+    assert r.status == 200, r.status
+    return len(r.content)
 
 
 def test_a_flood_of_distinct_destinations_keeps_the_table_at_max_upstreams(berth, origin):

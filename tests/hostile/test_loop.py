@@ -2,7 +2,7 @@
 import re
 import socket
 
-from berth_helpers import RawClient, free_port, get_stats, keepalive_loop, upstream_stats
+from berthkit import RawClient, free_port, keepalive_loop, stats, upstream_stats
 from hostile_wire import connect, read_to_end, status_of
 
 LOOP = "forwarding-loop"
@@ -37,7 +37,7 @@ def test_absolute_form_to_own_proxy_port_is_508_without_a_connection(berth):
     r = _one_response(b.proxy, f"GET http://{host}/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     assert r.status == 508, r
     assert r.header("Berth-Error") == LOOP, r
-    s = get_stats(b)
+    s = stats(b)
     # Only the test's own caller connection was ever accepted: berth never connected to itself.
     assert s["totals"]["callers_accepted"] == 1, s["totals"]
     assert s["totals"]["errors"][LOOP] == 1, s["totals"]["errors"]
@@ -62,7 +62,7 @@ def test_a_name_that_resolves_to_berth_is_caught_after_resolution(berth):
     host = f"localhost:{b.proxy[1]}"
     r = _one_response(b.proxy, f"GET http://{host}/x HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     assert r.status == 508 and r.header("Berth-Error") == LOOP, r
-    assert get_stats(b)["totals"]["callers_accepted"] == 1
+    assert stats(b)["totals"]["callers_accepted"] == 1
 
 
 def test_a_wildcard_listener_refuses_every_local_address_on_its_port(berth):
@@ -73,7 +73,7 @@ def test_a_wildcard_listener_refuses_every_local_address_on_its_port(berth):
     for host in ["127.0.0.1", "127.0.0.2"] + ([local] if local else []):
         r = _one_response(("127.0.0.1", port), f"GET http://{host}:{port}/ HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
         assert r.status == 508 and r.header("Berth-Error") == LOOP, (host, r)
-    assert get_stats(b)["totals"]["callers_accepted"] == 2 + (1 if local else 0)
+    assert stats(b)["totals"]["callers_accepted"] == 2 + (1 if local else 0)
 
 
 def test_a_unix_destination_that_is_berths_own_socket_is_508(berth, tmp_path):
@@ -88,7 +88,7 @@ def test_a_unix_destination_that_is_berths_own_socket_is_508(berth, tmp_path):
     finally:
         s.close()
     assert status_of(raw) == 508 and b"Berth-Error: forwarding-loop" in raw, raw[:300]
-    assert get_stats(b)["totals"]["callers_accepted"] == 1
+    assert stats(b)["totals"]["callers_accepted"] == 1
 
 
 def _own_via(b, raw_origin):

@@ -2,7 +2,7 @@
 import threading
 import time
 
-from berth_stats import upstream_stats
+from berthkit import upstream_stats
 from hostile_wire import connect, read_response, status_of
 
 

@@ -1,15 +1,14 @@
 """No silent truncation (issue 23, item 3): a response cut short upstream is visibly cut for the caller."""
-import os
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 
 import pytest
 
-from berth_stats import get_stats
+from berthkit import stats
+from berthkit.tls_pki import PKI
 from hostile_wire import connect, header_of, read_to_end, status_of
 
 BODY = b"0123456789abcdef" * 64  # 1 KiB sent before the cut
@@ -67,7 +66,7 @@ def assert_caller_can_tell(raw, how, expect_payload_prefix=BODY):
 
 def stats_failures(b):
     """The worker totals' failures by cause."""
-    return get_stats(b)["totals"]["errors"]
+    return stats(b)["totals"]["errors"]
 
 
 # --- close-delimited responses -------------------------------------------------------------------------------------
@@ -270,13 +269,8 @@ def test_content_length_response_stalled_past_the_socket_timeout_resets_the_call
 
 # --- TLS: a close-delimited body needs close_notify --------------------------------------------------------------
 
-TLS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tls")
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    sys.path.insert(0, TLS_DIR)
-    from tls_pki import PKI
     return PKI(str(tmp_path_factory.mktemp("pki")))
 
 

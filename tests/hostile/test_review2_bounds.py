@@ -3,8 +3,7 @@ import socket
 
 import pytest
 
-from bounds_helpers import admin_json
-from berth_helpers import get_req
+from berthkit import admin_json, get_req
 from hostile_wire import connect, header_of, read_to_end, status_of
 
 
@@ -52,7 +51,7 @@ def test_a_second_sigterm_and_a_sighup_during_the_drain_change_nothing(berth, or
     served when the pause lifts, and berth then exits 0."""
     import signal
     import time
-    from berth_helpers import wait_for
+    from berthkit import wait_for
     from test_bounds_drain import SLOW, Caller, _readyz
     b = berth("--workers", "2", *SLOW)
     admin_json(b, "POST", f"/pause?upstream={origin.hostport}&hold=30s")

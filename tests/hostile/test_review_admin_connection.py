@@ -3,7 +3,7 @@ inside a request body is let go at once."""
 import socket
 
 from hostile_wire import connect, open_tunnel, read_to_end, status_of
-from raw_origin import echo_handler
+from berthkit import echo_handler
 
 
 def test_a_drain_longer_than_the_admin_idle_timeout_still_gets_its_answer(berth, raw_origin):

@@ -3,9 +3,9 @@ import json
 import threading
 import urllib.request
 
-from berth_helpers import get_stats, wait_for
+from berthkit import stats, wait_for
 from hostile_wire import connect, status_of
-from raw_origin import echo_handler
+from berthkit import echo_handler
 
 
 def _events(d, frozen):
@@ -38,7 +38,7 @@ def _tunnel(b, o, out):
 
 def _pools(b, hostport):
     """The endpoint's pools in /stats: the plain one (`host:port`) and the TLS one (`https://host:port`)."""
-    return [u for u in get_stats(b)["upstreams"] if u["upstream"] in (hostport, "https://" + hostport)]
+    return [u for u in stats(b)["upstreams"] if u["upstream"] in (hostport, "https://" + hostport)]
 
 
 def test_a_connect_held_by_a_frozen_endpoint_goes_through_on_the_thaw(berth, raw_origin, tmp_path):

@@ -1,7 +1,7 @@
 """A CONNECT or Upgrade that does not become a tunnel (issue 23, item 5): berth answers, then closes; later bytes are never HTTP."""
 import time
 
-from berth_helpers import free_port, keepalive_loop
+from berthkit import free_port, keepalive_loop
 from hostile_wire import connect, header_of, read_to_end, status_of
 
 

@@ -2,7 +2,7 @@
 import socket
 import threading
 
-from berth_helpers import get_stats, wait_for
+from berthkit import stats, wait_for
 from hostile_wire import connect, open_tunnel, read_to_end
 
 
@@ -35,7 +35,7 @@ def test_caller_half_close_still_gets_the_origins_answer(berth, raw_origin):
         s.close()
     assert raw == b"answer:hello", (how, raw)
     assert how == "fin", (how, raw)
-    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
 
 
 def test_origin_half_close_still_takes_the_callers_bytes(berth, raw_origin):
@@ -69,7 +69,7 @@ def test_origin_half_close_still_takes_the_callers_bytes(berth, raw_origin):
         s.close()
     assert heard == [b"late-reply"], heard
     assert rest == b"" and how == "fin", (how, rest)
-    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
 
 
 def test_a_half_closed_tunnel_still_ends_on_the_idle_timeout(berth, raw_origin):
@@ -91,7 +91,7 @@ def test_a_half_closed_tunnel_still_ends_on_the_idle_timeout(berth, raw_origin):
         s.close()
         release.set()
     assert raw == b"" and how in ("fin", "reset"), (how, raw)
-    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
 
 
 def test_an_upgrade_tunnel_relays_the_callers_half_close_too(berth, raw_origin):
@@ -121,4 +121,4 @@ def test_an_upgrade_tunnel_relays_the_callers_half_close_too(berth, raw_origin):
     finally:
         s.close()
     assert raw == b"answer:hello" and how == "fin", (how, raw)
-    wait_for(lambda: get_stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=10, what="the tunnel's session to end")

@@ -1,11 +1,9 @@
 """Tunnels obey the pool's limits (issue 23, item 8): CONNECT and Upgrade tunnels hold a slot of max-total and
 max-per-route for their whole life, wait or are refused like requests, and a paused upstream holds or rejects them."""
-import json
 import threading
 import time
-import urllib.request
 
-from berth_helpers import RawClient, get_stats, get_req, keepalive_loop, upstream_stats, wait_for
+from berthkit import RawClient, admin_json, get_req, keepalive_loop, stats, upstream_stats, wait_for
 from hostile_wire import connect, header_of, read_to_end, status_of
 
 BUSY_CAUSES = ("pool-timeout", "queue-full")
@@ -90,7 +88,7 @@ def test_forty_tunnels_under_max_total_ten_never_hold_more_than_ten_connections(
     up = _settled(b, o.hostport)
     closed = sum(up["connections"]["closed"].values())
     assert up["connections"]["opened"] == 40 and closed == 40, up["connections"]
-    assert get_stats(b)["totals"]["tunnels"] == 40
+    assert stats(b)["totals"]["tunnels"] == 40
 
 
 def test_tunnels_beyond_the_queue_are_refused_with_a_pool_cause(berth, raw_origin):
@@ -114,16 +112,10 @@ def test_max_per_route_bounds_tunnels_to_one_destination(berth, raw_origin):
     _settled(b, o.hostport)
 
 
-def _admin_post(b, path):
-    req = urllib.request.Request(f"{b.admin_url}{path}", method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
 def test_a_paused_upstream_rejects_a_connect_with_upstream_paused(berth, raw_origin):
     o = _counting_echo(raw_origin)
     b = berth("--connect-port", str(o.port))
-    _admin_post(b, f"/pause?upstream={o.hostport}&mode=reject")
+    admin_json(b, "POST", f"/pause?upstream={o.hostport}&mode=reject")
     s = connect(b.proxy, timeout=15)
     try:
         s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\nafter".encode())
@@ -138,13 +130,13 @@ def test_a_paused_upstream_rejects_a_connect_with_upstream_paused(berth, raw_ori
 def test_a_paused_upstream_holds_a_connect_until_resume(berth, raw_origin):
     o = _counting_echo(raw_origin)
     b = berth("--connect-port", str(o.port), "--acquire-timeout", "20s")
-    _admin_post(b, f"/pause?upstream={o.hostport}")
+    admin_json(b, "POST", f"/pause?upstream={o.hostport}")
     results = [None]
     t = threading.Thread(target=_tunnel_once, args=(b, o, 0, results, 0), daemon=True)
     t.start()
     wait_for(lambda: (upstream_stats(b, o.hostport) or {}).get("pending") == 1, timeout=10, what="the CONNECT to be held")
     assert o.connections == 0
-    _admin_post(b, f"/resume?upstream={o.hostport}")
+    admin_json(b, "POST", f"/resume?upstream={o.hostport}")
     t.join(30)
     assert results == [(200, None)], results
     _settled(b, o.hostport)

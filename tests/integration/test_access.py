@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from berth_helpers import RawClient, RawOrigin, echo_handler, get_req, get_stats, keepalive_loop, raw_request
+from berthkit import RawClient, echo_handler, get_req, keepalive_loop, raw_request, stats
 
 
 def test_destination_denied_by_allow_list(berth, origin):
@@ -16,7 +16,7 @@ def test_destination_denied_by_allow_list(berth, origin):
     assert r.status == 403 and r.header("Berth-Error") == "destination-denied", r
     time.sleep(0.2)
     assert origin.requests == []
-    assert get_stats(b)["totals"]["errors"]["destination-denied"] == 2
+    assert stats(b)["totals"]["errors"]["destination-denied"] == 2
 
 
 def test_allowed_destination_passes(berth, raw_origin):
@@ -64,4 +64,4 @@ def test_connect_tunnel_to_allowed_port(berth, raw_origin):
         assert got == big
     finally:
         c.close()
-    assert get_stats(b)["totals"]["tunnels"] >= 1
+    assert stats(b)["totals"]["tunnels"] >= 1

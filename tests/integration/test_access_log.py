@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from berth_helpers import RawClient, get_req, keepalive_loop, raw_request, wait_for, wait_upstream
+from berthkit import RawClient, get_req, keepalive_loop, raw_request, wait_for, wait_upstream
 
 FORMATS = ["logfmt", "json"]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

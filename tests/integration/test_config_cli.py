@@ -6,10 +6,7 @@ import subprocess
 
 import yaml
 
-from berth_helpers import wait_for
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
+from berthkit import BERTH_BIN, wait_for
 
 # A few non-default values, so that the round trip carries more than defaults; the keys themselves are not listed.
 BASE = ["--profile", "max-timeout", "--allow", "10.0.0.0/8", "*.example.com", "--connect-port", "443", "8443",

@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from berth_helpers import (RawClient, get_req, get_stats, keepalive_loop, raw_request, run_threads, upstream_stats,
-                           wait_upstream)
+from berthkit import RawClient, get_req, keepalive_loop, raw_request, upstream_stats, wait_upstream
 
 
 def test_header_timeout_408(berth, origin):
@@ -184,7 +183,7 @@ def test_caller_abort_mid_response_does_not_break_next_request(berth, raw_origin
 
 
 def test_pipelined_across_upstreams_and_errors_stay_in_order(berth, origin, raw_origin):
-    from berth_helpers import free_port
+    from berthkit import free_port
     fast = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"fast " + msg.target.encode())))
     dead = f"127.0.0.1:{free_port()}"
     b = berth("--socket-timeout", "5s")

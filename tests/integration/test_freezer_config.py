@@ -7,7 +7,7 @@ import subprocess
 
 import requests
 
-from berth_helpers import wait_for
+from berthkit import wait_for
 
 
 def _cgroup(tmp_path, name, frozen=False):

@@ -2,7 +2,7 @@
 never reuses an older one's connections, and a replaced one arriving late is refused (409 stale-generation)."""
 import threading
 
-from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
+from berthkit import RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
 
 def gen(token):

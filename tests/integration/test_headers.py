@@ -1,7 +1,7 @@
 """Header handling: hop-by-hop stripping, Via, Host from absolute-form, Berth-Socket-Timeout."""
 import re
 
-from berth_helpers import RawClient, get_req, keepalive_loop, raw_request
+from berthkit import RawClient, get_req, keepalive_loop, raw_request
 
 
 def test_request_hop_by_hop_headers_stripped_and_via_added(berth, raw_origin):

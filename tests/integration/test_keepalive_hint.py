@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
+from berthkit import RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
 NODE_SERVER = os.path.join(os.path.dirname(__file__), "..", "e2e", "upstreams", "node_server.js")
 
@@ -212,7 +212,7 @@ def test_apache_httpclient_pooling_to_berth_loses_nothing(berth, origin, tmp_pat
 def test_berths_own_error_answers_announce_too(berth, origin):
     """An answer of berth's own on a kept connection (a 502 for a refused connect) tells the caller the same
     timeout: without it, HttpClient would keep that connection for ever and meet berth's idle close."""
-    from berth_helpers import free_port
+    from berthkit import free_port
     b = berth("--caller-idle-timeout", "30s")
     c = RawClient(b.proxy)
     try:

@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from berth_helpers import RawClient, get_req, raw_request, wait_upstream
+from berthkit import get_req, raw_request, wait_upstream
 
 
 def test_sigterm_finishes_in_flight_request_and_exits_0(berth, origin):

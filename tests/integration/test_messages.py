@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from berth_helpers import RawClient, get_req, get_stats, keepalive_loop, raw_request
+from berthkit import RawClient, get_req, keepalive_loop, raw_request, stats
 
 MB = 1 << 20
 
@@ -296,4 +296,4 @@ def test_malformed_request_rejected_and_not_forwarded(berth, origin, name, extra
         c.close()
     time.sleep(0.3)
     assert origin.requests == [], origin.requests
-    assert get_stats(b)["totals"]["bad_requests"] >= 1
+    assert stats(b)["totals"]["bad_requests"] >= 1

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from berth_helpers import wait_for
+from berthkit import wait_for
 
 
 def _stats(berth, hostport):

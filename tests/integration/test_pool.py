@@ -5,8 +5,8 @@ import time
 import pytest
 import requests
 
-from berth_helpers import (RawClient, free_port, get_req, get_stats, keepalive_loop, raw_request, run_threads,
-                           upstream_stats, wait_upstream)
+from berthkit import (RawClient, free_port, get_req, keepalive_loop, raw_request, run_threads, stats, upstream_stats,
+                      wait_upstream)
 
 
 def proxies(b):
@@ -214,7 +214,7 @@ def test_connect_refused_then_good_origin_succeeds(berth, origin):
         c.close()
     r = raw_request(b.proxy, get_req(origin.hostport, "/ok2"))
     assert r.status == 200, r
-    assert get_stats(b)["totals"]["failures"]["connect-refused"] == 1
+    assert stats(b)["totals"]["failures"]["connect-refused"] == 1
 
 
 # 10 ----------------------------------------------------------------------------------------------------------------

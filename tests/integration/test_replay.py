@@ -1,13 +1,12 @@
 """replay: unread (issue 13): a request a reused connection never read goes out once more, on a fresh connection, body
 included; never after a response byte, never twice, never from a fresh connection, never without its whole body."""
-import os
 import subprocess
 import threading
 import time
 
 import pytest
 
-from berth_helpers import RawClient, get_req, raw_request, upstream_stats, wait_upstream
+from berthkit import BERTH_BIN, RawClient, get_req, raw_request, upstream_stats, wait_upstream
 
 BODY = b'{"activation": "a-1", "value": 42}'
 
@@ -189,9 +188,7 @@ def test_the_global_cap_skips_a_copy_when_every_buffer_is_in_use(berth, raw_orig
     ("--replay-memory", "lots", "not a size"),
 ])
 def test_bad_replay_settings_are_refused_with_a_clear_error(flag, value, says):
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    binary = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(root, ".build", "release", "berth")))
-    p = subprocess.run([binary, "--profile", "same-region", flag, value, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
+    p = subprocess.run([BERTH_BIN, "--profile", "same-region", flag, value, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode != 0, p
     assert flag.lstrip("-") in p.stderr and says in p.stderr, p.stderr

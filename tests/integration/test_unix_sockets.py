@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from factories import closing_factory
-from unix_helpers import (NOBODY, NodeUpstream, UnixHTTPConnection, as_nobody, berth_binary, connect_error, curl,
-                          is_socket, leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
+from berthkit import UnixHTTPConnection, closing_factory, stats
+from unix_helpers import (NOBODY, NodeUpstream, as_nobody, berth_binary, connect_error, curl, is_socket,
+                          leave_stale_socket, mode_of, request, run_berth, shared_tmpdir)
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a process as another user")
 
@@ -25,7 +25,7 @@ def tmp():
 
 @pytest.fixture
 def berths(berth):
-    """Factory: berths(*args, popen_kw=None) -> Berth (tests/berth_process.py) on berth's own default --listen unless
+    """Factory: berths(*args, popen_kw=None) -> Berth (tests/berthkit/process.py) on berth's own default --listen unless
     the args name one; with popen_kw (as_nobody()) run as that user from a copy of the binary it may execute. All are
     stopped at teardown, their stderr printed for failures (the `berth` fixture)."""
     def make(*args, popen_kw=None):
@@ -37,13 +37,6 @@ def berths(berth):
 @pytest.fixture
 def node(tmp):
     yield from closing_factory(lambda path, **kw: NodeUpstream(tmp, path, **kw), close=lambda u: u.stop())
-
-
-def stats(admin_path, upstream=None):
-    target = "/stats" + (f"?upstream={upstream}" if upstream else "")
-    status, _, body = request(admin_path, "GET", target)
-    assert status == 200, body
-    return json.loads(body)
 
 
 # ------------------------------------------------------------------------------------------------------ callers

@@ -1,5 +1,5 @@
 """Upgrade (101) becomes a tunnel."""
-from berth_helpers import RawClient, get_req
+from berthkit import RawClient, get_req
 
 
 def _upgrade_origin(raw_origin, greeting=b""):

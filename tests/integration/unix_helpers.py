@@ -3,7 +3,6 @@
 Everything stays on this machine, every wait is bounded, and every process is stopped by the fixture that made it.
 """
 import errno
-import http.client
 import os
 import shutil
 import socket
@@ -11,8 +10,7 @@ import stat
 import subprocess
 import tempfile
 
-from berth_process import BERTH_BIN
-from processes import stop_process
+from berthkit import BERTH_BIN, UnixHTTPConnection, stop_process
 
 NOBODY = 65534
 
@@ -82,19 +80,6 @@ def leave_stale_socket(path):
     s.bind(path)
     s.close()
     assert is_socket(path)
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    """http.client over AF_UNIX: the standard library client, keep-alive included, on a socket path."""
-
-    def __init__(self, path, timeout=10):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
 
 
 def request(path, method, target, headers=None, body=None):

@@ -1,11 +1,7 @@
 """Fixtures for the operator-side tests (status page, berth ctl, Prometheus, Grafana, browser)."""
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_helpers import SLOW_FLAGS, TOKEN  # noqa: E402
+from ops_helpers import SLOW_FLAGS, TOKEN
 
 
 @pytest.fixture

@@ -1,6 +1,4 @@
-"""Helpers shared by the operator-side tests: system tools, raw admin requests, `berth ctl` and traffic."""
-import http.client
-import json
+"""Helpers shared by the operator-side tests: system tools, `berth ctl` and traffic (admin calls are berthkit's)."""
 import os
 import shutil
 import subprocess
@@ -10,8 +8,7 @@ import time
 import pytest
 import requests
 
-from berth_process import BERTH_BIN
-from http_origin import Origin  # noqa: F401  (tests/http_origin.py: for tests that need more than `origin`)
+from berthkit import BERTH_BIN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -33,44 +30,6 @@ def need(tool, package):
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
-
-
-def raw_admin(berth, method, path, headers=None, host=None):
-    """One admin request with exactly these headers (http.client adds only Host, which `host` replaces);
-    returns (status, parsed JSON or text, response headers)."""
-    conn = http.client.HTTPConnection(*berth.admin, timeout=15)
-    try:
-        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        conn.putheader("Host", host or f"{berth.admin[0]}:{berth.admin[1]}")
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if method == "POST":
-            conn.putheader("Content-Length", "0")
-        conn.endheaders()
-        r = conn.getresponse()
-        body = r.read()
-        ctype = r.getheader("Content-Type", "")
-        parsed = json.loads(body) if ctype.startswith("application/json") else body.decode()
-        return r.status, parsed, {k.lower(): v for k, v in r.getheaders()}
-    finally:
-        conn.close()
-
-
-def stats(berth, token=None, upstream=None):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = requests.get(berth.admin_url + "/stats" + (f"?upstream={upstream}" if upstream else ""), headers=headers, timeout=15)
-    r.raise_for_status()
-    return r.json()
-
-
-def upstream_stats(berth, upstream, token=None):
-    """The /stats entry of `upstream`, or None while berth does not know it."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    r = requests.get(berth.admin_url + f"/stats?upstream={upstream}", headers=headers, timeout=15)
-    if r.status_code == 404:
-        return None
-    r.raise_for_status()
-    return r.json()["upstreams"][0]
 
 
 def proxied(berth, url, timeout=20):

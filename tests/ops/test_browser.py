@@ -1,6 +1,7 @@
 """The status page in a real browser (headless Chromium over its DevTools protocol, see chromium.py) against a live
 berth with traffic and paused upstreams: what it renders, a screenshot, and a pause clicked in the page reaching
-berth. The screenshot (tests/ops/screenshots/status-page.png, linked from the README) is rewritten by every run."""
+berth. The screenshot goes to tests/ops/screenshots/status-page.png (not tracked: every run rewrites it); the README
+and api.md show docs/images/status-page.png, a copy refreshed by hand when the page changes."""
 import os
 import re
 import time
@@ -8,9 +9,9 @@ import time
 import pytest
 import requests
 
-from chromium import Chromium
-from ops_helpers import HERE, TOKEN, Origin, Traffic, need, stats, upstream_stats
-from waiting import wait_for
+from berthkit.chromium import Chromium
+from berthkit import Origin, stats, upstream_stats, wait_for
+from ops_helpers import HERE, TOKEN, Traffic, need
 
 SCREENSHOT = os.path.join(HERE, "screenshots", "status-page.png")
 

@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from ops_helpers import TOKEN, ctl, proxied, stats, upstream_stats
-from waiting import wait_for
+from berthkit import stats, upstream_stats, wait_for
+from ops_helpers import TOKEN, ctl, proxied
 
 
 def _ok(p):

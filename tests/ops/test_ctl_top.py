@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from ops_helpers import BERTH_BIN, Traffic, need
-from waiting import wait_for
+from berthkit import BERTH_BIN, wait_for
+from ops_helpers import Traffic, need
 
 
 class Tmux:

@@ -1,7 +1,6 @@
 """A real Prometheus (Debian's package) scrapes a live berth with the bearer token while traffic runs and upstreams are
 paused; the figures Prometheus then serves must be the ones /stats gives, the recording rules and alerts must work on
 them, and every dashboard query must run."""
-import socket
 import subprocess
 import time
 
@@ -9,18 +8,9 @@ import pytest
 import requests
 import yaml
 
-from ops_helpers import TOKEN, Origin, Traffic, need, stats
+from berthkit import Origin, free_port, stats, stop_process, wait_for
+from ops_helpers import TOKEN, Traffic, need
 from promql import ALERTS, PENDING, RULES, dashboard_queries, label_values_metric, load_dashboard, metric_names, recorded_names
-from waiting import wait_for
-from processes import stop_process
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Prometheus:
@@ -28,7 +18,7 @@ class Prometheus:
 
     def __init__(self, tmp_path, target, token_file):
         binary = need("prometheus", "prometheus")
-        self.port = _free_port()
+        self.port = free_port()
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [RULES, ALERTS],

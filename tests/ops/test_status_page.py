@@ -4,7 +4,8 @@ import re
 import pytest
 import requests
 
-from ops_helpers import TOKEN, raw_admin, upstream_stats
+from berthkit import admin, upstream_stats
+from ops_helpers import TOKEN
 
 
 @pytest.mark.parametrize("path", ["/", "/ui"])
@@ -53,9 +54,9 @@ def test_page_is_open_with_a_token_but_its_data_is_not(berth, token_file):
 def test_page_paths_take_get_only(berth):
     b = berth()
     for method in ("POST", "PUT", "DELETE"):
-        status, body, headers = raw_admin(b, method, "/")
-        assert status == 405, (method, status, body)
-        assert headers["allow"] == "GET, HEAD"
+        r = admin(b, method, "/")
+        assert r.status == 405, (method, r.status, r.body)
+        assert r.headers["allow"] == "GET, HEAD"
 
 
 # ---------------------------------------------------------------------------------------------- cross-site checks
@@ -70,7 +71,7 @@ def _origin(b, host=None):
 def test_cross_site_form_post_without_token_is_refused(berth):
     """What a page on another site makes a browser send when it auto-submits a form to the admin port."""
     b = berth()
-    status, body, _ = raw_admin(b, "POST", f"/pause?upstream={UP}", headers={
+    status, body = admin(b, "POST", f"/pause?upstream={UP}", headers={
         "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate",
         "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 403, body
@@ -92,7 +93,7 @@ def test_cross_site_form_post_without_token_is_refused(berth):
 def test_every_cross_origin_post_is_refused(berth, headers, path):
     b = berth()
     given = {k: v.format(port=b.admin[1]) for k, v in headers.items()}
-    status, body, _ = raw_admin(b, "POST", path, headers=given)
+    status, body = admin(b, "POST", path, headers=given)
     assert status == 403, (given, body)
     assert "refused" in body["error"] and "--admin-token-file" in body["error"]
     assert upstream_stats(b, UP) is None
@@ -102,7 +103,7 @@ def test_dns_rebinding_is_refused(berth):
     """evil.example resolved to 127.0.0.1: its page is same-origin with the admin port, but its Host is not loopback."""
     b = berth()
     host = f"evil.example:{b.admin[1]}"
-    status, body, _ = raw_admin(b, "POST", f"/pause?upstream={UP}", host=host,
+    status, body = admin(b, "POST", f"/pause?upstream={UP}", host=host,
                                 headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"})
     # The admin's Host check answers first (421, for every method); CrossSiteCheck's own rebinding rule stays behind it.
     assert status == 421 and "DNS rebinding" in body["error"], body
@@ -113,7 +114,7 @@ def test_dns_rebinding_is_refused(berth):
 def test_same_origin_post_from_the_page_runs(berth, host_name):
     b = berth()
     host = f"{host_name}:{b.admin[1]}"
-    status, body, _ = raw_admin(b, "POST", f"/pause?upstream={UP}", host=host,
+    status, body = admin(b, "POST", f"/pause?upstream={UP}", host=host,
                                 headers={"Origin": f"http://{host}", "Sec-Fetch-Site": "same-origin"})
     assert status == 200, body
     assert upstream_stats(b, UP)["state"] == "paused"
@@ -122,23 +123,23 @@ def test_same_origin_post_from_the_page_runs(berth, host_name):
 def test_scripts_without_browser_headers_still_work(berth):
     """curl and orchestrators send neither Origin nor Sec-Fetch-Site."""
     b = berth()
-    assert raw_admin(b, "POST", f"/pause?upstream={UP}")[0] == 200
-    assert raw_admin(b, "POST", f"/resume?upstream={UP}", headers={"Sec-Fetch-Site": "none"})[0] == 200
+    assert admin(b, "POST", f"/pause?upstream={UP}")[0] == 200
+    assert admin(b, "POST", f"/resume?upstream={UP}", headers={"Sec-Fetch-Site": "none"})[0] == 200
 
 
 def test_reads_are_not_checked(berth):
     """A cross-site page cannot read the answer of a GET (no CORS), and a GET changes nothing."""
     b = berth()
-    status, body, _ = raw_admin(b, "GET", "/stats", headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
+    status, body = admin(b, "GET", "/stats", headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert status == 200 and "totals" in body
 
 
 def test_with_a_token_the_token_is_what_counts(berth, token_file):
     b = berth("--admin-token-file", token_file)
     cross = {"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
-    status, body, _ = raw_admin(b, "POST", f"/pause?upstream={UP}", headers=cross)
+    status, body = admin(b, "POST", f"/pause?upstream={UP}", headers=cross)
     assert status == 401, body
     # A browser cannot attach the token cross-site (that needs a CORS preflight berth never grants), so a request
     # that carries it is not a forgery, whatever its Origin says.
-    status, body, _ = raw_admin(b, "POST", f"/pause?upstream={UP}", headers={**cross, "Authorization": f"Bearer {TOKEN}"})
+    status, body = admin(b, "POST", f"/pause?upstream={UP}", headers={**cross, "Authorization": f"Bearer {TOKEN}"})
     assert status == 200, body

@@ -1,14 +1,9 @@
 """Fixtures of the TLS suite: a PKI made at test time, HTTPS origins on Python's ssl, and berth with a config file."""
-import os
-import sys
-
 import pytest
 
-from factories import closing_factory
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tls_origin import TLSOrigin  # noqa: E402
-from tls_pki import PKI  # noqa: E402
+from berthkit import closing_factory
+from berthkit.tls_origin import TLSOrigin
+from berthkit.tls_pki import PKI
 
 
 @pytest.fixture(scope="session")

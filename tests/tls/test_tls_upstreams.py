@@ -1,7 +1,7 @@
 """TLS to upstreams: verified by default, pooled per destination and TLS settings, resumed after /pause and
 /resume, idle closes seen at once, each failure with its own Berth-Error and the details in the log only.
 
-The origins are Python ssl servers (tls_origin.py) with certificates made at test time (tls_pki.py); berth reaches
+The origins are Python ssl servers (berthkit/tls_origin.py) with certificates made at test time (berthkit/tls_pki.py); berth reaches
 them as `localhost:PORT` because the destination's `tls` entry says so (callers send plain http://).
 """
 import os
@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from berth_helpers import upstream_stats, wait_for, wait_upstream
+from berthkit import admin, upstream_stats, wait_for, wait_upstream
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 
@@ -26,10 +26,6 @@ def get(b, origin, path="/", session=None):
 def tls_stats(b, origin):
     """The TLS pool's /stats entry."""
     return upstream_stats(b, f"https://{origin.hostport}")
-
-
-def admin(b, method, path):
-    return requests.request(method, f"{b.admin_url}{path}", timeout=10)
 
 
 def trusted(pki, **more):
@@ -89,7 +85,7 @@ def test_the_global_switch_verifies_against_the_system_store(berth, tls_origin, 
 
 
 def test_a_destination_can_opt_out_of_the_global_switch(berth_with, tls_origin, pki):
-    from berth_helpers import RawOrigin, keepalive_loop
+    from berthkit import RawOrigin, keepalive_loop
     plain = RawOrigin(keepalive_loop(lambda conn, msg: conn.respond(200, b"plain")))
     try:
         b = berth_with(f"  - match: 127.0.0.1\n    tls: false\n", "--tls")

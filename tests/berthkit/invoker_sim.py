@@ -23,9 +23,10 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 
-from cgroup_helpers import CgroupTree
-from e2e_helpers import HERE, UpstreamProcess, admin
-from berth_helpers import RawClient, get_req
+from .admin import admin
+from .cgroup_helpers import CgroupTree
+from .raw_client import RawClient, get_req
+from .upstream_process import UPSTREAMS, UpstreamProcess
 
 MODES = {
     "a": "berth, /pause before each freeze and /resume after each thaw",
@@ -83,7 +84,7 @@ def percentile(values, q):
 
 
 def action_container(keepalive_ms):
-    return UpstreamProcess(["node", os.path.join(HERE, "upstreams", "node_action.js"), str(keepalive_ms)],
+    return UpstreamProcess(["node", os.path.join(UPSTREAMS, "node_action.js"), str(keepalive_ms)],
                            f"node action keepAliveTimeout={keepalive_ms}ms")
 
 
@@ -153,9 +154,9 @@ def _activate(client, container, cycle, index, records):
 
 @dataclass
 class Endpoint:
-    """What an invoker process needs of berth: its two listeners (admin() takes anything with admin_url)."""
+    """What an invoker process needs of berth: its two listeners (admin() takes anything with `admin`)."""
     proxy: tuple
-    admin_url: str
+    admin: tuple
 
 
 def _invoker(mode, i, hostport, cgroup, berth, p, records, problems):
@@ -279,7 +280,7 @@ def run_mode(mode, p, cgroup_root, start_berth, berth_bin):
     tree = CgroupTree(cgroup_root, 2)
     ups, procs = [], []
     ctx = multiprocessing.get_context("spawn")
-    endpoint = Endpoint(berth.proxy, berth.admin_url) if berth else None
+    endpoint = Endpoint(berth.proxy, berth.admin) if berth else None
     try:
         for i in range(p.containers):
             up = action_container(p.keepalive_ms)

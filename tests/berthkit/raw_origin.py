@@ -2,7 +2,7 @@
 import socket
 import threading
 
-from http_wire import BufferedSocket, Message, parse_head
+from .http_wire import BufferedSocket, Message, parse_head
 
 
 class ServerConn(BufferedSocket):

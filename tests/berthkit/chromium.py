@@ -11,7 +11,7 @@ import time
 import urllib.request
 
 import websocket
-from processes import stop_process
+from .process import stop_process
 
 
 class Chromium:

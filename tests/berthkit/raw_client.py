@@ -1,7 +1,7 @@
 """The caller side of the integration tests: a raw connection to berth's proxy and the request bytes it sends."""
 import socket
 
-from http_wire import DEFAULT_TIMEOUT, BufferedSocket, Message, parse_head
+from .http_wire import DEFAULT_TIMEOUT, BufferedSocket, Message, parse_head
 
 
 class RawClient(BufferedSocket):
