@@ -35,11 +35,14 @@ struct RequestSink: HeadSink, Sendable {
     /// Where in `head.text` the target's authority lies as sent, once `AuthoritySyntax.parse` accepted it (CONNECT
     /// and absolute form); empty otherwise. A Host value with the same bytes is then valid without a second parse.
     var checkedAuthority = 0..<0
+    /// The framing and connection facts of the fields lexed so far, gathered as each is stored.
+    var facts = FactsBuilder()
 
     static var skipsLeadingEmptyLines: Bool { true }
     static var startLineTooLong: HTTP1Error { .startLineTooLong }
 
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
+        facts = FactsBuilder()
         let n = line.count
         let cls = charClass
         var i = 0
@@ -122,13 +125,14 @@ struct RequestSink: HeadSink, Sendable {
     }
 
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        let kind = head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        facts.add(kind, line: line, valueStart: valueStart, valueEnd: valueEnd, index: head.headers.count &- 1)
     }
 
     mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
 
     mutating func finish() throws(HTTP1Error) {
-        let f = try head.headers.facts()
+        let f = try facts.finish()
         if f.hostCount > 1 { throw .conflictingHost }
         if f.hostCount == 0 && head.version == .http11 { throw .missingHost }
         if f.hostCount == 1 {
