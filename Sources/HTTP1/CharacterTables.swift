@@ -71,6 +71,23 @@ func equalsIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer
     return true
 }
 
+/// Exact comparison of two byte runs, eight bytes at a time (`loadUnaligned`), then byte by byte for the tail.
+@inline(__always)
+func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let n = a.count
+    guard n == b.count else { return false }
+    var i = 0
+    while i &+ 8 <= n {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i &+= 8
+    }
+    while i < n {
+        if a[i] != b[i] { return false }
+        i &+= 1
+    }
+    return true
+}
+
 /// Trims SP/HTAB off both ends of a byte run inside `p`.
 @inline(__always)
 func trimOWS(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Range<Int> {

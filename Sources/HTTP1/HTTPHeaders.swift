@@ -168,13 +168,14 @@ public struct HTTPHeaders: Sendable {
 
     /// Stores a parsed line's offsets; they are relative to `line`. Its bytes come later with those of the lines
     /// after it, through `commitParsed`, so a head costs one copy instead of one per line.
-    @inline(__always)
-    mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+    @inline(__always) @discardableResult
+    mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) -> KnownHeader {
         let base = bytes.count &+ uncommitted
         uncommitted &+= line.count &+ 2
         let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
                                  valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
+        return kind
     }
 
     /// The bytes of every line stored by `appendParsed` since the last call, each with its CRLF.

@@ -28,8 +28,79 @@ struct HeaderFacts: Sendable {
 /// Content-Length values above this are refused: no real body is that large, and it keeps arithmetic far from overflow.
 let maxContentLength: UInt64 = 1 << 62
 
+extension HeaderFacts {
+    /// Takes one known field into account (`kind` is never `.other`); Content-Length is validated here because a bad
+    /// one must fail whatever the message type. The parsers call this as each line is lexed, while its bytes are in
+    /// cache, instead of a second pass over the stored fields (about 100 instructions less per proxied request).
+    @inline(__always)
+    mutating func add(_ kind: KnownHeader, value v: UnsafeRawBufferPointer, index: Int) -> HTTP1Error? {
+        switch kind {
+        case .contentLength:
+            return HTTPHeaders.readContentLength(v, into: &self)
+        case .transferEncoding:
+            hasTransferEncoding = true
+            forEachListElement(v) { coding in
+                codingCount += 1
+                var isTok = true
+                for i in 0..<coding.count where !isToken(coding[i]) { isTok = false; break }
+                if !isTok { hasMalformedCoding = true }
+                if equalsLowercase(coding, "chunked") {
+                    chunkedCount += 1
+                    lastIsChunked = true
+                } else {
+                    lastIsChunked = false
+                }
+            }
+        case .connection:
+            forEachListElement(v) { token in
+                if equalsLowercase(token, "close") { connectionClose = true }
+                else if equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
+                else if equalsLowercase(token, "upgrade") { connectionUpgrade = true }
+            }
+        case .upgrade:
+            hasUpgrade = true
+        case .expect:
+            if equalsLowercase(v, "100-continue") { expectContinue = true }
+        case .via:
+            hasVia = true
+        case .berthError:
+            hasBerthError = true
+        case .berthGeneration:
+            hasBerthGeneration = true
+        case .keepAlive:
+            HTTPHeaders.readKeepAliveTimeout(v, into: &self)
+        case .host:
+            hostCount += 1
+            if hostIndex < 0 { hostIndex = index }
+        default:
+            break
+        }
+        return nil
+    }
+}
+
+/// The facts of a head being parsed, gathered field by field by the parsers' sinks.
+struct FactsBuilder: Sendable {
+    var facts = HeaderFacts()
+    /// The first field's error; the rest of the head is not looked at once there is one (as `facts()` stops).
+    var error: HTTP1Error? = nil
+
+    /// Takes a stored field into account; `kind` is what `appendParsed` classified it as.
+    @inline(__always)
+    mutating func add(_ kind: KnownHeader, line: UnsafeRawBufferPointer, valueStart: Int, valueEnd: Int, index: Int) {
+        guard kind != .other, error == nil else { return }
+        error = facts.add(kind, value: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]), index: index)
+    }
+
+    /// The facts of the whole head, or its first field's error.
+    func finish() throws(HTTP1Error) -> HeaderFacts {
+        if let error { throw error }
+        return facts
+    }
+}
+
 extension HTTPHeaders {
-    /// One pass over the fields; Content-Length is validated here because a bad one must fail whatever the message type.
+    /// One pass over stored fields (a head built or changed by hand); the parsers gather the same facts as they go.
     func facts() throws(HTTP1Error) -> HeaderFacts {
         var f = HeaderFacts()
         let count = fields.count
@@ -38,47 +109,7 @@ extension HTTPHeaders {
                 let field = fields[index]
                 if field.kind == .other { continue }
                 let v = UnsafeRawBufferPointer(rebasing: b[Int(field.valueStart)..<Int(field.valueEnd)])
-                switch field.kind {
-                case .contentLength:
-                    if let e = HTTPHeaders.readContentLength(v, into: &f) { return e }
-                case .transferEncoding:
-                    f.hasTransferEncoding = true
-                    forEachListElement(v) { coding in
-                        f.codingCount += 1
-                        var isTok = true
-                        for i in 0..<coding.count where !isToken(coding[i]) { isTok = false; break }
-                        if !isTok { f.hasMalformedCoding = true }
-                        if equalsLowercase(coding, "chunked") {
-                            f.chunkedCount += 1
-                            f.lastIsChunked = true
-                        } else {
-                            f.lastIsChunked = false
-                        }
-                    }
-                case .connection:
-                    forEachListElement(v) { token in
-                        if equalsLowercase(token, "close") { f.connectionClose = true }
-                        else if equalsLowercase(token, "keep-alive") { f.connectionKeepAlive = true }
-                        else if equalsLowercase(token, "upgrade") { f.connectionUpgrade = true }
-                    }
-                case .upgrade:
-                    f.hasUpgrade = true
-                case .expect:
-                    if equalsLowercase(v, "100-continue") { f.expectContinue = true }
-                case .via:
-                    f.hasVia = true
-                case .berthError:
-                    f.hasBerthError = true
-                case .berthGeneration:
-                    f.hasBerthGeneration = true
-                case .keepAlive:
-                    HTTPHeaders.readKeepAliveTimeout(v, into: &f)
-                case .host:
-                    f.hostCount += 1
-                    if f.hostIndex < 0 { f.hostIndex = index }
-                default:
-                    break
-                }
+                if let e = f.add(field.kind, value: v, index: index) { return e }
             }
             return nil
         }

@@ -28,12 +28,15 @@ public struct ResponseHeadParser: Sendable {
 @usableFromInline
 struct ResponseSink: HeadSink, Sendable {
     @usableFromInline var head = ResponseHead()
+    /// The framing and connection facts of the fields lexed so far, gathered as each is stored.
+    var facts = FactsBuilder()
 
     static var skipsLeadingEmptyLines: Bool { false }
     static var startLineTooLong: HTTP1Error { .invalidStatusLine }
 
     /// `HTTP/1.x SP 3DIGIT [SP reason]`; a missing SP before an empty reason is tolerated as many servers omit it.
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
+        facts = FactsBuilder()
         let n = line.count
         var sp = 0
         while sp < n && line[sp] != SP { sp += 1 }
@@ -55,13 +58,14 @@ struct ResponseSink: HeadSink, Sendable {
     }
 
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        let kind = head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        facts.add(kind, line: line, valueStart: valueStart, valueEnd: valueEnd, index: head.headers.count &- 1)
     }
 
     mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
 
     mutating func finish() throws(HTTP1Error) {
-        let f = try head.headers.facts()
+        let f = try facts.finish()
         if f.hasTransferEncoding {
             // RFC 9112 6.3 lets a recipient prefer TE; berth refuses instead, as the pair signals smuggling.
             if f.contentLength != nil { throw .contentLengthWithTransferEncoding }

@@ -65,6 +65,12 @@ let invalidRequests: [(String, HTTP1Error)] = [
     ("GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", .invalidHeaderValue),
     ("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", .invalidHeaderValue),
     ("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", .invalidHeaderValue),
+    // A Host beside an absolute-form or CONNECT target is still parsed when it differs from the target's authority
+    // (only a byte-equal copy skips the second parse).
+    ("GET http://a/ HTTP/1.1\r\nHost: a b\r\n\r\n", .invalidHeaderValue),
+    ("GET http://a:80/ HTTP/1.1\r\nHost: a:99999\r\n\r\n", .invalidHeaderValue),
+    ("CONNECT a:443 HTTP/1.1\r\nHost: user@a:443\r\n\r\n", .invalidHeaderValue),
+    ("GET http://a/ HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", .conflictingHost),
     // Methods.
     ("G(T / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
     (" GET / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
@@ -105,6 +111,7 @@ let validRequests: [String] = [
     "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
     "GET http://Example.COM:8080/p?q HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
     "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    "GET http://EXAMPLE.com:8080/ HTTP/1.1\r\nHost: EXAMPLE.com:8080\r\n\r\n",
     "GET http://example.com?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n",
     "GET HTTPS://[2001:DB8::1]:443/x HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n",
     "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",

@@ -70,6 +70,33 @@ final class SerializerTests: XCTestCase {
                        "GET / HTTP/1.1\r\nHost: example.com\r\nKeep: 3\r\n\r\n")
     }
 
+    /// The names Connection lists are noted as fields are stored: by the parser, by `append(name:value:)` on a head
+    /// built by hand, and forgotten when a parser is reused for the next message.
+    func testConnectionNamesAreNotedForHandBuiltHeadsAndForgottenBetweenMessages() throws {
+        var head = RequestHead()
+        head.headers.append(name: "Host", value: "a")
+        head.headers.append(name: "Connection", value: "X-Hop")
+        head.headers.append(name: "X-Hop", value: "1")
+        head.headers.append(name: "Keep", value: "2")
+        var out: [UInt8] = []
+        HeadSerializer.writeForwardRequest(head, host: "example.com", options: ForwardOptions(), into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "GET / HTTP/1.1\r\nHost: example.com\r\nKeep: 2\r\n\r\n")
+
+        var p = RequestHeadParser()
+        for (input, expected) in [("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Hop\r\nX-Hop: 1\r\n\r\n", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
+                                  ("GET / HTTP/1.1\r\nHost: a\r\nX-Hop: 1\r\n\r\n", "GET / HTTP/1.1\r\nHost: example.com\r\nX-Hop: 1\r\n\r\n"),
+                                  // Empty elements and OWS around and inside the list: the name is still found.
+                                  ("GET / HTTP/1.1\r\nHost: a\r\nConnection: , \t X-Hop\t ,, close ,\r\nX-Hop: 1\r\nX-Ho: 2\r\n\r\n",
+                                   "GET / HTTP/1.1\r\nHost: example.com\r\nX-Ho: 2\r\n\r\n")] {
+            let b = [UInt8](input.utf8)
+            _ = try b.withUnsafeBytes { (r) throws(HTTP1Error) in try p.parse(r) }
+            var forwarded: [UInt8] = []
+            HeadSerializer.writeForwardRequest(p.head, host: "example.com", options: ForwardOptions(), into: &forwarded)
+            XCTAssertEqual(String(decoding: forwarded, as: UTF8.self), expected)
+            p.reset()
+        }
+    }
+
     /// Should drop exactly the fields Connection names, whatever their length: a name of the same length as a listed
     /// one stays, and names of 63 bytes or more (which share one length bucket) are still compared byte for byte.
     func testConnectionNamesAreMatchedByNameNotOnlyByLength() throws {
