@@ -144,3 +144,52 @@ extension PoolHandOffTests {
         XCTAssertEqual(e.acceptUpstreams(), 2)
     }
 }
+
+extension PoolHandOffTests {
+    /// Three held requests, released by a /resume whose hand-offs the test delivers one turn at a time.
+    private func resumedWithGrantsInTransit() throws -> (EmbeddedSession, [EmbeddedSession.Caller]) {
+        let e = try EmbeddedSession()
+        e.turnsAfterEachEvent = false
+        let manager = e.worker.manager
+        _ = manager.pause(PoolHandOffTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
+        let callers = try (0..<3).map { _ in try EmbeddedSession.Caller(of: e) }
+        for c in callers {
+            c.sends(PoolHandOffTests.local)
+            c.deliverReadable()
+        }
+        XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 3)
+        manager.posted.runTurn(budget: 1)
+        XCTAssertEqual(e.acceptUpstreams(), 1, "the first turn's budget delivered one")
+        XCTAssertEqual(manager.handOffs.count, 2, "two grants wait for the next turn")
+        return (e, callers)
+    }
+
+    /// Should hold again the requests whose grants a /pause overtook: a /resume of more waiters than a turn's budget
+    /// leaves grants for the next turn, and a /pause (or the freezer watch freezing again) between the turns must not
+    /// let them connect to the paused upstream. Before: the two undelivered tickets connected after the pause
+    /// (acceptUpstreams 2) although every request of a paused upstream waits.
+    func testAPauseBetweenTurnsHoldsTheRequestsWhoseGrantsHadNotArrived() throws {
+        let (e, callers) = try resumedWithGrantsInTransit()
+        let manager = e.worker.manager
+        _ = manager.pause(PoolHandOffTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
+        e.loopTurn()
+        XCTAssertEqual(e.acceptUpstreams(), 0, "no request reached the paused upstream")
+        XCTAssertEqual(callers.filter { $0.session.isQueued }.count, 2, "held again")
+        XCTAssertEqual(e.pool?.state.waiters.count, 2)
+        XCTAssertEqual(e.pool?.state.open, 1, "only the request delivered before the pause")
+        XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 2)
+        e.loopTurn()
+        XCTAssertEqual(e.acceptUpstreams(), 2, "sent once resumed")
+    }
+
+    /// Should answer 503 upstream-paused, as a waiting request, a request whose grant a `mode=reject` pause overtook.
+    func testARejectingPauseBetweenTurnsAnswersTheRequestsWhoseGrantsHadNotArrived() throws {
+        let (e, callers) = try resumedWithGrantsInTransit()
+        _ = e.worker.manager.pause(PoolHandOffTests.fn, rejectNew: true, hold: nil, now: e.worker.now)
+        e.loopTurn()
+        XCTAssertEqual(e.acceptUpstreams(), 0, "no request reached the paused upstream")
+        let answers = callers.map { $0.receives() }.filter { $0.hasPrefix("HTTP/1.1 503") }
+        XCTAssertEqual(answers.count, 2, "\(answers)")
+        XCTAssertEqual(e.pool?.state.open, 1)
+    }
+}

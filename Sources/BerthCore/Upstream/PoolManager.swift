@@ -170,7 +170,7 @@ final class PoolManager {
 
     /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
     /// next waiter, idle, or closed), a slot to the next waiter.
-    private func giveBack(_ grant: consuming PoolGrant) {
+    func giveBack(_ grant: consuming PoolGrant) {
         switch consume grant {
         case .lease(let lease):
             let conn = lease.conn
@@ -326,6 +326,7 @@ final class PoolManager {
         guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
+        holdOvertaken(pool)
         slotsFreed(freedSlot(pool))
         return closed.count
     }
