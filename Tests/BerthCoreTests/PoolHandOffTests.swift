@@ -193,3 +193,23 @@ extension PoolHandOffTests {
         XCTAssertEqual(e.pool?.state.open, 1)
     }
 }
+
+extension PoolHandOffTests {
+    /// Should send a request whose connection was on its way when the epoch moved (a VM restore, a new generation,
+    /// between two turns) on a fresh connection: the restore's promise is that the next request of every upstream
+    /// goes out on a new one, and a request without Berth-Generation must not reach the replaced container on an
+    /// older one's connection. Before: the request went out on the pre-restore connection (acceptUpstreams 0).
+    func testAConnectionOnItsWayWhenTheEpochMovesIsTradedForAFreshOne() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        e.upstreamSends(ok)
+        XCTAssertTrue(e.callerReceives().hasSuffix("ok"))
+        XCTAssertEqual(e.worker.manager.handOffs.inTransit.leases, 1, "the connection is on its way to the waiter")
+        XCTAssertEqual(e.worker.manager.vmRestored(now: e.worker.now), 0, "nothing idle to close")
+        e.loopTurn()
+        XCTAssertFalse(waiting.session.isQueued)
+        XCTAssertEqual(e.acceptUpstreams(), 1, "a fresh connection")
+        XCTAssertEqual(e.upstreamReceives(0), "", "nothing went out on the pre-restore connection")
+        XCTAssertTrue(e.upstreamReceives(1).hasPrefix("GET /run HTTP/1.1\r\n"))
+        XCTAssertEqual(e.pool?.state.open, 1, "the old connection closed, its slot became the new one")
+    }
+}

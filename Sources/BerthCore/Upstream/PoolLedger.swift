@@ -281,6 +281,16 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
         return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
     }
 
+    /// A leased connection no request has used yet closes (the caller closes it), and a connect slot is reserved in
+    /// its place for the same waiter (the epoch moved on while the lease was on its way to it): `open` stays.
+    mutating func trade(_ lease: consuming Lease) -> ConnectTicket {
+        let s = lease.slot
+        slots[s.index]!.endBusy()
+        slots[s.index]!.reserveConnect()
+        _ = lease.redeem()
+        return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
+    }
+
     /// A busy connection leaves the pool for good (a tunnel ended); its slot is free.
     mutating func detach(_ lease: consuming Lease) -> Conn {
         slots[lease.slot.index]!.endBusy()
