@@ -122,24 +122,10 @@ extension PoolHandOffTests {
     /// Should deliver at most a turn's budget of hand-offs and leave the rest to the next turn, which the loop takes
     /// after polling its sockets: a /resume that releases many held requests does not hold the loop for all of them.
     func testATurnDeliversAtMostItsBudget() throws {
-        let e = try EmbeddedSession()
-        e.turnsAfterEachEvent = false
-        let manager = e.worker.manager
-        _ = manager.pause(PoolHandOffTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
-        let callers = try (0..<3).map { _ in try EmbeddedSession.Caller(of: e) }
-        for c in callers {
-            c.sends(PoolHandOffTests.local)
-            c.deliverReadable()
-        }
-        XCTAssertTrue(callers.allSatisfy { $0.session.isQueued }, "held by the pause")
-        XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 3)
-        XCTAssertEqual(manager.handOffs.inTransit.tickets, 3, "each held request is posted a connect slot")
-        manager.posted.runTurn(budget: 1)
-        XCTAssertEqual(manager.handOffs.count, 2)
+        let (e, callers) = try resumedWithGrantsInTransit()
         XCTAssertEqual(callers.filter { !$0.session.isQueued }.count, 1)
-        XCTAssertEqual(e.acceptUpstreams(), 1)
         e.loopTurn()
-        XCTAssertEqual(manager.handOffs.count, 0)
+        XCTAssertEqual(e.worker.manager.handOffs.count, 0)
         XCTAssertTrue(callers.allSatisfy { !$0.session.isQueued })
         XCTAssertEqual(e.acceptUpstreams(), 2)
     }
@@ -157,7 +143,9 @@ extension PoolHandOffTests {
             c.sends(PoolHandOffTests.local)
             c.deliverReadable()
         }
+        XCTAssertTrue(callers.allSatisfy { $0.session.isQueued }, "held by the pause")
         XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 3)
+        XCTAssertEqual(manager.handOffs.inTransit.tickets, 3, "each held request is posted a connect slot")
         manager.posted.runTurn(budget: 1)
         XCTAssertEqual(e.acceptUpstreams(), 1, "the first turn's budget delivered one")
         XCTAssertEqual(manager.handOffs.count, 2, "two grants wait for the next turn")
