@@ -27,7 +27,7 @@ struct CtlStats: ParsableCommand {
 
 /// The text views of a /stats document, shared with `top`.
 enum CtlStatsView {
-    /// Identity and totals, three lines.
+    /// Identity and totals, four lines.
     static func header(_ doc: [String: Any]) -> [String] {
         let t = doc.object("totals")
         let uptime = CtlFormat.uptime((doc["uptime_seconds"] as? NSNumber)?.doubleValue ?? 0)
@@ -41,7 +41,16 @@ enum CtlStatsView {
             "requests \(t.text("requests")) · retries \(t.text("retries")) · received \(t.text("requests_received")) · "
                 + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))")
                 + (restores > 0 ? " · vm restores \(restores)" : ""),
+            peers(t),
         ]
+    }
+
+    /// Peers that went away without a word (issue 20): dead peers found by acknowledgement and the retries they
+    /// caused, and idle connections closed ahead of their server's announced keep-alive timeout.
+    static func peers(_ t: [String: Any]) -> String {
+        let closed = t.object("connections").object("closed")
+        return "dead peers \(closed.text("dead-peer")) (retried \(t.object("replays").text("dead-peer"))) · "
+            + "keep-alive-hint closes \(closed.text("keep-alive-hint"))"
     }
 
     /// One row per upstream; with `rates` (from `top`), requests/s and errors/s columns too.
@@ -91,6 +100,7 @@ enum CtlStatsView {
             ("timeouts", timeouts.keys.sorted().map { "\($0.replacingOccurrences(of: "_", with: "-")) \(CtlFormat.ms(timeouts[$0]))" }.joined(separator: "  ")),
             ("counters", "requests \(u.text("requests"))  retries \(u.text("retries"))  opened \(u.object("connections").text("opened"))  reused \(u.object("connections").text("reused"))"),
             ("closed", list(u.object("connections").nonZero("closed"))),
+            ("retries by reason", list(u.nonZero("replays"))),
             ("failures", list(u.nonZero("failures"))),
             ("acquire wait", percentiles(latency.object("acquire_wait"))),
             ("first byte", percentiles(latency.object("time_to_first_byte"))),

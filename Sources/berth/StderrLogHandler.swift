@@ -24,7 +24,7 @@ struct StderrLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Self.timestamp()), ("level", event.level.rawValue), ("label", label), ("msg", "\(event.message)"),
+            ("ts", LogTimestamp.now()), ("level", event.level.rawValue), ("label", label), ("msg", "\(event.message)"),
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         fields += merged.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
@@ -35,22 +35,6 @@ struct StderrLogHandler: LogHandler {
         }
         // One write per line keeps lines whole when several threads log at once.
         FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
-
-    /// Now in RFC 3339, UTC, with milliseconds.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let pad = { (value: Int32, width: Int) in
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))"
-            + "T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
-            + ".\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
     }
 
     /// `text` as a JSON string literal.

@@ -186,12 +186,12 @@ final class EmbeddedSession {
         }
         /// The session's upstream channel, if it relays over one, hears a read event.
         func deliverUpstreamReadable() {
-            if let ch = session.link.connection?.channel { session.channelReadable(ch) }
+            if let ch = session.machine.state.connection?.channel { session.channelReadable(ch) }
             embedded.eventDelivered()
         }
         /// The session's upstream socket timeout fires, if it relays.
         func deliverUpstreamTimeout() {
-            if let ch = session.link.connection?.channel { session.channelTimedOut(ch) }
+            if let ch = session.machine.state.connection?.channel { session.channelTimedOut(ch) }
             embedded.eventDelivered()
         }
         /// The connect in progress, if any, hears its socket's write event (its outcome); a refused loopback connect

@@ -80,6 +80,25 @@ final class EmbeddedSessionTests: XCTestCase {
         XCTAssertEqual(e.pool?.counters[.retries], 1)
     }
 
+    /// Should start a retry from the session's action loop once the relay that found the dead connection returned,
+    /// never from inside that relay (relay → retry → acquire → connect → send → relay nested before).
+    func testARetryStartsFromTheActionLoopNotInsideTheRelay() throws {
+        let e = try servedOnce()
+        e.callerSends(get)
+        XCTAssertTrue(e.upstreamReceives(0).hasPrefix("GET"))
+        e.closeUpstreamEnd(0)
+        // The upstream's end reaches the relay alone, without the action loop that ends every event.
+        e.session.upstreamReadable()
+        XCTAssertEqual(e.session.machine.phase, .routing, "the relay gave the connection back and asked the pool nothing")
+        XCTAssertEqual(e.acceptUpstreams(), 0, "no connect started inside the relay")
+        e.session.drive()
+        guard e.acceptUpstreams() == 1 else { return XCTFail("the action loop did not retry") }
+        XCTAssertTrue(e.upstreamReceives(1).hasPrefix("GET /run"))
+        e.upstreamSends(ok, on: 1)
+        XCTAssertTrue(e.callerReceives().hasPrefix("HTTP/1.1 200 OK"))
+        XCTAssertEqual(e.pool?.counters[.retries], 1)
+    }
+
     /// Should see an idle connection's close at once, so no request is ever sent on it.
     func testAnIdleConnectionClosedByTheServerLeavesThePool() throws {
         let e = try servedOnce()
@@ -187,7 +206,7 @@ extension EmbeddedSessionTests {
         // Room in berth's socket for the whole body, so no write ever meets EAGAIN: the only event that can continue
         // the relay is the read it schedules when it yields (SO_SNDBUFFORCE: root, as the tests run).
         var room: CInt = 8 << 20
-        let fd = try XCTUnwrap(e.session.link.connection?.channel.fd)
+        let fd = try XCTUnwrap(e.session.machine.state.connection?.channel.fd)
         XCTAssertEqual(setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &room, socklen_t(MemoryLayout<CInt>.size)), 0)
         let pieces = 100, piece = 4096
         let waiting = try EmbeddedSession.Caller(of: e)

@@ -127,8 +127,8 @@ final class EmbeddedStormTests: XCTestCase {
         if total != open { return "the worker counts \(total) open, its pools \(open)" }
         if total > 6 { return "\(total) open over --max-total 6" }
         let all = s.callers + s.gone
-        let connecting = all.filter { $0.session.link.holdsConnectSlot }.count
-        let busy = all.filter { $0.session.link.connection != nil }.count
+        let connecting = all.filter { $0.session.machine.state.holdsConnectSlot }.count
+        let busy = all.filter { $0.session.machine.state.connection != nil }.count
         let pools = [PoolKey(host: "fn", port: 80), PoolKey(host: "127.0.0.1", port: 9), PoolKey(host: "gone", port: 80)]
             .compactMap { s.e.worker.manager.existingPool($0)?.state }
         if connecting != pools.map(\.connecting).reduce(0, +) { return "sessions hold \(connecting) connect slots" }

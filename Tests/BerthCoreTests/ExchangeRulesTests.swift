@@ -70,17 +70,17 @@ final class ExchangeRulesTests: XCTestCase {
 
     // MARK: when a request goes out again
 
-    private func exchange(_ method: String, body: UInt64 = 0, key: Bool = false) -> Exchange {
-        var x = Exchange()
+    private func makeExchange(_ method: String, body: UInt64 = 0, key: Bool = false) -> Exchange {
+        var exchange = Exchange()
         var text = "\(method) /run HTTP/1.1\r\nHost: fn:8080\r\n"
         if key { text += "Idempotency-Key: a1\r\n" }
         if body > 0 { text += "Content-Length: \(body)\r\n" }
         text += "\r\n"
         var parser = RequestHeadParser(limits: .default)
         _ = Array(text.utf8).withUnsafeBytes { try? parser.parse($0) }
-        parser.takeHead(into: &x.request)
-        x.reused = true
-        return x
+        parser.takeHead(into: &exchange.request)
+        exchange.reused = true
+        return exchange
     }
 
     /// A replay buffer holding `n` bytes, copied from a channel's input as the session copies them.
@@ -102,52 +102,52 @@ final class ExchangeRulesTests: XCTestCase {
 
     /// Should replay a bodiless idempotent or keyed request under either policy, and nothing else by default.
     func testTodaysRuleReplaysOnlyBodilessIdempotentOrKeyedRequests() {
-        XCTAssertEqual(exchange("GET").onUpstreamEnd(policy: .idempotent, clean: true), .retry(.idempotent))
-        XCTAssertEqual(exchange("POST", key: true).onUpstreamEnd(policy: .idempotent, clean: true), .retry(.idempotencyKey))
-        XCTAssertEqual(exchange("POST").onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset))
-        var withBody = exchange("PUT", body: 10)
+        XCTAssertEqual(makeExchange("GET").upstreamEnded(policy: .idempotent, clean: true), .retry(.idempotent))
+        XCTAssertEqual(makeExchange("POST", key: true).upstreamEnded(policy: .idempotent, clean: true), .retry(.idempotencyKey))
+        XCTAssertEqual(makeExchange("POST").upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset))
+        var withBody = makeExchange("PUT", body: 10)
         withBody.requestBodyBytes = 10
-        XCTAssertEqual(withBody.onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset), "body bytes were given away")
+        XCTAssertEqual(withBody.upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset), "body bytes were given away")
     }
 
     /// Should replay a POST with its body under `unread` when the copy holds every byte sent.
     func testUnreadReplaysAnyMethodWhoseWholeBodyIsHeld() {
-        var x = exchange("POST", body: 5)
-        x.requestBodyBytes = 5
-        x.replay = .holding(copy(5))
-        XCTAssertEqual(x.onUpstreamEnd(policy: .unread, clean: true), .retry(.unread))
-        XCTAssertEqual(x.onUpstreamEnd(policy: .idempotent, clean: true), .fail(.upstreamReset), "the policy is per destination")
-        XCTAssertEqual(exchange("POST").onUpstreamEnd(policy: .unread, clean: true), .retry(.unread), "a bodiless POST")
+        var exchange = makeExchange("POST", body: 5)
+        exchange.requestBodyBytes = 5
+        exchange.replay = .holding(copy(5))
+        XCTAssertEqual(exchange.upstreamEnded(policy: .unread, clean: true), .retry(.unread))
+        XCTAssertEqual(exchange.upstreamEnded(policy: .idempotent, clean: true), .failed(.upstreamReset), "the policy is per destination")
+        XCTAssertEqual(makeExchange("POST").upstreamEnded(policy: .unread, clean: true), .retry(.unread), "a bodiless POST")
     }
 
     /// Should never replay after a response byte, a second time, on a fresh connection, or without the whole body.
     func testUnreadNeverReplaysWhatItMustNot() {
-        var x = exchange("POST", body: 5)
-        x.requestBodyBytes = 5
-        x.replay = .holding(copy(5))
-        var afterByte = x
+        var exchange = makeExchange("POST", body: 5)
+        exchange.requestBodyBytes = 5
+        exchange.replay = .holding(copy(5))
+        var afterByte = exchange
         afterByte.responseBytes = 1
-        XCTAssertEqual(afterByte.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
-        var twice = x
-        twice.retried = true
-        XCTAssertEqual(twice.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
-        var fresh = x
+        XCTAssertEqual(afterByte.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
+        var twice = exchange
+        twice.retry = .idempotent
+        XCTAssertEqual(twice.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
+        var fresh = exchange
         fresh.reused = false
-        XCTAssertEqual(fresh.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
-        var outgrown = x
+        XCTAssertEqual(fresh.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
+        var outgrown = exchange
         outgrown.replay = .skipped(.bodyTooLarge)
-        XCTAssertEqual(outgrown.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset))
-        var partial = x
+        XCTAssertEqual(outgrown.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset))
+        var partial = exchange
         partial.replay = .holding(copy(3))
-        XCTAssertEqual(partial.onUpstreamEnd(policy: .unread, clean: true), .fail(.upstreamReset), "the copy lacks bytes that went out")
+        XCTAssertEqual(partial.upstreamEnded(policy: .unread, clean: true), .failed(.upstreamReset), "the copy lacks bytes that went out")
     }
 
     /// Should end an until-close body at the upstream's close rather than fail it.
     func testAnUntilCloseBodyEndsAtTheClose() {
-        var x = exchange("GET")
-        x.response = .streaming(.untilClose, reframed: false)
-        x.responseBytes = 100
-        XCTAssertEqual(x.onUpstreamEnd(policy: .idempotent, clean: true), .finishUntilClose)
+        var exchange = makeExchange("GET")
+        exchange.response = .streaming(.untilClose, reframed: false)
+        exchange.responseBytes = 100
+        XCTAssertEqual(exchange.upstreamEnded(policy: .idempotent, clean: true), .endUntilClose)
     }
 
     /// Should bound the buffers handed out and reuse those given back.

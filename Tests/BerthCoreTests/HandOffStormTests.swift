@@ -69,7 +69,7 @@ final class HandOffStormTests: XCTestCase {
                 if e.worker.manager.handOffs.count != 0 { return "step \(step): \(e.worker.manager.handOffs.count) grants left after a turn" }
                 s.granted += waiting.filter { !$0.session.isQueued }.count
             } else if let early = waiting.first(where: { $0 !== acted && !$0.session.isQueued }) {
-                let what = early.session.link.connection != nil ? "a connection" : "a connect slot or an answer"
+                let what = early.session.machine.state.connection != nil ? "a connection" : "a connect slot or an answer"
                 return "step \(step): a waiter was given \(what) inside \(event), not on a later turn"
             }
             if let v = violation(s) { return "step \(step) after \(event): \(v)" }
@@ -152,8 +152,8 @@ final class HandOffStormTests: XCTestCase {
         if open > manager.settings.maxTotal { return "\(open) open over --max-total \(manager.settings.maxTotal)" }
         let transit = manager.handOffs.inTransit
         let all = s.callers + s.gone
-        let connecting = all.filter { $0.session.link.holdsConnectSlot }.count + transit.tickets
-        let busy = all.filter { $0.session.link.connection != nil }.count + transit.leases
+        let connecting = all.filter { $0.session.machine.state.holdsConnectSlot }.count + transit.tickets
+        let busy = all.filter { $0.session.machine.state.connection != nil }.count + transit.leases
         if connecting != pools.map(\.connecting).reduce(0, +) { return "sessions and hand-offs hold \(connecting) connect slots, the pools count \(pools.map(\.connecting))" }
         if busy != pools.map(\.busy).reduce(0, +) { return "sessions and hand-offs hold \(busy) leases, the pools count \(pools.map(\.busy))" }
         return nil

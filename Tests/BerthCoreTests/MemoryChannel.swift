@@ -115,7 +115,7 @@ struct MemoryRelay {
     let caller = MemoryChannel()
     let upstream = MemoryChannel()
     let host = MemoryRelayHost()
-    var x = Exchange()
+    var exchange = Exchange()
     var parser = ResponseHeadParser()
     /// Every outcome the driver returned, in order.
     private(set) var outcomes: [RelayOutcome] = []
@@ -126,12 +126,12 @@ struct MemoryRelay {
         let bytes = Array(head.utf8)
         let done = bytes.withUnsafeBytes { try? p.parse($0) }
         guard case .complete(let n)? = done, n == bytes.count else { preconditionFailure("not one whole head: \(head)") }
-        p.takeHead(into: &x.request)
-        x.requestBody = Body(x.request.framing, limits: .default)
-        x.callerKeepAlive = x.request.keepAlive
-        x.socketTimeout = 2_000_000_000
-        x.reused = reused
-        x.upstreamUnflushed = true
+        p.takeHead(into: &exchange.request)
+        exchange.requestBody = Body(exchange.request.framing, limits: .default)
+        exchange.callerKeepAlive = exchange.request.keepAlive
+        exchange.socketTimeout = 2_000_000_000
+        exchange.reused = reused
+        exchange.upstreamUnflushed = true
         caller.startReading()
         // A pooled connection is read while idle (a server's close is seen at once), and stays read when leased.
         if reused { upstream.startReading() }
@@ -140,12 +140,12 @@ struct MemoryRelay {
     /// Runs the driver once; a yielded turn is run again (as the loop's next turn would), up to `turns` times.
     @discardableResult
     mutating func run(from first: RelayStep? = nil, turns: Int = 1_000) -> RelayOutcome {
-        var outcome = RelayDriver.run(&x, parser: &parser, caller: caller, upstream: upstream, host: host, from: first)
+        var outcome = RelayDriver.run(&exchange, parser: &parser, caller: caller, upstream: upstream, host: host, from: first)
         outcomes.append(outcome)
         var left = turns
         while outcome == .yielded && left > 0 {
             left -= 1
-            outcome = RelayDriver.run(&x, parser: &parser, caller: caller, upstream: upstream, host: host)
+            outcome = RelayDriver.run(&exchange, parser: &parser, caller: caller, upstream: upstream, host: host)
             outcomes.append(outcome)
         }
         return outcome
@@ -162,14 +162,14 @@ struct MemoryRelay {
     @discardableResult
     mutating func upstreamSends(_ bytes: [UInt8]) -> RelayOutcome {
         upstream.receive(bytes)
-        x.responseBytes += UInt64(bytes.count)
+        exchange.responseBytes += UInt64(bytes.count)
         return run()
     }
 
     /// The upstream closed (`clean`: a FIN, with close_notify over TLS) or reset the connection.
     @discardableResult
     mutating func upstreamEnds(clean: Bool = true) -> RelayOutcome {
-        run(from: x.upstreamEnded(policy: .idempotent, clean: clean))
+        run(from: exchange.upstreamEnded(policy: .idempotent, clean: clean))
     }
 
     /// What went to the caller after the response head: sent, or queued for the caller's write event to send.

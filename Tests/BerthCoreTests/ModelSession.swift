@@ -2,7 +2,7 @@
 @testable import BerthCore
 
 /// A request's upstream side as the proxy session holds it: each resource in the case that needs it (the shape of
-/// `UpstreamLink`), so giving back is a `take` and a consuming call, never a count.
+/// `SessionState`), so giving back is a `take` and a consuming call, never a count.
 enum ModelLink: ~Copyable {
     case none
     case connecting(ConnectTicket)

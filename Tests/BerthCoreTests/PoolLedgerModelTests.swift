@@ -157,7 +157,7 @@ final class PoolLedgerModelTests: XCTestCase {
             if let outcome = s.relay?.upstreamEnds() { settle(s, outcome, &w) }
         case .staleEnd:
             // A reused connection's server closed as the request went out (the freeze case): no response byte yet.
-            guard let s = w.sessions.filter({ $0.isRelaying && $0.relay?.x.reused == true && $0.responseSent == 0 })
+            guard let s = w.sessions.filter({ $0.isRelaying && $0.relay?.exchange.reused == true && $0.responseSent == 0 })
                 .randomElement(using: &rng) else { return }
             if let outcome = s.relay?.upstreamEnds() { settle(s, outcome, &w) }
         case .callerBacksUp:
@@ -261,7 +261,7 @@ final class PoolLedgerModelTests: XCTestCase {
     /// The session got a connection: the request goes out (`send(on:)`), with the body bytes the caller already sent.
     private func startRelay(_ s: ModelSession, reused: Bool, _ w: inout World) {
         var r = MemoryRelay(request: s.script.head, reused: reused)
-        r.x.retried = s.retried
+        r.exchange.retry = s.retried ? .idempotent : nil
         if s.bodySent > 0 { r.caller.receive(Array(s.script.body[..<s.bodySent])) }
         s.responseSent = 0
         s.relay = r
@@ -279,13 +279,13 @@ final class PoolLedgerModelTests: XCTestCase {
             if !extra, let want = s.script.expected, r.callerBody != want {
                 w.relayViolation = "a finished exchange delivered \(r.callerBody.count) body bytes, not \(want.count)"
             }
-            let facts = ReleaseFacts(responseComplete: r.x.responseDone, requestComplete: r.x.requestDone,
-                                     keepAlive: r.x.responseKeepAlive, failure: extra ? .error : nil, requestsServed: 1,
+            let facts = ReleaseFacts(responseComplete: r.exchange.responseDone, requestComplete: r.exchange.requestDone,
+                                     keepAlive: r.exchange.responseKeepAlive, failure: extra ? .error : nil, requestsServed: 1,
                                      openedAt: 0, epoch: 0)
             let policy = ReleasePolicy(currentEpoch: 0, paused: w.set[s.pool].isPaused, maxRequests: 100, maxAge: .max)
             let verdict = ReleaseGate.verdict(facts, policy: policy, now: w.now)
             // An upstream may answer before the whole body went out; then neither connection can be reused.
-            if !r.x.requestDone && (verdict == nil || r.x.callerKeepAlive) {
+            if !r.exchange.requestDone && (verdict == nil || r.exchange.callerKeepAlive) {
                 w.relayViolation = "an exchange that ended before its request body would keep a connection"
             }
             release(s, verdict: verdict, &w)

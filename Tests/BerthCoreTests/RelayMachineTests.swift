@@ -17,7 +17,7 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(r.upstreamSends(bytes("c")), .finished(extraBytes: false))
         XCTAssertEqual(r.callerBody, bytes("abc"))
         XCTAssertTrue(r.callerText.hasPrefix("HTTP/1.1 200 OK\r\n"))
-        XCTAssertTrue(r.x.callerKeepAlive)
+        XCTAssertTrue(r.exchange.callerKeepAlive)
     }
 
     /// Should keep chunked framing on both bodies as it came, across any split of the bytes.
@@ -31,7 +31,7 @@ final class RelayMachineTests: XCTestCase {
             r.callerSends(Array(reqBody[..<split]))
             r.callerSends(Array(reqBody[split...]))
             XCTAssertEqual(r.upstream.wire, reqBody, "split \(split)")
-            XCTAssertTrue(r.x.requestDone)
+            XCTAssertTrue(r.exchange.requestDone)
             let response = bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") + respBody
             let cut = min(split * 3, response.count - 1)
             XCTAssertEqual(r.upstreamSends(Array(response[..<cut])), .wait, "split \(split)")
@@ -54,7 +54,7 @@ final class RelayMachineTests: XCTestCase {
         let outcome = r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n"))
         guard case .invalidResponse(.chunkedBody) = outcome else { return XCTFail("\(outcome)") }
         XCTAssertTrue(r.caller.wire.isEmpty && r.caller.output.isEmpty, "nothing of the response went out")
-        XCTAssertFalse(r.x.responseHeadSent)
+        XCTAssertFalse(r.exchange.responseHeadSent)
     }
 
     /// Should forward 100 Continue to an HTTP/1.1 caller and flush it at once, then relay the final response.
@@ -88,7 +88,7 @@ final class RelayMachineTests: XCTestCase {
                        .finished(extraBytes: false))
         XCTAssertEqual(r.callerBody, bytes("hello world"))
         XCTAssertFalse(r.callerText.lowercased().contains("transfer-encoding"), r.callerText)
-        XCTAssertFalse(r.x.callerKeepAlive)
+        XCTAssertFalse(r.exchange.callerKeepAlive)
     }
 
     /// Should complete an until-close body when the upstream closes, keeping neither connection, for an HTTP/1.0
@@ -101,9 +101,9 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(r.upstreamEnds(), .finished(extraBytes: false))
         XCTAssertEqual(r.callerBody, bytes("some more"))
         XCTAssertFalse(r.callerText.lowercased().contains("transfer-encoding"), r.callerText)
-        XCTAssertFalse(r.x.responseKeepAlive)
-        XCTAssertFalse(r.x.callerKeepAlive)
-        XCTAssertFalse(r.x.callerFramingShowsCut, "a cut of this body could only be shown by a reset")
+        XCTAssertFalse(r.exchange.responseKeepAlive)
+        XCTAssertFalse(r.exchange.callerKeepAlive)
+        XCTAssertFalse(r.exchange.callerFramingShowsCut, "a cut of this body could only be shown by a reset")
     }
 
     /// Should relay an until-close body to an HTTP/1.1 caller as chunks, one per run moved, and write the last chunk
@@ -114,14 +114,14 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nsome")), .wait)
         XCTAssertTrue(r.callerText.contains("\r\nTransfer-Encoding: chunked\r\n"), r.callerText)
         XCTAssertFalse(r.callerText.lowercased().contains("connection: close"), r.callerText)
-        XCTAssertTrue(r.x.callerFramingShowsCut)
+        XCTAssertTrue(r.exchange.callerFramingShowsCut)
         XCTAssertEqual(r.upstreamSends([UInt8](repeating: 120, count: 300)), .wait)
         XCTAssertEqual(r.callerBody, bytes("4\r\nsome\r\n12c\r\n") + [UInt8](repeating: 120, count: 300) + bytes("\r\n"),
                        "nothing before the upstream's close says the body ended")
         XCTAssertEqual(r.upstreamEnds(clean: true), .finished(extraBytes: false))
         XCTAssertTrue(String(decoding: r.callerBody, as: UTF8.self).hasSuffix("\r\n0\r\n\r\n"))
-        XCTAssertTrue(r.x.callerKeepAlive)
-        XCTAssertFalse(r.x.responseKeepAlive)
+        XCTAssertTrue(r.exchange.callerKeepAlive)
+        XCTAssertFalse(r.exchange.responseKeepAlive)
     }
 
     /// Should relay bytes still buffered when the upstream's close is read (a yielded turn left them) before the
@@ -143,9 +143,9 @@ final class RelayMachineTests: XCTestCase {
             r.run()
             r.upstreamSends(bytes("HTTP/1.1 200 OK\r\n\r\nsome"))
             XCTAssertEqual(r.upstreamEnds(clean: false), .failed(.upstreamReset), version)
-            XCTAssertTrue(r.x.responseHeadSent, "the session cuts the caller rather than answer")
+            XCTAssertTrue(r.exchange.responseHeadSent, "the session cuts the caller rather than answer")
             XCTAssertFalse(String(decoding: r.callerBody, as: UTF8.self).hasSuffix("0\r\n\r\n"), version)
-            XCTAssertEqual(r.x.callerFramingShowsCut, version == "1.1", version)
+            XCTAssertEqual(r.exchange.callerFramingShowsCut, version == "1.1", version)
         }
     }
 
@@ -155,15 +155,15 @@ final class RelayMachineTests: XCTestCase {
         var chunked = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         chunked.run()
         chunked.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"))
-        XCTAssertTrue(chunked.x.callerFramingShowsCut)
+        XCTAssertTrue(chunked.exchange.callerFramingShowsCut)
         var dechunked = MemoryRelay(request: "GET / HTTP/1.0\r\nHost: a\r\n\r\n")
         dechunked.run()
         dechunked.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"))
-        XCTAssertFalse(dechunked.x.callerFramingShowsCut)
+        XCTAssertFalse(dechunked.exchange.callerFramingShowsCut)
         var length = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         length.run()
         length.upstreamSends(bytes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab"))
-        XCTAssertFalse(length.x.callerFramingShowsCut)
+        XCTAssertFalse(length.exchange.callerFramingShowsCut)
         XCTAssertEqual(length.upstreamEnds(), .failed(.upstreamReset))
     }
 
@@ -173,7 +173,7 @@ final class RelayMachineTests: XCTestCase {
         r.run()
         r.upstreamSends(bytes("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzz"))
         XCTAssertEqual(r.callerBody, bytes("zz"))
-        XCTAssertFalse(r.x.callerKeepAlive)
+        XCTAssertFalse(r.exchange.callerKeepAlive)
         XCTAssertEqual(r.upstreamEnds(), .finished(extraBytes: false))
         XCTAssertEqual(r.callerBody, bytes("zz"))
     }
@@ -222,17 +222,17 @@ final class RelayMachineTests: XCTestCase {
         var r = MemoryRelay(request: "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
         r.run()
         XCTAssertTrue(r.upstream.reading)
-        r.upstream.setTimeout(r.x.socketTimeout, now: r.host.now)
+        r.upstream.setTimeout(r.exchange.socketTimeout, now: r.host.now)
         let armedAt = r.host.now
         r.host.now += 900_000_000
         r.callerSends(bytes("a"))
-        XCTAssertEqual(r.upstream.deadline, r.host.now + r.x.socketTimeout, "a body byte is progress")
+        XCTAssertEqual(r.upstream.deadline, r.host.now + r.exchange.socketTimeout, "a body byte is progress")
         r.host.now += 900_000_000
         r.callerSends(bytes("b"))
-        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout)
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.exchange.socketTimeout)
         r.host.now += 900_000_000
         r.run()
-        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.x.socketTimeout, "no byte, no new deadline")
+        XCTAssertEqual(r.upstream.deadline, armedAt + 1_800_000_000 + r.exchange.socketTimeout, "no byte, no new deadline")
     }
 
     /// Should stop reading the upstream while the caller's output is over high water, arming the caller's idle
@@ -250,7 +250,7 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(r.run(), .wait, "a caller drain runs the relay again")
         XCTAssertTrue(r.upstream.reading)
         XCTAssertNil(r.caller.deadline)
-        XCTAssertEqual(r.upstream.deadline, r.host.now + r.x.socketTimeout)
+        XCTAssertEqual(r.upstream.deadline, r.host.now + r.exchange.socketTimeout)
     }
 
     /// Should hold a caller that pipelines more than berth buffers, and never read a caller that ended its sending
@@ -262,7 +262,7 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertFalse(r.caller.reading, "20,000 pipelined bytes are over the 16 KiB hold")
         XCTAssertTrue(r.upstream.wire.isEmpty, "a later request's bytes are not this request's body")
         var ended = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
-        ended.x.callerSendingEnded = true
+        ended.exchange.callerSendingEnded = true
         ended.caller.stopReading()
         XCTAssertEqual(ended.run(), .wait)
         XCTAssertFalse(ended.caller.reading)
@@ -306,11 +306,11 @@ final class RelayMachineTests: XCTestCase {
     func testTheReplayCopyFollowsTheBodyUntilItOutgrowsTheBuffer() {
         var r = MemoryRelay(request: "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 6000\r\n\r\n")
         guard let buffer = r.host.replay.take() else { return XCTFail("no replay buffer") }
-        r.x.replay = .holding(buffer)
+        r.exchange.replay = .holding(buffer)
         r.callerSends([UInt8](repeating: 3, count: 3000))
         XCTAssertEqual(buffer.count, 3000)
         r.callerSends([UInt8](repeating: 3, count: 3000))
-        guard case .skipped(.bodyTooLarge) = r.x.replay else { return XCTFail("\(r.x.replay)") }
+        guard case .skipped(.bodyTooLarge) = r.exchange.replay else { return XCTFail("\(r.exchange.replay)") }
         XCTAssertEqual(r.host.replay.inUse, 0, "the dropped copy went back to the store")
         XCTAssertEqual(r.upstream.wire.count, 6000)
     }

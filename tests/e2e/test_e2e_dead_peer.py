@@ -1,12 +1,14 @@
 """Peers that vanish silently (issue 20 items 1, 2): an nftables rule on loopback drops an origin's established
 connections (no ACK, no RST) while new connections work; serial POSTs through berth must not fail."""
+import json
 import shutil
 import subprocess
 import time
 
 import pytest
+import requests
 
-from berth_helpers import keepalive_loop
+from berth_helpers import keepalive_loop, wait_for
 from berth_stats import upstream_stats
 from e2e_helpers import FIGURES, send
 
@@ -83,6 +85,31 @@ def test_serial_posts_survive_a_silent_vanish(berth, raw_origin, vanish, flags):
     assert max(firsts) < 2.0, firsts
     FIGURES.put("dead_peer_vanish_" + ("-".join(flags) or "defaults"), {"bursts": bursts, "posts": bursts * per_burst, "failed": len(failed),
                                      "first_after_vanish_s": [round(t, 3) for t in firsts]})
+
+
+def test_the_access_log_tells_a_dead_peer_retry(berth, raw_origin, vanish):
+    """The access line of the first POST after a vanish (issue 20 item 6): sent first on the pooled connection, whose
+    age and idle time it gives, then again for `dead-peer` on a new one; its total holds the dead-peer timeout."""
+    b = berth("--socket-timeout", "2s", "--access-log", "--log-format", "json")
+    origin = raw_origin(keepalive_loop(_respond))
+    assert send(b.proxy, origin.hostport, method="POST", body=b"one").status == 200
+    vanish(origin.port)
+    assert send(b.proxy, origin.hostport, method="POST", body=b"two").status == 200
+
+    def lines():
+        return [d for d in map(json.loads, b.stderr_text().splitlines()) if d["msg"] == "access"]
+
+    wait_for(lambda: len(lines()) == 2, what="two access lines")
+    first, retried = lines()
+    assert first["attempts"] == ["first"] and first["reused"] is False
+    assert retried["attempts"] == ["first", "dead-peer"] and retried["reused"] is True, retried
+    assert retried["status"] == 200 and retried["berth_error"] is None and retried["bytes_in"] == 3
+    assert retried["conn_idle_ms"] >= 0 and retried["conn_age_ms"] >= retried["conn_idle_ms"], retried
+    assert retried["connect_ms"] > 0 and retried["total_ms"] >= 250, "the dead-peer timeout is inside the total"
+    # The same event in /metrics' totals: the close and the retry, by reason.
+    metrics = requests.get(f"{b.admin_url}/metrics", timeout=10).text.splitlines()
+    assert 'berth_connections_closed_total{reason="dead-peer"} 1' in metrics
+    assert 'berth_replays_total{reason="dead-peer"} 1' in metrics
 
 
 def test_dead_peer_retry_off_answers_502_at_once(berth, raw_origin, vanish):

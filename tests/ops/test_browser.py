@@ -95,6 +95,10 @@ def test_page_renders_live_berth_and_a_click_pauses(slow_berth, origin, browser)
         assert "max-total 200" in text and "max-per-route 100" in text and "acquire-timeout 5 s" in text
         assert f"upstream-paused {doc['totals']['errors']['upstream-paused']:,}" in text
         assert "FAILURES BY CAUSE" in text and "TIMEOUTS" in text           # the expanded detail row (h3s, upper-cased)
+        assert "RETRIES BY REASON" in text
+        # Issue 20's events in the summary: none happened here, and the cards say so.
+        for card in ("Dead peers", "Dead-peer retries", "Keep-alive-hint closes"):
+            assert re.search(re.escape(card) + r"\s+0\b", text, re.IGNORECASE), card
         # At 1,400 px wide the table fits the page: each row's actions cell, and its buttons, end inside the table's box.
         page.send("Emulation.setDeviceMetricsOverride", width=1400, height=900, deviceScaleFactor=1, mobile=False)
         try:

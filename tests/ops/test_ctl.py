@@ -5,7 +5,10 @@ import socket
 import threading
 import time
 
+import requests
+
 from ops_helpers import TOKEN, ctl, proxied, stats, upstream_stats
+from waiting import wait_for
 
 
 def _ok(p):
@@ -83,9 +86,10 @@ def test_stats_table_and_detail(slow_berth, origin):
     assert out[0].startswith("berth 0.") and "profile same-region-failover" in out[0]
     assert "upstreams 3" in out[1] and "open 1/200" in out[1]
     assert "requests 4" in out[2] and "errors 1 (connect-refused 1)" in out[2]
-    header = out[4].split()
+    assert out[3] == "dead peers 0 (retried 0) · keep-alive-hint closes 0"
+    header = out[5].split()
     assert header[:9] == ["UPSTREAM", "STATE", "EPOCH", "OPEN", "IDLE", "BUSY", "CONN", "PEND", "REQUESTS"]
-    rows = {line.split()[0]: line.split() for line in out[5:]}
+    rows = {line.split()[0]: line.split() for line in out[6:]}
     assert list(rows) == sorted(["127.0.0.1:1", "127.0.0.1:9", up]), "sorted by name, as /stats"
     assert rows[up][1:9] == ["active", "1", "1", "1", "0", "0", "0", "3"]
     assert rows["127.0.0.1:9"][1] == "paused/reject"
@@ -97,9 +101,38 @@ def test_stats_table_and_detail(slow_berth, origin):
     assert "open 1  idle 1  busy 0  connecting 0  pending 0" in lines["connections"]
     assert "max-per-route 100" in lines["limits"] and "max-total 200" in lines["limits"]
     assert "requests 3" in lines["counters"] and "reused 2" in lines["counters"]
-    assert lines["failures"].endswith("none")
+    assert lines["failures"].endswith("none") and lines["retries by reason"].endswith("none")
     assert lines["acquire wait"].endswith("(3)")
     assert lines["freezer watch"].endswith("-")
+
+
+def test_stats_show_keep_alive_hint_closes_and_retries_by_reason(slow_berth, raw_origin):
+    """Issue 20's events in `ctl stats`: an idle connection closed ahead of its server's `Keep-Alive: timeout=1`,
+    and a request sent again after its pooled connection closed under it (the dead-peer counts sit beside them)."""
+    def handler(conn):
+        msg = conn.read_request()
+        if msg is None:
+            return
+        conn.respond(200, b"ok", headers=[("Keep-Alive", "timeout=1")] if msg.target == "/hinted" else [])
+        # Held open until berth closes it (ahead of the hint); after /stale the next request is read and the
+        # connection closed without a byte.
+        conn.read_request()
+
+    o = raw_origin(handler)
+    b = slow_berth()
+    assert proxied(b, f"http://{o.hostport}/hinted").status_code == 200
+    wait_for(lambda: upstream_stats(b, o.hostport)["connections"]["closed"]["keep-alive-hint"] == 1, what="hint close")
+    assert proxied(b, f"http://{o.hostport}/stale").status_code == 200
+    wait_for(lambda: upstream_stats(b, o.hostport)["idle"] == 1, what="connection idle")
+    assert proxied(b, f"http://{o.hostport}/again").status_code == 200
+    out = _ok(ctl("stats", berth=b)).splitlines()
+    assert out[3] == "dead peers 0 (retried 0) · keep-alive-hint closes 1"
+    lines = {line.split("  ")[0]: line for line in _ok(ctl("stats", o.hostport, berth=b)).splitlines()[1:]}
+    assert lines["retries by reason"].endswith("idempotent 1")
+    assert "keep-alive-hint 1" in lines["closed"]
+    metrics = requests.get(f"{b.admin_url}/metrics", timeout=10).text.splitlines()
+    assert 'berth_connections_closed_total{reason="keep-alive-hint"} 1' in metrics
+    assert 'berth_replays_total{reason="idempotent"} 1' in metrics
 
 
 def test_server_errors_end_with_its_message_and_status_1(berth):

@@ -78,7 +78,7 @@ def test_top_shows_live_rates_sorts_and_quits(berth, origin, tmux):
         assert header.split()[9:11] == ["REQ/S", "ERR/S"]
         table = [line for line in screen.splitlines()[screen.splitlines().index(header) + 1:] if line.strip()]
         assert table[0].startswith(up), table
-        assert "req/s" in screen.splitlines()[3] and "err/s" in screen.splitlines()[3]
+        assert "req/s" in screen.splitlines()[4] and "err/s" in screen.splitlines()[4]
 
         t.keys("s")
         screen = wait_for(lambda: (s := t.screen()) and "by errors" in s and s,

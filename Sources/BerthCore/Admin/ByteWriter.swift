@@ -45,6 +45,14 @@ struct ByteWriter: ~Copyable {
     /// What has been written, as text (tests).
     var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 
+    /// Forgets what was written and keeps the memory, for a buffer reused piece after piece (access-log lines).
+    mutating func removeAll() { count = 0 }
+
+    /// Calls `body` with what has been written, in place.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
     /// Hands the written bytes over without copying them.
     consuming func finishOwned() -> OwnedBytes {
         let owned = OwnedBytes(base: base, count: count, capacity: capacity, mapped: mapped)

@@ -70,7 +70,9 @@ extension StatusPage {
             card("Callers accepted", fmt(t.callers_accepted)), card("Bad requests", fmt(t.bad_requests)),
             card("Header timeouts", fmt(t.header_timeouts)), card("Tunnels", fmt(t.tunnels)),
             card("VM restores", fmt(t.vm_restores)),
-            card("Opened", fmt(t.connections.opened)), card("Reused", fmt(t.connections.reused)));
+            card("Opened", fmt(t.connections.opened)), card("Reused", fmt(t.connections.reused)),
+            card("Dead peers", fmt(t.connections.closed["dead-peer"])), card("Dead-peer retries", fmt(t.replays["dead-peer"])),
+            card("Keep-alive-hint closes", fmt(t.connections.closed["keep-alive-hint"])));
           spark(spark0, S.total, 236, 22);
           const causes = nonZero(t.errors);
           $("causes").replaceChildren(...(causes.length ? causes.map(([k, v]) => el("span", "chip bad", `${k} ${fmt(v)}`)) : [el("span", "chip", "none")]));
@@ -180,6 +182,7 @@ extension StatusPage {
             list("Connections", [["opened", fmt(u.connections.opened)], ["reused", fmt(u.connections.reused)], ["retries", fmt(u.retries)],
                                  ...nonZero(u.connections.closed).map(([k, v]) => ["closed " + k, fmt(v)])]),
             list("Failures by cause", nonZero(u.failures).map(([k, v]) => [k, fmt(v)])),
+            list("Retries by reason", nonZero(u.replays).map(([k, v]) => [k, fmt(v)])),
             list("Latency p50 / p90 / p99 (count)", [["acquire wait", q(l.acquire_wait)], ["time to first byte", q(l.time_to_first_byte)],
                                                      ["requests/s now", rate(u.h.rate)], ["errors/s now", rate(u.h.erate)]], "wide"));
           td.append(g);

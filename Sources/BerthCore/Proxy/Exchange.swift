@@ -24,7 +24,12 @@ struct Exchange {
     var callerKeepAlive = true
     var socketTimeout: Nanos = 0
     var reused = false
-    var retried = false
+    /// Why the request went out a second time, nil while it went once.
+    var retry: RetryReason?
+    /// The request already went out a second time: never a third.
+    var retried: Bool { retry != nil }
+    /// What the access log reports of the pool and the waits.
+    var facts = ExchangeFacts()
     /// A copy of the request body kept for a replay (`replay: unread`), or why there is none.
     var replay = ReplayCopy.off
     var startedAt: Nanos = 0
@@ -108,13 +113,14 @@ struct Exchange {
         callerKeepAlive = true
         socketTimeout = 0
         reused = false
-        retried = false
+        retry = nil
+        facts.reset()
         replay = .off
         startedAt = now
         sentAt = 0
         firstByteAt = 0
         errorCause = nil
-        generation = nil
+        if generation != nil { generation = nil }  // no release call in the usual case: none named
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false
@@ -130,30 +136,6 @@ struct Exchange {
 
     /// The replay policy of the exchange's upstream (the pool's settings own it; no pool reads as the default).
     var replayPolicy: ReplayPolicy { pool?.settings.replay ?? .idempotent }
-
-    /// What the upstream connection's end before the response's means, under `policy`. Pure: the session carries
-    /// it out. Only a `clean` end (see `upstreamEnded`) completes a close-delimited body; a reset, a failed write or
-    /// a TLS close without close_notify cuts it. A request is sent again only on a fresh connection, once, when the
-    /// connection it went out on was a reused one that ended before any response byte: with today's rule only
-    /// bodiless idempotent or keyed requests, with `unread` any request whose whole body is in the replay copy.
-    func onUpstreamEnd(policy: ReplayPolicy, clean: Bool) -> UpstreamEnd {
-        if case .streaming(.untilClose, _) = response { return clean ? .finishUntilClose : .fail(.upstreamReset) }
-        guard !retried, reused, responseBytes == 0 else { return .fail(.upstreamReset) }
-        if requestBodyBytes == 0 {
-            if request.method.isIdempotent { return .retry(.idempotent) }
-            if request.headers.firstIndex(named: "idempotency-key") != nil { return .retry(.idempotencyKey) }
-        }
-        guard policy == .unread else { return .fail(.upstreamReset) }
-        switch replay {
-        case .holding(let copy) where UInt64(copy.count) == requestBodyBytes:
-            return .retry(.unread)
-        case .off where requestBodyBytes == 0 && requestDone:
-            // Nothing of a body to keep: a bodiless request of any method goes again.
-            return .retry(.unread)
-        default:
-            return .fail(.upstreamReset)
-        }
-    }
 }
 
 /// Why a request went out a second time.
@@ -181,14 +163,4 @@ enum ReplayCopy {
     case holding(ReplayBuffer)
     /// Given up for this reason; the request cannot be replayed.
     case skipped(ReplaySkip)
-}
-
-/// The decision when the upstream connection ends (EOF or reset) before the response did.
-enum UpstreamEnd: Equatable {
-    /// An until-close body ended: the response is complete.
-    case finishUntilClose
-    /// Send the request again on a fresh connection, for this reason.
-    case retry(RetryReason)
-    /// Answer with this cause, or cut if the head is already out.
-    case fail(ErrorCause)
 }

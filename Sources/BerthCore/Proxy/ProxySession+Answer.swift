@@ -7,19 +7,19 @@ extension ProxySession {
     /// of berth's own goes through here and is counted here, once: in the worker's errors and, once routed, the
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
     func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
-        guard machine.state != .closed else { return }
-        if x.responseHeadSent { return cutResponse(cause) }
+        if case .closed = machine.phase { return }
+        if exchange.responseHeadSent { return cutResponse(cause) }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
-        let closeAfter = closeAfter || needsFreshConnection || x.request.isUpgrade
-        x.errorCause = cause
-        x.pool?.counters.countFailure(cause)
+        let closeAfter = closeAfter || needsFreshConnection || exchange.request.isUpgrade
+        exchange.errorCause = cause
+        exchange.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)
         // The caller's byte stream stays usable only if its whole request body was read.
-        let keep = !closeAfter && x.callerKeepAlive && x.requestDone && !worker.isShuttingDown
+        let keep = !closeAfter && exchange.callerKeepAlive && exchange.requestDone && !worker.isShuttingDown
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
-                            keepAliveTail: x.request.version == .http11 ? worker.settings.keepAliveTail : 0,
-                            headOnly: x.request.method == .head, into: caller)
+                            keepAliveTail: exchange.request.version == .http11 ? worker.settings.keepAliveTail : 0,
+                            headOnly: exchange.request.method == .head, into: caller)
         if closeAfter { return closeAfterFlush() }
         endExchange(keepCaller: keep)
     }
@@ -34,12 +34,12 @@ extension ProxySession {
     /// `response-truncated`, unless the caller's own bytes broke the exchange (its chunked request body).
     func cutResponse(_ cause: ErrorCause) {
         let counted = cause == .badRequest ? cause : ErrorCause.responseTruncated
-        x.errorCause = counted
-        x.pool?.counters.countFailure(counted)
+        exchange.errorCause = counted
+        exchange.pool?.counters.countFailure(counted)
         worker.counters.countFailure(counted)
         worker.accessLog(self)
         giveBackReplay()
-        resetsCaller = !x.callerFramingShowsCut
+        resetsCaller = !exchange.callerFramingShowsCut
         closeAfterFlush()
     }
 
@@ -60,7 +60,7 @@ extension ProxySession {
     /// The exchange is over: its replay copy, if any, goes back to the worker's store for the next request.
     @inline(__always)
     func giveBackReplay() {
-        if case .holding = x.replay { x.dropReplay(into: worker.replay, because: nil) }
+        if case .holding = exchange.replay { exchange.dropReplay(into: worker.replay, because: nil) }
     }
 
     /// Closes once the output has left.
@@ -78,15 +78,16 @@ extension ProxySession {
     func release(_ lease: consuming UpstreamLease, failure: CloseReason) {
         let up = lease.conn
         up.channel.clearTimeout()
-        let facts = ReleaseFacts(responseComplete: false, requestComplete: x.requestDone, keepAlive: false, failure: failure,
+        let facts = ReleaseFacts(responseComplete: false, requestComplete: exchange.requestDone, keepAlive: false, failure: failure,
                                  requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
         // A fresh read: close() also comes from the worker's drain timer and shutdown, outside any session event.
         worker.manager.release(lease, facts: facts, now: MonotonicClock.now())
     }
 
-    /// Closes the current upstream connection, if relaying, through the gate with `reason`.
-    func abortUpstream(reason: CloseReason) {
-        guard let lease = link.takeLease() else { return }
+    /// Closes the current upstream connection, if relaying, through the gate with `reason`; with `rerouting` the
+    /// request goes back to routing (a retry), else the exchange is ending (berth answers it).
+    func abortUpstream(reason: CloseReason, rerouting: Bool = false) {
+        guard let lease = machine.takeLease(rerouting: rerouting) else { return }
         release(lease, failure: reason)
     }
 }

@@ -8,11 +8,11 @@ extension ProxySession {
     @inline(__always)
     func armDeadPeerCheck(on channel: Channel, reused: Bool, now: Nanos) -> Bool {
         let after = worker.settings.deadPeerTimeout
-        guard reused, after > 0, after < x.socketTimeout else { return false }
-        x.deadPeerWatch = true
-        x.deadPeerAt = now + after
-        x.sentBefore = channel.bytesHandedToKernel
-        if case .off = x.replay, !x.requestDone, x.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = x.pool {
+        guard reused, after > 0, after < exchange.socketTimeout else { return false }
+        exchange.deadPeerWatch = true
+        exchange.deadPeerAt = now + after
+        exchange.sentBefore = channel.bytesHandedToKernel
+        if case .off = exchange.replay, !exchange.requestDone, exchange.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = exchange.pool {
             takeReplayCopy(pool)
         }
         channel.setTimeout(after, now: now)
@@ -22,14 +22,14 @@ extension ProxySession {
     /// The channel's deadline fired while the check is armed (at the dead-peer timeout, or at the socket timeout if
     /// request bytes moved it): one look at the kernel's counts. True when it handled the timeout.
     func deadPeerTimedOut(_ channel: Channel) -> Bool {
-        x.deadPeerWatch = false
-        switch DeadPeer.judge(channel.ackView(), sentBefore: x.sentBefore) {
+        exchange.deadPeerWatch = false
+        switch DeadPeer.judge(channel.ackView(), sentBefore: exchange.sentBefore) {
         case .unacknowledged:
             deadPeerFound()
             return true
         case .acknowledged, .unknown:
             // A live peer that is slow to answer: the rest of the socket timeout, as for any request.
-            let rest = x.sentAt + x.socketTimeout - worker.now
+            let rest = exchange.sentAt + exchange.socketTimeout - worker.now
             guard rest > 0 else { return false }
             channel.setTimeout(rest, now: worker.now)
             return true
@@ -39,20 +39,16 @@ extension ProxySession {
     /// The peer never acknowledged the request: the connection is reset (it is dead, and nothing of it is worth a
     /// FIN), and the request goes again on a fresh connection or is answered 502 dead-peer.
     private func deadPeerFound() {
-        abortUpstream(reason: .deadPeer)
+        abortUpstream(reason: .deadPeer, rerouting: true)
         var held: Int? = nil
-        if case .holding(let copy) = x.replay { held = copy.count }
-        let action = DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: x.retried,
-                                     bodyBytesSent: x.requestBodyBytes, replayHeld: held)
+        if case .holding(let copy) = exchange.replay { held = copy.count }
+        let action = DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: exchange.retried,
+                                     bodyBytesSent: exchange.requestBodyBytes, replayHeld: held)
         switch action {
         case .retry:
-            x.retried = true
-            x.reused = false
-            x.responseBytes = 0
-            x.pool?.counters.countRetry(.deadPeer)
-            acquire(allowReuse: false)
+            retry(.deadPeer)
         case .fail(let why):
-            let upstream = x.key?.description ?? "upstream"
+            let upstream = exchange.key?.description ?? "upstream"
             answer(.deadPeer, detail: "\(upstream) acknowledged none of the request on a reused connection; not sent again: \(why.rawValue)")
         }
     }

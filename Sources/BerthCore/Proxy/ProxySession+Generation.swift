@@ -5,7 +5,7 @@ extension ProxySession {
     /// The request names a generation (`RequestHead.namesGeneration`): checks its syntax and lets the pool judge it.
     /// False when the request was answered (400 for bad syntax, 409 `stale-generation` for a replaced generation).
     func admitGeneration(_ pool: Upstream) -> Bool {
-        let values = x.request.headers.values(named: "berth-generation")
+        let values = exchange.request.headers.values(named: "berth-generation")
         guard values.count == 1, let token = values.first, Generations.isValid(token) else {
             let detail = values.count > 1 ? "Berth-Generation: name one generation, not \(values.count)"
                                           : "Berth-Generation: write 1 to \(Generations.maxLength) visible ASCII characters (a container id)"
@@ -14,10 +14,10 @@ extension ProxySession {
         }
         switch worker.manager.nameGeneration(token, at: pool, now: worker.now) {
         case .current, .change:
-            x.generation = token
+            exchange.generation = token
             return true
         case .stale:
-            x.generation = token
+            exchange.generation = token
             answerStaleGeneration(pool)
             return false
         }
@@ -28,15 +28,16 @@ extension ProxySession {
     /// out now belongs to the newer one. A request without the header pays one test.
     @inline(__always)
     func generationStillCurrent(_ pool: Upstream) -> Bool {
-        guard let g = x.generation else { return true }
+        guard let g = exchange.generation else { return true }
         return pool.generations.current == g
     }
 
     /// A queued request was handed a connection or a slot (already given back) while its generation had been
     /// replaced: it is refused. Nothing to do when the session was no longer queued.
     func staleWhileWaiting() {
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
-        apply(machine.waitEnded())
+        guard machine.queuedSince != nil, let pool = exchange.pool else { return }
+        let (_, timer) = machine.waitEnded()
+        apply(timer)
         answerStaleGeneration(pool)
         drive()
     }
@@ -46,12 +47,12 @@ extension ProxySession {
     func staleAfterConnect(_ lease: consuming UpstreamLease) {
         let conn = lease.conn
         worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
-        answerStaleGeneration(x.pool!)
+        answerStaleGeneration(exchange.pool!)
         drive()
     }
 
     /// Refuses the request: its generation was replaced at its address.
     func answerStaleGeneration(_ pool: Upstream) {
-        answer(.staleGeneration, detail: "\(pool.key.endpoint) serves a newer generation than \(x.generation ?? "")")
+        answer(.staleGeneration, detail: "\(pool.key.endpoint) serves a newer generation than \(exchange.generation ?? "")")
     }
 }

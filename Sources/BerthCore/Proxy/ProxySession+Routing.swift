@@ -7,14 +7,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// A request head is complete: decide where it goes and get a connection.
     func beginExchange() {
         let now = worker.now
-        x.reset(now: now)
-        parser.takeHead(into: &x.request)
+        exchange.reset(now: now)
+        parser.takeHead(into: &exchange.request)
         worker.counters[.requestsReceived] &+= 1
-        let req = x.request
-        x.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
+        let req = exchange.request
+        exchange.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
-        x.requestBody = Body(req.framing, limits: worker.settings.limits)
-        if case .untilClose = x.requestBody {
+        exchange.requestBody = Body(req.framing, limits: worker.settings.limits)
+        if case .untilClose = exchange.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
         // Only a head with a Via field is searched: one branch per request otherwise.
@@ -62,37 +62,37 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             pool = p
             remember(req, pool: pool, hostValue: hostValue)
         }
-        x.key = pool.key
-        x.pool = pool
-        x.socketTimeout = pool.settings.socketTimeout
+        exchange.key = pool.key
+        exchange.pool = pool
+        exchange.socketTimeout = pool.settings.socketTimeout
         if let override = req.headers["berth-socket-timeout"] {
             guard let d = DurationSyntax.nanoseconds(parsing: override) else {
                 return answer(.badRequest, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
             }
-            x.socketTimeout = min(d, worker.settings.socketCeiling)
+            exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
         if req.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
-        if pool.settings.replay == .unread && !x.requestDone { takeReplayCopy(pool) }
+        if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
     func takeReplayCopy(_ pool: Upstream) {
-        if case .length(let n) = x.requestBody, n > UInt64(worker.replay.limit) {
-            x.replay = .skipped(.bodyTooLarge)
+        if case .length(let n) = exchange.requestBody, n > UInt64(worker.replay.limit) {
+            exchange.replay = .skipped(.bodyTooLarge)
             return pool.counters.countReplaySkip(.bodyTooLarge)
         }
         guard let buffer = worker.replay.take() else {
-            x.replay = .skipped(.bufferFull)
+            exchange.replay = .skipped(.bufferFull)
             return pool.counters.countReplaySkip(.bufferFull)
         }
-        x.replay = .holding(buffer)
+        exchange.replay = .holding(buffer)
     }
 
     /// Asks the pool for a connection.
     func acquire(allowReuse: Bool) {
-        guard let pool = x.pool else { return }
+        guard let pool = exchange.pool else { return }
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
@@ -104,7 +104,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             connect(ticket, pool: pool)
         case .wait:
             let limit = pool.state.isPaused ? (pool.holdTimeout ?? pool.settings.acquireTimeout) : pool.settings.acquireTimeout
-            apply(machine.queued(now: now, limit: limit))
+            apply(machine.queued(now: now, limit: limit, in: pool))
         case .reject(let cause):
             answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
@@ -112,8 +112,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
     private func connect(_ ticket: consuming ConnectTicket, pool: Upstream) {
-        if needsFreshConnection { link = .tunnelConnecting(ticket) } else { link = .connecting(ticket) }
-        machine.connecting()
+        machine.connecting(ticket, tunnel: needsFreshConnection)
+        exchange.facts.connectStartedAt = worker.now
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
 
@@ -133,14 +133,16 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolGranted(_ lease: consuming UpstreamLease) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
+        guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
             // The session is no longer queued, or its generation was replaced: give the connection straight back.
             let conn = lease.conn
             worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
             return staleWhileWaiting()
         }
-        apply(machine.waitEnded())
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
         pool.counters.observe(.acquireWait, worker.now - since)
+        exchange.facts.acquireWait &+= worker.now - since
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
         // that spoke HTTP (ConnectionPool.releaseStep's `replace`, resume's `allowReuse: !fresh`).
         precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
@@ -150,28 +152,36 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
-        guard let since = machine.queuedSince, let pool = x.pool, generationStillCurrent(pool) else {
+        guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
             worker.manager.connectFailed(ticket)
             return staleWhileWaiting()
         }
-        apply(machine.waitEnded())
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
         pool.counters.observe(.acquireWait, worker.now - since)
+        exchange.facts.acquireWait &+= worker.now - since
         connect(ticket, pool: pool)
         drive()
     }
 
     func poolRejected(_ cause: ErrorCause) {
         worker.tick()
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
-        apply(machine.waitEnded())
+        guard let since = machine.queuedSince else { return }
+        // The pool took the session out of its queue itself.
+        let (pool, timer) = machine.waitEnded()
+        apply(timer)
+        exchange.facts.acquireWait &+= worker.now - since
         answer(cause, detail: "\(pool.key) is paused")
         drive()
     }
 
     /// The pool had nothing within the acquire timeout (or the pause's hold).
     func acquireTimedOut(waited: Nanos) {
-        guard let pool = x.pool else { return }
+        guard machine.queuedSince != nil else { return }
+        let (pool, timer) = machine.waitEnded()
         worker.manager.cancelWait(pool, waiter: self)
+        exchange.facts.acquireWait &+= waited
+        apply(timer)
         let ms = waited / 1_000_000
         if pool.state.isPaused {
             answer(.upstreamPaused, detail: "\(pool.key) stayed paused for the whole hold (\(ms) ms)")
@@ -182,10 +192,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// The drain ran out with this request still queued in a pool: it is answered rather than cut.
     func answerShuttingDown() {
-        guard machine.queuedSince != nil, let pool = x.pool else { return }
+        guard machine.queuedSince != nil else { return }
         worker.tick()
+        let (pool, timer) = machine.waitEnded()
         worker.manager.cancelWait(pool, waiter: self)
-        apply(machine.waitEnded())
+        apply(timer)
         answer(.shuttingDown, detail: "berth is shutting down")
     }
 
@@ -193,39 +204,17 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func connectSucceeded(_ channel: Channel) {
         worker.tick()
-        switch link.take() {
-        case .connecting(let ticket):
-            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
-            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
-            send(on: lease, reused: false)
-        case .tunnelConnecting(let ticket):
-            let lease = worker.manager.connected(ticket, pool: x.pool!, channel: channel, now: worker.now)
-            guard generationStillCurrent(x.pool!) else { return staleAfterConnect(lease) }
-            tunnelConnected(lease)
-        case .none:
-            channel.close()
-        case .relaying(let lease):
-            preconditionFailure("a connect finished while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer, _):
-            preconditionFailure("a connect finished inside a tunnel with \(peer.peer.fd)")
-        }
+        // The Connector answers only while its slot is held (close() frees it first), so the state holds the ticket.
+        guard let ticket = machine.takeTicket() else { return channel.close() }
+        let lease = worker.manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
+        guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
+        if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
     }
 
     func connectFailed(_ cause: ErrorCause, detail: String) {
         worker.tick()
-        switch link.take() {
-        case .connecting(let ticket):
-            worker.manager.connectFailed(ticket)
-        case .tunnelConnecting(let ticket):
-            worker.manager.connectFailed(ticket)
-        case .none:
-            break
-        case .relaying(let lease):
-            preconditionFailure("a connect failed while relaying on \(lease.conn.channel.fd)")
-        case .tunnel(let peer, _):
-            preconditionFailure("a connect failed inside a tunnel with \(peer.peer.fd)")
-        }
+        if let ticket = machine.takeTicket() { worker.manager.connectFailed(ticket) }
         answer(cause, detail: detail)
         drive()
     }

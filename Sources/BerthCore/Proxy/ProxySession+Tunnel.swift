@@ -8,7 +8,7 @@ extension ProxySession: TunnelOwner {
     /// socket, never over one that already spoke HTTP.
     @inline(__always)
     var needsFreshConnection: Bool {
-        if case .connect = x.request.method { return true }
+        if case .connect = exchange.request.method { return true }
         return false
     }
 
@@ -16,7 +16,7 @@ extension ProxySession: TunnelOwner {
     /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
     /// max-pending, the acquire timeout) and holds its slot until it ends.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
-        x.key = key
+        exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
         guard key.isResolvable else {
             return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
@@ -28,8 +28,8 @@ extension ProxySession: TunnelOwner {
             let cap = worker.manager.settings.maxUpstreams
             return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
         }
-        x.pool = pool
-        if x.request.namesGeneration && !admitGeneration(pool) { return }
+        exchange.pool = pool
+        if exchange.request.namesGeneration && !admitGeneration(pool) { return }
         acquire(allowReuse: false)
     }
 
@@ -42,11 +42,11 @@ extension ProxySession: TunnelOwner {
 
     /// A 101 arrived for an upgrading request: the upstream connection becomes a tunnel and keeps its pool slot.
     func startUpgrade() {
-        guard link.connection != nil else { return }
-        guard RelayDriver.writeHead(responseParser, version: x.request.version, keepAlive: true,
+        guard machine.state.holdsLease else { return }
+        guard RelayDriver.writeHead(responseParser, version: exchange.request.version, keepAlive: true,
                                     options: worker.settings.forward, to: caller) else { return close() }
-        x.response = .complete
-        guard let lease = link.takeLease() else { return }
+        exchange.response = .complete
+        guard let lease = machine.takeLease(rerouting: true) else { return }
         lease.conn.channel.clearTimeout()
         worker.counters[.tunnels] &+= 1
         enterTunnel(with: lease)
@@ -54,10 +54,9 @@ extension ProxySession: TunnelOwner {
 
     /// Hands the caller and the lease's connection to a tunnel of their own; the session hears again when it ends.
     private func enterTunnel(with lease: consuming UpstreamLease) {
-        machine.tunnel()
         let t = Tunnel(caller: caller, peer: lease.conn.channel, highWater: worker.settings.highWater,
                        idleTimeout: worker.settings.callerIdleTimeout, owner: self)
-        link = .tunnel(t, lease)
+        machine.tunnel(t, lease)
         if !t.start() { close() }
     }
 
@@ -65,7 +64,7 @@ extension ProxySession: TunnelOwner {
         worker.tick()
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
-        if case .tunnel(_, let lease) = link.take() { worker.manager.tunnelEnded(lease) }
+        if let lease = machine.endTunnel() { worker.manager.tunnelEnded(lease) }
         caller.delegate = self
         if flushCaller { closeAfterFlush() } else { close() }
     }

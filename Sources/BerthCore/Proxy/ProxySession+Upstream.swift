@@ -10,34 +10,34 @@ extension ProxySession {
         let now = worker.now
         lease.conn.leaveIdle(to: self)
         lease.conn.requestsServed += 1
-        x.reused = reused
-        machine.exchanging()
+        exchange.reused = reused
+        exchange.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)
         let host = route.hostValue
         let options = worker.settings.forward
-        let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(x.request, host: host, options: options, reserve: $0) }
-        if written, x.retried, case .holding(let copy) = x.replay {
+        let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(exchange.request, host: host, options: options, reserve: $0) }
+        if written, exchange.retried, case .holding(let copy) = exchange.replay {
             // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
             lease.conn.channel.write(moving: copy.bytes)
-            x.dropReplay(into: worker.replay, because: nil)
+            exchange.dropReplay(into: worker.replay, because: nil)
         }
-        link = .relaying(lease)
+        machine.relaying(lease)
         // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
         guard written else { return close() }
-        x.sentAt = now
-        x.upstreamUnflushed = true
+        exchange.sentAt = now
+        exchange.upstreamUnflushed = true
         responseParser.reset()
         // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
         // for the server's close), so the relay's flow control would never arm it.
-        _ = link.withRelayedChannel { channel in
-            if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(x.socketTimeout, now: now) }
+        _ = machine.state.withRelayedChannel { channel in
+            if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(exchange.socketTimeout, now: now) }
         }
         relay()
     }
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {
-        let turn = link.withRelayedChannel { upstream in
-            RelayDriver.run(&x, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
+        let turn = machine.state.withRelayedChannel { upstream in
+            RelayDriver.run(&exchange, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
         }
         guard let outcome = turn else { return }
         switch outcome {
@@ -45,20 +45,21 @@ extension ProxySession {
             break
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            link.connection?.channel.scheduleRead()
+            machine.state.connection?.channel.scheduleRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
             abortUpstream(reason: .error)
-            answer(cause, detail: "\(x.key?.description ?? "upstream") closed or reset the connection before the response ended")
+            answer(cause, detail: "\(exchange.key?.description ?? "upstream") closed or reset the connection before the response ended")
         case .invalidResponse(let fault):
             abortUpstream(reason: .error)
             answer(.invalidResponse, detail: fault.detail)
         case .invalidRequestBody(let error):
             abortUpstream(reason: .requestIncomplete)
-            x.callerKeepAlive = false
+            exchange.callerKeepAlive = false
             answer(.badRequest, detail: "invalid chunked request body: \(error)")
         case .retry(let reason):
+            abortUpstream(reason: .error, rerouting: true)
             retry(reason)
         case .upgrade:
             startUpgrade()
@@ -68,68 +69,63 @@ extension ProxySession {
     }
 
     func upstreamReadable() {
-        guard let up = link.connection else { return }
+        guard let up = machine.state.connection else { return }
         // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
         guard up.channel.reading else { return relay() }
         switch up.channel.read() {
         case .data(let n):
-            if x.responseBytes == 0 {
-                x.firstByteAt = worker.now
-                x.pool?.counters.observe(.timeToFirstByte, x.firstByteAt - x.sentAt)
-                x.deadPeerWatch = false
+            if exchange.responseBytes == 0 {
+                exchange.firstByteAt = worker.now
+                exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
+                exchange.deadPeerWatch = false
             }
-            x.responseBytes += UInt64(n)
-            up.channel.setTimeout(x.socketTimeout, now: worker.now)
+            exchange.responseBytes += UInt64(n)
+            up.channel.setTimeout(exchange.socketTimeout, now: worker.now)
         case .wouldBlock:
             // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
             // (a request body's runs, unflushed output), and the machine looks at both.
             break
         case .eof:
-            return upstreamEnded(clean: up.channel.endedCleanly)
+            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: up.channel.endedCleanly))
         case .failed:
-            return upstreamEnded(clean: false)
+            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false))
         }
         relay()
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
     func finishExchange(extraBytes extra: Bool) {
-        guard let lease = link.takeLease() else { return }
+        guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused.
         let facts = ReleaseFacts(
-            responseComplete: x.responseDone, requestComplete: x.requestDone, keepAlive: x.responseKeepAlive,
+            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: exchange.responseKeepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
-            epoch: lease.conn.epoch, keepAliveTimeout: x.upstreamKeepAliveTimeout)
+            epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         worker.manager.release(lease, facts: facts, now: worker.now)
-        endExchange(keepCaller: x.callerKeepAlive)
+        endExchange(keepCaller: exchange.callerKeepAlive)
     }
 
-    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the exchange's rules
-    /// say whether that completes an until-close body (only a `clean` end does), sends the request again, or fails it.
-    func upstreamEnded(clean: Bool) {
-        relay(from: x.upstreamEnded(policy: x.replayPolicy, clean: clean))
-    }
-
-    /// A reused connection died before any response byte: the request goes again on a fresh connection, once.
-    private func retry(_ reason: RetryReason) {
-        abortUpstream(reason: .error)
-        x.retried = true
-        x.reused = false
-        x.responseBytes = 0
-        x.pool?.counters.countRetry(reason)
-        acquire(allowReuse: false)
+    /// A reused connection died before any response byte (or its peer never acknowledged the request): the request
+    /// goes again on a fresh connection, once. The pool is asked by the session's action loop (`drive()`), after the
+    /// relay or timeout that found the death has returned, so a retry never runs inside the relay.
+    func retry(_ reason: RetryReason) {
+        exchange.retry = reason
+        exchange.reused = false
+        exchange.responseBytes = 0
+        exchange.pool?.counters.countRetry(reason)
+        retryPending = true
     }
 
     func upstreamTimedOut() {
-        if x.deadPeerWatch, let up = link.connection, deadPeerTimedOut(up.channel) { return }
-        if let up = link.connection, upstreamStillTakes(up.channel) { return }
-        let seconds = Double(x.socketTimeout) / 1e9
-        let upstream = x.key?.description ?? "upstream"
+        if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
+        if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
+        let seconds = Double(exchange.socketTimeout) / 1e9
+        let upstream = exchange.key?.description ?? "upstream"
         abortUpstream(reason: .error)
         // The timer measures silence both ways while a request body is due: name the side that went quiet too.
-        let detail = x.requestDone ? "no data from \(upstream) for \(seconds)s"
+        let detail = exchange.requestDone ? "no data from \(upstream) for \(seconds)s"
             : "the request body stalled: nothing from the caller, and no data from \(upstream), for \(seconds)s"
         answer(.readTimeout, detail: detail)
     }
@@ -143,25 +139,25 @@ extension ProxySession {
     /// the acknowledged bytes, not the ACKs themselves: a frozen container's kernel still answers window probes.
     private func upstreamStillTakes(_ channel: Channel) -> Bool {
         let backlog = channel.unacknowledgedOutput
-        let last = x.upstreamBacklog
-        x.upstreamBacklog = backlog
+        let last = exchange.upstreamBacklog
+        exchange.upstreamBacklog = backlog
         guard backlog > 0, last == 0 || backlog < last else { return false }
-        channel.setTimeout(x.socketTimeout, now: worker.now)
+        channel.setTimeout(exchange.socketTimeout, now: worker.now)
         return true
     }
 
     /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
     /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
     func upstreamTookBytes() {
-        guard let up = link.connection, up.channel.reading else { return }
-        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
+        guard let up = machine.state.connection, up.channel.reading else { return }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 
     func upstreamDrained() {
-        guard let up = link.connection else { return }
-        if up.channel.writeError != 0 { return upstreamEnded(clean: false) }
-        up.channel.setTimeout(x.upstreamTimeout(now: worker.now), now: worker.now)
+        guard let up = machine.state.connection else { return }
+        if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
 }

@@ -8,13 +8,15 @@ final class ProxySession: ChannelDelegate {
     /// Unowned(unsafe): the worker outlives its sessions, and this is read several times per request.
     unowned(unsafe) let worker: Worker
     let caller: Channel
-    /// Where the session is and what its caller timer runs to (pure; this class carries out its verdicts).
-    var machine = CallerMachine()
+    /// Where the session is, what it holds there, and what its caller timer runs to: the one state (pure; this
+    /// class carries out its verdicts).
+    var machine = SessionMachine()
     var parser: RequestHeadParser
     var responseParser: ResponseHeadParser
-    var x = Exchange()
-    /// What the session holds upstream, each resource in its own case.
-    var link = UpstreamLink.none
+    var exchange = Exchange()
+    /// A retry waits here for the session's action loop (`drive()`): it starts once the relay that asked for it has
+    /// returned, never inside it.
+    var retryPending = false
     /// Opens this session's upstream connections (made at the first connect, kept for the next ones).
     var connector: Connector?
     /// The route of the previous request (Host value or absolute-form scheme and authority, as sent): callers send
@@ -43,7 +45,7 @@ final class ProxySession: ChannelDelegate {
 
     /// Carries out the machine's verdict on the caller's timer.
     @inline(__always)
-    func apply(_ timer: CallerMachine.Timer) {
+    func apply(_ timer: SessionMachine.Timer) {
         switch timer {
         case .arm(let after): caller.setTimeout(after, now: worker.now)
         case .clear: caller.clearTimeout()
@@ -52,14 +54,15 @@ final class ProxySession: ChannelDelegate {
     }
 
     // MARK: events
-    // Each entry point reads the clock once (worker.tick()) and ends in `drive()`, which starts pipelined requests
-    // in a loop: finishing an exchange never calls the parser from inside the writer.
+    // Each entry point reads the clock once (worker.tick()) and ends in `drive()`, the session's action loop: it
+    // starts a retry and pipelined requests, so finishing an exchange never calls the parser from inside the writer
+    // and a retry never asks the pool from inside the relay that ended.
 
     func channelReadable(_ channel: Channel) {
         worker.tick()
         if channel === caller {
             callerReadable()
-        } else if let up = link.connection, channel === up.channel {
+        } else if let up = machine.state.connection, channel === up.channel {
             upstreamReadable()
         }
         drive()
@@ -69,7 +72,7 @@ final class ProxySession: ChannelDelegate {
         worker.tick()
         if channel === caller {
             callerDrained()
-        } else if let up = link.connection, channel === up.channel {
+        } else if let up = machine.state.connection, channel === up.channel {
             upstreamDrained()
         }
         drive()
@@ -77,7 +80,7 @@ final class ProxySession: ChannelDelegate {
 
     func channelWriteProgress(_ channel: Channel) {
         worker.tick()
-        if let up = link.connection, channel === up.channel { upstreamTookBytes() }
+        if let up = machine.state.connection, channel === up.channel { upstreamTookBytes() }
         drive()
     }
 
@@ -85,16 +88,41 @@ final class ProxySession: ChannelDelegate {
         worker.tick()
         if channel === caller {
             callerTimedOut()
-        } else if let up = link.connection, channel === up.channel {
+        } else if let up = machine.state.connection, channel === up.channel {
             upstreamTimedOut()
         }
         drive()
     }
 
-    /// Starts the heads that are already buffered, up to a budget; the rest waits for the next loop turn.
+    /// The session's action loop, run as each event returns: a pending retry goes back to the pool, then the heads
+    /// already buffered start, up to a budget (the rest wait for the next loop turn). A retry happens at most once
+    /// per request, and each pass either starts one or parses heads under their own budget, so the loop is bounded.
+    @inline(__always)
     func drive() {
-        guard machine.awaitingHead, caller.pendingInput > 0 else { return }
-        parseHeads()
+        // Most events: no retry, and at most the buffered heads to start (the loop below only when a retry is asked).
+        if _fastPath(!retryPending) {
+            guard machine.awaitingHead, caller.pendingInput > 0 else { return }
+            parseHeads()
+            guard retryPending else { return }
+        }
+        driveRetries()
+    }
+
+    /// `drive()`'s loop once a retry is pending: the retry goes back to the pool, then heads start, in turns.
+    @inline(never)
+    private func driveRetries() {
+        for _ in 0..<ProxySession.headsPerEvent {
+            if retryPending {
+                retryPending = false
+                acquire(allowReuse: false)
+                continue
+            }
+            guard machine.awaitingHead, caller.pendingInput > 0 else { return }
+            parseHeads()
+            guard retryPending else { return }
+        }
+        // Spent on retries and heads: a readable event on the next loop turn goes on (its drive() starts the retry).
+        caller.scheduleRead()
     }
 
     // MARK: caller side
@@ -115,12 +143,12 @@ final class ProxySession: ChannelDelegate {
         case .failed:
             return close()
         }
-        switch machine.state {
+        switch machine.phase {
         case .idle, .readingHead:
             parseHeads()
         case .exchanging:
             relay()
-        case .routing, .acquiring, .connecting:
+        case .routing, .acquiring, .connecting, .ending:
             holdPipelinedInput()
         case .tunnel, .closing, .closed:
             caller.discardInput()
@@ -129,18 +157,18 @@ final class ProxySession: ChannelDelegate {
 
     /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
     private func holdPipelinedInput() {
-        if !x.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
+        if !exchange.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
     /// response still goes out, then the connection closes. Mid-head or mid-body it is: the upstream connection
     /// cannot be trusted to be at a message boundary, and close() aborts it.
     private func callerEnded() {
-        switch machine.state {
+        switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard x.requestDone else { return close() }
-            x.callerKeepAlive = false
-            x.callerSendingEnded = true
+            guard exchange.requestDone else { return close() }
+            exchange.callerKeepAlive = false
+            exchange.callerSendingEnded = true
             caller.stopReading()
         default:
             close()
@@ -201,7 +229,7 @@ final class ProxySession: ChannelDelegate {
     }
 
     private func callerDrained() {
-        switch machine.state {
+        switch machine.phase {
         case .closing:
             close()
         case .exchanging:
@@ -215,16 +243,17 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    /// Tears the session down: every resource it holds is given back or closed, once.
+    /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
+    /// back or closed, once.
     func close() {
         let was = machine.close()
-        guard was != .closed else { return }
-        if case .acquiring = was, let pool = x.pool { worker.manager.cancelWait(pool, waiter: self) }
+        if case .closed = was.phase { return }
         connector?.free()
         connector = nil
-        switch link.take() {
-        case .none:
-            break
+        retryPending = false
+        switch consume was {
+        case .queued(_, let pool):
+            worker.manager.cancelWait(pool, waiter: self)
         case .connecting(let ticket):
             worker.manager.connectFailed(ticket)
         case .tunnelConnecting(let ticket):
@@ -234,6 +263,9 @@ final class ProxySession: ChannelDelegate {
         case .tunnel(let t, let lease):
             t.close()
             worker.manager.tunnelEnded(lease)
+        default:
+            // Nothing held: idle, reading a head, routing, ending, closing.
+            break
         }
         giveBackReplay()
         caller.close(reset: resetsCaller)

@@ -15,7 +15,8 @@ struct ProxySettings: Sendable {
     /// when berth adds no Via.
     var viaName: [UInt8] = []
     var limits: HTTP1Limits
-    var accessLog: Bool
+    /// The access log's format, nil when it is off (one test per request either way).
+    var accessLog: LogFormat?
     /// Largest request body kept for a replay, and how many such copies this worker may hold at once.
     var replayBuffer: Int
     var replayBuffers: Int
@@ -49,7 +50,7 @@ struct ProxySettings: Sendable {
         keepAliveTail = KeepAliveLine.tail(seconds: announcedKeepAlive(callerIdleTimeout: callerIdleTimeout))
         forward = f
         limits = .default
-        accessLog = c.accessLog
+        accessLog = c.accessLog ? c.logFormat : nil
         replayBuffer = c.replayBuffer
         replayBuffers = max(1, c.replayMemory / max(c.replayBuffer, 1))
         deadPeerTimeout = c.timeouts.deadPeer.nanos

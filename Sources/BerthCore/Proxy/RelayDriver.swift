@@ -34,7 +34,7 @@ protocol RelayHost: RelayRules, AnyObject {
 enum RelayDriver {
     /// Runs the relay from `first` (a step an event already decided, such as an upstream's end), or from the
     /// machine's next step.
-    static func run<C: RelayChannel, H: RelayHost>(_ x: inout Exchange, parser: inout ResponseHeadParser, caller: C,
+    static func run<C: RelayChannel, H: RelayHost>(_ exchange: inout Exchange, parser: inout ResponseHeadParser, caller: C,
                                                    upstream: C, host: H, from first: RelayStep? = nil) -> RelayOutcome {
         var pending = first
         for _ in 0..<host.stepsPerEvent {
@@ -43,30 +43,30 @@ enum RelayDriver {
                 step = p
                 pending = nil
             } else {
-                step = x.nextStep(caller: caller, upstream: upstream, parser: &parser, rules: host)
+                step = exchange.nextStep(caller: caller, upstream: upstream, parser: &parser, rules: host)
             }
             switch step {
             case .sendBody(let n, let flush):
-                if case .holding(let copy) = x.replay { keepForReplay(&x, n, in: copy, from: caller, replay: host.replay) }
+                if case .holding(let copy) = exchange.replay { keepForReplay(&exchange, n, in: copy, from: caller, replay: host.replay) }
                 caller.moveInput(n, to: upstream)
-                x.requestBodyBytes += UInt64(n)
+                exchange.requestBodyBytes += UInt64(n)
                 // Bytes from the caller are the exchange's progress too: the socket timeout measures the longest
                 // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
                 // stopped reading the upstream (the caller's idle timeout runs then).
-                if upstream.reading { restartTimeout(of: upstream, x.upstreamTimeout(now: host.now), now: host.now) }
-                if flush && !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
+                if upstream.reading { restartTimeout(of: upstream, exchange.upstreamTimeout(now: host.now), now: host.now) }
+                if flush && !upstream.flush() { pending = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false) }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
             case .writeHead(let consumed, let keepAlive, false):
                 upstream.drainInput(consumed)
-                guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
+                guard writeHead(parser, version: exchange.request.version, keepAlive: keepAlive, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
             case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose:
-                if let end = carryOutRare(step, &x, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
+                if let end = carryOutRare(step, &exchange, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
             case .flushUpstream:
-                if !upstream.flush() { pending = x.upstreamEnded(policy: x.replayPolicy, clean: false) }
+                if !upstream.flush() { pending = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false) }
             case .flushCaller:
                 guard caller.flush() else { return .callerFailed }
             case .readCaller(let on):
@@ -74,13 +74,13 @@ enum RelayDriver {
             case .readUpstream(let on):
                 if on {
                     upstream.startReading()
-                    upstream.setTimeout(x.upstreamTimeout(now: host.now), now: host.now)
-                    apply(CallerMachine.upstreamFlowing, to: caller, now: host.now)
+                    upstream.setTimeout(exchange.upstreamTimeout(now: host.now), now: host.now)
+                    apply(SessionMachine.upstreamFlowing, to: caller, now: host.now)
                 } else {
                     // While the upstream waits on the caller, the caller's idle timeout bounds how long that may last.
                     upstream.stopReading()
                     upstream.clearTimeout()
-                    apply(CallerMachine.callerBackedUp(idleTimeout: host.callerIdleTimeout), to: caller, now: host.now)
+                    apply(SessionMachine.callerBackedUp(idleTimeout: host.callerIdleTimeout), to: caller, now: host.now)
                 }
             case .finished(let extra): return .finished(extraBytes: extra)
             case .failed(let cause): return .failed(cause)
@@ -100,31 +100,31 @@ enum RelayDriver {
     /// stays small enough for the optimizer to inline the machine's `nextStep` into it, which it weighs against the
     /// loop's size. Returns the outcome that ends the turn, or nil to go on.
     @inline(never)
-    private static func carryOutRare<C: RelayChannel, H: RelayHost>(_ step: RelayStep, _ x: inout Exchange, parser: inout ResponseHeadParser,
+    private static func carryOutRare<C: RelayChannel, H: RelayHost>(_ step: RelayStep, _ exchange: inout Exchange, parser: inout ResponseHeadParser,
                                                                     caller: C, upstream: C, host: H) -> RelayOutcome? {
         switch step {
         case .forwardInterim(let consumed):
             upstream.drainInput(consumed)
-            guard writeHead(parser, version: x.request.version, keepAlive: true, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller), caller.flush() else {
+            guard writeHead(parser, version: exchange.request.version, keepAlive: true, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller), caller.flush() else {
                 return .callerFailed
             }
             parser.reset()
         case .writeHead(let consumed, let keepAlive, _):
             upstream.drainInput(consumed)
             var o = host.forwardOptions
-            if x.reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
-            guard writeHead(parser, version: x.request.version, keepAlive: keepAlive, options: o, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
+            if exchange.reframe == .dechunk { o.dropTransferEncoding = true } else { o.addChunked = true }
+            guard writeHead(parser, version: exchange.request.version, keepAlive: keepAlive, options: o, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
         case .relayDechunked:
             do {
-                try x.relayDechunked(from: upstream, to: caller)
+                try exchange.relayDechunked(from: upstream, to: caller)
             } catch {
                 return .invalidResponse(.chunkedBody(error))
             }
         case .relayChunk(let n):
-            x.relayChunk(n, from: upstream, to: caller)
+            exchange.relayChunk(n, from: upstream, to: caller)
             guard caller.flush() else { return .callerFailed }
         case .endUntilClose:
-            x.endUntilClose(from: upstream, to: caller)
+            exchange.endUntilClose(from: upstream, to: caller)
         default:
             preconditionFailure("\(step) is not a rare step")
         }
@@ -134,11 +134,11 @@ enum RelayDriver {
     /// Copies the next `n` body bytes into the replay copy, or drops the copy once the body outgrows the buffer.
     /// Out of line, as every path that most requests never take, to keep the loop's frame small.
     @inline(never)
-    private static func keepForReplay<C: RelayChannel>(_ x: inout Exchange, _ n: Int, in copy: ReplayBuffer, from caller: C,
+    private static func keepForReplay<C: RelayChannel>(_ exchange: inout Exchange, _ n: Int, in copy: ReplayBuffer, from caller: C,
                                                        replay: ReplayStore) {
         if copy.count + n > replay.limit || !caller.copyInput(n, to: copy.bytes) {
-            x.dropReplay(into: replay, because: .bodyTooLarge)
-            x.pool?.counters.countReplaySkip(.bodyTooLarge)
+            exchange.dropReplay(into: replay, because: .bodyTooLarge)
+            exchange.pool?.counters.countReplaySkip(.bodyTooLarge)
         }
     }
 
@@ -163,7 +163,7 @@ enum RelayDriver {
 
     /// Carries out a verdict on the caller's timer.
     @inline(__always)
-    static func apply<C: RelayChannel>(_ timer: CallerMachine.Timer, to caller: C, now: Nanos) {
+    static func apply<C: RelayChannel>(_ timer: SessionMachine.Timer, to caller: C, now: Nanos) {
         switch timer {
         case .arm(let after): caller.setTimeout(after, now: now)
         case .clear: caller.clearTimeout()

@@ -246,19 +246,31 @@ extension Exchange {
         }
     }
 
-    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows.
-    /// `clean` when it was an orderly close (a FIN, and over TLS a close_notify), the only end that completes a
-    /// close-delimited body. Out of line: once per connection end, and the driver's loop that calls it must stay
-    /// small enough for `nextStep` to be inlined into it.
+    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows,
+    /// under the upstream's replay `policy`. Pure: the driver carries it out. `clean` when it was an orderly close (a
+    /// FIN, and over TLS a close_notify), the only end that completes a close-delimited body (`endUntilClose`); a
+    /// reset, a failed write or a TLS close without close_notify cuts it. A request is sent again (`retry`) only on
+    /// a fresh connection, once, when the connection it went out on was a reused one that ended before any response
+    /// byte: with today's rule only bodiless idempotent or keyed requests, with `unread` any request whose whole body
+    /// is in the replay copy. Anything else `failed`. Out of line: once per connection end, and the driver's loop
+    /// that calls it must stay small enough for `nextStep` to be inlined into it.
     @inline(never)
-    mutating func upstreamEnded(policy: ReplayPolicy, clean: Bool) -> RelayStep {
-        switch onUpstreamEnd(policy: policy, clean: clean) {
-        case .finishUntilClose:
-            return .endUntilClose
-        case .retry(let reason):
-            return .retry(reason)
-        case .fail(let cause):
-            return .failed(cause)
+    func upstreamEnded(policy: ReplayPolicy, clean: Bool) -> RelayStep {
+        if case .streaming(.untilClose, _) = response { return clean ? .endUntilClose : .failed(.upstreamReset) }
+        guard !retried, reused, responseBytes == 0 else { return .failed(.upstreamReset) }
+        if requestBodyBytes == 0 {
+            if request.method.isIdempotent { return .retry(.idempotent) }
+            if request.headers.firstIndex(named: "idempotency-key") != nil { return .retry(.idempotencyKey) }
+        }
+        guard policy == .unread else { return .failed(.upstreamReset) }
+        switch replay {
+        case .holding(let copy) where UInt64(copy.count) == requestBodyBytes:
+            return .retry(.unread)
+        case .off where requestBodyBytes == 0 && requestDone:
+            // Nothing of a body to keep: a bodiless request of any method goes again.
+            return .retry(.unread)
+        default:
+            return .failed(.upstreamReset)
         }
     }
 }

@@ -68,7 +68,8 @@ struct ConnectionPool<Conn: AnyObject, Waiter: AnyObject> {
 
     /// What one checkout does to this pool alone; the ledger adds what spans pools.
     enum CheckoutStep {
-        case reuse(Conn)
+        /// This idle connection, with the time it went idle (the access log's idle time before reuse).
+        case reuse(Conn, idleSince: Nanos)
         /// A slot is reserved (counted in `connecting`).
         case connect
         /// At the route's limit, this oldest idle connection gave its slot to a request that may not reuse it;
@@ -90,7 +91,7 @@ struct ConnectionPool<Conn: AnyObject, Waiter: AnyObject> {
         guard waiters.isEmpty else { return queue(waiter, fresh: !allowReuse) }
         if allowReuse, let last = idle.popLast() {
             busy += 1
-            return .reuse(last.conn)
+            return .reuse(last.conn, idleSince: last.since)
         }
         guard open < maxPerRoute else {
             // A request that may not reuse (a retry, a CONNECT) would otherwise wait behind idle connections it

@@ -43,14 +43,19 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     struct Lease: ~Copyable {
         let conn: Conn
         let slot: PoolSlot
+        /// When the connection went idle, if it came off the idle stack (0 otherwise): its idle entry's time,
+        /// carried to the request that reuses it.
+        var idleSince: Nanos = 0
+
         #if DEBUG
         /// Set by `redeem`, the give-back calls' only way out.
         private var given = false
         #endif
 
-        fileprivate init(conn: Conn, slot: PoolSlot) {
+        fileprivate init(conn: Conn, slot: PoolSlot, idleSince: Nanos = 0) {
             self.conn = conn
             self.slot = slot
+            self.idleSince = idleSince
         }
 
         /// Ends the lease for its connection; `release` and `detach` are the only callers.
@@ -168,8 +173,8 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     /// A request wants a connection from `s`; `allowReuse` is false for a retry, which must go to a fresh one.
     mutating func checkout(_ s: PoolSlot, waiter: Waiter, allowReuse: Bool) -> Checkout {
         switch slots[s.index]!.checkoutStep(waiter, allowReuse: allowReuse, globalRoom: globalRoom) {
-        case .reuse(let conn):
-            return .reuse(Lease(conn: conn, slot: s))
+        case .reuse(let conn, let since):
+            return .reuse(Lease(conn: conn, slot: s, idleSince: since))
         case .connect:
             open += 1
             return .connect(ConnectTicket(slot: s, epoch: slots[s.index]!.epoch), evicted: nil)
