@@ -286,8 +286,7 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
         return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
     }
 
-    /// A leased connection no request has used yet closes (the caller closes it), and a connect slot is reserved in
-    /// its place for the same waiter (the epoch moved on while the lease was on its way to it): `open` stays.
+    /// An unused lease's connection closes (the caller closes it) for a connect slot in its place: `open` stays.
     mutating func trade(_ lease: consuming Lease) -> ConnectTicket {
         let s = lease.slot
         slots[s.index]!.endBusy()
@@ -321,8 +320,7 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
 
     // MARK: waiters
 
-    /// After slots freed: the next waiter that may open a connection, `s`'s own first, with its slot reserved.
-    /// Callers loop until nil.
+    /// After slots freed: the next waiter that may open a connection, `s`'s own first, slot reserved; loop until nil.
     mutating func admit(preferring s: PoolSlot?) -> Admission? {
         guard globalRoom, waiting > 0 else { return nil }
         if let s, let a = admit(from: s) { return a }
