@@ -122,6 +122,18 @@ extension PoolHandOffTests {
     /// Should deliver at most a turn's budget of hand-offs and leave the rest to the next turn, which the loop takes
     /// after polling its sockets: a /resume that releases many held requests does not hold the loop for all of them.
     func testATurnDeliversAtMostItsBudget() throws {
+        let (e, callers) = try resumedWithGrantsInTransit()
+        XCTAssertEqual(callers.filter { !$0.session.isQueued }.count, 1)
+        e.loopTurn()
+        XCTAssertEqual(e.worker.manager.handOffs.count, 0)
+        XCTAssertTrue(callers.allSatisfy { !$0.session.isQueued })
+        XCTAssertEqual(e.acceptUpstreams(), 2)
+    }
+}
+
+extension PoolHandOffTests {
+    /// Three held requests, released by a /resume whose hand-offs the test delivers one turn at a time.
+    private func resumedWithGrantsInTransit() throws -> (EmbeddedSession, [EmbeddedSession.Caller]) {
         let e = try EmbeddedSession()
         e.turnsAfterEachEvent = false
         let manager = e.worker.manager
@@ -135,12 +147,57 @@ extension PoolHandOffTests {
         XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 3)
         XCTAssertEqual(manager.handOffs.inTransit.tickets, 3, "each held request is posted a connect slot")
         manager.posted.runTurn(budget: 1)
-        XCTAssertEqual(manager.handOffs.count, 2)
-        XCTAssertEqual(callers.filter { !$0.session.isQueued }.count, 1)
-        XCTAssertEqual(e.acceptUpstreams(), 1)
+        XCTAssertEqual(e.acceptUpstreams(), 1, "the first turn's budget delivered one")
+        XCTAssertEqual(manager.handOffs.count, 2, "two grants wait for the next turn")
+        return (e, callers)
+    }
+
+    /// Should hold again the requests whose grants a /pause overtook: a /resume of more waiters than a turn's budget
+    /// leaves grants for the next turn, and a /pause (or the freezer watch freezing again) between the turns must not
+    /// let them connect to the paused upstream. Before: the two undelivered tickets connected after the pause
+    /// (acceptUpstreams 2) although every request of a paused upstream waits.
+    func testAPauseBetweenTurnsHoldsTheRequestsWhoseGrantsHadNotArrived() throws {
+        let (e, callers) = try resumedWithGrantsInTransit()
+        let manager = e.worker.manager
+        _ = manager.pause(PoolHandOffTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
         e.loopTurn()
-        XCTAssertEqual(manager.handOffs.count, 0)
-        XCTAssertTrue(callers.allSatisfy { !$0.session.isQueued })
-        XCTAssertEqual(e.acceptUpstreams(), 2)
+        XCTAssertEqual(e.acceptUpstreams(), 0, "no request reached the paused upstream")
+        XCTAssertEqual(callers.filter { $0.session.isQueued }.count, 2, "held again")
+        XCTAssertEqual(e.pool?.state.waiters.count, 2)
+        XCTAssertEqual(e.pool?.state.open, 1, "only the request delivered before the pause")
+        XCTAssertEqual(manager.resume(PoolHandOffTests.fn, now: e.worker.now).released, 2)
+        e.loopTurn()
+        XCTAssertEqual(e.acceptUpstreams(), 2, "sent once resumed")
+    }
+
+    /// Should answer 503 upstream-paused, as a waiting request, a request whose grant a `mode=reject` pause overtook.
+    func testARejectingPauseBetweenTurnsAnswersTheRequestsWhoseGrantsHadNotArrived() throws {
+        let (e, callers) = try resumedWithGrantsInTransit()
+        _ = e.worker.manager.pause(PoolHandOffTests.fn, rejectNew: true, hold: nil, now: e.worker.now)
+        e.loopTurn()
+        XCTAssertEqual(e.acceptUpstreams(), 0, "no request reached the paused upstream")
+        let answers = callers.map { $0.receives() }.filter { $0.hasPrefix("HTTP/1.1 503") }
+        XCTAssertEqual(answers.count, 2, "\(answers)")
+        XCTAssertEqual(e.pool?.state.open, 1)
+    }
+}
+
+extension PoolHandOffTests {
+    /// Should send a request whose connection was on its way when the epoch moved (a VM restore, a new generation,
+    /// between two turns) on a fresh connection: the restore's promise is that the next request of every upstream
+    /// goes out on a new one, and a request without Berth-Generation must not reach the replaced container on an
+    /// older one's connection. Before: the request went out on the pre-restore connection (acceptUpstreams 0).
+    func testAConnectionOnItsWayWhenTheEpochMovesIsTradedForAFreshOne() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        e.upstreamSends(ok)
+        XCTAssertTrue(e.callerReceives().hasSuffix("ok"))
+        XCTAssertEqual(e.worker.manager.handOffs.inTransit.leases, 1, "the connection is on its way to the waiter")
+        XCTAssertEqual(e.worker.manager.vmRestored(now: e.worker.now), 0, "nothing idle to close")
+        e.loopTurn()
+        XCTAssertFalse(waiting.session.isQueued)
+        XCTAssertEqual(e.acceptUpstreams(), 1, "a fresh connection")
+        XCTAssertEqual(e.upstreamReceives(0), "", "nothing went out on the pre-restore connection")
+        XCTAssertTrue(e.upstreamReceives(1).hasPrefix("GET /run HTTP/1.1\r\n"))
+        XCTAssertEqual(e.pool?.state.open, 1, "the old connection closed, its slot became the new one")
     }
 }

@@ -63,6 +63,19 @@ final class HandOffs: PostedRunner {
         return out
     }
 
+    /// The waiters of `pool` a connection (true) or a connect slot (false) is on its way to: a pause overtakes them.
+    func granted(at pool: Upstream) -> [(waiter: ProxySession, lease: Bool)] {
+        var out: [(waiter: ProxySession, lease: Bool)] = []
+        for i in head..<tail where buffer[i].waiter.exchange.pool === pool {
+            switch buffer[i].grant {
+            case .lease: out.append((buffer[i].waiter, true))
+            case .ticket: out.append((buffer[i].waiter, false))
+            case .rejected: break
+            }
+        }
+        return out
+    }
+
     /// Hands `grant` to `waiter` on the loop's next turn.
     func post(_ grant: consuming PoolGrant, to waiter: ProxySession) {
         if tail == capacity { makeRoom() }

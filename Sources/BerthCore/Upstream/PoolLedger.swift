@@ -286,6 +286,15 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
         return .replace(.evicted, conn, Admission(waiter: w, ticket: ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)))
     }
 
+    /// An unused lease's connection closes (the caller closes it) for a connect slot in its place: `open` stays.
+    mutating func trade(_ lease: consuming Lease) -> ConnectTicket {
+        let s = lease.slot
+        slots[s.index]!.endBusy()
+        slots[s.index]!.reserveConnect()
+        _ = lease.redeem()
+        return ConnectTicket(slot: s, epoch: slots[s.index]!.epoch)
+    }
+
     /// A busy connection leaves the pool for good (a tunnel ended); its slot is free.
     mutating func detach(_ lease: consuming Lease) -> Conn {
         slots[lease.slot.index]!.endBusy()
@@ -311,8 +320,7 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
 
     // MARK: waiters
 
-    /// After slots freed: the next waiter that may open a connection, `s`'s own first, with its slot reserved.
-    /// Callers loop until nil.
+    /// After slots freed: the next waiter that may open a connection, `s`'s own first, slot reserved; loop until nil.
     mutating func admit(preferring s: PoolSlot?) -> Admission? {
         guard globalRoom, waiting > 0 else { return nil }
         if let s, let a = admit(from: s) { return a }

@@ -125,4 +125,29 @@ extension PoolManager {
         }
         setLimits(maxTotal: newSettings.maxTotal) { ($0.settings.maxPerRoute, $0.settings.maxPending) }
     }
+
+    /// Grants to `pool`'s waiters made before it paused and not delivered yet (a turn's budget ran out): their
+    /// requests have not gone out, so they go back and check out again as new ones would: held, or refused.
+    func holdOvertaken(_ pool: Upstream) {
+        for (waiter, wasLease) in handOffs.granted(at: pool) {
+            guard let grant = handOffs.take(for: waiter) else { continue }
+            giveBack(grant)
+            // A ticket may have been a fresh-only waiter's (a CONNECT, a retry): it stays fresh-only.
+            switch acquire(pool, waiter: waiter, allowReuse: wasLease, now: MonotonicClock.now()) {
+            case .reuse(let lease): handOffs.post(.lease(lease), to: waiter)
+            case .connect(let ticket): handOffs.post(.ticket(ticket), to: waiter)
+            case .wait: break
+            case .reject(let cause): handOffs.post(.rejected(cause), to: waiter)
+            }
+        }
+    }
+
+    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it.
+    func notifyDrained(_ pool: Upstream) {
+        // The empty check first: it is what every release finds, and it reads no pool state.
+        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
+        let waiters = pool.drainWaiters
+        pool.drainWaiters.removeAll()
+        for w in waiters { w() }
+    }
 }

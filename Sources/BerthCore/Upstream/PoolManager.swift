@@ -170,7 +170,7 @@ final class PoolManager {
 
     /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
     /// next waiter, idle, or closed), a slot to the next waiter.
-    private func giveBack(_ grant: consuming PoolGrant) {
+    func giveBack(_ grant: consuming PoolGrant) {
         switch consume grant {
         case .lease(let lease):
             let conn = lease.conn
@@ -271,7 +271,7 @@ final class PoolManager {
 
     /// Where a connection's close freed a slot: its pool's, unless that close forgot the pool, whose slot may then be
     /// another upstream's (only the global count freed).
-    private func freedSlot(_ pool: Upstream) -> PoolSlot? { pool.forgotten ? nil : pool.slot }
+    func freedSlot(_ pool: Upstream) -> PoolSlot? { pool.forgotten ? nil : pool.slot }
 
     /// An idle connection's timer fired: idle timeout or maximum age.
     func idleConnectionExpired(_ conn: UpstreamConnection) {
@@ -295,26 +295,34 @@ final class PoolManager {
 
     /// Closes a connection that already left the ledger's counts. `bulk` closes come from an admin command dropping
     /// many connections at once: their sockets close just after the command has answered (PostedEvents).
-    private func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
+    func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
         conn.channel.close(reset: reason.closesWithReset, via: bulk ? posted : nil)
         if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
     }
 
+    /// Connections on their way to `pool`'s waiters when its epoch moved on (a turn's budget ran out before they
+    /// arrived) are older too: each closes for `reason` and its waiter gets a connect slot in its place.
+    private func tradeOvertaken(_ pool: Upstream, reason: CloseReason) {
+        for (waiter, lease) in handOffs.granted(at: pool) where lease {
+            guard let grant = handOffs.take(for: waiter) else { continue }
+            switch consume grant {
+            case .lease(let old):
+                let conn = old.conn
+                handOffs.post(.ticket(ledger.trade(old)), to: waiter)
+                close(conn, reason: reason, bulk: true)
+            case .ticket(let ticket): handOffs.post(.ticket(ticket), to: waiter)
+            case .rejected(let cause): handOffs.post(.rejected(cause), to: waiter)
+            }
+        }
+    }
+
     /// Slots freed (in `slot`'s pool, or anywhere): admit waiters while the limits allow, that pool's own first.
-    private func slotsFreed(_ slot: PoolSlot?) {
+    func slotsFreed(_ slot: PoolSlot?) {
         while let admission = ledger.admit(preferring: slot) {
             let waiter = admission.waiter
             handOffs.post(.ticket(admission.intoTicket()), to: waiter)
         }
-    }
-
-    func notifyDrained(_ pool: Upstream) {
-        // The empty check first: it is what every release finds, and it reads no pool state.
-        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        let waiters = pool.drainWaiters
-        pool.drainWaiters.removeAll()
-        for w in waiters { w() }
     }
 
     // MARK: for the commands (PoolManager+Commands.swift)
@@ -326,6 +334,7 @@ final class PoolManager {
         guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
+        holdOvertaken(pool)
         slotsFreed(freedSlot(pool))
         return closed.count
     }
@@ -355,13 +364,13 @@ final class PoolManager {
         return conns.count
     }
 
-    /// Moves `pool` on to a new epoch without pausing it (a VM restore: `stale-epoch`; a new generation:
-    /// `generation`): its idle connections close just after the running callback, and their slots go to waiters.
-    /// Returns how many closed.
+    /// Moves `pool` on to a new epoch without pausing it (a VM restore: `stale-epoch`; a new generation: `generation`):
+    /// its idle connections close just after the running callback, their slots go to waiters; returns how many.
     @discardableResult
     func moveEpoch(_ pool: Upstream, closing reason: CloseReason = .staleEpoch) -> Int {
         let conns = ledger.moveEpoch(pool.slot)
         for conn in conns { close(conn, reason: reason, bulk: true) }
+        tradeOvertaken(pool, reason: reason)
         slotsFreed(freedSlot(pool))
         return conns.count
     }
