@@ -141,9 +141,11 @@ final class VMRestoreWatch: EventHandler {
         guard let dir = opendir(driver) else { return nil }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            // Read the name in place, as long as strlen says: copying d_name whole would drag along the bytes past
+            // its end, which getdents never wrote (memcheck's "depends on uninitialised value" in the scan).
+            let start = UnsafeRawPointer(entry) + MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let length = strlen(start.assumingMemoryBound(to: CChar.self))
+            let name = String(decoding: UnsafeRawBufferPointer(start: start, count: length), as: UTF8.self)
             if name.contains(":") { return name }
         }
         return nil
