@@ -33,8 +33,9 @@ struct StderrLogHandler: LogHandler {
         case .json: line = "{" + fields.map { "\(Self.jsonString($0)):\(Self.jsonString($1))" }.joined(separator: ",") + "}"
         case .logfmt: line = fields.map { "\($0)=\(Self.logfmtValue($1))" }.joined(separator: " ")
         }
-        // One write per line keeps lines whole when several threads log at once.
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        // One write per line keeps lines whole when several threads log at once; a stderr that is full or closed
+        // loses the line (FileHandle would block the loop, or trap on EPIPE).
+        StderrWriter.write(line + "\n")
     }
 
     /// `text` as a JSON string literal.

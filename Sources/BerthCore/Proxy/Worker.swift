@@ -125,22 +125,14 @@ final class Worker: EventHandler {
     }
 
     /// Writes the access-log line for the session's current exchange when enabled: rendered into the worker's one
-    /// line buffer and written to stderr in one write(2), so lines from several workers never interleave. It does
+    /// line buffer and written to stderr in one write(2) (`StderrWriter`), so lines from several workers never interleave. It does
     /// not go through the logger: `--access-log` asks for every line whatever `log-level` says, as nginx's
     /// access_log is apart from its error_log. The exchange ended at the session event's time (`now`).
     func accessLog(_ s: ProxySession) {
         guard let format = settings.accessLog else { return }
         AccessField.line(s.exchange, now: now, format: format, label: logger.label, into: &accessLine) { line in
-            var p = line.baseAddress!
-            var left = line.count
-            while left > 0 {
-                let n = Glibc.write(2, p, left)
-                if n < 0 && errno == EINTR { continue }
-                // A log that cannot take the line (closed, full) loses it; the request is not held for it.
-                guard n > 0 else { return }
-                p += n
-                left -= n
-            }
+            // A log that cannot take the line now (closed, full) loses it; the request is not held for it.
+            StderrWriter.write(line)
         }
     }
 

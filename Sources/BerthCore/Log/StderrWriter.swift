@@ -1,0 +1,32 @@
+// Writing one log line to stderr without ever blocking the loop or ending the process, whatever stderr is.
+import Glibc
+
+/// stderr is whatever berth was started with: often a pipe to a log collector, which may stop reading (the pipe
+/// fills, and a blocking write(2) would stall the worker's loop and every caller on it) or die (EPIPE, which
+/// Foundation's FileHandle turns into a trap). A log line is worth less than the requests, so one that stderr cannot
+/// take at once is dropped. SIGPIPE is ignored by `BerthServer.run`.
+public enum StderrWriter {
+    /// Writes `line` to fd 2 as far as it goes now: each write(2) only after poll(2) says stderr takes bytes (a pipe
+    /// with room takes a line of up to PIPE_BUF whole), and the rest of the line is dropped at the first refusal.
+    public static func write(_ line: UnsafeRawBufferPointer) {
+        guard var p = line.baseAddress else { return }
+        var left = line.count
+        while left > 0 {
+            var ready = pollfd(fd: 2, events: Int16(POLLOUT), revents: 0)
+            let polled = poll(&ready, 1, 0)
+            if polled < 0 && errno == EINTR { continue }
+            guard polled == 1, ready.revents & Int16(POLLOUT) != 0 else { return }
+            let n = Glibc.write(2, p, left)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            p += n
+            left -= n
+        }
+    }
+
+    /// Writes `text` (one whole line, newline included).
+    public static func write(_ text: String) {
+        var text = text
+        text.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+}
