@@ -20,7 +20,12 @@ extension ProxySession {
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
                             keepAliveTail: exchange.request.version == .http11 ? worker.settings.keepAliveTail : 0,
                             headOnly: exchange.request.method == .head, into: caller)
-        if closeAfter { return closeAfterFlush() }
+        if closeAfter {
+            // A head that was read is a request, and gets its line (a refused CONNECT, say); a head that never
+            // completed (bad bytes, a header timeout) has no request to describe.
+            if !machine.awaitingHead { worker.accessLog(self) }
+            return closeAfterFlush()
+        }
         endExchange(keepCaller: keep)
     }
 
