@@ -35,8 +35,9 @@ extension ProxySession {
     /// A queued request was handed a connection or a slot (already given back) while its generation had been
     /// replaced: it is refused. Nothing to do when the session was no longer queued.
     func staleWhileWaiting() {
-        guard machine.queuedSince != nil, let pool = exchange.pool else { return }
-        let (_, timer) = machine.waitEnded()
+        guard machine.queuedSince != nil else { return }
+        // The queue the state names is the pool to answer for, as in poolRejected.
+        let (pool, timer) = machine.waitEnded()
         apply(timer)
         answerStaleGeneration(pool)
         drive()
