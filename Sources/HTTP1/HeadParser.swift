@@ -93,53 +93,54 @@ struct HeadLexer: Sendable {
         if let failure { throw failure }
     }
 
-    /// Lexes the field line starting at `i` when all of it, CRLF included, is in this slice and it is well formed
-    /// (`name:` OWS value CRLF), hands it to the sink and returns the index after its LF; returns nil otherwise, having
-    /// changed nothing, and the states of `run` take the line from its first byte and find what is wrong. The caller
-    /// has checked that `bytes[i]` is a token byte.
-    /// Fast because the line's end is found first, eight bytes at a time (`firstControlOrDEL`): every byte before it
-    /// is then a field-value byte, so the value needs no further test, and the CR is a byte no name or OWS loop takes,
-    /// so those loops run without a bound test. The line is not copied. It applies the same byte classes and limits
-    /// as the states, so it accepts exactly the lines they accept, and where the input was split decides only which
-    /// of the two does the work.
-    @inline(__always)
-    mutating func wholeField<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, at i: Int, _ sink: inout S) -> Int? {
+    /// Lexes whole field lines from `start`, each when all of it, CRLF included, is in this slice and it is well formed
+    /// (`name:` OWS value CRLF) within the section and count limits, hands each to the sink, and returns the index
+    /// after the last one's LF: `start` when it took none. It never throws: the line it stops at is left to the states
+    /// of `run`, which take it from its first byte and find what is wrong with it, if anything. It applies the same
+    /// byte classes and limits as those states, so it accepts exactly the lines they accept, and where the input was
+    /// split decides only which of the two does the work.
+    /// Fast because a line's end is found first, eight bytes at a time (`firstControlOrDEL`): every byte before it is
+    /// then a field-value byte, so the value needs no further test, and its CR is a byte the name and OWS loops stop
+    /// at, so they run without a bound test. One call takes all the lines, none is copied, and no state changes.
+    mutating func wholeFields<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, from start: Int, _ sink: inout S) -> Int {
         let n = bytes.count
+        guard start < n else { return start }
         let p = bytes.baseAddress.unsafelyUnwrapped
         @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
-        // HTAB is the one control byte a value may hold; any other, or DEL, ends the search.
-        var cr = firstControlOrDEL(p, from: i &+ 1, end: n)
-        while cr < n && at(cr) == HTAB { cr = firstControlOrDEL(p, from: cr &+ 1, end: n) }
-        guard cr &+ 1 < n, at(cr) == CR, at(cr &+ 1) == LF else { return nil }
-        // The LF's offset is the furthest the states would have checked the section size at.
-        if position &+ cr &+ 1 &- sectionStart > limits.maxHeaderSectionBytes { return nil }
         let cls = charClass
-        var j = i &+ 1
-        while cls[Int(at(j))] & CharClass.token != 0 { j &+= 1 }
-        guard at(j) == COLON else { return nil }
-        let nameEnd = j &- i
-        j &+= 1
-        while at(j) == SP || at(j) == HTAB { j &+= 1 }
-        let valueStart = j &- i
-        var e = cr
-        while e > j && (at(e &- 1) == SP || at(e &- 1) == HTAB) { e &-= 1 }
-        sink.field(line: UnsafeRawBufferPointer(start: p + i, count: cr &- i), nameEnd: nameEnd,
-                   valueStart: valueStart, valueEnd: e &- i)
-        return cr &+ 2
-    }
-
-    /// Lexes whole field lines from `i` for as long as `wholeField` takes them and the states would too (the section
-    /// and count limits, a token byte first) and returns the index after the last one taken: `i` when it took none.
-    /// It never throws: the line it stops at is left to the states, which find what is wrong with it, if anything.
-    mutating func wholeFields<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, from i: Int, _ sink: inout S) -> Int {
-        let n = bytes.count
-        let cls = charClass
-        var i = i
-        while i < n && position &+ i &- sectionStart <= limits.maxHeaderSectionBytes
-                && cls[Int(bytes[i])] & CharClass.token != 0 && fieldCount < limits.maxHeaderCount {
-            guard let next = wholeField(bytes, at: i, &sink) else { break }
-            fieldCount &+= 1
-            i = next
+        // The last index of this slice the section limit lets the states reach (`checkSection`); they check up to
+        // each line's LF.
+        let (sum, overflow) = limits.maxHeaderSectionBytes.addingReportingOverflow(sectionStart - position)
+        let last = overflow ? Int.max : sum
+        let maxCount = limits.maxHeaderCount
+        var count = fieldCount
+        defer { fieldCount = count }
+        var i = start
+        while i < n && i <= last && count < maxCount {
+            guard cls[Int(at(i))] & CharClass.token != 0 else { return i }
+            // HTAB is the one control byte a value may hold; any other, or DEL, ends the line or the fast path.
+            var cr = firstControlOrDEL(p, from: i &+ 1, end: n)
+            while true {
+                guard cr &+ 1 < n else { return i }
+                let c = at(cr)
+                if c == CR { break }
+                guard c == HTAB else { return i }
+                cr = firstControlOrDEL(p, from: cr &+ 1, end: n)
+            }
+            guard at(cr &+ 1) == LF, cr &+ 1 <= last else { return i }
+            var j = i &+ 1
+            while cls[Int(at(j))] & CharClass.token != 0 { j &+= 1 }
+            guard at(j) == COLON else { return i }
+            let nameEnd = j &- i
+            j &+= 1
+            while at(j) == SP || at(j) == HTAB { j &+= 1 }
+            let valueStart = j &- i
+            var e = cr
+            while e > j && (at(e &- 1) == SP || at(e &- 1) == HTAB) { e &-= 1 }
+            sink.field(line: UnsafeRawBufferPointer(start: p + i, count: cr &- i), nameEnd: nameEnd,
+                       valueStart: valueStart, valueEnd: e &- i)
+            count &+= 1
+            i = cr &+ 2
         }
         return i
     }
