@@ -14,6 +14,8 @@ protocol HeadSink {
     static var skipsLeadingEmptyLines: Bool { get }
     /// The error for an over-long start line, which differs between requests (414) and responses.
     static var startLineTooLong: HTTP1Error { get }
+    /// `line` excludes its CRLF, but the two bytes after it in memory are that CR and LF (a sink's loops may stop at
+    /// the CR instead of testing the bound).
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error)
     /// `line` excludes its CRLF, but the two bytes after it in memory are that CR and LF (so a sink can keep the line
     /// with its CRLF in one copy).

@@ -41,6 +41,7 @@ struct RequestSink: HeadSink, Sendable {
     static var skipsLeadingEmptyLines: Bool { true }
     static var startLineTooLong: HTTP1Error { .startLineTooLong }
 
+    /// `method SP target SP HTTP/1.x`. `line` is followed in memory by its CR (`HeadSink`).
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
         facts = FactsBuilder()
         let n = line.count
@@ -49,20 +50,37 @@ struct RequestSink: HeadSink, Sendable {
         while i < n && cls[Int(line[i])] & CharClass.token != 0 { i += 1 }
         guard i > 0, i < n, line[i] == SP else { throw .invalidMethod }
         let methodEnd = i
-        var lastSP = n - 1
-        while lastSP > methodEnd && line[lastSP] != SP { lastSP -= 1 }
-        guard lastSP > methodEnd else { throw .invalidVersion }
         let targetStart = methodEnd + 1
-        guard lastSP > targetStart else { throw .invalidTarget }
-        for j in targetStart..<lastSP where cls[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
-        let version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
+        // Fast path: the target's bytes forward to the first one outside the target class, which the CR after the
+        // line stops at the latest, so the loop has no bound test. When that byte is an SP followed by a valid
+        // version, it is the line's last SP and the target is valid: the backward search for the last SP and a
+        // second pass over the target (below, kept for every other line and its exact error) are not needed.
+        let p = line.baseAddress.unsafelyUnwrapped
+        var k = targetStart
+        while cls[Int(p.load(fromByteOffset: k, as: UInt8.self))] & CharClass.target != 0 { k &+= 1 }
+        let targetEnd: Int
+        let version: HTTPVersion
+        if k > targetStart, n &- k == 9, line[k] == SP,
+           let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n])) {
+            targetEnd = k
+            version = v
+        } else {
+            var lastSP = n - 1
+            while lastSP > methodEnd && line[lastSP] != SP { lastSP -= 1 }
+            guard lastSP > methodEnd else { throw .invalidVersion }
+            guard lastSP > targetStart else { throw .invalidTarget }
+            for j in targetStart..<lastSP where cls[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
+            version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
+            targetEnd = lastSP
+        }
         let method = HTTPMethod.fromToken(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
-        try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<lastSP]), method: method)
+        try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<targetEnd]), method: method)
         head.method = method
         head.version = version
     }
 
     /// RFC 9112 3.2: CONNECT takes exactly authority-form, `*` only goes with OPTIONS, absolute-form only for http(s).
+    /// `t` is followed in memory by the SP that ends it on the request line (`regNameAuthority` stops there).
     mutating func classifyTarget(_ t: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTP1Error) {
         head.text.appendRaw(t)
         head.targetRange = 0..<t.count
@@ -95,9 +113,16 @@ struct RequestSink: HeadSink, Sendable {
         guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
         let authStart = colon + 3
         var authEnd = authStart
-        while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
+        let a: AuthoritySyntax
+        if let fast = Self.regNameAuthority(t, from: authStart, end: &authEnd) {
+            a = fast
+        } else {
+            while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
+            guard let parsed = AuthoritySyntax.parse(UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd]),
+                                                     requirePort: false) else { throw .invalidTarget }
+            a = parsed
+        }
         let auth = UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd])
-        guard let a = AuthoritySyntax.parse(auth, requirePort: false) else { throw .invalidTarget }
         head.targetForm = .absolute
         head.authorityEnd = authEnd
         checkedAuthority = authStart..<authEnd
@@ -112,13 +137,55 @@ struct RequestSink: HeadSink, Sendable {
         }
     }
 
+    /// The common absolute-form authority, a reg-name host with an optional port (`127.0.0.1:8080`, `example.com`),
+    /// found and checked in one pass: its syntax, and `end` set to where it stops (a `/`, a `?` or the target's end).
+    /// Nil, with `end` untouched, for anything else (an IPv6 literal, userinfo, a bad port, ...), which then takes
+    /// the general path: the authority's end, then `AuthoritySyntax.parse`. It accepts only what that path accepts,
+    /// with the same host range and port. `t` is followed in memory by the SP that ended it on the request line, a
+    /// byte that is neither reg-name, digit nor ':', so the loops stop there at the latest without a bound test.
+    @inline(__always)
+    static func regNameAuthority(_ t: UnsafeRawBufferPointer, from start: Int, end: inout Int) -> AuthoritySyntax? {
+        let p = t.baseAddress.unsafelyUnwrapped
+        @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
+        let cls = charClass
+        var h = start
+        while cls[Int(at(h))] & CharClass.regName != 0 { h &+= 1 }
+        guard h > start else { return nil }
+        var e = h
+        var port: Int? = nil
+        if at(h) == COLON {
+            var d = h &+ 1
+            var v = 0
+            while isDigit(at(d)) && d &- h <= 5 {
+                v = v &* 10 &+ Int(at(d) &- 0x30)
+                d &+= 1
+            }
+            guard d &- h >= 2, !isDigit(at(d)), v <= 65535 else { return nil }
+            port = v
+            e = d
+        }
+        guard e == t.count || at(e) == 0x2F || at(e) == 0x3F else { return nil }
+        end = e
+        return AuthoritySyntax(host: 0..<(h &- start), port: port)
+    }
+
     /// Keeps a lowercased copy of the host so `targetAuthority` is canonical while `target` stays as sent.
     mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
         let start = head.text.count
         // One copy, then lowercased in place: appending byte by byte paid the Array's checks per byte.
         head.text.appendRaw(UnsafeRawBufferPointer(rebasing: p[a.host]))
-        head.text.withUnsafeMutableBufferPointer { t in
-            for j in start..<t.count { t[j] = lower(t[j]) }
+        // Eight bytes at a time (`asciiLowercased` lowers a word as `lower` lowers each byte): a host is 9 to 20 bytes.
+        head.text.withUnsafeMutableBytes { t in
+            var j = start
+            while j &+ 8 <= t.count {
+                t.storeBytes(of: asciiLowercased(t.loadUnaligned(fromByteOffset: j, as: UInt64.self)), toByteOffset: j,
+                             as: UInt64.self)
+                j &+= 8
+            }
+            while j < t.count {
+                t[j] = lower(t[j])
+                j &+= 1
+            }
         }
         head.authorityHostRange = start..<head.text.count
         head.authorityPort = a.port
