@@ -100,6 +100,24 @@ func asciiLowercased(_ w: UInt64) -> UInt64 {
     return w | (capitals >> 2)
 }
 
+/// Whether `p` holds a byte in 'A'...'Z': eight bytes at a time (`asciiLowercased` changes a word exactly when it
+/// holds one), then byte by byte.
+@inline(__always)
+func hasCapital(_ p: UnsafeRawBufferPointer) -> Bool {
+    let n = p.count
+    var i = 0
+    while i &+ 8 <= n {
+        let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if asciiLowercased(w) != w { return true }
+        i &+= 8
+    }
+    while i < n {
+        if p[i] &- 0x41 < 26 { return true }
+        i &+= 1
+    }
+    return false
+}
+
 /// Case-insensitive comparison of two byte runs.
 @inline(__always)
 func equalsIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {

@@ -104,14 +104,20 @@ struct RequestSink: HeadSink, Sendable {
             head.pathRange = 0..<t.count
             return
         }
-        var colon = 0
-        while colon < t.count && t[colon] != COLON { colon += 1 }
-        let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
-        if equalsLowercase(scheme, "http") { head.schemeIsHTTPS = false }
-        else if equalsLowercase(scheme, "https") { head.schemeIsHTTPS = true }
-        else { throw .invalidTarget }
-        guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
-        let authStart = colon + 3
+        let authStart: Int
+        if let s = Self.schemePrefix(t) {
+            head.schemeIsHTTPS = s == 8
+            authStart = s
+        } else {
+            var colon = 0
+            while colon < t.count && t[colon] != COLON { colon += 1 }
+            let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
+            if equalsLowercase(scheme, "http") { head.schemeIsHTTPS = false }
+            else if equalsLowercase(scheme, "https") { head.schemeIsHTTPS = true }
+            else { throw .invalidTarget }
+            guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
+            authStart = colon + 3
+        }
         var authEnd = authStart
         let a: AuthoritySyntax
         if let fast = Self.regNameAuthority(t, from: authStart, end: &authEnd) {
@@ -135,6 +141,21 @@ struct RequestSink: HeadSink, Sendable {
             head.text.appendRaw(UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
             head.pathRange = start..<head.text.count
         }
+    }
+
+    /// Where the authority starts when `t` opens with `http://` (7) or `https://` (8), the scheme in any case; nil
+    /// otherwise, and the general path (the first ':', a case-insensitive compare, then `//`) decides. One word
+    /// compare instead of that path: OR-ing 0x20 into a byte gives 'h', 't', 'p' or 's' only for that letter in
+    /// either case, so the test is exact. Targets shorter than a word take the general path.
+    @inline(__always)
+    static func schemePrefix(_ t: UnsafeRawBufferPointer) -> Int? {
+        guard t.count >= 8 else { return nil }
+        let w = UInt64(littleEndian: t.loadUnaligned(as: UInt64.self))
+        let http: UInt64 = 0x002F_2F3A_7074_7468       // "http://" and a byte left out
+        let https: UInt64 = 0x2F2F_3A73_7074_7468      // "https://"
+        if (w | 0x2020_2020) & 0x00FF_FFFF_FFFF_FFFF == http { return 7 }
+        if w | 0x20_2020_2020 == https { return 8 }
+        return nil
     }
 
     /// The common absolute-form authority, a reg-name host with an optional port (`127.0.0.1:8080`, `example.com`),
@@ -169,26 +190,23 @@ struct RequestSink: HeadSink, Sendable {
         return AuthoritySyntax(host: 0..<(h &- start), port: port)
     }
 
-    /// Keeps a lowercased copy of the host so `targetAuthority` is canonical while `target` stays as sent.
+    /// Keeps the host lowercased so `targetAuthority` is canonical while `target` stays as sent. `p` lies at `offset`
+    /// in `head.text` (the target's copy there): a host with no capital letter, nearly every one, is used where it
+    /// lies, and only another is copied and lowercased.
     mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
+        head.authorityPort = a.port
+        let host = UnsafeRawBufferPointer(rebasing: p[a.host])
+        if !hasCapital(host) {
+            head.authorityHostRange = (offset + a.host.lowerBound)..<(offset + a.host.upperBound)
+            return
+        }
         let start = head.text.count
         // One copy, then lowercased in place: appending byte by byte paid the Array's checks per byte.
-        head.text.appendRaw(UnsafeRawBufferPointer(rebasing: p[a.host]))
-        // Eight bytes at a time (`asciiLowercased` lowers a word as `lower` lowers each byte): a host is 9 to 20 bytes.
-        head.text.withUnsafeMutableBytes { t in
-            var j = start
-            while j &+ 8 <= t.count {
-                t.storeBytes(of: asciiLowercased(t.loadUnaligned(fromByteOffset: j, as: UInt64.self)), toByteOffset: j,
-                             as: UInt64.self)
-                j &+= 8
-            }
-            while j < t.count {
-                t[j] = lower(t[j])
-                j &+= 1
-            }
+        head.text.appendRaw(host)
+        head.text.withUnsafeMutableBufferPointer { t in
+            for j in start..<t.count { t[j] = lower(t[j]) }
         }
         head.authorityHostRange = start..<head.text.count
-        head.authorityPort = a.port
     }
 
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
