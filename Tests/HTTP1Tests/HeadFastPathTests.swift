@@ -107,7 +107,12 @@ final class HeadFastPathTests: XCTestCase {
         for _ in 0..<100_000 {
             let len = Int.random(in: 0...14, using: &rng)
             var auth = (0..<len).map { _ in alphabet.randomElement(using: &rng)! }
-            if Bool.random(using: &rng) { auth = Array("host".utf8) + [COLON] + Array(String(Int.random(in: 0...999_999, using: &rng)).utf8) }
+            if Bool.random(using: &rng) {
+                // Ports around the limits of five digits and 65535, leading zeros included.
+                let zeros = String(repeating: "0", count: Int.random(in: 0...3, using: &rng))
+                let port = zeros + String(Int.random(in: 0...999_999, using: &rng))
+                auth = Array("host".utf8) + [COLON] + Array(port.utf8)
+            }
             let tail: [UInt8] = [[], Array("/p".utf8), Array("?q".utf8), Array("x".utf8)].randomElement(using: &rng)!
             let t = Array("http://".utf8) + auth + tail
             // As on a request line: the target is followed by the SP before the version.
