@@ -29,6 +29,43 @@ let charClassTable: StaticString = "\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0
 @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
 @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
 
+/// One flag (the byte's high bit) for each byte of `w` below 0x20 or equal to 0x7F: the bytes a field value may not
+/// hold, except HTAB. The classic word tricks (`hasless(w, 0x20)`, `haszero(w ^ 0x7F7F...)`): a borrow only starts at
+/// such a byte, so the lowest flag is always exact (flags above it may be spurious). Little-endian loads put the
+/// first byte lowest, so `trailingZeroBitCount >> 3` of the flags is the index of the first such byte.
+@inline(__always)
+func controlOrDELFlags(_ w: UInt64) -> UInt64 {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let below20 = (w &- ones &* 0x20) & ~w & highs
+    let d = w ^ (ones &* 0x7F)
+    let del = (d &- ones) & ~d & highs
+    return below20 | del
+}
+
+/// Whether any byte of `w` is below 0x20 or is 0x7F (`controlOrDELFlags`).
+@inline(__always)
+func wordHasControlOrDEL(_ w: UInt64) -> Bool { controlOrDELFlags(w) != 0 }
+
+/// The index of the first byte in `p[from..<end]` below 0x20 or equal to 0x7F, or `end` when there is none.
+/// Fast because it takes eight bytes per step (ten operations), and the word that holds such a byte gives its exact
+/// index, so no byte loop follows; only the last 0 to 7 bytes before `end` go one at a time.
+@inline(__always)
+func firstControlOrDEL(_ p: UnsafeRawPointer, from: Int, end: Int) -> Int {
+    var j = from
+    while j &+ 8 <= end {
+        let f = controlOrDELFlags(UInt64(littleEndian: p.loadUnaligned(fromByteOffset: j, as: UInt64.self)))
+        if f != 0 { return j &+ (f.trailingZeroBitCount &>> 3) }
+        j &+= 8
+    }
+    while j < end {
+        let c = p.load(fromByteOffset: j, as: UInt8.self)
+        if c < 0x20 || c == 0x7F { return j }
+        j &+= 1
+    }
+    return end
+}
+
 /// Case-insensitive comparison of wire bytes with an ASCII lowercase literal. Eight bytes at a time while eight
 /// remain (`asciiLowercased` lowers a word exactly as `lower` lowers each byte), then byte by byte: header names
 /// and list tokens are mostly 4 to 17 bytes, so this is one or two word compares instead of a loop per byte.
@@ -61,6 +98,24 @@ func asciiLowercased(_ w: UInt64) -> UInt64 {
     let aboveZ = low7 &+ ones &* (0x80 - 0x5B)       // high bit set where the byte is above 'Z'
     let capitals = atLeastA & ~aboveZ & ~w & (ones &* 0x80)
     return w | (capitals >> 2)
+}
+
+/// Whether `p` holds a byte in 'A'...'Z': eight bytes at a time (`asciiLowercased` changes a word exactly when it
+/// holds one), then byte by byte.
+@inline(__always)
+func hasCapital(_ p: UnsafeRawBufferPointer) -> Bool {
+    let n = p.count
+    var i = 0
+    while i &+ 8 <= n {
+        let w = p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if asciiLowercased(w) != w { return true }
+        i &+= 8
+    }
+    while i < n {
+        if p[i] &- 0x41 < 26 { return true }
+        i &+= 1
+    }
+    return false
 }
 
 /// Case-insensitive comparison of two byte runs.

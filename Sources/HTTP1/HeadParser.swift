@@ -14,6 +14,8 @@ protocol HeadSink {
     static var skipsLeadingEmptyLines: Bool { get }
     /// The error for an over-long start line, which differs between requests (414) and responses.
     static var startLineTooLong: HTTP1Error { get }
+    /// `line` excludes its CRLF, but the two bytes after it in memory are that CR and LF (a sink's loops may stop at
+    /// the CR instead of testing the bound).
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error)
     /// `line` excludes its CRLF, but the two bytes after it in memory are that CR and LF (so a sink can keep the line
     /// with its CRLF in one copy).
@@ -93,35 +95,56 @@ struct HeadLexer: Sendable {
         if let failure { throw failure }
     }
 
-    /// Lexes the field line starting at `i` when all of it, CRLF included, is in this slice and it is well formed
-    /// (`name:` OWS value CRLF), hands it to the sink and returns the index after its LF; returns nil otherwise, having
-    /// changed nothing, and the states of `run` take the line from its first byte and find what is wrong.
-    /// Fast because a whole line costs one pass with no state change per structural byte, values go eight bytes at a
-    /// time, and the line is not copied. It applies the same byte classes and limits as those states, so it accepts
-    /// exactly the lines they accept, and where the input was split decides only which of the two does the work.
-    @inline(__always)
-    mutating func wholeField<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, at i: Int, _ sink: inout S) -> Int? {
+    /// Lexes whole field lines from `start`, each when all of it, CRLF included, is in this slice and it is well formed
+    /// (`name:` OWS value CRLF) within the section and count limits, hands each to the sink, and returns the index
+    /// after the last one's LF: `start` when it took none. It never throws: the line it stops at is left to the states
+    /// of `run`, which take it from its first byte and find what is wrong with it, if anything. It applies the same
+    /// byte classes and limits as those states, so it accepts exactly the lines they accept, and where the input was
+    /// split decides only which of the two does the work.
+    /// Fast because a line's end is found first, eight bytes at a time (`firstControlOrDEL`): every byte before it is
+    /// then a field-value byte, so the value needs no further test, and its CR is a byte the name and OWS loops stop
+    /// at, so they run without a bound test. One call takes all the lines, none is copied, and no state changes.
+    mutating func wholeFields<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, from start: Int, _ sink: inout S) -> Int {
         let n = bytes.count
+        guard start < n else { return start }
+        let p = bytes.baseAddress.unsafelyUnwrapped
+        @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
         let cls = charClass
-        var j = i &+ 1
-        while j < n && cls[Int(bytes[j])] & CharClass.token != 0 { j &+= 1 }
-        guard j < n, bytes[j] == COLON else { return nil }
-        let nameEnd = j &- i
-        j &+= 1
-        while j < n && (bytes[j] == SP || bytes[j] == HTAB) { j &+= 1 }
-        let valueStart = j &- i
-        while j &+ 8 <= n && !wordHasControlOrDEL(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self))) {
-            j &+= 8
+        // The last index of this slice the section limit lets the states reach (`checkSection`); they check up to
+        // each line's LF.
+        let (sum, overflow) = limits.maxHeaderSectionBytes.addingReportingOverflow(sectionStart - position)
+        let last = overflow ? Int.max : sum
+        let maxCount = limits.maxHeaderCount
+        var count = fieldCount
+        defer { fieldCount = count }
+        var i = start
+        while i < n && i <= last && count < maxCount {
+            guard cls[Int(at(i))] & CharClass.token != 0 else { return i }
+            // HTAB is the one control byte a value may hold; any other, or DEL, ends the line or the fast path.
+            var cr = firstControlOrDEL(p, from: i &+ 1, end: n)
+            while true {
+                guard cr &+ 1 < n else { return i }
+                let c = at(cr)
+                if c == CR { break }
+                guard c == HTAB else { return i }
+                cr = firstControlOrDEL(p, from: cr &+ 1, end: n)
+            }
+            guard at(cr &+ 1) == LF, cr &+ 1 <= last else { return i }
+            var j = i &+ 1
+            while cls[Int(at(j))] & CharClass.token != 0 { j &+= 1 }
+            guard at(j) == COLON else { return i }
+            let nameEnd = j &- i
+            j &+= 1
+            while at(j) == SP || at(j) == HTAB { j &+= 1 }
+            let valueStart = j &- i
+            var e = cr
+            while e > j && (at(e &- 1) == SP || at(e &- 1) == HTAB) { e &-= 1 }
+            sink.field(line: UnsafeRawBufferPointer(start: p + i, count: cr &- i), nameEnd: nameEnd,
+                       valueStart: valueStart, valueEnd: e &- i)
+            count &+= 1
+            i = cr &+ 2
         }
-        while j < n && cls[Int(bytes[j])] & CharClass.fieldValue != 0 { j &+= 1 }
-        guard j &+ 1 < n, bytes[j] == CR, bytes[j &+ 1] == LF else { return nil }
-        // The LF's offset is the furthest the states would have checked the section size at.
-        if position &+ j &+ 1 &- sectionStart > limits.maxHeaderSectionBytes { return nil }
-        let line = UnsafeRawBufferPointer(rebasing: bytes[i..<j])
-        var e = j &- i
-        while e > valueStart && (line[e &- 1] == SP || line[e &- 1] == HTAB) { e &-= 1 }
-        sink.field(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: e)
-        return j &+ 2
+        return i
     }
 
     mutating func run<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, _ sink: inout S) throws(HTTP1Error) -> HeadParseResult {
@@ -157,10 +180,9 @@ struct HeadLexer: Sendable {
                 state = .leading
                 i += 1
             case .startLine:
-                // Eight bytes at a time while none is a control byte: a start line has no CR or LF before its end.
-                while i &+ 8 <= n && !wordHasControlOrDEL(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))) {
-                    i &+= 8
-                }
+                // Eight bytes at a time to the first control byte: a start line has no CR or LF before its end, and
+                // usually no other control byte either, so the byte loop below rarely runs.
+                i = firstControlOrDEL(bytes.baseAddress.unsafelyUnwrapped, from: i, end: n)
                 while i < n {
                     let c = bytes[i]
                     if c == CR || c == LF { break }
@@ -179,19 +201,21 @@ struct HeadLexer: Sendable {
                 sectionStart = base + i
                 state = .lineStart
             case .lineStart:
+                // Whole field lines one after another, in one call and without going back through the switch: most
+                // heads are nothing else. The line `wholeFields` stops at goes on below from its first byte.
+                let next = wholeFields(bytes, from: i, &sink)
+                if next != i {
+                    if runStart < 0 { runStart = i }
+                    runEnd = next
+                    i = next
+                    if i == n { break loop }
+                }
                 try checkSection(base + i)
                 let c = bytes[i]
                 if c == CR {
                     state = .finalCR
                 } else if token(c) {
                     if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
-                    if let next = wholeField(bytes, at: i, &sink) {
-                        if runStart < 0 { runStart = i }
-                        runEnd = next
-                        fieldCount += 1
-                        i = next
-                        continue
-                    }
                     lineStart = base + i
                     state = .name
                 } else if c == LF {
@@ -299,18 +323,4 @@ struct HeadLexer: Sendable {
         position = base + n
         return .needMore
     }
-}
-
-/// Whether any byte of `w` is below 0x20 or is 0x7F: the bytes a field value may not hold, except HTAB (which the
-/// byte loop then accepts). The classic word tricks (`hasless(w, 0x20)`, `haszero(w ^ 0x7F7F...)`): the lowest such
-/// byte always sets its flag, so the answer is exact; flags above it may be spurious, which only matters to callers
-/// that want the position.
-@inline(__always)
-func wordHasControlOrDEL(_ w: UInt64) -> Bool {
-    let ones: UInt64 = 0x0101_0101_0101_0101
-    let highs: UInt64 = 0x8080_8080_8080_8080
-    let below20 = (w &- ones &* 0x20) & ~w & highs
-    let d = w ^ (ones &* 0x7F)
-    let del = (d &- ones) & ~d & highs
-    return (below20 | del) != 0
 }

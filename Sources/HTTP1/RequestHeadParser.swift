@@ -41,6 +41,7 @@ struct RequestSink: HeadSink, Sendable {
     static var skipsLeadingEmptyLines: Bool { true }
     static var startLineTooLong: HTTP1Error { .startLineTooLong }
 
+    /// `method SP target SP HTTP/1.x`. `line` is followed in memory by its CR (`HeadSink`).
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
         facts = FactsBuilder()
         let n = line.count
@@ -49,20 +50,37 @@ struct RequestSink: HeadSink, Sendable {
         while i < n && cls[Int(line[i])] & CharClass.token != 0 { i += 1 }
         guard i > 0, i < n, line[i] == SP else { throw .invalidMethod }
         let methodEnd = i
-        var lastSP = n - 1
-        while lastSP > methodEnd && line[lastSP] != SP { lastSP -= 1 }
-        guard lastSP > methodEnd else { throw .invalidVersion }
         let targetStart = methodEnd + 1
-        guard lastSP > targetStart else { throw .invalidTarget }
-        for j in targetStart..<lastSP where cls[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
-        let version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
+        // Fast path: the target's bytes forward to the first one outside the target class, which the CR after the
+        // line stops at the latest, so the loop has no bound test. When that byte is an SP followed by a valid
+        // version, it is the line's last SP and the target is valid: the backward search for the last SP and a
+        // second pass over the target (below, kept for every other line and its exact error) are not needed.
+        let p = line.baseAddress.unsafelyUnwrapped
+        var k = targetStart
+        while cls[Int(p.load(fromByteOffset: k, as: UInt8.self))] & CharClass.target != 0 { k &+= 1 }
+        let targetEnd: Int
+        let version: HTTPVersion
+        if k > targetStart, n &- k == 9, line[k] == SP,
+           let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n])) {
+            targetEnd = k
+            version = v
+        } else {
+            var lastSP = n - 1
+            while lastSP > methodEnd && line[lastSP] != SP { lastSP -= 1 }
+            guard lastSP > methodEnd else { throw .invalidVersion }
+            guard lastSP > targetStart else { throw .invalidTarget }
+            for j in targetStart..<lastSP where cls[Int(line[j])] & CharClass.target == 0 { throw .invalidTarget }
+            version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
+            targetEnd = lastSP
+        }
         let method = HTTPMethod.fromToken(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
-        try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<lastSP]), method: method)
+        try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<targetEnd]), method: method)
         head.method = method
         head.version = version
     }
 
     /// RFC 9112 3.2: CONNECT takes exactly authority-form, `*` only goes with OPTIONS, absolute-form only for http(s).
+    /// `t` is followed in memory by the SP that ends it on the request line (`regNameAuthority` stops there).
     mutating func classifyTarget(_ t: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTP1Error) {
         head.text.appendRaw(t)
         head.targetRange = 0..<t.count
@@ -86,18 +104,31 @@ struct RequestSink: HeadSink, Sendable {
             head.pathRange = 0..<t.count
             return
         }
-        var colon = 0
-        while colon < t.count && t[colon] != COLON { colon += 1 }
-        let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
-        if equalsLowercase(scheme, "http") { head.schemeIsHTTPS = false }
-        else if equalsLowercase(scheme, "https") { head.schemeIsHTTPS = true }
-        else { throw .invalidTarget }
-        guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
-        let authStart = colon + 3
+        let authStart: Int
+        if let s = Self.schemePrefix(t) {
+            head.schemeIsHTTPS = s == 8
+            authStart = s
+        } else {
+            var colon = 0
+            while colon < t.count && t[colon] != COLON { colon += 1 }
+            let scheme = UnsafeRawBufferPointer(rebasing: t[0..<colon])
+            if equalsLowercase(scheme, "http") { head.schemeIsHTTPS = false }
+            else if equalsLowercase(scheme, "https") { head.schemeIsHTTPS = true }
+            else { throw .invalidTarget }
+            guard colon + 2 < t.count, t[colon + 1] == 0x2F, t[colon + 2] == 0x2F else { throw .invalidTarget }
+            authStart = colon + 3
+        }
         var authEnd = authStart
-        while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
+        let a: AuthoritySyntax
+        if let fast = Self.regNameAuthority(t, from: authStart, end: &authEnd) {
+            a = fast
+        } else {
+            while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
+            guard let parsed = AuthoritySyntax.parse(UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd]),
+                                                     requirePort: false) else { throw .invalidTarget }
+            a = parsed
+        }
         let auth = UnsafeRawBufferPointer(rebasing: t[authStart..<authEnd])
-        guard let a = AuthoritySyntax.parse(auth, requirePort: false) else { throw .invalidTarget }
         head.targetForm = .absolute
         head.authorityEnd = authEnd
         checkedAuthority = authStart..<authEnd
@@ -112,16 +143,70 @@ struct RequestSink: HeadSink, Sendable {
         }
     }
 
-    /// Keeps a lowercased copy of the host so `targetAuthority` is canonical while `target` stays as sent.
+    /// Where the authority starts when `t` opens with `http://` (7) or `https://` (8), the scheme in any case; nil
+    /// otherwise, and the general path (the first ':', a case-insensitive compare, then `//`) decides. One word
+    /// compare instead of that path: OR-ing 0x20 into a byte gives 'h', 't', 'p' or 's' only for that letter in
+    /// either case, so the test is exact. Targets shorter than a word take the general path.
+    @inline(__always)
+    static func schemePrefix(_ t: UnsafeRawBufferPointer) -> Int? {
+        guard t.count >= 8 else { return nil }
+        let w = UInt64(littleEndian: t.loadUnaligned(as: UInt64.self))
+        let http: UInt64 = 0x002F_2F3A_7074_7468       // "http://" and a byte left out
+        let https: UInt64 = 0x2F2F_3A73_7074_7468      // "https://"
+        if (w | 0x2020_2020) & 0x00FF_FFFF_FFFF_FFFF == http { return 7 }
+        if w | 0x20_2020_2020 == https { return 8 }
+        return nil
+    }
+
+    /// The common absolute-form authority, a reg-name host with an optional port (`127.0.0.1:8080`, `example.com`),
+    /// found and checked in one pass: its syntax, and `end` set to where it stops (a `/`, a `?` or the target's end).
+    /// Nil, with `end` untouched, for anything else (an IPv6 literal, userinfo, a bad port, ...), which then takes
+    /// the general path: the authority's end, then `AuthoritySyntax.parse`. It accepts only what that path accepts,
+    /// with the same host range and port. `t` is followed in memory by the SP that ended it on the request line, a
+    /// byte that is neither reg-name, digit nor ':', so the loops stop there at the latest without a bound test.
+    @inline(__always)
+    static func regNameAuthority(_ t: UnsafeRawBufferPointer, from start: Int, end: inout Int) -> AuthoritySyntax? {
+        let p = t.baseAddress.unsafelyUnwrapped
+        @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
+        let cls = charClass
+        var h = start
+        while cls[Int(at(h))] & CharClass.regName != 0 { h &+= 1 }
+        guard h > start else { return nil }
+        var e = h
+        var port: Int? = nil
+        if at(h) == COLON {
+            var d = h &+ 1
+            var v = 0
+            while isDigit(at(d)) && d &- h <= 5 {
+                v = v &* 10 &+ Int(at(d) &- 0x30)
+                d &+= 1
+            }
+            guard d &- h >= 2, !isDigit(at(d)), v <= 65535 else { return nil }
+            port = v
+            e = d
+        }
+        guard e == t.count || at(e) == 0x2F || at(e) == 0x3F else { return nil }
+        end = e
+        return AuthoritySyntax(host: 0..<(h &- start), port: port)
+    }
+
+    /// Keeps the host lowercased so `targetAuthority` is canonical while `target` stays as sent. `p` lies at `offset`
+    /// in `head.text` (the target's copy there): a host with no capital letter, nearly every one, is used where it
+    /// lies, and only another is copied and lowercased.
     mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
+        head.authorityPort = a.port
+        let host = UnsafeRawBufferPointer(rebasing: p[a.host])
+        if !hasCapital(host) {
+            head.authorityHostRange = (offset + a.host.lowerBound)..<(offset + a.host.upperBound)
+            return
+        }
         let start = head.text.count
         // One copy, then lowercased in place: appending byte by byte paid the Array's checks per byte.
-        head.text.appendRaw(UnsafeRawBufferPointer(rebasing: p[a.host]))
+        head.text.appendRaw(host)
         head.text.withUnsafeMutableBufferPointer { t in
             for j in start..<t.count { t[j] = lower(t[j]) }
         }
         head.authorityHostRange = start..<head.text.count
-        head.authorityPort = a.port
     }
 
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {

@@ -38,10 +38,23 @@ struct ResponseSink: HeadSink, Sendable {
     mutating func startLine(_ line: UnsafeRawBufferPointer) throws(HTTP1Error) {
         facts = FactsBuilder()
         let n = line.count
+        // Fast path: a valid version holds no SP, so an SP right after one is the first SP, as the search finds.
+        if n > 8, line[8] == SP, let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[0..<8])) {
+            head.version = v
+            try status(line, sp: 8)
+            return
+        }
         var sp = 0
         while sp < n && line[sp] != SP { sp += 1 }
         guard sp < n else { throw .invalidStatusLine }
         head.version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[0..<sp]))
+        try status(line, sp: sp)
+    }
+
+    /// The status code and reason after the version's SP at `sp`.
+    @inline(__always)
+    mutating func status(_ line: UnsafeRawBufferPointer, sp: Int) throws(HTTP1Error) {
+        let n = line.count
         let d = sp + 1
         guard d + 3 <= n, isDigit(line[d]), isDigit(line[d + 1]), isDigit(line[d + 2]), line[d] != 0x30 else {
             throw .invalidStatusLine
