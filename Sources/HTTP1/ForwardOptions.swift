@@ -12,14 +12,22 @@ public struct ForwardOptions: Sendable {
         get { alsoDropBytes.map { String(decoding: $0, as: UTF8.self) } }
         set {
             alsoDropBytes = newValue.map { Array($0.lowercased().utf8) }
-            alsoDropLengths = alsoDropBytes.reduce(0) { $0 | NameLengths.bit($1.count) }
+            alsoDropKinds = 0
+            alsoDropLengths = 0
+            for name in alsoDropBytes {
+                let kind = name.withUnsafeBytes { KnownHeader.classify($0) }
+                if kind == .other { alsoDropLengths |= NameLengths.bit(name.count) } else { alsoDropKinds |= kind.bit }
+            }
         }
     }
     /// Stored as bytes only, made once: every forwarded head appends the Via line and compares field names with the
     /// list, and a copy of the options (one per head) retains no more than these two arrays.
     private(set) var viaLine: [UInt8] = []
     private(set) var alsoDropBytes: [[UInt8]] = []
-    /// The lengths of those names as a set (`NameLengths`), so most fields skip the list with one test.
+    /// The kinds of the listed names that are `KnownHeader` kinds (berth's own control headers are), dropped by kind.
+    private(set) var alsoDropKinds: KindSet = 0
+    /// The lengths of the other listed names as a set (`NameLengths`): when it is empty, the serializer looks only at
+    /// the known lines; otherwise at every line, and a line whose length is not in it skips the list with one test.
     private(set) var alsoDropLengths: UInt64 = 0
     /// Drop Transfer-Encoding: only for a response whose chunked framing the proxy strips for an HTTP/1.0 caller.
     public var dropTransferEncoding = false

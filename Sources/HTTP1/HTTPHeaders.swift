@@ -1,29 +1,70 @@
-// Header fields kept as raw line bytes in one reusable buffer plus index ranges, so parsing allocates no Strings.
+// Header fields kept as their raw lines in one reusable buffer; only the lines whose names berth acts on get a record.
 
-/// One field's offsets into `HTTPHeaders.bytes`; the raw line keeps the sender's exact spelling for forwarding.
-struct FieldRange: Sendable {
-    var lineStart: Int32
-    var nameEnd: Int32
-    var valueStart: Int32
-    var valueEnd: Int32
-    var lineEnd: Int32
-    var kind: KnownHeader
+/// Where one stored line lies in `HTTPHeaders.bytes`; the raw line keeps the sender's exact spelling for forwarding.
+struct FieldLine {
+    var lineStart: Int
+    var nameEnd: Int
+    /// The value, OWS trimmed, is `valueStart..<valueEnd`.
+    var valueStart: Int
+    var valueEnd: Int
+    /// The line's CR: its LF follows, then the next line.
+    var lineEnd: Int
+}
+
+/// The record of a line whose name is one of the `KnownHeader` kinds: where it lies and its place among all lines.
+/// Eight bytes, so that the records of a head stay small enough to be copied with the head in a few moves.
+struct FieldRecord: Sendable {
+    var lineStart: UInt32 = 0
+    /// The line without its CRLF.
+    var lineLength: UInt16 = 0
+    var ordinal: UInt8 = 0
+    var kind: KnownHeader = .other
+
+    /// The line's parts, found from the record and the line's bytes in `b` (a known name's length is its kind's;
+    /// the value follows the colon and OWS, and ends where trailing OWS starts).
+    @inline(__always)
+    func line(_ b: UnsafeRawBufferPointer) -> FieldLine {
+        let start = Int(lineStart)
+        let end = start &+ Int(lineLength)
+        var nameEnd = start &+ kind.nameLength
+        if kind.nameLength == 0 { nameEnd = start; while b[nameEnd] != COLON { nameEnd &+= 1 } }
+        var v = nameEnd &+ 1
+        while v < end && (b[v] == SP || b[v] == HTAB) { v &+= 1 }
+        var e = end
+        while e > v && (b[e &- 1] == SP || b[e &- 1] == HTAB) { e &-= 1 }
+        return FieldLine(lineStart: start, nameEnd: nameEnd, valueStart: v, valueEnd: e, lineEnd: end)
+    }
 }
 
 /// Header fields with order and duplicates kept, looked up case-insensitively.
+///
+/// Storing a field is cheap because most fields are only bytes: the lines arrive in one copy per slice
+/// (`commitParsed`), and only a line whose name is a `KnownHeader` kind (Host, Content-Length, Connection...) gets a
+/// record, kept inline (no Array append per field). What reads a known kind reads the records; what looks for any
+/// other name scans the stored lines, which are well formed by construction.
 public struct HTTPHeaders: Sendable {
-    /// The field lines, each followed by CRLF (`lineEnd` is the CR), so that consecutive lines forwarded unchanged
-    /// are copied as one run.
+    /// The field lines, each followed by CRLF, so that consecutive lines forwarded unchanged are copied as one run.
     var bytes: [UInt8] = []
-    var fields: [FieldRange] = []
-    /// Bytes of parsed lines whose offsets are in `fields` but which `commitParsed` has not appended yet.
-    var uncommitted = 0
+    /// The first `recordCount` are the records of the known lines, in line order.
+    var records = InlineArray<8, FieldRecord>(repeating: FieldRecord())
+    var recordCount = 0
+    /// More known lines than `records` holds (unusual heads): readers then find every line by scanning `bytes`.
+    var overflowed = false
+    /// Lines stored, duplicates counted.
+    var lineCount = 0
+    /// Where the next parsed line starts: `bytes.count` plus the lines `commitParsed` has not appended yet.
+    var end = 0
+    /// The kinds the Connection fields list, and the lengths (`NameLengths`) of the names they list that are no
+    /// kind: noted as each Connection line is stored, so forwarding does not walk the lines for them, and only a head
+    /// whose Connection names some other field has its lines without a record looked at.
+    var connectionKinds: KindSet = 0
+    var connectionOtherLengths: UInt64 = 0
 
     /// No fields.
     public init() {}
 
     /// Number of fields, duplicates counted.
-    public var count: Int { fields.count }
+    public var count: Int { lineCount }
 
     /// The name at `index` as sent.
     public func name(at index: Int) -> String {
@@ -37,20 +78,26 @@ public struct HTTPHeaders: Sendable {
 
     /// Calls `body` with the name's bytes, without making a String.
     public func withNameBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let f = fields[index]
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.lineStart)..<Int(f.nameEnd)])) }
+        try bytes.withUnsafeBytes { b in
+            let l = line(at: index, b)
+            return try body(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]))
+        }
     }
 
     /// Calls `body` with the value's bytes (OWS trimmed), without making a String.
     public func withValueBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let f = fields[index]
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.valueStart)..<Int(f.valueEnd)])) }
+        try bytes.withUnsafeBytes { b in
+            let l = line(at: index, b)
+            return try body(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]))
+        }
     }
 
     /// Calls `body` with the whole field line as received (`name: value`, CRLF excluded).
     public func withLineBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let f = fields[index]
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[Int(f.lineStart)..<Int(f.lineEnd)])) }
+        try bytes.withUnsafeBytes { b in
+            let l = line(at: index, b)
+            return try body(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.lineEnd]))
+        }
     }
 
     /// First value of `name`, case-insensitive.
@@ -68,17 +115,14 @@ public struct HTTPHeaders: Sendable {
 
     /// Index of the first field called `name`, case-insensitive.
     public func firstIndex(named name: String) -> Int? {
-        // Looked up per request on the proxy's hot path: scan without building an index array.
+        // Looked up per request on the proxy's hot path (Host, Berth-Socket-Timeout): a known name reads the
+        // records alone, and nothing is allocated.
         var name = name
-        return name.withUTF8 { q in
-            let query = UnsafeRawBufferPointer(q)
-            return bytes.withUnsafeBytes { b in
-                for (i, f) in fields.enumerated() where Int(f.nameEnd - f.lineStart) == query.count {
-                    if equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.nameEnd)]), query) { return i }
-                }
-                return nil
-            }
+        var found: Int? = nil
+        name.withUTF8 { q in
+            forEachLine(named: UnsafeRawBufferPointer(q)) { i, _ in found = i; return false }
         }
+        return found
     }
 
     /// Whether a field called `name` is present, case-insensitive.
@@ -87,102 +131,224 @@ public struct HTTPHeaders: Sendable {
     /// Indices of every field called `name`, case-insensitive.
     public func indices(named name: String) -> [Int] {
         var name = name
-        return name.withUTF8 { q in
-            let query = UnsafeRawBufferPointer(q)
-            var out: [Int] = []
-            bytes.withUnsafeBytes { b in
-                for (i, f) in fields.enumerated() {
-                    let n = UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.nameEnd)])
-                    if equalsIgnoringCase(n, query) { out.append(i) }
-                }
-            }
-            return out
+        var out: [Int] = []
+        name.withUTF8 { q in
+            forEachLine(named: UnsafeRawBufferPointer(q)) { i, _ in out.append(i); return true }
         }
+        return out
     }
 
     /// Appends a field, written as `name: value`.
     public mutating func append(name: String, value: String) {
+        precondition(end == bytes.count, "no parsed lines are waiting for their bytes")
         let start = bytes.count
         bytes.append(contentsOf: name.utf8)
         let nameEnd = bytes.count
         bytes.append(COLON); bytes.append(SP)
         let valueStart = bytes.count
         bytes.append(contentsOf: value.utf8)
-        let end = bytes.count
+        let valueEnd = bytes.count
         bytes.append(CR); bytes.append(LF)
+        end = bytes.count
+        lineCount += 1
         let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
-        fields.append(FieldRange(lineStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
-                                 valueEnd: Int32(end), lineEnd: Int32(end), kind: kind))
+        if kind != .other {
+            record(kind, lineStart: start, lineEnd: valueEnd)
+            if kind == .connection {
+                bytes.withUnsafeBytes { noteConnection(UnsafeRawBufferPointer(rebasing: $0[valueStart..<valueEnd])) }
+            }
+        }
     }
 
-    /// A copy whose `Berth-Error` lines read `Berth-Upstream-Error: <value>` (an upstream's cause is never passed
-    /// off as this proxy's own); every other line stays byte for byte. Rare (only heads that carry one), so it may
-    /// allocate.
-    func renamingBerthErrors() -> HTTPHeaders {
-        var copy = HTTPHeaders()
-        bytes.withUnsafeBytes { b in
-            for f in fields {
-                let base = copy.bytes.count
-                if f.kind == .berthError {
-                    let name = HeadSerializer.upstreamErrorName  // the name and ": "
-                    copy.bytes.appendRaw(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                    let valueStart = copy.bytes.count
-                    let nameEnd = valueStart - 2
-                    copy.bytes.appendRaw(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
-                    let end = copy.bytes.count
-                    copy.bytes.append(CR); copy.bytes.append(LF)
-                    copy.fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
-                                                  valueEnd: Int32(end), lineEnd: Int32(end), kind: .other))
-                } else {
-                    copy.bytes.appendRaw(UnsafeRawBufferPointer(rebasing: b[Int(f.lineStart)..<Int(f.lineEnd + 2)]))
-                    let shift = Int32(base) - f.lineStart
-                    copy.fields.append(FieldRange(lineStart: f.lineStart + shift, nameEnd: f.nameEnd + shift, valueStart: f.valueStart + shift,
-                                                  valueEnd: f.valueEnd + shift, lineEnd: f.lineEnd + shift, kind: f.kind))
+    /// Removes every field called `name`, case-insensitive. Rare (heads built by hand), so it may allocate.
+    public mutating func removeAll(named name: String) {
+        var kept = HTTPHeaders()
+        var name = name
+        name.withUTF8 { q in
+            bytes.withUnsafeBytes { b in
+                HTTPHeaders.forEachLine(b) { l in
+                    if !equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), UnsafeRawBufferPointer(q)) {
+                        kept.appendParsed(line: UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.lineEnd]), nameEnd: l.nameEnd - l.lineStart,
+                                          valueStart: l.valueStart - l.lineStart, valueEnd: l.valueEnd - l.lineStart)
+                        kept.commitParsed(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<(l.lineEnd + 2)]))
+                    }
+                    return true
                 }
             }
         }
-        return copy
-    }
-
-    /// Removes every field called `name`, case-insensitive; their bytes stay in the buffer until `removeAll`.
-    public mutating func removeAll(named name: String) {
-        let drop = Set(indices(named: name))
-        guard !drop.isEmpty else { return }
-        var kept: [FieldRange] = []
-        kept.reserveCapacity(fields.count)
-        for (i, f) in fields.enumerated() where !drop.contains(i) { kept.append(f) }
-        fields = kept
+        self = kept
     }
 
     /// Removes every field.
     public mutating func removeAll(keepingCapacity: Bool) {
         bytes.removeAll(keepingCapacity: keepingCapacity)
-        fields.removeAll(keepingCapacity: keepingCapacity)
-        uncommitted = 0
+        recordCount = 0
+        overflowed = false
+        lineCount = 0
+        end = 0
+        connectionKinds = 0
+        connectionOtherLengths = 0
     }
 
     /// Every field as (name, value) Strings, in order.
     public var elements: [(name: String, value: String)] {
-        (0..<count).map { (name(at: $0), value(at: $0)) }
+        var out: [(name: String, value: String)] = []
+        bytes.withUnsafeBytes { b in
+            HTTPHeaders.forEachLine(b) { l in
+                out.append((String(decoding: UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), as: UTF8.self),
+                            String(decoding: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), as: UTF8.self)))
+                return true
+            }
+        }
+        return out
     }
 
-    /// Stores a parsed line's offsets; they are relative to `line`. Its bytes come later with those of the lines
-    /// after it, through `commitParsed`, so a head costs one copy instead of one per line.
-    @inline(__always) @discardableResult
-    mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) -> KnownHeader {
-        let base = bytes.count &+ uncommitted
-        uncommitted &+= line.count &+ 2
-        let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
-        fields.append(FieldRange(lineStart: Int32(base), nameEnd: Int32(base + nameEnd), valueStart: Int32(base + valueStart),
-                                 valueEnd: Int32(base + valueEnd), lineEnd: Int32(base + line.count), kind: kind))
+    /// Counts a parsed line (its bytes come later with those of the lines after it, through `commitParsed`, so a head
+    /// costs one copy instead of one per line) and tells whether its name may be a known kind, in which case
+    /// `appendKnown` must follow. Fast because for most lines this is all: three additions and the classification's
+    /// filter, inlined into the lexer's loop; nothing is stored for them.
+    @inline(__always)
+    mutating func countLine(_ line: UnsafeRawBufferPointer, nameEnd: Int) -> Bool {
+        end &+= line.count &+ 2
+        lineCount &+= 1
+        return KnownHeader.mayBeKnown(line, length: nameEnd)
+    }
+
+    /// Classifies the line just counted, whose name passed the filter, and keeps its record when it is known
+    /// (offsets relative to `line`). Returns its kind.
+    mutating func appendKnown(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) -> KnownHeader {
+        let kind = KnownHeader.classifyRows(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
+        guard kind != .other else { return .other }
+        let base = end &- line.count &- 2
+        record(kind, lineStart: base, lineEnd: base &+ line.count)
+        if kind == .connection { noteConnection(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])) }
         return kind
+    }
+
+    /// `countLine` and `appendKnown` together (a rebuilt head's lines).
+    @discardableResult
+    mutating func appendParsed(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) -> KnownHeader {
+        guard countLine(line, nameEnd: nameEnd) else { return .other }
+        return appendKnown(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+    }
+
+    /// Notes what a Connection value lists: the names that are kinds as a set, the others' lengths (`NameLengths`).
+    /// A value that is one known name (`keep-alive`, `close`, what nearly every head sends) is classified whole,
+    /// without walking it for commas.
+    mutating func noteConnection(_ v: UnsafeRawBufferPointer) {
+        let whole = KnownHeader.classify(v)
+        if whole != .other {
+            connectionKinds |= whole.bit
+            return
+        }
+        forEachListElement(v) { token in
+            let kind = KnownHeader.classify(token)
+            if kind == .other { connectionOtherLengths |= NameLengths.bit(token.count) } else { connectionKinds |= kind.bit }
+        }
+    }
+
+    /// Keeps the record of the line just counted, a known one; past what a record can say (more known lines than
+    /// `records` holds, an index or a line too long), the head is marked for readers that scan every line.
+    mutating func record(_ kind: KnownHeader, lineStart: Int, lineEnd: Int) {
+        let ordinal = lineCount &- 1
+        guard recordCount < records.count, ordinal <= Int(UInt8.max), lineEnd &- lineStart <= Int(UInt16.max),
+              lineStart <= Int(UInt32.max) else {
+            overflowed = true
+            return
+        }
+        records[recordCount] = FieldRecord(lineStart: UInt32(truncatingIfNeeded: lineStart),
+                                           lineLength: UInt16(truncatingIfNeeded: lineEnd &- lineStart),
+                                           ordinal: UInt8(truncatingIfNeeded: ordinal), kind: kind)
+        recordCount &+= 1
     }
 
     /// The bytes of every line stored by `appendParsed` since the last call, each with its CRLF.
     mutating func commitParsed(_ lines: UnsafeRawBufferPointer) {
-        precondition(lines.count == uncommitted, "the lexer hands over exactly the lines it reported")
+        precondition(bytes.count &+ lines.count == end, "the lexer hands over exactly the lines it reported")
         bytes.appendRaw(lines)
-        uncommitted = 0
+    }
+}
+
+extension HTTPHeaders {
+    /// Calls `body` with each line stored in `b` (this head's bytes) in order, until it returns false. The lines are
+    /// well formed (`name:` OWS value OWS CRLF, checked by the lexer or written so by `append`), so the colon and the
+    /// CR are all there is to find. The path of names that have no record: rare lookups and unusual heads.
+    static func forEachLine(_ b: UnsafeRawBufferPointer, _ body: (FieldLine) -> Bool) {
+        let n = b.count
+        var i = 0
+        while i < n {
+            let start = i
+            while i < n && b[i] != COLON { i &+= 1 }
+            let nameEnd = i
+            i &+= 1
+            while i < n && (b[i] == SP || b[i] == HTAB) { i &+= 1 }
+            let valueStart = i
+            while i < n && b[i] != CR { i &+= 1 }
+            var e = i
+            while e > valueStart && (b[e &- 1] == SP || b[e &- 1] == HTAB) { e &-= 1 }
+            if !body(FieldLine(lineStart: start, nameEnd: nameEnd, valueStart: valueStart, valueEnd: e, lineEnd: i)) { return }
+            i &+= 2
+        }
+    }
+
+    /// The line at `index` in `b` (this head's bytes): a known line's record, else found by scanning.
+    func line(at index: Int, _ b: UnsafeRawBufferPointer) -> FieldLine {
+        precondition(index >= 0 && index < lineCount, "field index out of range")
+        let span = records.span
+        for i in 0..<recordCount where Int(span[i].ordinal) == index { return span[i].line(b) }
+        var ordinal = 0
+        var found = FieldLine(lineStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, lineEnd: 0)
+        HTTPHeaders.forEachLine(b) { l in
+            if ordinal == index { found = l; return false }
+            ordinal &+= 1
+            return true
+        }
+        return found
+    }
+
+    /// Calls `body` with the index, kind and place of each known line in order, until it returns false: the records,
+    /// or every line classified again when they overflowed.
+    @inline(__always)
+    func forEachKnownLine(_ b: UnsafeRawBufferPointer, _ body: (Int, KnownHeader, FieldLine) -> Bool) {
+        if !overflowed {
+            let span = records.span
+            for i in 0..<recordCount {
+                let r = span[i]
+                if !body(Int(r.ordinal), r.kind, r.line(b)) { return }
+            }
+            return
+        }
+        var ordinal = 0
+        HTTPHeaders.forEachLine(b) { l in
+            defer { ordinal &+= 1 }
+            let kind = KnownHeader.classify(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]))
+            return kind == .other || body(ordinal, kind, l)
+        }
+    }
+
+    /// Calls `body` with the index and place of each field called `query` (any case) in order, until it returns false.
+    func forEachLine(named query: UnsafeRawBufferPointer, _ body: (Int, FieldLine) -> Bool) {
+        let kind = KnownHeader.classify(query)
+        bytes.withUnsafeBytes { b in
+            @inline(__always) func named(_ l: FieldLine) -> Bool {
+                l.nameEnd &- l.lineStart == query.count
+                    && equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), query)
+            }
+            if kind != .other {
+                // Every line of that kind, and only those, can have that name; the one kind that two names share is
+                // the look-alikes'.
+                forEachKnownLine(b) { i, k, l in
+                    guard k == kind, k != .framingLookalike || named(l) else { return true }
+                    return body(i, l)
+                }
+                return
+            }
+            var ordinal = 0
+            HTTPHeaders.forEachLine(b) { l in
+                defer { ordinal &+= 1 }
+                return !named(l) || body(ordinal, l)
+            }
+        }
     }
 }
 

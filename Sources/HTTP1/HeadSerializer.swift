@@ -17,7 +17,7 @@ public enum HeadSerializer {
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
         9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
             + KeepAliveLine.bound + 2
-            + head.headers.fields.count &* upstreamErrorNameGrowth
+            + head.headers.count &* upstreamErrorNameGrowth
     }
 
     /// What an upstream's `Berth-Error` is forwarded as: the caller can tell a cause from further up (a chained
@@ -81,7 +81,7 @@ public enum HeadSerializer {
         var h = host
         h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         out.crlf()
-        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, options: options, into: &out)
+        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
         if head.isUpgrade {
             out.literal("Connection: upgrade\r\n")
         } else if head.version == .http10 {
@@ -97,11 +97,7 @@ public enum HeadSerializer {
                                      keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
-        if _slowPath(head.hasBerthError) {
-            copyEndToEndFields(head.headers.renamingBerthErrors(), keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
-        } else {
-            copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, options: options, into: &out)
-        }
+        copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, renameBerthError: true, options: options, into: &out)
         if upgrading {
             out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
@@ -117,73 +113,106 @@ public enum HeadSerializer {
         out.crlf()
     }
 
-    /// Copies each surviving field line byte for byte. Fields named by Connection are dropped too, except the framing
-    /// fields: dropping Content-Length or Transfer-Encoding on request would desynchronise the bytes we forward untouched.
-    /// Lines are stored with their CRLF, so each run of consecutive surviving lines is one copy (most heads are one
-    /// or two runs: everything but Connection). A response's `Berth-Error` lines were renamed before (see
-    /// `writeForwardResponse`), so that this loop, which every head goes through, has no case for them.
-    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, options: ForwardOptions, into out: inout HeadWriter) {
-        let fields = headers.fields
+    /// Kinds never forwarded: hop-by-hop (RFC 9110 7.6.1) and the framing look-alikes.
+    @inline(__always)
+    static var alwaysDropped: KindSet {
+        KnownHeader.connection.bit | KnownHeader.keepAlive.bit | KnownHeader.proxyConnection.bit | KnownHeader.proxyAuthorization.bit
+            | KnownHeader.te.bit | KnownHeader.trailer.bit | KnownHeader.framingLookalike.bit
+    }
+
+    /// Kinds that Connection or the drop list can remove. Not the framing fields (dropping Content-Length or
+    /// Transfer-Encoding on request would desynchronise the bytes forwarded untouched), Host or Upgrade, whose fate the
+    /// serializer decides, nor the kinds always dropped.
+    @inline(__always)
+    static var droppable: KindSet {
+        KnownHeader.expect.bit | KnownHeader.via.bit | KnownHeader.berthError.bit | KnownHeader.berthGeneration.bit
+            | KnownHeader.berthSocketTimeout.bit | KnownHeader.berthUpstreamError.bit | KnownHeader.traceparent.bit | KnownHeader.close.bit
+    }
+
+    /// Copies the field lines that survive, byte for byte, as runs: a run of stored lines (each with its CRLF) breaks
+    /// only at a line that is dropped or rewritten, and each run is one copy. Only the known lines can break a run in
+    /// the common case, and they are the records (`HTTPHeaders`): a head whose known lines are all kept is one copy,
+    /// and the lines without a record are not looked at. They are (each line classified again) only when Connection
+    /// names a field that is no known kind, when the drop list does, or when the head has more known lines than the
+    /// records hold. With `renameBerthError` (responses), a `Berth-Error` line goes out as `Berth-Upstream-Error`
+    /// with its value, so a caller never takes an upstream's cause for this berth's own.
+    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
+                                   options: ForwardOptions, into out: inout HeadWriter) {
         headers.bytes.withUnsafeBytes { b in
-            func slice(_ from: Int32, _ to: Int32) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(rebasing: b[Int(from)..<Int(to)])
+            @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: b[from..<to])
             }
-            // The lengths of the names Connection lists, found once: most heads list only keep-alive or close, and a
-            // field whose name has none of those lengths cannot be named there.
-            var connectionLengths: UInt64 = 0
-            for f in fields where f.kind == .connection {
-                forEachListElement(slice(f.valueStart, f.valueEnd)) { connectionLengths |= NameLengths.bit($0.count) }
+            var drop = alwaysDropped | ((headers.connectionKinds | options.alsoDropKinds) & droppable)
+            if dropHost { drop |= KnownHeader.host.bit }
+            if !keepUpgrade { drop |= KnownHeader.upgrade.bit }
+            if options.dropTransferEncoding { drop |= KnownHeader.transferEncoding.bit }
+            var rename: KindSet = 0
+            if renameBerthError {
+                // A renamed line goes or stays by its new name.
+                drop &= ~KnownHeader.berthError.bit
+                if drop & KnownHeader.berthUpstreamError.bit != 0 { drop |= KnownHeader.berthError.bit } else { rename = KnownHeader.berthError.bit }
             }
-            // The run being gathered: [runStart, runEnd) in `b`, CRLFs included.
-            var runStart: Int32 = 0
-            var runEnd: Int32 = 0
-            for f in fields {
-                switch f.kind {
-                case .connection, .keepAlive, .proxyConnection, .proxyAuthorization, .te, .trailer: continue
-                case .host: if dropHost { continue }
-                case .upgrade: if !keepUpgrade { continue }
-                case .contentLength: break
-                case .transferEncoding: if options.dropTransferEncoding { continue }
-                case .expect, .via, .other, .berthError, .berthGeneration:
-                    let name = slice(f.lineStart, f.nameEnd)
-                    let length = NameLengths.bit(name.count)
-                    if connectionLengths & length != 0 && namedByConnection(name, fields, b) { continue }
-                    if options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes) { continue }
-                    if framingLookalike(name) { continue }
+            // The stored bytes not yet copied start here; the lines before it went out or were left out.
+            var runStart = 0
+            // The line at `start..<end` (CRLF excluded) does not go out as it is.
+            @inline(__always) func cut(_ start: Int, _ end: Int) {
+                if start > runStart { out.raw(slice(runStart, start)) }
+                runStart = end &+ 2
+            }
+            @inline(__always) func cut(_ l: FieldLine, _ kind: KnownHeader) {
+                cut(l.lineStart, l.lineEnd)
+                if rename & kind.bit != 0 {
+                    out.literal(upstreamErrorName)
+                    out.raw(slice(l.valueStart, l.valueEnd))
+                    out.crlf()
                 }
-                if f.lineStart != runEnd || runEnd == 0 {
-                    if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
-                    runStart = f.lineStart
-                }
-                runEnd = f.lineEnd + 2
             }
-            if runEnd > runStart { out.raw(slice(runStart, runEnd)) }
+            let cuts = drop | rename
+            let otherLengths = headers.connectionOtherLengths
+            if _fastPath(!headers.overflowed && otherLengths == 0 && options.alsoDropLengths == 0) {
+                let records = headers.records.span
+                for i in 0..<headers.recordCount {
+                    let r = records[i]
+                    guard cuts & r.kind.bit != 0 else { continue }
+                    if _slowPath(rename & r.kind.bit != 0) {
+                        cut(r.line(b), r.kind)
+                    } else {
+                        let start = Int(r.lineStart)
+                        cut(start, start &+ Int(r.lineLength))
+                    }
+                }
+            } else {
+                HTTPHeaders.forEachLine(b) { l in
+                    let name = slice(l.lineStart, l.nameEnd)
+                    let kind = KnownHeader.classify(name)
+                    if cuts & kind.bit != 0 {
+                        cut(l, kind)
+                    } else if kind == .other {
+                        let length = NameLengths.bit(name.count)
+                        if (otherLengths & length != 0 && namedByConnection(name, headers, b))
+                            || (options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes)) {
+                            cut(l, kind)
+                        }
+                    }
+                    return true
+                }
+            }
+            if b.count > runStart { out.raw(slice(runStart, b.count)) }
         }
     }
 
-    static func namedByConnection(_ name: UnsafeRawBufferPointer, _ fields: [FieldRange], _ b: UnsafeRawBufferPointer) -> Bool {
+    /// Whether a Connection field of `headers` (bytes `b`) lists `name`.
+    static func namedByConnection(_ name: UnsafeRawBufferPointer, _ headers: HTTPHeaders, _ b: UnsafeRawBufferPointer) -> Bool {
         var found = false
-        for f in fields where f.kind == .connection {
-            forEachListElement(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)])) { token in
-                if equalsIgnoringCase(token, name) { found = true }
+        headers.forEachKnownLine(b) { _, kind, l in
+            if kind == .connection {
+                forEachListElement(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd])) { token in
+                    if equalsIgnoringCase(token, name) { found = true }
+                }
             }
-            if found { return true }
+            return !found
         }
-        return false
-    }
-
-    /// `Transfer_Encoding` or `Content_Length`: not framing to berth, but servers that map '_' to '-' (CGI-style
-    /// environments) would read them as framing next to the real one. They are never forwarded.
-    static func framingLookalike(_ name: UnsafeRawBufferPointer) -> Bool {
-        guard name.count == 14 || name.count == 17, name.contains(UInt8(ascii: "_")) else { return false }
-        let target = name.count == 14 ? "content-length" : "transfer-encoding"
-        var i = 0
-        for c in target.utf8 {
-            let n = name[i] == UInt8(ascii: "_") ? UInt8(ascii: "-") : lower(name[i])
-            if n != c { return false }
-            i += 1
-        }
-        return true
+        return found
     }
 
     static func named(_ name: UnsafeRawBufferPointer, in list: [[UInt8]]) -> Bool {

@@ -8,18 +8,20 @@ struct HeaderFacts: Sendable {
     var chunkedCount = 0
     var lastIsChunked = false
     var hasMalformedCoding = false
-    var connectionClose = false
-    var connectionKeepAlive = false
-    var connectionUpgrade = false
+    /// The kinds the Connection fields list (`HTTPHeaders.connectionKinds`): `close`, `keep-alive` and `upgrade` are kinds.
+    var connectionKinds: KindSet = 0
     var hasUpgrade = false
     var expectContinue = false
     var hostCount = 0
     var hostIndex = -1
     var hasVia = false
-    var hasBerthError = false
     var hasBerthGeneration = false
     /// The smallest `timeout=` of the Keep-Alive fields, in whole seconds; -1 when none says one.
     var keepAliveTimeout: Int32 = -1
+
+    var connectionClose: Bool { connectionKinds & KnownHeader.close.bit != 0 }
+    var connectionKeepAlive: Bool { connectionKinds & KnownHeader.keepAlive.bit != 0 }
+    var connectionUpgrade: Bool { connectionKinds & KnownHeader.upgrade.bit != 0 }
 
     /// Any Transfer-Encoding coding that is not a single final `chunked`.
     var hasOtherCoding: Bool { codingCount > chunkedCount }
@@ -51,20 +53,12 @@ extension HeaderFacts {
                     lastIsChunked = false
                 }
             }
-        case .connection:
-            forEachListElement(v) { token in
-                if equalsLowercase(token, "close") { connectionClose = true }
-                else if equalsLowercase(token, "keep-alive") { connectionKeepAlive = true }
-                else if equalsLowercase(token, "upgrade") { connectionUpgrade = true }
-            }
         case .upgrade:
             hasUpgrade = true
         case .expect:
             if equalsLowercase(v, "100-continue") { expectContinue = true }
         case .via:
             hasVia = true
-        case .berthError:
-            hasBerthError = true
         case .berthGeneration:
             hasBerthGeneration = true
         case .keepAlive:
@@ -85,33 +79,33 @@ struct FactsBuilder: Sendable {
     /// The first field's error; the rest of the head is not looked at once there is one (as `facts()` stops).
     var error: HTTP1Error? = nil
 
-    /// Takes a stored field into account; `kind` is what `appendParsed` classified it as.
+    /// Takes a stored field into account; `kind` is what `appendKnown` classified it as.
     @inline(__always)
     mutating func add(_ kind: KnownHeader, line: UnsafeRawBufferPointer, valueStart: Int, valueEnd: Int, index: Int) {
         guard kind != .other, error == nil else { return }
         error = facts.add(kind, value: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]), index: index)
     }
 
-    /// The facts of the whole head, or its first field's error.
-    func finish() throws(HTTP1Error) -> HeaderFacts {
+    /// The facts of the whole head, or its first field's error; `connectionKinds` are its headers'.
+    func finish(connectionKinds: KindSet) throws(HTTP1Error) -> HeaderFacts {
         if let error { throw error }
-        return facts
+        var f = facts
+        f.connectionKinds = connectionKinds
+        return f
     }
 }
 
 extension HTTPHeaders {
-    /// One pass over stored fields (a head built or changed by hand); the parsers gather the same facts as they go.
+    /// One pass over the known fields (a head built or changed by hand); the parsers gather the same facts as they go.
     func facts() throws(HTTP1Error) -> HeaderFacts {
         var f = HeaderFacts()
-        let count = fields.count
-        let result: HTTP1Error? = bytes.withUnsafeBytes { b -> HTTP1Error? in
-            for index in 0..<count {
-                let field = fields[index]
-                if field.kind == .other { continue }
-                let v = UnsafeRawBufferPointer(rebasing: b[Int(field.valueStart)..<Int(field.valueEnd)])
-                if let e = f.add(field.kind, value: v, index: index) { return e }
+        f.connectionKinds = connectionKinds
+        var result: HTTP1Error? = nil
+        bytes.withUnsafeBytes { b in
+            forEachKnownLine(b) { index, kind, l in
+                result = f.add(kind, value: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), index: index)
+                return result == nil
             }
-            return nil
         }
         if let result { throw result }
         return f

@@ -209,15 +209,26 @@ struct RequestSink: HeadSink, Sendable {
         head.authorityHostRange = start..<head.text.count
     }
 
+    /// Inlined into the lexer's loop: most lines are counted and told apart from every known name there (by length
+    /// and first byte), and only the others call out.
+    @inline(__always)
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        let kind = head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        if head.headers.countLine(line, nameEnd: nameEnd) {
+            knownField(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        }
+    }
+
+    /// A line whose name may be known: recorded and its facts gathered when it is.
+    @inline(never)
+    mutating func knownField(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        let kind = head.headers.appendKnown(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
         facts.add(kind, line: line, valueStart: valueStart, valueEnd: valueEnd, index: head.headers.count &- 1)
     }
 
     mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
 
     mutating func finish() throws(HTTP1Error) {
-        let f = try facts.finish()
+        let f = try facts.finish(connectionKinds: head.headers.connectionKinds)
         if f.hostCount > 1 { throw .conflictingHost }
         if f.hostCount == 0 && head.version == .http11 { throw .missingHost }
         if f.hostCount == 1 {

@@ -16,9 +16,6 @@ public struct ResponseHead: Sendable {
     var reasonRange: Range<Int>? = nil
     /// Framing from the headers alone, set by the parser; nil for hand-built heads, which are read leniently.
     var parsedFraming: BodyFraming? = nil
-    /// The head has a `Berth-Error` field (set by the parser, which reads every known field anyway): forwarding
-    /// renames it, on a path of its own, so the common one pays a single test per head.
-    var hasBerthError = false
     /// The idle timeout the server announced (`Keep-Alive: timeout=N`), in seconds; -1 when it announced none.
     /// Set by the parser, which reads the known fields anyway.
     public internal(set) var keepAliveTimeout: Int32 = -1
@@ -70,6 +67,6 @@ public struct ResponseHead: Sendable {
         version = .http11; status = 200; keepAlive = true
         headers.removeAll(keepingCapacity: true)
         text.removeAll(keepingCapacity: true)
-        reasonRange = nil; parsedFraming = nil; hasBerthError = false; keepAliveTimeout = -1
+        reasonRange = nil; parsedFraming = nil; keepAliveTimeout = -1
     }
 }

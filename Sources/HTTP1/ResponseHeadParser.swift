@@ -70,15 +70,26 @@ struct ResponseSink: HeadSink, Sendable {
         head.reasonRange = 0..<(n - reasonStart)
     }
 
+    /// Inlined into the lexer's loop: most lines are counted and told apart from every known name there (by length
+    /// and first byte), and only the others call out.
+    @inline(__always)
     mutating func field(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        let kind = head.headers.appendParsed(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        if head.headers.countLine(line, nameEnd: nameEnd) {
+            knownField(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
+        }
+    }
+
+    /// A line whose name may be known: recorded and its facts gathered when it is.
+    @inline(never)
+    mutating func knownField(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        let kind = head.headers.appendKnown(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
         facts.add(kind, line: line, valueStart: valueStart, valueEnd: valueEnd, index: head.headers.count &- 1)
     }
 
     mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
 
     mutating func finish() throws(HTTP1Error) {
-        let f = try facts.finish()
+        let f = try facts.finish(connectionKinds: head.headers.connectionKinds)
         if f.hasTransferEncoding {
             // RFC 9112 6.3 lets a recipient prefer TE; berth refuses instead, as the pair signals smuggling.
             if f.contentLength != nil { throw .contentLengthWithTransferEncoding }
@@ -88,7 +99,6 @@ struct ResponseSink: HeadSink, Sendable {
             if f.hasMalformedCoding || f.codingCount == 0 || f.chunkedCount > 1 { throw .invalidTransferEncoding }
         }
         head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)
-        head.hasBerthError = f.hasBerthError
         head.keepAliveTimeout = f.keepAliveTimeout
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose

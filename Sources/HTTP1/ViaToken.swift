@@ -9,10 +9,12 @@ extension HTTPHeaders {
         var found = false
         bytes.withUnsafeBytes { b in
             receivedBy.withUnsafeBytes { token in
-                for f in fields where f.kind == .via && !found {
-                    forEachListElement(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)])) { element in
+                forEachKnownLine(b) { _, kind, l in
+                    guard kind == .via else { return true }
+                    forEachListElement(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd])) { element in
                         if !found { found = Self.elementNames(element, token) }
                     }
+                    return !found
                 }
             }
         }
