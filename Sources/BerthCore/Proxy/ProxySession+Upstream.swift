@@ -69,28 +69,33 @@ extension ProxySession {
     }
 
     func upstreamReadable() {
-        guard let up = machine.state.connection else { return }
-        // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
-        guard up.channel.reading else { return relay() }
-        switch up.channel.read() {
-        case .data(let n):
-            if exchange.responseBytes == 0 {
-                exchange.firstByteAt = worker.now
-                exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
-                exchange.deadPeerWatch = false
+        // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
+        // runs after that borrow ends.
+        var ended: RelayStep?
+        let relaying = machine.state.withRelayedChannel { channel in
+            // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
+            guard channel.reading else { return }
+            switch channel.read() {
+            case .data(let n):
+                if exchange.responseBytes == 0 {
+                    exchange.firstByteAt = worker.now
+                    exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
+                    exchange.deadPeerWatch = false
+                }
+                exchange.responseBytes += UInt64(n)
+                channel.setTimeout(exchange.socketTimeout, now: worker.now)
+            case .wouldBlock:
+                // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either
+                // side (a request body's runs, unflushed output), and the machine looks at both.
+                break
+            case .eof:
+                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: channel.endedCleanly)
+            case .failed:
+                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
             }
-            exchange.responseBytes += UInt64(n)
-            up.channel.setTimeout(exchange.socketTimeout, now: worker.now)
-        case .wouldBlock:
-            // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
-            // (a request body's runs, unflushed output), and the machine looks at both.
-            break
-        case .eof:
-            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: up.channel.endedCleanly))
-        case .failed:
-            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false))
         }
-        relay()
+        guard relaying != nil else { return }
+        relay(from: ended)
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
