@@ -12,15 +12,18 @@ extension ProxySession {
         lease.conn.requestsServed += 1
         exchange.reused = reused
         exchange.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)
-        let host = route.hostValue
-        let options = worker.settings.forward
-        let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(exchange.request, host: host, options: options, reserve: $0) }
-        if written, exchange.retried, case .holding(let copy) = exchange.replay {
-            // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
-            lease.conn.channel.write(moving: copy.bytes)
-            exchange.dropReplay(into: worker.replay, because: nil)
-        }
         machine.relaying(lease)
+        // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
+        // (both passed inout, no copy) and the channel borrowed from the lease the state now holds.
+        let written = machine.state.withRelayedChannel { channel in
+            let written = channel.writeInPlace { worker.writeForwardRequest(&exchange.request, host: &route.hostValue, reserve: $0) }
+            if written, exchange.retried, case .holding(let copy) = exchange.replay {
+                // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
+                channel.write(moving: copy.bytes)
+                exchange.dropReplay(into: worker.replay, because: nil)
+            }
+            return written
+        } ?? false
         // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
         guard written else { return close() }
         exchange.sentAt = now
