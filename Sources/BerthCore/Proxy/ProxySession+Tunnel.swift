@@ -16,7 +16,7 @@ extension ProxySession: TunnelOwner {
     /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
     /// max-pending, the acquire timeout) and holds its slot until it ends.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
-        exchange.tunnelTarget = key
+        exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
         guard key.isResolvable else {
             return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
