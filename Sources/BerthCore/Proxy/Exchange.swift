@@ -5,8 +5,14 @@ import EventLoop
 /// Per-request state of a proxy session: the request, where both bodies stand, and the facts its end is judged by.
 struct Exchange {
     var request = RequestHead()
-    /// The upstream it goes to (the CONNECT target for a tunnel).
-    var key: PoolKey?
+    /// The upstream it goes to: a key set here (a CONNECT target, named before its pool is found so that the answers
+    /// before then can name it), else the pool's. A request's is read from its pool, not stored: a stored copy
+    /// retained and released the key's two strings and its reference per request.
+    var key: PoolKey? {
+        get { namedKey ?? pool?.key }
+        set { namedKey = newValue }
+    }
+    private var namedKey: PoolKey?
     var pool: Upstream?
     /// Where the request body stands.
     var requestBody: Body = .done
@@ -101,7 +107,7 @@ struct Exchange {
     /// Clears everything for the next request. A replay copy must have been given back first (`dropReplay`).
     mutating func reset(now: Nanos) {
         if case .holding = replay { preconditionFailure("an exchange was reset while holding a replay copy") }
-        key = nil
+        if namedKey != nil { namedKey = nil }  // no release calls in the usual case: not a CONNECT
         pool = nil
         requestBody = .done
         requestBodyBytes = 0

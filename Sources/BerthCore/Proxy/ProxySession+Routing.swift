@@ -4,77 +4,100 @@ import HTTP1
 import EventLoop
 
 extension ProxySession: PoolWaiter, ConnectorClient {
-    /// A request head is complete: decide where it goes and get a connection.
+    /// A request head is complete: decide where it goes and get a connection. The head is read where it lies
+    /// (`exchange.request`) and passed on inout, never copied out: a copy retains and releases each of its arrays.
     func beginExchange() {
         let now = worker.now
         exchange.reset(now: now)
         parser.takeHead(into: &exchange.request)
         worker.counters[.requestsReceived] &+= 1
-        let req = exchange.request
-        exchange.callerKeepAlive = req.keepAlive && !worker.isShuttingDown
+        exchange.callerKeepAlive = exchange.request.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
-        exchange.requestBody = Body(req.framing, limits: worker.settings.limits)
+        exchange.requestBody = Body(exchange.request.framing, limits: worker.settings.limits)
         if case .untilClose = exchange.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }
         // Only a head with a Via field is searched: one branch per request otherwise.
-        if req.hasVia && req.headers.viaNames(worker.settings.viaName) {
+        if exchange.request.hasVia && exchange.request.headers.viaNames(worker.settings.viaName) {
             return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
         }
 
         let pool: Upstream
-        if let cached = cachedRoute(req) {
+        if let cached = cachedRoute() {
             pool = cached
         } else {
-            // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
-            let authority: Authority
-            let hostValue: String
-            switch req.targetForm {
-            case .absolute:
-                guard RouteTarget.Scheme(req.scheme) != nil, let a = req.targetAuthority else {
-                    return answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
-                }
-                authority = a
-                hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
-            case .authority:
-                guard let a = req.targetAuthority, let port = a.port else {
-                    return answer(.badRequest, detail: "CONNECT needs host:port")
-                }
-                return beginTunnel(PoolKey(host: a.host, port: port), now: now)
-            case .origin, .asterisk:
-                guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
-                    return answer(.badRequest, detail: "no Host header to route by")
-                }
-                authority = a
-                hostValue = host
-            }
-            let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: worker.manager.settings)
-            guard key.isResolvable else {
-                return answer(.badRequest, detail: "\(key.host) is not a valid host name")
-            }
-            guard worker.isAllowed(key) else {
-                return answer(.destinationDenied, detail: "\(key) is not in the allowlist")
-            }
-            guard let p = worker.manager.poolForRequest(key, now: now) else {
-                let cap = worker.manager.settings.maxUpstreams
-                return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
-            }
+            guard let p = routeAfresh(now: now) else { return }
             pool = p
-            remember(req, pool: pool, hostValue: hostValue)
         }
-        exchange.key = pool.key
         exchange.pool = pool
         exchange.socketTimeout = pool.settings.socketTimeout
-        if let override = req.headers["berth-socket-timeout"] {
+        if let override = ProxySession.field(&exchange.request, named: "berth-socket-timeout") {
             guard let d = DurationSyntax.nanoseconds(parsing: override) else {
                 return answer(.badRequest, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        if req.namesGeneration && !admitGeneration(pool) { return }
+        if exchange.request.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(allowReuse: true)
+    }
+
+    /// A field's value, looked up in place: `head` inout is passed borrowed, where one read out of the session
+    /// would be copied (its arrays retained and released) for the call.
+    @inline(never)
+    private static func field(_ head: inout RequestHead, named name: String) -> String? {
+        head.headers[name]
+    }
+
+    /// The route of a request the cache does not know (a new caller, a new upstream): the target or Host is parsed,
+    /// checked against the allowlist and looked up in the pools, and remembered. Nil when the request was answered
+    /// (or became a tunnel) instead. Out of line, with its own copy of the head: paid once per route change.
+    @inline(never)
+    private func routeAfresh(now: Nanos) -> Upstream? {
+        let req = exchange.request
+        // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
+        let authority: Authority
+        let hostValue: String
+        switch req.targetForm {
+        case .absolute:
+            guard RouteTarget.Scheme(req.scheme) != nil, let a = req.targetAuthority else {
+                answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
+                return nil
+            }
+            authority = a
+            hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
+        case .authority:
+            guard let a = req.targetAuthority, let port = a.port else {
+                answer(.badRequest, detail: "CONNECT needs host:port")
+                return nil
+            }
+            beginTunnel(PoolKey(host: a.host, port: port), now: now)
+            return nil
+        case .origin, .asterisk:
+            guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
+                answer(.badRequest, detail: "no Host header to route by")
+                return nil
+            }
+            authority = a
+            hostValue = host
+        }
+        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: worker.manager.settings)
+        guard key.isResolvable else {
+            answer(.badRequest, detail: "\(key.host) is not a valid host name")
+            return nil
+        }
+        guard worker.isAllowed(key) else {
+            answer(.destinationDenied, detail: "\(key) is not in the allowlist")
+            return nil
+        }
+        guard let pool = worker.manager.poolForRequest(key, now: now) else {
+            let cap = worker.manager.settings.maxUpstreams
+            answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+            return nil
+        }
+        remember(pool: pool, hostValue: hostValue)
+        return pool
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
@@ -222,22 +245,23 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     // MARK: route cache
 
     /// The pool of the previous request when this one names the same route the same way and nothing changed since.
-    private func cachedRoute(_ req: RequestHead) -> Upstream? {
+    private func cachedRoute() -> Upstream? {
         guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
-        return RouteCache.withRouteBytes(req) { bytes in
-            guard let bytes, bytes.count > 0, route.isAbsolute == (req.targetForm == .absolute), bytes.count == route.bytes.count else { return nil }
+        let isAbsolute = exchange.request.targetForm == .absolute
+        return RouteCache.withRouteBytes(&exchange.request) { bytes in
+            guard let bytes, bytes.count > 0, route.isAbsolute == isAbsolute, bytes.count == route.bytes.count else { return nil }
             let same = route.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
             return same ? pool : nil
         }
     }
 
-    private func remember(_ req: RequestHead, pool: Upstream, hostValue: String) {
-        RouteCache.withRouteBytes(req) { bytes in
+    private func remember(pool: Upstream, hostValue: String) {
+        RouteCache.withRouteBytes(&exchange.request) { bytes in
             guard let bytes else { return }
             route.bytes.removeAll(keepingCapacity: true)
             route.bytes.append(contentsOf: bytes)
         }
-        route.isAbsolute = req.targetForm == .absolute
+        route.isAbsolute = exchange.request.targetForm == .absolute
         route.pool = pool
         route.hostValue = hostValue
         route.generation = worker.routeGeneration

@@ -12,15 +12,18 @@ extension ProxySession {
         lease.conn.requestsServed += 1
         exchange.reused = reused
         exchange.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)
-        let host = route.hostValue
-        let options = worker.settings.forward
-        let written = lease.conn.channel.writeInPlace { HeadSerializer.writeForwardRequest(exchange.request, host: host, options: options, reserve: $0) }
-        if written, exchange.retried, case .holding(let copy) = exchange.replay {
-            // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
-            lease.conn.channel.write(moving: copy.bytes)
-            exchange.dropReplay(into: worker.replay, because: nil)
-        }
         machine.relaying(lease)
+        // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
+        // (both passed inout, no copy) and the channel borrowed from the lease the state now holds.
+        let written = machine.state.withRelayedChannel { channel in
+            let written = channel.writeInPlace { worker.writeForwardRequest(&exchange.request, host: &route.hostValue, reserve: $0) }
+            if written, exchange.retried, case .holding(let copy) = exchange.replay {
+                // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
+                channel.write(moving: copy.bytes)
+                exchange.dropReplay(into: worker.replay, because: nil)
+            }
+            return written
+        } ?? false
         // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
         guard written else { return close() }
         exchange.sentAt = now
@@ -69,28 +72,33 @@ extension ProxySession {
     }
 
     func upstreamReadable() {
-        guard let up = machine.state.connection else { return }
-        // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
-        guard up.channel.reading else { return relay() }
-        switch up.channel.read() {
-        case .data(let n):
-            if exchange.responseBytes == 0 {
-                exchange.firstByteAt = worker.now
-                exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
-                exchange.deadPeerWatch = false
+        // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
+        // runs after that borrow ends.
+        var ended: RelayStep?
+        let relaying = machine.state.withRelayedChannel { channel in
+            // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
+            guard channel.reading else { return }
+            switch channel.read() {
+            case .data(let n):
+                if exchange.responseBytes == 0 {
+                    exchange.firstByteAt = worker.now
+                    exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
+                    exchange.deadPeerWatch = false
+                }
+                exchange.responseBytes += UInt64(n)
+                channel.setTimeout(exchange.socketTimeout, now: worker.now)
+            case .wouldBlock:
+                // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either
+                // side (a request body's runs, unflushed output), and the machine looks at both.
+                break
+            case .eof:
+                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: channel.endedCleanly)
+            case .failed:
+                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
             }
-            exchange.responseBytes += UInt64(n)
-            up.channel.setTimeout(exchange.socketTimeout, now: worker.now)
-        case .wouldBlock:
-            // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either side
-            // (a request body's runs, unflushed output), and the machine looks at both.
-            break
-        case .eof:
-            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: up.channel.endedCleanly))
-        case .failed:
-            return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false))
         }
-        relay()
+        guard relaying != nil else { return }
+        relay(from: ended)
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.

@@ -5,8 +5,10 @@ import EventLoop
 
 /// A caller connection and its current exchange. Requests are answered one at a time, in order (pipelining included).
 final class ProxySession: ChannelDelegate {
-    /// Unowned(unsafe): the worker outlives its sessions, and this is read several times per request.
-    unowned(unsafe) let worker: Worker
+    /// Strong and `let`: the worker outlives its sessions, and a strong `let` is read borrowed, with no reference
+    /// count (an unowned(unsafe) one was retained and released around each use, ~10 pairs per request). The cycle
+    /// it makes lasts until `close()` takes the session out of the worker's table.
+    let worker: Worker
     let caller: Channel
     /// Where the session is, what it holds there, and what its caller timer runs to: the one state (pure; this
     /// class carries out its verdicts).
@@ -62,7 +64,7 @@ final class ProxySession: ChannelDelegate {
         worker.tick()
         if channel === caller {
             callerReadable()
-        } else if let up = machine.state.connection, channel === up.channel {
+        } else if machine.state.relays(over: channel) {
             upstreamReadable()
         }
         drive()
@@ -72,7 +74,7 @@ final class ProxySession: ChannelDelegate {
         worker.tick()
         if channel === caller {
             callerDrained()
-        } else if let up = machine.state.connection, channel === up.channel {
+        } else if machine.state.relays(over: channel) {
             upstreamDrained()
         }
         drive()
@@ -80,7 +82,7 @@ final class ProxySession: ChannelDelegate {
 
     func channelWriteProgress(_ channel: Channel) {
         worker.tick()
-        if let up = machine.state.connection, channel === up.channel { upstreamTookBytes() }
+        if machine.state.relays(over: channel) { upstreamTookBytes() }
         drive()
     }
 
@@ -88,7 +90,7 @@ final class ProxySession: ChannelDelegate {
         worker.tick()
         if channel === caller {
             callerTimedOut()
-        } else if let up = machine.state.connection, channel === up.channel {
+        } else if machine.state.relays(over: channel) {
             upstreamTimedOut()
         }
         drive()

@@ -14,7 +14,8 @@ struct RouteCache {
     var generation = 0
 
     /// The bytes that name the route of `req`: its Host value, or for absolute-form the target before the path.
-    static func withRouteBytes<R>(_ req: RequestHead, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    /// `req` is inout so that the session's head is passed in place, not copied out of the session.
+    static func withRouteBytes<R>(_ req: inout RequestHead, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
         switch req.targetForm {
         case .absolute:
             // The parser found where the authority ends, so no byte of the target is looked at again.

@@ -78,6 +78,16 @@ enum SessionState: ~Copyable {
         }
     }
 
+    /// Whether `channel` is the relayed connection's: an identity check that takes no reference, so the event that
+    /// asked holds no retain on the connection across its handler.
+    @inline(__always)
+    func relays(over channel: Channel) -> Bool {
+        switch self {
+        case .relaying(let lease): return lease.conn.channel === channel
+        default: return false
+        }
+    }
+
     /// Whether the session holds a pool's connect slot (a pooled connection, or a CONNECT target, is being opened).
     var holdsConnectSlot: Bool {
         switch self {

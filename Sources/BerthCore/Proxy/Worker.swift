@@ -10,8 +10,15 @@ final class Worker: EventHandler {
     let base = EventBase()
     var settings: ProxySettings {
         // Cached routes were checked against the old allowlist.
-        didSet { routeGeneration += 1 }
+        didSet {
+            routeGeneration += 1
+            forward = settings.forward
+        }
     }
+    /// `settings.forward`, set with it: a stored property without observers, which `writeForwardRequest` can pass
+    /// in place (inout) to the serializer; read from `settings` the options (two arrays) were copied, retained and
+    /// released, per request.
+    private(set) var forward: ForwardOptions
     /// The loop's time, read once at the start of each session event (as nginx reads ngx_current_msec once per
     /// loop turn): one clock read per event instead of one per timer, timestamp and pool call.
     private(set) var now: Nanos = MonotonicClock.now()
@@ -20,6 +27,22 @@ final class Worker: EventHandler {
     @inline(__always)
     func tick() {
         now = MonotonicClock.now()
+    }
+
+    /// Writes `request` forwarded (Host `host`, this worker's forwarding options) into the memory `reserve` hands
+    /// out. Fast because nothing is copied: the head, the Host value and the options are all passed in place.
+    @inline(__always)
+    func writeForwardRequest(_ request: inout RequestHead, host: inout String, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        Worker.serialize(&request, host: &host, options: &forward, reserve: reserve)
+    }
+
+    /// The serializer's call, from `inout` values: an inout value is the caller's alone for the call, so it is
+    /// passed borrowed, where a value read out of a class (the session, the worker) is copied first, each array in
+    /// it retained and released, since the callee could change that class.
+    @inline(never)
+    private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
+                                  reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
     }
 
     /// Bumped whenever cached routes may be wrong.
@@ -54,6 +77,7 @@ final class Worker: EventHandler {
     init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts()) {
         self.index = index
         settings = ProxySettings(configuration, worker: index, of: count)
+        forward = settings.forward
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
         resolver = UpstreamResolver(base: base, manager: manager)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: ReplayStore.capacity(settings, worker: index, of: count))
