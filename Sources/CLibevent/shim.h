@@ -140,6 +140,23 @@ static inline int berth_unacknowledged(int fd) {
     return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
 }
 
+/* One send of `len` bytes; MSG_NOSIGNAL: a closed peer is EPIPE, never SIGPIPE (a channel's output front). */
+static inline ssize_t berth_send(int fd, const void *p, size_t len) { return send(fd, p, len, MSG_NOSIGNAL); }
+
+/* A channel's output front and, behind it, the evbuffer's first chains in one sendmsg; drains nothing (the caller
+ * drains the front, then the evbuffer by what went past the front). */
+static inline ssize_t berth_send_front_and_buffer(int fd, const void *p, size_t len, struct evbuffer *buf) {
+    struct evbuffer_iovec vec[16];
+    vec[0].iov_base = (void *)p;
+    vec[0].iov_len = len;
+    int n = evbuffer_peek(buf, -1, NULL, vec + 1, 15);
+    struct msghdr m;
+    memset(&m, 0, sizeof m);
+    m.msg_iov = (struct iovec *)vec;
+    m.msg_iovlen = (size_t)(1 + (n < 0 ? 0 : n < 15 ? n : 15));
+    return sendmsg(fd, &m, MSG_NOSIGNAL);
+}
+
 /* Writes as much of `buf` to the socket `fd` as the kernel takes and drains what was sent; returns send()'s result.
  * In place of evbuffer_write, which always uses writev: send() on one contiguous piece skips the VFS and iovec layers
  * (about 3% of a proxied request's kernel time). Small output in several chains (a head and a short body) is pulled
@@ -215,11 +232,11 @@ static inline struct berth_mm_cache *berth_mm_cache(void) {
     return &cache;
 }
 
+/* A class is a power of two from 512 bytes: its index from the trailing zeros, no loop (~15 instructions fewer a call,
+ * four calls a request). */
 static inline int berth_mm_class(size_t size) {
-    for (int c = 0; c < BERTH_MM_CLASSES; c++) {
-        if (size == ((size_t)512 << c)) return c;
-    }
-    return -1;
+    if (size < 512 || size > ((size_t)512 << (BERTH_MM_CLASSES - 1)) || (size & (size - 1)) != 0) return -1;
+    return __builtin_ctzl(size) - 9;
 }
 
 /* Small blocks are reused often; a few large ones are enough for bodies in flight. */

@@ -41,6 +41,7 @@ extension Channel {
     /// Appends `queue`'s bytes to the output and empties the queue, moving its chains instead of copying them.
     package func write(moving queue: ByteQueue) {
         guard !closed else { return queue.clear() }
+        outputSpilled = true
         evbuffer_add_buffer(output, queue.buffer)
     }
 }

@@ -32,9 +32,13 @@ package enum ReadOutcome: Equatable {
 package final class Channel: EventHandler {
     package let fd: CInt
     /// Bytes read and not yet consumed (Channel+Input.swift).
-    var input = InputBlock()
-    /// Bytes to send.
+    var input = ByteBlock()
+    /// Bytes to send behind `front` (Channel+Output.swift).
     let output: OpaquePointer
+    /// The output's first bytes: heads and short bodies, sent before anything in `output`.
+    var front = ByteBlock()
+    /// Whether `output` may hold bytes: then every write goes behind them there. Always set on a TLS channel.
+    var outputSpilled = false
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
     /// table on each session and connection, sending all their retains and releases down the slow path.
     package unowned(unsafe) var delegate: ChannelDelegate?
@@ -129,10 +133,6 @@ package final class Channel: EventHandler {
         }
     }
 
-    /// Bytes waiting in `output`.
-    @inline(__always)
-    package var pendingOutput: Int { evbuffer_get_length(output) }
-
     /// Bytes berth wrote that the peer has not yet acknowledged: `output` plus the kernel's send queue (one ioctl,
     /// so for rare paths: the socket timeout asks it before calling a slow reader silent).
     package var unacknowledgedOutput: Int {
@@ -141,7 +141,7 @@ package final class Channel: EventHandler {
 
     /// Bytes a plain channel handed to the kernel over its life: one add per send, so that the rare dead-peer look
     /// can tell the bytes of the current request from those the peer acknowledged before it.
-    private var sentToKernel: UInt64 = 0
+    var sentToKernel: UInt64 = 0
 
     /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as OpenSSL counted it).
     package var bytesHandedToKernel: UInt64 {
@@ -155,30 +155,6 @@ package final class Channel: EventHandler {
     /// Bytes waiting in `input`.
     @inline(__always)
     package var pendingInput: Int { input.count }
-
-    /// Writes as much of `output` as the kernel takes; arms EV_WRITE for the rest. False when the socket failed.
-    @discardableResult
-    package func flush() -> Bool {
-        if closed { return false }
-        if writeError != 0 { return false }
-        if _slowPath(tls != nil) { return tlsFlush() }
-        while evbuffer_get_length(output) > 0 {
-            let n = berth_evbuffer_send_fd(output, fd)
-            if n > 0 {
-                sentToKernel &+= UInt64(n)
-                continue
-            }
-            let e = berth_errno()
-            if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
-                writeEvent.add()
-                return true
-            }
-            if n < 0 && e == EINTR { continue }
-            writeError = n == 0 ? EPIPE : e
-            return false
-        }
-        return true
-    }
 
     /// How a non-blocking connect started.
     package enum ConnectStart {
@@ -204,6 +180,7 @@ package final class Channel: EventHandler {
                 return .failed(ENOMEM)
             }
             ch.tls = connection
+            ch.outputSpilled = true
         }
         ch.delegate = delegate
         guard inProgress else { return .connected(ch) }
@@ -236,54 +213,6 @@ package final class Channel: EventHandler {
             guard let owner = delegate else { return }
             owner.channelTimedOut(self)
         }
-    }
-
-    /// Appends raw bytes to `output`; nothing once closed.
-    @inline(__always)
-    package func write(_ bytes: UnsafeRawBufferPointer) {
-        guard !closed else { return }
-        evbuffer_add(output, bytes.baseAddress, bytes.count)
-    }
-
-    /// Lets `serialize` write straight into `output`'s free space: it asks the closure it is given for as many bytes
-    /// as it may need, writes, and returns how many it wrote, which are kept. One copy fewer than building the bytes
-    /// elsewhere and adding them (forwarded heads are written this way). False when nothing was written: the channel
-    /// is closed, or libevent could not find the memory; a head that is not there must not be followed by its body.
-    @inline(__always)
-    @discardableResult
-    package func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) -> Bool {
-        guard !closed else { return false }
-        var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
-        let output = self.output
-        let n = serialize { bound in
-            evbuffer_reserve_space(output, bound, &vec, 1) == 1 ? vec.iov_base : nil
-        }
-        guard n > 0 else { return false }
-        vec.iov_len = n
-        return evbuffer_commit_space(output, &vec, 1) == 0
-    }
-
-    /// Appends a byte array to `output`.
-    package func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { write($0) }
-    }
-
-    /// Appends `bytes` to `output` without copying them: libevent sends from their own memory and releases the
-    /// retain taken here when done. For multi-megabyte admin answers (/stats, /metrics), where a copy and its page
-    /// faults cost more than building the document.
-    package func writeOwned(_ bytes: OwnedBytes) {
-        guard !closed, bytes.count > 0 else { return }
-        let extra = Unmanaged.passRetained(bytes).toOpaque()
-        if evbuffer_add_reference(output, bytes.base, bytes.count, ownedBytesCleanup, extra) != 0 {
-            Unmanaged<OwnedBytes>.fromOpaque(extra).release()
-            write(UnsafeRawBufferPointer(start: bytes.base, count: bytes.count))
-        }
-    }
-
-    /// Appends a string's UTF-8 to `output`.
-    package func write(_ text: String) {
-        var t = text
-        t.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Half-closes: the peer reads end of stream (FIN, after a TLS close_notify), and this side keeps reading. Call it
@@ -327,7 +256,7 @@ package final class Channel: EventHandler {
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
         // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
         input.release()
-        evbuffer_drain(output, evbuffer_get_length(output))
+        discardOutput()
     }
 
     package func handleEvent(_ tag: EventTag, what: Int16) {
@@ -340,9 +269,9 @@ package final class Channel: EventHandler {
             owner.channelReadable(self)
         case .write:
             if _slowPath(tls != nil) { return tlsWriteEvent(owner) }
-            let before = evbuffer_get_length(output)
+            let before = pendingOutput
             if flush() {
-                let left = evbuffer_get_length(output)
+                let left = pendingOutput
                 if left == 0 { owner.channelWritable(self) } else if left < before { owner.channelWriteProgress(self) }
             } else {
                 owner.channelWritable(self)
@@ -357,6 +286,7 @@ package final class Channel: EventHandler {
     deinit {
         if !closed { close() }
         input.release()
+        front.release()
         evbuffer_free(output)
     }
 }
