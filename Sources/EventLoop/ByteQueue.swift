@@ -33,12 +33,15 @@ package final class ByteQueue {
 extension Channel {
     /// Appends a copy of the first `n` input bytes to `queue`, leaving the input as it is; false when memory ran out.
     package func copyInput(_ n: Int, to queue: ByteQueue) -> Bool {
-        berth_evbuffer_copy_prefix(input, queue.buffer, n) == n
+        guard n <= input.count else { return false }
+        guard let chunk = input.chunk else { return n == 0 }
+        return evbuffer_add(queue.buffer, chunk.baseAddress, n) == 0
     }
 
     /// Appends `queue`'s bytes to the output and empties the queue, moving its chains instead of copying them.
     package func write(moving queue: ByteQueue) {
         guard !closed else { return queue.clear() }
+        outputSpilled = true
         evbuffer_add_buffer(output, queue.buffer)
     }
 }

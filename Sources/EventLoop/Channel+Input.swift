@@ -3,36 +3,40 @@ internal import CLibevent
 
 extension Channel {
     /// The first contiguous piece of `input`, read in place; nil when nothing is buffered. Valid until the input next
-    /// changes (a drain, a move or a read), so the owner uses it and then says how much it consumed.
+    /// changes (a drain, a move or a read), so the owner uses it and then says how much it consumed. The input is one
+    /// block, so this is every buffered byte.
     @inline(__always)
     package func inputChunk() -> UnsafeRawBufferPointer? {
-        var len = 0
-        guard let ptr = berth_evbuffer_first_chunk(input, &len), len > 0 else { return nil }
-        return UnsafeRawBufferPointer(start: ptr, count: len)
+        input.chunk
     }
 
     /// Drops the first `n` buffered input bytes (consumed in place, or not wanted).
     @inline(__always)
     package func drainInput(_ n: Int) {
-        evbuffer_drain(input, n)
+        input.drain(n)
     }
 
     /// Drops all buffered input.
     @inline(__always)
     package func discardInput() {
-        evbuffer_drain(input, evbuffer_get_length(input))
+        input.release()
     }
 
-    /// Moves the first `n` input bytes to the end of `other`'s output, handing whole chains over where it can
-    /// (evbuffer_remove_buffer): body bytes are never copied on the way through.
+    /// Moves the first `n` input bytes to the end of `other`'s output without copying a whole block: into an empty
+    /// output the block itself goes (a body run then leaves with a plain send), behind other bytes a run of
+    /// `handOverBytes` or more goes by reference; a shorter run is copied, which costs less than a chain of its own
+    /// and lets a head and a short body leave in one send.
     @inline(__always)
     package func moveInput(_ n: Int, to other: Channel) {
-        evbuffer_remove_buffer(input, other.output, n)
+        guard n > 0, let chunk = input.chunk else { return }
+        if n == chunk.count && other.takeOutput(&input) { return }
+        other.append(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
+        input.drain(n)
     }
 
-    /// Moves all buffered input to the end of `other`'s output without a copy (evbuffer_add_buffer).
+    /// Moves all buffered input to the end of `other`'s output (a tunnel's turn).
     @inline(__always)
     package func moveAllInput(to other: Channel) {
-        evbuffer_add_buffer(other.output, input)
+        moveInput(input.count, to: other)
     }
 }

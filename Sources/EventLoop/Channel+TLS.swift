@@ -43,9 +43,8 @@ extension Channel {
     func tlsRead(want: Int) -> ReadOutcome {
         guard let tls else { return .failed(EBADF) }
         tls.readAgain = false
-        var vec = iovec()  // evbuffer_iovec is struct iovec on Unix
-        guard evbuffer_reserve_space(input, want, &vec, 1) == 1, let base = vec.iov_base else { return .failed(ENOMEM) }
-        let room = min(vec.iov_len, want)
+        guard let space = input.room(for: want), let base = space.baseAddress else { return .failed(ENOMEM) }
+        let room = space.count
         var got = 0
         var stop: ReadOutcome?
         // No ERR_clear_error first: the queue is empty between calls (TLSConnection's invariant).
@@ -79,18 +78,17 @@ extension Channel {
             break
         }
         if got == 0 {
-            evbuffer_commit_space(input, &vec, 0)
+            input.readNothing()
             return stop ?? .wouldBlock
         }
-        vec.iov_len = got
-        evbuffer_commit_space(input, &vec, 1)
+        input.commit(got)
         // More than `want` was decrypted or read ahead, or an end followed the data: the socket may never be readable
         // again for it, so the next read is scheduled rather than waited for.
         let more = stop == nil ? SSL_has_pending(tls.ssl) == 1 : stop != .wouldBlock
         if more {
             if reading { readEvent.activate() } else { tls.readAgain = true }
         }
-        adaptReadSize(read: got, want: want)
+        adaptReadSize(read: got, want: room)
         return .data(got)
     }
 

@@ -31,10 +31,14 @@ package enum ReadOutcome: Equatable {
 /// A socket plus buffers, with the syscall discipline the performance target needs: one read per readable event, writes at once, EV_WRITE only when the kernel pushed back.
 package final class Channel: EventHandler {
     package let fd: CInt
-    /// Bytes read and not yet consumed.
-    let input: OpaquePointer
-    /// Bytes to send.
+    /// Bytes read and not yet consumed (Channel+Input.swift).
+    var input = ByteBlock()
+    /// Bytes to send behind `front` (Channel+Output.swift).
     let output: OpaquePointer
+    /// The output's first bytes: heads and short bodies, sent before anything in `output`.
+    var front = ByteBlock()
+    /// Whether `output` may hold bytes: then every write goes behind them there. Always set on a TLS channel.
+    var outputSpilled = false
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
     /// table on each session and connection, sending all their retains and releases down the slow path.
     package unowned(unsafe) var delegate: ChannelDelegate?
@@ -56,7 +60,6 @@ package final class Channel: EventHandler {
     /// Takes ownership of `fd`.
     package init(base: EventBase, fd: CInt) {
         self.fd = fd
-        self.input = evbuffer_new()
         self.output = evbuffer_new()
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
@@ -94,24 +97,26 @@ package final class Channel: EventHandler {
         readEvent.remove()
     }
 
-    /// Bytes the next read reserves: small for heads, doubling while reads fill it (bodies), halving when they don't.
-    /// libevent sizes a chain to the next power of two above request + header, so each step is a power of two less a
-    /// margin for that header; asking for 64 KiB would allocate 128 KiB per read.
+    /// Bytes the next read asks for: small for heads, doubling while reads fill it (bodies), halving when they don't.
+    /// Each is a size class of the chain-block cache (4 KiB to 256 KiB), which the input's block comes from.
     var readShift = Channel.minReadShift
     private static let minReadShift = 12
     private static let maxReadShift = 18
-    private static let chainHeaderMargin = 128
 
-    /// One read(2) into `input`.
+    /// One recv(2) straight into the input block's free space: no ioctl(FIONREAD) and no evbuffer call (evbuffer_read
+    /// makes both), and recv rather than read skips the VFS layers (about a fifth of read's kernel time here).
     package func read() -> ReadOutcome {
         guard !closed else { return .failed(EBADF) }
-        let want = (1 << readShift) - Channel.chainHeaderMargin
+        let want = 1 << readShift
         if _slowPath(tls != nil) { return tlsRead(want: want) }
-        let n = berth_evbuffer_read_fd(input, fd, want)
+        guard let room = input.room(for: want) else { return .failed(ENOMEM) }
+        let n = Glibc.recv(fd, room.baseAddress, room.count, 0)
         if n > 0 {
-            adaptReadSize(read: n, want: want)
+            input.commit(n)
+            adaptReadSize(read: n, want: room.count)
             return .data(n)
         }
+        input.readNothing()
         if n == 0 { return .eof }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
@@ -128,10 +133,6 @@ package final class Channel: EventHandler {
         }
     }
 
-    /// Bytes waiting in `output`.
-    @inline(__always)
-    package var pendingOutput: Int { evbuffer_get_length(output) }
-
     /// Bytes berth wrote that the peer has not yet acknowledged: `output` plus the kernel's send queue (one ioctl,
     /// so for rare paths: the socket timeout asks it before calling a slow reader silent).
     package var unacknowledgedOutput: Int {
@@ -140,7 +141,7 @@ package final class Channel: EventHandler {
 
     /// Bytes a plain channel handed to the kernel over its life: one add per send, so that the rare dead-peer look
     /// can tell the bytes of the current request from those the peer acknowledged before it.
-    private var sentToKernel: UInt64 = 0
+    var sentToKernel: UInt64 = 0
 
     /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as OpenSSL counted it).
     package var bytesHandedToKernel: UInt64 {
@@ -153,31 +154,7 @@ package final class Channel: EventHandler {
 
     /// Bytes waiting in `input`.
     @inline(__always)
-    package var pendingInput: Int { evbuffer_get_length(input) }
-
-    /// Writes as much of `output` as the kernel takes; arms EV_WRITE for the rest. False when the socket failed.
-    @discardableResult
-    package func flush() -> Bool {
-        if closed { return false }
-        if writeError != 0 { return false }
-        if _slowPath(tls != nil) { return tlsFlush() }
-        while evbuffer_get_length(output) > 0 {
-            let n = berth_evbuffer_send_fd(output, fd)
-            if n > 0 {
-                sentToKernel &+= UInt64(n)
-                continue
-            }
-            let e = berth_errno()
-            if n < 0 && (e == EAGAIN || e == EWOULDBLOCK) {
-                writeEvent.add()
-                return true
-            }
-            if n < 0 && e == EINTR { continue }
-            writeError = n == 0 ? EPIPE : e
-            return false
-        }
-        return true
-    }
+    package var pendingInput: Int { input.count }
 
     /// How a non-blocking connect started.
     package enum ConnectStart {
@@ -203,6 +180,7 @@ package final class Channel: EventHandler {
                 return .failed(ENOMEM)
             }
             ch.tls = connection
+            ch.outputSpilled = true
         }
         ch.delegate = delegate
         guard inProgress else { return .connected(ch) }
@@ -235,54 +213,6 @@ package final class Channel: EventHandler {
             guard let owner = delegate else { return }
             owner.channelTimedOut(self)
         }
-    }
-
-    /// Appends raw bytes to `output`; nothing once closed.
-    @inline(__always)
-    package func write(_ bytes: UnsafeRawBufferPointer) {
-        guard !closed else { return }
-        evbuffer_add(output, bytes.baseAddress, bytes.count)
-    }
-
-    /// Lets `serialize` write straight into `output`'s free space: it asks the closure it is given for as many bytes
-    /// as it may need, writes, and returns how many it wrote, which are kept. One copy fewer than building the bytes
-    /// elsewhere and adding them (forwarded heads are written this way). False when nothing was written: the channel
-    /// is closed, or libevent could not find the memory; a head that is not there must not be followed by its body.
-    @inline(__always)
-    @discardableResult
-    package func writeInPlace(_ serialize: (_ reserve: (Int) -> UnsafeMutableRawPointer?) -> Int) -> Bool {
-        guard !closed else { return false }
-        var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
-        let output = self.output
-        let n = serialize { bound in
-            evbuffer_reserve_space(output, bound, &vec, 1) == 1 ? vec.iov_base : nil
-        }
-        guard n > 0 else { return false }
-        vec.iov_len = n
-        return evbuffer_commit_space(output, &vec, 1) == 0
-    }
-
-    /// Appends a byte array to `output`.
-    package func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { write($0) }
-    }
-
-    /// Appends `bytes` to `output` without copying them: libevent sends from their own memory and releases the
-    /// retain taken here when done. For multi-megabyte admin answers (/stats, /metrics), where a copy and its page
-    /// faults cost more than building the document.
-    package func writeOwned(_ bytes: OwnedBytes) {
-        guard !closed, bytes.count > 0 else { return }
-        let extra = Unmanaged.passRetained(bytes).toOpaque()
-        if evbuffer_add_reference(output, bytes.base, bytes.count, ownedBytesCleanup, extra) != 0 {
-            Unmanaged<OwnedBytes>.fromOpaque(extra).release()
-            write(UnsafeRawBufferPointer(start: bytes.base, count: bytes.count))
-        }
-    }
-
-    /// Appends a string's UTF-8 to `output`.
-    package func write(_ text: String) {
-        var t = text
-        t.withUTF8 { write(UnsafeRawBufferPointer($0)) }
     }
 
     /// Half-closes: the peer reads end of stream (FIN, after a TLS close_notify), and this side keeps reading. Call it
@@ -325,8 +255,8 @@ package final class Channel: EventHandler {
         Glibc.close(fd)
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
         // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
-        evbuffer_drain(input, evbuffer_get_length(input))
-        evbuffer_drain(output, evbuffer_get_length(output))
+        input.release()
+        discardOutput()
     }
 
     package func handleEvent(_ tag: EventTag, what: Int16) {
@@ -339,9 +269,9 @@ package final class Channel: EventHandler {
             owner.channelReadable(self)
         case .write:
             if _slowPath(tls != nil) { return tlsWriteEvent(owner) }
-            let before = evbuffer_get_length(output)
+            let before = pendingOutput
             if flush() {
-                let left = evbuffer_get_length(output)
+                let left = pendingOutput
                 if left == 0 { owner.channelWritable(self) } else if left < before { owner.channelWriteProgress(self) }
             } else {
                 owner.channelWritable(self)
@@ -355,7 +285,8 @@ package final class Channel: EventHandler {
 
     deinit {
         if !closed { close() }
-        evbuffer_free(input)
+        input.release()
+        front.release()
         evbuffer_free(output)
     }
 }
