@@ -338,3 +338,13 @@ struct HeadLexer: Sendable {
         return .needMore
     }
 }
+
+/// `HTTP/1.1` or `HTTP/1.0` in the eight bytes at `p`, compared as one word; nil for anything else, which
+/// `HTTPVersion.parse` then judges (a start line's fast path, where that call cost more than the compare).
+@inline(__always)
+func knownVersion(_ p: UnsafeRawPointer) -> HTTPVersion? {
+    let w = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+    if w == 0x312E_312F_5054_5448 { return .http11 }   // "HTTP/1.1"
+    if w == 0x302E_312F_5054_5448 { return .http10 }   // "HTTP/1.0"
+    return nil
+}

@@ -61,7 +61,7 @@ struct RequestSink: HeadSink, Sendable {
         let targetEnd: Int
         let version: HTTPVersion
         if k > targetStart, n &- k == 9, line[k] == SP,
-           let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n])) {
+           let v = knownVersion(p + k + 1) ?? (try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n]))) {
             targetEnd = k
             version = v
         } else {
