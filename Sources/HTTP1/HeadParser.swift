@@ -167,6 +167,12 @@ struct HeadLexer: Sendable {
         var i = 0
         loop: while i < n {
             switch state {
+            case .leadingCR:
+                guard bytes[i] == LF else { throw .bareCR }
+                state = .leading
+                i += 1
+            // The cases a head passes through when it comes whole follow one another, and each falls through to the
+            // next instead of going back through the switch.
             case .leading:
                 let c = bytes[i]
                 if S.skipsLeadingEmptyLines {
@@ -175,10 +181,7 @@ struct HeadLexer: Sendable {
                 }
                 lineStart = base + i
                 state = .startLine
-            case .leadingCR:
-                guard bytes[i] == LF else { throw .bareCR }
-                state = .leading
-                i += 1
+                fallthrough
             case .startLine:
                 // Eight bytes at a time to the first control byte: a start line has no CR or LF before its end, and
                 // usually no other control byte either, so the byte loop below rarely runs.
@@ -194,12 +197,14 @@ struct HeadLexer: Sendable {
                 lineEnd = base + i - lineStart
                 state = .startLineCR
                 i += 1
-            case .startLineCR:
-                guard bytes[i] == LF else { throw .bareCR }
+                // Its LF here as well: `.startLineCR`'s work without a turn of the loop.
+                if i == n || bytes[i] != LF { continue }
                 try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
                 i += 1
                 sectionStart = base + i
                 state = .lineStart
+                if i == n { break loop }
+                fallthrough
             case .lineStart:
                 // Whole field lines one after another, in one call and without going back through the switch: most
                 // heads are nothing else. The line `wholeFields` stops at goes on below from its first byte.
@@ -214,6 +219,9 @@ struct HeadLexer: Sendable {
                 let c = bytes[i]
                 if c == CR {
                     state = .finalCR
+                    i += 1
+                    if i == n { break loop }
+                    fallthrough
                 } else if token(c) {
                     if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
                     lineStart = base + i
@@ -226,6 +234,22 @@ struct HeadLexer: Sendable {
                     throw .invalidHeaderName
                 }
                 i += 1
+            case .finalCR:
+                try checkSection(base + i)
+                guard bytes[i] == LF else { throw .bareCR }
+                i += 1
+                try checkSection(base + i)
+                state = .done
+                position = base + i
+                commitRun()
+                try sink.finish()
+                return .complete(consumed: i)
+            case .startLineCR:
+                guard bytes[i] == LF else { throw .bareCR }
+                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
+                i += 1
+                sectionStart = base + i
+                state = .lineStart
             case .name:
                 while i < n && token(bytes[i]) { i += 1 }
                 try checkSection(base + i)
@@ -295,16 +319,6 @@ struct HeadLexer: Sendable {
                 fieldCount += 1
                 state = .lineStart
                 i += 1
-            case .finalCR:
-                try checkSection(base + i)
-                guard bytes[i] == LF else { throw .bareCR }
-                i += 1
-                try checkSection(base + i)
-                state = .done
-                position = base + i
-                commitRun()
-                try sink.finish()
-                return .complete(consumed: i)
             case .done:
                 return .complete(consumed: i)
             }
@@ -323,4 +337,14 @@ struct HeadLexer: Sendable {
         position = base + n
         return .needMore
     }
+}
+
+/// `HTTP/1.1` or `HTTP/1.0` in the eight bytes at `p`, compared as one word; nil for anything else, which
+/// `HTTPVersion.parse` then judges (a start line's fast path, where that call cost more than the compare).
+@inline(__always)
+func knownVersion(_ p: UnsafeRawPointer) -> HTTPVersion? {
+    let w = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+    if w == 0x312E_312F_5054_5448 { return .http11 }   // "HTTP/1.1"
+    if w == 0x302E_312F_5054_5448 { return .http10 }   // "HTTP/1.0"
+    return nil
 }

@@ -61,7 +61,7 @@ struct RequestSink: HeadSink, Sendable {
         let targetEnd: Int
         let version: HTTPVersion
         if k > targetStart, n &- k == 9, line[k] == SP,
-           let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n])) {
+           let v = knownVersion(p + k + 1) ?? (try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(k + 1)..<n]))) {
             targetEnd = k
             version = v
         } else {
@@ -193,6 +193,7 @@ struct RequestSink: HeadSink, Sendable {
     /// Keeps the host lowercased so `targetAuthority` is canonical while `target` stays as sent. `p` lies at `offset`
     /// in `head.text` (the target's copy there): a host with no capital letter, nearly every one, is used where it
     /// lies, and only another is copied and lowercased.
+    @inline(__always)
     mutating func storeAuthority(_ a: AuthoritySyntax, in p: UnsafeRawBufferPointer, offset: Int) {
         head.authorityPort = a.port
         let host = UnsafeRawBufferPointer(rebasing: p[a.host])

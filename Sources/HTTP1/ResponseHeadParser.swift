@@ -39,7 +39,8 @@ struct ResponseSink: HeadSink, Sendable {
         facts = FactsBuilder()
         let n = line.count
         // Fast path: a valid version holds no SP, so an SP right after one is the first SP, as the search finds.
-        if n > 8, line[8] == SP, let v = try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[0..<8])) {
+        if n > 8, line[8] == SP, let v = knownVersion(line.baseAddress.unsafelyUnwrapped)
+            ?? (try? HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[0..<8]))) {
             head.version = v
             try status(line, sp: 8)
             return
