@@ -47,24 +47,25 @@ public struct HTTPHeaders: Sendable {
     var bytes: [UInt8] = []
     /// The first `recordCount` are the records of the known lines, in line order.
     var records = InlineArray<8, FieldRecord>(repeating: FieldRecord())
-    var recordCount = 0
-    /// More known lines than `records` holds (unusual heads): readers then find every line by scanning `bytes`.
-    var overflowed = false
-    /// Lines stored, duplicates counted.
-    var lineCount = 0
     /// Where the next parsed line starts: `bytes.count` plus the lines `commitParsed` has not appended yet.
     var end = 0
+    /// Lines stored, duplicates counted. The counters are narrow so that a head, copied whole several times per
+    /// exchange, stays small (a head has at most `maxHeaderCount` lines).
+    var lineCount: Int32 = 0
+    var recordCount: UInt8 = 0
+    /// More known lines than `records` holds (unusual heads): readers then find every line by scanning `bytes`.
+    var overflowed = false
     /// The kinds the Connection fields list, and the lengths (`NameLengths`) of the names they list that are no
     /// kind: noted as each Connection line is stored, so forwarding does not walk the lines for them, and only a head
     /// whose Connection names some other field has its lines without a record looked at.
-    var connectionKinds: KindSet = 0
     var connectionOtherLengths: UInt64 = 0
+    var connectionKinds: KindSet = 0
 
     /// No fields.
     public init() {}
 
     /// Number of fields, duplicates counted.
-    public var count: Int { lineCount }
+    public var count: Int { Int(lineCount) }
 
     /// The name at `index` as sent.
     public func name(at index: Int) -> String {
@@ -250,13 +251,13 @@ public struct HTTPHeaders: Sendable {
     /// Keeps the record of the line just counted, a known one; past what a record can say (more known lines than
     /// `records` holds, an index or a line too long), the head is marked for readers that scan every line.
     mutating func record(_ kind: KnownHeader, lineStart: Int, lineEnd: Int) {
-        let ordinal = lineCount &- 1
-        guard recordCount < records.count, ordinal <= Int(UInt8.max), lineEnd &- lineStart <= Int(UInt16.max),
+        let ordinal = count &- 1
+        guard Int(recordCount) < records.count, ordinal <= Int(UInt8.max), lineEnd &- lineStart <= Int(UInt16.max),
               lineStart <= Int(UInt32.max) else {
             overflowed = true
             return
         }
-        records[recordCount] = FieldRecord(lineStart: UInt32(truncatingIfNeeded: lineStart),
+        records[Int(recordCount)] = FieldRecord(lineStart: UInt32(truncatingIfNeeded: lineStart),
                                            lineLength: UInt16(truncatingIfNeeded: lineEnd &- lineStart),
                                            ordinal: UInt8(truncatingIfNeeded: ordinal), kind: kind)
         recordCount &+= 1
@@ -293,9 +294,9 @@ extension HTTPHeaders {
 
     /// The line at `index` in `b` (this head's bytes): a known line's record, else found by scanning.
     func line(at index: Int, _ b: UnsafeRawBufferPointer) -> FieldLine {
-        precondition(index >= 0 && index < lineCount, "field index out of range")
+        precondition(index >= 0 && index < count, "field index out of range")
         let span = records.span
-        for i in 0..<recordCount where Int(span[i].ordinal) == index { return span[i].line(b) }
+        for i in 0..<Int(recordCount) where Int(span[i].ordinal) == index { return span[i].line(b) }
         var ordinal = 0
         var found = FieldLine(lineStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, lineEnd: 0)
         HTTPHeaders.forEachLine(b) { l in
@@ -312,7 +313,7 @@ extension HTTPHeaders {
     func forEachKnownLine(_ b: UnsafeRawBufferPointer, _ body: (Int, KnownHeader, FieldLine) -> Bool) {
         if !overflowed {
             let span = records.span
-            for i in 0..<recordCount {
+            for i in 0..<Int(recordCount) {
                 let r = span[i]
                 if !body(Int(r.ordinal), r.kind, r.line(b)) { return }
             }

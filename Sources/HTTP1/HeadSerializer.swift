@@ -171,7 +171,7 @@ public enum HeadSerializer {
             let otherLengths = headers.connectionOtherLengths
             if _fastPath(!headers.overflowed && otherLengths == 0 && options.alsoDropLengths == 0) {
                 let records = headers.records.span
-                for i in 0..<headers.recordCount {
+                for i in 0..<Int(headers.recordCount) {
                     let r = records[i]
                     guard cuts & r.kind.bit != 0 else { continue }
                     if _slowPath(rename & r.kind.bit != 0) {
