@@ -6,7 +6,7 @@ public enum HeadSerializer {
     /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
         head.method.rawValue.utf8.count + 1 + max(head.text.count, 1) + 1 + 8 + 2
-            + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+            + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
     }
 
     /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", the
@@ -15,7 +15,7 @@ public enum HeadSerializer {
     /// excess cost nothing).
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + Int(head.headers.byteCount) + 24 + 28 + options.viaLine.count
             + KeepAliveLine.bound + 2
             + head.headers.count &* upstreamErrorNameGrowth
     }
@@ -138,7 +138,7 @@ public enum HeadSerializer {
     /// with its value, so a caller never takes an upstream's cause for this berth's own.
     static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
                                    options: ForwardOptions, into out: inout HeadWriter) {
-        headers.bytes.withUnsafeBytes { b in
+        headers.withBytes { b in
             @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: b[from..<to])
             }

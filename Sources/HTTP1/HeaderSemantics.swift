@@ -101,7 +101,7 @@ extension HTTPHeaders {
         var f = HeaderFacts()
         f.connectionKinds = connectionKinds
         var result: HTTP1Error? = nil
-        bytes.withUnsafeBytes { b in
+        withBytes { b in
             forEachKnownLine(b) { index, kind, l in
                 result = f.add(kind, value: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), index: index)
                 return result == nil
