@@ -64,6 +64,9 @@ public struct HTTPHeaders: Sendable {
     /// whose Connection names some other field has its lines without a record looked at.
     var connectionOtherLengths: UInt64 = 0
     var connectionKinds: KindSet = 0
+    /// The kinds of the known lines, so that looking up a known name the head lacks (Berth-Socket-Timeout, per
+    /// request) is one test.
+    var present: KindSet = 0
 
     /// No fields.
     public init() {}
@@ -184,6 +187,7 @@ public struct HTTPHeaders: Sendable {
         end = 0
         connectionKinds = 0
         connectionOtherLengths = 0
+        present = 0
     }
 
     /// Every field as (name, value) Strings, in order.
@@ -216,6 +220,7 @@ public struct HTTPHeaders: Sendable {
         let kind = KnownHeader.classifyRows(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         guard kind != .other else { return .other }
         let base = Int(end) &- line.count &- 2
+        present |= kind.bit
         record(kind, lineStart: base, lineEnd: base &+ line.count)
         if kind == .connection { noteConnection(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])) }
         return kind
@@ -338,6 +343,7 @@ extension HTTPHeaders {
     /// Calls `body` with the index and place of each field called `query` (any case) in order, until it returns false.
     func forEachLine(named query: UnsafeRawBufferPointer, _ body: (Int, FieldLine) -> Bool) {
         let kind = KnownHeader.classify(query)
+        if kind != .other && present & kind.bit == 0 { return }
         withBytes { b in
             @inline(__always) func named(_ l: FieldLine) -> Bool {
                 l.nameEnd &- l.lineStart == query.count

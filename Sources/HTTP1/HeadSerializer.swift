@@ -66,9 +66,7 @@ public enum HeadSerializer {
 
     /// `writeForwardRequest` into memory reserved for at least `forwardRequestBound` bytes.
     static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
-        var method = head.method.rawValue
-        method.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
-        out.byte(SP)
+        writeMethod(head.method, into: &out)
         if head.targetForm == .authority {
             head.withTargetBytes { out.raw($0) }
         } else {
@@ -90,6 +88,25 @@ public enum HeadSerializer {
         }
         out.raw(options.viaLine)
         out.crlf()
+    }
+
+    /// The method and the space after it, as a literal for the known methods (no String to read).
+    @inline(__always)
+    static func writeMethod(_ method: HTTPMethod, into out: inout HeadWriter) {
+        switch method {
+        case .get: out.literal("GET ")
+        case .head: out.literal("HEAD ")
+        case .post: out.literal("POST ")
+        case .put: out.literal("PUT ")
+        case .delete: out.literal("DELETE ")
+        case .connect: out.literal("CONNECT ")
+        case .options: out.literal("OPTIONS ")
+        case .trace: out.literal("TRACE ")
+        case .patch: out.literal("PATCH ")
+        case .other(var s):
+            s.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+            out.byte(SP)
+        }
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.

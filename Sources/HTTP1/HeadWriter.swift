@@ -23,12 +23,27 @@ struct HeadWriter {
         count &+= 1
     }
 
+    /// Fast for the short pieces of a head (a method, a version, a Host value, a short run of lines): up to 16
+    /// bytes are two loads and two stores that overlap where the length needs it, with no call to memcpy, whose
+    /// dispatch on the length costs more than such a copy.
     @inline(__always)
     mutating func raw(_ p: UnsafeRawBufferPointer) {
         guard let src = p.baseAddress, p.count > 0 else { return }
-        precondition(p.count <= capacity &- count, "head bound too small")
-        (base + count).copyMemory(from: src, byteCount: p.count)
-        count &+= p.count
+        let n = p.count
+        precondition(n <= capacity &- count, "head bound too small")
+        let dst = base + count
+        if n >= 8 && n <= 16 {
+            let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            dst.storeBytes(of: a, as: UInt64.self)
+            dst.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
+        } else if n >= 4 && n < 8 {
+            let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+            dst.storeBytes(of: a, as: UInt32.self)
+            dst.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
+        } else {
+            dst.copyMemory(from: src, byteCount: n)
+        }
+        count &+= n
     }
 
     @inline(__always)

@@ -14,6 +14,8 @@ struct HeaderFacts: Sendable {
     var expectContinue = false
     var hostCount = 0
     var hostIndex = -1
+    /// The verdict on the first Host value, judged by the request parser as it is stored.
+    var hostIsValid = false
     var hasVia = false
     var hasBerthGeneration = false
     /// The smallest `timeout=` of the Keep-Alive fields, in whole seconds; -1 when none says one.
