@@ -5,7 +5,7 @@ public enum HeadSerializer {
     /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
     /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
-        head.method.rawValue.utf8.count + 1 + max(head.text.count, 1) + 1 + 8 + 2
+        methodLength(head.method) + 1 + max(head.text.count, 1) + 1 + 8 + 2
             + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
     }
 
@@ -88,6 +88,19 @@ public enum HeadSerializer {
         }
         out.raw(options.viaLine)
         out.crlf()
+    }
+
+    /// The length of the method's name, without making its String for the known methods.
+    @inline(__always)
+    static func methodLength(_ method: HTTPMethod) -> Int {
+        switch method {
+        case .get, .put: return 3
+        case .head, .post: return 4
+        case .patch, .trace: return 5
+        case .delete: return 6
+        case .connect, .options: return 7
+        case .other(let s): return s.utf8.count
+        }
     }
 
     /// The method and the space after it, as a literal for the known methods (no String to read).
