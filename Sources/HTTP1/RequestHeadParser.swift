@@ -146,7 +146,7 @@ struct RequestSink: HeadSink, Sendable {
             let v = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
             let checked = checkedAuthority
             facts.facts.hostIsValid = v.isEmpty
-                || head.text.withUnsafeBytes { bytesEqual(v, UnsafeRawBufferPointer(rebasing: $0[checked])) }
+                || head.text.withUnsafeBytes { sameBytes(v, UnsafeRawBufferPointer(rebasing: $0[checked])) }
                 || AuthoritySyntax.parse(v, requirePort: false) != nil
         }
     }
