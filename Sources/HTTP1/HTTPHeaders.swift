@@ -43,28 +43,36 @@ struct FieldRecord: Sendable {
 /// record, kept inline (no Array append per field). What reads a known kind reads the records; what looks for any
 /// other name scans the stored lines, which are well formed by construction.
 public struct HTTPHeaders: Sendable {
-    /// The field lines, each followed by CRLF, so that consecutive lines forwarded unchanged are copied as one run.
-    var bytes: [UInt8] = []
+    /// The field lines, each followed by CRLF, so that consecutive lines forwarded unchanged are copied as one run:
+    /// `storage[0..<byteCount]`. The storage is scratch space whose count only grows: clearing a head sets
+    /// `byteCount` to 0, and storing lines copies them into space already there, so neither pays an Array append or
+    /// removal (`replaceSubrange`), only a uniqueness check per slice.
+    var storage: [UInt8] = []
+    var byteCount: Int32 = 0
     /// The first `recordCount` are the records of the known lines, in line order.
     var records = InlineArray<8, FieldRecord>(repeating: FieldRecord())
-    var recordCount = 0
+    /// Where the next parsed line starts: `byteCount` plus the lines `commitParsed` has not stored yet.
+    var end: Int32 = 0
+    /// Lines stored, duplicates counted. The counters are narrow so that a head, copied whole several times per
+    /// exchange, stays small (a head has at most `maxHeaderCount` lines).
+    var lineCount: Int32 = 0
+    var recordCount: UInt8 = 0
     /// More known lines than `records` holds (unusual heads): readers then find every line by scanning `bytes`.
     var overflowed = false
-    /// Lines stored, duplicates counted.
-    var lineCount = 0
-    /// Where the next parsed line starts: `bytes.count` plus the lines `commitParsed` has not appended yet.
-    var end = 0
     /// The kinds the Connection fields list, and the lengths (`NameLengths`) of the names they list that are no
     /// kind: noted as each Connection line is stored, so forwarding does not walk the lines for them, and only a head
     /// whose Connection names some other field has its lines without a record looked at.
-    var connectionKinds: KindSet = 0
     var connectionOtherLengths: UInt64 = 0
+    var connectionKinds: KindSet = 0
+    /// The kinds of the known lines, so that looking up a known name the head lacks (Berth-Socket-Timeout, per
+    /// request) is one test.
+    var present: KindSet = 0
 
     /// No fields.
     public init() {}
 
     /// Number of fields, duplicates counted.
-    public var count: Int { lineCount }
+    public var count: Int { Int(lineCount) }
 
     /// The name at `index` as sent.
     public func name(at index: Int) -> String {
@@ -78,7 +86,7 @@ public struct HTTPHeaders: Sendable {
 
     /// Calls `body` with the name's bytes, without making a String.
     public func withNameBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { b in
+        try withBytes { b in
             let l = line(at: index, b)
             return try body(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]))
         }
@@ -86,7 +94,7 @@ public struct HTTPHeaders: Sendable {
 
     /// Calls `body` with the value's bytes (OWS trimmed), without making a String.
     public func withValueBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { b in
+        try withBytes { b in
             let l = line(at: index, b)
             return try body(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]))
         }
@@ -94,7 +102,7 @@ public struct HTTPHeaders: Sendable {
 
     /// Calls `body` with the whole field line as received (`name: value`, CRLF excluded).
     public func withLineBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try bytes.withUnsafeBytes { b in
+        try withBytes { b in
             let l = line(at: index, b)
             return try body(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.lineEnd]))
         }
@@ -140,23 +148,13 @@ public struct HTTPHeaders: Sendable {
 
     /// Appends a field, written as `name: value`.
     public mutating func append(name: String, value: String) {
-        precondition(end == bytes.count, "no parsed lines are waiting for their bytes")
-        let start = bytes.count
-        bytes.append(contentsOf: name.utf8)
-        let nameEnd = bytes.count
-        bytes.append(COLON); bytes.append(SP)
-        let valueStart = bytes.count
-        bytes.append(contentsOf: value.utf8)
-        let valueEnd = bytes.count
-        bytes.append(CR); bytes.append(LF)
-        end = bytes.count
-        lineCount += 1
-        let kind = bytes.withUnsafeBytes { KnownHeader.classify(UnsafeRawBufferPointer(rebasing: $0[start..<nameEnd])) }
-        if kind != .other {
-            record(kind, lineStart: start, lineEnd: valueEnd)
-            if kind == .connection {
-                bytes.withUnsafeBytes { noteConnection(UnsafeRawBufferPointer(rebasing: $0[valueStart..<valueEnd])) }
-            }
+        precondition(end == byteCount, "no parsed lines are waiting for their bytes")
+        let line = Array(name.utf8) + [COLON, SP] + Array(value.utf8) + [CR, LF]
+        let nameEnd = name.utf8.count
+        line.withUnsafeBytes { l in
+            appendParsed(line: UnsafeRawBufferPointer(rebasing: l[0..<(l.count - 2)]), nameEnd: nameEnd, valueStart: nameEnd + 2,
+                         valueEnd: l.count - 2)
+            commitParsed(l)
         }
     }
 
@@ -165,7 +163,7 @@ public struct HTTPHeaders: Sendable {
         var kept = HTTPHeaders()
         var name = name
         name.withUTF8 { q in
-            bytes.withUnsafeBytes { b in
+            withBytes { b in
                 HTTPHeaders.forEachLine(b) { l in
                     if !equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), UnsafeRawBufferPointer(q)) {
                         kept.appendParsed(line: UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.lineEnd]), nameEnd: l.nameEnd - l.lineStart,
@@ -181,19 +179,21 @@ public struct HTTPHeaders: Sendable {
 
     /// Removes every field.
     public mutating func removeAll(keepingCapacity: Bool) {
-        bytes.removeAll(keepingCapacity: keepingCapacity)
+        if !keepingCapacity { storage = [] }
+        byteCount = 0
         recordCount = 0
         overflowed = false
         lineCount = 0
         end = 0
         connectionKinds = 0
         connectionOtherLengths = 0
+        present = 0
     }
 
     /// Every field as (name, value) Strings, in order.
     public var elements: [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []
-        bytes.withUnsafeBytes { b in
+        withBytes { b in
             HTTPHeaders.forEachLine(b) { l in
                 out.append((String(decoding: UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), as: UTF8.self),
                             String(decoding: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), as: UTF8.self)))
@@ -209,7 +209,7 @@ public struct HTTPHeaders: Sendable {
     /// filter, inlined into the lexer's loop; nothing is stored for them.
     @inline(__always)
     mutating func countLine(_ line: UnsafeRawBufferPointer, nameEnd: Int) -> Bool {
-        end &+= line.count &+ 2
+        end &+= Int32(truncatingIfNeeded: line.count &+ 2)
         lineCount &+= 1
         return KnownHeader.mayBeKnown(line, length: nameEnd)
     }
@@ -219,7 +219,8 @@ public struct HTTPHeaders: Sendable {
     mutating func appendKnown(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) -> KnownHeader {
         let kind = KnownHeader.classifyRows(UnsafeRawBufferPointer(rebasing: line[0..<nameEnd]))
         guard kind != .other else { return .other }
-        let base = end &- line.count &- 2
+        let base = Int(end) &- line.count &- 2
+        present |= kind.bit
         record(kind, lineStart: base, lineEnd: base &+ line.count)
         if kind == .connection { noteConnection(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])) }
         return kind
@@ -250,22 +251,35 @@ public struct HTTPHeaders: Sendable {
     /// Keeps the record of the line just counted, a known one; past what a record can say (more known lines than
     /// `records` holds, an index or a line too long), the head is marked for readers that scan every line.
     mutating func record(_ kind: KnownHeader, lineStart: Int, lineEnd: Int) {
-        let ordinal = lineCount &- 1
-        guard recordCount < records.count, ordinal <= Int(UInt8.max), lineEnd &- lineStart <= Int(UInt16.max),
+        let ordinal = count &- 1
+        guard Int(recordCount) < records.count, ordinal <= Int(UInt8.max), lineEnd &- lineStart <= Int(UInt16.max),
               lineStart <= Int(UInt32.max) else {
             overflowed = true
             return
         }
-        records[recordCount] = FieldRecord(lineStart: UInt32(truncatingIfNeeded: lineStart),
+        records[Int(recordCount)] = FieldRecord(lineStart: UInt32(truncatingIfNeeded: lineStart),
                                            lineLength: UInt16(truncatingIfNeeded: lineEnd &- lineStart),
                                            ordinal: UInt8(truncatingIfNeeded: ordinal), kind: kind)
         recordCount &+= 1
     }
 
-    /// The bytes of every line stored by `appendParsed` since the last call, each with its CRLF.
+    /// The bytes of every line counted since the last call, each with its CRLF: one copy per slice of the head.
     mutating func commitParsed(_ lines: UnsafeRawBufferPointer) {
-        precondition(bytes.count &+ lines.count == end, "the lexer hands over exactly the lines it reported")
-        bytes.appendRaw(lines)
+        let start = Int(byteCount)
+        let newCount = start &+ lines.count
+        // Heads are far below 2 GiB (`maxHeaderSectionBytes`); a wrapped `end` would show here.
+        precondition(newCount == Int(end), "the lexer hands over exactly the lines it reported")
+        guard let source = lines.baseAddress else { return }
+        if storage.count < newCount { storage.append(contentsOf: repeatElement(0, count: Swift.max(newCount, 256) &- storage.count)) }
+        storage.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: start).copyMemory(from: source, byteCount: lines.count) }
+        byteCount = end
+    }
+
+    /// Calls `body` with the stored lines.
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let n = Int(byteCount)
+        return try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
     }
 }
 
@@ -293,9 +307,9 @@ extension HTTPHeaders {
 
     /// The line at `index` in `b` (this head's bytes): a known line's record, else found by scanning.
     func line(at index: Int, _ b: UnsafeRawBufferPointer) -> FieldLine {
-        precondition(index >= 0 && index < lineCount, "field index out of range")
+        precondition(index >= 0 && index < count, "field index out of range")
         let span = records.span
-        for i in 0..<recordCount where Int(span[i].ordinal) == index { return span[i].line(b) }
+        for i in 0..<Int(recordCount) where Int(span[i].ordinal) == index { return span[i].line(b) }
         var ordinal = 0
         var found = FieldLine(lineStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, lineEnd: 0)
         HTTPHeaders.forEachLine(b) { l in
@@ -312,7 +326,7 @@ extension HTTPHeaders {
     func forEachKnownLine(_ b: UnsafeRawBufferPointer, _ body: (Int, KnownHeader, FieldLine) -> Bool) {
         if !overflowed {
             let span = records.span
-            for i in 0..<recordCount {
+            for i in 0..<Int(recordCount) {
                 let r = span[i]
                 if !body(Int(r.ordinal), r.kind, r.line(b)) { return }
             }
@@ -329,7 +343,8 @@ extension HTTPHeaders {
     /// Calls `body` with the index and place of each field called `query` (any case) in order, until it returns false.
     func forEachLine(named query: UnsafeRawBufferPointer, _ body: (Int, FieldLine) -> Bool) {
         let kind = KnownHeader.classify(query)
-        bytes.withUnsafeBytes { b in
+        if kind != .other && present & kind.bit == 0 { return }
+        withBytes { b in
             @inline(__always) func named(_ l: FieldLine) -> Bool {
                 l.nameEnd &- l.lineStart == query.count
                     && equalsIgnoringCase(UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd]), query)

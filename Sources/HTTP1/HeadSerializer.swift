@@ -5,8 +5,8 @@ public enum HeadSerializer {
     /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
     /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
-        head.method.rawValue.utf8.count + 1 + max(head.text.count, 1) + 1 + 8 + 2
-            + 6 + host.utf8.count + 2 + head.headers.bytes.count + 24 + options.viaLine.count + 2
+        methodLength(head.method) + 1 + max(head.text.count, 1) + 1 + 8 + 2
+            + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
     }
 
     /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", the
@@ -15,7 +15,7 @@ public enum HeadSerializer {
     /// excess cost nothing).
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + head.headers.bytes.count + 24 + 28 + options.viaLine.count
+        9 + 19 + 1 + max(head.text.count, 2) + 2 + Int(head.headers.byteCount) + 24 + 28 + options.viaLine.count
             + KeepAliveLine.bound + 2
             + head.headers.count &* upstreamErrorNameGrowth
     }
@@ -66,9 +66,7 @@ public enum HeadSerializer {
 
     /// `writeForwardRequest` into memory reserved for at least `forwardRequestBound` bytes.
     static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
-        var method = head.method.rawValue
-        method.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
-        out.byte(SP)
+        writeMethod(head.method, into: &out)
         if head.targetForm == .authority {
             head.withTargetBytes { out.raw($0) }
         } else {
@@ -90,6 +88,38 @@ public enum HeadSerializer {
         }
         out.raw(options.viaLine)
         out.crlf()
+    }
+
+    /// The length of the method's name, without making its String for the known methods.
+    @inline(__always)
+    static func methodLength(_ method: HTTPMethod) -> Int {
+        switch method {
+        case .get, .put: return 3
+        case .head, .post: return 4
+        case .patch, .trace: return 5
+        case .delete: return 6
+        case .connect, .options: return 7
+        case .other(let s): return s.utf8.count
+        }
+    }
+
+    /// The method and the space after it, as a literal for the known methods (no String to read).
+    @inline(__always)
+    static func writeMethod(_ method: HTTPMethod, into out: inout HeadWriter) {
+        switch method {
+        case .get: out.literal("GET ")
+        case .head: out.literal("HEAD ")
+        case .post: out.literal("POST ")
+        case .put: out.literal("PUT ")
+        case .delete: out.literal("DELETE ")
+        case .connect: out.literal("CONNECT ")
+        case .options: out.literal("OPTIONS ")
+        case .trace: out.literal("TRACE ")
+        case .patch: out.literal("PATCH ")
+        case .other(var s):
+            s.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+            out.byte(SP)
+        }
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
@@ -138,7 +168,7 @@ public enum HeadSerializer {
     /// with its value, so a caller never takes an upstream's cause for this berth's own.
     static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
                                    options: ForwardOptions, into out: inout HeadWriter) {
-        headers.bytes.withUnsafeBytes { b in
+        headers.withBytes { b in
             @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: b[from..<to])
             }
@@ -171,7 +201,7 @@ public enum HeadSerializer {
             let otherLengths = headers.connectionOtherLengths
             if _fastPath(!headers.overflowed && otherLengths == 0 && options.alsoDropLengths == 0) {
                 let records = headers.records.span
-                for i in 0..<headers.recordCount {
+                for i in 0..<Int(headers.recordCount) {
                     let r = records[i]
                     guard cuts & r.kind.bit != 0 else { continue }
                     if _slowPath(rename & r.kind.bit != 0) {

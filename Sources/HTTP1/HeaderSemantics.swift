@@ -14,6 +14,8 @@ struct HeaderFacts: Sendable {
     var expectContinue = false
     var hostCount = 0
     var hostIndex = -1
+    /// The verdict on the first Host value, judged by the request parser as it is stored.
+    var hostIsValid = false
     var hasVia = false
     var hasBerthGeneration = false
     /// The smallest `timeout=` of the Keep-Alive fields, in whole seconds; -1 when none says one.
@@ -73,6 +75,25 @@ extension HeaderFacts {
     }
 }
 
+/// Whether two byte runs are equal. Fast for the short runs it compares (a Host value with the target's
+/// authority): at most two words, overlapping where the length needs it, and no loop over the tail.
+@inline(__always)
+func sameBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let n = a.count
+    guard n == b.count else { return false }
+    if n > 16 { return bytesEqual(a, b) }
+    if n >= 8 {
+        return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+            && a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+    }
+    if n >= 4 {
+        return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+            && a.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+    }
+    for i in 0..<n where a[i] != b[i] { return false }
+    return true
+}
+
 /// The facts of a head being parsed, gathered field by field by the parsers' sinks.
 struct FactsBuilder: Sendable {
     var facts = HeaderFacts()
@@ -101,7 +122,7 @@ extension HTTPHeaders {
         var f = HeaderFacts()
         f.connectionKinds = connectionKinds
         var result: HTTP1Error? = nil
-        bytes.withUnsafeBytes { b in
+        withBytes { b in
             forEachKnownLine(b) { index, kind, l in
                 result = f.add(kind, value: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), index: index)
                 return result == nil
@@ -128,8 +149,23 @@ extension HTTPHeaders {
         }
     }
 
-    /// Accepts a comma list of identical decimal values (RFC 9112 6.3 item 5); anything else is an error.
+    /// Accepts a comma list of identical decimal values (RFC 9112 6.3 item 5); anything else is an error. A value of
+    /// up to 18 digits and nothing else (what senders write) is read without splitting the list: it cannot pass
+    /// `maxContentLength`.
     static func readContentLength(_ v: UnsafeRawBufferPointer, into f: inout HeaderFacts) -> HTTP1Error? {
+        if v.count > 0 && v.count <= 18 {
+            var value: UInt64 = 0
+            var i = 0
+            while i < v.count && isDigit(v[i]) {
+                value = value &* 10 &+ UInt64(v[i] &- 0x30)
+                i &+= 1
+            }
+            if i == v.count {
+                if let prior = f.contentLength, prior != value { return .conflictingContentLength }
+                f.contentLength = value
+                return nil
+            }
+        }
         var start = 0
         var i = 0
         while i <= v.count {

@@ -33,12 +33,35 @@ public struct RequestHead: Sendable {
 
     /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
     var text: [UInt8] = []
-    var targetRange: Range<Int>? = nil
-    var pathRange: Range<Int>? = nil
-    var authorityHostRange: Range<Int>? = nil
-    var authorityPort: Int? = nil
+    /// The places in `text`, packed in 32-bit offsets (a start line is far shorter) with nil as a sentinel: a head is
+    /// copied whole several times per exchange, and five optional Ints and ranges made it 70 bytes larger.
+    private var packedTarget = PackedRange.none
+    private var packedPath = PackedRange.none
+    private var packedAuthorityHost = PackedRange.none
+    private var packedPort: Int32 = -1
+    private var packedAuthorityEnd: Int32 = -1
+
+    var targetRange: Range<Int>? {
+        get { packedTarget.range }
+        set { packedTarget = PackedRange(newValue) }
+    }
+    var pathRange: Range<Int>? {
+        get { packedPath.range }
+        set { packedPath = PackedRange(newValue) }
+    }
+    var authorityHostRange: Range<Int>? {
+        get { packedAuthorityHost.range }
+        set { packedAuthorityHost = PackedRange(newValue) }
+    }
+    var authorityPort: Int? {
+        get { packedPort < 0 ? nil : Int(packedPort) }
+        set { packedPort = newValue.map { Int32($0) } ?? -1 }
+    }
     /// Where an absolute-form target's path or query starts, relative to the target: the end of its authority.
-    var authorityEnd: Int? = nil
+    var authorityEnd: Int? {
+        get { packedAuthorityEnd < 0 ? nil : Int(packedAuthorityEnd) }
+        set { packedAuthorityEnd = newValue.map { Int32($0) } ?? -1 }
+    }
 
     /// A GET of "/" over HTTP/1.1 with no headers.
     public init() {}
@@ -102,6 +125,25 @@ public struct RequestHead: Sendable {
         framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
         namesGeneration = false
         text.removeAll(keepingCapacity: true)
-        targetRange = nil; pathRange = nil; authorityHostRange = nil; authorityPort = nil; authorityEnd = nil
+        packedTarget = .none; packedPath = .none; packedAuthorityHost = .none; packedPort = -1; packedAuthorityEnd = -1
     }
+}
+
+/// An optional range of offsets in 32 bits each; `none` is nil.
+struct PackedRange: Sendable {
+    var lower: UInt32
+    var upper: UInt32
+
+    static var none: PackedRange { PackedRange(lower: .max, upper: .max) }
+
+    init(lower: UInt32, upper: UInt32) {
+        self.lower = lower
+        self.upper = upper
+    }
+
+    init(_ r: Range<Int>?) {
+        if let r { self.init(lower: UInt32(r.lowerBound), upper: UInt32(r.upperBound)) } else { self = .none }
+    }
+
+    var range: Range<Int>? { lower == .max ? nil : Int(lower)..<Int(upper) }
 }

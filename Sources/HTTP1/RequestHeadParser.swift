@@ -224,6 +224,17 @@ struct RequestSink: HeadSink, Sendable {
     mutating func knownField(line: UnsafeRawBufferPointer, nameEnd: Int, valueStart: Int, valueEnd: Int) {
         let kind = head.headers.appendKnown(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd)
         facts.add(kind, line: line, valueStart: valueStart, valueEnd: valueEnd, index: head.headers.count &- 1)
+        if kind == .host && facts.facts.hostCount == 1 {
+            // The first Host value is judged now, while its bytes are at hand, and the verdict is used by `finish`
+            // only when it is the only one. What curl and most clients send: Host repeats the target's authority
+            // byte for byte. The target's was parsed (with `requirePort: false` or the stricter `true`), so equal
+            // bytes give the same verdict; only a Host that differs is parsed again.
+            let v = UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd])
+            let checked = checkedAuthority
+            facts.facts.hostIsValid = v.isEmpty
+                || head.text.withUnsafeBytes { sameBytes(v, UnsafeRawBufferPointer(rebasing: $0[checked])) }
+                || AuthoritySyntax.parse(v, requirePort: false) != nil
+        }
     }
 
     mutating func commitLines(_ lines: UnsafeRawBufferPointer) { head.headers.commitParsed(lines) }
@@ -232,18 +243,7 @@ struct RequestSink: HeadSink, Sendable {
         let f = try facts.finish(connectionKinds: head.headers.connectionKinds)
         if f.hostCount > 1 { throw .conflictingHost }
         if f.hostCount == 0 && head.version == .http11 { throw .missingHost }
-        if f.hostCount == 1 {
-            // What curl and most clients send: Host repeats the target's authority byte for byte. The target's was
-            // parsed (with `requirePort: false` or the stricter `true`), so equal bytes give the same verdict; only
-            // a Host that differs is parsed again. (~180 instructions less per absolute-form request.)
-            let checked = checkedAuthority
-            let valid = head.headers.withValueBytes(at: f.hostIndex) { v in
-                v.isEmpty || head.text.withUnsafeBytes { t in
-                    bytesEqual(v, UnsafeRawBufferPointer(rebasing: t[checked]))
-                } || AuthoritySyntax.parse(v, requirePort: false) != nil
-            }
-            if !valid { throw .invalidHeaderValue }
-        }
+        if f.hostCount == 1 && !f.hostIsValid { throw .invalidHeaderValue }
         if f.hasTransferEncoding {
             if f.contentLength != nil { throw .contentLengthWithTransferEncoding }
             // RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.

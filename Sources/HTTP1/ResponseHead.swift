@@ -13,7 +13,12 @@ public struct ResponseHead: Sendable {
 
     /// The reason phrase bytes, reused across parses.
     var text: [UInt8] = []
-    var reasonRange: Range<Int>? = nil
+    /// Packed (`PackedRange`) for the size of a head copied whole.
+    private var packedReason = PackedRange.none
+    var reasonRange: Range<Int>? {
+        get { packedReason.range }
+        set { packedReason = PackedRange(newValue) }
+    }
     /// Framing from the headers alone, set by the parser; nil for hand-built heads, which are read leniently.
     var parsedFraming: BodyFraming? = nil
     /// The idle timeout the server announced (`Keep-Alive: timeout=N`), in seconds; -1 when it announced none.

@@ -7,7 +7,7 @@ extension HTTPHeaders {
     public func viaNames(_ receivedBy: [UInt8]) -> Bool {
         guard !receivedBy.isEmpty else { return false }
         var found = false
-        bytes.withUnsafeBytes { b in
+        withBytes { b in
             receivedBy.withUnsafeBytes { token in
                 forEachKnownLine(b) { _, kind, l in
                     guard kind == .via else { return true }
