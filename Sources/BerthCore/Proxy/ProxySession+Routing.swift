@@ -246,13 +246,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// The pool of the previous request when this one names the same route the same way and nothing changed since.
     private func cachedRoute() -> Upstream? {
-        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
-        let isAbsolute = exchange.request.targetForm == .absolute
-        return RouteCache.withRouteBytes(&exchange.request) { bytes in
-            guard let bytes, bytes.count > 0, route.isAbsolute == isAbsolute, bytes.count == route.bytes.count else { return nil }
-            let same = route.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-            return same ? pool : nil
-        }
+        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration,
+              route.isAbsolute == (exchange.request.targetForm == .absolute) else { return nil }
+        return route.matches(&exchange.request) ? pool : nil
     }
 
     private func remember(pool: Upstream, hostValue: String) {
