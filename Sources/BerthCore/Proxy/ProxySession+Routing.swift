@@ -40,7 +40,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         if exchange.request.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
-        acquire(allowReuse: true)
+        acquire(pool, allowReuse: true)
     }
 
     /// A field's value, looked up in place: `head` inout is passed borrowed, where one read out of the session
@@ -113,9 +113,15 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         exchange.replay = .holding(buffer)
     }
 
-    /// Asks the pool for a connection.
+    /// Asks the exchange's pool for a connection (a retry, a CONNECT).
     func acquire(allowReuse: Bool) {
         guard let pool = exchange.pool else { return }
+        acquire(pool, allowReuse: allowReuse)
+    }
+
+    /// Asks `pool`, the exchange's, for a connection. The caller's reference is borrowed: one read out of
+    /// `exchange.pool` here would be retained and released around the pool's calls.
+    func acquire(_ pool: Upstream, allowReuse: Bool) {
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
