@@ -82,7 +82,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             authority = a
             hostValue = host
         }
-        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: worker.manager.settings)
+        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: manager.settings)
         guard key.isResolvable else {
             answer(.badRequest, detail: "\(key.host) is not a valid host name")
             return nil
@@ -91,8 +91,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             answer(.destinationDenied, detail: "\(key) is not in the allowlist")
             return nil
         }
-        guard let pool = worker.manager.poolForRequest(key, now: now) else {
-            let cap = worker.manager.settings.maxUpstreams
+        guard let pool = manager.poolForRequest(key, now: now) else {
+            let cap = manager.settings.maxUpstreams
             answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
             return nil
         }
@@ -124,7 +124,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquire(_ pool: Upstream, allowReuse: Bool) {
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
-        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
+        switch manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let lease):
             pool.counters.observe(.acquireWait, 0)
             send(on: lease, reused: true)
@@ -165,7 +165,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
             // The session is no longer queued, or its generation was replaced: give the connection straight back.
             let conn = lease.conn
-            worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
             return staleWhileWaiting()
         }
         let (pool, timer) = machine.waitEnded()
@@ -182,7 +182,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
         guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
-            worker.manager.connectFailed(ticket)
+            manager.connectFailed(ticket)
             return staleWhileWaiting()
         }
         let (pool, timer) = machine.waitEnded()
@@ -208,7 +208,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquireTimedOut(waited: Nanos) {
         guard machine.queuedSince != nil else { return }
         let (pool, timer) = machine.waitEnded()
-        worker.manager.cancelWait(pool, waiter: self)
+        manager.cancelWait(pool, waiter: self)
         exchange.facts.acquireWait &+= waited
         apply(timer)
         let ms = waited / 1_000_000
@@ -224,7 +224,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard machine.queuedSince != nil else { return }
         worker.tick()
         let (pool, timer) = machine.waitEnded()
-        worker.manager.cancelWait(pool, waiter: self)
+        manager.cancelWait(pool, waiter: self)
         apply(timer)
         answer(.shuttingDown, detail: "berth is shutting down")
     }
@@ -235,7 +235,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         worker.tick()
         // The Connector answers only while its slot is held (close() frees it first), so the state holds the ticket.
         guard let ticket = machine.takeTicket() else { return channel.close() }
-        let lease = worker.manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
+        let lease = manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
@@ -243,7 +243,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func connectFailed(_ cause: ErrorCause, detail: String) {
         worker.tick()
-        if let ticket = machine.takeTicket() { worker.manager.connectFailed(ticket) }
+        if let ticket = machine.takeTicket() { manager.connectFailed(ticket) }
         answer(cause, detail: detail)
         drive()
     }
