@@ -22,13 +22,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
         }
 
-        let pool: Upstream
-        if let cached = cachedRoute() {
-            pool = cached
-        } else {
-            guard let p = routeAfresh(now: now) else { return }
-            pool = p
-        }
+        // One owned reference whichever way it came (two branches binding it made the compiler retain it twice).
+        guard let pool = cachedRoute() ?? routeAfresh(now: now) else { return }
         exchange.pool = pool
         exchange.socketTimeout = pool.settings.socketTimeout
         if let override = ProxySession.field(&exchange.request, named: "berth-socket-timeout") {
