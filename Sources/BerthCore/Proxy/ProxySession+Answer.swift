@@ -86,7 +86,7 @@ extension ProxySession {
         let facts = ReleaseFacts(responseComplete: false, requestComplete: exchange.requestDone, keepAlive: false, failure: failure,
                                  requestsServed: up.requestsServed, openedAt: up.openedAt, epoch: up.epoch)
         // A fresh read: close() also comes from the worker's drain timer and shutdown, outside any session event.
-        worker.manager.release(lease, facts: facts, now: MonotonicClock.now())
+        manager.release(lease, facts: facts, now: MonotonicClock.now())
     }
 
     /// Closes the current upstream connection, if relaying, through the gate with `reason`; with `rerouting` the

@@ -12,7 +12,7 @@ extension ProxySession {
             answer(.badRequest, detail: detail)
             return false
         }
-        switch worker.manager.nameGeneration(token, at: pool, now: worker.now) {
+        switch manager.nameGeneration(token, at: pool, now: worker.now) {
         case .current, .change:
             exchange.generation = token
             return true
@@ -47,7 +47,7 @@ extension ProxySession {
     /// whatever listens there now, and is never used; its epoch is the old one, so the release closes it.
     func staleAfterConnect(_ lease: consuming UpstreamLease) {
         let conn = lease.conn
-        worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+        manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
         answerStaleGeneration(exchange.pool!)
         drive()
     }

@@ -22,13 +22,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             return answer(.forwardingLoop, detail: "the request already passed through this berth (its Via names it)")
         }
 
-        let pool: Upstream
-        if let cached = cachedRoute() {
-            pool = cached
-        } else {
-            guard let p = routeAfresh(now: now) else { return }
-            pool = p
-        }
+        // One owned reference whichever way it came (two branches binding it made the compiler retain it twice).
+        guard let pool = cachedRoute() ?? routeAfresh(now: now) else { return }
         exchange.pool = pool
         exchange.socketTimeout = pool.settings.socketTimeout
         if let override = ProxySession.field(&exchange.request, named: "berth-socket-timeout") {
@@ -40,7 +35,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         if exchange.request.namesGeneration && !admitGeneration(pool) { return }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
-        acquire(allowReuse: true)
+        acquire(pool, allowReuse: true)
     }
 
     /// A field's value, looked up in place: `head` inout is passed borrowed, where one read out of the session
@@ -82,7 +77,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             authority = a
             hostValue = host
         }
-        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: worker.manager.settings)
+        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: manager.settings)
         guard key.isResolvable else {
             answer(.badRequest, detail: "\(key.host) is not a valid host name")
             return nil
@@ -91,8 +86,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             answer(.destinationDenied, detail: "\(key) is not in the allowlist")
             return nil
         }
-        guard let pool = worker.manager.poolForRequest(key, now: now) else {
-            let cap = worker.manager.settings.maxUpstreams
+        guard let pool = manager.poolForRequest(key, now: now) else {
+            let cap = manager.settings.maxUpstreams
             answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
             return nil
         }
@@ -113,12 +108,18 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         exchange.replay = .holding(buffer)
     }
 
-    /// Asks the pool for a connection.
+    /// Asks the exchange's pool for a connection (a retry, a CONNECT).
     func acquire(allowReuse: Bool) {
         guard let pool = exchange.pool else { return }
+        acquire(pool, allowReuse: allowReuse)
+    }
+
+    /// Asks `pool`, the exchange's, for a connection. The caller's reference is borrowed: one read out of
+    /// `exchange.pool` here would be retained and released around the pool's calls.
+    func acquire(_ pool: Upstream, allowReuse: Bool) {
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
-        switch worker.manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
+        switch manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
         case .reuse(let lease):
             pool.counters.observe(.acquireWait, 0)
             send(on: lease, reused: true)
@@ -159,7 +160,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
             // The session is no longer queued, or its generation was replaced: give the connection straight back.
             let conn = lease.conn
-            worker.manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
             return staleWhileWaiting()
         }
         let (pool, timer) = machine.waitEnded()
@@ -176,7 +177,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func poolMayConnect(_ ticket: consuming ConnectTicket) {
         worker.tick()
         guard let since = machine.queuedSince, exchange.pool.map({ generationStillCurrent($0) }) ?? true else {
-            worker.manager.connectFailed(ticket)
+            manager.connectFailed(ticket)
             return staleWhileWaiting()
         }
         let (pool, timer) = machine.waitEnded()
@@ -202,7 +203,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     func acquireTimedOut(waited: Nanos) {
         guard machine.queuedSince != nil else { return }
         let (pool, timer) = machine.waitEnded()
-        worker.manager.cancelWait(pool, waiter: self)
+        manager.cancelWait(pool, waiter: self)
         exchange.facts.acquireWait &+= waited
         apply(timer)
         let ms = waited / 1_000_000
@@ -218,7 +219,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard machine.queuedSince != nil else { return }
         worker.tick()
         let (pool, timer) = machine.waitEnded()
-        worker.manager.cancelWait(pool, waiter: self)
+        manager.cancelWait(pool, waiter: self)
         apply(timer)
         answer(.shuttingDown, detail: "berth is shutting down")
     }
@@ -229,7 +230,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         worker.tick()
         // The Connector answers only while its slot is held (close() frees it first), so the state holds the ticket.
         guard let ticket = machine.takeTicket() else { return channel.close() }
-        let lease = worker.manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
+        let lease = manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
@@ -237,7 +238,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     func connectFailed(_ cause: ErrorCause, detail: String) {
         worker.tick()
-        if let ticket = machine.takeTicket() { worker.manager.connectFailed(ticket) }
+        if let ticket = machine.takeTicket() { manager.connectFailed(ticket) }
         answer(cause, detail: detail)
         drive()
     }
@@ -246,13 +247,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
 
     /// The pool of the previous request when this one names the same route the same way and nothing changed since.
     private func cachedRoute() -> Upstream? {
-        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration else { return nil }
-        let isAbsolute = exchange.request.targetForm == .absolute
-        return RouteCache.withRouteBytes(&exchange.request) { bytes in
-            guard let bytes, bytes.count > 0, route.isAbsolute == isAbsolute, bytes.count == route.bytes.count else { return nil }
-            let same = route.bytes.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-            return same ? pool : nil
-        }
+        guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration,
+              route.isAbsolute == (exchange.request.targetForm == .absolute) else { return nil }
+        return route.matches(&exchange.request) ? pool : nil
     }
 
     private func remember(pool: Upstream, hostValue: String) {

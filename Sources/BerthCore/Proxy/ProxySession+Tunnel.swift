@@ -24,8 +24,8 @@ extension ProxySession: TunnelOwner {
         guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)
         }
-        guard let pool = worker.manager.tunnelPool(for: key, now: now) else {
-            let cap = worker.manager.settings.maxUpstreams
+        guard let pool = manager.tunnelPool(for: key, now: now) else {
+            let cap = manager.settings.maxUpstreams
             return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
         }
         exchange.pool = pool
@@ -64,7 +64,7 @@ extension ProxySession: TunnelOwner {
         worker.tick()
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
-        if let lease = machine.endTunnel() { worker.manager.tunnelEnded(lease) }
+        if let lease = machine.endTunnel() { manager.tunnelEnded(lease) }
         caller.delegate = self
         if flushCaller { closeAfterFlush() } else { close() }
     }

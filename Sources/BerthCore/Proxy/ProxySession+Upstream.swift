@@ -111,7 +111,7 @@ extension ProxySession {
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
-        worker.manager.release(lease, facts: facts, now: worker.now)
+        manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
     }
 

@@ -9,6 +9,9 @@ final class ProxySession: ChannelDelegate {
     /// count (an unowned(unsafe) one was retained and released around each use, ~10 pairs per request). The cycle
     /// it makes lasts until `close()` takes the session out of the worker's table.
     let worker: Worker
+    /// The worker's pool manager (its `let`), held here too: a method call through `worker.manager`, two strong
+    /// `let`s deep, still retained and released the manager around each call; one level deep it is borrowed.
+    let manager: PoolManager
     let caller: Channel
     /// Where the session is, what it holds there, and what its caller timer runs to: the one state (pure; this
     /// class carries out its verdicts).
@@ -31,6 +34,7 @@ final class ProxySession: ChannelDelegate {
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
+        self.manager = worker.manager
         self.caller = Channel(base: worker.base, fd: fd)
         self.parser = RequestHeadParser(limits: worker.settings.limits)
         self.responseParser = ResponseHeadParser(limits: worker.settings.limits)
@@ -255,16 +259,16 @@ final class ProxySession: ChannelDelegate {
         retryPending = false
         switch consume was {
         case .queued(_, let pool):
-            worker.manager.cancelWait(pool, waiter: self)
+            manager.cancelWait(pool, waiter: self)
         case .connecting(let ticket):
-            worker.manager.connectFailed(ticket)
+            manager.connectFailed(ticket)
         case .tunnelConnecting(let ticket):
-            worker.manager.connectFailed(ticket)
+            manager.connectFailed(ticket)
         case .relaying(let lease):
             release(lease, failure: .callerAborted)
         case .tunnel(let t, let lease):
             t.close()
-            worker.manager.tunnelEnded(lease)
+            manager.tunnelEnded(lease)
         default:
             // Nothing held: idle, reading a head, routing, ending, closing.
             break

@@ -1,4 +1,5 @@
 // Remembers how a caller's previous request named its upstream, so a repeat skips parsing, allowlist and pool lookup.
+import Glibc
 import HTTP1
 
 /// The last route of one caller connection.
@@ -12,6 +13,15 @@ struct RouteCache {
     var hostValue = ""
     /// The worker's routing generation (bumped by a reload that may change the allowlist).
     var generation = 0
+
+    /// Whether `req` names the route with the same bytes (memcmp). Both are passed in place; the pool is not
+    /// touched here, so the comparison takes no reference.
+    mutating func matches(_ req: inout RequestHead) -> Bool {
+        RouteCache.withRouteBytes(&req) { name in
+            guard let name, name.count > 0, name.count == bytes.count else { return false }
+            return bytes.withUnsafeBytes { memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }
+        }
+    }
 
     /// The bytes that name the route of `req`: its Host value, or for absolute-form the target before the path.
     /// `req` is inout so that the session's head is passed in place, not copied out of the session.
