@@ -114,11 +114,11 @@ extension Channel {
             // passes at least the bytes of the pending record holds.
             if len < total && len < Channel.coalesceLimit {
                 let take = min(total, Channel.recordSize)
-                guard let whole = berth_evbuffer_pullup(output, take) else {
+                guard let whole = evbuffer_pullup(output, take) else {
                     writeError = ENOMEM
                     return false
                 }
-                chunk = whole
+                chunk = UnsafePointer(whole)
                 len = take
             }
             var n = 0
