@@ -187,11 +187,6 @@ static inline ssize_t berth_evbuffer_send_fd(struct evbuffer *buf, int fd) {
     return sent;
 }
 
-/* Contiguous view of the first `n` bytes (or all with n < 0); NULL when the buffer is empty. */
-static inline const unsigned char *berth_evbuffer_pullup(struct evbuffer *buf, ssize_t n) {
-    return evbuffer_pullup(buf, (ev_ssize_t)n);
-}
-
 /* The first contiguous chunk without any copy: its length goes to *len. */
 static inline const unsigned char *berth_evbuffer_first_chunk(struct evbuffer *buf, size_t *len) {
     struct evbuffer_iovec v;

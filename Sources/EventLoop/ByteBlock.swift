@@ -25,14 +25,15 @@ struct ByteBlock {
 
     /// Drops the first `n` bytes; the block goes back once nothing is left.
     @inline(__always)
-    mutating func drain(_ n: Int) {
+    mutating func drain(_ n: Int, to pool: BlockPool) {
         start &+= n
-        if start >= end { release() }
+        if start >= end { release(to: pool) }
     }
 
     /// Gives the block back and forgets every byte.
-    mutating func release() {
-        if let base { berth_block_free(base) }
+    @inline(__always)
+    mutating func release(to pool: BlockPool) {
+        if let base { pool.give(base, capacity: capacity) }
         forget()
     }
 
@@ -49,15 +50,20 @@ struct ByteBlock {
     /// there is none; otherwise the tail, after moving the bytes to the front or into a larger block when less than
     /// half of `want` is free. Nil when there is no memory.
     @inline(__always)
-    mutating func room(for want: Int) -> UnsafeMutableRawBufferPointer? {
+    mutating func room(for want: Int, from pool: BlockPool) -> UnsafeMutableRawBufferPointer? {
         if let base, capacity &- end >= want {
             return UnsafeMutableRawBufferPointer(start: base + end, count: want)
         }
-        return makeRoom(for: want)
+        if base == nil && want == BlockPool.size, let fresh = pool.take() {
+            base = fresh
+            capacity = want
+            return UnsafeMutableRawBufferPointer(start: fresh, count: want)
+        }
+        return makeRoom(for: want, from: pool)
     }
 
     @inline(never)
-    private mutating func makeRoom(for want: Int) -> UnsafeMutableRawBufferPointer? {
+    private mutating func makeRoom(for want: Int, from pool: BlockPool) -> UnsafeMutableRawBufferPointer? {
         guard let old = base else {
             guard let fresh = berth_block_alloc(want) else { return nil }
             base = fresh
@@ -75,7 +81,7 @@ struct ByteBlock {
             while size < live + want { size <<= 1 }
             guard let fresh = berth_block_alloc(size) else { return nil }
             fresh.copyMemory(from: old, byteCount: live)
-            berth_block_free(old)
+            pool.give(old, capacity: capacity)
             base = fresh
             capacity = size
         }
@@ -86,12 +92,12 @@ struct ByteBlock {
     /// when there is none; nil when the tail has less (the bytes go to the evbuffer behind it) or `n` is over
     /// `largestCopy`, or there is no memory.
     @inline(__always)
-    mutating func tail(atLeast n: Int) -> UnsafeMutableRawPointer? {
+    mutating func tail(atLeast n: Int, from pool: BlockPool) -> UnsafeMutableRawPointer? {
         if let base { return capacity &- end >= n ? base + end : nil }
         guard n <= ByteBlock.largestCopy else { return nil }
-        var size = 4096
+        var size = BlockPool.size
         while size < n { size <<= 1 }
-        guard let fresh = berth_block_alloc(size) else { return nil }
+        guard let fresh = size == BlockPool.size ? pool.take() : berth_block_alloc(size) else { return nil }
         base = fresh
         capacity = size
         return fresh
@@ -103,12 +109,49 @@ struct ByteBlock {
 
     /// A read (or a write) brought nothing: an empty block goes back, so an idle connection holds no memory.
     @inline(__always)
-    mutating func readNothing() {
-        if end == start && base != nil { release() }
+    mutating func readNothing(to pool: BlockPool) {
+        if end == start && base != nil { release(to: pool) }
     }
 
     /// Runs at least this long are handed over rather than copied.
     static let handOverBytes = 4096
     /// Writes longer than this never start a block (an admin answer goes to the evbuffer, and is not copied twice).
     static let largestCopy = 65536
+}
+
+/// Spare 4 KiB blocks for one loop's channels, the size every head and short body takes: each request takes and
+/// gives back four (two inputs, two fronts), and a pop or push here costs a few instructions where libevent's
+/// allocator entry and the chain-block cache behind it cost ~90 a pair. Other sizes, and blocks past the spares
+/// kept, go to the cache; any block may come back to any pool, as all come from the same allocator. Touched only
+/// from its loop's thread.
+final class BlockPool {
+    /// The one size kept.
+    static let size = 4096
+    /// Spares kept: a loop turn rarely has more blocks in flight than this, and the cache behind holds more.
+    private static let kept = 16
+    private let slots = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: BlockPool.kept)
+    private var count = 0
+
+    init() { _ = chainBlockAllocator }
+
+    /// A spare block of `size` bytes, else a new one; nil when there is no memory.
+    @inline(__always)
+    func take() -> UnsafeMutableRawPointer? {
+        guard count > 0 else { return berth_block_alloc(BlockPool.size) }
+        count &-= 1
+        return slots[count]
+    }
+
+    /// Takes `block` back: a spare when it has `size` bytes and there is room, else to the cache.
+    @inline(__always)
+    func give(_ block: UnsafeMutableRawPointer, capacity: Int) {
+        guard capacity == BlockPool.size && count < BlockPool.kept else { return berth_block_free(block) }
+        slots[count] = block
+        count &+= 1
+    }
+
+    deinit {
+        for i in 0..<count { berth_block_free(slots[i]) }
+        slots.deallocate()
+    }
 }

@@ -13,13 +13,13 @@ extension Channel {
     /// Drops the first `n` buffered input bytes (consumed in place, or not wanted).
     @inline(__always)
     package func drainInput(_ n: Int) {
-        input.drain(n)
+        input.drain(n, to: blocks)
     }
 
     /// Drops all buffered input.
     @inline(__always)
     package func discardInput() {
-        input.release()
+        input.release(to: blocks)
     }
 
     /// Moves the first `n` input bytes to the end of `other`'s output without copying a whole block: into an empty
@@ -29,9 +29,11 @@ extension Channel {
     @inline(__always)
     package func moveInput(_ n: Int, to other: Channel) {
         guard n > 0, let chunk = input.chunk else { return }
+        // A closed channel's output is never sent: the bytes are only dropped, as its own output was.
+        guard !other.closed else { return input.drain(n, to: blocks) }
         if n == chunk.count && other.takeOutput(&input) { return }
         other.append(UnsafeRawBufferPointer(rebasing: chunk[..<n]))
-        input.drain(n)
+        input.drain(n, to: blocks)
     }
 
     /// Moves all buffered input to the end of `other`'s output (a tunnel's turn).

@@ -27,7 +27,7 @@ extension Channel {
     @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        if !outputSpilled, let p = front.tail(atLeast: bytes.count) {
+        if !outputSpilled, let p = front.tail(atLeast: bytes.count, from: blocks) {
             p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             front.commit(bytes.count)
             return
@@ -41,21 +41,17 @@ extension Channel {
     /// (the bytes are for the caller to copy). `block` is left empty when true.
     @inline(__always)
     func takeOutput(_ block: inout ByteBlock) -> Bool {
-        if closed {
-            block.release()
-            return true
-        }
         if front.base == nil && !outputSpilled {
             front = block
             block.forget()
             return true
         }
-        return takeOutputByReference(&block)
+        return block.count >= ByteBlock.handOverBytes && takeOutputByReference(&block)
     }
 
     @inline(never)
     private func takeOutputByReference(_ block: inout ByteBlock) -> Bool {
-        guard block.count >= ByteBlock.handOverBytes, let base = block.base,
+        guard let base = block.base,
               berth_evbuffer_add_block(output, base + block.start, block.count, base) == 0 else { return false }
         outputSpilled = true
         block.forget()
@@ -74,7 +70,7 @@ extension Channel {
         var vec = iovec()  // evbuffer_iovec is a macro for struct iovec on Unix
         var inFront = false
         let n = serialize { bound in
-            if !self.outputSpilled, let p = self.front.tail(atLeast: bound) {
+            if !self.outputSpilled, let p = self.front.tail(atLeast: bound, from: self.blocks) {
                 inFront = true
                 return p
             }
@@ -82,7 +78,7 @@ extension Channel {
         }
         if inFront {
             front.commit(n)
-            front.readNothing()
+            front.readNothing(to: blocks)
             return n > 0
         }
         guard n > 0 else { return false }
@@ -131,9 +127,9 @@ extension Channel {
             }
             sentToKernel &+= UInt64(n)
             if n < chunk.count {
-                front.drain(n)
+                front.drain(n, to: blocks)
             } else {
-                front.release()
+                front.release(to: blocks)
                 if n > chunk.count { evbuffer_drain(output, n - chunk.count) }
             }
         }
@@ -166,7 +162,7 @@ extension Channel {
 
     /// Drops every byte of output (the channel is being released).
     func discardOutput() {
-        front.release()
+        front.release(to: blocks)
         evbuffer_drain(output, evbuffer_get_length(output))
     }
 }

@@ -43,7 +43,7 @@ extension Channel {
     func tlsRead(want: Int) -> ReadOutcome {
         guard let tls else { return .failed(EBADF) }
         tls.readAgain = false
-        guard let space = input.room(for: want), let base = space.baseAddress else { return .failed(ENOMEM) }
+        guard let space = input.room(for: want, from: blocks), let base = space.baseAddress else { return .failed(ENOMEM) }
         let room = space.count
         var got = 0
         var stop: ReadOutcome?
@@ -78,7 +78,7 @@ extension Channel {
             break
         }
         if got == 0 {
-            input.readNothing()
+            input.readNothing(to: blocks)
             return stop ?? .wouldBlock
         }
         input.commit(got)
@@ -114,11 +114,11 @@ extension Channel {
             // passes at least the bytes of the pending record holds.
             if len < total && len < Channel.coalesceLimit {
                 let take = min(total, Channel.recordSize)
-                guard let whole = berth_evbuffer_pullup(output, take) else {
+                guard let whole = evbuffer_pullup(output, take) else {
                     writeError = ENOMEM
                     return false
                 }
-                chunk = whole
+                chunk = UnsafePointer(whole)
                 len = take
             }
             var n = 0

@@ -39,6 +39,8 @@ package final class Channel: EventHandler {
     var front = ByteBlock()
     /// Whether `output` may hold bytes: then every write goes behind them there. Always set on a TLS channel.
     var outputSpilled = false
+    /// Where the input's and front's blocks come from and go back to: the loop's spares.
+    let blocks: BlockPool
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
     /// table on each session and connection, sending all their retains and releases down the slow path.
     package unowned(unsafe) var delegate: ChannelDelegate?
@@ -61,6 +63,7 @@ package final class Channel: EventHandler {
     package init(base: EventBase, fd: CInt) {
         self.fd = fd
         self.output = evbuffer_new()
+        self.blocks = base.blocks
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
         self.timerEvent = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -109,14 +112,14 @@ package final class Channel: EventHandler {
         guard !closed else { return .failed(EBADF) }
         let want = 1 << readShift
         if _slowPath(tls != nil) { return tlsRead(want: want) }
-        guard let room = input.room(for: want) else { return .failed(ENOMEM) }
+        guard let room = input.room(for: want, from: blocks) else { return .failed(ENOMEM) }
         let n = Glibc.recv(fd, room.baseAddress, room.count, 0)
         if n > 0 {
             input.commit(n)
             adaptReadSize(read: n, want: room.count)
             return .data(n)
         }
-        input.readNothing()
+        input.readNothing(to: blocks)
         if n == 0 { return .eof }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
@@ -255,7 +258,7 @@ package final class Channel: EventHandler {
         Glibc.close(fd)
         // The buffers outlive the socket until the object goes: code unwinding from the callback that closed the
         // channel may still touch them, and freeing them here turned that into a use-after-free (found by fuzzing).
-        input.release()
+        input.release(to: blocks)
         discardOutput()
     }
 
@@ -285,8 +288,8 @@ package final class Channel: EventHandler {
 
     deinit {
         if !closed { close() }
-        input.release()
-        front.release()
+        input.release(to: blocks)
+        front.release(to: blocks)
         evbuffer_free(output)
     }
 }

@@ -10,6 +10,8 @@ let chainBlockAllocator: Void = berth_install_allocator()
 package final class EventBase {
     /// The C base, for the C objects this module makes on it.
     let raw: OpaquePointer
+    /// Spare blocks for the channels on this loop (ByteBlock.swift).
+    let blocks = BlockPool()
 
     /// A base for one thread, with two priorities.
     package init() {
