@@ -161,12 +161,15 @@ final class ProxySession: ChannelDelegate {
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
-    /// response still goes out, then the connection closes. Mid-head or mid-body it is: the upstream connection
-    /// cannot be trusted to be at a message boundary, and close() aborts it.
+    /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
+    /// relayed (it waits in a queue or for its connect), is whole too. Mid-head or mid-body it is: the upstream
+    /// connection cannot be trusted to be at a message boundary, and close() aborts it.
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard exchange.requestDone else { return close() }
+            guard exchange.requestDone || exchange.requestBody.isEnded(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
+                return close()
+            }
             exchange.callerKeepAlive = false
             exchange.callerSendingEnded = true
             caller.stopReading()
