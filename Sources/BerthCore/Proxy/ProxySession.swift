@@ -155,9 +155,13 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
+    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head, or when
+    /// the relay starts. Until then a request body still due has nowhere to go but the input, so the input counts as
+    /// the upstream's output: a body streamed while its request waits (a pause may hold it for hours) stays under
+    /// high water instead of filling memory.
     private func holdPipelinedInput() {
-        if !exchange.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
+        let pending = caller.pendingInput
+        if !exchange.readsCaller(callerPending: pending, upstreamOutput: pending, rules: self) { caller.stopReading() }
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
