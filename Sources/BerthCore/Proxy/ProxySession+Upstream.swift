@@ -45,7 +45,20 @@ extension ProxySession {
             break
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            machine.state.connection?.channel.scheduleRead()
+            guard let up = machine.state.connection?.channel else { break }
+            // Without reading more on top of a backlog: a flood of small heads (1xx) moves a few dozen per turn while
+            // a read brings thousands, so the input would grow without bound and never empty for the flow control
+            // (which looks only when nothing is left to move) to stop the upstream. A caller backed up is what that
+            // flow control would find; otherwise the relay reads again once it has caught up.
+            let highWater = worker.settings.highWater
+            if caller.pendingOutput > highWater {
+                up.stopReading()
+                up.clearTimeout()
+                apply(SessionMachine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
+            } else if up.pendingInput > highWater {
+                up.stopReading()
+            }
+            up.scheduleRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
@@ -86,6 +99,14 @@ extension ProxySession {
             // (a request body's runs, unflushed output), and the machine looks at both.
             break
         case .eof:
+            // Bytes a yielded relay left came before the FIN, and go first: a flood of 1xx heads, its final answer and
+            // a close, read at once, are a whole response. The FIN is read again on a later turn; a turn that moved
+            // nothing (no progress to wait for) ends the exchange now.
+            let left = up.channel.pendingInput
+            if left > 0 {
+                relay()
+                guard machine.state.connection === up, up.channel.pendingInput == left else { return }
+            }
             return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: up.channel.endedCleanly))
         case .failed:
             return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false))
