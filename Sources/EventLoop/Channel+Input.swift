@@ -41,4 +41,12 @@ extension Channel {
     package func moveAllInput(to other: Channel) {
         moveInput(input.count, to: other)
     }
+
+    /// All buffered input as one contiguous run (evbuffer_pullup, which may copy), read in place; nil when nothing
+    /// is buffered. For rare paths only; valid until the input next changes.
+    package func inputPulledUp() -> UnsafeRawBufferPointer? {
+        let n = evbuffer_get_length(input)
+        guard n > 0, let ptr = berth_evbuffer_pullup(input, -1) else { return nil }
+        return UnsafeRawBufferPointer(start: ptr, count: n)
+    }
 }

@@ -138,8 +138,13 @@ final class AdminConnection: ChannelDelegate {
         busy = true
         let keep = head.keepAlive
         let mutation = head.method != .get && head.method != .head
+        let headOnly = head.method == .head
         admin.routes.handle(head) { [weak self] response in
             if mutation { self?.logMutation(head, status: response.status) }
+            // No answer to a HEAD has content, an error's included (RFC 9110 9.3.2): its client reads none, and would
+            // take the bytes for the start of its next answer.
+            var response = response
+            if headOnly { response.headOnly = true }
             self?.reply(response, keepAlive: keep)
         }
     }

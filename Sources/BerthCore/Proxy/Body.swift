@@ -57,6 +57,28 @@ enum Body: Sendable {
         }
     }
 
+    /// Whether `available` buffered bytes hold the rest of this body (a dry run: this body does not move on). Only a
+    /// chunked body reads them, all at once from `whole` (the input pulled into one run: a rare path, a caller's FIN
+    /// with its body still buffered). A chunked body that is broken is not ended by them.
+    func isEnded(byBuffered available: Int, whole: () -> UnsafeRawBufferPointer?) -> Bool {
+        switch self {
+        case .length(let remaining):
+            return UInt64(available) >= remaining
+        case .chunked(var decoder):
+            guard available > 0, let all = whole() else { return false }
+            var at = 0
+            while at < all.count && !decoder.isComplete {
+                guard let n = try? decoder.consume(UnsafeRawBufferPointer(rebasing: all[at...])), n > 0 else { return false }
+                at += n
+            }
+            return decoder.isComplete
+        case .untilClose:
+            return false
+        case .done:
+            return true
+        }
+    }
+
     /// Like `advance` over one run, for a caller that cannot take chunked framing: the payload's ranges within
     /// `run` go to `payload`, the framing is left behind. Returns how many bytes of `run` were used.
     mutating func advanceDechunking(_ run: UnsafeRawBufferPointer, payload: (Range<Int>) -> Void) throws(HTTP1Error) -> Int {

@@ -48,7 +48,20 @@ extension ProxySession {
             break
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            machine.state.connection?.channel.scheduleRead()
+            guard let up = machine.state.connection?.channel else { break }
+            // Without reading more on top of a backlog: a flood of small heads (1xx) moves a few dozen per turn while
+            // a read brings thousands, so the input would grow without bound and never empty for the flow control
+            // (which looks only when nothing is left to move) to stop the upstream. A caller backed up is what that
+            // flow control would find; otherwise the relay reads again once it has caught up.
+            let highWater = worker.settings.highWater
+            if caller.pendingOutput > highWater {
+                up.stopReading()
+                up.clearTimeout()
+                apply(SessionMachine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
+            } else if up.pendingInput > highWater {
+                up.stopReading()
+            }
+            up.scheduleRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
@@ -75,6 +88,7 @@ extension ProxySession {
         // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
         // runs after that borrow ends.
         var ended: RelayStep?
+        var eof: (channel: ObjectIdentifier, left: Int)?
         let relaying = machine.state.withRelayedChannel { channel in
             // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
             guard channel.reading else { return }
@@ -92,12 +106,24 @@ extension ProxySession {
                 // side (a request body's runs, unflushed output), and the machine looks at both.
                 break
             case .eof:
-                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: channel.endedCleanly)
+                eof = (ObjectIdentifier(channel), channel.pendingInput)
             case .failed:
                 ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
             }
         }
         guard relaying != nil else { return }
+        if let eof {
+            // Bytes a yielded relay left came before the FIN, and go first: a flood of 1xx heads, its final answer
+            // and a close, read at once, are a whole response. The FIN is read again on a later turn; a turn that
+            // moved nothing (no progress to wait for) ends the exchange now.
+            if eof.left > 0 {
+                relay()
+                let stalled = machine.state.withRelayedChannel { ObjectIdentifier($0) == eof.channel && $0.pendingInput == eof.left }
+                guard stalled == true else { return }
+            }
+            let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
+            ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean)
+        }
         relay(from: ended)
     }
 

@@ -161,18 +161,25 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head.
+    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head, or when
+    /// the relay starts. Until then a request body still due has nowhere to go but the input, so the input counts as
+    /// the upstream's output: a body streamed while its request waits (a pause may hold it for hours) stays under
+    /// high water instead of filling memory.
     private func holdPipelinedInput() {
-        if !exchange.readsCaller(callerPending: caller.pendingInput, upstreamOutput: 0, rules: self) { caller.stopReading() }
+        let pending = caller.pendingInput
+        if !exchange.readsCaller(callerPending: pending, upstreamOutput: pending, rules: self) { caller.stopReading() }
     }
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
-    /// response still goes out, then the connection closes. Mid-head or mid-body it is: the upstream connection
-    /// cannot be trusted to be at a message boundary, and close() aborts it.
+    /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
+    /// relayed (it waits in a queue or for its connect), is whole too. Mid-head or mid-body it is: the upstream
+    /// connection cannot be trusted to be at a message boundary, and close() aborts it.
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard exchange.requestDone else { return close() }
+            guard exchange.requestDone || exchange.requestBody.isEnded(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
+                return close()
+            }
             exchange.callerKeepAlive = false
             exchange.callerSendingEnded = true
             caller.stopReading()
