@@ -42,11 +42,10 @@ extension Channel {
         moveInput(input.count, to: other)
     }
 
-    /// All buffered input as one contiguous run (evbuffer_pullup, which may copy), read in place; nil when nothing
-    /// is buffered. For rare paths only; valid until the input next changes.
+    /// All buffered input as one contiguous run, read in place; nil when nothing is buffered. The input is one
+    /// block, so this is `inputChunk()`; valid until the input next changes.
+    @inline(__always)
     package func inputPulledUp() -> UnsafeRawBufferPointer? {
-        let n = evbuffer_get_length(input)
-        guard n > 0, let ptr = berth_evbuffer_pullup(input, -1) else { return nil }
-        return UnsafeRawBufferPointer(start: ptr, count: n)
+        input.chunk
     }
 }
