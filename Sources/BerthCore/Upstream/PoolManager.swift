@@ -257,7 +257,7 @@ final class PoolManager {
         conn.channel.close()
         slotsFreed(pool.slot)
         notifyDrained(pool)
-        if pool.forgetWhenEmpty { forget(pool.key) }
+        if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }  // its own entry: admin commands run by notifyDrained may have made a new one
     }
 
     // MARK: idle connections
@@ -298,7 +298,7 @@ final class PoolManager {
     func close(_ conn: UpstreamConnection, reason: CloseReason, bulk: Bool = false) {
         conn.pool.counters.countClose(reason)
         conn.channel.close(reset: reason.closesWithReset, via: bulk ? posted : nil)
-        if conn.pool.forgetWhenEmpty { forget(conn.pool.key) }
+        if conn.pool.forgetWhenEmpty && !conn.pool.forgotten { forget(conn.pool.key) }
     }
 
     /// Connections on their way to `pool`'s waiters when its epoch moved on (a turn's budget ran out before they
