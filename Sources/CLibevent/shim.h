@@ -353,6 +353,13 @@ static inline int berth_mm_cache_disabled(void) {
     return v != NULL && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0);
 }
 
+/* Whether the plain cache is the allocator: not under a sanitizer run (BERTH_CHAIN_BLOCK_CACHE=off) nor ASan, where
+ * every block's reuse must stay visible (a channel's spare blocks, BlockPool, are kept only then). */
+static inline int berth_mm_plain_cache(void) {
+    int asan = __asan_poison_memory_region != NULL && __asan_unpoison_memory_region != NULL;
+    return !berth_mm_cache_disabled() && !asan;
+}
+
 /* Must run before any other libevent call: blocks from the two allocators must never meet. */
 static inline void berth_install_allocator(void) {
     if (berth_mm_cache_disabled()) return; /* libevent's default is libc's malloc, realloc and free */
@@ -382,9 +389,7 @@ static inline void *berth_block_alloc(size_t size) { return event_mm_malloc_(siz
 static inline void berth_block_free(void *block) { event_mm_free_(block); }
 
 static void berth_block_cleanup(const void *data, size_t len, void *block) {
-    (void)data;
-    (void)len;
-    berth_block_free(block);
+    (void)data, (void)len, berth_block_free(block);
 }
 
 /* Appends `len` bytes at `data`, inside `block`, to `buf` by reference: the output owns the block from here on and
