@@ -353,6 +353,13 @@ static inline int berth_mm_cache_disabled(void) {
     return v != NULL && (strcmp(v, "off") == 0 || strcmp(v, "0") == 0);
 }
 
+/* Whether the plain cache is the allocator: not under a sanitizer run (BERTH_CHAIN_BLOCK_CACHE=off) nor ASan, where
+ * every block's reuse must stay visible (a channel's spare blocks, BlockPool, are kept only then). */
+static inline int berth_mm_plain_cache(void) {
+    int asan = __asan_poison_memory_region != NULL && __asan_unpoison_memory_region != NULL;
+    return !berth_mm_cache_disabled() && !asan;
+}
+
 /* Must run before any other libevent call: blocks from the two allocators must never meet. */
 static inline void berth_install_allocator(void) {
     if (berth_mm_cache_disabled()) return; /* libevent's default is libc's malloc, realloc and free */
@@ -364,16 +371,12 @@ static inline void berth_install_allocator(void) {
 }
 
 /*
- * A channel's input block (Channel+Input.swift): one contiguous piece of memory that recv(2) fills and the owner reads
- * in place, taken from the chain-block cache when the input stops being empty and given back when it is empty again.
- * Reads need no libevent call at all (evbuffer_reserve_space and commit_space cost ~450 instructions per read).
- *
- * Blocks go through libevent's own entry points to the allocator it was given (event_mm_malloc_ and event_mm_free_,
- * exported by libevent 2.1 but not in its public headers), not berth_mm_malloc directly: each Swift file that uses
- * this header gets its own copy of these static functions and of the per-thread cache inside them, and only the copy
- * installed with event_set_mem_functions is the one every block comes back to, that ASan poisons when on, and that
- * the thread-exit release empties. (Called directly, a block made in one file and freed in another was never reused:
- * a malloc per read.)
+ * A channel's blocks (ByteBlock.swift: its input, the front of its output) come through libevent's own entry points
+ * to the allocator it was given (event_mm_malloc_ and event_mm_free_, exported by libevent 2.1 but not in its public
+ * headers), not berth_mm_malloc directly: each Swift file that uses this header gets its own copy of these static
+ * functions and of the per-thread cache inside them, and only the copy installed with event_set_mem_functions is the
+ * one every block comes back to, that ASan poisons when on, and that the thread-exit release empties. (Called
+ * directly, a block made in one file and freed in another was never reused: a malloc per read.)
  */
 extern void *event_mm_malloc_(size_t size);
 extern void event_mm_free_(void *ptr);
@@ -382,9 +385,7 @@ static inline void *berth_block_alloc(size_t size) { return event_mm_malloc_(siz
 static inline void berth_block_free(void *block) { event_mm_free_(block); }
 
 static void berth_block_cleanup(const void *data, size_t len, void *block) {
-    (void)data;
-    (void)len;
-    berth_block_free(block);
+    (void)data, (void)len, berth_block_free(block);
 }
 
 /* Appends `len` bytes at `data`, inside `block`, to `buf` by reference: the output owns the block from here on and

@@ -1,4 +1,4 @@
-// One contiguous block of bytes, taken from the chain-block cache while it holds any: a channel's input and output front.
+// One contiguous block of bytes, held only while it has any: a channel's input and the front of its output.
 internal import CLibevent
 
 /// Bytes in one contiguous block from the chain-block cache (berth_block_alloc): a channel's unread input, and the
@@ -122,8 +122,9 @@ struct ByteBlock {
 /// Spare 4 KiB blocks for one loop's channels, the size every head and short body takes: each request takes and
 /// gives back four (two inputs, two fronts), and a pop or push here costs a few instructions where libevent's
 /// allocator entry and the chain-block cache behind it cost ~90 a pair. Other sizes, and blocks past the spares
-/// kept, go to the cache; any block may come back to any pool, as all come from the same allocator. Touched only
-/// from its loop's thread.
+/// kept, go to the cache; any block may come back to any pool, as all come from the same allocator. None are kept
+/// under a sanitizer (`berth_mm_plain_cache`), so that every block's reuse stays visible to it. Touched only from
+/// its loop's thread.
 final class BlockPool {
     /// The one size kept.
     static let size = 4096
@@ -131,8 +132,12 @@ final class BlockPool {
     private static let kept = 16
     private let slots = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: BlockPool.kept)
     private var count = 0
+    private let limit: Int
 
-    init() { _ = chainBlockAllocator }
+    init() {
+        _ = chainBlockAllocator
+        limit = berth_mm_plain_cache() != 0 ? BlockPool.kept : 0
+    }
 
     /// A spare block of `size` bytes, else a new one; nil when there is no memory.
     @inline(__always)
@@ -145,7 +150,7 @@ final class BlockPool {
     /// Takes `block` back: a spare when it has `size` bytes and there is room, else to the cache.
     @inline(__always)
     func give(_ block: UnsafeMutableRawPointer, capacity: Int) {
-        guard capacity == BlockPool.size && count < BlockPool.kept else { return berth_block_free(block) }
+        guard capacity == BlockPool.size && count < limit else { return berth_block_free(block) }
         slots[count] = block
         count &+= 1
     }
