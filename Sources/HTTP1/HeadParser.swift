@@ -53,7 +53,8 @@ struct HeadLexer: Sendable {
 
     mutating func reset() {
         state = .leading
-        pending.removeAll(keepingCapacity: true)
+        // Nearly always empty already (a head that came whole never used it); `removeAll` costs a call even then.
+        if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
         position = 0; lineStart = 0; lineEnd = 0; sectionStart = 0
         nameEnd = 0; valueStart = 0; fieldCount = 0
         failure = nil
