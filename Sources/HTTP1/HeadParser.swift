@@ -53,7 +53,8 @@ struct HeadLexer: Sendable {
 
     mutating func reset() {
         state = .leading
-        pending.removeAll(keepingCapacity: true)
+        // Nearly always empty already (a head that came whole never used it); `removeAll` costs a call even then.
+        if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
         position = 0; lineStart = 0; lineEnd = 0; sectionStart = 0
         nameEnd = 0; valueStart = 0; fieldCount = 0
         failure = nil
@@ -101,15 +102,35 @@ struct HeadLexer: Sendable {
     /// of `run`, which take it from its first byte and find what is wrong with it, if anything. It applies the same
     /// byte classes and limits as those states, so it accepts exactly the lines they accept, and where the input was
     /// split decides only which of the two does the work.
-    /// Fast because a line's end is found first, eight bytes at a time (`firstControlOrDEL`): every byte before it is
-    /// then a field-value byte, so the value needs no further test, and its CR is a byte the name and OWS loops stop
-    /// at, so they run without a bound test. One call takes all the lines, none is copied, and no state changes.
+    /// Fast because no loop tests the bound. A name loop stops at the last byte of the slice that is not a token byte
+    /// at the latest (`stop`, looked for among the last 32 bytes only, so that a body of token bytes after the head
+    /// costs nothing; without it a line's CR is found first and stops the name loop instead). The value's end is
+    /// found eight bytes at a time (`firstControlOrDEL`): every byte before it is then a field-value byte, so the
+    /// value needs no further test, and its CR stops the OWS loops. One call takes all the lines, none is copied, and
+    /// no state changes.
     mutating func wholeFields<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, from start: Int, _ sink: inout S) -> Int {
         let n = bytes.count
         guard start < n else { return start }
         let p = bytes.baseAddress.unsafelyUnwrapped
+        let cls = charClass
+        let floor = Swift.max(start, n &- 32)
+        var stop = n &- 1
+        while stop >= floor && cls[Int(p.load(fromByteOffset: stop, as: UInt8.self))] & CharClass.token != 0 { stop &-= 1 }
+        // Two copies of the loop, each with its own order, so that neither pays for the other's tests.
+        if stop >= floor { return fieldLines(bytes, from: start, &sink, stop: stop) }
+        return fieldLines(bytes, from: start, &sink, stop: nil)
+    }
+
+    /// `wholeFields`' loop: with `stop`, each name is lexed first and stops there at the latest; without it, each
+    /// line's end is found first and its CR stops the name loop.
+    @inline(__always)
+    mutating func fieldLines<S: HeadSink>(_ bytes: UnsafeRawBufferPointer, from start: Int, _ sink: inout S,
+                                          stop: Int?) -> Int {
+        let n = bytes.count
+        let p = bytes.baseAddress.unsafelyUnwrapped
         @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
         let cls = charClass
+        @inline(__always) func token(_ k: Int) -> Bool { cls[Int(at(k))] & CharClass.token != 0 }
         // The last index of this slice the section limit lets the states reach (`checkSection`); they check up to
         // each line's LF.
         let (sum, overflow) = limits.maxHeaderSectionBytes.addingReportingOverflow(sectionStart - position)
@@ -118,10 +139,21 @@ struct HeadLexer: Sendable {
         var count = fieldCount
         defer { fieldCount = count }
         var i = start
-        while i < n && i <= last && count < maxCount {
-            guard cls[Int(at(i))] & CharClass.token != 0 else { return i }
+        while i < (stop ?? n) && i <= last && count < maxCount {
+            guard token(i) else { return i }
+            var j = i &+ 1
+            var cr: Int
+            if stop != nil {
+                while token(j) { j &+= 1 }
+                guard at(j) == COLON else { return i }
+                cr = firstControlOrDEL(p, from: j &+ 1, end: n)
+            } else {
+                cr = firstControlOrDEL(p, from: j, end: n)
+                guard cr < n else { return i }
+                while token(j) { j &+= 1 }
+                guard at(j) == COLON else { return i }
+            }
             // HTAB is the one control byte a value may hold; any other, or DEL, ends the line or the fast path.
-            var cr = firstControlOrDEL(p, from: i &+ 1, end: n)
             while true {
                 guard cr &+ 1 < n else { return i }
                 let c = at(cr)
@@ -130,9 +162,6 @@ struct HeadLexer: Sendable {
                 cr = firstControlOrDEL(p, from: cr &+ 1, end: n)
             }
             guard at(cr &+ 1) == LF, cr &+ 1 <= last else { return i }
-            var j = i &+ 1
-            while cls[Int(at(j))] & CharClass.token != 0 { j &+= 1 }
-            guard at(j) == COLON else { return i }
             let nameEnd = j &- i
             j &+= 1
             while at(j) == SP || at(j) == HTAB { j &+= 1 }
