@@ -1,6 +1,6 @@
 // Header fields kept as their raw lines in one reusable buffer; only the lines whose names berth acts on get a record.
 
-/// Where one stored line lies in `HTTPHeaders.bytes`; the raw line keeps the sender's exact spelling for forwarding.
+/// Where one stored line lies in `HTTPHeaders.storage`; the raw line keeps the sender's exact spelling for forwarding.
 struct FieldLine {
     var lineStart: Int
     var nameEnd: Int
@@ -57,7 +57,7 @@ public struct HTTPHeaders: Sendable {
     /// exchange, stays small (a head has at most `maxHeaderCount` lines).
     var lineCount: Int32 = 0
     var recordCount: UInt8 = 0
-    /// More known lines than `records` holds (unusual heads): readers then find every line by scanning `bytes`.
+    /// More known lines than `records` holds (unusual heads): readers then find every line by scanning the stored lines.
     var overflowed = false
     /// The kinds the Connection fields list, and the lengths (`NameLengths`) of the names they list that are no
     /// kind: noted as each Connection line is stored, so forwarding does not walk the lines for them, and only a head
@@ -116,8 +116,16 @@ public struct HTTPHeaders: Sendable {
 
     /// Every value of `name` in order, case-insensitive.
     public func values(named name: String) -> [String] {
+        var name = name
         var out: [String] = []
-        for i in indices(named: name) { out.append(value(at: i)) }
+        name.withUTF8 { q in
+            withBytes { b in
+                forEachLine(named: UnsafeRawBufferPointer(q)) { _, l in
+                    out.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), as: UTF8.self))
+                    return true
+                }
+            }
+        }
         return out
     }
 
@@ -297,6 +305,11 @@ extension HTTPHeaders {
             i &+= 1
             while i < n && (b[i] == SP || b[i] == HTAB) { i &+= 1 }
             let valueStart = i
+            // Eight bytes at a time while none is a control byte: a value holds none but HTAB, so a long head (an
+            // unusual one is what takes this path) is crossed quickly.
+            while i &+ 8 <= n && !wordHasControlOrDEL(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self))) {
+                i &+= 8
+            }
             while i < n && b[i] != CR { i &+= 1 }
             var e = i
             while e > valueStart && (b[e &- 1] == SP || b[e &- 1] == HTAB) { e &-= 1 }

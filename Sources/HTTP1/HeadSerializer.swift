@@ -212,6 +212,16 @@ public enum HeadSerializer {
                     }
                 }
             } else {
+                // Where the Connection values are, found once: the records' when they hold every known line; else
+                // (a head with more known lines than records, rare) gathered here in one pass, so that no field
+                // Connection may name costs a scan of the head (that would make a hostile head quadratic in its size).
+                var connectionValues: [Range<Int>] = []
+                if headers.overflowed && otherLengths != 0 {
+                    headers.forEachKnownLine(b) { _, kind, l in
+                        if kind == .connection { connectionValues.append(l.valueStart..<l.valueEnd) }
+                        return true
+                    }
+                }
                 HTTPHeaders.forEachLine(b) { l in
                     let name = slice(l.lineStart, l.nameEnd)
                     let kind = KnownHeader.classify(name)
@@ -219,7 +229,7 @@ public enum HeadSerializer {
                         cut(l, kind)
                     } else if kind == .other {
                         let length = NameLengths.bit(name.count)
-                        if (otherLengths & length != 0 && namedByConnection(name, headers, b))
+                        if (otherLengths & length != 0 && namedByConnection(name, headers, b, connectionValues))
                             || (options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes)) {
                             cut(l, kind)
                         }
@@ -231,15 +241,22 @@ public enum HeadSerializer {
         }
     }
 
-    /// Whether a Connection field of `headers` (bytes `b`) lists `name`.
-    static func namedByConnection(_ name: UnsafeRawBufferPointer, _ headers: HTTPHeaders, _ b: UnsafeRawBufferPointer) -> Bool {
+    /// Whether a Connection field of `headers` (bytes `b`) lists `name`: its values are the records' Connection
+    /// lines, or `gathered` when the records overflowed.
+    static func namedByConnection(_ name: UnsafeRawBufferPointer, _ headers: HTTPHeaders, _ b: UnsafeRawBufferPointer,
+                                  _ gathered: [Range<Int>]) -> Bool {
         var found = false
-        headers.forEachKnownLine(b) { _, kind, l in
-            if kind == .connection {
-                forEachListElement(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd])) { token in
-                    if equalsIgnoringCase(token, name) { found = true }
-                }
+        @inline(__always) func search(_ value: Range<Int>) {
+            forEachListElement(UnsafeRawBufferPointer(rebasing: b[value])) { token in
+                if equalsIgnoringCase(token, name) { found = true }
             }
+        }
+        if headers.overflowed {
+            for value in gathered where !found { search(value) }
+            return found
+        }
+        headers.forEachKnownLine(b) { _, kind, l in
+            if kind == .connection { search(l.valueStart..<l.valueEnd) }
             return !found
         }
         return found
