@@ -59,6 +59,9 @@ public struct HTTPHeaders: Sendable {
     var recordCount: UInt8 = 0
     /// More known lines than `records` holds (unusual heads): readers then find every line by scanning the stored lines.
     var overflowed = false
+    /// Content-Length was a list or repeated (`HeaderFacts.contentLengthRepeated`): its lines are left out and the
+    /// serializer writes the one value.
+    var foldContentLength = false
     /// The kinds the Connection fields list, and the lengths (`NameLengths`) of the names they list that are no
     /// kind: noted as each Connection line is stored, so forwarding does not walk the lines for them, and only a head
     /// whose Connection names some other field has its lines without a record looked at.
@@ -191,6 +194,7 @@ public struct HTTPHeaders: Sendable {
         byteCount = 0
         recordCount = 0
         overflowed = false
+        foldContentLength = false
         lineCount = 0
         end = 0
         connectionKinds = 0

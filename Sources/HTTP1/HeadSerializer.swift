@@ -80,6 +80,7 @@ public enum HeadSerializer {
         h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         out.crlf()
         copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
+        if _slowPath(head.headers.foldContentLength), case .contentLength(let n) = head.framing { writeContentLength(n, into: &out) }
         if head.isUpgrade {
             out.literal("Connection: upgrade\r\n")
         } else if head.version == .http10 {
@@ -87,6 +88,14 @@ public enum HeadSerializer {
             out.literal("Connection: keep-alive\r\n")
         }
         out.raw(options.viaLine)
+        out.crlf()
+    }
+
+    /// The one value of a Content-Length that came as a list or in several lines (its lines were left out). The
+    /// bound needs nothing more: those lines held at least two copies of the digits this line holds once.
+    static func writeContentLength(_ n: UInt64, into out: inout HeadWriter) {
+        out.literal("Content-Length: ")
+        out.decimal(Int(n))
         out.crlf()
     }
 
@@ -128,6 +137,7 @@ public enum HeadSerializer {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
         let upgrading = head.status == 101
         copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, renameBerthError: true, options: options, into: &out)
+        if _slowPath(head.headers.foldContentLength), case .contentLength(let n)? = head.parsedFraming { writeContentLength(n, into: &out) }
         if upgrading {
             out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
@@ -176,6 +186,7 @@ public enum HeadSerializer {
             if dropHost { drop |= KnownHeader.host.bit }
             if !keepUpgrade { drop |= KnownHeader.upgrade.bit }
             if options.dropTransferEncoding { drop |= KnownHeader.transferEncoding.bit }
+            if _slowPath(headers.foldContentLength) { drop |= KnownHeader.contentLength.bit }
             var rename: KindSet = 0
             if renameBerthError {
                 // A renamed line goes or stays by its new name.

@@ -3,6 +3,9 @@
 /// What the framing and connection fields of a head say, gathered in one pass over the known fields.
 struct HeaderFacts: Sendable {
     var contentLength: UInt64? = nil
+    /// Content-Length came as a list of one value or in several lines (`5, 5`): accepted (RFC 9112 6.3), and forwarded
+    /// as the one decimal value (RFC 9110 8.6), as HAProxy does; llhttp and Go refuse the list outright.
+    var contentLengthRepeated = false
     var hasTransferEncoding = false
     var codingCount = 0
     var chunkedCount = 0
@@ -161,7 +164,10 @@ extension HTTPHeaders {
                 i &+= 1
             }
             if i == v.count {
-                if let prior = f.contentLength, prior != value { return .conflictingContentLength }
+                if let prior = f.contentLength {
+                    if prior != value { return .conflictingContentLength }
+                    f.contentLengthRepeated = true
+                }
                 f.contentLength = value
                 return nil
             }
@@ -179,7 +185,10 @@ extension HTTPHeaders {
                     value = value * 10 + UInt64(c &- 0x30)
                     if value > maxContentLength { return .invalidContentLength }
                 }
-                if let prior = f.contentLength, prior != value { return .conflictingContentLength }
+                if let prior = f.contentLength {
+                    if prior != value { return .conflictingContentLength }
+                    f.contentLengthRepeated = true
+                }
                 f.contentLength = value
                 start = i + 1
             }

@@ -258,6 +258,7 @@ struct RequestSink: HeadSink, Sendable {
             head.framing = .none
         }
         head.hasVia = f.hasVia
+        head.headers.foldContentLength = f.contentLengthRepeated
         head.namesGeneration = f.hasBerthGeneration
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose

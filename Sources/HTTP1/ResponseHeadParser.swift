@@ -101,6 +101,7 @@ struct ResponseSink: HeadSink, Sendable {
         }
         head.parsedFraming = ResponseHead.headerFraming(f, version: head.version)
         head.keepAliveTimeout = f.keepAliveTimeout
+        head.headers.foldContentLength = f.contentLengthRepeated
         if head.version == .http11 {
             head.keepAlive = !f.connectionClose
         } else {

@@ -46,6 +46,21 @@ final class SerializerTests: XCTestCase {
                        "GET / HTTP/1.1\r\nHost: example.com\r\nBerth-Error: x\r\n\r\n")
     }
 
+    /// Should forward a Content-Length sent as a list of one value, or in several lines, as the one decimal value
+    /// (RFC 9110 8.6: a sender must not forward the list); a single value goes out as it came.
+    func testARepeatedContentLengthIsForwardedAsOneValue() throws {
+        for fields in ["Content-Length: 5, 5\r\n", "Content-Length:5,5\r\n", "Content-Length: 5\r\nContent-Length: 5\r\n",
+                       "Content-Length: 05 , 5\r\n"] {
+            XCTAssertEqual(try forward("POST / HTTP/1.1\r\nHost: a\r\nA: 1\r\n\(fields)B: 2\r\n\r\n"),
+                           "POST / HTTP/1.1\r\nHost: example.com\r\nA: 1\r\nB: 2\r\nContent-Length: 5\r\n\r\n", fields)
+            XCTAssertEqual(try forwardResponse("HTTP/1.1 200 OK\r\n\(fields)X: 1\r\n\r\n"),
+                           "HTTP/1.1 200 OK\r\nX: 1\r\nContent-Length: 5\r\n\r\n", fields)
+        }
+        XCTAssertEqual(try forward("POST / HTTP/1.1\r\nHost: a\r\ncontent-length:  07\r\n\r\n"),
+                       "POST / HTTP/1.1\r\nHost: example.com\r\ncontent-length:  07\r\n\r\n")
+        XCTAssertThrowsError(try request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n"))
+    }
+
     /// Should keep the bound's growth per renamed line in step with the names it stands for.
     func testTheRenameGrowthMatchesTheNames() {
         XCTAssertEqual(HeadSerializer.upstreamErrorNameGrowth,
