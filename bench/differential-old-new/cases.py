@@ -85,6 +85,8 @@ def request_cases(hp, port, rng, flips=60):
             cases.append((f"name-ch/{nm}", "req", (start + f"Transfer-Encoding: chunked\r\n{nm}: {v}\r\n\r\n"
                                                    "5\r\nhello\r\n0\r\n\r\n").encode()))
     cases += authority_cases(hp, port)
+    cases += start_line_cases(hp)
+    cases += value_cases(hp)
     cases += field_shape_cases(hp, rng)
     return cases
 
@@ -250,6 +252,11 @@ def split_and_block_cases(hp, rng):
                        ("cl-dup", b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")]:
         for off in range(1, len(data)):
             out.append((f"rsplit/{name}@{off}", "resp-split", (data, off)))
+    for name, data in picks.items():
+        out.append((f"drip/{name}", "split", (data, "drip")))
+    for cid, kind, data in response_cases(random.Random(5)):
+        if cid.startswith(("rfield/", "status/", "r1xx/", "rcut/")):
+            out.append((f"rdrip/{cid}", "resp-split", (data, "drip")))
     start = f"POST http://{hp}/b HTTP/1.1\r\nHost: {hp}\r\n"
     for total in list(range(4080, 4112)) + list(range(8180, 8200)) + [16380, 16390, 65530, 65545]:
         pad = total - len(start) - len("X-Pad: \r\nContent-Length: 5\r\n\r\n")
@@ -292,4 +299,53 @@ def split_and_block_cases(hp, rng):
                         + hp.encode() + b"\r\n\r\n"))
             out.append((f"swar/otarget{i}-{b.hex()}", "req", b"GET " + t + b" HTTP/1.1\r\nHost: " + hp.encode()
                         + b"\r\n\r\n"))
+    return out
+
+
+def start_line_cases(hp):
+    """Methods and versions near the ones the start-line fast paths recognise in a word."""
+    methods = ["GET", "get", "Get", "GEt", "GETX", "GE", "G", "POST", "POSTT", "PUT", "HEAD", "HEADX", "DELETE",
+               "OPTIONS", "OPTIONSX", "PATCH", "TRACE", "CONNECT", "CONNEC", "CONNECTX", "connect", "M-SEARCH",
+               "X" * 20, "GET\x00", "G\x80T", "GE\tT", "[GET]", "GET/", "PRI", "ACL", "PROPFIND", "MKCOL"]
+    versions = ["HTTP/1.1", "HTTP/1.0", "http/1.1", "HTTP/1.1 ", "HTTP/1.1\t", "HTTP/1.10", "HTTP/1.1x", "HTTP/1.",
+                "HTTP/01.1", "HTTP/1.2", "HTTP/2.0", "HTTP/0.9", "HTTP/1,1", "HTTP/1.1\x00", "HTTP/1.1\x80", "HTTP1.1",
+                "HTTP/11", "HTTP /1.1", "HTTQ/1.1", "HTTP/1.0 ", "", "HTTP/1.9", "HTTP/3.0", "HTTP/1.1HTTP/1.1"]
+    out = []
+    for mi, m in enumerate(methods):
+        for vi, v in enumerate(versions):
+            body = "Content-Length: 5\r\n\r\nhello" if mi % 2 else "\r\n"
+            out.append((f"startline/{mi}-{vi}", "req",
+                        f"{m} http://{hp}/s {v}\r\nHost: {hp}\r\n{body}".encode("latin-1")))
+    return out
+
+
+def value_cases(hp):
+    """Values of the fields berth acts on, near the forms the fast paths read in a word (requests and responses)."""
+    cl = ["5", "05", " 5", "5 ", "5\t", "\t5", "5,5", "5, 5", "5 ,5", "5,,5", ",5", "5,", "+5", "-5", "5.0", "0x5", "5e0",
+          "9223372036854775807", "9223372036854775808", "18446744073709551616", "99999999999999999999",
+          "0000000000000000000000000005", "5 5", "", "\x005", "5\x00", "\x805", "٥"]
+    te = ["chunked", "Chunked", "CHUNKED", "chunked ", " chunked", "chunked\t", "chunked,", ",chunked", "chunked , ",
+          "identity, chunked", "gzip, chunked", "chunked;q=1", "chunked, chunked", "chunke", "chunkedx", "xchunked",
+          "chunked\x00", "chu nked", "\"chunked\""]
+    conn = ["close", "Close", "CLOSE", "close ", "keep-alive, close", "close,", "closex", "xclose", "upgrade", ",,",
+            "keep-alive", "Keep-Alive", "X-A, close", "close, X-A", "te", "content-length", "host", "\tclose"]
+    out = []
+    start = f"POST http://{hp}/v HTTP/1.1\r\nHost: {hp}\r\n"
+    for i, v in enumerate(cl):
+        out.append((f"values/cl{i}", "req", (start + f"Content-Length: {v}\r\n\r\nhello").encode("utf-8")))
+        out.append((f"values/rcl{i}", "resp", f"HTTP/1.1 200 OK\r\nContent-Length: {v}\r\n\r\nhello".encode("utf-8")))
+    for i, v in enumerate(te):
+        out.append((f"values/te{i}", "req", (start + f"Transfer-Encoding: {v}\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+                    .encode("latin-1")))
+        out.append((f"values/te-cl{i}", "req", (start + f"Transfer-Encoding: {v}\r\nContent-Length: 5\r\n\r\nhello")
+                    .encode("latin-1")))
+        out.append((f"values/rte{i}", "resp", f"HTTP/1.1 200 OK\r\nTransfer-Encoding: {v}\r\n\r\n5\r\nhello\r\n0\r\n"
+                    "\r\n".encode("latin-1")))
+    for i, v in enumerate(conn):
+        out.append((f"values/conn{i}", "req", (start + f"Connection: {v}\r\nX-A: 1\r\nTE: trailers\r\n"
+                                                "Content-Length: 5\r\n\r\nhello").encode("latin-1")))
+        out.append((f"values/rconn{i}", "resp", f"HTTP/1.1 200 OK\r\nConnection: {v}\r\nX-A: 1\r\nKeep-Alive: "
+                    "timeout=4\r\nContent-Length: 5\r\n\r\nhello".encode("latin-1")))
+        out.append((f"values/pconn{i}", "req", (start + f"Proxy-Connection: {v}\r\nKeep-Alive: timeout=1\r\n"
+                                                 "Content-Length: 5\r\n\r\nhello").encode("latin-1")))
     return out

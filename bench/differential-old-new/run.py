@@ -55,7 +55,12 @@ class Recorder:
                     sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + (b"" if method == b"HEAD" else b"ok"))
                 else:
                     data, split = script if isinstance(script, tuple) else (script, None)
-                    if split is not None:  # the head (or body) in two reads on berth's side
+                    if split == "drip":
+                        for i in range(len(data) - 1):
+                            sock.sendall(data[i:i + 1])
+                            time.sleep(0.0005)
+                        data = data[-1:]
+                    elif split is not None:  # the head (or body) in two reads on berth's side
                         sock.sendall(data[:split])
                         time.sleep(0.01)
                         data = data[split:]
@@ -100,20 +105,28 @@ def whole_request(buf):
 
 
 def caller(proxy, data, split=None, half_close=True):
-    """Sends data (in two writes when split), half-closes, reads to the end: (bytes, 'fin'|'reset'|'timeout').
-    Without the half-close the read ends after 0.3 s of silence ('open': berth kept the connection)."""
+    """Sends data (in two writes when split, a byte a write for 'drip'), half-closes, reads to the end:
+    (bytes, 'fin'|'reset'|'timeout'). Without the half-close the read ends after 0.3 s of silence ('open': berth
+    kept the connection). A send that fails (berth answered and closed early) still reads what arrived."""
     s = socket.create_connection(proxy, timeout=CALLER_TIMEOUT if half_close else 0.3)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     got, end = b"", "fin"
     try:
         if split is None:
             s.sendall(data)
+        elif split == "drip":  # every incremental path of the head lexer
+            for i in range(len(data)):
+                s.sendall(data[i:i + 1])
+                time.sleep(0.0005)
         else:
             s.sendall(data[:split])
             time.sleep(0.01)
             s.sendall(data[split:])
         if half_close:
             s.shutdown(socket.SHUT_WR)
+    except OSError:
+        end = "send-failed"
+    try:
         while True:
             d = s.recv(65536)
             if not d:
@@ -121,7 +134,7 @@ def caller(proxy, data, split=None, half_close=True):
             got += d
     except socket.timeout:
         end = "timeout" if half_close else "open"
-    except OSError:  # reset, broken pipe, or ENOTCONN on the half-close after a reset
+    except OSError:  # reset
         end = "reset"
     finally:
         s.close()
@@ -182,11 +195,16 @@ VIA = re.compile(rb"(?im)^(via:[^\r\n]*berth)[^\r\n]*")
 DATE = re.compile(rb"(?im)^date:[^\r\n]*")
 
 
+# How long a failed name lookup took decides berth's wording (and so its length): timing, not code.
+DNS = re.compile(rb"Content-Length: \d+(\r\n(?:[^\r\n]+\r\n)*\r\nberth: dns-failure: \S+ did not resolve)[^\n]*\n")
+
+
 def normalise(b, port):
     if b.startswith(b"\x16\x03"):  # berth's TLS ClientHello to a plain origin (an https:// target): random bytes
         return b"TLS ClientHello"
     b = b.replace(port, b"PORT")
     b = VIA.sub(rb"\1 TOKEN", b)
+    b = DNS.sub(rb"Content-Length: N\1\n", b)
     return DATE.sub(b"Date: D", b)
 
 
