@@ -25,10 +25,11 @@ final class EventBox {
 
 /// C entry point for every event berth registers.
 let eventTrampoline: event_callback_fn = { _, what, arg in
-    // The handler may free this event (and so release the box) while it runs: keep both alive until it returns.
-    let box = Unmanaged<EventBox>.fromOpaque(arg!).takeUnretainedValue()
-    let handler = box.handler
-    handler.handleEvent(box.tag, what: what)
+    // The box is alive on entry (libevent calls back only for a live event, and freeing it is what releases the box),
+    // so its fields are read unretained; the handler may free this event while it runs, and with it the box and the
+    // box's hold on the handler: the one strong reference kept is the handler's, until it returns.
+    let (handler, tag) = Unmanaged<EventBox>.fromOpaque(arg!)._withUnsafeGuaranteedRef { ($0.handler, $0.tag) }
+    handler.handleEvent(tag, what: what)
 }
 
 /// The retained context of one DNS query, released exactly once by the trampoline when the answer (or failure) comes.

@@ -207,4 +207,8 @@ extension ProxySession: RelayHost {
     var forwardOptions: ForwardOptions { worker.settings.forward }
     var keepAliveTail: UInt64 { worker.settings.keepAliveTail }
     var replay: ReplayStore { worker.replay }
+    func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                            to caller: C) -> Bool {
+        worker.writeForwardResponse(parser, version: version, keepAlive: keepAlive, to: caller)
+    }
 }

@@ -25,6 +25,19 @@ protocol RelayHost: RelayRules, AnyObject {
     /// The `Keep-Alive: timeout=N` announced to HTTP/1.1 callers (`KeepAliveLine`), 0 for none.
     var keepAliveTail: UInt64 { get }
     var replay: ReplayStore { get }
+    /// Writes the response head `parser` holds into `caller`'s output with `forwardOptions` and `keepAliveTail`
+    /// (`RelayDriver.writeHead`'s result). The session passes its options in place: read out of a class, as
+    /// `forwardOptions` is, they are copied, two arrays retained and released, per head.
+    func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                            to caller: C) -> Bool
+}
+
+extension RelayHost {
+    /// The plain way, through a copy of the options: hosts with no hot path (the tests') keep it.
+    func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                            to caller: C) -> Bool {
+        RelayDriver.writeHead(parser, version: version, keepAlive: keepAlive, options: forwardOptions, keepAliveTail: keepAliveTail, to: caller)
+    }
 }
 
 /// memcached's drive_machine for one exchange: ask the machine (`Exchange.nextStep`) for a step, carry it out, ask
@@ -59,7 +72,7 @@ enum RelayDriver {
                 upstream.drainInput(n)
             case .writeHead(let consumed, let keepAlive, false):
                 upstream.drainInput(consumed)
-                guard writeHead(parser, version: exchange.request.version, keepAlive: keepAlive, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller) else { return .callerFailed }
+                guard host.writeResponseHead(parser, version: exchange.request.version, keepAlive: keepAlive, to: caller) else { return .callerFailed }
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
@@ -105,7 +118,7 @@ enum RelayDriver {
         switch step {
         case .forwardInterim(let consumed):
             upstream.drainInput(consumed)
-            guard writeHead(parser, version: exchange.request.version, keepAlive: true, options: host.forwardOptions, keepAliveTail: host.keepAliveTail, to: caller), caller.flush() else {
+            guard host.writeResponseHead(parser, version: exchange.request.version, keepAlive: true, to: caller), caller.flush() else {
                 return .callerFailed
             }
             parser.reset()

@@ -45,6 +45,22 @@ final class Worker: EventHandler {
         HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
     }
 
+    /// Writes the response head `parser` holds to `caller` with this worker's forwarding options, passed in place as
+    /// `writeForwardRequest` passes them (`RelayHost.writeResponseHead`); false as `RelayDriver.writeHead`.
+    @inline(__always)
+    func writeForwardResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                               to caller: C) -> Bool {
+        Worker.writeResponse(parser, version: version, keepAlive: keepAlive, options: &forward,
+                             keepAliveTail: settings.keepAliveTail, to: caller)
+    }
+
+    /// `RelayDriver.writeHead` from `inout` options, borrowed for the same reason as `serialize`'s.
+    @inline(never)
+    private static func writeResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                                       options: inout ForwardOptions, keepAliveTail: UInt64, to caller: C) -> Bool {
+        RelayDriver.writeHead(parser, version: version, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, to: caller)
+    }
+
     /// Bumped whenever cached routes may be wrong.
     private(set) var routeGeneration = 0
     let manager: PoolManager
