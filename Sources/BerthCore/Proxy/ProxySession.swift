@@ -173,16 +173,23 @@ final class ProxySession: ChannelDelegate {
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
     /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
     /// relayed (it waits in a queue or for its connect), is whole too. Mid-head or mid-body it is: the upstream
-    /// connection cannot be trusted to be at a message boundary, and close() aborts it.
+    /// connection cannot be trusted to be at a message boundary, and close() aborts it. Requests pipelined before
+    /// the FIN are answered too, in order (nginx and HAProxy do): the connection stays up while input is buffered,
+    /// and the FIN, read again once they are answered (a socket reads its end every time), closes it.
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
             guard exchange.requestDone || exchange.requestBody.isEnded(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
                 return close()
             }
-            exchange.callerKeepAlive = false
+            // Only the last request says the connection closes; one with requests behind it keeps it for them.
+            if exchange.requestDone && caller.pendingInput == 0 { exchange.callerKeepAlive = false }
             exchange.callerSendingEnded = true
             caller.stopReading()
+        case .idle, .readingHead:
+            // Heads still buffered (a budget spent) go first: `drive()` starts them, and the FIN read on the next turn
+            // comes back here. A head cut by the FIN is left with nothing buffered, and closes unanswered.
+            if caller.pendingInput == 0 { close() }
         default:
             close()
         }
