@@ -31,6 +31,10 @@ final class ProxySession: ChannelDelegate {
     var resetsCaller = false
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
+    /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`); 0: it closes at once.
+    var lingerLeft = 0
+    /// The most a lingering session reads before it closes anyway (nginx reads up to its buffer's worth per turn).
+    static let lingerBytes = 64 * 1024
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -156,7 +160,9 @@ final class ProxySession: ChannelDelegate {
             relay()
         case .routing, .acquiring, .connecting, .ending:
             holdPipelinedInput()
-        case .tunnel, .closing, .closed:
+        case .closing:
+            lingered()
+        case .tunnel, .closed:
             caller.discardInput()
         }
     }
@@ -251,7 +257,7 @@ final class ProxySession: ChannelDelegate {
     private func callerDrained() {
         switch machine.phase {
         case .closing:
-            close()
+            lingerOrClose()
         case .exchanging:
             // The relay reads the upstream again once the caller's output is under high water.
             relay()
