@@ -178,14 +178,15 @@ final class ProxySession: ChannelDelegate {
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
     /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
-    /// relayed (it waits in a queue or for its connect), is whole too. Mid-head or mid-body it is: the upstream
+    /// relayed (it waits in a queue or for its connect), is whole too, and so is one whose buffered body is broken
+    /// (the relay answers its 400, as without the FIN). Mid-head or mid-body it is: the upstream
     /// connection cannot be trusted to be at a message boundary, and close() aborts it. Requests pipelined before
     /// the FIN are answered too, in order (nginx and HAProxy do): the connection stays up while input is buffered,
     /// and the FIN, read again once they are answered (a socket reads its end every time), closes it.
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard exchange.requestDone || exchange.requestBody.isEnded(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
+            guard exchange.requestDone || exchange.requestBody.isSettled(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
                 return close()
             }
             // Only the last request says the connection closes; one with requests behind it keeps it for them.
