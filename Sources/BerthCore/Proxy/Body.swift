@@ -57,10 +57,11 @@ enum Body: Sendable {
         }
     }
 
-    /// Whether `available` buffered bytes hold the rest of this body (a dry run: this body does not move on). Only a
-    /// chunked body reads them, all at once from `whole` (the input pulled into one run: a rare path, a caller's FIN
-    /// with its body still buffered). A chunked body that is broken is not ended by them.
-    func isEnded(byBuffered available: Int, whole: () -> UnsafeRawBufferPointer?) -> Bool {
+    /// Whether `available` buffered bytes settle this body: they hold the rest of it, or they break its framing (a
+    /// dry run: this body does not move on). Either way a caller's FIN is no abort: the request goes on, and a broken
+    /// body gets its 400 when the relay reaches the fault, as without the FIN. Only a chunked body reads them, all at
+    /// once from `whole` (the input pulled into one run: a rare path, a caller's FIN with its body still buffered).
+    func isSettled(byBuffered available: Int, whole: () -> UnsafeRawBufferPointer?) -> Bool {
         switch self {
         case .length(let remaining):
             return UInt64(available) >= remaining
@@ -68,7 +69,9 @@ enum Body: Sendable {
             guard available > 0, let all = whole() else { return false }
             var at = 0
             while at < all.count && !decoder.isComplete {
-                guard let n = try? decoder.consume(UnsafeRawBufferPointer(rebasing: all[at...])), n > 0 else { return false }
+                let n: Int
+                do { n = try decoder.consume(UnsafeRawBufferPointer(rebasing: all[at...])) } catch { return true }
+                guard n > 0 else { return false }
                 at += n
             }
             return decoder.isComplete

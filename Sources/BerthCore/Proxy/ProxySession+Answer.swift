@@ -68,15 +68,47 @@ extension ProxySession {
         if case .holding = exchange.replay { exchange.dropReplay(into: worker.replay, because: nil) }
     }
 
-    /// Closes once the output has left.
+    /// Closes once the output has left, lingering first if the caller may still be sending (`linger`).
     func closeAfterFlush() {
         caller.stopReading()
+        // The caller may have bytes berth never read: ones buffered, the rest of a head it answered (a bad one, a
+        // header timeout) or of a body it did not wait for. Not after its FIN (all it sent was read), nor before a
+        // reset, nor between requests (an idle close, a drain).
+        var mayBeSending = caller.pendingInput > 0
+        switch machine.phase {
+        case .readingHead: mayBeSending = true
+        case .idle: break
+        default: mayBeSending = mayBeSending || !exchange.requestDone
+        }
+        lingerLeft = mayBeSending && !resetsCaller && !exchange.callerSendingEnded ? ProxySession.lingerBytes : 0
         // A failed flush leaves nothing worth waiting for.
         let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
         switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
-        case .now: close()
+        case .now: lingerOrClose()
         case .afterFlush(let timer): apply(timer)
         }
+    }
+
+    /// The closing session's output has left: it closes, or lingers first when the caller may still be sending.
+    /// A close over unread input sends a reset, and a reset can destroy berth's last answer in the caller's kernel
+    /// before it is read; so, as nginx's lingering close, the sending side is shut (the caller reads the answer and
+    /// a FIN) and what the caller still sends is read and dropped, until its FIN, `lingerBytes`, or the linger timer.
+    func lingerOrClose() {
+        guard lingerLeft > 0, caller.pendingOutput == 0 else { return close() }
+        caller.shutdownWrite()
+        caller.discardInput()
+        apply(SessionMachine.lingering(idleTimeout: worker.settings.callerIdleTimeout))
+        caller.startReading()
+    }
+
+    /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,
+    /// and past the budget the session closes. A read before the answer left (a turn scheduled earlier) is only dropped.
+    func lingered() {
+        let n = caller.pendingInput
+        caller.discardInput()
+        guard caller.pendingOutput == 0 else { return }
+        lingerLeft -= n
+        if lingerLeft <= 0 { close() }
     }
 
     /// Gives a lease back after a failed or abandoned exchange: it closes with `failure` as the gate's reason.

@@ -31,6 +31,10 @@ final class ProxySession: ChannelDelegate {
     var resetsCaller = false
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
+    /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`); 0: it closes at once.
+    var lingerLeft = 0
+    /// The most a lingering session reads before it closes anyway (nginx reads up to its buffer's worth per turn).
+    static let lingerBytes = 64 * 1024
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -156,7 +160,9 @@ final class ProxySession: ChannelDelegate {
             relay()
         case .routing, .acquiring, .connecting, .ending:
             holdPipelinedInput()
-        case .tunnel, .closing, .closed:
+        case .closing:
+            lingered()
+        case .tunnel, .closed:
             caller.discardInput()
         }
     }
@@ -172,17 +178,25 @@ final class ProxySession: ChannelDelegate {
 
     /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
     /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
-    /// relayed (it waits in a queue or for its connect), is whole too. Mid-head or mid-body it is: the upstream
-    /// connection cannot be trusted to be at a message boundary, and close() aborts it.
+    /// relayed (it waits in a queue or for its connect), is whole too, and so is one whose buffered body is broken
+    /// (the relay answers its 400, as without the FIN). Mid-head or mid-body it is: the upstream
+    /// connection cannot be trusted to be at a message boundary, and close() aborts it. Requests pipelined before
+    /// the FIN are answered too, in order (nginx and HAProxy do): the connection stays up while input is buffered,
+    /// and the FIN, read again once they are answered (a socket reads its end every time), closes it.
     private func callerEnded() {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
-            guard exchange.requestDone || exchange.requestBody.isEnded(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
+            guard exchange.requestDone || exchange.requestBody.isSettled(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
                 return close()
             }
-            exchange.callerKeepAlive = false
+            // Only the last request says the connection closes; one with requests behind it keeps it for them.
+            if exchange.requestDone && caller.pendingInput == 0 { exchange.callerKeepAlive = false }
             exchange.callerSendingEnded = true
             caller.stopReading()
+        case .idle, .readingHead:
+            // Heads still buffered (a budget spent) go first: `drive()` starts them, and the FIN read on the next turn
+            // comes back here. A head cut by the FIN is left with nothing buffered, and closes unanswered.
+            if caller.pendingInput == 0 { close() }
         default:
             close()
         }
@@ -244,7 +258,7 @@ final class ProxySession: ChannelDelegate {
     private func callerDrained() {
         switch machine.phase {
         case .closing:
-            close()
+            lingerOrClose()
         case .exchanging:
             // The relay reads the upstream again once the caller's output is under high water.
             relay()

@@ -169,6 +169,13 @@ struct SessionMachine: ~Copyable {
         return outputPending ? .afterFlush(.arm(after: idleTimeout)) : .now
     }
 
+    /// How long a closing session reads and drops what its caller still sends (`ProxySession.linger`), at most.
+    static let lingerLimit: Nanos = 2_000_000_000
+
+    /// A closing session lingers: its caller's last bytes are read and dropped, under the idle timeout and at most
+    /// `lingerLimit`, so a caller that neither closes nor stops sending cannot hold the session.
+    static func lingering(idleTimeout: Nanos) -> Timer { .arm(after: min(idleTimeout, lingerLimit)) }
+
     /// The session closes now; returns the state it was in, whose resources (a queue place, a connect slot, a lease,
     /// a tunnel) the session gives back. Closing twice returns `.closed`.
     mutating func close() -> SessionState {

@@ -1,0 +1,54 @@
+"""review5 (differential old-vs-new): berth's own error answer must reach a caller whose unread bytes are still in
+berth's socket. Before: berth wrote its 400 and closed over those bytes, the kernel sent a reset, and the caller could
+lose the 400. After (nginx's lingering close): the answer goes out, the sending side is shut, and the caller's input
+is read and dropped for a bounded time and byte budget before the close, so the 400 arrives whole, ended by a FIN."""
+import socket
+import threading
+
+from hostile_wire import connect, header_of, read_to_end, status_of
+
+
+def _whole_answer(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    return len(body) == int(header_of(data, "Content-Length"))
+
+
+def test_a_400_for_a_bad_head_survives_the_callers_unread_bytes(berth):
+    b = berth()
+    head = b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Pad: " + b"a" * 4096 + b"\x00" + b"b" * 100
+    tail = b"c" * 16384 + b"\r\n\r\n"
+    for run in range(20):
+        s = connect(b.proxy)
+        try:
+            s.sendall(head + tail)
+            data, how = read_to_end(s, timeout=10)
+        finally:
+            s.close()
+        assert status_of(data) == 400, (run, how, data[:300])
+        assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
+        assert _whole_answer(data), (run, how, data)
+        assert how == "fin", (run, how, data[:300])
+
+
+def test_a_caller_that_keeps_sending_cannot_hold_the_connection_open(berth):
+    """The linger has a budget: a caller that streams on after its 400 is still closed, not read forever."""
+    b = berth()
+    s = connect(b.proxy)
+    stop = threading.Event()
+
+    def flood():
+        try:
+            while not stop.is_set():
+                s.send(b"x" * 65536)
+        except OSError:
+            pass
+
+    try:
+        s.sendall(b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: \x00\r\n\r\n")
+        t = threading.Thread(target=flood, daemon=True)
+        t.start()
+        data, how = read_to_end(s, timeout=20)
+        assert how in ("fin", "reset"), (how, data[:300])
+    finally:
+        stop.set()
+        s.close()

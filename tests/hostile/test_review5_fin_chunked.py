@@ -1,0 +1,35 @@
+"""review5 (differential old-vs-new): an invalid chunked request body (`zz` as a chunk size) followed by the caller's
+FIN. Before: the FIN, read before the relay reached the body, was taken for an abort mid-body: a silent close. After:
+buffered bytes that break the body settle it as bytes that end it do, and the relay answers the 400 (Berth-Error:
+bad-request), then the connection closes with a FIN."""
+import socket
+
+from berthkit import keepalive_loop
+from hostile_wire import connect, header_of, read_to_end, status_of
+
+
+def _ok(conn, msg):
+    conn.respond(200, b"ok")
+
+
+def _whole_answer(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    return len(body) == int(header_of(data, "Content-Length"))
+
+
+def test_a_bad_chunked_body_then_a_fin_gets_its_400(berth, raw_origin):
+    o = raw_origin(keepalive_loop(_ok))
+    b = berth()
+    for run in range(20):
+        s = connect(b.proxy)
+        try:
+            s.sendall(f"POST http://{o.hostport}/up HTTP/1.1\r\nHost: {o.hostport}\r\n"
+                      f"Transfer-Encoding: chunked\r\n\r\nzz\r\n".encode())
+            s.shutdown(socket.SHUT_WR)
+            data, how = read_to_end(s, timeout=10)
+        finally:
+            s.close()
+        assert status_of(data) == 400, (run, how, data[:300])
+        assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
+        assert _whole_answer(data), (run, how, data)
+        assert how == "fin", (run, how, data[:300])
