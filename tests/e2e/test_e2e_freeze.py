@@ -123,7 +123,9 @@ def test_frozen_without_pause_read_timeout_then_no_stale_failures(berth, upstrea
         "late_failures": len(late), "retries": st["retries"], "closed": st["connections"]["closed"]})
     for r in frozen:
         assert r.status == 504 and r.berth_error == "read-timeout", r
-        assert 0.9 <= r.elapsed <= 1.5, f"read-timeout after {r.elapsed:.3f}s with a 1s socket timeout"
+        # The upstream is frozen: the 504 read-timeout is the socket timer's, never before its second. No upper
+        # bound: how late the answer reaches this process is the scheduler's, not berth's.
+        assert r.elapsed >= 0.9, f"read-timeout after {r.elapsed:.3f}s with a 1s socket timeout"
     assert late == [], f"requests failed on stale connections berth could have detected: {late}"
     assert [r for r in immediate if r.status != 200] == [], "GET right after the thaw failed (should be retried)"
 

@@ -286,7 +286,9 @@ def test_dribbling_upstream(berth, origin, raw_origin):
     o3 = raw_origin(_dribble_handler([(resp[:10], 0), (resp[10:], 1.0)]))
     r = send(b.proxy, o3.hostport, path="/slow-head-gap", expect="read-timeout")
     assert (r.status, r.berth_error) == (504, "read-timeout"), r
-    assert 0.45 <= r.elapsed <= 0.8, r
+    # Causal, not a clock bound: data re-arms the socket timer, so a 504 read-timeout means it ran out inside the
+    # 1 s gap, before the rest of the head came; and never before the 500 ms of silence.
+    assert r.elapsed >= 0.45, r
 
     FIGURES.fault("dribble gap > socket timeout (in body)")
     o4 = raw_origin(_dribble_handler([(resp[:head_end + 5], 0), (resp[head_end + 5:], 1.0)]))
@@ -300,7 +302,8 @@ def test_dribbling_upstream(berth, origin, raw_origin):
     assert how == "reset", "a cut Content-Length body must not end with a clean FIN"
     FIGURES.request(3)
     FIGURES.failure("expected: truncated response (body gap > socket timeout)")
-    assert len(rest) < 20 and time.monotonic() - t0 < 1.5, (rest, time.monotonic() - t0)
+    # The cut came inside the 1 s gap: the caller got the 5 body bytes sent before it, at most, none after it.
+    assert b"01234".startswith(rest), (rest, time.monotonic() - t0)
     next_ok(b, origin)
     for o in (o1, o2, o3, o4):
         wait_pools_settled(b, o.hostport)
