@@ -151,10 +151,20 @@ class Admin:
 
 # --------------------------------------------------------------------------- berth
 
+def pool_limit():
+    """30,000, or what the descriptor limit leaves once berth keeps 2,100 for callers, its admin and itself: berth
+    refuses a max-total the limit cannot hold (issue 23), and these machines cap `ulimit -n` at 20,000."""
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return str(min(30000, soft - 2100)) if soft != resource.RLIM_INFINITY else "30000"
+
+
 def start_berth(work, name, extra=()):
+    limit = pool_limit()
     b = procs.start_berth(["--profile", "max-timeout", "--listen", "127.0.0.1:0",
                            "--admin", "127.0.0.1:0", "--workers", "1", "--log-level", "warning",
-                           "--max-total", "30000", "--max-per-route", "30000", "--max-pending", "30000",
+                           "--max-total", limit, "--max-per-route", limit, "--max-pending", "30000",
+                           # 10,000 paused upstreams and then the ones used: above the default bound (10,000).
+                           "--max-upstreams", "30000",
                            "--idle-timeout", "1h", "--caller-idle-timeout", "1h", "--max-connection-age", "1h",
                            "--header-timeout", "1h", *extra], work, name)
     return b.proc, b.proxy[1], Admin(b.admin)
