@@ -11,10 +11,10 @@ struct PoolSummary: Sendable {
     var open: Int
     var pending: Int
 
-    /// From a pool on its worker, with its counters, state and gauges already read.
-    init(_ key: PoolKey, _ counters: borrowing UpstreamCounters, state: UpstreamLedger.Pool, gauges: PoolSnapshot.Gauges) {
+    /// From a pool on its worker, with its counters, pause state and gauges already read.
+    init(_ key: PoolKey, _ counters: borrowing UpstreamCounters, paused: Bool, gauges: PoolSnapshot.Gauges) {
         self.key = key
-        if case .paused = state.mode { paused = true } else { paused = false }
+        self.paused = paused
         requests = counters[.requests]
         errors = counters.failureTotal
         open = gauges[UpstreamStat.open.slot]

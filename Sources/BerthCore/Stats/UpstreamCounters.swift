@@ -64,11 +64,16 @@ struct UpstreamCounters: Sendable {
     func failureCount(_ cause: ErrorCause) -> UInt64 { labelled[UpstreamStat.failures.labelBase + cause.index] }
     /// Failed requests of every cause (what /stats?sort=errors orders by, and the page shows as errors).
     var failureTotal: UInt64 {
-        let base = UpstreamStat.failures.labelBase
         var t: UInt64 = 0
-        for i in 0..<UpstreamStat.failures.column.kind.width { t &+= labelled[base + i] }
+        for i in UpstreamCounters.failureSpan { t &+= labelled[i] }
         return t
     }
+    /// Where the failure causes sit in `labelled`, found once: `column` builds the table's row (its strings) on each
+    /// call, and /stats sums failures for every upstream.
+    private static let failureSpan: Range<Int> = {
+        let base = UpstreamStat.failures.labelBase
+        return base ..< base + UpstreamStat.failures.column.kind.width
+    }()
 
     /// Value `label` (the label's position; 0 for an unsplit count) of a count of any kind but histogram.
     func value(_ stat: UpstreamStat, _ label: Int) -> UInt64 {

@@ -43,8 +43,7 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
     struct Lease: ~Copyable {
         let conn: Conn
         let slot: PoolSlot
-        /// When the connection went idle, if it came off the idle stack (0 otherwise): its idle entry's time,
-        /// carried to the request that reuses it.
+        /// When the connection went idle, if it came off the idle stack (0 otherwise), for the request that reuses it.
         var idleSince: Nanos = 0
 
         #if DEBUG
@@ -133,6 +132,9 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
 
     /// Busy and connecting connections of `slot`'s pool, read in place.
     func inFlight(_ slot: PoolSlot) -> Int { slots[slot.index]!.busy + slots[slot.index]!.connecting }
+
+    /// What /stats counts of `slot`'s pool, read in place: a copy of each unlisted pool's state was an eighth of it.
+    func reading(_ slot: PoolSlot) -> PoolReading { slots[slot.index]!.reading }
 
     /// Every pool in use, with its slot.
     var pools: some Sequence<(slot: PoolSlot, pool: Pool)> {
@@ -378,8 +380,6 @@ struct PoolLedger<Conn: AnyObject, Waiter: AnyObject> {
         }
         return out
     }
-
-    // MARK: checks
 
     /// Why the counts do not add up, or nil when they do: what the model tests assert after every step.
     func invariantViolation() -> String? {
