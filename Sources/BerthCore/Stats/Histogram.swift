@@ -29,7 +29,8 @@ struct Histogram: Sendable {
 
     /// Merges another histogram (for totals across upstreams and workers).
     mutating func merge(_ other: borrowing Histogram) {
-        for i in counts.indices { counts[i] &+= other.counts[i] }
+        let o = other.counts.span  // in place: indexing the InlineArray copied it first
+        for i in counts.indices { counts[i] &+= o[i] }
         sum &+= other.sum
         count &+= other.count
     }

@@ -64,8 +64,10 @@ struct UpstreamCounters: Sendable {
     func failureCount(_ cause: ErrorCause) -> UInt64 { labelled[UpstreamStat.failures.labelBase + cause.index] }
     /// Failed requests of every cause (what /stats?sort=errors orders by, and the page shows as errors).
     var failureTotal: UInt64 {
+        // Through a span: indexing the InlineArray itself copied all of it (~400 bytes) first.
+        let l = labelled.span
         var t: UInt64 = 0
-        for i in UpstreamCounters.failureSpan { t &+= labelled[i] }
+        for i in UpstreamCounters.failureSpan { t &+= l[i] }
         return t
     }
     /// Where the failure causes sit in `labelled`, found once: `column` builds the table's row (its strings) on each
@@ -101,9 +103,11 @@ struct UpstreamCounters: Sendable {
 
     /// Adds another set (another worker's share, or totals).
     mutating func merge(_ o: borrowing UpstreamCounters) {
-        for i in counts.indices { counts[i] &+= o.counts[i] }
-        for i in labelled.indices { labelled[i] &+= o.labelled[i] }
-        for i in latencies.indices { latencies[i].merge(o.latencies[i]) }
+        // Through spans: indexing `o`'s InlineArrays copied each of them first, most of /stats at 10,000 upstreams.
+        let oc = o.counts.span, ol = o.labelled.span, oh = o.latencies.span
+        for i in counts.indices { counts[i] &+= oc[i] }
+        for i in labelled.indices { labelled[i] &+= ol[i] }
+        for i in latencies.indices { latencies[i].merge(oh[i]) }
     }
 }
 
