@@ -54,6 +54,9 @@ package final class Channel: EventHandler {
     package private(set) var writeShut = false
     /// Set when a write failed; the owner decides what that means.
     package internal(set) var writeError: Int32 = 0
+    /// Set once a read returned the peer's end: its owner may still be using bytes read before it (a yielded relay's),
+    /// but the connection must never be reused.
+    package private(set) var readEnded = false
     /// The transport, chosen when the channel is made: nil is the plain socket, and every method tests it first
     /// with the plain branch in line, so a plain connection pays one compare per call for TLS existing
     /// (Channel+TLS.swift holds the other branch).
@@ -111,7 +114,11 @@ package final class Channel: EventHandler {
     package func read() -> ReadOutcome {
         guard !closed else { return .failed(EBADF) }
         let want = 1 << readShift
-        if _slowPath(tls != nil) { return tlsRead(want: want) }
+        if _slowPath(tls != nil) {
+            let outcome = tlsRead(want: want)
+            if outcome == .eof { readEnded = true }
+            return outcome
+        }
         guard let room = input.room(for: want, from: blocks) else { return .failed(ENOMEM) }
         let n = Glibc.recv(fd, room.baseAddress, room.count, 0)
         if n > 0 {
@@ -120,7 +127,10 @@ package final class Channel: EventHandler {
             return .data(n)
         }
         input.readNothing(to: blocks)
-        if n == 0 { return .eof }
+        if n == 0 {
+            readEnded = true
+            return .eof
+        }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
         return .failed(e)

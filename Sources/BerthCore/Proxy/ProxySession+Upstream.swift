@@ -131,9 +131,12 @@ extension ProxySession {
     func finishExchange(extraBytes extra: Bool) {
         guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
-        // Bytes after the end of the response are a protocol error: that connection is never reused.
+        // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
+        // FIN was read before the relay finished the bytes that came ahead of it (`upstreamReadable`): pooled, it
+        // would take the next request (a pipelined one, in this very turn) and reset it.
+        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.readEnded
         let facts = ReleaseFacts(
-            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: exchange.responseKeepAlive,
+            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
