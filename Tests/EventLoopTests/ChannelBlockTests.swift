@@ -4,27 +4,7 @@ import Glibc
 import XCTest
 @testable import EventLoop
 
-final class ChannelBlockTests: XCTestCase {
-    private var base: EventBase!
-    private var peers: [CInt] = []
-
-    override func setUp() {
-        base = EventBase()
-    }
-
-    override func tearDown() {
-        for fd in peers { close(fd) }
-        peers = []
-        base.free()
-    }
-
-    private func channel() -> (Channel, CInt) {
-        var fds: [CInt] = [0, 0]
-        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds), 0)
-        peers.append(fds[1])
-        return (Channel(base: base, fd: fds[0]), fds[1])
-    }
-
+final class ChannelBlockTests: SocketPairCase {
     private func bytes(_ count: Int, from seed: Int) -> [UInt8] {
         (0..<count).map { UInt8(truncatingIfNeeded: ($0 &+ seed) &* 31) }
     }

@@ -3,28 +3,7 @@ import Glibc
 import XCTest
 @testable import EventLoop
 
-final class ChannelInputTests: XCTestCase {
-    private var base: EventBase!
-    private var peers: [CInt] = []
-
-    override func setUp() {
-        base = EventBase()
-    }
-
-    override func tearDown() {
-        for fd in peers { close(fd) }
-        peers = []
-        base.free()
-    }
-
-    /// A channel on one end of a non-blocking socket pair; the other end is returned for the test to drive.
-    private func channel() -> (Channel, CInt) {
-        var fds: [CInt] = [0, 0]
-        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds), 0)
-        peers.append(fds[1])
-        return (Channel(base: base, fd: fds[0]), fds[1])
-    }
-
+final class ChannelInputTests: SocketPairCase {
     /// Sends `text` from the peer and reads it into the channel's input.
     private func deliver(_ text: String, from peer: CInt, to ch: Channel) {
         XCTAssertEqual(text.withCString { send(peer, $0, strlen($0), 0) }, text.utf8.count)
