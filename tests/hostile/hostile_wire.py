@@ -48,6 +48,12 @@ def header_of(raw, name):
     return None
 
 
+def is_whole_answer(raw):
+    """Whether the body after the head is as long as its Content-Length says: an answer a reset did not cut."""
+    _, _, body = raw.partition(b"\r\n\r\n")
+    return len(body) == int(header_of(raw, "Content-Length"))
+
+
 def exchange(addr, raw):
     """Sends `raw` (a request that ends the connection) on a fresh connection; berth's whole answer, ended by a FIN."""
     s = connect(addr)

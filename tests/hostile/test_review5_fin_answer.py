@@ -5,12 +5,7 @@ is read and dropped for a bounded time and byte budget before the close, so the 
 import socket
 import threading
 
-from hostile_wire import connect, header_of, read_to_end, status_of
-
-
-def _whole_answer(data):
-    head, _, body = data.partition(b"\r\n\r\n")
-    return len(body) == int(header_of(data, "Content-Length"))
+from hostile_wire import connect, header_of, read_to_end, status_of, is_whole_answer
 
 
 def test_a_400_for_a_bad_head_survives_the_callers_unread_bytes(berth):
@@ -26,7 +21,7 @@ def test_a_400_for_a_bad_head_survives_the_callers_unread_bytes(berth):
             s.close()
         assert status_of(data) == 400, (run, how, data[:300])
         assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
-        assert _whole_answer(data), (run, how, data)
+        assert is_whole_answer(data), (run, how, data)
         assert how == "fin", (run, how, data[:300])
 
 

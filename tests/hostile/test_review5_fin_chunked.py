@@ -5,16 +5,11 @@ bad-request), then the connection closes with a FIN."""
 import socket
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, read_to_end, status_of
+from hostile_wire import connect, header_of, read_to_end, status_of, is_whole_answer
 
 
 def _ok(conn, msg):
     conn.respond(200, b"ok")
-
-
-def _whole_answer(data):
-    head, _, body = data.partition(b"\r\n\r\n")
-    return len(body) == int(header_of(data, "Content-Length"))
 
 
 def test_a_bad_chunked_body_then_a_fin_gets_its_400(berth, raw_origin):
@@ -31,5 +26,5 @@ def test_a_bad_chunked_body_then_a_fin_gets_its_400(berth, raw_origin):
             s.close()
         assert status_of(data) == 400, (run, how, data[:300])
         assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
-        assert _whole_answer(data), (run, how, data)
+        assert is_whole_answer(data), (run, how, data)
         assert how == "fin", (run, how, data[:300])
