@@ -48,6 +48,15 @@ def header_of(raw, name):
     return None
 
 
+def rss_kib(pid):
+    """The process's resident set (VmRSS) in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 def is_whole_answer(raw):
     """Whether the body after the head is as long as its Content-Length says: an answer a reset did not cut."""
     _, _, body = raw.partition(b"\r\n\r\n")

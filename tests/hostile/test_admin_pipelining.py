@@ -3,21 +3,12 @@ import socket
 import threading
 import time
 
-from hostile_wire import connect, status_of
+from hostile_wire import connect, rss_kib, status_of
 
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 # Answered with 404: the one request whose answer differs, last in the stream, shows the answers come in order.
 LAST = b"GET /no-such-endpoint HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 SEND = 8 << 20
-
-
-def rss_kib(pid):
-    """The process's resident set (VmRSS) in KiB."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
 
 
 def alive(b):

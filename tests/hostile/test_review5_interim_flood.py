@@ -7,17 +7,13 @@ import socket
 import threading
 import time
 
-from hostile_wire import connect
+from hostile_wire import connect, rss_kib
 
 LIMIT = 256 << 20  # at most this much flood, at most 8 s of it
 
 
 def _rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    raise AssertionError("no VmRSS")
+    return rss_kib(pid) // 1024
 
 
 def test_interim_flood_to_a_caller_that_does_not_read(berth):

@@ -6,17 +6,13 @@ import threading
 import time
 
 from berthkit import admin, keepalive_loop, stats, wait_for
-from hostile_wire import connect, read_to_end, status_of
+from hostile_wire import connect, read_to_end, status_of, rss_kib
 
 BODY = 32 << 20
 
 
 def _rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    raise AssertionError("no VmRSS")
+    return rss_kib(pid) // 1024
 
 
 def test_body_of_a_held_request_is_not_read_ahead_unbounded(berth, raw_origin):
