@@ -47,3 +47,25 @@ def test_a_caller_that_keeps_sending_cannot_hold_the_connection_open(berth):
     finally:
         stop.set()
         s.close()
+
+
+def test_sigterm_while_a_caller_lingers_exits_within_the_linger_bound(berth):
+    """A lingering session (its 400 sent, the caller silent and never closing) is no accepted work: SIGTERM still
+    ends berth, within the drain plus the linger's 2 s at most, and the caller has its whole 400."""
+    import signal
+    b = berth("--drain-timeout", "1s")
+    s = connect(b.proxy)
+    try:
+        s.sendall(b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Bad: \x00\r\n\r\n" + b"unread" * 100)
+        s.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data or not is_whole_answer(data):
+            chunk = s.recv(4096)
+            assert chunk, data
+            data += chunk
+        assert status_of(data) == 400, data[:300]
+        b.proc.send_signal(signal.SIGTERM)
+        # A hang guard, not a timing goal: drain (1 s) plus the linger (2 s at most) fit well inside it.
+        assert b.proc.wait(timeout=15) == 0, b.stderr_text()
+    finally:
+        s.close()
