@@ -117,6 +117,10 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// Asks `pool`, the exchange's, for a connection. The caller's reference is borrowed: one read out of
     /// `exchange.pool` here would be retained and released around the pool's calls.
     func acquire(_ pool: Upstream, allowReuse: Bool) {
+        if _slowPath(pool.forgotten) {
+            guard let live = livePool(replacing: pool) else { return }
+            return acquire(live, allowReuse: allowReuse)
+        }
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
@@ -132,6 +136,25 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .reject(let cause):
             answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
+    }
+
+    /// The pool to ask in place of `dead`, which a close made for this very request forgot (it was marked to forget
+    /// and that close was its last connection's: a new `Berth-Generation` closing its idle connections, a failed
+    /// reused connection before a retry). Its ledger slot is gone, so the request goes to the endpoint's pool of now,
+    /// made anew, which keeps the generations `dead` knew; nil when the request was answered (--max-upstreams).
+    /// Review7: the checkout trapped on the empty slot.
+    @inline(never)
+    private func livePool(replacing dead: Upstream) -> Upstream? {
+        let now = worker.now
+        let made = needsFreshConnection ? manager.tunnelPool(for: dead.key, now: now) : manager.poolForRequest(dead.key, now: now)
+        guard let live = made else {
+            let cap = manager.settings.maxUpstreams
+            answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+            return nil
+        }
+        if live.generations.current == nil { live.generations = dead.generations }
+        exchange.pool = live
+        return live
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
