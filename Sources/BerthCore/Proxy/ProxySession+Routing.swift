@@ -32,7 +32,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        if exchange.request.namesGeneration && !admitGeneration(pool) { return }
+        if exchange.request.namesGeneration { return beginNamingGeneration(pool) }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(pool, allowReuse: true)
@@ -111,16 +111,17 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// Asks the exchange's pool for a connection (a retry, a CONNECT).
     func acquire(allowReuse: Bool) {
         guard let pool = exchange.pool else { return }
+        // A retry's failed connection, or a CONNECT's new generation, may have been the last of a pool marked to forget.
+        if _slowPath(pool.forgotten) {
+            guard let live = livePool(replacing: pool) else { return }
+            return acquire(live, allowReuse: allowReuse)
+        }
         acquire(pool, allowReuse: allowReuse)
     }
 
     /// Asks `pool`, the exchange's, for a connection. The caller's reference is borrowed: one read out of
     /// `exchange.pool` here would be retained and released around the pool's calls.
     func acquire(_ pool: Upstream, allowReuse: Bool) {
-        if _slowPath(pool.forgotten) {
-            guard let live = livePool(replacing: pool) else { return }
-            return acquire(live, allowReuse: allowReuse)
-        }
         let now = worker.now
         // A CONNECT comes here from beginTunnel with allowReuse false, so requests pay no test for it.
         switch manager.acquire(pool, waiter: self, allowReuse: allowReuse, now: now) {
@@ -144,7 +145,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// made anew, which keeps the generations `dead` knew; nil when the request was answered (--max-upstreams).
     /// Review7: the checkout trapped on the empty slot.
     @inline(never)
-    private func livePool(replacing dead: Upstream) -> Upstream? {
+    func livePool(replacing dead: Upstream) -> Upstream? {
         let now = worker.now
         let made = needsFreshConnection ? manager.tunnelPool(for: dead.key, now: now) : manager.poolForRequest(dead.key, now: now)
         guard let live = made else {
