@@ -17,6 +17,10 @@ extension PoolManager {
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
+            // A pause cancels a pending forget (/evict?forget=true): the close of the last connection, which the pause
+            // itself may make, would otherwise drop the entry and its pause with it, and the next request would go to
+            // the upstream being frozen (review7). After a completed forget, too, a pause makes a paused entry.
+            pool.forgetWhenEmpty = false
             closedIdle += self.hold(pool, by: source, rejectNew: rejectNew, hold: hold)
         }
         return (targets, closedIdle)
