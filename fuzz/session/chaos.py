@@ -88,7 +88,7 @@ def caller(proxy, origins, rng, stop):
     while not stop.is_set():
         o = rng.choice(origins)
         hp = f"127.0.0.1:{o.port}"
-        kind = rng.choice(["get", "get", "post", "pipeline", "connect", "abandon", "halfclose", "badchunk"])
+        kind = rng.choice(["get", "get", "post", "pipeline", "connect", "abandon", "halfclose", "badchunk", "generation"])
         try:
             s = socket.create_connection(proxy, timeout=2)
             s.settimeout(2)
@@ -99,6 +99,9 @@ def caller(proxy, origins, rng, stop):
                           + b"y" * rng.choice([0, 100, 5000]))
             elif kind == "pipeline":
                 s.sendall(f"GET http://{hp}/1 HTTP/1.1\r\nHost: {hp}\r\n\r\n".encode() * rng.randint(2, 6))
+            elif kind == "generation":
+                # A container replaced at its address: each new name moves the pool's epoch, closing idle connections.
+                s.sendall(f"GET http://{hp}/g HTTP/1.1\r\nHost: {hp}\r\nBerth-Generation: c{rng.randint(1, 4)}\r\n\r\n".encode())
             elif kind == "connect":
                 s.sendall(f"CONNECT {hp} HTTP/1.1\r\nHost: {hp}\r\n\r\nhello".encode())
             elif kind == "abandon":
@@ -162,7 +165,9 @@ def operator(b, config, origins, rng, stop):
         elif r < 0.4:
             admin_call(b.admin, "POST", f"/resume?upstream={up}&prewarm={rng.choice([0, 1, 3, 10, 200])}")
         elif r < 0.55:
-            q = rng.choice(["&forget=true", "&idle_for=0s", "&idle_for=10ms", ""])
+            # idle_for= with forget=true leaves young idle connections in an entry marked to forget.
+            q = rng.choice(["&forget=true", "&idle_for=0s", "&idle_for=10ms", "", "&idle_for=1h&forget=true",
+                            "&idle_for=50ms&forget=true"])
             admin_call(b.admin, "POST", f"/evict?upstream={up}{q}")
         elif r < 0.6:
             admin_call(b.admin, "POST", "/evict")
