@@ -153,7 +153,7 @@ def admin_call(admin, method, target):
         return b""
 
 
-def operator(b, config, origins, rng, stop):
+def operator(b, config, origins, rng, stop, workers=1):
     """Admin commands and reloads, at random."""
     while not stop.is_set():
         o = rng.choice(origins)
@@ -175,10 +175,11 @@ def operator(b, config, origins, rng, stop):
             admin_call(b.admin, "GET", rng.choice(["/stats", "/stats?limit=2&sort=pending", "/metrics",
                                                  f"/stats?upstream={up}"]))
         elif r < 0.8:
-            total = rng.choice([2, 4, 8, 50])
-            route = rng.choice([2, 3, total])
+            # Each worker owns a share of every limit, so none may be below the worker count.
+            total = max(workers, rng.choice([2, 4, 8, 50]))
+            route = max(workers, rng.choice([2, 3, total]))
             config.write_text(f"max-total: {total}\nmax-per-route: {min(route, total)}\n"
-                              f"max-pending: {rng.choice([2, 3, 10, 100])}\n"
+                              f"max-pending: {max(workers, rng.choice([2, 3, 10, 100]))}\n"
                               f"acquire-timeout: {rng.choice(['20ms', '200ms', '1s'])}\n"
                               f"connect-port: [{', '.join(str(x.port) for x in origins)}]\n")
             b.proc.send_signal(signal.SIGHUP)
@@ -203,7 +204,8 @@ def main():
     while time.monotonic() < t_end:
         rounds += 1
         config = __import__("pathlib").Path(work) / "berth.yaml"
-        config.write_text(f"max-total: 4\nmax-per-route: 2\nmax-pending: 10\nconnect-port: [{', '.join(ports)}]\n")
+        w = args.workers
+        config.write_text(f"max-total: {4 * w}\nmax-per-route: {2 * w}\nmax-pending: {10 * w}\nconnect-port: [{', '.join(ports)}]\n")
         log = os.path.join(work, f"berth-{rounds}.stderr")
         b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
                    "--workers", str(args.workers), "--config", str(config), "--allow", "127.0.0.0/8",
@@ -213,7 +215,7 @@ def main():
         stop = threading.Event()
         threads = [threading.Thread(target=caller, args=(b.proxy, origins, random.Random(rng.random()), stop), daemon=True)
                    for _ in range(args.callers)]
-        threads.append(threading.Thread(target=operator, args=(b, config, origins, random.Random(rng.random()), stop),
+        threads.append(threading.Thread(target=operator, args=(b, config, origins, random.Random(rng.random()), stop, args.workers),
                                         daemon=True))
         for t in threads:
             t.start()
