@@ -16,7 +16,9 @@ extension ProxySession {
         // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
         // (both passed inout, no copy) and the channel borrowed from the lease the state now holds.
         let written = machine.state.withRelayedChannel { channel in
-            let written = channel.writeInPlace { worker.writeForwardRequest(&exchange.request, host: &route.hostValue, reserve: $0) }
+            let written = channel.writeInPlace { reserve in
+                worker.withForwardOptions { ProxySession.serialize(&exchange.request, host: &route.hostValue, options: &$0, reserve: reserve) }
+            }
             if written, exchange.retried, case .holding(let copy) = exchange.replay {
                 // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
                 channel.write(moving: copy.bytes)
@@ -35,6 +37,15 @@ extension ProxySession {
             if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(exchange.socketTimeout, now: now) }
         }
         relay()
+    }
+
+    /// The request head's serializer, called with `inout` values: an inout value is the caller's alone for the call,
+    /// so it is passed borrowed, where a value read out of a class (the session, the worker) is copied first, each
+    /// array in it retained and released, since the callee could change that class.
+    @inline(never)
+    private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
+                                  reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
     }
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
@@ -210,8 +221,20 @@ extension ProxySession: RelayHost {
     var forwardOptions: ForwardOptions { worker.settings.forward }
     var keepAliveTail: UInt64 { worker.settings.keepAliveTail }
     var replay: ReplayStore { worker.replay }
+    /// The response head `parser` holds, written to `caller` with the worker's forwarding options passed in place
+    /// (`Worker.withForwardOptions`); false as `RelayDriver.writeHead`.
     func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
                                             to caller: C) -> Bool {
-        worker.writeForwardResponse(parser, version: version, keepAlive: keepAlive, to: caller)
+        let tail = worker.settings.keepAliveTail
+        return worker.withForwardOptions {
+            ProxySession.writeResponse(parser, version: version, keepAlive: keepAlive, options: &$0, keepAliveTail: tail, to: caller)
+        }
+    }
+
+    /// `RelayDriver.writeHead` from `inout` options, borrowed for the same reason as `serialize`'s.
+    @inline(never)
+    private static func writeResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+                                                       options: inout ForwardOptions, keepAliveTail: UInt64, to caller: C) -> Bool {
+        RelayDriver.writeHead(parser, version: version, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, to: caller)
     }
 }
