@@ -143,13 +143,4 @@ extension PoolManager {
             }
         }
     }
-
-    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it.
-    func notifyDrained(_ pool: Upstream) {
-        // The empty check first: it is what every release finds, and it reads no pool state.
-        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        let waiters = pool.drainWaiters
-        pool.drainWaiters.removeAll()
-        for w in waiters { w() }
-    }
 }
