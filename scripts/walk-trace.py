@@ -10,7 +10,7 @@ forwarders (`TA`), value witnesses (`w??`) and metadata accessors (`Ma`). Under 
 its own LLVM module and such a helper is emitted, and described, in whichever file's module asked for it first, so its
 debug file is an accident (an outlined copy of RequestHead "in" AdminConnection.swift). A specialisation of an
 EventLoop or HTTP1 function emitted in BerthCore keeps its own module. Each line: the charged file, the function, the
-declaring file and the first line's file."""
+declaring file, the first line's file, and the file that made the call (`calling_file`)."""
 import os
 import re
 import subprocess
@@ -43,8 +43,17 @@ def charged_file(frame):
     module = next((m for prefix, m in MODULES.items() if name.startswith(prefix)), None)
     if module and module not in path:
         # A specialised copy of another module's function, described as if declared in the file that asked for it.
-        return f"Sources/{module}(specialised elsewhere)"
+        return f"Sources/?{module.rstrip('/')} code specialised in another module"
     return path
+
+
+def calling_file(frame):
+    """The file whose code made this call: the charged file of the nearest non-glue frame above the entry's (an
+    inlined caller is a frame of its own in gdb, with its own declaring file); "?" from outside berth (libevent)."""
+    if GLUE.search(frame.name() or ""):
+        return charged_file(frame)  # glue is its caller's code: no call between files
+    caller = frame.older()
+    return charged_file(caller) if caller is not None else "?"
 
 
 class Entry(gdb.Breakpoint):
@@ -57,7 +66,7 @@ class Entry(gdb.Breakpoint):
             line_path = sal.symtab.filename if sal.symtab else "?"
             decl_path = declaring_file(frame)
             with open(OUT, "a") as f:
-                f.write(f"{charged_file(frame)}\t{frame.name()}\t{decl_path}\t{line_path}\n")
+                f.write(f"{charged_file(frame)}\t{frame.name()}\t{decl_path}\t{line_path}\t{calling_file(frame)}\n")
         return False
 
 
