@@ -39,6 +39,7 @@ extension ProxySession {
         }
     }
 
+    /// The caller's one timer fired: the machine says what it means (a header timeout, idle, an acquire timeout).
     func callerTimedOut() {
         switch machine.timedOut(now: worker.now) {
         case .headerTimeout:
@@ -55,6 +56,7 @@ extension ProxySession {
         }
     }
 
+    /// The caller's output drained: a closing session closes, an exchange relays on, a session between heads reads.
     func callerDrained() {
         switch machine.phase {
         case .closing:

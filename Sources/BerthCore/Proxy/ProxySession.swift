@@ -1,4 +1,4 @@
-// One caller connection: reads request heads, routes each to its upstream pool, and relays the exchange in order.
+// One caller connection, its hub: the events, the heads, and the relay's turns they feed (other phases in its + files).
 import Glibc
 import HTTP1
 import EventLoop
@@ -255,6 +255,7 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
+    /// The upstream's bytes (or its end) arrived: counted, then handed to a relay turn.
     func upstreamReadable() {
         // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
         // runs after that borrow ends.
@@ -323,6 +324,7 @@ final class ProxySession: ChannelDelegate {
         relay()
     }
 
+    /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
     func upstreamDrained() {
         guard let up = machine.state.connection else { return }
         if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
