@@ -32,7 +32,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        if exchange.request.namesGeneration && !admitGeneration(pool) { return }
+        if exchange.request.namesGeneration { return beginNamingGeneration(pool) }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(pool, allowReuse: true)
@@ -121,6 +121,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// Asks the exchange's pool for a connection (a retry, a CONNECT).
     func acquire(allowReuse: Bool) {
         guard let pool = exchange.pool else { return }
+        // A retry's failed connection, or a CONNECT's new generation, may have been the last of a pool marked to forget.
+        if _slowPath(pool.forgotten) {
+            guard let live = livePool(replacing: pool) else { return }
+            return acquire(live, allowReuse: allowReuse)
+        }
         acquire(pool, allowReuse: allowReuse)
     }
 
@@ -142,6 +147,25 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .reject(let cause):
             answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
+    }
+
+    /// The pool to ask in place of `dead`, which a close made for this very request forgot (it was marked to forget
+    /// and that close was its last connection's: a new `Berth-Generation` closing its idle connections, a failed
+    /// reused connection before a retry). Its ledger slot is gone, so the request goes to the endpoint's pool of now,
+    /// made anew, which keeps the generations `dead` knew; nil when the request was answered (--max-upstreams).
+    /// Review7: the checkout trapped on the empty slot.
+    @inline(never)
+    func livePool(replacing dead: Upstream) -> Upstream? {
+        let now = worker.now
+        let made = needsFreshConnection ? manager.tunnelPool(for: dead.key, now: now) : manager.poolForRequest(dead.key, now: now)
+        guard let live = made else {
+            let cap = manager.settings.maxUpstreams
+            answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+            return nil
+        }
+        if live.generations.current == nil { live.generations = dead.generations }
+        exchange.pool = live
+        return live
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).

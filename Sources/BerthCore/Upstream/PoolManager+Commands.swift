@@ -3,7 +3,10 @@ import EventLoop
 
 extension PoolManager {
     // The commands name an endpoint (`host:port`, a plain key) and act on each of its pools (existingPools(at:)):
-    // a frozen container is frozen for http:// and https:// requests alike. Each pool keeps its own holds.
+    // a frozen container is frozen for http:// and https:// requests alike. Each pool keeps its own holds. A close
+    // made for one pool (a request re-admitted by /resume takes another pool's idle connection for its slot) may
+    // forget a later one marked to forget: hold, letGo, closeIdle and moveEpoch leave a forgotten pool alone, as its
+    // ledger slot is gone (review7: /resume trapped on it).
 
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
@@ -14,6 +17,10 @@ extension PoolManager {
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
+            // A pause cancels a pending forget (/evict?forget=true): the close of the last connection, which the pause
+            // itself may make, would otherwise drop the entry and its pause with it, and the next request would go to
+            // the upstream being frozen (review7). After a completed forget, too, a pause makes a paused entry.
+            pool.forgetWhenEmpty = false
             closedIdle += self.hold(pool, by: source, rejectNew: rejectNew, hold: hold)
         }
         return (targets, closedIdle)
@@ -134,6 +141,12 @@ extension PoolManager {
         for (waiter, wasLease) in handOffs.granted(at: pool) {
             guard let grant = handOffs.take(for: waiter) else { continue }
             giveBack(grant)
+            // The connection given back may have been the last of a pool marked to forget, which went with it: the
+            // request cannot check out there again, and is answered as one the pause turned away.
+            guard !pool.forgotten else {
+                handOffs.post(.rejected(.upstreamPaused), to: waiter)
+                continue
+            }
             // A ticket may have been a fresh-only waiter's (a CONNECT, a retry): it stays fresh-only.
             switch acquire(pool, waiter: waiter, allowReuse: wasLease, now: MonotonicClock.now()) {
             case .reuse(let lease): handOffs.post(.lease(lease), to: waiter)

@@ -319,7 +319,7 @@ final class PoolManager {
     /// the command (their slots go to waiters of other pools) and, when it rejects new requests, the requests it held
     /// are answered. Returns how many connections closed.
     func hold(_ pool: Upstream, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
-        guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
+        guard !pool.forgotten, let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
         holdOvertaken(pool)
@@ -330,7 +330,7 @@ final class PoolManager {
     /// `source` lets go of `pool` (PauseHolds.resume). When it resumes, its held requests check out again in arrival
     /// order, and each hears its answer on the next turn; returns how many were held.
     func letGo(_ pool: Upstream, by source: PauseSource, now: Nanos) -> Int {
-        guard let held = ledger.resume(pool.slot, by: source) else { return 0 }
+        guard !pool.forgotten, let held = ledger.resume(pool.slot, by: source) else { return 0 }
         for entry in held {
             let waiter = entry.waiter
             switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
@@ -346,7 +346,7 @@ final class PoolManager {
     /// Closes `pool`'s connections idle for at least `idleFor` (all when nil) for `reason`, `bulk` as `close` says;
     /// their slots go to waiters. Returns how many closed.
     func closeIdle(_ pool: Upstream, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
-        let conns = ledger.evict(pool.slot, idleFor: idleFor, now: now)
+        let conns = pool.forgotten ? [] : ledger.evict(pool.slot, idleFor: idleFor, now: now)
         for conn in conns { close(conn, reason: reason, bulk: bulk) }
         slotsFreed(freedSlot(pool))
         return conns.count
@@ -356,7 +356,7 @@ final class PoolManager {
     /// its idle connections close just after the running callback, their slots go to waiters; returns how many.
     @discardableResult
     func moveEpoch(_ pool: Upstream, closing reason: CloseReason = .staleEpoch) -> Int {
-        let conns = ledger.moveEpoch(pool.slot)
+        let conns = pool.forgotten ? [] : ledger.moveEpoch(pool.slot)
         for conn in conns { close(conn, reason: reason, bulk: true) }
         tradeOvertaken(pool, reason: reason)
         slotsFreed(freedSlot(pool))
