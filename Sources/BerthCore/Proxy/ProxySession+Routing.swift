@@ -54,12 +54,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
         let authority: Authority
         let hostValue: String
+        let scheme: RouteTarget.Scheme
         switch req.targetForm {
         case .absolute:
-            guard RouteTarget.Scheme(req.scheme) != nil, let a = req.targetAuthority else {
+            guard let a = req.targetAuthority, let s = RouteTarget.Scheme(req.scheme) else {
                 answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
                 return nil
             }
+            scheme = s
             authority = a
             hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
         case .authority:
@@ -74,25 +76,33 @@ extension ProxySession: PoolWaiter, ConnectorClient {
                 answer(.badRequest, detail: "no Host header to route by")
                 return nil
             }
+            scheme = RouteTarget.Scheme(req.scheme) ?? .http
             authority = a
             hostValue = host
         }
-        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: manager.settings)
+        let key = RouteTarget.key(scheme, authority, settings: manager.settings)
         guard key.isResolvable else {
             answer(.badRequest, detail: "\(key.host) is not a valid host name")
             return nil
         }
-        guard worker.isAllowed(key) else {
+        guard isAllowed(key) else {
             answer(.destinationDenied, detail: "\(key) is not in the allowlist")
             return nil
         }
-        guard let pool = manager.poolForRequest(key, now: now) else {
+        guard let pool = manager.poolForRequest(key, routed: true, now: now) else {
             let cap = manager.settings.maxUpstreams
             answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
             return nil
         }
         remember(pool: pool, hostValue: hostValue)
         return pool
+    }
+
+    /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
+    func isAllowed(_ key: PoolKey) -> Bool {
+        let allow = worker.settings.allow
+        if allow.isEmpty { return true }
+        return allow.contains { DestinationMatcher.allows($0, key: key) }
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.

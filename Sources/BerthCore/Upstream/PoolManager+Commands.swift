@@ -88,8 +88,10 @@ extension PoolManager {
     /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
     /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
     /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
-    func poolForRequest(_ requested: PoolKey, now: Nanos) -> Upstream? {
-        let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
+    /// `routed`: `requested` came from `RouteTarget.key`, which already applied the destination's TLS settings
+    /// (resolving it again would give the same key, at the cost of a second lookup and key).
+    func poolForRequest(_ requested: PoolKey, routed: Bool = false, now: Nanos) -> Upstream? {
+        let key = routed || requested.tls != nil ? requested : RouteTarget.resolve(requested, settings: settings)
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
         return pool(for: key, now: now)
@@ -153,14 +155,5 @@ extension PoolManager {
             case .reject(let cause): handOffs.post(.rejected(cause), to: waiter)
             }
         }
-    }
-
-    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it.
-    func notifyDrained(_ pool: Upstream) {
-        // The empty check first: it is what every release finds, and it reads no pool state.
-        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        let waiters = pool.drainWaiters
-        pool.drainWaiters.removeAll()
-        for w in waiters { w() }
     }
 }

@@ -2,28 +2,6 @@
 import Glibc
 import EventLoop
 
-/// Timeouts and limits the manager applies to every pool.
-struct ManagerSettings: Sendable {
-    var maxTotal: Int
-    var idleTimeout: Nanos
-    var maxAge: Nanos
-    var maxRequests: Int
-    /// The route defaults before per-destination overrides.
-    var route: RouteSettings
-    var destinations: [DestinationOverride]
-    /// Whether destinations without a `tls` entry of their own are reached over TLS (the global `tls`).
-    var tlsByDefault = false
-    /// An entry with no connections and no activity for this long is dropped (containers come and go).
-    var forgetAfter: Nanos = 600 * 1_000_000_000
-    /// Entries this worker keeps at most (--max-upstreams); a request to a new upstream past it makes room first.
-    var maxUpstreams = 10_000
-    /// This worker's place among the workers, for its share of per-destination limits.
-    var workerIndex = 0
-    var workerCount = 1
-    /// How often cgroup v1 freezer files are read (v2 notifies; see FreezerPoll).
-    var freezerPollInterval: Nanos = 100_000_000
-}
-
 /// The pools of one worker: the shell that carries out what the pure `PoolLedger` decides, on real sockets.
 /// Sessions never count a slot: they ask for a connection (`acquire`) and hand back what they were given
 /// (`release`, `connected`, `connectFailed`), each a consuming call. Every change to the pools goes through this
@@ -258,6 +236,16 @@ final class PoolManager {
         slotsFreed(pool.slot)
         notifyDrained(pool)
         if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }  // its own entry: admin commands run by notifyDrained may have made a new one
+    }
+
+    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it (after each release
+    /// and each tunnel's end, so it sits with them).
+    func notifyDrained(_ pool: Upstream) {
+        // The empty check first: it is what every release finds, and it reads no pool state.
+        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
+        let waiters = pool.drainWaiters
+        pool.drainWaiters.removeAll()
+        for w in waiters { w() }
     }
 
     // MARK: idle connections
