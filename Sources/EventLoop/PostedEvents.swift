@@ -1,10 +1,13 @@
 // Work posted to run once the running callback has returned: deferred closes and hand-offs between sessions (nginx's posted events).
 internal import CLibevent
 
-/// What posts work besides closes (PoolManager's hand-offs): drained by `PostedEvents` on the turn after the post.
+/// What posts work besides closes (PoolManager's hand-offs and drain notices): drained by `PostedEvents` on the turn
+/// after the post.
 package protocol PostedRunner: AnyObject {
-    /// Runs up to `budget` posted items, oldest first, including those posted meanwhile; true when some are left.
-    func runPosted(budget: Int) -> Bool
+    /// Runs up to `budget` posted items, oldest first, including those posted meanwhile.
+    func runPosted(budget: Int)
+    /// Items posted and not run yet: left by the budget, or posted by a runner that ran after this one's turn.
+    var hasPosted: Bool { get }
 }
 
 /// One urgent event per loop that runs what was posted during a callback, once that callback has returned.
@@ -66,12 +69,12 @@ package final class PostedEvents: EventHandler {
     }
 
     /// Runs what is posted: every queued close, then each runner up to `budget` items. What is left, or posted by
-    /// the work itself, runs on the next turn, after the loop has polled its sockets (a timer due at once).
+    /// the work itself to a runner whose part of this turn is over, runs on the next turn, after the loop has polled
+    /// its sockets (a timer due at once).
     package func runTurn(budget: Int) {
         closeQueued()
-        var more = false
-        for r in runners where r.runPosted(budget: budget) { more = true }
-        if more || !pending.isEmpty {
+        for r in runners { r.runPosted(budget: budget) }
+        if !pending.isEmpty || runners.contains(where: { $0.hasPosted }) {
             event.add(after: 0)
         } else {
             scheduled = false

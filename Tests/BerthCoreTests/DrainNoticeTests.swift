@@ -24,7 +24,7 @@ final class DrainNoticeTests: XCTestCase {
         _ = manager.pause(DrainNoticeTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
         XCTAssertEqual(pool.inFlight, 1, "the request is busy: the drain waits for it")
         var order: [String] = []
-        pool.drainWaiters.append { order.append("drained") }
+        manager.awaitDrain(pool) { order.append("drained") }
         e.upstreamSends(ok)
         order.append("callback returned")
         XCTAssertTrue(e.callerReceives().hasSuffix("ok"))
@@ -65,7 +65,7 @@ final class DrainNoticeTests: XCTestCase {
         // The first admin connection: /pause?drain= (two requests in flight or waiting), then /evict?forget=true.
         _ = manager.pause(DrainNoticeTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
         var forgetAnswer: Bool?
-        pool.drainWaiters.append {
+        manager.awaitDrain(pool) {
             _ = manager.evict(DrainNoticeTests.fn, idleFor: nil, now: e.worker.now)
             forgetAnswer = manager.forget(endpoint: DrainNoticeTests.fn)
         }
@@ -113,7 +113,7 @@ final class DrainNoticeTests: XCTestCase {
         let pool = try XCTUnwrap(e.pool)
         _ = manager.pause(DrainNoticeTests.fn, rejectNew: false, hold: nil, now: e.worker.now)
         var told = false
-        pool.drainWaiters.append { told = true }
+        manager.awaitDrain(pool) { told = true }
         // Another admin resumes (a new epoch): the response's connection, older, closes, and its slot is posted to the
         // waiting request as a connect slot.
         XCTAssertEqual(manager.resume(DrainNoticeTests.fn, now: e.worker.now).released, 1)

@@ -86,7 +86,8 @@ final class AdminRoutes {
             let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: [])) }
             var draining = busy.count
             for pool in busy {
-                pool.drainWaiters.append {
+                // Told on a loop turn of its own (DrainNotices), never inside the release that drained the pool.
+                worker.manager.awaitDrain(pool) {
                     draining -= 1
                     guard draining == 0 else { return }
                     timer.cancel()

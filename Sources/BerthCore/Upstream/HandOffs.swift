@@ -96,7 +96,7 @@ final class HandOffs: PostedRunner {
         return entry.grant
     }
 
-    func runPosted(budget: Int) -> Bool {
+    func runPosted(budget: Int) {
         var left = budget
         // Deliveries may post more (a waiter whose connect fails at once frees its slot): they run in this loop.
         while left > 0 && head < tail {
@@ -111,8 +111,9 @@ final class HandOffs: PostedRunner {
             case .rejected(let cause): waiter.poolRejected(cause)
             }
         }
-        return head < tail
     }
+
+    var hasPosted: Bool { head < tail }
 
     /// Room at the tail: the live entries move to the front, into a larger buffer when more than half full.
     private func makeRoom() {

@@ -32,8 +32,12 @@ final class PoolManager {
     /// Runs posted work once the running callback has returned: the close(2) of connections dropped in bulk (/pause,
     /// /evict), out of the admin answer's path, then the hand-offs.
     let posted: PostedEvents
+    /// Answers to `/pause?drain=` whose pool drained, told on `posted` before the turn's grants.
+    let drainNotices: DrainNotices
     /// Grants to waiting requests, delivered on `posted`.
     let handOffs: HandOffs
+    /// The pools a `/pause?drain=` waits on (PoolManager+Drain.swift): empty but while such a command waits.
+    var draining: [Upstream] = []
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
     /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
@@ -51,6 +55,7 @@ final class PoolManager {
         self.contexts = contexts
         ledger = UpstreamLedger(maxTotal: settings.maxTotal)
         posted = PostedEvents(base: base)
+        drainNotices = DrainNotices(posted: posted)
         handOffs = HandOffs(posted: posted)
     }
 
@@ -175,6 +180,8 @@ final class PoolManager {
         let slot = ticket.slot
         ledger.connectFailed(ticket)
         slotsFreed(slot)
+        // A connect counts as in flight: it may have been the last thing a `/pause?drain=` waited for.
+        notifyDrained(at: slot)
     }
 
     /// A slot for a connection opened ahead of demand; none for a pool marked to forget, which takes no new idle one.
@@ -189,6 +196,7 @@ final class PoolManager {
         let conn = UpstreamConnection(channel: channel, pool: pool, epoch: ticket.epoch, openedAt: now)
         pool.counters[.opened] &+= 1
         carryOut(ledger.prewarmed(ticket, conn: conn, forgetting: pool.forgetWhenEmpty, now: now), now: now)
+        notifyDrained(pool)
     }
 
     // MARK: busy connections
@@ -235,17 +243,7 @@ final class PoolManager {
         conn.channel.close()
         slotsFreed(pool.slot)
         notifyDrained(pool)
-        if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }  // its own entry: admin commands run by notifyDrained may have made a new one
-    }
-
-    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it (after each release
-    /// and each tunnel's end, so it sits with them).
-    func notifyDrained(_ pool: Upstream) {
-        // The empty check first: it is what every release finds, and it reads no pool state.
-        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        let waiters = pool.drainWaiters
-        pool.drainWaiters.removeAll()
-        for w in waiters { w() }
+        if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }  // its own entry, never a newer one of its name
     }
 
     // MARK: idle connections

@@ -49,7 +49,7 @@ final class Upstream {
     var forgetWhenEmpty = false
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
     var forgotten = false
-    /// /pause?drain= callers waiting for busy connections to finish.
+    /// /pause?drain= callers waiting for busy connections to finish (`PoolManager.awaitDrain`).
     var drainWaiters: [() -> Void] = []
     /// The generations requests named for its address (`Berth-Generation`); the epoch stands for the current one.
     var generations = Generations()

@@ -1,0 +1,29 @@
+// The `/pause?drain=` waits on the pools: registered by the admin, told on the loop's next turn once nothing is in flight.
+import EventLoop
+
+extension PoolManager {
+    /// `notice` runs once nothing is in flight on `pool` (busy connections, connects), on a loop turn of its own.
+    func awaitDrain(_ pool: Upstream, _ notice: @escaping () -> Void) {
+        if pool.drainWaiters.isEmpty { draining.append(pool) }
+        pool.drainWaiters.append(notice)
+    }
+
+    /// Posts the notices waiting for `pool` once nothing is in flight on it (after each release, tunnel end, connect
+    /// given back and prewarm, so it sits with them). They run on the loop's next turn (`DrainNotices`), never on
+    /// this stack: each answers an admin connection, which then serves the commands pipelined behind it (which may
+    /// pause, evict or forget pools) from inside a release, a tunnel's end or another /pause.
+    func notifyDrained(_ pool: Upstream) {
+        // The empty check first: it is what every release finds, and it reads no pool state.
+        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
+        drainNotices.post(pool.drainWaiters)
+        pool.drainWaiters.removeAll()
+        draining.removeAll { $0 === pool }
+    }
+
+    /// `notifyDrained` for the pools at `slot` (a connect given back names its slot only); a forgotten one among them,
+    /// whose slot another pool may have taken, has nothing in flight.
+    func notifyDrained(at slot: PoolSlot) {
+        guard !draining.isEmpty else { return }
+        for pool in draining where pool.slot == slot { notifyDrained(pool) }
+    }
+}
