@@ -55,7 +55,9 @@ final class AdminConnection: ChannelDelegate {
     /// Unparsed requests above this stop reading too: the budget per event answers fewer than one read may bring.
     private var maxBufferedInput: Int { admin.worker.settings.maxPipelinedInput }
 
-    func channelReadable(_ ch: Channel) {
+    func channelReadable(_ ch: Channel) { admin.worker.holdingForAdmin { readable(ch) } }
+
+    private func readable(_ ch: Channel) {
         // A yield from `process` (scheduleRead) arrives here too, with requests already buffered: read only while
         // watching the socket and while what is buffered stays under the bound.
         if ch.reading && !inputEnded && ch.pendingInput <= maxBufferedInput {
@@ -196,7 +198,10 @@ final class AdminConnection: ChannelDelegate {
             done.owned = body.finish()
             return reply(done, keepAlive: keepAlive)
         }
-        let next = OneShotTimer(base: admin.base) { [weak self] in self?.renderSlice(body, r, keepAlive: keepAlive) }
+        let next = OneShotTimer(base: admin.base) { [weak self] in
+            guard let self else { return }
+            admin.worker.holdingForAdmin { self.renderSlice(body, r, keepAlive: keepAlive) }
+        }
         sliceTimer = next
         next.start(after: 0)
     }
@@ -218,7 +223,10 @@ final class AdminConnection: ChannelDelegate {
         channel.setTimeout(idleTimeout)
         guard channel.flush() else { return close() }
         if channel.pendingOutput == 0 {
-            let next = OneShotTimer(base: admin.base) { [weak self] in self?.sendChunk() }
+            let next = OneShotTimer(base: admin.base) { [weak self] in
+                guard let self else { return }
+                admin.worker.holdingForAdmin { self.sendChunk() }
+            }
             sliceTimer = next
             next.start(after: 0)
         }
@@ -226,7 +234,9 @@ final class AdminConnection: ChannelDelegate {
 
     /// Output held back by the kernel is all written: end a closing connection, else carry on with a large body or
     /// serve what waits.
-    func channelWritable(_ ch: Channel) {
+    func channelWritable(_ ch: Channel) { admin.worker.holdingForAdmin { writable(ch) } }
+
+    private func writable(_ ch: Channel) {
         if ch.writeError != 0 || closing { return close() }
         if sending != nil { return sendChunk() }
         process()
@@ -236,7 +246,7 @@ final class AdminConnection: ChannelDelegate {
     /// than it) keeps its connection, and the timeout starts again.
     func channelTimedOut(_ ch: Channel) {
         if busy { return ch.setTimeout(idleTimeout) }
-        close()
+        admin.worker.holdingForAdmin { close() }
     }
 
     func close() {

@@ -17,7 +17,7 @@ extension AdminRoutes {
             let listed: Set<PoolKey>? = paging ? [] : key.map { Set(worker.manager.existingPools(at: $0).map(\.key)) }
             SnapshotTaker(worker, listed: listed, summarize: paging, done: reply).start()
         }, done: { [self] (parts: [StatsSnapshot]) in
-            SnapshotMerger(parts, base: admin.base) { [self] merged in
+            SnapshotMerger(parts, base: admin.base, around: { [worker = admin.worker] in worker.holdingForAdmin($0) }) { [self] merged in
                 answer(merged, key: key, selection: selection, paging: paging, head: head, respond: respond)
             }.start()
         })

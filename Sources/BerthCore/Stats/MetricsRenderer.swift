@@ -49,12 +49,13 @@ enum MetricsRenderer {
         for stat in WorkerStat.allCases {
             let c = stat.column
             out.family(c.metric, c.kind.metricType, c.help)
-            if let l = c.kind.labels {
+            switch c.kind {
+            case .counterBy(let l):
                 for i in 0..<c.kind.width {
                     out.sample(c.metric, [], ExpositionWriter.labels(l)[i], s.callerCounters.value(stat, i))
                 }
-            } else {
-                out.sample(c.metric, [], nil, s.callerCounters.value(stat, 0))
+            case .histogram: out.histogram(c.metric, [], s.callerCounters.histogram(stat))
+            case .counter, .gauge: out.sample(c.metric, [], nil, s.callerCounters.value(stat, 0))
             }
         }
     }
