@@ -158,7 +158,9 @@ final class AdminConnection: ChannelDelegate {
         if let body = r.sliced {
             var rest = r
             rest.sliced = nil
-            return renderSlice(body, rest, keepAlive: keepAlive)
+            // The work that made the answer (the pick, the document's head) has just held the loop: the first slice
+            // waits for the next turn, as the others do.
+            return nextSlice(body, rest, keepAlive: keepAlive)
         }
         busy = false
         let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
@@ -198,6 +200,11 @@ final class AdminConnection: ChannelDelegate {
             done.owned = body.finish()
             return reply(done, keepAlive: keepAlive)
         }
+        nextSlice(body, r, keepAlive: keepAlive)
+    }
+
+    /// Renders the next slice of `body` on a later loop turn.
+    private func nextSlice(_ body: SlicedBody, _ r: AdminResponse, keepAlive: Bool) {
         let next = OneShotTimer(base: admin.base) { [weak self] in
             guard let self else { return }
             admin.worker.holdingForAdmin { self.renderSlice(body, r, keepAlive: keepAlive) }

@@ -60,6 +60,12 @@ final class AdminServer {
         }
     }
 
+    /// Runs `job` on a later turn of the admin's loop, after the events already waiting: admin work that follows
+    /// other admin work in the same callback (a snapshot's last slice, then the pick) holds the loop in two goes.
+    func later(_ job: @escaping () -> Void) {
+        OneShotTimer(base: base) { [worker] in worker.holdingForAdmin(job) }.start(after: 0)
+    }
+
     func ended(_ c: AdminConnection) {
         connections[ObjectIdentifier(c)] = nil
         // The descriptor just freed goes back into reserve if the reserve was spent on a connection.
