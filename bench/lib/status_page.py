@@ -95,11 +95,14 @@ def main(argv):
     ap.add_argument("--stall-seconds", type=float, default=10, help="length of each phase of the stall measurement")
     ap.add_argument("--page-path", default=PAGE_FETCH, help="the page's own fetch (/stats for a berth without paging)")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
+    ap.add_argument("--realtime", action="store_true",
+                    help="berth, nginx and the probe under SCHED_RR during the stall, ahead of the rest of the machine")
+    ap.add_argument("--name", default="status-page", help="results file name (NAME.json)")
     args = ap.parse_args(argv)
     work = procs.tmpdir("berth-status-page-")
     result = {"machine": procs.machine(), "uptime_at_start": procs.tool_version(["uptime"]),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs}}
+              "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs, "realtime": args.realtime}}
     try:
         up_port = procs.free_port()
         nginx = procs.start_upstream_nginx(work, up_port)
@@ -117,7 +120,7 @@ def main(argv):
             log(f"{args.upstreams} upstreams made known in {time.monotonic() - t0:.1f}s")
             return proxy_port, admin, f"127.0.0.1:{up_port}", (p.pid, nginx.pid)
 
-        result["stall"] = measure_stall(fresh_berth, args.stall_seconds, args.page_path)
+        result["stall"] = measure_stall(fresh_berth, args.stall_seconds, args.page_path, args.realtime)
         _, admin, _, _ = fresh_berth()
         p = berths[-1]
         result["admin"] = measure_admin(admin, args.runs, args.page_path)
@@ -130,7 +133,7 @@ def main(argv):
         procs.stop_all()
         log(f"failed; logs kept in {work}")
         raise
-    procs.finish(work, args.out, "status-page", result)
+    procs.finish(work, args.out, args.name, result)
     return 0
 
 

@@ -22,3 +22,17 @@ extension Worker {
         return try body()
     }
 }
+
+/// Carries a large value (a snapshot of 10,000 pools) into a later admin callback, which takes it out: it is then
+/// freed inside that callback's measured hold, not after it, when the loop lets go of the closure that captured it.
+final class HandedOver<T> {
+    private var value: T?
+
+    init(_ value: T) { self.value = value }
+
+    /// The value; once.
+    func take() -> T {
+        precondition(value != nil, "a handed-over value is taken once")
+        return value.take()!
+    }
+}
