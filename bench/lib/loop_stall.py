@@ -106,8 +106,9 @@ def hold_delta(before, after):
 
 
 def measure_stall(fresh_berth, seconds, page_path, realtime=False):
-    """Per phase, on a fresh berth: the probe's latencies and berth's longest admin hold. `fresh_berth()` gives
-    (proxy port, Admin, target, pids) with its upstreams made known. berth, nginx and the probe run at nice -10, and
+    """Per phase, on a fresh berth: the probe's latencies and berth's longest admin hold. `fresh_berth(ready)` gives
+    (proxy port, Admin, target, pids) with its upstreams made known, calling `ready(pids)` before it makes them known
+    (so that the holds of that work, the baseline, are not stretched by the machine either). berth, nginx and the probe run at nice -10, and
     with `realtime` under SCHED_RR, ahead of every other process on the machine: what the probe then waits for is
     berth's loop, not the neighbours (the fetcher stays at nice 19, SCHED_OTHER). Not for whole /stats back to back:
     berth is then busy all the time, and the kernel's real-time throttling stopped it for ~50 ms a second (seen as
@@ -115,8 +116,9 @@ def measure_stall(fresh_berth, seconds, page_path, realtime=False):
     out = {}
     phases = (("at_rest", None, 0, realtime), ("page_fetch", page_path, 0.1, realtime), ("full_stats", "/stats", 0, False))
     for name, path, pause, rt in phases:
-        proxy_port, admin, target, pids = fresh_berth()
-        raised = set_priority([*pids, os.getpid()], -10, rt)
+        raised = []
+        proxy_port, admin, target, pids = fresh_berth(lambda pids: raised.append(set_priority([*pids, os.getpid()], -10, rt)))
+        raised = raised[0]
         probe(proxy_port, target, 0.5)  # warm: the pool's connection is open
         before = holds(admin)
         fetcher = None

@@ -108,12 +108,14 @@ def main(argv):
         nginx = procs.start_upstream_nginx(work, up_port)
         berths = []
 
-        def fresh_berth():
-            """A berth of its own, the last one stopped, with `args.upstreams` upstreams made known."""
+        def fresh_berth(ready=lambda pids: None):
+            """A berth of its own, the last one stopped, with `args.upstreams` upstreams made known (`ready` is called
+            with berth's and nginx's pids first)."""
             if berths:
                 procs.stop(berths[-1], timeout=5)
             p, proxy_port, admin = start_berth(work, f"berth-page-{len(berths)}")
             berths.append(p)
+            ready((p.pid, nginx.pid))
             t0 = time.monotonic()
             for i in range(args.upstreams):
                 admin.json("POST", f"/pause?upstream=127.0.0.1:{20000 + i}")
