@@ -28,6 +28,7 @@ extension Worker {
 final class HandedOver<T> {
     private var value: T?
 
+    /// A box holding `value` until `take`.
     init(_ value: T) { self.value = value }
 
     /// The value; once.

@@ -80,8 +80,10 @@ struct PageOrder {
 private struct PivotPicker {
     var state: UInt64
 
+    /// A sequence that depends on `seed` only.
     init(seed: UInt64) { state = seed &+ 0x2545_F491_4F6C_DD1D }
 
+    /// The next 64 random bits.
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
