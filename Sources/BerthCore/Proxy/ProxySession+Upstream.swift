@@ -132,9 +132,10 @@ extension ProxySession {
         guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
-        // FIN was read before the relay finished the bytes that came ahead of it (`upstreamReadable`): pooled, it
-        // would take the next request (a pipelined one, in this very turn) and reset it.
-        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.readEnded
+        // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
+        // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
+        // take the next request (a pipelined one, in this very turn) and reset it.
+        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.endSeen
         let facts = ReleaseFacts(
             responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
@@ -193,7 +194,8 @@ extension ProxySession {
 
     func upstreamDrained() {
         guard let up = machine.state.connection else { return }
-        if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
+        // A failed write ends nothing by itself: the upstream's read side says what it sent before (RelayDriver).
+        if up.channel.writeError != 0 { return relay() }
         up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
