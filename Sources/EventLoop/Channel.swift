@@ -140,10 +140,26 @@ package final class Channel: EventHandler {
     /// Grows the next read while reads fill it and shrinks it when they come back far from full.
     @inline(__always)
     func adaptReadSize(read n: Int, want: Int) {
-        if n == want && readShift < Channel.maxReadShift {
+        lastReadFilled = n == want
+        if lastReadFilled && readShift < Channel.maxReadShift {
             readShift += 1
         } else if n < want >> 3 && readShift > Channel.minReadShift {
             readShift -= 1
+        }
+    }
+
+    /// The last read filled all the room it asked for, so the socket may hold more than was read (a message that
+    /// ended there may have bytes behind it in the kernel).
+    package private(set) var lastReadFilled = false
+
+    /// Whether the peer sent bytes beyond what was read (or the socket failed): one more read, for an owner about to
+    /// reuse the connection after a message that ended exactly where a full read did (`lastReadFilled`). Bytes it
+    /// finds stay in the input; an end it finds sets `endSeen` (and is no bytes). Rare: small messages never fill a
+    /// read.
+    package func holdsMoreThanRead() -> Bool {
+        switch read() {
+        case .wouldBlock, .eof: return false
+        case .data, .failed: return true
         }
     }
 

@@ -128,9 +128,14 @@ extension ProxySession {
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
-    func finishExchange(extraBytes extra: Bool) {
+    func finishExchange(extraBytes: Bool) {
         guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
+        // An answer that ended where a full read did may have bytes behind it still in the kernel: they are looked
+        // for (one more read) before the connection can take another request (a pipelined one, in this very turn),
+        // which would take them for its answer.
+        var extra = extraBytes
+        if _slowPath(lease.conn.channel.lastReadFilled) && !extra { extra = lease.conn.channel.holdsMoreThanRead() }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
         // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
         // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
