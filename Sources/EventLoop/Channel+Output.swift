@@ -156,7 +156,7 @@ extension Channel {
             return true
         }
         if n < 0 && e == EINTR { return nil }
-        writeError = n == 0 ? EPIPE : e
+        writeFailed(n == 0 ? EPIPE : e)
         return false
     }
 

@@ -7,9 +7,10 @@ extension Channel {
     /// Whether the channel speaks TLS.
     package var isTLS: Bool { tls != nil }
 
-    /// Whether the EOF `read()` reported was an orderly close: always on a plain socket; over TLS only after the
-    /// peer's close_notify (without it, a cut made by anyone on the path looks the same).
-    package var endedCleanly: Bool { tls.map { !$0.endedWithoutCloseNotify } ?? true }
+    /// Whether the EOF `read()` reported was an orderly close: on a plain socket unless a write failed first (the
+    /// peer reset the connection, and the EOF is what a read returns after the reset); over TLS only after the peer's
+    /// close_notify (without it, a cut made by anyone on the path looks the same).
+    package var endedCleanly: Bool { writeError == 0 && (tls.map { !$0.endedWithoutCloseNotify } ?? true) }
 
     /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE
     /// (WANT_WRITE) is armed and its event reaches the delegate as `channelReadable` or `channelWritable`: the
@@ -115,7 +116,7 @@ extension Channel {
             if len < total && len < Channel.coalesceLimit {
                 let take = min(total, Channel.recordSize)
                 guard let whole = evbuffer_pullup(output, take) else {
-                    writeError = ENOMEM
+                    writeFailed(ENOMEM)
                     return false
                 }
                 chunk = UnsafePointer(whole)
@@ -136,7 +137,7 @@ extension Channel {
                 if !reading { readEvent.add() }
                 return true
             default:
-                writeError = tls.errnoFor(code)
+                writeFailed(tls.errnoFor(code))
                 return false
             }
         }

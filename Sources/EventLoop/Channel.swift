@@ -52,11 +52,12 @@ package final class Channel: EventHandler {
     package private(set) var closed = false
     /// Set once the sending side was shut (`shutdownWrite`): nothing more may be written.
     package private(set) var writeShut = false
-    /// Set when a write failed; the owner decides what that means.
-    package internal(set) var writeError: Int32 = 0
-    /// Set once a read returned the peer's end: its owner may still be using bytes read before it (a yielded relay's),
-    /// but the connection must never be reused.
-    package private(set) var readEnded = false
+    /// Set when a write failed (`writeFailed`); the owner decides what that means.
+    package private(set) var writeError: Int32 = 0
+    /// Set once the connection's end showed: a read returned the peer's end, or a write failed (the peer reset the
+    /// connection). Its owner may still be using bytes read before it (a yielded relay's, or an answer the peer sent
+    /// ahead of its reset, which a read still returns), but the connection must never be reused.
+    package private(set) var endSeen = false
     /// The transport, chosen when the channel is made: nil is the plain socket, and every method tests it first
     /// with the plain branch in line, so a plain connection pays one compare per call for TLS existing
     /// (Channel+TLS.swift holds the other branch).
@@ -116,7 +117,7 @@ package final class Channel: EventHandler {
         let want = 1 << readShift
         if _slowPath(tls != nil) {
             let outcome = tlsRead(want: want)
-            if outcome == .eof { readEnded = true }
+            if outcome == .eof { endSeen = true }
             return outcome
         }
         guard let room = input.room(for: want, from: blocks) else { return .failed(ENOMEM) }
@@ -128,7 +129,7 @@ package final class Channel: EventHandler {
         }
         input.readNothing(to: blocks)
         if n == 0 {
-            readEnded = true
+            endSeen = true
             return .eof
         }
         let e = berth_errno()
@@ -139,11 +140,37 @@ package final class Channel: EventHandler {
     /// Grows the next read while reads fill it and shrinks it when they come back far from full.
     @inline(__always)
     func adaptReadSize(read n: Int, want: Int) {
-        if n == want && readShift < Channel.maxReadShift {
+        lastReadFilled = n == want
+        if lastReadFilled && readShift < Channel.maxReadShift {
             readShift += 1
         } else if n < want >> 3 && readShift > Channel.minReadShift {
             readShift -= 1
         }
+    }
+
+    /// The last read filled all the room it asked for, so the socket may hold more than was read (a message that
+    /// ended there may have bytes behind it in the kernel).
+    package private(set) var lastReadFilled = false
+
+    /// Whether the peer sent bytes beyond what was read (or the socket failed): one more read, for an owner about to
+    /// reuse the connection after a message that ended exactly where a full read did (`lastReadFilled`). Bytes it
+    /// finds stay in the input; an end it finds sets `endSeen` (and is no bytes). Rare: small messages never fill a
+    /// read.
+    package func holdsMoreThanRead() -> Bool {
+        switch read() {
+        case .wouldBlock, .eof: return false
+        case .data, .failed: return true
+        }
+    }
+
+    /// A write failed with `error`: nothing more can be sent, and the connection is over (`endSeen`). Its owner
+    /// learns the rest from the read side (an answer the peer sent ahead of a reset is still read), so a TLS channel,
+    /// whose failure may leave the socket open with nothing more to read (a protocol error), gets a read event that
+    /// shows it.
+    func writeFailed(_ error: Int32) {
+        writeError = error
+        endSeen = true
+        if _slowPath(tls != nil) { scheduleRead() }
     }
 
     /// Bytes berth wrote that the peer has not yet acknowledged: `output` plus the kernel's send queue (one ioctl,

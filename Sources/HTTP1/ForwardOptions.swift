@@ -30,7 +30,13 @@ public struct ForwardOptions: Sendable {
     /// the known lines; otherwise at every line, and a line whose length is not in it skips the list with one test.
     private(set) var alsoDropLengths: UInt64 = 0
     /// Drop Transfer-Encoding: only for a response whose chunked framing the proxy strips for an HTTP/1.0 caller.
-    public var dropTransferEncoding = false
+    public var dropTransferEncoding: Bool {
+        get { droppedFraming & KnownHeader.transferEncoding.bit != 0 }
+        set { droppedFraming = newValue ? KnownHeader.transferEncoding.bit : 0 }
+    }
+    /// The framing kinds left out (a set, so that the serializer adds it to its drop set with no test): that
+    /// Transfer-Encoding, or both framing fields of a response that has no body by its status.
+    var droppedFraming: KindSet = 0
     /// Add `Transfer-Encoding: chunked`: only for a close-delimited response the proxy re-frames as chunked for an
     /// HTTP/1.1 caller (a head with no transfer coding of its own).
     public var addChunked = false

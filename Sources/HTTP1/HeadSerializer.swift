@@ -135,9 +135,15 @@ public enum HeadSerializer {
     static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
                                      keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
         writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
-        let upgrading = head.status == 101
-        copyEndToEndFields(head.headers, keepUpgrade: upgrading, dropHost: false, renameBerthError: true, options: options, into: &out)
-        if _slowPath(head.headers.foldContentLength), case .contentLength(let n)? = head.parsedFraming { writeContentLength(n, into: &out) }
+        var upgrading = false
+        // 200 first: the common answer pays one test for the two below.
+        if _slowPath(head.status != 200 && (head.status < 200 || head.status == 204)) {
+            upgrading = head.status == 101
+            copyBodilessFields(head, options: options, into: &out)
+        } else {
+            copyEndToEndFields(head.headers, keepUpgrade: false, dropHost: false, renameBerthError: true, options: options, into: &out)
+            if _slowPath(head.headers.foldContentLength), case .contentLength(let n)? = head.parsedFraming { writeContentLength(n, into: &out) }
+        }
         if upgrading {
             out.literal("Connection: upgrade\r\n")
         } else if !keepAlive {
@@ -151,6 +157,17 @@ public enum HeadSerializer {
         if _slowPath(options.addChunked) { out.literal("Transfer-Encoding: chunked\r\n") }
         out.raw(options.viaLine)
         out.crlf()
+    }
+
+    /// The fields of a response that has no body by its status (1xx, 204), which may carry no framing field (RFC 9110
+    /// 8.6, RFC 9112 6.1): an upstream's Content-Length or Transfer-Encoding, forwarded, would make a parser downstream
+    /// that honours it read the next response's bytes as this one's body, so they are left out. (A 304's and a HEAD
+    /// answer's describe the representation, and go out.) Out of line: rare, and the options are copied.
+    @inline(never)
+    static func copyBodilessFields(_ head: ResponseHead, options: ForwardOptions, into out: inout HeadWriter) {
+        var o = options
+        o.droppedFraming = KnownHeader.contentLength.bit | KnownHeader.transferEncoding.bit
+        copyEndToEndFields(head.headers, keepUpgrade: head.status == 101, dropHost: false, renameBerthError: true, options: o, into: &out)
     }
 
     /// Kinds never forwarded: hop-by-hop (RFC 9110 7.6.1) and the framing look-alikes.
@@ -185,7 +202,7 @@ public enum HeadSerializer {
             var drop = alwaysDropped | ((headers.connectionKinds | options.alsoDropKinds) & droppable)
             if dropHost { drop |= KnownHeader.host.bit }
             if !keepUpgrade { drop |= KnownHeader.upgrade.bit }
-            if options.dropTransferEncoding { drop |= KnownHeader.transferEncoding.bit }
+            drop |= options.droppedFraming
             if _slowPath(headers.foldContentLength) { drop |= KnownHeader.contentLength.bit }
             var rename: KindSet = 0
             if renameBerthError {

@@ -195,11 +195,28 @@ final class RelayMachineTests: XCTestCase {
         XCTAssertEqual(notReused.upstreamEnds(), .failed(.upstreamReset))
     }
 
-    /// Should treat a failed flush to the upstream as its end (here: a retry of a bodiless GET).
-    func testAFailedUpstreamFlushIsTheUpstreamsEnd() {
+    /// Should leave a failed flush to the upstream to the read side: the relay waits, and the end read after it
+    /// decides (here: a retry of a bodiless GET on a reused connection).
+    func testAFailedUpstreamFlushWaitsForTheUpstreamsEnd() {
         var r = MemoryRelay(request: "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
         r.upstream.failFlush = true
-        XCTAssertEqual(r.run(), .retry(.idempotent))
+        XCTAssertEqual(r.run(), .wait)
+        XCTAssertEqual(r.upstreamEnds(clean: false), .retry(.idempotent))
+    }
+
+    /// Should relay an answer the upstream sent before the write of the request body failed (a 413 to an upload,
+    /// then a reset): the whole answer goes out, the caller is read only up to high water meanwhile, and its
+    /// connection is not kept (its upload was not all read).
+    func testAnAnswerReadAfterAFailedBodyWriteGoesToTheCaller() {
+        var r = MemoryRelay(request: "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n", reused: false)
+        r.callerSends(bytes("abc"))
+        r.upstream.failFlush = true
+        XCTAssertEqual(r.callerSends([UInt8](repeating: 7, count: 100_000)), .wait)
+        XCTAssertFalse(r.caller.reading, "the upload stops at high water in the dead connection's output")
+        XCTAssertEqual(r.upstreamSends(bytes("HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\n\r\nno")), .finished(extraBytes: false))
+        XCTAssertTrue(r.callerText.hasPrefix("HTTP/1.1 413 Too Large\r\n"), r.callerText)
+        XCTAssertEqual(r.callerBody, bytes("no"))
+        XCTAssertFalse(r.exchange.callerKeepAlive, "the caller's upload was not all read")
     }
 
     /// Should stop reading the caller while the upstream's output is over high water, and read it again after.

@@ -61,6 +61,19 @@ final class SerializerTests: XCTestCase {
         XCTAssertThrowsError(try request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\n"))
     }
 
+    /// Should leave the framing fields out of a response that has no body by its status (1xx, 204: RFC 9110 8.6),
+    /// listed or not, and keep those of a 304 (they describe the representation).
+    func testABodilessStatusGoesOutWithoutFramingFields() throws {
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\nContent-Length: 4\r\n\r\n"),
+                       "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n")
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nX: 1\r\n\r\n"),
+                       "HTTP/1.1 204 No Content\r\nX: 1\r\n\r\n")
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 204 No Content\r\nContent-Length: 0, 0\r\nX: 1\r\n\r\n"),
+                       "HTTP/1.1 204 No Content\r\nX: 1\r\n\r\n")
+        XCTAssertEqual(try forwardResponse("HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\n"),
+                       "HTTP/1.1 304 Not Modified\r\nContent-Length: 4\r\n\r\n")
+    }
+
     /// Should keep the bound's growth per renamed line in step with the names it stands for.
     func testTheRenameGrowthMatchesTheNames() {
         XCTAssertEqual(HeadSerializer.upstreamErrorNameGrowth,

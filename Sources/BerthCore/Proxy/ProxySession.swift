@@ -300,13 +300,19 @@ final class ProxySession: ChannelDelegate {
     }
 
     /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
-    func finishExchange(extraBytes extra: Bool) {
+    func finishExchange(extraBytes: Bool) {
         guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
+        // An answer that ended where a full read did may have bytes behind it still in the kernel: they are looked
+        // for (one more read) before the connection can take another request (a pipelined one, in this very turn),
+        // which would take them for its answer.
+        var extra = extraBytes
+        if _slowPath(lease.conn.channel.lastReadFilled) && !extra { extra = lease.conn.channel.holdsMoreThanRead() }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
-        // FIN was read before the relay finished the bytes that came ahead of it (`upstreamReadable`): pooled, it
-        // would take the next request (a pipelined one, in this very turn) and reset it.
-        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.readEnded
+        // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
+        // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
+        // take the next request (a pipelined one, in this very turn) and reset it.
+        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.endSeen
         let facts = ReleaseFacts(
             responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
@@ -327,10 +333,12 @@ final class ProxySession: ChannelDelegate {
     /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
     func upstreamDrained() {
         guard let up = machine.state.connection else { return }
-        if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
+        // A failed write ends nothing by itself: the upstream's read side says what it sent before (RelayDriver).
+        if up.channel.writeError != 0 { return relay() }
         up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
         relay()
     }
+
     /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
     /// back or closed, once.
     func close() {

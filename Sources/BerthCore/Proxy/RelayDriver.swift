@@ -67,7 +67,7 @@ enum RelayDriver {
                 // silence in either direction, so a slow but steady upload is never cut. Not while berth itself
                 // stopped reading the upstream (the caller's idle timeout runs then).
                 if upstream.reading { restartTimeout(of: upstream, exchange.upstreamTimeout(now: host.now), now: host.now) }
-                if flush && !upstream.flush() { pending = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false) }
+                if flush && !upstream.flush() { pending = exchange.upstreamWriteFailed() }
             case .consumeResponse(let n):
                 upstream.drainInput(n)
             case .writeHead(let consumed, let keepAlive, false):
@@ -79,7 +79,13 @@ enum RelayDriver {
             case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose:
                 if let end = carryOutRare(step, &exchange, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
             case .flushUpstream:
-                if !upstream.flush() { pending = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false) }
+                // A failed write (here or at `sendBody`) is the peer's reset, most often right behind an answer to a
+                // request it would not read to its end (a 413 to an upload, then a close over the unread body). That
+                // answer is in the socket ahead of the reset and a read still returns it, so the upstream is read and
+                // its read side decides, as for any end: what came first is relayed, then the end (never clean after
+                // a failed write: `endedCleanly`). The body still moves into the dead channel's output, so the
+                // caller is read only up to high water meanwhile.
+                if !upstream.flush() { pending = exchange.upstreamWriteFailed() }
             case .flushCaller:
                 guard caller.flush() else { return .callerFailed }
             case .readCaller(let on):

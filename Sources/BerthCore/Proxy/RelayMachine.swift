@@ -246,7 +246,15 @@ extension Exchange {
         }
     }
 
-    /// The upstream connection ended (EOF, reset or a failed write) before the response did: the step that follows,
+    /// A write to the upstream failed: the step after it, which reads the upstream (its read side decides, see
+    /// `RelayDriver`'s `flushUpstream`). Out of line, as every rare path of the driver's loop.
+    @inline(never)
+    func upstreamWriteFailed() -> RelayStep {
+        .readUpstream(true)
+    }
+
+    /// The upstream connection ended (EOF or reset, as a read found it; after a failed write, the read that follows)
+    /// before the response did: the step that follows,
     /// under the upstream's replay `policy`. Pure: the driver carries it out. `clean` when it was an orderly close (a
     /// FIN, and over TLS a close_notify), the only end that completes a close-delimited body (`endUntilClose`); a
     /// reset, a failed write or a TLS close without close_notify cuts it. A request is sent again (`retry`) only on
