@@ -76,6 +76,8 @@ final class Worker: EventHandler {
     /// Every listener of the process (proxy and admin): a connect to one of them is a loop. Set once at start.
     var ownListeners = OwnListeners()
     private var sessions: [ObjectIdentifier: ProxySession] = [:]
+    /// Sessions that began to linger, oldest first; an entry whose session ended or stopped lingering is skipped.
+    private var lingering = FIFOQueue<ObjectIdentifier>()
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
@@ -120,10 +122,33 @@ final class Worker: EventHandler {
     }
 
     private func accept(_ fd: CInt) {
-        guard sessions.count < settings.maxCallers else { return refuse(fd) }
+        guard sessions.count < settings.maxCallers || endOldestLinger() else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd).start()
+    }
+
+    /// A session began to linger (its answer sent, reading and dropping its caller's last bytes, for up to 2 s).
+    func sessionLingers(_ s: ProxySession) {
+        lingering.append(ObjectIdentifier(s))
+        // Entries of sessions that ended on their own are dropped in bulk once they outnumber the sessions.
+        if lingering.count > 2 * sessions.count + 64 {
+            var kept = FIFOQueue<ObjectIdentifier>()
+            for id in lingering.elements where sessions[id]?.isLingering == true { kept.append(id) }
+            lingering = kept
+        }
+    }
+
+    /// At the caller limit a lingering session gives way to the new caller, as nginx reuses its connections when it
+    /// runs out: its answer has left, and its linger only guards against a reset. Otherwise a flood of bad requests,
+    /// each caller then silent, would hold every slot for the linger's 2 s, again and again. False when none lingers.
+    private func endOldestLinger() -> Bool {
+        while let id = lingering.popFirst() {
+            guard let s = sessions[id], s.isLingering else { continue }
+            s.endLinger()
+            return true
+        }
+        return false
     }
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
