@@ -46,7 +46,7 @@ public enum DescriptorBudget {
             return nil
         }
         if explicit < workers {
-            throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
+            throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); it must be at least \(workers), one caller per worker")
         }
         guard explicit + reserved > nofile else { return nil }
         return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(reserved - limits.maxTotal) "
