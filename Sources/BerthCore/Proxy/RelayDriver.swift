@@ -76,7 +76,7 @@ enum RelayDriver {
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
-            case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose:
+            case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose, .relayTrailer:
                 if let end = carryOutRare(step, &exchange, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
             case .flushUpstream:
                 if !upstream.flush() { pending = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false) }
@@ -136,6 +136,11 @@ enum RelayDriver {
         case .relayChunk(let n):
             exchange.relayChunk(n, from: upstream, to: caller)
             guard caller.flush() else { return .callerFailed }
+        case .relayTrailer(let n):
+            if let all = upstream.inputPulledUp() {
+                TrailerFields.write(UnsafeRawBufferPointer(rebasing: all[..<n]), to: caller)
+            }
+            upstream.drainInput(n)
         case .endUntilClose:
             exchange.endUntilClose(from: upstream, to: caller)
         default:
