@@ -29,7 +29,8 @@ package final class Resolver {
     /// (ResolverCacheTests).
     package private(set) var evictionWork = 0
 
-    package init(base: EventBase, capacity: Int = 10_000) {
+    /// A resolver on `base` caching `capacity` names, with up to `inflight` queries out at once.
+    package init(base: EventBase, capacity: Int = 10_000, inflight: Int = 64) {
         self.capacity = max(1, capacity)
         dnsBase = evdns_base_new(base.raw, EVDNS_BASE_INITIALIZE_NAMESERVERS)
         if let dnsBase {
@@ -37,6 +38,10 @@ package final class Resolver {
             // by the connect timeout anyway, so keep the resolver's retries short too.
             evdns_base_set_option(dnsBase, "timeout:", "2")
             evdns_base_set_option(dnsBase, "attempts:", "2")
+            // evdns sends 64 queries at once and queues the rest in order: names whose server never answers (a
+            // caller's own slow domain) held every place and the next name waited behind them past its connect
+            // timeout. As many may fly as the callers that can wait on one (hostile1).
+            evdns_base_set_option(dnsBase, "max-inflight:", "\(min(max(inflight, 64), 65_535))")
         }
         loadHosts()
     }

@@ -19,10 +19,12 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is 
 
 
 class FakeDNS:
-    """A UDP DNS server on 127.0.0.1: A records from `answers`, NXDOMAIN for any other name; `asked` lists names."""
+    """A UDP DNS server on 127.0.0.1: A records from `answers`, NXDOMAIN for any other name, no answer at all for a
+    name ending in `silent` (a slow authoritative server); `asked` lists names."""
 
-    def __init__(self, answers):
+    def __init__(self, answers, silent=None):
         self.answers = answers
+        self.silent = silent
         self.asked = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -49,6 +51,8 @@ class FakeDNS:
             question = q[12:i + 5]
             name = ".".join(labels).lower()
             self.asked.append((name, qtype))
+            if self.silent and name.endswith(self.silent):
+                continue
             addr = self.answers.get(name)
             if addr is None:
                 reply = struct.pack("!HHHHHH", txid, 0x8183, 1, 0, 0, 0) + question
@@ -62,6 +66,11 @@ class FakeDNS:
     def close(self):
         self.stopping = True
         self.sock.close()
+
+
+def dns_wrapper(tmp_path, dns):
+    """The command prefix that runs berth with a resolv.conf naming `dns` (search corp.test) and a bare hosts file."""
+    return _wrapper(tmp_path, dns)
 
 
 def _wrapper(tmp_path, dns):

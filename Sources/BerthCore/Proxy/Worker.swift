@@ -101,7 +101,7 @@ final class Worker: EventHandler {
         settings = ProxySettings(configuration, worker: index, of: count)
         forward = settings.forward
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
-        resolver = UpstreamResolver(base: base, manager: manager)
+        resolver = UpstreamResolver(base: base, manager: manager, callers: settings.maxCallers)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: ReplayStore.capacity(settings, worker: index, of: count))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
