@@ -66,6 +66,9 @@ public final class BerthServer {
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
         Self.shareGenerations(all)
+        // Ignored underneath the watch: libevent puts back the disposition it found when the watch is freed at the
+        // end of a shutdown, and the default one made a reload sent then end berth by SIGHUP instead of exit 0.
+        signal(SIGHUP, SIG_IGN)
         for sig in [SIGTERM, SIGINT, SIGHUP] {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })

@@ -58,7 +58,9 @@ struct CtlOptions: ParsableArguments {
         if let file = tokenFile ?? server[.adminTokenFile] ?? environment[ConfigKey.adminTokenFile.environmentVariable], !file.isEmpty {
             token = try Self.readToken(file)
         }
-        guard timeout > 0, timeout.isFinite else { throw CtlError(usage: "--timeout must be a positive number of seconds") }
+        // At most a day, as every duration berth reads: the poll and socket timeouts take it as Int32 milliseconds
+        // and whole seconds, which trapped on 1e7 (review7).
+        guard timeout > 0, timeout <= 86_400 else { throw CtlError(usage: "--timeout must be a positive number of seconds, at most 86400") }
         return CtlClient(target: target, token: token, timeout: timeout)
     }
 

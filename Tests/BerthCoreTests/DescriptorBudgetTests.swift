@@ -44,4 +44,17 @@ final class DescriptorBudgetTests: XCTestCase {
         XCTAssertTrue(errorMessage { try resolve(["profile": ["same-region"], "max-callers": ["0"]]) }.contains("at least 1"))
         XCTAssertTrue(errorMessage { try resolve(["profile": ["same-region"], "max-callers": ["many"]]) }.contains("not a whole number"))
     }
+
+    /// Should refuse, or warn about, counts near Int.max instead of trapping on the sum (review7: the trap killed a
+    /// running berth on a SIGHUP reload).
+    func testCountsNearIntMaxAreRefusedOrWarnedNotATrap() throws {
+        let huge = String(Int.max)
+        var total = try resolve(["profile": ["same-region"], "max-total": [huge]])
+        XCTAssertTrue(errorMessage { try DescriptorBudget.resolve(&total, nofile: 1024) }.contains("leaves no descriptors"))
+        var both = try resolve(["profile": ["same-region"], "max-total": [huge], "max-callers": [huge]])
+        XCTAssertTrue(try DescriptorBudget.resolve(&both, nofile: 1024)?.contains("descriptors may run out") == true)
+        var callers = try resolve(["profile": ["same-region"], "max-callers": [huge]])
+        XCTAssertTrue(try DescriptorBudget.resolve(&callers, nofile: 1024)?.contains("descriptors may run out") == true)
+        XCTAssertEqual(DescriptorBudget.reserved(maxTotal: Int.max, workers: 64), Int.max)
+    }
 }

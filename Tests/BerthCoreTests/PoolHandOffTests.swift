@@ -201,3 +201,23 @@ extension PoolHandOffTests {
         XCTAssertEqual(e.pool?.state.open, 1, "the old connection closed, its slot became the new one")
     }
 }
+
+extension PoolHandOffTests {
+    /// Should answer, not trap, a waiter whose connection a pause takes back when giving it back closes the last
+    /// connection of a pool marked to forget (review7). /pause itself now cancels a pending forget, so this is the
+    /// pool manager's own guard: before it, the waiter checked out again from the dropped pool's empty ledger slot.
+    func testAPauseThatDropsAPoolMarkedToForgetAnswersTheWaiterItTookBack() throws {
+        let (e, waiting) = try oneBusyAndOneWaiter()
+        let manager = e.worker.manager
+        let pool = try XCTUnwrap(e.pool)
+        e.upstreamSends(ok)
+        XCTAssertEqual(manager.handOffs.inTransit.leases, 1, "the released connection is on its way to the waiter")
+        XCTAssertFalse(manager.forget(pool.key), "its connection busy on the way: the forget waits")
+        XCTAssertEqual(manager.hold(pool, by: .api, rejectNew: false, hold: nil), 0)
+        XCTAssertTrue(pool.forgotten, "the connection given back was the pool's last: the entry went")
+        e.loopTurn()
+        XCTAssertTrue(waiting.receives().hasPrefix("HTTP/1.1 503"), "the waiter is answered")
+        XCTAssertEqual(manager.totalOpen, 0)
+        XCTAssertNil(manager.ledger.invariantViolation())
+    }
+}

@@ -12,8 +12,15 @@ public enum DescriptorBudget {
     public static let reservePerWorker = 8
 
     /// Descriptors not available to callers: upstream connections (`maxTotal`), the admin's share and berth's own.
+    /// Saturates at Int.max: counts are unbounded in the configuration, and a sum that trapped killed a reload.
     public static func reserved(maxTotal: Int, workers: Int) -> Int {
-        maxTotal + adminConnections + reserveBase + reservePerWorker * workers
+        saturatingSum(maxTotal, adminConnections + reserveBase + reservePerWorker * workers)
+    }
+
+    /// `a + b` for non-negative counts, Int.max when it would overflow.
+    static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
     }
 
     /// `auto`'s value: what the limit leaves for callers, or nil when it leaves fewer than one per worker.
@@ -48,8 +55,8 @@ public enum DescriptorBudget {
         if explicit < workers {
             throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); it must be at least \(workers), one caller per worker")
         }
-        guard explicit + reserved > nofile else { return nil }
-        return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(reserved - limits.maxTotal) "
+        guard saturatingSum(explicit, reserved) > nofile else { return nil }
+        return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(reserveBase + reservePerWorker * workers + adminConnections) "
             + "exceed RLIMIT_NOFILE (\(nofile)): descriptors may run out (accepts pause, connects fail); the admin keeps one in reserve"
     }
 }

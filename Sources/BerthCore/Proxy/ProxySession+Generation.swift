@@ -23,6 +23,19 @@ extension ProxySession {
         }
     }
 
+    /// The rest of `beginExchange` for a request that names a generation: admitted, it asks the pool for a connection.
+    /// A new generation closes the pool's idle connections, which may have been the last of a pool marked to forget:
+    /// the request then goes to the endpoint's new entry (`livePool`). Out of line: requests without the header never
+    /// come here, and pay nothing for it.
+    @inline(never)
+    func beginNamingGeneration(_ pool: Upstream) {
+        guard admitGeneration(pool) else { return }
+        guard let live = pool.forgotten ? livePool(replacing: pool) : pool else { return }
+        live.counters[.requests] &+= 1
+        if live.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(live) }
+        acquire(live, allowReuse: true)
+    }
+
     /// Whether a request that named a generation may still take a connection handed to it now: one that waited in
     /// the queue or for a connect may have seen its generation replaced meanwhile, and a connection the pool hands
     /// out now belongs to the newer one. A request without the header pays one test.

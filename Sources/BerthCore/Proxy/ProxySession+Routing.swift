@@ -32,7 +32,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        if exchange.request.namesGeneration && !admitGeneration(pool) { return }
+        if exchange.request.namesGeneration { return beginNamingGeneration(pool) }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(pool, allowReuse: true)
@@ -54,12 +54,14 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
         let authority: Authority
         let hostValue: String
+        let scheme: RouteTarget.Scheme
         switch req.targetForm {
         case .absolute:
-            guard RouteTarget.Scheme(req.scheme) != nil, let a = req.targetAuthority else {
+            guard let a = req.targetAuthority, let s = RouteTarget.Scheme(req.scheme) else {
                 answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
                 return nil
             }
+            scheme = s
             authority = a
             hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
         case .authority:
@@ -74,25 +76,33 @@ extension ProxySession: PoolWaiter, ConnectorClient {
                 answer(.badRequest, detail: "no Host header to route by")
                 return nil
             }
+            scheme = RouteTarget.Scheme(req.scheme) ?? .http
             authority = a
             hostValue = host
         }
-        let key = RouteTarget.key(RouteTarget.Scheme(req.scheme) ?? .http, authority, settings: manager.settings)
+        let key = RouteTarget.key(scheme, authority, settings: manager.settings)
         guard key.isResolvable else {
             answer(.badRequest, detail: "\(key.host) is not a valid host name")
             return nil
         }
-        guard worker.isAllowed(key) else {
+        guard isAllowed(key) else {
             answer(.destinationDenied, detail: "\(key) is not in the allowlist")
             return nil
         }
-        guard let pool = manager.poolForRequest(key, now: now) else {
+        guard let pool = manager.poolForRequest(key, routed: true, now: now) else {
             let cap = manager.settings.maxUpstreams
             answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
             return nil
         }
         remember(pool: pool, hostValue: hostValue)
         return pool
+    }
+
+    /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
+    func isAllowed(_ key: PoolKey) -> Bool {
+        let allow = worker.settings.allow
+        if allow.isEmpty { return true }
+        return allow.contains { DestinationMatcher.allows($0, key: key) }
     }
 
     /// Sets a replay buffer aside for this request's body, when one is free and the body can fit it.
@@ -111,6 +121,11 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// Asks the exchange's pool for a connection (a retry, a CONNECT).
     func acquire(allowReuse: Bool) {
         guard let pool = exchange.pool else { return }
+        // A retry's failed connection, or a CONNECT's new generation, may have been the last of a pool marked to forget.
+        if _slowPath(pool.forgotten) {
+            guard let live = livePool(replacing: pool) else { return }
+            return acquire(live, allowReuse: allowReuse)
+        }
         acquire(pool, allowReuse: allowReuse)
     }
 
@@ -132,6 +147,25 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         case .reject(let cause):
             answer(cause, detail: cause == .upstreamPaused ? "\(pool.key) is paused" : "\(pool.key) has too many waiting requests")
         }
+    }
+
+    /// The pool to ask in place of `dead`, which a close made for this very request forgot (it was marked to forget
+    /// and that close was its last connection's: a new `Berth-Generation` closing its idle connections, a failed
+    /// reused connection before a retry). Its ledger slot is gone, so the request goes to the endpoint's pool of now,
+    /// made anew, which keeps the generations `dead` knew; nil when the request was answered (--max-upstreams).
+    /// Review7: the checkout trapped on the empty slot.
+    @inline(never)
+    func livePool(replacing dead: Upstream) -> Upstream? {
+        let now = worker.now
+        let made = needsFreshConnection ? manager.tunnelPool(for: dead.key, now: now) : manager.poolForRequest(dead.key, now: now)
+        guard let live = made else {
+            let cap = manager.settings.maxUpstreams
+            answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
+            return nil
+        }
+        if live.generations.current == nil { live.generations = dead.generations }
+        exchange.pool = live
+        return live
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).

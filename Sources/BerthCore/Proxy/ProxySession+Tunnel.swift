@@ -21,7 +21,7 @@ extension ProxySession: TunnelOwner {
         guard key.isResolvable else {
             return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
         }
-        guard worker.settings.connectPorts.contains(key.port), worker.isAllowed(key) else {
+        guard worker.settings.connectPorts.contains(key.port), isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)
         }
         guard let pool = manager.tunnelPool(for: key, now: now) else {

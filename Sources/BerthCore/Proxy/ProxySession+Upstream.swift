@@ -1,4 +1,4 @@
-// The upstream half of an exchange: send the head, stream both bodies with backpressure, release through the gate, retry once.
+// The upstream half of an exchange: send the head on the lease, retry once, and the upstream's timeouts.
 import Glibc
 import HTTP1
 import EventLoop
@@ -12,19 +12,23 @@ extension ProxySession {
         lease.conn.requestsServed += 1
         exchange.reused = reused
         exchange.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)
-        machine.relaying(lease)
         // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
-        // (both passed inout, no copy) and the channel borrowed from the lease the state now holds.
-        let written = machine.state.withRelayedChannel { channel in
-            let written = channel.writeInPlace { worker.writeForwardRequest(&exchange.request, host: &route.hostValue, reserve: $0) }
+        // (both passed inout, no copy) and the channel borrowed from the lease, before the lease moves into the
+        // state (so the send's own helpers run before it calls the machine).
+        let written = lease.withChannel { channel in
+            let written = channel.writeInPlace { reserve in
+                worker.withForwardOptions { ProxySession.serialize(&exchange.request, host: &route.hostValue, options: &$0, reserve: reserve) }
+            }
             if written, exchange.retried, case .holding(let copy) = exchange.replay {
                 // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
                 channel.write(moving: copy.bytes)
                 exchange.dropReplay(into: worker.replay, because: nil)
             }
             return written
-        } ?? false
-        // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one.
+        }
+        machine.relaying(lease)
+        // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one
+        // (close() gives the lease, now in the state, back through the gate).
         guard written else { return close() }
         exchange.sentAt = now
         exchange.upstreamUnflushed = true
@@ -37,111 +41,13 @@ extension ProxySession {
         relay()
     }
 
-    /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
-    func relay(from first: RelayStep? = nil) {
-        let turn = machine.state.withRelayedChannel { upstream in
-            RelayDriver.run(&exchange, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
-        }
-        guard let outcome = turn else { return }
-        switch outcome {
-        case .wait:
-            break
-        case .yielded:
-            // A readable event on the next loop turn picks the relay up where the budget stopped it.
-            guard let up = machine.state.connection?.channel else { break }
-            // Without reading more on top of a backlog: a flood of small heads (1xx) moves a few dozen per turn while
-            // a read brings thousands, so the input would grow without bound and never empty for the flow control
-            // (which looks only when nothing is left to move) to stop the upstream. A caller backed up is what that
-            // flow control would find; otherwise the relay reads again once it has caught up.
-            let highWater = worker.settings.highWater
-            if caller.pendingOutput > highWater {
-                up.stopReading()
-                up.clearTimeout()
-                apply(SessionMachine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
-            } else if up.pendingInput > highWater {
-                up.stopReading()
-            }
-            up.scheduleRead()
-        case .finished(let extra):
-            finishExchange(extraBytes: extra)
-        case .failed(let cause):
-            abortUpstream(reason: .error)
-            answer(cause, detail: "\(exchange.key?.description ?? "upstream") closed or reset the connection before the response ended")
-        case .invalidResponse(let fault):
-            abortUpstream(reason: .error)
-            answer(.invalidResponse, detail: fault.detail)
-        case .invalidRequestBody(let error):
-            abortUpstream(reason: .requestIncomplete)
-            exchange.callerKeepAlive = false
-            answer(.badRequest, detail: "invalid chunked request body: \(error)")
-        case .retry(let reason):
-            abortUpstream(reason: .error, rerouting: true)
-            retry(reason)
-        case .upgrade:
-            startUpgrade()
-        case .callerFailed:
-            close()
-        }
-    }
-
-    func upstreamReadable() {
-        // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
-        // runs after that borrow ends.
-        var ended: RelayStep?
-        var eof: (channel: ObjectIdentifier, left: Int)?
-        let relaying = machine.state.withRelayedChannel { channel in
-            // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
-            guard channel.reading else { return }
-            switch channel.read() {
-            case .data(let n):
-                if exchange.responseBytes == 0 {
-                    exchange.firstByteAt = worker.now
-                    exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
-                    exchange.deadPeerWatch = false
-                }
-                exchange.responseBytes += UInt64(n)
-                channel.setTimeout(exchange.socketTimeout, now: worker.now)
-            case .wouldBlock:
-                // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either
-                // side (a request body's runs, unflushed output), and the machine looks at both.
-                break
-            case .eof:
-                eof = (ObjectIdentifier(channel), channel.pendingInput)
-            case .failed:
-                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
-            }
-        }
-        guard relaying != nil else { return }
-        if let eof {
-            // Bytes a yielded relay left came before the FIN, and go first: a flood of 1xx heads, its final answer
-            // and a close, read at once, are a whole response. The FIN is read again on a later turn; a turn that
-            // moved nothing (no progress to wait for) ends the exchange now.
-            if eof.left > 0 {
-                relay()
-                let stalled = machine.state.withRelayedChannel { ObjectIdentifier($0) == eof.channel && $0.pendingInput == eof.left }
-                guard stalled == true else { return }
-            }
-            let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
-            ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean)
-        }
-        relay(from: ended)
-    }
-
-    /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
-    func finishExchange(extraBytes extra: Bool) {
-        guard let lease = machine.takeLease() else { return }
-        lease.conn.channel.clearTimeout()
-        // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
-        // FIN was read before the relay finished the bytes that came ahead of it (`upstreamReadable`): pooled, it
-        // would take the next request (a pipelined one, in this very turn) and reset it.
-        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.readEnded
-        let facts = ReleaseFacts(
-            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
-            failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
-            epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
-        if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
-        manager.release(lease, facts: facts, now: worker.now)
-        endExchange(keepCaller: exchange.callerKeepAlive)
+    /// The request head's serializer, called with `inout` values: an inout value is the caller's alone for the call,
+    /// so it is passed borrowed, where a value read out of a class (the session, the worker) is copied first, each
+    /// array in it retained and released, since the callee could change that class.
+    @inline(never)
+    private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
+                                  reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
     }
 
     /// A reused connection died before any response byte (or its peer never acknowledged the request): the request
@@ -182,36 +88,13 @@ extension ProxySession {
         channel.setTimeout(exchange.socketTimeout, now: worker.now)
         return true
     }
-
-    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
-    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
-    func upstreamTookBytes() {
-        guard let up = machine.state.connection, up.channel.reading else { return }
-        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
-        relay()
-    }
-
-    func upstreamDrained() {
-        guard let up = machine.state.connection else { return }
-        if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
-        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
-        relay()
-    }
 }
 
-extension ProxySession: RelayHost {
-    var highWater: Int { worker.settings.highWater }
-    var maxPipelinedInput: Int { worker.settings.maxPipelinedInput }
-    var limits: HTTP1Limits { worker.settings.limits }
-    var shuttingDown: Bool { worker.isShuttingDown }
-    var callerIdleTimeout: Nanos { worker.settings.callerIdleTimeout }
-    var now: Nanos { worker.now }
-    var stepsPerEvent: Int { worker.settings.relayStepsPerEvent }
-    var forwardOptions: ForwardOptions { worker.settings.forward }
-    var keepAliveTail: UInt64 { worker.settings.keepAliveTail }
-    var replay: ReplayStore { worker.replay }
-    func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
-                                            to caller: C) -> Bool {
-        worker.writeForwardResponse(parser, version: version, keepAlive: keepAlive, to: caller)
+extension PoolLedger.Lease where Conn == UpstreamConnection {
+    /// Lends the leased connection's channel to `body` from the lease, borrowed: read through a lease the session
+    /// owns (`send`'s consuming parameter) it was retained and released around the write.
+    @inline(__always)
+    func withChannel<R>(_ body: (Channel) -> R) -> R {
+        body(conn.channel)
     }
 }

@@ -1,4 +1,4 @@
-// One caller connection: reads request heads, routes each to its upstream pool, and relays the exchange in order.
+// One caller connection, its hub: the events, the heads, and the relay's turns they feed (other phases in its + files).
 import Glibc
 import HTTP1
 import EventLoop
@@ -167,41 +167,6 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head, or when
-    /// the relay starts. Until then a request body still due has nowhere to go but the input, so the input counts as
-    /// the upstream's output: a body streamed while its request waits (a pause may hold it for hours) stays under
-    /// high water instead of filling memory.
-    private func holdPipelinedInput() {
-        let pending = caller.pendingInput
-        if !exchange.readsCaller(callerPending: pending, upstreamOutput: pending, rules: self) { caller.stopReading() }
-    }
-
-    /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
-    /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
-    /// relayed (it waits in a queue or for its connect), is whole too, and so is one whose buffered body is broken
-    /// (the relay answers its 400, as without the FIN). Mid-head or mid-body it is: the upstream
-    /// connection cannot be trusted to be at a message boundary, and close() aborts it. Requests pipelined before
-    /// the FIN are answered too, in order (nginx and HAProxy do): the connection stays up while input is buffered,
-    /// and the FIN, read again once they are answered (a socket reads its end every time), closes it.
-    private func callerEnded() {
-        switch machine.phase {
-        case .routing, .acquiring, .connecting, .exchanging:
-            guard exchange.requestDone || exchange.requestBody.isSettled(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
-                return close()
-            }
-            // Only the last request says the connection closes; one with requests behind it keeps it for them.
-            if exchange.requestDone && caller.pendingInput == 0 { exchange.callerKeepAlive = false }
-            exchange.callerSendingEnded = true
-            caller.stopReading()
-        case .idle, .readingHead:
-            // Heads still buffered (a budget spent) go first: `drive()` starts them, and the FIN read on the next turn
-            // comes back here. A head cut by the FIN is left with nothing buffered, and closes unanswered.
-            if caller.pendingInput == 0 { close() }
-        default:
-            close()
-        }
-    }
-
     /// Parses as many heads as the buffered input holds, starting an exchange on each complete one, until one
     /// is in flight or the budget for this event is spent.
     func parseHeads() {
@@ -239,37 +204,133 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    private func callerTimedOut() {
-        switch machine.timedOut(now: worker.now) {
-        case .headerTimeout:
-            // Slowloris: a head that dribbles in is cut off, whatever its pace.
-            worker.counters[.headerTimeouts] &+= 1
-            answer(.headerTimeout, detail: "request head not received in time", closeAfter: true)
-        case .close:
-            // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).
+    // MARK: the relay's turns
+    // The relay runs here, where the events come in: on the send (`+Upstream`), and on each of the upstream's and
+    // the caller's events while exchanging. Its ends go on from here (the finish below, an answer, a retry, a tunnel).
+
+    /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
+    func relay(from first: RelayStep? = nil) {
+        let turn = machine.state.withRelayedChannel { upstream in
+            RelayDriver.run(&exchange, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
+        }
+        guard let outcome = turn else { return }
+        switch outcome {
+        case .wait:
+            break
+        case .yielded:
+            // A readable event on the next loop turn picks the relay up where the budget stopped it.
+            guard let up = machine.state.connection?.channel else { break }
+            // Without reading more on top of a backlog: a flood of small heads (1xx) moves a few dozen per turn while
+            // a read brings thousands, so the input would grow without bound and never empty for the flow control
+            // (which looks only when nothing is left to move) to stop the upstream. A caller backed up is what that
+            // flow control would find; otherwise the relay reads again once it has caught up.
+            let highWater = worker.settings.highWater
+            if caller.pendingOutput > highWater {
+                up.stopReading()
+                up.clearTimeout()
+                apply(SessionMachine.callerBackedUp(idleTimeout: worker.settings.callerIdleTimeout))
+            } else if up.pendingInput > highWater {
+                up.stopReading()
+            }
+            up.scheduleRead()
+        case .finished(let extra):
+            finishExchange(extraBytes: extra)
+        case .failed(let cause):
+            abortUpstream(reason: .error)
+            answer(cause, detail: "\(exchange.key?.description ?? "upstream") closed or reset the connection before the response ended")
+        case .invalidResponse(let fault):
+            abortUpstream(reason: .error)
+            answer(.invalidResponse, detail: fault.detail)
+        case .invalidRequestBody(let error):
+            abortUpstream(reason: .requestIncomplete)
+            exchange.callerKeepAlive = false
+            answer(.badRequest, detail: "invalid chunked request body: \(error)")
+        case .retry(let reason):
+            abortUpstream(reason: .error, rerouting: true)
+            retry(reason)
+        case .upgrade:
+            startUpgrade()
+        case .callerFailed:
             close()
-        case .acquireTimedOut(let waited):
-            acquireTimedOut(waited: waited)
-        case .ignore:
-            break
         }
     }
 
-    private func callerDrained() {
-        switch machine.phase {
-        case .closing:
-            lingerOrClose()
-        case .exchanging:
-            // The relay reads the upstream again once the caller's output is under high water.
-            relay()
-        case .idle, .readingHead:
-            // Answers backed up past high water stopped the reading (`parseHeads`); `drive()` starts the buffered heads.
-            caller.startReading()
-        default:
-            break
+    /// The upstream's bytes (or its end) arrived: counted, then handed to a relay turn.
+    func upstreamReadable() {
+        // The read borrows the channel from the lease (no retain on the connection or the channel), and the relay
+        // runs after that borrow ends.
+        var ended: RelayStep?
+        var eof: (channel: ObjectIdentifier, left: Int)?
+        let relaying = machine.state.withRelayedChannel { channel in
+            // A yielded relay's continuation while the caller is backed up: move what is buffered, read nothing more.
+            guard channel.reading else { return }
+            switch channel.read() {
+            case .data(let n):
+                if exchange.responseBytes == 0 {
+                    exchange.firstByteAt = worker.now
+                    exchange.pool?.counters.observe(.timeToFirstByte, exchange.firstByteAt - exchange.sentAt)
+                    exchange.deadPeerWatch = false
+                }
+                exchange.responseBytes += UInt64(n)
+                channel.setTimeout(exchange.socketTimeout, now: worker.now)
+            case .wouldBlock:
+                // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either
+                // side (a request body's runs, unflushed output), and the machine looks at both.
+                break
+            case .eof:
+                eof = (ObjectIdentifier(channel), channel.pendingInput)
+            case .failed:
+                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
+            }
         }
+        guard relaying != nil else { return }
+        if let eof {
+            // Bytes a yielded relay left came before the FIN, and go first: a flood of 1xx heads, its final answer
+            // and a close, read at once, are a whole response. The FIN is read again on a later turn; a turn that
+            // moved nothing (no progress to wait for) ends the exchange now.
+            if eof.left > 0 {
+                relay()
+                let stalled = machine.state.withRelayedChannel { ObjectIdentifier($0) == eof.channel && $0.pendingInput == eof.left }
+                guard stalled == true else { return }
+            }
+            let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
+            ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean)
+        }
+        relay(from: ended)
     }
 
+    /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
+    func finishExchange(extraBytes extra: Bool) {
+        guard let lease = machine.takeLease() else { return }
+        lease.conn.channel.clearTimeout()
+        // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
+        // FIN was read before the relay finished the bytes that came ahead of it (`upstreamReadable`): pooled, it
+        // would take the next request (a pipelined one, in this very turn) and reset it.
+        let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.readEnded
+        let facts = ReleaseFacts(
+            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
+            failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
+            epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
+        if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
+        manager.release(lease, facts: facts, now: worker.now)
+        endExchange(keepCaller: exchange.callerKeepAlive)
+    }
+
+    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
+    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
+    func upstreamTookBytes() {
+        guard let up = machine.state.connection, up.channel.reading else { return }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
+    }
+
+    /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
+    func upstreamDrained() {
+        guard let up = machine.state.connection else { return }
+        if up.channel.writeError != 0 { return relay(from: exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)) }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
+    }
     /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
     /// back or closed, once.
     func close() {

@@ -15,8 +15,8 @@ final class Worker: EventHandler {
             forward = settings.forward
         }
     }
-    /// `settings.forward`, set with it: a stored property without observers, which `writeForwardRequest` can pass
-    /// in place (inout) to the serializer; read from `settings` the options (two arrays) were copied, retained and
+    /// `settings.forward`, set with it: a stored property without observers, which `withForwardOptions` can pass
+    /// in place (inout) to the serializers; read from `settings` the options (two arrays) were copied, retained and
     /// released, per request.
     private(set) var forward: ForwardOptions
     /// The loop's time, read once at the start of each session event (as nginx reads ngx_current_msec once per
@@ -29,36 +29,12 @@ final class Worker: EventHandler {
         now = MonotonicClock.now()
     }
 
-    /// Writes `request` forwarded (Host `host`, this worker's forwarding options) into the memory `reserve` hands
-    /// out. Fast because nothing is copied: the head, the Host value and the options are all passed in place.
+    /// Hands `forward` to `body` in place: an inout value is the caller's alone for the call, so the serializers
+    /// (`ProxySession.serialize`, `ProxySession.writeResponse`) get the options borrowed, where options read out of
+    /// a class (the session, the worker) are copied first, each array in them retained and released.
     @inline(__always)
-    func writeForwardRequest(_ request: inout RequestHead, host: inout String, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
-        Worker.serialize(&request, host: &host, options: &forward, reserve: reserve)
-    }
-
-    /// The serializer's call, from `inout` values: an inout value is the caller's alone for the call, so it is
-    /// passed borrowed, where a value read out of a class (the session, the worker) is copied first, each array in
-    /// it retained and released, since the callee could change that class.
-    @inline(never)
-    private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
-                                  reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
-        HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
-    }
-
-    /// Writes the response head `parser` holds to `caller` with this worker's forwarding options, passed in place as
-    /// `writeForwardRequest` passes them (`RelayHost.writeResponseHead`); false as `RelayDriver.writeHead`.
-    @inline(__always)
-    func writeForwardResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
-                                               to caller: C) -> Bool {
-        Worker.writeResponse(parser, version: version, keepAlive: keepAlive, options: &forward,
-                             keepAliveTail: settings.keepAliveTail, to: caller)
-    }
-
-    /// `RelayDriver.writeHead` from `inout` options, borrowed for the same reason as `serialize`'s.
-    @inline(never)
-    private static func writeResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
-                                                       options: inout ForwardOptions, keepAliveTail: UInt64, to caller: C) -> Bool {
-        RelayDriver.writeHead(parser, version: version, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, to: caller)
+    func withForwardOptions<R>(_ body: (inout ForwardOptions) -> R) -> R {
+        body(&forward)
     }
 
     /// Bumped whenever cached routes may be wrong.
@@ -188,12 +164,6 @@ final class Worker: EventHandler {
 
     /// Callers connected now.
     var callerCount: Int { sessions.count }
-
-    /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
-    func isAllowed(_ key: PoolKey) -> Bool {
-        if settings.allow.isEmpty { return true }
-        return settings.allow.contains { DestinationMatcher.allows($0, key: key) }
-    }
 
     /// Writes the access-log line for the session's current exchange when enabled: rendered into the worker's one
     /// line buffer and written to stderr in one write(2) (`StderrWriter`), so lines from several workers never interleave. It does

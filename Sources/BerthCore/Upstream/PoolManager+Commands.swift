@@ -3,7 +3,10 @@ import EventLoop
 
 extension PoolManager {
     // The commands name an endpoint (`host:port`, a plain key) and act on each of its pools (existingPools(at:)):
-    // a frozen container is frozen for http:// and https:// requests alike. Each pool keeps its own holds.
+    // a frozen container is frozen for http:// and https:// requests alike. Each pool keeps its own holds. A close
+    // made for one pool (a request re-admitted by /resume takes another pool's idle connection for its slot) may
+    // forget a later one marked to forget: hold, letGo, closeIdle and moveEpoch leave a forgotten pool alone, as its
+    // ledger slot is gone (review7: /resume trapped on it).
 
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
@@ -14,6 +17,10 @@ extension PoolManager {
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
+            // A pause cancels a pending forget (/evict?forget=true): the close of the last connection, which the pause
+            // itself may make, would otherwise drop the entry and its pause with it, and the next request would go to
+            // the upstream being frozen (review7). After a completed forget, too, a pause makes a paused entry.
+            pool.forgetWhenEmpty = false
             closedIdle += self.hold(pool, by: source, rejectNew: rejectNew, hold: hold)
         }
         return (targets, closedIdle)
@@ -81,8 +88,10 @@ extension PoolManager {
     /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
     /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
     /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
-    func poolForRequest(_ requested: PoolKey, now: Nanos) -> Upstream? {
-        let key = requested.tls == nil ? RouteTarget.resolve(requested, settings: settings) : requested
+    /// `routed`: `requested` came from `RouteTarget.key`, which already applied the destination's TLS settings
+    /// (resolving it again would give the same key, at the cost of a second lookup and key).
+    func poolForRequest(_ requested: PoolKey, routed: Bool = false, now: Nanos) -> Upstream? {
+        let key = routed || requested.tls != nil ? requested : RouteTarget.resolve(requested, settings: settings)
         if let p = pools[key] { return p }
         if pools.count >= settings.maxUpstreams && forgetLeastRecentlyUsed(now: now) == 0 { return nil }
         return pool(for: key, now: now)
@@ -132,6 +141,12 @@ extension PoolManager {
         for (waiter, wasLease) in handOffs.granted(at: pool) {
             guard let grant = handOffs.take(for: waiter) else { continue }
             giveBack(grant)
+            // The connection given back may have been the last of a pool marked to forget, which went with it: the
+            // request cannot check out there again, and is answered as one the pause turned away.
+            guard !pool.forgotten else {
+                handOffs.post(.rejected(.upstreamPaused), to: waiter)
+                continue
+            }
             // A ticket may have been a fresh-only waiter's (a CONNECT, a retry): it stays fresh-only.
             switch acquire(pool, waiter: waiter, allowReuse: wasLease, now: MonotonicClock.now()) {
             case .reuse(let lease): handOffs.post(.lease(lease), to: waiter)
@@ -140,14 +155,5 @@ extension PoolManager {
             case .reject(let cause): handOffs.post(.rejected(cause), to: waiter)
             }
         }
-    }
-
-    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it.
-    func notifyDrained(_ pool: Upstream) {
-        // The empty check first: it is what every release finds, and it reads no pool state.
-        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        let waiters = pool.drainWaiters
-        pool.drainWaiters.removeAll()
-        for w in waiters { w() }
     }
 }

@@ -2,28 +2,6 @@
 import Glibc
 import EventLoop
 
-/// Timeouts and limits the manager applies to every pool.
-struct ManagerSettings: Sendable {
-    var maxTotal: Int
-    var idleTimeout: Nanos
-    var maxAge: Nanos
-    var maxRequests: Int
-    /// The route defaults before per-destination overrides.
-    var route: RouteSettings
-    var destinations: [DestinationOverride]
-    /// Whether destinations without a `tls` entry of their own are reached over TLS (the global `tls`).
-    var tlsByDefault = false
-    /// An entry with no connections and no activity for this long is dropped (containers come and go).
-    var forgetAfter: Nanos = 600 * 1_000_000_000
-    /// Entries this worker keeps at most (--max-upstreams); a request to a new upstream past it makes room first.
-    var maxUpstreams = 10_000
-    /// This worker's place among the workers, for its share of per-destination limits.
-    var workerIndex = 0
-    var workerCount = 1
-    /// How often cgroup v1 freezer files are read (v2 notifies; see FreezerPoll).
-    var freezerPollInterval: Nanos = 100_000_000
-}
-
 /// The pools of one worker: the shell that carries out what the pure `PoolLedger` decides, on real sockets.
 /// Sessions never count a slot: they ask for a connection (`acquire`) and hand back what they were given
 /// (`release`, `connected`, `connectFailed`), each a consuming call. Every change to the pools goes through this
@@ -260,6 +238,16 @@ final class PoolManager {
         if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }  // its own entry: admin commands run by notifyDrained may have made a new one
     }
 
+    /// Answers the `/pause?drain=` commands waiting for `pool` once nothing is in flight on it (after each release
+    /// and each tunnel's end, so it sits with them).
+    func notifyDrained(_ pool: Upstream) {
+        // The empty check first: it is what every release finds, and it reads no pool state.
+        guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
+        let waiters = pool.drainWaiters
+        pool.drainWaiters.removeAll()
+        for w in waiters { w() }
+    }
+
     // MARK: idle connections
 
     /// An idle connection became readable or was closed by the peer.
@@ -331,7 +319,7 @@ final class PoolManager {
     /// the command (their slots go to waiters of other pools) and, when it rejects new requests, the requests it held
     /// are answered. Returns how many connections closed.
     func hold(_ pool: Upstream, by source: PauseSource, rejectNew: Bool, hold: Nanos?) -> Int {
-        guard let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
+        guard !pool.forgotten, let (closed, rejected) = ledger.pause(pool.slot, by: source, rejectNew: rejectNew, hold: hold) else { return 0 }
         for conn in closed { close(conn, reason: .paused, bulk: true) }
         for waiter in rejected { handOffs.post(.rejected(.upstreamPaused), to: waiter) }
         holdOvertaken(pool)
@@ -342,7 +330,7 @@ final class PoolManager {
     /// `source` lets go of `pool` (PauseHolds.resume). When it resumes, its held requests check out again in arrival
     /// order, and each hears its answer on the next turn; returns how many were held.
     func letGo(_ pool: Upstream, by source: PauseSource, now: Nanos) -> Int {
-        guard let held = ledger.resume(pool.slot, by: source) else { return 0 }
+        guard !pool.forgotten, let held = ledger.resume(pool.slot, by: source) else { return 0 }
         for entry in held {
             let waiter = entry.waiter
             switch acquire(pool, waiter: waiter, allowReuse: !entry.fresh, now: now) {
@@ -358,7 +346,7 @@ final class PoolManager {
     /// Closes `pool`'s connections idle for at least `idleFor` (all when nil) for `reason`, `bulk` as `close` says;
     /// their slots go to waiters. Returns how many closed.
     func closeIdle(_ pool: Upstream, idleFor: Nanos?, now: Nanos, reason: CloseReason, bulk: Bool) -> Int {
-        let conns = ledger.evict(pool.slot, idleFor: idleFor, now: now)
+        let conns = pool.forgotten ? [] : ledger.evict(pool.slot, idleFor: idleFor, now: now)
         for conn in conns { close(conn, reason: reason, bulk: bulk) }
         slotsFreed(freedSlot(pool))
         return conns.count
@@ -368,7 +356,7 @@ final class PoolManager {
     /// its idle connections close just after the running callback, their slots go to waiters; returns how many.
     @discardableResult
     func moveEpoch(_ pool: Upstream, closing reason: CloseReason = .staleEpoch) -> Int {
-        let conns = ledger.moveEpoch(pool.slot)
+        let conns = pool.forgotten ? [] : ledger.moveEpoch(pool.slot)
         for conn in conns { close(conn, reason: reason, bulk: true) }
         tradeOvertaken(pool, reason: reason)
         slotsFreed(freedSlot(pool))

@@ -1,0 +1,74 @@
+// The caller's side off the common path: its FIN, its timer, its drain, and input held while a request waits.
+import Glibc
+import HTTP1
+import EventLoop
+
+extension ProxySession {
+    /// Stops reading a caller that sends ahead more than berth buffers; reading resumes with the next head, or when
+    /// the relay starts. Until then a request body still due has nowhere to go but the input, so the input counts as
+    /// the upstream's output: a body streamed while its request waits (a pause may hold it for hours) stays under
+    /// high water instead of filling memory.
+    func holdPipelinedInput() {
+        let pending = caller.pendingInput
+        if !exchange.readsCaller(callerPending: pending, upstreamOutput: pending, rules: self) { caller.stopReading() }
+    }
+
+    /// The caller closed its sending side. After a whole request that is no abort (HAProxy answers it too): the
+    /// response still goes out, then the connection closes. A request whose body is all in berth's input, not yet
+    /// relayed (it waits in a queue or for its connect), is whole too, and so is one whose buffered body is broken
+    /// (the relay answers its 400, as without the FIN). Mid-head or mid-body it is: the upstream
+    /// connection cannot be trusted to be at a message boundary, and close() aborts it. Requests pipelined before
+    /// the FIN are answered too, in order (nginx and HAProxy do): the connection stays up while input is buffered,
+    /// and the FIN, read again once they are answered (a socket reads its end every time), closes it.
+    func callerEnded() {
+        switch machine.phase {
+        case .routing, .acquiring, .connecting, .exchanging:
+            guard exchange.requestDone || exchange.requestBody.isSettled(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
+                return close()
+            }
+            // Only the last request says the connection closes; one with requests behind it keeps it for them.
+            if exchange.requestDone && caller.pendingInput == 0 { exchange.callerKeepAlive = false }
+            exchange.callerSendingEnded = true
+            caller.stopReading()
+        case .idle, .readingHead:
+            // Heads still buffered (a budget spent) go first: `drive()` starts them, and the FIN read on the next turn
+            // comes back here. A head cut by the FIN is left with nothing buffered, and closes unanswered.
+            if caller.pendingInput == 0 { close() }
+        default:
+            close()
+        }
+    }
+
+    /// The caller's one timer fired: the machine says what it means (a header timeout, idle, an acquire timeout).
+    func callerTimedOut() {
+        switch machine.timedOut(now: worker.now) {
+        case .headerTimeout:
+            // Slowloris: a head that dribbles in is cut off, whatever its pace.
+            worker.counters[.headerTimeouts] &+= 1
+            answer(.headerTimeout, detail: "request head not received in time", closeAfter: true)
+        case .close:
+            // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).
+            close()
+        case .acquireTimedOut(let waited):
+            acquireTimedOut(waited: waited)
+        case .ignore:
+            break
+        }
+    }
+
+    /// The caller's output drained: a closing session closes, an exchange relays on, a session between heads reads.
+    func callerDrained() {
+        switch machine.phase {
+        case .closing:
+            lingerOrClose()
+        case .exchanging:
+            // The relay reads the upstream again once the caller's output is under high water.
+            relay()
+        case .idle, .readingHead:
+            // Answers backed up past high water stopped the reading (`parseHeads`); `drive()` starts the buffered heads.
+            caller.startReading()
+        default:
+            break
+        }
+    }
+}
