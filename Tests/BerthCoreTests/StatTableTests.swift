@@ -17,8 +17,12 @@ final class StatTableTests: XCTestCase {
         let workerCounts = WorkerStat.allCases.filter { $0.column.kind == .counter }
         XCTAssertEqual(workerCounts.map(\.rawValue), Array(0..<workerCounts.count), "worker counts come first")
         XCTAssertEqual(WorkerCounters.Counts.count, workerCounts.count)
-        XCTAssertFalse(WorkerStat.allCases.contains { ![.counter, .counterBy(.errorCause)].contains($0.column.kind) },
-                       "WorkerCounters stores counts and counts by cause only")
+        XCTAssertFalse(WorkerStat.allCases.contains { ![.counter, .counterBy(.errorCause), .histogram].contains($0.column.kind) },
+                       "WorkerCounters stores counts, counts by cause and histograms only")
+        let workerHistograms = WorkerStat.allCases.filter { $0.column.kind == .histogram }
+        XCTAssertEqual(workerHistograms.map(\.slot), Array(workerHistograms.indices))
+        XCTAssertEqual(workerHistograms.last, WorkerStat.allCases.last, "worker histograms come last")
+        XCTAssertEqual(WorkerCounters.Holds.count, workerHistograms.count)
         XCTAssertEqual(UpstreamCounters.Labelled.count, UpstreamStat.allCases.reduce(0) { $0 + ($1.column.kind.labels == nil ? 0 : $1.column.kind.width) },
                        "labelled storage is as wide as every split together")
     }
@@ -28,11 +32,8 @@ final class StatTableTests: XCTestCase {
         let metrics = WorkerStat.allCases.map { "\($0.column.metric)" } + UpstreamStat.allCases.map { "\($0.column.metric)" }
         XCTAssertEqual(Set(metrics).count, metrics.count, "\(metrics)")
         for m in metrics { XCTAssertNotNil(m.range(of: "^berth_[a-z_]+$", options: .regularExpression), m) }
-        for stat in WorkerStat.allCases {
-            XCTAssertEqual("\(stat.column.metric)".hasSuffix("_total"), stat.column.kind != .gauge, "\(stat)")
-        }
-        for stat in UpstreamStat.allCases {
-            let c = stat.column
+        for stat in UpstreamStat.allCases.map(\.column) + WorkerStat.allCases.map(\.column) {
+            let c = stat
             XCTAssertEqual("\(c.metric)".hasSuffix("_total"), c.kind.isCount, "\(stat)")
             XCTAssertEqual("\(c.metric)".hasSuffix("_seconds"), c.kind == .histogram, "\(stat)")
         }
@@ -53,6 +54,11 @@ final class StatTableTests: XCTestCase {
             if let l = c.kind.labels {
                 let byCause = try XCTUnwrap(totals["\(c.json)"] as? [String: Int], "\(stat)")
                 for (i, f) in l.values.enumerated() { XCTAssertEqual(byCause[f], i + 1, "\(stat) \(f)") }
+            } else if c.kind == .histogram {
+                let m = try XCTUnwrap(totals["\(c.json)"] as? [String: Any], "\(stat)")
+                XCTAssertEqual(m["count"] as? Int, stat.slot + 2, "\(stat)")
+                XCTAssertEqual(m["p99"] as? Double, 1.0, "\(stat): 1 ms lands in the 1 ms bucket")
+                XCTAssertEqual(m["max"] as? Double, 1.0, "\(stat): the longest, exactly")
             } else {
                 XCTAssertEqual(totals["\(c.json)"] as? Int, 10 + stat.rawValue, "\(stat)")
             }
@@ -89,6 +95,10 @@ final class StatTableTests: XCTestCase {
             XCTAssertTrue(text.contains("# HELP \(c.metric) \(c.help)\n"), "\(stat)")
             if let l = c.kind.labels {
                 for (i, f) in l.values.enumerated() { XCTAssertEqual(samples[F.series("\(c.metric)", [(l.key, f)])], "\(i + 1)") }
+            } else if c.kind == .histogram {
+                XCTAssertEqual(samples[F.series("\(c.metric)_count")], "\(stat.slot + 2)", "\(stat)")
+                XCTAssertEqual(samples[F.series("\(c.metric)_bucket", [("le", "0.001")])], "\(stat.slot + 2)", "\(stat)")
+                XCTAssertEqual(samples[F.series("\(c.metric)_bucket", [("le", "0.0005")])], "1", "\(stat): the 0 observation")
             } else {
                 XCTAssertEqual(samples["\(c.metric)"], "\(10 + stat.rawValue)", "\(stat)")
             }
@@ -126,11 +136,12 @@ final class StatTableTests: XCTestCase {
             return (try XCTUnwrap(d["properties"] as? [String: [String: Any]], name), Set(d["required"] as? [String] ?? []))
         }
         func ref(_ p: [String: Any]?) -> String? { (p?["$ref"] as? String).map { String($0.dropFirst("#/$defs/".count)) } }
-        func expected(_ kind: StatKind) -> String {
+        // A worker's histograms keep their longest observation too (`hold`); an upstream's do not (`latency`).
+        func expected(_ kind: StatKind, worker: Bool) -> String {
             switch kind {
             case .counter, .gauge: "count"
             case .counterBy(let l): l.schemaDefinition
-            case .histogram: "latency"
+            case .histogram: worker ? "hold" : "latency"
             }
         }
         for l in StatLabels.allCases {
@@ -143,9 +154,9 @@ final class StatTableTests: XCTestCase {
         for (name, known) in state {
             let o = try object(name)
             var seen = Set(known)
-            var columns = UpstreamStat.allCases.map { ($0.column, "\($0)") }
-            if name == "totals" { columns += WorkerStat.allCases.map { ($0.column, "\($0)") } }
-            for (c, label) in columns {
+            var columns = UpstreamStat.allCases.map { ($0.column, "\($0)", false) }
+            if name == "totals" { columns += WorkerStat.allCases.map { ($0.column, "\($0)", true) } }
+            for (c, label, worker) in columns {
                 var holder = o
                 if let g = c.group {
                     seen.insert("\(g)")
@@ -155,7 +166,7 @@ final class StatTableTests: XCTestCase {
                     seen.insert("\(c.json)")
                 }
                 XCTAssertTrue(holder.required.contains("\(c.json)"), "\(name): \(label) is required")
-                XCTAssertEqual(ref(holder.properties["\(c.json)"]), expected(c.kind), "\(name): \(label)")
+                XCTAssertEqual(ref(holder.properties["\(c.json)"]), expected(c.kind, worker: worker), "\(name): \(label)")
             }
             XCTAssertEqual(Set(o.properties.keys).subtracting(seen), [], "\(name) has members that are neither columns nor state")
             for g in Set(columns.compactMap { $0.0.group.map { "\($0)" } }) {
@@ -190,6 +201,11 @@ final class StatTableTests: XCTestCase {
             }
         }
         for stat in WorkerStat.allCases {
+            if stat.column.kind == .histogram {
+                XCTAssertEqual(m.callerCounters.histogram(stat).count, 2 * UInt64(stat.slot + 2), "\(stat)")
+                XCTAssertEqual(m.callerCounters.longest(stat), 1_000_000, "\(stat): the longest of either, not a sum")
+                continue
+            }
             for l in 0..<stat.column.kind.width {
                 XCTAssertEqual(m.callerCounters.value(stat, l), 2 * a.callerCounters.value(stat, l), "\(stat) \(l)")
             }

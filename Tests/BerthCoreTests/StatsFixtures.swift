@@ -33,11 +33,16 @@ enum StatsFixtures {
         return PoolSnapshot(key: PoolKey(parsing: name)!, settings: settings, paused: paused, lastActivity: lastActivity, counters: c)
     }
 
-    /// Worker counters whose every count is non-zero and distinct: counts 10..., cause `i` counted `i + 1` times.
+    /// Worker counters whose every count is non-zero and distinct: counts 10..., cause `i` counted `i + 1` times;
+    /// histograms observed 1 ms `slot + 1` times and 0 once (`slot + 2` in all, the longest 1 ms).
     static func busyWorker() -> WorkerCounters {
         var w = WorkerCounters()
         for stat in WorkerStat.allCases where stat.column.kind == .counter { w[stat] = UInt64(10 + stat.rawValue) }
         for f in ErrorCause.allCases { for _ in 0...f.index { w.countFailure(f) } }
+        for stat in WorkerStat.allCases where stat.column.kind == .histogram {
+            for _ in 0...stat.slot { w.observe(stat, 1_000_000) }
+            w.observe(stat, 0)
+        }
         return w
     }
 

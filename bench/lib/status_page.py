@@ -4,9 +4,10 @@ showing it.
 - GET / (the page) and GET /stats (the data it polls), client-side wall time over a warm keep-alive connection
 - in headless Chromium, from the page's own clock (window.berthStatus.timing): one refresh split into fetch, parse,
   ingest (history, filter, sort) and render (one page of rows), then a search, a page turn and a re-sort
-- the stall: the worst latency of proxied requests (one keep-alive caller, one at a time, to an nginx upstream on the
-  same worker) at rest, while the page's own fetch (`/stats?limit=50...`) repeats, and while whole /stats documents
-  are fetched back to back by curl (another process, so that its parsing never delays the caller's clock)
+- the stall (loop_stall.py): the worst latency of proxied requests (one keep-alive caller, one at a time, to an
+  nginx upstream on the same worker) at rest, while the page's own fetch (`/stats?limit=50...`) repeats every 0.1 s,
+  and while whole /stats documents are fetched back to back (one keep-alive connection in another process at nice
+  19), each beside berth's own longest admin hold of its loop (`admin_loop_hold_ms`, wall and thread CPU)
 
 Upstreams are made known with POST /pause (paused, no connections), as bench/memory does for /stats. Started by
 bench/status-page; see docs/performance.md.
@@ -14,16 +15,15 @@ bench/status-page; see docs/performance.md.
 
 import argparse
 import datetime
-import socket
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 import procs
 from berthkit.chromium import Chromium
+from loop_stall import measure_stall
 from memory import start_berth
 from procs import log
 
@@ -49,75 +49,6 @@ def measure_admin(admin, runs, page_path):
 
 
 PAGE_FETCH = "/stats?limit=50&offset=0&sort=name"
-
-
-def probe(port, target, seconds):
-    """Sequential proxied GETs on one keep-alive connection for `seconds`: each one's latency in ms."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    req = f"GET http://{target}/b2 HTTP/1.1\r\nHost: {target}\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n".encode()
-    out = []
-    end = time.monotonic() + seconds
-    try:
-        while time.monotonic() < end and len(out) < 200000:
-            t0 = time.perf_counter()
-            s.sendall(req)
-            got = b""
-            while not (b"\r\n\r\n" in got and got.endswith(b"ok")):
-                chunk = s.recv(4096)
-                if not chunk:
-                    raise RuntimeError("berth closed the probe connection")
-                got += chunk
-            out.append((time.perf_counter() - t0) * 1000)
-    finally:
-        s.close()
-    return out
-
-
-def summary(lat):
-    lat = sorted(lat)
-    return {"requests": len(lat), "p50_ms": round(lat[len(lat) // 2], 3), "p99_ms": round(lat[int(len(lat) * 0.99)], 3),
-            "p999_ms": round(lat[int(len(lat) * 0.999)], 3), "max_ms": round(lat[-1], 3),
-            "over_5ms": sum(1 for x in lat if x > 5), "over_10ms": sum(1 for x in lat if x > 10)}
-
-
-def raise_priority(pids):
-    """berth, nginx and the caller ahead of other work on the machine (nice -10, when allowed), so that what the
-    caller waits for is berth's loop rather than a neighbour's build; curl stays at the normal priority."""
-    try:
-        for pid in pids:
-            for tid in os.listdir(f"/proc/{pid}/task"):
-                os.setpriority(os.PRIO_PROCESS, int(tid), -10)
-                with open(f"/proc/{pid}/task/{tid}/children") as f:  # nginx's worker
-                    for child in f.read().split():
-                        os.setpriority(os.PRIO_PROCESS, int(child), -10)
-        return True
-    except PermissionError:
-        return False
-
-
-def measure_stall(work, proxy_port, admin_port, up_port, seconds, page_path, pids=()):
-    """The worst proxied latency at rest, under the page's fetch, and under whole /stats documents. On a shared
-    machine the worst at rest is itself several ms, so the counts of requests over 5 and 10 ms are given too: a loop
-    held for tens of ms per answer shows there, scheduling noise hardly does."""
-    target = f"127.0.0.1:{up_port}"
-    raised = raise_priority([*pids, os.getpid()])
-    probe(proxy_port, target, 0.5)  # warm: the pool's connection is open
-    out = {"at_rest": summary(probe(proxy_port, target, seconds))}
-    for name, path, pause in (("page_fetch", page_path, 0.1), ("full_stats", "/stats", 0)):
-        url = f"http://127.0.0.1:{admin_port}{path}"
-        loop = subprocess.Popen(["sh", "-c", f"while :; do curl -s -o /dev/null '{url}'; sleep {pause}; done"],
-                                start_new_session=True, preexec_fn=lambda: os.setpriority(os.PRIO_PROCESS, 0, 0))
-        try:
-            time.sleep(0.3)
-            out[name] = summary(probe(proxy_port, target, seconds))
-        finally:
-            os.killpg(loop.pid, 9)
-            loop.wait()
-        out[name]["path"] = path
-    if raised:
-        os.setpriority(os.PRIO_PROCESS, 0, 0)  # curl and the browser after this at the normal priority
-    out["priority_raised"] = raised
-    return out
 
 
 def measure_browser(work, admin_port, n, runs):
@@ -164,24 +95,38 @@ def main(argv):
     ap.add_argument("--stall-seconds", type=float, default=10, help="length of each phase of the stall measurement")
     ap.add_argument("--page-path", default=PAGE_FETCH, help="the page's own fetch (/stats for a berth without paging)")
     ap.add_argument("--no-browser", action="store_true", help="skip the Chromium measurement")
+    ap.add_argument("--realtime", action="store_true",
+                    help="berth, nginx and the probe under SCHED_RR during the stall, ahead of the rest of the machine")
+    ap.add_argument("--name", default="status-page", help="results file name (NAME.json)")
     args = ap.parse_args(argv)
     work = procs.tmpdir("berth-status-page-")
-    result = {"machine": procs.machine(),
+    result = {"machine": procs.machine(), "uptime_at_start": procs.tool_version(["uptime"]),
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs}}
+              "berth_bin": os.environ["BERTH_BIN"], "settings": {"upstreams": args.upstreams, "runs": args.runs, "realtime": args.realtime}}
     try:
         up_port = procs.free_port()
         nginx = procs.start_upstream_nginx(work, up_port)
-        p, proxy_port, admin = start_berth(work, "berth-page")
-        t0 = time.monotonic()
-        for i in range(args.upstreams):
-            admin.json("POST", f"/pause?upstream=127.0.0.1:{20000 + i}")
-        log(f"{args.upstreams} upstreams made known in {time.monotonic() - t0:.1f}s")
+        berths = []
+
+        def fresh_berth(ready=lambda pids: None):
+            """A berth of its own, the last one stopped, with `args.upstreams` upstreams made known (`ready` is called
+            with berth's and nginx's pids first)."""
+            if berths:
+                procs.stop(berths[-1], timeout=5)
+            p, proxy_port, admin = start_berth(work, f"berth-page-{len(berths)}")
+            berths.append(p)
+            ready((p.pid, nginx.pid))
+            t0 = time.monotonic()
+            for i in range(args.upstreams):
+                admin.json("POST", f"/pause?upstream=127.0.0.1:{20000 + i}")
+            log(f"{args.upstreams} upstreams made known in {time.monotonic() - t0:.1f}s")
+            return proxy_port, admin, f"127.0.0.1:{up_port}", (p.pid, nginx.pid)
+
+        result["stall"] = measure_stall(fresh_berth, args.stall_seconds, args.page_path, args.realtime)
+        _, admin, _, _ = fresh_berth()
+        p = berths[-1]
         result["admin"] = measure_admin(admin, args.runs, args.page_path)
         log(f"admin: {json.dumps({k: v for k, v in result['admin'].items() if 'median' in k or 'bytes' in k})}")
-        result["stall"] = measure_stall(work, proxy_port, admin.port, up_port, args.stall_seconds, args.page_path,
-                                        (p.pid, nginx.pid))
-        log(f"stall: {json.dumps(result['stall'])}")
         if not args.no_browser:
             result["browser"] = measure_browser(work, admin.port, args.upstreams, args.runs)
             log(f"browser: {json.dumps(result['browser']['refresh_median_ms'])}")
@@ -190,7 +135,7 @@ def main(argv):
         procs.stop_all()
         log(f"failed; logs kept in {work}")
         raise
-    procs.finish(work, args.out, "status-page", result)
+    procs.finish(work, args.out, args.name, result)
     return 0
 
 

@@ -22,6 +22,8 @@ EXPECTED_FAMILIES = {
     "berth_tunnels": "counter",
     "berth_responses_with_extra_bytes": "counter",
     "berth_errors": "counter",
+    "berth_admin_loop_hold_seconds": "histogram",
+    "berth_admin_loop_cpu_seconds": "histogram",
     "berth_upstreams": "gauge",
     "berth_upstream_open_connections": "gauge",
     "berth_upstream_idle_connections": "gauge",

@@ -42,7 +42,10 @@ def test_pages_and_exact_totals(berth):
     jsonschema.validate(first, SCHEMA)
     assert names(first) == names(whole)[:10]
     assert first["matched"] == 30
-    assert first["totals"] == whole["totals"], "a page carries the totals of every upstream"
+    # Every figure of the upstreams and callers; admin_loop_* count berth's own admin work, each read's included.
+    def traffic(totals):
+        return {k: v for k, v in totals.items() if not k.startswith("admin_loop_")}
+    assert traffic(first["totals"]) == traffic(whole["totals"]), "a page carries the totals of every upstream"
     assert names(admin_json(b, "GET", "/stats?limit=10&offset=10")) == names(whole)[10:20]
     last = admin_json(b, "GET", "/stats?limit=10&offset=25")
     assert names(last) == names(whole)[25:] and last["matched"] == 30

@@ -55,7 +55,9 @@ final class AdminConnection: ChannelDelegate {
     /// Unparsed requests above this stop reading too: the budget per event answers fewer than one read may bring.
     private var maxBufferedInput: Int { admin.worker.settings.maxPipelinedInput }
 
-    func channelReadable(_ ch: Channel) {
+    func channelReadable(_ ch: Channel) { admin.worker.holdingForAdmin { readable(ch) } }
+
+    private func readable(_ ch: Channel) {
         // A yield from `process` (scheduleRead) arrives here too, with requests already buffered: read only while
         // watching the socket and while what is buffered stays under the bound.
         if ch.reading && !inputEnded && ch.pendingInput <= maxBufferedInput {
@@ -156,7 +158,9 @@ final class AdminConnection: ChannelDelegate {
         if let body = r.sliced {
             var rest = r
             rest.sliced = nil
-            return renderSlice(body, rest, keepAlive: keepAlive)
+            // The work that made the answer (the pick, the document's head) has just held the loop: the first slice
+            // waits for the next turn, as the others do.
+            return nextSlice(body, rest, keepAlive: keepAlive)
         }
         busy = false
         let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
@@ -196,7 +200,15 @@ final class AdminConnection: ChannelDelegate {
             done.owned = body.finish()
             return reply(done, keepAlive: keepAlive)
         }
-        let next = OneShotTimer(base: admin.base) { [weak self] in self?.renderSlice(body, r, keepAlive: keepAlive) }
+        nextSlice(body, r, keepAlive: keepAlive)
+    }
+
+    /// Renders the next slice of `body` on a later loop turn.
+    private func nextSlice(_ body: SlicedBody, _ r: AdminResponse, keepAlive: Bool) {
+        let next = OneShotTimer(base: admin.base) { [weak self] in
+            guard let self else { return }
+            admin.worker.holdingForAdmin { self.renderSlice(body, r, keepAlive: keepAlive) }
+        }
         sliceTimer = next
         next.start(after: 0)
     }
@@ -218,7 +230,10 @@ final class AdminConnection: ChannelDelegate {
         channel.setTimeout(idleTimeout)
         guard channel.flush() else { return close() }
         if channel.pendingOutput == 0 {
-            let next = OneShotTimer(base: admin.base) { [weak self] in self?.sendChunk() }
+            let next = OneShotTimer(base: admin.base) { [weak self] in
+                guard let self else { return }
+                admin.worker.holdingForAdmin { self.sendChunk() }
+            }
             sliceTimer = next
             next.start(after: 0)
         }
@@ -226,7 +241,9 @@ final class AdminConnection: ChannelDelegate {
 
     /// Output held back by the kernel is all written: end a closing connection, else carry on with a large body or
     /// serve what waits.
-    func channelWritable(_ ch: Channel) {
+    func channelWritable(_ ch: Channel) { admin.worker.holdingForAdmin { writable(ch) } }
+
+    private func writable(_ ch: Channel) {
         if ch.writeError != 0 || closing { return close() }
         if sending != nil { return sendChunk() }
         process()
@@ -236,7 +253,7 @@ final class AdminConnection: ChannelDelegate {
     /// than it) keeps its connection, and the timeout starts again.
     func channelTimedOut(_ ch: Channel) {
         if busy { return ch.setTimeout(idleTimeout) }
-        close()
+        admin.worker.holdingForAdmin { close() }
     }
 
     func close() {

@@ -178,15 +178,40 @@ final class AdminRoutes {
         // Until the configuration carries `metricsUpstreams`, its deprecated bool stands for it (true is the default).
         let configured = c.metricsUpstreams
         let upstreams = try query.choice("upstreams", MetricsUpstreams.allCases.map(\.rawValue)).flatMap(MetricsUpstreams.init(rawValue:)) ?? configured
-        let server = admin.server
+        // Taken and merged in slices as /stats is (a snapshot of 10,000 pools in one go held the loop ~16 ms).
+        let admin = admin
         admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
-            reply(StatsSnapshot(worker, only: nil))
+            SnapshotTaker(worker, listed: nil, summarize: false, done: reply).start()
         }, done: { (parts: [StatsSnapshot]) in
-            var r = AdminResponse(status: 200, owned: MetricsRenderer.text(StatsSnapshot.merged(parts), uptime: server.uptime, profile: c.profile, upstreams: upstreams))
-            r.contentType = "text/plain; version=0.0.4; charset=utf-8"
-            r.headOnly = head.method == .head
-            respond(r)
+            admin.later {
+                SnapshotMerger(parts, base: admin.base, around: { [worker = admin.worker] in worker.holdingForAdmin($0) }) { merged in
+                    AdminRoutes.metricsPage(admin, HandedOver(merged), upstreams: upstreams, headOnly: head.method == .head, respond: respond)
+                }.start()
+            }
         })
+    }
+
+    /// /metrics from the merged snapshot in three loop turns of their own: which upstreams get series, by name (at
+    /// 10,000 paused upstreams a sort of every name, ~1.5 ms), the page (quick but for `upstreams=all`, which writes
+    /// every upstream's series), then the snapshot freed (~1 ms).
+    private static func metricsPage(_ admin: AdminServer, _ snapshot: HandedOver<StatsSnapshot>, upstreams: MetricsUpstreams,
+                                    headOnly: Bool, respond: @escaping (AdminResponse) -> Void) {
+        let server = admin.server
+        admin.later {
+            let s = snapshot.take()
+            let listing = MetricsRenderer.listing(s, upstreams)
+            let listed = HandedOver(s)
+            admin.later {
+                let s = listed.take()
+                var r = AdminResponse(status: 200, owned: MetricsRenderer.text(s, listing, uptime: server.uptime,
+                                                                              profile: server.configuration.profile, upstreams: upstreams))
+                r.contentType = "text/plain; version=0.0.4; charset=utf-8"
+                r.headOnly = headOnly
+                let spent = HandedOver(s)
+                admin.later { _ = spent.take() }
+                respond(r)
+            }
+        }
     }
 
     private func health(_ head: RequestHead, ready: Bool) -> AdminResponse {

@@ -25,18 +25,23 @@ final class AdminServer {
         self.workers = workers
         self.address = address
         listener = try Listener(base: base, address: address, reusePort: false, permissions: permissions, keepsSpare: true) { [unowned self] fd in
-            // The admin's share of descriptors (DescriptorBudget): past it, the connection the longest silent makes
-            // room, so that held or abandoned connections (a reset mid-/stats, idle keep-alives) never lock the
-            // orchestrator's probe out; the newest caller is the one most likely to be waiting for an answer.
-            if self.connections.count >= DescriptorBudget.adminConnections,
-               let quietest = self.connections.values.min(by: { ($0.isAnswering ? 1 : 0, $0.lastHeard) < ($1.isAnswering ? 1 : 0, $1.lastHeard) }) {
-                quietest.close()
-            }
-            let c = AdminConnection(admin: self, fd: fd)
-            self.connections[ObjectIdentifier(c)] = c
-            c.start()
+            self.worker.holdingForAdmin { self.accept(fd) }
         }
         self.address = listener.address
+    }
+
+    /// A new admin connection.
+    private func accept(_ fd: CInt) {
+        // The admin's share of descriptors (DescriptorBudget): past it, the connection the longest silent makes
+        // room, so that held or abandoned connections (a reset mid-/stats, idle keep-alives) never lock the
+        // orchestrator's probe out; the newest caller is the one most likely to be waiting for an answer.
+        if connections.count >= DescriptorBudget.adminConnections,
+           let quietest = connections.values.min(by: { ($0.isAnswering ? 1 : 0, $0.lastHeard) < ($1.isAnswering ? 1 : 0, $1.lastHeard) }) {
+            quietest.close()
+        }
+        let c = AdminConnection(admin: self, fd: fd)
+        connections[ObjectIdentifier(c)] = c
+        c.start()
     }
 
     /// Runs `job` on every worker's own thread and calls `done` here, on the admin's thread, with the replies in worker
@@ -49,10 +54,16 @@ final class AdminServer {
                 job(w) { box.set(i, $0) }
             } else {
                 w.waker.post {
-                    job(w) { result in home.waker.post { box.set(i, result) } }
+                    w.holdingForAdmin { job(w) { result in home.waker.post { home.holdingForAdmin { box.set(i, result) } } } }
                 }
             }
         }
+    }
+
+    /// Runs `job` on a later turn of the admin's loop, after the events already waiting: admin work that follows
+    /// other admin work in the same callback (a snapshot's last slice, then the pick) holds the loop in two goes.
+    func later(_ job: @escaping () -> Void) {
+        OneShotTimer(base: base) { [worker] in worker.holdingForAdmin(job) }.start(after: 0)
     }
 
     func ended(_ c: AdminConnection) {

@@ -45,6 +45,8 @@ final class Worker: EventHandler {
     /// Request bodies kept for a replay (`replay: unread`), bounded by this worker's share of --replay-memory.
     let replay: ReplayStore
     var counters = WorkerCounters()
+    /// Inside `holdingForAdmin` (AdminHold.swift): a nested call is part of the outer hold.
+    var adminHoldDepth = 0
     let logger: Logger
     /// The access log's line buffer, reused line after line.
     private var accessLine = AccessLineWriter()

@@ -77,7 +77,7 @@ struct PoolSummary: Sendable {
     }
 
     /// The first 16 bytes of `b`, big-endian, zero-padded.
-    private static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
+    static func pack(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64) {
         var hi: UInt64 = 0, lo: UInt64 = 0
         for k in 0..<8 { hi = hi << 8 | UInt64(k < b.count ? b[k] : 0) }
         for k in 8..<16 { lo = lo << 8 | UInt64(k < b.count ? b[k] : 0) }
@@ -85,7 +85,7 @@ struct PoolSummary: Sendable {
     }
 
     /// Byte order of two names: memcmp, then the shorter first.
-    private static func bytesLess(_ a: String, _ b: String) -> Bool {
+    static func bytesLess(_ a: String, _ b: String) -> Bool {
         var a = a, b = b
         return a.withUTF8 { x in
             b.withUTF8 { y in

@@ -15,13 +15,18 @@ final class SnapshotMerger {
     /// Full snapshots are listed (the whole document, or one upstream); else summaries (a page to pick).
     private let full: Bool
     private let base: EventBase
+    /// Runs each later slice: `Worker.holdingForAdmin`, so the admin's hold of the loop is measured.
+    private let around: (() -> Void) -> Void
     private let done: (StatsSnapshot) -> Void
 
-    /// A merge of `parts` (one per worker) whose slices run on `base`'s loop; `done` gets the result.
-    init(_ parts: [StatsSnapshot], base: EventBase, done: @escaping (StatsSnapshot) -> Void) {
+    /// A merge of `parts` (one per worker) whose slices run on `base`'s loop, each later one inside `around`; `done`
+    /// gets the result.
+    init(_ parts: [StatsSnapshot], base: EventBase, around: @escaping (() -> Void) -> Void = { $0() },
+         done: @escaping (StatsSnapshot) -> Void) {
         self.parts = parts
         full = parts.contains { !$0.pools.isEmpty }
         self.base = base
+        self.around = around
         self.done = done
     }
 
@@ -47,7 +52,7 @@ final class SnapshotMerger {
                 if n % 32 == 0 && MonotonicClock.now() >= deadline {
                     result = r
                     // The timer holds the merge until its next slice.
-                    OneShotTimer(base: base) { self.start() }.start(after: 0)
+                    OneShotTimer(base: base) { self.around { self.start() } }.start(after: 0)
                     return
                 }
             }

@@ -13,7 +13,7 @@ final class SnapshotTaker {
     /// Pools to list in full; nil lists every one.
     private let listed: Set<PoolKey>?
     private let summarize: Bool
-    private let base: EventBase
+    private unowned let worker: Worker
     private let done: (StatsSnapshot) -> Void
     /// Longest one slice runs before the worker's loop serves its other events.
     static let sliceTime: Nanos = 500_000
@@ -30,7 +30,7 @@ final class SnapshotTaker {
         snapshot = s
         self.listed = listed
         self.summarize = summarize
-        base = worker.base
+        self.worker = worker
         self.done = done
     }
 
@@ -48,7 +48,7 @@ final class SnapshotTaker {
             if next < pools.count && MonotonicClock.now() >= deadline {
                 snapshot = s
                 // The timer holds the walk until its next slice.
-                OneShotTimer(base: base) { self.start() }.start(after: 0)
+                OneShotTimer(base: worker.base) { self.worker.holdingForAdmin { self.start() } }.start(after: 0)
                 return
             }
         }

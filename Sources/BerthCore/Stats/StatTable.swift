@@ -12,6 +12,8 @@ enum WorkerStat: Int, CaseIterable, Sendable {
     case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes, vmRestores
     // By cause.
     case errors
+    // Admin work on the loop (AdminHold.swift), stored after the counts.
+    case adminLoopHold, adminLoopCPU
 
     /// The row.
     var column: StatColumn {
@@ -38,8 +40,18 @@ enum WorkerStat: Int, CaseIterable, Sendable {
         case .errors:
             StatColumn(.counterBy(.errorCause), "errors", "berth_errors_total",
                        "Requests berth answered itself, by Berth-Error cause (including causes with no upstream).")
+        case .adminLoopHold:
+            StatColumn(.histogram, "admin_loop_hold_ms", "berth_admin_loop_hold_seconds",
+                       "Wall time each admin callback held its worker's loop (handling an admin request, one slice of a /stats snapshot, merge or render, a /metrics page): the longest a proxied request on that loop waited behind admin work.")
+        case .adminLoopCPU:
+            StatColumn(.histogram, "admin_loop_cpu_ms", "berth_admin_loop_cpu_seconds",
+                       "Thread CPU time of the same admin callbacks: far below their wall time, the thread was waiting for a core, not working.")
         }
     }
+
+    /// Position among the histograms, which come last (checked in StatTableTests).
+    @inline(__always)
+    var slot: Int { rawValue &- WorkerStat.adminLoopHold.rawValue }
 }
 
 /// Per-upstream figures (`UpstreamCounters`, and the pool's occupancy in `PoolSnapshot`). In /stats they are members

@@ -26,10 +26,10 @@ enum StatsRenderer {
         w.field("max_total", s.maxTotal)
         for stat in WorkerStat.allCases {
             let c = stat.column
-            if let l = c.kind.labels {
-                labelled(&w, c.json, labelNames(l)) { s.callerCounters.value(stat, $0) }
-            } else {
-                w.field(c.json, s.callerCounters.value(stat, 0))
+            switch c.kind {
+            case .counterBy(let l): labelled(&w, c.json, labelNames(l)) { s.callerCounters.value(stat, $0) }
+            case .histogram: latency(&w, c.json, s.callerCounters.histogram(stat), longest: s.callerCounters.longest(stat))
+            case .counter, .gauge: w.field(c.json, s.callerCounters.value(stat, 0))
             }
         }
         counters(&w, s.totals)
@@ -127,12 +127,16 @@ enum StatsRenderer {
     private static func labelNames(_ l: StatLabels) -> [JSONName] { names[StatLabels.allCases.firstIndex(of: l)!] }
     private static let quantiles: [(StaticString, Double)] = [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)]
 
-    /// A histogram as its count and the p50/p90/p99 bucket bounds in ms (null while empty).
-    private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: borrowing Histogram) {
+    /// A histogram as its count and the p50/p90/p99 bucket bounds in ms (null while empty), and, where the figure
+    /// keeps it (a worker's histograms), `max`: its longest observation, exact, in ms (null while empty).
+    private static func latency(_ w: inout JSONWriter, _ name: StaticString, _ h: borrowing Histogram, longest: Nanos? = nil) {
         w.beginObject(name)
         w.field("count", h.count)
         for (label, q) in quantiles {
             if let v = h.quantile(q) { w.field(label, ms(v)) } else { w.null(label) }
+        }
+        if let longest {
+            if h.count > 0 { w.field("max", ms(longest)) } else { w.null("max") }
         }
         w.endObject()
     }

@@ -81,22 +81,15 @@ struct StatsSelection: Equatable, Sendable {
     /// many matched before paging.
     func pick(_ s: borrowing StatsSnapshot) -> (positions: [Int], matched: Int) { pick(s.summaries) }
 
-    /// Positions into `all` of the upstreams to list, in order, and how many matched before paging.
+    /// Positions into `all` of the upstreams to list, in order, and how many matched before paging. A page costs
+    /// about a pass over the matches plus a sort of its own upstreams (PageOrder); only the whole list sorts them all.
     func pick(_ all: [PoolSummary]) -> (positions: [Int], matched: Int) {
         var hits: [Int] = []
         hits.reserveCapacity(all.count)
         for i in all.indices where matches(all[i]) { hits.append(i) }
-        var ordered = PoolSummary.sortedByName(hits) { all[$0].key }
-        if sort != .name {
-            // By figure, then by name: rank by name first, so ties need no second look at the names.
-            var figure: [UInt64] = []
-            figure.reserveCapacity(ordered.count)
-            for i in ordered { figure.append(sort.figure(all[i])) }
-            let ranks = ordered.indices.sorted { a, b in figure[a] != figure[b] ? figure[a] > figure[b] : a < b }
-            ordered = ranks.map { ordered[$0] }
-        }
-        let from = min(offset, ordered.count)
-        let to = limit.map { min(ordered.count, from + $0) } ?? ordered.count
-        return (Array(ordered[from..<to]), hits.count)
+        let from = min(offset, hits.count)
+        let to = limit.map { min(hits.count, from + $0) } ?? hits.count
+        guard from < to else { return ([], hits.count) }
+        return (PageOrder(all, hits, sort).page(from, to), hits.count)
     }
 }

@@ -89,10 +89,13 @@ struct UpstreamCounters: Sendable {
     /// Whether the upstream ever carried traffic: a request, a connection, a close or a failure. Pauses and
     /// resumes alone do not count: the orchestrator may pause thousands of upstreams ahead of use.
     var carriedTraffic: Bool {
+        // Read in place: indexing an InlineArray of a struct copied the whole array first, per index (/metrics looks
+        // at this for every upstream).
+        let c = counts.span, l = labelled.span
         var any: UInt64 = 0
-        for stat in UpstreamCounters.trafficCounts { any |= counts[stat.slot] }
+        for stat in UpstreamCounters.trafficCounts { any |= c[stat.slot] }
         for (base, width) in UpstreamCounters.trafficSplits {
-            for i in 0..<width { any |= labelled[base + i] }
+            for i in 0..<width { any |= l[base + i] }
         }
         return any != 0
     }

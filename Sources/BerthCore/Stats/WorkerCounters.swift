@@ -9,6 +9,12 @@ struct WorkerCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// `WorkerStat.errors` by `ErrorCause.index`: every cause, including those with no pool (denied, bad request).
     private var errors = ErrorCause.Counts(repeating: 0)
+    /// One slot per `WorkerStat` histogram, by `slot`; the literal is their number (checked in StatTableTests).
+    typealias Holds = InlineArray<2, Histogram>
+    /// Admin holds of the loop (`AdminHold`), never touched on the data path.
+    private var holds = Holds(repeating: Histogram())
+    /// The longest observation of each histogram: the buckets say how many, this says how long the worst was.
+    private var longest = InlineArray<2, Nanos>(repeating: 0)
 
     /// An all-zero set.
     init() {}
@@ -25,6 +31,17 @@ struct WorkerCounters: Sendable {
     /// Answers berth gave itself with `cause`.
     func failureCount(_ cause: ErrorCause) -> UInt64 { errors[cause.index] }
 
+    /// Adds one observation to a `WorkerStat` histogram.
+    mutating func observe(_ stat: WorkerStat, _ nanos: Nanos) {
+        holds[stat.slot].observe(nanos)
+        longest[stat.slot] = max(longest[stat.slot], nanos)
+    }
+
+    /// A `WorkerStat` histogram.
+    func histogram(_ stat: WorkerStat) -> Histogram { holds[stat.slot] }
+    /// The longest observation of a `WorkerStat` histogram (0 while empty).
+    func longest(_ stat: WorkerStat) -> Nanos { longest[stat.slot] }
+
     /// Value `label` (a cause's index; 0 for an unsplit count) of any `WorkerStat`.
     func value(_ stat: WorkerStat, _ label: Int) -> UInt64 {
         switch stat.column.kind {
@@ -38,5 +55,9 @@ struct WorkerCounters: Sendable {
     mutating func merge(_ o: borrowing WorkerCounters) {
         for i in counts.indices { counts[i] &+= o.counts[i] }
         for i in errors.indices { errors[i] &+= o.errors[i] }
+        for i in holds.indices {
+            holds[i].merge(o.holds[i])
+            longest[i] = max(longest[i], o.longest[i])
+        }
     }
 }
