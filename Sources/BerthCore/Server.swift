@@ -38,7 +38,8 @@ public final class BerthServer {
         try resolveDescriptorBudget(&configuration)
         let n = configuration.workers
         let contexts = try Self.tlsContexts(for: configuration)
-        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts) }
+        let callers = CallerGauge()
+        let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts, callers: callers) }
         workers = all
         // The configuration's freezer watches begin before anything is served: a bad cgroup stops berth here.
         let problems = all.flatMap { $0.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) }

@@ -60,9 +60,12 @@ let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, 
 /// Starts a query whose answer reaches `resolver.answered`; false when evdns refused it at once (the box is released).
 func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Resolver) -> Bool {
     let box = Unmanaged.passRetained(DNSQueryBox(host: host, wantV6: wantV6, resolver: resolver))
+    // An absolute name (a trailing dot) is asked as it is: no search domain is ever appended to it.
+    let name = Resolver.withoutRootDot(host)
+    let flags: CInt = name.utf8.count == host.utf8.count ? 0 : CInt(DNS_QUERY_NO_SEARCH)
     let req = wantV6
-        ? evdns_base_resolve_ipv6(base, host, 0, dnsTrampoline, box.toOpaque())
-        : evdns_base_resolve_ipv4(base, host, 0, dnsTrampoline, box.toOpaque())
+        ? evdns_base_resolve_ipv6(base, name, flags, dnsTrampoline, box.toOpaque())
+        : evdns_base_resolve_ipv4(base, name, flags, dnsTrampoline, box.toOpaque())
     if req == nil {
         box.release()
         return false

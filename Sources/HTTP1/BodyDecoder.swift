@@ -6,9 +6,15 @@ public struct BodyDecoder: Sendable {
         case fixed, untilClose, complete
         case sizeStart, size, sizeWS, ext, sizeLF, data, dataCR, dataLF
         case trailerLineStart, trailerName, trailerValue, trailerLF, finalLF
+        /// Stopped before a trailer section with fields (`holdsTrailers`): its bytes are the caller's to take.
+        case trailerHeld
     }
 
     var state: State
+    /// Stop before a trailer section that has fields, so the relay can take it whole and rewrite it (a response's
+    /// trailer: `Berth-Error` renamed as in a head). A section with no field (`0 CRLF CRLF`) goes through as it is.
+    /// Next to `state`, in its padding: the decoder (and the relay's `Body`) keep their size.
+    public var holdsTrailers = false
     var remaining: UInt64 = 0
     var digits = 0
     var lineBytes = 0
@@ -29,6 +35,17 @@ public struct BodyDecoder: Sendable {
 
     /// Whether the body has ended; later bytes belong to the next message.
     public var isComplete: Bool { state == .complete }
+
+    /// Whether the decoder stopped before a trailer section with fields (`holdsTrailers`); it consumes nothing more
+    /// until `releaseTrailer`.
+    public var holdsTrailer: Bool { state == .trailerHeld }
+
+    /// Goes on past a held trailer section: the next bytes are its field lines, checked as any trailer's.
+    public mutating func releaseTrailer() {
+        precondition(state == .trailerHeld, "no trailer is held")
+        holdsTrailers = false
+        state = .trailerLineStart
+    }
 
     /// How many leading bytes of `bytes` belong to this body, framing included.
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> Int {
@@ -128,6 +145,12 @@ public struct BodyDecoder: Sendable {
                 guard c == LF else { throw .bareCR }
                 state = .sizeStart
             case .trailerLineStart:
+                if _slowPath(holdsTrailers) && c != CR && trailerBytes == 1 {
+                    // The section's first byte starts a field: stop before it.
+                    trailerBytes = 0
+                    state = .trailerHeld
+                    return i - 1
+                }
                 if c == CR { state = .finalLF }
                 else if c == LF { throw .bareLF }
                 else if c == SP || c == HTAB { throw .obsFold }
@@ -148,6 +171,8 @@ public struct BodyDecoder: Sendable {
                 guard c == LF else { throw .bareCR }
                 state = .complete
                 return i
+            case .trailerHeld:
+                return i - 1
             case .fixed, .untilClose, .complete, .data:
                 break
             }

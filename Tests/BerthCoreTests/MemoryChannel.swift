@@ -46,6 +46,15 @@ final class MemoryChannel: RelayChannel {
         return UnsafeRawBufferPointer(store)
     }
 
+    func inputPulledUp() -> UnsafeRawBufferPointer? {
+        guard !input.isEmpty else { return nil }
+        invalidateChunk()
+        let store = UnsafeMutableRawBufferPointer.allocate(byteCount: input.count, alignment: 1)
+        input.withUnsafeBytes { store.copyMemory(from: $0) }
+        chunkStore = store
+        return UnsafeRawBufferPointer(store)
+    }
+
     func drainInput(_ n: Int) {
         precondition(n <= input.count, "drained \(n) of \(input.count) buffered bytes")
         invalidateChunk()

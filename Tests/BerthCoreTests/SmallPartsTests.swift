@@ -58,12 +58,17 @@ final class SmallPartsTests: XCTestCase {
         XCTAssertEqual(PoolKey(parsing: "[::1]:8080")?.bareHost, "::1")
     }
 
-    /// Should make `name.` and `name` one key, so a trailing dot meets the name's destination settings and allow
-    /// rules (issue 23 item 13); a lone dot or a double one stays unresolvable.
-    func testATrailingDotNamesTheSameUpstream() {
-        XCTAssertEqual(PoolKey(host: "Example.Internal.", port: 80), PoolKey(host: "example.internal", port: 80))
-        XCTAssertEqual(PoolKey(parsing: "example.internal.:8080")?.endpoint, "example.internal:8080")
+    /// Should keep `name.` (absolute, resolved without search domains) and `name` two keys that never share a
+    /// connection (hostile1 item 3), while the absolute one meets the name's destination settings and allow rules
+    /// (issue 23 item 13); a lone dot or a double one stays unresolvable.
+    func testATrailingDotIsItsOwnUpstreamWithTheNamesRules() {
+        XCTAssertNotEqual(PoolKey(host: "Example.Internal.", port: 80), PoolKey(host: "example.internal", port: 80))
+        XCTAssertEqual(PoolKey(parsing: "example.internal.:8080")?.endpoint, "example.internal.:8080")
+        XCTAssertEqual(PoolKey(parsing: "example.internal.:8080")?.matchEndpoint, "example.internal:8080")
+        XCTAssertEqual(PoolKey(host: "a.internal.", port: 443).peerName, "a.internal")
         XCTAssertTrue(DestinationMatcher.matches("*.internal", key: PoolKey(host: "a.internal.", port: 80)))
+        XCTAssertTrue(DestinationMatcher.matches("example.internal:8080", key: PoolKey(host: "example.internal.", port: 8080)))
+        XCTAssertTrue(PoolKey(host: "a.internal.", port: 80).isResolvable)
         XCTAssertFalse(PoolKey(host: ".", port: 80).isResolvable)
         XCTAssertFalse(PoolKey(host: "a..", port: 80).isResolvable)
     }

@@ -48,4 +48,34 @@ final class BodyDecoderTests: XCTestCase {
         let body = [UInt8]("1A;name=val\r\n" + String(repeating: "z", count: 26) + "\r\n0\r\n\r\n")
         XCTAssertEqual(describe(decodeBody(body, framing: .chunked, splits: [1, 1, 3, 2, 8, 1])), "ok(\(body.count), complete: true)")
     }
+
+    /// Should stop before a trailer section with fields when holding trailers, byte by byte as in one run, go on
+    /// after `releaseTrailer`, and never stop at a section with no field (hostile1 item 1).
+    func testAHeldTrailerStopsBeforeItsFirstField() throws {
+        let body = [UInt8]("5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n")
+        let prefix = "5\r\nhello\r\n0\r\n".utf8.count
+        for step in [1, body.count] {
+            var d = BodyDecoder(framing: .chunked)
+            d.holdsTrailers = true
+            var at = 0
+            while at < body.count {
+                let piece = Array(body[at..<min(at + step, body.count)])
+                let n = try piece.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }
+                at += n
+                if n < piece.count { break }
+            }
+            XCTAssertEqual(at, prefix, "step \(step)")
+            XCTAssertTrue(d.holdsTrailer)
+            XCTAssertEqual(try [UInt8]("X").withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, 0)
+            d.releaseTrailer()
+            let rest = Array(body[at...])
+            XCTAssertEqual(try rest.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, rest.count)
+            XCTAssertTrue(d.isComplete)
+        }
+        var empty = BodyDecoder(framing: .chunked)
+        empty.holdsTrailers = true
+        let last = [UInt8]("0\r\n\r\n")
+        XCTAssertEqual(try last.withUnsafeBytes { (b) throws(HTTP1Error) in try empty.consume(b) }, last.count)
+        XCTAssertTrue(empty.isComplete)
+    }
 }

@@ -153,14 +153,15 @@ def unix_origin(tmp_path):
 
 @pytest.mark.parametrize("target", ["example.internal:80", "example.internal.:80", "EXAMPLE.Internal.:80"])
 def test_a_trailing_dot_reaches_its_destinations_settings(berth, tmp_path, unix_origin, target):
-    """`example.internal.` is `example.internal`: the destination's `unix:` mapping applies to both spellings (a
-    name the resolver cannot find, so only the mapping reaches the origin), and both are one upstream."""
+    """`example.internal.` meets the settings of `example.internal`: the destination's `unix:` mapping applies to both
+    spellings (a name the resolver cannot find, so only the mapping reaches the origin). The absolute name is its
+    own upstream (hostile1: it may resolve elsewhere than the relative one, so they share no connection)."""
     config = tmp_path / "berth.yaml"
     config.write_text(f'destinations:\n  - match: "example.internal:80"\n    unix: "{unix_origin.path}"\n')
     b = berth("--config", str(config))
     r = RawClient(b.proxy).request(get_req(target, "/"))
     assert r.status == 200 and r.body.startswith(b"unix origin"), r
-    assert [u["upstream"] for u in admin_json(b, "GET", "/stats")["upstreams"]] == ["example.internal:80"]
+    assert [u["upstream"] for u in admin_json(b, "GET", "/stats")["upstreams"]] == [target.lower()]
 
 
 @pytest.mark.parametrize("rule", ["example.internal", "*.internal"])

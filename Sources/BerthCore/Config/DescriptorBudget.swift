@@ -53,7 +53,7 @@ public enum DescriptorBudget {
             return nil
         }
         if explicit < workers {
-            throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); each worker owns a share of it, so it must be at least \(workers)")
+            throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); it must be at least \(workers), one caller per worker")
         }
         guard saturatingSum(explicit, reserved) > nofile else { return nil }
         return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(reserveBase + reservePerWorker * workers + adminConnections) "

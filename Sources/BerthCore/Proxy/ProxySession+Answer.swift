@@ -99,6 +99,18 @@ extension ProxySession {
         caller.discardInput()
         apply(SessionMachine.lingering(idleTimeout: worker.settings.callerIdleTimeout))
         caller.startReading()
+        worker.sessionLingers(self)
+    }
+
+    /// Whether the session only lingers: its last answer has left, and it reads and drops what its caller still sends.
+    var isLingering: Bool { machine.phase == .closing && lingerLeft > 0 && caller.pendingOutput == 0 }
+
+    /// Ends the linger early, for a new caller at the limit (`Worker.accept`): what the caller sent so far is read and
+    /// dropped first, so the close is a FIN over an empty receive queue, not a reset.
+    func endLinger() {
+        _ = caller.read()
+        caller.discardInput()
+        close()
     }
 
     /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,

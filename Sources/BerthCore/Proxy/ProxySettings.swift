@@ -31,8 +31,8 @@ struct ProxySettings: Sendable {
     /// Relay steps one event may take before the session yields to the rest of the loop (memcached's reqs_per_event).
     /// An ordinary request and response take under ten; only a long burst of small chunks needs more.
     var relayStepsPerEvent = 64
-    /// This worker's share of --max-callers (unlimited when the configuration left it unresolved, as in-process
-    /// tests do).
+    /// --max-callers, counted over all workers (`CallerGauge`); unlimited when the configuration left it unresolved,
+    /// as in-process tests do.
     var maxCallers = Int.max
 
     /// Settings from the resolved configuration, for worker `index` of `count`.
@@ -55,7 +55,7 @@ struct ProxySettings: Sendable {
         replayBuffers = max(1, c.replayMemory / max(c.replayBuffer, 1))
         deadPeerTimeout = c.timeouts.deadPeer.nanos
         deadPeerRetry = c.deadPeerRetry
-        if let m = c.limits.maxCallers { maxCallers = workerShare(m, index: index, count: count) }
+        if let m = c.limits.maxCallers { maxCallers = m }
     }
 }
 

@@ -76,7 +76,7 @@ enum RelayDriver {
             case .relayBody(let n, let flush):
                 upstream.moveInput(n, to: caller)
                 if flush && !caller.flush() { return .callerFailed }
-            case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose:
+            case .forwardInterim, .writeHead, .relayDechunked, .relayChunk, .endUntilClose, .relayTrailer:
                 if let end = carryOutRare(step, &exchange, parser: &parser, caller: caller, upstream: upstream, host: host) { return end }
             case .flushUpstream:
                 // A failed write (here or at `sendBody`) is the peer's reset, most often right behind an answer to a
@@ -142,6 +142,11 @@ enum RelayDriver {
         case .relayChunk(let n):
             exchange.relayChunk(n, from: upstream, to: caller)
             guard caller.flush() else { return .callerFailed }
+        case .relayTrailer(let n):
+            if let all = upstream.inputPulledUp() {
+                TrailerFields.write(UnsafeRawBufferPointer(rebasing: all[..<n]), to: caller)
+            }
+            upstream.drainInput(n)
         case .endUntilClose:
             exchange.endUntilClose(from: upstream, to: caller)
         default:

@@ -9,6 +9,8 @@ protocol RelayChannel: AnyObject {
     var pendingOutput: Int { get }
     var reading: Bool { get }
     func inputChunk() -> UnsafeRawBufferPointer?
+    /// All buffered input as one run (a copy when it spans blocks); nil when there is none.
+    func inputPulledUp() -> UnsafeRawBufferPointer?
     func drainInput(_ n: Int)
     func moveInput(_ n: Int, to other: Self)
     func copyInput(_ n: Int, to queue: ByteQueue) -> Bool
@@ -45,6 +47,9 @@ enum RelayStep: Equatable {
     case relayDechunked
     /// Move `n` upstream bytes of a close-delimited body to the caller as one chunk, and flush (`Reframe.chunk`).
     case relayChunk(Int)
+    /// The `n` buffered bytes of a chunked body's trailer section (fields, then the empty line) go to the caller
+    /// rewritten as a head's fields are (`TrailerFields`); the response is then complete.
+    case relayTrailer(Int)
     /// The upstream's clean close ended a close-delimited body: what is buffered goes out, then the last chunk when
     /// the body is re-framed, and the response is complete.
     case endUntilClose
@@ -168,6 +173,8 @@ extension Exchange {
                 callerUnflushed = !last
                 return .relayBody(n, flush: last)
             }
+            // Nothing moved: a body stopped before its trailer section, or one waiting for more bytes.
+            if let step = heldTrailerStep(upstream: upstream) { return step }
         case .complete:
             break
         }
@@ -182,6 +189,25 @@ extension Exchange {
         let readUpstream = caller.pendingOutput <= rules.highWater
         if readUpstream != upstream.reading { return .readUpstream(readUpstream) }
         return .wait
+    }
+
+    /// The step for a chunked body stopped before its trailer section: `relayTrailer` once the whole section is
+    /// buffered (a dry run of the decoder over it), a fault when it breaks the framing or its bound (16 KiB, so the
+    /// wait is bounded too), nil while it is still arriving (the flow control then reads on).
+    @inline(never)
+    private mutating func heldTrailerStep<C: RelayChannel>(upstream: C) -> RelayStep? {
+        guard case .streaming(.chunked(var decoder), _) = response, decoder.holdsTrailer,
+              let all = upstream.inputPulledUp() else { return nil }
+        decoder.releaseTrailer()
+        do {
+            let n = try decoder.consume(all)
+            guard decoder.isComplete else { return nil }
+            response = .complete
+            callerUnflushed = true
+            return .relayTrailer(n)
+        } catch {
+            return .invalidResponse(.chunkedBody(error))
+        }
     }
 
     /// The step for a body whose framing changes on the way (`Reframe`); out of line, off the common path.
@@ -238,8 +264,9 @@ extension Exchange {
                     return .invalidResponse(.chunkedBody(error))
                 }
             }
-            let body = Body(f.framing, limits: rules.limits)
             let reframed = f.reframe != .asIs
+            // A trailer section is held for a rewrite only where the body goes through as it came.
+            let body = Body(f.framing, limits: rules.limits, holdingTrailers: !reframed)
             response = body.isDone ? .complete : .streaming(body, reframed: reframed)
             callerUnflushed = true
             return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframed: reframed)

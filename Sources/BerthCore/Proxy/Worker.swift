@@ -54,6 +54,10 @@ final class Worker: EventHandler {
     /// Every listener of the process (proxy and admin): a connect to one of them is a loop. Set once at start.
     var ownListeners = OwnListeners()
     private var sessions: [ObjectIdentifier: ProxySession] = [:]
+    /// The callers of every worker, against --max-callers (shared by the server's workers).
+    let callers: CallerGauge
+    /// Sessions that began to linger, oldest first; an entry whose session ended or stopped lingering is skipped.
+    private var lingering = FIFOQueue<ObjectIdentifier>()
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
@@ -68,12 +72,14 @@ final class Worker: EventHandler {
 
     /// Worker `index` of `count`, with its share of the limits; TLS pools take their contexts from `contexts`,
     /// which the server shares among its workers.
-    init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts()) {
+    init(index: Int, of count: Int = 1, configuration: BerthConfiguration, logger: Logger, contexts: TLSContexts = TLSContexts(),
+         callers: CallerGauge = CallerGauge()) {
         self.index = index
+        self.callers = callers
         settings = ProxySettings(configuration, worker: index, of: count)
         forward = settings.forward
         manager = PoolManager(base: base, settings: ManagerSettings(configuration, worker: index, of: count), contexts: contexts)
-        resolver = UpstreamResolver(base: base, manager: manager)
+        resolver = UpstreamResolver(base: base, manager: manager, callers: settings.maxCallers)
         replay = ReplayStore(limit: settings.replayBuffer, capacity: ReplayStore.capacity(settings, worker: index, of: count))
         self.logger = logger
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -98,10 +104,34 @@ final class Worker: EventHandler {
     }
 
     private func accept(_ fd: CInt) {
-        guard sessions.count < settings.maxCallers else { return refuse(fd) }
+        let limit = settings.maxCallers
+        guard callers.take(below: limit) || (endOldestLinger() && callers.take(below: limit)) else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
-        adopt(callerFD: fd).start()
+        adopt(callerFD: fd, counted: true).start()
+    }
+
+    /// A session began to linger (its answer sent, reading and dropping its caller's last bytes, for up to 2 s).
+    func sessionLingers(_ s: ProxySession) {
+        lingering.append(ObjectIdentifier(s))
+        // Entries of sessions that ended on their own are dropped in bulk once they outnumber the sessions.
+        if lingering.count > 2 * sessions.count + 64 {
+            var kept = FIFOQueue<ObjectIdentifier>()
+            for id in lingering.elements where sessions[id]?.isLingering == true { kept.append(id) }
+            lingering = kept
+        }
+    }
+
+    /// At the caller limit a lingering session of this worker gives way to the new caller, as nginx reuses its connections when it
+    /// runs out: its answer has left, and its linger only guards against a reset. Otherwise a flood of bad requests,
+    /// each caller then silent, would hold every slot for the linger's 2 s, again and again. False when none lingers.
+    private func endOldestLinger() -> Bool {
+        while let id = lingering.popFirst() {
+            guard let s = sessions[id], s.isLingering else { continue }
+            s.endLinger()
+            return true
+        }
+        return false
     }
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
@@ -121,7 +151,8 @@ final class Worker: EventHandler {
 
     /// Makes the session for a connected caller socket and keeps it until it ends; `accept`, and the tests that drive
     /// a session event by event (EmbeddedSession), start it.
-    func adopt(callerFD fd: CInt) -> ProxySession {
+    func adopt(callerFD fd: CInt, counted: Bool = false) -> ProxySession {
+        if !counted { callers.add() }
         let s = ProxySession(worker: self, fd: fd)
         sessions[ObjectIdentifier(s)] = s
         return s
@@ -129,7 +160,7 @@ final class Worker: EventHandler {
 
     /// A session closed its caller connection.
     func sessionEnded(_ s: ProxySession) {
-        sessions[ObjectIdentifier(s)] = nil
+        if sessions.removeValue(forKey: ObjectIdentifier(s)) != nil { callers.release() }
         if isShuttingDown && sessions.isEmpty { drainEnded() }
     }
 

@@ -8,13 +8,15 @@ enum DestinationMatcher {
     static func matches(_ pattern: String, key: PoolKey) -> Bool {
         let p = pattern.lowercased()
         if p.utf8.contains(UInt8(ascii: "/")) {
-            guard let rule = (try? CIDR.parse(p)) ?? nil, let addr = SocketAddress(numericHost: key.bareHost, port: key.port) else { return false }
+            guard let rule = (try? CIDR.parse(p)) ?? nil, let addr = SocketAddress(numericHost: key.matchHost, port: key.port) else { return false }
             return rule.contains(addr.bytes)
         }
-        if p == key.endpoint || p == key.host { return true }
+        // An absolute name (`fn.`) is judged by its name without the dot, as patterns are written.
+        let host = key.matchHost
+        if p == key.matchEndpoint || p == host { return true }
         if p.hasPrefix("*.") {
             let suffix = p.dropFirst(1)
-            return key.host.hasSuffix(suffix) || key.host == String(p.dropFirst(2))
+            return host.hasSuffix(suffix) || host == String(p.dropFirst(2))
         }
         return false
     }
@@ -25,7 +27,7 @@ enum DestinationMatcher {
         case .host(let h):
             return matches(h, key: key)
         case .cidr(let address, let bits):
-            guard let addr = SocketAddress(numericHost: key.bareHost, port: key.port) else { return false }
+            guard let addr = SocketAddress(numericHost: key.matchHost, port: key.port) else { return false }
             return CIDR(address: address, bits: bits).contains(addr.bytes)
         }
     }

@@ -16,18 +16,27 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// `host:port`, and `https://host:port` for a TLS pool (in /stats, /metrics and the logs).
     let description: String
 
-    /// Canonicalises `host` (brackets added to bare IPv6, lowercased, a name's trailing dot dropped: `example.` and
-    /// `example` are one upstream, so they meet the same destination settings, allow rules and pool, as the
-    /// configuration's names are written without it; nginx drops it from Host the same way).
+    /// Canonicalises `host` (brackets added to bare IPv6, lowercased). A name's trailing dot stays: `example.` is
+    /// the absolute name, resolved without the resolver's search domains, and `example` may resolve elsewhere
+    /// (`example.corp`), so they are two upstreams that never share a connection. Both meet the destination settings
+    /// and allow rules of `example` (`matchHost`), as the configuration writes names without the dot.
     init(host: String, port: Int, tls: TLSSettings? = nil) {
         var h = host.lowercased()
-        if h.utf8.count > 1 && h.utf8.last == UInt8(ascii: ".") { h.removeLast() }
         if h.utf8.contains(UInt8(ascii: ":")) && !h.hasPrefix("[") { h = "[\(h)]" }
         self.host = h
         self.port = port
         self.secured = tls.map(SecuredBy.interned)
         self.description = tls == nil ? "\(h):\(port)" : "\(PoolKey.tlsPrefix)\(h):\(port)"
     }
+
+    /// Whether the host is an absolute name (`example.`): resolved as it is, without search domains.
+    var isAbsolute: Bool { host.utf8.count > 1 && host.utf8.last == UInt8(ascii: ".") }
+
+    /// The host as destination patterns and allow rules see it: an absolute name without its trailing dot.
+    var matchHost: String { isAbsolute ? String(host.dropLast()) : host }
+
+    /// `matchHost:port`, the `endpoint` patterns with a port are compared with.
+    var matchEndpoint: String { isAbsolute ? "\(matchHost):\(port)" : "\(host):\(port)" }
 
     /// How connections are secured; nil for plain TCP.
     var tls: TLSSettings? { secured?.settings }
@@ -44,7 +53,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     func with(tls settings: TLSSettings?) -> PoolKey { PoolKey(host: host, port: port, tls: settings) }
 
     /// The name a TLS connection is for: the configured server name, else the host (without IPv6 brackets).
-    var peerName: String { tls?.serverName ?? bareHost }
+    var peerName: String { tls?.serverName ?? (isAbsolute ? String(bareHost.dropLast()) : bareHost) }
 
     /// Parses the `upstream=HOST:PORT` form the admin API takes; nil when malformed.
     init?(parsing text: String) {
@@ -56,7 +65,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// (container names use '_'), at most 253 bytes. Anything else gets a 400 before a query is ever sent.
     var isResolvable: Bool {
         if SocketAddress(numericHost: bareHost, port: port) != nil { return true }
-        let bytes = Array(host.utf8)
+        let bytes = Array(isAbsolute ? host.utf8.dropLast() : host.utf8[...])
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
         var label = 0
         for b in bytes {
@@ -70,7 +79,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
             label += 1
             guard label <= 63 else { return false }
         }
-        // A canonical key has no trailing dot (init drops one), so a name still ending in one had two: malformed.
+        // An absolute name's one trailing dot is left out above, so a name still ending in one had two: malformed.
         return label > 0
     }
 

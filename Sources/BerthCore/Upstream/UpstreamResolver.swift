@@ -11,9 +11,9 @@ final class UpstreamResolver {
     /// force, reloads included.
     private unowned(unsafe) let manager: PoolManager
 
-    /// A resolver on `base` for the destinations of `manager`.
-    init(base: EventBase, manager: PoolManager) {
-        dns = Resolver(base: base, capacity: manager.settings.maxUpstreams)
+    /// A resolver on `base` for the destinations of `manager`, with a query in flight for each of `callers` at most.
+    init(base: EventBase, manager: PoolManager, callers: Int = 64) {
+        dns = Resolver(base: base, capacity: manager.settings.maxUpstreams, inflight: callers)
         self.manager = manager
     }
 

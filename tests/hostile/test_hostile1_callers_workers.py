@@ -1,0 +1,45 @@
+"""hostile1 item 4: `max-callers` is a limit on the process (its descriptors are the process's), yet each worker
+enforced its own share: with `--workers 2 --max-callers 4` the kernel's SO_REUSEPORT hash puts three of four callers
+on one worker about five times in eight, and the third got 503 too-many-callers with only three callers in all.
+As HAProxy's `maxconn`, the limit is now counted over all workers."""
+from berthkit import keepalive_loop, stats, wait_for
+from hostile_wire import connect, header_of, status_of
+
+
+def _request(s, o):
+    s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    data = b""
+    s.settimeout(5)
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = int(header_of(head + b"\r\n\r\n", "Content-Length") or 0)
+    while len(body) < n:
+        body += s.recv(65536)
+    return head
+
+
+def test_the_caller_limit_counts_callers_over_all_workers(berth, raw_origin):
+    o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"fine")))
+    b = berth("--workers", "2", "--max-callers", "4", "--caller-idle-timeout", "30s")
+    for round_ in range(8):
+        held = []
+        try:
+            for i in range(4):
+                s = connect(b.proxy)
+                held.append(s)
+                head = _request(s, o)
+                assert status_of(head) == 200, (round_, i, head)
+            # The fifth is past the limit, whichever worker takes it.
+            extra = connect(b.proxy)
+            head = _request(extra, o)
+            extra.close()
+            assert status_of(head) == 503, (round_, head)
+            assert header_of(head + b"\r\n\r\n", "Berth-Error") == "too-many-callers", head
+        finally:
+            for s in held:
+                s.close()
+        # The four close: the next round starts once the workers have seen them go.
+        wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=5, what="the callers to be gone")
