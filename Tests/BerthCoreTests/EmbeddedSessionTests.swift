@@ -109,6 +109,50 @@ final class EmbeddedSessionTests: XCTestCase {
         XCTAssertEqual(e.pool?.state.open, 0)
     }
 
+    /// Should close the caller unanswered when the request head cannot be written to the connection it was given
+    /// (`send`: the head goes out before the lease moves into the session state), and still give that lease back
+    /// through the gate once: nothing busy, nothing in flight, nothing pooled or open, the session gone.
+    func testAHeadThatCannotBeWrittenClosesTheCallerAndGivesTheLeaseBack() throws {
+        let e = try servedOnce()
+        let pool = try XCTUnwrap(e.pool)
+        let idle = try XCTUnwrap(pool.state.idle.first)
+        // Closed behind the pool's back, the channel refuses the head as one out of memory does (`writeInPlace`).
+        idle.conn.channel.close()
+        e.callerSends(get)
+        XCTAssertEqual(e.acceptUpstreams(), 0, "the pooled connection was taken, no new one opened")
+        XCTAssertEqual(e.callerReceives(), "", "no answer after a head that did not go out")
+        XCTAssertTrue(e.callerClosedByBerth)
+        XCTAssertEqual(pool.state.busy, 0)
+        XCTAssertEqual(pool.inFlight, 0)
+        XCTAssertEqual(pool.state.idle.count, 0)
+        XCTAssertEqual(pool.state.open, 0)
+        XCTAssertEqual(e.worker.manager.totalOpen, 0)
+        XCTAssertEqual(e.worker.callerCount, 0)
+        XCTAssertEqual(pool.counters[.reused], 1)
+        XCTAssertEqual(pool.counters[.requests], 2)
+        XCTAssertEqual(e.session.machine.phase, .closed)
+    }
+
+    /// Should retry on a fresh connection when the pooled one fails as its head is first flushed (the server closed
+    /// it unseen): the failure comes synchronously, from the relay's first turn right after `send` moved the lease
+    /// into the state, and the lease goes back once, the retry's connection pooled in its place.
+    func testAPooledConnectionThatFailsOnTheHeadsFlushIsRetriedOnce() throws {
+        let e = try servedOnce()
+        let pool = try XCTUnwrap(e.pool)
+        e.closeUpstreamEnd(0)
+        e.callerSends(get)
+        guard e.acceptUpstreams() == 1 else { return XCTFail("not retried on a new connection") }
+        XCTAssertTrue(e.upstreamReceives(1).hasPrefix("GET /run"))
+        e.upstreamSends(ok, on: 1)
+        XCTAssertTrue(e.callerReceives().hasPrefix("HTTP/1.1 200 OK"))
+        XCTAssertEqual(pool.counters[.retries], 1)
+        XCTAssertEqual(pool.counters[.requests], 2)
+        XCTAssertEqual(pool.state.busy, 0)
+        XCTAssertEqual(pool.inFlight, 0)
+        XCTAssertEqual(pool.state.idle.count, 1)
+        XCTAssertEqual(pool.state.open, 1)
+    }
+
     /// Should answer 504 when the upstream says nothing for the socket timeout, and close that connection.
     func testASilentUpstreamTimesOut() throws {
         let e = try EmbeddedSession()

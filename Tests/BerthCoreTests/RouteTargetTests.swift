@@ -1,5 +1,6 @@
 // RouteTarget: whether a request travels over TLS, with which settings, and to which port.
 import XCTest
+import EventLoop
 import HTTP1
 @testable import BerthCore
 
@@ -89,5 +90,54 @@ final class RouteTargetTests: XCTestCase {
         XCTAssertEqual(RouteTarget.Scheme("https"), .https)
         XCTAssertNil(RouteTarget.Scheme("ftp"))
         XCTAssertNil(RouteTarget.Scheme(nil))
+    }
+    /// Should give a key the pool manager would not resolve again: `poolForRequest(routed: true)` skips that step
+    /// for a key from `RouteTarget.key`, which is the same pool only if resolving it is a no-op. Every scheme, host
+    /// spelling (case, trailing dot, IPv6), port and kind of entry (on, off, by port, the global switch).
+    func testARoutedKeyIsWhatResolvingItAgainGives() {
+        var custom = TLSSettings()
+        custom.serverName = "svc.example"
+        let configs: [ManagerSettings] = [
+            settings(), settings(tlsByDefault: true),
+            settings([entry("api.internal", .on(custom))]), settings([entry("api.internal", .off)], tlsByDefault: true),
+            settings([entry("api.internal:443", .on(custom)), entry("api.internal", .off)]),
+            settings([entry("api.internal:80", .on(TLSSettings()))]), settings([entry("10.0.0.5", .on(custom))]),
+            settings([entry("[::1]:8443", .on(custom))], tlsByDefault: true),
+        ]
+        let hosts = ["api.internal", "API.Internal.", "api.internal.", "10.0.0.5", "::1", "other"]
+        for (n, s) in configs.enumerated() {
+            for scheme in [RouteTarget.Scheme.http, .https] {
+                for host in hosts {
+                    for port in [nil, 80, 443, 8443] as [Int?] {
+                        let key = RouteTarget.key(scheme, Authority(host: host, port: port), settings: s)
+                        guard key.tls == nil else { continue }  // the old path took a TLS key as it came, too
+                        XCTAssertEqual(RouteTarget.resolve(key, settings: s), key, "config \(n), \(scheme) \(host) \(port ?? -1)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Should find the same pool for a routed key whether or not the manager resolves it (the routed shortcut):
+    /// nothing made twice, a trailing-dot host and a destination's TLS upgrade included.
+    func testPoolForRequestRoutedFindsThePoolTheFullLookupFinds() {
+        var c = BerthConfiguration(profile: "test", timeouts: Timeouts(connect: .seconds(1), socket: .seconds(1), acquire: .seconds(1)))
+        var up = DestinationOverride(match: "api.internal")
+        up.tls = .on(TLSSettings())
+        var off = DestinationOverride(match: "10.0.0.5")
+        off.tls = .off
+        c.destinations = [up, off]
+        c.tls = true
+        let base = EventBase()
+        let m = PoolManager(base: base, settings: ManagerSettings(c))
+        defer { m.posted.free(); base.free() }
+        for (scheme, host, port) in [(RouteTarget.Scheme.http, "api.internal.", nil), (.http, "API.internal", 8080),
+                                     (.https, "api.internal", nil), (.http, "10.0.0.5", nil), (.http, "10.0.0.5.", 81),
+                                     (.http, "other", nil), (.https, "10.0.0.5", nil)] as [(RouteTarget.Scheme, String, Int?)] {
+            let key = RouteTarget.key(scheme, Authority(host: host, port: port), settings: m.settings)
+            let routed = m.poolForRequest(key, routed: true, now: 0)
+            let full = m.poolForRequest(key, now: 0)
+            XCTAssertTrue(routed != nil && routed === full, "\(scheme) \(host) \(port ?? -1)")
+        }
     }
 }
