@@ -105,7 +105,7 @@ final class Worker: EventHandler {
 
     private func accept(_ fd: CInt) {
         let limit = settings.maxCallers
-        guard callers.take(below: limit) || (endOldestLinger() && callers.take(below: limit)) else { return refuse(fd) }
+        guard callers.take(below: limit) || (reclaimSlot() && callers.take(below: limit)) else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd, counted: true).start()
@@ -129,6 +129,24 @@ final class Worker: EventHandler {
         while let id = lingering.popFirst() {
             guard let s = sessions[id], s.isLingering else { continue }
             s.endLinger()
+            return true
+        }
+        return false
+    }
+
+    /// At the caller limit a session of this worker gives way to the new caller, as nginx closes its "reusable"
+    /// connections when it runs out: a lingering one first, else the one idle longest. Sessions of other workers are
+    /// not reached (they belong to other threads): a worker with no such session refuses. False when none gave way.
+    private func reclaimSlot() -> Bool { endOldestLinger() || closeOldestIdle() }
+
+    /// Closes the session idle longest (connected and silent, or between requests with nothing buffered or owed),
+    /// so silent connections cannot hold every slot until their idle timeout (a zero-byte slowloris). A session in
+    /// the middle of a request is never closed for this. Off the hot path: it runs only at the limit, and scans.
+    private func closeOldestIdle() -> Bool {
+        var idle = sessions.values.filter { $0.isReclaimable }
+        idle.sort { $0.idleSince < $1.idleSince }
+        for s in idle where s.closeIdle() {
+            logger.debug("closed an idle caller for a new one at max-callers", metadata: ["idle_ns": "\(now - s.idleSince)"])
             return true
         }
         return false
