@@ -72,7 +72,8 @@ def test_idle_keepalive_callers_give_way_to_a_new_caller_at_the_limit(berth, raw
 
 
 def test_a_caller_mid_request_is_never_closed_for_a_new_caller(berth, raw_origin):
-    """Two callers each with a partial head hold both slots: the third is refused, and both finish their request."""
+    """Two callers each with a partial head hold both slots: the third is refused, and both finish their request;
+    once they are idle between requests, a fourth caller takes the oldest one's slot."""
     o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"fine")))
     b = berth("--max-callers", "2", "--caller-idle-timeout", "30s")
     busy = []
@@ -95,6 +96,12 @@ def test_a_caller_mid_request_is_never_closed_for_a_new_caller(berth, raw_origin
                 assert chunk, data
                 data += chunk
             assert status_of(data) == 200, data
+        # Both are idle now: the look for an idle caller that found none is made again, and the next caller is served.
+        late = connect(b.proxy)
+        head = _request(late, o)
+        late.close()
+        assert status_of(head) == 200, head
+        assert _closed_with_fin(busy[0])
     finally:
         for s in busy:
             s.close()

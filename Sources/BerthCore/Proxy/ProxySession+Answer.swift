@@ -57,6 +57,7 @@ extension ProxySession {
         if keepCaller && !worker.isShuttingDown {
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
             idleSince = worker.now
+            worker.sessionIdles()
             caller.startReading()
         } else {
             closeAfterFlush()

@@ -54,6 +54,7 @@ final class ProxySession: ChannelDelegate {
         if worker.listener?.address.family != .unix { Socket.setNoDelay(caller.fd) }
         caller.startReading()
         idleSince = worker.now
+        worker.sessionIdles()
         apply(machine.started(idleTimeout: worker.settings.callerIdleTimeout))
     }
 

@@ -58,6 +58,8 @@ final class Worker: EventHandler {
     let callers: CallerGauge
     /// Sessions that began to linger, oldest first; an entry whose session ended or stopped lingering is skipped.
     private var lingering = FIFOQueue<ObjectIdentifier>()
+    /// False once a look for an idle session found none, until a session became idle (`sessionIdles`).
+    private var mayHaveIdle = true
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
@@ -143,14 +145,25 @@ final class Worker: EventHandler {
     /// so silent connections cannot hold every slot until their idle timeout (a zero-byte slowloris). A session in
     /// the middle of a request is never closed for this. Off the hot path: it runs only at the limit, and scans.
     private func closeOldestIdle() -> Bool {
+        // A scan that found none is not made again until a session may have become idle: a flood of callers at a
+        // limit held by busy ones would otherwise cost a scan of every session each, where a refusal costs one answer.
+        guard mayHaveIdle else { return false }
+        mayHaveIdle = false
         var idle = sessions.values.filter { $0.isReclaimable }
         idle.sort { $0.idleSince < $1.idleSince }
-        for s in idle where s.closeIdle() {
+        for (i, s) in idle.enumerated() where s.closeIdle() {
             logger.debug("closed an idle caller for a new one at max-callers", metadata: ["idle_ns": "\(now - s.idleSince)"])
+            // Others may be idle still.
+            mayHaveIdle = i + 1 < idle.count
             return true
         }
         return false
     }
+
+    /// A session may have become idle (connected, its exchange over, its output drained between requests): the next
+    /// caller at the limit looks for one again. One store per request.
+    @inline(__always)
+    func sessionIdles() { mayHaveIdle = true }
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
     /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.
