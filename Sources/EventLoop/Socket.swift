@@ -123,6 +123,13 @@ package enum Socket {
         return ioctl(fd, UInt(TIOCOUTQ), &n) == 0 ? Int(n) : 0
     }
 
+    /// Bytes received on `fd` and not yet read (FIONREAD); 0 when it cannot say. A syscall, so only for rare checks
+    /// (an idle caller closed at the caller limit), never per read.
+    package static func queuedToRead(_ fd: CInt) -> Int {
+        var n: CInt = 0
+        return ioctl(fd, UInt(FIONREAD), &n) == 0 ? Int(n) : 0
+    }
+
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.
     package static func setLingerReset(_ fd: CInt) {
         var l = linger(l_onoff: 1, l_linger: 0)

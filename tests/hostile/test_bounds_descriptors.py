@@ -27,6 +27,20 @@ def _open_idle_callers(b, count):
     return callers
 
 
+def _open_busy_callers(b, count):
+    """`count` connections to the proxy each mid-request (a partial head, well inside the header timeout), which
+    berth never closes to make room: at the limit a silent or idle caller gives way to a new one, a busy one does not."""
+    callers = []
+    for _ in range(count):
+        try:
+            s = socket.create_connection(b.proxy, timeout=5)
+            s.sendall(b"GET http://127.0.0.1:1/busy HTTP/1.1\r\n")
+            callers.append(s)
+        except OSError:
+            pass
+    return callers
+
+
 def _request_on_a_fresh_connection(b, hostport, timeout=10):
     """(raw answer, how it ended) of one request on a new connection; 'timeout' means it hung."""
     s = connect(b.proxy, timeout=timeout)
@@ -51,7 +65,7 @@ def _served_once_callers_left(b, origin):
 
 def test_the_admin_answers_and_new_callers_are_refused_at_once_when_callers_hold_their_share(berth, origin):
     b = berth("--max-total", "50", "--max-per-route", "50", popen_kw=_limit_descriptors(256))
-    callers = _open_idle_callers(b, 300)
+    callers = _open_busy_callers(b, 300)
     try:
         time.sleep(0.5)
         # The admin API is the orchestrator's way in: health, readiness and a mutation all answer.
@@ -75,7 +89,7 @@ def test_the_admin_answers_and_new_callers_are_refused_at_once_when_callers_hold
 
 def test_an_explicit_max_callers_refuses_the_caller_past_it_with_503(berth, origin):
     b = berth("--max-callers", "3")
-    callers = _open_idle_callers(b, 3)
+    callers = _open_busy_callers(b, 3)
     try:
         time.sleep(0.3)
         raw, how = _request_on_a_fresh_connection(b, origin.hostport)

@@ -2,6 +2,8 @@
 enforced its own share: with `--workers 2 --max-callers 4` the kernel's SO_REUSEPORT hash puts three of four callers
 on one worker about five times in eight, and the third got 503 too-many-callers with only three callers in all.
 As HAProxy's `maxconn`, the limit is now counted over all workers."""
+import time
+
 from berthkit import keepalive_loop, stats, wait_for
 from hostile_wire import connect, header_of, status_of
 
@@ -32,7 +34,10 @@ def test_the_caller_limit_counts_callers_over_all_workers(berth, raw_origin):
                 held.append(s)
                 head = _request(s, o)
                 assert status_of(head) == 200, (round_, i, head)
+                # Mid-way through its next head, so it is busy: an idle caller would give way to the fifth.
+                s.sendall(f"GET http://{o.hostport}/next HTTP/1.1\r\n".encode())
             # The fifth is past the limit, whichever worker takes it.
+            time.sleep(0.2)  # the partial heads are read first
             extra = connect(b.proxy)
             head = _request(extra, o)
             extra.close()

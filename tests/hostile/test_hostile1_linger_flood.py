@@ -55,7 +55,8 @@ def test_lingering_callers_give_way_to_a_new_caller_at_the_limit(berth, raw_orig
 
 
 def test_a_caller_at_the_limit_is_still_refused_when_no_session_lingers(berth, raw_origin):
-    """The limit still holds for callers that are not lingering: four idle keep-alive callers, a fifth gets 503."""
+    """The limit still holds for callers that are busy: four keep-alive callers each mid-way through their next head
+    (idle ones would give way, test_reclaim_idle_callers.py), a fifth gets 503."""
     o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"fine")))
     b = berth("--max-callers", "4", "--caller-idle-timeout", "30s")
     held = []
@@ -64,7 +65,9 @@ def test_a_caller_at_the_limit_is_still_refused_when_no_session_lingers(berth, r
             s = connect(b.proxy)
             s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
             assert status_of(_read_answer(s)) == 200
+            s.sendall(f"GET http://{o.hostport}/next HTTP/1.1\r\n".encode())
             held.append(s)
+        time.sleep(0.3)  # the partial heads are read before the fifth caller arrives
         extra = connect(b.proxy)
         extra.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
         head = _read_answer(extra)

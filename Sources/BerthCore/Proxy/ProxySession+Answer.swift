@@ -56,6 +56,8 @@ extension ProxySession {
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
+            idleSince = worker.now
+            worker.sessionIdles()
             caller.startReading()
         } else {
             closeAfterFlush()
@@ -104,6 +106,19 @@ extension ProxySession {
 
     /// Whether the session only lingers: its last answer has left, and it reads and drops what its caller still sends.
     var isLingering: Bool { machine.phase == .closing && lingerLeft > 0 && caller.pendingOutput == 0 }
+
+    /// Whether the session is idle as nginx's "reusable" connections are: no request in progress (none yet, or
+    /// between requests), nothing of the next one buffered and nothing of the last answer still to send.
+    var isReclaimable: Bool { machine.isIdle && caller.pendingInput == 0 && caller.pendingOutput == 0 }
+
+    /// Closes an idle session for a new caller at the limit (`Worker.closeOldestIdle`), with a FIN, unless its caller
+    /// has sent bytes berth has not read yet: those are a request under way, which is never cut for this. True when
+    /// it closed.
+    func closeIdle() -> Bool {
+        guard isReclaimable, Socket.queuedToRead(caller.fd) == 0 else { return false }
+        close()
+        return true
+    }
 
     /// Ends the linger early, for a new caller at the limit (`Worker.accept`): what the caller sent so far is read and
     /// dropped first, so the close is a FIN over an empty receive queue, not a reset.

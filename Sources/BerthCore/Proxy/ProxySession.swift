@@ -35,6 +35,9 @@ final class ProxySession: ChannelDelegate {
     var lingerLeft = 0
     /// The most a lingering session reads before it closes anyway (nginx reads up to its buffer's worth per turn).
     static let lingerBytes = 64 * 1024
+    /// When the session last became idle (connected, or its last exchange ended with the caller kept): at the caller
+    /// limit the idle session idle longest gives way first (`Worker.closeOldestIdle`).
+    var idleSince: Nanos = 0
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -50,6 +53,8 @@ final class ProxySession: ChannelDelegate {
         // Nagle exists only on TCP: on a Unix-socket caller the call would fail, once per connection.
         if worker.listener?.address.family != .unix { Socket.setNoDelay(caller.fd) }
         caller.startReading()
+        idleSince = worker.now
+        worker.sessionIdles()
         apply(machine.started(idleTimeout: worker.settings.callerIdleTimeout))
     }
 

@@ -58,6 +58,8 @@ final class Worker: EventHandler {
     let callers: CallerGauge
     /// Sessions that began to linger, oldest first; an entry whose session ended or stopped lingering is skipped.
     private var lingering = FIFOQueue<ObjectIdentifier>()
+    /// False once a look for an idle session found none, until a session became idle (`sessionIdles`).
+    private var mayHaveIdle = true
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
@@ -105,7 +107,7 @@ final class Worker: EventHandler {
 
     private func accept(_ fd: CInt) {
         let limit = settings.maxCallers
-        guard callers.take(below: limit) || (endOldestLinger() && callers.take(below: limit)) else { return refuse(fd) }
+        guard callers.take(below: limit) || (reclaimSlot() && callers.take(below: limit)) else { return refuse(fd) }
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd, counted: true).start()
@@ -133,6 +135,35 @@ final class Worker: EventHandler {
         }
         return false
     }
+
+    /// At the caller limit a session of this worker gives way to the new caller, as nginx closes its "reusable"
+    /// connections when it runs out: a lingering one first, else the one idle longest. Sessions of other workers are
+    /// not reached (they belong to other threads): a worker with no such session refuses. False when none gave way.
+    private func reclaimSlot() -> Bool { endOldestLinger() || closeOldestIdle() }
+
+    /// Closes the session idle longest (connected and silent, or between requests with nothing buffered or owed),
+    /// so silent connections cannot hold every slot until their idle timeout (a zero-byte slowloris). A session in
+    /// the middle of a request is never closed for this. Off the hot path: it runs only at the limit, and scans.
+    private func closeOldestIdle() -> Bool {
+        // A scan that found none is not made again until a session may have become idle: a flood of callers at a
+        // limit held by busy ones would otherwise cost a scan of every session each, where a refusal costs one answer.
+        guard mayHaveIdle else { return false }
+        mayHaveIdle = false
+        var idle = sessions.values.filter { $0.isReclaimable }
+        idle.sort { $0.idleSince < $1.idleSince }
+        for (i, s) in idle.enumerated() where s.closeIdle() {
+            logger.debug("closed an idle caller for a new one at max-callers", metadata: ["idle_ns": "\(now - s.idleSince)"])
+            // Others may be idle still.
+            mayHaveIdle = i + 1 < idle.count
+            return true
+        }
+        return false
+    }
+
+    /// A session may have become idle (connected, its exchange over, its output drained between requests): the next
+    /// caller at the limit looks for one again. One store per request.
+    @inline(__always)
+    func sessionIdles() { mayHaveIdle = true }
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
     /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.

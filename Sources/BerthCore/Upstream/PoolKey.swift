@@ -38,6 +38,15 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// `matchHost:port`, the `endpoint` patterns with a port are compared with.
     var matchEndpoint: String { isAbsolute ? "\(matchHost):\(port)" : "\(host):\(port)" }
 
+    /// The same name spelled the other way, with or without the trailing dot (`fn` for `fn.`, `fn.` for `fn`); nil
+    /// for an IP literal. Two upstreams, yet /etc/hosts (a container's name) gives both the same address, so the
+    /// admin commands that name one act on both (`PoolManager.existingPools(at:)`).
+    var otherSpelling: PoolKey? {
+        if isAbsolute { return PoolKey(host: String(host.dropLast()), port: port, tls: tls) }
+        if host.hasPrefix("[") || SocketAddress(numericHost: bareHost, port: port) != nil { return nil }
+        return PoolKey(host: host + ".", port: port, tls: tls)
+    }
+
     /// How connections are secured; nil for plain TCP.
     var tls: TLSSettings? { secured?.settings }
 

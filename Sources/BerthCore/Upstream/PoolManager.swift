@@ -96,9 +96,16 @@ final class PoolManager {
     }
 
     /// The pools that serve `endpoint` (a plain key) and exist: the one http:// requests reach and, when it is
-    /// another, the one https:// requests reach. Admin commands name endpoints and act on both.
+    /// another, the one https:// requests reach, of both spellings of a name (`fn` and `fn.`: two upstreams, but
+    /// with /etc/hosts both reach one container, and a pause must hold every way in). Admin commands act on all.
     func existingPools(at endpoint: PoolKey) -> [Upstream] {
-        let plain = endpoint.plain
+        let found = pools(ofSpelling: endpoint.plain)
+        guard let twin = endpoint.plain.otherSpelling else { return found }
+        return found + pools(ofSpelling: twin)
+    }
+
+    /// `existingPools(at:)` for one spelling of the name.
+    private func pools(ofSpelling plain: PoolKey) -> [Upstream] {
         let http = RouteTarget.resolve(plain, settings: settings)
         let https = RouteTarget.secure(plain, settings: settings)
         var keys = http == https ? [http] : [http, https]
