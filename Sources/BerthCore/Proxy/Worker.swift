@@ -149,13 +149,22 @@ final class Worker: EventHandler {
         // limit held by busy ones would otherwise cost a scan of every session each, where a refusal costs one answer.
         guard mayHaveIdle else { return false }
         mayHaveIdle = false
-        var idle = sessions.values.filter { $0.isReclaimable }
-        idle.sort { $0.idleSince < $1.idleSince }
-        for (i, s) in idle.enumerated() where s.closeIdle() {
-            logger.debug("closed an idle caller for a new one at max-callers", metadata: ["idle_ns": "\(now - s.idleSince)"])
-            // Others may be idle still.
-            mayHaveIdle = i + 1 < idle.count
-            return true
+        // The oldest by one pass each, not a sort of every session: a caller who keeps the limit full of its own
+        // silent connections and keeps connecting costs one pass per connect. A session that turns out to have
+        // unread bytes (a request under way) is passed over; a few such in a row end the look.
+        var passedOver: [ObjectIdentifier] = []
+        while passedOver.count < 4 {
+            var oldest: ProxySession?
+            for s in sessions.values where s.isReclaimable && !passedOver.contains(ObjectIdentifier(s)) {
+                if oldest == nil || s.idleSince < oldest!.idleSince { oldest = s }
+            }
+            guard let s = oldest else { return false }
+            if s.closeIdle() {
+                logger.debug("closed an idle caller for a new one at max-callers", metadata: ["idle_ns": "\(now - s.idleSince)"])
+                mayHaveIdle = true  // others may be idle still; the next look finds out
+                return true
+            }
+            passedOver.append(ObjectIdentifier(s))
         }
         return false
     }
