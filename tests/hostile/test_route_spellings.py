@@ -2,8 +2,8 @@
 
 The walk (f272fdf..55c5d8e) parsed an absolute-form target's scheme once instead of twice and let
 `poolForRequest(routed: true)` take the key `RouteTarget.key` made without resolving it again. Both are only safe if
-every spelling of one upstream (case, a trailing dot, absolute-form or Host) still meets the same allowlist entry and
-the same pool, and a target berth does not proxy is still refused before any pool exists. The pool is shown to be one by
+every spelling of one upstream (case, absolute-form or Host) still meets the same allowlist entry and the same pool
+(a trailing dot makes the name absolute: an upstream of its own under the same allow rule), and a target berth does not proxy is still refused before any pool exists. The pool is shown to be one by
 --max-upstreams 1 with its connection idle in it: a second entry could be made only by forgetting that pool, which
 has a connection, so a spelling that missed it would be 503 too-many-upstreams."""
 import pytest
@@ -22,9 +22,8 @@ def _request(b, target, host):
 
 
 @pytest.mark.parametrize("target,host", [
-    ("/b", "LOCALHOST.:{p}"),
-    ("/b", "localhost.:{p}"),
-    ("http://LocalHost.:{p}/b", "ignored.invalid"),
+    ("/b", "LOCALHOST:{p}"),
+    ("http://LocalHost:{p}/b", "ignored.invalid"),
     ("HTTP://localhost:{p}/b", "localhost:{p}"),
 ])
 def test_every_spelling_of_one_upstream_meets_its_allow_rule_and_its_one_pool(berth, raw_origin, target, host):
@@ -39,6 +38,24 @@ def test_every_spelling_of_one_upstream_meets_its_allow_rule_and_its_one_pool(be
     up = upstream_stats(b, canonical)
     assert up["requests"] == 2, up
     assert [u["upstream"] for u in stats(b)["upstreams"]] == [canonical]
+
+
+@pytest.mark.parametrize("target,host", [
+    ("/b", "LOCALHOST.:{p}"),
+    ("/b", "localhost.:{p}"),
+    ("http://LocalHost.:{p}/b", "ignored.invalid"),
+])
+def test_an_absolute_spelling_meets_the_allow_rule_as_an_upstream_of_its_own(berth, raw_origin, target, host):
+    # A trailing dot makes the name absolute (no search domain applies), so it may reach another host than the
+    # relative name: its own upstream (docs/reliability.md 26), under the same allow rule, and the admin commands
+    # naming either spelling act on both (33).
+    o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"ok:" + msg.target.encode())))
+    b = berth("--workers", "1", "--max-upstreams", "2", "--allow", "localhost")
+    canonical = f"localhost:{o.port}"
+    assert _request(b, "/a", canonical).status == 200
+    r = _request(b, target.format(p=o.port), host.format(p=o.port))
+    assert r.status == 200 and r.body.startswith(b"ok:"), r
+    assert sorted(u["upstream"] for u in stats(b)["upstreams"]) == sorted([canonical, f"localhost.:{o.port}"])
 
 
 def test_a_name_outside_the_allowlist_is_refused_in_every_spelling(berth, raw_origin):
