@@ -5,21 +5,13 @@ As HAProxy's `maxconn`, the limit is now counted over all workers."""
 import time
 
 from berthkit import keepalive_loop, stats, wait_for
-from hostile_wire import connect, header_of, status_of
+from hostile_wire import connect, header_of, read_response, status_of
 
 
 def _request(s, o):
     s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    data = b""
     s.settimeout(5)
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    n = int(header_of(head + b"\r\n\r\n", "Content-Length") or 0)
-    while len(body) < n:
-        body += s.recv(65536)
+    head, _ = read_response(s)
     return head
 
 

@@ -5,25 +5,15 @@ by a reset. A flood of such bad requests, each caller then silent and never clos
 import time
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, status_of
+from hostile_wire import connect, header_of, read_response, status_of
 
 BAD = b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Bad: \x00\r\n\r\n" + b"unread" * 100
 
 
 def _read_answer(s):
     """Reads one small answer of berth's own (head and its Content-Length body)."""
-    data = b""
     s.settimeout(5)
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    n = int(header_of(head + b"\r\n\r\n", "Content-Length") or 0)
-    while len(body) < n:
-        chunk = s.recv(65536)
-        assert chunk
-        body += chunk
+    head, _ = read_response(s)
     return head
 
 

@@ -6,24 +6,14 @@ closed (a FIN) at the limit and the new caller is served; a caller mid-request i
 import time
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, status_of
+from hostile_wire import connect, header_of, read_response, status_of
 
 
 def _request(s, o, path="/ok"):
     """Sends one GET on `s` and reads its answer's head and body; the head is returned."""
     s.sendall(f"GET http://{o.hostport}{path} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    data = b""
     s.settimeout(5)
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(65536)
-        assert chunk, data
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    n = int(header_of(head + b"\r\n\r\n", "Content-Length") or 0)
-    while len(body) < n:
-        chunk = s.recv(65536)
-        assert chunk
-        body += chunk
+    head, _ = read_response(s)
     return head
 
 
