@@ -57,6 +57,11 @@ extension ProxySession {
         exchange.retry = reason
         exchange.reused = false
         exchange.responseBytes = 0
+        // The dead-peer check belonged to the connection that died: left armed, the fresh one's deadline would come
+        // from its passed time (1 ns at each body byte) and its acknowledged bytes would be compared with what the
+        // dead one had sent before, finding "none acknowledged" on a peer that read the request.
+        exchange.deadPeerWatch = false
+        exchange.upstreamBacklog = 0
         exchange.pool?.counters.countRetry(reason)
         retryPending = true
     }
