@@ -58,6 +58,10 @@ final class UpstreamSocketRoutingTests: XCTestCase {
         XCTAssertEqual(Connector.cause(ofConnectError: ECONNREFUSED), .connectRefused)
         XCTAssertEqual(Connector.cause(ofConnectError: EAGAIN), .connectRefused)
         XCTAssertEqual(Connector.cause(ofConnectError: ETIMEDOUT), .connectTimeout)
+        // No socket at all is berth's own shortage, not the upstream's refusal.
+        XCTAssertEqual(Connector.cause(ofConnectError: EMFILE), .outOfDescriptors)
+        XCTAssertEqual(Connector.cause(ofConnectError: ENFILE), .outOfDescriptors)
+        XCTAssertEqual(ErrorCause.outOfDescriptors.status, 503)
         XCTAssertEqual(ErrorCause.connectDenied.status, 502)
         XCTAssertEqual(ErrorCause.connectDenied.rawValue, "connect-denied")
     }

@@ -9,6 +9,8 @@ extension Connector {
         switch err {
         case ETIMEDOUT: return .connectTimeout
         case EACCES, EPERM: return .connectDenied
+        // No socket for the connect at all: berth's shortage, which HAProxy answers 503 too.
+        case EMFILE, ENFILE: return .outOfDescriptors
         default: return .connectRefused
         }
     }

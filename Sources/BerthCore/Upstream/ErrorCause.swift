@@ -49,6 +49,9 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// The request named a generation (`Berth-Generation`) that a newer one already replaced at its address: it is
     /// refused without connecting, so it can neither reach the new container nor revive the old one's pool.
     case staleGeneration = "stale-generation"
+    /// berth had no free descriptor for the upstream's socket (EMFILE, ENFILE): its own shortage, not the origin's
+    /// refusal; only reachable with `--max-callers` set above what RLIMIT_NOFILE leaves (warned at start).
+    case outOfDescriptors = "out-of-descriptors"
 
     /// The status berth answers with.
     var status: Int {
@@ -57,7 +60,8 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .deadPeer: return 502
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
-        case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams: return 503
+        case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams,
+             .outOfDescriptors: return 503
         case .destinationDenied: return 403
         case .badRequest: return 400
         case .headerTimeout: return 408
