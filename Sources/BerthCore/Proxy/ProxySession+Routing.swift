@@ -8,7 +8,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// (`exchange.request`) and passed on inout, never copied out: a copy retains and releases each of its arrays.
     func beginExchange() {
         let now = worker.now
-        exchange.reset(now: now)
+        // The exchange is clean: a new session's, or cleared when the last one ended (`endExchange`).
+        exchange.startedAt = now
         parser.takeHead(into: &exchange.request)
         worker.counters[.requestsReceived] &+= 1
         exchange.callerKeepAlive = exchange.request.keepAlive && !worker.isShuttingDown
