@@ -103,6 +103,14 @@ public struct HTTPHeaders: Sendable {
         }
     }
 
+    /// Appends the value at `index` (OWS trimmed) to `out`: a copy that needs no closure from the caller.
+    public func appendValue(at index: Int, to out: inout [UInt8]) {
+        withBytes { b in
+            let l = line(at: index, b)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]))
+        }
+    }
+
     /// Calls `body` with the whole field line as received (`name: value`, CRLF excluded).
     public func withLineBytes<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try withBytes { b in

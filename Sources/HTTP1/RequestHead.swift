@@ -107,6 +107,13 @@ public struct RequestHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r.lowerBound..<(r.lowerBound + end)])) }
     }
 
+    /// Appends what `withSchemeAndAuthorityBytes` lends to `out`; false, appending nothing, when it would lend nil.
+    public func appendSchemeAndAuthority(to out: inout [UInt8]) -> Bool {
+        guard let end = authorityEnd, let r = targetRange else { return false }
+        text.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[r.lowerBound..<(r.lowerBound + end)])) }
+        return true
+    }
+
     func string(_ r: Range<Int>?, default d: String) -> String {
         guard let r else { return d }
         return text.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) }

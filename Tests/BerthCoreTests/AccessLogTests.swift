@@ -11,7 +11,7 @@ final class AccessLogTests: XCTestCase {
     /// was answered on a fresh one.
     private func deadPeerExchange() -> Exchange {
         var x = Exchange()
-        x.reset(now: 1_000 * ms)
+        x.startedAt = 1_000 * ms
         x.request.method = .post
         x.request.target = "/run"
         x.key = PoolKey(host: "fn-42", port: 8080)
@@ -112,7 +112,7 @@ final class AccessLogTests: XCTestCase {
     /// Should write `none` for the pool facts of a request that never went out, and list no attempt before routing.
     func testARequestNeverSentHasNoPoolFacts() throws {
         var x = Exchange()
-        x.reset(now: 10 * ms)
+        x.startedAt = 10 * ms
         x.errorCause = .badRequest
         let doc = try json(render(x, .json, now: 11 * ms))
         XCTAssertEqual(doc["status"] as? Int, 400)

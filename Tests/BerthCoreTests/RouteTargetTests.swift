@@ -140,4 +140,50 @@ final class RouteTargetTests: XCTestCase {
             XCTAssertTrue(routed != nil && routed === full, "\(scheme) \(host) \(port ?? -1)")
         }
     }
+
+    /// The head `text` (one whole request head), parsed.
+    func head(_ text: String) -> RequestHead {
+        var p = RequestHeadParser()
+        var h = RequestHead()
+        let bytes = Array(text.utf8)
+        let done = bytes.withUnsafeBytes { try? p.parse($0) }
+        guard case .complete? = done else { preconditionFailure("not one whole head: \(text)") }
+        p.takeHead(into: &h)
+        return h
+    }
+
+    /// Should route a head in one step: absolute-form over Host, the Host field for origin-form, a CONNECT's
+    /// target for a tunnel, and a refusal (with berth's cause) for a scheme it does not proxy or no Host at all.
+    func testRouteOfAHead() {
+        let s = settings()
+        guard case .pool(let key, let hostValue) = RouteTarget.route(of: head("GET http://API.internal:8080/x HTTP/1.1\r\nHost: other\r\n\r\n"), settings: s) else {
+            return XCTFail("absolute-form not routed")
+        }
+        XCTAssertEqual(key.description, "api.internal:8080")
+        XCTAssertEqual(hostValue, "api.internal:8080")
+        XCTAssertTrue(key.isResolvable)
+        guard case .pool(let k2, let h2) = RouteTarget.route(of: head("GET /x HTTP/1.1\r\nHost: Api.Internal\r\n\r\n"), settings: s) else {
+            return XCTFail("origin-form not routed")
+        }
+        XCTAssertEqual(k2.description, "api.internal:80")
+        XCTAssertEqual(h2, "Api.Internal")
+        guard case .tunnel(let t) = RouteTarget.route(of: head("CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\n"), settings: s) else {
+            return XCTFail("CONNECT not a tunnel")
+        }
+        XCTAssertEqual(t.description, "db.internal:5432")
+        guard case .refused(let cause, _) = RouteTarget.route(of: head("GET /x HTTP/1.0\r\n\r\n"), settings: s) else {
+            return XCTFail("no Host routed")
+        }
+        XCTAssertEqual(cause, .badRequest)
+    }
+
+    /// Should judge a key resolvable when it is made, whatever way it is made, and leave that out of its identity.
+    func testResolvableIsJudgedAtConstruction() {
+        let bad = PoolKey(host: "bad host", port: 80)
+        XCTAssertFalse(bad.isResolvable)
+        XCTAssertTrue(PoolKey(host: "[::1]", port: 80).isResolvable)
+        XCTAssertTrue(PoolKey(host: "::1", port: 80).isResolvable)
+        XCTAssertTrue(PoolKey(host: "fn_1.", port: 80).otherSpelling!.isResolvable)
+        XCTAssertEqual(PoolKey(parsing: "api.internal:80")!, PoolKey(host: "API.internal", port: 80))
+    }
 }

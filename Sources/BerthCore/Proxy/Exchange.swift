@@ -104,8 +104,12 @@ struct Exchange {
         return false
     }
 
-    /// Clears everything for the next request. A replay copy must have been given back first (`dropReplay`).
-    mutating func reset(now: Nanos) {
+    /// Clears everything for the next request as a new exchange is, but the head: the next one is swapped in for it
+    /// (`RequestHeadParser.takeHead`, which clears the old one for its next parse), and until then only a request
+    /// whose head was read reads it. Done when an exchange ends with the caller kept (`ProxySession.endExchange`,
+    /// after its access log), so that berth's own answer to what comes next on the connection (a bad head, a header
+    /// timeout) reads a clean exchange, not the last one's facts. A replay copy must have been given back first.
+    mutating func reset() {
         if case .holding = replay { preconditionFailure("an exchange was reset while holding a replay copy") }
         if namedKey != nil { namedKey = nil }  // no release calls in the usual case: not a CONNECT
         pool = nil
@@ -122,7 +126,7 @@ struct Exchange {
         retry = nil
         facts.reset()
         replay = .off
-        startedAt = now
+        startedAt = 0
         sentAt = 0
         firstByteAt = 0
         errorCause = nil

@@ -11,19 +11,22 @@ extension ProxySession {
         if exchange.responseHeadSent { return cutResponse(cause) }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
-        let closeAfter = closeAfter || needsFreshConnection || exchange.request.isUpgrade
+        // Until a head is read (a bad one, one too slow) `exchange.request` is the last request's, and none of its
+        // facts applies: the answer is a whole one, and those answers close anyway.
+        let headRead = !machine.awaitingHead
+        let closeAfter = closeAfter || (headRead && (needsFreshConnection || exchange.request.isUpgrade))
         exchange.errorCause = cause
         exchange.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)
         // The caller's byte stream stays usable only if its whole request body was read.
         let keep = !closeAfter && exchange.callerKeepAlive && exchange.requestDone && !worker.isShuttingDown
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
-                            keepAliveTail: exchange.request.version == .http11 ? worker.settings.keepAliveTail : 0,
-                            headOnly: exchange.request.method == .head, into: caller)
+                            keepAliveTail: headRead && exchange.request.version == .http11 ? worker.settings.keepAliveTail : 0,
+                            headOnly: headRead && exchange.request.method == .head, into: caller)
         if closeAfter {
             // A head that was read is a request, and gets its line (a refused CONNECT, say); a head that never
             // completed (bad bytes, a header timeout) has no request to describe.
-            if !machine.awaitingHead { worker.accessLog(self) }
+            if headRead { worker.accessLog(self) }
             return closeAfterFlush()
         }
         endExchange(keepCaller: keep)
@@ -48,13 +51,15 @@ extension ProxySession {
         closeAfterFlush()
     }
 
-    /// The exchange is over on the caller side: wait for the next request, or close. The next head, if already
-    /// buffered, is started by `drive()` when the current event returns, not from here.
+    /// The exchange is over on the caller side: wait for the next request, or close. Once logged, a kept caller's
+    /// exchange is cleared for what comes next. The next head, if already buffered, is started by `drive()` when the
+    /// current event returns, not from here.
     func endExchange(keepCaller: Bool) {
         worker.accessLog(self)
         giveBackReplay()
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
+            exchange.reset()
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
             idleSince = worker.now
             worker.sessionIdles()

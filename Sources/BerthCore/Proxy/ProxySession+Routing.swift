@@ -8,7 +8,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// (`exchange.request`) and passed on inout, never copied out: a copy retains and releases each of its arrays.
     func beginExchange() {
         let now = worker.now
-        exchange.reset(now: now)
+        // The exchange is clean: a new session's, or cleared when the last one ended (`endExchange`).
+        exchange.startedAt = now
         parser.takeHead(into: &exchange.request)
         worker.counters[.requestsReceived] &+= 1
         exchange.callerKeepAlive = exchange.request.keepAlive && !worker.isShuttingDown
@@ -50,37 +51,19 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// (or became a tunnel) instead. Out of line, with its own copy of the head: paid once per route change.
     @inline(never)
     private func routeAfresh(now: Nanos) -> Upstream? {
-        let req = exchange.request
-        // Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
-        let authority: Authority
+        let key: PoolKey
         let hostValue: String
-        let scheme: RouteTarget.Scheme
-        switch req.targetForm {
-        case .absolute:
-            guard let a = req.targetAuthority, let s = RouteTarget.Scheme(req.scheme) else {
-                answer(.notImplemented, detail: "only http:// and https:// targets are proxied")
-                return nil
-            }
-            scheme = s
-            authority = a
-            hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
-        case .authority:
-            guard let a = req.targetAuthority, let port = a.port else {
-                answer(.badRequest, detail: "CONNECT needs host:port")
-                return nil
-            }
-            beginTunnel(PoolKey(host: a.host, port: port), now: now)
-            return nil
-        case .origin, .asterisk:
-            guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
-                answer(.badRequest, detail: "no Host header to route by")
-                return nil
-            }
-            scheme = RouteTarget.Scheme(req.scheme) ?? .http
-            authority = a
+        switch RouteTarget.route(of: exchange.request, settings: manager.settings) {
+        case .pool(let k, let host):
+            key = k
             hostValue = host
+        case .tunnel(let target):
+            beginTunnel(target, now: now)
+            return nil
+        case .refused(let cause, let detail):
+            answer(cause, detail: detail)
+            return nil
         }
-        let key = RouteTarget.key(scheme, authority, settings: manager.settings)
         guard key.isResolvable else {
             answer(.badRequest, detail: "\(key.host) is not a valid host name")
             return nil
@@ -94,7 +77,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
             return nil
         }
-        remember(pool: pool, hostValue: hostValue)
+        route.remember(&exchange.request, pool: pool, hostValue: hostValue, generation: worker.routeGeneration)
         return pool
     }
 
@@ -284,17 +267,5 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard let pool = route.pool, !pool.forgotten, route.generation == worker.routeGeneration,
               route.isAbsolute == (exchange.request.targetForm == .absolute) else { return nil }
         return route.matches(&exchange.request) ? pool : nil
-    }
-
-    private func remember(pool: Upstream, hostValue: String) {
-        RouteCache.withRouteBytes(&exchange.request) { bytes in
-            guard let bytes else { return }
-            route.bytes.removeAll(keepingCapacity: true)
-            route.bytes.append(contentsOf: bytes)
-        }
-        route.isAbsolute = exchange.request.targetForm == .absolute
-        route.pool = pool
-        route.hostValue = hostValue
-        route.generation = worker.routeGeneration
     }
 }

@@ -15,30 +15,50 @@ extension ProxySession {
         // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
         // (both passed inout, no copy) and the channel borrowed from the lease, before the lease moves into the
         // state (so the send's own helpers run before it calls the machine).
-        let written = lease.withChannel { channel in
+        let sent = lease.withChannel { channel -> RelayStep?? in
             let written = channel.writeInPlace { reserve in
                 worker.withForwardOptions { ProxySession.serialize(&exchange.request, host: &route.hostValue, options: &$0, reserve: reserve) }
             }
-            if written, exchange.retried, case .holding(let copy) = exchange.replay {
+            // Out of memory for a head: nothing may follow it on this connection.
+            guard written else { return .none }
+            if exchange.retried, case .holding(let copy) = exchange.replay {
                 // A replay: the body bytes the stale connection took go out again from the copy; never a third time.
                 channel.write(moving: copy.bytes)
                 exchange.dropReplay(into: worker.replay, because: nil)
             }
-            return written
+            exchange.sentAt = now
+            exchange.upstreamUnflushed = true
+            responseParser.reset()
+            // The socket timeout runs from the send. A reused connection is already read (idle connections are
+            // watched for the server's close), so the relay's flow control would never arm it.
+            if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(exchange.socketTimeout, now: now) }
+            return .some(awaitResponse(on: channel))
         }
         machine.relaying(lease)
-        // Out of memory for a head: nothing may follow it on this connection, and the caller gets a closed one
-        // (close() gives the lease, now in the state, back through the gate).
-        guard written else { return close() }
-        exchange.sentAt = now
-        exchange.upstreamUnflushed = true
-        responseParser.reset()
-        // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
-        // for the server's close), so the relay's flow control would never arm it.
-        _ = machine.state.withRelayedChannel { channel in
-            if !armDeadPeerCheck(on: channel, reused: reused, now: now) { channel.setTimeout(exchange.socketTimeout, now: now) }
+        // The caller gets a closed connection after a head that could not be written (close() gives the lease, now
+        // in the state, back through the gate).
+        guard let next = sent else { return close() }
+        guard let first = next else { return relay() }
+        if first != .wait { relay(from: first) }
+    }
+
+    /// The relay's first turn when the request leaves it nothing to move, carried out here: no body is due and
+    /// nothing is buffered on either side, and the caller's reading and output already stand as the relay's flow
+    /// control wants them (`Exchange.nextStep`). Then that turn would only flush the head and read the upstream for
+    /// the answer, so the send does both, and the relay starts on the upstream's first readable event. Returns
+    /// `.wait` when done; nil when the relay's turn must run (it has more to do); a step to run the turn from (the
+    /// one a failed flush leads to, as in `RelayDriver`'s `flushUpstream`).
+    private func awaitResponse(on up: Channel) -> RelayStep? {
+        guard exchange.requestDone, caller.pendingInput == 0, up.pendingInput == 0, !exchange.callerUnflushed,
+              caller.reading != exchange.callerSendingEnded, caller.pendingOutput <= worker.settings.highWater else { return nil }
+        exchange.upstreamUnflushed = false
+        guard up.flush() else { return exchange.upstreamWriteFailed() }
+        if !up.reading {
+            up.startReading()
+            up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+            apply(SessionMachine.upstreamFlowing)
         }
-        relay()
+        return .wait
     }
 
     /// The request head's serializer, called with `inout` values: an inout value is the caller's alone for the call,

@@ -210,8 +210,8 @@ final class ProxySession: ChannelDelegate {
     }
 
     // MARK: the relay's turns
-    // The relay runs here, where the events come in: on the send (`+Upstream`), and on each of the upstream's and
-    // the caller's events while exchanging. Its ends go on from here (the finish below, an answer, a retry, a tunnel).
+    // The relay runs here, where the events come in: on the send of a request that leaves it bytes to move
+    // (`+Upstream`), and on each of the upstream's and the caller's events while exchanging. Its ends go on from here (the finish below, an answer, a retry, a tunnel).
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {

@@ -23,6 +23,25 @@ struct RouteCache {
         }
     }
 
+    /// Remembers the route of `req` (passed in place), which led to `pool` with `hostValue`, under the worker's
+    /// routing `generation`. The bytes are copied by the head itself, so nothing is called back from HTTP1; a head
+    /// with no such bytes (unreachable: it would not have been routed) leaves them empty, which no request matches.
+    mutating func remember(_ req: inout RequestHead, pool: Upstream, hostValue: String, generation: Int) {
+        bytes.removeAll(keepingCapacity: true)
+        switch req.targetForm {
+        case .absolute:
+            _ = req.appendSchemeAndAuthority(to: &bytes)
+        case .origin, .asterisk:
+            if let h = req.headers.firstIndex(named: "host") { req.headers.appendValue(at: h, to: &bytes) }
+        case .authority:
+            break
+        }
+        isAbsolute = req.targetForm == .absolute
+        self.pool = pool
+        self.hostValue = hostValue
+        self.generation = generation
+    }
+
     /// The bytes that name the route of `req`: its Host value, or for absolute-form the target before the path.
     /// `req` is inout so that the session's head is passed in place, not copied out of the session.
     static func withRouteBytes<R>(_ req: inout RequestHead, _ body: (UnsafeRawBufferPointer?) -> R) -> R {

@@ -22,6 +22,46 @@ enum RouteTarget {
         var defaultPort: Int { self == .https ? 443 : 80 }
     }
 
+    /// Where a request head says it goes.
+    enum Route {
+        /// A pool's key, and the Host value to send upstream (the target's authority, or the Host field as sent).
+        case pool(PoolKey, hostValue: String)
+        /// A CONNECT's target (authority-form).
+        case tunnel(PoolKey)
+        /// The head names no destination berth proxies to: berth answers with `cause`.
+        case refused(ErrorCause, detail: String)
+    }
+
+    /// The route of `req`, with its key, in one step from the head (the scheme, the authority, and the key they and
+    /// the destination settings make). Absolute-form wins over Host, as RFC 9112 3.2.2 requires of a proxy.
+    static func route(of req: RequestHead, settings: ManagerSettings) -> Route {
+        let authority: Authority
+        let hostValue: String
+        let scheme: Scheme
+        switch req.targetForm {
+        case .absolute:
+            guard let a = req.targetAuthority, let s = Scheme(req.scheme) else {
+                return .refused(.notImplemented, detail: "only http:// and https:// targets are proxied")
+            }
+            scheme = s
+            authority = a
+            hostValue = a.port.map { "\(a.host):\($0)" } ?? a.host
+        case .authority:
+            guard let a = req.targetAuthority, let port = a.port else {
+                return .refused(.badRequest, detail: "CONNECT needs host:port")
+            }
+            return .tunnel(PoolKey(host: a.host, port: port))
+        case .origin, .asterisk:
+            guard let host = req.headers["host"], let a = Authority(parsing: Substring(host)) else {
+                return .refused(.badRequest, detail: "no Host header to route by")
+            }
+            scheme = Scheme(req.scheme) ?? .http
+            authority = a
+            hostValue = host
+        }
+        return .pool(key(scheme, authority, settings: settings), hostValue: hostValue)
+    }
+
     /// The pool key for `scheme` and `authority`. A port-less `http://` request that its destination's settings
     /// upgrade goes to 443: callers told to send plain http:// to an HTTPS service name no port.
     static func key(_ scheme: Scheme, _ authority: Authority, settings: ManagerSettings) -> PoolKey {

@@ -27,6 +27,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
         self.port = port
         self.secured = tls.map(SecuredBy.interned)
         self.description = tls == nil ? "\(h):\(port)" : "\(PoolKey.tlsPrefix)\(h):\(port)"
+        self.isResolvable = PoolKey.resolvable(h, port: port)
     }
 
     /// Whether the host is an absolute name (`example.`): resolved as it is, without search domains.
@@ -71,10 +72,17 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the host is an IP literal or a name DNS can carry: labels of 1-63 letters, digits, '-' or '_'
-    /// (container names use '_'), at most 253 bytes. Anything else gets a 400 before a query is ever sent.
-    var isResolvable: Bool {
-        if SocketAddress(numericHost: bareHost, port: port) != nil { return true }
-        let bytes = Array(isAbsolute ? host.utf8.dropLast() : host.utf8[...])
+    /// (container names use '_'), at most 253 bytes. Anything else gets a 400 before a query is ever sent. Judged
+    /// once, when the key is made (routing asks right after making one), and not part of the key's identity.
+    let isResolvable: Bool
+
+    /// `isResolvable` for the canonical `host`.
+    private static func resolvable(_ host: String, port: Int) -> Bool {
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        if SocketAddress(numericHost: bare, port: port) != nil { return true }
+        let utf8 = host.utf8
+        let absolute = utf8.count > 1 && utf8.last == UInt8(ascii: ".")
+        let bytes = absolute ? utf8.dropLast() : utf8[...]
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
         var label = 0
         for b in bytes {
