@@ -8,6 +8,13 @@ extension ProxySession {
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.
     func answer(_ cause: ErrorCause, status: Int? = nil, detail: String, closeAfter: Bool = false) {
         if case .closed = machine.phase { return }
+        // Between requests (a bad head, a header timeout) the exchange is the answered one before: its response
+        // head went out, its pool and method are not this answer's. Taken as this one's, the error was a cut of
+        // that answer (never written, the caller reset) counted against its upstream, head-only after a HEAD.
+        if machine.awaitingHead {
+            exchange.reset(now: worker.now)
+            exchange.request.method = .get
+        }
         if exchange.responseHeadSent { return cutResponse(cause) }
         // A CONNECT or Upgrade that berth answers did not become a tunnel: the caller may already be sending the
         // tunnel's bytes, which must never be read as requests (HAProxy closes too). So the connection closes.
