@@ -85,7 +85,7 @@ def read_request(r):
         req["framing"] = "chunked"
         req["body"], req["trailers"] = read_chunked(r)
     elif cls:
-        if len(cls) != 1 or not re.fullmatch(rb"[0-9]{1,18}", cls[0]):
+        if len(cls) != 1 or not re.fullmatch(rb"0*[0-9]{1,18}", cls[0]):
             raise Strict(f"Content-Length {cls!r}")
         req["framing"] = "length"
         req["body"] = r.exact(int(cls[0]))
