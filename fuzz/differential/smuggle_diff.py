@@ -1,10 +1,10 @@
 """Differential smuggling run: each request byte string through berth, HAProxy 2.6 and nginx 1.22 to strict origins.
 
-    fuzz/differential/run.sh [--mutations 60] [--seed 1] [--only NAME] [--out FILE] [--all] [--berth-only]
+    fuzz/differential/run.sh [--mutations 60] [--seed 1] [--only NAME] [--out FILE] [--all] [--berth-only] [--split N]
 
 Prints the cases where berth forwarded what a strict parser refuses or frames otherwise (SMUGGLED seen, an origin
-parse error, a request count or body unlike both other proxies'), and any fault in the heads berth writes. About a
-minute and a half for the default 187 cases (the three proxies run each case at once). Exit status 1 when berth has a finding.
+parse error, a request count or body unlike both other proxies'), and any fault in the heads berth writes. About
+90 s for the default 187 cases (the three proxies run each case at once). Exit status 1 when berth has a finding.
 """
 import argparse
 import json
