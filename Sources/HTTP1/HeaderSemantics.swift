@@ -46,7 +46,14 @@ extension HeaderFacts {
             return HTTPHeaders.readContentLength(v, into: &self)
         case .transferEncoding:
             hasTransferEncoding = true
+            // An empty element (`, chunked`, `chunked,`, an empty line beside a `chunked` one) is malformed here,
+            // though RFC 9110 5.6.1 lets a list carry them: the value is forwarded as it came, and an origin that
+            // compares it whole or reads one line would not frame the body as chunked (HAProxy 422, nginx 501).
+            var elements = 0
+            var commas = 0
+            for i in 0..<v.count where v[i] == 0x2C { commas &+= 1 }
             forEachListElement(v) { coding in
+                elements &+= 1
                 codingCount += 1
                 var isTok = true
                 for i in 0..<coding.count where !isToken(coding[i]) { isTok = false; break }
@@ -58,6 +65,7 @@ extension HeaderFacts {
                     lastIsChunked = false
                 }
             }
+            if elements != commas &+ 1 { hasMalformedCoding = true }
         case .upgrade:
             hasUpgrade = true
         case .expect:

@@ -6,10 +6,10 @@ import HTTP1
 final class ResponsePlanTests: XCTestCase {
     func plan(_ status: Int, _ framing: BodyFraming = .contentLength(2), version: HTTPVersion = .http11,
               upgrade: Bool = false, requestDone: Bool = true, keep: Bool = true, shuttingDown: Bool = false,
-              codings: Bool = false) -> ResponsePlan {
+              codings: Bool = false, otherCodings: Bool = false) -> ResponsePlan {
         ResponsePlan.plan(status: status, framing: framing, version: version, isUpgrade: upgrade,
                           requestDone: requestDone, callerKeepAlive: keep, shuttingDown: shuttingDown,
-                          hasTransferEncoding: codings)
+                          hasTransferEncoding: codings, hasOtherCoding: otherCodings)
     }
 
     func final(_ framing: BodyFraming, keep: Bool, reframe: Reframe = .asIs) -> ResponsePlan {
@@ -62,5 +62,27 @@ final class ResponsePlanTests: XCTestCase {
         XCTAssertEqual(plan(101, .none, upgrade: true), .upgrade)
         XCTAssertEqual(plan(101, .none, upgrade: false), .invalid(.unaskedUpgrade))
         XCTAssertEqual(ResponsePlan.Refusal.unaskedUpgrade.detail, "101 to a request that did not ask to upgrade")
+    }
+
+    /// Should refuse a coding besides chunked for an HTTP/1.0 caller, which knows no Transfer-Encoding: de-chunked
+    /// or read until close, the coded bytes would pass for the content. An HTTP/1.1 caller gets them as they came.
+    func testCodingsBesidesChunkedAreRefusedForAnHTTP10Caller() {
+        XCTAssertEqual(plan(200, .chunked, version: .http10, otherCodings: true), .invalid(.codingForHTTP10))
+        XCTAssertEqual(plan(200, .untilClose, version: .http10, codings: true), .invalid(.codingForHTTP10))
+        XCTAssertEqual(plan(200, .chunked, otherCodings: true), final(.chunked, keep: true))
+        XCTAssertEqual(plan(200, .untilClose, codings: true), final(.untilClose, keep: false))
+    }
+
+    /// Should find a coding besides chunked in any Transfer-Encoding line, whatever the case or spaces.
+    func testOtherCodingsAreFoundInEveryLine() {
+        func headers(_ lines: [String]) -> HTTPHeaders {
+            var h = HTTPHeaders()
+            for l in lines { h.append(name: "Transfer-Encoding", value: l) }
+            return h
+        }
+        XCTAssertFalse(ResponsePlan.namesOtherCoding(headers(["chunked"])))
+        XCTAssertFalse(ResponsePlan.namesOtherCoding(headers([" Chunked\t"])))
+        XCTAssertTrue(ResponsePlan.namesOtherCoding(headers(["gzip, chunked"])))
+        XCTAssertTrue(ResponsePlan.namesOtherCoding(headers(["gzip", "chunked"])))
     }
 }

@@ -23,6 +23,7 @@ ALLOWLIST = {
     "req-smuggle-te-x-then-chunked": "berth answers 501 for any coding besides a lone chunked; llhttp only checks chunked is last",
     "req-smuggle-te-gzip-chunked": "berth answers 501 for codings it cannot forward safely; llhttp accepts gzip, chunked",
     "req-smuggle-te-empty": "berth refuses a Transfer-Encoding without codings; llhttp ignores it",
+    "req-smuggle-te-comma-chunked": "berth refuses an empty coding, forwarded as it came an origin may read it another way (HAProxy 422, nginx 501); llhttp skips it",
     "req-bad-target-fragment": "berth refuses '#' in a request target (fragments are never sent); llhttp accepts",
     "req-bad-double-space": "berth refuses an empty target between two spaces; llhttp skips extra spaces",
     "req-bad-version-20": "berth only speaks HTTP/1.0 and 1.1 (505); llhttp parses any digit pair",

@@ -237,10 +237,14 @@ extension Exchange {
         let framing = parser.head.framing(requestMethod: request.method)
         // The head's own codings matter only to a close-delimited body (whether it may be chunked): looked up then.
         let codings = framing == .untilClose && parser.head.headers.firstIndex(named: "transfer-encoding") != nil
+        // And whether a chunked body to an HTTP/1.0 caller names others (de-chunked, they would be lost): rare too.
+        let otherCodings = framing == .chunked && request.version == .http10
+            && ResponsePlan.namesOtherCoding(parser.head.headers)
         let plan = ResponsePlan.plan(
             status: parser.head.status, framing: framing,
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
-            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings)
+            callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings,
+            hasOtherCoding: otherCodings)
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)

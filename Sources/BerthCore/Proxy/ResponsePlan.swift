@@ -17,11 +17,15 @@ enum ResponsePlan: Equatable {
     enum Refusal: Equatable {
         /// 101 Switching Protocols to a request that did not ask to upgrade.
         case unaskedUpgrade
+        /// A transfer coding besides chunked (`gzip, chunked`, `gzip` until close) for an HTTP/1.0 caller, which
+        /// knows no Transfer-Encoding (RFC 9112 6.1): de-chunked, the coded bytes would pass for the content.
+        case codingForHTTP10
 
         /// The answer's detail.
         var detail: String {
             switch self {
             case .unaskedUpgrade: return "101 to a request that did not ask to upgrade"
+            case .codingForHTTP10: return "a transfer coding besides chunked, which an HTTP/1.0 caller cannot decode"
             }
         }
     }
@@ -40,10 +44,11 @@ enum ResponsePlan: Equatable {
     /// The plan for a head with `status` and body `framing` (already resolved for the request method), answering a
     /// request of `method`, `version` and `isUpgrade`. `requestDone` says the whole request body went out;
     /// `callerKeepAlive` is what the exchange allowed so far; `shuttingDown` ends keep-alive for the drain;
-    /// `hasTransferEncoding` says the head names a transfer coding (read only for a close-delimited body).
+    /// `hasTransferEncoding` says the head names a transfer coding (read only for a close-delimited body);
+    /// `hasOtherCoding` that it names one besides chunked (read only for a chunked body to an HTTP/1.0 caller).
     static func plan(status: Int, framing: BodyFraming, version: HTTPVersion, isUpgrade: Bool,
                      requestDone: Bool, callerKeepAlive: Bool, shuttingDown: Bool,
-                     hasTransferEncoding: Bool = false) -> ResponsePlan {
+                     hasTransferEncoding: Bool = false, hasOtherCoding: Bool = false) -> ResponsePlan {
         if status < 200 {
             if status == 101 {
                 return isUpgrade ? .upgrade : .invalid(.unaskedUpgrade)
@@ -62,13 +67,31 @@ enum ResponsePlan: Equatable {
             if version != .http10 && !hasTransferEncoding {
                 reframe = .chunk
             } else {
+                if hasTransferEncoding && version == .http10 { return .invalid(.codingForHTTP10) }
                 keep = false
             }
         } else if framing == .chunked && version == .http10 {
+            if hasOtherCoding { return .invalid(.codingForHTTP10) }
             // An HTTP/1.0 caller cannot decode chunked (RFC 9112 6.1): strip the framing and end the body by closing.
             reframe = .dechunk
             keep = false
         }
         return .final(Final(framing: framing, callerKeepAlive: keep, reframe: reframe))
+    }
+}
+
+extension ResponsePlan {
+    /// Whether the Transfer-Encoding lines of `headers` name a coding besides chunked. Out of the common path (a
+    /// chunked body to an HTTP/1.0 caller), so the Strings it makes cost nothing that matters.
+    static func namesOtherCoding(_ headers: HTTPHeaders) -> Bool {
+        for value in headers.values(named: "transfer-encoding") {
+            for coding in value.split(separator: ",") {
+                var name = coding
+                while let c = name.first, c == " " || c == "\t" { name = name.dropFirst() }
+                while let c = name.last, c == " " || c == "\t" { name = name.dropLast() }
+                if !name.isEmpty && name.lowercased() != "chunked" { return true }
+            }
+        }
+        return false
     }
 }

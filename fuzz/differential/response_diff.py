@@ -1,0 +1,172 @@
+"""Response framing differential: a hostile origin's CL/TE disagreements through berth, HAProxy and nginx.
+
+    PYTHONPATH=tests:fuzz/differential BERTH_BIN=.build/release/berth python3 fuzz/differential/response_diff.py
+
+Each case is one response the origin writes (then it waits 1 s and closes); the caller sends one GET and reads all it
+gets. Prints what each caller received, with the framing a strict parser finds in it (`frame`), so a head that
+says one framing and bytes that carry another stand out. About 30 seconds.
+"""
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import threading
+import time
+
+from berthkit.process import Berth
+from smuggle_diff import start_haproxy, start_nginx
+
+BODY = b"hello"
+CHUNKED = b"5\r\nhello\r\n0\r\n\r\n"
+CASES = [
+    ("cl-te", b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", CHUNKED),
+    ("te-cl", b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", CHUNKED),
+    ("te-twice", b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", CHUNKED),
+    ("te-empty-element", b"Transfer-Encoding: , chunked\r\n", CHUNKED),
+    ("te-chunked-gzip", b"Transfer-Encoding: chunked, gzip\r\n", CHUNKED),
+    ("te-gzip", b"Transfer-Encoding: gzip\r\n", BODY),
+    ("te-identity", b"Transfer-Encoding: identity\r\n", BODY),
+    ("te-Chunked-tab", b"Transfer-Encoding:\tChunked\t\r\n", CHUNKED),
+    ("cl-list-differ", b"Content-Length: 5, 6\r\n", BODY),
+    ("cl-list-same", b"Content-Length: 5, 5\r\n", BODY),
+    ("cl-plus", b"Content-Length: +5\r\n", BODY),
+    ("cl-dup-differ", b"Content-Length: 5\r\nContent-Length: 3\r\n", BODY),
+    ("cl-space-before-colon", b"Content-Length : 3\r\n", BODY),
+    ("cl-short-body", b"Content-Length: 3\r\n", BODY),
+    ("connection-cl", b"Connection: content-length\r\nContent-Length: 5\r\n", BODY),
+    ("connection-te", b"Connection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n", CHUNKED),
+    ("chunk-ext-bws", b"Transfer-Encoding: chunked\r\n", b"5 ;a=b\r\nhello\r\n0\r\n\r\n"),
+    ("chunk-bare-lf", b"Transfer-Encoding: chunked\r\n", b"5\nhello\r\n0\r\n\r\n"),
+    ("chunk-trailer-cl", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nContent-Length: 9\r\n\r\n"),
+    ("http10-te", b"", CHUNKED),
+]
+
+
+def origin(case_by_port):
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+
+    def serve(c):
+        c.settimeout(3)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                got = c.recv(65536)
+                if not got:
+                    return
+                data += got
+            name = re.search(rb"/r/([\w-]+)", data).group(1).decode()
+            fields, body = dict((n, (f, b)) for n, f, b in CASES)[name]
+            version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
+            if name == "http10-te":
+                fields = b"Transfer-Encoding: chunked\r\n"
+            c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
+            time.sleep(0.4)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def loop():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return ls
+
+
+def fetch(port, target):
+    s = socket.create_connection(("127.0.0.1", port), timeout=3)
+    host = target.split("/")[2]
+    s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    data, how = b"", "timeout"
+    try:
+        while True:
+            got = s.recv(65536)
+            if not got:
+                how = "fin"
+                break
+            data += got
+    except ConnectionResetError:
+        how = "reset"
+    except socket.timeout:
+        pass
+    s.close()
+    return data, how
+
+
+def frame(raw):
+    """What a strict caller makes of the answer: status, framing field lines, the body it frames, leftover bytes."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = lines[0][9:12].decode() if lines and lines[0].startswith(b"HTTP/") else None
+    framing = [ln.decode("latin-1") for ln in lines[1:] if ln.lower().split(b":")[0] in (b"content-length", b"transfer-encoding")]
+    te = [ln.split(b":", 1)[1].strip().lower() for ln in lines[1:] if ln.lower().startswith(b"transfer-encoding:")]
+    cl = [ln.split(b":", 1)[1].strip() for ln in lines[1:] if ln.lower().startswith(b"content-length:")]
+    if te and te[-1].endswith(b"chunked"):
+        body, at = b"", 0
+        while True:
+            m = re.match(rb"([0-9a-fA-F]{1,16})(?:[ \t]*;[^\r\n]*)?\r\n", rest[at:])
+            if not m:
+                return status, framing, ("chunked-broken", body), rest[at:]
+            n, at = int(m.group(1), 16), at + m.end()
+            if n == 0:
+                end = rest.find(b"\r\n\r\n", at - 2)
+                return status, framing, ("chunked", body), rest[end + 4:] if end >= 0 else rest[at:]
+            body, at = body + rest[at:at + n], at + n + 2
+    if cl:
+        n = int(cl[0]) if cl[0].isdigit() else 0
+        return status, framing, ("length", rest[:n]), rest[n:]
+    return status, framing, ("close", rest), b""
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="berth-respdiff-")
+    ls = origin(None)
+    oport = ls.getsockname()[1]
+    started = []
+    try:
+        b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                   "--log-level", "error"], log_path=os.path.join(work, "berth.stderr"))
+        started.append(b)
+        proxies = {"berth": b.proxy[1]}
+        for pname, start in (("haproxy", start_haproxy), ("nginx", start_nginx)):
+            if shutil.which(pname) or os.path.exists(f"/usr/sbin/{pname}"):
+                p, port = start(work, oport)
+                started.append(p)
+                proxies[pname] = port
+        for name, _, _ in CASES:
+            print(name)
+            results = {}
+
+            def one(pname, port):
+                results[pname] = fetch(port, f"http://127.0.0.1:{oport}/r/{name}")
+
+            threads = [threading.Thread(target=one, args=kv) for kv in proxies.items()]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for pname, (raw, how) in results.items():
+                status, framing, body, left = frame(raw)
+                print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}")
+    finally:
+        for p in started:
+            if isinstance(p, Berth):
+                p.stop()
+            else:
+                p.terminate()
+                p.wait(timeout=10)
+        ls.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
