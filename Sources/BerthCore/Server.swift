@@ -66,6 +66,8 @@ public final class BerthServer {
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
         Self.shareGenerations(all)
+        // At max-callers a worker with no caller of its own to close asks these (`Worker.findRoomElsewhere`).
+        for w in all { w.peers = all.filter { $0 !== w }.map { PeerWorker(worker: $0) } }
         // Ignored underneath the watch: libevent puts back the disposition it found when the watch is freed at the
         // end of a shutdown, and the default one made a reload sent then end berth by SIGHUP instead of exit 0.
         signal(SIGHUP, SIG_IGN)
