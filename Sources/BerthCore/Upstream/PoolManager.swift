@@ -38,6 +38,8 @@ final class PoolManager {
     let handOffs: HandOffs
     /// The pools a `/pause?drain=` waits on (PoolManager+Drain.swift): empty but while such a command waits.
     var draining: [Upstream] = []
+    /// Entries marked to forget (`forget`); one whose pause cancelled the mark, or that went, is pruned as found.
+    var forgetting: [Upstream] = []
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
     /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
@@ -156,6 +158,7 @@ final class PoolManager {
     func cancelWait(_ pool: Upstream, waiter: ProxySession) {
         if let grant = handOffs.take(for: waiter) { return giveBack(grant) }
         if !pool.forgotten { ledger.cancelWait(pool.slot, waiter: waiter) }
+        forgetIfEmptied(pool)
     }
 
     /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
@@ -187,8 +190,9 @@ final class PoolManager {
         let slot = ticket.slot
         ledger.connectFailed(ticket)
         slotsFreed(slot)
-        // A connect counts as in flight: it may have been the last thing a `/pause?drain=` waited for.
+        // A connect counts as in flight (for a `/pause?drain=`), and may have held an entry marked to forget.
         notifyDrained(at: slot)
+        forgetIfEmptied(at: slot)
     }
 
     /// A slot for a connection opened ahead of demand; none for a pool marked to forget, which takes no new idle one.
