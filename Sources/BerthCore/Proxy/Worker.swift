@@ -91,6 +91,7 @@ final class Worker: EventHandler {
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
         waker = LoopWaker(base: base)
+        manager.watchDescriptors = DescriptorPlaces(gauge: callers, limit: { [unowned self] in settings.maxCallers })
     }
 
     /// Starts accepting callers on `address`; a Unix socket's file gets `permissions`, and `shared` says other

@@ -40,6 +40,8 @@ final class PoolManager {
     var draining: [Upstream] = []
     /// Entries marked to forget (`forget`); one whose pause cancelled the mark, or that went, is pruned as found.
     var forgetting: [Upstream] = []
+    /// The places a freezer watch's open state file takes under max-callers (`DescriptorPlaces`); nil takes none.
+    var watchDescriptors: DescriptorPlaces?
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
     /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
