@@ -38,14 +38,13 @@ final class PoolManager {
     let handOffs: HandOffs
     /// The pools a `/pause?drain=` waits on (PoolManager+Drain.swift): empty but while such a command waits.
     var draining: [Upstream] = []
-    /// Entries marked to forget (`forget`); one whose pause cancelled the mark, or that went, is pruned as found.
+    /// Entries marked to forget (`forget`) until they go (`dropEntry`); one whose mark a pause cancelled is pruned later.
     var forgetting: [Upstream] = []
     /// The places a freezer watch's open state file takes under max-callers (`DescriptorPlaces`); nil takes none.
     var watchDescriptors: DescriptorPlaces?
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
-    /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
-    /// when there are several workers; PoolManager+Generations.swift).
+    /// Tells the other workers that a request here made a new generation current at an endpoint (set by `Server`).
     var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
     var noRoomUntil: Nanos = 0
@@ -392,6 +391,7 @@ final class PoolManager {
         forgottenTotals.merge(pool.counters)
         forgottenPauses.add(pauses)
         pool.forgotten = true
+        if !forgetting.isEmpty { forgetting.removeAll { $0 === pool } }
         pools[pool.key] = nil
         entryDropped(pool.key)
         return true
