@@ -65,3 +65,14 @@ def test_berth_ctl_with_a_fifo_token_file_fails_at_once(tmp_path):
         raise AssertionError("berth ctl hung in open() on a FIFO token file")
     assert p.returncode == 64, (p.returncode, p.stderr)
     assert "not a regular file (a FIFO)" in p.stderr, p.stderr
+
+
+def test_a_yaml_error_names_its_place_without_echoing_the_file(tmp_path):
+    """A control character in the file (or a /proc file given as the configuration) made the YAML error quote the
+    whole line: megabytes in one log line, and whatever the file held (a secret, the environment) in the log."""
+    config = tmp_path / "berth.yaml"
+    config.write_text('profile: same-region-failover\nx: "TOPSECRET' + "a" * 100_000 + '\x01"\n')
+    p = subprocess.run([BERTH_BIN, "check-config", str(config)], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 64, (p.returncode, p.stderr[-300:])
+    assert len(p.stderr) < 1000 and "TOPSECRET" not in p.stderr, p.stderr[:300]
+    assert f"{config}:2: " in p.stderr and "control characters" in p.stderr, p.stderr
