@@ -64,6 +64,8 @@ final class Worker: EventHandler {
     var peers: [PeerWorker] = []
     /// Callers accepted at the limit while the other workers are asked for room, oldest first (`findRoomElsewhere`).
     var awaitingRoom: [CInt] = []
+    /// The `/pause?drain=` waits on this worker's pools (DrainWaits.swift).
+    var drainWaits: [DrainWait] = []
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
