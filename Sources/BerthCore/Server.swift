@@ -75,6 +75,8 @@ public final class BerthServer {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
         }
+        // A reload or stop asked while berth started is acted on now, by the watch.
+        EarlySignals.handOver()
         let line = "berth listening proxy=\(proxyAddr) admin=\(a.address)\n"
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
