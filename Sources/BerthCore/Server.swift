@@ -66,6 +66,8 @@ public final class BerthServer {
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
         Self.shareGenerations(all)
+        // At max-callers a worker with no caller of its own to close asks these (`Worker.findRoomElsewhere`).
+        for w in all { w.peers = all.filter { $0 !== w }.map { PeerWorker(worker: $0) } }
         // Ignored underneath the watch: libevent puts back the disposition it found when the watch is freed at the
         // end of a shutdown, and the default one made a reload sent then end berth by SIGHUP instead of exit 0.
         signal(SIGHUP, SIG_IGN)
@@ -73,6 +75,8 @@ public final class BerthServer {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
         }
+        // A reload or stop asked while berth started is acted on now, by the watch.
+        EarlySignals.handOver()
         let line = "berth listening proxy=\(proxyAddr) admin=\(a.address)\n"
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }

@@ -40,6 +40,9 @@ public struct ForwardOptions: Sendable {
     /// Add `Transfer-Encoding: chunked`: only for a close-delimited response the proxy re-frames as chunked for an
     /// HTTP/1.1 caller (a head with no transfer coding of its own).
     public var addChunked = false
+    /// A request's `Max-Forwards` to send instead of the caller's (RFC 9110 7.6.2: a TRACE or OPTIONS goes on with
+    /// the value decremented); -1 writes none. The caller's line is left out through `alsoDrop`.
+    public var maxForwards = -1
     /// No Via, nothing extra dropped.
     public init() {}
 }

@@ -7,7 +7,11 @@ public enum HeadSerializer {
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
         methodLength(head.method) + 1 + max(head.text.count, 1) + 1 + 8 + 2
             + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
+            + maxForwardsLineBound
     }
+
+    /// "Max-Forwards: " (14 bytes), up to 19 digits and CRLF.
+    static let maxForwardsLineBound = 14 + 19 + 2
 
     /// The most bytes `writeForwardResponse` can write (status as up to 19 digits, the reason or "OK", the
     /// Transfer-Encoding line a re-framed body adds, and the longer name a Berth-Error is renamed to, allowed for
@@ -81,6 +85,11 @@ public enum HeadSerializer {
         out.crlf()
         copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
         if _slowPath(head.headers.foldContentLength), case .contentLength(let n) = head.framing { writeContentLength(n, into: &out) }
+        if _slowPath(options.maxForwards >= 0) {
+            out.literal("Max-Forwards: ")
+            out.decimal(options.maxForwards)
+            out.crlf()
+        }
         if head.isUpgrade {
             out.literal("Connection: upgrade\r\n")
         } else if head.version == .http10 {

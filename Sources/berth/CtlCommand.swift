@@ -67,8 +67,9 @@ struct CtlOptions: ParsableArguments {
     /// The token as the server reads it: the file's contents without surrounding whitespace; empty is an error.
     static func readToken(_ path: String) throws(CtlError) -> String {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CtlError(usage: "cannot read the token file \(path): \(error.localizedDescription)")
+        // The server's reader: a FIFO (whose open waits for a writer), a device or a huge file is refused at once.
+        do { text = try ConfigurationLoader.readFromDisk(path) } catch {
+            throw CtlError(usage: "cannot read the token file \(path): \(error)")
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw CtlError(usage: "the token file \(path) is empty") }

@@ -34,13 +34,15 @@ enum CtlStatsView {
         let workers = doc["workers"].map { "\($0)" } ?? "-"
         let causes = t.nonZero("errors")
         let restores = t.int("vm_restores")
+        let reclaimed = t.int("callers_reclaimed")
         return [
             "berth \(doc.text("version")) · profile \(doc.text("profile")) · up \(uptime) · workers \(workers)",
             "upstreams \(t.text("upstreams")) · callers \(t.text("callers")) · open \(t.text("open"))/\(t.text("max_total")) · "
                 + "idle \(t.text("idle")) · busy \(t.text("busy")) · connecting \(t.text("connecting")) · pending \(t.text("pending"))",
             "requests \(t.text("requests")) · retries \(t.text("retries")) · received \(t.text("requests_received")) · "
                 + "errors \(t.total("errors"))" + (causes.isEmpty ? "" : " (\(causes.joined(separator: ", ")))")
-                + (restores > 0 ? " · vm restores \(restores)" : ""),
+                + (restores > 0 ? " · vm restores \(restores)" : "")
+                + (reclaimed > 0 ? " · callers closed for room \(reclaimed)" : ""),
             peers(t),
         ]
     }

@@ -3,7 +3,9 @@
 command, so the orders it makes are those of one connection. This drives many at once, with the events that arrive
 from elsewhere: /pause (hold, reject, drain), /resume?prewarm=N, /evict (idle_for, forget=true), SIGHUP reloads that
 change the limits, callers that vanish while queued, connecting or tunnelling, upstreams that close at once, answer
-slowly or reset, and a SIGTERM during all of it. Seeded and bounded in time. The only invariant is the one a trap
+slowly or reset, and a SIGTERM during all of it; also (floods) a max-callers limit the callers reach, so idle and
+lingering callers are closed for room across workers, /pause?drain= whose client hangs up at once, and freezer
+watches of a stand-in cgroup that freezes and thaws. Seeded and bounded in time. The only invariant is the one a trap
 breaks: berth is alive after every round, answers /healthz, and exits 0 (not by a signal) on the final SIGTERM.
 Usage: chaos.py --seconds 120 [--seed 1] [--workers 2] [--berth PATH]. Exit 0 when berth survived, 1 otherwise."""
 import argparse
@@ -153,13 +155,42 @@ def admin_call(admin, method, target):
         return b""
 
 
-def operator(b, config, origins, rng, stop, workers=1):
+def admin_abandon(admin, target):
+    """A POST whose client hangs up before the answer (a /pause?drain= left waiting)."""
+    try:
+        s = socket.create_connection(admin, timeout=3)
+        s.sendall(f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".encode())
+        s.close()
+    except OSError:
+        pass
+
+
+def cgroup_stand_in(work):
+    """A directory with a cgroup v2 `cgroup.events`, which /watch takes for a cgroup; returns it."""
+    d = os.path.join(work, "cg")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "cgroup.events"), "w") as f:
+        f.write("populated 1\nfrozen 0\n")
+    return d
+
+
+def operator(b, config, origins, rng, stop, workers=1, cgroup=None):
     """Admin commands and reloads, at random."""
     while not stop.is_set():
         o = rng.choice(origins)
         up = f"127.0.0.1:{o.port}"
         r = rng.random()
-        if r < 0.2:
+        if cgroup and r < 0.06:
+            if r < 0.02:
+                admin_call(b.admin, "POST", f"/watch?upstream={up}&cgroup={cgroup}")
+            elif r < 0.04:
+                admin_call(b.admin, "POST", f"/unwatch?upstream={up}")
+            else:
+                with open(os.path.join(cgroup, "cgroup.events"), "w") as f:
+                    f.write(f"populated 1\nfrozen {rng.choice([0, 1])}\n")
+        elif r < 0.08:
+            admin_abandon(b.admin, f"/pause?upstream={up}&drain={rng.choice(['1s', '1h'])}")
+        elif r < 0.2:
             mode = rng.choice(["", "&mode=reject", "&hold=200ms", "&drain=100ms", "&drain=50ms&hold=1s"])
             admin_call(b.admin, "POST", f"/pause?upstream={up}{mode}")
         elif r < 0.4:
@@ -181,7 +212,9 @@ def operator(b, config, origins, rng, stop, workers=1):
             config.write_text(f"max-total: {total}\nmax-per-route: {min(route, total)}\n"
                               f"max-pending: {max(workers, rng.choice([2, 3, 10, 100]))}\n"
                               f"acquire-timeout: {rng.choice(['20ms', '200ms', '1s'])}\n"
-                              f"connect-port: [{', '.join(str(x.port) for x in origins)}]\n")
+                              f"connect-port: [{', '.join(str(x.port) for x in origins)}]\n"
+                              # A limit the callers reach: idle and lingering callers are closed for room, across workers.
+                              + (f"max-callers: {rng.choice([2, 4, 8]) * workers}\n" if rng.random() < 0.5 else ""))
             b.proc.send_signal(signal.SIGHUP)
         time.sleep(rng.choice([0, 0.001, 0.01, 0.05]))
 
@@ -215,8 +248,8 @@ def main():
         stop = threading.Event()
         threads = [threading.Thread(target=caller, args=(b.proxy, origins, random.Random(rng.random()), stop), daemon=True)
                    for _ in range(args.callers)]
-        threads.append(threading.Thread(target=operator, args=(b, config, origins, random.Random(rng.random()), stop, args.workers),
-                                        daemon=True))
+        threads.append(threading.Thread(target=operator, args=(b, config, origins, random.Random(rng.random()), stop, args.workers,
+                                                               cgroup_stand_in(work)), daemon=True))
         for t in threads:
             t.start()
         round_end = min(t_end, time.monotonic() + args.round)

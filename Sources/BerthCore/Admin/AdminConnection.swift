@@ -31,6 +31,8 @@ final class AdminConnection: ChannelDelegate {
     /// A large body being handed to the socket a chunk at a time: 14 MB given at once was sent in one event for as
     /// long as the client kept reading, ~5 ms at loopback speed.
     private var sending: (body: OwnedBytes, at: Int, keepAlive: Bool)?
+    /// Tells the workers holding a wait of this connection's (`/pause?drain=`) that nobody is left to answer.
+    private let life = AdminConnectionLife()
     /// Bytes of a large body handed over per loop turn.
     static let bodyChunk = 256 * 1024
 
@@ -141,7 +143,7 @@ final class AdminConnection: ChannelDelegate {
         let keep = head.keepAlive
         let mutation = head.method != .get && head.method != .head
         let headOnly = head.method == .head
-        admin.routes.handle(head) { [weak self] response in
+        admin.routes.handle(head, life: life) { [weak self] response in
             if mutation { self?.logMutation(head, status: response.status) }
             // No answer to a HEAD has content, an error's included (RFC 9110 9.3.2): its client reads none, and would
             // take the bytes for the start of its next answer.
@@ -259,6 +261,8 @@ final class AdminConnection: ChannelDelegate {
     func close() {
         guard !closed else { return }
         closed = true
+        // A /pause?drain= of this connection's still waiting on the workers is dropped by the next one registered.
+        life.end()
         // A half-rendered answer goes with its client: the timer holds the only reference to it.
         sliceTimer?.cancel()
         sliceTimer = nil

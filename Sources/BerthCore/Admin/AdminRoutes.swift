@@ -10,7 +10,7 @@ final class AdminRoutes {
     init(admin: AdminServer) { self.admin = admin }
 
     /// Answers `head` through `respond`, at once or later (a /pause with drain waits).
-    func handle(_ head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
+    func handle(_ head: RequestHead, life: AdminConnectionLife = AdminConnectionLife(), respond: @escaping (AdminResponse) -> Void) {
         // First, for every path: a rebinding page must not learn even what exists. A Unix socket is exempt, as no
         // browser can open one and its clients put placeholders in Host (curl --unix-socket, requests-unixsocket).
         if admin.address.family != .unix,
@@ -32,7 +32,7 @@ final class AdminRoutes {
         }
         do {
             switch path {
-            case "/pause": try requirePOST(head); try pause(query, respond: respond)
+            case "/pause": try requirePOST(head); try pause(query, life: life, respond: respond)
             case "/resume": try requirePOST(head); try resume(query, respond: respond)
             case "/evict": try requirePOST(head); try evict(query, respond: respond)
             case "/watch": try requirePOST(head); try watch(query, respond: respond)
@@ -66,7 +66,7 @@ final class AdminRoutes {
 
     // MARK: mutations
 
-    private func pause(_ q: Substring, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
+    private func pause(_ q: Substring, life: AdminConnectionLife, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "drain", "mode", "hold"])
         guard let key = try query.upstream(required: true) else { return }
         let drain = try query.duration("drain")
@@ -83,17 +83,25 @@ final class AdminRoutes {
             let busy = pools.filter { $0.inFlight > 0 }
             guard let drain, !busy.isEmpty else { return reply(result()) }
             let once = OnceResponder { _ in reply(result()) }
-            let timer = OneShotTimer(base: worker.base) { once.fire(AdminResponse(status: 200, body: [])) }
+            // Kept by the worker until it ends: its pools drained, its time ran out, or its connection closed.
+            let wait = DrainWait(life: life)
+            let timer = OneShotTimer(base: worker.base) { [unowned worker] in
+                worker.endDrainWait(wait)
+                once.fire(AdminResponse(status: 200, body: []))
+            }
+            wait.timer = timer
             var draining = busy.count
             for pool in busy {
                 // Told on a loop turn of its own (DrainNotices), never inside the release that drained the pool.
-                worker.manager.awaitDrain(pool) {
+                let waiter = worker.manager.awaitDrain(pool) { [unowned worker] in
                     draining -= 1
                     guard draining == 0 else { return }
-                    timer.cancel()
+                    worker.endDrainWait(wait)
                     once.fire(AdminResponse(status: 200, body: []))
                 }
+                wait.waiters.append((pool, waiter))
             }
+            worker.keepDrainWait(wait)
             timer.start(after: drain)
         }, done: { (results: [PauseResult]) in
             var w = JSONWriter()

@@ -144,6 +144,16 @@ enum ConfigFile {
         return "unknown key (see docs/configuration.md for the keys)"
     }
 
+    /// The 1-based line and column of the byte at `offset` in `text`.
+    private static func position(ofByte offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1
+        var column = 1
+        for byte in text.utf8.prefix(offset) {
+            if byte == 10 { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+
     /// The 1-based line a node starts on.
     private static func line(_ node: Node) -> Int { node.mark?.line ?? 1 }
 
@@ -152,6 +162,14 @@ enum ConfigFile {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return "\(path):\(mark.line): YAML syntax error: \(problem)"
+        case .reader(let problem, let offset, let value, let yaml):
+            // Yams' own text quotes the whole line: megabytes in one log line from a long one, and whatever the file
+            // held (a secret, a /proc file's environment) in the log. The place and the character say enough.
+            let hex = String(UInt32(bitPattern: value), radix: 16, uppercase: true)
+            let character = "character U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            guard let offset else { return "\(path): YAML error: \(problem) (\(character))" }
+            let (line, column) = position(ofByte: offset, in: yaml)
+            return "\(path):\(line): YAML error: \(problem) (\(character) at column \(column))"
         default:
             return "\(path): YAML error: \(error)"
         }

@@ -17,9 +17,14 @@ extension ConfigurationLoader {
         }
     }
 
+    /// The largest file berth reads whole (4 MiB): a configuration, token, CA bundle or key is a few KiB (the Mozilla
+    /// CA bundle about 220 KiB), and a reload reads on an event loop, so a 10 GB sparse file or a `/proc` file that
+    /// keeps growing is refused after this much instead of holding the loop and taking gigabytes.
+    static let maxFileBytes = 4 << 20
+
     /// The text of the regular file at `path`, after `check` accepted its fstat (the same open file that is read:
     /// no window between the check and the read).
-    static func readRegularFile(_ path: String, check: (stat) throws -> Void) throws -> String {
+    static func readRegularFile(_ path: String, limit: Int = maxFileBytes, check: (stat) throws -> Void) throws -> String {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { throw FileReadFailure(reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
@@ -29,6 +34,8 @@ extension ConfigurationLoader {
             throw FileReadFailure(reason: "not a regular file (\(kind))")
         }
         try check(info)
+        let tooLarge = FileReadFailure(reason: "larger than \(limit >> 20) MiB, more than any configuration, token or TLS file")
+        if Int(info.st_size) > limit { throw tooLarge }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -38,6 +45,8 @@ extension ConfigurationLoader {
                 throw FileReadFailure(reason: String(cString: strerror(errno)))
             }
             if count == 0 { break }
+            // st_size is 0 for most /proc and sysfs files, and a file may grow while it is read.
+            guard bytes.count + count <= limit else { throw tooLarge }
             bytes += chunk[..<count]
         }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw FileReadFailure(reason: "not UTF-8 text") }

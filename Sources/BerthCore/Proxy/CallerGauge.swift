@@ -30,3 +30,18 @@ final class CallerGauge: Sendable {
     /// Gives a caller's place back when its session ends.
     func release() { count.wrappingSubtract(1, ordering: .relaxed) }
 }
+
+/// Descriptors berth holds for something other than a caller (a freezer watch's open state file), counted with the
+/// callers against max-callers: the limit guards the process's descriptors, and a flood of /watch that took them
+/// uncounted left berth unable to accept a caller or open a connection.
+struct DescriptorPlaces {
+    let gauge: CallerGauge
+    /// max-callers now (a reload may change it).
+    let limit: () -> Int
+
+    /// Takes a place for one descriptor; false at the limit.
+    func take() -> Bool { gauge.take(below: limit()) }
+
+    /// Gives a place back when its descriptor is closed.
+    func give() { gauge.release() }
+}

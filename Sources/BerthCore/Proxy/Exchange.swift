@@ -55,6 +55,8 @@ struct Exchange {
     /// The dead-peer check is armed (a reused connection, no response byte yet), and the bytes the connection had
     /// handed to the kernel before this request, which its peer had all acknowledged.
     var deadPeerWatch = false
+    /// The `Max-Forwards` a TRACE or OPTIONS goes on with (the caller's less one); -1 leaves the head as it came.
+    var maxForwards = -1
     var sentBefore: UInt64 = 0
     /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
@@ -136,6 +138,7 @@ struct Exchange {
         callerSendingEnded = false
         upstreamBacklog = 0
         deadPeerWatch = false
+        maxForwards = -1
     }
 
     /// Gives the replay copy back, recording why when a reason is given.

@@ -26,6 +26,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // One owned reference whichever way it came (two branches binding it made the compiler retain it twice).
         guard let pool = cachedRoute() ?? routeAfresh(now: now) else { return }
         exchange.pool = pool
+        if case .options = exchange.request.method, takeMaxForwards() { return }
+        if case .trace = exchange.request.method, takeMaxForwards() { return }
         exchange.socketTimeout = pool.settings.socketTimeout
         if let override = ProxySession.field(&exchange.request, named: "berth-socket-timeout") {
             guard let d = DurationSyntax.nanoseconds(parsing: override) else {

@@ -15,9 +15,12 @@ extension ProxySession {
         // The head goes out from where it lies: the request in the exchange, the Host value in the route cache
         // (both passed inout, no copy) and the channel borrowed from the lease, before the lease moves into the
         // state (so the send's own helpers run before it calls the machine).
+        let maxForwards = exchange.maxForwards
         let sent = lease.withChannel { channel -> RelayStep?? in
             let written = channel.writeInPlace { reserve in
-                worker.withForwardOptions { ProxySession.serialize(&exchange.request, host: &route.hostValue, options: &$0, reserve: reserve) }
+                worker.withForwardOptions {
+                    ProxySession.serialize(&exchange.request, host: &route.hostValue, options: &$0, maxForwards: maxForwards, reserve: reserve)
+                }
             }
             // Out of memory for a head: nothing may follow it on this connection.
             guard written else { return .none }
@@ -66,8 +69,20 @@ extension ProxySession {
     /// array in it retained and released, since the callee could change that class.
     @inline(never)
     private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
-                                  reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
-        HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
+                                  maxForwards: Int, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        if _slowPath(maxForwards >= 0) { return serializeCountingDown(request, host: host, options: options, maxForwards: maxForwards, reserve: reserve) }
+        return HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
+    }
+
+    /// A TRACE or OPTIONS with `Max-Forwards` (`takeMaxForwards`): the caller's line is left out and the decremented
+    /// value goes out in its place. Out of line, with its own copy of the options: rare, and never on the hot path.
+    @inline(never)
+    private static func serializeCountingDown(_ request: RequestHead, host: String, options: ForwardOptions, maxForwards: Int,
+                                              reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        var o = options
+        o.alsoDrop = o.alsoDrop + ["max-forwards"]
+        o.maxForwards = maxForwards
+        return HeadSerializer.writeForwardRequest(request, host: host, options: o, reserve: reserve)
     }
 
     /// A reused connection died before any response byte (or its peer never acknowledged the request): the request

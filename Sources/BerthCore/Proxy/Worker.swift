@@ -60,6 +60,12 @@ final class Worker: EventHandler {
     private var lingering = FIFOQueue<ObjectIdentifier>()
     /// False once a look for an idle session found none, until a session became idle (`sessionIdles`).
     private var mayHaveIdle = true
+    /// The other workers, which may close an idle caller of theirs for one accepted here at the limit (set at start).
+    var peers: [PeerWorker] = []
+    /// Callers accepted at the limit while the other workers are asked for room, oldest first (`findRoomElsewhere`).
+    var awaitingRoom: [CInt] = []
+    /// The `/pause?drain=` waits on this worker's pools (DrainWaits.swift).
+    var drainWaits: [DrainWait] = []
     /// Connections being opened by /resume?prewarm=, kept alive until they finish.
     var prewarmers: [ObjectIdentifier: Prewarmer] = [:]
     private(set) var isShuttingDown = false
@@ -87,6 +93,7 @@ final class Worker: EventHandler {
         housekeeping = LoopEvent(timerOn: base, handler: self, tag: .timer)
         housekeeping.add(after: housekeepingInterval)
         waker = LoopWaker(base: base)
+        manager.watchDescriptors = DescriptorPlaces(gauge: callers, limit: { [unowned self] in settings.maxCallers })
     }
 
     /// Starts accepting callers on `address`; a Unix socket's file gets `permissions`, and `shared` says other
@@ -107,7 +114,12 @@ final class Worker: EventHandler {
 
     private func accept(_ fd: CInt) {
         let limit = settings.maxCallers
-        guard callers.take(below: limit) || (reclaimSlot() && callers.take(below: limit)) else { return refuse(fd) }
+        guard callers.take(below: limit) || (reclaimSlot() && callers.take(below: limit)) else { return findRoomElsewhere(fd) }
+        admit(fd)
+    }
+
+    /// Serves a caller whose place is taken (`callers`).
+    func admit(_ fd: CInt) {
         counters[.callersAccepted] &+= 1
         tick()
         adopt(callerFD: fd, counted: true).start()
@@ -138,8 +150,12 @@ final class Worker: EventHandler {
 
     /// At the caller limit a session of this worker gives way to the new caller, as nginx closes its "reusable"
     /// connections when it runs out: a lingering one first, else the one idle longest. Sessions of other workers are
-    /// not reached (they belong to other threads): a worker with no such session refuses. False when none gave way.
-    private func reclaimSlot() -> Bool { endOldestLinger() || closeOldestIdle() }
+    /// reached only on their own loops (`findRoomElsewhere`). False when none gave way; each one that did is counted.
+    func reclaimSlot() -> Bool {
+        guard endOldestLinger() || closeOldestIdle() else { return false }
+        counters[.callersReclaimed] &+= 1
+        return true
+    }
 
     /// Closes the session idle longest (connected and silent, or between requests with nothing buffered or owed),
     /// so silent connections cannot hold every slot until their idle timeout (a zero-byte slowloris). A session in
@@ -176,7 +192,7 @@ final class Worker: EventHandler {
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
     /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.
-    private func refuse(_ fd: CInt) {
+    func refuse(_ fd: CInt) {
         counters.countFailure(.tooManyCallers)
         let ch = Channel(base: base, fd: fd)
         // What the caller already sent is read first: a close over unread bytes sends a reset, which can destroy the
@@ -229,6 +245,7 @@ final class Worker: EventHandler {
         self.whenDrained = whenDrained
         listener?.close()
         listener = nil
+        refuseAwaitingRoom()
         // A session between requests may still owe its caller the tail of the last response (buffered for a slow
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
         for s in Array(sessions.values) where s.isIdle { s.closeAfterFlush() }
@@ -277,6 +294,7 @@ final class Worker: EventHandler {
 
     /// Frees every C object the worker owns.
     func teardown() {
+        refuseAwaitingRoom()
         for s in Array(sessions.values) { s.close() }
         manager.closeAllIdle()
         manager.freezer?.close()

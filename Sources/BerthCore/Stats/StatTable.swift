@@ -9,7 +9,7 @@
 /// written by hand where it is rendered.
 enum WorkerStat: Int, CaseIterable, Sendable {
     // Counts; stored at `rawValue` (they come first, checked in StatTableTests).
-    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes, vmRestores
+    case callersAccepted, requestsReceived, badRequests, headerTimeouts, tunnels, responsesWithExtraBytes, vmRestores, callersReclaimed
     // By cause.
     case errors
     // Admin work on the loop (AdminHold.swift), stored after the counts.
@@ -37,6 +37,9 @@ enum WorkerStat: Int, CaseIterable, Sendable {
             // Counted once per process, by the worker that owns the watch, so the sum over workers is the count.
             StatColumn(.counter, "vm_restores", "berth_vm_restores_total",
                        "Times the VM was restored from a snapshot (vmgenid or VMClock said so): every pooled connection was dropped and every epoch moved on.")
+        case .callersReclaimed:
+            StatColumn(.counter, "callers_reclaimed", "berth_callers_reclaimed_total",
+                       "Callers closed to make room for a new one at max-callers: a lingering one (its error answer sent) or the one idle longest, of any worker.")
         case .errors:
             StatColumn(.counterBy(.errorCause), "errors", "berth_errors_total",
                        "Requests berth answered itself, by Berth-Error cause (including causes with no upstream).")

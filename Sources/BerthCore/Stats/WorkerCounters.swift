@@ -3,7 +3,7 @@
 /// Caller-side counters of one worker: `WorkerStat` counts at their raw values, and errors by cause.
 struct WorkerCounters: Sendable {
     /// One slot per `WorkerStat` count; the literal is their number (checked in StatTableTests).
-    typealias Counts = InlineArray<7, UInt64>
+    typealias Counts = InlineArray<8, UInt64>
 
     /// `WorkerStat` counts by `rawValue`.
     private var counts = Counts(repeating: 0)

@@ -76,7 +76,17 @@ final class FreezerWatcher: EventHandler {
             if source == .api { watches[key]!.source = .api }
             return old.tracker.last
         }
-        let file = try CgroupFile(cgroup.stateFile)
+        // The open state file is a descriptor like a caller's, and takes a place under max-callers.
+        let places = manager.watchDescriptors
+        guard places?.take() ?? true else {
+            throw FreezerError("no descriptor left to watch \(cgroup.stateFile): berth's callers and watches together "
+                + "hold max-callers (\(places!.limit())); end watches (/unwatch), or raise RLIMIT_NOFILE or max-callers")
+        }
+        let file: CgroupFile
+        do throws(FreezerError) { file = try CgroupFile(cgroup.stateFile) } catch {
+            places?.give()
+            throw error
+        }
         var w = Watch(cgroup: cgroup, source: source, file: file, tracker: FreezerTracker(first: FreezerReading(frozen: false)))
         do throws(FreezerError) {
             // Registered before the first read, so a change between the two is not missed.
@@ -91,6 +101,7 @@ final class FreezerWatcher: EventHandler {
             w.tracker = FreezerTracker(first: first)
         } catch {
             file.close()
+            places?.give()
             // Registrations nobody else uses go again; shared ones (the old watch's among them) stay.
             for id in w.registrations where users[id] == nil { files?.remove(id) }
             throw error
@@ -205,6 +216,7 @@ final class FreezerWatcher: EventHandler {
     /// (the replacing watch's) and those other upstreams still use.
     private func release(_ w: Watch, key: PoolKey, keeping: Set<FileWatch.ID> = []) {
         w.file.close()
+        manager.watchDescriptors?.give()
         if w.polled { poll.removed() }
         for id in w.registrations where !keeping.contains(id) {
             users[id]?.remove(key)

@@ -71,8 +71,29 @@ extension PoolManager {
     func forget(_ key: PoolKey) -> Bool {
         guard let pool = pools[key] else { return false }
         if dropEntry(pool) { return true }
+        if !pool.forgetWhenEmpty {
+            forgetting.removeAll { !$0.forgetWhenEmpty || $0.forgotten }
+            forgetting.append(pool)
+        }
         pool.forgetWhenEmpty = true
         return false
+    }
+
+    /// A pool marked to forget may empty by a path that closes no connection: its last connect failed or was given
+    /// back, its last waiting request left (a caller gone from a paused entry, whose pause the 10-minute sweep never
+    /// forgets). Its entry is dropped on the loop's next turn, not here: the session that emptied it still counts its
+    /// answer on it, and counts made after the drop would be lost to the totals.
+    func forgetIfEmptied(_ pool: Upstream) {
+        guard pool.forgetWhenEmpty && !pool.forgotten else { return }
+        drainNotices.post([{ [unowned self] in
+            if pool.forgetWhenEmpty && !pool.forgotten { forget(pool.key) }
+        }])
+    }
+
+    /// `forgetIfEmptied` for the marked pool at `slot` (a connect given back names its slot only).
+    func forgetIfEmptied(at slot: PoolSlot) {
+        guard !forgetting.isEmpty else { return }
+        for pool in forgetting where !pool.forgotten && pool.slot == slot { forgetIfEmptied(pool) }
     }
 
     /// Drops active, unwatched entries with no connections that have been quiet for `forgetAfter`.

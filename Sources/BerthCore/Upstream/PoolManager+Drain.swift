@@ -2,10 +2,22 @@
 import EventLoop
 
 extension PoolManager {
-    /// `notice` runs once nothing is in flight on `pool` (busy connections, connects), on a loop turn of its own.
-    func awaitDrain(_ pool: Upstream, _ notice: @escaping () -> Void) {
+    /// `notice` runs once nothing is in flight on `pool` (busy connections, connects), on a loop turn of its own,
+    /// unless `stopAwaitingDrain` takes the returned waiter back first.
+    @discardableResult
+    func awaitDrain(_ pool: Upstream, _ notice: @escaping () -> Void) -> DrainWaiter {
         if pool.drainWaiters.isEmpty { draining.append(pool) }
-        pool.drainWaiters.append(notice)
+        let waiter = DrainWaiter(notice)
+        pool.drainWaiters.append(waiter)
+        return waiter
+    }
+
+    /// Takes back a waiter whose `/pause?drain=` is over (its time ran out, or its admin connection closed); one
+    /// already told is not there any more.
+    func stopAwaitingDrain(_ pool: Upstream, _ waiter: DrainWaiter) {
+        guard let i = pool.drainWaiters.firstIndex(where: { $0 === waiter }) else { return }
+        pool.drainWaiters.remove(at: i)
+        if pool.drainWaiters.isEmpty { draining.removeAll { $0 === pool } }
     }
 
     /// Posts the notices waiting for `pool` once nothing is in flight on it (after each release, tunnel end, connect
@@ -15,7 +27,7 @@ extension PoolManager {
     func notifyDrained(_ pool: Upstream) {
         // The empty check first: it is what every release finds, and it reads no pool state.
         guard !pool.drainWaiters.isEmpty, pool.inFlight == 0 else { return }
-        drainNotices.post(pool.drainWaiters)
+        drainNotices.post(pool.drainWaiters.map(\.notice))
         pool.drainWaiters.removeAll()
         draining.removeAll { $0 === pool }
     }
@@ -26,4 +38,10 @@ extension PoolManager {
         guard !draining.isEmpty else { return }
         for pool in draining where pool.slot == slot { notifyDrained(pool) }
     }
+}
+
+/// One `/pause?drain=`'s wait on one pool (`PoolManager.awaitDrain`), a class so it can be taken back by identity.
+final class DrainWaiter {
+    let notice: () -> Void
+    init(_ notice: @escaping () -> Void) { self.notice = notice }
 }

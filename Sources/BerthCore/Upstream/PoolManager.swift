@@ -38,10 +38,13 @@ final class PoolManager {
     let handOffs: HandOffs
     /// The pools a `/pause?drain=` waits on (PoolManager+Drain.swift): empty but while such a command waits.
     var draining: [Upstream] = []
+    /// Entries marked to forget (`forget`) until they go (`dropEntry`); one whose mark a pause cancelled is pruned later.
+    var forgetting: [Upstream] = []
+    /// The places a freezer watch's open state file takes under max-callers (`DescriptorPlaces`); nil takes none.
+    var watchDescriptors: DescriptorPlaces?
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
-    /// Tells the other workers that a request here made a new generation current at an endpoint (`Server` sets it
-    /// when there are several workers; PoolManager+Generations.swift).
+    /// Tells the other workers that a request here made a new generation current at an endpoint (set by `Server`).
     var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
     var noRoomUntil: Nanos = 0
@@ -156,6 +159,7 @@ final class PoolManager {
     func cancelWait(_ pool: Upstream, waiter: ProxySession) {
         if let grant = handOffs.take(for: waiter) { return giveBack(grant) }
         if !pool.forgotten { ledger.cancelWait(pool.slot, waiter: waiter) }
+        forgetIfEmptied(pool)
     }
 
     /// A grant whose waiter went away before it arrived: an unused connection goes through the release gate (to the
@@ -187,8 +191,9 @@ final class PoolManager {
         let slot = ticket.slot
         ledger.connectFailed(ticket)
         slotsFreed(slot)
-        // A connect counts as in flight: it may have been the last thing a `/pause?drain=` waited for.
+        // A connect counts as in flight (for a `/pause?drain=`), and may have held an entry marked to forget.
         notifyDrained(at: slot)
+        forgetIfEmptied(at: slot)
     }
 
     /// A slot for a connection opened ahead of demand; none for a pool marked to forget, which takes no new idle one.
@@ -386,6 +391,7 @@ final class PoolManager {
         forgottenTotals.merge(pool.counters)
         forgottenPauses.add(pauses)
         pool.forgotten = true
+        if !forgetting.isEmpty { forgetting.removeAll { $0 === pool } }
         pools[pool.key] = nil
         entryDropped(pool.key)
         return true

@@ -50,7 +50,7 @@ final class Upstream {
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
     var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish (`PoolManager.awaitDrain`).
-    var drainWaiters: [() -> Void] = []
+    var drainWaiters: [DrainWaiter] = []
     /// The generations requests named for its address (`Berth-Generation`); the epoch stands for the current one.
     var generations = Generations()
     /// What its connections' handshakes need, for a TLS pool (`key.tls` set).
