@@ -10,15 +10,15 @@ enum Body: Sendable {
     case untilClose
     case done
 
-    /// The body a head announced; `limits` is read only for a chunked one, which with `holdingTrailers` stops
-    /// before a trailer section that has fields (`BodyDecoder.holdsTrailers`).
-    init(_ framing: BodyFraming, limits: @autoclosure () -> HTTP1Limits, holdingTrailers: Bool = false) {
+    /// The body a head announced; `limits` is read only for a chunked one, which with `holdingLastChunk` stops
+    /// before its last chunk (`BodyDecoder.holdsLastChunk`).
+    init(_ framing: BodyFraming, limits: @autoclosure () -> HTTP1Limits, holdingLastChunk: Bool = false) {
         switch framing {
         case .none: self = .done
         case .contentLength(let n): self = n == 0 ? .done : .length(remaining: n)
         case .chunked:
             var decoder = BodyDecoder(framing: .chunked, limits: limits())
-            decoder.holdsTrailers = holdingTrailers
+            decoder.holdsLastChunk = holdingLastChunk
             self = .chunked(decoder)
         case .untilClose: self = .untilClose
         }
@@ -27,12 +27,6 @@ enum Body: Sendable {
     /// The message has ended; later bytes belong to the next one.
     var isDone: Bool {
         if case .done = self { return true }
-        return false
-    }
-
-    /// A chunked body stopped before its trailer section (`holdingTrailers`).
-    var holdsTrailer: Bool {
-        if case .chunked(let d) = self { return d.holdsTrailer }
         return false
     }
 

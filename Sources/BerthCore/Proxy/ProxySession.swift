@@ -277,7 +277,10 @@ final class ProxySession: ChannelDelegate {
                     exchange.deadPeerWatch = false
                 }
                 exchange.responseBytes += UInt64(n)
-                channel.setTimeout(exchange.socketTimeout, now: worker.now)
+                if _slowPath(exchange.headDeadline != 0) {
+                    exchange.readHeadBytes(now: worker.now, headTimeout: worker.settings.responseHeadTimeout)
+                }
+                channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
             case .wouldBlock:
                 // Nothing new from the upstream: the read a yielded relay scheduled. Its work left may be on either
                 // side (a request body's runs, unflushed output), and the machine looks at both.
