@@ -11,8 +11,8 @@ public struct BodyDecoder: Sendable {
     }
 
     var state: State
-    /// Stop before the last chunk: a size line that starts with `0` (the last chunk, or a size with leading zeros)
-    /// is left to `takeHeldLine`, which gives it back once it is known and, for the last chunk, once its whole
+    /// Stop before the last chunk: a size line whose digits are all zeros (or whose digits past its leading zeros
+    /// are not in yet) is left to `takeHeldLine`, which gives it back once it is known and, for the last chunk, once its whole
     /// trailer section is in. So a relay sends the last chunk only with its whole section (and can rewrite its
     /// fields), and a message cut inside either shows as a missing last chunk, as HAProxy relays it.
     /// Next to `state`, in its padding: the decoder (and the relay's `Body`) keep their size.
@@ -143,7 +143,7 @@ public struct BodyDecoder: Sendable {
             }
             switch state {
             case .sizeStart:
-                if _slowPath(holdsLastChunk) && c == 0x30 {
+                if _slowPath(holdsLastChunk) && c == 0x30 && onlyZeros(bytes, from: i) {
                     // Maybe the last chunk: stop before its line (`takeHeldLine`).
                     lineBytes = 0
                     state = .lastChunkHeld
@@ -208,6 +208,16 @@ public struct BodyDecoder: Sendable {
             }
         }
         return n
+    }
+
+    /// Whether a size line's digits from `i` on (after a `0`) are zeros to their end or to the end of `bytes`: the
+    /// last chunk, or a size not known yet. A size with leading zeros whose other digits are here goes on unheld.
+    /// Out of line: it runs only for a holding decoder at a size line starting with `0`.
+    @inline(never)
+    func onlyZeros(_ bytes: UnsafeRawBufferPointer, from i: Int) -> Bool {
+        var j = i
+        while j < bytes.count && bytes[j] == 0x30 { j += 1 }
+        return j == bytes.count || charClass[Int(bytes[j])] & CharClass.hex == 0
     }
 
     @inline(__always) func hexValue(_ c: UInt8) -> UInt8 {

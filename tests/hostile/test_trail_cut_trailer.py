@@ -101,7 +101,8 @@ def test_a_cut_in_the_last_chunk_or_trailer_resets_an_http10_caller(berth, raw_o
     [b"0", b"\r\n", b"\r\n"],
     [b"000\r\nX-A: 1\r\n", b"\r\n"],
     [b"0", b"05\r\nworld\r\n0\r\n\r\n"],
-], ids=["whole", "dripped", "trailer-dripped", "leading-zero-size"])
+    [b"01\r\nx\r\n" * 20000 + b"0\r\n\r\n"],
+], ids=["whole", "dripped", "trailer-dripped", "leading-zero-size", "20000-leading-zero-chunks"])
 def test_a_whole_last_chunk_still_arrives_and_the_connection_is_kept(berth, raw_origin, pieces):
     """The held last chunk goes out once its section is whole; a size with leading zeros is an ordinary chunk."""
     def handler(conn):

@@ -1,7 +1,7 @@
 """Fields no trailer may carry (RFC 9110 6.5.1: framing, routing, connection control, authentication, content format)
 reached the caller as the origin sent them, so a downstream that merges trailers into the header section could take
 the origin's `Content-Length` or `Connection` for the message's own. They are now left out; other fields go through
-byte for byte (HAProxy 2.6 drops Content-Length, nginx 1.22 every upstream trailer field)."""
+byte for byte (HAProxy 2.6 passes them on lower-cased, nginx 1.22 drops every upstream trailer field)."""
 import time
 
 import pytest

@@ -30,6 +30,12 @@ enum Body: Sendable {
         return false
     }
 
+    /// A chunked body stopped before its last chunk (`holdingLastChunk`).
+    var holdsLastChunk: Bool {
+        if case .chunked(let d) = self { return d.isHoldingLastChunk }
+        return false
+    }
+
     /// A Content-Length or chunked body with bytes still due. For a request body this is `!isDone` (a request is
     /// never until-close: beginExchange refuses it), and it is cheaper: the payload cases are told apart by the
     /// enum's tag alone, while telling `.done` from `.untilClose` reads the whole payload area.
@@ -73,10 +79,23 @@ enum Body: Sendable {
             guard available > 0, let all = whole() else { return false }
             var at = 0
             while at < all.count && !decoder.isComplete {
-                let n: Int
-                do { n = try decoder.consume(UnsafeRawBufferPointer(rebasing: all[at...])) } catch { return true }
-                guard n > 0 else { return false }
-                at += n
+                let rest = UnsafeRawBufferPointer(rebasing: all[at...])
+                do {
+                    if decoder.isHoldingLastChunk {
+                        // A held last chunk settles the body once its whole section is in.
+                        switch try decoder.takeHeldLine(rest) {
+                        case .needMore: return false
+                        case .chunk(let line): at += line
+                        case .lastChunk: return true
+                        }
+                        continue
+                    }
+                    let n = try decoder.consume(rest)
+                    guard n > 0 || decoder.isHoldingLastChunk else { return false }
+                    at += n
+                } catch {
+                    return true
+                }
             }
             return decoder.isComplete
         case .untilClose:

@@ -60,12 +60,10 @@ struct Exchange {
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
     var deadPeerAt: Nanos = 0
 
-    /// When the response head being read must be whole (`response-head-timeout` after its first byte): 0 while
-    /// no head is under way (the final one is in), `Exchange.nextHead` until the next upstream byte starts one. The
-    /// socket timeout bounds each silence; this bounds a head dripped a byte at a time under it.
+    /// When the response head being read must be whole (`response-head-timeout` after its first read that left it
+    /// partial), 0 while none is under way. The socket timeout bounds each silence; this bounds a head dripped a byte
+    /// at a time under it. A head whole in one read never sets it.
     var headDeadline: Nanos = 0
-    /// `headDeadline`'s mark for "the next byte starts a head".
-    static let nextHead: Nanos = -1
 
     /// The upstream's timeout from `now`: the socket timeout, or while the dead-peer check is armed, what is left
     /// of its delay; never past a head's deadline.
@@ -76,28 +74,9 @@ struct Exchange {
         return socketTimeout
     }
 
-    /// The last upstream read while a head was under way: a timer cut short by a head's deadline, firing after the
-    /// head came whole, runs on to the socket timeout from there (`silenceLeft`).
-    var lastHeadReadAt: Nanos = 0
-
-    /// Upstream bytes arrived while a head is under way (or due): its first byte starts its deadline.
-    @inline(never)
-    mutating func readHeadBytes(now: Nanos, headTimeout: Nanos) {
-        if headDeadline == Exchange.nextHead { headDeadline = now + headTimeout }
-        lastHeadReadAt = now
-    }
-
     /// Whether a head's deadline has come at `now` (the timer's firing, which may run a little early).
     func headIsLate(now: Nanos) -> Bool {
         headDeadline > 0 && now + 1_000_000 >= headDeadline
-    }
-
-    /// At the upstream timer's firing with no head under way: how much of the socket timeout is still left since
-    /// the last read of a head (a timer a head's deadline cut short), or 0 when the silence is a whole timeout.
-    func silenceLeft(now: Nanos) -> Nanos {
-        guard headDeadline == 0, lastHeadReadAt > 0 else { return 0 }
-        let left = lastHeadReadAt + socketTimeout - now
-        return left > 1_000_000 ? left : 0
     }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
@@ -149,6 +128,7 @@ struct Exchange {
         responseKeepAlive = true
         upstreamKeepAliveTimeout = -1
         responseBytes = 0
+        headDeadline = 0
         callerKeepAlive = true
         socketTimeout = 0
         reused = false

@@ -31,8 +31,6 @@ extension ProxySession {
         // (close() gives the lease, now in the state, back through the gate).
         guard written else { return close() }
         exchange.sentAt = now
-        exchange.headDeadline = Exchange.nextHead
-        exchange.lastHeadReadAt = 0
         exchange.upstreamUnflushed = true
         responseParser.reset()
         // The socket timeout runs from the send. A reused connection is already read (idle connections are watched
@@ -65,8 +63,6 @@ extension ProxySession {
 
     func upstreamTimedOut() {
         if _slowPath(exchange.headIsLate(now: worker.now)) { return responseHeadTimedOut() }
-        let left = exchange.silenceLeft(now: worker.now)
-        if left > 0, let up = machine.state.connection { return up.channel.setTimeout(left, now: worker.now) }
         if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
         if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(exchange.socketTimeout) / 1e9
@@ -76,15 +72,6 @@ extension ProxySession {
         let detail = exchange.requestDone ? "no data from \(upstream) for \(seconds)s"
             : "the request body stalled: nothing from the caller, and no data from \(upstream), for \(seconds)s"
         answer(.readTimeout, detail: detail)
-    }
-
-    /// A response head dripped past `response-head-timeout` from its first byte, each byte under the socket timeout:
-    /// the caller gets 504 `read-timeout` (the head never went out), and the connection, mid-head, is closed.
-    private func responseHeadTimedOut() {
-        let seconds = Double(worker.settings.responseHeadTimeout) / 1e9
-        let upstream = exchange.key?.description ?? "upstream"
-        abortUpstream(reason: .error)
-        answer(.readTimeout, detail: "no whole response head from \(upstream) within \(seconds)s of its first byte (response-head-timeout)")
     }
 
     /// At the socket timeout: whether the upstream is still taking bytes berth sent it (what berth wrote and it has

@@ -256,8 +256,8 @@ extension Exchange {
             return .invalidResponse(.refused(refusal))
         case .interim(let forward):
             response = .awaitingHead
-            // The next head has a deadline of its own from its first byte.
-            headDeadline = Exchange.nextHead
+            // The next head has a deadline of its own.
+            headDeadline = 0
             if forward { return .forwardInterim(consumed: consumed) }
             parser.reset()
             return .consumeResponse(consumed)

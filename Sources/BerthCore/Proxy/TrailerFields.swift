@@ -1,4 +1,4 @@
-// An upstream's last chunk and trailer section on their way to the caller, given the treatment a response head's fields get.
+// A chunked body's last chunk and trailer section on their way on, given the treatment a forwarded head's fields get.
 
 /// Rewrites a response's trailer fields as `HeadSerializer` does a response head's: `Berth-Error` goes out as
 /// `Berth-Upstream-Error` (a caller never takes an upstream's cause for this berth's own), and `Berth-Generation`
@@ -9,7 +9,13 @@ enum TrailerFields {
     /// Writes `section` (the last-chunk line, field lines each with its CRLF, then the empty line; checked by the
     /// chunked decoder) to `caller`, rewritten. The last-chunk line goes as it came.
     static func write<C: RelayChannel>(_ section: UnsafeRawBufferPointer, to caller: C) {
-        guard let first = section.firstIndex(of: 0x0A) else { return caller.write(section) }
+        rewrite(section, renamingBerthError: true) { caller.write($0) }
+    }
+
+    /// Hands `section`'s bytes to `emit` in runs, rewritten: a request's trailer (`renamingBerthError` false) loses
+    /// the same fields as a response's, and its `Berth-Error`, no cause of berth's, goes as it came.
+    static func rewrite(_ section: UnsafeRawBufferPointer, renamingBerthError: Bool, _ emit: (UnsafeRawBufferPointer) -> Void) {
+        guard let first = section.firstIndex(of: 0x0A) else { return emit(section) }
         var run = 0
         var line = first + 1
         while line < section.count {
@@ -17,18 +23,18 @@ enum TrailerFields {
             let next = end + 1
             let colon = section[line..<next].firstIndex(of: 0x3A) ?? next
             let name = UnsafeRawBufferPointer(rebasing: section[line..<colon])
-            let rename = equalsIgnoringCase(name, "berth-error")
+            let rename = renamingBerthError && equalsIgnoringCase(name, "berth-error")
             if rename || isDropped(name) {
-                if line > run { caller.write(UnsafeRawBufferPointer(rebasing: section[run..<line])) }
+                if line > run { emit(UnsafeRawBufferPointer(rebasing: section[run..<line])) }
                 if rename {
-                    caller.write(bytes(of: "Berth-Upstream-Error"))
-                    caller.write(UnsafeRawBufferPointer(rebasing: section[colon..<next]))
+                    emit(bytes(of: "Berth-Upstream-Error"))
+                    emit(UnsafeRawBufferPointer(rebasing: section[colon..<next]))
                 }
                 run = next
             }
             line = next
         }
-        if section.count > run { caller.write(UnsafeRawBufferPointer(rebasing: section[run...])) }
+        if section.count > run { emit(UnsafeRawBufferPointer(rebasing: section[run...])) }
     }
 
     /// Whether a trailer field called `name` is left out: berth's own request fields, and those no trailer may
@@ -41,8 +47,8 @@ enum TrailerFields {
     /// control, request modifiers, authentication and how to read the content. Passed on, a recipient that merges
     /// trailers into the header section (as RFC 9110 6.5.2 lets one that knows the field do) could take a
     /// `Content-Length` or a `Connection` from the origin's trailer as the message's own. The list is Go net/http's
-    /// `badTrailer`, with Upgrade and the cookie fields: Go refuses these names in a `Trailer` declaration, HAProxy
-    /// 2.6 drops `Content-Length` from a relayed trailer, nginx 1.22 drops every upstream trailer field.
+    /// `badTrailer`, with Upgrade and the cookie fields: Go refuses these names in a `Trailer` declaration; nginx
+    /// 1.22 drops every upstream trailer field, HAProxy 2.6 passes them on (bench/hostile-compare).
     static func isForbidden(_ name: UnsafeRawBufferPointer) -> Bool {
         switch name.count {
         case 2: return equalsIgnoringCase(name, "te")
