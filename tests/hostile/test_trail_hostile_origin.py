@@ -123,3 +123,63 @@ def test_a_1xx_with_a_body_is_not_a_final_answer(berth, raw_origin):
     raw, how = fetch(b, o)
     assert b"SMUGGLED" not in raw, raw
     assert status_of(raw.split(b"\r\n\r\n", 1)[1] if raw.startswith(b"HTTP/1.1 103") else raw) == 502, raw
+
+
+def _chunked_of_total(total):
+    """A chunked 200 whose head, chunks and last chunk together are `total` bytes."""
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for n in range(1, total):
+        answer = head + b"%x\r\n" % n + b"c" * n + b"\r\n0\r\n\r\n"
+        if len(answer) == total:
+            return answer, n
+    raise AssertionError(total)
+
+
+def test_unsolicited_response_behind_a_read_sized_chunked_answer_is_never_relayed(berth):
+    """As test_upstream_extra_bytes_boundary, with a chunked answer whose last chunk (held until whole) ends where a
+    read ends, the unsolicited response right behind it in the same write."""
+    from test_upstream_extra_bytes_boundary import _origin
+    b = berth()
+    for total in (4096, 4095, 4097):
+        first, n = _chunked_of_total(total)
+        lsock, stop, t = _origin(first)
+        hostport = "127.0.0.1:%d" % lsock.getsockname()[1]
+        try:
+            for _ in range(3):
+                s = connect(b.proxy)
+                s.sendall(f"GET http://{hostport}/1 HTTP/1.1\r\nHost: {hostport}\r\n\r\n"
+                          f"GET http://{hostport}/2 HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+                raw = b""
+                s.settimeout(5)
+                while not raw.endswith(b"REAL") and b"EVIL" not in raw:
+                    got = s.recv(65536)
+                    assert got, raw[-300:]
+                    raw += got
+                s.close()
+                assert b"EVIL" not in raw, f"answer of {total} bytes: the unsolicited response was relayed"
+                assert raw.count(b"c" * n) == 1 and b"\r\n0\r\n\r\nHTTP/1.1 200 OK" in raw, raw[-300:]
+        finally:
+            stop.append(1)
+            lsock.close()
+            t.join(2)
+
+
+def test_bytes_after_an_answer_to_head_never_answer_the_next_request(berth, raw_origin):
+    answers = []
+
+    def handler(conn):
+        conn.read_request_head()
+        answers.append(1)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" if len(answers) == 1
+                     else b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond")
+        time.sleep(1)
+
+    b = berth()
+    o = raw_origin(handler)
+    c = connect(b.proxy)
+    c.sendall(f"HEAD http://{o.hostport}/x HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    time.sleep(0.3)
+    c.sendall(f"GET http://{o.hostport}/x HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    raw, _ = read_to_end(c, timeout=3)
+    c.close()
+    assert b"hello" not in raw and raw.endswith(b"second"), raw

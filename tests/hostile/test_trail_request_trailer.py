@@ -114,3 +114,42 @@ def test_sizes_with_leading_zeros_are_ordinary_chunks(berth, raw_origin, pieces)
     c.close()
     expect = b"hello" if b"hello" in body else b"x" * body.count(b"01\r\nx\r\n")
     assert got == [expect], (len(got[0]) if got else None, len(expect))
+
+
+def test_a_replayed_upload_carries_the_trailer_as_rewritten(berth, raw_origin):
+    """`replay: unread`: the copy a replay sends holds the trailer as it went the first time, rewritten."""
+    bodies = []
+
+    def handler(conn):
+        n = 0
+        while True:
+            try:
+                head = conn.read_until(b"\r\n\r\n")
+            except EOFError:
+                return
+            n += 1
+            if b"chunked" not in head.lower():
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                continue
+            bodies.append(conn.read_until(b"\r\n\r\n"))
+            if n == 2:
+                return  # read whole, closed without a response byte: the keep-alive race
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nreplayed")
+
+    o = raw_origin(handler)
+    b = berth("--replay", "unread", "--idle-timeout", "30s")
+    c = connect(b.proxy)
+    c.sendall(f"GET http://{o.hostport}/prime HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    raw = b""
+    while not raw.endswith(b"ok"):
+        raw += c.recv(65536)
+    time.sleep(0.1)
+    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+              + b"5\r\nhello\r\n0\r\n" + SECTION)
+    raw = b""
+    while not raw.endswith(b"replayed"):
+        chunk = c.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    c.close()
+    assert bodies == [b"5\r\nhello\r\n0\r\n" + KEPT] * 2, bodies
