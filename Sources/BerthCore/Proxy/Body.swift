@@ -30,12 +30,6 @@ enum Body: Sendable {
         return false
     }
 
-    /// A chunked body stopped before its last chunk (`holdingLastChunk`).
-    var holdsLastChunk: Bool {
-        if case .chunked(let d) = self { return d.isHoldingLastChunk }
-        return false
-    }
-
     /// A Content-Length or chunked body with bytes still due. For a request body this is `!isDone` (a request is
     /// never until-close: beginExchange refuses it), and it is cheaper: the payload cases are told apart by the
     /// enum's tag alone, while telling `.done` from `.untilClose` reads the whole payload area.
