@@ -6,15 +6,17 @@ public struct BodyDecoder: Sendable {
         case fixed, untilClose, complete
         case sizeStart, size, sizeWS, ext, sizeLF, data, dataCR, dataLF
         case trailerLineStart, trailerName, trailerValue, trailerLF, finalLF
-        /// Stopped before a trailer section with fields (`holdsTrailers`): its bytes are the caller's to take.
-        case trailerHeld
+        /// Stopped before a size line that starts with `0` (`holdsLastChunk`): its bytes are the caller's to take.
+        case lastChunkHeld
     }
 
     var state: State
-    /// Stop before a trailer section that has fields, so the relay can take it whole and rewrite it (a response's
-    /// trailer: `Berth-Error` renamed as in a head). A section with no field (`0 CRLF CRLF`) goes through as it is.
+    /// Stop before the last chunk: a size line whose digits are all zeros (or whose digits past its leading zeros
+    /// are not in yet) is left to `takeHeldLine`, which gives it back once it is known and, for the last chunk, once its whole
+    /// trailer section is in. So a relay sends the last chunk only with its whole section (and can rewrite its
+    /// fields), and a message cut inside either shows as a missing last chunk, as HAProxy relays it.
     /// Next to `state`, in its padding: the decoder (and the relay's `Body`) keep their size.
-    public var holdsTrailers = false
+    public var holdsLastChunk = false
     var remaining: UInt64 = 0
     var digits = 0
     var lineBytes = 0
@@ -36,15 +38,43 @@ public struct BodyDecoder: Sendable {
     /// Whether the body has ended; later bytes belong to the next message.
     public var isComplete: Bool { state == .complete }
 
-    /// Whether the decoder stopped before a trailer section with fields (`holdsTrailers`); it consumes nothing more
-    /// until `releaseTrailer`.
-    public var holdsTrailer: Bool { state == .trailerHeld }
+    /// Whether the decoder stopped before a size line starting with `0` (`holdsLastChunk`); it consumes nothing
+    /// more until `takeHeldLine` moves it on.
+    public var isHoldingLastChunk: Bool { state == .lastChunkHeld }
 
-    /// Goes on past a held trailer section: the next bytes are its field lines, checked as any trailer's.
-    public mutating func releaseTrailer() {
-        precondition(state == .trailerHeld, "no trailer is held")
-        holdsTrailers = false
-        state = .trailerLineStart
+    /// What a held size line turned out to be (`takeHeldLine`).
+    public enum HeldLine: Equatable, Sendable {
+        /// Not all of it is in yet (nor, for the last chunk, all of its trailer section).
+        case needMore
+        /// A size with leading zeros: an ordinary chunk whose size line is the first `lineBytes`; the decoder has
+        /// moved past it and holds the next size line starting with `0` again.
+        case chunk(lineBytes: Int)
+        /// The last chunk and its whole trailer section, the first `bytes`: the body is complete.
+        case lastChunk(bytes: Int)
+    }
+
+    /// Reads the held size line, and for the last chunk its trailer section, from `bytes` (all that is buffered
+    /// from the held line on). The decoder moves on only when the answer is not `needMore`; a relay asks again,
+    /// from the line's start, as more arrives (the re-read is bounded by the line and trailer limits).
+    public mutating func takeHeldLine(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> HeldLine {
+        precondition(state == .lastChunkHeld, "no size line is held")
+        var d = self
+        d.state = .sizeStart
+        d.holdsLastChunk = false
+        guard let lf = bytes.firstIndex(of: LF) else {
+            _ = try d.consume(bytes)
+            return .needMore
+        }
+        let line = try d.consume(UnsafeRawBufferPointer(rebasing: bytes[...lf]))
+        if d.state == .data {
+            d.holdsLastChunk = true
+            self = d
+            return .chunk(lineBytes: line)
+        }
+        let section = try d.consume(UnsafeRawBufferPointer(rebasing: bytes[(lf + 1)...]))
+        guard d.isComplete else { return .needMore }
+        self = d
+        return .lastChunk(bytes: line + section)
     }
 
     /// How many leading bytes of `bytes` belong to this body, framing included.
@@ -113,6 +143,12 @@ public struct BodyDecoder: Sendable {
             }
             switch state {
             case .sizeStart:
+                if _slowPath(holdsLastChunk) && c == 0x30 && onlyZeros(bytes, from: i) {
+                    // Maybe the last chunk: stop before its line (`takeHeldLine`).
+                    lineBytes = 0
+                    state = .lastChunkHeld
+                    return i - 1
+                }
                 guard charClass[Int(c)] & CharClass.hex != 0 else { throw .invalidChunkSize }
                 remaining = UInt64(hexValue(c)); digits = 1; state = .size
             case .size:
@@ -145,12 +181,6 @@ public struct BodyDecoder: Sendable {
                 guard c == LF else { throw .bareCR }
                 state = .sizeStart
             case .trailerLineStart:
-                if _slowPath(holdsTrailers) && c != CR && trailerBytes == 1 {
-                    // The section's first byte starts a field: stop before it.
-                    trailerBytes = 0
-                    state = .trailerHeld
-                    return i - 1
-                }
                 if c == CR { state = .finalLF }
                 else if c == LF { throw .bareLF }
                 else if c == SP || c == HTAB { throw .obsFold }
@@ -171,13 +201,23 @@ public struct BodyDecoder: Sendable {
                 guard c == LF else { throw .bareCR }
                 state = .complete
                 return i
-            case .trailerHeld:
+            case .lastChunkHeld:
                 return i - 1
             case .fixed, .untilClose, .complete, .data:
                 break
             }
         }
         return n
+    }
+
+    /// Whether a size line's digits from `i` on (after a `0`) are zeros to their end or to the end of `bytes`: the
+    /// last chunk, or a size not known yet. A size with leading zeros whose other digits are here goes on unheld.
+    /// Out of line: it runs only for a holding decoder at a size line starting with `0`.
+    @inline(never)
+    func onlyZeros(_ bytes: UnsafeRawBufferPointer, from i: Int) -> Bool {
+        var j = i
+        while j < bytes.count && bytes[j] == 0x30 { j += 1 }
+        return j == bytes.count || charClass[Int(bytes[j])] & CharClass.hex == 0
     }
 
     @inline(__always) func hexValue(_ c: UInt8) -> UInt8 {

@@ -17,6 +17,9 @@ public struct ResponseHeadParser: Sendable {
     /// Inlinable so that reading one field of it (a proxy's relay reads the status and the framing) copies nothing.
     @inlinable public var head: ResponseHead { sink.head }
 
+    /// Whether a head has begun and is not whole yet (its bytes so far taken in).
+    public var hasPartialHead: Bool { lexer.state != .leading && lexer.state != .done }
+
     /// Readies the parser for the next message, keeping its buffers so the next parse does not allocate.
     public mutating func reset() {
         lexer.reset()

@@ -49,33 +49,73 @@ final class BodyDecoderTests: XCTestCase {
         XCTAssertEqual(describe(decodeBody(body, framing: .chunked, splits: [1, 1, 3, 2, 8, 1])), "ok(\(body.count), complete: true)")
     }
 
-    /// Should stop before a trailer section with fields when holding trailers, byte by byte as in one run, go on
-    /// after `releaseTrailer`, and never stop at a section with no field (hostile1 item 1).
-    func testAHeldTrailerStopsBeforeItsFirstField() throws {
-        let body = [UInt8]("5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n")
-        let prefix = "5\r\nhello\r\n0\r\n".utf8.count
-        for step in [1, body.count] {
+    /// The bytes of `body` a holding decoder consumes, fed in `step`-byte pieces, up to where it stops.
+    func consumedUntilHeld(_ d: inout BodyDecoder, _ body: [UInt8], from start: Int = 0, step: Int) throws -> Int {
+        var at = start
+        while at < body.count && !d.isComplete {
+            let piece = Array(body[at..<min(at + step, body.count)])
+            let n = try piece.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }
+            at += n
+            if n < piece.count { break }
+        }
+        return at
+    }
+
+    /// Should stop before the last chunk when holding it, at any split, and give it back only with its whole
+    /// trailer section; a cut anywhere in it leaves the last chunk unconsumed (a relay then shows a missing last
+    /// chunk).
+    func testAHeldLastChunkGoesOnlyWithItsWholeSection() throws {
+        let body = [UInt8]("5\r\nhello\r\n0;e=1\r\nX-T: 1\r\n\r\n")
+        let prefix = "5\r\nhello\r\n".utf8.count
+        for step in [1, 2, body.count] {
             var d = BodyDecoder(framing: .chunked)
-            d.holdsTrailers = true
-            var at = 0
-            while at < body.count {
-                let piece = Array(body[at..<min(at + step, body.count)])
-                let n = try piece.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }
-                at += n
-                if n < piece.count { break }
+            d.holdsLastChunk = true
+            XCTAssertEqual(try consumedUntilHeld(&d, body, step: step), prefix, "step \(step)")
+            XCTAssertTrue(d.isHoldingLastChunk)
+            XCTAssertEqual(try [UInt8]("0").withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, 0)
+            let rest = Array(body[prefix...])
+            for cut in 0..<rest.count {
+                var copy = d
+                let part = Array(rest[..<cut])
+                XCTAssertEqual(try part.withUnsafeBytes { (b) throws(HTTP1Error) in try copy.takeHeldLine(b) }, .needMore, "cut \(cut)")
+                XCTAssertTrue(copy.isHoldingLastChunk)
             }
-            XCTAssertEqual(at, prefix, "step \(step)")
-            XCTAssertTrue(d.holdsTrailer)
-            XCTAssertEqual(try [UInt8]("X").withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, 0)
-            d.releaseTrailer()
-            let rest = Array(body[at...])
-            XCTAssertEqual(try rest.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, rest.count)
+            XCTAssertEqual(try rest.withUnsafeBytes { (b) throws(HTTP1Error) in try d.takeHeldLine(b) }, .lastChunk(bytes: rest.count))
             XCTAssertTrue(d.isComplete)
         }
-        var empty = BodyDecoder(framing: .chunked)
-        empty.holdsTrailers = true
-        let last = [UInt8]("0\r\n\r\n")
-        XCTAssertEqual(try last.withUnsafeBytes { (b) throws(HTTP1Error) in try empty.consume(b) }, last.count)
-        XCTAssertTrue(empty.isComplete)
+    }
+
+    /// Should take a size with leading zeros for an ordinary chunk: unheld when its digits are all in the run, and
+    /// when they are not (the run ends in zeros), held, then given back as a chunk whose line alone goes; the decoder
+    /// reads its data and holds the next line that may be the last chunk.
+    func testASizeWithLeadingZerosIsAnOrdinaryChunk() throws {
+        let body = [UInt8]("005\r\nhello\r\n0\r\n\r\n")
+        var whole = BodyDecoder(framing: .chunked)
+        whole.holdsLastChunk = true
+        XCTAssertEqual(try consumedUntilHeld(&whole, body, step: body.count), 12)
+        XCTAssertTrue(whole.isHoldingLastChunk)
+
+        var d = BodyDecoder(framing: .chunked)
+        d.holdsLastChunk = true
+        XCTAssertEqual(try consumedUntilHeld(&d, body, step: 2), 0, "a run of zeros alone is held")
+        XCTAssertEqual(try body.withUnsafeBytes { (b) throws(HTTP1Error) in try d.takeHeldLine(b) }, .chunk(lineBytes: 5))
+        XCTAssertEqual(try consumedUntilHeld(&d, body, from: 5, step: body.count), 12)
+        let rest = Array(body[12...])
+        XCTAssertEqual(try rest.withUnsafeBytes { (b) throws(HTTP1Error) in try d.takeHeldLine(b) }, .lastChunk(bytes: 5))
+        XCTAssertTrue(d.isComplete)
+    }
+
+    /// Should refuse a held section that breaks the framing (bare LF, NUL in a trailer value) or its bound.
+    func testAHeldSectionIsCheckedAsAnyTrailer() {
+        var limits = HTTP1Limits()
+        limits.maxTrailerBytes = 64
+        for bad in ["0\r\nX: a\nY: b\r\n\r\n", "0\r\nX: a\u{0}b\r\n\r\n", "0\n\r\n",
+                    "0\r\nX: " + String(repeating: "t", count: 80) + "\r\n\r\n"] {
+            var d = BodyDecoder(framing: .chunked, limits: limits)
+            d.holdsLastChunk = true
+            let bytes = [UInt8](bad.utf8)
+            XCTAssertEqual(try bytes.withUnsafeBytes { (b) throws(HTTP1Error) in try d.consume(b) }, 0)
+            XCTAssertThrowsError(try bytes.withUnsafeBytes { (b) throws(HTTP1Error) in try d.takeHeldLine(b) }, bad.debugDescription)
+        }
     }
 }

@@ -54,6 +54,17 @@ def _origin_conn(conn, stats):
             conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + BODY + b"\r\n")
             time.sleep(0.2)
             return _rst(conn)
+        if path == "/chunked-cut-trailer":
+            # The last chunk and a trailer line, then a close without the section's final CRLF.
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n" + BODY + b"\r\n"
+                         + b"0\r\nX-Check: 1\r\n")
+            time.sleep(0.2)
+            return conn.close()
+        if path == "/trailer-fields":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3e8\r\n" + BODY
+                         + b"\r\n0\r\nX-Check: 1\r\nContent-Length: 5\r\nHost: evil\r\nConnection: close\r\n"
+                         + b"Content-Type: text/evil\r\n\r\n")
+            return conn.close()
         if path == "/stall":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + BODY)
             time.sleep(TIMEOUT_S * 4)
@@ -120,6 +131,14 @@ def verdict(raw, how, version):
               for ln in head.split(b"\r\n")[1:] if b":" in ln}
     if b"chunked" in fields.get(b"transfer-encoding", b""):
         framing, complete = "chunked", body.endswith(b"0\r\n\r\n")
+        # What a lenient client sees: a last-chunk line at all (it may take the close for the end of the trailer),
+        # and the trailer field names that came through.
+        last = body.find(b"\r\n0\r\n")
+        trailer = body[last + 5:] if last >= 0 else b""
+        extra = {"last_chunk_line_sent": last >= 0,
+                 "trailer_fields": [ln.split(b":", 1)[0].decode() for ln in trailer.split(b"\r\n") if b":" in ln]}
+        return {"status": status, "framing": framing, "end": how, "body_bytes": len(body),
+                "cut_visible": (not complete) or how == "RST", "version": version, **extra}
     elif b"content-length" in fields:
         framing, complete = "length", len(body) >= int(fields[b"content-length"])
     else:
@@ -160,7 +179,7 @@ def case_connect_pipelined(proxy, dead_port, target):
     return {"statuses": [int(p.split(b" ", 2)[1]) for p in raw.split(b"HTTP/1.")[1:] if p[:1] in b"01"], "end": how}
 
 
-CASES = ["/close-clean", "/close-rst", "/cl-rst", "/chunked-rst", "/stall"]
+CASES = ["/close-clean", "/close-rst", "/cl-rst", "/chunked-rst", "/stall", "/chunked-cut-trailer", "/trailer-fields"]
 
 
 def run_target(name, proxy, target, origin_stats, dead_port):

@@ -27,6 +27,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case maxRequestsPerConnection = "max-requests-per-connection"
     case maxConnectionAge = "max-connection-age"
     case headerTimeout = "header-timeout"
+    case responseHeadTimeout = "response-head-timeout"
     case callerIdleTimeout = "caller-idle-timeout"
     case drainTimeout = "drain-timeout"
     case socketTimeoutCeiling = "socket-timeout-ceiling"
@@ -135,6 +136,11 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .headerTimeout:
             return .setting(\.timeouts.headerRead, .duration, default: .value(.seconds(10)), example: ["5s"],
                             "A caller must send a whole request head within this.")
+        case .responseHeadTimeout:
+            // The socket timeout bounds each silence, not a head dripped a byte at a time: this bounds the whole
+            // head as header-timeout bounds a caller's, from its first byte (an origin's think time comes before).
+            return .setting(\.timeouts.responseHead, .duration, default: .value(.seconds(10)), example: ["5s"],
+                            "An upstream must send each whole response head within this of its first byte (else 504 read-timeout).")
         case .callerIdleTimeout:
             return .setting(\.timeouts.callerIdle, .duration, default: .value(.seconds(60)), example: ["30s"],
                             "A caller connection with no request in flight is closed after this (HTTP/1.1 callers are told a second less).")

@@ -35,6 +35,8 @@ public struct Timeouts: Hashable, Sendable {
     public var maxConnectionAge: Duration = .zero
     /// A caller must send a whole request head within this, measured from its first byte.
     public var headerRead: Duration = .zero
+    /// An upstream must send each whole response head (interim or final) within this, measured from its first byte.
+    public var responseHead: Duration = .zero
     /// A caller connection with no request in flight is closed after this.
     public var callerIdle: Duration = .zero
     /// How long SIGTERM waits for in-flight requests.

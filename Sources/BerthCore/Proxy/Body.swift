@@ -10,15 +10,15 @@ enum Body: Sendable {
     case untilClose
     case done
 
-    /// The body a head announced; `limits` is read only for a chunked one, which with `holdingTrailers` stops
-    /// before a trailer section that has fields (`BodyDecoder.holdsTrailers`).
-    init(_ framing: BodyFraming, limits: @autoclosure () -> HTTP1Limits, holdingTrailers: Bool = false) {
+    /// The body a head announced; `limits` is read only for a chunked one, which with `holdingLastChunk` stops
+    /// before its last chunk (`BodyDecoder.holdsLastChunk`).
+    init(_ framing: BodyFraming, limits: @autoclosure () -> HTTP1Limits, holdingLastChunk: Bool = false) {
         switch framing {
         case .none: self = .done
         case .contentLength(let n): self = n == 0 ? .done : .length(remaining: n)
         case .chunked:
             var decoder = BodyDecoder(framing: .chunked, limits: limits())
-            decoder.holdsTrailers = holdingTrailers
+            decoder.holdsLastChunk = holdingLastChunk
             self = .chunked(decoder)
         case .untilClose: self = .untilClose
         }
@@ -27,12 +27,6 @@ enum Body: Sendable {
     /// The message has ended; later bytes belong to the next one.
     var isDone: Bool {
         if case .done = self { return true }
-        return false
-    }
-
-    /// A chunked body stopped before its trailer section (`holdingTrailers`).
-    var holdsTrailer: Bool {
-        if case .chunked(let d) = self { return d.holdsTrailer }
         return false
     }
 
@@ -79,10 +73,23 @@ enum Body: Sendable {
             guard available > 0, let all = whole() else { return false }
             var at = 0
             while at < all.count && !decoder.isComplete {
-                let n: Int
-                do { n = try decoder.consume(UnsafeRawBufferPointer(rebasing: all[at...])) } catch { return true }
-                guard n > 0 else { return false }
-                at += n
+                let rest = UnsafeRawBufferPointer(rebasing: all[at...])
+                do {
+                    if decoder.isHoldingLastChunk {
+                        // A held last chunk settles the body once its whole section is in.
+                        switch try decoder.takeHeldLine(rest) {
+                        case .needMore: return false
+                        case .chunk(let line): at += line
+                        case .lastChunk: return true
+                        }
+                        continue
+                    }
+                    let n = try decoder.consume(rest)
+                    guard n > 0 || decoder.isHoldingLastChunk else { return false }
+                    at += n
+                } catch {
+                    return true
+                }
             }
             return decoder.isComplete
         case .untilClose:

@@ -62,11 +62,23 @@ struct Exchange {
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
     var deadPeerAt: Nanos = 0
 
+    /// When the response head being read must be whole (`response-head-timeout` after its first read that left it
+    /// partial), 0 while none is under way. The socket timeout bounds each silence; this bounds a head dripped a byte
+    /// at a time under it. A head whole in one read never sets it.
+    var headDeadline: Nanos = 0
+
     /// The upstream's timeout from `now`: the socket timeout, or while the dead-peer check is armed, what is left
-    /// of its delay.
+    /// of its delay; never past a head's deadline.
     @inline(__always)
     func upstreamTimeout(now: Nanos) -> Nanos {
-        deadPeerWatch ? max(1, deadPeerAt - now) : socketTimeout
+        if deadPeerWatch { return max(1, deadPeerAt - now) }
+        if _slowPath(headDeadline > 0) { return max(1, min(socketTimeout, headDeadline - now)) }
+        return socketTimeout
+    }
+
+    /// Whether a head's deadline has come at `now` (the timer's firing, which may run a little early).
+    func headIsLate(now: Nanos) -> Bool {
+        headDeadline > 0 && now + 1_000_000 >= headDeadline
     }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
@@ -122,6 +134,7 @@ struct Exchange {
         responseKeepAlive = true
         upstreamKeepAliveTimeout = -1
         responseBytes = 0
+        headDeadline = 0
         callerKeepAlive = true
         socketTimeout = 0
         reused = false

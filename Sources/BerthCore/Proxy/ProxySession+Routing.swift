@@ -14,7 +14,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         worker.counters[.requestsReceived] &+= 1
         exchange.callerKeepAlive = exchange.request.keepAlive && !worker.isShuttingDown
         // Framing first: whether the whole request was read decides whether an early answer may keep the caller.
-        exchange.requestBody = Body(exchange.request.framing, limits: worker.settings.limits)
+        // A chunked body's last chunk waits for its whole trailer section (rewritten on its way, and never sent cut).
+        exchange.requestBody = Body(exchange.request.framing, limits: worker.settings.limits, holdingLastChunk: true)
         if case .untilClose = exchange.requestBody {
             return answer(.badRequest, detail: "request body without framing")
         }

@@ -29,6 +29,8 @@ final class ProxySession: ChannelDelegate {
     var route = RouteCache()
     /// The caller's connection ends with a reset, not a FIN: a response was cut where its framing cannot show it.
     var resetsCaller = false
+    /// How deep `relayHeld` has re-entered the relay in this event (a bound: see there).
+    var heldDepth = 0
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
     /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`); 0: it closes at once.
@@ -221,7 +223,9 @@ final class ProxySession: ChannelDelegate {
         guard let outcome = turn else { return }
         switch outcome {
         case .wait:
-            break
+            // Maybe a head not whole yet, or a request's held last chunk: work the machine leaves to the session.
+            if _slowPath((exchange.responseBytes > 0 && !exchange.responseHeadSent)
+                         || (caller.pendingInput > 0 && exchange.requestBody.isFramedAndOpen)) { relayHeld() }
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.
             guard let up = machine.state.connection?.channel else { break }

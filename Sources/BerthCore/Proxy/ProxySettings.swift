@@ -4,6 +4,8 @@ import HTTP1
 /// Data-path settings of one worker.
 struct ProxySettings: Sendable {
     var headerTimeout: Nanos
+    /// Longest time from a response head's first byte to its end (`response-head-timeout`).
+    var responseHeadTimeout: Nanos = 10_000_000_000
     var callerIdleTimeout: Nanos
     var socketCeiling: Nanos
     var allow: [AllowRule]
@@ -38,6 +40,7 @@ struct ProxySettings: Sendable {
     /// Settings from the resolved configuration, for worker `index` of `count`.
     init(_ c: BerthConfiguration, worker index: Int = 0, of count: Int = 1) {
         headerTimeout = c.timeouts.headerRead.nanos
+        responseHeadTimeout = c.timeouts.responseHead.nanos
         callerIdleTimeout = c.timeouts.callerIdle.nanos
         socketCeiling = c.timeouts.socketCeiling.nanos
         allow = c.allow

@@ -47,8 +47,8 @@ enum RelayStep: Equatable {
     case relayDechunked
     /// Move `n` upstream bytes of a close-delimited body to the caller as one chunk, and flush (`Reframe.chunk`).
     case relayChunk(Int)
-    /// The `n` buffered bytes of a chunked body's trailer section (fields, then the empty line) go to the caller
-    /// rewritten as a head's fields are (`TrailerFields`); the response is then complete.
+    /// The `n` buffered bytes of a chunked body's last chunk and trailer section (fields, then the empty line) go to
+    /// the caller, the fields rewritten as a head's are (`TrailerFields`); the response is then complete.
     case relayTrailer(Int)
     /// The upstream's clean close ended a close-delimited body: what is buffered goes out, then the last chunk when
     /// the body is re-framed, and the response is complete.
@@ -173,8 +173,8 @@ extension Exchange {
                 callerUnflushed = !last
                 return .relayBody(n, flush: last)
             }
-            // Nothing moved: a body stopped before its trailer section, or one waiting for more bytes.
-            if let step = heldTrailerStep(upstream: upstream) { return step }
+            // Nothing moved: a body stopped before its last chunk, or one waiting for more bytes.
+            if let step = heldLastChunkStep(upstream: upstream) { return step }
         case .complete:
             break
         }
@@ -191,20 +191,28 @@ extension Exchange {
         return .wait
     }
 
-    /// The step for a chunked body stopped before its trailer section: `relayTrailer` once the whole section is
-    /// buffered (a dry run of the decoder over it), a fault when it breaks the framing or its bound (16 KiB, so the
-    /// wait is bounded too), nil while it is still arriving (the flow control then reads on).
+    /// The step for a chunked body stopped before a size line starting with `0`: `relayTrailer` once the last chunk
+    /// and its whole trailer section are buffered, the line alone (`relayBody`) when it is an ordinary chunk's size
+    /// with leading zeros, a fault when the bytes break the framing or its bounds (16 KiB of trailer, so the wait is
+    /// bounded too), nil while they are still arriving (the flow control then reads on). Nothing of the last chunk
+    /// goes out before all of it is in: a cut inside it shows as a missing last chunk.
     @inline(never)
-    private mutating func heldTrailerStep<C: RelayChannel>(upstream: C) -> RelayStep? {
-        guard case .streaming(.chunked(var decoder), _) = response, decoder.holdsTrailer,
+    private mutating func heldLastChunkStep<C: RelayChannel>(upstream: C) -> RelayStep? {
+        guard case .streaming(.chunked(var decoder), _) = response, decoder.isHoldingLastChunk,
               let all = upstream.inputPulledUp() else { return nil }
-        decoder.releaseTrailer()
         do {
-            let n = try decoder.consume(all)
-            guard decoder.isComplete else { return nil }
-            response = .complete
-            callerUnflushed = true
-            return .relayTrailer(n)
+            switch try decoder.takeHeldLine(all) {
+            case .needMore:
+                return nil
+            case .chunk(let line):
+                response = .streaming(.chunked(decoder), reframed: false)
+                callerUnflushed = true
+                return .relayBody(line, flush: false)
+            case .lastChunk(let n):
+                response = .complete
+                callerUnflushed = true
+                return .relayTrailer(n)
+            }
         } catch {
             return .invalidResponse(.chunkedBody(error))
         }
@@ -252,10 +260,13 @@ extension Exchange {
             return .invalidResponse(.refused(refusal))
         case .interim(let forward):
             response = .awaitingHead
+            // The next head has a deadline of its own.
+            headDeadline = 0
             if forward { return .forwardInterim(consumed: consumed) }
             parser.reset()
             return .consumeResponse(consumed)
         case .final(let f):
+            headDeadline = 0
             responseStatus = parser.head.status
             responseKeepAlive = parser.head.keepAlive
             upstreamKeepAliveTimeout = parser.head.keepAliveTimeout
@@ -269,8 +280,9 @@ extension Exchange {
                 }
             }
             let reframed = f.reframe != .asIs
-            // A trailer section is held for a rewrite only where the body goes through as it came.
-            let body = Body(f.framing, limits: rules.limits, holdingTrailers: !reframed)
+            // The last chunk is held (for its section's rewrite, and so a cut in it shows) only where the body goes
+            // through as it came; a de-chunked one shows a cut by the caller's reset.
+            let body = Body(f.framing, limits: rules.limits, holdingLastChunk: !reframed)
             response = body.isDone ? .complete : .streaming(body, reframed: reframed)
             callerUnflushed = true
             return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframed: reframed)

@@ -1,0 +1,80 @@
+// The relay's work the machine leaves to the session: a response head's deadline, and a request's held last chunk.
+import HTTP1
+import EventLoop
+
+extension ProxySession {
+    /// The relay waits, maybe with a response head not whole yet, or with a chunked request body stopped before its
+    /// last chunk. The head gets its deadline (`response-head-timeout` from the first turn that found it partial)
+    /// and the upstream's timer is kept within it, however the head drips. The request's last chunk goes once its
+    /// whole trailer section is in, rewritten (the fields no trailer may carry left out), so an origin never sees a
+    /// last chunk the caller did not finish; a size with leading zeros split across reads goes on as an ordinary
+    /// chunk. Each relay turn started here moves bytes, and a second held line needs a second block boundary in the
+    /// buffered input; past a few the rest waits for the next loop turn (a read is scheduled), so nothing recurses
+    /// deeply. Out of line: most exchanges never come here.
+    @inline(never)
+    func relayHeld() {
+        if responseParser.hasPartialHead {
+            if exchange.headDeadline == 0 { exchange.headDeadline = worker.now + worker.settings.responseHeadTimeout }
+            _ = machine.state.withRelayedChannel { up in
+                if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
+            }
+        }
+        guard case .chunked(var decoder) = exchange.requestBody, decoder.isHoldingLastChunk,
+              let all = caller.inputPulledUp() else { return }
+        guard heldDepth < 4 else { return caller.scheduleRead() }
+        let step: RelayStep?
+        do {
+            switch try decoder.takeHeldLine(all) {
+            case .needMore:
+                return
+            case .chunk(let line):
+                exchange.requestBody = .chunked(decoder)
+                step = .sendBody(line, flush: true)
+            case .lastChunk(let n):
+                guard sendRequestTrailer(n) else { return }
+                exchange.requestBody = .done
+                step = nil
+            }
+        } catch {
+            step = .invalidRequestBody(error)
+        }
+        heldDepth += 1
+        relay(from: step)
+        heldDepth -= 1
+    }
+
+    /// The request's last chunk and trailer section, the first `n` buffered caller bytes, go to the upstream
+    /// rewritten, and into the replay copy as they went, so that a replay sends the same bytes. False when there is
+    /// no upstream to send them to.
+    private func sendRequestTrailer(_ n: Int) -> Bool {
+        guard let up = machine.state.connection?.channel, let all = caller.inputPulledUp() else { return false }
+        var copy: ReplayBuffer?
+        if case .holding(let c) = exchange.replay { copy = c }
+        let limit = worker.replay.limit
+        var sent = 0
+        var kept = true
+        TrailerFields.rewrite(UnsafeRawBufferPointer(rebasing: all[..<n]), renamingBerthError: false) { piece in
+            up.write(piece)
+            sent += piece.count
+            if let copy, kept { kept = copy.count + piece.count <= limit && copy.bytes.append(piece) }
+        }
+        caller.drainInput(n)
+        exchange.requestBodyBytes += UInt64(sent)
+        exchange.upstreamUnflushed = true
+        if copy != nil && !kept {
+            exchange.dropReplay(into: worker.replay, because: .bodyTooLarge)
+            exchange.pool?.counters.countReplaySkip(.bodyTooLarge)
+        }
+        return true
+    }
+
+    /// A response head dripped past `response-head-timeout` from the turn that first found it partial, each byte
+    /// under the socket timeout: the caller gets 504 `read-timeout` (the head never went out), and the connection,
+    /// mid-head, is closed.
+    func responseHeadTimedOut() {
+        let seconds = Double(worker.settings.responseHeadTimeout) / 1e9
+        let upstream = exchange.key?.description ?? "upstream"
+        abortUpstream(reason: .error)
+        answer(.readTimeout, detail: "no whole response head from \(upstream) within \(seconds)s of its first byte (response-head-timeout)")
+    }
+}
