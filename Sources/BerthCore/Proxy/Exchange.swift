@@ -57,14 +57,15 @@ struct Exchange {
     var deadPeerWatch = false
     var sentBefore: UInt64 = 0
     /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
-    /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
+    /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is. 0: at the socket
+    /// timeout, which request bytes restart as for any request (the socket timeout is not above the dead-peer one).
     var deadPeerAt: Nanos = 0
 
-    /// The upstream's timeout from `now`: the socket timeout, or while the dead-peer check is armed, what is left
-    /// of its delay.
+    /// The upstream's timeout from `now`: the socket timeout, or while an early dead-peer check is armed, what is
+    /// left of its delay.
     @inline(__always)
     func upstreamTimeout(now: Nanos) -> Nanos {
-        deadPeerWatch ? max(1, deadPeerAt - now) : socketTimeout
+        deadPeerWatch && deadPeerAt != 0 ? max(1, deadPeerAt - now) : socketTimeout
     }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
