@@ -1,6 +1,7 @@
 """Peers that vanish without a word, as an adversary (h-vanish): an origin's established connections dropped or reset
 by nftables while a request is at each stage; the caller must get its answer, a clean error, or a cut, never a hang."""
 import socket
+import struct
 import threading
 import time
 
@@ -94,3 +95,81 @@ def test_a_tunnel_whose_peer_vanished_ends_though_the_caller_keeps_talking(berth
     s.close()
     assert ended is not None, "the tunnel to a vanished peer was still open after 15 s of unanswered pings"
     assert upstream_stats(b, o.hostport)["busy"] == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_address_taken_over_resets_and_only_an_idempotent_request_goes_again(berth, raw_origin, vanish, method):
+    """The origin's address taken over by a host that never knew berth's pooled connection: the request written to
+    it is answered by a reset. Nothing stale is delivered. A GET goes again on a fresh connection; a POST does not:
+    a reset proves nothing about what was read (a server that read the head and crashed resets too, and a reset's
+    acknowledgement is not counted by berth's kernel, so TCP_INFO cannot tell), so it is 502 upstream-reset and
+    the server behind the address never sees it."""
+    b = berth("--socket-timeout", "2s")
+    o = _Counting(raw_origin)
+    body = b"after" if method == "POST" else b""
+    assert send(b.proxy, o.hostport, method=method, path="/warm", body=body).status == 200
+    vanish(o.port, how="reset")
+    r = send(b.proxy, o.hostport, method=method, path="/after", body=body, timeout=15)
+    if method == "GET":
+        assert (r.status, r.body) == (200, b""), r
+        assert o.seen.count("/after") == 1, o.seen
+    else:
+        assert (r.status, r.cause) == (502, "upstream-reset"), r
+        assert o.seen.count("/after") == 0, o.seen
+    assert upstream_stats(b, o.hostport)["connections"]["closed"]["dead-peer"] == 0
+
+
+def test_a_response_cut_by_a_vanish_reaches_the_caller_as_a_cut(berth, raw_origin, vanish):
+    """The origin sends the head and half the body, then vanishes: the caller's connection is closed at the socket
+    timeout (the answer cannot be completed), never left hanging, and the connection is not pooled."""
+    started = threading.Event()
+
+    def half(conn, msg):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
+        started.set()
+        time.sleep(8)
+
+    b = berth("--socket-timeout", "1s")
+    o = raw_origin(keepalive_loop(half))
+    s = socket.create_connection(b.proxy, timeout=10)
+    s.sendall(f"GET http://{o.hostport}/ HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    assert started.wait(5)
+    vanish(o.port)
+    got, t0 = b"", time.monotonic()
+    try:
+        while chunk := s.recv(4096):
+            got += chunk
+    except ConnectionResetError:
+        pass  # a reset is a cut too
+    assert time.monotonic() - t0 < 8, "the caller was held until the origin's own sleep ended"
+    assert len(got.split(b"\r\n\r\n", 1)[-1]) < 100, got
+    assert upstream_stats(b, o.hostport)["idle"] == 0
+
+
+def test_a_post_the_server_read_before_resetting_is_not_sent_again(berth, raw_origin):
+    """The other side of the previous test: a server that reads the POST on the reused connection and then resets it
+    (a crash, SO_LINGER 0) without answering. Its kernel's delayed ACK may never have left: the reset's own
+    acknowledgement is not counted by berth's kernel, so 'nothing acknowledged' does not prove 'unread' here. The
+    POST (not idempotent, replay idempotent by default) must not reach a server twice."""
+    seen = []
+
+    def handler(conn):
+        while True:
+            msg = conn.read_request_head()
+            if msg is None:
+                return
+            body = conn.read_body(msg)
+            seen.append(msg.target)
+            if msg.target.endswith("/warm"):
+                conn.respond(200, body)
+                continue
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sock.close()
+            return
+
+    b = berth("--socket-timeout", "2s")
+    o = raw_origin(handler)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    r = send(b.proxy, o.hostport, method="POST", path="/once", body=b"once", timeout=15)
+    assert seen.count("/once") == 1, (seen, r)
+    assert r.status == 502, r

@@ -35,7 +35,9 @@ def vanish():
         assert ports, f"no established connection to port {port}"
         ports_set = "{ " + ", ".join(ports) + " }"
         toward = "drop" if how == "drop" else "reject with tcp reset"
-        for rule in (f"tcp dport {port} tcp sport {ports_set} {toward}", f"tcp sport {port} tcp dport {ports_set} drop"):
+        # The reset the reject makes comes back through this hook from `port`: it must pass.
+        back = "drop" if how == "drop" else "tcp flags and rst == 0 drop"
+        for rule in (f"tcp dport {port} tcp sport {ports_set} {toward}", f"tcp sport {port} tcp dport {ports_set} {back}"):
             r = nft("add", "rule", "inet", table, "input", *rule.split())
             assert r.returncode == 0, r.stderr
         return ports
