@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from berthkit import keepalive_loop, upstream_stats
+from berthkit import RawClient, keepalive_loop, upstream_stats
 from e2e_helpers import send
 from vanish_helpers import vanish  # noqa: F401  (a fixture)
 
@@ -173,3 +173,66 @@ def test_a_post_the_server_read_before_resetting_is_not_sent_again(berth, raw_or
     r = send(b.proxy, o.hostport, method="POST", path="/once", body=b"once", timeout=15)
     assert seen.count("/once") == 1, (seen, r)
     assert r.status == 502, r
+
+
+def test_a_peer_gone_before_the_connect_is_a_connect_timeout(berth, raw_origin, vanish):
+    """The whole host gone (SYNs dropped too) while a connection sits pooled: the request on it is found dead and
+    goes again; the fresh connect is never answered, so the caller gets 504 connect-timeout at the connect
+    timeout, not a hang, and nothing is left connecting."""
+    b = berth("--socket-timeout", "2s", "--connect-timeout", "1s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port, how="all")
+    r = send(b.proxy, o.hostport, method="POST", path="/after", body=b"after", timeout=15)
+    assert (r.status, r.cause) == (504, "connect-timeout"), r
+    assert r.elapsed < 5, r
+    up = upstream_stats(b, o.hostport)
+    assert up["connecting"] == 0 and up["busy"] == 0 and up["idle"] == 0, up
+
+
+def test_a_request_sent_while_the_keepalive_probes_are_still_out(berth, raw_origin, vanish):
+    """An idle pooled connection whose peer vanished 6 s ago (one keepalive probe unanswered, the kernel has not
+    given up yet): the request written to it is found dead by acknowledgement and goes again once."""
+    b = berth("--socket-timeout", "2s", "--idle-timeout", "60s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    time.sleep(6.5)
+    assert upstream_stats(b, o.hostport)["idle"] == 1
+    r = send(b.proxy, o.hostport, method="POST", path="/after", body=b"after", timeout=15)
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
+    assert upstream_stats(b, o.hostport)["replays"]["dead-peer"] == 1
+
+
+def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(berth, vanish, tmp_path):
+    """Over TLS the request's bytes are ciphertext (the handshake and records counted by OpenSSL): a POST on a
+    pooled https:// connection whose peer vanished is still found unacknowledged and goes again once."""
+    from berthkit import stats
+    from berthkit.tls_origin import TLSOrigin
+    from berthkit.tls_pki import PKI
+    (tmp_path / "pki").mkdir()
+    pki = PKI(str(tmp_path / "pki"))
+    o = TLSOrigin(pki.server, pki.server_key)
+    try:
+        hp = f"127.0.0.1:{o.port}"
+        b = berth("--socket-timeout", "3s", env={"SSL_CERT_FILE": pki.ca})
+
+        def post(path, body):
+            c = RawClient(b.proxy, 15)
+            try:
+                t0 = time.monotonic()
+                raw = (f"POST https://{hp}{path} HTTP/1.1\r\nHost: {hp}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+                return c.request(raw, "POST"), time.monotonic() - t0
+            finally:
+                c.close()
+
+        assert post("/warm", b"warm")[0].status == 200
+        vanish(o.port)
+        r, took = post("/after", b"after")
+        assert r.status == 200 and took < 3, (r.status, r.body, took)
+        pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
+        assert pool["replays"]["dead-peer"] == 1, pool
+        assert o.requests.count("/after") == 1, o.requests
+    finally:
+        o.close()

@@ -21,7 +21,7 @@ def vanish():
     """vanish(port, how="drop"): the connections established to `port` now lose their peer. `drop`: every packet of
     them is dropped both ways (no ACK, no RST: a deleted container). `reset`: what berth sends on them is answered
     by a reset and what the old peer sends is dropped (the address taken over by a host that never knew them). New
-    connections pass. Every table is removed afterwards, whatever happens."""
+    connections pass, but with `all`: every packet to `port` is dropped, SYNs included. Every table is removed afterwards, whatever happens."""
     if shutil.which("nft") is None:
         pytest.skip("nft is not installed (apt-get install -y nftables)")
     table = "berth_vanish_test"
@@ -31,6 +31,10 @@ def vanish():
     nft("add", "chain", "inet", table, "input", "{ type filter hook input priority -10 ; policy accept ; }")
 
     def lose(port, how="drop"):
+        if how == "all":  # the host itself gone: new connections' SYNs dropped too
+            r = nft("add", "rule", "inet", table, "input", "tcp", "dport", str(port), "drop")
+            assert r.returncode == 0, r.stderr
+            return []
         ports = established_client_ports(port)
         assert ports, f"no established connection to port {port}"
         ports_set = "{ " + ", ".join(ports) + " }"
