@@ -236,3 +236,31 @@ def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(ber
         assert o.requests.count("/after") == 1, o.requests
     finally:
         o.close()
+
+
+def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(berth, vanish, tmp_path):
+    """The TCP handshake completes, then the ClientHello is lost forever (the peer vanished between): 504
+    tls-handshake-timeout at that timeout, not a hang, nothing left connecting."""
+    from berthkit.tls_origin import TLSOrigin
+    from berthkit.tls_pki import PKI
+    (tmp_path / "pki").mkdir()
+    pki = PKI(str(tmp_path / "pki"))
+    o = TLSOrigin(pki.server, pki.server_key)
+    try:
+        hp = f"127.0.0.1:{o.port}"
+        b = berth("--tls-handshake-timeout", "1s", env={"SSL_CERT_FILE": pki.ca})
+        vanish(o.port, how="payload")
+        c = RawClient(b.proxy, 15)
+        t0 = time.monotonic()
+        try:
+            r = c.request(f"GET https://{hp}/ HTTP/1.1\r\nHost: {hp}\r\n\r\n".encode(), "GET")
+        finally:
+            c.close()
+        took = time.monotonic() - t0
+        assert r.status == 504 and b"tls-handshake-timeout" in r.body, (r.status, r.body)
+        assert took < 5, took
+        from berthkit import stats
+        pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
+        assert pool["connecting"] == 0 and pool["open"] == 0, pool
+    finally:
+        o.close()

@@ -86,3 +86,35 @@ def test_two_restores_back_to_back_with_requests_between(berth, raw_origin, rest
         ports.add(int(r.body))
         time.sleep(1.2)
     assert _closed(b, o.hostport, "stale-epoch") >= 2
+
+
+def test_malformed_and_foreign_uevents_on_the_device_are_not_restores(berth, raw_origin, restore):
+    """What root may write to the vmgenid device's uevent file besides a restore: a bare `change`, NEWVMGENID=0 or
+    11, another key, garbage and a bad UUID the kernel refuses. None is a restore: the pooled connection stays and is
+    reused; a real one afterwards still counts."""
+    import uuid
+    from test_e2e_vm_restore import _vmgenid_uevent_file
+    b = berth()
+    b.wait_log("VM restore watch")
+    o = _Origin(raw_origin)
+    first = send(b.proxy, o.hostport)
+    assert first.status == 200
+    wait_for(lambda: upstream_stats(b, o.hostport)["idle"] == 1, timeout=5)
+    before = _restores(b)
+    path = _vmgenid_uevent_file()
+    refused = 0
+    # No synthetic add or remove: udev would take the device for new or gone, on a shared machine.
+    for text in ("change", f"change {uuid.uuid4()} NEWVMGENID=0", f"change {uuid.uuid4()} VMGENID=1",
+                 f"change {uuid.uuid4()} NEWVMGENID=11", "bogus", "change not-a-uuid NEWVMGENID=1"):
+        try:
+            with open(path, "w") as f:
+                f.write(text)
+        except OSError:
+            refused += 1
+    time.sleep(0.5)
+    assert _restores(b) == before
+    again = send(b.proxy, o.hostport)
+    assert again.status == 200 and again.body == first.body, (first, again)
+    assert refused >= 1  # the kernel refuses at least the garbage
+    restore()
+    wait_for(lambda: _restores(b) > before, timeout=5, what="the real restore counted")

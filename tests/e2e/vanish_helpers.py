@@ -21,7 +21,8 @@ def vanish():
     """vanish(port, how="drop"): the connections established to `port` now lose their peer. `drop`: every packet of
     them is dropped both ways (no ACK, no RST: a deleted container). `reset`: what berth sends on them is answered
     by a reset and what the old peer sends is dropped (the address taken over by a host that never knew them). New
-    connections pass, but with `all`: every packet to `port` is dropped, SYNs included. Every table is removed afterwards, whatever happens."""
+    connections pass, but with `all` every packet to `port` is dropped, SYNs included, and with `payload` every
+    segment carrying data to `port`. Every table is removed afterwards, whatever happens."""
     if shutil.which("nft") is None:
         pytest.skip("nft is not installed (apt-get install -y nftables)")
     table = "berth_vanish_test"
@@ -31,8 +32,11 @@ def vanish():
     nft("add", "chain", "inet", table, "input", "{ type filter hook input priority -10 ; policy accept ; }")
 
     def lose(port, how="drop"):
-        if how == "all":  # the host itself gone: new connections' SYNs dropped too
-            r = nft("add", "rule", "inet", table, "input", "tcp", "dport", str(port), "drop")
+        if how in ("all", "payload"):
+            # all: the host itself gone, new connections' SYNs dropped too. payload: the handshake passes (its
+            # segments are small), then every segment that carries data to `port` is lost.
+            rule = f"tcp dport {port} drop" if how == "all" else f"tcp dport {port} ip length > 100 drop"
+            r = nft("add", "rule", "inet", table, "input", *rule.split())
             assert r.returncode == 0, r.stderr
             return []
         ports = established_client_ports(port)
