@@ -264,3 +264,29 @@ def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(b
         assert pool["connecting"] == 0 and pool["open"] == 0, pool
     finally:
         o.close()
+
+
+def test_a_dead_peer_retry_waits_for_a_pause_made_meanwhile(berth, raw_origin, vanish):
+    """/pause lands while a POST sits on a pooled connection whose peer vanished (inside the dead-peer timeout,
+    2 s here): the retry that follows must not go out while paused; it is held and sent once at /resume."""
+    from berthkit import admin
+    b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "2s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
+                                                                  body=b"after", timeout=20)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while upstream_stats(b, o.hostport)["busy"] != 1:
+        assert time.monotonic() < deadline, "the POST never went out"
+        time.sleep(0.02)
+    assert admin(b, "POST", f"/pause?upstream={o.hostport}&hold=10s").status == 200
+    time.sleep(3)  # past the dead-peer timeout: the retry is due, and must be held
+    assert "/after" not in o.seen, o.seen
+    assert admin(b, "POST", f"/resume?upstream={o.hostport}").status == 200
+    t.join(20)
+    r = out["r"]
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
