@@ -118,3 +118,22 @@ def test_malformed_and_foreign_uevents_on_the_device_are_not_restores(berth, raw
     assert refused >= 1  # the kernel refuses at least the garbage
     restore()
     wait_for(lambda: _restores(b) > before, timeout=5, what="the real restore counted")
+
+
+def test_a_second_restore_soon_after_the_first_acts_at_once(berth, raw_origin, restore):
+    """Two restores 0.3 s apart (a VM restored, then restored again from a snapshot taken just after: its gate
+    remembers the first). A connection pooled between them is from before the second and must not be reused after
+    it. Before: the second waited for the end of the gate's 1 s spacing, and a request meanwhile reused it."""
+    b = berth()
+    b.wait_log("VM restore watch")
+    o = _Origin(raw_origin)
+    before = _restores(b)
+    restore()
+    wait_for(lambda: _restores(b) > before, timeout=5, what="the first restore")
+    between = send(b.proxy, o.hostport, path="/between")
+    assert between.status == 200
+    wait_for(lambda: upstream_stats(b, o.hostport)["idle"] == 1, timeout=5)
+    restore()
+    time.sleep(0.1)  # the uevent's way to berth, well inside the gate's spacing
+    after = send(b.proxy, o.hostport, path="/after")
+    assert after.status == 200 and after.body != between.body, (between, after)
