@@ -6,14 +6,15 @@ extension ProxySession {
     /// timeout), and the first response byte moves it back to the socket timeout without a system call. Fresh
     /// connections just completed a handshake, so their peer is known to be there. A socket timeout not above the
     /// dead-peer timeout (a destination's, or a `Berth-Socket-Timeout`) has no early look: the look is made when
-    /// the socket timeout fires instead (`deadPeerAt` 0), if that is past the delayed-ACK ceiling, since before it a
-    /// live peer's kernel may not have acknowledged yet. Without it a vanished peer was a 504 after two timeouts.
+    /// the socket timeout fires instead (`deadPeerAt` 0), if that is not sooner than `DeadPeer.soonestLook`, since
+    /// before it a live peer's kernel may not have acknowledged yet. Without it a vanished peer was a 504 after two
+    /// timeouts.
     @inline(__always)
     func armDeadPeerCheck(on channel: Channel, reused: Bool, now: Nanos) -> Bool {
         let after = worker.settings.deadPeerTimeout
         guard reused, after > 0 else { return false }
         let early = after < exchange.socketTimeout
-        guard early || exchange.socketTimeout >= DeadPeer.delayedAckCeiling else { return false }
+        guard early || exchange.socketTimeout >= DeadPeer.soonestLook else { return false }
         exchange.deadPeerWatch = true
         exchange.deadPeerAt = early ? now + after : 0
         exchange.sentBefore = channel.bytesHandedToKernel
