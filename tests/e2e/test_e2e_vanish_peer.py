@@ -290,3 +290,30 @@ def test_a_dead_peer_retry_waits_for_a_pause_made_meanwhile(berth, raw_origin, v
     r = out["r"]
     assert (r.status, r.body) == (200, b"after"), r
     assert o.seen.count("/after") == 1, o.seen
+
+
+def test_a_forget_while_a_dead_peer_check_is_armed(berth, raw_origin, vanish):
+    """/evict?forget=true lands while a POST sits on a pooled connection whose peer vanished: the request is found
+    dead, goes again once on a fresh connection (of the endpoint's new entry), and nothing is left busy."""
+    from berthkit import admin
+    b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "1s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
+                                                                  body=b"after", timeout=20)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while upstream_stats(b, o.hostport)["busy"] != 1:
+        assert time.monotonic() < deadline, "the POST never went out"
+        time.sleep(0.02)
+    assert admin(b, "POST", f"/evict?upstream={o.hostport}&forget=true").status == 200
+    t.join(20)
+    r = out["r"]
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
+    deadline = time.monotonic() + 5
+    while (upstream_stats(b, o.hostport) or {}).get("busy", 0) != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)

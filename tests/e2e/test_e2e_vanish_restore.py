@@ -141,3 +141,26 @@ def test_a_second_restore_soon_after_the_first_acts_at_once(berth, raw_origin, r
     assert _restores(b) == first
     after = send(b.proxy, o.hostport, path="/after")
     assert after.status == 200 and after.body != between.body, (between, after)
+
+
+def test_restores_interleaved_with_reloads(berth, raw_origin, restore, tmp_path):
+    """Five rounds of a SIGHUP and a restore written at once (1.2 s apart, past the gate): each restore still closes
+    the connection pooled before it, and berth stays up."""
+    import signal
+    cfg = tmp_path / "berth.yaml"
+    cfg.write_text("profile: same-region-failover\nvm-restore-watch: true\n")
+    b = berth("--config", str(cfg), profile=None)
+    b.wait_log("VM restore watch")
+    o = _Origin(raw_origin)
+    for i in range(5):
+        pooled = send(b.proxy, o.hostport, path=f"/{i}")
+        assert pooled.status == 200
+        wait_for(lambda: upstream_stats(b, o.hostport)["idle"] == 1, timeout=5)
+        before = _restores(b)
+        b.proc.send_signal(signal.SIGHUP)
+        restore()
+        wait_for(lambda: _restores(b) > before and upstream_stats(b, o.hostport)["idle"] == 0, timeout=5)
+        r = send(b.proxy, o.hostport, path=f"/{i}/after")
+        assert r.status == 200 and r.body != pooled.body, (pooled, r)
+        time.sleep(1.2)
+    assert b.proc.poll() is None
