@@ -99,3 +99,62 @@ def test_a_thousand_watches_on_one_worker(berth, raw_origin, cgroup2):
     wait_for(lambda: all(_gone(b, f"10.255.{i // 250}.{i % 250 + 1}:8080") for i in (0, 500, 999)), timeout=10)
     assert time.monotonic() - t0 < 10
     assert b.proc.poll() is None
+
+
+def test_removing_3000_watched_cgroups_does_not_stall_requests(berth, raw_origin, cgroup2):
+    """3,000 upstreams watch cgroups of one directory, all removed at once (a host draining its containers) while a
+    caller sends requests one after another through the same worker. Each removal used to walk every watch of the
+    directory: n × n steps in the loop, the worst request 2.7 s here (0.26 s with 1,000). Now only the removed
+    name's watches are looked at: the worst request stays far below a second (16 ms measured)."""
+    b = berth("--max-upstreams", "10000", "--workers", "1")
+    o = _Origin(raw_origin)
+    n = 3000
+    cgs = [cgroup2.make(f"m{i}") for i in range(n)]
+    names = [f"10.254.{i // 250}.{i % 250 + 1}:8080" for i in range(n)]
+    for name, cg in zip(names, cgs):
+        _watch(b, name, cg.path)
+    worst, stop = [0.0], threading.Event()
+
+    def caller():
+        while not stop.is_set():
+            r = send(b.proxy, o.hostport, record=False)
+            assert r.status == 200, r
+            worst[0] = max(worst[0], r.elapsed)
+
+    t = threading.Thread(target=caller)
+    t.start()
+    try:
+        time.sleep(0.2)
+        for cg in cgs:
+            os.rmdir(cg.path)
+        cgroup2.made.clear()
+        wait_for(lambda: _gone(b, names[-1]), timeout=30, what="the last upstream forgotten")
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        t.join(15)
+    assert all(_gone(b, names[i]) for i in (0, n // 2, n - 1))
+    assert worst[0] < 1.0, f"a request waited {worst[0]:.2f} s behind the removals"
+
+
+def test_a_watch_moved_to_a_sibling_cgroup_hears_only_its_own_removal(berth, raw_origin, cgroup2):
+    """/watch of one upstream moved from cgroup a to its sibling b (the same directory): removing a changes nothing
+    for the upstream (not paused, not forgotten, its connection still reused); removing b forgets it."""
+    b = berth()
+    o = _Origin(raw_origin)
+    a, sib = cgroup2.make("a"), cgroup2.make("b")
+    _watch(b, o.hostport, a.path)
+    _watch(b, o.hostport, sib.path)
+    first = send(b.proxy, o.hostport)
+    assert first.status == 200
+    epoch = upstream_stats(b, o.hostport)["epoch"]
+    os.rmdir(a.path)
+    cgroup2.made.remove(a)
+    time.sleep(0.3)
+    up = upstream_stats(b, o.hostport)
+    assert up["state"] == "active" and up["epoch"] == epoch, up
+    again = send(b.proxy, o.hostport)
+    assert again.status == 200 and again.body == first.body, (first, again)
+    os.rmdir(sib.path)
+    cgroup2.made.remove(sib)
+    wait_for(lambda: _gone(b, o.hostport), timeout=5, what="the upstream forgotten")
