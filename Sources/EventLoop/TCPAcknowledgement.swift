@@ -52,8 +52,9 @@ extension Socket {
     }
 
     /// How long bytes sent on `fd` may stay unacknowledged before the kernel gives the connection up (ETIMEDOUT,
-    /// `TCP_USER_TIMEOUT`), for a tunnel: a peer that vanished while its caller keeps sending is otherwise held
-    /// until the kernel's retransmissions run out (about 15 minutes), each caller byte restarting the idle timeout.
+    /// `TCP_USER_TIMEOUT`), for both sides of a tunnel: a side that vanished while the other keeps sending is
+    /// otherwise held until the kernel's retransmissions run out (about 15 minutes), each byte read restarting the
+    /// tunnel's idle timeout.
     /// Linux (since 5.17) does not count zero-window probes the peer answers, so a live slow reader is kept. Not on
     /// pooled connections: it would also replace the keepalive probe count, slowing their idle check.
     package static func limitUnacknowledged(_ fd: CInt, nanos: Int64) {

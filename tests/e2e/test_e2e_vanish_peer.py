@@ -317,3 +317,34 @@ def test_a_forget_while_a_dead_peer_check_is_armed(berth, raw_origin, vanish):
     while (upstream_stats(b, o.hostport) or {}).get("busy", 0) != 0:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_a_tunnel_whose_caller_vanished_ends_though_the_origin_keeps_talking(berth, raw_origin, vanish):
+    """The mirror of the previous test: the caller of a CONNECT tunnel vanishes while its origin sends a small
+    message every 0.3 s (a server push). Nothing of it is acknowledged; the tunnel must end within a few idle
+    timeouts, and the origin see its connection closed."""
+    ended = threading.Event()
+
+    def pinger(conn):
+        conn.sock.settimeout(0.3)
+        try:
+            while not ended.is_set():
+                conn.sock.sendall(b"ping")
+                try:
+                    if conn.sock.recv(16) == b"":
+                        break
+                except socket.timeout:
+                    pass
+        except OSError:
+            pass
+        ended.set()
+
+    o = raw_origin(pinger)
+    b = berth("--caller-idle-timeout", "2s", "--connect-port", str(o.port))
+    s = _tunnel(b, o.hostport)
+    assert s.recv(4) == b"ping"
+    vanish(b.proxy[1])
+    try:
+        assert ended.wait(15), "the tunnel from a vanished caller was still open after 15 s of pushes"
+    finally:
+        s.close()
