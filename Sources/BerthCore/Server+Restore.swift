@@ -13,7 +13,9 @@ extension BerthServer {
             return
         }
         guard restoreWatch == nil, let home = workers.first else { return }
-        let watch = VMRestoreWatch(base: home.base, places: places) { [unowned self] cause in self.vmRestored(cause) }
+        let watch = VMRestoreWatch(base: home.base, places: places, moveNow: { [unowned self] in self.movePools() }) { [unowned self] cause in
+            self.vmRestored(cause)
+        }
         for problem in watch.problems { logger.warning("VM restore watch: source not opened", metadata: ["problem": "\(problem)"]) }
         if watch.sources.isEmpty {
             watch.close()
@@ -30,6 +32,12 @@ extension BerthServer {
         guard let home = workers.first else { return }
         home.counters[.vmRestores] &+= 1
         logger.notice("VM restored: dropping every pooled connection", metadata: ["signal": "\(cause.rawValue)"])
+        movePools()
+    }
+
+    /// Every worker moves its pools to a new epoch and closes their idle connections, on its own thread.
+    private func movePools() {
+        guard let home = workers.first else { return }
         for w in workers {
             let job = { _ = w.manager.vmRestored(now: MonotonicClock.now()) }
             if w === home { job() } else { w.waker.post(job) }

@@ -1,4 +1,4 @@
-// The kernel's view of what a TCP peer acknowledged (TCP_INFO), and the keepalive probes set on each connection.
+// The kernel's view of what a TCP peer acknowledged (TCP_INFO), the keepalive probes on each connection, a tunnel's limit.
 import Glibc
 internal import CLibevent
 
@@ -49,5 +49,16 @@ extension Socket {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, size)
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, size)
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &count, size)
+    }
+
+    /// How long bytes sent on `fd` may stay unacknowledged before the kernel gives the connection up (ETIMEDOUT,
+    /// `TCP_USER_TIMEOUT`), for both sides of a tunnel: a side that vanished while the other keeps sending is
+    /// otherwise held until the kernel's retransmissions run out (about 15 minutes), each byte read restarting the
+    /// tunnel's idle timeout.
+    /// Linux (since 5.17) does not count zero-window probes the peer answers, so a live slow reader is kept. Not on
+    /// pooled connections: it would also replace the keepalive probe count, slowing their idle check.
+    package static func limitUnacknowledged(_ fd: CInt, nanos: Int64) {
+        var millis = CUnsignedInt(clamping: max(1, nanos / 1_000_000))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &millis, socklen_t(MemoryLayout<CUnsignedInt>.size))
     }
 }

@@ -28,6 +28,11 @@ enum DeadPeerRefusal: String, Equatable {
 
 /// The dead-peer decisions, pure: the session reads the kernel and carries them out.
 enum DeadPeer {
+    /// The soonest a look made at the socket timeout may come: Linux's longest delayed ACK (TCP_DELACK_MAX, 200 ms)
+    /// and a margin for the ACK's way back, as the default dead-peer timeout has. Sooner, a live peer's kernel may
+    /// not have acknowledged a request its application already read, and sending it again could run it twice.
+    static let soonestLook: Nanos = 250_000_000
+
     /// Whether the peer acknowledged any byte of the request. On a reused connection every byte sent before the
     /// request was acknowledged (the previous response's segments carried the ACK), so the request's bytes are those
     /// past `sentBefore`, and the peer acknowledged some of them exactly when `bytesAcked` passed it.

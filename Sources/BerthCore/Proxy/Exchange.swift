@@ -59,7 +59,8 @@ struct Exchange {
     var maxForwards = -1
     var sentBefore: UInt64 = 0
     /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
-    /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is.
+    /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is. 0: at the socket
+    /// timeout, which request bytes restart as for any request (the socket timeout is not above the dead-peer one).
     var deadPeerAt: Nanos = 0
 
     /// When the response head being read must be whole (`response-head-timeout` after its first read that left it
@@ -67,11 +68,11 @@ struct Exchange {
     /// at a time under it. A head whole in one read never sets it.
     var headDeadline: Nanos = 0
 
-    /// The upstream's timeout from `now`: the socket timeout, or while the dead-peer check is armed, what is left
-    /// of its delay; never past a head's deadline.
+    /// The upstream's timeout from `now`: the socket timeout, or while an early dead-peer check is armed, what is
+    /// left of its delay; never past a head's deadline.
     @inline(__always)
     func upstreamTimeout(now: Nanos) -> Nanos {
-        if deadPeerWatch { return max(1, deadPeerAt - now) }
+        if deadPeerWatch && deadPeerAt != 0 { return max(1, deadPeerAt - now) }
         if _slowPath(headDeadline > 0) { return max(1, min(socketTimeout, headDeadline - now)) }
         return socketTimeout
     }

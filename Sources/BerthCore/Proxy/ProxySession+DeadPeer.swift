@@ -4,18 +4,24 @@ import EventLoop
 extension ProxySession {
     /// Arms the check at send on a reused connection: the channel's one deadline comes early (the dead-peer
     /// timeout), and the first response byte moves it back to the socket timeout without a system call. Fresh
-    /// connections just completed a handshake, so their peer is known to be there.
+    /// connections just completed a handshake, so their peer is known to be there. A socket timeout not above the
+    /// dead-peer timeout (a destination's, or a `Berth-Socket-Timeout`) has no early look: the look is made when
+    /// the socket timeout fires instead (`deadPeerAt` 0), if that is not sooner than `DeadPeer.soonestLook`, since
+    /// before it a live peer's kernel may not have acknowledged yet. Without it a vanished peer was a 504 after two
+    /// timeouts.
     @inline(__always)
     func armDeadPeerCheck(on channel: Channel, reused: Bool, now: Nanos) -> Bool {
         let after = worker.settings.deadPeerTimeout
-        guard reused, after > 0, after < exchange.socketTimeout else { return false }
+        guard reused, after > 0 else { return false }
+        let early = after < exchange.socketTimeout
+        guard early || exchange.socketTimeout >= DeadPeer.soonestLook else { return false }
         exchange.deadPeerWatch = true
-        exchange.deadPeerAt = now + after
+        exchange.deadPeerAt = early ? now + after : 0
         exchange.sentBefore = channel.bytesHandedToKernel
         if case .off = exchange.replay, !exchange.requestDone, exchange.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = exchange.pool {
             takeReplayCopy(pool)
         }
-        channel.setTimeout(after, now: now)
+        channel.setTimeout(early ? after : exchange.socketTimeout, now: now)
         return true
     }
 
@@ -28,7 +34,9 @@ extension ProxySession {
             deadPeerFound()
             return true
         case .acknowledged, .unknown:
-            // A live peer that is slow to answer: the rest of the socket timeout, as for any request.
+            // A live peer that is slow to answer: the rest of the socket timeout, as for any request (a look made at
+            // the socket timeout itself has none left).
+            guard exchange.deadPeerAt != 0 else { return false }
             let rest = exchange.sentAt + exchange.socketTimeout - worker.now
             guard rest > 0 else { return false }
             channel.setTimeout(rest, now: worker.now)

@@ -54,6 +54,10 @@ extension ProxySession: TunnelOwner {
 
     /// Hands the caller and the lease's connection to a tunnel of their own; the session hears again when it ends.
     private func enterTunnel(with lease: consuming UpstreamLease) {
+        // A side that acknowledges nothing for an idle timeout is gone, even while the other keeps sending (each
+        // byte read restarts the tunnel's idle timeout); on a Unix socket the option fails, harmlessly.
+        Socket.limitUnacknowledged(lease.conn.channel.fd, nanos: worker.settings.callerIdleTimeout)
+        Socket.limitUnacknowledged(caller.fd, nanos: worker.settings.callerIdleTimeout)
         let t = Tunnel(caller: caller, peer: lease.conn.channel, highWater: worker.settings.highWater,
                        idleTimeout: worker.settings.callerIdleTimeout, owner: self)
         machine.tunnel(t, lease)

@@ -83,6 +83,11 @@ final class CgroupFile {
                 if let kind = error.notRegular { return .failed("not a regular file (\(kind))") }
                 return failure(error.code)
             }
+        },
+        resolve: { path in
+            guard let real = realpath(path, nil) else { return nil }
+            defer { free(real) }
+            return String(cString: real)
         })
 }
 

@@ -29,6 +29,8 @@ struct CgroupFS: Sendable {
     enum Entry: Equatable { case directory, other, missing, failed(String) }
     var entry: @Sendable (String) -> Entry
     var read: @Sendable (String) -> FileRead
+    /// The path with every symlink in it resolved (nil: leave it as given).
+    var resolve: @Sendable (String) -> String? = { _ in nil }
 }
 
 /// The freezer of one cgroup directory: cgroup v2's `cgroup.events` (the kernel notifies every change) or cgroup
@@ -87,7 +89,9 @@ struct CgroupFreezer: Equatable, Sendable {
         var directory = Substring(path)
         while directory.hasSuffix("/") { directory = directory.dropLast() }
         guard !directory.isEmpty else { throw FreezerError("/ is not a cgroup directory") }
-        let dir = String(directory)
+        // A symlink is resolved once, here: the watch must see the removal of the cgroup itself in its real parent,
+        // not of the link in the link's directory (that never comes), or a removed container stays watched.
+        let dir = fs.resolve(String(directory)) ?? String(directory)
         switch fs.entry(dir) {
         case .directory: break
         case .missing: throw FreezerError("no such cgroup directory: \(dir)")

@@ -50,6 +50,14 @@ final class FreezerWatcher: EventHandler {
     /// The upstreams behind each registration: one cgroup may serve several upstreams (ports), and one directory
     /// holds many cgroups. A registration is removed with its last user.
     private var users: [FileWatch.ID: Set<PoolKey>] = [:]
+    /// The upstreams watching each cgroup, by its parent's registration and its name: a removal in a directory of
+    /// many watched cgroups goes to those of the removed name alone, not through every user of the directory (a
+    /// mass removal of n watched cgroups was n × n steps in one loop turn: 2.7 s for 3,000, every request waiting).
+    private struct Entry: Hashable {
+        let parent: FileWatch.ID
+        let name: String
+    }
+    private var named: [Entry: Set<PoolKey>] = [:]
 
     /// A watcher polling v1 cgroups every `pollInterval`.
     init(manager: PoolManager, base: EventBase, pollInterval: Nanos) {
@@ -108,6 +116,7 @@ final class FreezerWatcher: EventHandler {
         }
         for id in w.registrations { users[id, default: []].insert(key) }
         if let old = watches[key] { release(old, key: key, keeping: Set(w.registrations)) }
+        if let parent = w.parent { named[Entry(parent: parent, name: cgroup.name), default: []].insert(key) }
         if cgroup.version == .v1 {
             w.polled = true
             if let delay = poll.added(now: now) { armTimer(delay) }
@@ -143,7 +152,7 @@ final class FreezerWatcher: EventHandler {
         case .modified(let id):
             for key in users[id] ?? [] where watches[key]?.contents == id { reread(key, notified: true, now: now) }
         case .removed(let id, let name):
-            for key in users[id] ?? [] where watches[key]?.parent == id && watches[key]?.cgroup.name == name {
+            for key in named[Entry(parent: id, name: name)] ?? [] where watches[key]?.parent == id {
                 reread(key, notified: true, now: now, checkDirectory: true)
             }
         case .ended(let id):
@@ -151,7 +160,10 @@ final class FreezerWatcher: EventHandler {
             // and read what is left.
             for key in users.removeValue(forKey: id) ?? [] {
                 if watches[key]?.contents == id { watches[key]!.contents = nil }
-                if watches[key]?.parent == id { watches[key]!.parent = nil }
+                if let w = watches[key], w.parent == id {
+                    forgetName(key, parent: id, name: w.cgroup.name)
+                    watches[key]!.parent = nil
+                }
                 reread(key, notified: true, now: now)
             }
         case .overflowed:
@@ -217,6 +229,8 @@ final class FreezerWatcher: EventHandler {
     private func release(_ w: Watch, key: PoolKey, keeping: Set<FileWatch.ID> = []) {
         w.file.close()
         manager.watchDescriptors?.give()
+        // Always: a replacing watch in the same directory registers its own name after this.
+        if let parent = w.parent { forgetName(key, parent: parent, name: w.cgroup.name) }
         if w.polled { poll.removed() }
         for id in w.registrations where !keeping.contains(id) {
             users[id]?.remove(key)
@@ -225,6 +239,13 @@ final class FreezerWatcher: EventHandler {
                 files?.remove(id)
             }
         }
+    }
+
+    /// `key` no longer hears removals of `name` in `parent`.
+    private func forgetName(_ key: PoolKey, parent: FileWatch.ID, name: String) {
+        let entry = Entry(parent: parent, name: name)
+        named[entry]?.remove(key)
+        if named[entry]?.isEmpty == true { named[entry] = nil }
     }
 
     /// Arms the v1 poll timer, made on first use.

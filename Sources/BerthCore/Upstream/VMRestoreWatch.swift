@@ -36,6 +36,8 @@ final class VMRestoreWatch: EventHandler {
 
     private let base: EventBase
     private let onRestore: (Cause) -> Void
+    /// Moves the pools on at once, uncounted: the first signal inside the gate's spacing.
+    private let moveNow: () -> Void
     private var uevents: UeventSocket?
     private var clock: VMClockPage?
     private var generation: UInt64?
@@ -50,9 +52,10 @@ final class VMRestoreWatch: EventHandler {
     private(set) var problems: [String] = []
 
     /// Opens every source found at `places`; with none, `sources` is empty and nothing is watched.
-    init(base: EventBase, places: Places = .system, onRestore: @escaping (Cause) -> Void) {
+    init(base: EventBase, places: Places = .system, moveNow: @escaping () -> Void = {}, onRestore: @escaping (Cause) -> Void) {
         self.base = base
         self.onRestore = onRestore
+        self.moveNow = moveNow
         if let device = places.vmgenidDrivers.lazy.compactMap(Self.boundDevice).first {
             do throws(UeventSocket.Failure) {
                 uevents = try UeventSocket(base: base) { [unowned self] in self.delivered($0) }
@@ -107,6 +110,10 @@ final class VMRestoreWatch: EventHandler {
         case .act:
             onRestore(cause)
         case .wait(let until):
+            // A restore soon after the last one (a snapshot taken just after a restore carries the gate's memory
+            // of it): connections pooled since are from before this one, so the pools move now, not at the end
+            // of the spacing; the count and the log line still wait for it, and the signals joined meanwhile.
+            moveNow()
             waiting = cause
             if gateTimer == nil { gateTimer = LoopEvent(timerOn: base, handler: self, tag: .wake) }
             gateTimer!.add(after: until - now)

@@ -1,0 +1,350 @@
+"""Peers that vanish without a word, as an adversary (h-vanish): an origin's established connections dropped or reset
+by nftables while a request is at each stage; the caller must get its answer, a clean error, or a cut, never a hang."""
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from berthkit import RawClient, keepalive_loop, upstream_stats
+from e2e_helpers import send
+from vanish_helpers import vanish  # noqa: F401  (a fixture)
+
+
+def _echo(conn, msg):
+    body = msg.body or b""
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+class _Counting:
+    """An origin that answers each request with its body and counts the requests that reached it, by target."""
+
+    def __init__(self, raw_origin):
+        self.seen = []
+        self.lock = threading.Lock()
+
+        def respond(conn, msg):
+            with self.lock:
+                self.seen.append(msg.target)
+            _echo(conn, msg)
+
+        self.raw = raw_origin(keepalive_loop(respond))
+        self.hostport, self.port = self.raw.hostport, self.raw.port
+
+
+@pytest.mark.parametrize("flags", [["--dead-peer-timeout", "1s"], ["--dead-peer-timeout", "5s"]], ids=["equal", "above"])
+def test_the_socket_timeout_still_makes_the_dead_peer_check(berth, raw_origin, vanish, flags):
+    """docs/configuration.md: a dead-peer-timeout not below the socket timeout (as a destination's or a
+    Berth-Socket-Timeout's may be) turns the *early* check off, and 'the socket timeout still makes the same check'.
+    A POST on a pooled connection whose peer vanished must then go again at the socket timeout (its kernel
+    acknowledged nothing). Before: no check at all, 504 read-timeout after two socket timeouts."""
+    b = berth("--socket-timeout", "1s", *flags)
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    r = send(b.proxy, o.hostport, method="POST", path="/after", body=b"after", timeout=15)
+    assert (r.status, r.body) == (200, b"after"), r
+    up = upstream_stats(b, o.hostport)
+    assert up["replays"]["dead-peer"] == 1 and up["connections"]["closed"]["dead-peer"] == 1, up
+
+
+def _tunnel(b, hostport):
+    s = socket.create_connection(b.proxy, timeout=5)
+    s.sendall(f"CONNECT {hostport} HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
+def _tcp_echo(conn):
+    while True:
+        data = conn.sock.recv(4096)
+        if not data:
+            return
+        conn.sock.sendall(data)
+
+
+def test_a_tunnel_whose_peer_vanished_ends_though_the_caller_keeps_talking(berth, raw_origin, vanish):
+    """A CONNECT tunnel (a WebSocket, say) whose upstream vanishes while its caller keeps sending a small ping every
+    0.3 s: nothing of it is ever acknowledged, and nothing comes back. Each ping restarted the tunnel's idle timeout
+    (2 s here), so the tunnel stayed open until the kernel gave up retransmitting (about 15 minutes, tcp_retries2):
+    the caller hung. It must end within a few idle timeouts."""
+    o = raw_origin(_tcp_echo)
+    b = berth("--caller-idle-timeout", "2s", "--connect-port", str(o.port))
+    s = _tunnel(b, o.hostport)
+    s.sendall(b"ping")
+    assert s.recv(16) == b"ping"
+    vanish(o.port)
+    s.settimeout(0.3)
+    ended, deadline = None, time.monotonic() + 15
+    while ended is None and time.monotonic() < deadline:
+        try:
+            s.sendall(b"ping")
+            data = s.recv(16)
+            if not data:
+                ended = "eof"
+        except socket.timeout:
+            pass
+        except OSError as e:
+            ended = repr(e)
+    s.close()
+    assert ended is not None, "the tunnel to a vanished peer was still open after 15 s of unanswered pings"
+    assert upstream_stats(b, o.hostport)["busy"] == 0
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_an_address_taken_over_resets_and_only_an_idempotent_request_goes_again(berth, raw_origin, vanish, method):
+    """The origin's address taken over by a host that never knew berth's pooled connection: the request written to
+    it is answered by a reset. Nothing stale is delivered. A GET goes again on a fresh connection; a POST does not:
+    a reset proves nothing about what was read (a server that read the head and crashed resets too, and a reset's
+    acknowledgement is not counted by berth's kernel, so TCP_INFO cannot tell), so it is 502 upstream-reset and
+    the server behind the address never sees it."""
+    b = berth("--socket-timeout", "2s")
+    o = _Counting(raw_origin)
+    body = b"after" if method == "POST" else b""
+    assert send(b.proxy, o.hostport, method=method, path="/warm", body=body).status == 200
+    vanish(o.port, how="reset")
+    r = send(b.proxy, o.hostport, method=method, path="/after", body=body, timeout=15)
+    if method == "GET":
+        assert (r.status, r.body) == (200, b""), r
+        assert o.seen.count("/after") == 1, o.seen
+    else:
+        assert (r.status, r.cause) == (502, "upstream-reset"), r
+        assert o.seen.count("/after") == 0, o.seen
+    assert upstream_stats(b, o.hostport)["connections"]["closed"]["dead-peer"] == 0
+
+
+def test_a_response_cut_by_a_vanish_reaches_the_caller_as_a_cut(berth, raw_origin, vanish):
+    """The origin sends the head and half the body, then vanishes: the caller's connection is closed at the socket
+    timeout (the answer cannot be completed), never left hanging, and the connection is not pooled."""
+    started = threading.Event()
+
+    def half(conn, msg):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
+        started.set()
+        time.sleep(8)
+
+    b = berth("--socket-timeout", "1s")
+    o = raw_origin(keepalive_loop(half))
+    s = socket.create_connection(b.proxy, timeout=10)
+    s.sendall(f"GET http://{o.hostport}/ HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    assert started.wait(5)
+    vanish(o.port)
+    got, t0 = b"", time.monotonic()
+    try:
+        while chunk := s.recv(4096):
+            got += chunk
+    except ConnectionResetError:
+        pass  # a reset is a cut too
+    assert time.monotonic() - t0 < 8, "the caller was held until the origin's own sleep ended"
+    assert len(got.split(b"\r\n\r\n", 1)[-1]) < 100, got
+    assert upstream_stats(b, o.hostport)["idle"] == 0
+
+
+def test_a_post_the_server_read_before_resetting_is_not_sent_again(berth, raw_origin):
+    """The other side of the previous test: a server that reads the POST on the reused connection and then resets it
+    (a crash, SO_LINGER 0) without answering. Its kernel's delayed ACK may never have left: the reset's own
+    acknowledgement is not counted by berth's kernel, so 'nothing acknowledged' does not prove 'unread' here. The
+    POST (not idempotent, replay idempotent by default) must not reach a server twice."""
+    seen = []
+
+    def handler(conn):
+        while True:
+            msg = conn.read_request_head()
+            if msg is None:
+                return
+            body = conn.read_body(msg)
+            seen.append(msg.target)
+            if msg.target.endswith("/warm"):
+                conn.respond(200, body)
+                continue
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.sock.close()
+            return
+
+    b = berth("--socket-timeout", "2s")
+    o = raw_origin(handler)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    r = send(b.proxy, o.hostport, method="POST", path="/once", body=b"once", timeout=15)
+    assert seen.count("/once") == 1, (seen, r)
+    assert r.status == 502, r
+
+
+def test_a_peer_gone_before_the_connect_is_a_connect_timeout(berth, raw_origin, vanish):
+    """The whole host gone (SYNs dropped too) while a connection sits pooled: the request on it is found dead and
+    goes again; the fresh connect is never answered, so the caller gets 504 connect-timeout at the connect
+    timeout, not a hang, and nothing is left connecting."""
+    b = berth("--socket-timeout", "2s", "--connect-timeout", "1s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port, how="all")
+    r = send(b.proxy, o.hostport, method="POST", path="/after", body=b"after", timeout=15)
+    assert (r.status, r.cause) == (504, "connect-timeout"), r
+    assert r.elapsed < 5, r
+    up = upstream_stats(b, o.hostport)
+    assert up["connecting"] == 0 and up["busy"] == 0 and up["idle"] == 0, up
+
+
+def test_a_request_sent_while_the_keepalive_probes_are_still_out(berth, raw_origin, vanish):
+    """An idle pooled connection whose peer vanished 6 s ago (one keepalive probe unanswered, the kernel has not
+    given up yet): the request written to it is found dead by acknowledgement and goes again once."""
+    b = berth("--socket-timeout", "2s", "--idle-timeout", "60s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    time.sleep(6.5)
+    assert upstream_stats(b, o.hostport)["idle"] == 1
+    r = send(b.proxy, o.hostport, method="POST", path="/after", body=b"after", timeout=15)
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
+    assert upstream_stats(b, o.hostport)["replays"]["dead-peer"] == 1
+
+
+def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(berth, vanish, tmp_path):
+    """Over TLS the request's bytes are ciphertext (the handshake and records counted by OpenSSL): a POST on a
+    pooled https:// connection whose peer vanished is still found unacknowledged and goes again once."""
+    from berthkit import stats
+    from berthkit.tls_origin import TLSOrigin
+    from berthkit.tls_pki import PKI
+    (tmp_path / "pki").mkdir()
+    pki = PKI(str(tmp_path / "pki"))
+    o = TLSOrigin(pki.server, pki.server_key)
+    try:
+        hp = f"127.0.0.1:{o.port}"
+        b = berth("--socket-timeout", "3s", env={"SSL_CERT_FILE": pki.ca})
+
+        def post(path, body):
+            c = RawClient(b.proxy, 15)
+            try:
+                t0 = time.monotonic()
+                raw = (f"POST https://{hp}{path} HTTP/1.1\r\nHost: {hp}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+                return c.request(raw, "POST"), time.monotonic() - t0
+            finally:
+                c.close()
+
+        assert post("/warm", b"warm")[0].status == 200
+        vanish(o.port)
+        r, took = post("/after", b"after")
+        assert r.status == 200 and took < 3, (r.status, r.body, took)
+        pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
+        assert pool["replays"]["dead-peer"] == 1, pool
+        assert o.requests.count("/after") == 1, o.requests
+    finally:
+        o.close()
+
+
+def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(berth, vanish, tmp_path):
+    """The TCP handshake completes, then the ClientHello is lost forever (the peer vanished between): 504
+    tls-handshake-timeout at that timeout, not a hang, nothing left connecting."""
+    from berthkit.tls_origin import TLSOrigin
+    from berthkit.tls_pki import PKI
+    (tmp_path / "pki").mkdir()
+    pki = PKI(str(tmp_path / "pki"))
+    o = TLSOrigin(pki.server, pki.server_key)
+    try:
+        hp = f"127.0.0.1:{o.port}"
+        b = berth("--tls-handshake-timeout", "1s", env={"SSL_CERT_FILE": pki.ca})
+        vanish(o.port, how="payload")
+        c = RawClient(b.proxy, 15)
+        t0 = time.monotonic()
+        try:
+            r = c.request(f"GET https://{hp}/ HTTP/1.1\r\nHost: {hp}\r\n\r\n".encode(), "GET")
+        finally:
+            c.close()
+        took = time.monotonic() - t0
+        assert r.status == 504 and b"tls-handshake-timeout" in r.body, (r.status, r.body)
+        assert took < 5, took
+        from berthkit import stats
+        pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
+        assert pool["connecting"] == 0 and pool["open"] == 0, pool
+    finally:
+        o.close()
+
+
+def test_a_dead_peer_retry_waits_for_a_pause_made_meanwhile(berth, raw_origin, vanish):
+    """/pause lands while a POST sits on a pooled connection whose peer vanished (inside the dead-peer timeout,
+    2 s here): the retry that follows must not go out while paused; it is held and sent once at /resume."""
+    from berthkit import admin
+    b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "2s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
+                                                                  body=b"after", timeout=20)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while upstream_stats(b, o.hostport)["busy"] != 1:
+        assert time.monotonic() < deadline, "the POST never went out"
+        time.sleep(0.02)
+    assert admin(b, "POST", f"/pause?upstream={o.hostport}&hold=10s").status == 200
+    time.sleep(3)  # past the dead-peer timeout: the retry is due, and must be held
+    assert "/after" not in o.seen, o.seen
+    assert admin(b, "POST", f"/resume?upstream={o.hostport}").status == 200
+    t.join(20)
+    r = out["r"]
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
+
+
+def test_a_forget_while_a_dead_peer_check_is_armed(berth, raw_origin, vanish):
+    """/evict?forget=true lands while a POST sits on a pooled connection whose peer vanished: the request is found
+    dead, goes again once on a fresh connection (of the endpoint's new entry), and nothing is left busy."""
+    from berthkit import admin
+    b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "1s")
+    o = _Counting(raw_origin)
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
+                                                                  body=b"after", timeout=20)))
+    t.start()
+    deadline = time.monotonic() + 5
+    while upstream_stats(b, o.hostport)["busy"] != 1:
+        assert time.monotonic() < deadline, "the POST never went out"
+        time.sleep(0.02)
+    assert admin(b, "POST", f"/evict?upstream={o.hostport}&forget=true").status == 200
+    t.join(20)
+    r = out["r"]
+    assert (r.status, r.body) == (200, b"after"), r
+    assert o.seen.count("/after") == 1, o.seen
+    deadline = time.monotonic() + 5
+    while (upstream_stats(b, o.hostport) or {}).get("busy", 0) != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_tunnel_whose_caller_vanished_ends_though_the_origin_keeps_talking(berth, raw_origin, vanish):
+    """The mirror of the previous test: the caller of a CONNECT tunnel vanishes while its origin sends a small
+    message every 0.3 s (a server push). Nothing of it is acknowledged; the tunnel must end within a few idle
+    timeouts, and the origin see its connection closed."""
+    ended = threading.Event()
+
+    def pinger(conn):
+        conn.sock.settimeout(0.3)
+        try:
+            while not ended.is_set():
+                conn.sock.sendall(b"ping")
+                try:
+                    if conn.sock.recv(16) == b"":
+                        break
+                except socket.timeout:
+                    pass
+        except OSError:
+            pass
+        ended.set()
+
+    o = raw_origin(pinger)
+    b = berth("--caller-idle-timeout", "2s", "--connect-port", str(o.port))
+    s = _tunnel(b, o.hostport)
+    assert s.recv(4) == b"ping"
+    vanish(b.proxy[1])
+    try:
+        assert ended.wait(15), "the tunnel from a vanished caller was still open after 15 s of pushes"
+    finally:
+        s.close()
