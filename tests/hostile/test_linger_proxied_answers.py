@@ -129,3 +129,54 @@ def test_a_caller_that_sends_forever_and_never_reads_is_still_closed(berth, raw_
         assert ended, "berth still read the caller after 15 s"
     finally:
         s.close()
+
+
+def test_a_caller_mid_pipeline_at_a_drain_gets_its_whole_answer(berth, raw_origin):
+    """SIGTERM while a keep-alive caller's answer is out and its next requests come: berth answers what it started,
+    then closes; the caller, reading late, still gets that answer whole and a FIN, and berth exits cleanly."""
+    import signal
+    o = raw_origin(_serve())
+    for run in range(2):
+        b = berth("--drain-timeout", "5s")
+        s = connect(b.proxy, timeout=10)
+        try:
+            s.sendall(_get(o.hostport))
+            time.sleep(0.05)
+            b.proc.send_signal(signal.SIGTERM)
+            time.sleep(0.05)
+            try:
+                s.sendall(_get(o.hostport) * 20)
+            except OSError:
+                pass
+            time.sleep(0.3)
+            data, how = read_to_end(s, timeout=15)
+            _assert_whole(data, how, run)
+            assert b.proc.wait(timeout=15) == 0, b.stderr_text()
+        finally:
+            s.close()
+
+
+def test_callers_lingering_over_answers_in_flight_give_way_at_the_limit(berth, raw_origin):
+    """Sessions that linger because their answer is in flight (their callers do not read) hold no slot against a
+    new caller at `max-callers`: the oldest gives way (its answer keeps going out, then a FIN), as item 25's do."""
+    o = raw_origin(_serve())
+    b = berth("--max-callers", "2", "--caller-idle-timeout", "30s")
+    held = []
+    try:
+        for _ in range(2):
+            s = connect(b.proxy, timeout=10)
+            s.sendall(_get(o.hostport, extra="Connection: close\r\n"))
+            held.append(s)
+        time.sleep(0.3)  # both answers are in berth's kernel: both sessions linger
+        good = connect(b.proxy, timeout=10)
+        try:
+            good.sendall(_get(o.hostport, extra="Connection: close\r\n"))
+            data, how = read_to_end(good, timeout=15)
+        finally:
+            good.close()
+        _assert_whole(data, how, "new caller")
+        data, how = read_to_end(held[0], timeout=15)
+        _assert_whole(data, how, "gave way")
+    finally:
+        for s in held:
+            s.close()
