@@ -100,8 +100,15 @@ extension ProxySession {
     /// A close over unread input sends a reset, and a reset can destroy berth's last answer in the caller's kernel
     /// before it is read; so, as nginx's lingering close, the sending side is shut (the caller reads the answer and
     /// a FIN) and what the caller still sends is read and dropped, until its FIN, `lingerBytes`, or the linger timer.
+    /// An answer still in the kernel's send queue (a large one the caller has not read yet) dies with that reset
+    /// too, and the caller's next bytes draw one even after a clean close: so the session also lingers while its
+    /// answer is in flight, whatever it read (nginx lingers only on unread input, and loses such an answer).
     func lingerOrClose() {
-        guard lingerLeft > 0, caller.pendingOutput == 0 else { return close() }
+        guard caller.pendingOutput == 0 else { return close() }
+        if lingerLeft == 0 && !resetsCaller && !exchange.callerSendingEnded && Socket.queuedToSend(caller.fd) > 0 {
+            lingerLeft = ProxySession.lingerBytes
+        }
+        guard lingerLeft > 0 else { return close() }
         caller.shutdownWrite()
         caller.discardInput()
         apply(SessionMachine.lingering(idleTimeout: worker.settings.callerIdleTimeout))
@@ -134,13 +141,17 @@ extension ProxySession {
     }
 
     /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,
-    /// and past the budget the session closes. A read before the answer left (a turn scheduled earlier) is only dropped.
+    /// and past the budget the session closes, unless its answer is still in flight (an upload's rest behind an early
+    /// answer): a close then would reset it away, so the reading goes on, under the linger timer. A read before the
+    /// answer left (a turn scheduled earlier) is only dropped.
     func lingered() {
         let n = caller.pendingInput
         caller.discardInput()
         guard caller.pendingOutput == 0 else { return }
         lingerLeft -= n
-        if lingerLeft <= 0 { close() }
+        guard lingerLeft <= 0 else { return }
+        guard Socket.queuedToSend(caller.fd) > 0 else { return close() }
+        lingerLeft = 1  // still lingering (`isLingering`): the next read checks again
     }
 
     /// Gives a lease back after a failed or abandoned exchange: it closes with `failure` as the gate's reason.

@@ -33,9 +33,11 @@ final class ProxySession: ChannelDelegate {
     var heldDepth = 0
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
-    /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`); 0: it closes at once.
+    /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`; more while its answer is in
+    /// flight, `lingered`); 0: it closes at once.
     var lingerLeft = 0
-    /// The most a lingering session reads before it closes anyway (nginx reads up to its buffer's worth per turn).
+    /// The most a lingering session reads before it closes anyway, once its answer has been acknowledged (nginx reads
+    /// up to its buffer's worth per turn).
     static let lingerBytes = 64 * 1024
     /// When the session last became idle (connected, or its last exchange ended with the caller kept): at the caller
     /// limit the idle session idle longest gives way first (`Worker.closeOldestIdle`).
