@@ -14,6 +14,8 @@ extension ProxySession {
         // Until a head is read (a bad one, one too slow) `exchange.request` is the last request's, and none of its
         // facts applies: the answer is a whole one, and those answers close anyway.
         let headRead = !machine.awaitingHead
+        // A head cut short is never parsed further: it no longer counts against --head-memory.
+        if !headRead { releaseHeadBytes() }
         let closeAfter = closeAfter || (headRead && (needsFreshConnection || exchange.request.isUpgrade))
         exchange.errorCause = cause
         exchange.pool?.counters.countFailure(cause)
