@@ -61,8 +61,12 @@ struct ProxySettings: Sendable {
         deadPeerTimeout = c.timeouts.deadPeer.nanos
         deadPeerRetry = c.deadPeerRetry
         if let m = c.limits.maxCallers { maxCallers = m }
-        // Configurations built by hand (in-process tests) leave it 0: unbounded, as max-callers is there.
-        if c.headMemory > 0 { headMemory = max(1, workerShare(c.headMemory, index: index, count: count)) }
+        // Configurations built by hand (in-process tests) leave it 0: unbounded, as max-callers is there. A share
+        // never falls below one head at the limits, or a lawful large head could never be read on that worker.
+        if c.headMemory > 0 {
+            let oneHead = limits.maxStartLineBytes + limits.maxHeaderSectionBytes
+            headMemory = max(workerShare(c.headMemory, index: index, count: count), oneHead)
+        }
     }
 }
 
