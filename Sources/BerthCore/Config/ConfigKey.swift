@@ -47,6 +47,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
     case replay
     case replayBuffer = "replay-buffer"
     case replayMemory = "replay-memory"
+    case headMemory = "head-memory"
     case deadPeerTimeout = "dead-peer-timeout"
     case deadPeerRetry = "dead-peer-retry"
     case unix
@@ -205,6 +206,12 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .replayMemory:
             return .setting(\.replayMemory, .size(in: 1...1 << 30), default: .value(16 << 20), example: ["4MiB"],
                             "Memory all replay copies may hold at once; past it a request streams without one.")
+        case .headMemory:
+            // A partial head costs about its size: without a total, max-callers × the 64 KiB head limit (gigabytes
+            // under a container's RLIMIT_NOFILE). 64 MiB holds a thousand heads at the limit, or every caller's 1 KiB.
+            return .setting(\.headMemory, .size(in: 64 << 10...1 << 34), default: .value(64 << 20), example: ["16MiB"],
+                            "Memory all unfinished request heads may hold at once (split over the workers); past it the "
+                                + "caller holding the most is answered 431 head-memory and closed.")
         case .deadPeerTimeout:
             // Above the 200 ms delayed-ACK ceiling, so a live peer's kernel has acknowledged by then; below most
             // socket timeouts, so a vanished peer costs a quarter second, not the whole timeout.

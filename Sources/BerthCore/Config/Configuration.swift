@@ -182,6 +182,8 @@ public struct BerthConfiguration: Hashable, Sendable {
     public var deadPeerRetry = true
     /// Bytes all replay copies may hold at once.
     public var replayMemory = 0
+    /// Bytes all unfinished request heads may hold at once, over every worker.
+    public var headMemory = 0
     /// Whether destinations that do not say otherwise are reached over TLS (https:// targets always are).
     public var tls = false
 

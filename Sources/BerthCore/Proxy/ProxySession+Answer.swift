@@ -15,6 +15,12 @@ extension ProxySession {
         // facts applies: the answer is a whole one, and those answers close anyway.
         let headRead = !machine.awaitingHead
         let closeAfter = closeAfter || (headRead && (needsFreshConnection || exchange.request.isUpgrade))
+        // A head cut short is never parsed further: it no longer counts against --head-memory, and a closing
+        // session drops what the parser copied of it now rather than after its linger (up to 2 s).
+        if !headRead {
+            releaseHeadBytes()
+            if closeAfter { parser = RequestHeadParser(limits: worker.settings.limits) }
+        }
         exchange.errorCause = cause
         exchange.pool?.counters.countFailure(cause)
         worker.counters.countFailure(cause)

@@ -42,6 +42,8 @@ final class ProxySession: ChannelDelegate {
     /// When the session last became idle (connected, or its last exchange ended with the caller kept): at the caller
     /// limit the idle session idle longest gives way first (`Worker.closeOldestIdle`).
     var idleSince: Nanos = 0
+    /// Bytes of the unfinished request head read so far, counted in `worker.headBytes` against --head-memory.
+    var headHeld = 0
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -197,6 +199,7 @@ final class ProxySession: ChannelDelegate {
                 result = try parser.parse(chunk)
             } catch {
                 caller.discardInput()
+                releaseHeadBytes()
                 worker.counters[.badRequests] &+= 1
                 // The byte stream has no trustworthy boundary any more: answer, then close.
                 return answer(.badRequest, status: error.status, detail: "\(error)", closeAfter: true)
@@ -204,8 +207,14 @@ final class ProxySession: ChannelDelegate {
             switch result {
             case .needMore:
                 caller.drainInput(chunk.count)
+                // The parser keeps what it read of the head: counted, and past the worker's share of --head-memory
+                // the caller holding the most is answered (this one, maybe: the loop then ends, no head awaited).
+                headHeld &+= chunk.count
+                worker.headBytes &+= chunk.count
+                if _slowPath(worker.headBytes > worker.settings.headMemory) { worker.shedHeadMemory() }
             case .complete(let consumed):
                 caller.drainInput(consumed)
+                if _slowPath(headHeld != 0) { releaseHeadBytes() }
                 budget -= 1
                 apply(machine.headComplete())
                 beginExchange()
@@ -375,6 +384,7 @@ final class ProxySession: ChannelDelegate {
             break
         }
         giveBackReplay()
+        releaseHeadBytes()
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }

@@ -36,6 +36,8 @@ struct ProxySettings: Sendable {
     /// --max-callers, counted over all workers (`CallerGauge`); unlimited when the configuration left it unresolved,
     /// as in-process tests do.
     var maxCallers = Int.max
+    /// This worker's share of --head-memory: bytes its unfinished request heads may hold at once (`Worker.headBytes`).
+    var headMemory = Int.max
 
     /// Settings from the resolved configuration, for worker `index` of `count`.
     init(_ c: BerthConfiguration, worker index: Int = 0, of count: Int = 1) {
@@ -59,6 +61,12 @@ struct ProxySettings: Sendable {
         deadPeerTimeout = c.timeouts.deadPeer.nanos
         deadPeerRetry = c.deadPeerRetry
         if let m = c.limits.maxCallers { maxCallers = m }
+        // Configurations built by hand (in-process tests) leave it 0: unbounded, as max-callers is there. A share
+        // never falls below one head at the limits, or a lawful large head could never be read on that worker.
+        if c.headMemory > 0 {
+            let oneHead = limits.maxStartLineBytes + limits.maxHeaderSectionBytes
+            headMemory = max(workerShare(c.headMemory, index: index, count: count), oneHead)
+        }
     }
 }
 

@@ -53,7 +53,10 @@ final class Worker: EventHandler {
     private(set) var listener: Listener?
     /// Every listener of the process (proxy and admin): a connect to one of them is a loop. Set once at start.
     var ownListeners = OwnListeners()
-    private var sessions: [ObjectIdentifier: ProxySession] = [:]
+    private(set) var sessions: [ObjectIdentifier: ProxySession] = [:]
+    /// Bytes this worker's sessions hold in unfinished request heads (`ProxySession.headHeld`), against its share of
+    /// --head-memory (`shedHeadMemory`).
+    var headBytes = 0
     /// The callers of every worker, against --max-callers (shared by the server's workers).
     let callers: CallerGauge
     /// Sessions that began to linger, oldest first; an entry whose session ended or stopped lingering is skipped.

@@ -52,6 +52,9 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// berth had no free descriptor for the upstream's socket (EMFILE, ENFILE): its own shortage, not the origin's
     /// refusal; only reachable with `--max-callers` set above what RLIMIT_NOFILE leaves (warned at start).
     case outOfDescriptors = "out-of-descriptors"
+    /// The caller's unfinished head was the largest when the worker's heads outgrew --head-memory: answered and closed,
+    /// so many partial heads cannot hold max-callers × the head limit between them.
+    case headMemory = "head-memory"
 
     /// The status berth answers with.
     var status: Int {
@@ -64,6 +67,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
              .outOfDescriptors: return 503
         case .destinationDenied: return 403
         case .badRequest: return 400
+        case .headMemory: return 431
         case .headerTimeout: return 408
         case .notImplemented: return 501
         case .forwardingLoop: return 508
