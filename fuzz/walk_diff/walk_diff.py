@@ -8,7 +8,7 @@ says (status, Content-Length / chunked / until-close body, delay, close after). 
 (Date, Via and the origin's port masked) and how its connection ended, what the origin read (method, target,
 fields but Via, body), and at the end the access lines (method, target, status, berth_error, bytes_in, bytes_out,
 attempts) and /stats requests and failures of the upstream.
-Usage: walk_diff.py --old BIN --new BIN [--seed 1] [--cases 200]; exit 1 on a difference (printed with its case)."""
+Usage: walk_diff.py --old BIN --new BIN [--seed 1] [--cases 200] [--bad-heads]; exit 1 on a difference (printed with its case)."""
 import argparse
 import json
 import random
@@ -19,6 +19,8 @@ import threading
 import time
 
 import berthkit
+
+print = __import__("functools").partial(print, flush=True)
 
 
 class Origin:
@@ -111,7 +113,7 @@ class Origin:
             c.close()
 
 
-def make_case(rng, port, case):
+def make_case(rng, port, case, bad_heads=False):
     """(requests as bytes with their method and whether the connection ends after, pacing, FIN after the last)."""
     reqs = []
     for i in range(rng.randint(1, 6)):
@@ -164,6 +166,9 @@ def make_case(rng, port, case):
         reqs.append((wire, method, last))
         if last:
             break
+    if bad_heads and not reqs[-1][2] and rng.random() < 0.3:
+        # A head berth cannot read after the kept ones (its 400 and close).
+        reqs.append((b"GET /bad HTTP/1.1\r\nBad Header\r\n\r\n", "GET", True))
     return reqs, rng.choice(["burst", "wait", "spaced"]), rng.random() < 0.3
 
 
@@ -235,6 +240,7 @@ def main():
     ap.add_argument("--new", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--bad-heads", action="store_true", help="end some cases with a head berth cannot read")
     a = ap.parse_args()
     sides = {}
     for name in ("old", "new"):
@@ -246,7 +252,7 @@ def main():
     rng = random.Random(a.seed)
     try:
         for case in range(a.cases):
-            reqs, pacing, fin = make_case(random.Random(rng.random()), 0, case)
+            reqs, pacing, fin = make_case(random.Random(rng.random()), 0, case, a.bad_heads)
             results = {}
             for name, (o, b) in sides.items():
                 real = [(w.replace(b"127.0.0.1:0\r", f"127.0.0.1:{o.port}\r".encode()), m, l) for w, m, l in reqs]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from berthkit import admin_json, keepalive_loop, upstream_stats, wait_for
+from berthkit import admin_json, echo_handler, keepalive_loop, upstream_stats, wait_for
 from hostile_wire import connect, read_to_end
 
 
@@ -332,3 +332,71 @@ def test_a_bodiless_request_on_a_vanished_reused_connection_is_caught_by_the_dea
     assert second["attempts"] == ["first", "dead-peer"] and second["reused"] is True, second
     # Not a timing goal: the proof that the dead-peer timeout (not the 3 s socket timeout) ended the first attempt.
     assert second["total_ms"] < 3000, second
+
+
+def test_the_route_cache_follows_each_spelling_on_one_connection(berth, raw_origin):
+    """One caller connection names its upstream one way after another: each head sends upstream the Host its own
+    spelling gives (the cache hits only on the same bytes), and the spellings of one name meet one pool."""
+    o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, (msg.header("Host") or "").encode())))
+    b = berth("--access-log", "--log-format", "json")
+    p = o.port
+    heads = [(f"/1", f"localhost:{p}"), (f"/2", f"LOCALHOST:{p}"), (f"/3", f"localhost:{p}"),
+             (f"http://LocalHost:{p}/4", "other"), (f"http://localhost:{p}/5", "other"), (f"/6", f"LocalHost:{p}"),
+             (f"http://localhost:{p}/7", "other"), (f"/8", f"127.0.0.1:{p}"), (f"/9", f"localhost:{p}")]
+    s = connect(b.proxy, timeout=10)
+    buf = bytearray()
+    got = []
+    try:
+        for target, host in heads:
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            status, _, body = read_answer(s, buf)
+            assert status == 200, (target, status, body)
+            got.append(body.decode())
+    finally:
+        s.close()
+    # An absolute-form target's authority goes upstream as berth canonicalised it (lowercased), a Host as sent.
+    assert got == [f"localhost:{p}", f"LOCALHOST:{p}", f"localhost:{p}", f"localhost:{p}", f"localhost:{p}",
+                   f"LocalHost:{p}", f"localhost:{p}", f"127.0.0.1:{p}", f"localhost:{p}"], got
+    assert upstream_stats(b, f"localhost:{p}")["requests"] == 8
+    assert upstream_stats(b, f"127.0.0.1:{p}")["requests"] == 1
+
+
+def test_a_connect_and_an_upgrade_after_a_kept_request_become_tunnels(berth, raw_origin):
+    """After a relayed GET (its route cached), a CONNECT on the same connection goes to its own target, not the
+    cached route; on another, a bodiless GET with Upgrade goes out without a relay turn and its 101 still becomes a
+    tunnel that carries bytes both ways."""
+    o = echoing(raw_origin)
+    echo = raw_origin(echo_handler)
+
+    def upgrading(conn):
+        conn.read_request_head()
+        conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")
+        echo_handler(conn)
+    up = raw_origin(upgrading)
+    b = berth("--connect-port", str(echo.port))
+    for second in ("connect", "upgrade"):
+        s = connect(b.proxy, timeout=10)
+        buf = bytearray()
+        try:
+            s.sendall(request_bytes(o.port, "GET", "/first"))
+            assert read_answer(s, buf)[2] == b"GET /first "
+            if second == "connect":
+                s.sendall(f"CONNECT {echo.hostport} HTTP/1.1\r\nHost: {echo.hostport}\r\n\r\n".encode())
+            else:
+                s.sendall(request_bytes(up.port, "GET", "/ws", b"Connection: upgrade\r\nUpgrade: websocket\r\n"))
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(65536)
+                assert chunk, bytes(buf)
+                buf += chunk
+            head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200" if second == "connect" else b"HTTP/1.1 101"), head
+            assert rest == b""
+            s.sendall(b"ping through the tunnel")
+            got = b""
+            while len(got) < 23:
+                chunk = s.recv(65536)
+                assert chunk, got
+                got += chunk
+            assert got == b"ping through the tunnel"
+        finally:
+            s.close()
