@@ -8,7 +8,7 @@ says (status, Content-Length / chunked / until-close body, delay, close after). 
 (Date, Via and the origin's port masked) and how its connection ended, what the origin read (method, target,
 fields but Via, body), and at the end the access lines (method, target, status, berth_error, bytes_in, bytes_out,
 attempts) and /stats requests and failures of the upstream.
-Usage: walk_diff.py --old BIN --new BIN [--seed 1] [--cases 200] [--bad-heads]; exit 1 on a difference (printed with its case)."""
+Usage: walk_diff.py --old BIN --new BIN [--seed 1] [--cases 200] [--only CASE] [--bad-heads]; exit 1 on a difference (printed with its case)."""
 import argparse
 import json
 import random
@@ -234,12 +234,56 @@ def mask(raw, port):
     return raw
 
 
+def responses(raw, methods):
+    """The caller's bytes as (head, body) per response, a chunked body decoded: the sizes of a body berth re-chunks
+    follow its reads, which follow timing and the pooled connection's read size, not the exchange. What does not
+    parse is kept as it came."""
+    out = []
+    i = 0
+    for method in methods:
+        while True:
+            end = raw.find(b"\r\n\r\n", i)
+            if end < 0:
+                return out + [("rest", raw[i:])]
+            head = raw[i:end + 4]
+            i = end + 4
+            if not head.startswith(b"HTTP/1.1 1"):
+                break
+            out.append((head, b""))
+        status = int(head.split(b" ")[1])
+        fields = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])}
+        if method == "HEAD" or status in (204, 304):
+            out.append((head, b""))
+        elif b"content-length" in fields:
+            n = int(fields[b"content-length"])
+            out.append((head, raw[i:i + n]))
+            i += n
+        elif b"transfer-encoding" in fields:
+            body = b""
+            try:
+                while True:
+                    line_end = raw.index(b"\r\n", i)
+                    n = int(raw[i:line_end].split(b";")[0], 16)
+                    body += raw[line_end + 2:line_end + 2 + n]
+                    i = line_end + 2 + n + 2
+                    if n == 0:
+                        break
+            except ValueError:
+                return out + [(head, "broken chunked", raw[i:])]
+            out.append((head, body))
+        else:
+            out.append((head, raw[i:]))
+            return out
+    return out + ([("rest", raw[i:])] if i < len(raw) else [])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--old", required=True)
     ap.add_argument("--new", required=True)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--only", type=int, help="run only this case of the seed (to replay a difference)")
     ap.add_argument("--bad-heads", action="store_true", help="end some cases with a head berth cannot read")
     a = ap.parse_args()
     sides = {}
@@ -253,6 +297,8 @@ def main():
     try:
         for case in range(a.cases):
             reqs, pacing, fin = make_case(random.Random(rng.random()), 0, case, a.bad_heads)
+            if a.only is not None and case != a.only:
+                continue
             results = {}
             for name, (o, b) in sides.items():
                 real = [(w.replace(b"127.0.0.1:0\r", f"127.0.0.1:{o.port}\r".encode()), m, l) for w, m, l in reqs]
@@ -260,7 +306,7 @@ def main():
                 time.sleep(0.05)
                 with o.lock:
                     seen = [x for x in o.seen if x[1].startswith(f"/c{case}/")]
-                results[name] = (mask(got, o.port), how, [(m, t, [(k, v.replace(str(o.port), "PORT")) for k, v in f], body)
+                results[name] = (responses(mask(got, o.port), [m for _, m, _ in reqs]), how, [(m, t, [(k, v.replace(str(o.port), "PORT")) for k, v in f], body)
                                                          for m, t, f, body in seen])
             if results["old"] != results["new"]:
                 findings += 1
@@ -269,7 +315,7 @@ def main():
                     print("  >", w[:200])
                 for name in ("old", "new"):
                     got, how, seen = results[name]
-                    print(f"  {name}: end={how} caller={got[:600]!r}")
+                    print(f"  {name}: end={how} caller={repr(got)[:600]}")
                     print(f"  {name}: origin={[(m, t, len(body)) for m, t, _, body in seen]}")
         logs = {}
         for name, (o, b) in sides.items():
