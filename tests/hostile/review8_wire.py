@@ -28,11 +28,15 @@ def read_answer(sock, buf, head_only=False):
 
 
 def echoing(raw_origin, delay=0.0):
-    """An origin that answers every request with its method, target and body, after `delay` seconds."""
+    """An origin that answers every request with its method, target and body, after `delay` seconds (a HEAD with the
+    head alone, its Content-Length that of the GET)."""
     def respond(conn, msg):
         if delay:
             time.sleep(delay)
-        conn.respond(200, f"{msg.method} {msg.target} ".encode() + (msg.body or b""))
+        body = f"{msg.method} {msg.target} ".encode() + (msg.body or b"")
+        if msg.method == "HEAD":
+            return conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode())
+        conn.respond(200, body)
     return raw_origin(keepalive_loop(respond))
 
 

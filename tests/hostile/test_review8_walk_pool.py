@@ -4,6 +4,7 @@ cache over one connection's spellings, and what the access log and /stats say of
 cleared at its end rather than at the next head."""
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -186,3 +187,36 @@ def test_the_route_cache_follows_each_spelling_on_one_connection(berth, raw_orig
                    f"LocalHost:{p}", f"localhost:{p}", f"127.0.0.1:{p}", f"localhost:{p}"], got
     assert upstream_stats(b, f"localhost:{p}")["requests"] == 8
     assert upstream_stats(b, f"127.0.0.1:{p}")["requests"] == 1
+
+
+def test_callers_sharing_one_connection_take_turns_through_posted_grants(berth, raw_origin):
+    """Eight callers, one connection allowed (--max-per-route 1): each release grants the connection to a queued
+    request in a posted event, whose bodiless send then runs from there. Every request is answered with its own body,
+    in order per caller, and /stats counts each once."""
+    o = echoing(raw_origin)
+    b = berth("--max-per-route", "1", "--acquire-timeout", "10s")
+    errors = []
+
+    def caller(n):
+        try:
+            s = connect(b.proxy, timeout=15)
+            buf = bytearray()
+            try:
+                for i in range(15):
+                    method = "HEAD" if i % 5 == 4 else "GET"
+                    s.sendall(request_bytes(o.port, method, f"/{n}/{i}"))
+                    status, _, body = read_answer(s, buf, head_only=method == "HEAD")
+                    if status != 200 or (method == "GET" and body != f"GET /{n}/{i} ".encode()):
+                        errors.append((n, i, status, body))
+            finally:
+                s.close()
+        except Exception as e:  # surfaced by the assert below
+            errors.append((n, repr(e)))
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:5]
+    up = upstream_stats(b, f"127.0.0.1:{o.port}")
+    assert up["requests"] == 120 and up["open"] == 1, up
