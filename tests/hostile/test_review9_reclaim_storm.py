@@ -86,3 +86,35 @@ def test_a_reclaim_storm_with_reloads_and_a_stop_leaves_no_caller_counted(berth,
     for t in threads:
         t.join(10)
     assert rc == 0, b.stderr_text()[-3000:]
+
+
+def test_callers_past_the_limit_with_none_to_give_way_are_all_refused_at_once(berth, raw_origin):
+    """Every caller of all workers is mid-head (never closed for room): a burst of 48 new callers, more than the 16
+    each worker keeps while asking the others, is answered 503 too-many-callers, none left waiting; once the heads
+    end, the limit is whole again."""
+    o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"fine")))
+    b = berth("--workers", "3", "--max-callers", "3", "--caller-idle-timeout", "30s", "--header-timeout", "30s")
+    busy = []
+    for _ in range(3):
+        s = socket.create_connection(b.proxy, timeout=5)
+        s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n".encode())
+        busy.append(s)
+    wait_for(lambda: stats(b)["totals"]["callers"] == 3, timeout=5, what="three callers mid-head")
+    burst = [socket.create_connection(b.proxy, timeout=5) for _ in range(48)]
+    answers = []
+    for s in burst:
+        try:
+            answers.append(s.recv(65536).split(b"\r\n", 1)[0])
+        except OSError as e:
+            answers.append(repr(e).encode())
+        s.close()
+    assert all(a.startswith(b"HTTP/1.1 503") for a in answers), answers
+    for s in busy:
+        s.sendall(b"\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        s.close()
+    wait_for(lambda: stats(b)["totals"]["callers"] == 0, timeout=5, what="the caller gauge back to 0")
+    s = socket.create_connection(b.proxy, timeout=5)
+    s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\nConnection: close\r\n\r\n".encode())
+    assert s.recv(65536).startswith(b"HTTP/1.1 200")
+    s.close()
