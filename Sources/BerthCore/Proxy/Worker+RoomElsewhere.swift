@@ -15,8 +15,8 @@ extension Worker {
     /// The limit is counted over all workers (`CallerGauge`), but a worker can close only its own sessions: with
     /// `--workers 2`, a caller the kernel hashed to a worker whose callers are all mid-request was refused while the
     /// other worker held an idle one. The caller is kept (its descriptor, nothing read) while each other worker in
-    /// turn tries `reclaimSlot` on its own loop; the first that frees a place lets it in, and if none can it gets
-    /// the 503 it would have had.
+    /// turn tries `reclaimSlot` on its own loop; a place free after any answer lets it in (whoever freed it), and if
+    /// none is after the last it gets the 503 it would have had.
     func findRoomElsewhere(_ fd: CInt) {
         guard !peers.isEmpty, !isShuttingDown, awaitingRoom.count < Self.awaitingRoomLimit else { return refuse(fd) }
         awaitingRoom.append(fd)
@@ -34,15 +34,16 @@ extension Worker {
         }
     }
 
-    /// A peer closed a caller (`freed`) or could not. A place freed may still be taken by another worker's accept
-    /// first: then this caller is refused, as any caller past the limit.
+    /// A peer closed a caller (`freed`) or could not. Either way a place free now is taken, whoever freed it (a
+    /// caller of any worker may have ended during the round trip: refusing then was a 503 with room). A place freed
+    /// may still be taken by another worker's accept first: then this caller is refused, as any caller past the limit.
     private func roomAnswered(_ fd: CInt, freed: Bool, next: Int) {
         // Gone when the drain began meanwhile (it was refused then).
         guard let i = awaitingRoom.firstIndex(of: fd) else { return }
-        if !freed && next < peers.count && !isShuttingDown { return askForRoom(fd, peer: next) }
+        let admitted = !isShuttingDown && callers.take(below: settings.maxCallers)
+        if !admitted && !freed && next < peers.count && !isShuttingDown { return askForRoom(fd, peer: next) }
         awaitingRoom.remove(at: i)
-        if freed && !isShuttingDown && callers.take(below: settings.maxCallers) { return admit(fd) }
-        refuse(fd)
+        if admitted { admit(fd) } else { refuse(fd) }
     }
 
     /// Refuses every caller still waiting for room (a drain or teardown has begun).
