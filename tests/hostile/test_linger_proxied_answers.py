@@ -180,3 +180,64 @@ def test_callers_lingering_over_answers_in_flight_give_way_at_the_limit(berth, r
     finally:
         for s in held:
             s.close()
+
+
+def _read_answer(sock, timeout=15.0):
+    """One 2 MiB answer as it arrives, stopping at its last byte (the caller may still be sending): (bytes, how)."""
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        head, sep, body = bytes(data).partition(b"\r\n\r\n")
+        if sep and len(body) >= BIG:
+            return bytes(data), "whole"
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return bytes(data), "reset"
+        except socket.timeout:
+            return bytes(data), "timeout"
+        if not chunk:
+            return bytes(data), "fin"
+        data += chunk
+
+
+def test_a_lingering_caller_still_uploading_keeps_its_answer_at_the_limit(berth, raw_origin):
+    """At `max-callers`, a session lingering over an answer in flight while its caller still sends (the rest of an
+    upload the origin answered early) does not give way: closing it would reset the answer away. The new caller gets
+    503 `too-many-callers` and the lingering one its whole answer (review9: before, 126,932 of 2 MiB, then a reset)."""
+    o = raw_origin(_serve(early=True))
+    b = berth("--max-callers", "1", "--caller-idle-timeout", "30s")
+    head = (f"POST http://{o.hostport}/up HTTP/1.1\r\nHost: {o.hostport}\r\nContent-Length: {1 << 30}\r\n\r\n"
+            .encode() + b"u" * 16384)
+    s = connect(b.proxy, timeout=10)
+    stop = threading.Event()
+
+    def upload():
+        deadline = time.monotonic() + 10  # a bound, not a timing goal
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                s.sendall(b"u" * 16384)
+            except OSError:
+                return
+            time.sleep(0.002)
+
+    t = threading.Thread(target=upload, daemon=True)
+    try:
+        s.sendall(head)
+        t.start()
+        time.sleep(0.3)  # the answer is out of berth's buffer, unread: the session lingers, the upload goes on
+        new = connect(b.proxy, timeout=10)
+        try:
+            new.sendall(_get(o.hostport, extra="Connection: close\r\n"))
+            other, _ = read_to_end(new, timeout=15)
+        finally:
+            new.close()
+        data, how = _read_answer(s)
+    finally:
+        stop.set()
+        t.join(5)
+        s.close()
+    assert status_of(other) == 503 and header_of(other, "Berth-Error") == "too-many-callers", other[:300]
+    assert status_of(data) == 200, (how, data[:200])
+    assert how == "whole", (how, len(data.partition(b"\r\n\r\n")[2]))

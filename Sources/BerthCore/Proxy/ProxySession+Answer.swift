@@ -125,6 +125,11 @@ extension ProxySession {
     /// Whether the session only lingers: its last answer has left, and it reads and drops what its caller still sends.
     var isLingering: Bool { machine.phase == .closing && lingerLeft > 0 && caller.pendingOutput == 0 }
 
+    /// Whether ending the linger now would reset away an answer still in flight: its caller has kept sending while it
+    /// lingered (the rest of an upload behind an early answer) and the kernel still holds some of the answer. Such a
+    /// session does not give way at the caller limit (review9); the linger timer still ends it.
+    var lingerGuardsAnswer: Bool { lingerLeft < ProxySession.lingerBytes && Socket.queuedToSend(caller.fd) > 0 }
+
     /// Whether the session is idle as nginx's "reusable" connections are: no request in progress (none yet, or
     /// between requests), nothing of the next one buffered and nothing of the last answer still to send.
     var isReclaimable: Bool { machine.isIdle && caller.pendingInput == 0 && caller.pendingOutput == 0 }

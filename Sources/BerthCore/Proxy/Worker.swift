@@ -143,8 +143,16 @@ final class Worker: EventHandler {
     /// runs out: its answer has left, and its linger only guards against a reset. Otherwise a flood of bad requests,
     /// each caller then silent, would hold every slot for the linger's 2 s, again and again. False when none lingers.
     private func endOldestLinger() -> Bool {
-        while let id = lingering.popFirst() {
+        // One whose caller still sends over its answer in flight is passed over and kept in line: closing it would
+        // reset the answer away. A few such in a row end the look, as in `closeOldestIdle`.
+        var guarding: [ObjectIdentifier] = []
+        defer { for id in guarding { lingering.append(id) } }
+        while guarding.count < 4, let id = lingering.popFirst() {
             guard let s = sessions[id], s.isLingering else { continue }
+            if s.lingerGuardsAnswer {
+                guarding.append(id)
+                continue
+            }
             s.endLinger()
             return true
         }
