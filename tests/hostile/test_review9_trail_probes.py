@@ -222,3 +222,69 @@ def test_a_100_continue_then_a_dripped_final_head_gets_the_head_timeout(berth, r
     assert status_of(raw.partition(b"\r\n\r\n")[2]) == 504, raw[:300]
     assert time.monotonic() - t0 < 3
     c.close()
+
+
+def test_a_request_trailer_dripped_a_byte_a_read_after_100_continue(berth, raw_origin):
+    seen = []
+    section = b"0;x=1\r\n" + b"".join(b"X-R%03d: v\r\nHost: h%d\r\n" % (i, i) for i in range(30)) + b"\r\n"
+    kept = b"0;x=1\r\n" + b"".join(b"X-R%03d: v\r\n" % i for i in range(30)) + b"\r\n"
+
+    def handler(conn):
+        conn.read_request_head()
+        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = conn.read_until(b"\r\n0")
+        body += conn.read_until(b"\r\n\r\n")
+        seen.append(body)
+        conn.respond(body=b"ok")
+        time.sleep(1)
+
+    o = raw_origin(handler)
+    b = berth("--socket-timeout", "5s")
+    c = connect(b.proxy, timeout=15)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nExpect: 100-continue\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n".encode())
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        raw += c.recv(65536)
+    assert raw.startswith(b"HTTP/1.1 100 Continue"), raw
+    c.sendall(b"3\r\nabc\r\n")
+    for i in range(len(section)):
+        c.sendall(section[i:i + 1])
+        time.sleep(0.001)
+    raw = b""
+    while not raw.endswith(b"ok"):
+        chunk = c.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    c.close()
+    assert status_of(raw) == 200, raw
+    assert seen == [b"3\r\nabc\r\n" + kept], seen
+
+
+def test_head_and_304_answers_naming_chunked_never_wait_for_a_last_chunk(berth, raw_origin):
+    def handler(conn):
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n")
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        time.sleep(1)
+
+    o = raw_origin(handler)
+    b = berth("--socket-timeout", "3s")
+    c = connect(b.proxy, timeout=2)
+    for method, extra in (("HEAD", ""), ("GET", "If-None-Match: \"a\"\r\n"), ("GET", "")):
+        c.sendall(f"{method} http://{o.hostport}/h HTTP/1.1\r\nHost: {o.hostport}\r\n{extra}\r\n".encode())
+        raw = b""
+        while b"\r\n\r\n" not in raw:
+            chunk = c.recv(65536)
+            assert chunk, raw
+            raw += chunk
+        if method == "GET" and not extra:
+            while not raw.endswith(b"ok"):
+                raw += c.recv(65536)
+        assert status_of(raw) in (200, 304), raw
+    c.close()
+    assert o.connections == 1
