@@ -288,3 +288,49 @@ def test_head_and_304_answers_naming_chunked_never_wait_for_a_last_chunk(berth, 
         assert status_of(raw) in (200, 304), raw
     c.close()
     assert o.connections == 1
+
+
+def test_20000_leading_zero_chunks_then_the_callers_fin(berth, raw_origin):
+    """The held-line walk stops every few lines for the next loop turn (`heldDepth`): with the caller's FIN behind
+    the body (its reading stopped), those turns still come, and the whole body reaches the origin."""
+    got = []
+
+    def handler(conn):
+        msg = conn.read_request()
+        got.append(msg.body)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        time.sleep(1)
+
+    o = raw_origin(handler)
+    b = berth()
+    c = connect(b.proxy, timeout=10)
+    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+              + b"01\r\nx\r\n" * 20000 + b"0\r\nX-T: 1\r\n\r\n")
+    c.shutdown(socket.SHUT_WR)
+    raw = b""
+    while not raw.endswith(b"ok"):
+        chunk = c.recv(65536)
+        assert chunk, raw
+        raw += chunk
+    c.close()
+    assert got == [b"x" * 20000], len(got[0]) if got else None
+
+
+def test_20000_leading_zero_chunks_in_an_answer_then_the_origins_fin(berth, raw_origin):
+    body = b"01\r\nx\r\n" * 20000 + b"000\r\nX-T: 1\r\nTE: x\r\n\r\n"
+
+    def handler(conn):
+        conn.read_request()
+        conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + body)
+        conn.sock.shutdown(socket.SHUT_WR)
+        time.sleep(2)
+
+    o = raw_origin(handler)
+    b = berth()
+    c = connect(b.proxy, timeout=10)
+    c.sendall(f"GET http://{o.hostport}/z HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    expected = b"01\r\nx\r\n" * 20000 + b"000\r\nX-T: 1\r\n\r\n"
+    head, framed = read_chunked_answer(c, expected)
+    assert status_of(head) == 200, head
+    assert framed == expected, framed[-100:]
+    c.close()
