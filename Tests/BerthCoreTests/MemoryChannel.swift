@@ -113,6 +113,7 @@ final class MemoryRelayHost: RelayHost {
     var shuttingDown = false
     var callerIdleTimeout: Nanos = 5_000_000_000
     var now: Nanos = 1_000
+    var responseHeadTimeout: Nanos = 10_000_000_000
     var stepsPerEvent = 64
     var forwardOptions = ForwardOptions()
     var keepAliveTail: UInt64 = 0

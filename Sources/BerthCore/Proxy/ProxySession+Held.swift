@@ -13,8 +13,11 @@ extension ProxySession {
     /// deeply. Out of line: most exchanges never come here.
     @inline(never)
     func relayHeld() {
-        if responseParser.hasPartialHead {
-            if exchange.headDeadline == 0 { exchange.headDeadline = worker.now + worker.settings.responseHeadTimeout }
+        if responseParser.hasPartialHead && exchange.headDeadline == 0 {
+            exchange.headDeadline = worker.now + worker.settings.responseHeadTimeout
+        }
+        // A partial head's deadline, or a held trailer section's (set by the relay machine).
+        if exchange.headDeadline != 0 {
             _ = machine.state.withRelayedChannel { up in
                 if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
             }
@@ -68,9 +71,10 @@ extension ProxySession {
         return true
     }
 
-    /// A response head dripped past `response-head-timeout` from the turn that first found it partial, each byte
-    /// under the socket timeout: the caller gets 504 `read-timeout` (the head never went out), and the connection,
-    /// mid-head, is closed.
+    /// A response head, or a held last chunk's trailer section, dripped past `response-head-timeout` from the turn
+    /// that first found it partial, each byte under the socket timeout: the caller gets 504 `read-timeout` (the head
+    /// never went out) or, after the head, a cut (no last chunk, counted `response-truncated`); the connection,
+    /// mid-message, is closed.
     func responseHeadTimedOut() {
         let seconds = Double(worker.settings.responseHeadTimeout) / 1e9
         let upstream = exchange.key?.description ?? "upstream"

@@ -9,6 +9,7 @@ extension ProxySession: RelayHost {
     var shuttingDown: Bool { worker.isShuttingDown }
     var callerIdleTimeout: Nanos { worker.settings.callerIdleTimeout }
     var now: Nanos { worker.now }
+    var responseHeadTimeout: Nanos { worker.settings.responseHeadTimeout }
     var stepsPerEvent: Int { worker.settings.relayStepsPerEvent }
     var forwardOptions: ForwardOptions { worker.settings.forward }
     var keepAliveTail: UInt64 { worker.settings.keepAliveTail }

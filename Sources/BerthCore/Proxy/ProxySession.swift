@@ -234,8 +234,9 @@ final class ProxySession: ChannelDelegate {
         guard let outcome = turn else { return }
         switch outcome {
         case .wait:
-            // Maybe a head not whole yet, or a request's held last chunk: work the machine leaves to the session.
-            if _slowPath((exchange.responseBytes > 0 && !exchange.responseHeadSent)
+            // Maybe a head not whole yet, a response's held trailer section (its deadline set), or a request's held
+            // last chunk: work the machine leaves to the session.
+            if _slowPath((exchange.responseBytes > 0 && !exchange.responseHeadSent) || exchange.headDeadline != 0
                          || (caller.pendingInput > 0 && exchange.requestBody.isFramedAndOpen)) { relayHeld() }
         case .yielded:
             // A readable event on the next loop turn picks the relay up where the budget stopped it.

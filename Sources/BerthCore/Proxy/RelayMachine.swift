@@ -103,6 +103,8 @@ protocol RelayRules {
     var callerIdleTimeout: Nanos { get }
     /// The loop's time for this turn.
     var now: Nanos { get }
+    /// How long a response head, or a held last chunk's trailer section, may take from the turn that found it partial.
+    var responseHeadTimeout: Nanos { get }
     /// Steps one turn of the relay may take before it yields.
     var stepsPerEvent: Int { get }
 }
@@ -174,7 +176,7 @@ extension Exchange {
                 return .relayBody(n, flush: last)
             }
             // Nothing moved: a body stopped before its last chunk, or one waiting for more bytes.
-            if let step = heldLastChunkStep(upstream: upstream) { return step }
+            if let step = heldLastChunkStep(upstream: upstream, rules: rules, callerOutput: caller.pendingOutput) { return step }
         case .complete:
             break
         }
@@ -195,20 +197,28 @@ extension Exchange {
     /// and its whole trailer section are buffered, the line alone (`relayBody`) when it is an ordinary chunk's size
     /// with leading zeros, a fault when the bytes break the framing or its bounds (16 KiB of trailer, so the wait is
     /// bounded too), nil while they are still arriving (the flow control then reads on). Nothing of the last chunk
-    /// goes out before all of it is in: a cut inside it shows as a missing last chunk.
+    /// goes out before all of it is in: a cut inside it shows as a missing last chunk. Nothing reaches the caller
+    /// while the section arrives, as while a head does, so it gets the head's deadline (`headDeadline`, from the
+    /// turn that first found it partial; the session keeps the upstream's timer within it): a section dripped under
+    /// the socket timeout is cut there, not after up to 16 KiB of timeouts. Only while the upstream is read: behind
+    /// a caller backed up past high water (a slow download's end) the deadline starts once the caller caught up,
+    /// and as nothing goes out during the hold, the caller stays caught up until the section is in.
     @inline(never)
-    private mutating func heldLastChunkStep<C: RelayChannel>(upstream: C) -> RelayStep? {
+    private mutating func heldLastChunkStep<C: RelayChannel, R: RelayRules>(upstream: C, rules: R, callerOutput: Int) -> RelayStep? {
         guard case .streaming(.chunked(var decoder), _) = response, decoder.isHoldingLastChunk,
               let all = upstream.inputPulledUp() else { return nil }
         do {
             switch try decoder.takeHeldLine(all) {
             case .needMore:
+                if headDeadline == 0 && callerOutput <= rules.highWater { headDeadline = rules.now + rules.responseHeadTimeout }
                 return nil
             case .chunk(let line):
+                headDeadline = 0
                 response = .streaming(.chunked(decoder), reframed: false)
                 callerUnflushed = true
                 return .relayBody(line, flush: false)
             case .lastChunk(let n):
+                headDeadline = 0
                 response = .complete
                 callerUnflushed = true
                 return .relayTrailer(n)
