@@ -6,11 +6,10 @@ arrives cut, then the reset. Each test has the caller write its request, then mo
 rest of an upload the origin answered early), and read only 0.3 s later, by which time berth has handed the whole
 2 MiB answer to its kernel. Before the fix: about 128 KiB, then a reset, every run; after: the whole answer, then a
 FIN, as berth reads and drops the caller's bytes while its answer is in flight (nginx's lingering close)."""
-import socket
 import threading
 import time
 
-from hostile_wire import connect, header_of, read_to_end, status_of
+from hostile_wire import connect, header_of, read_response, read_to_end, status_of
 
 BIG = 2 << 20
 RUNS = 4
@@ -182,26 +181,6 @@ def test_callers_lingering_over_answers_in_flight_give_way_at_the_limit(berth, r
             s.close()
 
 
-def _read_answer(sock, timeout=15.0):
-    """One 2 MiB answer as it arrives, stopping at its last byte (the caller may still be sending): (bytes, how)."""
-    data = bytearray()
-    deadline = time.monotonic() + timeout
-    while True:
-        head, sep, body = bytes(data).partition(b"\r\n\r\n")
-        if sep and len(body) >= BIG:
-            return bytes(data), "whole"
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return bytes(data), "reset"
-        except socket.timeout:
-            return bytes(data), "timeout"
-        if not chunk:
-            return bytes(data), "fin"
-        data += chunk
-
-
 def test_a_lingering_caller_still_uploading_keeps_its_answer_at_the_limit(berth, raw_origin):
     """At `max-callers`, a session lingering over an answer in flight while its caller still sends (the rest of an
     upload the origin answered early) does not give way: closing it would reset the answer away. The new caller gets
@@ -233,11 +212,11 @@ def test_a_lingering_caller_still_uploading_keeps_its_answer_at_the_limit(berth,
             other, _ = read_to_end(new, timeout=15)
         finally:
             new.close()
-        data, how = _read_answer(s)
+        head, body = read_response(s)  # stops at the answer's last byte: the caller is still sending
     finally:
         stop.set()
         t.join(5)
         s.close()
     assert status_of(other) == 503 and header_of(other, "Berth-Error") == "too-many-callers", other[:300]
-    assert status_of(data) == 200, (how, data[:200])
-    assert how == "whole", (how, len(data.partition(b"\r\n\r\n")[2]))
+    assert status_of(head) == 200, head
+    assert len(body) == BIG, len(body)
