@@ -47,7 +47,7 @@ public struct HTTPHeaders: Sendable {
     /// `storage[0..<byteCount]`. The storage is scratch space whose count only grows: clearing a head sets
     /// `byteCount` to 0, and storing lines copies them into space already there, so neither pays an Array append or
     /// removal (`replaceSubrange`), only a uniqueness check per slice.
-    var storage: [UInt8] = []
+    @usableFromInline var storage: [UInt8] = []
     var byteCount: Int32 = 0
     /// The first `recordCount` are the records of the known lines, in line order.
     var records = InlineArray<8, FieldRecord>(repeating: FieldRecord())

@@ -28,6 +28,7 @@ protocol HeadSink {
 
 /// A byte-at-a-time state machine whose states only change at structural bytes, so runs of ordinary bytes are scanned
 /// in tight table-driven loops and the outcome cannot depend on where the input was split.
+@usableFromInline
 struct HeadLexer: Sendable {
     enum State: UInt8, Sendable {
         case leading, leadingCR, startLine, startLineCR, lineStart, name, valueOWS, value, valueCR, finalCR, done
@@ -36,7 +37,7 @@ struct HeadLexer: Sendable {
     var limits: HTTP1Limits
     var state: State = .leading
     /// Bytes of the current line that arrived in earlier slices; empty on the fast path.
-    var pending: [UInt8] = []
+    @usableFromInline var pending: [UInt8] = []
     /// Absolute offset of the current slice's first byte.
     var position = 0
     var lineStart = 0
@@ -54,7 +55,7 @@ struct HeadLexer: Sendable {
     mutating func reset() {
         state = .leading
         // Nearly always empty already (a head that came whole never used it); `removeAll` costs a call even then.
-        if !pending.isEmpty { pending.removeAll(keepingCapacity: true) }
+        if !pending.isEmpty { emptyPending() }
         position = 0; lineStart = 0; lineEnd = 0; sectionStart = 0
         nameEnd = 0; valueStart = 0; fieldCount = 0
         failure = nil
@@ -92,7 +93,7 @@ struct HeadLexer: Sendable {
         pending.withUnsafeBytes { p in
             do throws(HTTP1Error) { try body(UnsafeRawBufferPointer(rebasing: p[0..<end])) } catch { failure = error }
         }
-        pending.removeAll(keepingCapacity: true)
+        emptyPending()
         if let failure { throw failure }
     }
 

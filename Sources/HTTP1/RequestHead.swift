@@ -32,7 +32,7 @@ public struct RequestHead: Sendable {
     public var namesGeneration: Bool = false
 
     /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
-    var text: [UInt8] = []
+    @usableFromInline var text: [UInt8] = []
     /// The places in `text`, packed in 32-bit offsets (a start line is far shorter) with nil as a sentinel: a head is
     /// copied whole several times per exchange, and five optional Ints and ranges made it 70 bytes larger.
     private var packedTarget = PackedRange.none

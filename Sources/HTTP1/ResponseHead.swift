@@ -12,7 +12,7 @@ public struct ResponseHead: Sendable {
     public var keepAlive: Bool = true
 
     /// The reason phrase bytes, reused across parses.
-    var text: [UInt8] = []
+    @usableFromInline var text: [UInt8] = []
     /// Packed (`PackedRange`) for the size of a head copied whole.
     private var packedReason = PackedRange.none
     var reasonRange: Range<Int>? {

@@ -2,7 +2,7 @@
 
 /// Incremental response-head parser.
 public struct ResponseHeadParser: Sendable {
-    var lexer: HeadLexer
+    @usableFromInline var lexer: HeadLexer
     @usableFromInline var sink = ResponseSink()
 
     /// A parser enforcing `limits`.

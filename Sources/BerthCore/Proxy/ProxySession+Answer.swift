@@ -66,6 +66,11 @@ extension ProxySession {
         guard caller.flush() else { return close() }
         if keepCaller && !worker.isShuttingDown {
             exchange.reset()
+            // The caller may idle for the idle timeout now: a large head's buffers go back (`HeadBuffers`), so an
+            // idle caller holds a few KiB whatever heads it sent (outside head-memory, which counts unfinished ones).
+            // Nothing reads either head until the next one is parsed into it.
+            exchange.request.shedIfLarge()
+            responseParser.shedIfLarge()
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
             idleSince = worker.now
             worker.sessionIdles()
