@@ -3,11 +3,12 @@ import XCTest
 @testable import BerthCore
 
 final class DescriptorBudgetTests: XCTestCase {
-    /// Should leave max-total, the admin's 16 and 32 + 8 per worker out of the limit.
+    /// Should leave max-total, the admin's 16 and 32 + 8 per worker out of the limit, and with two workers or more
+    /// 16 per worker for the callers waiting for room.
     func testAutoIsTheLimitLessUpstreamsAdminAndBerthsOwn() {
         XCTAssertEqual(DescriptorBudget.autoCallers(nofile: 1024, maxTotal: 200, workers: 1), 1024 - 200 - 16 - 40)
         XCTAssertEqual(DescriptorBudget.autoCallers(nofile: 256, maxTotal: 50, workers: 1), 150)
-        XCTAssertEqual(DescriptorBudget.autoCallers(nofile: 65536, maxTotal: 200, workers: 4), 65536 - 200 - 16 - 64)
+        XCTAssertEqual(DescriptorBudget.autoCallers(nofile: 65536, maxTotal: 200, workers: 4), 65536 - 200 - 16 - 64 - 64)
     }
 
     /// Should resolve auto into a number, which the startup log then shows.

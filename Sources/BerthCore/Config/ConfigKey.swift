@@ -102,7 +102,9 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
             return .setting(\.limits.maxCallers, .countOrAuto, default: .value(nil), example: ["500"],
                             "Caller connections open at once; past it a new caller gets 503 too-many-callers and is closed. "
                                 + "auto: RLIMIT_NOFILE less max-total, the admin's \(DescriptorBudget.adminConnections) "
-                                + "connections and \(DescriptorBudget.reserveBase) + \(DescriptorBudget.reservePerWorker) per worker for berth's own.")
+                                + "connections and \(DescriptorBudget.reserveBase) + \(DescriptorBudget.reservePerWorker) per worker for berth's own "
+                                + "(\(DescriptorBudget.reservePerWorker + DescriptorBudget.awaitingRoomPerWorker) per worker with 2 or more: "
+                                + "callers waiting for room).")
         // A sidecar talks to a few hundred upstreams at most; 10,000 entries are about 12 MB of /stats.
         case .maxUpstreams:
             return .setting(\.limits.maxUpstreams, .count(), default: .value(10_000), example: ["500"],

@@ -10,11 +10,20 @@ public enum DescriptorBudget {
     /// resolver sockets and inotify descriptor, the files a reload reads, and room for a caller being refused.
     public static let reserveBase = 32
     public static let reservePerWorker = 8
+    /// With two workers or more, the callers each keeps at `max-callers` while it asks the others for room
+    /// (`Worker.findRoomElsewhere`): each holds its descriptor meanwhile, and a flood at the limit keeps every worker at
+    /// this many. Outside the budget, they took the admin's and the upstreams' descriptors (300 of 300 with 8 workers).
+    public static let awaitingRoomPerWorker = 16
+
+    /// berth's own descriptors with `workers` workers: its reserve, and the callers waiting for room.
+    public static func own(workers: Int) -> Int {
+        reserveBase + reservePerWorker * workers + (workers > 1 ? awaitingRoomPerWorker * workers : 0)
+    }
 
     /// Descriptors not available to callers: upstream connections (`maxTotal`), the admin's share and berth's own.
     /// Saturates at Int.max: counts are unbounded in the configuration, and a sum that trapped killed a reload.
     public static func reserved(maxTotal: Int, workers: Int) -> Int {
-        saturatingSum(maxTotal, adminConnections + reserveBase + reservePerWorker * workers)
+        saturatingSum(maxTotal, adminConnections + own(workers: workers))
     }
 
     /// `a + b` for non-negative counts, Int.max when it would overflow.
@@ -46,7 +55,7 @@ public enum DescriptorBudget {
         guard let explicit = limits.maxCallers else {
             guard let n = autoCallers(nofile: nofile, maxTotal: limits.maxTotal, workers: workers) else {
                 throw ConfigError("RLIMIT_NOFILE (\(nofile)) leaves no descriptors for callers: max-total (\(limits.maxTotal)), "
-                    + "the admin (\(adminConnections)) and berth's own (\(reserveBase + reservePerWorker * workers)) take \(reserved); "
+                    + "the admin (\(adminConnections)) and berth's own (\(own(workers: workers))) take \(reserved); "
                     + "raise the limit (ulimit -n, LimitNOFILE=) or lower max-total")
             }
             configuration.limits.maxCallers = n
@@ -56,7 +65,7 @@ public enum DescriptorBudget {
             throw ConfigError("\(ConfigKey.maxCallers.name) (\(explicit)) is below workers (\(workers)); it must be at least \(workers), one caller per worker")
         }
         guard saturatingSum(explicit, reserved) > nofile else { return nil }
-        return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(reserveBase + reservePerWorker * workers + adminConnections) "
+        return "max-callers (\(explicit)) and max-total (\(limits.maxTotal)) with berth's own \(own(workers: workers) + adminConnections) "
             + "exceed RLIMIT_NOFILE (\(nofile)): descriptors may run out (accepts pause, connects fail); the admin keeps one in reserve"
     }
 }

@@ -9,8 +9,9 @@ struct PeerWorker {
 
 extension Worker {
     /// The most callers one worker keeps waiting while the others look for room; past it a caller is refused at
-    /// once (a flood at the limit costs a bounded number of descriptors and cross-thread jobs).
-    static let awaitingRoomLimit = 16
+    /// once (a flood at the limit costs a bounded number of descriptors, budgeted in `max-callers auto`, and of
+    /// cross-thread jobs).
+    static let awaitingRoomLimit = DescriptorBudget.awaitingRoomPerWorker
 
     /// The limit is counted over all workers (`CallerGauge`), but a worker can close only its own sessions: with
     /// `--workers 2`, a caller the kernel hashed to a worker whose callers are all mid-request was refused while the
