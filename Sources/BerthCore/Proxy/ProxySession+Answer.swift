@@ -73,7 +73,7 @@ extension ProxySession {
             responseParser.shedIfLarge()
             apply(machine.nextRequest(idleTimeout: worker.settings.callerIdleTimeout))
             idleSince = worker.now
-            worker.sessionIdles()
+            worker.sessionIdles(self)
             caller.startReading()
         } else {
             closeAfterFlush()

@@ -67,7 +67,7 @@ extension ProxySession {
         case .idle, .readingHead:
             // Answers backed up past high water stopped the reading (`parseHeads`); `drive()` starts the buffered heads.
             caller.startReading()
-            worker.sessionIdles()
+            worker.sessionIdles(self)
         default:
             break
         }

@@ -39,11 +39,12 @@ final class ProxySession: ChannelDelegate {
     /// The most a lingering session reads before it closes anyway, once its answer has been acknowledged (nginx reads
     /// up to its buffer's worth per turn).
     static let lingerBytes = 64 * 1024
-    /// When the session last became idle (connected, or its last exchange ended with the caller kept): at the caller
-    /// limit the idle session idle longest gives way first (`Worker.closeOldestIdle`).
+    /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
     /// Bytes of the unfinished request head read so far, counted in `worker.headBytes` against --head-memory.
     var headHeld = 0
+    /// Its places in the worker's lists of idle callers and unfinished heads (`SessionList`).
+    var links = SessionLinks()
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -60,7 +61,7 @@ final class ProxySession: ChannelDelegate {
         if worker.listener?.address.family != .unix { Socket.setNoDelay(caller.fd) }
         caller.startReading()
         idleSince = worker.now
-        worker.sessionIdles()
+        worker.sessionIdles(self)
         apply(machine.started(idleTimeout: worker.settings.callerIdleTimeout))
     }
 
@@ -211,6 +212,7 @@ final class ProxySession: ChannelDelegate {
                 // the caller holding the most is answered (this one, maybe: the loop then ends, no head awaited).
                 headHeld &+= chunk.count
                 worker.headBytes &+= chunk.count
+                worker.headGrew(self)
                 if _slowPath(worker.headBytes > worker.settings.headMemory) { worker.shedHeadMemory() }
             case .complete(let consumed):
                 caller.drainInput(consumed)
