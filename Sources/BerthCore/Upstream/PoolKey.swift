@@ -76,6 +76,16 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// once, when the key is made (routing asks right after making one), and not part of the key's identity.
     let isResolvable: Bool
 
+    /// Why berth refuses to route to this key (400 `bad-request`, before a pool or a query is made), nil when it
+    /// may: a host no resolver could carry, or port 0, which names no service (RFC 6335 reserves it) and whose
+    /// connect the kernel refuses, so it would otherwise make a pool of its own for a 502 `connect-refused`.
+    /// Asked where a route is made (a new route, a CONNECT), never per request.
+    var refusal: String? {
+        if !isResolvable { return "\(host) is not a valid host name" }
+        if port == 0 { return "port 0 names no destination: give a port from 1 to 65535" }
+        return nil
+    }
+
     /// `isResolvable` for the canonical `host`.
     private static func resolvable(_ host: String, port: Int) -> Bool {
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
