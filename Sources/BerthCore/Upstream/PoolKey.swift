@@ -82,12 +82,12 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// connect the kernel refuses, so it would otherwise make a pool of its own for a 502 `connect-refused`.
     /// Asked where a route is made (a new route, a CONNECT), never per request.
     var refusal: String? {
+        // A resolvable host (nearly every key) costs one compare more: the shorthand test runs only for the others.
+        if isResolvable { return port == 0 ? "port 0 names no destination: give a port from 1 to 65535" : nil }
         if let dotted = PoolKey.shorthandIPv4(host) {
             return "\(host) is an IPv4 address in shorthand, which resolvers and clients read differently; write it dotted, as \(dotted)"
         }
-        if !isResolvable { return "\(host) is not a valid host name" }
-        if port == 0 { return "port 0 names no destination: give a port from 1 to 65535" }
-        return nil
+        return "\(host) is not a valid host name"
     }
 
     /// The dotted quad that an IPv4 shorthand in `host` stands for, nil for anything else. inet_aton, and so glibc's
