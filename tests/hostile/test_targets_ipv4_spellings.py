@@ -4,6 +4,7 @@ address (IPv4-mapped, zero-compressed IPv6, a trailing dot, a name) reaches it: 
 import pytest
 
 from berthkit import RawClient, admin, admin_json, free_port, stats
+from hostile_wire import connect, read_to_end, status_of
 
 LOOP = "forwarding-loop"
 
@@ -83,3 +84,16 @@ def test_the_admin_refuses_to_name_what_the_proxy_refuses(berth):
         r = admin(b, "POST", f"/pause?upstream={host}:80")
         assert r.status == 400 and "upstream:" in r.text, (host, r.text)
     assert admin_json(b, "GET", "/stats")["upstreams"] == []
+
+
+def test_a_connect_to_a_shorthand_is_400_and_closes(berth):
+    b = berth("--connect-timeout", "1s")
+    for host in ("127.1", "2130706433"):
+        s = connect(b.proxy, timeout=10)
+        try:
+            s.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+            raw, how = read_to_end(s, timeout=10)
+        finally:
+            s.close()
+        assert status_of(raw) == 400 and b"Berth-Error: bad-request" in raw and b"dotted" in raw, raw[:300]
+    assert _dns_failures(b) == 0
