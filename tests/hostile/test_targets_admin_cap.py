@@ -60,3 +60,15 @@ def test_a_command_makes_room_by_forgetting_an_idle_entry_as_a_request_does(bert
     admin_json(b, "POST", f"/resume?upstream={new}")
     admin_json(b, "POST", f"/pause?upstream={_names(1, 101)[0]}")
     assert len(_known(b)) == 4
+
+
+def test_with_two_workers_every_worker_keeps_the_bound_and_a_refused_pause_pauses_nowhere(berth, origin):
+    b = berth("--workers", "2", "--max-upstreams", "4")
+    answers = [admin(b, "POST", f"/pause?upstream={u}") for u in _names(20)]
+    assert [r.status for r in answers[:4]] == [200] * 4, [r.text for r in answers[:4]]
+    assert all(_refused(r) for r in answers[4:]), {r.status: r.text for r in answers[4:]}
+    assert _known(b) == set(_names(4))
+    # Each worker's table is full of paused entries: a new upstream's request is refused on either worker.
+    for _ in range(4):
+        r = RawClient(b.proxy).request(get_req(origin.hostport, "/x"))
+        assert r.status == 503 and r.header("Berth-Error") == "too-many-upstreams", r
