@@ -192,6 +192,7 @@ public final class BerthServer {
                     w.replay.resize(limit: w.settings.replayBuffer, capacity: ReplayStore.capacity(w.settings, worker: w.index, of: n))
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     w.resolver.dns.capacity = applied.limits.maxUpstreams
+                    w.resolver.dns.setInflight(w.settings.maxCallers)
                     for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
                     }

@@ -12,7 +12,11 @@ package final class Resolver {
 
     private let dnsBase: OpaquePointer?
     private var cache: [String: Entry] = [:]
-    private var waiting: [String: [(port: Int, done: Completion)]] = [:]
+    private var waiting: [String: [(id: UInt64, port: Int, done: Completion)]] = [:]
+    /// The evdns request under way for each name in `waiting`, cancelled when its last waiter leaves.
+    private var queries: [String: OpaquePointer] = [:]
+    /// The last waiter's number (`Lookup.id`).
+    private var lastWaiter: UInt64 = 0
     private var hosts: [String: [[UInt8]]] = [:]
     /// TTLs are clamped: a 0 TTL would resolve on every request, a huge one would outlive a container.
     private let minTTL: Nanos = 1_000_000_000
@@ -29,6 +33,12 @@ package final class Resolver {
     /// (ResolverCacheTests).
     package private(set) var evictionWork = 0
 
+    /// One caller's wait for a name, to give up with `abandon`.
+    package struct Lookup: Sendable {
+        let host: String
+        let id: UInt64
+    }
+
     /// A resolver on `base` caching `capacity` names, with up to `inflight` queries out at once.
     package init(base: EventBase, capacity: Int = 10_000, inflight: Int = 64) {
         self.capacity = max(1, capacity)
@@ -38,37 +48,73 @@ package final class Resolver {
             // by the connect timeout anyway, so keep the resolver's retries short too.
             evdns_base_set_option(dnsBase, "timeout:", "2")
             evdns_base_set_option(dnsBase, "attempts:", "2")
-            // evdns sends 64 queries at once and queues the rest in order: names whose server never answers (a
-            // caller's own slow domain) held every place and the next name waited behind them past its connect
-            // timeout. As many may fly as the callers that can wait on one (hostile1).
-            evdns_base_set_option(dnsBase, "max-inflight:", "\(min(max(inflight, 64), 65_535))")
         }
+        setInflight(inflight)
         loadHosts()
     }
 
-    /// Resolves `host` (lowercase, no brackets) and calls `done` with its addresses, empty on failure. May call back at once.
+    /// Lets `callers` queries fly at once (at least 64, evdns's default; at most 65,535). evdns queues the rest in
+    /// order: names whose server never answers (a caller's own slow domain) held every place and the next name
+    /// waited behind them past its connect timeout. As many may fly as the callers that can wait on one (hostile1),
+    /// and a query nobody waits for is cancelled (`abandon`), so callers hold at most one place each. Set again on
+    /// a reload, which may change max-callers.
+    package func setInflight(_ callers: Int) {
+        guard let dnsBase else { return }
+        evdns_base_set_option(dnsBase, "max-inflight:", "\(min(max(callers, 64), 65_535))")
+    }
+
+    /// Resolves `host` (lowercase, no brackets) and calls `done` with its addresses, empty on failure. May call back
+    /// at once, and then returns nil; otherwise the wait, for `abandon`.
     /// A name with a trailing dot is absolute: /etc/hosts is read for it without the dot, and DNS is asked for it
     /// alone, never with the search domains appended (evdns would try them, as for a name with fewer dots than
     /// `ndots`); it is cached apart from the relative name, which may resolve elsewhere.
-    package func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Completion) {
+    @discardableResult
+    package func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Completion) -> Lookup? {
         let name = Resolver.withoutRootDot(host)
-        if let a = SocketAddress(numericHost: name, port: port) { return done([a]) }
-        if let h = hosts[name] { return done(h.map { SocketAddress(bytes: $0, port: port) }) }
-        if let e = cache[host], e.expires > now { return done(e.addresses.map { SocketAddress(bytes: $0, port: port) }) }
+        if let a = SocketAddress(numericHost: name, port: port) { done([a]); return nil }
+        if let h = hosts[name] { done(h.map { SocketAddress(bytes: $0, port: port) }); return nil }
+        if let e = cache[host], e.expires > now { done(e.addresses.map { SocketAddress(bytes: $0, port: port) }); return nil }
+        lastWaiter &+= 1
+        let lookup = Lookup(host: host, id: lastWaiter)
         if waiting[host] != nil {
-            waiting[host]!.append((port, done))
-            return
+            waiting[host]!.append((lookup.id, port, done))
+            return lookup
         }
-        waiting[host] = [(port, done)]
-        guard let dnsBase, startDNSQuery(base: dnsBase, host: host, wantV6: false, resolver: self) else {
+        waiting[host] = [(lookup.id, port, done)]
+        guard let dnsBase, let request = startDNSQuery(base: dnsBase, host: host, wantV6: false, resolver: self) else {
             answered(host: host, wantV6: true, addresses: [], ttl: 0)
+            return nil
+        }
+        queries[host] = request
+        return lookup
+    }
+
+    /// `lookup`'s caller no longer waits (its connect was cancelled or ran out of time): it is never called back.
+    /// The last waiter of a name cancels the query. A query nobody waits for held its place among those in flight
+    /// for evdns's 2 attempts of 2 s, past the connect timeout that ended its caller's wait, so callers giving up
+    /// on silent names (a connect timeout of 1 s, a caller that closed) filled every place, and a name its server
+    /// answers at once waited behind them until its own connect timeout (targets).
+    package func abandon(_ lookup: Lookup) {
+        guard var list = waiting[lookup.host], let i = list.firstIndex(where: { $0.id == lookup.id }) else { return }
+        list.remove(at: i)
+        guard list.isEmpty else {
+            waiting[lookup.host] = list
             return
         }
+        waiting[lookup.host] = nil
+        if let request = queries.removeValue(forKey: lookup.host), let dnsBase { cancelDNSQuery(base: dnsBase, request) }
     }
+
+    /// Queries in flight or queued in evdns that some caller still waits for.
+    package var queriesUnderWay: Int { queries.count }
 
     /// An evdns answer arrived (called from the trampoline).
     func answered(host: String, wantV6: Bool, addresses: [[UInt8]], ttl: Int) {
-        if addresses.isEmpty && !wantV6, let dnsBase, startDNSQuery(base: dnsBase, host: host, wantV6: true, resolver: self) {
+        // The request that answered is freed by evdns once this returns: it may no longer be cancelled.
+        queries[host] = nil
+        if addresses.isEmpty && !wantV6, waiting[host] != nil, let dnsBase,
+           let request = startDNSQuery(base: dnsBase, host: host, wantV6: true, resolver: self) {
+            queries[host] = request
             return
         }
         let now = MonotonicClock.now()

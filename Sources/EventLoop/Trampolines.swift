@@ -47,6 +47,8 @@ final class DNSQueryBox {
 /// C entry point for evdns answers.
 let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, arg in
     let box = Unmanaged<DNSQueryBox>.fromOpaque(arg!).takeRetainedValue()
+    // Cancelled by `Resolver.abandon`, which already let go of the name: nothing waits, and nothing is learnt.
+    if result == DNS_ERR_CANCEL { return }
     var found: [[UInt8]] = []
     if result == DNS_ERR_NONE, let addresses, count > 0 {
         let size = Int32(type) == DNS_IPv4_A ? 4 : 16
@@ -57,8 +59,9 @@ let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, 
     box.resolver.answered(host: box.host, wantV6: box.wantV6, addresses: found, ttl: Int(ttl))
 }
 
-/// Starts a query whose answer reaches `resolver.answered`; false when evdns refused it at once (the box is released).
-func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Resolver) -> Bool {
+/// Starts a query whose answer reaches `resolver.answered`; its evdns request (valid until that answer, or until
+/// `cancelDNSQuery`), or nil when evdns refused it at once (the box is released).
+func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Resolver) -> OpaquePointer? {
     let box = Unmanaged.passRetained(DNSQueryBox(host: host, wantV6: wantV6, resolver: resolver))
     // An absolute name (a trailing dot) is asked as it is: no search domain is ever appended to it.
     let name = Resolver.withoutRootDot(host)
@@ -66,11 +69,14 @@ func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Re
     let req = wantV6
         ? evdns_base_resolve_ipv6(base, name, flags, dnsTrampoline, box.toOpaque())
         : evdns_base_resolve_ipv4(base, name, flags, dnsTrampoline, box.toOpaque())
-    if req == nil {
-        box.release()
-        return false
-    }
-    return true
+    if req == nil { box.release() }
+    return req
+}
+
+/// Cancels a query no one waits for any more; evdns frees its place among those in flight at once and answers the
+/// trampoline with DNS_ERR_CANCEL on a later turn (which releases the box).
+func cancelDNSQuery(base: OpaquePointer, _ request: OpaquePointer) {
+    evdns_cancel_request(base, request)
 }
 
 /// C cleanup for `evbuffer_add_reference` (`Channel.writeOwned`): libevent has sent the bytes or dropped the buffer,

@@ -5,9 +5,11 @@ import HTTP1
 @testable import BerthCore
 
 final class WalkReviewTests: XCTestCase {
-    /// `isResolvable` as it was computed on each read before it became a stored value (165efb2 PoolKey.swift).
+    /// `isResolvable` as it was computed on each read before it became a stored value (165efb2 PoolKey.swift), with
+    /// the IPv4 shorthands refused since (targets: TargetRefusalTests).
     private func resolvableBefore(_ key: PoolKey) -> Bool {
         if SocketAddress(numericHost: key.bareHost, port: key.port) != nil { return true }
+        if PoolKey.shorthandIPv4(key.host) != nil { return false }
         let bytes = Array(key.isAbsolute ? key.host.utf8.dropLast() : key.host.utf8[...])
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
         var label = 0

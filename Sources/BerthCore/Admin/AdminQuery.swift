@@ -36,6 +36,8 @@ struct AdminQuery {
         guard let key = PoolKey(parsing: text) else {
             throw .bad("upstream must be HOST:PORT with a port in 1-65535, IPv6 in brackets (got \(text))")
         }
+        // What the proxy refuses to route to, the admin refuses to name: no entry for a destination no request reaches.
+        if let why = key.refusal { throw .bad("upstream: \(why)") }
         return key
     }
 

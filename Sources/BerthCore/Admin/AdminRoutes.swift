@@ -76,9 +76,12 @@ final class AdminRoutes {
         // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
         admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
             // The endpoint's pools: the plain one, its TLS one, or both when https:// and http:// requests reach it.
+            let made = worker.manager.existingPools(at: key).isEmpty
             let (pools, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
+            guard !pools.isEmpty else { return reply(PauseResult(refusal: worker.manager.noRoomForCommand)) }
             let result = {
-                PauseResult(epoch: pools.map(\.state.epoch).max() ?? 0, closedIdle: closed, inFlight: pools.reduce(0) { $0 + $1.inFlight })
+                PauseResult(epoch: pools.map(\.state.epoch).max() ?? 0, closedIdle: closed, inFlight: pools.reduce(0) { $0 + $1.inFlight },
+                            madeBy: made ? worker.index : nil)
             }
             let busy = pools.filter { $0.inFlight > 0 }
             guard let drain, !busy.isEmpty else { return reply(result()) }
@@ -103,7 +106,16 @@ final class AdminRoutes {
             }
             worker.keepDrainWait(wait)
             timer.start(after: drain)
-        }, done: { (results: [PauseResult]) in
+        }, done: { [admin] (results: [PauseResult]) in
+            if let refusal = results.lazy.compactMap(\.refusal).first {
+                // Half a pause would hold some workers' callers and not others': the entries it made go again.
+                let made = Set(results.compactMap(\.madeBy))
+                return admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
+                    guard made.contains(worker.index) else { return reply(false) }
+                    _ = worker.manager.resume(key, now: MonotonicClock.now())
+                    reply(worker.manager.forget(endpoint: key))
+                }, done: { _ in respond(AdminResponse.error(503, "\(refusal); \(key) is not paused")) })
+            }
             var w = JSONWriter()
             w.beginObject()
             w.field("upstream", key.description)
@@ -124,6 +136,7 @@ final class AdminRoutes {
         let n = admin.workers.count
         admin.gather({ (worker: Worker, reply: @escaping (ResumeResult) -> Void) in
             let (pools, released) = worker.manager.resume(key, now: MonotonicClock.now())
+            guard !pools.isEmpty else { return reply(ResumeResult(refusal: worker.manager.noRoomForCommand)) }
             // Each worker opens its share: a prewarmed connection serves only its own worker's callers.
             let share = prewarm / n + (worker.index < prewarm % n ? 1 : 0)
             let started = worker.manager.prewarmTarget(pools).map { Prewarmer.start(count: share, pool: $0, worker: worker) } ?? 0
@@ -131,6 +144,9 @@ final class AdminRoutes {
             reply(ResumeResult(epoch: pools.map(\.state.epoch).max() ?? 0, released: released, prewarmed: started,
                                pausedBy: pools.lazy.compactMap { $0.holds.heldBy }.first))
         }, done: { (results: [ResumeResult]) in
+            if let refusal = results.lazy.compactMap(\.refusal).first {
+                return respond(AdminResponse.error(503, "\(refusal); \(key) was not known, and is not now"))
+            }
             var w = JSONWriter()
             w.beginObject()
             w.field("upstream", key.description)
@@ -235,10 +251,20 @@ final class AdminRoutes {
     }
 }
 
-/// One worker's answer to /pause.
-struct PauseResult { var epoch: UInt64; var closedIdle: Int; var inFlight: Int }
-/// One worker's answer to /resume; `pausedBy` is set while the freezer watch still holds the upstream.
-struct ResumeResult { var epoch: UInt64; var released: Int; var prewarmed: Int; var pausedBy: String? }
+/// One worker's answer to /pause; `madeBy` names the worker when the pause made the upstream's entry there, and
+/// `refusal` says why a worker made none (--max-upstreams).
+struct PauseResult {
+    var epoch: UInt64 = 0, closedIdle = 0, inFlight = 0
+    var madeBy: Int?
+    var refusal: String?
+}
+/// One worker's answer to /resume; `pausedBy` is set while the freezer watch still holds the upstream, `refusal`
+/// when the worker had no room for its entry.
+struct ResumeResult {
+    var epoch: UInt64 = 0, released = 0, prewarmed = 0
+    var pausedBy: String?
+    var refusal: String?
+}
 /// One worker's answer to /evict.
 struct EvictResult { var closed: Int; var forgotten: Bool; var pending: Bool }
 

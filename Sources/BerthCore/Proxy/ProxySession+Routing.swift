@@ -67,8 +67,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             answer(cause, detail: detail)
             return nil
         }
-        guard key.isResolvable else {
-            answer(.badRequest, detail: "\(key.host) is not a valid host name")
+        if let why = key.refusal {
+            answer(.badRequest, detail: why)
             return nil
         }
         guard isAllowed(key) else {

@@ -18,8 +18,8 @@ extension ProxySession: TunnelOwner {
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
-        guard key.isResolvable else {
-            return answer(.badRequest, detail: "\(key.host) is not a valid host name", closeAfter: true)
+        if let why = key.refusal {
+            return answer(.badRequest, detail: why, closeAfter: true)
         }
         guard worker.settings.connectPorts.contains(key.port), isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)

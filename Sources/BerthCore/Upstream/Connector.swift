@@ -36,6 +36,8 @@ final class Connector: ChannelDelegate, EventHandler {
     private var timer: LoopEvent!
     /// Changes with every start and cancel, so a late DNS answer for an earlier connect is dropped.
     private var serial: UInt64 = 0
+    /// The wait for the name while `.resolving` through DNS, given up when the connect stops first.
+    private var lookup: Resolver.Lookup?
 
     init(base: EventBase, resolver: UpstreamResolver, client: ConnectorClient) {
         self.base = base
@@ -66,11 +68,15 @@ final class Connector: ChannelDelegate, EventHandler {
         phase = .resolving(key)
         timer.add(after: timeout)
         if let socket = resolver.unixAddress(for: key) { return resolved(key, [socket], timeout: timeout) }
-        resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
+        let waited = resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
             // Strong on purpose: a weak reference would give the connector a side table; stale answers are dropped.
             guard mine == self.serial, case .resolving(let key) = self.phase else { return }
+            self.lookup = nil
             self.resolved(key, addresses, timeout: timeout)
         }
+        // Kept only while this connect still waits: an answer given at once returns none, and may have ended (or
+        // restarted) the connect already.
+        if let waited, mine == serial { lookup = waited }
     }
 
     private func resolved(_ key: PoolKey, _ addresses: [SocketAddress], timeout: Nanos) {
@@ -174,6 +180,11 @@ final class Connector: ChannelDelegate, EventHandler {
     private func stop() {
         serial &+= 1
         timer.remove()
+        // A lookup still waited on (a timeout, a caller gone) is given up: its query must not keep a place in flight.
+        if let lookup {
+            self.lookup = nil
+            resolver.abandon(lookup)
+        }
         switch phase {
         case .connecting(let ch, _, _), .handshaking(let ch, _): ch.close()
         case .idle, .resolving: break

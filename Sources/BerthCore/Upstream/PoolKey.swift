@@ -1,4 +1,5 @@
 // The name of an upstream and of its pool: `host:port` (host lowercased, IPv6 in brackets) and, for TLS, its settings.
+import Glibc
 import HTTP1
 import EventLoop
 
@@ -72,14 +73,45 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the host is an IP literal or a name DNS can carry: labels of 1-63 letters, digits, '-' or '_'
-    /// (container names use '_'), at most 253 bytes. Anything else gets a 400 before a query is ever sent. Judged
+    /// (container names use '_'), at most 253 bytes, and no IPv4 shorthand (`shorthandIPv4`). Anything else gets a 400 before a query is ever sent. Judged
     /// once, when the key is made (routing asks right after making one), and not part of the key's identity.
     let isResolvable: Bool
 
-    /// `isResolvable` for the canonical `host`.
+    /// Why berth refuses to route to this key (400 `bad-request`, before a pool or a query is made), nil when it
+    /// may: a host no resolver could carry, or port 0, which names no service (RFC 6335 reserves it) and whose
+    /// connect the kernel refuses, so it would otherwise make a pool of its own for a 502 `connect-refused`.
+    /// Asked where a route is made (a new route, a CONNECT), never per request.
+    var refusal: String? {
+        // A resolvable host (nearly every key) costs one compare more: the shorthand test runs only for the others.
+        if isResolvable { return port == 0 ? "port 0 names no destination: give a port from 1 to 65535" : nil }
+        if let dotted = PoolKey.shorthandIPv4(host) {
+            return "\(host) is an IPv4 address in shorthand, which resolvers and clients read differently; write it dotted, as \(dotted)"
+        }
+        return "\(host) is not a valid host name"
+    }
+
+    /// The dotted quad that an IPv4 shorthand in `host` stands for, nil for anything else. inet_aton, and so glibc's
+    /// getaddrinfo and curl, read `127.1`, `0x7f.0.0.1`, `0177.0.0.1`, `2130706433` and `127.0.0.01` as addresses
+    /// (`0` as 0.0.0.0); evdns would send them to DNS as names. Either reading is a trap: a DNS answer may be any
+    /// address, and an allowlist's CIDR rules, written for dotted quads, never meet the name. So such a host is
+    /// refused, as WHATWG's URL parser refuses a host that ends in a number yet is no valid address; one inet_aton
+    /// refuses too (`256.1`, `1.2.3.4.5`, `08.1`) stays a name, as glibc takes it. A trailing dot is left out first.
+    static func shorthandIPv4(_ host: String) -> String? {
+        let name = host.utf8.count > 1 && host.utf8.last == UInt8(ascii: ".") ? String(host.dropLast()) : host
+        // inet_aton's forms start with a digit; checking that first keeps names clear of the C calls.
+        guard let first = name.utf8.first, first >= 0x30 && first <= 0x39 else { return nil }
+        var address = in_addr()
+        guard inet_aton(name, &address) != 0 else { return nil }
+        var canonical = in_addr()
+        if inet_pton(AF_INET, name, &canonical) == 1 { return nil }
+        return withUnsafeBytes(of: &address) { $0.map(String.init).joined(separator: ".") }
+    }
+
+    /// `isResolvable` for the canonical `host`: an IP literal, or a DNS name that is not an IPv4 shorthand.
     private static func resolvable(_ host: String, port: Int) -> Bool {
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         if SocketAddress(numericHost: bare, port: port) != nil { return true }
+        if shorthandIPv4(host) != nil { return false }
         let utf8 = host.utf8
         let absolute = utf8.count > 1 && utf8.last == UInt8(ascii: ".")
         let bytes = absolute ? utf8.dropLast() : utf8[...]

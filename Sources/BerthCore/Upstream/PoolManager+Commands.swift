@@ -11,9 +11,9 @@ extension PoolManager {
     /// Pauses `endpoint` (creating the pool http:// requests reach) for `source`: closes its pools' idle
     /// connections now; returns the pools and how many closed. A pause by the API always sets the mode and hold, as
     /// a second /pause does; the watch's never overrides the API's (PauseHolds.pause).
+    /// No pools, and nothing changed, when the endpoint has no entry and the table no room for one (`commandPools`).
     func pause(_ endpoint: PoolKey, rejectNew: Bool, hold: Nanos?, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], closedIdle: Int) {
-        _ = self.pool(for: endpoint, now: now)
-        let targets = existingPools(at: endpoint)
+        let targets = commandPools(endpoint, now: now) ?? []
         var closedIdle = 0
         for pool in targets {
             pool.lastActivity = now
@@ -30,16 +30,16 @@ extension PoolManager {
     /// held it, which just bumps the epoch, as before there was a watch) resumes with a new epoch, and its held
     /// requests check out again in arrival order. Returns the pools and the requests released; each pool's `holds`
     /// say whether it is still paused.
+    /// No pools, and nothing changed, when the endpoint has no entry and the table no room for one.
     func resume(_ endpoint: PoolKey, now: Nanos, by source: PauseSource = .api) -> (pools: [Upstream], released: Int) {
-        _ = self.pool(for: endpoint, now: now)
-        let targets = existingPools(at: endpoint)
+        let targets = commandPools(endpoint, now: now) ?? []
         var released = 0
         for pool in targets {
             pool.lastActivity = now
             released += letGo(pool, by: source, now: now)
         }
         // A resumed upstream may be forgotten to make room: look again at the next request.
-        noRoomUntil = 0
+        if !targets.isEmpty { noRoomUntil = 0 }
         return (targets, released)
     }
 
@@ -106,9 +106,27 @@ extension PoolManager {
         return stale.count
     }
 
+    /// The endpoint's pools for an admin command (/pause, /resume, /watch), with the one http:// requests reach
+    /// made when the endpoint has none, under --max-upstreams as a request's (`poolForRequest`): nil when it has
+    /// none and nothing can be forgotten. The orchestrator names the upstreams it pauses, but whatever sends the
+    /// commands (a loop over every function ever deployed, a script gone wrong) must not grow the table past its
+    /// bound either: paused entries are never forgotten, so each distinct name would stay for good. An endpoint
+    /// with an entry (its TLS one, the other spelling of its name) but no room for another is acted on as it is:
+    /// a pool made later inherits the pause (`makePool`).
+    func commandPools(_ endpoint: PoolKey, now: Nanos) -> [Upstream]? {
+        let made = poolForRequest(endpoint.plain, now: now)
+        let pools = existingPools(at: endpoint)
+        return made == nil && pools.isEmpty ? nil : pools
+    }
+
+    /// Why a command naming a new endpoint was refused (`commandPools` nil): the request path's cause, in words.
+    var noRoomForCommand: String {
+        "too-many-upstreams: berth knows max-upstreams (\(settings.maxUpstreams)) upstreams and none can be forgotten (all busy, paused or watched)"
+    }
+
     /// The pool for a caller's request to `requested`, as `pool(for:)` makes it, except that a new entry past
-    /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. The admin's
-    /// commands are not capped: the orchestrator names the upstreams it pauses, a flood of callers does not.
+    /// --max-upstreams first makes room (`forgetLeastRecentlyUsed`): nil when nothing can be forgotten. Admin
+    /// commands go through `commandPools`, under the same bound.
     /// `routed`: `requested` came from `RouteTarget.key`, which already applied the destination's TLS settings
     /// (resolving it again would give the same key, at the cost of a second lookup and key).
     func poolForRequest(_ requested: PoolKey, routed: Bool = false, now: Nanos) -> Upstream? {

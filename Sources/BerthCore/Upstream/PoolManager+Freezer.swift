@@ -12,7 +12,9 @@ extension PoolManager {
 
     /// Watches `cgroup` for `key` (creating the pool, as /pause does) and makes the pool follow it from now on: paused
     /// while the cgroup is frozen. A second watch of another cgroup replaces the first.
+    /// Past --max-upstreams with nothing to forget, a new endpoint is refused before any watch is made.
     func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> Upstream {
+        guard commandPools(key, now: now) != nil else { throw FreezerError(noRoomForCommand) }
         let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
         let pool = self.pool(for: key, now: now)
         if frozen != pool.holds.watch {

@@ -25,9 +25,14 @@ final class UpstreamResolver {
         return path.flatMap(SocketAddress.init(unixPath:))
     }
 
-    /// Resolves `host` through DNS; see `Resolver.resolve`.
-    func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Resolver.Completion) {
+    /// Resolves `host` through DNS; see `Resolver.resolve`. The wait, when the answer is not given at once.
+    func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Resolver.Completion) -> Resolver.Lookup? {
         dns.resolve(host, port: port, now: now, done: done)
+    }
+
+    /// Gives up a wait `resolve` returned; see `Resolver.abandon`.
+    func abandon(_ lookup: Resolver.Lookup) {
+        dns.abandon(lookup)
     }
 
     /// Frees the DNS base (shutdown).
