@@ -9,7 +9,6 @@ import pytest
 
 from berthkit import RawClient, keepalive_loop, upstream_stats
 from e2e_helpers import send
-from vanish_helpers import vanish  # noqa: F401  (a fixture)
 
 
 def _echo(conn, msg):
