@@ -90,15 +90,3 @@ def read_response(sock):
         body += chunk
     return head + b"\r\n\r\n", body
 
-
-def open_tunnel(b, o, timeout=15):
-    """A caller socket to berth `b` with an established CONNECT tunnel to origin `o`, the 200's head read exactly."""
-    s = connect(b.proxy, timeout=timeout)
-    s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, f"closed before the CONNECT answer: {head!r}"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return s
