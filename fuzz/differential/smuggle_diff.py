@@ -19,6 +19,7 @@ import threading
 import time
 
 import smuggle_cases
+from berthkit import free_port
 from berthkit.process import Berth
 from head_checks import check_head
 from strict_origin import StrictOrigin
@@ -42,14 +43,6 @@ def wait_port(port, timeout=10):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on {port}")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def start_haproxy(work, origin_port):
