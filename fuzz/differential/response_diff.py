@@ -17,7 +17,7 @@ import time
 
 from berthkit import RawOrigin
 from berthkit.process import Berth
-from smuggle_diff import start_haproxy, start_nginx
+from smuggle_diff import start_haproxy, start_nginx, stop_all
 
 BODY = b"hello"
 CHUNKED = b"5\r\nhello\r\n0\r\n\r\n"
@@ -140,12 +140,7 @@ def main():
                 status, framing, body, left = frame(raw)
                 print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}")
     finally:
-        for p in started:
-            if isinstance(p, Berth):
-                p.stop()
-            else:
-                p.terminate()
-                p.wait(timeout=10)
+        stop_all(started)
         o.close()
         shutil.rmtree(work, ignore_errors=True)
 

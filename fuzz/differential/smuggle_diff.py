@@ -45,6 +45,16 @@ def wait_port(port, timeout=10):
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def stop_all(started):
+    """Stops what a run started: berth by its own stop, HAProxy and nginx by SIGTERM and a bounded wait."""
+    for p in started:
+        if isinstance(p, Berth):
+            p.stop()
+        else:
+            p.terminate()
+            p.wait(timeout=10)
+
+
 def start_haproxy(work, origin_port):
     port = free_port()
     cfg = os.path.join(work, "h.cfg")
@@ -213,12 +223,7 @@ def main():
                 json.dump(report, f, indent=1, default=repr)
         return 1 if bad else 0
     finally:
-        for p in started:
-            if isinstance(p, Berth):
-                p.stop()
-            else:
-                p.terminate()
-                p.wait(timeout=10)
+        stop_all(started)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from berthkit import RawClient, keepalive_loop, open_tunnel, upstream_stats
-from e2e_helpers import send
+from berthkit import RawClient, admin, keepalive_loop, open_tunnel, stats, upstream_stats, wait_for
+from berthkit.tls_origin import TLSOrigin
+from berthkit.tls_pki import PKI
+from e2e_helpers import send, send_in_flight
 
 
 def _echo(conn, msg):
@@ -159,9 +161,6 @@ def test_a_request_sent_while_the_keepalive_probes_are_still_out(berth, raw_orig
 def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(berth, vanish, tmp_path):
     """Over TLS the request's bytes are ciphertext (the handshake and records counted by OpenSSL): a POST on a
     pooled https:// connection whose peer vanished is still found unacknowledged and goes again once."""
-    from berthkit import stats
-    from berthkit.tls_origin import TLSOrigin
-    from berthkit.tls_pki import PKI
     (tmp_path / "pki").mkdir()
     pki = PKI(str(tmp_path / "pki"))
     o = TLSOrigin(pki.server, pki.server_key)
@@ -192,8 +191,6 @@ def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(ber
 def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(berth, vanish, tmp_path):
     """The TCP handshake completes, then the ClientHello is lost forever (the peer vanished between): 504
     tls-handshake-timeout at that timeout, not a hang, nothing left connecting."""
-    from berthkit.tls_origin import TLSOrigin
-    from berthkit.tls_pki import PKI
     (tmp_path / "pki").mkdir()
     pki = PKI(str(tmp_path / "pki"))
     o = TLSOrigin(pki.server, pki.server_key)
@@ -210,64 +207,50 @@ def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(b
         took = time.monotonic() - t0
         assert r.status == 504 and b"tls-handshake-timeout" in r.body, (r.status, r.body)
         assert took < 5, took
-        from berthkit import stats
         pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
         assert pool["connecting"] == 0 and pool["open"] == 0, pool
     finally:
         o.close()
 
 
+def _post_out_on_a_vanished_connection(b, o, vanish):
+    """Warms a pooled connection to `o`, makes its peer vanish and sends POST /after on it from a thread; returns
+    once berth has it out (busy 1), with finish(): the POST joined, answered 200 with its body, and seen by the
+    origin once."""
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    result = send_in_flight(b, o.hostport, method="POST", path="/after", body=b"after", timeout=20)
+
+    def finish():
+        r = result()
+        assert (r.status, r.body) == (200, b"after"), r
+        assert o.seen.count("/after") == 1, o.seen
+
+    return finish
+
+
 def test_a_dead_peer_retry_waits_for_a_pause_made_meanwhile(berth, raw_origin, vanish):
     """/pause lands while a POST sits on a pooled connection whose peer vanished (inside the dead-peer timeout,
     2 s here): the retry that follows must not go out while paused; it is held and sent once at /resume."""
-    from berthkit import admin
     b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "2s")
     o = _Counting(raw_origin)
-    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
-    vanish(o.port)
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
-                                                                  body=b"after", timeout=20)))
-    t.start()
-    deadline = time.monotonic() + 5
-    while upstream_stats(b, o.hostport)["busy"] != 1:
-        assert time.monotonic() < deadline, "the POST never went out"
-        time.sleep(0.02)
+    finish = _post_out_on_a_vanished_connection(b, o, vanish)
     assert admin(b, "POST", f"/pause?upstream={o.hostport}&hold=10s").status == 200
     time.sleep(3)  # past the dead-peer timeout: the retry is due, and must be held
     assert "/after" not in o.seen, o.seen
     assert admin(b, "POST", f"/resume?upstream={o.hostport}").status == 200
-    t.join(20)
-    r = out["r"]
-    assert (r.status, r.body) == (200, b"after"), r
-    assert o.seen.count("/after") == 1, o.seen
+    finish()
 
 
 def test_a_forget_while_a_dead_peer_check_is_armed(berth, raw_origin, vanish):
     """/evict?forget=true lands while a POST sits on a pooled connection whose peer vanished: the request is found
     dead, goes again once on a fresh connection (of the endpoint's new entry), and nothing is left busy."""
-    from berthkit import admin
     b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "1s")
     o = _Counting(raw_origin)
-    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
-    vanish(o.port)
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
-                                                                  body=b"after", timeout=20)))
-    t.start()
-    deadline = time.monotonic() + 5
-    while upstream_stats(b, o.hostport)["busy"] != 1:
-        assert time.monotonic() < deadline, "the POST never went out"
-        time.sleep(0.02)
+    finish = _post_out_on_a_vanished_connection(b, o, vanish)
     assert admin(b, "POST", f"/evict?upstream={o.hostport}&forget=true").status == 200
-    t.join(20)
-    r = out["r"]
-    assert (r.status, r.body) == (200, b"after"), r
-    assert o.seen.count("/after") == 1, o.seen
-    deadline = time.monotonic() + 5
-    while (upstream_stats(b, o.hostport) or {}).get("busy", 0) != 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    finish()
+    wait_for(lambda: (upstream_stats(b, o.hostport) or {}).get("busy", 0) == 0, what="nothing busy after the forget")
 
 
 def _ping_until_ended(sock, seconds=15):

@@ -63,6 +63,16 @@ def is_whole_answer(raw):
     return len(body) == int(header_of(raw, "Content-Length"))
 
 
+def assert_whole_answer_then_fin(data, how, status, cause=None, note=()):
+    """`data` is berth's own `status` answer (Berth-Error `cause`, unless None), whole as its Content-Length says,
+    and the connection then ended by a FIN (`how`, from read_to_end); `note` goes in each failure's message."""
+    assert status_of(data) == status, (*note, how, data[:300])
+    if cause is not None:
+        assert header_of(data, "Berth-Error") == cause, (*note, data[:300])
+    assert is_whole_answer(data), (*note, how, data)
+    assert how == "fin", (*note, how, data[:300])
+
+
 def exchange(addr, raw):
     """Sends `raw` (a request that ends the connection) on a fresh connection; berth's whole answer, ended by a FIN."""
     s = connect(addr)
