@@ -100,3 +100,15 @@ def read_response(sock):
         body += chunk
     return head + b"\r\n\r\n", body
 
+
+def read_answer_head(sock, timeout=5):
+    """One small Content-Length answer read whole from `sock` (within `timeout` a read); its head is returned."""
+    sock.settimeout(timeout)
+    head, _ = read_response(sock)
+    return head
+
+
+def get_answer_head(sock, o, path="/ok"):
+    """Sends one GET for origin `o` (its `hostport`) on `sock` and reads its answer whole; its head is returned."""
+    sock.sendall(f"GET http://{o.hostport}{path} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    return read_answer_head(sock)
