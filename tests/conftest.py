@@ -2,6 +2,7 @@
 import pytest
 
 from berthkit import Berth, BERTH_BIN, Origin, RawOrigin, closing_factory
+from berthkit.nftables import NftablesUnavailable, Vanish
 
 
 @pytest.fixture
@@ -55,3 +56,15 @@ def origin():
     yield o
     o.close()
 
+
+
+@pytest.fixture
+def vanish():
+    """vanish(port, how="drop"): the connections established to `port` now lose their peer (berthkit/nftables.py
+    says each `how`); the nftables table is removed at teardown, whatever happens. Skips without nft or root."""
+    try:
+        faults = Vanish()
+    except NftablesUnavailable as e:
+        pytest.skip(str(e))
+    with faults as lose:
+        yield lose

@@ -15,8 +15,9 @@ import tempfile
 import threading
 import time
 
+from berthkit import RawOrigin
 from berthkit.process import Berth
-from smuggle_diff import start_haproxy, start_nginx
+from smuggle_diff import start_haproxy, start_nginx, stop_all
 
 BODY = b"hello"
 CHUNKED = b"5\r\nhello\r\n0\r\n\r\n"
@@ -44,42 +45,23 @@ CASES = [
 ]
 
 
-def origin(case_by_port):
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-
-    def serve(c):
-        c.settimeout(3)
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                got = c.recv(65536)
-                if not got:
-                    return
-                data += got
-            name = re.search(rb"/r/([\w-]+)", data).group(1).decode()
-            fields, body = dict((n, (f, b)) for n, f, b in CASES)[name]
-            version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
-            if name == "http10-te":
-                fields = b"Transfer-Encoding: chunked\r\n"
-            c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
-            time.sleep(0.4)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def loop():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return ls
+def serve(conn):
+    """One origin connection (a berthkit RawOrigin's): the case its request's target names, written as it is, then
+    0.4 s and the close."""
+    c = conn.sock
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = c.recv(65536)
+        if not got:
+            return
+        data += got
+    name = re.search(rb"/r/([\w-]+)", data).group(1).decode()
+    fields, body = dict((n, (f, b)) for n, f, b in CASES)[name]
+    version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
+    if name == "http10-te":
+        fields = b"Transfer-Encoding: chunked\r\n"
+    c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
+    time.sleep(0.4)
 
 
 def fetch(port, target):
@@ -129,8 +111,8 @@ def frame(raw):
 
 def main():
     work = tempfile.mkdtemp(prefix="berth-respdiff-")
-    ls = origin(None)
-    oport = ls.getsockname()[1]
+    o = RawOrigin(serve, conn_timeout=3)
+    oport = o.port
     started = []
     try:
         b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
@@ -158,13 +140,8 @@ def main():
                 status, framing, body, left = frame(raw)
                 print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}")
     finally:
-        for p in started:
-            if isinstance(p, Berth):
-                p.stop()
-            else:
-                p.terminate()
-                p.wait(timeout=10)
-        ls.close()
+        stop_all(started)
+        o.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ import threading
 import time
 
 import smuggle_cases
+from berthkit import free_port
 from berthkit.process import Berth
 from head_checks import check_head
 from strict_origin import StrictOrigin
@@ -44,12 +45,14 @@ def wait_port(port, timeout=10):
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def stop_all(started):
+    """Stops what a run started: berth by its own stop, HAProxy and nginx by SIGTERM and a bounded wait."""
+    for p in started:
+        if isinstance(p, Berth):
+            p.stop()
+        else:
+            p.terminate()
+            p.wait(timeout=10)
 
 
 def start_haproxy(work, origin_port):
@@ -220,12 +223,7 @@ def main():
                 json.dump(report, f, indent=1, default=repr)
         return 1 if bad else 0
     finally:
-        for p in started:
-            if isinstance(p, Berth):
-                p.stop()
-            else:
-                p.terminate()
-                p.wait(timeout=10)
+        stop_all(started)
         shutil.rmtree(work, ignore_errors=True)
 
 

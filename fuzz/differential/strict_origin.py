@@ -4,6 +4,8 @@ import socket
 import threading
 import time
 
+from berthkit import RawOrigin
+
 TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 REQUEST_LINE = re.compile(rb"^(" + TOKEN + rb") ([\x21-\x7e]+) (HTTP/1\.[01])$")
 FIELD_LINE = re.compile(rb"^(" + TOKEN + rb"):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*$")
@@ -111,33 +113,22 @@ def read_chunked(r):
 
 
 class StrictOrigin:
-    """Listens on 127.0.0.1; `log` gets one entry per request framed ({"req": ...}) or refused ({"error": ...}).
-    Each request is answered 200 with `Content-Length: 2` (head-only to HEAD), a refused one 400 and a close."""
+    """Listens on 127.0.0.1 (a berthkit RawOrigin); `log` gets one entry per request framed ({"req": ...}) or
+    refused ({"error": ...}). Each request is answered 200 with `Content-Length: 2` (head-only to HEAD), a refused
+    one 400 and a close."""
 
     def __init__(self):
         self.log, self.lock = [], threading.Lock()
-        self.ls = socket.socket()
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(64)
-        self.port = self.ls.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.raw = RawOrigin(self._serve, conn_timeout=5)
+        self.port = self.raw.port
 
     def _note(self, entry):
         with self.lock:
             entry["t"] = time.monotonic()
             self.log.append(entry)
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        c.settimeout(5)
+    def _serve(self, conn):
+        c = conn.sock
         r = Reader(c)
         try:
             while True:
@@ -159,8 +150,6 @@ class StrictOrigin:
         except (OSError, socket.timeout) as e:
             if r.buf:
                 self._note({"error": f"socket {type(e).__name__} inside a request", "rest": r.buf[:80]})
-        finally:
-            c.close()
 
     def _one(self, r, c):
         # An Expect: 100-continue gets its interim answer once the head is read, so a proxy that waits for it goes on.
@@ -176,7 +165,7 @@ class StrictOrigin:
             return len(self.log)
 
     def close(self):
-        self.ls.close()
+        self.raw.close()
 
 
 class _ContinueReader:

@@ -27,25 +27,13 @@ class Origin:
     """Answers each request as its target's query says; records what it read, in order."""
 
     def __init__(self):
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(256)
-        self.port = self.lsock.getsockname()[1]
         self.seen = []
         self.lock = threading.Lock()
-        threading.Thread(target=self.accept, daemon=True).start()
+        self.raw = berthkit.RawOrigin(self.serve, conn_timeout=10)
+        self.port = self.raw.port
 
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
-
-    def serve(self, c):
-        c.settimeout(10)
+    def serve(self, conn):
+        c = conn.sock
         buf = b""
         try:
             while True:
@@ -107,10 +95,8 @@ class Origin:
                 c.sendall(out)
                 if close:
                     return
-        except (OSError, ValueError):
+        except ValueError:
             return
-        finally:
-            c.close()
 
 
 def make_case(rng, port, case, bad_heads=False):
@@ -338,7 +324,7 @@ def main():
     finally:
         for o, b in sides.values():
             b.stop()
-            o.lsock.close()
+            o.raw.close()
     sys.exit(1 if findings else 0)
 
 

@@ -52,3 +52,22 @@ def get_req(hostport, path="/", extra=b"", method="GET", version="HTTP/1.1", bod
     if body:
         head += f"Content-Length: {len(body)}\r\n".encode()
     return head + b"\r\n" + body
+
+
+def open_tunnel(b, o, timeout=15):
+    """A caller socket to berth `b` (its `proxy`: (host, port) or a Unix path) with an established CONNECT tunnel to
+    origin `o` (its `hostport`), the 200's head read a byte at a time so nothing of the tunnel is taken with it."""
+    if isinstance(b.proxy, str):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        s.connect(b.proxy)
+    else:
+        s = socket.create_connection(b.proxy, timeout=timeout)
+    s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        assert chunk, f"closed before the CONNECT answer: {head!r}"
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s

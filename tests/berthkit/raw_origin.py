@@ -104,7 +104,11 @@ class RawOrigin:
                 continue
             except OSError:
                 return
-            conn = ServerConn(sock, self)
+            try:
+                conn = ServerConn(sock, self)
+            except OSError:  # reset before it was accepted (getpeername fails): the next one must still be served
+                sock.close()
+                continue
             t = threading.Thread(target=self._run, args=(conn,), daemon=True)
             with self.lock:
                 self.conns.append(conn)

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 
-from berthkit import RawClient, admin, get_req, wait_upstream
+from berthkit import RawClient, admin, get_req, upstream_stats, wait_for, wait_upstream
 from berthkit import upstream_process
 from berthkit.upstream_process import machine
 
@@ -151,6 +151,22 @@ def send(proxy, hostport, method="GET", path="/", body=b"", timeout=10.0, extra=
         if r.cause:
             FIGURES.failure(f"expected: {r.cause}" if expect and r.cause == expect else r.cause)
     return r
+
+
+def send_in_flight(berth, hostport, state="busy", **kw):
+    """send(berth.proxy, hostport, **kw) from a thread, returned once berth counts it (`state` 1: `busy` out to the
+    origin, `pending` held); gives result(timeout): the thread joined, its Result."""
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("r", send(berth.proxy, hostport, **kw)))
+    t.start()
+    wait_for(lambda: upstream_stats(berth, hostport)[state] == 1, timeout=5, what=f"the request {state}")
+
+    def result(timeout=20):
+        t.join(timeout)
+        assert "r" in out, f"no answer after {timeout} s"
+        return out["r"]
+
+    return result
 
 
 # ------------------------------------------------------------------------------------------ upstream processes

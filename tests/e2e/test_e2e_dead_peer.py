@@ -1,8 +1,6 @@
 """Peers that vanish silently (issue 20 items 1, 2): an nftables rule on loopback drops an origin's established
 connections (no ACK, no RST) while new connections work; serial POSTs through berth must not fail."""
 import json
-import shutil
-import subprocess
 import time
 
 import pytest
@@ -10,41 +8,6 @@ import requests
 
 from berthkit import keepalive_loop, upstream_stats, wait_for
 from e2e_helpers import FIGURES, send
-
-TABLE = "berth_deadpeer_test"
-
-
-def _nft(*args):
-    return subprocess.run(["nft", *args], capture_output=True, text=True, timeout=10)
-
-
-@pytest.fixture
-def vanish():
-    """vanish(port): silently drops every packet of the connections to `port` established now (by their client
-    ports, at the input hook: the sender sees no error, the peer no ACK); new connections pass. The table is
-    removed afterwards, whatever happens."""
-    if shutil.which("nft") is None:
-        pytest.skip("nft is not installed (apt-get install -y nftables)")
-    _nft("delete", "table", "inet", TABLE)
-    if _nft("add", "table", "inet", TABLE).returncode != 0:
-        pytest.skip("cannot add an nftables table here (needs root and nf_tables)")
-    _nft("add", "chain", "inet", TABLE, "input", "{ type filter hook input priority -10 ; policy accept ; }")
-
-    def drop(port):
-        out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
-                             capture_output=True, text=True, timeout=10).stdout
-        ports = sorted({line.split()[-2].rsplit(":", 1)[1] for line in out.splitlines() if line.strip()})
-        assert ports, f"no established connection to port {port} to drop"
-        ports_set = "{ " + ", ".join(ports) + " }"
-        for rule in (f"tcp dport {port} tcp sport {ports_set} drop", f"tcp sport {port} tcp dport {ports_set} drop"):
-            r = _nft("add", "rule", "inet", TABLE, "input", *rule.split())
-            assert r.returncode == 0, r.stderr
-        return ports
-
-    try:
-        yield drop
-    finally:
-        _nft("delete", "table", "inet", TABLE)
 
 
 def _respond(conn, msg):

@@ -6,7 +6,7 @@ import threading
 import time
 
 from berthkit import admin, upstream_stats, wait_for
-from e2e_helpers import send
+from e2e_helpers import send, send_in_flight
 from test_e2e_vm_restore import _Origin
 
 
@@ -46,16 +46,13 @@ def test_two_quick_freezes_while_a_request_is_in_flight(berth, raw_origin, cgrou
     _watch(b, o.hostport, cg.path)
     first = send(b.proxy, o.hostport, path="/warm")
     assert first.status == 200
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, path="/slow")))
-    t.start()
-    wait_for(lambda: upstream_stats(b, o.hostport)["busy"] == 1, timeout=5, what="the request in flight")
+    result = send_in_flight(b, o.hostport, path="/slow")
     epoch = upstream_stats(b, o.hostport)["epoch"]
     for _ in range(2):
         cg.freeze()
         cg.thaw()
-    t.join(15)
-    assert out["r"].status == 200 and out["r"].body == first.body, out
+    r = result(15)
+    assert r.status == 200 and r.body == first.body, r
     wait_for(lambda: upstream_stats(b, o.hostport)["busy"] == 0, timeout=5)
     up = upstream_stats(b, o.hostport)
     assert up["state"] == "active" and up["epoch"] > epoch and up["idle"] == 0, up

@@ -7,9 +7,10 @@ import time
 
 import pytest
 
-from berthkit import RawClient, keepalive_loop, upstream_stats
-from e2e_helpers import send
-from vanish_helpers import vanish  # noqa: F401  (a fixture)
+from berthkit import RawClient, admin, keepalive_loop, open_tunnel, stats, upstream_stats, wait_for
+from berthkit.tls_origin import TLSOrigin
+from berthkit.tls_pki import PKI
+from e2e_helpers import send, send_in_flight
 
 
 def _echo(conn, msg):
@@ -47,54 +48,6 @@ def test_the_socket_timeout_still_makes_the_dead_peer_check(berth, raw_origin, v
     assert (r.status, r.body) == (200, b"after"), r
     up = upstream_stats(b, o.hostport)
     assert up["replays"]["dead-peer"] == 1 and up["connections"]["closed"]["dead-peer"] == 1, up
-
-
-def _tunnel(b, hostport):
-    s = socket.create_connection(b.proxy, timeout=5)
-    s.sendall(f"CONNECT {hostport} HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, head
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return s
-
-
-def _tcp_echo(conn):
-    while True:
-        data = conn.sock.recv(4096)
-        if not data:
-            return
-        conn.sock.sendall(data)
-
-
-def test_a_tunnel_whose_peer_vanished_ends_though_the_caller_keeps_talking(berth, raw_origin, vanish):
-    """A CONNECT tunnel (a WebSocket, say) whose upstream vanishes while its caller keeps sending a small ping every
-    0.3 s: nothing of it is ever acknowledged, and nothing comes back. Each ping restarted the tunnel's idle timeout
-    (2 s here), so the tunnel stayed open until the kernel gave up retransmitting (about 15 minutes, tcp_retries2):
-    the caller hung. It must end within a few idle timeouts."""
-    o = raw_origin(_tcp_echo)
-    b = berth("--caller-idle-timeout", "2s", "--connect-port", str(o.port))
-    s = _tunnel(b, o.hostport)
-    s.sendall(b"ping")
-    assert s.recv(16) == b"ping"
-    vanish(o.port)
-    s.settimeout(0.3)
-    ended, deadline = None, time.monotonic() + 15
-    while ended is None and time.monotonic() < deadline:
-        try:
-            s.sendall(b"ping")
-            data = s.recv(16)
-            if not data:
-                ended = "eof"
-        except socket.timeout:
-            pass
-        except OSError as e:
-            ended = repr(e)
-    s.close()
-    assert ended is not None, "the tunnel to a vanished peer was still open after 15 s of unanswered pings"
-    assert upstream_stats(b, o.hostport)["busy"] == 0
 
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
@@ -208,9 +161,6 @@ def test_a_request_sent_while_the_keepalive_probes_are_still_out(berth, raw_orig
 def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(berth, vanish, tmp_path):
     """Over TLS the request's bytes are ciphertext (the handshake and records counted by OpenSSL): a POST on a
     pooled https:// connection whose peer vanished is still found unacknowledged and goes again once."""
-    from berthkit import stats
-    from berthkit.tls_origin import TLSOrigin
-    from berthkit.tls_pki import PKI
     (tmp_path / "pki").mkdir()
     pki = PKI(str(tmp_path / "pki"))
     o = TLSOrigin(pki.server, pki.server_key)
@@ -241,8 +191,6 @@ def test_a_tls_upstream_that_vanished_is_found_dead_by_its_ciphertext_counts(ber
 def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(berth, vanish, tmp_path):
     """The TCP handshake completes, then the ClientHello is lost forever (the peer vanished between): 504
     tls-handshake-timeout at that timeout, not a hang, nothing left connecting."""
-    from berthkit.tls_origin import TLSOrigin
-    from berthkit.tls_pki import PKI
     (tmp_path / "pki").mkdir()
     pki = PKI(str(tmp_path / "pki"))
     o = TLSOrigin(pki.server, pki.server_key)
@@ -259,92 +207,101 @@ def test_a_peer_that_vanishes_after_the_tcp_connect_is_a_tls_handshake_timeout(b
         took = time.monotonic() - t0
         assert r.status == 504 and b"tls-handshake-timeout" in r.body, (r.status, r.body)
         assert took < 5, took
-        from berthkit import stats
         pool = next(u for u in stats(b)["upstreams"] if u["upstream"] == f"https://{hp}")
         assert pool["connecting"] == 0 and pool["open"] == 0, pool
     finally:
         o.close()
 
 
+def _post_out_on_a_vanished_connection(b, o, vanish):
+    """Warms a pooled connection to `o`, makes its peer vanish and sends POST /after on it from a thread; returns
+    once berth has it out (busy 1), with finish(): the POST joined, answered 200 with its body, and seen by the
+    origin once."""
+    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
+    vanish(o.port)
+    result = send_in_flight(b, o.hostport, method="POST", path="/after", body=b"after", timeout=20)
+
+    def finish():
+        r = result()
+        assert (r.status, r.body) == (200, b"after"), r
+        assert o.seen.count("/after") == 1, o.seen
+
+    return finish
+
+
 def test_a_dead_peer_retry_waits_for_a_pause_made_meanwhile(berth, raw_origin, vanish):
     """/pause lands while a POST sits on a pooled connection whose peer vanished (inside the dead-peer timeout,
     2 s here): the retry that follows must not go out while paused; it is held and sent once at /resume."""
-    from berthkit import admin
     b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "2s")
     o = _Counting(raw_origin)
-    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
-    vanish(o.port)
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
-                                                                  body=b"after", timeout=20)))
-    t.start()
-    deadline = time.monotonic() + 5
-    while upstream_stats(b, o.hostport)["busy"] != 1:
-        assert time.monotonic() < deadline, "the POST never went out"
-        time.sleep(0.02)
+    finish = _post_out_on_a_vanished_connection(b, o, vanish)
     assert admin(b, "POST", f"/pause?upstream={o.hostport}&hold=10s").status == 200
     time.sleep(3)  # past the dead-peer timeout: the retry is due, and must be held
     assert "/after" not in o.seen, o.seen
     assert admin(b, "POST", f"/resume?upstream={o.hostport}").status == 200
-    t.join(20)
-    r = out["r"]
-    assert (r.status, r.body) == (200, b"after"), r
-    assert o.seen.count("/after") == 1, o.seen
+    finish()
 
 
 def test_a_forget_while_a_dead_peer_check_is_armed(berth, raw_origin, vanish):
     """/evict?forget=true lands while a POST sits on a pooled connection whose peer vanished: the request is found
     dead, goes again once on a fresh connection (of the endpoint's new entry), and nothing is left busy."""
-    from berthkit import admin
     b = berth("--socket-timeout", "5s", "--dead-peer-timeout", "1s")
     o = _Counting(raw_origin)
-    assert send(b.proxy, o.hostport, method="POST", path="/warm", body=b"warm").status == 200
-    vanish(o.port)
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, method="POST", path="/after",
-                                                                  body=b"after", timeout=20)))
-    t.start()
-    deadline = time.monotonic() + 5
-    while upstream_stats(b, o.hostport)["busy"] != 1:
-        assert time.monotonic() < deadline, "the POST never went out"
-        time.sleep(0.02)
+    finish = _post_out_on_a_vanished_connection(b, o, vanish)
     assert admin(b, "POST", f"/evict?upstream={o.hostport}&forget=true").status == 200
-    t.join(20)
-    r = out["r"]
-    assert (r.status, r.body) == (200, b"after"), r
-    assert o.seen.count("/after") == 1, o.seen
-    deadline = time.monotonic() + 5
-    while (upstream_stats(b, o.hostport) or {}).get("busy", 0) != 0:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    finish()
+    wait_for(lambda: (upstream_stats(b, o.hostport) or {}).get("busy", 0) == 0, what="nothing busy after the forget")
 
 
-def test_a_tunnel_whose_caller_vanished_ends_though_the_origin_keeps_talking(berth, raw_origin, vanish):
-    """The mirror of the previous test: the caller of a CONNECT tunnel vanishes while its origin sends a small
-    message every 0.3 s (a server push). Nothing of it is acknowledged; the tunnel must end within a few idle
-    timeouts, and the origin see its connection closed."""
-    ended = threading.Event()
-
-    def pinger(conn):
-        conn.sock.settimeout(0.3)
+def _ping_until_ended(sock, seconds=15):
+    """Sends a small ping every 0.3 s on `sock`, reading what comes back, until its connection ends: how it ended
+    ('eof' or the error), or None if it was still open after `seconds`."""
+    sock.settimeout(0.3)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
-            while not ended.is_set():
-                conn.sock.sendall(b"ping")
-                try:
-                    if conn.sock.recv(16) == b"":
-                        break
-                except socket.timeout:
-                    pass
-        except OSError:
+            sock.sendall(b"ping")
+            if sock.recv(16) == b"":
+                return "eof"
+        except socket.timeout:
             pass
-        ended.set()
+        except OSError as e:
+            return repr(e)
+    return None
 
-    o = raw_origin(pinger)
+
+@pytest.mark.parametrize("gone", ["upstream", "caller"])
+def test_a_tunnel_whose_peer_vanished_ends_though_the_other_keeps_talking(berth, raw_origin, vanish, gone):
+    """A CONNECT tunnel (a WebSocket, say) one end of which vanishes while the other keeps sending a small ping every
+    0.3 s: the caller (`upstream` gone) or the origin, as a server push (`caller` gone). Nothing of it is ever
+    acknowledged, and nothing comes back. Each ping restarted the tunnel's idle timeout (2 s here), so the tunnel
+    stayed open until the kernel gave up retransmitting (about 15 minutes, tcp_retries2): the talking end hung. It
+    must end within a few idle timeouts, and nothing be left busy."""
+    ended = {}
+    origin_done = threading.Event()
+
+    def origin_side(conn):
+        if gone == "upstream":
+            while data := conn.sock.recv(4096):  # an echo
+                conn.sock.sendall(data)
+        else:
+            ended["how"] = _ping_until_ended(conn.sock)
+            origin_done.set()
+
+    o = raw_origin(origin_side)
     b = berth("--caller-idle-timeout", "2s", "--connect-port", str(o.port))
-    s = _tunnel(b, o.hostport)
-    assert s.recv(4) == b"ping"
-    vanish(b.proxy[1])
+    s = open_tunnel(b, o)
     try:
-        assert ended.wait(15), "the tunnel from a vanished caller was still open after 15 s of pushes"
+        if gone == "upstream":
+            s.sendall(b"ping")
+            assert s.recv(16) == b"ping"
+            vanish(o.port)
+            ended["how"] = _ping_until_ended(s)
+        else:
+            assert s.recv(4) == b"ping"
+            vanish(b.proxy[1])
+            assert origin_done.wait(20)
     finally:
         s.close()
+    assert ended["how"] is not None, f"the tunnel whose {gone} vanished was still open after 15 s of pings"
+    assert upstream_stats(b, o.hostport)["busy"] == 0

@@ -3,11 +3,10 @@ paused, twice back to back; no connection from before a restore may be pooled af
 
 The uevent reaches every berth on the machine: each test writes as few as it needs, and counts at least (another
 suite's restore may land inside a test)."""
-import threading
 import time
 
 from berthkit import admin, stats, upstream_stats, wait_for
-from e2e_helpers import send
+from e2e_helpers import send, send_in_flight
 from test_e2e_vm_restore import _Origin, restore  # noqa: F401  (restore is a fixture)
 
 
@@ -28,15 +27,11 @@ def test_a_request_in_flight_across_a_restore_finishes_and_its_connection_is_not
     o = _Origin(raw_origin, delay=1.0)
     first = send(b.proxy, o.hostport, path="/warm")
     assert first.status == 200
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, path="/slow")))
-    t.start()
-    wait_for(lambda: upstream_stats(b, o.hostport)["busy"] == 1, timeout=5, what="the request in flight")
+    result = send_in_flight(b, o.hostport, path="/slow")
     before = _restores(b)
     restore()
     wait_for(lambda: _restores(b) > before, timeout=5, what="the restore counted")
-    t.join(15)
-    r = out["r"]
+    r = result(15)
     assert r.status == 200 and r.body == first.body, r  # the pooled connection carried it, answered whole
     wait_for(lambda: upstream_stats(b, o.hostport)["busy"] == 0, timeout=5)
     up = upstream_stats(b, o.hostport)
@@ -58,13 +53,9 @@ def test_a_restore_while_paused_then_resume(berth, raw_origin, restore):
     before = _restores(b)
     restore()
     wait_for(lambda: _restores(b) > before, timeout=5, what="the restore counted")
-    out = {}
-    t = threading.Thread(target=lambda: out.setdefault("r", send(b.proxy, o.hostport, path="/held")))
-    t.start()
-    wait_for(lambda: upstream_stats(b, o.hostport)["pending"] == 1, timeout=5, what="the request held")
+    result = send_in_flight(b, o.hostport, state="pending", path="/held")
     assert admin(b, "POST", f"/resume?upstream={o.hostport}").status == 200
-    t.join(15)
-    r = out["r"]
+    r = result(15)
     assert r.status == 200 and r.body != first.body, r
     assert upstream_stats(b, o.hostport)["epoch"] >= epoch + 2
 

@@ -63,6 +63,16 @@ def is_whole_answer(raw):
     return len(body) == int(header_of(raw, "Content-Length"))
 
 
+def assert_whole_answer_then_fin(data, how, status, cause=None, note=()):
+    """`data` is berth's own `status` answer (Berth-Error `cause`, unless None), whole as its Content-Length says,
+    and the connection then ended by a FIN (`how`, from read_to_end); `note` goes in each failure's message."""
+    assert status_of(data) == status, (*note, how, data[:300])
+    if cause is not None:
+        assert header_of(data, "Berth-Error") == cause, (*note, data[:300])
+    assert is_whole_answer(data), (*note, how, data)
+    assert how == "fin", (*note, how, data[:300])
+
+
 def exchange(addr, raw):
     """Sends `raw` (a request that ends the connection) on a fresh connection; berth's whole answer, ended by a FIN."""
     s = connect(addr)
@@ -91,14 +101,14 @@ def read_response(sock):
     return head + b"\r\n\r\n", body
 
 
-def open_tunnel(b, o, timeout=15):
-    """A caller socket to berth `b` with an established CONNECT tunnel to origin `o`, the 200's head read exactly."""
-    s = connect(b.proxy, timeout=timeout)
-    s.sendall(f"CONNECT {o.hostport} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        assert chunk, f"closed before the CONNECT answer: {head!r}"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head
-    return s
+def read_answer_head(sock, timeout=5):
+    """One small Content-Length answer read whole from `sock` (within `timeout` a read); its head is returned."""
+    sock.settimeout(timeout)
+    head, _ = read_response(sock)
+    return head
+
+
+def get_answer_head(sock, o, path="/ok"):
+    """Sends one GET for origin `o` (its `hostport`) on `sock` and reads its answer whole; its head is returned."""
+    sock.sendall(f"GET http://{o.hostport}{path} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+    return read_answer_head(sock)

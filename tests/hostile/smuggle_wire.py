@@ -1,54 +1,38 @@
 """The smuggling tests' one exchange: exact bytes through berth to an origin that records every byte it receives."""
-import socket
 import threading
 import time
 
+from berthkit import RawOrigin
 from hostile_wire import connect, read_to_end
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 class RecordingOrigin:
-    """Listens on 127.0.0.1 and keeps each connection's bytes; answers `ANSWER` once per blank line it sees, so a
-    keep-alive proxy goes on (its answers come early for a body, which berth relays as any early answer)."""
+    """Listens on 127.0.0.1 (a berthkit RawOrigin) and keeps each connection's bytes; answers `ANSWER` once per
+    blank line it sees, so a keep-alive proxy goes on (its answers come early for a body, which berth relays as any
+    early answer)."""
 
     def __init__(self):
         self.conns, self.lock = [], threading.Lock()
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.authority = "127.0.0.1:%d" % self.ls.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.raw = RawOrigin(self._serve, conn_timeout=5)
+        self.authority = self.raw.hostport
 
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
-    def _serve(self, c):
-        c.settimeout(5)
+    def _serve(self, conn):
         got = bytearray()
         with self.lock:
             self.conns.append(got)
         answered = 0
-        try:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    return
-                with self.lock:
-                    got += data
-                heads = bytes(got).count(b"\r\n\r\n")
-                if heads > answered:
-                    c.sendall(ANSWER * (heads - answered))
-                    answered = heads
-        except OSError:
-            pass
-        finally:
-            c.close()
+        while True:
+            data = conn.sock.recv(65536)
+            if not data:
+                return
+            with self.lock:
+                got += data
+            heads = bytes(got).count(b"\r\n\r\n")
+            if heads > answered:
+                conn.sock.sendall(ANSWER * (heads - answered))
+                answered = heads
 
     def received(self):
         """Every byte received, the connections one after the other."""
@@ -56,7 +40,7 @@ class RecordingOrigin:
             return b"".join(bytes(g) for g in self.conns)
 
     def close(self):
-        self.ls.close()
+        self.raw.close()
 
 
 def through_berth(proxy, template, settle=0.3, timeout=3.0):

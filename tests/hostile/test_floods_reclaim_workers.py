@@ -4,16 +4,9 @@ counted (callers_reclaimed in /stats, berth_callers_reclaimed_total in /metrics)
 import time
 
 from berthkit import admin, keepalive_loop, stats, wait_for
-from hostile_wire import connect, header_of, read_response, status_of
+from hostile_wire import connect, get_answer_head, header_of, status_of
 
 ROUNDS = 16  # one worker of two is the busy caller's and the new caller's in a quarter of rounds: 1 % to miss it
-
-
-def _get(s, o):
-    s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    s.settimeout(5)
-    head, _ = read_response(s)
-    return head
 
 
 def test_an_idle_caller_of_the_other_worker_gives_way(berth, raw_origin):
@@ -27,7 +20,7 @@ def test_an_idle_caller_of_the_other_worker_gives_way(berth, raw_origin):
             busy.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\n".encode())  # mid-request: never closed for room
             time.sleep(0.2)
             new = connect(b.proxy)
-            head = _get(new, o)
+            head = get_answer_head(new, o)
             new.close()
             if status_of(head) != 200:
                 refused.append((n, header_of(head + b"\r\n\r\n", "Berth-Error")))

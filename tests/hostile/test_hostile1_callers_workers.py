@@ -5,14 +5,7 @@ As HAProxy's `maxconn`, the limit is now counted over all workers."""
 import time
 
 from berthkit import keepalive_loop, stats, wait_for
-from hostile_wire import connect, header_of, read_response, status_of
-
-
-def _request(s, o):
-    s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    s.settimeout(5)
-    head, _ = read_response(s)
-    return head
+from hostile_wire import connect, get_answer_head, header_of, status_of
 
 
 def test_the_caller_limit_counts_callers_over_all_workers(berth, raw_origin):
@@ -24,14 +17,14 @@ def test_the_caller_limit_counts_callers_over_all_workers(berth, raw_origin):
             for i in range(4):
                 s = connect(b.proxy)
                 held.append(s)
-                head = _request(s, o)
+                head = get_answer_head(s, o)
                 assert status_of(head) == 200, (round_, i, head)
                 # Mid-way through its next head, so it is busy: an idle caller would give way to the fifth.
                 s.sendall(f"GET http://{o.hostport}/next HTTP/1.1\r\n".encode())
             # The fifth is past the limit, whichever worker takes it.
             time.sleep(0.2)  # the partial heads are read first
             extra = connect(b.proxy)
-            head = _request(extra, o)
+            head = get_answer_head(extra, o)
             extra.close()
             assert status_of(head) == 503, (round_, head)
             assert header_of(head + b"\r\n\r\n", "Berth-Error") == "too-many-callers", head

@@ -5,16 +5,9 @@ by a reset. A flood of such bad requests, each caller then silent and never clos
 import time
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, read_response, status_of
+from hostile_wire import connect, get_answer_head, header_of, read_answer_head, status_of
 
 BAD = b"GET http://127.0.0.1:1/ HTTP/1.1\r\nHost: 127.0.0.1:1\r\nX-Bad: \x00\r\n\r\n" + b"unread" * 100
-
-
-def _read_answer(s):
-    """Reads one small answer of berth's own (head and its Content-Length body)."""
-    s.settimeout(5)
-    head, _ = read_response(s)
-    return head
 
 
 def test_lingering_callers_give_way_to_a_new_caller_at_the_limit(berth, raw_origin):
@@ -25,13 +18,12 @@ def test_lingering_callers_give_way_to_a_new_caller_at_the_limit(berth, raw_orig
         for _ in range(4):
             s = connect(b.proxy)
             s.sendall(BAD)
-            head = _read_answer(s)
+            head = read_answer_head(s)
             assert status_of(head) == 400, head
             bad.append(s)  # silent, never closing: its session lingers (up to 2 s)
         t0 = time.monotonic()
         good = connect(b.proxy)
-        good.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-        head = _read_answer(good)
+        head = get_answer_head(good, o)
         waited = time.monotonic() - t0
         good.close()
         assert status_of(head) == 200, (head, waited)
@@ -53,14 +45,12 @@ def test_a_caller_at_the_limit_is_still_refused_when_no_session_lingers(berth, r
     try:
         for _ in range(4):
             s = connect(b.proxy)
-            s.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-            assert status_of(_read_answer(s)) == 200
+            assert status_of(get_answer_head(s, o)) == 200
             s.sendall(f"GET http://{o.hostport}/next HTTP/1.1\r\n".encode())
             held.append(s)
         time.sleep(0.3)  # the partial heads are read before the fifth caller arrives
         extra = connect(b.proxy)
-        extra.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-        head = _read_answer(extra)
+        head = get_answer_head(extra, o)
         extra.close()
         assert status_of(head) == 503 and header_of(head + b"\r\n\r\n", "Berth-Error") == "too-many-callers", head
     finally:

@@ -2,7 +2,7 @@
 not the cut of the response before it. Before the fix the exchange still held the previous request's facts until
 the next head began one: its response had been sent, so the answer took the path of a response cut mid-way and the
 caller got a reset instead of its 400 or 408 (and the previous upstream was counted a failure)."""
-from hostile_wire import connect, header_of, is_whole_answer, read_response, read_to_end, status_of
+from hostile_wire import assert_whole_answer_then_fin, connect, read_response, read_to_end, status_of
 
 
 def relayed_first(b, origin):
@@ -22,10 +22,7 @@ def test_a_bad_second_head_gets_its_400(berth, origin):
         data, how = read_to_end(s, timeout=10)
     finally:
         s.close()
-    assert how == "fin", (how, data[:300])
-    assert status_of(data) == 400, data[:300]
-    assert header_of(data, "Berth-Error") == "bad-request", data[:300]
-    assert is_whole_answer(data), data
+    assert_whole_answer_then_fin(data, how, 400, "bad-request")
 
 
 def test_a_second_head_too_slow_gets_its_408(berth, origin):
@@ -36,10 +33,7 @@ def test_a_second_head_too_slow_gets_its_408(berth, origin):
         data, how = read_to_end(s, timeout=10)
     finally:
         s.close()
-    assert how == "fin", (how, data[:300])
-    assert status_of(data) == 408, data[:300]
-    assert header_of(data, "Berth-Error") == "header-timeout", data[:300]
-    assert is_whole_answer(data), data
+    assert_whole_answer_then_fin(data, how, 408, "header-timeout")
 
 
 def test_a_bad_head_after_a_head_request_gets_a_whole_400(berth, origin):
@@ -58,6 +52,4 @@ def test_a_bad_head_after_a_head_request_gets_a_whole_400(berth, origin):
         data, how = read_to_end(s, timeout=10)
     finally:
         s.close()
-    assert how == "fin", (how, data[:300])
-    assert status_of(data) == 400, data[:300]
-    assert is_whole_answer(data), data
+    assert_whole_answer_then_fin(data, how, 400)

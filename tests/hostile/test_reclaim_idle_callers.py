@@ -6,15 +6,7 @@ closed (a FIN) at the limit and the new caller is served; a caller mid-request i
 import time
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, read_response, status_of
-
-
-def _request(s, o, path="/ok"):
-    """Sends one GET on `s` and reads its answer's head and body; the head is returned."""
-    s.sendall(f"GET http://{o.hostport}{path} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    s.settimeout(5)
-    head, _ = read_response(s)
-    return head
+from hostile_wire import connect, get_answer_head, header_of, status_of
 
 
 def _closed_with_fin(s):
@@ -29,7 +21,7 @@ def test_silent_callers_give_way_to_a_new_caller_at_the_limit(berth, raw_origin)
     try:
         time.sleep(0.3)  # both accepted and counted before the third arrives
         good = connect(b.proxy)
-        head = _request(good, o)
+        head = get_answer_head(good, o)
         good.close()
         assert status_of(head) == 200, head
         assert header_of(head + b"\r\n\r\n", "Berth-Error") is None, head
@@ -47,14 +39,14 @@ def test_idle_keepalive_callers_give_way_to_a_new_caller_at_the_limit(berth, raw
     try:
         for _ in range(2):
             s = connect(b.proxy)
-            assert status_of(_request(s, o)) == 200
+            assert status_of(get_answer_head(s, o)) == 200
             idle.append(s)
         good = connect(b.proxy)
-        head = _request(good, o)
+        head = get_answer_head(good, o)
         assert status_of(head) == 200, head
         # The oldest idle caller was closed between requests (which HTTP allows); the newer one still works.
         assert _closed_with_fin(idle[0])
-        assert status_of(_request(idle[1], o)) == 200
+        assert status_of(get_answer_head(idle[1], o)) == 200
         good.close()
     finally:
         for s in idle:
@@ -74,7 +66,7 @@ def test_a_caller_mid_request_is_never_closed_for_a_new_caller(berth, raw_origin
             busy.append(s)
         time.sleep(0.3)
         extra = connect(b.proxy)
-        head = _request(extra, o)
+        head = get_answer_head(extra, o)
         extra.close()
         assert status_of(head) == 503, head
         assert header_of(head + b"\r\n\r\n", "Berth-Error") == "too-many-callers", head
@@ -88,7 +80,7 @@ def test_a_caller_mid_request_is_never_closed_for_a_new_caller(berth, raw_origin
             assert status_of(data) == 200, data
         # Both are idle now: the look for an idle caller that found none is made again, and the next caller is served.
         late = connect(b.proxy)
-        head = _request(late, o)
+        head = get_answer_head(late, o)
         late.close()
         assert status_of(head) == 200, head
         assert _closed_with_fin(busy[0])

@@ -2,10 +2,9 @@
 berth's socket. Before: berth wrote its 400 and closed over those bytes, the kernel sent a reset, and the caller could
 lose the 400. After (nginx's lingering close): the answer goes out, the sending side is shut, and the caller's input
 is read and dropped for a bounded time and byte budget before the close, so the 400 arrives whole, ended by a FIN."""
-import socket
 import threading
 
-from hostile_wire import connect, header_of, read_to_end, status_of, is_whole_answer
+from hostile_wire import assert_whole_answer_then_fin, connect, is_whole_answer, read_to_end, status_of
 
 
 def test_a_400_for_a_bad_head_survives_the_callers_unread_bytes(berth):
@@ -19,10 +18,7 @@ def test_a_400_for_a_bad_head_survives_the_callers_unread_bytes(berth):
             data, how = read_to_end(s, timeout=10)
         finally:
             s.close()
-        assert status_of(data) == 400, (run, how, data[:300])
-        assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
-        assert is_whole_answer(data), (run, how, data)
-        assert how == "fin", (run, how, data[:300])
+        assert_whole_answer_then_fin(data, how, 400, "bad-request", note=(run,))
 
 
 def test_a_caller_that_keeps_sending_cannot_hold_the_connection_open(berth):

@@ -5,7 +5,7 @@ bad-request), then the connection closes with a FIN."""
 import socket
 
 from berthkit import keepalive_loop
-from hostile_wire import connect, header_of, read_to_end, status_of, is_whole_answer
+from hostile_wire import assert_whole_answer_then_fin, connect, read_to_end
 
 
 def _ok(conn, msg):
@@ -24,7 +24,4 @@ def test_a_bad_chunked_body_then_a_fin_gets_its_400(berth, raw_origin):
             data, how = read_to_end(s, timeout=10)
         finally:
             s.close()
-        assert status_of(data) == 400, (run, how, data[:300])
-        assert header_of(data, "Berth-Error") == "bad-request", (run, data[:300])
-        assert is_whole_answer(data), (run, how, data)
-        assert how == "fin", (run, how, data[:300])
+        assert_whole_answer_then_fin(data, how, 400, "bad-request", note=(run,))

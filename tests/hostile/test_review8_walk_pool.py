@@ -2,8 +2,6 @@
 granted after a pause (a posted grant), the dead-peer check of a bodiless request on a vanished connection, the route
 cache over one connection's spellings, and what the access log and /stats say of each request once the exchange is
 cleared at its end rather than at the next head."""
-import shutil
-import subprocess
 import threading
 import time
 
@@ -101,39 +99,6 @@ def test_berths_own_answer_after_kept_requests_is_logged_as_itself(berth, raw_or
     assert logged[2]["total_ms"] < 1000, [d["total_ms"] for d in logged]
     up = upstream_stats(b, f"127.0.0.1:{o.port}")
     assert up["requests"] == 3, up
-
-
-NFT_TABLE = "berth_review8_walk"
-
-
-def _nft(*args):
-    return subprocess.run(["nft", *args], capture_output=True, text=True, timeout=10)
-
-
-@pytest.fixture
-def vanish():
-    """vanish(port): silently drops the packets of the connections to `port` established now (no ACK, no RST); new
-    ones pass. A table of this file's own, removed afterwards whatever happens."""
-    if shutil.which("nft") is None:
-        pytest.skip("nft is not installed")
-    _nft("delete", "table", "inet", NFT_TABLE)
-    if _nft("add", "table", "inet", NFT_TABLE).returncode != 0:
-        pytest.skip("cannot add an nftables table here (needs root and nf_tables)")
-    _nft("add", "chain", "inet", NFT_TABLE, "input", "{ type filter hook input priority -10 ; policy accept ; }")
-
-    def drop(port):
-        out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
-                             capture_output=True, text=True, timeout=10).stdout
-        ports = sorted({line.split()[-2].rsplit(":", 1)[1] for line in out.splitlines() if line.strip()})
-        assert ports, f"no established connection to port {port} to drop"
-        ports_set = "{ " + ", ".join(ports) + " }"
-        for rule in (f"tcp dport {port} tcp sport {ports_set} drop", f"tcp sport {port} tcp dport {ports_set} drop"):
-            assert _nft("add", "rule", "inet", NFT_TABLE, "input", *rule.split()).returncode == 0
-
-    try:
-        yield drop
-    finally:
-        _nft("delete", "table", "inet", NFT_TABLE)
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])

@@ -6,6 +6,7 @@ past it the answer is cut (no last chunk, the caller's connection closed), count
 import time
 
 from berthkit import stats
+from berthkit.trailer_wire import drip, read_until_suffix
 from hostile_wire import connect, read_to_end, status_of
 
 
@@ -14,9 +15,7 @@ def test_a_trailer_dripped_under_the_socket_timeout_is_cut_at_the_head_timeout(b
         conn.read_request()
         conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n")
         try:
-            for byte in b"X-Slow: " + b"s" * 60:
-                time.sleep(0.2)
-                conn.sendall(bytes([byte]))
+            drip(conn, b"X-Slow: " + b"s" * 60, pause=0.2)
         except OSError:
             pass
         time.sleep(1)
@@ -53,11 +52,7 @@ def test_a_slow_body_with_leading_zero_sizes_and_a_prompt_trailer_is_whole(berth
     b = berth("--socket-timeout", "1s", "--response-head-timeout", "1s")
     c = connect(b.proxy, timeout=8)
     c.sendall(f"GET http://{o.hostport}/t HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    raw = b""
-    while not raw.endswith(b"0\r\nX-T: 1\r\n\r\n"):
-        chunk = c.recv(65536)
-        assert chunk, raw[-100:]
-        raw += chunk
+    raw = read_until_suffix(c, b"0\r\nX-T: 1\r\n\r\n")
     c.close()
     assert raw.partition(b"\r\n\r\n")[2] == b"02\r\nok\r\n" * 8 + b"0\r\nX-T: 1\r\n\r\n"
 

@@ -2,8 +2,8 @@
 inside a request body is let go at once."""
 import socket
 
-from hostile_wire import connect, open_tunnel, read_to_end, status_of
-from berthkit import echo_handler
+from berthkit import echo_handler, open_tunnel
+from hostile_wire import connect, read_to_end, status_of
 
 
 def test_a_drain_longer_than_the_admin_idle_timeout_still_gets_its_answer(berth, raw_origin):

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from berthkit import stats
+from berthkit.trailer_wire import read_until_suffix
 from hostile_wire import connect, read_to_end, status_of
 
 HEAD = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -118,12 +119,8 @@ def test_a_whole_last_chunk_still_arrives_and_the_connection_is_kept(berth, raw_
     for _ in range(2):
         c.sendall(f"GET http://{o.hostport}/t HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
         expect = HEAD.split(b"\r\n\r\n")[0]
-        raw = b""
         want = BODY + b"".join(pieces)
-        while not raw.endswith(want):
-            chunk = c.recv(65536)
-            assert chunk, raw
-            raw += chunk
+        raw = read_until_suffix(c, want)
         assert raw.partition(b"\r\n\r\n")[2] == want, raw
         assert raw.startswith(expect[:15])
     c.close()

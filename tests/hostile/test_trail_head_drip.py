@@ -5,18 +5,18 @@ a response (an interim one, then the final one) has its own, and neither cuts a 
 import time
 
 from berthkit import stats
+from berthkit.trailer_wire import drip, read_until_suffix
 from hostile_wire import connect, header_of, status_of
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: " + b"a" * 40 + b"\r\n\r\nok"
 
 
-def drip(data, gap):
+def dripping(data, gap):
+    """An origin that drips `data` a byte a write, `gap` seconds apart, then holds its connection 2 s."""
     def handler(conn):
         conn.read_request()
         try:
-            for i in range(len(data)):
-                conn.sendall(data[i:i + 1])
-                time.sleep(gap)
+            drip(conn, data, pause=gap)
         except OSError:
             pass
         time.sleep(2)
@@ -40,7 +40,7 @@ def get(b, o, timeout=8):
 
 def test_a_dripped_response_head_gets_504_at_the_head_timeout(berth, raw_origin):
     b = berth("--socket-timeout", "1s", "--response-head-timeout", "1500ms")
-    o = raw_origin(drip(HEAD, 0.2))  # 70 bytes, 14 s in all, no gap near the socket timeout
+    o = raw_origin(dripping(HEAD, 0.2))  # 70 bytes, 14 s in all, no gap near the socket timeout
     raw, took = get(b, o)
     assert status_of(raw) == 504, raw[:300]
     assert header_of(raw, "Berth-Error") == "read-timeout", raw[:300]
@@ -56,20 +56,14 @@ def test_think_time_before_the_head_and_a_slow_body_are_not_cut(berth, raw_origi
         conn.read_request()
         time.sleep(0.8)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n")
-        for c in b"abcdefgh":
-            time.sleep(0.3)
-            conn.sendall(bytes([c]))
+        drip(conn, b"abcdefgh", pause=0.3)
         time.sleep(1)
 
     b = berth("--socket-timeout", "1s", "--response-head-timeout", "500ms")
     o = raw_origin(handler)
     c = connect(b.proxy)
     c.sendall(f"GET http://{o.hostport}/d HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    raw = b""
-    while not raw.endswith(b"abcdefgh"):
-        chunk = c.recv(65536)
-        assert chunk, raw
-        raw += chunk
+    raw = read_until_suffix(c, b"abcdefgh")
     c.close()
     assert status_of(raw) == 200
     assert stats(b)["totals"]["errors"].get("read-timeout") == 0
@@ -94,13 +88,7 @@ def test_each_head_has_its_own_deadline(berth, raw_origin):
     while b"\r\n\r\n" not in got:
         got += c.recv(65536)
     assert got.startswith(b"HTTP/1.1 100"), got
-    for ch in b"upload":
-        time.sleep(0.3)
-        c.sendall(bytes([ch]))
-    raw = got.partition(b"\r\n\r\n")[2]
-    while not raw.endswith(b"ok"):
-        chunk = c.recv(65536)
-        assert chunk, raw
-        raw += chunk
+    drip(c, b"upload", pause=0.3)
+    raw = read_until_suffix(c, b"ok", got.partition(b"\r\n\r\n")[2])
     c.close()
     assert status_of(raw) == 200, raw

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from berthkit.trailer_wire import chunked_post, drip, read_through_trailer, read_until_suffix
 from hostile_wire import connect, status_of
 
 SECTION = (b"X-Before: 1\r\nContent-Length: 5\r\nHost: evil.example\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n"
@@ -17,9 +18,7 @@ KEPT = b"X-Before: 1\r\nX-After: 2\r\n\r\n"
 def recording_origin(raw_origin, seen):
     def handler(conn):
         head = conn.read_until(b"\r\n\r\n")
-        body = conn.read_until(b"\r\n0")
-        rest = conn.read_until(b"\r\n\r\n")
-        seen.append(head + body + rest)
+        seen.append(head + read_through_trailer(conn))
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         time.sleep(1)
     return raw_origin(handler)
@@ -31,23 +30,15 @@ def test_forbidden_request_trailer_fields_never_reach_the_origin(berth, raw_orig
     o = recording_origin(raw_origin, seen)
     b = berth()
     c = connect(b.proxy)
-    head = (f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\n"
-            f"Transfer-Encoding: chunked\r\n\r\n").encode()
     body = b"5\r\nhello\r\n0\r\n" + SECTION
     if split == "dripped":
-        c.sendall(head + body[:14])
-        for i in range(14, len(body), 9):
-            time.sleep(0.02)
-            c.sendall(body[i:i + 9])
+        c.sendall(chunked_post(o.hostport) + body[:14])
+        drip(c, body[14:], step=9, pause=0.02)
     else:
-        c.sendall(head + body)
+        c.sendall(chunked_post(o.hostport) + body)
         if split == "half-close":
             c.shutdown(socket.SHUT_WR)
-    raw = b""
-    while not raw.endswith(b"ok"):
-        chunk = c.recv(65536)
-        assert chunk, raw
-        raw += chunk
+    raw = read_until_suffix(c, b"ok")
     c.close()
     assert status_of(raw) == 200, raw
     assert len(seen) == 1
@@ -68,8 +59,7 @@ def test_an_upload_cut_inside_its_last_chunk_never_shows_the_origin_a_last_chunk
     o = raw_origin(handler)
     b = berth()
     c = connect(b.proxy)
-    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
-              + b"5\r\nhello\r\n")
+    c.sendall(chunked_post(o.hostport) + b"5\r\nhello\r\n")
     time.sleep(0.3)
     c.sendall(tail)
     time.sleep(0.1)
@@ -82,14 +72,17 @@ def test_an_upload_cut_inside_its_last_chunk_never_shows_the_origin_a_last_chunk
     assert seen[0][0] == b"5\r\nhello\r\n", f"the origin got the cut last chunk: {seen[0]!r}"
 
 
-@pytest.mark.parametrize("pieces", [
-    [b"0", b"05\r\nhello\r\n0\r\n\r\n"],
-    [b"01\r\nx\r\n" * 20000 + b"0\r\n\r\n"],
-    [b"01\r\nx\r\n" * 3000 + b"0", b"\r\n", b"\r\n"],
-], ids=["split-leading-zeros", "20000-leading-zero-chunks", "dripped-end"])
-def test_sizes_with_leading_zeros_are_ordinary_chunks(berth, raw_origin, pieces):
+@pytest.mark.parametrize("pieces, fin", [
+    ([b"0", b"05\r\nhello\r\n0\r\n\r\n"], False),
+    ([b"01\r\nx\r\n" * 20000 + b"0\r\n\r\n"], False),
+    ([b"01\r\nx\r\n" * 3000 + b"0", b"\r\n", b"\r\n"], False),
+    ([b"01\r\nx\r\n" * 20000 + b"0\r\nX-T: 1\r\n\r\n"], True),
+], ids=["split-leading-zeros", "20000-leading-zero-chunks", "dripped-end", "20000-leading-zero-chunks-then-fin"])
+def test_sizes_with_leading_zeros_are_ordinary_chunks(berth, raw_origin, pieces, fin):
     """A size line starting with `0` is held only until it is known: `005` is a chunk, never a last chunk, however
-    many come and however they are split."""
+    many come and however they are split. The held-line walk stops every few lines for the next loop turn
+    (`heldDepth`): with the caller's FIN right behind the body (`fin`: its reading stopped), those turns still
+    come, and the whole body reaches the origin."""
     body = b"".join(pieces)
     got = []
 
@@ -102,15 +95,13 @@ def test_sizes_with_leading_zeros_are_ordinary_chunks(berth, raw_origin, pieces)
     o = raw_origin(handler)
     b = berth()
     c = connect(b.proxy)
-    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
-    for p in pieces:
+    c.sendall(chunked_post(o.hostport))
+    for i, p in enumerate(pieces):
         c.sendall(p)
+        if fin and i == len(pieces) - 1:
+            c.shutdown(socket.SHUT_WR)
         time.sleep(0.05)
-    raw = b""
-    while not raw.endswith(b"ok"):
-        chunk = c.recv(65536)
-        assert chunk, raw
-        raw += chunk
+    read_until_suffix(c, b"ok")
     c.close()
     expect = b"hello" if b"hello" in body else b"x" * body.count(b"01\r\nx\r\n")
     assert got == [expect], (len(got[0]) if got else None, len(expect))
@@ -140,16 +131,9 @@ def test_a_replayed_upload_carries_the_trailer_as_rewritten(berth, raw_origin):
     b = berth("--replay", "unread", "--idle-timeout", "30s")
     c = connect(b.proxy)
     c.sendall(f"GET http://{o.hostport}/prime HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
-    raw = b""
-    while not raw.endswith(b"ok"):
-        raw += c.recv(65536)
+    read_until_suffix(c, b"ok")
     time.sleep(0.1)
-    c.sendall(f"POST http://{o.hostport}/u HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
-              + b"5\r\nhello\r\n0\r\n" + SECTION)
-    raw = b""
-    while not raw.endswith(b"replayed"):
-        chunk = c.recv(65536)
-        assert chunk, raw
-        raw += chunk
+    c.sendall(chunked_post(o.hostport) + b"5\r\nhello\r\n0\r\n" + SECTION)
+    read_until_suffix(c, b"replayed")
     c.close()
     assert bodies == [b"5\r\nhello\r\n0\r\n" + KEPT] * 2, bodies

@@ -2,8 +2,8 @@
 import socket
 import threading
 
-from berthkit import stats, wait_for
-from hostile_wire import connect, open_tunnel, read_to_end
+from berthkit import open_tunnel, stats, wait_for
+from hostile_wire import connect, read_to_end
 
 
 def _read_until_eof(conn):
