@@ -259,7 +259,8 @@ final class Worker: EventHandler {
         refuseAwaitingRoom()
         // A session between requests may still owe its caller the tail of the last response (buffered for a slow
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
-        for s in Array(sessions.values) where s.isIdle { s.closeAfterFlush() }
+        // One with a pipelined request already buffered serves it first, its answer saying close (`endExchange`).
+        for s in Array(sessions.values) where s.isIdle && !s.owesPipelined { s.closeAfterFlush() }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)
