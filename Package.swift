@@ -35,6 +35,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "HTTP1", swiftSettings: hotPath),
+        // One C function in the executable's .preinit_array: SIGHUP, SIGTERM and SIGINT blocked before any library
+        // initializer runs (EarlySignals unblocks them once it handles them). Linked into `berth` alone, imported by
+        // nothing.
+        .target(name: "CEarlySignals"),
         // The only importer of CLibevent and COpenSSL: BerthCore reaches libevent and OpenSSL through its types
         // (ModuleBoundaryTests checks it).
         .target(
@@ -56,6 +60,7 @@ let package = Package(
             name: "berth",
             dependencies: [
                 "BerthCore",
+                "CEarlySignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,13 +14,29 @@ public enum EarlySignals {
     /// The signals held.
     static let held: [Int32] = [SIGHUP, SIGTERM, SIGINT]
 
-    /// Notes the held signals from now on instead of acting on them.
+    /// Notes the held signals from now on instead of acting on them. The executable blocked them before its
+    /// libraries' initializers ran (Sources/CEarlySignals); unblocked once the handler is in, one sent meanwhile is
+    /// noted now, as one sent later is.
     public static func hold() {
         for sig in held {
             signal(sig) { number in
                 earlySignals.bitwiseOr(1 << UInt64(number & 63), ordering: .relaxed)
             }
         }
+        unblock()
+    }
+
+    /// For commands that keep the default actions (`ctl`, `check-config`): the signals blocked at exec are let
+    /// through as they are (one sent meanwhile acts now, as it would have).
+    public static func release() { unblock() }
+
+    /// Unblocks the held signals on this thread (the main one; threads made later inherit its mask). A launcher
+    /// that left them blocked (the mask survives exec) is overruled too: berth's stop and reload must reach it.
+    private static func unblock() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for sig in held { sigaddset(&set, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Raises again each signal noted since `hold`, once the server's watch has replaced the handler.

@@ -80,6 +80,9 @@ public final class BerthServer {
         let line = "berth listening proxy=\(proxyAddr) admin=\(a.address)\n"
         // write(2) on fd 1, not stdio: scripts read this line at once even when stdout is a pipe or a file.
         _ = line.withCString { Glibc.write(1, $0, strlen($0)) }
+        // Under systemd's Type=notify the start ends here, with the signal watch in: a reload queued behind the start
+        // cannot reach berth while it still loads.
+        SystemdNotify.send("READY=1")
         logStartup()
         applyRestoreWatch()
         let finished = DispatchSemaphore(value: 0)
@@ -138,6 +141,7 @@ public final class BerthServer {
         default:
             guard draining == nil else { return }
             logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])
+            SystemdNotify.send("STOPPING=1")
             draining = workers.count
             let drain = configuration.timeouts.drain.nanos
             let home = workers[0]

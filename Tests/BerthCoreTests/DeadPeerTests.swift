@@ -11,19 +11,31 @@ final class DeadPeerTests: XCTestCase {
 
     /// Should call the peer dead when it acknowledged nothing past the bytes sent before the request.
     func testNothingAcknowledgedPastTheEarlierBytesIsADeadPeer() {
-        XCTAssertEqual(DeadPeer.judge(view(acked: 1_000), sentBefore: 1_000), .unacknowledged)
-        XCTAssertEqual(DeadPeer.judge(view(acked: 0, unacked: 0, notSent: 300), sentBefore: 0), .unacknowledged)
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_000), sentBefore: 1_000, headBytes: 200, lastLook: 0), .unacknowledged)
+        XCTAssertEqual(DeadPeer.judge(view(acked: 0, unacked: 0, notSent: 300), sentBefore: 0, headBytes: 300, lastLook: 0), .unacknowledged)
     }
 
-    /// Should keep today's rules once one byte of the request was acknowledged (a slow server, not a dead one).
-    func testOneAcknowledgedByteOfTheRequestMeansTheServerMayHaveReadIt() {
-        XCTAssertEqual(DeadPeer.judge(view(acked: 1_001), sentBefore: 1_000), .acknowledged)
-        XCTAssertEqual(DeadPeer.judge(view(acked: 5_000, unacked: 0), sentBefore: 1_000), .acknowledged)
+    /// Should keep today's rules once the whole head was acknowledged (a slow server, not a dead one).
+    func testTheWholeHeadAcknowledgedMeansTheServerMayHaveReadIt() {
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_200), sentBefore: 1_000, headBytes: 200, lastLook: 0), .acknowledged)
+        XCTAssertEqual(DeadPeer.judge(view(acked: 5_000, unacked: 0), sentBefore: 1_000, headBytes: 200, lastLook: 0), .acknowledged)
+    }
+
+    /// Should not take part of a head for the request (h-drain: a 40 KB head acknowledged up to a small window by a
+    /// peer that then vanished was "acknowledged", a 504): the server cannot have acted on it. A head that took not
+    /// one byte more over a whole dead-peer timeout is taken for dead (safe: no server acts on half a head); one still
+    /// taking bytes is looked at again.
+    func testPartOfTheHeadAcknowledgedIsNotTheRequest() {
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_001), sentBefore: 1_000, headBytes: 200, lastLook: 0), .headPartly(stalled: false))
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_199), sentBefore: 1_000, headBytes: 200, lastLook: 0), .headPartly(stalled: false))
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_150), sentBefore: 1_000, headBytes: 200, lastLook: 1_100), .headPartly(stalled: false))
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_100), sentBefore: 1_000, headBytes: 200, lastLook: 1_100), .headPartly(stalled: true))
+        XCTAssertEqual(DeadPeer.judge(view(acked: 1_200), sentBefore: 1_000, headBytes: 200, lastLook: 1_100), .acknowledged)
     }
 
     /// Should know nothing where the kernel gives no TCP view (a Unix socket), so nothing is retried.
     func testNoViewIsUnknown() {
-        XCTAssertEqual(DeadPeer.judge(nil, sentBefore: 10), .unknown)
+        XCTAssertEqual(DeadPeer.judge(nil, sentBefore: 10, headBytes: 10, lastLook: 0), .unknown)
     }
 
     /// Should send a request again whatever its body, once, only when every body byte sent is held for a replay.

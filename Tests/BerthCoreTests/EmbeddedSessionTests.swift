@@ -130,6 +130,9 @@ final class EmbeddedSessionTests: XCTestCase {
         XCTAssertEqual(e.worker.callerCount, 0)
         XCTAssertEqual(pool.counters[.reused], 1)
         XCTAssertEqual(pool.counters[.requests], 2)
+        // The connection closed because the request did not go out, not because the caller left (it did not).
+        XCTAssertEqual(pool.counters.closedCount(.requestIncomplete), 1)
+        XCTAssertEqual(pool.counters.closedCount(.callerAborted), 0)
         XCTAssertEqual(e.session.machine.phase, .closed)
     }
 

@@ -68,20 +68,32 @@ final class RoomElsewhereTests: XCTestCase {
         XCTAssertEqual(gauge.value, 2)
     }
 
-    /// Should refuse the waiting callers at a drain, and ignore the other worker's late answer.
-    func testADrainRefusesTheWaitingCallersAndIgnoresLateAnswers() throws {
+    /// Should refuse the waiting callers at a drain as `shutting-down` (what happened; not `too-many-callers`, which
+    /// would send them to look for room berth will never have), and ignore the other worker's late answer.
+    func testADrainRefusesTheWaitingCallersAsShuttingDownAndIgnoresLateAnswers() throws {
         let (a, b, gauge) = pair(limit: 2)
         defer { a.teardown(); b.teardown() }
         gauge.add()
         gauge.add()
         a.findRoomElsewhere(try callerFD())
+        let callerEnd = ends[ends.count - 1]
         a.beginShutdown(drain: 1_000_000_000) {}
-        XCTAssertEqual(a.counters.failureCount(.tooManyCallers), 1)
+        XCTAssertEqual(a.counters.failureCount(.shuttingDown), 1)
+        XCTAssertEqual(a.counters.failureCount(.tooManyCallers), 0)
+        XCTAssertTrue(answer(on: callerEnd).contains("Berth-Error: shutting-down"), answer(on: callerEnd))
         gauge.release()
         b.waker.handleEvent(.wake, what: 0)
         a.waker.handleEvent(.wake, what: 0)
         XCTAssertEqual(a.callerCount, 0)
-        XCTAssertEqual(a.counters.failureCount(.tooManyCallers), 1)
+        XCTAssertEqual(a.counters.failureCount(.shuttingDown), 1)
+        XCTAssertEqual(a.counters.failureCount(.tooManyCallers), 0)
         XCTAssertEqual(gauge.value, 1)
+    }
+
+    /// What berth wrote to the caller's end `fd` so far (nonblocking: what is there now).
+    private func answer(on fd: CInt) -> String {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? String(decoding: buffer[..<n], as: UTF8.self) : ""
     }
 }

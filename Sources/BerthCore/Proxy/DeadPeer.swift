@@ -3,10 +3,16 @@ import EventLoop
 
 /// What the kernel says of the request written to a reused connection.
 enum RequestAcknowledgement: Equatable {
-    /// The peer's kernel acknowledged some of it: the server may have read it, so today's rules hold.
+    /// The peer's kernel acknowledged the whole head: the server may have read it, so today's rules hold.
     case acknowledged
     /// Not one byte of it was acknowledged: the server cannot have read any, the peer is dead or gone.
     case unacknowledged
+    /// Part of the head was acknowledged, not all: the server cannot have a whole head, so it cannot have acted on
+    /// the request. `stalled`: not one byte more since the previous look, a dead-peer timeout ago (it is taken for
+    /// dead); otherwise it is still taking the head, and is looked at again. (A live peer's kernel cannot be told
+    /// from a dead one's sooner: with its window full it may leave berth's probes unanswered for 500 ms,
+    /// `tcp_invalid_ratelimit`.)
+    case headPartly(stalled: Bool)
     /// No TCP view (a Unix socket): nothing is known, so today's rules hold.
     case unknown
 }
@@ -33,12 +39,17 @@ enum DeadPeer {
     /// not have acknowledged a request its application already read, and sending it again could run it twice.
     static let soonestLook: Nanos = 250_000_000
 
-    /// Whether the peer acknowledged any byte of the request. On a reused connection every byte sent before the
-    /// request was acknowledged (the previous response's segments carried the ACK), so the request's bytes are those
-    /// past `sentBefore`, and the peer acknowledged some of them exactly when `bytesAcked` passed it.
-    static func judge(_ view: TCPAckView?, sentBefore: UInt64) -> RequestAcknowledgement {
+    /// How much of the request the peer acknowledged. On a reused connection every byte sent before the request was
+    /// acknowledged (the previous response's segments carried the ACK), so the request's bytes are those past
+    /// `sentBefore`, its head the first `headBytes` of them. One byte of it acknowledged once counted as the whole:
+    /// a 40 KB head taken up to a small receive window by a peer that then vanished was a 504 after the socket
+    /// timeouts instead of a retry, though no server can act on half a head.
+    /// `lastLook` is what the previous look found acknowledged (0 before the first).
+    static func judge(_ view: TCPAckView?, sentBefore: UInt64, headBytes: UInt64, lastLook: UInt64) -> RequestAcknowledgement {
         guard let view else { return .unknown }
-        return view.bytesAcked > sentBefore ? .acknowledged : .unacknowledged
+        if view.bytesAcked <= sentBefore { return .unacknowledged }
+        if view.bytesAcked >= sentBefore &+ headBytes { return .acknowledged }
+        return .headPartly(stalled: view.bytesAcked == lastLook)
     }
 
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server

@@ -58,6 +58,10 @@ struct Exchange {
     /// The `Max-Forwards` a TRACE or OPTIONS goes on with (the caller's less one); -1 leaves the head as it came.
     var maxForwards = -1
     var sentBefore: UInt64 = 0
+    /// The request head's length, the first bytes past `sentBefore` (set with it when the check is armed), and the
+    /// bytes the peer had acknowledged at the check's last look (0: none yet), for a head it took only in part.
+    var sentHead: UInt64 = 0
+    var ackedAtLook: UInt64 = 0
     /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is. 0: at the socket
     /// timeout, which request bytes restart as for any request (the socket timeout is not above the dead-peer one).

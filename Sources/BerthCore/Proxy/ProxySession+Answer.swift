@@ -64,7 +64,10 @@ extension ProxySession {
         worker.accessLog(self)
         giveBackReplay()
         guard caller.flush() else { return close() }
-        if keepCaller && !worker.isShuttingDown {
+        // During a drain an answer that went out keep-alive (its head left before the drain began) cannot say it is
+        // the last: a request already pipelined behind it is served too, and its answer, made in the drain, carries
+        // `Connection: close` (HAProxy at a soft stop does the same). With none buffered the caller closes now.
+        if keepCaller && (!worker.isShuttingDown || owesPipelined) {
             exchange.reset()
             // The caller may idle for the idle timeout now: a large head's buffers go back (`HeadBuffers`), so an
             // idle caller holds a few KiB whatever heads it sent (outside head-memory, which counts unfinished ones).
@@ -79,6 +82,10 @@ extension ProxySession {
             closeAfterFlush()
         }
     }
+
+    /// Whether the caller has sent more than berth has answered: a pipelined request, already buffered, that a drain
+    /// serves (its answer saying close) rather than ending the connection after an answer that said keep-alive.
+    var owesPipelined: Bool { caller.pendingInput > 0 }
 
     /// The exchange is over: its replay copy, if any, goes back to the worker's store for the next request.
     @inline(__always)

@@ -18,6 +18,9 @@ extension ProxySession {
         exchange.deadPeerWatch = true
         exchange.deadPeerAt = early ? now + after : 0
         exchange.sentBefore = channel.bytesHandedToKernel
+        // The head is all the channel holds here: written by `send`, not flushed yet.
+        exchange.sentHead = UInt64(channel.pendingOutput)
+        exchange.ackedAtLook = 0
         if case .off = exchange.replay, !exchange.requestDone, exchange.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = exchange.pool {
             takeReplayCopy(pool)
         }
@@ -29,11 +32,17 @@ extension ProxySession {
     /// request bytes moved it): one look at the kernel's counts. True when it handled the timeout.
     func deadPeerTimedOut(_ channel: Channel) -> Bool {
         exchange.deadPeerWatch = false
-        switch DeadPeer.judge(channel.ackView(), sentBefore: exchange.sentBefore) {
+        let view = channel.ackView()
+        switch DeadPeer.judge(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, lastLook: exchange.ackedAtLook) {
         case .unacknowledged:
-            deadPeerFound()
+            deadPeerFound(what: "none of the request")
             return true
-        case .acknowledged, .unknown:
+        case .headPartly(stalled: true):
+            deadPeerFound(what: "only part of the request head, then nothing more")
+            return true
+        case .headPartly(stalled: false) where lookAgain(channel, acked: view?.bytesAcked ?? 0):
+            return true
+        case .acknowledged, .unknown, .headPartly:
             // A live peer that is slow to answer: the rest of the socket timeout, as for any request (a look made at
             // the socket timeout itself has none left).
             guard exchange.deadPeerAt != 0 else { return false }
@@ -44,9 +53,23 @@ extension ProxySession {
         }
     }
 
-    /// The peer never acknowledged the request: the connection is reset (it is dead, and nothing of it is worth a
-    /// FIN), and the request goes again on a fresh connection or is answered 502 dead-peer.
-    private func deadPeerFound() {
+    /// Part of the head is acknowledged (`acked` bytes in all), more since the last look: another look one dead-peer
+    /// timeout on, if the early check was armed and the socket timeout leaves room for it. False when there is none
+    /// to make (today's rules go on: a look at the socket timeout has no earlier one to compare with).
+    private func lookAgain(_ channel: Channel, acked: UInt64) -> Bool {
+        let after = worker.settings.deadPeerTimeout
+        guard exchange.deadPeerAt != 0, exchange.sentAt + exchange.socketTimeout - worker.now > after else { return false }
+        exchange.ackedAtLook = acked
+        exchange.deadPeerWatch = true
+        exchange.deadPeerAt = worker.now + after
+        channel.setTimeout(after, now: worker.now)
+        return true
+    }
+
+    /// The peer never acknowledged the request (or only part of its head, and then went silent): the connection is
+    /// reset (it is dead, and nothing of it is worth a FIN), and the request goes again on a fresh connection or is
+    /// answered 502 dead-peer. `what` the peer acknowledged, for the detail.
+    private func deadPeerFound(what: String) {
         abortUpstream(reason: .deadPeer, rerouting: true)
         var held: Int? = nil
         if case .holding(let copy) = exchange.replay { held = copy.count }
@@ -57,7 +80,7 @@ extension ProxySession {
             retry(.deadPeer)
         case .fail(let why):
             let upstream = exchange.key?.description ?? "upstream"
-            answer(.deadPeer, detail: "\(upstream) acknowledged none of the request on a reused connection; not sent again: \(why.rawValue)")
+            answer(.deadPeer, detail: "\(upstream) acknowledged \(what) on a reused connection; not sent again: \(why.rawValue)")
         }
     }
 }

@@ -38,9 +38,13 @@ extension ProxySession {
             return .some(awaitResponse(on: channel))
         }
         machine.relaying(lease)
-        // The caller gets a closed connection after a head that could not be written (close() gives the lease, now
-        // in the state, back through the gate).
-        guard let next = sent else { return close() }
+        // The caller gets a closed connection after a head that could not be written. The lease, now in the state,
+        // goes back through the gate as `request-incomplete` (the request did not go out), not as close()'s
+        // `caller-aborted`: the caller did not leave.
+        guard let next = sent else {
+            abortUpstream(reason: .requestIncomplete)
+            return close()
+        }
         guard let first = next else { return relay() }
         if first != .wait { relay(from: first) }
     }

@@ -197,15 +197,16 @@ final class Worker: EventHandler {
 
     /// A caller past this worker's share of --max-callers: answered 503 too-many-callers at once and closed, so it
     /// knows why (a bare close looks like a network fault and invites a retry), and its descriptor is back at once.
+    /// One still waiting for room when a drain begins is answered `shutting-down`: that, not the limit, refused it.
     func refuse(_ fd: CInt) {
-        counters.countFailure(.tooManyCallers)
+        let cause: ErrorCause = isShuttingDown ? .shuttingDown : .tooManyCallers
+        counters.countFailure(cause)
         let ch = Channel(base: base, fd: fd)
         // What the caller already sent is read first: a close over unread bytes sends a reset, which can destroy the
         // answer before the caller reads it.
         _ = ch.read()
-        ErrorResponse.write(status: ErrorCause.tooManyCallers.status, cause: .tooManyCallers,
-                            detail: "berth already has its \(settings.maxCallers) callers (max-callers)",
-                            keepAlive: false, headOnly: false, into: ch)
+        let detail = isShuttingDown ? "berth is shutting down" : "berth already has its \(settings.maxCallers) callers (max-callers)"
+        ErrorResponse.write(status: cause.status, cause: cause, detail: detail, keepAlive: false, headOnly: false, into: ch)
         ch.flush()
         ch.close()
     }
@@ -256,7 +257,8 @@ final class Worker: EventHandler {
         refuseAwaitingRoom()
         // A session between requests may still owe its caller the tail of the last response (buffered for a slow
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
-        for s in Array(sessions.values) where s.isIdle { s.closeAfterFlush() }
+        // One with a pipelined request already buffered serves it first, its answer saying close (`endExchange`).
+        for s in Array(sessions.values) where s.isIdle && !s.owesPipelined { s.closeAfterFlush() }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)

@@ -22,7 +22,8 @@ enum CloseReason: String, CaseIterable, Sendable {
     case error
     /// The response was not read to its end with known framing.
     case responseIncomplete = "response-incomplete"
-    /// The request was not sent to its end (the caller went away or the server answered early).
+    /// The request was not sent to its end (the caller went away, the server answered early, or its head could not
+    /// be written to the connection: out of memory, or the connection already closed).
     case requestIncomplete = "request-incomplete"
     /// The upstream asked to close (Connection: close, or HTTP/1.0 without keep-alive).
     case upstreamClose = "upstream-close"
