@@ -9,7 +9,6 @@ import socket
 import threading
 
 from berthkit import RawClient, get_req, upstream_stats
-from vanish_helpers import vanish  # noqa: F401  (a fixture)
 
 PAD = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 4000) for i in range(10))
 
