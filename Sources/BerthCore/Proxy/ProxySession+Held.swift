@@ -29,6 +29,8 @@ extension ProxySession {
         do {
             switch try decoder.takeHeldLine(all) {
             case .needMore:
+                // Kept: the next ask goes on where this one stopped.
+                exchange.requestBody = .chunked(decoder)
                 return
             case .chunk(let line):
                 exchange.requestBody = .chunked(decoder)
