@@ -25,12 +25,14 @@ extension ProxySession {
         guard case .chunked(var decoder) = exchange.requestBody, decoder.isHoldingLastChunk,
               let all = caller.inputPulledUp() else { return }
         guard heldDepth < 4 else { return caller.scheduleRead() }
+        let read = decoder.heldBytesRead
         let step: RelayStep?
         do {
             switch try decoder.takeHeldLine(all) {
             case .needMore:
                 // Kept: the next ask goes on where this one stopped.
                 exchange.requestBody = .chunked(decoder)
+                if decoder.heldBytesRead > read { heldLineGrew() }
                 return
             case .chunk(let line):
                 exchange.requestBody = .chunked(decoder)
@@ -46,6 +48,15 @@ extension ProxySession {
         heldDepth += 1
         relay(from: step)
         heldDepth -= 1
+    }
+
+    /// The caller's held line (and section) took more bytes: progress, as body bytes are (the socket timeout is the
+    /// longest silence in either direction; a section dripped under it was cut as a stalled body), so the upstream's
+    /// timer starts again.
+    private func heldLineGrew() {
+        _ = machine.state.withRelayedChannel { up in
+            if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
+        }
     }
 
     /// The request's last chunk and trailer section, the first `n` buffered caller bytes, go to the upstream
@@ -66,6 +77,9 @@ extension ProxySession {
         caller.drainInput(n)
         exchange.requestBodyBytes += UInt64(sent)
         exchange.upstreamUnflushed = true
+        // The request's end is progress too: the origin's time to answer counts from here, as after a body's last
+        // bytes (`sendBody`). Left running, the timer from the body's last chunk cut an origin answering in time.
+        if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
         if copy != nil && !kept {
             exchange.dropReplay(into: worker.replay, because: .bodyTooLarge)
             exchange.pool?.counters.countReplaySkip(.bodyTooLarge)
