@@ -1,10 +1,13 @@
 """A caller's chunked upload holds its last chunk until the whole trailer section is in (item 49), so the caller's
 section bytes move nothing toward the origin while they arrive. They are still the exchange's progress: the socket
 timeout is the longest silence in either direction, and a section dripped a byte at a time under it was cut as a
-"stalled" body (504 after one socket timeout). A dripped section now restarts the timeout at each byte. The last
-chunk going out restarts it too: the origin's time to answer is counted from the request's end."""
+"stalled" body (504 after one socket timeout). A dripped section now restarts the timeout at each byte and gets a
+bound in total, `header-timeout` from the turn that first found it partial (a trailer section is a header section
+the caller sends, as its head is), past which the caller gets 408 and the origin a cut body (no last chunk). The
+last chunk going out restarts the timeout too: the origin's time to answer is counted from the request's end."""
 import time
 
+from berthkit import stats
 from hostile_wire import connect, read_to_end, status_of
 
 
@@ -55,3 +58,36 @@ def test_the_socket_timeout_restarts_when_the_last_chunk_goes(berth, raw_origin)
     c.close()
     assert status_of(raw) == 200, raw[:300]
     assert seen == [b"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n"], seen
+
+
+def test_a_request_trailer_dripped_past_the_header_timeout_is_cut(berth, raw_origin):
+    seen = []
+
+    def handler(conn):
+        conn.read_until(b"\r\n\r\n")
+        seen.append(conn.read_until_cut()[0])
+
+    o = raw_origin(handler)
+    b = berth("--socket-timeout", "1s", "--header-timeout", "2s")
+    c = connect(b.proxy, timeout=10)
+    c.sendall(request_head(o))
+    t0 = time.monotonic()
+    try:
+        for byte in b"0\r\nX-Slow: " + b"s" * 60:  # 9 s at 0.15 s a byte
+            time.sleep(0.15)
+            c.sendall(bytes([byte]))
+            if time.monotonic() - t0 > 6:
+                break
+    except OSError:
+        pass  # berth answered and closed
+    raw, _ = read_to_end(c, timeout=5)
+    took = time.monotonic() - t0
+    c.close()
+    assert status_of(raw) == 408, raw[:300]
+    assert b"header-timeout" in raw, raw[:300]
+    deadline = time.monotonic() + 3
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen and b"\r\n0\r\n" not in seen[0], seen  # the origin never saw a last chunk
+    assert stats(b)["totals"]["errors"].get("header-timeout") == 1, stats(b)["totals"]["errors"]
+    assert took < 5, f"answered after {took:.1f}s"  # header-timeout 2 s from the first held byte

@@ -103,6 +103,7 @@ extension ProxySession {
 
     func upstreamTimedOut() {
         if _slowPath(exchange.headIsLate(now: worker.now)) { return responseHeadTimedOut() }
+        if _slowPath(exchange.trailerIsLate(now: worker.now)) { return requestTrailerTimedOut() }
         if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
         if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(exchange.socketTimeout) / 1e9
