@@ -88,6 +88,16 @@ struct Exchange {
         return min(headDeadline, trailerDeadline)
     }
 
+    /// The socket timeout started again at a timer's firing that found the exchange still moving (the upstream
+    /// still taking queued bytes, a dead-peer look that found the peer there), stopped at a held deadline. Asked
+    /// only once `headIsLate` and `trailerIsLate` said no, so such a deadline is more than `lateSlack` away: never
+    /// the 1 ns that `upstreamTimeout` gives for a deadline already passed, a timer that fires at once.
+    func timeoutAfterLook(now: Nanos) -> Nanos {
+        let held = heldDeadline
+        guard held > 0 else { return socketTimeout }
+        return min(socketTimeout, max(Exchange.lateSlack, held - now))
+    }
+
     /// How early a timer may fire for a deadline and still count as at it (libevent may wake a little early).
     static let lateSlack: Nanos = 1_000_000
 

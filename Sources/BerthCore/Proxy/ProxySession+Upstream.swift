@@ -127,7 +127,8 @@ extension ProxySession {
         let last = exchange.upstreamBacklog
         exchange.upstreamBacklog = backlog
         guard backlog > 0, last == 0 || backlog < last else { return false }
-        channel.setTimeout(exchange.socketTimeout, now: worker.now)
+        // Never past a held deadline: a held trailer section was cut a socket timeout late while an upload drained.
+        channel.setTimeout(exchange.timeoutAfterLook(now: worker.now), now: worker.now)
         return true
     }
 }
