@@ -8,9 +8,10 @@ extension ProxySession {
     /// and the upstream's timer is kept within it, however the head drips. The request's last chunk goes once its
     /// whole trailer section is in, rewritten (the fields no trailer may carry left out), so an origin never sees a
     /// last chunk the caller did not finish; a size with leading zeros split across reads goes on as an ordinary
-    /// chunk. The held bytes restart the socket timeout as they arrive, within `header-timeout` in all. Each relay turn started here moves bytes, and a second held line needs a second block boundary in the
-    /// buffered input; past a few the rest waits for the next loop turn (a read is scheduled), so nothing recurses
-    /// deeply. Out of line: most exchanges never come here.
+    /// chunk. The held bytes restart the socket timeout as they arrive, within `header-timeout` in all. Each relay
+    /// turn started here moves bytes, and a second held line needs a second block boundary in the buffered input;
+    /// past a few the rest waits for the next loop turn (a read is scheduled), so nothing recurses deeply. Out of
+    /// line: most exchanges never come here.
     @inline(never)
     func relayHeld() {
         if responseParser.hasPartialHead && exchange.headDeadline == 0 {
