@@ -17,6 +17,13 @@ public struct BodyDecoder: Sendable {
     /// fields), and a message cut inside either shows as a missing last chunk, as HAProxy relays it.
     /// Next to `state`, in its padding: the decoder (and the relay's `Body`) keep their size.
     public var holdsLastChunk = false
+    /// While a line is held: the state `takeHeldLine` reached in it (its line and section are read as any other, in
+    /// `remaining`, `digits`, `lineBytes` and `trailerBytes`), and how many of its bytes it has read. The next ask
+    /// goes on from there: a section dripped a byte per read is read once, not from its start at each read (16,000²
+    /// / 2 byte checks for a 16,000-byte one). In the padding after `state`, as `holdsLastChunk` is; the line's and
+    /// the section's limits keep the count far inside 32 bits.
+    var heldState = State.sizeStart
+    var heldBytes: UInt32 = 0
     var remaining: UInt64 = 0
     var digits = 0
     var lineBytes = 0
@@ -54,27 +61,51 @@ public struct BodyDecoder: Sendable {
     }
 
     /// Reads the held size line, and for the last chunk its trailer section, from `bytes` (all that is buffered
-    /// from the held line on). The decoder moves on only when the answer is not `needMore`; a relay asks again,
-    /// from the line's start, as more arrives (the re-read is bounded by the line and trailer limits).
+    /// from the held line on). The decoder moves on only when the answer is not `needMore`; a relay asks again as
+    /// more arrives, with the same bytes in front: what an earlier ask read (`heldBytesRead`) is not read again.
     public mutating func takeHeldLine(_ bytes: UnsafeRawBufferPointer) throws(HTTP1Error) -> HeldLine {
         precondition(state == .lastChunkHeld, "no size line is held")
+        var at = Int(heldBytes)
+        precondition(at <= bytes.count, "a held line was asked again without the bytes read before")
         var d = self
-        d.state = .sizeStart
+        d.state = heldState
         d.holdsLastChunk = false
-        guard let lf = bytes.firstIndex(of: LF) else {
-            _ = try d.consume(bytes)
-            return .needMore
+        if d.isInSizeLine {
+            // The line alone first: it may prove an ordinary chunk's, whose data is not this call's to read.
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[at...])
+            let end = rest.firstIndex(of: LF).map { at + $0 + 1 } ?? bytes.count
+            at += try d.consume(UnsafeRawBufferPointer(rebasing: bytes[at..<end]))
+            if d.state == .data {
+                d.holdsLastChunk = true
+                d.heldBytes = 0
+                self = d
+                return .chunk(lineBytes: at)
+            }
         }
-        let line = try d.consume(UnsafeRawBufferPointer(rebasing: bytes[...lf]))
-        if d.state == .data {
-            d.holdsLastChunk = true
+        if !d.isInSizeLine { at += try d.consume(UnsafeRawBufferPointer(rebasing: bytes[at...])) }
+        if d.isComplete {
+            d.heldBytes = 0
             self = d
-            return .chunk(lineBytes: line)
+            return .lastChunk(bytes: at)
         }
-        let section = try d.consume(UnsafeRawBufferPointer(rebasing: bytes[(lf + 1)...]))
-        guard d.isComplete else { return .needMore }
+        d.heldState = d.state
+        d.heldBytes = UInt32(at)
+        d.state = .lastChunkHeld
+        d.holdsLastChunk = true
         self = d
-        return .lastChunk(bytes: line + section)
+        return .needMore
+    }
+
+    /// How many bytes of the held line (and section) the asks so far have read: a count that grows is the peer's
+    /// progress while nothing of the line can move on.
+    public var heldBytesRead: Int { state == .lastChunkHeld ? Int(heldBytes) : 0 }
+
+    /// In a chunk-size line (extensions included), where a held line starts.
+    var isInSizeLine: Bool {
+        switch state {
+        case .sizeStart, .size, .sizeWS, .ext, .sizeLF: return true
+        default: return false
+        }
     }
 
     /// How many leading bytes of `bytes` belong to this body, framing included.
@@ -147,6 +178,8 @@ public struct BodyDecoder: Sendable {
                     // Maybe the last chunk: stop before its line (`takeHeldLine`).
                     lineBytes = 0
                     state = .lastChunkHeld
+                    heldState = .sizeStart
+                    heldBytes = 0
                     return i - 1
                 }
                 guard charClass[Int(c)] & CharClass.hex != 0 else { throw .invalidChunkSize }

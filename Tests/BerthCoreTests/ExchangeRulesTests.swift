@@ -161,4 +161,21 @@ final class ExchangeRulesTests: XCTestCase {
         XCTAssertTrue(store.take() === a, "a buffer given back is reused")
         XCTAssertEqual(store.inUse, 2)
     }
+
+    /// Should start the socket timeout again after a look never past a held deadline, and never as the 1 ns a
+    /// passed deadline gives `upstreamTimeout` (a timer that fires at once): a held trailer was cut a socket
+    /// timeout late while an upload drained.
+    func testTheTimeoutAfterALookStopsAtAHeldDeadline() {
+        var x = Exchange()
+        x.socketTimeout = 2_000_000_000
+        XCTAssertEqual(x.timeoutAfterLook(now: 10_000_000_000), 2_000_000_000)
+        x.headDeadline = 10_500_000_000
+        XCTAssertEqual(x.timeoutAfterLook(now: 10_000_000_000), 500_000_000)
+        x.trailerDeadline = 10_300_000_000
+        XCTAssertEqual(x.timeoutAfterLook(now: 10_000_000_000), 300_000_000)
+        XCTAssertEqual(x.timeoutAfterLook(now: 10_300_000_000), Exchange.lateSlack)
+        x.headDeadline = 0
+        x.trailerDeadline = 20_000_000_000
+        XCTAssertEqual(x.timeoutAfterLook(now: 10_000_000_000), 2_000_000_000)
+    }
 }

@@ -89,3 +89,4 @@ func fmt(_ v: Double) -> String { String(Int(v.rounded())) }
 print("request head  (\(request.count) bytes): \(fmt(best.0)) ns/parse")
 print("response head (\(response.count) bytes): \(fmt(best.1)) ns/parse")
 print("forward request serialize: \(fmt(best.2)) ns/head")
+print("held trailer section, 16,000 bytes dripped a byte per read: \(fmt(heldTrailerDrip(sectionBytes: 16_000) / 1e3)) us")

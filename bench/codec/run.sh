@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 OUT="$ROOT/.build/bench-codec"
 SWIFTC="${SWIFTC:-$(command -v swiftc || echo /opt/swift/usr/bin/swiftc)}"
 mkdir -p "$OUT"
-"$SWIFTC" -O -wmo -module-name HTTP1Bench "$ROOT"/Sources/HTTP1/*.swift "$ROOT/bench/codec/main.swift" -o "$OUT/bench"
+"$SWIFTC" -O -wmo -module-name HTTP1Bench "$ROOT"/Sources/HTTP1/*.swift "$ROOT/bench/codec/main.swift" "$ROOT/bench/codec/held.swift" -o "$OUT/bench"
 "$OUT/bench"
 if command -v valgrind > /dev/null; then
     allocs() { valgrind --tool=memcheck "$OUT/bench" alloc "$1" 2>&1 | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,; }

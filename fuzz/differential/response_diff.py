@@ -41,6 +41,15 @@ CASES = [
     ("chunk-ext-bws", b"Transfer-Encoding: chunked\r\n", b"5 ;a=b\r\nhello\r\n0\r\n\r\n"),
     ("chunk-bare-lf", b"Transfer-Encoding: chunked\r\n", b"5\nhello\r\n0\r\n\r\n"),
     ("chunk-trailer-cl", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nContent-Length: 9\r\n\r\n"),
+    # chunk extensions and trailer sections (trail2)
+    ("chunk-ext-5k", b"Transfer-Encoding: chunked\r\n", b"5;e=" + b"x" * 5000 + b"\r\nhello\r\n0\r\n\r\n"),
+    ("last-chunk-ext-5k", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0;e=" + b"x" * 5000 + b"\r\n\r\n"),
+    ("last-chunk-zeros-16", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n" + b"0" * 16 + b"\r\n\r\n"),
+    ("trailer-obs-fold", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: 1\r\n folded\r\n\r\n"),
+    ("trailer-bare-lf", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: 1\n\r\n"),
+    ("trailer-bare-cr", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: 1\rX-B: 2\r\n\r\n"),
+    ("trailer-nul", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: a\x00b\r\n\r\n"),
+    ("trailer-17k", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: " + b"t" * 17000 + b"\r\n\r\n"),
     ("http10-te", b"", CHUNKED),
 ]
 

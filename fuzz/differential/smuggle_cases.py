@@ -8,6 +8,7 @@ import random
 P = "POST {T}/a HTTP/1.1\r\nHost: {A}\r\n"
 G = "GET {T}/a HTTP/1.1\r\nHost: {A}\r\n"
 NEXT = "GET {T}/next HTTP/1.1\r\nHost: {A}\r\n\r\n"
+PC = P + "Transfer-Encoding: chunked\r\n\r\n"
 S_LEN = "GET /SMUGGLED HTTP/1.1\r\nHost: {A}\r\n\r\n"
 
 
@@ -168,6 +169,22 @@ HAND = [
     ("absolute-backslash", "GET http://{A}\\@evil.invalid/a HTTP/1.1\r\nHost: {A}\r\n\r\n" + NEXT),
     ("absolute-percent-host", "GET http://127.0.0.%31:{PORT}/a HTTP/1.1\r\nHost: {A}\r\n\r\n" + NEXT),
     ("http10-no-framing-body", "POST {T}/a HTTP/1.0\r\nHost: {A}\r\nConnection: keep-alive\r\n\r\nhello" + NEXT),
+    # chunk extensions and trailer sections (trail2): the last chunk is held until its section is whole
+    ("chunk-ext-3k", PC + "5;e=" + "x" * 3000 + "\r\nhello\r\n0\r\n\r\n" + NEXT),
+    ("chunk-ext-5k", PC + "5;e=" + "x" * 5000 + "\r\nhello\r\n0\r\n\r\n" + NEXT),
+    ("last-chunk-ext-5k", PC + "5\r\nhello\r\n0;e=" + "x" * 5000 + "\r\n\r\n" + NEXT),
+    ("chunk-ext-quoted", PC + '5;e="a;b=c"\r\nhello\r\n0;f="\\""\r\n\r\n' + NEXT),
+    ("chunk-ext-nul", PC + "5;e=a\x00b\r\nhello\r\n0\r\n\r\n" + NEXT),
+    ("last-chunk-zeros-15", PC + "5\r\nhello\r\n" + "0" * 15 + "\r\n\r\n" + NEXT),
+    ("last-chunk-zeros-16", PC + "5\r\nhello\r\n" + "0" * 16 + "\r\n\r\n" + NEXT),
+    ("trailer-obs-fold", PC + "5\r\nhello\r\n0\r\nX-A: 1\r\n folded\r\n\r\n" + NEXT),
+    ("trailer-bare-lf", PC + "5\r\nhello\r\n0\r\nX-A: 1\n\r\n" + NEXT),
+    ("trailer-bare-lf-end", PC + "5\r\nhello\r\n0\r\nX-A: 1\r\n\n" + NEXT),
+    ("trailer-nul", PC + "5\r\nhello\r\n0\r\nX-A: a\x00b\r\n\r\n" + NEXT),
+    ("trailer-space-before-colon", PC + "5\r\nhello\r\n0\r\nX-A : 1\r\n\r\n" + NEXT),
+    ("trailer-no-colon", PC + "5\r\nhello\r\n0\r\nX-A\r\n\r\n" + NEXT),
+    ("trailer-17k", PC + "5\r\nhello\r\n0\r\nX-A: " + "t" * 17000 + "\r\n\r\n" + NEXT),
+    ("trailer-request-line", PC + "5\r\nhello\r\n0\r\nGET /SMUGGLED HTTP/1.1\r\n\r\n" + NEXT),
 ]
 
 

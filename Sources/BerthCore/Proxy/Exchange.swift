@@ -71,19 +71,48 @@ struct Exchange {
     /// partial), 0 while none is under way. The socket timeout bounds each silence; this bounds a head dripped a byte
     /// at a time under it. A head whole in one read never sets it.
     var headDeadline: Nanos = 0
+    /// When the caller's held last chunk and trailer section must be whole (`header-timeout` after the first ask
+    /// that found them partial), 0 while none is held. The caller's bytes restart the socket timeout, so without it
+    /// a section dripped a byte at a time under that timeout held the exchange for up to 16 KiB of timeouts.
+    var trailerDeadline: Nanos = 0
 
     /// The upstream's timeout from `now`: the socket timeout, or while an early dead-peer check is armed, what is
-    /// left of its delay; never past a head's deadline.
+    /// left of its delay; never past a held deadline (a head's, or either trailer section's).
     @inline(__always)
     func upstreamTimeout(now: Nanos) -> Nanos {
         if deadPeerWatch && deadPeerAt != 0 { return max(1, deadPeerAt - now) }
-        if _slowPath(headDeadline > 0) { return max(1, min(socketTimeout, headDeadline - now)) }
+        if _slowPath(headDeadline | trailerDeadline != 0) { return max(1, min(socketTimeout, heldDeadline - now)) }
         return socketTimeout
     }
 
+    /// The sooner of the held deadlines that are set (0 for none).
+    var heldDeadline: Nanos {
+        if headDeadline == 0 { return trailerDeadline }
+        if trailerDeadline == 0 { return headDeadline }
+        return min(headDeadline, trailerDeadline)
+    }
+
+    /// The socket timeout started again at a timer's firing that found the exchange still moving (the upstream
+    /// still taking queued bytes, a dead-peer look that found the peer there), stopped at a held deadline. Asked
+    /// only once `headIsLate` and `trailerIsLate` said no, so such a deadline is more than `lateSlack` away: never
+    /// the 1 ns that `upstreamTimeout` gives for a deadline already passed, a timer that fires at once.
+    func timeoutAfterLook(now: Nanos) -> Nanos {
+        let held = heldDeadline
+        guard held > 0 else { return socketTimeout }
+        return min(socketTimeout, max(Exchange.lateSlack, held - now))
+    }
+
+    /// How early a timer may fire for a deadline and still count as at it (libevent may wake a little early).
+    static let lateSlack: Nanos = 1_000_000
+
     /// Whether a head's deadline has come at `now` (the timer's firing, which may run a little early).
     func headIsLate(now: Nanos) -> Bool {
-        headDeadline > 0 && now + 1_000_000 >= headDeadline
+        headDeadline > 0 && now + Exchange.lateSlack >= headDeadline
+    }
+
+    /// Whether the caller's held trailer section's deadline has come at `now`.
+    func trailerIsLate(now: Nanos) -> Bool {
+        trailerDeadline > 0 && now + Exchange.lateSlack >= trailerDeadline
     }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
@@ -140,6 +169,7 @@ struct Exchange {
         upstreamKeepAliveTimeout = -1
         responseBytes = 0
         headDeadline = 0
+        trailerDeadline = 0
         callerKeepAlive = true
         socketTimeout = 0
         reused = false

@@ -48,7 +48,7 @@ extension ProxySession {
             guard exchange.deadPeerAt != 0 else { return false }
             let rest = exchange.sentAt + exchange.socketTimeout - worker.now
             guard rest > 0 else { return false }
-            channel.setTimeout(rest, now: worker.now)
+            channel.setTimeout(min(rest, exchange.timeoutAfterLook(now: worker.now)), now: worker.now)
             return true
         }
     }

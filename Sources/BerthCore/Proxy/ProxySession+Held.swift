@@ -8,9 +8,10 @@ extension ProxySession {
     /// and the upstream's timer is kept within it, however the head drips. The request's last chunk goes once its
     /// whole trailer section is in, rewritten (the fields no trailer may carry left out), so an origin never sees a
     /// last chunk the caller did not finish; a size with leading zeros split across reads goes on as an ordinary
-    /// chunk. Each relay turn started here moves bytes, and a second held line needs a second block boundary in the
-    /// buffered input; past a few the rest waits for the next loop turn (a read is scheduled), so nothing recurses
-    /// deeply. Out of line: most exchanges never come here.
+    /// chunk. The held bytes restart the socket timeout as they arrive, within `header-timeout` in all. Each relay
+    /// turn started here moves bytes, and a second held line needs a second block boundary in the buffered input;
+    /// past a few the rest waits for the next loop turn (a read is scheduled), so nothing recurses deeply. Out of
+    /// line: most exchanges never come here.
     @inline(never)
     func relayHeld() {
         if responseParser.hasPartialHead && exchange.headDeadline == 0 {
@@ -25,15 +26,21 @@ extension ProxySession {
         guard case .chunked(var decoder) = exchange.requestBody, decoder.isHoldingLastChunk,
               let all = caller.inputPulledUp() else { return }
         guard heldDepth < 4 else { return caller.scheduleRead() }
+        let read = decoder.heldBytesRead
         let step: RelayStep?
         do {
             switch try decoder.takeHeldLine(all) {
             case .needMore:
+                // Kept: the next ask goes on where this one stopped.
+                exchange.requestBody = .chunked(decoder)
+                if decoder.heldBytesRead > read { heldLineGrew() }
                 return
             case .chunk(let line):
+                exchange.trailerDeadline = 0
                 exchange.requestBody = .chunked(decoder)
                 step = .sendBody(line, flush: true)
             case .lastChunk(let n):
+                exchange.trailerDeadline = 0
                 guard sendRequestTrailer(n) else { return }
                 exchange.requestBody = .done
                 step = nil
@@ -44,6 +51,19 @@ extension ProxySession {
         heldDepth += 1
         relay(from: step)
         heldDepth -= 1
+    }
+
+    /// The caller's held line (and section) took more bytes: progress, as body bytes are (the socket timeout is the
+    /// longest silence in either direction; a section dripped under it was cut as a stalled body), so the upstream's
+    /// timer starts again, within the held section's own bound. That bound is `header-timeout` from the first
+    /// bytes: a trailer section is a header section the caller sends, and the caller's head has the same one (as
+    /// the upstream's trailer section has the upstream's head's, `response-head-timeout`). HAProxy and nginx bound
+    /// a request's trailer only per silence (`timeout client`, `client_body_timeout`).
+    private func heldLineGrew() {
+        if exchange.trailerDeadline == 0 { exchange.trailerDeadline = worker.now + worker.settings.headerTimeout }
+        _ = machine.state.withRelayedChannel { up in
+            if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
+        }
     }
 
     /// The request's last chunk and trailer section, the first `n` buffered caller bytes, go to the upstream
@@ -64,11 +84,25 @@ extension ProxySession {
         caller.drainInput(n)
         exchange.requestBodyBytes += UInt64(sent)
         exchange.upstreamUnflushed = true
+        // The request's end is progress too: the origin's time to answer counts from here, as after a body's last
+        // bytes (`sendBody`). Left running, the timer from the body's last chunk cut an origin answering in time.
+        if up.reading { up.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now) }
         if copy != nil && !kept {
             exchange.dropReplay(into: worker.replay, because: .bodyTooLarge)
             exchange.pool?.counters.countReplaySkip(.bodyTooLarge)
         }
         return true
+    }
+
+    /// The caller's held last chunk and trailer section dripped past `header-timeout` from its first bytes, each
+    /// under the socket timeout: the caller gets 408 `header-timeout` (counted in the errors; `header_timeouts`
+    /// counts request heads only) and is closed, or with an answer already going out, a cut (`response-truncated`);
+    /// the upstream, which never saw the last chunk, is closed mid-body, a cut it cannot take for a whole request.
+    func requestTrailerTimedOut() {
+        let seconds = Double(worker.settings.headerTimeout) / 1e9
+        abortUpstream(reason: .requestIncomplete)
+        answer(.headerTimeout, detail: "no whole trailer section from the caller within \(seconds)s of its last chunk (header-timeout)",
+               closeAfter: true)
     }
 
     /// A response head, or a held last chunk's trailer section, dripped past `response-head-timeout` from the turn

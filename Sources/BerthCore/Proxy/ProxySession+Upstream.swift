@@ -107,6 +107,7 @@ extension ProxySession {
 
     func upstreamTimedOut() {
         if _slowPath(exchange.headIsLate(now: worker.now)) { return responseHeadTimedOut() }
+        if _slowPath(exchange.trailerIsLate(now: worker.now)) { return requestTrailerTimedOut() }
         if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
         if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
         let seconds = Double(exchange.socketTimeout) / 1e9
@@ -130,7 +131,8 @@ extension ProxySession {
         let last = exchange.upstreamBacklog
         exchange.upstreamBacklog = backlog
         guard backlog > 0, last == 0 || backlog < last else { return false }
-        channel.setTimeout(exchange.socketTimeout, now: worker.now)
+        // Never past a held deadline: a held trailer section was cut a socket timeout late while an upload drained.
+        channel.setTimeout(exchange.timeoutAfterLook(now: worker.now), now: worker.now)
         return true
     }
 }

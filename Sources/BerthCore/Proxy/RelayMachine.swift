@@ -210,6 +210,8 @@ extension Exchange {
         do {
             switch try decoder.takeHeldLine(all) {
             case .needMore:
+                // Kept: the next ask goes on where this one stopped.
+                response = .streaming(.chunked(decoder), reframed: false)
                 if headDeadline == 0 && callerOutput <= rules.highWater { headDeadline = rules.now + rules.responseHeadTimeout }
                 return nil
             case .chunk(let line):
