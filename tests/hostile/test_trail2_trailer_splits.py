@@ -1,4 +1,4 @@
-"""A held last chunk and its trailer section are read on from where the last read stopped (item 60), so where the
+"""A held last chunk and its trailer section are read on from where the last read stopped (docs/reliability.md item 73), so where the
 reads split them must not matter: every split, in both directions, gives the same bytes on the other side, the
 forbidden fields left out, and the connection goes on to the next exchange."""
 import time
