@@ -4,7 +4,8 @@
 
 Each case is one response the origin writes (then it waits 1 s and closes); the caller sends one GET and reads all it
 gets. Prints what each caller received, with the framing a strict parser finds in it (`frame`), so a head that
-says one framing and bytes that carry another stand out. About 30 seconds.
+says one framing and bytes that carry another stand out, and `POISONED` when an unsolicited response that followed a
+`RAW` case reached the caller. About 60 seconds.
 """
 import os
 import re
@@ -42,6 +43,35 @@ CASES = [
     ("chunk-trailer-cl", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nContent-Length: 9\r\n\r\n"),
     ("http10-te", b"", CHUNKED),
 ]
+# smug2: whole responses written as they are (status lines, interim and bodiless answers, chunk-size spellings),
+# each followed by an unsolicited response that must never reach a caller.
+POISON = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED"
+TE = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+RAW = {
+    "s2-100-with-body": b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "s2-204-with-body": b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-304-chunked-body": b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n" + CHUNKED,
+    "s2-chunk-0x": TE + b"0x5\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-plus": TE + b"+5\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-semi": TE + b"5;\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-zeros-20": TE + b"00000000000000000005\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-u64-overflow": TE + b"ffffffffffffffff1\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-data-XX": TE + b"5\r\nhelloXX0\r\n\r\n",
+    "s2-chunk-data-CR": TE + b"5\r\nhello\r0\r\n\r\n",
+    "s2-last-chunk-zeros-ext": TE + b"5\r\nhello\r\n000;a=b\r\n\r\n",
+    "s2-status-bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+    "s2-status-leading-crlf": b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-4-digits": b"HTTP/1.1 2000 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-099": b"HTTP/1.1 099 X\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-http12": b"HTTP/1.2 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-no-reason": b"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-cl-obs-fold": b"HTTP/1.1 200 OK\r\nContent-Length:\r\n 5\r\n\r\nhello",
+    "s2-te-vtab": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \x0bchunked\r\n\r\n" + CHUNKED,
+    "s2-te-identity-cl": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-101-unasked": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+    "s2-continue-flood": b"HTTP/1.1 100 Continue\r\n\r\n" * 2000 + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+}
+CASES += [(name, None, raw) for name, raw in RAW.items()]
 
 
 def origin(case_by_port):
@@ -63,7 +93,10 @@ def origin(case_by_port):
             version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
             if name == "http10-te":
                 fields = b"Transfer-Encoding: chunked\r\n"
-            c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
+            if fields is None:
+                c.sendall(body + POISON)
+            else:
+                c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
             time.sleep(0.4)
         except OSError:
             pass
@@ -156,7 +189,8 @@ def main():
                 t.join()
             for pname, (raw, how) in results.items():
                 status, framing, body, left = frame(raw)
-                print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}")
+                mark = " POISONED" if b"POISONED" in raw else ""
+                print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}{mark}")
     finally:
         for p in started:
             if isinstance(p, Berth):
