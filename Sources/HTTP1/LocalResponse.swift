@@ -42,6 +42,7 @@ public enum StatusReason {
         case 405: "Method Not Allowed"
         case 408: "Request Timeout"
         case 409: "Conflict"
+        case 411: "Length Required"
         case 413: "Content Too Large"
         case 414: "URI Too Long"
         case 421: "Misdirected Request"

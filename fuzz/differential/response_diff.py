@@ -4,7 +4,8 @@
 
 Each case is one response the origin writes (then it waits 1 s and closes); the caller sends one GET and reads all it
 gets. Prints what each caller received, with the framing a strict parser finds in it (`frame`), so a head that
-says one framing and bytes that carry another stand out. About 30 seconds.
+says one framing and bytes that carry another stand out, and `POISONED` when an unsolicited response that followed a
+`RAW` case reached the caller. About 60 seconds.
 """
 import os
 import re
@@ -52,8 +53,38 @@ CASES = [
     ("trailer-17k", b"Transfer-Encoding: chunked\r\n", b"5\r\nhello\r\n0\r\nX-A: " + b"t" * 17000 + b"\r\n\r\n"),
     ("http10-te", b"", CHUNKED),
 ]
+# smug2: whole responses written as they are (status lines, interim and bodiless answers, chunk-size spellings),
+# each followed by an unsolicited response that must never reach a caller.
+POISON = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED"
+TE = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+RAW = {
+    "s2-100-with-body": b"HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    "s2-204-with-body": b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-304-chunked-body": b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n" + CHUNKED,
+    "s2-chunk-0x": TE + b"0x5\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-plus": TE + b"+5\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-semi": TE + b"5;\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-zeros-20": TE + b"00000000000000000005\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-u64-overflow": TE + b"ffffffffffffffff1\r\nhello\r\n0\r\n\r\n",
+    "s2-chunk-data-XX": TE + b"5\r\nhelloXX0\r\n\r\n",
+    "s2-chunk-data-CR": TE + b"5\r\nhello\r0\r\n\r\n",
+    "s2-last-chunk-zeros-ext": TE + b"5\r\nhello\r\n000;a=b\r\n\r\n",
+    "s2-status-bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 5\n\nhello",
+    "s2-status-leading-crlf": b"\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-4-digits": b"HTTP/1.1 2000 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-099": b"HTTP/1.1 099 X\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-http12": b"HTTP/1.2 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-status-no-reason": b"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-cl-obs-fold": b"HTTP/1.1 200 OK\r\nContent-Length:\r\n 5\r\n\r\nhello",
+    "s2-te-vtab": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: \x0bchunked\r\n\r\n" + CHUNKED,
+    "s2-te-identity-cl": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",
+    "s2-101-unasked": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n",
+    "s2-continue-flood": b"HTTP/1.1 100 Continue\r\n\r\n" * 2000 + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+}
+CASES += [(name, None, raw) for name, raw in RAW.items()]
 
 
+<<<<<<< HEAD
 def serve(conn):
     """One origin connection (a berthkit RawOrigin's): the case its request's target names, written as it is, then
     0.4 s and the close."""
@@ -71,6 +102,47 @@ def serve(conn):
         fields = b"Transfer-Encoding: chunked\r\n"
     c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
     time.sleep(0.4)
+=======
+def origin(case_by_port):
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(16)
+
+    def serve(c):
+        c.settimeout(3)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                got = c.recv(65536)
+                if not got:
+                    return
+                data += got
+            name = re.search(rb"/r/([\w-]+)", data).group(1).decode()
+            fields, body = dict((n, (f, b)) for n, f, b in CASES)[name]
+            version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
+            if name == "http10-te":
+                fields = b"Transfer-Encoding: chunked\r\n"
+            if fields is None:
+                c.sendall(body + POISON)
+            else:
+                c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
+            time.sleep(0.4)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def loop():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    return ls
+>>>>>>> h-smug2
 
 
 def fetch(port, target):
@@ -147,7 +219,8 @@ def main():
                 t.join()
             for pname, (raw, how) in results.items():
                 status, framing, body, left = frame(raw)
-                print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}")
+                mark = " POISONED" if b"POISONED" in raw else ""
+                print(f"    {pname:8} {status} {how:7} {framing} {body} left={left!r}{mark}")
     finally:
         stop_all(started)
         o.close()

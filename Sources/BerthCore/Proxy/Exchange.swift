@@ -24,6 +24,8 @@ struct Exchange {
     var responseKeepAlive = true
     /// The upstream head's `Keep-Alive: timeout=N` in seconds, -1 for none: the connection's idle limit when pooled.
     var upstreamKeepAliveTimeout: Int32 = -1
+    /// The upstream's final head was HTTP/1.0: its server knows no chunked framing (`Upstream.answersHTTP10`).
+    var upstreamSpokeHTTP10 = false
     /// Bytes of the response read from the upstream (head included).
     var responseBytes: UInt64 = 0
     /// Whether berth keeps the caller connection after this exchange.
@@ -167,6 +169,7 @@ struct Exchange {
         responseStatus = 0
         responseKeepAlive = true
         upstreamKeepAliveTimeout = -1
+        upstreamSpokeHTTP10 = false
         responseBytes = 0
         headDeadline = 0
         trailerDeadline = 0

@@ -36,6 +36,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
+        if _slowPath(pool.answersHTTP10), case .chunked = exchange.request.framing {
+            return answer(.badRequest, status: 411, detail: "\(pool.key) answers in HTTP/1.0, which has no chunked framing: send a Content-Length")
+        }
         if exchange.request.namesGeneration { return beginNamingGeneration(pool) }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }

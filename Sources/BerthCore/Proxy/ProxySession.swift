@@ -341,6 +341,7 @@ final class ProxySession: ChannelDelegate {
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
+        lease.conn.pool.answersHTTP10 = exchange.upstreamSpokeHTTP10
         manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
     }

@@ -282,6 +282,7 @@ extension Exchange {
             responseStatus = parser.head.status
             responseKeepAlive = parser.head.keepAlive
             upstreamKeepAliveTimeout = parser.head.keepAliveTimeout
+            upstreamSpokeHTTP10 = parser.head.version == .http10
             callerKeepAlive = f.callerKeepAlive
             if f.framing == .chunked && rest.count > 0 {
                 var probe = BodyDecoder(framing: .chunked, limits: rules.limits)
