@@ -1,4 +1,4 @@
-// The caller's side off the common path: its FIN, its timer, its drain, and input held while a request waits.
+// The caller's side off the common path (its FIN, timer, drain, input held while a request waits), and idle/queued.
 import Glibc
 import HTTP1
 import EventLoop
@@ -72,4 +72,12 @@ extension ProxySession {
             break
         }
     }
+}
+
+extension ProxySession {
+    /// Whether the session is between requests, so shutdown may close it at once.
+    var isIdle: Bool { machine.isIdle }
+
+    /// Whether its request waits in a pool's queue (for a connection, or held by a pause).
+    var isQueued: Bool { machine.queuedSince != nil }
 }

@@ -36,8 +36,7 @@ final class ProxySession: ChannelDelegate {
     /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`; more while its answer is in
     /// flight, `lingered`); 0: it closes at once.
     var lingerLeft = 0
-    /// The most a lingering session reads before it closes anyway, once its answer has been acknowledged (nginx reads
-    /// up to its buffer's worth per turn).
+    /// The most a lingering session reads before it closes, once its answer is acknowledged (nginx: a buffer a turn).
     static let lingerBytes = 64 * 1024
     /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
@@ -226,7 +225,8 @@ final class ProxySession: ChannelDelegate {
 
     // MARK: the relay's turns
     // The relay runs here, where the events come in: on the send of a request that leaves it bytes to move
-    // (`+Upstream`), and on each of the upstream's and the caller's events while exchanging. Its ends go on from here (the finish below, an answer, a retry, a tunnel).
+    // (`+Upstream`), and on each of the upstream's and the caller's events while exchanging. Its ends go on from here
+    // (the finish below, an answer, a retry, a tunnel).
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {
@@ -392,10 +392,4 @@ final class ProxySession: ChannelDelegate {
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }
-
-    /// Whether the session is between requests, so shutdown may close it at once.
-    var isIdle: Bool { machine.isIdle }
-
-    /// Whether its request waits in a pool's queue (for a connection, or held by a pause).
-    var isQueued: Bool { machine.queuedSince != nil }
 }
