@@ -98,10 +98,11 @@ struct TopView {
             let dt = now - p.at
             for (name, c) in counts {
                 guard let old = p.counts[name], c.0 >= old.0, c.1 >= old.1 else { continue }
-                rates[name] = (Double(c.0 - old.0) / dt, Double(c.1 - old.1) / dt)
+                // In Double: two counters from a broken server may be further apart than an Int holds.
+                rates[name] = ((Double(c.0) - Double(old.0)) / dt, (Double(c.1) - Double(old.1)) / dt)
             }
             if total.0 >= p.total.0 && total.1 >= p.total.1 {
-                totalRate = (Double(total.0 - p.total.0) / dt, Double(total.1 - p.total.1) / dt)
+                totalRate = ((Double(total.0) - Double(p.total.0)) / dt, (Double(total.1) - Double(p.total.1)) / dt)
             }
         }
         previous = (now, counts, total)
