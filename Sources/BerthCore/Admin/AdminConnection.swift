@@ -111,7 +111,7 @@ final class AdminConnection: ChannelDelegate {
                     start(head)
                 }
             } catch {
-                reply(AdminResponse.error(error.status, "\(error)"), keepAlive: false)
+                reply(AdminResponse.error(error.status, error.adminMessage), keepAlive: false)
             }
         }
         guard !closed && !closing else { return }
@@ -140,7 +140,8 @@ final class AdminConnection: ChannelDelegate {
         default: break
         }
         busy = true
-        let keep = head.keepAlive
+        // What follows a CONNECT is a tunnel's bytes, never admin requests: its refusal ends the connection.
+        let keep = head.keepAlive && head.method != .connect
         let mutation = head.method != .get && head.method != .head
         let headOnly = head.method == .head
         admin.routes.handle(head, life: life) { [weak self] response in

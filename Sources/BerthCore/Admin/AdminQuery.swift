@@ -44,8 +44,12 @@ struct AdminQuery {
     func duration(_ name: String, zero: Bool = false) throws(AdminError) -> Nanos? {
         guard let text = values[name] else { return nil }
         if zero && DurationSyntax.isZero(text) { return 0 }
-        guard let d = DurationSyntax.nanoseconds(parsing: text) else { throw .bad("\(name) must be a duration such as 125ms, 2s or 5m (got \(text))") }
-        return d
+        do throws(ValueProblem) {
+            return DurationSyntax.nanoseconds(try DurationSyntax.parse(text))
+        } catch {
+            // The parser's reason (too long, too short, no unit, negative), then the rule it breaks.
+            throw .bad("\(name): \(error.message); a duration is 1ms to 24h, a number with a unit ms, s, m or h")
+        }
     }
 
     /// A non-negative integer parameter up to `max`.
