@@ -57,3 +57,11 @@ def test_connect_to_the_admin_port_is_refused_and_closed(berth):
     assert status_of(got) == 405, got[:300]
     assert b"CONNECT" in got.partition(b"\r\n\r\n")[2], got[:300]
     assert got.count(b"HTTP/1.1 ") == 1 and how == "fin", (how, got)
+
+
+def test_idle_for_says_zero_is_allowed_and_an_empty_parameter_name_is_quoted(berth):
+    b = berth()
+    got = exchange(b.admin, b"POST /evict?idle_for=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert status_of(got) == 400 and "0s or a duration" in error_of(got), got[:300]
+    got = exchange(b.admin, b"GET /stats?=x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    assert status_of(got) == 400 and 'unknown parameter ""' in error_of(got), got[:300]

@@ -18,7 +18,8 @@ struct AdminQuery {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = AdminQuery.percentDecode(parts[0]) else { throw .bad("malformed percent-encoding in \(pair)") }
             guard allowed.contains(name) else {
-                throw .bad("unknown parameter \(name); this endpoint takes: \(allowed.sorted().joined(separator: ", "))")
+                // Quoted: an empty name (`?=x`) or one with spaces must show where it starts and ends.
+                throw .bad("unknown parameter \"\(name)\"; this endpoint takes: \(allowed.sorted().joined(separator: ", "))")
             }
             guard values[name] == nil else { throw .bad("parameter \(name) given twice") }
             let raw = parts.count > 1 ? parts[1] : ""
@@ -48,7 +49,8 @@ struct AdminQuery {
             return DurationSyntax.nanoseconds(try DurationSyntax.parse(text))
         } catch {
             // The parser's reason (too long, too short, no unit, negative), then the rule it breaks.
-            throw .bad("\(name): \(error.message); a duration is 1ms to 24h, a number with a unit ms, s, m or h")
+            let rule = zero ? "0s or a duration of 1ms to 24h" : "a duration is 1ms to 24h"
+            throw .bad("\(name): \(error.message); \(rule), a number with a unit ms, s, m or h")
         }
     }
 
