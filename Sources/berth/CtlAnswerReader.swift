@@ -52,14 +52,20 @@ struct CtlAnswerReader {
                 throw CtlError(unreachable: "\(from) sent an answer larger than \(Self.maxAnswer >> 20) MiB; berth ctl does not take it")
             }
             data.append(contentsOf: buffer[0..<n])
-            if head == nil {
+            while head == nil {
                 // Only the bytes that may complete the blank line are searched again, so a long head costs one pass.
                 guard let end = data[max(0, scanned - 3)...].firstRange(of: [13, 10, 13, 10]) else {
                     scanned = data.count
                     guard data.count <= Self.maxHead else { throw CtlError(unreachable: "\(from) did not answer HTTP (no end of head in \(Self.maxHead >> 10) KiB)") }
-                    continue
+                    break
                 }
                 let parsed = try Self.parseHead(data[..<end.lowerBound], from: from)
+                // An interim answer (100 Continue, 103) is followed by the real one: dropped, as HTTP clients do.
+                if (100..<200).contains(parsed.response.status) && parsed.response.status != 101 {
+                    data.removeFirst(end.upperBound)
+                    scanned = 0
+                    continue
+                }
                 head = (parsed.response, end.upperBound, parsed.length)
             }
         }

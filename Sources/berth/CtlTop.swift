@@ -122,7 +122,8 @@ struct TopView {
         let room = max(1, size.rows - lines.count - 2)
         lines += CtlStatsView.table(Array(ups.prefix(room)), rates: rates).lines(width: size.columns)
         if ups.count > room { lines.append("… \(ups.count - room) more (widen the terminal or use berth ctl stats)") }
-        let text = lines.map { String($0.prefix(size.columns)) }.joined(separator: "\n")
+        // The server's text is made printable before berth's own escape sequences are added.
+        let text = lines.map { String(ctlPrintable($0).prefix(size.columns)) }.joined(separator: "\n")
         // Home, draw, clear what an earlier, longer frame left below.
         writeOut(terminal == nil ? text + "\n" : "\u{1B}[H" + text.replacingOccurrences(of: "\n", with: "\u{1B}[K\n") + "\u{1B}[K\u{1B}[J")
     }

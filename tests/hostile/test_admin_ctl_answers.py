@@ -168,3 +168,34 @@ def test_an_endless_answer_costs_bounded_memory(fake):
     assert "MiB" in err, err
     # ru_maxrss of children is the largest of any child so far: only meaningful when this one set it.
     assert peak_kib == before or peak_kib < 450 * 1024, peak_kib
+
+
+def test_an_interim_100_before_the_answer_is_skipped(fake):
+    body = b'{"closed":2}'
+    f = fake(lambda c, stop: c.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
+    rc, out, err, _ = ctl(f.address, "evict")
+    assert rc == 0, (rc, err[-500:])
+    assert "2 idle connections closed" in out, out
+
+
+@pytest.mark.parametrize("command,body", [
+    ("stats", b'{"version":"\\u001b]0;owned\\u0007\\u001b[2J","upstreams":[{"upstream":"x\\u001b[31m:1"}]}'),
+    ("evict", b'{"closed":1,"upstream":"a\\u009b31m:1"}'),
+])
+def test_control_characters_from_the_server_never_reach_the_terminal(fake, command, body):
+    f = fake(whole(body))
+    rc, out, err, _ = ctl(f.address, command)
+    assert rc == 0, (rc, err[-500:])
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, repr(out)
+
+
+def test_control_characters_in_a_server_error_never_reach_the_terminal(fake):
+    body = b'{"error":"\\u001b[2Jwiped\\u0000","status":500}'
+    f = fake(lambda c, stop: c.sendall(b"HTTP/1.1 500 X\r\nContent-Length: %d\r\n\r\n" % len(body) + body))
+    rc, out, err, _ = ctl(f.address, "stats")
+    assert rc == 1, (rc, err[-500:])
+    assert "wiped" in err and "\x1b" not in err and "\x00" not in err, repr(err)
+    raw = b"\x1b[2J\x07not json"
+    f = fake(lambda c, stop: c.sendall(b"HTTP/1.1 500 X\r\nContent-Length: %d\r\n\r\n" % len(raw) + raw))
+    rc, out, err, _ = ctl(f.address, "stats")
+    assert rc == 1 and "not json" in err and "\x1b" not in err and "\x07" not in err, repr(err)
