@@ -182,6 +182,9 @@ public final class BerthServer {
             applied.listenSocket = configuration.listenSocket
             applied.adminSocket = configuration.adminSocket
             applied.workers = configuration.workers
+            // Checked again with the listeners in force: a file that names a loopback admin without a token, or a
+            // loopback listen without allow, must not strip a listener still bound to 0.0.0.0 of its guard.
+            try ConfigurationValidation.validate(applied)
             // Files are read again: a rotated CA or client certificate takes effect for the connections made from now.
             let contexts = try Self.tlsContexts(for: applied)
             if applied != new {

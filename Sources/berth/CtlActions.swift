@@ -21,7 +21,7 @@ struct CtlPause: ParsableCommand {
             ]))
             options.output(answer) { o in
                 "\(o.text("upstream")) paused (mode \(o.text("mode")), epoch \(o.text("epoch"))): "
-                    + "\(plural(o.int("closed_idle"), "idle connection")) closed, \(o.text("in_flight")) in flight"
+                    + "\(plural(o, "closed_idle", "idle connection")) closed, \(o.text("in_flight")) in flight"
             }
         }
     }
@@ -41,8 +41,8 @@ struct CtlResume: ParsableCommand {
         try ctlRun { () throws(CtlError) in
             let answer = try options.client().json("POST", ctlPath("/resume", [("upstream", upstream), ("prewarm", prewarm)]))
             options.output(answer) { o in
-                "\(o.text("upstream")) resumed (epoch \(o.text("epoch"))): \(plural(o.int("released"), "held request")) released, "
-                    + "\(plural(o.int("prewarmed"), "connection")) prewarmed"
+                "\(o.text("upstream")) resumed (epoch \(o.text("epoch"))): \(plural(o, "released", "held request")) released, "
+                    + "\(plural(o, "prewarmed", "connection")) prewarmed"
             }
         }
     }
@@ -66,7 +66,7 @@ struct CtlEvict: ParsableCommand {
                 ("upstream", upstream), ("idle_for", idleFor), ("forget", forget ? "true" : nil),
             ]))
             options.output(answer) { o in
-                var line = "\(plural(o.int("closed"), "idle connection")) closed"
+                var line = "\(plural(o, "closed", "idle connection")) closed"
                 if let u = o["upstream"] as? String { line += " (\(u))" }
                 if o["forgotten"] as? Bool == true { line += "; entry forgotten" }
                 if o["forget_pending"] as? Bool == true { line += "; entry forgotten when its last connection closes" }
@@ -132,8 +132,19 @@ func ctlPath(_ path: String, _ params: [(String, String?)]) -> String {
     return parts.isEmpty ? path : path + "?" + parts.joined(separator: "&")
 }
 
-/// "1 idle connection", "2 idle connections".
-func plural(_ n: Int, _ noun: String) -> String { "\(n) \(noun)\(n == 1 ? "" : "s")" }
+/// "1 idle connection", "2 idle connections" for the answer's field `key`; a value that is no integer is printed as
+/// it came, never as some other number.
+func plural(_ o: [String: Any], _ key: String, _ noun: String) -> String {
+    guard let n = ctlInteger(o[key]) else { return "\(o.text(key)) \(noun)s" }
+    return "\(n) \(noun)\(n == 1 ? "" : "s")"
+}
+
+/// A JSON number as an Int when it is one exactly (nil for 1.5, 1e300 or a string).
+func ctlInteger(_ value: Any?) -> Int? {
+    guard let n = value as? NSNumber else { return nil }
+    if let i = Int(exactly: n) { return i }
+    return nil
+}
 
 /// `key value, ...` for the fields of an answer whose shape `ctl` does not know in advance.
 func summary(_ o: [String: Any], skipping: Set<String>) -> String {
@@ -153,6 +164,6 @@ extension Dictionary where Key == String, Value == Any {
         }
     }
 
-    /// A numeric field (0 when absent).
-    func int(_ key: String) -> Int { (self[key] as? NSNumber)?.intValue ?? 0 }
+    /// A numeric field (0 when absent, or when it is no integer: `intValue` of 1e300 was Int.min, printed as a count).
+    func int(_ key: String) -> Int { ctlInteger(self[key]) ?? 0 }
 }

@@ -66,11 +66,11 @@ struct CtlResponse {
     var body: Data
 }
 
-/// Sends one request per connection (`Connection: close`) and reads the answer whole.
+/// Sends one request per connection (`Connection: close`) and reads the answer whole (CtlAnswerReader).
 struct CtlClient {
     let target: CtlTarget
     let token: String?
-    /// Seconds for the connect, and for each read or write.
+    /// Seconds for the connect, for each write, and for the whole answer (a server dripping it does not extend it).
     let timeout: Double
 
     /// `method path` with the bearer token when there is one; the body is empty (admin requests take none).
@@ -82,7 +82,7 @@ struct CtlClient {
         if method == "POST" { head += "Content-Length: 0\r\n" }
         head += "Connection: close\r\n\r\n"
         try send(fd, Array(head.utf8))
-        return try Self.parse(receive(fd), from: target.display)
+        return try CtlAnswerReader(fd: fd, from: target.display, timeout: timeout).read()
     }
 
     /// `request`, then the body as a JSON object; a 4xx or 5xx becomes the server's own error message.
@@ -168,46 +168,6 @@ struct CtlClient {
             guard n > 0 else { throw CtlError(unreachable: "sending to \(target.display): \(errnoText())") }
             sent += n
         }
-    }
-
-    /// Everything until the server closes (the request said `Connection: close`).
-    private func receive(_ fd: CInt) throws(CtlError) -> Data {
-        var out = Data()
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 {
-                let what = errno == EAGAIN ? "no answer within \(timeout) s" : errnoText()
-                throw CtlError(unreachable: "reading from \(target.display): \(what)")
-            }
-            if n == 0 { return out }
-            out.append(contentsOf: buffer[0..<n])
-        }
-    }
-
-    /// Splits an HTTP/1.1 answer into status, headers and a body cut to its Content-Length.
-    static func parse(_ data: Data, from: String) throws(CtlError) -> CtlResponse {
-        let bytes = [UInt8](data)
-        guard let end = bytes.firstRange(of: [13, 10, 13, 10]) else {
-            throw CtlError(unreachable: data.isEmpty ? "\(from) closed the connection without answering" : "\(from) did not answer HTTP")
-        }
-        let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
-        let statusParts = lines[0].split(separator: " ", maxSplits: 2)
-        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), let status = Int(statusParts[1]) else {
-            throw CtlError(unreachable: "\(from) did not answer HTTP (\(lines[0].prefix(80)))")
-        }
-        var headers: [String: String] = [:]
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        var body = Data(bytes[end.upperBound...])
-        if let length = headers["content-length"].flatMap(Int.init) {
-            guard body.count >= length else { throw CtlError(unreachable: "\(from) closed the connection in the middle of its answer") }
-            body = body.prefix(length)
-        }
-        return CtlResponse(status: status, headers: headers, body: body)
     }
 }
 

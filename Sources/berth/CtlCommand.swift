@@ -43,7 +43,7 @@ struct CtlOptions: ParsableArguments {
             + "The admin address is --admin HOST:PORT or unix:PATH [\(ConfigKey.admin.environmentVariable)].", valueName: "file"))
     var tokenFile: String?
 
-    @Option(name: .customLong("timeout"), help: ArgumentHelp("How long to wait for berth, in seconds.", valueName: "seconds"))
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("How long to wait for berth, in seconds: for the connect, and for the whole answer.", valueName: "seconds"))
     var timeout: Double = 30
 
     @Flag(name: .customLong("json"), help: "Print berth's JSON answer as it came instead of a readable summary.")
@@ -85,7 +85,7 @@ extension CtlOptions {
             FileHandle.standardOutput.write(answer.raw)
             if answer.raw.last != 10 { FileHandle.standardOutput.write(Data([10])) }
         } else {
-            print(readable(answer.object))
+            print(ctlPrintable(readable(answer.object), keepingNewlines: true))
         }
     }
 }
@@ -117,7 +117,22 @@ func ctlRun(_ body: () throws(CtlError) -> Void) throws {
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("berth ctl: \(error.description)\n".utf8))
+        FileHandle.standardError.write(Data("berth ctl: \(ctlPrintable(error.description))\n".utf8))
         throw ExitCode(error.status)
     }
+}
+
+/// `text` with every control character (C0 but the newlines kept, DEL, C1) written as `\u{1B}`: what a server sends
+/// reaches a terminal, where ESC and CSI sequences would retitle, clear or recolour it.
+func ctlPrintable(_ text: String, keepingNewlines: Bool = false) -> String {
+    var out = String.UnicodeScalarView()
+    for u in text.unicodeScalars {
+        let control = u.value < 0x20 || (0x7F...0x9F).contains(u.value)
+        if control && !(keepingNewlines && u == "\n") {
+            out.append(contentsOf: "\\u{\(String(u.value, radix: 16, uppercase: true))}".unicodeScalars)
+        } else {
+            out.append(u)
+        }
+    }
+    return String(out)
 }

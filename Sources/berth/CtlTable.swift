@@ -56,6 +56,8 @@ enum CtlFormat {
 
     /// Seconds as `1d 2h`, `3h 4m`, `5m 6s` or `7.8s`.
     static func uptime(_ s: Double) -> String {
+        // Past a million years (or negative) it is no uptime berth has: printed as it came, not converted (a trap).
+        guard s >= 0, s < 3e13 else { return "\(s)s" }
         if s < 60 { return String(format: "%.1fs", s) }
         let total = Int(s)
         let (d, h, m) = (total / 86400, total / 3600 % 24, total / 60 % 60)
@@ -69,12 +71,18 @@ extension Dictionary where Key == String, Value == Any {
     func object(_ key: String) -> [String: Any] { self[key] as? [String: Any] ?? [:] }
 
     /// The sum of a counter object's values (`failures`, `errors`).
-    func total(_ key: String) -> Int { object(key).values.reduce(0) { $0 + (($1 as? NSNumber)?.intValue ?? 0) } }
+    /// Saturates at Int.max: a server's counters near it must not trap the client.
+    func total(_ key: String) -> Int {
+        object(key).values.reduce(0) { sum, v in
+            let (r, overflow) = sum.addingReportingOverflow(Swift.max(0, ctlInteger(v) ?? 0))
+            return overflow ? Int.max : r
+        }
+    }
 
     /// A counter object's non-zero entries, largest first, as `name N`.
     func nonZero(_ key: String) -> [String] {
         object(key).compactMap { k, v -> (String, Int)? in
-            let n = (v as? NSNumber)?.intValue ?? 0
+            let n = ctlInteger(v) ?? 0
             return n > 0 ? (k, n) : nil
         }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map { "\($0.0) \($0.1)" }
     }

@@ -98,10 +98,11 @@ struct TopView {
             let dt = now - p.at
             for (name, c) in counts {
                 guard let old = p.counts[name], c.0 >= old.0, c.1 >= old.1 else { continue }
-                rates[name] = (Double(c.0 - old.0) / dt, Double(c.1 - old.1) / dt)
+                // In Double: two counters from a broken server may be further apart than an Int holds.
+                rates[name] = ((Double(c.0) - Double(old.0)) / dt, (Double(c.1) - Double(old.1)) / dt)
             }
             if total.0 >= p.total.0 && total.1 >= p.total.1 {
-                totalRate = (Double(total.0 - p.total.0) / dt, Double(total.1 - p.total.1) / dt)
+                totalRate = ((Double(total.0) - Double(p.total.0)) / dt, (Double(total.1) - Double(p.total.1)) / dt)
             }
         }
         previous = (now, counts, total)
@@ -121,7 +122,8 @@ struct TopView {
         let room = max(1, size.rows - lines.count - 2)
         lines += CtlStatsView.table(Array(ups.prefix(room)), rates: rates).lines(width: size.columns)
         if ups.count > room { lines.append("… \(ups.count - room) more (widen the terminal or use berth ctl stats)") }
-        let text = lines.map { String($0.prefix(size.columns)) }.joined(separator: "\n")
+        // The server's text is made printable before berth's own escape sequences are added.
+        let text = lines.map { String(ctlPrintable($0).prefix(size.columns)) }.joined(separator: "\n")
         // Home, draw, clear what an earlier, longer frame left below.
         writeOut(terminal == nil ? text + "\n" : "\u{1B}[H" + text.replacingOccurrences(of: "\n", with: "\u{1B}[K\n") + "\u{1B}[K\u{1B}[J")
     }

@@ -120,7 +120,7 @@ def test_bad_values_get_400_with_the_reason(berth):
         "q=" + "a" * 301: "q must be at most 300 bytes",
         "q=%FF": "malformed percent-encoding in q",
         "limit=5&limit=6": "parameter limit given twice",
-        "page=2": "unknown parameter page",
+        "page=2": "unknown parameter \"page\"",
     }
     for query, message in cases.items():
         r = admin(b, "GET", "/stats?" + query)

@@ -111,7 +111,7 @@ final class AdminConnection: ChannelDelegate {
                     start(head)
                 }
             } catch {
-                reply(AdminResponse.error(error.status, "\(error)"), keepAlive: false)
+                reply(AdminResponse.error(error.status, error.adminMessage), keepAlive: false)
             }
         }
         guard !closed && !closing else { return }
@@ -140,7 +140,8 @@ final class AdminConnection: ChannelDelegate {
         default: break
         }
         busy = true
-        let keep = head.keepAlive
+        // What follows a CONNECT is a tunnel's bytes, never admin requests: its refusal ends the connection.
+        let keep = head.keepAlive && head.method != .connect
         let mutation = head.method != .get && head.method != .head
         let headOnly = head.method == .head
         admin.routes.handle(head, life: life) { [weak self] response in
@@ -188,7 +189,7 @@ final class AdminConnection: ChannelDelegate {
             if channel.pendingOutput == 0 { close() }
             return
         }
-        channel.setTimeout(idleTimeout)
+        armIdle()
         process()
     }
 
@@ -229,7 +230,7 @@ final class AdminConnection: ChannelDelegate {
         }
         sending?.at = s.at + n
         // A client that reads slowly but steadily is not idle.
-        channel.setTimeout(idleTimeout)
+        armIdle()
         guard channel.flush() else { return close() }
         if channel.pendingOutput == 0 {
             let next = OneShotTimer(base: admin.base) { [weak self] in
@@ -251,10 +252,30 @@ final class AdminConnection: ChannelDelegate {
         process()
     }
 
+    /// A client taking a large answer slowly but steadily is not idle: each byte the kernel takes moves the timeout on.
+    func channelWriteProgress(_ ch: Channel) { armIdle() }
+
+    /// Starts the idle timeout again, noting what the kernel still holds for the client: a client draining a deep
+    /// send queue slowly shows its progress there, not in berth's own output.
+    private func armIdle() {
+        channel.setTimeout(idleTimeout)
+        unacknowledgedAtArm = channel.unacknowledgedOutput
+    }
+
+    /// Bytes a client must take of its answers within an idle timeout to count as reading (~1 KiB/s).
+    static let steadyReader = 64 * 1024
+    /// The kernel's and berth's unsent bytes for the client when the idle timeout was last started.
+    private var unacknowledgedAtArm = 0
+
     /// The idle timeout is for a silent client: one waiting on berth's own later answer (a /pause with a drain longer
-    /// than it) keeps its connection, and the timeout starts again.
+    /// than it) keeps its connection, and the timeout starts again; so does one that took 64 KiB of its answers since.
+    /// One that has taken less in that time is not waiting on berth: it ends, and the answer held
+    /// for it with it (nginx's send_timeout). Before, a large answer being handed over counted as berth's work.
     func channelTimedOut(_ ch: Channel) {
-        if busy { return ch.setTimeout(idleTimeout) }
+        if busy && sending == nil && ch.pendingOutput == 0 { return ch.setTimeout(idleTimeout) }
+        let unacknowledged = ch.unacknowledgedOutput
+        // Some progress, not a window update's trailing kilobytes: at least 64 KiB taken in the timeout (~1 KiB/s).
+        if unacknowledged > 0 && unacknowledged <= unacknowledgedAtArm - AdminConnection.steadyReader { return armIdle() }
         admin.worker.holdingForAdmin { close() }
     }
 

@@ -18,7 +18,8 @@ struct AdminQuery {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let name = AdminQuery.percentDecode(parts[0]) else { throw .bad("malformed percent-encoding in \(pair)") }
             guard allowed.contains(name) else {
-                throw .bad("unknown parameter \(name); this endpoint takes: \(allowed.sorted().joined(separator: ", "))")
+                // Quoted: an empty name (`?=x`) or one with spaces must show where it starts and ends.
+                throw .bad("unknown parameter \"\(name)\"; this endpoint takes: \(allowed.sorted().joined(separator: ", "))")
             }
             guard values[name] == nil else { throw .bad("parameter \(name) given twice") }
             let raw = parts.count > 1 ? parts[1] : ""
@@ -46,8 +47,13 @@ struct AdminQuery {
     func duration(_ name: String, zero: Bool = false) throws(AdminError) -> Nanos? {
         guard let text = values[name] else { return nil }
         if zero && DurationSyntax.isZero(text) { return 0 }
-        guard let d = DurationSyntax.nanoseconds(parsing: text) else { throw .bad("\(name) must be a duration such as 125ms, 2s or 5m (got \(text))") }
-        return d
+        do throws(ValueProblem) {
+            return DurationSyntax.nanoseconds(try DurationSyntax.parse(text))
+        } catch {
+            // The parser's reason (too long, too short, no unit, negative), then the rule it breaks.
+            let rule = zero ? "0s or a duration of 1ms to 24h" : "a duration is 1ms to 24h"
+            throw .bad("\(name): \(error.message); \(rule), a number with a unit ms, s, m or h")
+        }
     }
 
     /// A non-negative integer parameter up to `max`.

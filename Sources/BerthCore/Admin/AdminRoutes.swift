@@ -30,7 +30,10 @@ final class AdminRoutes {
         if admin.server.adminToken == nil, let refusal = CrossSiteCheck.refusal(head) {
             return respond(AdminResponse.error(403, refusal))
         }
-        do {
+        do throws(AdminError) {
+            if head.method == .connect {
+                throw AdminError(status: 405, message: "CONNECT is not an admin method: the admin API is no proxy (send proxied requests to the proxy listener)")
+            }
             switch path {
             case "/pause": try requirePOST(head); try pause(query, life: life, respond: respond)
             case "/resume": try requirePOST(head); try resume(query, respond: respond)
@@ -46,7 +49,9 @@ final class AdminRoutes {
             }
         } catch {
             var r = AdminResponse.error(error.status, error.message)
-            if error.status == 405 { r.headers = [("Allow", error.message.hasPrefix("use POST") ? "POST" : "GET, HEAD")] }
+            if error.status == 405 {
+                r.headers = [("Allow", head.method == .connect ? "GET, HEAD, POST" : error.message.hasPrefix("use POST") ? "POST" : "GET, HEAD")]
+            }
             respond(r)
         }
     }

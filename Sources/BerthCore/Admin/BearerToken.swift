@@ -3,10 +3,19 @@ import HTTP1
 
 /// Compares a presented bearer token with the configured one.
 enum BearerToken {
-    /// Whether `head` carries `Authorization: Bearer <token>`.
+    /// Whether `head` carries one `Authorization: Bearer <token>`. The scheme is case-insensitive and one or more
+    /// spaces may follow it (RFC 9110 11.1 and 11.4, RFC 6750 2.1); a second Authorization field is refused
+    /// whatever its order, as the field is a singleton and a client and a proxy that each add one disagree.
     static func authorized(_ head: RequestHead, token: String) -> Bool {
-        guard let v = head.headers["authorization"], v.hasPrefix("Bearer ") else { return false }
-        return matches(Array(v.dropFirst(7).utf8), Array(token.utf8))
+        let fields = head.headers.values(named: "authorization")
+        guard fields.count == 1 else { return false }
+        let v = Array(fields[0].utf8)
+        let scheme = Array("bearer".utf8)
+        guard v.count > scheme.count, v[scheme.count] == UInt8(ascii: " ") else { return false }
+        for i in 0..<scheme.count where v[i] | 0x20 != scheme[i] { return false }
+        var start = scheme.count
+        while start < v.count && v[start] == UInt8(ascii: " ") { start += 1 }
+        return matches(Array(v[start...]), Array(token.utf8))
     }
 
     /// Whether `given` equals `want`, in time that depends on `want`'s length alone. The loop always runs over the

@@ -92,6 +92,11 @@ struct CgroupFreezer: Equatable, Sendable {
         // A symlink is resolved once, here: the watch must see the removal of the cgroup itself in its real parent,
         // not of the link in the link's directory (that never comes), or a removed container stays watched.
         let dir = fs.resolve(String(directory)) ?? String(directory)
+        // The resolved bytes are decoded with U+FFFD for what is not UTF-8: a path berth could neither open nor
+        // show, which would read as "no such cgroup directory" of one that exists.
+        if dir.unicodeScalars.contains("\u{FFFD}") && !path.unicodeScalars.contains("\u{FFFD}") {
+            throw FreezerError("\(path) leads to a directory whose real path is not UTF-8 (\(dir)); berth names cgroups by their UTF-8 paths")
+        }
         switch fs.entry(dir) {
         case .directory: break
         case .missing: throw FreezerError("no such cgroup directory: \(dir)")

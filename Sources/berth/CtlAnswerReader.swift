@@ -1,0 +1,112 @@
+// Reads one HTTP answer for `berth ctl` within a deadline and a size bound, stopping at its Content-Length.
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads an answer off a connected socket: the head, then the body its Content-Length names (or up to the server's
+/// close), never past `CtlAnswerReader.maxAnswer` and never past the deadline. A server that keeps its connection
+/// open after a whole answer, drips bytes, or sends without end cannot hold the client or its memory.
+struct CtlAnswerReader {
+    /// The largest answer taken: /stats at 10,000 upstreams is ~14 MB, so this is ~180,000 upstreams. Past it the
+    /// client stops with an error rather than keep what a broken or hostile server sends.
+    static let maxAnswer = 256 << 20
+    /// The largest head taken (berth's are a few hundred bytes).
+    static let maxHead = 64 << 10
+
+    let fd: CInt
+    /// Named in messages.
+    let from: String
+    /// Seconds the whole answer may take (the client's `--timeout`).
+    let timeout: Double
+
+    /// The answer, or the reason there is none.
+    func read() throws(CtlError) -> CtlResponse {
+        let deadline = ProcessInfo.processInfo.systemUptime + timeout
+        var data = [UInt8]()
+        var head: (response: CtlResponse, bodyStart: Int, length: Int?)?
+        var scanned = 0
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            if let h = head, let length = h.length, data.count - h.bodyStart >= length {
+                return finish(h.response, data[h.bodyStart..<(h.bodyStart + length)])
+            }
+            let left = deadline - ProcessInfo.processInfo.systemUptime
+            guard left > 0 else { throw late(received: !data.isEmpty) }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&p, 1, Int32(min(left * 1000, Double(Int32.max)).rounded(.up)))
+            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 { throw CtlError(unreachable: "reading from \(from): \(errnoText())") }
+            if ready == 0 { throw late(received: !data.isEmpty) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            if n < 0 { throw CtlError(unreachable: "reading from \(from): \(errnoText())") }
+            if n == 0 {
+                guard let h = head else {
+                    throw CtlError(unreachable: data.isEmpty ? "\(from) closed the connection without answering" : "\(from) did not answer HTTP")
+                }
+                guard h.length == nil else { throw CtlError(unreachable: "\(from) closed the connection in the middle of its answer") }
+                return finish(h.response, data[h.bodyStart...])
+            }
+            guard data.count + n <= Self.maxAnswer else {
+                throw CtlError(unreachable: "\(from) sent an answer larger than \(Self.maxAnswer >> 20) MiB; berth ctl does not take it")
+            }
+            data.append(contentsOf: buffer[0..<n])
+            while head == nil {
+                // Only the bytes that may complete the blank line are searched again, so a long head costs one pass.
+                guard let end = data[max(0, scanned - 3)...].firstRange(of: [13, 10, 13, 10]) else {
+                    scanned = data.count
+                    guard data.count <= Self.maxHead else { throw CtlError(unreachable: "\(from) did not answer HTTP (no end of head in \(Self.maxHead >> 10) KiB)") }
+                    break
+                }
+                let parsed = try Self.parseHead(data[..<end.lowerBound], from: from)
+                // An interim answer (100 Continue, 103) is followed by the real one: dropped, as HTTP clients do.
+                if (100..<200).contains(parsed.response.status) && parsed.response.status != 101 {
+                    data.removeFirst(end.upperBound)
+                    scanned = 0
+                    continue
+                }
+                head = (parsed.response, end.upperBound, parsed.length)
+            }
+        }
+    }
+
+    /// The answer with its body.
+    private func finish(_ response: CtlResponse, _ body: ArraySlice<UInt8>) -> CtlResponse {
+        var r = response
+        r.body = Data(body)
+        return r
+    }
+
+    /// Out of time: nothing came, or the answer did not come whole.
+    private func late(received: Bool) -> CtlError {
+        CtlError(unreachable: "reading from \(from): " + (received ? "no whole answer within \(timeout) s" : "no answer within \(timeout) s"))
+    }
+
+    /// Status and headers (names lowercased) of a head, and the body length its Content-Length names (nil: up to
+    /// the close). A Content-Length that is not one decimal number within `maxAnswer` is an error, not ignored.
+    static func parseHead(_ bytes: ArraySlice<UInt8>, from: String) throws(CtlError) -> (response: CtlResponse, length: Int?) {
+        let lines = String(decoding: bytes, as: UTF8.self).components(separatedBy: "\r\n")
+        let statusParts = lines[0].split(separator: " ", maxSplits: 2)
+        guard statusParts.count >= 2, statusParts[0].hasPrefix("HTTP/1."), statusParts[1].utf8.count == 3,
+              let status = Int(statusParts[1]), (100...599).contains(status) else {
+            throw CtlError(unreachable: "\(from) did not answer HTTP (\(lines[0].prefix(80)))")
+        }
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var length: Int?
+        if let text = headers["content-length"] {
+            guard !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(text) else {
+                throw CtlError(unreachable: "\(from) answered with an invalid Content-Length (\(text.prefix(40)))")
+            }
+            guard n <= maxAnswer else {
+                throw CtlError(unreachable: "\(from) announced an answer of \(n) bytes, larger than \(maxAnswer >> 20) MiB; berth ctl does not take it")
+            }
+            length = n
+        }
+        return (CtlResponse(status: status, headers: headers, body: Data()), length)
+    }
+}
