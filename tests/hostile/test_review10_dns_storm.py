@@ -2,7 +2,7 @@
 1 s connect timeout, so answers race the cancels (an answer already queued when its last waiter leaves, a cancel
 after it, a new waiter for the name in between), names shared by several callers, names with no A record (the
 AAAA query that follows), callers that leave early; then every name still resolves. Root: a private resolv.conf.
-Run against an ASan build it is the probe of reliability item 68."""
+Run against an ASan build it is review 10's probe."""
 import os
 import random
 import shutil

@@ -1,7 +1,8 @@
 """Review 10: a bounded storm over the session lists (idle callers closed at max-callers, unfinished heads answered
 at head-memory, both workers asked for room) and over large heads given back between requests, while keep-alive
-callers pipeline a large head behind a small one and check every answer: run against an ASan build
-(BERTH_BIN=.build/asan/debug/berth, ASAN_OPTIONS log_path=...) it is the storm of reliability item 68's probe."""
+callers pipeline a large head behind a small one and check every answer (and every byte of the large request
+field the origin saw). Run against an ASan build (BERTH_BIN=.build/asan/debug/berth, ASAN_OPTIONS log_path=...) it
+is review 10's probe (docs/reliability.md, after the bugs found)."""
 import random
 import socket
 import threading
@@ -15,6 +16,9 @@ BIG = 20_000  # header bytes: past HeadBuffers.kept (8 KiB), under the 64 KiB he
 def _origin_answers(conn, msg):
     # The path comes back as the body; /big also gets a large response head.
     extra = (("X-Big", "r" * BIG),) if msg.target.endswith("/big") else ()
+    pad = msg.header("X-Pad", "")
+    # What reached the origin of the request's large field: its length, and whether every byte is intact.
+    extra += (("X-Pad-Seen", f"{len(pad)}:{pad == 'h' * len(pad)}"),)
     conn.respond(200, msg.target.encode(), headers=extra)
 
 
@@ -31,14 +35,15 @@ def _pipeliner(b, origin, seconds, rng, bad):
             for round_ in range(rng.randint(1, 6)):
                 paths = [f"/p{rng.randrange(10**6)}", f"/q{rng.randrange(10**6)}/big"]
                 rng.shuffle(paths)
-                data = b"".join(get_req(origin.hostport, p, extra=(f"X-Pad: {'h' * BIG}\r\n".encode()
-                                                                  if rng.random() < 0.6 else b"")) for p in paths)
+                pads = [BIG if rng.random() < 0.6 else 0 for _ in paths]
+                data = b"".join(get_req(origin.hostport, p, extra=(f"X-Pad: {'h' * n}\r\n".encode() if n else b""))
+                                for p, n in zip(paths, pads))
                 cut = rng.randrange(1, len(data))
                 c.sendall(data[:cut])
                 if rng.random() < 0.3:
                     time.sleep(0.01)
                 c.sendall(data[cut:])
-                for p in paths:
+                for p, n in zip(paths, pads):
                     r = c.read_response()
                     if r.status != 200:
                         # berth's own answer (too-many-callers, head-memory): the connection ends after it.
@@ -47,6 +52,8 @@ def _pipeliner(b, origin, seconds, rng, bad):
                         raise EOFError
                     if r.body != f"http://{origin.hostport}{p}".encode() and r.body != p.encode():
                         bad.append(("wrong body", p, r))
+                    if r.header("X-Pad-Seen") != f"{n}:True":
+                        bad.append(("request head cut", p, n, r.header("X-Pad-Seen")))
                     if p.endswith("/big") and r.header("X-Big") != "r" * BIG:
                         bad.append(("response head cut", p, r.header("X-Big", "")[:40]))
                 time.sleep(rng.random() * 0.02)
