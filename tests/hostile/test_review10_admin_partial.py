@@ -36,7 +36,7 @@ def _two_workers_known_apart(b, origin, other):
 
 
 def test_a_pause_refused_on_one_worker_leaves_the_upstream_paused_on_none(berth, origin):
-    b = berth("--workers", "2", "--max-upstreams", "2")
+    b = berth("--workers", "2", "--max-upstreams", "2", "--socket-timeout", "20s")
     other = Origin()
     callers = []
     try:
@@ -54,7 +54,7 @@ def test_a_pause_refused_on_one_worker_leaves_the_upstream_paused_on_none(berth,
 
 
 def test_a_resume_refused_on_a_worker_that_never_knew_the_upstream_is_not_an_error(berth, origin):
-    b = berth("--workers", "2", "--max-upstreams", "2")
+    b = berth("--workers", "2", "--max-upstreams", "2", "--socket-timeout", "20s")
     other = Origin()
     callers = []
     try:
@@ -67,6 +67,32 @@ def test_a_resume_refused_on_a_worker_that_never_knew_the_upstream_is_not_an_err
         # An upstream no worker knows, with no room anywhere, is still refused.
         r = admin(b, "POST", "/resume?upstream=10.9.0.2:80")
         assert r.status == 503 and "too-many-upstreams" in r.text, r.text
+    finally:
+        for c in callers:
+            c.close()
+        other.close()
+
+
+def test_a_pause_with_drain_refused_on_one_worker_is_answered_before_the_other_drains(berth, origin):
+    # Worker A's request to the origin runs 8 s. A /pause?drain=30s that worker B cannot make room for must be
+    # refused at once: before, A paused, waited for its request to finish (holding A's new requests to the origin
+    # meanwhile), and only then heard that B had refused.
+    b = berth("--workers", "2", "--max-upstreams", "2", "--socket-timeout", "20s")
+    other = Origin()
+    callers = []
+    try:
+        callers = list(_two_workers_known_apart(b, origin, other))
+        r = admin(b, "POST", f"/pause?upstream={origin.hostport}&drain=30s")
+        assert r.status == 503 and "is not paused" in r.text, r.text
+        # The origin's request on worker A is still running (its answer comes after 8 s): the 503 did not wait for it.
+        x = callers[0]
+        x.sock.setblocking(False)
+        try:
+            early = x.sock.recv(4096)
+        except BlockingIOError:
+            early = None
+        assert early is None, "the refused pause waited for worker A's request to finish"
+        assert upstream_stats(b, origin.hostport)["state"] == "active"
     finally:
         for c in callers:
             c.close()

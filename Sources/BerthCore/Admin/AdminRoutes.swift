@@ -73,7 +73,30 @@ final class AdminRoutes {
         let mode = try query.choice("mode", ["hold", "reject"]) ?? "hold"
         let hold = try query.duration("hold")
         if mode == "reject" && hold != nil { throw .bad("hold= applies to mode=hold only") }
-        // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
+        guard drain != nil else { return pauseEverywhere(key, mode: mode, hold: hold, drain: drain, life: life, respond: respond) }
+        // With drain= a worker that pauses answers only once its busy connections drain, and a refusal elsewhere was
+        // heard, and the pause taken back, only then: its new requests to the upstream were held meanwhile. So a
+        // worker with no room for the upstream's entry is found first, before any pauses.
+        admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
+            let made = worker.manager.existingPools(at: key).isEmpty
+            guard worker.manager.commandPools(key, now: MonotonicClock.now()) != nil else {
+                return reply(PauseResult(refusal: worker.manager.noRoomForCommand))
+            }
+            reply(PauseResult(madeBy: made ? worker.index : nil))
+        }, done: { [admin, self] (rooms: [PauseResult]) in
+            guard let refusal = rooms.lazy.compactMap(\.refusal).first else {
+                return self.pauseEverywhere(key, mode: mode, hold: hold, drain: drain, life: life, respond: respond)
+            }
+            let made = Set(rooms.compactMap(\.madeBy))
+            admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
+                reply(made.contains(worker.index) && worker.manager.forget(endpoint: key))
+            }, done: { _ in respond(AdminResponse.error(503, "\(refusal); \(key) is not paused")) })
+        })
+    }
+
+    /// Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
+    private func pauseEverywhere(_ key: PoolKey, mode: String, hold: Nanos?, drain: Nanos?, life: AdminConnectionLife,
+                                 respond: @escaping (AdminResponse) -> Void) {
         admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
             // The endpoint's pools: the plain one, its TLS one, or both when https:// and http:// requests reach it.
             let known = worker.manager.existingPools(at: key)
