@@ -1,6 +1,7 @@
 """Review 10: an admin command refused on one worker (--max-upstreams, nothing to forget there) must leave no worker
 changed. Each worker keeps its own table, so a pause can find the upstream known (and pause it) on one worker while
 another has no room for it: the 503 then says "not paused", and must be true everywhere."""
+import signal
 import socket
 
 from berthkit import Origin, RawClient, admin, admin_json, get_req, upstream_stats, wait_for
@@ -93,6 +94,31 @@ def test_a_pause_with_drain_refused_on_one_worker_is_answered_before_the_other_d
             early = None
         assert early is None, "the refused pause waited for worker A's request to finish"
         assert upstream_stats(b, origin.hostport)["state"] == "active"
+    finally:
+        for c in callers:
+            c.close()
+        other.close()
+
+
+def test_a_watch_the_configuration_adds_on_reload_is_made_on_every_worker(berth, origin, tmp_path):
+    # A freezer watch written in the file is bounded by the file, not by --max-upstreams: refused on the worker with
+    # no room, it was made on the other only, so the frozen upstream's callers on that worker were sent to it.
+    cgroup = tmp_path / "cg"
+    cgroup.mkdir()
+    (cgroup / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+    config = tmp_path / "berth.yaml"
+    base = "workers: 2\nmax-upstreams: 2\nsocket-timeout: 20s\n"
+    config.write_text(base)
+    b = berth("--config", str(config))
+    other = Origin()
+    callers = []
+    try:
+        callers = list(_two_workers_known_apart(b, origin, other))
+        config.write_text(base + f'destinations:\n  - {{match: "{origin.hostport}", freezer: {cgroup}}}\n')
+        b.proc.send_signal(signal.SIGHUP)
+        b.wait_log("configuration reloaded")
+        admin_json(b, "GET", "/stats")  # after every worker's share of the reload
+        assert not [l for l in b.stderr_text().splitlines() if "freezer watch not made" in l], b.stderr_text()[-2000:]
     finally:
         for c in callers:
             c.close()
