@@ -99,15 +99,24 @@ def test_lookups_abandoned_while_their_answers_arrive_leave_the_resolver_whole(s
     port = o.hostport.rsplit(":", 1)[1]
     dns = LateDNS(10)
     try:
-        b = start_berth("--connect-timeout", "1s", "--workers", "2", wrapper=dns_wrapper(tmp_path, dns))
+        config = tmp_path / "berth.yaml"
+        config.write_text("max-callers: 5000\n")
+        b = start_berth("--config", str(config), "--connect-timeout", "1s", "--workers", "2",
+                        wrapper=dns_wrapper(tmp_path, dns))
         bad = []
         rng = random.Random(10)
         jobs = [lambda s=rng.randrange(1 << 30): _caller(b, port, 10, random.Random(s), bad) for _ in range(24)]
-        # Reloads meanwhile set the limit of queries in flight again (evdns moves the queries it has to new slots).
-        jobs.append(lambda: [(time.sleep(2), os.kill(b.pid, signal.SIGHUP)) for _ in range(3)])
+        # Reloads meanwhile set the limit of queries in flight again, lower and higher (evdns moves the queries it
+        # has to a new table of slots each time).
+        def reload(limit):
+            time.sleep(2)
+            config.write_text(f"max-callers: {limit}\n")
+            os.kill(b.pid, signal.SIGHUP)
+        jobs.append(lambda: [reload(limit) for limit in (64, 5000, 64, 2000)])
         failed = [r for r in run_threads(jobs, timeout=60) if isinstance(r, Exception)]
         assert not failed and not bad, (failed, bad[:5])
         assert dns.asked > 50, dns.asked
+        assert len(b.wait_log("configuration reloaded")) == 4
         # Afterwards a name that resolves is served (the cache's answer or a new lookup), on either worker.
         for i in range(4):
             s = connect(b.proxy, timeout=10)
