@@ -173,7 +173,12 @@ public final class BerthServer {
         guard let reloader else { return }
         do {
             var new = try reloader()
+            // max-callers auto is worked out for the workers that run: a reload keeps their count (a new one needs a
+            // restart), and a budget for another count left berth's own descriptors out (review 10).
+            let named = new.workers
+            new.workers = configuration.workers
             try resolveDescriptorBudget(&new)
+            new.workers = named
             try Self.checkFreezers(new)
             var applied = new
             // The listeners were bound, and their socket files made, at start.

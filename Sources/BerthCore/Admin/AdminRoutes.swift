@@ -78,15 +78,42 @@ final class AdminRoutes {
         let mode = try query.choice("mode", ["hold", "reject"]) ?? "hold"
         let hold = try query.duration("hold")
         if mode == "reject" && hold != nil { throw .bad("hold= applies to mode=hold only") }
-        // Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
+        guard drain != nil else { return pauseEverywhere(key, mode: mode, hold: hold, drain: drain, life: life, respond: respond) }
+        // With drain= a worker that pauses answers only once its busy connections drain, and a refusal elsewhere was
+        // heard, and the pause taken back, only then: its new requests to the upstream were held meanwhile. So a
+        // worker with no room for the upstream's entry is found first, before any pauses.
+        admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
+            let made = worker.manager.existingPools(at: key).isEmpty
+            guard worker.manager.commandPools(key, now: MonotonicClock.now()) != nil else {
+                return reply(PauseResult(refusal: worker.manager.noRoomForCommand))
+            }
+            reply(PauseResult(madeBy: made ? worker.index : nil))
+        }, done: { [admin, self] (rooms: [PauseResult]) in
+            guard let refusal = rooms.lazy.compactMap(\.refusal).first else {
+                return self.pauseEverywhere(key, mode: mode, hold: hold, drain: drain, life: life, respond: respond)
+            }
+            let made = Set(rooms.compactMap(\.madeBy))
+            admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
+                reply(made.contains(worker.index) && worker.manager.forget(endpoint: key))
+            }, done: { _ in respond(AdminResponse.error(503, "\(refusal); \(key) is not paused")) })
+        })
+    }
+
+    /// Every worker pauses its share; with drain=, each answers when its busy connections finish or the time is up.
+    private func pauseEverywhere(_ key: PoolKey, mode: String, hold: Nanos?, drain: Nanos?, life: AdminConnectionLife,
+                                 respond: @escaping (AdminResponse) -> Void) {
         admin.gather({ (worker: Worker, reply: @escaping (PauseResult) -> Void) in
             // The endpoint's pools: the plain one, its TLS one, or both when https:// and http:// requests reach it.
-            let made = worker.manager.existingPools(at: key).isEmpty
+            let known = worker.manager.existingPools(at: key)
+            let made = known.isEmpty
+            // Whether this pause changes the worker (a new entry, or a pause the API did not hold): what a refusal
+            // elsewhere must take back here.
+            let changed = made || !known.contains { $0.holds.api }
             let (pools, closed) = worker.manager.pause(key, rejectNew: mode == "reject", hold: hold, now: MonotonicClock.now())
             guard !pools.isEmpty else { return reply(PauseResult(refusal: worker.manager.noRoomForCommand)) }
             let result = {
                 PauseResult(epoch: pools.map(\.state.epoch).max() ?? 0, closedIdle: closed, inFlight: pools.reduce(0) { $0 + $1.inFlight },
-                            madeBy: made ? worker.index : nil)
+                            madeBy: made ? worker.index : nil, changedBy: changed ? worker.index : nil)
             }
             let busy = pools.filter { $0.inFlight > 0 }
             guard let drain, !busy.isEmpty else { return reply(result()) }
@@ -113,12 +140,15 @@ final class AdminRoutes {
             timer.start(after: drain)
         }, done: { [admin] (results: [PauseResult]) in
             if let refusal = results.lazy.compactMap(\.refusal).first {
-                // Half a pause would hold some workers' callers and not others': the entries it made go again.
+                // Half a pause would hold some workers' callers and not others': where it paused, it is resumed, and
+                // the entries it made go again. A worker that knew the upstream unpaused (a request made its entry
+                // there, not on the worker with no room) was paused too, and the answer says "not paused".
                 let made = Set(results.compactMap(\.madeBy))
+                let changed = Set(results.compactMap(\.changedBy))
                 return admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
-                    guard made.contains(worker.index) else { return reply(false) }
+                    guard changed.contains(worker.index) else { return reply(false) }
                     _ = worker.manager.resume(key, now: MonotonicClock.now())
-                    reply(worker.manager.forget(endpoint: key))
+                    reply(made.contains(worker.index) && worker.manager.forget(endpoint: key))
                 }, done: { _ in respond(AdminResponse.error(503, "\(refusal); \(key) is not paused")) })
             }
             var w = JSONWriter()
@@ -149,9 +179,12 @@ final class AdminRoutes {
             reply(ResumeResult(epoch: pools.map(\.state.epoch).max() ?? 0, released: released, prewarmed: started,
                                pausedBy: pools.lazy.compactMap { $0.holds.heldBy }.first))
         }, done: { (results: [ResumeResult]) in
-            if let refusal = results.lazy.compactMap(\.refusal).first {
+            // A worker with no entry for the upstream (and no room for one) held nothing of it: the resume took
+            // effect wherever it was known, and is refused only when no worker knew it.
+            if results.allSatisfy({ $0.refusal != nil }), let refusal = results.first?.refusal {
                 return respond(AdminResponse.error(503, "\(refusal); \(key) was not known, and is not now"))
             }
+            let results = results.filter { $0.refusal == nil }
             var w = JSONWriter()
             w.beginObject()
             w.field("upstream", key.description)
@@ -256,11 +289,13 @@ final class AdminRoutes {
     }
 }
 
-/// One worker's answer to /pause; `madeBy` names the worker when the pause made the upstream's entry there, and
-/// `refusal` says why a worker made none (--max-upstreams).
+/// One worker's answer to /pause; `madeBy` names the worker when the pause made the upstream's entry there,
+/// `changedBy` when it made it or paused an entry the API did not hold, and `refusal` says why a worker made none
+/// (--max-upstreams).
 struct PauseResult {
     var epoch: UInt64 = 0, closedIdle = 0, inFlight = 0
     var madeBy: Int?
+    var changedBy: Int?
     var refusal: String?
 }
 /// One worker's answer to /resume; `pausedBy` is set while the freezer watch still holds the upstream, `refusal`

@@ -12,9 +12,11 @@ extension PoolManager {
 
     /// Watches `cgroup` for `key` (creating the pool, as /pause does) and makes the pool follow it from now on: paused
     /// while the cgroup is frozen. A second watch of another cgroup replaces the first.
-    /// Past --max-upstreams with nothing to forget, a new endpoint is refused before any watch is made.
+    /// Past --max-upstreams with nothing to forget, a new endpoint named by /watch is refused before any watch is
+    /// made. One the configuration names is not: the file bounds those, and each worker's table is its own, so a
+    /// refusal would leave the watch on some workers only (the frozen upstream's callers on the others sent to it).
     func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> Upstream {
-        guard commandPools(key, now: now) != nil else { throw FreezerError(noRoomForCommand) }
+        if source == .api, commandPools(key, now: now) == nil { throw FreezerError(noRoomForCommand) }
         let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
         let pool = self.pool(for: key, now: now)
         if frozen != pool.holds.watch {
