@@ -7,7 +7,10 @@ internal import CLibevent  // SOCK_DGRAM and SOCK_CLOEXEC are reached through it
 /// a start waits until berth handles SIGHUP, where with `Type=exec` it could reach berth while it still loaded.
 package enum SystemdNotify {
     /// Sends `state` ("READY=1", "STOPPING=1"); false when berth was not started with a notification socket or the
-    /// send failed (nothing else to do then: the protocol has no reply).
+    /// send failed (nothing else to do then: the protocol has no reply). Never waits: a datagram socket whose queue
+    /// is full (a reader that stopped) made a blocking sendto wait for ever on the thread that handles the signals,
+    /// so berth never acted on a SIGTERM (review11). systemd reads its socket at once; a notification it cannot
+    /// take now is dropped, as a lost datagram would be.
     @discardableResult
     package static func send(_ state: String) -> Bool {
         guard let raw = getenv("NOTIFY_SOCKET") else { return false }
@@ -29,7 +32,7 @@ package enum SystemdNotify {
         let sent = state.withCString { message in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, message, strlen(message), Int32(MSG_NOSIGNAL), $0, length)
+                    sendto(fd, message, strlen(message), Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT), $0, length)
                 }
             }
         }

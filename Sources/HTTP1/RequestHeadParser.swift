@@ -13,6 +13,10 @@ public struct RequestHeadParser: Sendable {
         try lexer.parse(bytes, &sink)
     }
 
+    /// Whether nothing but empty lines came since the last head (or none yet): no request has begun (RFC 9112 2.2
+    /// lets a server skip empty lines before a request line).
+    public var hasNoRequestYet: Bool { lexer.state == .leading || lexer.state == .leadingCR }
+
     /// The head parsed so far; complete once `parse` returned `.complete`.
     public var head: RequestHead { sink.head }
 

@@ -82,6 +82,7 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertFalse(SessionMachine.allowed(from: .closing, to: .closing))
         XCTAssertTrue(SessionMachine.allowed(from: .exchanging, to: .connecting), "a retry opens a fresh connection")
         XCTAssertTrue(SessionMachine.allowed(from: .acquiring(since: 1), to: .idle), "berth answered a queued request")
+        XCTAssertTrue(SessionMachine.allowed(from: .readingHead(since: 0), to: .idle), "only empty lines came (review11)")
     }
 
     /// Should close a caller that stopped reading mid-exchange or mid-tunnel, and re-arm the idle timeout on traffic.

@@ -44,12 +44,30 @@ enum DeadPeer {
     /// `sentBefore`, its head the first `headBytes` of them. One byte of it acknowledged once counted as the whole:
     /// a 40 KB head taken up to a small receive window by a peer that then vanished was a 504 after the socket
     /// timeouts instead of a retry, though no server can act on half a head.
-    /// `lastLook` is what the previous look found acknowledged (0 before the first).
-    static func judge(_ view: TCPAckView?, sentBefore: UInt64, headBytes: UInt64, lastLook: UInt64) -> RequestAcknowledgement {
+    /// `lastLook` is what the previous look found acknowledged (0 before the first), `headLeftAtLastLook` whether
+    /// the head's end had certainly left berth's host by then; `handed` the bytes handed to the kernel so far.
+    /// No byte more since the previous look is a dead peer only where the server certainly lacks the head's end:
+    /// that end has not left berth's host yet, or it had by the previous look, a whole dead-peer timeout ago, and is
+    /// still unacknowledged (the rule for a request none of which was acknowledged). An end sent since the previous
+    /// look may have reached a live server that acts on it while its ACK waits (a delayed ACK takes up to 200 ms):
+    /// taken for dead, its POST went again on a fresh connection (review11).
+    static func judge(_ view: TCPAckView?, sentBefore: UInt64, headBytes: UInt64, handed: UInt64, lastLook: UInt64,
+                      headLeftAtLastLook: Bool) -> RequestAcknowledgement {
         guard let view else { return .unknown }
         if view.bytesAcked <= sentBefore { return .unacknowledged }
         if view.bytesAcked >= sentBefore &+ headBytes { return .acknowledged }
-        return .headPartly(stalled: view.bytesAcked == lastLook)
+        let certainlyLacking = headLeftAtLastLook || !headLeft(view, sentBefore: sentBefore, headBytes: headBytes, handed: handed)
+        return .headPartly(stalled: view.bytesAcked == lastLook && certainlyLacking)
+    }
+
+    /// Whether the head's end has left berth's host: the bytes handed to the kernel (`handed`, over the connection's
+    /// life) less those it has not sent yet reach it. A peer whose window is full holds the rest of the head in
+    /// berth's kernel. On a TLS channel `headBytes` is the plaintext, shorter than the records it went out in, so a
+    /// false here is certain there too, a true is not (the session never keeps it as certain for TLS).
+    static func headLeft(_ view: TCPAckView, sentBefore: UInt64, headBytes: UInt64, handed: UInt64) -> Bool {
+        let notSent = UInt64(view.notSentBytes)
+        let sent = handed > notSent ? handed - notSent : 0
+        return sent >= sentBefore &+ headBytes
     }
 
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server

@@ -64,6 +64,8 @@ struct Exchange {
     /// bytes the peer had acknowledged at the check's last look (0: none yet), for a head it took only in part.
     var sentHead: UInt64 = 0
     var ackedAtLook: UInt64 = 0
+    /// Whether the head's end had certainly left berth's host at that look (`DeadPeer.headLeft`).
+    var headLeftAtLook = false
     /// When the armed dead-peer check looks at the kernel: request bytes that restart the socket timeout do not
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is. 0: at the socket
     /// timeout, which request bytes restart as for any request (the socket timeout is not above the dead-peer one).

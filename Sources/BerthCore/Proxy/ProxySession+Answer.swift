@@ -87,6 +87,19 @@ extension ProxySession {
     /// serves (its answer saying close) rather than ending the connection after an answer that said keep-alive.
     var owesPipelined: Bool { caller.pendingInput > 0 }
 
+    /// At a drain, a caller whose bytes since its last request are all read and are empty lines (a stray CRLF after a
+    /// request, which RFC 9112 2.2 lets a server skip) has begun no request: it closes as an idle caller does. Taken
+    /// for a pipelined request (`owesPipelined`), they held the drain until `header-timeout` and drew a 408 nobody
+    /// asked for (review11). True when it closed.
+    func closedWithNoRequestAtDrain() -> Bool {
+        guard machine.awaitingHead, !machine.isIdle, caller.pendingInput == 0, parser.hasNoRequestYet else { return false }
+        releaseHeadBytes()
+        parser.reset()
+        apply(machine.noHeadBegun(idleTimeout: worker.settings.callerIdleTimeout))
+        closeAfterFlush()
+        return true
+    }
+
     /// The exchange is over: its replay copy, if any, goes back to the worker's store for the next request.
     @inline(__always)
     func giveBackReplay() {

@@ -21,6 +21,7 @@ extension ProxySession {
         // The head is all the channel holds here: written by `send`, not flushed yet.
         exchange.sentHead = UInt64(channel.pendingOutput)
         exchange.ackedAtLook = 0
+        exchange.headLeftAtLook = false
         if case .off = exchange.replay, !exchange.requestDone, exchange.replayPolicy != .unread, worker.settings.deadPeerRetry, let pool = exchange.pool {
             takeReplayCopy(pool)
         }
@@ -33,14 +34,16 @@ extension ProxySession {
     func deadPeerTimedOut(_ channel: Channel) -> Bool {
         exchange.deadPeerWatch = false
         let view = channel.ackView()
-        switch DeadPeer.judge(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, lastLook: exchange.ackedAtLook) {
+        let handed = channel.bytesHandedToKernel
+        switch DeadPeer.judge(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, handed: handed,
+                              lastLook: exchange.ackedAtLook, headLeftAtLastLook: exchange.headLeftAtLook) {
         case .unacknowledged:
             deadPeerFound(what: "none of the request")
             return true
         case .headPartly(stalled: true):
             deadPeerFound(what: "only part of the request head, then nothing more")
             return true
-        case .headPartly(stalled: false) where lookAgain(channel, acked: view?.bytesAcked ?? 0):
+        case .headPartly(stalled: false) where lookAgain(channel, view: view, handed: handed):
             return true
         case .acknowledged, .unknown, .headPartly:
             // A live peer that is slow to answer: the rest of the socket timeout, as for any request (a look made at
@@ -53,13 +56,17 @@ extension ProxySession {
         }
     }
 
-    /// Part of the head is acknowledged (`acked` bytes in all), more since the last look: another look one dead-peer
-    /// timeout on, if the early check was armed and the socket timeout leaves room for it. False when there is none
-    /// to make (today's rules go on: a look at the socket timeout has no earlier one to compare with).
-    private func lookAgain(_ channel: Channel, acked: UInt64) -> Bool {
+    /// Part of the head is acknowledged, and the peer may still be taking it (more since the last look, or its end
+    /// sent since): another look one dead-peer timeout on, if the early check was armed and the socket timeout
+    /// leaves room for it. False when there is none to make (today's rules go on: a look at the socket timeout has
+    /// no earlier one to compare with). What this look saw is kept for the next: the bytes acknowledged, and whether
+    /// the head's end had certainly left (never certain on TLS, whose records outgrow the head's plaintext).
+    private func lookAgain(_ channel: Channel, view: TCPAckView?, handed: UInt64) -> Bool {
         let after = worker.settings.deadPeerTimeout
-        guard exchange.deadPeerAt != 0, exchange.sentAt + exchange.socketTimeout - worker.now > after else { return false }
-        exchange.ackedAtLook = acked
+        guard let view, exchange.deadPeerAt != 0, exchange.sentAt + exchange.socketTimeout - worker.now > after else { return false }
+        exchange.ackedAtLook = view.bytesAcked
+        exchange.headLeftAtLook = !channel.isTLS
+            && DeadPeer.headLeft(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, handed: handed)
         exchange.deadPeerWatch = true
         exchange.deadPeerAt = worker.now + after
         channel.setTimeout(after, now: worker.now)

@@ -178,8 +178,7 @@ final class ProxySession: ChannelDelegate {
         }
     }
 
-    /// Parses as many heads as the buffered input holds, starting an exchange on each complete one, until one
-    /// is in flight or the budget for this event is spent.
+    /// Parses the buffered heads, starting an exchange on each whole one, until one is in flight or the event's budget is spent.
     func parseHeads() {
         var budget = ProxySession.headsPerEvent
         while machine.awaitingHead {
@@ -207,8 +206,9 @@ final class ProxySession: ChannelDelegate {
             switch result {
             case .needMore:
                 caller.drainInput(chunk.count)
-                // The parser keeps what it read of the head: counted, and past the worker's share of --head-memory
-                // the caller holding the most is answered (this one, maybe: the loop then ends, no head awaited).
+                // Empty lines at a drain begin no request. The parser keeps what it read of a head: counted, and past
+                // the worker's share of --head-memory the caller holding the most is answered (this one maybe: loop ends).
+                if _slowPath(worker.isShuttingDown) && closedWithNoRequestAtDrain() { return }
                 headHeld &+= chunk.count
                 worker.headBytes &+= chunk.count
                 worker.headGrew(self)

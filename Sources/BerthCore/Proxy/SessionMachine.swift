@@ -154,6 +154,13 @@ struct SessionMachine: ~Copyable {
         return .arm(after: idleTimeout)
     }
 
+    /// Only empty lines came since the last request (RFC 9112 2.2 lets a server skip them): no head began, and the
+    /// caller is between requests again, as after `nextRequest` (a drain closes it as an idle caller).
+    mutating func noHeadBegun(idleTimeout: Nanos) -> Timer {
+        move(to: .idle)
+        return .arm(after: idleTimeout)
+    }
+
     /// The caller's output backed up while the upstream still sends: the upstream is paused, and the caller's idle
     /// timeout bounds how long berth waits for the caller to read. (Only while exchanging, so no state is read.)
     static func callerBackedUp(idleTimeout: Nanos) -> Timer { .arm(after: idleTimeout) }
@@ -227,6 +234,9 @@ struct SessionMachine: ~Copyable {
             return true
         // The exchange ended (answered by the upstream or by berth): the next request, or closing.
         case (.routing, .idle), (.acquiring, .idle), (.connecting, .idle), (.ending, .idle):
+            return true
+        // Only empty lines came (`noHeadBegun`): no head began.
+        case (.readingHead, .idle):
             return true
         case (.closed, _):
             return false

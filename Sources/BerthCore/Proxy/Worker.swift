@@ -258,7 +258,10 @@ final class Worker: EventHandler {
         // A session between requests may still owe its caller the tail of the last response (buffered for a slow
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
         // One with a pipelined request already buffered serves it first, its answer saying close (`endExchange`).
-        for s in Array(sessions.values) where s.isIdle && !s.owesPipelined { s.closeAfterFlush() }
+        // One that sent only empty lines since its last request has begun none, and closes too.
+        for s in Array(sessions.values) {
+            if s.isIdle && !s.owesPipelined { s.closeAfterFlush() } else { _ = s.closedWithNoRequestAtDrain() }
+        }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
         let t = LoopEvent(timerOn: base, handler: self, tag: .wake)
