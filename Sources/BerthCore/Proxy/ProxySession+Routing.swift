@@ -70,8 +70,8 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             answer(cause, detail: detail)
             return nil
         }
-        if let why = key.refusal {
-            answer(.badRequest, detail: why)
+        if _slowPath(!key.isRoutable) {
+            answer(.badRequest, detail: key.refusal ?? "\(key) names no destination")
             return nil
         }
         guard isAllowed(key) else {

@@ -18,8 +18,8 @@ extension ProxySession: TunnelOwner {
     func beginTunnel(_ key: PoolKey, now: Nanos) {
         exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
-        if let why = key.refusal {
-            return answer(.badRequest, detail: why, closeAfter: true)
+        if !key.isRoutable {
+            return answer(.badRequest, detail: key.refusal ?? "\(key) names no destination", closeAfter: true)
         }
         guard worker.settings.connectPorts.contains(key.port), isAllowed(key) else {
             return answer(.destinationDenied, detail: "CONNECT to \(key) is not allowed", closeAfter: true)

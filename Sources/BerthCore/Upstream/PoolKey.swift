@@ -29,6 +29,7 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
         self.secured = tls.map(SecuredBy.interned)
         self.description = tls == nil ? "\(h):\(port)" : "\(PoolKey.tlsPrefix)\(h):\(port)"
         self.isResolvable = PoolKey.resolvable(h, port: port)
+        self.isRoutable = isResolvable && (1...65535).contains(port)
     }
 
     /// Whether the host is an absolute name (`example.`): resolved as it is, without search domains.
@@ -73,17 +74,21 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether the host is an IP literal or a name DNS can carry: labels of 1-63 letters, digits, '-' or '_'
-    /// (container names use '_'), at most 253 bytes, and no IPv4 shorthand (`shorthandIPv4`). Anything else gets a 400 before a query is ever sent. Judged
-    /// once, when the key is made (routing asks right after making one), and not part of the key's identity.
+    /// (container names use '_'), at most 253 bytes, and no IPv4 shorthand (`shorthandIPv4`). Anything else gets a
+    /// 400 before a query is ever sent. Judged once, when the key is made, and not part of the key's identity.
     let isResolvable: Bool
+
+    /// Whether berth may route to this key (`refusal` is nil): judged when the key is made, so routing reads a stored
+    /// fact and asks for the refusal's words only when there is one. Not part of the key's identity.
+    let isRoutable: Bool
 
     /// Why berth refuses to route to this key (400 `bad-request`, before a pool or a query is made), nil when it
     /// may: a host no resolver could carry, or port 0, which names no service (RFC 6335 reserves it) and whose
     /// connect the kernel refuses, so it would otherwise make a pool of its own for a 502 `connect-refused`.
-    /// Asked where a route is made (a new route, a CONNECT), never per request.
+    /// Asked where a route is made (a new route, a CONNECT) only when `isRoutable` says there is one, and by the admin.
     var refusal: String? {
-        // A resolvable host (nearly every key) costs one compare more: the shorthand test runs only for the others.
-        if isResolvable { return port == 0 ? "port 0 names no destination: give a port from 1 to 65535" : nil }
+        if isRoutable { return nil }
+        if isResolvable { return "port \(port) names no destination: give a port from 1 to 65535" }
         if let dotted = PoolKey.shorthandIPv4(host) {
             return "\(host) is an IPv4 address in shorthand, which resolvers and clients read differently; write it dotted, as \(dotted)"
         }
