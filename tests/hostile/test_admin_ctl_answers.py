@@ -199,3 +199,33 @@ def test_control_characters_in_a_server_error_never_reach_the_terminal(fake):
     f = fake(lambda c, stop: c.sendall(b"HTTP/1.1 500 X\r\nContent-Length: %d\r\n\r\n" % len(raw) + raw))
     rc, out, err, _ = ctl(f.address, "stats")
     assert rc == 1 and "not json" in err and "\x1b" not in err and "\x07" not in err, repr(err)
+
+
+def test_a_chunked_answer_is_read_as_any_http11_client_reads_it(fake):
+    # ctl asks in HTTP/1.1, so an intermediary between it and berth (an ingress that compresses, say) may answer
+    # chunked (RFC 9112 7.1: every HTTP/1.1 recipient decodes it). The connection is left open after the last chunk.
+    body = b'{"closed":3}'
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (body[:5], len(body) - 5, body[5:])
+
+    def keep_open(c, stop):
+        c.sendall(chunked)
+        stop.wait(10)
+    f = fake(keep_open)
+    rc, out, err, took = ctl(f.address, "evict", "--timeout", "5")
+    assert rc == 0 and "3 idle connections closed" in out, (rc, out, err[-300:])
+    assert took < 3, took
+    f = fake(keep_open)
+    rc, out, err, _ = ctl(f.address, "evict", "--json", "--timeout", "5")
+    assert rc == 0 and out.strip() == body.decode(), (rc, out, err[-300:])
+
+
+@pytest.mark.parametrize("head", [
+    b"Content-Length: 12\r\nContent-Length: 2\r\n",
+    b"Content-Length: 12\r\nTransfer-Encoding: chunked\r\n",
+    b"Transfer-Encoding: gzip\r\n",
+])
+def test_an_answer_framed_two_ways_is_a_clear_error(fake, head):
+    f = fake(lambda c, stop: c.sendall(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + b'{"closed":3}'))
+    rc, out, err, _ = ctl(f.address, "evict", "--timeout", "3")
+    assert rc == 69, (rc, out, err[-300:])
+    assert "Content-Length" in err or "Transfer-Encoding" in err, err
