@@ -229,3 +229,16 @@ def test_an_answer_framed_two_ways_is_a_clear_error(fake, head):
     rc, out, err, _ = ctl(f.address, "evict", "--timeout", "3")
     assert rc == 69, (rc, out, err[-300:])
     assert "Content-Length" in err or "Transfer-Encoding" in err, err
+
+
+@pytest.mark.parametrize("command,body", [
+    ("evict", b'{"closed":1,"upstream":"x:1\\nFORGED: all resumed"}'),
+    ("stats", b'{"version":"1\\nFORGED","upstreams":[{"upstream":"x:1\\r\\nFORGED row"}]}'),
+])
+def test_a_newline_from_the_server_never_makes_a_line_of_its_own(fake, command, body):
+    # The summary keeps its own newlines; one inside a value the server sent would print a line of the server's.
+    f = fake(whole(body))
+    rc, out, err, _ = ctl(f.address, command)
+    assert rc == 0, (rc, err[-500:])
+    assert not any(line.startswith("FORGED") for line in out.splitlines()), out
+    assert "FORGED" in out, out
