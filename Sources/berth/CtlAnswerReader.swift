@@ -29,9 +29,9 @@ struct CtlAnswerReader {
         var head: (response: CtlResponse, bodyStart: Int, framing: Framing)?
         var scanned = 0
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        // A chunked body: the decoder, how much of `data` it took, and the payload so far.
+        // A chunked body: the decoder and the payload so far. The bytes it took leave `data` (only an unfinished
+        // chunk line stays), so the answer is held once, not as its chunks and its payload.
         var chunks = BodyDecoder(framing: .chunked)
-        var fed = 0
         var payload = [UInt8]()
         while true {
             if let h = head {
@@ -39,14 +39,13 @@ struct CtlAnswerReader {
                 case .length(let length) where data.count - h.bodyStart >= length:
                     return finish(h.response, data[h.bodyStart..<(h.bodyStart + length)])
                 case .chunked:
-                    fed = max(fed, h.bodyStart)
-                    let taken = data[fed...].withUnsafeBytes { bytes -> Result<Int, HTTP1Error> in
+                    let taken = data[h.bodyStart...].withUnsafeBytes { bytes -> Result<Int, HTTP1Error> in
                         do throws(HTTP1Error) {
                             return .success(try chunks.consume(bytes) { payload.append(contentsOf: bytes[$0]) })
                         } catch { return .failure(error) }
                     }
                     guard case .success(let n) = taken else { throw CtlError(unreachable: "\(from) sent a chunked answer that is not valid chunked framing") }
-                    fed += n
+                    data.removeSubrange(h.bodyStart..<(h.bodyStart + n))
                     if chunks.isComplete { return finish(h.response, payload[...]) }
                 default: break
                 }
@@ -68,7 +67,7 @@ struct CtlAnswerReader {
                 guard case .close = h.framing else { throw CtlError(unreachable: "\(from) closed the connection in the middle of its answer") }
                 return finish(h.response, data[h.bodyStart...])
             }
-            guard data.count + n <= Self.maxAnswer else {
+            guard data.count + payload.count + n <= Self.maxAnswer else {
                 throw CtlError(unreachable: "\(from) sent an answer larger than \(Self.maxAnswer >> 20) MiB; berth ctl does not take it")
             }
             data.append(contentsOf: buffer[0..<n])
