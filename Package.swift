@@ -60,6 +60,7 @@ let package = Package(
             name: "berth",
             dependencies: [
                 "BerthCore",
+                "HTTP1",
                 "CEarlySignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -85,7 +85,8 @@ extension CtlOptions {
             FileHandle.standardOutput.write(answer.raw)
             if answer.raw.last != 10 { FileHandle.standardOutput.write(Data([10])) }
         } else {
-            print(ctlPrintable(readable(answer.object), keepingNewlines: true))
+            // The summary's own newlines stay; one inside a value the server sent would print a line of its own.
+            print(ctlPrintable(readable(ctlPrintableValues(answer.object)), keepingNewlines: true))
         }
     }
 }
@@ -135,4 +136,19 @@ func ctlPrintable(_ text: String, keepingNewlines: Bool = false) -> String {
         }
     }
     return String(out)
+}
+
+/// `object` with every string in it, keys too, made `ctlPrintable` (newlines included), at any depth.
+func ctlPrintableValues(_ object: [String: Any]) -> [String: Any] {
+    func clean(_ value: Any) -> Any {
+        switch value {
+        case let text as String: return ctlPrintable(text)
+        case let dict as [String: Any]: return ctlPrintableValues(dict)
+        case let list as [Any]: return list.map(clean)
+        default: return value
+        }
+    }
+    var out: [String: Any] = [:]
+    for (key, value) in object { out[ctlPrintable(key)] = clean(value) }
+    return out
 }

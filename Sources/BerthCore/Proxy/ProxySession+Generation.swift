@@ -31,6 +31,7 @@ extension ProxySession {
     func beginNamingGeneration(_ pool: Upstream) {
         guard admitGeneration(pool) else { return }
         guard let live = pool.forgotten ? livePool(replacing: pool) : pool else { return }
+        if _slowPath(live.answersHTTP10), sendsChunked { return refuseChunked(live) }
         live.counters[.requests] &+= 1
         if live.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(live) }
         acquire(live, allowReuse: true)

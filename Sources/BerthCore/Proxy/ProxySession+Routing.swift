@@ -36,10 +36,9 @@ extension ProxySession: PoolWaiter, ConnectorClient {
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }
-        if _slowPath(pool.answersHTTP10), case .chunked = exchange.request.framing {
-            return answer(.badRequest, status: 411, detail: "\(pool.key) answers in HTTP/1.0, which has no chunked framing: send a Content-Length")
-        }
+        // A request naming a new generation is for a server not known yet (`generationHeard`): judged once admitted.
         if exchange.request.namesGeneration { return beginNamingGeneration(pool) }
+        if _slowPath(pool.answersHTTP10), sendsChunked { return refuseChunked(pool) }
         pool.counters[.requests] &+= 1
         if pool.settings.replay == .unread && !exchange.requestDone { takeReplayCopy(pool) }
         acquire(pool, allowReuse: true)
@@ -85,6 +84,21 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         }
         route.remember(&exchange.request, pool: pool, hostValue: hostValue, generation: worker.routeGeneration)
         return pool
+    }
+
+    /// The request's body is chunked, which an upstream that answers in HTTP/1.0 must not be sent (`refuseChunked`).
+    var sendsChunked: Bool {
+        if case .chunked = exchange.request.framing { return true }
+        return false
+    }
+
+    /// RFC 9112 6.1: no chunked request to a server not known to handle HTTP/1.1, and an upstream that answered an
+    /// HTTP/1.1 request in HTTP/1.0 is known not to (`Upstream.answersHTTP10`): its server would read the chunks as
+    /// its next request. Asked when the request is routed, and again when a connection is handed to it after a wait
+    /// or a connect (a retry's too), as the answer that taught it may have come meanwhile.
+    @inline(never)
+    func refuseChunked(_ pool: Upstream) {
+        answer(.badRequest, status: 411, detail: "\(pool.key) answers in HTTP/1.0, which has no chunked framing: send a Content-Length")
     }
 
     /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
@@ -193,6 +207,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
         // that spoke HTTP (ConnectionPool.releaseStep's `replace`, resume's `allowReuse: !fresh`).
         precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
+        if _slowPath(pool.answersHTTP10), sendsChunked {
+            let conn = lease.conn
+            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+            refuseChunked(pool)
+            return drive()
+        }
         send(on: lease, reused: true)
         drive()
     }
@@ -255,6 +275,12 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard let ticket = machine.takeTicket() else { return channel.close() }
         let lease = manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
+        if _slowPath(exchange.pool!.answersHTTP10), sendsChunked {
+            let conn = lease.conn
+            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+            refuseChunked(exchange.pool!)
+            return drive()
+        }
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
     }

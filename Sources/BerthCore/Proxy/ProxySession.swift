@@ -341,7 +341,11 @@ final class ProxySession: ChannelDelegate {
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
-        lease.conn.pool.answersHTTP10 = exchange.upstreamSpokeHTTP10
+        // An HTTP/1.0 answer to an HTTP/1.0 request (berth forwards the caller's version) says nothing of the server:
+        // Go's net/http answers in the request's version. Only one to an HTTP/1.1 request shows it lacks HTTP/1.1.
+        if !exchange.upstreamSpokeHTTP10 || exchange.request.version != .http10 {
+            lease.conn.pool.answersHTTP10 = exchange.upstreamSpokeHTTP10
+        }
         manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
     }

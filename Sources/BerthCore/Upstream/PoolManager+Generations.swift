@@ -31,6 +31,8 @@ extension PoolManager {
         guard p.generations.heard(token, stamp: stamp) else { return }
         p.lastActivity = now
         if counted { p.counters[.generationChanges] &+= 1 }
+        // A new container at the address: nothing is known of its server's HTTP version yet.
+        p.answersHTTP10 = false
         moveEpoch(p, closing: .generation)
     }
 

@@ -43,8 +43,9 @@ final class Upstream {
     unowned let manager: PoolManager
     var settings: RouteSettings
     var counters = UpstreamCounters()
-    /// Its last whole answer was HTTP/1.0, so its server is not known to take chunked framing (RFC 9112 6.1): a
-    /// chunked request is answered 411 instead of sent, where the server would read the chunks as its next request.
+    /// Its last whole answer to an HTTP/1.1 request was HTTP/1.0, so its server is not known to take chunked framing
+    /// (RFC 9112 6.1): a chunked request is answered 411 instead of sent, where the server would read the chunks as
+    /// its next request. Any HTTP/1.1 answer clears it, and so does a new generation at the address.
     var answersHTTP10 = false
     /// Last time anything happened here, for forgetting empty entries.
     var lastActivity: Nanos
