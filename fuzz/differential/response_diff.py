@@ -84,10 +84,9 @@ RAW = {
 CASES += [(name, None, raw) for name, raw in RAW.items()]
 
 
-<<<<<<< HEAD
 def serve(conn):
-    """One origin connection (a berthkit RawOrigin's): the case its request's target names, written as it is, then
-    0.4 s and the close."""
+    """One origin connection (a berthkit RawOrigin's): the case its request's target names, written as it is (a RAW
+    case whole, then POISON), then 0.4 s and the close."""
     c = conn.sock
     data = b""
     while b"\r\n\r\n" not in data:
@@ -100,49 +99,11 @@ def serve(conn):
     version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
     if name == "http10-te":
         fields = b"Transfer-Encoding: chunked\r\n"
-    c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
+    if fields is None:
+        c.sendall(body + POISON)
+    else:
+        c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
     time.sleep(0.4)
-=======
-def origin(case_by_port):
-    ls = socket.socket()
-    ls.bind(("127.0.0.1", 0))
-    ls.listen(16)
-
-    def serve(c):
-        c.settimeout(3)
-        data = b""
-        try:
-            while b"\r\n\r\n" not in data:
-                got = c.recv(65536)
-                if not got:
-                    return
-                data += got
-            name = re.search(rb"/r/([\w-]+)", data).group(1).decode()
-            fields, body = dict((n, (f, b)) for n, f, b in CASES)[name]
-            version = b"HTTP/1.0" if name == "http10-te" else b"HTTP/1.1"
-            if name == "http10-te":
-                fields = b"Transfer-Encoding: chunked\r\n"
-            if fields is None:
-                c.sendall(body + POISON)
-            else:
-                c.sendall(version + b" 200 OK\r\n" + fields + b"\r\n" + body)
-            time.sleep(0.4)
-        except OSError:
-            pass
-        finally:
-            c.close()
-
-    def loop():
-        while True:
-            try:
-                c, _ = ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(c,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return ls
->>>>>>> h-smug2
 
 
 def fetch(port, target):

@@ -169,7 +169,6 @@ HAND = [
     ("absolute-backslash", "GET http://{A}\\@evil.invalid/a HTTP/1.1\r\nHost: {A}\r\n\r\n" + NEXT),
     ("absolute-percent-host", "GET http://127.0.0.%31:{PORT}/a HTTP/1.1\r\nHost: {A}\r\n\r\n" + NEXT),
     ("http10-no-framing-body", "POST {T}/a HTTP/1.0\r\nHost: {A}\r\nConnection: keep-alive\r\n\r\nhello" + NEXT),
-<<<<<<< HEAD
     # chunk extensions and trailer sections (trail2): the last chunk is held until its section is whole
     ("chunk-ext-3k", PC + "5;e=" + "x" * 3000 + "\r\nhello\r\n0\r\n\r\n" + NEXT),
     ("chunk-ext-5k", PC + "5;e=" + "x" * 5000 + "\r\nhello\r\n0\r\n\r\n" + NEXT),
@@ -186,7 +185,6 @@ HAND = [
     ("trailer-no-colon", PC + "5\r\nhello\r\n0\r\nX-A\r\n\r\n" + NEXT),
     ("trailer-17k", PC + "5\r\nhello\r\n0\r\nX-A: " + "t" * 17000 + "\r\n\r\n" + NEXT),
     ("trailer-request-line", PC + "5\r\nhello\r\n0\r\nGET /SMUGGLED HTTP/1.1\r\n\r\n" + NEXT),
-=======
     # smug2: chunk-size spellings, chunk data ends, line ends, folds and controls in framing fields
     ("s2-chunk-semi-empty", P + "Transfer-Encoding: chunked\r\n\r\n5;\r\nhello\r\n0\r\n\r\n" + NEXT),
     ("s2-chunk-semi-1", P + "Transfer-Encoding: chunked\r\n\r\n1;\r\nh\r\n0\r\n\r\n" + NEXT),
@@ -281,7 +279,6 @@ HAND = [
     ("s2-conn-keepalive-list-close", G + "Connection: keep-alive, close\r\n\r\n" + NEXT),
     ("s2-cl-underscore-twin", P + "Content-Length: 5\r\nContent_Length: 0\r\n\r\nhello" + NEXT),
     ("s2-te-underscore-twin", P + "Content-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\nhello" + NEXT),
->>>>>>> h-smug2
 ]
 
 
