@@ -107,6 +107,39 @@ public struct RequestHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r.lowerBound..<(r.lowerBound + end)])) }
     }
 
+    /// Whether a `Berth-Socket-Timeout` field is present: one bit test (the kinds of the stored lines), so a request
+    /// without it, nearly every one, pays no lookup by name.
+    public var namesSocketTimeout: Bool { headers.present & KnownHeader.berthSocketTimeout.bit != 0 }
+
+    /// Whether this head names its route with exactly `bytes`, not empty: an absolute-form target's scheme and
+    /// authority as sent (`withSchemeAndAuthorityBytes`), an origin-form or asterisk one's first Host value;
+    /// never an authority-form one. The route cache's check, per request: one call with no closure, since a generic
+    /// call into this module from BerthCore is not specialised (a closure context and two calls more).
+    public func namesRoute(as bytes: [UInt8]) -> Bool {
+        let n = bytes.count
+        guard n > 0 else { return false }
+        switch targetForm {
+        case .absolute:
+            guard let end = authorityEnd, let r = targetRange, end == n else { return false }
+            return text.withUnsafeBytes { t in
+                bytes.withUnsafeBytes { bytesEqual(UnsafeRawBufferPointer(rebasing: t[r.lowerBound..<(r.lowerBound &+ n)]), $0) }
+            }
+        case .origin, .asterisk:
+            guard headers.present & KnownHeader.host.bit != 0 else { return false }
+            return headers.withBytes { b in
+                var same = false
+                headers.forEachKnownLine(b) { _, kind, l in
+                    guard kind == .host else { return true }
+                    same = bytes.withUnsafeBytes { bytesEqual(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
+                    return false
+                }
+                return same
+            }
+        case .authority:
+            return false
+        }
+    }
+
     /// Appends what `withSchemeAndAuthorityBytes` lends to `out`; false, appending nothing, when it would lend nil.
     public func appendSchemeAndAuthority(to out: inout [UInt8]) -> Bool {
         guard let end = authorityEnd, let r = targetRange else { return false }
