@@ -118,7 +118,8 @@ public struct RequestHead: Sendable {
     /// Whether this head names its route with exactly `bytes`, not empty: an absolute-form target's scheme and
     /// authority as sent (`withSchemeAndAuthorityBytes`), an origin-form or asterisk one's first Host value;
     /// never an authority-form one. The route cache's check, per request: one call with no closure, since a generic
-    /// call into this module from BerthCore is not specialised (a closure context and two calls more).
+    /// call into this module from BerthCore is not specialised (a closure context and two calls more); the bytes are
+    /// compared a word at a time (`sameBytes`).
     public func namesRoute(as bytes: [UInt8]) -> Bool {
         let n = bytes.count
         guard n > 0 else { return false }
@@ -126,7 +127,7 @@ public struct RequestHead: Sendable {
         case .absolute:
             guard let end = authorityEnd, let r = targetRange, end == n else { return false }
             return text.withUnsafeBytes { t in
-                bytes.withUnsafeBytes { bytesEqual(UnsafeRawBufferPointer(rebasing: t[r.lowerBound..<(r.lowerBound &+ n)]), $0) }
+                bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: t[r.lowerBound..<(r.lowerBound &+ n)]), $0) }
             }
         case .origin, .asterisk:
             guard headers.present & KnownHeader.host.bit != 0 else { return false }
@@ -134,7 +135,7 @@ public struct RequestHead: Sendable {
                 var same = false
                 headers.forEachKnownLine(b) { _, kind, l in
                     guard kind == .host else { return true }
-                    same = bytes.withUnsafeBytes { bytesEqual(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
+                    same = bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
                     return false
                 }
                 return same
