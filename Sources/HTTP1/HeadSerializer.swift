@@ -5,7 +5,7 @@ public enum HeadSerializer {
     /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
     /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
-        methodLength(head.method) + 1 + max(head.text.count, 1) + 1 + 8 + 2
+        methodLength(head.method) + 1 + max(Int(head.textCount), 1) + 1 + 8 + 2
             + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
             + maxForwardsLineBound
     }
@@ -19,7 +19,7 @@ public enum HeadSerializer {
     /// excess cost nothing).
     @inline(__always)
     static func forwardResponseBound(_ head: ResponseHead, options: ForwardOptions) -> Int {
-        9 + 19 + 1 + max(head.text.count, 2) + 2 + Int(head.headers.byteCount) + 24 + 28 + options.viaLine.count
+        9 + 19 + 1 + max(Int(head.textCount), 2) + 2 + Int(head.headers.byteCount) + 24 + 28 + options.viaLine.count
             + KeepAliveLine.bound + 2
             + head.headers.count &* upstreamErrorNameGrowth
     }

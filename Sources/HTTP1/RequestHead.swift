@@ -31,8 +31,12 @@ public struct RequestHead: Sendable {
     /// A Berth-Generation field is present: only then is it looked up (requests without it pay one test).
     public var namesGeneration: Bool = false
 
-    /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses.
+    /// Target bytes, then the lowercased authority host and any synthesised path, reused across parses: scratch
+    /// space whose count only grows, the bytes in use being `text[0..<textCount]` (`appendText`), so that clearing a
+    /// head, per request, is one store and not an Array removal.
     @usableFromInline var text: [UInt8] = []
+    /// The length of `text` in use (a start line is far below 2 GiB).
+    var textCount: Int32 = 0
     /// The places in `text`, packed in 32-bit offsets (a start line is far shorter) with nil as a sentinel: a head is
     /// copied whole several times per exchange, and five optional Ints and ranges made it 70 bytes larger.
     private var packedTarget = PackedRange.none
@@ -107,6 +111,40 @@ public struct RequestHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r.lowerBound..<(r.lowerBound + end)])) }
     }
 
+    /// Whether a `Berth-Socket-Timeout` field is present: one bit test (the kinds of the stored lines), so a request
+    /// without it, nearly every one, pays no lookup by name.
+    public var namesSocketTimeout: Bool { headers.present & KnownHeader.berthSocketTimeout.bit != 0 }
+
+    /// Whether this head names its route with exactly `bytes`, not empty: an absolute-form target's scheme and
+    /// authority as sent (`withSchemeAndAuthorityBytes`), an origin-form or asterisk one's first Host value;
+    /// never an authority-form one. The route cache's check, per request: one call with no closure, since a generic
+    /// call into this module from BerthCore is not specialised (a closure context and two calls more); the bytes are
+    /// compared a word at a time (`sameBytes`).
+    public func namesRoute(as bytes: [UInt8]) -> Bool {
+        let n = bytes.count
+        guard n > 0 else { return false }
+        switch targetForm {
+        case .absolute:
+            guard let end = authorityEnd, let r = targetRange, end == n else { return false }
+            return text.withUnsafeBytes { t in
+                bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: t[r.lowerBound..<(r.lowerBound &+ n)]), $0) }
+            }
+        case .origin, .asterisk:
+            guard headers.present & KnownHeader.host.bit != 0 else { return false }
+            return headers.withBytes { b in
+                var same = false
+                headers.forEachKnownLine(b) { _, kind, l in
+                    guard kind == .host else { return true }
+                    same = bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
+                    return false
+                }
+                return same
+            }
+        case .authority:
+            return false
+        }
+    }
+
     /// Appends what `withSchemeAndAuthorityBytes` lends to `out`; false, appending nothing, when it would lend nil.
     public func appendSchemeAndAuthority(to out: inout [UInt8]) -> Bool {
         guard let end = authorityEnd, let r = targetRange else { return false }
@@ -120,9 +158,16 @@ public struct RequestHead: Sendable {
     }
 
     mutating func store(_ s: String) -> Range<Int> {
-        let start = text.count
-        text.append(contentsOf: s.utf8)
-        return start..<text.count
+        let start = Int(textCount)
+        var s = s
+        s.withUTF8 { appendText(UnsafeRawBufferPointer($0)) }
+        return start..<Int(textCount)
+    }
+
+    /// Appends `p` to the text in use.
+    @inline(__always)
+    mutating func appendText(_ p: UnsafeRawBufferPointer) {
+        textCount = Int32(truncatingIfNeeded: text.putRaw(p, at: Int(textCount)))
     }
 
     /// Back to the initial state, keeping every buffer's capacity for the next parse.
@@ -131,7 +176,7 @@ public struct RequestHead: Sendable {
         headers.removeAll(keepingCapacity: true)
         framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
         namesGeneration = false
-        text.removeAll(keepingCapacity: true)
+        textCount = 0
         packedTarget = .none; packedPath = .none; packedAuthorityHost = .none; packedPort = -1; packedAuthorityEnd = -1
     }
 }

@@ -86,7 +86,7 @@ struct RequestSink: HeadSink, Sendable {
     /// RFC 9112 3.2: CONNECT takes exactly authority-form, `*` only goes with OPTIONS, absolute-form only for http(s).
     /// `t` is followed in memory by the SP that ends it on the request line (`regNameAuthority` stops there).
     mutating func classifyTarget(_ t: UnsafeRawBufferPointer, method: HTTPMethod) throws(HTTP1Error) {
-        head.text.appendRaw(t)
+        head.appendText(t)
         head.targetRange = 0..<t.count
         checkedAuthority = 0..<0
         if method == .connect {
@@ -140,10 +140,10 @@ struct RequestSink: HeadSink, Sendable {
         if authEnd < t.count && t[authEnd] == 0x2F {
             head.pathRange = authEnd..<t.count
         } else {
-            let start = head.text.count
-            head.text.append(0x2F)
-            head.text.appendRaw(UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
-            head.pathRange = start..<head.text.count
+            let start = Int(head.textCount)
+            withUnsafeBytes(of: UInt8(0x2F)) { head.appendText($0) }
+            head.appendText(UnsafeRawBufferPointer(rebasing: t[authEnd..<t.count]))
+            head.pathRange = start..<Int(head.textCount)
         }
     }
 
@@ -205,13 +205,14 @@ struct RequestSink: HeadSink, Sendable {
             head.authorityHostRange = (offset + a.host.lowerBound)..<(offset + a.host.upperBound)
             return
         }
-        let start = head.text.count
+        let start = Int(head.textCount)
         // One copy, then lowercased in place: appending byte by byte paid the Array's checks per byte.
-        head.text.appendRaw(host)
+        head.appendText(host)
+        let end = Int(head.textCount)
         head.text.withUnsafeMutableBufferPointer { t in
-            for j in start..<t.count { t[j] = lower(t[j]) }
+            for j in start..<end { t[j] = lower(t[j]) }
         }
-        head.authorityHostRange = start..<head.text.count
+        head.authorityHostRange = start..<end
     }
 
     /// Inlined into the lexer's loop: most lines are counted and told apart from every known name there (by length

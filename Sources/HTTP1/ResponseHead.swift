@@ -11,8 +11,10 @@ public struct ResponseHead: Sendable {
     /// Whether the server keeps the connection open (Connection and version only; an until-close body still ends it).
     public var keepAlive: Bool = true
 
-    /// The reason phrase bytes, reused across parses.
+    /// The reason phrase bytes, reused across parses: scratch space as `RequestHead.text`, in use up to `textCount`.
     @usableFromInline var text: [UInt8] = []
+    /// The length of `text` in use.
+    var textCount: Int32 = 0
     /// Packed (`PackedRange`) for the size of a head copied whole.
     private var packedReason = PackedRange.none
     var reasonRange: Range<Int>? {
@@ -35,9 +37,10 @@ public struct ResponseHead: Sendable {
             return text.withUnsafeBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) }
         }
         set {
-            text.removeAll(keepingCapacity: true)
-            text.append(contentsOf: newValue.utf8)
-            reasonRange = 0..<text.count
+            var s = newValue
+            textCount = 0
+            s.withUTF8 { appendText(UnsafeRawBufferPointer($0)) }
+            reasonRange = 0..<Int(textCount)
         }
     }
 
@@ -68,10 +71,16 @@ public struct ResponseHead: Sendable {
         return .untilClose
     }
 
+    /// Appends `p` to the text in use.
+    @inline(__always)
+    mutating func appendText(_ p: UnsafeRawBufferPointer) {
+        textCount = Int32(truncatingIfNeeded: text.putRaw(p, at: Int(textCount)))
+    }
+
     mutating func clear() {
         version = .http11; status = 200; keepAlive = true
         headers.removeAll(keepingCapacity: true)
-        text.removeAll(keepingCapacity: true)
+        textCount = 0
         reasonRange = nil; parsedFraming = nil; keepAliveTimeout = -1
     }
 }

@@ -70,7 +70,7 @@ struct ResponseSink: HeadSink, Sendable {
             reasonStart += 1
         }
         for j in reasonStart..<n where !isFieldValue(line[j]) { throw .invalidStatusLine }
-        head.text.appendRaw(UnsafeRawBufferPointer(rebasing: line[reasonStart..<n]))
+        head.appendText(UnsafeRawBufferPointer(rebasing: line[reasonStart..<n]))
         head.reasonRange = 0..<(n - reasonStart)
     }
 

@@ -1,5 +1,4 @@
 // Remembers how a caller's previous request named its upstream, so a repeat skips parsing, allowlist and pool lookup.
-import Glibc
 import HTTP1
 
 /// The last route of one caller connection.
@@ -14,13 +13,11 @@ struct RouteCache {
     /// The worker's routing generation (bumped by a reload that may change the allowlist).
     var generation = 0
 
-    /// Whether `req` names the route with the same bytes (memcmp). Both are passed in place; the pool is not
-    /// touched here, so the comparison takes no reference.
+    /// Whether `req` names the route with the same bytes (`withRouteBytes`'s, compared by the head itself:
+    /// `RequestHead.namesRoute(as:)`). Both are passed in place; the pool is not touched here, so the comparison
+    /// takes no reference.
     mutating func matches(_ req: inout RequestHead) -> Bool {
-        RouteCache.withRouteBytes(&req) { name in
-            guard let name, name.count > 0, name.count == bytes.count else { return false }
-            return bytes.withUnsafeBytes { memcmp($0.baseAddress!, name.baseAddress!, name.count) == 0 }
-        }
+        req.namesRoute(as: bytes)
     }
 
     /// Remembers the route of `req` (passed in place), which led to `pool` with `hostValue`, under the worker's
