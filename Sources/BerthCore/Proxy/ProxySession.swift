@@ -321,7 +321,7 @@ final class ProxySession: ChannelDelegate {
                 guard stalled == true else { return }
             }
             let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
-            ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean)
+            ended = closedUnread(exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean), clean: clean)
         }
         relay(from: ended)
     }
