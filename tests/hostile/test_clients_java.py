@@ -26,6 +26,15 @@ def _early_413(conn):
         pass
 
 
+def _no_continue(conn):
+    """Ignores Expect (no 100 Continue): reads each whole body, then answers."""
+    while True:
+        msg = conn.read_request()
+        if msg is None:
+            return
+        conn.respond(200, b"got %d" % len(msg.body or b""))
+
+
 def _idle_closer(conn):
     """Keep-alive, but closes each connection after 0-30 ms idle: a server whose keep-alive timer fires at random."""
     pause = random.Random(conn.peer[1])
@@ -72,3 +81,15 @@ def test_keep_alive_gets_to_an_origin_closing_idle_connections_all_succeed(berth
     b = berth()
     lines = java_clients.run_client(client, b.proxy, f"http://{o.hostport}/ka/", count=100, gap_ms=30)
     assert [line for line in lines if not line.startswith("200 ")] == [], lines
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("profile", ["same-region", "same-region-failover"])
+def test_expect_100_continue_to_an_origin_that_sends_no_100(berth, raw_origin, client, profile):
+    """HttpClient waits 3 s for a 100 before it sends the body; berth's socket timeout (125 ms or 1 s) came first,
+    a 504, before berth sent a 100 in the origin's place."""
+    o = raw_origin(_no_continue)
+    b = berth(profile=profile)
+    lines = java_clients.run_client(client, b.proxy, f"http://{o.hostport}/up/", "POST", size=1 << 20,
+                                    expect=True, count=2)
+    assert lines == ["200 - " + str(len(f"got {1 << 20}"))] * 2, lines
