@@ -38,9 +38,8 @@ final class ProxySession: ChannelDelegate {
     var lingerLeft = 0
     /// The most a lingering session reads before it closes, once its answer is acknowledged (nginx: a buffer a turn).
     static let lingerBytes = 64 * 1024
-    /// The linger reads the rest of a request body the caller is still sending (an early answer): no byte budget
-    /// ends it, only the caller's FIN or the linger timer, since a client that writes its whole body before reading
-    /// (Apache HttpClient) loses the answer to the reset a close over its arriving body draws (`lingered`).
+    /// The linger reads the rest of a request body behind an early answer: no byte budget ends it, only the
+    /// caller's FIN or the linger timer (a client that reads only once its body is written: `lingered`).
     var lingerDrainsBody = false
     /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
