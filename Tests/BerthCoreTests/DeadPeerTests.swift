@@ -17,6 +17,15 @@ final class DeadPeerTests: XCTestCase {
                                       lastLook: 0, headLeftAtLastLook: false), .unacknowledged)
     }
 
+    /// Should take a FIN that acknowledged none of the request for a server that closed before it arrived, and
+    /// nothing else for it: a reset or a failed write (not `clean`), part of the request acknowledged, no TCP view.
+    func testOnlyAFinAcknowledgingNoneOfTheRequestShowsTheServerClosedFirst() {
+        XCTAssertTrue(DeadPeer.closedBeforeRequest(view(acked: 1_000), sentBefore: 1_000, clean: true))
+        XCTAssertFalse(DeadPeer.closedBeforeRequest(view(acked: 1_000), sentBefore: 1_000, clean: false))
+        XCTAssertFalse(DeadPeer.closedBeforeRequest(view(acked: 1_001), sentBefore: 1_000, clean: true))
+        XCTAssertFalse(DeadPeer.closedBeforeRequest(nil, sentBefore: 1_000, clean: true))
+    }
+
     /// Should keep today's rules once the whole head was acknowledged (a slow server, not a dead one).
     func testTheWholeHeadAcknowledgedMeansTheServerMayHaveReadIt() {
         XCTAssertEqual(DeadPeer.judge(view(acked: 1_200), sentBefore: 1_000, headBytes: 200, handed: 1_200, lastLook: 0,

@@ -17,12 +17,13 @@ from .process import stop_process
 class Chromium:
     """One headless browser with one page, on a private profile in `profile_dir`."""
 
-    def __init__(self, profile_dir, binary="chromium", width=1500, height=900):
+    def __init__(self, profile_dir, binary="chromium", width=1500, height=900, extra_args=()):
+        """`extra_args` go on chromium's command line (a proxy: `--proxy-server=...`)."""
         self.proc = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
              "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--force-device-scale-factor=1",
              "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", f"--user-data-dir={profile_dir}",
-             f"--window-size={width},{height}", "about:blank"],
+             f"--window-size={width},{height}", *extra_args, "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log = []
         found = threading.Event()

@@ -70,6 +70,16 @@ enum DeadPeer {
         return sent >= sentBefore &+ headBytes
     }
 
+    /// Whether a reused connection's end shows the server closed before any of the request reached it: an orderly
+    /// close (`clean`: a FIN, no failed write) after which the peer had acknowledged none of it. A FIN acknowledges
+    /// everything its sender's kernel had received, so the server's keep-alive timer fired as the request crossed
+    /// its FIN, and the server cannot have read the request (its kernel reset it). A reset proves nothing: its
+    /// acknowledgement is not taken, and a server that read the head can reset over a body it left unread.
+    static func closedBeforeRequest(_ view: TCPAckView?, sentBefore: UInt64, clean: Bool) -> Bool {
+        guard clean, let view else { return false }
+        return view.bytesAcked <= sentBefore
+    }
+
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server
     /// never read it), once, if every body byte already sent is in the replay copy (or none was sent).
     static func action(retryEnabled: Bool, retried: Bool, bodyBytesSent: UInt64, replayHeld: Int?) -> DeadPeerAction {

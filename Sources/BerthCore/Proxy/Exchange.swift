@@ -120,6 +120,8 @@ struct Exchange {
     }
     /// The caller closed its sending side after a whole request: its response still goes out, and it is not read again.
     var callerSendingEnded = false
+    /// berth sent the caller a `100 Continue` in a silent origin's place (`continuesForCaller`).
+    var continueSent = false
 
     /// Every request byte was read from the caller.
     var requestDone: Bool { requestBody.isDone }
@@ -189,6 +191,7 @@ struct Exchange {
         upstreamUnflushed = false
         callerUnflushed = false
         callerSendingEnded = false
+        continueSent = false
         upstreamBacklog = 0
         deadPeerWatch = false
         maxForwards = -1

@@ -113,12 +113,16 @@ extension ProxySession {
         // header timeout) or of a body it did not wait for. Not after its FIN (all it sent was read), nor before a
         // reset, nor between requests (an idle close, a drain).
         var mayBeSending = caller.pendingInput > 0
+        var bodyComing = false
         switch machine.phase {
         case .readingHead: mayBeSending = true
         case .idle: break
-        default: mayBeSending = mayBeSending || !exchange.requestDone
+        default:
+            bodyComing = !exchange.requestDone
+            mayBeSending = mayBeSending || bodyComing
         }
         lingerLeft = mayBeSending && !resetsCaller && !exchange.callerSendingEnded ? ProxySession.lingerBytes : 0
+        lingerDrainsBody = bodyComing && lingerLeft > 0
         // A failed flush leaves nothing worth waiting for.
         let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
         switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
@@ -177,8 +181,9 @@ extension ProxySession {
     }
 
     /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,
-    /// and past the budget the session closes, unless its answer is still in flight (an upload's rest behind an early
-    /// answer): a close then would reset it away, so the reading goes on, under the linger timer. A read before the
+    /// and past the budget the session closes, unless its answer is still in flight, or the bytes are the rest of a
+    /// request body behind an early answer (`lingerDrainsBody`): a close then would reset the answer away, in the
+    /// kernel or in a client that reads only once its body is written, so the reading goes on, under the linger timer. A read before the
     /// answer left (a turn scheduled earlier) is only dropped.
     func lingered() {
         let n = caller.pendingInput
@@ -186,7 +191,7 @@ extension ProxySession {
         guard caller.pendingOutput == 0 else { return }
         lingerLeft -= n
         guard lingerLeft <= 0 else { return }
-        guard Socket.queuedToSend(caller.fd) > 0 else { return close() }
+        guard lingerDrainsBody || Socket.queuedToSend(caller.fd) > 0 else { return close() }
         lingerLeft = 1  // still lingering (`isLingering`): the next read checks again
     }
 

@@ -73,6 +73,24 @@ extension ProxySession {
         return true
     }
 
+    /// The reused connection ended before any response byte, and the relay's rules (`upstreamEnded`) fail the request
+    /// as `upstream-reset`: if the end was a FIN that acknowledged none of the request, the server closed before it
+    /// arrived (`DeadPeer.closedBeforeRequest`), so it goes again whatever its method, once, by the dead-peer rules
+    /// (counted as a `dead-peer` retry). Without it every keep-alive client's POST met a 502 now and then, where an
+    /// origin's idle close crossed it (clients).
+    func closedUnread(_ step: RelayStep, clean: Bool) -> RelayStep {
+        guard case .failed(.upstreamReset) = step, exchange.deadPeerWatch, let up = machine.state.connection,
+              DeadPeer.closedBeforeRequest(up.channel.ackView(), sentBefore: exchange.sentBefore, clean: clean)
+        else { return step }
+        var held: Int? = nil
+        if case .holding(let copy) = exchange.replay { held = copy.count }
+        switch DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: exchange.retried,
+                               bodyBytesSent: exchange.requestBodyBytes, replayHeld: held) {
+        case .retry: return .retry(.deadPeer)
+        case .fail: return step
+        }
+    }
+
     /// The peer never acknowledged the request (or only part of its head, and then went silent): the connection is
     /// reset (it is dead, and nothing of it is worth a FIN), and the request goes again on a fresh connection or is
     /// answered 502 dead-peer. `what` the peer acknowledged, for the detail.

@@ -110,6 +110,7 @@ extension ProxySession {
         if _slowPath(exchange.trailerIsLate(now: worker.now)) { return requestTrailerTimedOut() }
         if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
         if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
+        if _slowPath(!exchange.continueSent), let up = machine.state.connection, continuesForCaller(up.channel) { return }
         let seconds = Double(exchange.socketTimeout) / 1e9
         let upstream = exchange.key?.description ?? "upstream"
         abortUpstream(reason: .error)

@@ -38,6 +38,9 @@ final class ProxySession: ChannelDelegate {
     var lingerLeft = 0
     /// The most a lingering session reads before it closes, once its answer is acknowledged (nginx: a buffer a turn).
     static let lingerBytes = 64 * 1024
+    /// The linger reads the rest of a request body behind an early answer: no byte budget ends it, only the
+    /// caller's FIN or the linger timer (a client that reads only once its body is written: `lingered`).
+    var lingerDrainsBody = false
     /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
     /// Bytes of the unfinished request head read so far, counted in `worker.headBytes` against --head-memory.
@@ -317,7 +320,7 @@ final class ProxySession: ChannelDelegate {
                 guard stalled == true else { return }
             }
             let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
-            ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean)
+            ended = closedUnread(exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean), clean: clean)
         }
         relay(from: ended)
     }
