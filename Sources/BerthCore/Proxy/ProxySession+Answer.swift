@@ -3,6 +3,9 @@ import HTTP1
 import EventLoop
 
 extension ProxySession {
+    /// The most a lingering session reads before it closes, once its answer is acknowledged (nginx: a buffer a turn).
+    static let lingerBytes = 64 * 1024
+
     /// berth answers the current request with `cause` (its status unless `status` says otherwise). Every answer
     /// of berth's own goes through here and is counted here, once: in the worker's errors and, once routed, the
     /// upstream's failures. `closeAfter` when the caller's byte stream cannot be trusted any more.

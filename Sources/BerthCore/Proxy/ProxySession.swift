@@ -36,8 +36,6 @@ final class ProxySession: ChannelDelegate {
     /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`; more while its answer is in
     /// flight, `lingered`); 0: it closes at once.
     var lingerLeft = 0
-    /// The most a lingering session reads before it closes, once its answer is acknowledged (nginx: a buffer a turn).
-    static let lingerBytes = 64 * 1024
     /// The linger reads the rest of a request body behind an early answer: no byte budget ends it, only the
     /// caller's FIN or the linger timer (a client that reads only once its body is written: `lingered`).
     var lingerDrainsBody = false
