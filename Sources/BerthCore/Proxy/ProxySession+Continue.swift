@@ -9,7 +9,7 @@ extension ProxySession {
     /// shorter than that wait (125 ms in same-region) made each such upload a 504 "request body stalled", where the
     /// staller was the protocol. So when nothing of the body was sent or read and nothing came from the upstream, an
     /// HTTP/1.1 caller that asked for `100-continue` gets one (once per request: a second silence is the origin's).
-    /// An origin's own 100 later is relayed too: a client takes any number of 1xx answers.
+    /// An origin's own 100 later is dropped (`RelayDriver.carryOutRare`): one answer to one expectation.
     func continuesForCaller(_ up: Channel) -> Bool {
         guard !exchange.continueSent, !exchange.requestDone, exchange.requestBodyBytes == 0, exchange.responseBytes == 0,
               caller.pendingInput == 0, exchange.request.version != .http10, expectsContinue(exchange.request.headers)

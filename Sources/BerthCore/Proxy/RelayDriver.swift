@@ -124,6 +124,13 @@ enum RelayDriver {
         switch step {
         case .forwardInterim(let consumed):
             upstream.drainInput(consumed)
+            // berth answered the expectation itself (`continuesForCaller`): the origin's late 100 would be a second
+            // answer to it, and the caller, already sending, gets only the final one (nginx and HAProxy, answering
+            // the expectation themselves, never relay one). Other 1xx (103) still go.
+            if exchange.continueSent && parser.head.status == 100 {
+                parser.reset()
+                return nil
+            }
             guard host.writeResponseHead(parser, version: exchange.request.version, keepAlive: true, to: caller), caller.flush() else {
                 return .callerFailed
             }
