@@ -10,12 +10,16 @@ package struct TCPAckView: Equatable, Sendable {
     package var notSentBytes: UInt32
     /// Segments sent and not yet acknowledged (tcpi_unacked).
     package var unackedSegments: UInt32
+    /// The connection is gone (tcpi_state TCP_CLOSE): after the peer's FIN, its kernel reset what still came, so
+    /// the peer's socket was closed and nothing sent since could be read; a half-closed peer's stays CLOSE_WAIT.
+    package var peerClosed: Bool
 
     /// A view with these counts (tests inject one).
-    package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32) {
+    package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32, peerClosed: Bool = false) {
         self.bytesAcked = bytesAcked
         self.notSentBytes = notSentBytes
         self.unackedSegments = unackedSegments
+        self.peerClosed = peerClosed
     }
 }
 
@@ -34,7 +38,8 @@ extension Socket {
             // The active opener's SYN counts as one acknowledged byte.
             return TCPAckView(bytesAcked: acked > 0 ? acked - 1 : 0,
                               notSentBytes: buffer.load(fromByteOffset: notSentOffset, as: UInt32.self),
-                              unackedSegments: buffer.load(fromByteOffset: unackedOffset, as: UInt32.self))
+                              unackedSegments: buffer.load(fromByteOffset: unackedOffset, as: UInt32.self),
+                              peerClosed: buffer.load(fromByteOffset: 0, as: UInt8.self) == 7)  // TCP_CLOSE
         }
     }
 

@@ -75,8 +75,12 @@ enum DeadPeer {
     /// everything its sender's kernel had received, so the server's keep-alive timer fired as the request crossed
     /// its FIN, and the server cannot have read the request (its kernel reset it). A reset proves nothing: its
     /// acknowledgement is not taken, and a server that read the head can reset over a body it left unread.
+    /// The FIN alone is not enough (review13): an origin that only half-closes at its keep-alive timer
+    /// (shutdown(SHUT_WR)) and reads on takes the request after its FIN, acknowledging it a delayed ACK later, and a
+    /// resend was the same POST twice. So the connection must also be gone (`peerClosed`: the peer's kernel reset the
+    /// request, its socket closed); one whose reset has not come yet is failed as before (502 upstream-reset).
     static func closedBeforeRequest(_ view: TCPAckView?, sentBefore: UInt64, clean: Bool) -> Bool {
-        guard clean, let view else { return false }
+        guard clean, let view, view.peerClosed else { return false }
         return view.bytesAcked <= sentBefore
     }
 
