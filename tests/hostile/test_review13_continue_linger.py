@@ -73,3 +73,42 @@ def test_a_trickling_upload_behind_an_early_answer_is_cut_by_the_linger_timer(be
         assert ended is not None and ended < 8, ended
     finally:
         s.close()
+
+
+def _answers_without_reading(conn):
+    """An origin that answers 1.5 s after the head (after berth's own 100) without reading the body, then drops it."""
+    msg = conn.read_request_head()
+    if msg is None:
+        return
+    time.sleep(1.5)
+    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno")
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.sock.settimeout(3)
+    try:
+        while conn.sock.recv(1 << 16):
+            pass
+    except OSError:
+        pass
+
+
+def test_a_body_sent_after_berths_100_meets_the_origins_final_answer(berth, raw_origin):
+    """The caller, told to go on by berth, writes its 2 MiB body whole before reading (as HttpClient does) while the
+    origin answers 403: the caller reads 100, then the 403, and no reset takes it away."""
+    o = raw_origin(_answers_without_reading)
+    b = berth(profile="same-region-failover")
+    body = 2 << 20
+    s = connect(b.proxy, timeout=15)
+    try:
+        s.sendall(f"POST http://{o.hostport}/up HTTP/1.1\r\nHost: {o.hostport}\r\nContent-Length: {body}\r\n"
+                  f"Expect: 100-continue\r\nConnection: close\r\n\r\n".encode())
+        s.settimeout(5)
+        first = s.recv(65536)
+        assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first[:200]
+        s.settimeout(15)
+        s.sendall(b"u" * body)
+        rest, how = read_to_end(s, timeout=15)
+    finally:
+        s.close()
+    data = first + rest
+    assert data.count(b" 100 Continue") == 1, data[:400]
+    assert b"HTTP/1.1 403 Forbidden\r\n" in data and data.endswith(b"no") and how == "fin", (how, data[:400])
