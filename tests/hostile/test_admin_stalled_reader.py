@@ -9,9 +9,8 @@ from hostile_wire import connect, read_to_end, status_of
 IDLE_TIMEOUT = 60
 
 
-def test_a_large_stats_answer_never_read_ends_at_the_idle_timeout(berth):
-    b = berth()
-    # ~4,000 upstreams make /stats ~6 MB, far past the socket buffers and the 256 KiB hand-over chunk.
+def _pause_4000(b):
+    """~4,000 paused upstreams make /stats ~6 MB, far past the socket buffers and the 256 KiB hand-over chunk."""
     s = connect(b.admin, timeout=30)
     batch = b"".join(f"POST /pause?upstream=u{i}.example:80 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for i in range(4000))
     s.sendall(batch)
@@ -22,10 +21,25 @@ def test_a_large_stats_answer_never_read_ends_at_the_idle_timeout(berth):
         got += chunk
     s.close()
 
-    stalled = socket.socket()
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.settimeout(10)
-    stalled.connect(b.admin)
+
+def _small_buffered(addr):
+    """An admin connection with a 4 KiB receive buffer, so the answer backs up in berth at once."""
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.settimeout(10)
+    c.connect(addr)
+    return c
+
+
+def _content_length(head):
+    return int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+
+
+def test_a_large_stats_answer_never_read_ends_at_the_idle_timeout(berth):
+    b = berth()
+    _pause_4000(b)
+
+    stalled = _small_buffered(b.admin)
     try:
         stalled.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         time.sleep(IDLE_TIMEOUT + 8)
@@ -34,27 +48,16 @@ def test_a_large_stats_answer_never_read_ends_at_the_idle_timeout(berth):
         stalled.close()
     assert status_of(data) == 200, data[:200]
     head, _, body = data.partition(b"\r\n\r\n")
-    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+    length = _content_length(head)
     # Closed at the idle timeout: the client, reading at last, finds the answer cut short.
     assert len(body) < length and how in ("fin", "reset"), (len(body), length, how)
 
 
 def test_a_slow_but_steady_reader_of_a_large_answer_keeps_its_connection(berth):
     b = berth()
-    s = connect(b.admin, timeout=30)
-    batch = b"".join(f"POST /pause?upstream=u{i}.example:80 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() for i in range(4000))
-    s.sendall(batch)
-    got = b""
-    while got.count(b"HTTP/1.1 200") < 4000:
-        chunk = s.recv(1 << 20)
-        assert chunk, got[-300:]
-        got += chunk
-    s.close()
+    _pause_4000(b)
 
-    slow = socket.socket()
-    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    slow.settimeout(10)
-    slow.connect(b.admin)
+    slow = _small_buffered(b.admin)
     try:
         slow.sendall(b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         data = b""
@@ -68,5 +71,5 @@ def test_a_slow_but_steady_reader_of_a_large_answer_keeps_its_connection(berth):
     finally:
         slow.close()
     head, _, body = data.partition(b"\r\n\r\n")
-    length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+    length = _content_length(head)
     assert len(body) == length and how == "fin", (len(body), length, how)
