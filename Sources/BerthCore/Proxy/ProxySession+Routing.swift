@@ -102,6 +102,15 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         answer(.badRequest, status: 411, detail: "\(pool.key) answers in HTTP/1.0, which has no chunked framing: send a Content-Length")
     }
 
+    /// `refuseChunked` where a connection was just handed over (after a wait or a connect): it goes back unused first.
+    @inline(never)
+    func refuseChunked(_ pool: Upstream, givingBack lease: consuming UpstreamLease) {
+        let conn = lease.conn
+        manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+        refuseChunked(pool)
+        drive()
+    }
+
     /// Whether the allowlist admits `key` (an empty list admits all; only allowed on a loopback listener).
     func isAllowed(_ key: PoolKey) -> Bool {
         let allow = worker.settings.allow
@@ -208,12 +217,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // A CONNECT is queued as fresh-only, and the pool hands such a waiter a connect ticket, never a connection
         // that spoke HTTP (ConnectionPool.releaseStep's `replace`, resume's `allowReuse: !fresh`).
         precondition(!needsFreshConnection, "a CONNECT was handed a pooled connection")
-        if _slowPath(pool.answersHTTP10), sendsChunked {
-            let conn = lease.conn
-            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
-            refuseChunked(pool)
-            return drive()
-        }
+        if _slowPath(pool.answersHTTP10), sendsChunked { return refuseChunked(pool, givingBack: lease) }
         send(on: lease, reused: true)
         drive()
     }
@@ -277,10 +281,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         let lease = manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
         if _slowPath(exchange.pool!.answersHTTP10), sendsChunked {
-            let conn = lease.conn
-            manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
-            refuseChunked(exchange.pool!)
-            return drive()
+            return refuseChunked(exchange.pool!, givingBack: lease)
         }
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
         drive()
