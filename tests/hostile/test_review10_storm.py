@@ -94,16 +94,24 @@ def _idler(b, seconds, rng):
         s.close()
 
 
+def _storm(b, o, *, seed, threads, rounds, also=None):
+    """`threads` pipeliners and as many idlers (each `rounds` rounds, seeded from `seed`) against berth at once, with
+    `also` run beside them: none may fail, and every answer must be the right one."""
+    bad = []
+    rng = random.Random(seed)
+    seeds = [rng.randrange(1 << 30) for _ in range(2 * threads)]
+    jobs = [lambda s=s: _pipeliner(b, o, rounds, random.Random(s), bad) for s in seeds[:threads]]
+    jobs += [lambda s=s: _idler(b, rounds, random.Random(s)) for s in seeds[threads:]]
+    if also is not None:
+        jobs.append(also)
+    failed = [r for r in run_threads(jobs, timeout=60) if isinstance(r, Exception)]
+    assert not failed and not bad, (failed, bad[:5])
+
+
 def test_callers_at_max_callers_and_head_memory_get_right_answers_and_none_is_lost(berth, raw_origin):
     o = raw_origin(keepalive_loop(_origin_answers))
     b = berth("--workers", "2", "--max-callers", "48", "--head-memory", "256KiB", "--header-timeout", "3s")
-    bad = []
-    rng = random.Random(10)
-    seeds = [rng.randrange(1 << 30) for _ in range(10)]
-    jobs = [lambda s=s: _pipeliner(b, o, 8, random.Random(s), bad) for s in seeds[:5]]
-    jobs += [lambda s=s: _idler(b, 8, random.Random(s)) for s in seeds[5:]]
-    failed = [r for r in run_threads(jobs, timeout=60) if isinstance(r, Exception)]
-    assert not failed and not bad, (failed, bad[:5])
+    _storm(b, o, seed=10, threads=5, rounds=8)
     totals = stats(b)["totals"]
     assert totals["callers_reclaimed"] > 0 and totals["errors"]["head-memory"] > 0, totals
     # Every session ended and left the lists: the callers gauge is back to zero and berth still answers.
@@ -115,12 +123,5 @@ def test_callers_at_max_callers_and_head_memory_get_right_answers_and_none_is_lo
 def test_a_drain_in_the_middle_of_the_storm_ends_every_session(berth, raw_origin):
     o = raw_origin(keepalive_loop(_origin_answers))
     b = berth("--workers", "2", "--max-callers", "48", "--head-memory", "256KiB", "--drain-timeout", "2s")
-    bad = []
-    rng = random.Random(11)
-    seeds = [rng.randrange(1 << 30) for _ in range(8)]
-    jobs = [lambda s=s: _pipeliner(b, o, 4, random.Random(s), bad) for s in seeds[:4]]
-    jobs += [lambda s=s: _idler(b, 4, random.Random(s)) for s in seeds[4:]]
-    jobs.append(lambda: (time.sleep(2), b.stop(timeout=10)))
-    failed = [r for r in run_threads(jobs, timeout=60) if isinstance(r, Exception)]
-    assert not failed and not bad, (failed, bad[:5])
+    _storm(b, o, seed=11, threads=4, rounds=4, also=lambda: (time.sleep(2), b.stop(timeout=10)))
     assert b.proc.returncode == 0, b.proc.returncode
