@@ -1,4 +1,4 @@
-"""The tree's own rules, checked on every tracked file: no merge-conflict markers, no code file over 400 lines.
+"""The tree's own rules, on every tracked file: no conflict markers, no code file over 400 lines, no sys.path edits.
 
 A merge resolved by hand once left conflict markers in two fuzz/differential files that no test imports: the
 differential stopped with a SyntaxError and nothing in the suite noticed. These checks read what git tracks."""
@@ -46,3 +46,17 @@ def test_no_code_file_is_over_400_lines():
         if n > 400:
             long.append((path, n))
     assert not long, long
+
+
+def test_no_python_file_edits_sys_path():
+    # tests, bench and fuzz share one harness, tests/berthkit, found through PYTHONPATH (set by the scripts that run
+    # them and by tests/conftest.py's rootdir), never by a file inserting paths of its own (issue 21).
+    found = []
+    for path in tracked():
+        if not path.endswith(".py") or path == "tests/test_tree_hygiene.py":
+            continue
+        with open(os.path.join(ROOT, path), "rb") as f:
+            for n, line in enumerate(f, 1):
+                if re.match(rb"\s*sys\.path\.(insert|append)\(", line):
+                    found.append(f"{path}:{n}")
+    assert not found, found

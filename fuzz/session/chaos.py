@@ -7,7 +7,7 @@ slowly or reset, and a SIGTERM during all of it; also (floods) a max-callers lim
 lingering callers are closed for room across workers, /pause?drain= whose client hangs up at once, and freezer
 watches of a stand-in cgroup that freezes and thaws. Seeded and bounded in time. The only invariant is the one a trap
 breaks: berth is alive after every round, answers /healthz, and exits 0 (not by a signal) on the final SIGTERM.
-Usage: chaos.py --seconds 120 [--seed 1] [--workers 2] [--berth PATH]. Exit 0 when berth survived, 1 otherwise."""
+Usage: fuzz/session/chaos.sh --seconds 120 [--seed 1] [--workers 2] [--berth PATH]. Exit 0 when berth survived, 1 otherwise."""
 import argparse
 import os
 import random
@@ -18,10 +18,7 @@ import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from berthkit import Berth  # noqa: E402
+from berthkit import Berth
 
 
 class Origin:
@@ -226,7 +223,7 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--callers", type=int, default=12)
     ap.add_argument("--round", type=float, default=10, help="seconds per berth instance before its SIGTERM")
-    ap.add_argument("--berth", default=os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
+    ap.add_argument("--berth", default=os.environ.get("BERTH_BIN", ".build/release/berth"))
     args = ap.parse_args()
     rng = random.Random(args.seed)
     origins = [Origin(rng.random()) for _ in range(3)]
