@@ -60,3 +60,18 @@ def test_no_python_file_edits_sys_path():
                 if re.match(rb"\s*sys\.path\.(insert|append)\(", line):
                     found.append(f"{path}:{n}")
     assert not found, found
+
+
+def test_berth_is_started_only_by_the_harness():
+    # One launcher (issue 21): berthkit.Berth waits for the ready line; berthkit.spawn starts berth as it is, for the
+    # tests of what comes before that line. A Popen of BERTH_BIN anywhere else is a second launcher.
+    found = []
+    for path in tracked():
+        if not path.endswith(".py") or path.startswith("tests/berthkit/") or path == "tests/test_tree_hygiene.py":
+            continue
+        with open(os.path.join(ROOT, path), "rb") as f:
+            text = f.read()
+        for m in re.finditer(rb"Popen\(\s*\[\s*BERTH_BIN", text):
+            line = text[:m.start()].count(b"\n") + 1
+            found.append(f"{path}:{line}")
+    assert not found, found

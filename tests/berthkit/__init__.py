@@ -25,13 +25,14 @@ from .concurrency import run_threads
 from .factories import closing_factory
 from .http_origin import Origin
 from .http_wire import DEFAULT_TIMEOUT, BufferedSocket, Message, parse_head
-from .process import BERTH_BIN, ROOT, Berth, BerthDidNotStart, parse_address, parse_ready_line, stop_process
+from .process import (BERTH_BIN, LOOPBACK_FLAGS, ROOT, Berth, BerthDidNotStart, parse_address, parse_ready_line, spawn,
+                      stop_process)
 from .raw_client import RawClient, get_req, open_tunnel, raw_request
 from .raw_origin import RawOrigin, ServerConn, echo_handler, free_port, keepalive_loop
 from .waiting import wait_for
 
 __all__ = ["AdminConnection", "Answer", "UnixHTTPConnection", "admin", "admin_json", "stats", "upstream_stats",
            "wait_upstream", "run_threads", "closing_factory", "Origin", "DEFAULT_TIMEOUT", "BufferedSocket", "Message",
-           "parse_head", "BERTH_BIN", "ROOT", "Berth", "BerthDidNotStart", "parse_address", "parse_ready_line",
-           "stop_process", "RawClient", "get_req", "open_tunnel", "raw_request", "RawOrigin", "ServerConn", "echo_handler",
+           "parse_head", "BERTH_BIN", "LOOPBACK_FLAGS", "ROOT", "Berth", "BerthDidNotStart", "parse_address", "parse_ready_line",
+           "spawn", "stop_process", "RawClient", "get_req", "open_tunnel", "raw_request", "RawOrigin", "ServerConn", "echo_handler",
            "free_port", "keepalive_loop", "wait_for"]

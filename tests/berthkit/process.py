@@ -11,6 +11,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Absolute, because some tests run berth from a temporary working directory.
 BERTH_BIN = os.path.abspath(os.environ.get("BERTH_BIN", os.path.join(ROOT, ".build", "release", "berth")))
 READY_PREFIX = "berth listening"
+# The flags a test berth listens with when it names no others: loopback ports the kernel picks.
+LOOPBACK_FLAGS = ("--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+
+
+def spawn(args, env=None, binary=None, wrapper=(), **popen_kw):
+    """berth (or `berth ctl`, `check-config`) started and left as it is: nothing is read and nothing waited for. For
+    tests of what happens before the ready line (a signal at exec, a stderr nobody reads, a start that must fail) and
+    for `Berth` itself. `env` adds to this process's environment; the caller owns the process (`stop_process`)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.Popen([*wrapper, binary or BERTH_BIN, *args], env=full_env, **popen_kw)
 
 
 def stop_process(proc, grace=15, sig=signal.SIGTERM):
@@ -84,14 +95,12 @@ class Berth:
     def __init__(self, args, env=None, binary=None, popen_kw=None, cwd=None, wrapper=(), log_path=None,
                  ready_timeout=20):
         self.args = [*wrapper, binary or BERTH_BIN, *args]
-        full_env = dict(os.environ)
-        full_env.update(env or {})
         self.lines = []  # stderr, line by line, as it arrives (when not sent to log_path)
         self.log_path = log_path
         stderr = open(log_path, "wb") if log_path else subprocess.PIPE
         try:
-            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=stderr, env=full_env, cwd=cwd,
-                                         **(popen_kw or {}))
+            self.proc = spawn(args, env=env, binary=binary, wrapper=wrapper, stdout=subprocess.PIPE, stderr=stderr,
+                              cwd=cwd, **(popen_kw or {}))
         finally:
             if log_path:
                 stderr.close()

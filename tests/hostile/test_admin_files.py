@@ -4,10 +4,10 @@ import subprocess
 
 import pytest
 
-from berthkit import BERTH_BIN
+from berthkit import LOOPBACK_FLAGS, spawn
 from hostile_wire import connect, read_to_end, status_of
 
-BASE = [BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]
+BASE = list(LOOPBACK_FLAGS)
 
 
 def release(fifo):
@@ -30,7 +30,7 @@ def ask(addr, raw, timeout=10):
 
 def run(args, fifo=None, timeout=10):
     """berth with `args`, until it exits or `timeout` (then it is killed): (exit status or 'hung' or 'started', stderr)."""
-    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = spawn(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = p.communicate(timeout=timeout)
         return p.returncode, err
@@ -85,7 +85,7 @@ def test_an_admin_token_file_that_is_not_a_regular_file_is_a_config_error(tmp_pa
     assert f"admin-token-file: cannot read {path}: not a regular file ({expected})" in err, err
     config = tmp_path / "berth.yaml"
     config.write_text(f"profile: same-region-failover\nadmin-token-file: {path}\n")
-    code, err = run([BERTH_BIN, "check-config", str(config)], fifo=path if kind == "fifo" else None)
+    code, err = run(["check-config", str(config)], fifo=path if kind == "fifo" else None)
     assert code == 64, (code, err)
     assert f"{config}:2: admin-token-file: cannot read {path}: not a regular file ({expected})" in err, err
 
@@ -96,6 +96,6 @@ def test_a_tls_ca_file_that_is_a_fifo_is_a_config_error_with_its_line(tmp_path):
     config = tmp_path / "berth.yaml"
     config.write_text("profile: same-region-failover\ndestinations:\n  - match: \"127.0.0.1:9443\"\n"
                       f"    tls:\n      ca-file: {fifo}\n")
-    code, err = run([BERTH_BIN, "check-config", str(config)], fifo=fifo)
+    code, err = run(["check-config", str(config)], fifo=fifo)
     assert code == 64, (code, err)
     assert f"{config}:5: " in err and "ca-file" in err and "not a regular file (a FIFO)" in err, err

@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-from berthkit import BERTH_BIN
+from berthkit import LOOPBACK_FLAGS, spawn
 
 
 def _notified(sock):
@@ -27,10 +27,8 @@ def test_ready_comes_after_the_listening_line_and_stopping_at_sigterm(abstract):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         name = f"\0berth-notify-{os.getpid()}" if abstract else os.path.join(d, "notify")
         sock.bind(name)
-        env = dict(os.environ, NOTIFY_SOCKET="@" + name[1:] if abstract else name)
-        p = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
-                              "--admin", "127.0.0.1:0"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        env = {"NOTIFY_SOCKET": "@" + name[1:] if abstract else name}
+        p = spawn(LOOPBACK_FLAGS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         try:
             ready = _notified(sock)
             assert ready == "READY=1", ready

@@ -13,17 +13,15 @@ import signal
 import subprocess
 import time
 
-from berthkit import BERTH_BIN
+from berthkit import LOOPBACK_FLAGS, spawn
 
 HELD = {signal.SIGHUP, signal.SIGTERM, signal.SIGINT}
 
 
 def _start_with_pending(sig):
     """berth started with its held signals blocked (as at exec after the preinit block), and `sig` sent at once."""
-    p = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
-                          "--admin", "127.0.0.1:0"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, HELD))
+    p = spawn(LOOPBACK_FLAGS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+              preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, HELD))
     p.send_signal(sig)
     return p
 
@@ -66,9 +64,8 @@ def test_a_reload_sent_while_loading_is_a_reload():
 def test_ctl_keeps_the_default_actions():
     """`berth ctl` and `check-config` let the signals through as the launcher sent them: a SIGINT pending at exec
     ends `ctl` by the signal (as Ctrl-C does `ctl top`)."""
-    p = subprocess.Popen([BERTH_BIN, "ctl", "--admin", "127.0.0.1:9", "top"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, HELD))
+    p = spawn(["ctl", "--admin", "127.0.0.1:9", "top"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+              stdin=subprocess.DEVNULL, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, HELD))
     p.send_signal(signal.SIGINT)
     try:
         p.communicate(timeout=10)

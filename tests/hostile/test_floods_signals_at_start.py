@@ -8,15 +8,13 @@ import time
 
 import pytest
 
-from berthkit import BERTH_BIN
+from berthkit import LOOPBACK_FLAGS, spawn
 
 ROUNDS = 5
 
 
 def _start():
-    return subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
-                             "--admin", "127.0.0.1:0", "--workers", "4"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return spawn([*LOOPBACK_FLAGS, "--workers", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _signal_while_starting(p, sig):

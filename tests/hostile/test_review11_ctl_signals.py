@@ -8,12 +8,11 @@ Before: `--log-level info ctl top` outlived its SIGHUP."""
 import os
 import pty
 import signal
-import subprocess
 import time
 
 import pytest
 
-from berthkit import BERTH_BIN
+from berthkit import spawn
 
 
 @pytest.mark.parametrize("args", [["ctl", "top"], ["--log-level", "info", "ctl", "top"]], ids=["plain", "option-first"])
@@ -21,8 +20,7 @@ def test_ctl_top_dies_of_a_sighup_wherever_its_options_are(berth, args):
     b = berth()
     host, port = b.admin
     primary, secondary = pty.openpty()
-    p = subprocess.Popen([BERTH_BIN, *args], stdin=secondary, stdout=secondary, stderr=secondary,
-                         env=dict(os.environ, BERTH_ADMIN=f"{host}:{port}"))
+    p = spawn(args, stdin=secondary, stdout=secondary, stderr=secondary, env={"BERTH_ADMIN": f"{host}:{port}"})
     os.close(secondary)
     try:
         time.sleep(1.0)  # top is drawing

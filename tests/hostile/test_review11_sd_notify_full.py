@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 
-from berthkit import BERTH_BIN
+from berthkit import LOOPBACK_FLAGS, spawn
 
 
 def _full_datagram_socket(path):
@@ -34,10 +34,8 @@ def test_a_notify_socket_whose_queue_is_full_does_not_hold_the_start_or_the_stop
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "notify")
         sock = _full_datagram_socket(path)
-        env = dict(os.environ, NOTIFY_SOCKET=path)
-        p = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
-                              "--admin", "127.0.0.1:0"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        p = spawn(LOOPBACK_FLAGS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                  env={"NOTIFY_SOCKET": path})
         try:
             line = p.stdout.readline()
             assert line.startswith("berth listening"), line
@@ -68,10 +66,8 @@ def test_notify_socket_names_that_are_not_a_datagram_socket_are_ignored():
                  "relative/path", ""]
         try:
             for name in names:
-                env = dict(os.environ, NOTIFY_SOCKET=name)
-                p = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0",
-                                      "--admin", "127.0.0.1:0"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                p = spawn(LOOPBACK_FLAGS, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={"NOTIFY_SOCKET": name})
                 try:
                     line = p.stdout.readline()
                     assert line.startswith("berth listening"), (name, line, p.stderr.read()[-500:])

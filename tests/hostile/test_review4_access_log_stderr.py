@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from berthkit import BERTH_BIN, RawClient, get_req, keepalive_loop, parse_ready_line, stats, stop_process
+from berthkit import LOOPBACK_FLAGS, RawClient, spawn, get_req, keepalive_loop, parse_ready_line, stats, stop_process
 
 # Each line is ~500 bytes: 1000 of them are ~8 pipe buffers (64 KiB each), so the pipe fills well before the end.
 REQUESTS = 1000
@@ -14,8 +14,7 @@ REQUESTS = 1000
 
 def start_with_stderr(fd, *flags):
     """berth with `fd` as its stderr (the test's own pipe end), and its proxy address."""
-    proc = subprocess.Popen([BERTH_BIN, "--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0", *flags],
-                            stdout=subprocess.PIPE, stderr=fd)
+    proc = spawn([*LOOPBACK_FLAGS, *flags], stdout=subprocess.PIPE, stderr=fd)
     line = proc.stdout.readline().decode()
     proxy, admin = parse_ready_line(line)
     return proc, proxy, admin
