@@ -6,13 +6,12 @@ compares pooled TLS against pooled TLS. The `-new` variants open a fresh upstrea
 (berth --max-requests-per-connection 1, HAProxy http-server-close): every request then pays a handshake, which
 resumes the cached session, so they measure what pooling saves and what a resumed handshake costs.
 """
-import json
 import os
 import subprocess
-import urllib.request
 
 import procs
 import proxy_start
+from berthkit import stats
 
 TARGETS = ("berth-tls", "haproxy-tls", "nginx-tls", "berth-tls-new", "haproxy-tls-new")
 
@@ -85,8 +84,7 @@ def handshakes(target):
     admin = ADMINS.get(target)
     if admin is None:
         return None
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin}/stats", timeout=10) as r:
-        totals = json.loads(r.read())["totals"]
+    totals = stats(("127.0.0.1", admin), timeout=10)["totals"]
     return {"requests": totals["requests"], "connections_opened": totals["connections"]["opened"], **totals["tls"]}
 
 

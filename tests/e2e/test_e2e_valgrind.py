@@ -119,8 +119,7 @@ def _traffic(b, origin, raw_origin):
     assert admin(b, "POST", "/evict", timeout=30)[0] == 200
     assert admin(b, "POST", f"/evict?upstream={hp}&forget=true", timeout=30)[0] == 200
     assert admin(b, "GET", "/stats", timeout=30)[0] == 200
-    with __import__("urllib.request").request.urlopen(f"{b.admin_url}/metrics", timeout=30) as resp:
-        assert resp.status == 200
+    assert admin(b, "GET", "/metrics", timeout=30).status == 200
     n += 2
     # concurrent callers
     res = []

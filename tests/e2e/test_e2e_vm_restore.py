@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from berthkit import stats, upstream_stats, wait_for
+from berthkit import admin, stats, upstream_stats, wait_for
 from e2e_helpers import send
 
 
@@ -191,6 +191,5 @@ def test_sigterm_during_a_burst_exits_cleanly(start_berth, raw_origin, restore):
 
 
 def _metrics(b):
-    import urllib.request
-    with urllib.request.urlopen(f"{b.admin_url}/metrics", timeout=5) as resp:
-        return resp.status, resp.read().decode()
+    r = admin(b, "GET", "/metrics", timeout=5)
+    return r.status, r.text

@@ -2,12 +2,13 @@
 descriptor budget: berth's own reserve (32 + 8 per worker, ~6 + 6 per worker used) could not hold them, so a flood at
 the limit with --workers 8 filled the whole RLIMIT_NOFILE (300 of 300), the admin's 16 connections and max-total's
 upstream connections included. They now have a share of their own in `max-callers auto`."""
-import http.client
 import os
 import resource
 import socket
 import threading
 import time
+
+from berthkit import admin
 
 NOFILE = 300
 WORKERS = 8
@@ -25,12 +26,7 @@ def max_callers(b):
 
 
 def healthz(b):
-    c = http.client.HTTPConnection(*b.admin, timeout=3)
-    try:
-        c.request("GET", "/healthz")
-        return c.getresponse().status
-    finally:
-        c.close()
+    return admin(b, "GET", "/healthz", timeout=3).status
 
 
 def test_a_flood_at_the_limit_leaves_the_admin_and_upstream_shares(berth, raw_origin):

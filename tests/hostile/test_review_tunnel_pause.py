@@ -1,9 +1,8 @@
 """Review of tunnels under the freezer watch: the pool a CONNECT opens while its endpoint is frozen follows the thaw."""
 import json
 import threading
-import urllib.request
 
-from berthkit import stats, wait_for
+from berthkit import admin, stats, wait_for
 from hostile_wire import connect, status_of
 from berthkit import echo_handler
 
@@ -48,9 +47,8 @@ def test_a_connect_held_by_a_frozen_endpoint_goes_through_on_the_thaw(berth, raw
     o = raw_origin(echo_handler)
     _events(tmp_path, frozen=True)
     b = berth("--tls", "--connect-port", str(o.port), "--acquire-timeout", "8s", "--freezer-poll-interval", "50ms")
-    req = urllib.request.Request(f"{b.admin_url}/watch?upstream={o.hostport}&cgroup={tmp_path}", method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 200, r.read()
+    r = admin(b, "POST", f"/watch?upstream={o.hostport}&cgroup={tmp_path}", timeout=10)
+    assert r.status == 200, r.text
     wait_for(lambda: any(u.get("paused_by") == "watch" for u in _pools(b, o.hostport)), timeout=10,
              what="the watch to pause the endpoint")
     out = [None]

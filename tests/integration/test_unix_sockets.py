@@ -62,8 +62,7 @@ def test_http_client_over_af_unix_keeps_its_connection(berths, origin, tmp):
         r = c.getresponse()
         assert (r.status, r.read()) == (200, f"hello /k{i}".encode())
     c.close()
-    import urllib.request
-    doc = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{b.admin[1]}/stats", timeout=5).read())
+    doc = stats(b, timeout=5)
     assert doc["totals"]["callers_accepted"] == 1 and doc["totals"]["requests_received"] == 5, doc["totals"]
 
 
