@@ -114,15 +114,8 @@ struct CtlClient {
             guard ok == 0 else { close(fd); throw CtlError(unreachable: "cannot connect to \(target.display): \(errnoText(ok))") }
             return fd
         case .tcp(let host, let port):
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            hints.ai_flags = AI_NUMERICSERV
-            var list: UnsafeMutablePointer<addrinfo>?
-            let rc = getaddrinfo(host, String(port), &hints, &list)
-            guard rc == 0, let first = list else {
-                throw CtlError(unreachable: "cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
-            }
-            defer { freeaddrinfo(list) }
+            let first = try CtlLookup.addresses(of: host, port: port, timeout: timeout)
+            defer { freeaddrinfo(first) }
             var lastError: CInt = 0
             var next: UnsafeMutablePointer<addrinfo>? = first
             while let ai = next {

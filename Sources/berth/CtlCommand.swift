@@ -43,7 +43,7 @@ struct CtlOptions: ParsableArguments {
             + "The admin address is --admin HOST:PORT or unix:PATH [\(ConfigKey.admin.environmentVariable)].", valueName: "file"))
     var tokenFile: String?
 
-    @Option(name: .customLong("timeout"), help: ArgumentHelp("How long to wait for berth, in seconds: for the connect, and for the whole answer.", valueName: "seconds"))
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("How long to wait for berth, in seconds: for the name lookup, the connect, and the whole answer.", valueName: "seconds"))
     var timeout: Double = 30
 
     @Flag(name: .customLong("json"), help: "Print berth's JSON answer as it came instead of a readable summary.")
