@@ -41,7 +41,8 @@ class Vanish:
     peer. `drop`: every packet of them is dropped both ways (no ACK, no RST: a deleted container). `reset`: what
     berth sends on them is answered by a reset and what the old peer sends is dropped (the address taken over by a
     host that never knew them). New connections pass, but with `all` every packet to `port` is dropped, SYNs
-    included, and with `payload` every segment carrying data to `port`. The table is named by this process's PID
+    included, with `payload` every segment carrying data to `port`, and with `syn` only the SYNs of new connections
+    (a connect that hangs while established connections carry on). The table is named by this process's PID
     (tests of several worktrees may run at once) and deleted at the block's end; raises NftablesUnavailable."""
 
     def __init__(self):
@@ -61,11 +62,14 @@ class Vanish:
         assert r.returncode == 0, r.stderr
 
     def lose(self, port, how="drop"):
-        """Applies the fault (see the class); returns the client ports it cut off ([] for `all` and `payload`)."""
-        if how in ("all", "payload"):
+        """Applies the fault (see the class); returns the client ports it cut off ([] for `all`, `payload` and `syn`)."""
+        if how in ("all", "payload", "syn"):
             # all: the host itself gone, new connections' SYNs dropped too. payload: the handshake passes (its
-            # segments are small), then every segment that carries data to `port` is lost.
-            self._rule(f"tcp dport {port} drop" if how == "all" else f"tcp dport {port} ip length > 100 drop")
+            # segments are small), then every segment that carries data to `port` is lost. syn: the client's kernel
+            # sends the SYN again a second later, so removing the table lets the connect finish then.
+            rule = {"all": f"tcp dport {port} drop", "payload": f"tcp dport {port} ip length > 100 drop",
+                    "syn": f"tcp dport {port} tcp flags & (syn | ack) == syn drop"}[how]
+            self._rule(rule)
             return []
         assert how in ("drop", "reset"), how
         ports = established_client_ports(port)

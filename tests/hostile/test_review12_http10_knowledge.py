@@ -10,6 +10,9 @@ first answer came back HTTP/1.0 went out chunked on the very connection that ans
 import threading
 import time
 
+import pytest
+
+from berthkit import wait_for
 from hostile_wire import connect, read_response, read_to_end, status_of
 
 SMUGGLED = "GET /SMUGGLED HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -123,6 +126,54 @@ def test_a_chunked_request_queued_behind_the_first_http10_answer_is_not_sent_chu
     assert status_of(head) == 200, head
     raw, _ = read_to_end(queued, timeout=5)
     queued.close()
+    time.sleep(0.3)
+    assert status_of(raw) == 411, raw
+    assert "GET /SMUGGLED" not in seen and "POST /p" not in seen, seen
+
+
+def test_a_chunked_request_whose_connect_outlasts_the_first_http10_answer_is_refused(berth, raw_origin):
+    # The connect path's own check (connectSucceeded): the POST is admitted while nothing is known of the server,
+    # its connect hangs (its SYN dropped), the first request's answer says HTTP/1.0 meanwhile, and the connect then
+    # finishes. On loopback a connect otherwise always beats any answer, so only a dropped SYN shows this path.
+    try:
+        from berthkit.nftables import NftablesUnavailable, Vanish
+        vanish = Vanish()
+    except NftablesUnavailable as e:
+        pytest.skip(str(e))
+    seen = []
+
+    def handler(conn):
+        while True:
+            msg = conn.read_request_head()
+            if msg is None:
+                return
+            seen.append(f"{msg.method} {msg.target}")
+            n = int(msg.header("Content-Length") or 0)
+            if n:
+                conn.read_exact(n)
+            if msg.target == "/slow":
+                time.sleep(0.5)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok")
+
+    b = berth("--connect-timeout", "8s", "--socket-timeout", "8s")
+    o = raw_origin(handler)
+    try:
+        first = connect(b.proxy)
+        first.sendall(f"GET http://{o.hostport}/slow HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
+        wait_for(lambda: seen == ["GET /slow"], timeout=5, what="the first request at the origin")
+        vanish.lose(o.port, "syn")
+        post = connect(b.proxy)
+        post.sendall(chunked_post(o.hostport))
+        head, _ = read_response(first)
+        # The answer is in, so berth knows the server answers HTTP/1.0; the POST's SYN is sent again ~1 s after the
+        # first one, and now passes.
+        vanish.close()
+        first.close()
+        assert status_of(head) == 200, head
+        raw, _ = read_to_end(post, timeout=10)
+        post.close()
+    finally:
+        vanish.close()
     time.sleep(0.3)
     assert status_of(raw) == 411, raw
     assert "GET /SMUGGLED" not in seen and "POST /p" not in seen, seen
