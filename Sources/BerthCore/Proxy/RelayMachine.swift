@@ -84,8 +84,8 @@ enum RelayFault: Equatable {
     /// The answer's detail.
     var detail: String {
         switch self {
-        case .head(let e): return "response head: \(e)"
-        case .chunkedBody(let e): return "chunked body: \(e)"
+        case .head(let e): return "response head: \(e.detail)"
+        case .chunkedBody(let e): return "chunked body: \(e.detail)"
         case .refused(let r): return r.detail
         }
     }
