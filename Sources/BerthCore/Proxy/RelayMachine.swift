@@ -264,7 +264,7 @@ extension Exchange {
             status: parser.head.status, framing: framing,
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
             callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings,
-            hasOtherCoding: otherCodings)
+            hasOtherCoding: otherCodings, namesChunked: codings && ResponsePlan.namesChunked(parser.head.headers))
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)
