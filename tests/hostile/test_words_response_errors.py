@@ -1,5 +1,6 @@
 """words: an upstream response berth refuses (502 invalid-response) is named in words with the codec's stable name,
-never a Swift case name (before: `berth: invalid-response: response head: invalidStatusLine`)."""
+never a Swift case name (before: `berth: invalid-response: response head: invalidStatusLine`); and a 408 names its
+timeout."""
 import re
 
 import pytest
@@ -37,3 +38,16 @@ def test_a_refused_response_is_named_in_words(berth, raw_origin, response, detai
     body = raw.partition(b"\r\n\r\n")[2]
     assert body.startswith(b"berth: invalid-response: ") and detail in body, body
     assert not CAMEL.search(raw), raw
+
+
+def test_a_head_too_slow_says_which_timeout_and_how_long(berth):
+    """408 named the limit it broke (before: "request head not received in time", with no timeout named)."""
+    b = berth("--header-timeout", "300ms")
+    s = connect(b.proxy)
+    try:
+        s.sendall(b"GET http://127.0.0.1:9/ HTTP/1.1\r\nHost: 127.0.0.1:9\r\n")
+        raw, how = read_to_end(s, timeout=5)
+    finally:
+        s.close()
+    assert status_of(raw) == 408 and header_of(raw, "Berth-Error") == "header-timeout", raw
+    assert raw.endswith(b"berth: header-timeout: no whole request head within 0.3s of its first byte (header-timeout)\n"), raw
