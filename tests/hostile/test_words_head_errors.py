@@ -121,3 +121,11 @@ def test_a_bad_chunked_request_body_is_named_in_words(berth, raw_origin, body, n
     assert split_answer(got)[1].startswith(prefix), got
     assert_plain_words(got, words, name)
     assert_documented(split_answer(got)[1][len(prefix):].decode().rstrip("\n"), name, 400)
+
+
+def test_a_bad_socket_timeout_field_says_it_is_not_a_duration(berth):
+    """Before: `Berth-Socket-Timeout: write 125ms, 2s or 5m`, an order with no statement of what was wrong."""
+    b = berth()
+    got = exchange(b.proxy, (G + H + "Berth-Socket-Timeout: 5x\r\nConnection: close\r\n\r\n").encode())
+    assert status_of(got) == 400, got[:300]
+    assert split_answer(got)[1] == b"berth: bad-request: Berth-Socket-Timeout is not a duration (write 125ms, 2s or 5m)\n", got
