@@ -95,7 +95,7 @@ public enum HTTP1Error: Error, Equatable, Sendable {
         case .invalidChunkFraming:
             return "malformed chunk: its data not followed by CRLF, a bad byte or a line too long in its size line"
         case .trailerTooLarge: return "trailer section too large"
-        case .invalidStatusLine: return "malformed status line"
+        case .invalidStatusLine: return "malformed or too long status line"
         case .truncatedBody: return "the body ended before its framing said it would"
         }
     }

@@ -18,13 +18,15 @@ def _serve(response):
 
 
 @pytest.mark.parametrize("response,detail", [
-    (b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n", b"response head: malformed status line (invalid-status-line)"),
+    (b"HTTP/1.1 2OO OK\r\nContent-Length: 0\r\n\r\n", b"response head: malformed or too long status line (invalid-status-line)"),
     (b"HTTP/1.1 200 OK\r\nB@d: x\r\nContent-Length: 0\r\n\r\n", b"response head: malformed header field name"),
+    (b"HTTP/1.1 200 " + b"K" * 9000 + b"\r\nContent-Length: 0\r\n\r\n",
+     b"response head: malformed or too long status line (invalid-status-line)"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
      b"response head: Content-Length given more than once with different values (conflicting-content-length)"),
     (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
      b"chunked body: malformed chunk size: it must be 1 to 15 hexadecimal digits (invalid-chunk-size)"),
-], ids=["status-line", "header-name", "content-length", "chunk-size"])
+], ids=["status-line", "header-name", "status-line-long", "content-length", "chunk-size"])
 def test_a_refused_response_is_named_in_words(berth, raw_origin, response, detail):
     o = raw_origin(_serve(response))
     b = berth()
