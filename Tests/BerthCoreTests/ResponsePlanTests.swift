@@ -6,10 +6,10 @@ import HTTP1
 final class ResponsePlanTests: XCTestCase {
     func plan(_ status: Int, _ framing: BodyFraming = .contentLength(2), version: HTTPVersion = .http11,
               upgrade: Bool = false, requestDone: Bool = true, keep: Bool = true, shuttingDown: Bool = false,
-              codings: Bool = false, otherCodings: Bool = false) -> ResponsePlan {
+              codings: Bool = false, otherCodings: Bool = false, chunked: Bool = false) -> ResponsePlan {
         ResponsePlan.plan(status: status, framing: framing, version: version, isUpgrade: upgrade,
                           requestDone: requestDone, callerKeepAlive: keep, shuttingDown: shuttingDown,
-                          hasTransferEncoding: codings, hasOtherCoding: otherCodings)
+                          hasTransferEncoding: codings, hasOtherCoding: otherCodings, namesChunked: chunked)
     }
 
     func final(_ framing: BodyFraming, keep: Bool, reframe: Reframe = .asIs) -> ResponsePlan {
@@ -73,16 +73,35 @@ final class ResponsePlanTests: XCTestCase {
         XCTAssertEqual(plan(200, .untilClose, codings: true), final(.untilClose, keep: false))
     }
 
+    /// Should refuse a close-delimited body whose codings name chunked (so not last: `chunked, gzip`), for any caller:
+    /// a client that takes any chunked for the framing would read its bytes as chunks. A list without chunked goes on.
+    func testChunkedNotLastIsRefused() {
+        XCTAssertEqual(plan(200, .untilClose, codings: true, chunked: true), .invalid(.chunkedNotLast))
+        XCTAssertEqual(plan(200, .untilClose, version: .http10, codings: true, chunked: true), .invalid(.chunkedNotLast))
+        XCTAssertEqual(plan(200, .untilClose, codings: true), final(.untilClose, keep: false))
+        XCTAssertTrue(ResponsePlan.Refusal.chunkedNotLast.detail.contains("not as the last coding"))
+    }
+
+    func headers(_ lines: [String]) -> HTTPHeaders {
+        var h = HTTPHeaders()
+        for l in lines { h.append(name: "Transfer-Encoding", value: l) }
+        return h
+    }
+
     /// Should find a coding besides chunked in any Transfer-Encoding line, whatever the case or spaces.
     func testOtherCodingsAreFoundInEveryLine() {
-        func headers(_ lines: [String]) -> HTTPHeaders {
-            var h = HTTPHeaders()
-            for l in lines { h.append(name: "Transfer-Encoding", value: l) }
-            return h
-        }
         XCTAssertFalse(ResponsePlan.namesOtherCoding(headers(["chunked"])))
         XCTAssertFalse(ResponsePlan.namesOtherCoding(headers([" Chunked\t"])))
         XCTAssertTrue(ResponsePlan.namesOtherCoding(headers(["gzip, chunked"])))
         XCTAssertTrue(ResponsePlan.namesOtherCoding(headers(["gzip", "chunked"])))
+    }
+
+    /// Should find chunked in any Transfer-Encoding line, whatever the case or spaces, and not in a name containing it.
+    func testChunkedIsFoundInEveryLine() {
+        XCTAssertTrue(ResponsePlan.namesChunked(headers(["chunked, gzip"])))
+        XCTAssertTrue(ResponsePlan.namesChunked(headers([" CHUNKED ,gzip"])))
+        XCTAssertTrue(ResponsePlan.namesChunked(headers(["chunked", "identity"])))
+        XCTAssertFalse(ResponsePlan.namesChunked(headers(["gzip"])))
+        XCTAssertFalse(ResponsePlan.namesChunked(headers(["xchunked, gzip"])))
     }
 }

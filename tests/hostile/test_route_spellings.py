@@ -72,7 +72,7 @@ def test_a_name_outside_the_allowlist_is_refused_in_every_spelling(berth, raw_or
 @pytest.mark.parametrize("target", ["ftp://localhost:{p}/file", "ws://localhost:{p}/socket", "http:///x",
                                     "https:///x"])
 def test_a_target_without_an_http_scheme_or_an_authority_is_refused_before_routing(berth, raw_origin, target):
-    # The codec refuses it (400 invalidTarget), so routing's own 501 guard for such a target, the one the walk
+    # The codec refuses it (400 invalid-target), so routing's own 501 guard for such a target, the one the walk
     # reordered, is never reached: no pool is made and nothing goes upstream either way.
     o = raw_origin(keepalive_loop(lambda conn, msg: conn.respond(200, b"ok")))
     b = berth("--workers", "1")

@@ -111,7 +111,7 @@ final class AdminConnection: ChannelDelegate {
                     start(head)
                 }
             } catch {
-                reply(AdminResponse.error(error.status, error.adminMessage), keepAlive: false)
+                reply(AdminResponse.error(error.status, error.detail), keepAlive: false)
             }
         }
         guard !closed && !closing else { return }
@@ -133,10 +133,13 @@ final class AdminConnection: ChannelDelegate {
     private func start(_ head: RequestHead) {
         switch head.framing {
         case .contentLength(let n):
-            guard n <= 1 << 20 else { return reply(AdminResponse.error(413, "admin requests take no body"), keepAlive: false) }
+            guard n <= 1 << 20 else {
+                return reply(AdminResponse.error(413, "admin requests take no body (one over 1 MiB is refused; a smaller one is read and dropped)"),
+                             keepAlive: false)
+            }
             discard = n
         case .chunked:
-            return reply(AdminResponse.error(400, "admin requests take no body"), keepAlive: false)
+            return reply(AdminResponse.error(400, "admin requests take no body (a chunked one is refused)"), keepAlive: false)
         default: break
         }
         busy = true

@@ -45,7 +45,8 @@ extension ProxySession {
         case .headerTimeout:
             // Slowloris: a head that dribbles in is cut off, whatever its pace.
             worker.counters[.headerTimeouts] &+= 1
-            answer(.headerTimeout, detail: "request head not received in time", closeAfter: true)
+            let seconds = Double(worker.settings.headerTimeout) / 1e9
+            answer(.headerTimeout, detail: "no whole request head within \(seconds)s of its first byte (header-timeout)", closeAfter: true)
         case .close:
             // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).
             close()

@@ -33,7 +33,7 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         // The presence bit first: a lookup by name classifies the name afresh (~180 instructions per request).
         if exchange.request.namesSocketTimeout, let override = ProxySession.field(&exchange.request, named: "berth-socket-timeout") {
             guard let d = DurationSyntax.nanoseconds(parsing: override) else {
-                return answer(.badRequest, detail: "Berth-Socket-Timeout: write 125ms, 2s or 5m")
+                return answer(.badRequest, detail: "Berth-Socket-Timeout is not a duration (write 125ms, 2s or 5m)")
             }
             exchange.socketTimeout = min(d, worker.settings.socketCeiling)
         }

@@ -202,7 +202,7 @@ final class ProxySession: ChannelDelegate {
                 releaseHeadBytes()
                 worker.counters[.badRequests] &+= 1
                 // The byte stream has no trustworthy boundary any more: answer, then close.
-                return answer(.badRequest, status: error.status, detail: "\(error)", closeAfter: true)
+                return answer(.badRequest, status: error.status, detail: error.detail, closeAfter: true)
             }
             switch result {
             case .needMore:
@@ -268,7 +268,7 @@ final class ProxySession: ChannelDelegate {
         case .invalidRequestBody(let error):
             abortUpstream(reason: .requestIncomplete)
             exchange.callerKeepAlive = false
-            answer(.badRequest, detail: "invalid chunked request body: \(error)")
+            answer(.badRequest, detail: "invalid chunked request body: \(error.detail)")
         case .retry(let reason):
             abortUpstream(reason: .error, rerouting: true)
             retry(reason)

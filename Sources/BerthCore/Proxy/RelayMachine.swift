@@ -84,8 +84,8 @@ enum RelayFault: Equatable {
     /// The answer's detail.
     var detail: String {
         switch self {
-        case .head(let e): return "response head: \(e)"
-        case .chunkedBody(let e): return "chunked body: \(e)"
+        case .head(let e): return "response head: \(e.detail)"
+        case .chunkedBody(let e): return "chunked body: \(e.detail)"
         case .refused(let r): return r.detail
         }
     }
@@ -264,7 +264,7 @@ extension Exchange {
             status: parser.head.status, framing: framing,
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
             callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings,
-            hasOtherCoding: otherCodings)
+            hasOtherCoding: otherCodings, namesChunked: codings && ResponsePlan.namesChunked(parser.head.headers))
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)
