@@ -105,6 +105,23 @@ extension ProxySession {
         retryPending = true
     }
 
+    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
+    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
+    func upstreamTookBytes() {
+        guard let up = machine.state.connection, up.channel.reading else { return }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
+    }
+
+    /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
+    func upstreamDrained() {
+        guard let up = machine.state.connection else { return }
+        // A failed write ends nothing by itself: the upstream's read side says what it sent before (RelayDriver).
+        if up.channel.writeError != 0 { return relay() }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
+    }
+
     func upstreamTimedOut() {
         if _slowPath(exchange.headIsLate(now: worker.now)) { return responseHeadTimedOut() }
         if _slowPath(exchange.trailerIsLate(now: worker.now)) { return requestTrailerTimedOut() }
