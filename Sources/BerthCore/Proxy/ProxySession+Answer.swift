@@ -149,7 +149,9 @@ extension ProxySession {
         guard lingerLeft > 0 else { return close() }
         caller.shutdownWrite()
         caller.discardInput()
-        apply(SessionMachine.lingering(idleTimeout: worker.settings.callerIdleTimeout))
+        let idle = worker.settings.callerIdleTimeout
+        if lingerDrainsBody { lingerEnds = SessionMachine.lingerEnds(now: worker.now, idleTimeout: idle) }
+        apply(SessionMachine.lingering(idleTimeout: idle, overBody: lingerDrainsBody))
         caller.startReading()
         worker.sessionLingers(self)
     }
@@ -186,12 +188,17 @@ extension ProxySession {
     /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,
     /// and past the budget the session closes, unless its answer is still in flight, or the bytes are the rest of a
     /// request body behind an early answer (`lingerDrainsBody`): a close then would reset the answer away, in the
-    /// kernel or in a client that reads only once its body is written, so the reading goes on, under the linger timer. A read before the
-    /// answer left (a turn scheduled earlier) is only dropped.
+    /// kernel or in a client that reads only once its body is written, so the reading goes on, each read giving it
+    /// another `lingerGap` up to the linger's end (`lingerEnds`). A read before the answer left (a turn scheduled
+    /// earlier) is only dropped.
     func lingered() {
         let n = caller.pendingInput
         caller.discardInput()
         guard caller.pendingOutput == 0 else { return }
+        // More of the body: another gap before the silence that ends the linger (within its end).
+        if lingerEnds != 0 && n > 0 {
+            apply(SessionMachine.lingeredOverBody(now: worker.now, ends: lingerEnds, idleTimeout: worker.settings.callerIdleTimeout))
+        }
         lingerLeft -= n
         guard lingerLeft <= 0 else { return }
         guard lingerDrainsBody || Socket.queuedToSend(caller.fd) > 0 else { return close() }

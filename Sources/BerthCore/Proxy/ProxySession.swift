@@ -37,8 +37,11 @@ final class ProxySession: ChannelDelegate {
     /// flight, `lingered`); 0: it closes at once.
     var lingerLeft = 0
     /// The linger reads the rest of a request body behind an early answer: no byte budget ends it, only the
-    /// caller's FIN or the linger timer (a client that reads only once its body is written: `lingered`).
+    /// caller's FIN, a silence of `lingerGap` or the linger's end (a client that reads only once its body is
+    /// written: `lingered`).
     var lingerDrainsBody = false
+    /// When a linger over a body ends whatever the caller sends (`SessionMachine.lingerEnds`); 0 for other lingers.
+    var lingerEnds: Nanos = 0
     /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
     /// Bytes of the unfinished request head read so far, counted in `worker.headBytes` against --head-memory.
