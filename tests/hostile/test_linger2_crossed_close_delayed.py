@@ -60,6 +60,23 @@ def _answer_half_close_read_on(conn):
         pass
 
 
+def _answer_half_close_read_head_close(conn):
+    """The same answer and FIN, then the origin reads the next head only and closes over whatever body it left
+    unread (a reset when some is left): the reset comes after the origin read the head."""
+    msg = conn.read_request()
+    if msg is None:
+        return
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    conn.sock.settimeout(1)
+    try:
+        conn.read_request_head()
+    except (OSError, EOFError):
+        pass
+
+
 def _pipelined_posts(b, hp, body=b"abc"):
     """A caller pipelines two POSTs: the second takes the pooled connection the moment the first answer is relayed,
     crossing the origin's FIN. Returns the statuses the caller read."""
@@ -98,4 +115,21 @@ def test_a_post_a_half_closed_origin_read_is_not_sent_twice_off_loopback(berth, 
     finally:
         o.close()
     assert seconds == RUNS, f"{seconds} deliveries of {RUNS} POSTs: a half-closed origin that read one got it again"
+    assert seen == [[200, 502]] * RUNS, seen
+
+
+@pytest.mark.parametrize("size", [1200, 30000])
+def test_a_post_whose_head_a_half_closed_origin_read_before_its_reset_is_not_sent_twice(berth, link, size):
+    """The origin reads the crossed request's head and closes over its body (a reset, a round trip behind the FIN):
+    its kernel acknowledged the request first (a read of all of it, or every second full segment at once), so berth
+    answers 502 and the origin has it once."""
+    o = _origin_in(link, _answer_half_close_read_head_close)
+    b = berth()
+    try:
+        seen = [_pipelined_posts(b, o.hostport, body=b"p" * size) for _ in range(RUNS)]
+        time.sleep(1.2)
+        seconds = sum(1 for _, msg in o.requests if msg.target.endswith("/second"))
+    finally:
+        o.close()
+    assert seconds == RUNS, f"{seconds} deliveries of {RUNS} POSTs: an origin that read the head got it again"
     assert seen == [[200, 502]] * RUNS, seen
