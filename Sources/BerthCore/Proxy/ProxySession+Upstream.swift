@@ -100,6 +100,7 @@ extension ProxySession {
         // from its passed time (1 ns at each body byte) and its acknowledged bytes would be compared with what the
         // dead one had sent before, finding "none acknowledged" on a peer that read the request.
         exchange.deadPeerWatch = false
+        exchange.awaitingReset = false
         exchange.upstreamBacklog = 0
         exchange.pool?.counters.countRetry(reason)
         retryPending = true
