@@ -138,6 +138,11 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertEqual(SessionMachine.lingeredOverBody(now: 10 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 5 * s))
         XCTAssertEqual(SessionMachine.lingeredOverBody(now: 35 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 2 * s))
         XCTAssertEqual(SessionMachine.lingeredOverBody(now: 38 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 1))
+        // An answer in flight holds the session at the caller limit for the first 2 s only (a linger from 7 s).
+        XCTAssertTrue(SessionMachine.lingerGuards(now: 8 * s, ends: 37 * s, idleTimeout: 60 * s))
+        XCTAssertFalse(SessionMachine.lingerGuards(now: 9 * s, ends: 37 * s, idleTimeout: 60 * s))
+        XCTAssertFalse(SessionMachine.lingerGuards(now: 10 * s, ends: 17 * s, idleTimeout: 10 * s))
+        XCTAssertTrue(SessionMachine.lingerGuards(now: 10 * s, ends: 0, idleTimeout: 60 * s))
     }
 
     /// A pool for a queued state to name (its queue entry); no request reaches it.

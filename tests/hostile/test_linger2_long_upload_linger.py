@@ -6,6 +6,8 @@ body before it reads (Apache HttpClient) then fails its next write and never rea
 most 2 s, so an upload longer than that lost its answer. It now lasts while the body comes, 5 s at most between
 reads and 30 s in all (nginx's lingering_timeout and lingering_time), each at most the caller idle timeout; a
 lingering session still gives way to a new caller at max-callers."""
+import socket
+import threading
 import time
 
 from berthkit import stats
@@ -132,3 +134,62 @@ def test_lingering_uploads_give_way_to_new_callers_at_max_callers(berth, raw_ori
         for s in uploaders:
             s.close()
     assert status_of(data) == 200 and data.endswith(b"ok"), data[:300]
+
+
+def test_lingers_guarding_an_answer_in_flight_give_way_after_2s_at_max_callers(berth, raw_origin):
+    """Callers that neither read their answer (64 KiB, still in berth's kernel) nor stop sending hold their sessions
+    against a new caller at the limit (review9) only for the 2 s every linger had before: a longer linger over a
+    body must not let such callers keep every slot for 30 s."""
+    big = 64 << 10
+
+    def answer(conn):
+        msg = conn.read_request_head()
+        if msg is None:
+            return
+        if msg.target.endswith("/up"):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % big + b"b" * big)
+        else:
+            conn.respond(200, b"ok")
+
+    o = raw_origin(answer)
+    b = berth("--max-callers", "3", "--workers", "1")
+    stop = threading.Event()
+
+    def sends_never_reads():
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(5)
+        s.connect(b.proxy)
+        s.sendall(_upload_head(o.hostport, 1 << 40))
+        while not stop.is_set():
+            try:
+                s.sendall(b"u" * 4096)
+            except OSError:
+                break
+            time.sleep(0.05)
+        s.close()
+
+    callers = [threading.Thread(target=sends_never_reads, daemon=True) for _ in range(3)]
+    for t in callers:
+        t.start()
+    try:
+        time.sleep(0.5)
+        start = time.monotonic()
+        served = None
+        while time.monotonic() - start < 15:
+            c = connect(b.proxy, timeout=5)
+            try:
+                c.sendall(f"GET http://{o.hostport}/ok HTTP/1.1\r\nHost: {o.hostport}\r\nConnection: close\r\n\r\n"
+                          .encode())
+                data, _ = read_to_end(c, timeout=5)
+            finally:
+                c.close()
+            if status_of(data) == 200:
+                served = time.monotonic() - start
+                break
+            time.sleep(0.25)
+    finally:
+        stop.set()
+        for t in callers:
+            t.join(10)
+    assert served is not None and served < 8, served

@@ -161,8 +161,13 @@ extension ProxySession {
 
     /// Whether ending the linger now would reset away an answer still in flight: its caller has kept sending while it
     /// lingered (the rest of an upload behind an early answer) and the kernel still holds some of the answer. Such a
-    /// session does not give way at the caller limit (review9); the linger timer still ends it.
-    var lingerGuardsAnswer: Bool { lingerLeft < ProxySession.lingerBytes && Socket.queuedToSend(caller.fd) > 0 }
+    /// session does not give way at the caller limit (review9) for the linger's first `lingerLimit` (2 s, every
+    /// linger's bound before linger2): a linger over a body lasts up to 30 s, and callers that neither read nor stop
+    /// sending would hold every slot that long.
+    var lingerGuardsAnswer: Bool {
+        lingerLeft < ProxySession.lingerBytes && Socket.queuedToSend(caller.fd) > 0
+            && SessionMachine.lingerGuards(now: worker.now, ends: lingerEnds, idleTimeout: worker.settings.callerIdleTimeout)
+    }
 
     /// Whether the session is idle as nginx's "reusable" connections are: no request in progress (none yet, or
     /// between requests), nothing of the next one buffered and nothing of the last answer still to send.

@@ -198,6 +198,12 @@ struct SessionMachine: ~Copyable {
     /// When a linger over a body that began at `now` ends, whatever the caller sends (`lingerTime`).
     static func lingerEnds(now: Nanos, idleTimeout: Nanos) -> Nanos { now + min(idleTimeout, lingerTime) }
 
+    /// Whether a linger ending at `ends` (0: not over a body, so at most `lingerLimit` in all) is still in its first
+    /// `lingerLimit` at `now`, when an answer in flight may hold its session against a new caller at the limit.
+    static func lingerGuards(now: Nanos, ends: Nanos, idleTimeout: Nanos) -> Bool {
+        ends == 0 || now < ends - min(idleTimeout, lingerTime) + lingerLimit
+    }
+
     /// The caller sent more of its body at `now`: another gap, never past the linger's end (`ends`).
     static func lingeredOverBody(now: Nanos, ends: Nanos, idleTimeout: Nanos) -> Timer {
         .arm(after: max(1, min(idleTimeout, lingerGap, ends - now)))
