@@ -13,20 +13,28 @@ package struct TCPAckView: Equatable, Sendable {
     /// The connection is gone (tcpi_state TCP_CLOSE): after the peer's FIN, its kernel reset what still came, so
     /// the peer's socket was closed and nothing sent since could be read; a half-closed peer's stays CLOSE_WAIT.
     package var peerClosed: Bool
+    /// The smoothed round trip in microseconds (tcpi_rtt).
+    package var rttMicros: UInt32
+    /// How much the round trip varies, in microseconds (tcpi_rttvar).
+    package var rttVarMicros: UInt32
 
     /// A view with these counts (tests inject one).
-    package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32, peerClosed: Bool = false) {
+    package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32, peerClosed: Bool = false,
+                 rttMicros: UInt32 = 0, rttVarMicros: UInt32 = 0) {
         self.bytesAcked = bytesAcked
         self.notSentBytes = notSentBytes
         self.unackedSegments = unackedSegments
         self.peerClosed = peerClosed
+        self.rttMicros = rttMicros
+        self.rttVarMicros = rttVarMicros
     }
 }
 
 extension Socket {
     /// Offsets in Linux's `struct tcp_info` (stable ABI: the struct only grows at its end). Glibc's Swift module
     /// carries an older struct without the 64-bit counters, so the buffer is read by offset.
-    private static let unackedOffset = 24, bytesAckedOffset = 120, notSentOffset = 144, infoSize = 160
+    private static let unackedOffset = 24, rttOffset = 68, rttVarOffset = 72, bytesAckedOffset = 120, notSentOffset = 144,
+                       infoSize = 160
 
     /// One getsockopt(TCP_INFO): nil where the kernel gives no TCP view (a Unix socket) or an old kernel's short one.
     package static func ackView(_ fd: CInt) -> TCPAckView? {
@@ -39,7 +47,9 @@ extension Socket {
             return TCPAckView(bytesAcked: acked > 0 ? acked - 1 : 0,
                               notSentBytes: buffer.load(fromByteOffset: notSentOffset, as: UInt32.self),
                               unackedSegments: buffer.load(fromByteOffset: unackedOffset, as: UInt32.self),
-                              peerClosed: buffer.load(fromByteOffset: 0, as: UInt8.self) == 7)  // TCP_CLOSE
+                              peerClosed: buffer.load(fromByteOffset: 0, as: UInt8.self) == 7,  // TCP_CLOSE
+                              rttMicros: buffer.load(fromByteOffset: rttOffset, as: UInt32.self),
+                              rttVarMicros: buffer.load(fromByteOffset: rttVarOffset, as: UInt32.self))
         }
     }
 

@@ -17,15 +17,34 @@ final class DeadPeerTests: XCTestCase {
                                       lastLook: 0, headLeftAtLastLook: false), .unacknowledged)
     }
 
-    /// Should take a FIN that acknowledged none of the request for a server that closed before it arrived, and
-    /// nothing else for it: a reset or a failed write (not `clean`), part of the request acknowledged, no TCP view.
+    /// Should take a FIN that acknowledged none of the request, then the peer's reset, for a server that closed
+    /// before it arrived, and nothing else for it: a reset or a failed write (not `clean`), part of the request
+    /// acknowledged, no TCP view.
     func testOnlyAFinAcknowledgingNoneOfTheRequestShowsTheServerClosedFirst() {
-        XCTAssertTrue(DeadPeer.closedBeforeRequest(view(acked: 1_000, closed: true), sentBefore: 1_000, clean: true))
-        XCTAssertFalse(DeadPeer.closedBeforeRequest(view(acked: 1_000, closed: true), sentBefore: 1_000, clean: false))
-        XCTAssertFalse(DeadPeer.closedBeforeRequest(view(acked: 1_001, closed: true), sentBefore: 1_000, clean: true))
-        // review13: a FIN from a peer that only half-closed (its socket reads on, CLOSE_WAIT here) proves nothing.
-        XCTAssertFalse(DeadPeer.closedBeforeRequest(view(acked: 1_000), sentBefore: 1_000, clean: true))
-        XCTAssertFalse(DeadPeer.closedBeforeRequest(nil, sentBefore: 1_000, clean: true))
+        XCTAssertEqual(DeadPeer.crossedClose(view(acked: 1_000, closed: true), sentBefore: 1_000, clean: true), .reset)
+        XCTAssertNil(DeadPeer.crossedClose(view(acked: 1_000, closed: true), sentBefore: 1_000, clean: false))
+        XCTAssertNil(DeadPeer.crossedClose(view(acked: 1_001, closed: true), sentBefore: 1_000, clean: true))
+        XCTAssertNil(DeadPeer.crossedClose(nil, sentBefore: 1_000, clean: true))
+    }
+
+    /// Should not take a FIN alone for proof (review13: a peer that only half-closed reads on, CLOSE_WAIT here), but
+    /// wait for the reset that may be a round trip behind it (linger2).
+    func testAFinAloneWaitsForTheReset() {
+        XCTAssertEqual(DeadPeer.crossedClose(view(acked: 1_000), sentBefore: 1_000, clean: true), .awaitReset)
+    }
+
+    /// Should wait for the reset about a retransmission timeout (round trip and four variations) from the send:
+    /// never less than the floor (loopback), never more than the cap or the dead-peer timeout.
+    func testTheResetWaitFollowsTheRoundTripWithinItsBounds() {
+        func wait(rtt: UInt32, rttVar: UInt32, deadPeer: Nanos = 250_000_000) -> Nanos {
+            DeadPeer.resetWait(TCPAckView(bytesAcked: 0, notSentBytes: 0, unackedSegments: 0, rttMicros: rtt, rttVarMicros: rttVar),
+                               deadPeerTimeout: deadPeer)
+        }
+        XCTAssertEqual(wait(rtt: 40_000, rttVar: 5_000), 60_000_000)
+        XCTAssertEqual(wait(rtt: 50, rttVar: 25), DeadPeer.resetWaitFloor)
+        XCTAssertEqual(wait(rtt: 150_000, rttVar: 40_000), DeadPeer.resetWaitCap)
+        XCTAssertEqual(wait(rtt: 40_000, rttVar: 5_000, deadPeer: 30_000_000), 30_000_000)
+        XCTAssertEqual(wait(rtt: 40_000, rttVar: 5_000, deadPeer: 1_000), DeadPeer.resetWaitFloor)
     }
 
     /// Should keep today's rules once the whole head was acknowledged (a slow server, not a dead one).

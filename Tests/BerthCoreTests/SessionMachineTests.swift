@@ -125,6 +125,26 @@ final class SessionMachineTests: XCTestCase {
         XCTAssertFalse(m.isIdle)
     }
 
+    /// Should linger at most 2 s in all, but over an upload behind an early answer a gap of 5 s at a time up to 30
+    /// s in all (nginx's lingering_timeout and lingering_time), each within the idle timeout (linger2).
+    func testALingerOverABodyHasAGapAndATotal() {
+        let s: Nanos = 1_000_000_000
+        XCTAssertEqual(SessionMachine.lingering(idleTimeout: 60 * s), .arm(after: 2 * s))
+        XCTAssertEqual(SessionMachine.lingering(idleTimeout: 60 * s, overBody: true), .arm(after: 5 * s))
+        XCTAssertEqual(SessionMachine.lingering(idleTimeout: 3 * s, overBody: true), .arm(after: 3 * s))
+        XCTAssertEqual(SessionMachine.lingerEnds(now: 7 * s, idleTimeout: 60 * s), 37 * s)
+        XCTAssertEqual(SessionMachine.lingerEnds(now: 7 * s, idleTimeout: 10 * s), 17 * s)
+        // Each read gives another gap, never past the end, and a read at the end leaves the timer to fire at once.
+        XCTAssertEqual(SessionMachine.lingeredOverBody(now: 10 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 5 * s))
+        XCTAssertEqual(SessionMachine.lingeredOverBody(now: 35 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 2 * s))
+        XCTAssertEqual(SessionMachine.lingeredOverBody(now: 38 * s, ends: 37 * s, idleTimeout: 60 * s), .arm(after: 1))
+        // An answer in flight holds the session at the caller limit for the first 2 s only (a linger from 7 s).
+        XCTAssertTrue(SessionMachine.lingerGuards(now: 8 * s, ends: 37 * s, idleTimeout: 60 * s))
+        XCTAssertFalse(SessionMachine.lingerGuards(now: 9 * s, ends: 37 * s, idleTimeout: 60 * s))
+        XCTAssertFalse(SessionMachine.lingerGuards(now: 10 * s, ends: 17 * s, idleTimeout: 10 * s))
+        XCTAssertTrue(SessionMachine.lingerGuards(now: 10 * s, ends: 0, idleTimeout: 60 * s))
+    }
+
     /// A pool for a queued state to name (its queue entry); no request reaches it.
     static func pool() -> (Upstream, () -> Void) {
         let base = EventBase()

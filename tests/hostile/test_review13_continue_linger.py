@@ -3,8 +3,8 @@
 At the socket timeout berth stands in for an origin's missing `100 Continue`; an origin that then sends its own late
 100 must not make the caller read `100 Continue` twice (one answer to one expectation, as nginx and HAProxy, which
 answer the expectation themselves, never relay a second). And a session lingering over the rest of an upload behind
-an early answer reads with no byte budget: a caller that keeps trickling must still be cut by the linger timer (2 s),
-not held for as long as it sends."""
+an early answer reads with no byte budget: a caller that keeps trickling must still be cut at the linger's end (30 s
+or the idle timeout since linger2; it was 2 s), not held for as long as it sends."""
 import socket
 import time
 
@@ -51,8 +51,9 @@ def _early_413(conn):
 
 
 def test_a_trickling_upload_behind_an_early_answer_is_cut_by_the_linger_timer(berth, raw_origin):
+    """A linger over a body ends at 30 s or the idle timeout, whichever is sooner (linger2): 4 s here."""
     o = raw_origin(_early_413)
-    b = berth()
+    b = berth("--caller-idle-timeout", "4s")
     s = connect(b.proxy, timeout=5)
     try:
         s.sendall(f"POST http://{o.hostport}/up HTTP/1.1\r\nHost: {o.hostport}\r\nContent-Length: {1 << 30}\r\n\r\n"

@@ -17,6 +17,15 @@ enum RequestAcknowledgement: Equatable {
     case unknown
 }
 
+/// What a clean end that acknowledged none of the request says (`DeadPeer.crossedClose`).
+enum CrossedClose: Equatable {
+    /// The peer's kernel reset the request: its socket was closed, nothing read. The request may go again.
+    case reset
+    /// A FIN only, so far: the reset of a request the server never read may still be on its way (a round trip
+    /// behind the FIN off loopback), or the server half-closed and reads on. Wait for the reset, then decide.
+    case awaitReset
+}
+
 /// What berth does with a connection found dead.
 enum DeadPeerAction: Equatable {
     /// Send the request again on a fresh connection.
@@ -70,18 +79,33 @@ enum DeadPeer {
         return sent >= sentBefore &+ headBytes
     }
 
-    /// Whether a reused connection's end shows the server closed before any of the request reached it: an orderly
-    /// close (`clean`: a FIN, no failed write) after which the peer had acknowledged none of it. A FIN acknowledges
-    /// everything its sender's kernel had received, so the server's keep-alive timer fired as the request crossed
-    /// its FIN, and the server cannot have read the request (its kernel reset it). A reset proves nothing: its
-    /// acknowledgement is not taken, and a server that read the head can reset over a body it left unread.
-    /// The FIN alone is not enough (review13): an origin that only half-closes at its keep-alive timer
-    /// (shutdown(SHUT_WR)) and reads on takes the request after its FIN, acknowledging it a delayed ACK later, and a
-    /// resend was the same POST twice. So the connection must also be gone (`peerClosed`: the peer's kernel reset the
-    /// request, its socket closed); one whose reset has not come yet is failed as before (502 upstream-reset).
-    static func closedBeforeRequest(_ view: TCPAckView?, sentBefore: UInt64, clean: Bool) -> Bool {
-        guard clean, let view, view.peerClosed else { return false }
-        return view.bytesAcked <= sentBefore
+    /// What a reused connection's orderly end (`clean`: a FIN, no failed write) says of the request it crossed, or
+    /// nil when it says nothing (not clean, no TCP view, or the peer acknowledged some of the request: the server
+    /// may have read it). A FIN acknowledges everything its sender's kernel had received, so one that acknowledged
+    /// none of the request came from a server whose keep-alive timer fired as the request crossed it. That alone is
+    /// not enough (review13): an origin that only half-closes (shutdown(SHUT_WR)) and reads on takes the request
+    /// after its FIN and acknowledges it a delayed ACK later. Only a connection gone (`peerClosed`: the peer's kernel
+    /// reset the request, so its socket was closed and read nothing) proves it. Off loopback that reset comes a round
+    /// trip after the request, behind the FIN (linger2): `.awaitReset` then, and `resetWait` says how long.
+    static func crossedClose(_ view: TCPAckView?, sentBefore: UInt64, clean: Bool) -> CrossedClose? {
+        guard clean, let view, view.bytesAcked <= sentBefore else { return nil }
+        return view.peerClosed ? .reset : .awaitReset
+    }
+
+    /// The shortest wait for a crossed request's reset: loopback's reset is in at once, but a loop turn and a timer
+    /// may come between.
+    static let resetWaitFloor: Nanos = 2_000_000
+    /// The longest: a cross-region round trip (~100-150 ms) and its variation fit; a reset slower than that is
+    /// taken for none (a 502, as before), and no request waits longer than this on a closed connection.
+    static let resetWaitCap: Nanos = 200_000_000
+
+    /// How long after the request's send its reset may still come, if the server closed before reading it: the
+    /// reset answers the request's first segment as an ACK would, so TCP's own bound on that answer applies, the
+    /// smoothed round trip and four times its variation (RFC 6298's retransmission timeout, without Linux's 200 ms
+    /// floor). Between `resetWaitFloor` and `resetWaitCap`, and never past the dead-peer timeout.
+    static func resetWait(_ view: TCPAckView, deadPeerTimeout: Nanos) -> Nanos {
+        let bound = (Nanos(view.rttMicros) + 4 * Nanos(view.rttVarMicros)) * 1_000
+        return min(max(bound, resetWaitFloor), resetWaitCap, max(deadPeerTimeout, resetWaitFloor))
     }
 
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server

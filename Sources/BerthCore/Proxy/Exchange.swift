@@ -70,6 +70,9 @@ struct Exchange {
     /// move it, so a body still flowing to a dead peer is caught as soon as a bodiless request is. 0: at the socket
     /// timeout, which request bytes restart as for any request (the socket timeout is not above the dead-peer one).
     var deadPeerAt: Nanos = 0
+    /// The reused connection ended with a FIN that acknowledged none of the request, and berth waits until
+    /// `deadPeerAt` for the reset that shows its server never read it (`ProxySession.closedUnread`).
+    var awaitingReset = false
 
     /// When the response head being read must be whole (`response-head-timeout` after its first read that left it
     /// partial), 0 while none is under way. The socket timeout bounds each silence; this bounds a head dripped a byte
@@ -194,6 +197,7 @@ struct Exchange {
         continueSent = false
         upstreamBacklog = 0
         deadPeerWatch = false
+        awaitingReset = false
         maxForwards = -1
     }
 

@@ -149,7 +149,9 @@ extension ProxySession {
         guard lingerLeft > 0 else { return close() }
         caller.shutdownWrite()
         caller.discardInput()
-        apply(SessionMachine.lingering(idleTimeout: worker.settings.callerIdleTimeout))
+        let idle = worker.settings.callerIdleTimeout
+        if lingerDrainsBody { lingerEnds = SessionMachine.lingerEnds(now: worker.now, idleTimeout: idle) }
+        apply(SessionMachine.lingering(idleTimeout: idle, overBody: lingerDrainsBody))
         caller.startReading()
         worker.sessionLingers(self)
     }
@@ -159,8 +161,13 @@ extension ProxySession {
 
     /// Whether ending the linger now would reset away an answer still in flight: its caller has kept sending while it
     /// lingered (the rest of an upload behind an early answer) and the kernel still holds some of the answer. Such a
-    /// session does not give way at the caller limit (review9); the linger timer still ends it.
-    var lingerGuardsAnswer: Bool { lingerLeft < ProxySession.lingerBytes && Socket.queuedToSend(caller.fd) > 0 }
+    /// session does not give way at the caller limit (review9) for the linger's first `lingerLimit` (2 s, every
+    /// linger's bound before linger2): a linger over a body lasts up to 30 s, and callers that neither read nor stop
+    /// sending would hold every slot that long.
+    var lingerGuardsAnswer: Bool {
+        lingerLeft < ProxySession.lingerBytes && Socket.queuedToSend(caller.fd) > 0
+            && SessionMachine.lingerGuards(now: worker.now, ends: lingerEnds, idleTimeout: worker.settings.callerIdleTimeout)
+    }
 
     /// Whether the session is idle as nginx's "reusable" connections are: no request in progress (none yet, or
     /// between requests), nothing of the next one buffered and nothing of the last answer still to send.
@@ -186,12 +193,17 @@ extension ProxySession {
     /// A lingering session read more of its caller's bytes (all its input: each read is dropped): they are dropped,
     /// and past the budget the session closes, unless its answer is still in flight, or the bytes are the rest of a
     /// request body behind an early answer (`lingerDrainsBody`): a close then would reset the answer away, in the
-    /// kernel or in a client that reads only once its body is written, so the reading goes on, under the linger timer. A read before the
-    /// answer left (a turn scheduled earlier) is only dropped.
+    /// kernel or in a client that reads only once its body is written, so the reading goes on, each read giving it
+    /// another `lingerGap` up to the linger's end (`lingerEnds`). A read before the answer left (a turn scheduled
+    /// earlier) is only dropped.
     func lingered() {
         let n = caller.pendingInput
         caller.discardInput()
         guard caller.pendingOutput == 0 else { return }
+        // More of the body: another gap before the silence that ends the linger (within its end).
+        if lingerEnds != 0 && n > 0 {
+            apply(SessionMachine.lingeredOverBody(now: worker.now, ends: lingerEnds, idleTimeout: worker.settings.callerIdleTimeout))
+        }
         lingerLeft -= n
         guard lingerLeft <= 0 else { return }
         guard lingerDrainsBody || Socket.queuedToSend(caller.fd) > 0 else { return close() }

@@ -32,6 +32,10 @@ extension ProxySession {
     /// The channel's deadline fired while the check is armed (at the dead-peer timeout, or at the socket timeout if
     /// request bytes moved it): one look at the kernel's counts. True when it handled the timeout.
     func deadPeerTimedOut(_ channel: Channel) -> Bool {
+        if exchange.awaitingReset {
+            resetWaitEnded(channel)
+            return true
+        }
         exchange.deadPeerWatch = false
         let view = channel.ackView()
         let handed = channel.bytesHandedToKernel
@@ -74,21 +78,58 @@ extension ProxySession {
     }
 
     /// The reused connection ended before any response byte, and the relay's rules (`upstreamEnded`) fail the request
-    /// as `upstream-reset`: if the end was a FIN that acknowledged none of the request, the server closed before it
-    /// arrived (`DeadPeer.closedBeforeRequest`), so it goes again whatever its method, once, by the dead-peer rules
-    /// (counted as a `dead-peer` retry). Without it every keep-alive client's POST met a 502 now and then, where an
-    /// origin's idle close crossed it (clients).
-    func closedUnread(_ step: RelayStep, clean: Bool) -> RelayStep {
-        guard case .failed(.upstreamReset) = step, exchange.deadPeerWatch, let up = machine.state.connection,
-              DeadPeer.closedBeforeRequest(up.channel.ackView(), sentBefore: exchange.sentBefore, clean: clean)
-        else { return step }
+    /// as `upstream-reset`: if the end was a FIN that acknowledged none of the request and the peer's kernel then
+    /// reset it, the server closed before it arrived (`DeadPeer.crossedClose`), so it goes again whatever its method,
+    /// once, by the dead-peer rules (counted as a `dead-peer` retry). Without it every keep-alive client's POST met a
+    /// 502 now and then, where an origin's idle close crossed it (clients). A FIN whose reset has not come yet (off
+    /// loopback it comes a round trip after the request) is waited for (`awaitReset`): nil then, the relay stopped.
+    func closedUnread(_ step: RelayStep, clean: Bool) -> RelayStep? {
+        guard case .failed(.upstreamReset) = step, exchange.deadPeerWatch, let up = machine.state.connection else { return step }
+        // A wait under way: this is the FIN read again (a relay turn read the upstream); the wait goes on.
+        if exchange.awaitingReset { return awaitReset(up.channel) }
+        let view = up.channel.ackView()
+        guard let crossed = DeadPeer.crossedClose(view, sentBefore: exchange.sentBefore, clean: clean),
+              deadPeerRetry == .retry else { return step }
+        switch crossed {
+        case .reset: return .retry(.deadPeer)
+        case .awaitReset:
+            guard let view else { return step }
+            let until = exchange.sentAt + DeadPeer.resetWait(view, deadPeerTimeout: worker.settings.deadPeerTimeout)
+            guard until - worker.now > Exchange.lateSlack else { return step }
+            exchange.awaitingReset = true
+            exchange.deadPeerAt = until
+            return awaitReset(up.channel)
+        }
+    }
+
+    /// While berth waits for a crossed request's reset, neither side is read: the upstream's end would be read again
+    /// and again, and the caller's bytes would start relay turns (which read the upstream again: such a turn comes
+    /// back here). Only the upstream's timer runs, to the wait's end (`deadPeerAt`, so the relay's own re-arming
+    /// keeps it).
+    private func awaitReset(_ channel: Channel) -> RelayStep? {
+        channel.stopReading()
+        caller.stopReading()
+        channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        return nil
+    }
+
+    /// The wait for the reset is over: a connection gone since is the reset of a request its server never read, and
+    /// the request goes again (by the dead-peer rules, asked again: the body sent may have grown); still only a FIN,
+    /// the server may be reading it (a half-close), and it is answered 502 `upstream-reset`, as before.
+    func resetWaitEnded(_ channel: Channel) {
+        exchange.awaitingReset = false
+        let reset = DeadPeer.crossedClose(channel.ackView(), sentBefore: exchange.sentBefore, clean: true) == .reset
+        // The caller is read again as the relay (or the retry's routing) wants it.
+        caller.startReading()
+        relay(from: reset && deadPeerRetry == .retry ? .retry(.deadPeer) : .failed(.upstreamReset))
+    }
+
+    /// The dead-peer rules for the request now: whether it may go again.
+    private var deadPeerRetry: DeadPeerAction {
         var held: Int? = nil
         if case .holding(let copy) = exchange.replay { held = copy.count }
-        switch DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: exchange.retried,
-                               bodyBytesSent: exchange.requestBodyBytes, replayHeld: held) {
-        case .retry: return .retry(.deadPeer)
-        case .fail: return step
-        }
+        return DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: exchange.retried,
+                               bodyBytesSent: exchange.requestBodyBytes, replayHeld: held)
     }
 
     /// The peer never acknowledged the request (or only part of its head, and then went silent): the connection is
@@ -96,11 +137,7 @@ extension ProxySession {
     /// answered 502 dead-peer. `what` the peer acknowledged, for the detail.
     private func deadPeerFound(what: String) {
         abortUpstream(reason: .deadPeer, rerouting: true)
-        var held: Int? = nil
-        if case .holding(let copy) = exchange.replay { held = copy.count }
-        let action = DeadPeer.action(retryEnabled: worker.settings.deadPeerRetry, retried: exchange.retried,
-                                     bodyBytesSent: exchange.requestBodyBytes, replayHeld: held)
-        switch action {
+        switch deadPeerRetry {
         case .retry:
             retry(.deadPeer)
         case .fail(let why):

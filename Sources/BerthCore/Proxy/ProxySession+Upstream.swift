@@ -100,9 +100,27 @@ extension ProxySession {
         // from its passed time (1 ns at each body byte) and its acknowledged bytes would be compared with what the
         // dead one had sent before, finding "none acknowledged" on a peer that read the request.
         exchange.deadPeerWatch = false
+        exchange.awaitingReset = false
         exchange.upstreamBacklog = 0
         exchange.pool?.counters.countRetry(reason)
         retryPending = true
+    }
+
+    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
+    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
+    func upstreamTookBytes() {
+        guard let up = machine.state.connection, up.channel.reading else { return }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
+    }
+
+    /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
+    func upstreamDrained() {
+        guard let up = machine.state.connection else { return }
+        // A failed write ends nothing by itself: the upstream's read side says what it sent before (RelayDriver).
+        if up.channel.writeError != 0 { return relay() }
+        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
+        relay()
     }
 
     func upstreamTimedOut() {

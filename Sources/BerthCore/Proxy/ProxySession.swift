@@ -37,8 +37,11 @@ final class ProxySession: ChannelDelegate {
     /// flight, `lingered`); 0: it closes at once.
     var lingerLeft = 0
     /// The linger reads the rest of a request body behind an early answer: no byte budget ends it, only the
-    /// caller's FIN or the linger timer (a client that reads only once its body is written: `lingered`).
+    /// caller's FIN, a silence of `lingerGap` or the linger's end (a client that reads only once its body is
+    /// written: `lingered`).
     var lingerDrainsBody = false
+    /// When a linger over a body ends whatever the caller sends (`SessionMachine.lingerEnds`); 0 for other lingers.
+    var lingerEnds: Nanos = 0
     /// When it last became idle (connected, or an exchange ended with the caller kept): for logs and tests.
     var idleSince: Nanos = 0
     /// Bytes of the unfinished request head read so far, counted in `worker.headBytes` against --head-memory.
@@ -231,6 +234,8 @@ final class ProxySession: ChannelDelegate {
 
     /// One turn of the relay (RelayDriver over the caller and the leased connection), then what its end asks.
     func relay(from first: RelayStep? = nil) {
+        // No turn while berth waits for a crossed request's reset (`awaitReset`): a turn reads the upstream again.
+        if _slowPath(exchange.awaitingReset) { return }
         let turn = machine.state.withRelayedChannel { upstream in
             RelayDriver.run(&exchange, parser: &responseParser, caller: caller, upstream: upstream, host: self, from: first)
         }
@@ -318,7 +323,9 @@ final class ProxySession: ChannelDelegate {
                 guard stalled == true else { return }
             }
             let clean = machine.state.withRelayedChannel { $0.endedCleanly } ?? false
-            ended = closedUnread(exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean), clean: clean)
+            // nil: berth waits for the reset of the request this FIN crossed (`closedUnread`), the relay stopped.
+            guard let step = closedUnread(exchange.upstreamEnded(policy: exchange.replayPolicy, clean: clean), clean: clean) else { return }
+            ended = step
         }
         relay(from: ended)
     }
@@ -349,23 +356,6 @@ final class ProxySession: ChannelDelegate {
         }
         manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
-    }
-
-    /// The upstream took part of the output it had pushed back: it is alive, so the socket timeout starts again
-    /// (it measures silence, and a slow reader is not a silent one), and the relay looks at flow control again.
-    func upstreamTookBytes() {
-        guard let up = machine.state.connection, up.channel.reading else { return }
-        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
-        relay()
-    }
-
-    /// The upstream's output drained (or its write failed): the socket timeout restarts and the relay goes on.
-    func upstreamDrained() {
-        guard let up = machine.state.connection else { return }
-        // A failed write ends nothing by itself: the upstream's read side says what it sent before (RelayDriver).
-        if up.channel.writeError != 0 { return relay() }
-        up.channel.setTimeout(exchange.upstreamTimeout(now: worker.now), now: worker.now)
-        relay()
     }
 
     /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given

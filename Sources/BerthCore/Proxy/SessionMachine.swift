@@ -176,12 +176,38 @@ struct SessionMachine: ~Copyable {
         return outputPending ? .afterFlush(.arm(after: idleTimeout)) : .now
     }
 
-    /// How long a closing session reads and drops what its caller still sends (`ProxySession.linger`), at most.
+    /// How long a closing session reads and drops what its caller still sends (`ProxySession.linger`), at most,
+    /// unless that is the rest of a request body behind an early answer (`lingerGap`, `lingerTime`).
     static let lingerLimit: Nanos = 2_000_000_000
 
+    /// Over the rest of a request body behind an early answer, the longest silence between two reads of it
+    /// (nginx's `lingering_timeout`, 5 s), and the longest linger in all (nginx's `lingering_time`, 30 s); each also
+    /// at most the idle timeout, so a lingering caller holds its session no longer than an idle one may. A client
+    /// that writes its whole body before it reads the answer must be read to its body's end, or the close resets
+    /// the answer away (item 95); the total bounds one that never ends, the gap one that stops.
+    static let lingerGap: Nanos = 5_000_000_000
+    static let lingerTime: Nanos = 30_000_000_000
+
     /// A closing session lingers: its caller's last bytes are read and dropped, under the idle timeout and at most
-    /// `lingerLimit`, so a caller that neither closes nor stops sending cannot hold the session.
-    static func lingering(idleTimeout: Nanos) -> Timer { .arm(after: min(idleTimeout, lingerLimit)) }
+    /// `lingerLimit` (over a body: `lingerGap` at first, `lingeredOverBody` after each read), so a caller that
+    /// neither closes nor stops sending cannot hold the session.
+    static func lingering(idleTimeout: Nanos, overBody: Bool = false) -> Timer {
+        .arm(after: min(idleTimeout, overBody ? lingerGap : lingerLimit))
+    }
+
+    /// When a linger over a body that began at `now` ends, whatever the caller sends (`lingerTime`).
+    static func lingerEnds(now: Nanos, idleTimeout: Nanos) -> Nanos { now + min(idleTimeout, lingerTime) }
+
+    /// Whether a linger ending at `ends` (0: not over a body, so at most `lingerLimit` in all) is still in its first
+    /// `lingerLimit` at `now`, when an answer in flight may hold its session against a new caller at the limit.
+    static func lingerGuards(now: Nanos, ends: Nanos, idleTimeout: Nanos) -> Bool {
+        ends == 0 || now < ends - min(idleTimeout, lingerTime) + lingerLimit
+    }
+
+    /// The caller sent more of its body at `now`: another gap, never past the linger's end (`ends`).
+    static func lingeredOverBody(now: Nanos, ends: Nanos, idleTimeout: Nanos) -> Timer {
+        .arm(after: max(1, min(idleTimeout, lingerGap, ends - now)))
+    }
 
     /// The session closes now; returns the state it was in, whose resources (a queue place, a connect slot, a lease,
     /// a tunnel) the session gives back. Closing twice returns `.closed`.

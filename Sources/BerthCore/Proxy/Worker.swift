@@ -131,7 +131,8 @@ final class Worker: EventHandler {
         adopt(callerFD: fd, counted: true).start()
     }
 
-    /// A session began to linger (its answer sent, reading and dropping its caller's last bytes, for up to 2 s).
+    /// A session began to linger (its answer sent, reading and dropping its caller's last bytes: up to 2 s, or over an
+    /// upload behind an early answer 5 s between reads and 30 s in all, `SessionMachine.lingerGap`).
     func sessionLingers(_ s: ProxySession) {
         lingering.append(ObjectIdentifier(s))
         // Entries of sessions that ended on their own are dropped in bulk once they outnumber the sessions.
