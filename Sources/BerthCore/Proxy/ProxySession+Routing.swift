@@ -182,10 +182,33 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
+    /// A name DNS must be asked for first gives the slot back and is looked up (`lookUpFirst`).
     private func connect(_ ticket: consuming ConnectTicket, pool: Upstream) {
+        if _slowPath(!exchange.lookedUpFirst && worker.resolver.mustAsk(pool.key, now: worker.now)) {
+            manager.connectFailed(ticket)
+            return lookUpFirst(pool)
+        }
         machine.connecting(ticket, tunnel: needsFreshConnection)
         exchange.facts.connectStartedAt = worker.now
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
+    }
+
+    /// Looks the pool's name up holding no connect place, then asks the pool again (`nameResolved`). A lookup holds
+    /// no place of `max-total` or the route's limit, as nginx resolves a name before it opens the upstream
+    /// connection: names whose DNS never answers (each caller waits on one lookup at most, bounded by the connect
+    /// timeout) used to keep `max-total` full while a new connection to a literal or to a name that resolves waited
+    /// in line, and got 503 `pool-timeout` (dns3). A connect to a blackholed address still holds its place.
+    private func lookUpFirst(_ pool: Upstream) {
+        exchange.lookedUpFirst = true
+        connectorForUse().lookUp(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
+    }
+
+    func nameResolved() {
+        worker.tick()
+        guard case .routing = machine.phase else { return }
+        // A fresh connection is what the request was about to open; a retry or a CONNECT must have one anyway.
+        acquire(allowReuse: false)
+        drive()
     }
 
     /// The session's connector, made on its first connect.
