@@ -4,10 +4,12 @@ connection to a literal or a name its server answers at once was queued behind c
 nginx resolves before it opens an upstream connection (root: a private resolv.conf, as test_hostile1_dns_flood)."""
 import os
 import shutil
+import time
 
 import pytest
 
-from berthkit import keepalive_loop, wait_for
+from berthkit import keepalive_loop, upstream_stats, wait_for
+from dns_script import ScriptedDNS, a_record, reply
 from hostile_wire import connect, header_of, read_response, status_of
 from test_hostile1_absolute_names import FakeDNS, dns_wrapper
 
@@ -89,4 +91,28 @@ def test_silent_names_leave_max_upstreams_to_a_new_upstream(start_berth, raw_ori
     finally:
         for s in held:
             s.close()
+        dns.close()
+
+
+def test_a_burst_to_a_new_name_reuses_its_connections(start_berth, raw_origin, tmp_path):
+    # 30 requests at once to a name answered 0.3 s late, 5 connections a route: those that looked the name up and
+    # then wait for a place take a released connection, as any request does; none forces a fresh one (a slot taken
+    # from an idle connection, counted closed.evicted), which only a retry or a CONNECT needs.
+    o = raw_origin(keepalive_loop(lambda conn, msg: (time.sleep(0.05), conn.respond(200, b"good"))))
+    port = o.hostport.rsplit(":", 1)[1]
+    dns = ScriptedDNS(lambda q, name, qtype: (0.3, reply(q, a_record("127.0.0.1"), 1) if qtype == 1 else reply(q)))
+    try:
+        b = start_berth("--connect-timeout", "3s", "--max-per-route", "5", wrapper=dns_wrapper(tmp_path, dns))
+        held = []
+        for _ in range(30):
+            s = connect(b.proxy, timeout=15)
+            s.sendall(f"GET http://burst.test:{port}/ HTTP/1.1\r\nHost: burst.test:{port}\r\n\r\n".encode())
+            held.append(s)
+        for s in held:
+            head, _ = read_response(s)
+            assert status_of(head) == 200, head
+            s.close()
+        up = upstream_stats(b.admin, f"burst.test:{port}")
+        assert up["connections"]["opened"] <= 5 and up["connections"]["closed"]["evicted"] == 0, up["connections"]
+    finally:
         dns.close()

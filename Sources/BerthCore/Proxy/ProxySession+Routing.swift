@@ -200,14 +200,23 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     /// in line, and got 503 `pool-timeout` (dns3). A connect to a blackholed address still holds its place.
     private func lookUpFirst(_ pool: Upstream) {
         exchange.lookedUpFirst = true
+        // A lookup that fails is the connect's whole time (connect_ms), as when it ran inside the connect; one that
+        // answers is not: the connect that follows starts the clock again.
+        exchange.facts.connectStartedAt = worker.now
         connectorForUse().lookUp(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
     }
 
     func nameResolved() {
         worker.tick()
         guard case .routing = machine.phase else { return }
-        // A fresh connection is what the request was about to open; a retry or a CONNECT must have one anyway.
-        acquire(allowReuse: false)
+        // A generation named while the name was looked up may have replaced the request's, as during a queue wait.
+        if let pool = exchange.pool, !generationStillCurrent(pool) {
+            answerStaleGeneration(pool)
+            return drive()
+        }
+        // As the request first asked: a retry and a CONNECT need a fresh connection, any other request may take one
+        // released meanwhile (fresh-only, a burst to a new name closed a pooled connection for each).
+        acquire(allowReuse: !needsFreshConnection && !exchange.retried)
         drive()
     }
 
