@@ -13,8 +13,11 @@ package final class Resolver {
     private let dnsBase: OpaquePointer?
     private var cache: [String: Entry] = [:]
     private var waiting: [String: [(id: UInt64, port: Int, done: Completion)]] = [:]
-    /// The evdns request under way for each name in `waiting`, cancelled when its last waiter leaves.
-    private var queries: [String: OpaquePointer] = [:]
+    /// The evdns request under way for each name in `waiting`, cancelled when its last waiter leaves, with its number:
+    /// only the answer of that very query may end it (`answered`).
+    private var queries: [String: (id: UInt64, request: OpaquePointer)] = [:]
+    /// The last query's number.
+    private var lastQuery: UInt64 = 0
     /// The last waiter's number (`Lookup.id`).
     private var lastWaiter: UInt64 = 0
     private var hosts: [String: [[UInt8]]] = [:]
@@ -39,11 +42,13 @@ package final class Resolver {
         let id: UInt64
     }
 
-    /// A resolver on `base` caching `capacity` names, with up to `inflight` queries out at once.
-    package init(base: EventBase, capacity: Int = 10_000, inflight: Int = 64) {
+    /// A resolver on `base` caching `capacity` names, with up to `inflight` queries out at once. It asks the name
+    /// servers of /etc/resolv.conf, or `nameservers` (`127.0.0.1:5353`; no search domains then), which tests give.
+    package init(base: EventBase, capacity: Int = 10_000, inflight: Int = 64, nameservers: [String]? = nil) {
         self.capacity = max(1, capacity)
-        dnsBase = evdns_base_new(base.raw, EVDNS_BASE_INITIALIZE_NAMESERVERS)
+        dnsBase = evdns_base_new(base.raw, nameservers == nil ? EVDNS_BASE_INITIALIZE_NAMESERVERS : 0)
         if let dnsBase {
+            for server in nameservers ?? [] { evdns_base_nameserver_ip_add(dnsBase, server) }
             // evdns's own defaults (5 s, 3 attempts) let one lookup run for half a minute; the session bounds a lookup
             // by the connect timeout anyway, so keep the resolver's retries short too.
             evdns_base_set_option(dnsBase, "timeout:", "2")
@@ -81,12 +86,19 @@ package final class Resolver {
             return lookup
         }
         waiting[host] = [(lookup.id, port, done)]
-        guard let dnsBase, let request = startDNSQuery(base: dnsBase, host: host, wantV6: false, resolver: self) else {
-            answered(host: host, wantV6: true, addresses: [], ttl: 0)
+        guard startQuery(host, wantV6: false) else {
+            finish(host, addresses: [], ttl: 0)
             return nil
         }
-        queries[host] = request
         return lookup
+    }
+
+    /// Whether `resolve` would answer `host` at once, at `now`: an IP literal, a name in /etc/hosts, or a cached answer
+    /// (a failure too) still fresh. A caller asks before it takes a connect place (dns3).
+    package func answersAtOnce(_ host: String, now: Nanos) -> Bool {
+        if let e = cache[host], e.expires > now { return true }
+        let name = Resolver.withoutRootDot(host)
+        return hosts[name] != nil || SocketAddress(numericHost: name, port: 0) != nil
     }
 
     /// `lookup`'s caller no longer waits (its connect was cancelled or ran out of time): it is never called back.
@@ -102,21 +114,40 @@ package final class Resolver {
             return
         }
         waiting[lookup.host] = nil
-        if let request = queries.removeValue(forKey: lookup.host), let dnsBase { cancelDNSQuery(base: dnsBase, request) }
+        if let query = queries.removeValue(forKey: lookup.host), let dnsBase { cancelDNSQuery(base: dnsBase, query.request) }
+    }
+
+    /// Asks evdns for `host`'s A (or AAAA) records and records the query as the name's; false when evdns refused it.
+    private func startQuery(_ host: String, wantV6: Bool) -> Bool {
+        lastQuery &+= 1
+        guard let dnsBase, let request = startDNSQuery(base: dnsBase, host: host, query: lastQuery, wantV6: wantV6, resolver: self) else {
+            return false
+        }
+        queries[host] = (lastQuery, request)
+        return true
     }
 
     /// Queries in flight or queued in evdns that some caller still waits for.
     package var queriesUnderWay: Int { queries.count }
 
-    /// An evdns answer arrived (called from the trampoline).
-    func answered(host: String, wantV6: Bool, addresses: [[UInt8]], ttl: Int) {
+    /// Queries evdns holds whose answer (or cancel) has not reached the resolver yet, whether or not anyone waits.
+    package internal(set) var queriesInEvdns = 0
+
+    /// The answer to query number `query` arrived (called from the trampoline). Only the name's current query may
+    /// settle it: evdns_cancel_request does nothing to a request whose answer is already queued (its callback pending,
+    /// run later in the same loop turn), so the answer to a query `abandon` gave up can still come, after a new caller
+    /// started another query for the name. That answer is dropped: taking it cleared the newer query's record, which
+    /// then could not be cancelled and held its place in flight for evdns's 2 attempts of 2 s (dns3).
+    func answered(host: String, query: UInt64, wantV6: Bool, addresses: [[UInt8]], ttl: Int) {
+        guard queries[host]?.id == query else { return }
         // The request that answered is freed by evdns once this returns: it may no longer be cancelled.
         queries[host] = nil
-        if addresses.isEmpty && !wantV6, waiting[host] != nil, let dnsBase,
-           let request = startDNSQuery(base: dnsBase, host: host, wantV6: true, resolver: self) {
-            queries[host] = request
-            return
-        }
+        if addresses.isEmpty && !wantV6, waiting[host] != nil, startQuery(host, wantV6: true) { return }
+        finish(host, addresses: addresses, ttl: ttl)
+    }
+
+    /// The lookup of `host` ended with `addresses` (none: it failed): cached for the TTL, and its waiters called back.
+    func finish(_ host: String, addresses: [[UInt8]], ttl: Int) {
         let now = MonotonicClock.now()
         let life = addresses.isEmpty ? negativeTTL : min(max(Nanos(ttl) * 1_000_000_000, minTTL), maxTTL)
         if cache[host] == nil { makeRoom(now: now) }

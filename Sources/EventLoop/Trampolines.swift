@@ -35,10 +35,13 @@ let eventTrampoline: event_callback_fn = { _, what, arg in
 /// The retained context of one DNS query, released exactly once by the trampoline when the answer (or failure) comes.
 final class DNSQueryBox {
     let host: String
+    /// The resolver's number for the query, so an answer settles only its own query.
+    let query: UInt64
     let wantV6: Bool
     let resolver: Resolver
-    init(host: String, wantV6: Bool, resolver: Resolver) {
+    init(host: String, query: UInt64, wantV6: Bool, resolver: Resolver) {
         self.host = host
+        self.query = query
         self.wantV6 = wantV6
         self.resolver = resolver
     }
@@ -47,6 +50,7 @@ final class DNSQueryBox {
 /// C entry point for evdns answers.
 let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, arg in
     let box = Unmanaged<DNSQueryBox>.fromOpaque(arg!).takeRetainedValue()
+    box.resolver.queriesInEvdns -= 1
     // Cancelled by `Resolver.abandon`, which already let go of the name: nothing waits, and nothing is learnt.
     if result == DNS_ERR_CANCEL { return }
     var found: [[UInt8]] = []
@@ -56,20 +60,20 @@ let dnsTrampoline: evdns_callback_type = { result, type, count, ttl, addresses, 
             found.append(Array(UnsafeRawBufferPointer(start: addresses + i * size, count: size)))
         }
     }
-    box.resolver.answered(host: box.host, wantV6: box.wantV6, addresses: found, ttl: Int(ttl))
+    box.resolver.answered(host: box.host, query: box.query, wantV6: box.wantV6, addresses: found, ttl: Int(ttl))
 }
 
 /// Starts a query whose answer reaches `resolver.answered`; its evdns request (valid until that answer, or until
 /// `cancelDNSQuery`), or nil when evdns refused it at once (the box is released).
-func startDNSQuery(base: OpaquePointer, host: String, wantV6: Bool, resolver: Resolver) -> OpaquePointer? {
-    let box = Unmanaged.passRetained(DNSQueryBox(host: host, wantV6: wantV6, resolver: resolver))
+func startDNSQuery(base: OpaquePointer, host: String, query: UInt64, wantV6: Bool, resolver: Resolver) -> OpaquePointer? {
+    let box = Unmanaged.passRetained(DNSQueryBox(host: host, query: query, wantV6: wantV6, resolver: resolver))
     // An absolute name (a trailing dot) is asked as it is: no search domain is ever appended to it.
     let name = Resolver.withoutRootDot(host)
     let flags: CInt = name.utf8.count == host.utf8.count ? 0 : CInt(DNS_QUERY_NO_SEARCH)
     let req = wantV6
         ? evdns_base_resolve_ipv6(base, name, flags, dnsTrampoline, box.toOpaque())
         : evdns_base_resolve_ipv4(base, name, flags, dnsTrampoline, box.toOpaque())
-    if req == nil { box.release() }
+    if req == nil { box.release() } else { resolver.queriesInEvdns += 1 }
     return req
 }
 

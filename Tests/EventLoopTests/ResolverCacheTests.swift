@@ -12,7 +12,7 @@ final class ResolverCacheTests: XCTestCase {
             base.free()
         }
         for i in 0..<1000 {
-            resolver.answered(host: "name-\(i).example", wantV6: true, addresses: [[10, 0, 0, UInt8(i % 250)]], ttl: 60)
+            resolver.finish("name-\(i).example", addresses: [[10, 0, 0, UInt8(i % 250)]], ttl: 60)
             XCTAssertLessThanOrEqual(resolver.cachedCount, 50)
         }
         // Room is made a batch at a time (a sixteenth of the capacity, here 3).
@@ -27,10 +27,10 @@ final class ResolverCacheTests: XCTestCase {
             resolver.shutdown()
             base.free()
         }
-        resolver.answered(host: "a.example", wantV6: true, addresses: [[10, 0, 0, 1]], ttl: 10)
-        resolver.answered(host: "b.example", wantV6: true, addresses: [[10, 0, 0, 2]], ttl: 300)
+        resolver.finish("a.example", addresses: [[10, 0, 0, 1]], ttl: 10)
+        resolver.finish("b.example", addresses: [[10, 0, 0, 2]], ttl: 300)
         // The cache is full: a third name pushes out the one closest to expiring (a).
-        resolver.answered(host: "c.example", wantV6: true, addresses: [[10, 0, 0, 3]], ttl: 300)
+        resolver.finish("c.example", addresses: [[10, 0, 0, 3]], ttl: 300)
         var got: [SocketAddress] = []
         resolver.resolve("b.example", port: 80, now: MonotonicClock.now()) { got = $0 }
         XCTAssertEqual(got.map(\.bytes), [[10, 0, 0, 2]])
@@ -47,12 +47,12 @@ final class ResolverCacheTests: XCTestCase {
             base.free()
         }
         for i in 0..<1600 {
-            resolver.answered(host: "warm-\(i).example", wantV6: true, addresses: [[10, 0, 0, 1]], ttl: 60)
+            resolver.finish("warm-\(i).example", addresses: [[10, 0, 0, 1]], ttl: 60)
         }
         let before = resolver.evictionWork
         let names = 16_000
         for i in 0..<names {
-            resolver.answered(host: "flood-\(i).example", wantV6: true, addresses: [[10, 0, 0, 2]], ttl: 60)
+            resolver.finish("flood-\(i).example", addresses: [[10, 0, 0, 2]], ttl: 60)
         }
         let perName = Double(resolver.evictionWork - before) / Double(names)
         XCTAssertLessThanOrEqual(perName, 64, "entries looked at per new name")

@@ -19,6 +19,8 @@ extension DestinationOverride {
         do {
             return try HostName.normalize(text)
         } catch {
+            // A shorthand is told apart: its problem says what to write instead.
+            if PoolKey.shorthandIPv4(text) != nil { throw error }
             throw ValueProblem("\"\(text)\" is not a host, host:port or CIDR block")
         }
     }

@@ -6,6 +6,10 @@ enum HostName {
     static func normalize(_ text: String) throws(ValueProblem) -> String {
         var name = text.lowercased()
         if name.hasSuffix(".") { name.removeLast() }
+        // No request can name an IPv4 shorthand (400 since item 64), so a rule written with one would never apply.
+        if let dotted = PoolKey.shorthandIPv4(name) {
+            throw ValueProblem("\"\(text)\" is an IPv4 address in shorthand, which no request may name; write it dotted, as \(dotted)")
+        }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         let validLabel = { (label: Substring) in
             (1...63).contains(label.count)

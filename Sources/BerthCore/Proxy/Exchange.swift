@@ -32,6 +32,10 @@ struct Exchange {
     var callerKeepAlive = true
     var socketTimeout: Nanos = 0
     var reused = false
+    /// The request's upstream name was looked up before it took a connect place (`ProxySession.lookUpFirst`): once
+    /// per exchange, so an answer that expires while the request waits in a queue is looked up again inside the
+    /// connect rather than in a loop of lookups and waits.
+    var lookedUpFirst = false
     /// Why the request went out a second time, nil while it went once.
     var retry: RetryReason?
     /// The request already went out a second time: never a third.
@@ -183,6 +187,7 @@ struct Exchange {
         callerKeepAlive = true
         socketTimeout = 0
         reused = false
+        lookedUpFirst = false
         retry = nil
         facts.reset()
         replay = .off

@@ -182,10 +182,42 @@ extension ProxySession: PoolWaiter, ConnectorClient {
     }
 
     /// Opens a connection into the slot `ticket` reserves; the Connector answers (perhaps before this returns).
+    /// A name DNS must be asked for first gives the slot back and is looked up (`lookUpFirst`).
     private func connect(_ ticket: consuming ConnectTicket, pool: Upstream) {
+        if _slowPath(!exchange.lookedUpFirst && worker.resolver.mustAsk(pool.key, now: worker.now)) {
+            manager.connectFailed(ticket)
+            return lookUpFirst(pool)
+        }
         machine.connecting(ticket, tunnel: needsFreshConnection)
         exchange.facts.connectStartedAt = worker.now
         connectorForUse().start(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
+    }
+
+    /// Looks the pool's name up holding no connect place, then asks the pool again (`nameResolved`). A lookup holds
+    /// no place of `max-total` or the route's limit, as nginx resolves a name before it opens the upstream
+    /// connection: names whose DNS never answers (each caller waits on one lookup at most, bounded by the connect
+    /// timeout) used to keep `max-total` full while a new connection to a literal or to a name that resolves waited
+    /// in line, and got 503 `pool-timeout` (dns3). A connect to a blackholed address still holds its place.
+    private func lookUpFirst(_ pool: Upstream) {
+        exchange.lookedUpFirst = true
+        // A lookup that fails is the connect's whole time (connect_ms), as when it ran inside the connect; one that
+        // answers is not: the connect that follows starts the clock again.
+        exchange.facts.connectStartedAt = worker.now
+        connectorForUse().lookUp(pool.key, timeout: pool.settings.connectTimeout, now: worker.now)
+    }
+
+    func nameResolved() {
+        worker.tick()
+        guard case .routing = machine.phase else { return }
+        // A generation named while the name was looked up may have replaced the request's, as during a queue wait.
+        if let pool = exchange.pool, !generationStillCurrent(pool) {
+            answerStaleGeneration(pool)
+            return drive()
+        }
+        // As the request first asked: a retry and a CONNECT need a fresh connection, any other request may take one
+        // released meanwhile (fresh-only, a burst to a new name closed a pooled connection for each).
+        acquire(allowReuse: !needsFreshConnection && !exchange.retried)
+        drive()
     }
 
     /// The session's connector, made on its first connect.

@@ -10,6 +10,8 @@ protocol ConnectorClient: AnyObject {
     var worker: Worker { get }
     /// The connection is up (and, for a TLS key, its handshake done); the client owns `channel` from now on.
     func connectSucceeded(_ channel: Channel)
+    /// The name `lookUp` was asked for has addresses, cached by the resolver for the connect that follows.
+    func nameResolved()
     /// No connection: why (dns-failure, connect-refused, connect-timeout, connect-denied, tls-...) and a detail for the log and the answer.
     func connectFailed(_ cause: ErrorCause, detail: String)
 }
@@ -21,7 +23,8 @@ protocol ConnectorClient: AnyObject {
 final class Connector: ChannelDelegate, EventHandler {
     private enum Phase {
         case idle
-        case resolving(PoolKey)
+        /// Waiting for DNS; `connecting` is false for `lookUp`, which stops at the answer.
+        case resolving(PoolKey, connecting: Bool)
         /// With the TLS pool when the key is a TLS one: its handshake follows.
         case connecting(Channel, SocketAddress, Upstream?)
         /// The channel carries the TLS connection from its creation; the pool is the one the key names.
@@ -62,21 +65,42 @@ final class Connector: ChannelDelegate, EventHandler {
 
     /// Starts connecting to `key` within `timeout`. The answer may come before this returns (IP literals, loopback).
     func start(_ key: PoolKey, timeout: Nanos, now: Nanos) {
+        begin(key, timeout: timeout, now: now, connecting: true)
+    }
+
+    /// Looks `key`'s name up within `timeout`, and connects nowhere: `nameResolved` when it has addresses (cached
+    /// for the connect that follows), `connectFailed` with dns-failure when it has none or none came in time. A
+    /// session asks this before it takes a connect place, so a name whose DNS is silent holds none (dns3).
+    func lookUp(_ key: PoolKey, timeout: Nanos, now: Nanos) {
+        begin(key, timeout: timeout, now: now, connecting: false)
+    }
+
+    private func begin(_ key: PoolKey, timeout: Nanos, now: Nanos, connecting: Bool) {
         precondition(!isBusy, "a connector runs one connect at a time")
         serial &+= 1
         let mine = serial
-        phase = .resolving(key)
+        phase = .resolving(key, connecting: connecting)
         timer.add(after: timeout)
-        if let socket = resolver.unixAddress(for: key) { return resolved(key, [socket], timeout: timeout) }
+        if let socket = resolver.unixAddress(for: key) {
+            return connecting ? resolved(key, [socket], timeout: timeout) : lookedUp(key, [socket])
+        }
         let waited = resolver.resolve(key.bareHost, port: key.port, now: now) { [self] addresses in
             // Strong on purpose: a weak reference would give the connector a side table; stale answers are dropped.
-            guard mine == self.serial, case .resolving(let key) = self.phase else { return }
+            guard mine == self.serial, case .resolving(let key, let connecting) = self.phase else { return }
             self.lookup = nil
-            self.resolved(key, addresses, timeout: timeout)
+            if connecting { self.resolved(key, addresses, timeout: timeout) } else { self.lookedUp(key, addresses) }
         }
         // Kept only while this connect still waits: an answer given at once returns none, and may have ended (or
         // restarted) the connect already.
         if let waited, mine == serial { lookup = waited }
+    }
+
+    /// `lookUp`'s answer: the client hears of it, and the connector is free for the connect.
+    private func lookedUp(_ key: PoolKey, _ addresses: [SocketAddress]) {
+        guard !addresses.isEmpty else { return fail(.dnsFailure, "\(key.host) did not resolve") }
+        timer.remove()
+        phase = .idle
+        client.nameResolved()
     }
 
     private func resolved(_ key: PoolKey, _ addresses: [SocketAddress], timeout: Nanos) {
@@ -221,7 +245,7 @@ final class Connector: ChannelDelegate, EventHandler {
 
     func handleEvent(_ tag: EventTag, what: Int16) {
         switch phase {
-        case .resolving(let key):
+        case .resolving(let key, _):
             // The lookup did not answer within the connect timeout: it counts as part of connecting.
             fail(.dnsFailure, "\(key.host) did not resolve within the connect timeout")
         case .handshaking(_, let pool):

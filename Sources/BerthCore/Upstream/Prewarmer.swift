@@ -35,6 +35,9 @@ final class Prewarmer: ConnectorClient {
         done()
     }
 
+    /// Never heard: a prewarm connects (`Connector.start`) and never only looks a name up.
+    func nameResolved() {}
+
     func connectFailed(_ cause: ErrorCause, detail: String) {
         if let t = ticket.take() { worker.manager.connectFailed(t) }
         done()

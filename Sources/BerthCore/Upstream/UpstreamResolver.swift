@@ -25,6 +25,12 @@ final class UpstreamResolver {
         return path.flatMap(SocketAddress.init(unixPath:))
     }
 
+    /// Whether a connect to `key` would wait for DNS now: a name outside /etc/hosts and the cache, not mapped to a
+    /// Unix socket. Asked only where a connection is about to be opened, never for a reused one.
+    func mustAsk(_ key: PoolKey, now: Nanos) -> Bool {
+        !dns.answersAtOnce(key.bareHost, now: now) && unixAddress(for: key) == nil
+    }
+
     /// Resolves `host` through DNS; see `Resolver.resolve`. The wait, when the answer is not given at once.
     func resolve(_ host: String, port: Int, now: Nanos, done: @escaping Resolver.Completion) -> Resolver.Lookup? {
         dns.resolve(host, port: port, now: now, done: done)
