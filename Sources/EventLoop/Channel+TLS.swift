@@ -12,6 +12,10 @@ extension Channel {
     /// close_notify (without it, a cut made by anyone on the path looks the same).
     package var endedCleanly: Bool { writeError == 0 && (tls.map { !$0.endedWithoutCloseNotify } ?? true) }
 
+    /// Whether OpenSSL holds bytes it has not delivered: after a read that found no data, part of a record whose
+    /// rest has not come (read-ahead keeps every byte the kernel gave it). False on a plain channel.
+    package var tlsHoldsPartialRecord: Bool { tls.map { SSL_has_pending($0.ssl) == 1 } ?? false }
+
     /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE
     /// (WANT_WRITE) is armed and its event reaches the delegate as `channelReadable` or `channelWritable`: the
     /// owner calls this again then. Done leaves the channel as a plain one is after its connect: not reading.
@@ -90,6 +94,9 @@ extension Channel {
             if reading { readEvent.activate() } else { tls.readAgain = true }
         }
         adaptReadSize(read: got, want: room)
+        // WANT_READ after data: OpenSSL held bytes that gave none (part of a record, or a ticket), looked at again
+        // before the connection is reused (`holdsMoreThanRead`).
+        if stop == .wouldBlock { readStoppedInsideRecord() }
         return .data(got)
     }
 
