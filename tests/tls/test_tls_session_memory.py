@@ -1,5 +1,6 @@
 """What berth keeps per TLS upstream after its connections are gone: the session it may resume, and no more than a
-few KiB of it, however large a certificate chain the origin sent (a chain is not needed to resume).
+few KiB of it, however large a certificate chain the origin sent (a chain is not needed to resume); a session over
+8 KiB encoded (a huge leaf certificate) is not kept at all.
 
 One hostile origin reached at many ports (each its own upstream) sends a ~90 KB chain; berth's RSS is read from
 /proc before and after one request to each.
@@ -65,3 +66,36 @@ def test_a_huge_certificate_chain_is_not_kept_per_upstream(berth_with, pki, tmp_
     finally:
         for o in origins:
             o.close()
+
+
+def test_a_session_over_8_kib_is_not_kept(berth_with, pki, tmp_path):
+    # The localhost key re-certified with a 9,000-byte comment: the leaf alone is over the bound, so every
+    # connection does a full handshake, and every answer is still right.
+    csr, ext, leaf = tmp_path / "big.csr", tmp_path / "big.ext", tmp_path / "big.pem"
+    subprocess.run(["openssl", "req", "-new", "-key", pki.server_key, "-out", str(csr), "-subj", "/CN=localhost"],
+                   check=True, capture_output=True, timeout=60)
+    ext.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nnsComment=" + "B" * 9000 + "\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", pki.ca, "-CAkey", pki.ca_key, "-CAcreateserial",
+                    "-days", "2", "-out", str(leaf), "-extfile", str(ext)], check=True, capture_output=True, timeout=60)
+    ctx = server_context(str(leaf), pki.server_key)
+
+    def serve(conn):
+        w = TLSWire(conn.sock, ctx)
+        w.handshake()
+        if w.read_request() is not None:
+            w.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            conn.sock.sendall(w.close_notify())
+
+    origin = RawOrigin(serve)
+    try:
+        b = berth_with(f"  - match: 127.0.0.1\n    tls: {{ca-file: \"{pki.ca}\"}}\n")
+        for _ in range(3):
+            c = RawClient(b.proxy, timeout=10)
+            try:
+                assert c.request(get_req(origin.hostport, "/")).body == b"ok"
+            finally:
+                c.close()
+        tls = upstream_stats(b, f"https://{origin.hostport}")["tls"]
+        assert tls == {"handshakes_full": 3, "handshakes_resumed": 0, "handshake_failures": 0}
+    finally:
+        origin.close()
