@@ -49,6 +49,8 @@ extension Channel {
         guard let tls else { return .failed(EBADF) }
         tls.readAgain = false
         guard let space = input.room(for: want, from: blocks), let base = space.baseAddress else { return .failed(ENOMEM) }
+        tls.bio.pointee.budget = Channel.tlsReadBudget
+        defer { tls.bio.pointee.budget = .max }
         let room = space.count
         var got = 0
         var stop: ReadOutcome?
@@ -160,6 +162,10 @@ extension Channel {
     static let coalesceLimit = 4096
     /// The largest TLS record's payload: one SSL_write, one record.
     static let recordSize = 16384
+    /// Ciphertext one read may take from the socket: the largest read (256 KiB of data), its records' overhead and
+    /// read-ahead's overshoot of one record, so it never cuts a read of data short; a flood of records without data
+    /// (tickets, ~8 us each to process) holds a turn of the loop ~10 ms at most instead of as long as it lasts.
+    static let tlsReadBudget = 288 * 1024
 
     /// A readable event on a TLS channel: true when it was a write waiting for readability, handled here.
     func tlsReadEvent(_ owner: ChannelDelegate) -> Bool {
