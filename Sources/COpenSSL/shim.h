@@ -24,10 +24,11 @@
 /*
  * The BIO's data: the connection's socket, and how many more bytes the SSL call under way may take from it. OpenSSL's
  * read goes on processing records that carry no data (session tickets, KeyUpdates) for as long as the socket has
- * more, so a peer flooding tickets held one SSL_read, and the whole worker, for seconds; a budget the channel sets
- * before each read makes the BIO answer "retry" once it is spent, the socket stays readable (level-triggered), and
- * the rest waits for the next turn of the loop. SIZE_MAX (the handshake, writes) is no limit. Owned by the
- * connection (TLSConnection), which frees it after the SSL.
+ * more (and a handshake ignores HelloRequests the same way), so a peer flooding tickets held one SSL_read, and the
+ * whole worker, for seconds; a budget the channel sets before each read and handshake step makes the BIO answer
+ * "retry" once it is spent, the socket stays readable (level-triggered), and the rest waits for the next turn of
+ * the loop. SIZE_MAX (between those calls: writes, shutdown) is no limit. Owned by the connection (TLSConnection),
+ * which frees it after the SSL.
  */
 typedef struct berth_bio_state {
     int fd;

@@ -24,7 +24,11 @@ extension Channel {
             return .failed(TLSFailure(kind: .handshakeFailed, detail: "the channel is not a TLS one, or is closed"))
         }
         ERR_clear_error()
+        // Under the read budget too: a peer may stream messages a client ignores (HelloRequests, RFC 5246 7.4.1.1),
+        // and without it one call read them for as long as they came, past the handshake timeout.
+        tls.bio.pointee.budget = Channel.tlsReadBudget
         let rc = SSL_do_handshake(tls.ssl)
+        tls.bio.pointee.budget = .max
         if rc == 1 {
             tls.handshakeDone = true
             stopReading()
