@@ -21,8 +21,22 @@
  * SIGPIPE, whether or not the process ignores the signal. EAGAIN becomes a retry, which SSL_get_error reports as
  * SSL_ERROR_WANT_READ / SSL_ERROR_WANT_WRITE for the channel to map onto its read event and EV_WRITE.
  */
+/*
+ * The BIO's data: the connection's socket, and how many more bytes the SSL call under way may take from it. OpenSSL's
+ * read goes on processing records that carry no data (session tickets, KeyUpdates) for as long as the socket has
+ * more (and a handshake ignores HelloRequests the same way), so a peer flooding tickets held one SSL_read, and the
+ * whole worker, for seconds; a budget the channel sets before each read and handshake step makes the BIO answer
+ * "retry" once it is spent, the socket stays readable (level-triggered), and the rest waits for the next turn of
+ * the loop. SIZE_MAX (between those calls: writes, shutdown) is no limit. Owned by the connection (TLSConnection),
+ * which frees it after the SSL.
+ */
+typedef struct berth_bio_state {
+    int fd;
+    size_t budget;
+} berth_bio_state;
+
 static int berth_bio_write(BIO *b, const char *data, size_t len, size_t *written) {
-    int fd = (int)(intptr_t)BIO_get_data(b);
+    int fd = ((berth_bio_state *)BIO_get_data(b))->fd;
     BIO_clear_retry_flags(b);
     ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
     if (n >= 0) { *written = (size_t)n; return 1; }
@@ -31,10 +45,15 @@ static int berth_bio_write(BIO *b, const char *data, size_t len, size_t *written
 }
 
 static int berth_bio_read(BIO *b, char *data, size_t len, size_t *got) {
-    int fd = (int)(intptr_t)BIO_get_data(b);
+    berth_bio_state *state = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n = recv(fd, data, len, 0);
-    if (n > 0) { *got = (size_t)n; return 1; }
+    if (state->budget == 0) { BIO_set_retry_read(b); return 0; }
+    ssize_t n = recv(state->fd, data, len, 0);
+    if (n > 0) {
+        *got = (size_t)n;
+        state->budget = (size_t)n < state->budget ? state->budget - (size_t)n : 0;
+        return 1;
+    }
     /* The record layer asks BIO_eof to tell a closed peer from an error. */
     if (n == 0) BIO_set_flags(b, BIO_FLAGS_IN_EOF);
     else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_read(b);
@@ -162,15 +181,15 @@ static inline int berth_tls_ctx_use_key_pem(SSL_CTX *ctx, const char *pem, int l
     return SSL_CTX_check_private_key(ctx) == 1 ? 1 : -1;
 }
 
-/* A client connection on `fd` through berth's BIO; NULL on failure. The fd stays the caller's. */
-static inline SSL *berth_tls_new(SSL_CTX *ctx, int fd, void *app_data) {
+/* A client connection on `state`'s socket through berth's BIO; NULL on failure. The fd and `state` stay the caller's. */
+static inline SSL *berth_tls_new(SSL_CTX *ctx, berth_bio_state *state, void *app_data) {
     BIO_METHOD *method = berth_bio_method();
     if (method == NULL) return NULL;
     SSL *ssl = SSL_new(ctx);
     if (ssl == NULL) return NULL;
     BIO *bio = BIO_new(method);
     if (bio == NULL) { SSL_free(ssl); return NULL; }
-    BIO_set_data(bio, (void *)(intptr_t)fd);
+    BIO_set_data(bio, state);
     SSL_set_bio(ssl, bio, bio);
     SSL_set_connect_state(ssl);
     SSL_set_app_data(ssl, app_data);

@@ -12,6 +12,10 @@ extension Channel {
     /// close_notify (without it, a cut made by anyone on the path looks the same).
     package var endedCleanly: Bool { writeError == 0 && (tls.map { !$0.endedWithoutCloseNotify } ?? true) }
 
+    /// Whether OpenSSL holds bytes it has not delivered: after a read that found no data, part of a record whose
+    /// rest has not come (read-ahead keeps every byte the kernel gave it). False on a plain channel.
+    package var tlsHoldsPartialRecord: Bool { tls.map { SSL_has_pending($0.ssl) == 1 } ?? false }
+
     /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE
     /// (WANT_WRITE) is armed and its event reaches the delegate as `channelReadable` or `channelWritable`: the
     /// owner calls this again then. Done leaves the channel as a plain one is after its connect: not reading.
@@ -20,7 +24,11 @@ extension Channel {
             return .failed(TLSFailure(kind: .handshakeFailed, detail: "the channel is not a TLS one, or is closed"))
         }
         ERR_clear_error()
+        // Under the read budget too: a peer may stream messages a client ignores (HelloRequests, RFC 5246 7.4.1.1),
+        // and without it one call read them for as long as they came, past the handshake timeout.
+        tls.bio.pointee.budget = Channel.tlsReadBudget
         let rc = SSL_do_handshake(tls.ssl)
+        tls.bio.pointee.budget = .max
         if rc == 1 {
             tls.handshakeDone = true
             stopReading()
@@ -45,6 +53,8 @@ extension Channel {
         guard let tls else { return .failed(EBADF) }
         tls.readAgain = false
         guard let space = input.room(for: want, from: blocks), let base = space.baseAddress else { return .failed(ENOMEM) }
+        tls.bio.pointee.budget = Channel.tlsReadBudget
+        defer { tls.bio.pointee.budget = .max }
         let room = space.count
         var got = 0
         var stop: ReadOutcome?
@@ -90,6 +100,9 @@ extension Channel {
             if reading { readEvent.activate() } else { tls.readAgain = true }
         }
         adaptReadSize(read: got, want: room)
+        // WANT_READ after data: OpenSSL held bytes that gave none (part of a record, or a ticket), looked at again
+        // before the connection is reused (`holdsMoreThanRead`).
+        if stop == .wouldBlock { readStoppedInsideRecord() }
         return .data(got)
     }
 
@@ -153,6 +166,10 @@ extension Channel {
     static let coalesceLimit = 4096
     /// The largest TLS record's payload: one SSL_write, one record.
     static let recordSize = 16384
+    /// Ciphertext one read may take from the socket: the largest read (256 KiB of data), its records' overhead and
+    /// read-ahead's overshoot of one record, so it never cuts a read of data short; a flood of records without data
+    /// (tickets, ~8 us each to process) holds a turn of the loop ~10 ms at most instead of as long as it lasts.
+    static let tlsReadBudget = 288 * 1024
 
     /// A readable event on a TLS channel: true when it was a write waiting for readability, handled here.
     func tlsReadEvent(_ owner: ChannelDelegate) -> Bool {

@@ -149,16 +149,20 @@ package final class Channel: EventHandler {
     }
 
     /// The last read filled all the room it asked for, so the socket may hold more than was read (a message that
-    /// ended there may have bytes behind it in the kernel).
+    /// ended there may have bytes behind it in the kernel); on TLS also when it stopped inside a record.
     package private(set) var lastReadFilled = false
+
+    /// A TLS read stopped with part of a record inside OpenSSL: bytes behind the data read, as after a full read.
+    func readStoppedInsideRecord() { lastReadFilled = true }
 
     /// Whether the peer sent bytes beyond what was read (or the socket failed): one more read, for an owner about to
     /// reuse the connection after a message that ended exactly where a full read did (`lastReadFilled`). Bytes it
     /// finds stay in the input; an end it finds sets `endSeen` (and is no bytes). Rare: small messages never fill a
-    /// read.
+    /// read. On TLS, part of a record still held counts: its rest would answer the next request.
     package func holdsMoreThanRead() -> Bool {
         switch read() {
-        case .wouldBlock, .eof: return false
+        case .wouldBlock: return tlsHoldsPartialRecord
+        case .eof: return false
         case .data, .failed: return true
         }
     }

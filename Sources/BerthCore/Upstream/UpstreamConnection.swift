@@ -40,8 +40,10 @@ final class UpstreamConnection: ChannelDelegate {
     func channelReadable(_ channel: Channel) {
         // On TLS, readable bytes may be a record that carries no data (a session ticket the server sends after the
         // handshake, a KeyUpdate): OpenSSL takes it and the connection stays idle. Anything else, as on a plain
-        // socket, is the end: application data, close_notify (read as EOF) or a reset.
-        if channel.isTLS, channel.read() == .wouldBlock { return }
+        // socket, is the end: application data, close_notify (read as EOF) or a reset. So is part of a record:
+        // it may be the start of a response, whose rest would then answer the next request (nginx drops an idle
+        // upstream connection at any byte, tickets included).
+        if channel.isTLS, channel.read() == .wouldBlock, !channel.tlsHoldsPartialRecord { return }
         // nginx's keepalive close handler and Pingora's idle_poll reach the same verdict: data or EOF on an idle
         // connection means it cannot be reused.
         pool.manager.idleConnectionEnded(self, reason: .peerClosedIdle)

@@ -58,6 +58,8 @@ package enum TLSHandshakeStep: Equatable {
 /// each call, as SSL_get_error otherwise requires: ERR_clear_error cost ~100 instructions a call, 8 calls a request.
 final class TLSConnection {
     let ssl: OpaquePointer
+    /// The BIO's socket and read budget (shim.h), freed with the SSL.
+    let bio: UnsafeMutablePointer<berth_bio_state>
     let verifies: Bool
     /// Strong: the new-session callback reaches it through the SSL's app data while the SSL lives.
     let tickets: TLSTicketCache?
@@ -74,16 +76,21 @@ final class TLSConnection {
 
     /// A connection on `fd` for `setup`; nil when OpenSSL could not make one.
     init?(_ setup: TLSClientSetup, fd: CInt) {
-        guard let ssl = berth_tls_new(setup.context.raw, fd, nil) else {
+        let bio = UnsafeMutablePointer<berth_bio_state>.allocate(capacity: 1)
+        bio.initialize(to: berth_bio_state(fd: fd, budget: .max))
+        guard let ssl = berth_tls_new(setup.context.raw, bio, nil) else {
+            bio.deallocate()
             ERR_clear_error()
             return nil
         }
         self.ssl = ssl
+        self.bio = bio
         verifies = setup.context.verifies
         tickets = setup.tickets
         let isIP = SocketAddress(numericHost: setup.peerName, port: 0) != nil
         guard berth_tls_set_peer_name(ssl, setup.peerName, isIP ? 1 : 0, verifies ? 1 : 0) == 1 else {
             SSL_free(ssl)
+            bio.deallocate()
             ERR_clear_error()
             return nil
         }
@@ -107,6 +114,7 @@ final class TLSConnection {
     /// Frees the SSL (and its BIO; the socket stays open for the channel to close).
     func free() {
         SSL_free(ssl)
+        bio.deallocate()
     }
 
     /// The errno a failed read or write leaves for the channel's owner, from SSL_get_error's answer `code`.
