@@ -12,6 +12,8 @@ package final class EventBase {
     let raw: OpaquePointer
     /// Spare blocks for the channels on this loop (ByteBlock.swift).
     let blocks = BlockPool()
+    /// The boxes of events freed during the running callback (Trampolines.swift).
+    let retired = RetiredBoxes()
 
     /// A base for one thread, with two priorities.
     package init() {

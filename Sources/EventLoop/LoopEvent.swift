@@ -6,11 +6,14 @@ internal import CLibevent
 package final class LoopEvent {
     private var ev: OpaquePointer?
     private var box: Unmanaged<EventBox>?
+    /// Where a freed event's box goes: released after the running callback, if any (`RetiredBoxes`).
+    private let retired: RetiredBoxes
 
     /// An I/O event on `fd` (flags EV_READ/EV_WRITE/EV_PERSIST) or, with fd -1 and flags 0, a timer.
     init(base: EventBase, fd: CInt, flags: Int16, handler: EventHandler, tag: EventTag) {
-        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag))
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag, retired: base.retired))
         self.box = box
+        self.retired = base.retired
         self.ev = event_new(base.raw, fd, flags, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "event_new failed")
     }
@@ -22,8 +25,9 @@ package final class LoopEvent {
 
     /// A signal event, persistent.
     init(base: EventBase, signal: CInt, handler: EventHandler) {
-        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal))
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal, retired: base.retired))
         self.box = box
+        self.retired = base.retired
         self.ev = berth_evsignal_new(base.raw, signal, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "evsignal_new failed")
     }
@@ -58,7 +62,8 @@ package final class LoopEvent {
         if let ev { event_del(ev) }
     }
 
-    /// Frees the C event and releases the box; safe to call twice, the second call does nothing.
+    /// Frees the C event and releases the box (after the running callback, when called inside one); safe to call
+    /// twice, the second call does nothing.
     package func free() {
         if let ev {
             event_free(ev)
@@ -66,7 +71,7 @@ package final class LoopEvent {
         }
         if let box {
             self.box = nil
-            box.release()
+            retired.retire(box)
         }
     }
 
