@@ -23,9 +23,12 @@ extension ChannelDelegate {
 /// A delegate's readable-event entry that takes no reference (`Channel.setReadableHook`): `call(owner, channel)`
 /// with both unretained, so the function reads them with `Unmanaged._withUnsafeGuaranteedRef`.
 package struct ReadableHook {
+    /// The delegate, unretained.
     package let owner: UnsafeMutableRawPointer
+    /// Its readable-event entry: `call(owner, channel)`, a function that captures nothing.
     package let call: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void
 
+    /// A hook that calls `call` with `owner`.
     package init(owner: UnsafeMutableRawPointer, call: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void) {
         self.owner = owner
         self.call = call
