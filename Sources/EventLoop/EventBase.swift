@@ -12,6 +12,8 @@ package final class EventBase {
     let raw: OpaquePointer
     /// Spare blocks for the channels on this loop (ByteBlock.swift).
     let blocks = BlockPool()
+    /// The boxes of events freed during the running callback (Trampolines.swift).
+    let retired = RetiredBoxes()
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -37,6 +39,13 @@ package final class EventBase {
     package static var chainBlockCacheFreedAtExit: Bool {
         let cache = berth_mm_cache()!
         return cache.pointee.watched == 1 && pthread_getspecific(berth_mm_exit_key()!.pointee) == UnsafeMutableRawPointer(cache)
+    }
+
+    /// Keeps `object` alive until the running callback of this loop returns (nothing when none runs): an owner that
+    /// drops its last reference to an object from inside that object's own callback (a session ending itself) keeps
+    /// it so, and the object can be called without a reference of its own (`Channel.setReadableHook`).
+    package func keepUntilCallbackReturns(_ object: AnyObject) {
+        retired.keep(object)
     }
 
     /// Ends `run()` after the running callback; call on the loop's thread.

@@ -1,16 +1,20 @@
 // One libevent `struct event` with its context box; freeing it releases the box exactly once.
 import Glibc
 internal import CLibevent
+internal import CEventPriority
 
 /// An I/O, timer or signal event on a loop.
 package final class LoopEvent {
     private var ev: OpaquePointer?
     private var box: Unmanaged<EventBox>?
+    /// Where a freed event's box goes: released after the running callback, if any (`RetiredBoxes`).
+    private let retired: RetiredBoxes
 
     /// An I/O event on `fd` (flags EV_READ/EV_WRITE/EV_PERSIST) or, with fd -1 and flags 0, a timer.
     init(base: EventBase, fd: CInt, flags: Int16, handler: EventHandler, tag: EventTag) {
-        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag))
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: tag, retired: base.retired))
         self.box = box
+        self.retired = base.retired
         self.ev = event_new(base.raw, fd, flags, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "event_new failed")
     }
@@ -22,15 +26,18 @@ package final class LoopEvent {
 
     /// A signal event, persistent.
     init(base: EventBase, signal: CInt, handler: EventHandler) {
-        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal))
+        let box = Unmanaged.passRetained(EventBox(handler: handler, tag: .signal, retired: base.retired))
         self.box = box
+        self.retired = base.retired
         self.ev = berth_evsignal_new(base.raw, signal, eventTrampoline, box.toOpaque())
         precondition(ev != nil, "evsignal_new failed")
     }
 
-    /// Sets the libevent priority (0 runs first); only while the event is not active.
+    /// Sets the libevent priority (0 runs first, 0 or 1: every loop has two); nothing while the event is active.
+    /// In place (`berth_event_set_priority`): a pooled connection's read event changes priority twice per request.
     package func setPriority(_ p: Int32) {
-        if let ev { event_priority_set(ev, p) }
+        precondition(p == 0 || p == 1, "berth's loops have two priorities")
+        if let ev { berth_event_set_priority(UnsafeMutableRawPointer(ev), p) }
     }
 
     /// Registers the event with no timeout.
@@ -58,7 +65,8 @@ package final class LoopEvent {
         if let ev { event_del(ev) }
     }
 
-    /// Frees the C event and releases the box; safe to call twice, the second call does nothing.
+    /// Frees the C event and releases the box (after the running callback, when called inside one); safe to call
+    /// twice, the second call does nothing.
     package func free() {
         if let ev {
             event_free(ev)
@@ -66,7 +74,7 @@ package final class LoopEvent {
         }
         if let box {
             self.box = nil
-            box.release()
+            retired.retire(box)
         }
     }
 

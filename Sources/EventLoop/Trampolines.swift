@@ -13,23 +13,79 @@ package enum EventTag: UInt8 {
     case read, write, timer, accept, signal, wake
 }
 
-/// The retained context libevent carries for one C event: created with the event, released exactly once when it is freed.
+/// The retained context libevent carries for one C event: created with the event, released exactly once after it is
+/// freed (at the end of the running callback when freed inside one: `RetiredBoxes`).
 final class EventBox {
     let handler: EventHandler
     let tag: EventTag
-    init(handler: EventHandler, tag: EventTag) {
+    /// The loop's list of boxes whose events were freed during the running callback. Unmanaged, read borrowed (an
+    /// unowned(unsafe) one was retained and released around the callback): read only by the trampoline while the
+    /// loop runs, and every `LoopEvent` of the loop holds it strongly.
+    let retired: Unmanaged<RetiredBoxes>
+    init(handler: EventHandler, tag: EventTag, retired: RetiredBoxes) {
         self.handler = handler
         self.tag = tag
+        self.retired = Unmanaged.passUnretained(retired)
+    }
+}
+
+/// The boxes of events freed while a callback of their loop runs, released when the outermost callback returns. A
+/// box holds its handler, so the handler of the running event lives until its callback is over whatever the
+/// callback frees, and the trampoline calls it borrowed: no retain and release of it around each event (two
+/// events per request).
+final class RetiredBoxes {
+    /// Callbacks running on this loop (1 inside one; more only if one ran the loop again).
+    var depth = 0
+    var boxes: [Unmanaged<EventBox>] = []
+    /// Objects kept for the running callback (`EventBase.keepUntilCallbackReturns`).
+    var kept: [AnyObject] = []
+    /// Whether `boxes` or `kept` holds anything: the one test the trampoline makes after each callback.
+    var pending = false
+
+    init() {
+        boxes.reserveCapacity(16)
+        kept.reserveCapacity(16)
+    }
+
+    /// Releases `box` now outside a callback, else when the callback returns.
+    func retire(_ box: Unmanaged<EventBox>) {
+        if depth == 0 { return box.release() }
+        boxes.append(box)
+        pending = true
+    }
+
+    /// Holds `object` until the running callback returns (nothing outside one).
+    func keep(_ object: AnyObject) {
+        guard depth > 0 else { return }
+        kept.append(object)
+        pending = true
+    }
+
+    /// Releases what the callbacks retired or kept; a release may free more events (a handler's deinit closing its
+    /// channel), which are released in the same pass.
+    @inline(never)
+    func drain() {
+        while pending {
+            pending = false
+            while let box = boxes.popLast() { box.release() }
+            while let object = kept.popLast() { _ = object }
+        }
     }
 }
 
 /// C entry point for every event berth registers.
 let eventTrampoline: event_callback_fn = { _, what, arg in
-    // The box is alive on entry (libevent calls back only for a live event, and freeing it is what releases the box),
-    // so its fields are read unretained; the handler may free this event while it runs, and with it the box and the
-    // box's hold on the handler: the one strong reference kept is the handler's, until it returns.
-    let (handler, tag) = Unmanaged<EventBox>.fromOpaque(arg!)._withUnsafeGuaranteedRef { ($0.handler, $0.tag) }
-    handler.handleEvent(tag, what: what)
+    // The box is alive on entry (libevent calls back only for a live event) and stays alive until the callback has
+    // returned: freeing the event during it only retires the box (`RetiredBoxes`). So the box and its handler are
+    // read borrowed, and released, if the callback freed them, after it.
+    Unmanaged<EventBox>.fromOpaque(arg!)._withUnsafeGuaranteedRef { box in
+        box.retired._withUnsafeGuaranteedRef { $0.depth &+= 1 }
+        box.handler.handleEvent(box.tag, what: what)
+        box.retired._withUnsafeGuaranteedRef { retired in
+            retired.depth &-= 1
+            if _slowPath(retired.depth == 0 && retired.pending) { retired.drain() }
+        }
+    }
 }
 
 /// The retained context of one DNS query, released exactly once by the trampoline when the answer (or failure) comes.

@@ -80,8 +80,11 @@ public enum HeadSerializer {
         HTTPVersion.write(head.version, into: &out)
         out.crlf()
         out.literal("Host: ")
-        var h = host
-        h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+        // Read in place (a `var` copy for `withUTF8` retained and released the String's storage, per request).
+        if host.utf8.withContiguousStorageIfAvailable({ out.raw(UnsafeRawBufferPointer($0)) }) == nil {
+            var h = host
+            h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
+        }
         out.crlf()
         copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
         if _slowPath(head.headers.foldContentLength), case .contentLength(let n) = head.framing { writeContentLength(n, into: &out) }

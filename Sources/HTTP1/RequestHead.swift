@@ -121,27 +121,39 @@ public struct RequestHead: Sendable {
     /// call into this module from BerthCore is not specialised (a closure context and two calls more); the bytes are
     /// compared a word at a time (`sameBytes`).
     public func namesRoute(as bytes: [UInt8]) -> Bool {
+        var head = self
+        return RequestHead.namesRoute(&head, as: bytes)
+    }
+
+    /// `namesRoute(as:)` for a head its caller holds in place (only read): a head passed borrowed from another module
+    /// was first copied whole (204 bytes) for the call, per request in the route cache.
+    public static func namesRoute(_ head: inout RequestHead, as bytes: [UInt8]) -> Bool {
         let n = bytes.count
         guard n > 0 else { return false }
-        switch targetForm {
+        switch head.targetForm {
         case .absolute:
-            guard let end = authorityEnd, let r = targetRange, end == n else { return false }
-            return text.withUnsafeBytes { t in
+            guard let end = head.authorityEnd, let r = head.targetRange, end == n else { return false }
+            return head.text.withUnsafeBytes { t in
                 bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: t[r.lowerBound..<(r.lowerBound &+ n)]), $0) }
             }
         case .origin, .asterisk:
-            guard headers.present & KnownHeader.host.bit != 0 else { return false }
-            return headers.withBytes { b in
-                var same = false
-                headers.forEachKnownLine(b) { _, kind, l in
-                    guard kind == .host else { return true }
-                    same = bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
-                    return false
-                }
-                return same
-            }
+            return head.namesHostRoute(bytes)
         case .authority:
             return false
+        }
+    }
+
+    /// `namesRoute`'s origin-form and asterisk-form case: the first Host value.
+    private func namesHostRoute(_ bytes: [UInt8]) -> Bool {
+        guard headers.present & KnownHeader.host.bit != 0 else { return false }
+        return headers.withBytes { b in
+            var same = false
+            headers.forEachKnownLine(b) { _, kind, l in
+                guard kind == .host else { return true }
+                same = bytes.withUnsafeBytes { sameBytes(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]), $0) }
+                return false
+            }
+            return same
         }
     }
 

@@ -22,7 +22,7 @@ public struct RequestHeadParser: Sendable {
 
     /// Moves the completed head into `head` and readies the parser, swapping buffers so neither side copies or allocates.
     public mutating func takeHead(into head: inout RequestHead) {
-        swap(&head, &sink.head)
+        swapInPlace(&head, &sink.head)
         reset()
     }
 

@@ -22,7 +22,7 @@ public struct ResponseHead: Sendable {
         set { packedReason = PackedRange(newValue) }
     }
     /// Framing from the headers alone, set by the parser; nil for hand-built heads, which are read leniently.
-    var parsedFraming: BodyFraming? = nil
+    @usableFromInline var parsedFraming: BodyFraming? = nil
     /// The idle timeout the server announced (`Keep-Alive: timeout=N`), in seconds; -1 when it announced none.
     /// Set by the parser, which reads the known fields anyway.
     public internal(set) var keepAliveTimeout: Int32 = -1
@@ -52,12 +52,21 @@ public struct ResponseHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
     }
 
-    /// Body framing given the request's method (HEAD, CONNECT, 1xx, 204, 304 carry none).
+    /// Body framing given the request's method (HEAD, CONNECT, 1xx, 204, 304 carry none). Inlinable: a call from
+    /// another module on a head read in place (a parser the caller holds inout) first copied the whole head (176
+    /// bytes) to pass it; inlined, the few fields it reads are loaded where they lie.
+    @inlinable
     public func framing(requestMethod: HTTPMethod) -> BodyFraming {
         if requestMethod == .head { return .none }
         if status < 200 || status == 204 || status == 304 { return .none }
         if requestMethod == .connect && status < 300 { return .none }
         if let parsedFraming { return parsedFraming }
+        return framingFromFields()
+    }
+
+    /// A hand-built head's framing, read from its fields (`framing(requestMethod:)`).
+    @usableFromInline
+    func framingFromFields() -> BodyFraming {
         guard let facts = try? headers.facts() else { return .untilClose }
         return ResponseHead.headerFraming(facts, version: version)
     }

@@ -16,18 +16,18 @@ extension ProxySession: RelayHost {
     var replay: ReplayStore { worker.replay }
     /// The response head `parser` holds, written to `caller` with the worker's forwarding options passed in place
     /// (`Worker.withForwardOptions`); false as `RelayDriver.writeHead`.
-    func writeResponseHead<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+    func writeResponseHead<C: RelayChannel>(_ parser: inout ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
                                             to caller: C) -> Bool {
         let tail = worker.settings.keepAliveTail
         return worker.withForwardOptions {
-            ProxySession.writeResponse(parser, version: version, keepAlive: keepAlive, options: &$0, keepAliveTail: tail, to: caller)
+            ProxySession.writeResponse(&parser, version: version, keepAlive: keepAlive, options: &$0, keepAliveTail: tail, to: caller)
         }
     }
 
     /// `RelayDriver.writeHead` from `inout` options, borrowed for the same reason as `serialize`'s.
     @inline(never)
-    private static func writeResponse<C: RelayChannel>(_ parser: borrowing ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
+    private static func writeResponse<C: RelayChannel>(_ parser: inout ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
                                                        options: inout ForwardOptions, keepAliveTail: UInt64, to caller: C) -> Bool {
-        RelayDriver.writeHead(parser, version: version, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, to: caller)
+        RelayDriver.writeHead(&parser, version: version, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, to: caller)
     }
 }

@@ -43,7 +43,7 @@ extension ProxySession: TunnelOwner {
     /// A 101 arrived for an upgrading request: the upstream connection becomes a tunnel and keeps its pool slot.
     func startUpgrade() {
         guard machine.state.holdsLease else { return }
-        guard RelayDriver.writeHead(responseParser, version: exchange.request.version, keepAlive: true,
+        guard RelayDriver.writeHead(&responseParser, version: exchange.request.version, keepAlive: true,
                                     options: worker.settings.forward, to: caller) else { return close() }
         exchange.response = .complete
         guard let lease = machine.takeLease(rerouting: true) else { return }
@@ -69,7 +69,7 @@ extension ProxySession: TunnelOwner {
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
         if let lease = machine.endTunnel() { manager.tunnelEnded(lease) }
-        caller.delegate = self
+        own(caller)
         if flushCaller { closeAfterFlush() } else { close() }
     }
 }

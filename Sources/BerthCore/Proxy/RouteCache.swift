@@ -14,10 +14,10 @@ struct RouteCache {
     var generation = 0
 
     /// Whether `req` names the route with the same bytes (`withRouteBytes`'s, compared by the head itself:
-    /// `RequestHead.namesRoute(as:)`). Both are passed in place; the pool is not touched here, so the comparison
-    /// takes no reference.
+    /// `RequestHead.namesRoute(_:as:)`). Both are passed in place (the head inout: a method call on it copied it
+    /// whole); the pool is not touched here, so the comparison takes no reference.
     mutating func matches(_ req: inout RequestHead) -> Bool {
-        req.namesRoute(as: bytes)
+        RequestHead.namesRoute(&req, as: bytes)
     }
 
     /// Remembers the route of `req` (passed in place), which led to `pool` with `hostValue`, under the worker's
