@@ -39,15 +39,11 @@ let package = Package(
         // initializer runs (EarlySignals unblocks them once it handles them). Linked into `berth` alone, imported by
         // nothing.
         .target(name: "CEarlySignals"),
-        // One C function that sets a libevent event's priority in place (two per request for a pooled connection);
-        // apart from CLibevent, whose `struct event` must stay opaque to Swift (CLibevent's functions take it as an
-        // OpaquePointer). Imported by EventLoop alone.
-        .target(name: "CEventPriority"),
         // The only importer of CLibevent and COpenSSL: BerthCore reaches libevent and OpenSSL through its types
         // (ModuleBoundaryTests checks it).
         .target(
             name: "EventLoop",
-            dependencies: ["CLibevent", "COpenSSL", "CEventPriority"],
+            dependencies: ["CLibevent", "COpenSSL"],
             swiftSettings: hotPath + crossModule + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .target(

@@ -1,7 +1,6 @@
 // One libevent `struct event` with its context box; freeing it releases the box exactly once.
 import Glibc
 internal import CLibevent
-internal import CEventPriority
 
 /// An I/O, timer or signal event on a loop.
 package final class LoopEvent {
@@ -33,11 +32,9 @@ package final class LoopEvent {
         precondition(ev != nil, "evsignal_new failed")
     }
 
-    /// Sets the libevent priority (0 runs first, 0 or 1: every loop has two); nothing while the event is active.
-    /// In place (`berth_event_set_priority`): a pooled connection's read event changes priority twice per request.
+    /// Sets the libevent priority (0 runs first); only while the event is not active.
     package func setPriority(_ p: Int32) {
-        precondition(p == 0 || p == 1, "berth's loops have two priorities")
-        if let ev { berth_event_set_priority(UnsafeMutableRawPointer(ev), p) }
+        if let ev { event_priority_set(ev, p) }
     }
 
     /// Registers the event with no timeout.
