@@ -20,21 +20,6 @@ extension ChannelDelegate {
     package func channelWriteProgress(_ channel: Channel) {}
 }
 
-/// A delegate's readable-event entry that takes no reference (`Channel.setReadableHook`): `call(owner, channel)`
-/// with both unretained, so the function reads them with `Unmanaged._withUnsafeGuaranteedRef`.
-package struct ReadableHook {
-    /// The delegate, unretained.
-    package let owner: UnsafeMutableRawPointer
-    /// Its readable-event entry: `call(owner, channel)`, a function that captures nothing.
-    package let call: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void
-
-    /// A hook that calls `call` with `owner`.
-    package init(owner: UnsafeMutableRawPointer, call: @convention(c) (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void) {
-        self.owner = owner
-        self.call = call
-    }
-}
-
 /// Outcome of one read(2).
 package enum ReadOutcome: Equatable {
     case data(Int)
@@ -58,17 +43,7 @@ package final class Channel: EventHandler {
     let blocks: BlockPool
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
     /// table on each session and connection, sending all their retains and releases down the slow path.
-    package unowned(unsafe) var delegate: ChannelDelegate? { didSet { readableHook = nil } }
-    /// The delegate's readable events without a reference count (`ReadableHook`); dropped whenever the delegate
-    /// changes, so it only ever reaches the delegate that set it.
-    private var readableHook: ReadableHook?
-
-    /// Lets `hook` take this channel's readable events from now on, until the delegate changes: for a delegate that
-    /// lives until the callback that may end it has returned (`EventBase.keepUntilCallbackReturns`), which then needs
-    /// no strong reference for the call (a retain and a release per event otherwise). Plain channels only.
-    package func setReadableHook(_ hook: ReadableHook) {
-        if tls == nil { readableHook = hook }
-    }
+    package unowned(unsafe) var delegate: ChannelDelegate?
 
     var readEvent: LoopEvent!
     var writeEvent: LoopEvent!
@@ -329,11 +304,6 @@ package final class Channel: EventHandler {
     }
 
     package func handleEvent(_ tag: EventTag, what: Int16) {
-        // The channel is alive for the call (its event's box holds it until the callback returns), and so is a
-        // delegate that set a hook.
-        if tag == .read, let hook = readableHook {
-            return hook.call(hook.owner, Unmanaged.passUnretained(self).toOpaque())
-        }
         // A strong reference for the length of the call: the delegate may drop its last other owner while handling
         // the event (a session closing itself), and the unowned(unsafe) field alone would not keep it alive.
         guard let owner = delegate else { return }

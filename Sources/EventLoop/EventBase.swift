@@ -41,13 +41,6 @@ package final class EventBase {
         return cache.pointee.watched == 1 && pthread_getspecific(berth_mm_exit_key()!.pointee) == UnsafeMutableRawPointer(cache)
     }
 
-    /// Keeps `object` alive until the running callback of this loop returns (nothing when none runs): an owner that
-    /// drops its last reference to an object from inside that object's own callback (a session ending itself) keeps
-    /// it so, and the object can be called without a reference of its own (`Channel.setReadableHook`).
-    package func keepUntilCallbackReturns(_ object: AnyObject) {
-        retired.keep(object)
-    }
-
     /// Ends `run()` after the running callback; call on the loop's thread.
     package func stop() {
         event_base_loopbreak(raw)

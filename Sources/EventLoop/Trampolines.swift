@@ -37,39 +37,18 @@ final class RetiredBoxes {
     /// Callbacks running on this loop (1 inside one; more only if one ran the loop again).
     var depth = 0
     var boxes: [Unmanaged<EventBox>] = []
-    /// Objects kept for the running callback (`EventBase.keepUntilCallbackReturns`).
-    var kept: [AnyObject] = []
-    /// Whether `boxes` or `kept` holds anything: the one test the trampoline makes after each callback.
-    var pending = false
 
-    init() {
-        boxes.reserveCapacity(16)
-        kept.reserveCapacity(16)
-    }
+    init() { boxes.reserveCapacity(16) }
 
     /// Releases `box` now outside a callback, else when the callback returns.
     func retire(_ box: Unmanaged<EventBox>) {
-        if depth == 0 { return box.release() }
-        boxes.append(box)
-        pending = true
+        if depth == 0 { box.release() } else { boxes.append(box) }
     }
 
-    /// Holds `object` until the running callback returns (nothing outside one).
-    func keep(_ object: AnyObject) {
-        guard depth > 0 else { return }
-        kept.append(object)
-        pending = true
-    }
-
-    /// Releases what the callbacks retired or kept; a release may free more events (a handler's deinit closing its
-    /// channel), which are released in the same pass.
+    /// Releases what the callbacks retired; a release may free more events (a handler's deinit closing its channel).
     @inline(never)
     func drain() {
-        while pending {
-            pending = false
-            while let box = boxes.popLast() { box.release() }
-            while let object = kept.popLast() { _ = object }
-        }
+        while let box = boxes.popLast() { box.release() }
     }
 }
 
@@ -83,7 +62,7 @@ let eventTrampoline: event_callback_fn = { _, what, arg in
         box.handler.handleEvent(box.tag, what: what)
         box.retired._withUnsafeGuaranteedRef { retired in
             retired.depth &-= 1
-            if _slowPath(retired.depth == 0 && retired.pending) { retired.drain() }
+            if _slowPath(retired.depth == 0 && !retired.boxes.isEmpty) { retired.drain() }
         }
     }
 }

@@ -69,7 +69,7 @@ extension ProxySession: TunnelOwner {
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
         if let lease = machine.endTunnel() { manager.tunnelEnded(lease) }
-        own(caller)
+        caller.delegate = self
         if flushCaller { closeAfterFlush() } else { close() }
     }
 }

@@ -9,7 +9,6 @@ extension ProxySession {
     func send(on lease: consuming UpstreamLease, reused: Bool) {
         let now = worker.now
         lease.conn.leaveIdle(to: self)
-        lease.conn.channel.setReadableHook(readableHook)
         lease.conn.requestsServed += 1
         exchange.reused = reused
         exchange.facts.sent(openedAt: lease.conn.openedAt, epoch: lease.conn.epoch, reused: reused, idleSince: lease.idleSince, now: now)

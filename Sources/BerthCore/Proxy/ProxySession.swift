@@ -55,7 +55,7 @@ final class ProxySession: ChannelDelegate {
         self.caller = Channel(base: worker.base, fd: fd)
         self.parser = RequestHeadParser(limits: worker.settings.limits)
         self.responseParser = ResponseHeadParser(limits: worker.settings.limits)
-        own(caller)
+        caller.delegate = self
     }
 
     /// Starts reading the first request.

@@ -223,9 +223,6 @@ final class Worker: EventHandler {
 
     /// A session closed its caller connection.
     func sessionEnded(_ s: ProxySession) {
-        // Alive until the callback that ended it returns: its channels call it without a reference of their own
-        // (`ProxySession.readableHook`), and it may be running one of those calls now.
-        base.keepUntilCallbackReturns(s)
         // Out of every list before it leaves the table: the lists' links do not hold it.
         idleCallers.remove(s)
         heldHeads[s.links.headClass].remove(s)
