@@ -3,8 +3,9 @@
 Item 77 lets a fresh upstream's first chunked requests go out chunked (nothing is known of its server yet). An
 HTTP/1.0 server takes such a request as bodiless, answers it, and reads the chunks as its next request(s), whose
 answers come back on that connection after the first. berth learnt the server's version from the answer, but kept
-the connection: pooled, or handed straight to a request queued for it, so that the next request on it, another
-caller's, got the answer to the first caller's chunks (a request smuggled in a body, answered to someone else).
+the connection: pooled, or handed straight to a request queued for it or pipelined behind, so that the next request
+on it, another caller's, got the answer to the first caller's chunks (a request smuggled in a body, answered to
+someone else).
 """
 import time
 
@@ -76,3 +77,22 @@ def test_a_pooled_connection_that_met_the_chunks_is_not_taken_by_the_next_caller
     finally:
         a.close()
     assert raw.endswith(b"answer to GET /b HTTP/1.1"), (raw[-200:], seen)
+
+
+def test_a_request_pipelined_behind_the_chunked_post_gets_its_own_answer(berth, raw_origin):
+    seen = []
+    o = raw_origin(_http10_server(seen))
+    b = berth("--socket-timeout", "5s")
+    chunks = f"{len(SMUGGLED):x}\r\n{SMUGGLED}\r\n0\r\n\r\n"
+    a = connect(b.proxy, timeout=10)
+    try:
+        # The GET is taken in the very turn the POST's answer ends; the last POST meets the learnt HTTP/1.0 (411).
+        a.sendall((f"POST http://{o.hostport}/a HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   f"{chunks}GET http://{o.hostport}/b HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n"
+                   f"POST http://{o.hostport}/c HTTP/1.1\r\nHost: {o.hostport}\r\nTransfer-Encoding: chunked\r\n"
+                   f"Connection: close\r\n\r\n{chunks}").encode())
+        raw, _ = read_to_end(a, timeout=8)
+    finally:
+        a.close()
+    assert b"answer to GET /b HTTP/1.1" in raw and b"answer to 23" not in raw, (raw[-400:], seen)
+    assert raw.count(b"HTTP/1.1 ") == 3 and b"HTTP/1.1 411 " in raw, raw[-400:]
