@@ -42,7 +42,7 @@ final class RelayMachineTests: XCTestCase {
 
     /// Should not keep an upstream connection whose HTTP/1.0 answer came to a chunked request (its server may have
     /// read the chunks as requests, whose answers come next), and keep one whose HTTP/1.0 answer came to a
-    /// Content-Length request or whose chunked request met an HTTP/1.1 answer (review14, reliability item 100).
+    /// Content-Length request or whose chunked request met an HTTP/1.1 answer (review14, reliability item 101).
     func testAnHTTP10AnswerToAChunkedRequestEndsTheUpstreamsKeepAlive() {
         let cases: [(request: String, body: String, version: String, kept: Bool)] = [
             ("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", "3\r\nabc\r\n0\r\n\r\n", "HTTP/1.0", false),
