@@ -40,6 +40,26 @@ final class RelayMachineTests: XCTestCase {
         }
     }
 
+    /// Should not keep an upstream connection whose HTTP/1.0 answer came to a chunked request (its server may have
+    /// read the chunks as requests, whose answers come next), and keep one whose HTTP/1.0 answer came to a
+    /// Content-Length request or whose chunked request met an HTTP/1.1 answer (review14, reliability item 112).
+    func testAnHTTP10AnswerToAChunkedRequestEndsTheUpstreamsKeepAlive() {
+        let cases: [(request: String, body: String, version: String, kept: Bool)] = [
+            ("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", "3\r\nabc\r\n0\r\n\r\n", "HTTP/1.0", false),
+            ("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", "3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1", true),
+            ("POST /l HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n", "abc", "HTTP/1.0", true),
+        ]
+        for c in cases {
+            var r = MemoryRelay(request: c.request)
+            r.callerSends(bytes(c.body))
+            XCTAssertTrue(r.exchange.requestDone, c.request)
+            let answer = "\(c.version) 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"
+            XCTAssertEqual(r.upstreamSends(bytes(answer)), .finished(extraBytes: false), c.request)
+            XCTAssertEqual(r.exchange.responseKeepAlive, c.kept, "\(c.version) to \(c.request)")
+            XCTAssertTrue(r.exchange.callerKeepAlive, "the caller's connection is kept either way")
+        }
+    }
+
     /// Should report a broken chunked request body, so the session aborts the upstream and answers 400.
     func testABrokenChunkedRequestBodyEndsTheRelay() {
         var r = MemoryRelay(request: "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")

@@ -20,7 +20,8 @@ struct Exchange {
     /// Where the response stands.
     var response: ResponseProgress = .awaitingHead
     var responseStatus = 0
-    /// The upstream's head allowed keep-alive.
+    /// The upstream's head allowed keep-alive, and the connection may take another request (not after an HTTP/1.0
+    /// answer to a chunked request: `RelayMachine`, item 112).
     var responseKeepAlive = true
     /// The upstream head's `Keep-Alive: timeout=N` in seconds, -1 for none: the connection's idle limit when pooled.
     var upstreamKeepAliveTimeout: Int32 = -1

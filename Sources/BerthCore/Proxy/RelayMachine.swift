@@ -280,9 +280,11 @@ extension Exchange {
         case .final(let f):
             headDeadline = 0
             responseStatus = parser.head.status
-            responseKeepAlive = parser.head.keepAlive
             upstreamKeepAliveTimeout = parser.head.keepAliveTimeout
             upstreamSpokeHTTP10 = parser.head.version == .http10
+            // An HTTP/1.0 answer to a chunked request: its server may have read the chunks as requests of its own,
+            // whose answers come next on this connection, to whoever is sent on it next (reliability item 112).
+            responseKeepAlive = parser.head.keepAlive && !(upstreamSpokeHTTP10 && request.framing == .chunked)
             callerKeepAlive = f.callerKeepAlive
             if f.framing == .chunked && rest.count > 0 {
                 var probe = BodyDecoder(framing: .chunked, limits: rules.limits)
