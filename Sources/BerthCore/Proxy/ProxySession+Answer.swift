@@ -125,7 +125,10 @@ extension ProxySession {
             mayBeSending = mayBeSending || bodyComing
         }
         lingerLeft = mayBeSending && !resetsCaller && !exchange.callerSendingEnded ? ProxySession.lingerBytes : 0
-        lingerDrainsBody = bodyComing && lingerLeft > 0
+        // The long linger over a body (`lingerGap`, up to 30 s) is for an upload behind an early answer; a caller whose
+        // own pace or bytes drew the answer (a header or trailer timeout, a broken body) gets the short one.
+        let callersFault = exchange.errorCause == .headerTimeout || exchange.errorCause == .badRequest
+        lingerDrainsBody = bodyComing && lingerLeft > 0 && !callersFault
         // A failed flush leaves nothing worth waiting for.
         let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
         switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
