@@ -220,6 +220,21 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         drive()
     }
 
+    /// Whether the request waits for its name (`lookUpFirst`): it holds no place and has not left berth.
+    var isLookingUp: Bool {
+        guard case .routing = machine.phase else { return false }
+        return connector?.isBusy ?? false
+    }
+
+    /// The drain ran out during the lookup: the request never left berth, so it is answered as a queued one is
+    /// (`answerShuttingDown`), not cut: its caller may send it elsewhere (review15).
+    func answerShuttingDownInLookup() {
+        guard isLookingUp else { return }
+        worker.tick()
+        connector?.cancel()
+        answer(.shuttingDown, detail: "berth is shutting down")
+    }
+
     /// The session's connector, made on its first connect.
     func connectorForUse() -> Connector {
         if let c = connector { return c }

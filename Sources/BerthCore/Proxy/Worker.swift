@@ -288,10 +288,10 @@ final class Worker: EventHandler {
             housekeeping.add(after: housekeepingInterval)
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
-            // A request that never left berth (queued, or held by a pause that did not lift) is answered, so its
-            // caller knows it may send it elsewhere; the others are cut.
+            // A request that never left berth (queued, held by a pause that did not lift, or waiting for its name's
+            // lookup) is answered, so its caller knows it may send it elsewhere; the others are cut.
             for s in Array(sessions.values) {
-                if s.isQueued { s.answerShuttingDown() } else { s.close() }
+                if s.isQueued { s.answerShuttingDown() } else if s.isLookingUp { s.answerShuttingDownInLookup() } else { s.close() }
             }
             drainEnded()
         default:
