@@ -235,6 +235,16 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         answer(.shuttingDown, detail: "berth is shutting down")
     }
 
+    /// A CONNECT not given its connection yet (queued, or its name looked up): answered when the drain begins, as
+    /// configuration.md's Shutdown says, since a tunnel has no end a drain could wait for (review15: it waited for the
+    /// drain timeout).
+    var isTunnelWaiting: Bool { needsFreshConnection && (isQueued || isLookingUp) }
+
+    /// Answers a waiting CONNECT 503 `shutting-down` (`isTunnelWaiting`).
+    func answerTunnelAtDrain() {
+        if isQueued { answerShuttingDown() } else { answerShuttingDownInLookup() }
+    }
+
     /// The session's connector, made on its first connect.
     func connectorForUse() -> Connector {
         if let c = connector { return c }

@@ -263,8 +263,15 @@ final class Worker: EventHandler {
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
         // One with a pipelined request already buffered serves it first, its answer saying close (`endExchange`).
         // One that sent only empty lines since its last request has begun none, and closes too.
+        // A CONNECT still waiting for its connection is answered now: berth opens no tunnel it would have to cut.
         for s in Array(sessions.values) {
-            if s.isIdle && !s.owesPipelined { s.closeAfterFlush() } else { _ = s.closedWithNoRequestAtDrain() }
+            if s.isIdle && !s.owesPipelined {
+                s.closeAfterFlush()
+            } else if s.isTunnelWaiting {
+                s.answerTunnelAtDrain()
+            } else {
+                _ = s.closedWithNoRequestAtDrain()
+            }
         }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
