@@ -220,6 +220,31 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         drive()
     }
 
+    /// Whether the request waits for its name (`lookUpFirst`): it holds no place and has not left berth.
+    var isLookingUp: Bool {
+        guard case .routing = machine.phase else { return false }
+        return connector?.isBusy ?? false
+    }
+
+    /// The drain ran out during the lookup: the request never left berth, so it is answered as a queued one is
+    /// (`answerShuttingDown`), not cut: its caller may send it elsewhere (review15).
+    func answerShuttingDownInLookup() {
+        guard isLookingUp else { return }
+        worker.tick()
+        connector?.cancel()
+        answer(.shuttingDown, detail: "berth is shutting down")
+    }
+
+    /// A CONNECT not given its connection yet (queued, or its name looked up): answered when the drain begins, as
+    /// configuration.md's Shutdown says, since a tunnel has no end a drain could wait for (review15: it waited for the
+    /// drain timeout).
+    var isTunnelWaiting: Bool { needsFreshConnection && (isQueued || isLookingUp) }
+
+    /// Answers a waiting CONNECT 503 `shutting-down` (`isTunnelWaiting`).
+    func answerTunnelAtDrain() {
+        if isQueued { answerShuttingDown() } else { answerShuttingDownInLookup() }
+    }
+
     /// The session's connector, made on its first connect.
     func connectorForUse() -> Connector {
         if let c = connector { return c }

@@ -260,8 +260,15 @@ final class Worker: EventHandler {
         // reader): it closes once that has gone out, within the drain, as a session that finishes its exchange now does.
         // One with a pipelined request already buffered serves it first, its answer saying close (`endExchange`).
         // One that sent only empty lines since its last request has begun none, and closes too.
+        // A CONNECT still waiting for its connection is answered now: berth opens no tunnel it would have to cut.
         for s in Array(sessions.values) {
-            if s.isIdle && !s.owesPipelined { s.closeAfterFlush() } else { _ = s.closedWithNoRequestAtDrain() }
+            if s.isIdle && !s.owesPipelined {
+                s.closeAfterFlush()
+            } else if s.isTunnelWaiting {
+                s.answerTunnelAtDrain()
+            } else {
+                _ = s.closedWithNoRequestAtDrain()
+            }
         }
         manager.closeAllIdle()
         if sessions.isEmpty { return drainEnded() }
@@ -285,10 +292,10 @@ final class Worker: EventHandler {
             housekeeping.add(after: housekeepingInterval)
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
-            // A request that never left berth (queued, or held by a pause that did not lift) is answered, so its
-            // caller knows it may send it elsewhere; the others are cut.
+            // A request that never left berth (queued, held by a pause that did not lift, or waiting for its name's
+            // lookup) is answered, so its caller knows it may send it elsewhere; the others are cut.
             for s in Array(sessions.values) {
-                if s.isQueued { s.answerShuttingDown() } else { s.close() }
+                if s.isQueued { s.answerShuttingDown() } else if s.isLookingUp { s.answerShuttingDownInLookup() } else { s.close() }
             }
             drainEnded()
         default:

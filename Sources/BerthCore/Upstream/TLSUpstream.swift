@@ -11,7 +11,10 @@ final class TLSUpstream {
     private(set) var context: Result<TLSClientContext, TLSSettingsProblem>
     /// The SNI and the name checked against the certificate.
     let peerName: String
-    let tickets = TLSTicketCache()
+    /// The session to resume, for the connections made under the current context. A reload gives the pool a new one
+    /// rather than emptying this: a connection made before it (a handshake under way, a TLS 1.3 ticket read later)
+    /// still holds this one, and what the old trust accepted must never reach the new one's connections.
+    private(set) var tickets = TLSTicketCache()
 
     /// The inputs for connections to `key` (a TLS key), with its context from `contexts`.
     init(key: PoolKey, contexts: TLSContexts) {
@@ -21,10 +24,12 @@ final class TLSUpstream {
 
     /// Takes the context from a reloaded set, and forgets the session: it was made under the old context, whose
     /// trust or client certificate the reload may have changed (the files are read again, so the same settings can
-    /// mean another CA), and a resumed handshake checks no certificate. The next connection verifies in full.
+    /// mean another CA), and a resumed handshake checks no certificate. The next connection verifies in full. A new
+    /// cache, not the old one emptied: a handshake begun under the old context that ends after the reload stores
+    /// its session in the cache it was made with (review15: cleared in place, that session was the next one offered).
     func refresh(key: PoolKey, from contexts: TLSContexts) {
         context = Self.context(for: key, from: contexts)
-        tickets.clear()
+        tickets = TLSTicketCache()
     }
 
     private static func context(for key: PoolKey, from contexts: TLSContexts) -> Result<TLSClientContext, TLSSettingsProblem> {
