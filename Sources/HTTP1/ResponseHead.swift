@@ -44,7 +44,9 @@ public struct ResponseHead: Sendable {
         }
     }
 
-    /// Calls `body` with the reason phrase bytes.
+    /// Calls `body` with the reason phrase bytes. Inlined in this module: the serializer calls it on a head it holds
+    /// inout, which a call would copy whole.
+    @inline(__always)
     public func withReasonBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         guard let r = reasonRange else {
             return try "OK".utf8.withContiguousStorageIfAvailable { try body(UnsafeRawBufferPointer($0)) }!
