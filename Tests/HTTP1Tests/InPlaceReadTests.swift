@@ -1,4 +1,5 @@
-// Tests of the codec's in-place paths: short copies without memcpy, and a parser's framing read without its head.
+// Tests of the codec's in-place paths: short copies without memcpy, a parser's framing read without its head, and
+// the lexer's lines committed on every way out of a slice.
 import XCTest
 @testable import HTTP1
 
@@ -61,5 +62,21 @@ final class InPlaceReadTests: XCTestCase {
             XCTAssertEqual(ResponseHeadParser.framing(of: &fresh, requestMethod: m), fresh.head.framing(requestMethod: m))
         }
         XCTAssertEqual(ResponseHeadParser.framing(of: &fresh, requestMethod: .get), .untilClose)
+    }
+
+    /// A head refused at a later line keeps the lines lexed before it, whole, at every split of its bytes: the lexer
+    /// commits a slice's lines on each way out of it, a refusal included.
+    func testLinesBeforeARefusedLineAreKeptAtEverySplit() {
+        let bytes = [UInt8]("GET / HTTP/1.1\r\nHost: a.example\r\nX-One: 1\r\nBad Name: 2\r\n\r\n".utf8)
+        for split in 0...bytes.count {
+            var parser = RequestHeadParser()
+            var refused: HTTP1Error? = nil
+            for part in [Array(bytes[..<split]), Array(bytes[split...])] where refused == nil {
+                do { _ = try part.withUnsafeBytes { try parser.parse($0) } } catch { refused = error as? HTTP1Error }
+            }
+            XCTAssertEqual(refused, .whitespaceBeforeColon, "split \(split)")
+            XCTAssertEqual(parser.head.headers["host"], "a.example", "split \(split)")
+            XCTAssertEqual(parser.head.headers["x-one"], "1", "split \(split)")
+        }
     }
 }
