@@ -156,9 +156,18 @@ public enum HeadSerializer {
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
     static func writeForwardResponse(_ head: inout ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
                                      keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
-        // The reason's bytes taken first: a closure that read the inout head would have it copied whole to pass.
+        // `writeStatusLine`'s work, with the reason read where it lies: a closure that read the inout head would have
+        // it copied whole to pass, and one around the whole line was a call of its own.
         let status = head.status
-        head.withReasonBytes { reason in writeStatusLine(status, into: &out) { $0.raw(reason) } }
+        out.literal("HTTP/1.1 ")
+        out.decimal(status)
+        out.byte(SP)
+        if let r = head.reasonRange {
+            head.text.withUnsafeBytes { out.raw(UnsafeRawBufferPointer(rebasing: $0[r])) }
+        } else {
+            out.literal("OK")
+        }
+        out.crlf()
         var upgrading = false
         // 200 first: the common answer pays one test for the two below.
         if _slowPath(head.status != 200 && (head.status < 200 || head.status == 204)) {

@@ -44,9 +44,7 @@ public struct ResponseHead: Sendable {
         }
     }
 
-    /// Calls `body` with the reason phrase bytes. Inlined in this module: the serializer calls it on a head it holds
-    /// inout, which a call would copy whole.
-    @inline(__always)
+    /// Calls `body` with the reason phrase bytes.
     public func withReasonBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         guard let r = reasonRange else {
             return try "OK".utf8.withContiguousStorageIfAvailable { try body(UnsafeRawBufferPointer($0)) }!
