@@ -182,14 +182,15 @@ extension Array where Element == UInt8 {
 
     /// Copies `p` into this Array used as scratch space at `start`, its logical length (the Array's own count only
     /// bounds it), growing the Array when it is too short, and returns the new logical length. A head's text is kept
-    /// this way: emptying it is setting its length to 0, and a copy into it is a uniqueness check and a memcpy, where
+    /// this way: emptying it is setting its length to 0, and a copy into it is a uniqueness check and a copy, where
     /// `removeAll(keepingCapacity:)` and `append(contentsOf:)` cost ~80 and ~70 instructions per call.
     @inline(__always)
     mutating func putRaw(_ p: UnsafeRawBufferPointer, at start: Int) -> Int {
         guard let source = p.baseAddress, p.count > 0 else { return start }
         let end = start &+ p.count
         if count < end { append(contentsOf: repeatElement(0, count: Swift.max(end, 64) &- count)) }
-        withUnsafeMutableBytes { $0.baseAddress.unsafelyUnwrapped.advanced(by: start).copyMemory(from: source, byteCount: p.count) }
+        // Short copies (a reason phrase, a target) without memcpy's call (`copyBytes`).
+        withUnsafeMutableBytes { copyBytes($0.baseAddress.unsafelyUnwrapped.advanced(by: start), source, p.count) }
         return end
     }
 }

@@ -7,11 +7,13 @@ public struct HTTPVersion: Hashable, Sendable {
     /// The minor digit.
     public var minor: Int
     /// A version from its two digits.
-    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+    @inlinable public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+    // Constants the compiler sees, not stored globals: a `static let` read from another module is a call to its
+    // addressor (and its once-check) at every `== .http10`, one per request on the relay's path.
     /// HTTP/1.0.
-    public static let http10 = HTTPVersion(major: 1, minor: 0)
+    @inlinable public static var http10: HTTPVersion { HTTPVersion(major: 1, minor: 0) }
     /// HTTP/1.1.
-    public static let http11 = HTTPVersion(major: 1, minor: 1)
+    @inlinable public static var http11: HTTPVersion { HTTPVersion(major: 1, minor: 1) }
 }
 
 extension HTTPVersion {
@@ -23,7 +25,9 @@ extension HTTPVersion {
         return p[7] == 0x30 ? .http10 : .http11
     }
 
-    /// Appends `HTTP/1.x`; anything but 1.0 is written as 1.1 because that is all berth speaks.
+    /// Appends `HTTP/1.x`; anything but 1.0 is written as 1.1 because that is all berth speaks. Inlined: a call for
+    /// eight bytes cost more than writing them.
+    @inline(__always)
     static func write(_ v: HTTPVersion, into out: inout HeadWriter) {
         out.literal(v == .http10 ? "HTTP/1.0" : "HTTP/1.1")
     }

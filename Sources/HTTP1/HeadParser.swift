@@ -192,180 +192,187 @@ struct HeadLexer: Sendable {
             if runStart >= 0 { sink.commitLines(UnsafeRawBufferPointer(rebasing: bytes[runStart..<runEnd])) }
             runStart = -1
         }
-        // Also when a later line fails, so that the head parsed so far is always whole.
-        defer { commitRun() }
-        var i = 0
-        loop: while i < n {
-            switch state {
-            case .leadingCR:
-                guard bytes[i] == LF else { throw .bareCR }
-                state = .leading
-                i += 1
-            // The cases a head passes through when it comes whole follow one another, and each falls through to the
-            // next instead of going back through the switch.
-            case .leading:
-                let c = bytes[i]
-                if S.skipsLeadingEmptyLines {
-                    if c == CR { state = .leadingCR; i += 1; continue }
-                    if c == LF { throw .bareLF }
-                }
-                lineStart = base + i
-                state = .startLine
-                fallthrough
-            case .startLine:
-                // Eight bytes at a time to the first control byte: a start line has no CR or LF before its end, and
-                // usually no other control byte either, so the byte loop below rarely runs.
-                i = firstControlOrDEL(bytes.baseAddress.unsafelyUnwrapped, from: i, end: n)
-                while i < n {
+        // Committed on every way out, and also when a later line fails, so that the head parsed so far is always
+        // whole. Not a `defer`: its body was a call of its own (~21 instructions a head, on each lexer).
+        do throws(HTTP1Error) {
+            var i = 0
+            loop: while i < n {
+                switch state {
+                case .leadingCR:
+                    guard bytes[i] == LF else { throw .bareCR }
+                    state = .leading
+                    i += 1
+                // The cases a head passes through when it comes whole follow one another, and each falls through to the
+                // next instead of going back through the switch.
+                case .leading:
                     let c = bytes[i]
-                    if c == CR || c == LF { break }
-                    i += 1
-                }
-                if base + i - lineStart > limits.maxStartLineBytes { throw S.startLineTooLong }
-                if i == n { break loop }
-                if bytes[i] == LF { throw .bareLF }
-                lineEnd = base + i - lineStart
-                state = .startLineCR
-                i += 1
-                // Its LF here as well: `.startLineCR`'s work without a turn of the loop.
-                if i == n || bytes[i] != LF { continue }
-                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
-                i += 1
-                sectionStart = base + i
-                state = .lineStart
-                if i == n { break loop }
-                fallthrough
-            case .lineStart:
-                // Whole field lines one after another, in one call and without going back through the switch: most
-                // heads are nothing else. The line `wholeFields` stops at goes on below from its first byte.
-                let next = wholeFields(bytes, from: i, &sink)
-                if next != i {
-                    if runStart < 0 { runStart = i }
-                    runEnd = next
-                    i = next
+                    if S.skipsLeadingEmptyLines {
+                        if c == CR { state = .leadingCR; i += 1; continue }
+                        if c == LF { throw .bareLF }
+                    }
+                    lineStart = base + i
+                    state = .startLine
+                    fallthrough
+                case .startLine:
+                    // Eight bytes at a time to the first control byte: a start line has no CR or LF before its end, and
+                    // usually no other control byte either, so the byte loop below rarely runs.
+                    i = firstControlOrDEL(bytes.baseAddress.unsafelyUnwrapped, from: i, end: n)
+                    while i < n {
+                        let c = bytes[i]
+                        if c == CR || c == LF { break }
+                        i += 1
+                    }
+                    if base + i - lineStart > limits.maxStartLineBytes { throw S.startLineTooLong }
                     if i == n { break loop }
-                }
-                try checkSection(base + i)
-                let c = bytes[i]
-                if c == CR {
-                    state = .finalCR
+                    if bytes[i] == LF { throw .bareLF }
+                    lineEnd = base + i - lineStart
+                    state = .startLineCR
                     i += 1
+                    // Its LF here as well: `.startLineCR`'s work without a turn of the loop.
+                    if i == n || bytes[i] != LF { continue }
+                    try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
+                    i += 1
+                    sectionStart = base + i
+                    state = .lineStart
                     if i == n { break loop }
                     fallthrough
-                } else if token(c) {
-                    if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
-                    lineStart = base + i
-                    state = .name
-                } else if c == LF {
-                    throw .bareLF
-                } else if c == SP || c == HTAB {
-                    throw .obsFold
-                } else {
-                    throw .invalidHeaderName
-                }
-                i += 1
-            case .finalCR:
-                try checkSection(base + i)
-                guard bytes[i] == LF else { throw .bareCR }
-                i += 1
-                try checkSection(base + i)
-                state = .done
-                position = base + i
-                commitRun()
-                try sink.finish()
-                return .complete(consumed: i)
-            case .startLineCR:
-                guard bytes[i] == LF else { throw .bareCR }
-                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
-                i += 1
-                sectionStart = base + i
-                state = .lineStart
-            case .name:
-                while i < n && token(bytes[i]) { i += 1 }
-                try checkSection(base + i)
-                if i == n { break loop }
-                let c = bytes[i]
-                if c == COLON {
-                    nameEnd = base + i - lineStart
-                    state = .valueOWS
+                case .lineStart:
+                    // Whole field lines one after another, in one call and without going back through the switch: most
+                    // heads are nothing else. The line `wholeFields` stops at goes on below from its first byte.
+                    let next = wholeFields(bytes, from: i, &sink)
+                    if next != i {
+                        if runStart < 0 { runStart = i }
+                        runEnd = next
+                        i = next
+                        if i == n { break loop }
+                    }
+                    try checkSection(base + i)
+                    let c = bytes[i]
+                    if c == CR {
+                        state = .finalCR
+                        i += 1
+                        if i == n { break loop }
+                        fallthrough
+                    } else if token(c) {
+                        if fieldCount >= limits.maxHeaderCount { throw .tooManyHeaders }
+                        lineStart = base + i
+                        state = .name
+                    } else if c == LF {
+                        throw .bareLF
+                    } else if c == SP || c == HTAB {
+                        throw .obsFold
+                    } else {
+                        throw .invalidHeaderName
+                    }
                     i += 1
-                } else if c == SP || c == HTAB {
-                    throw .whitespaceBeforeColon
-                } else {
-                    throw .invalidHeaderName
-                }
-            case .valueOWS:
-                while i < n && (bytes[i] == SP || bytes[i] == HTAB) { i += 1 }
-                try checkSection(base + i)
-                if i == n { break loop }
-                let c = bytes[i]
-                valueStart = base + i - lineStart
-                if c == CR {
-                    lineEnd = valueStart
-                    state = .valueCR
-                } else if fieldValue(c) {
-                    state = .value
-                } else if c == LF {
-                    throw .bareLF
-                } else {
-                    throw .invalidHeaderValue
-                }
-                i += 1
-            case .value:
-                // Eight bytes at a time while none is a control byte (< 0x20: CR, LF and HTAB included) or DEL; the
-                // first word with one goes byte by byte. Values are most of a head's bytes.
-                while i &+ 8 <= n {
-                    let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-                    if wordHasControlOrDEL(w) { break }
-                    i &+= 8
-                }
-                while i < n && fieldValue(bytes[i]) { i += 1 }
-                try checkSection(base + i)
-                if i == n { break loop }
-                let c = bytes[i]
-                if c == CR {
-                    lineEnd = base + i - lineStart
-                    state = .valueCR
+                case .finalCR:
+                    try checkSection(base + i)
+                    guard bytes[i] == LF else { throw .bareCR }
                     i += 1
-                } else if c == LF {
-                    throw .bareLF
-                } else {
-                    throw .invalidHeaderValue
+                    try checkSection(base + i)
+                    state = .done
+                    position = base + i
+                    commitRun()
+                    try sink.finish()
+                    return .complete(consumed: i)
+                case .startLineCR:
+                    guard bytes[i] == LF else { throw .bareCR }
+                    try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in try sink.startLine(line) }
+                    i += 1
+                    sectionStart = base + i
+                    state = .lineStart
+                case .name:
+                    while i < n && token(bytes[i]) { i += 1 }
+                    try checkSection(base + i)
+                    if i == n { break loop }
+                    let c = bytes[i]
+                    if c == COLON {
+                        nameEnd = base + i - lineStart
+                        state = .valueOWS
+                        i += 1
+                    } else if c == SP || c == HTAB {
+                        throw .whitespaceBeforeColon
+                    } else {
+                        throw .invalidHeaderName
+                    }
+                case .valueOWS:
+                    while i < n && (bytes[i] == SP || bytes[i] == HTAB) { i += 1 }
+                    try checkSection(base + i)
+                    if i == n { break loop }
+                    let c = bytes[i]
+                    valueStart = base + i - lineStart
+                    if c == CR {
+                        lineEnd = valueStart
+                        state = .valueCR
+                    } else if fieldValue(c) {
+                        state = .value
+                    } else if c == LF {
+                        throw .bareLF
+                    } else {
+                        throw .invalidHeaderValue
+                    }
+                    i += 1
+                case .value:
+                    // Eight bytes at a time while none is a control byte (< 0x20: CR, LF and HTAB included) or DEL; the
+                    // first word with one goes byte by byte. Values are most of a head's bytes.
+                    while i &+ 8 <= n {
+                        let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                        if wordHasControlOrDEL(w) { break }
+                        i &+= 8
+                    }
+                    while i < n && fieldValue(bytes[i]) { i += 1 }
+                    try checkSection(base + i)
+                    if i == n { break loop }
+                    let c = bytes[i]
+                    if c == CR {
+                        lineEnd = base + i - lineStart
+                        state = .valueCR
+                        i += 1
+                    } else if c == LF {
+                        throw .bareLF
+                    } else {
+                        throw .invalidHeaderValue
+                    }
+                case .valueCR:
+                    try checkSection(base + i)
+                    guard bytes[i] == LF else { throw .bareCR }
+                    let nameEnd = self.nameEnd, valueStart = self.valueStart, lineEnd = self.lineEnd
+                    let inSlice = lineStart - base >= 0
+                    if inSlice && runStart < 0 { runStart = lineStart - base }
+                    try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in
+                        var e = lineEnd
+                        while e > valueStart && (line[e - 1] == SP || line[e - 1] == HTAB) { e -= 1 }
+                        sink.field(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: e)
+                        // A line gathered from earlier slices is not part of this slice's run: its bytes go now.
+                        if !inSlice { sink.commitLines(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2)) }
+                    }
+                    if inSlice { runEnd = i + 1 }
+                    fieldCount += 1
+                    state = .lineStart
+                    i += 1
+                case .done:
+                    commitRun()
+                    return .complete(consumed: i)
                 }
-            case .valueCR:
-                try checkSection(base + i)
-                guard bytes[i] == LF else { throw .bareCR }
-                let nameEnd = self.nameEnd, valueStart = self.valueStart, lineEnd = self.lineEnd
-                let inSlice = lineStart - base >= 0
-                if inSlice && runStart < 0 { runStart = lineStart - base }
-                try withLine(bytes, upTo: i) { (line) throws(HTTP1Error) in
-                    var e = lineEnd
-                    while e > valueStart && (line[e - 1] == SP || line[e - 1] == HTAB) { e -= 1 }
-                    sink.field(line: line, nameEnd: nameEnd, valueStart: valueStart, valueEnd: e)
-                    // A line gathered from earlier slices is not part of this slice's run: its bytes go now.
-                    if !inSlice { sink.commitLines(UnsafeRawBufferPointer(start: line.baseAddress, count: line.count + 2)) }
-                }
-                if inSlice { runEnd = i + 1 }
-                fieldCount += 1
-                state = .lineStart
-                i += 1
-            case .done:
-                return .complete(consumed: i)
             }
+            switch state {
+            case .startLine, .startLineCR, .name, .valueOWS, .value, .valueCR:
+                let from = max(0, lineStart - base)
+                pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[from..<n]))
+            default:
+                break
+            }
+            switch state {
+            case .lineStart, .name, .valueOWS, .value, .valueCR, .finalCR: try checkSection(base + n)
+            default: break
+            }
+            position = base + n
+            commitRun()
+            return .needMore
+        } catch {
+            commitRun()
+            throw error
         }
-        switch state {
-        case .startLine, .startLineCR, .name, .valueOWS, .value, .valueCR:
-            let from = max(0, lineStart - base)
-            pending.appendRaw(UnsafeRawBufferPointer(rebasing: bytes[from..<n]))
-        default:
-            break
-        }
-        switch state {
-        case .lineStart, .name, .valueOWS, .value, .valueCR, .finalCR: try checkSection(base + n)
-        default: break
-        }
-        position = base + n
-        return .needMore
     }
 }
 

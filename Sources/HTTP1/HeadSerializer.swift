@@ -3,7 +3,9 @@
 /// Writes heads for forwarding.
 public enum HeadSerializer {
     /// The most bytes `writeForwardRequest` can write for these arguments: the start line, Host, every stored field
-    /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line.
+    /// line (those kept are a subset), the longest Connection line berth adds, Via and the blank line. Inlined: a
+    /// call would take the head borrowed, and one read in place (`inout`) would be copied whole to pass it.
+    @inline(__always)
     static func forwardRequestBound(_ head: RequestHead, host: String, options: ForwardOptions) -> Int {
         methodLength(head.method) + 1 + max(Int(head.textCount), 1) + 1 + 8 + 2
             + 6 + host.utf8.count + 2 + Int(head.headers.byteCount) + 24 + options.viaLine.count + 2
@@ -33,8 +35,9 @@ public enum HeadSerializer {
 
     /// Request line in origin-form, Host set from `host`, hop-by-hop headers dropped.
     public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout [UInt8]) {
-        out.appendHead(bound: forwardRequestBound(head, host: host, options: options)) {
-            writeForwardRequest(head, host: host, options: options, into: &$0)
+        var h = head
+        out.appendHead(bound: forwardRequestBound(h, host: host, options: options)) {
+            writeForwardRequest(&h, host: host, options: options, into: &$0)
         }
     }
 
@@ -42,34 +45,41 @@ public enum HeadSerializer {
     /// keep-alive answer to an HTTP/1.1 caller announcing `keepAliveTail` (`KeepAliveLine`; 0 announces nothing).
     public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
                                             keepAliveTail: UInt64 = 0, into out: inout [UInt8]) {
-        out.appendHead(bound: forwardResponseBound(head, options: options)) {
-            writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &$0)
+        var h = head
+        out.appendHead(bound: forwardResponseBound(h, options: options)) {
+            writeForwardResponse(&h, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &$0)
         }
     }
 
     /// `writeForwardRequest` into memory that `reserve` hands out for the bound it is asked for (an output buffer's
     /// free space); returns the bytes written, 0 when `reserve` had none. One call, so the caller passes the head once.
-    public static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+    /// The head is `inout` and left as it is: a head the caller reads in place (its exchange's), passed to a borrowed
+    /// parameter of a call it cannot see into, is copied whole first (204 bytes); inout, its address is passed, and
+    /// every function below takes it (or its fields) inout for the same reason.
+    public static func writeForwardRequest(_ head: inout RequestHead, host: String, options: ForwardOptions, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
         let bound = forwardRequestBound(head, host: host, options: options)
         guard let base = reserve(bound) else { return 0 }
         var w = HeadWriter(base: base, capacity: bound)
-        writeForwardRequest(head, host: host, options: options, into: &w)
+        writeForwardRequest(&head, host: host, options: options, into: &w)
         return w.count
     }
 
-    /// `writeForwardResponse` into memory that `reserve` hands out for the bound it is asked for; returns the bytes
-    /// written, 0 when `reserve` had none.
-    public static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
-                                            keepAliveTail: UInt64 = 0, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
-        let bound = forwardResponseBound(head, options: options)
+    /// `writeForwardResponse` of the head `parser` holds, into memory that `reserve` hands out for the bound it is
+    /// asked for; returns the bytes written, 0 when `reserve` had none. The parser is `inout` and its head left as it
+    /// is, for the reason `writeForwardRequest(_:host:options:reserve:)` gives (the head is 176 bytes).
+    public static func writeForwardResponse(_ parser: inout ResponseHeadParser, callerVersion: HTTPVersion, keepAlive: Bool,
+                                            options: ForwardOptions, keepAliveTail: UInt64 = 0,
+                                            reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
+        let bound = forwardResponseBound(parser.sink.head, options: options)
         guard let base = reserve(bound) else { return 0 }
         var w = HeadWriter(base: base, capacity: bound)
-        writeForwardResponse(head, callerVersion: callerVersion, keepAlive: keepAlive, options: options, keepAliveTail: keepAliveTail, into: &w)
+        writeForwardResponse(&parser.sink.head, callerVersion: callerVersion, keepAlive: keepAlive, options: options,
+                             keepAliveTail: keepAliveTail, into: &w)
         return w.count
     }
 
     /// `writeForwardRequest` into memory reserved for at least `forwardRequestBound` bytes.
-    static func writeForwardRequest(_ head: RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
+    static func writeForwardRequest(_ head: inout RequestHead, host: String, options: ForwardOptions, into out: inout HeadWriter) {
         writeMethod(head.method, into: &out)
         if head.targetForm == .authority {
             head.withTargetBytes { out.raw($0) }
@@ -86,7 +96,7 @@ public enum HeadSerializer {
             h.withUTF8 { out.raw(UnsafeRawBufferPointer($0)) }
         }
         out.crlf()
-        copyEndToEndFields(head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
+        copyEndToEndFields(&head.headers, keepUpgrade: head.isUpgrade, dropHost: true, renameBerthError: false, options: options, into: &out)
         if _slowPath(head.headers.foldContentLength), case .contentLength(let n) = head.framing { writeContentLength(n, into: &out) }
         if _slowPath(options.maxForwards >= 0) {
             out.literal("Max-Forwards: ")
@@ -144,16 +154,27 @@ public enum HeadSerializer {
     }
 
     /// `writeForwardResponse` into memory reserved for at least `forwardResponseBound` bytes.
-    static func writeForwardResponse(_ head: ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
+    static func writeForwardResponse(_ head: inout ResponseHead, callerVersion: HTTPVersion, keepAlive: Bool, options: ForwardOptions,
                                      keepAliveTail: UInt64 = 0, into out: inout HeadWriter) {
-        writeStatusLine(head.status, into: &out) { w in head.withReasonBytes { w.raw($0) } }
+        // `writeStatusLine`'s work, with the reason read where it lies: a closure that read the inout head would have
+        // it copied whole to pass, and one around the whole line was a call of its own.
+        let status = head.status
+        out.literal("HTTP/1.1 ")
+        out.decimal(status)
+        out.byte(SP)
+        if let r = head.reasonRange {
+            head.text.withUnsafeBytes { out.raw(UnsafeRawBufferPointer(rebasing: $0[r])) }
+        } else {
+            out.literal("OK")
+        }
+        out.crlf()
         var upgrading = false
         // 200 first: the common answer pays one test for the two below.
         if _slowPath(head.status != 200 && (head.status < 200 || head.status == 204)) {
             upgrading = head.status == 101
-            copyBodilessFields(head, options: options, into: &out)
+            copyBodilessFields(&head, options: options, into: &out)
         } else {
-            copyEndToEndFields(head.headers, keepUpgrade: false, dropHost: false, renameBerthError: true, options: options, into: &out)
+            copyEndToEndFields(&head.headers, keepUpgrade: false, dropHost: false, renameBerthError: true, options: options, into: &out)
             if _slowPath(head.headers.foldContentLength), case .contentLength(let n)? = head.parsedFraming { writeContentLength(n, into: &out) }
         }
         if upgrading {
@@ -176,10 +197,11 @@ public enum HeadSerializer {
     /// that honours it read the next response's bytes as this one's body, so they are left out. (A 304's and a HEAD
     /// answer's describe the representation, and go out.) Out of line: rare, and the options are copied.
     @inline(never)
-    static func copyBodilessFields(_ head: ResponseHead, options: ForwardOptions, into out: inout HeadWriter) {
+    static func copyBodilessFields(_ head: inout ResponseHead, options: ForwardOptions, into out: inout HeadWriter) {
         var o = options
         o.droppedFraming = KnownHeader.contentLength.bit | KnownHeader.transferEncoding.bit
-        copyEndToEndFields(head.headers, keepUpgrade: head.status == 101, dropHost: false, renameBerthError: true, options: o, into: &out)
+        var headers = head.headers
+        copyEndToEndFields(&headers, keepUpgrade: head.status == 101, dropHost: false, renameBerthError: true, options: o, into: &out)
     }
 
     /// Kinds never forwarded: hop-by-hop (RFC 9110 7.6.1) and the framing look-alikes.
@@ -204,80 +226,99 @@ public enum HeadSerializer {
     /// and the lines without a record are not looked at. They are (each line classified again) only when Connection
     /// names a field that is no known kind, when the drop list does, or when the head has more known lines than the
     /// records hold. With `renameBerthError` (responses), a `Berth-Error` line goes out as `Berth-Upstream-Error`
-    /// with its value, so a caller never takes an upstream's cause for this berth's own.
-    static func copyEndToEndFields(_ headers: HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
+    /// with its value, so a caller never takes an upstream's cause for this berth's own. `headers` is inout, and left
+    /// as it is, so that the head's own are read in place (`writeForwardRequest(_:host:options:reserve:)`).
+    static func copyEndToEndFields(_ headers: inout HTTPHeaders, keepUpgrade: Bool, dropHost: Bool, renameBerthError: Bool,
                                    options: ForwardOptions, into out: inout HeadWriter) {
+        var drop = alwaysDropped | ((headers.connectionKinds | options.alsoDropKinds) & droppable)
+        if dropHost { drop |= KnownHeader.host.bit }
+        if !keepUpgrade { drop |= KnownHeader.upgrade.bit }
+        drop |= options.droppedFraming
+        if _slowPath(headers.foldContentLength) { drop |= KnownHeader.contentLength.bit }
+        var rename: KindSet = 0
+        if renameBerthError {
+            // A renamed line goes or stays by its new name.
+            drop &= ~KnownHeader.berthError.bit
+            if drop & KnownHeader.berthUpstreamError.bit != 0 { drop |= KnownHeader.berthError.bit } else { rename = KnownHeader.berthError.bit }
+        }
+        guard _fastPath(!headers.overflowed && headers.connectionOtherLengths == 0 && options.alsoDropLengths == 0) else {
+            return copyClassifyingEachLine(headers, drop: drop, rename: rename, options: options, into: &out)
+        }
+        let cuts = drop | rename
+        let records = headers.records, recordCount = Int(headers.recordCount)
+        // The closure reads nothing of `headers`: one that did would have the inout headers copied whole to call
+        // `withBytes` on them (it could not know the closure leaves them as they are).
         headers.withBytes { b in
-            @inline(__always) func slice(_ from: Int, _ to: Int) -> UnsafeRawBufferPointer {
-                UnsafeRawBufferPointer(rebasing: b[from..<to])
-            }
-            var drop = alwaysDropped | ((headers.connectionKinds | options.alsoDropKinds) & droppable)
-            if dropHost { drop |= KnownHeader.host.bit }
-            if !keepUpgrade { drop |= KnownHeader.upgrade.bit }
-            drop |= options.droppedFraming
-            if _slowPath(headers.foldContentLength) { drop |= KnownHeader.contentLength.bit }
-            var rename: KindSet = 0
-            if renameBerthError {
-                // A renamed line goes or stays by its new name.
-                drop &= ~KnownHeader.berthError.bit
-                if drop & KnownHeader.berthUpstreamError.bit != 0 { drop |= KnownHeader.berthError.bit } else { rename = KnownHeader.berthError.bit }
-            }
             // The stored bytes not yet copied start here; the lines before it went out or were left out.
             var runStart = 0
-            // The line at `start..<end` (CRLF excluded) does not go out as it is.
-            @inline(__always) func cut(_ start: Int, _ end: Int) {
-                if start > runStart { out.raw(slice(runStart, start)) }
-                runStart = end &+ 2
-            }
-            @inline(__always) func cut(_ l: FieldLine, _ kind: KnownHeader) {
-                cut(l.lineStart, l.lineEnd)
-                if rename & kind.bit != 0 {
-                    out.literal(upstreamErrorName)
-                    out.raw(slice(l.valueStart, l.valueEnd))
-                    out.crlf()
+            let span = records.span
+            for i in 0..<recordCount {
+                let r = span[i]
+                guard cuts & r.kind.bit != 0 else { continue }
+                if _slowPath(rename & r.kind.bit != 0) {
+                    cut(r.line(b), r.kind, rename: rename, b, &runStart, into: &out)
+                } else {
+                    let start = Int(r.lineStart)
+                    cut(start, start &+ Int(r.lineLength), b, &runStart, into: &out)
                 }
             }
-            let cuts = drop | rename
-            let otherLengths = headers.connectionOtherLengths
-            if _fastPath(!headers.overflowed && otherLengths == 0 && options.alsoDropLengths == 0) {
-                let records = headers.records.span
-                for i in 0..<Int(headers.recordCount) {
-                    let r = records[i]
-                    guard cuts & r.kind.bit != 0 else { continue }
-                    if _slowPath(rename & r.kind.bit != 0) {
-                        cut(r.line(b), r.kind)
-                    } else {
-                        let start = Int(r.lineStart)
-                        cut(start, start &+ Int(r.lineLength))
-                    }
-                }
-            } else {
-                // Where the Connection values are, found once: the records' when they hold every known line; else
-                // (a head with more known lines than records, rare) gathered here in one pass, so that no field
-                // Connection may name costs a scan of the head (that would make a hostile head quadratic in its size).
-                var connectionValues: [Range<Int>] = []
-                if headers.overflowed && otherLengths != 0 {
-                    headers.forEachKnownLine(b) { _, kind, l in
-                        if kind == .connection { connectionValues.append(l.valueStart..<l.valueEnd) }
-                        return true
-                    }
-                }
-                HTTPHeaders.forEachLine(b) { l in
-                    let name = slice(l.lineStart, l.nameEnd)
-                    let kind = KnownHeader.classify(name)
-                    if cuts & kind.bit != 0 {
-                        cut(l, kind)
-                    } else if kind == .other {
-                        let length = NameLengths.bit(name.count)
-                        if (otherLengths & length != 0 && namedByConnection(name, headers, b, connectionValues))
-                            || (options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes)) {
-                            cut(l, kind)
-                        }
-                    }
+            if b.count > runStart { out.raw(UnsafeRawBufferPointer(rebasing: b[runStart..<b.count])) }
+        }
+    }
+
+    /// The line at `start..<end` of `b` (CRLF excluded) does not go out as it is: the run of lines before it does.
+    @inline(__always)
+    static func cut(_ start: Int, _ end: Int, _ b: UnsafeRawBufferPointer, _ runStart: inout Int, into out: inout HeadWriter) {
+        if start > runStart { out.raw(UnsafeRawBufferPointer(rebasing: b[runStart..<start])) }
+        runStart = end &+ 2
+    }
+
+    /// `cut`, and a line of a kind `rename` holds (a Berth-Error) goes out by its new name, with its value.
+    @inline(__always)
+    static func cut(_ l: FieldLine, _ kind: KnownHeader, rename: KindSet, _ b: UnsafeRawBufferPointer, _ runStart: inout Int,
+                    into out: inout HeadWriter) {
+        cut(l.lineStart, l.lineEnd, b, &runStart, into: &out)
+        if rename & kind.bit != 0 {
+            out.literal(upstreamErrorName)
+            out.raw(UnsafeRawBufferPointer(rebasing: b[l.valueStart..<l.valueEnd]))
+            out.crlf()
+        }
+    }
+
+    /// `copyEndToEndFields` when Connection names a field that is no known kind, when the drop list does, or when
+    /// the head has more known lines than the records hold: each line is classified again. Out of line and rare.
+    @inline(never)
+    static func copyClassifyingEachLine(_ headers: HTTPHeaders, drop: KindSet, rename: KindSet, options: ForwardOptions,
+                                        into out: inout HeadWriter) {
+        let cuts = drop | rename
+        let otherLengths = headers.connectionOtherLengths
+        headers.withBytes { b in
+            var runStart = 0
+            // Where the Connection values are, found once: the records' when they hold every known line; else
+            // (a head with more known lines than records, rare) gathered here in one pass, so that no field
+            // Connection may name costs a scan of the head (that would make a hostile head quadratic in its size).
+            var connectionValues: [Range<Int>] = []
+            if headers.overflowed && otherLengths != 0 {
+                headers.forEachKnownLine(b) { _, kind, l in
+                    if kind == .connection { connectionValues.append(l.valueStart..<l.valueEnd) }
                     return true
                 }
             }
-            if b.count > runStart { out.raw(slice(runStart, b.count)) }
+            HTTPHeaders.forEachLine(b) { l in
+                let name = UnsafeRawBufferPointer(rebasing: b[l.lineStart..<l.nameEnd])
+                let kind = KnownHeader.classify(name)
+                if cuts & kind.bit != 0 {
+                    cut(l, kind, rename: rename, b, &runStart, into: &out)
+                } else if kind == .other {
+                    let length = NameLengths.bit(name.count)
+                    if (otherLengths & length != 0 && namedByConnection(name, headers, b, connectionValues))
+                        || (options.alsoDropLengths & length != 0 && named(name, in: options.alsoDropBytes)) {
+                        cut(l, kind, rename: rename, b, &runStart, into: &out)
+                    }
+                }
+                return true
+            }
+            if b.count > runStart { out.raw(UnsafeRawBufferPointer(rebasing: b[runStart..<b.count])) }
         }
     }
 

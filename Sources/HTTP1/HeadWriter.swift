@@ -23,32 +23,13 @@ struct HeadWriter {
         count &+= 1
     }
 
-    /// Fast for the short pieces of a head (a method, a version, a Host value, a short run of lines): up to 16
-    /// bytes are two loads and two stores that overlap where the length needs it, with no call to memcpy, whose
-    /// dispatch on the length costs more than such a copy.
+    /// Fast for the short pieces of a head (a method, a version, a Host value, a short run of lines): see `copyBytes`.
     @inline(__always)
     mutating func raw(_ p: UnsafeRawBufferPointer) {
         guard let src = p.baseAddress, p.count > 0 else { return }
         let n = p.count
         precondition(n <= capacity &- count, "head bound too small")
-        let dst = base + count
-        if n >= 8 && n <= 16 {
-            let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
-            dst.storeBytes(of: a, as: UInt64.self)
-            dst.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
-        } else if n >= 4 && n < 8 {
-            let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
-            dst.storeBytes(of: a, as: UInt32.self)
-            dst.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
-        } else if n >= 2 && n < 4 {
-            let a = src.loadUnaligned(as: UInt16.self), b = src.loadUnaligned(fromByteOffset: n &- 2, as: UInt16.self)
-            dst.storeBytes(of: a, as: UInt16.self)
-            dst.storeBytes(of: b, toByteOffset: n &- 2, as: UInt16.self)
-        } else if n == 1 {
-            dst.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
-        } else {
-            dst.copyMemory(from: src, byteCount: n)
-        }
+        copyBytes(base + count, src, n)
         count &+= n
     }
 
@@ -109,5 +90,37 @@ extension Array where Element == UInt8 {
             written = w.count
         }
         removeLast(bound - written)
+    }
+}
+
+/// Copies `n` bytes, `n` > 0, from `src` to `dst` (not overlapping). Up to 32 bytes are two loads and two stores of
+/// a size that fits, overlapping where the length needs it (two pairs above 16), with no call to memcpy, whose
+/// dispatch on the length costs more than such a copy (~17 instructions for two bytes).
+@inline(__always)
+func copyBytes(_ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ n: Int) {
+    if n >= 8 && n <= 16 {
+        let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        dst.storeBytes(of: a, as: UInt64.self)
+        dst.storeBytes(of: b, toByteOffset: n &- 8, as: UInt64.self)
+    } else if n > 16 && n <= 32 {
+        let a = src.loadUnaligned(as: UInt64.self), b = src.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let c = src.loadUnaligned(fromByteOffset: n &- 16, as: UInt64.self)
+        let d = src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        dst.storeBytes(of: a, as: UInt64.self)
+        dst.storeBytes(of: b, toByteOffset: 8, as: UInt64.self)
+        dst.storeBytes(of: c, toByteOffset: n &- 16, as: UInt64.self)
+        dst.storeBytes(of: d, toByteOffset: n &- 8, as: UInt64.self)
+    } else if n >= 4 && n < 8 {
+        let a = src.loadUnaligned(as: UInt32.self), b = src.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)
+        dst.storeBytes(of: a, as: UInt32.self)
+        dst.storeBytes(of: b, toByteOffset: n &- 4, as: UInt32.self)
+    } else if n >= 2 && n < 4 {
+        let a = src.loadUnaligned(as: UInt16.self), b = src.loadUnaligned(fromByteOffset: n &- 2, as: UInt16.self)
+        dst.storeBytes(of: a, as: UInt16.self)
+        dst.storeBytes(of: b, toByteOffset: n &- 2, as: UInt16.self)
+    } else if n == 1 {
+        dst.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
+    } else {
+        dst.copyMemory(from: src, byteCount: n)
     }
 }

@@ -52,16 +52,23 @@ public struct ResponseHead: Sendable {
         return try text.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[r])) }
     }
 
-    /// Body framing given the request's method (HEAD, CONNECT, 1xx, 204, 304 carry none). Inlinable: a call from
-    /// another module on a head read in place (a parser the caller holds inout) first copied the whole head (176
-    /// bytes) to pass it; inlined, the few fields it reads are loaded where they lie.
+    /// Body framing given the request's method (HEAD, CONNECT, 1xx, 204, 304 carry none). Inlinable, but a head read
+    /// in place (a parser the caller holds inout) may still be copied whole (176 bytes) to reach `framingFromFields`'
+    /// call: `ResponseHeadParser.framing(of:requestMethod:)` reads a parser's head without a copy.
     @inlinable
     public func framing(requestMethod: HTTPMethod) -> BodyFraming {
-        if requestMethod == .head { return .none }
-        if status < 200 || status == 204 || status == 304 { return .none }
-        if requestMethod == .connect && status < 300 { return .none }
-        if let parsedFraming { return parsedFraming }
-        return framingFromFields()
+        Self.framing(status: status, parsedFraming: parsedFraming, requestMethod: requestMethod) ?? framingFromFields()
+    }
+
+    /// The framing the status and the method decide, else the one the parser found; nil when neither does (a head
+    /// built by hand, whose fields decide: `framingFromFields`). Matched by case, not `==`: the derived equality of
+    /// an enum with a payload (`HTTPMethod.other`) is a call.
+    @inlinable @inline(__always)
+    static func framing(status: Int, parsedFraming: BodyFraming?, requestMethod: HTTPMethod) -> BodyFraming? {
+        if case .head = requestMethod { return BodyFraming.none }
+        if status < 200 || status == 204 || status == 304 { return BodyFraming.none }
+        if case .connect = requestMethod, status < 300 { return BodyFraming.none }
+        return parsedFraming
     }
 
     /// A hand-built head's framing, read from its fields (`framing(requestMethod:)`).

@@ -17,6 +17,19 @@ public struct ResponseHeadParser: Sendable {
     /// Inlinable so that reading one field of it (a proxy's relay reads the status and the framing) copies nothing.
     @inlinable public var head: ResponseHead { sink.head }
 
+    /// `head.framing(requestMethod:)` of the parser's head, read in place. The parser is `inout` and left as it is:
+    /// a head with no framing of its own (one set by hand) has it read from its fields, by a call, and a call on a
+    /// value in the caller's memory copies it whole first (the relay's `decideHead` did so for every response).
+    @inlinable
+    public static func framing(of parser: inout ResponseHeadParser, requestMethod: HTTPMethod) -> BodyFraming {
+        ResponseHead.framing(status: parser.sink.head.status, parsedFraming: parser.sink.head.parsedFraming,
+                             requestMethod: requestMethod) ?? fieldsFraming(&parser)
+    }
+
+    /// `framing(of:requestMethod:)` from the head's fields. Out of line: a parsed head always has its framing.
+    @usableFromInline @inline(never)
+    static func fieldsFraming(_ parser: inout ResponseHeadParser) -> BodyFraming { parser.sink.head.framingFromFields() }
+
     /// Whether a head has begun and is not whole yet (its bytes so far taken in).
     public var hasPartialHead: Bool { lexer.state != .leading && lexer.state != .done }
 

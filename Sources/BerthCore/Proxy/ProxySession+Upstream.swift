@@ -75,7 +75,7 @@ extension ProxySession {
     private static func serialize(_ request: inout RequestHead, host: inout String, options: inout ForwardOptions,
                                   maxForwards: Int, reserve: (Int) -> UnsafeMutableRawPointer?) -> Int {
         if _slowPath(maxForwards >= 0) { return serializeCountingDown(request, host: host, options: options, maxForwards: maxForwards, reserve: reserve) }
-        return HeadSerializer.writeForwardRequest(request, host: host, options: options, reserve: reserve)
+        return HeadSerializer.writeForwardRequest(&request, host: host, options: options, reserve: reserve)
     }
 
     /// A TRACE or OPTIONS with `Max-Forwards` (`takeMaxForwards`): the caller's line is left out and the decremented
@@ -86,7 +86,8 @@ extension ProxySession {
         var o = options
         o.alsoDrop = o.alsoDrop + ["max-forwards"]
         o.maxForwards = maxForwards
-        return HeadSerializer.writeForwardRequest(request, host: host, options: o, reserve: reserve)
+        var r = request
+        return HeadSerializer.writeForwardRequest(&r, host: host, options: o, reserve: reserve)
     }
 
     /// A reused connection died before any response byte (or its peer never acknowledged the request): the request

@@ -181,7 +181,7 @@ enum RelayDriver {
     static func writeHead<C: RelayChannel>(_ parser: inout ResponseHeadParser, version: HTTPVersion, keepAlive: Bool,
                                            options: borrowing ForwardOptions, keepAliveTail: UInt64 = 0, to caller: C) -> Bool {
         caller.writeInPlace {
-            HeadSerializer.writeForwardResponse(parser.head, callerVersion: version, keepAlive: keepAlive, options: options,
+            HeadSerializer.writeForwardResponse(&parser, callerVersion: version, keepAlive: keepAlive, options: options,
                                                 keepAliveTail: keepAliveTail, reserve: $0)
         }
     }

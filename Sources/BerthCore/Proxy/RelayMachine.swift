@@ -254,17 +254,18 @@ extension Exchange {
     /// can do is cut.
     private mutating func decideHead<R: RelayRules>(_ parser: inout ResponseHeadParser, consumed: Int,
                                                     rest: UnsafeRawBufferPointer, rules: R) -> RelayStep {
-        let framing = parser.head.framing(requestMethod: request.method)
-        // The head's own codings matter only to a close-delimited body (whether it may be chunked): looked up then.
-        let codings = framing == .untilClose && parser.head.headers.firstIndex(named: "transfer-encoding") != nil
-        // And whether a chunked body to an HTTP/1.0 caller names others (de-chunked, they would be lost): rare too.
-        let otherCodings = framing == .chunked && request.version == .http10
-            && ResponsePlan.namesOtherCoding(parser.head.headers)
+        let framing = ResponseHeadParser.framing(of: &parser, requestMethod: request.method)
+        // The head's own codings matter only to a close-delimited body (whether it may be chunked), and whether a
+        // chunked body to an HTTP/1.0 caller names others (de-chunked, they would be lost): looked up then only.
+        var codings = false, otherCodings = false, namesChunked = false
+        if _slowPath(framing == .untilClose || (framing == .chunked && request.version == .http10)) {
+            (codings, otherCodings, namesChunked) = Self.codingFacts(&parser, framing: framing)
+        }
         let plan = ResponsePlan.plan(
             status: parser.head.status, framing: framing,
             version: request.version, isUpgrade: request.isUpgrade, requestDone: requestBody.isDone,
             callerKeepAlive: callerKeepAlive, shuttingDown: rules.shuttingDown, hasTransferEncoding: codings,
-            hasOtherCoding: otherCodings, namesChunked: codings && ResponsePlan.namesChunked(parser.head.headers))
+            hasOtherCoding: otherCodings, namesChunked: namesChunked)
         switch plan {
         case .upgrade:
             return .upgrade(consumed: consumed)
@@ -302,6 +303,17 @@ extension Exchange {
             callerUnflushed = true
             return .writeHead(consumed: consumed, keepAlive: f.callerKeepAlive, reframed: reframed)
         }
+    }
+
+    /// `decideHead`'s coding facts for a close-delimited body (`codings`: it names Transfer-Encoding; `namesChunked`)
+    /// or a chunked one (`otherCodings`: it names codings besides chunked). Out of line, the parser `inout`: the
+    /// lookups take the head's fields as values, and with them in `decideHead` every response's head was copied
+    /// whole (176 bytes) there, up front.
+    @inline(never)
+    private static func codingFacts(_ parser: inout ResponseHeadParser, framing: BodyFraming) -> (Bool, Bool, Bool) {
+        if framing == .chunked { return (false, ResponsePlan.namesOtherCoding(parser.head.headers), false) }
+        let codings = parser.head.headers.firstIndex(named: "transfer-encoding") != nil
+        return (codings, false, codings && ResponsePlan.namesChunked(parser.head.headers))
     }
 
     /// A write to the upstream failed: the step after it, which reads the upstream (its read side decides, see
