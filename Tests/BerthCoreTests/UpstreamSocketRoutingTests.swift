@@ -62,6 +62,11 @@ final class UpstreamSocketRoutingTests: XCTestCase {
         XCTAssertEqual(Connector.cause(ofConnectError: EMFILE), .outOfDescriptors)
         XCTAssertEqual(Connector.cause(ofConnectError: ENFILE), .outOfDescriptors)
         XCTAssertEqual(ErrorCause.outOfDescriptors.status, 503)
+        // Nor is a connect with no local port left or no kernel memory (signals: was 502 connect-refused).
+        XCTAssertEqual(Connector.cause(ofConnectError: EADDRNOTAVAIL), .outOfResources)
+        XCTAssertEqual(Connector.cause(ofConnectError: ENOBUFS), .outOfResources)
+        XCTAssertEqual(Connector.cause(ofConnectError: ENOMEM), .outOfResources)
+        XCTAssertEqual(ErrorCause.outOfResources.status, 503)
         XCTAssertEqual(ErrorCause.connectDenied.status, 502)
         XCTAssertEqual(ErrorCause.connectDenied.rawValue, "connect-denied")
     }

@@ -235,15 +235,35 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         answer(.shuttingDown, detail: "berth is shutting down")
     }
 
-    /// A CONNECT not given its connection yet (queued, or its name looked up): answered when the drain begins, as
-    /// configuration.md's Shutdown says, since a tunnel has no end a drain could wait for (review15: it waited for the
-    /// drain timeout).
-    var isTunnelWaiting: Bool { needsFreshConnection && (isQueued || isLookingUp) }
-
-    /// Answers a waiting CONNECT 503 `shutting-down` (`isTunnelWaiting`).
-    func answerTunnelAtDrain() {
-        if isQueued { answerShuttingDown() } else { answerShuttingDownInLookup() }
+    /// Whether the request's connection is still being made (a connect, a TLS handshake): none of it has gone out.
+    var isConnecting: Bool {
+        if case .connecting = machine.phase { return true }
+        return false
     }
+
+    /// The drain ended (for a CONNECT, began) while the connection was still being made: the request never left
+    /// berth, so it is answered as a queued one is, not cut with no answer (signals: a TLS handshake half done or a
+    /// connect not yet answered at the drain timeout closed the caller with nothing).
+    func answerShuttingDownInConnect() {
+        guard isConnecting else { return }
+        worker.tick()
+        connector?.cancel()
+        if let ticket = machine.takeTicket() { manager.connectFailed(ticket) }
+        answer(.shuttingDown, detail: "berth is shutting down")
+    }
+
+    /// Whether the request has not left berth: queued, waiting for its name's lookup, or its connection being made.
+    var hasNotLeft: Bool { isQueued || isLookingUp || isConnecting }
+
+    /// Answers a request that has not left berth (`hasNotLeft`) 503 `shutting-down`.
+    func answerShuttingDownBeforeItLeft() {
+        if isQueued { answerShuttingDown() } else if isLookingUp { answerShuttingDownInLookup() } else { answerShuttingDownInConnect() }
+    }
+
+    /// A CONNECT not given its connection yet (queued, its name looked up, or being connected): answered when the
+    /// drain begins, as configuration.md's Shutdown says, since a tunnel has no end a drain could wait for (review15:
+    /// it waited for the drain timeout).
+    var isTunnelWaiting: Bool { needsFreshConnection && hasNotLeft }
 
     /// The session's connector, made on its first connect.
     func connectorForUse() -> Connector {

@@ -112,5 +112,7 @@ extension ManagerSettings {
             freezerPollInterval: c.timeouts.freezerPoll.nanos
         )
         maxUpstreams = c.limits.maxUpstreams
+        configuredMaxPerRoute = c.limits.maxPerRoute
+        configuredMaxPending = c.limits.maxPending
     }
 }

@@ -265,7 +265,7 @@ final class Worker: EventHandler {
             if s.isIdle && !s.owesPipelined {
                 s.closeAfterFlush()
             } else if s.isTunnelWaiting {
-                s.answerTunnelAtDrain()
+                s.answerShuttingDownBeforeItLeft()
             } else {
                 _ = s.closedWithNoRequestAtDrain()
             }
@@ -292,10 +292,11 @@ final class Worker: EventHandler {
             housekeeping.add(after: housekeepingInterval)
         case .wake:
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
-            // A request that never left berth (queued, held by a pause that did not lift, or waiting for its name's
-            // lookup) is answered, so its caller knows it may send it elsewhere; the others are cut.
+            // A request that never left berth (queued, held by a pause that did not lift, waiting for its name's
+            // lookup, or for its connection) is answered, so its caller knows it may send it elsewhere; the others
+            // are cut.
             for s in Array(sessions.values) {
-                if s.isQueued { s.answerShuttingDown() } else if s.isLookingUp { s.answerShuttingDownInLookup() } else { s.close() }
+                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.close() }
             }
             drainEnded()
         default:

@@ -43,6 +43,10 @@ struct PoolSnapshot: @unchecked Sendable {
         generationStamp = p.generations.stamp
         gauges = PoolSnapshot.gauges(state)
         settings = p.settings
+        // The limits as configured, not this worker's share: the same on every worker, so a merge keeps them.
+        let configured = p.manager.settings.configuredLimits(for: p.key)
+        settings.maxPerRoute = configured.maxPerRoute
+        settings.maxPending = configured.maxPending
         hold = p.holdTimeout
         lastActivity = p.lastActivity
         counters = p.counters
@@ -78,7 +82,8 @@ struct PoolSnapshot: @unchecked Sendable {
         set { gauges[stat.slot] = newValue }
     }
 
-    /// Adds another worker's share of the same upstream: counts and limits add up, the epoch is the newest.
+    /// Adds another worker's share of the same upstream: counts add up, the limits are the configured ones (the same
+    /// on every worker), the epoch is the newest.
     mutating func merge(_ o: borrowing PoolSnapshot) {
         paused = paused || o.paused
         rejectNew = rejectNew || o.rejectNew
@@ -88,8 +93,6 @@ struct PoolSnapshot: @unchecked Sendable {
             generationStamp = o.generationStamp
         }
         for i in gauges.indices { gauges[i] += o.gauges[i] }
-        settings.maxPerRoute += o.settings.maxPerRoute
-        settings.maxPending += o.settings.maxPending
         lastActivity = max(lastActivity, o.lastActivity)
         counters.merge(o.counters)
         holds.merge(o.holds)

@@ -11,6 +11,9 @@ extension Connector {
         case EACCES, EPERM: return .connectDenied
         // No socket for the connect at all: berth's shortage, which HAProxy answers 503 too.
         case EMFILE, ENFILE: return .outOfDescriptors
+        // No local port left (every one in ip_local_port_range in use towards this address) or no kernel memory: the
+        // origin refused nothing, and was blamed for it (502 connect-refused, counted in its failures).
+        case EADDRNOTAVAIL, ENOBUFS, ENOMEM: return .outOfResources
         default: return .connectRefused
         }
     }

@@ -52,6 +52,9 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// berth had no free descriptor for the upstream's socket (EMFILE, ENFILE): its own shortage, not the origin's
     /// refusal; only reachable with `--max-callers` set above what RLIMIT_NOFILE leaves (warned at start).
     case outOfDescriptors = "out-of-descriptors"
+    /// berth's connect failed for want of another local resource: a free local port (EADDRNOTAVAIL) or kernel memory
+    /// (ENOBUFS, ENOMEM). Its own shortage too, which HAProxy answers 503 for, never the origin's refusal.
+    case outOfResources = "out-of-resources"
     /// The caller's unfinished head was the largest when the worker's heads outgrew --head-memory: answered and closed,
     /// so many partial heads cannot hold max-callers × the head limit between them.
     case headMemory = "head-memory"
@@ -64,7 +67,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
         case .poolTimeout, .upstreamPaused, .queueFull, .shuttingDown, .tooManyCallers, .tooManyUpstreams,
-             .outOfDescriptors: return 503
+             .outOfDescriptors, .outOfResources: return 503
         case .destinationDenied: return 403
         case .badRequest: return 400
         case .headMemory: return 431
