@@ -1,4 +1,4 @@
-// SIGHUP, SIGTERM and SIGINT that arrive while berth starts, before its signal watch exists: held, then handed to it.
+// SIGHUP, SIGTERM, SIGINT and SIGQUIT that arrive while berth starts, before its signal watch exists: held, then handed to it.
 import Glibc
 import Synchronization
 
@@ -11,19 +11,32 @@ private let earlySignals = Atomic<UInt64>(0)
 /// it by the signal instead of a drain and exit 0. `hold` notes them from the start of `berth`'s run instead;
 /// `handOver` sends the noted ones again once the watch is there, which then treats them as it treats any.
 public enum EarlySignals {
-    /// The signals held.
-    static let held: [Int32] = [SIGHUP, SIGTERM, SIGINT]
+    /// The signals held: a reload, and the stops (SIGQUIT is nginx's graceful stop, and drains as SIGTERM does).
+    static let held: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGQUIT]
+
+    /// Ignored for the proxy's whole life: nginx's reopen-logs (USR1) and binary upgrade (USR2), sent by a copied
+    /// logrotate `postrotate` or an operator's habit, ended berth by their default action, its accepted requests cut.
+    /// berth writes its logs to stdout and stderr, so there is nothing to reopen.
+    static let ignored: [Int32] = [SIGUSR1, SIGUSR2]
 
     /// Notes the held signals from now on instead of acting on them. The executable blocked them before its
     /// libraries' initializers ran (Sources/CEarlySignals); unblocked once the handler is in, one sent meanwhile is
     /// noted now, as one sent later is.
     public static func hold() {
+        note()
+        unblock()
+    }
+
+    /// Puts the noting handler on the held signals and ignores the others. Called again by the server just before
+    /// its watches: whatever disposition a launcher or a test left, a signal in the gap before the watch is noted,
+    /// not lost, and the disposition libevent puts back when the watch is freed is this harmless one.
+    static func note() {
         for sig in held {
             signal(sig) { number in
                 earlySignals.bitwiseOr(1 << UInt64(number & 63), ordering: .relaxed)
             }
         }
-        unblock()
+        for sig in ignored { signal(sig, SIG_IGN) }
     }
 
     /// For commands that keep the default actions (`ctl`, `check-config`): the signals blocked at exec are let
@@ -35,7 +48,7 @@ public enum EarlySignals {
     private static func unblock() {
         var set = sigset_t()
         sigemptyset(&set)
-        for sig in held { sigaddset(&set, sig) }
+        for sig in held + ignored { sigaddset(&set, sig) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 

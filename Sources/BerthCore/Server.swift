@@ -70,10 +70,11 @@ public final class BerthServer {
         Self.shareGenerations(all)
         // At max-callers a worker with no caller of its own to close asks these (`Worker.findRoomElsewhere`).
         for w in all { w.peers = all.filter { $0 !== w }.map { PeerWorker(worker: $0) } }
-        // Ignored underneath the watch: libevent puts back the disposition it found when the watch is freed at the
-        // end of a shutdown, and the default one made a reload sent then end berth by SIGHUP instead of exit 0.
-        signal(SIGHUP, SIG_IGN)
-        for sig in [SIGTERM, SIGINT, SIGHUP] {
+        // Noted underneath the watch: libevent puts back the disposition it found when the watch is freed at the end
+        // of a shutdown (the default one made a reload sent then end berth by SIGHUP instead of exit 0), and one sent
+        // before the watch is in is handed over below (ignoring SIGHUP here lost a reload sent in that gap).
+        EarlySignals.note()
+        for sig in EarlySignals.held {
             // Unowned: the server frees its signal watches before it goes.
             signals.append(SignalWatch(base: home.base, signal: sig) { [unowned self] in self.handleSignal(sig) })
         }

@@ -1,4 +1,4 @@
-// Blocks SIGHUP, SIGTERM and SIGINT before any library initializer runs, so one sent while berth loads waits for its handlers.
+// Blocks berth's signals (stop, reload, the ignored USR1/USR2) before any library initializer runs, so one sent while berth loads waits for its handlers.
 #include <signal.h>
 #include "early_signals.h"
 
@@ -15,6 +15,9 @@ static void berth_block_early_signals(int argc, char **argv, char **envp) {
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigprocmask(SIG_BLOCK, &set, 0);
 }
 
