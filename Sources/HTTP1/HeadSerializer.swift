@@ -159,9 +159,14 @@ public enum HeadSerializer {
         // `writeStatusLine`'s work, with the reason read where it lies: a closure that read the inout head would have
         // it copied whole to pass, and one around the whole line was a call of its own.
         let status = head.status
-        out.literal("HTTP/1.1 ")
-        out.decimal(status)
-        out.byte(SP)
+        // Fast path: 200, most answers, as one literal with its code; `decimal`'s call cost ~37 instructions.
+        if status == 200 {
+            out.literal("HTTP/1.1 200 ")
+        } else {
+            out.literal("HTTP/1.1 ")
+            out.decimal(status)
+            out.byte(SP)
+        }
         if let r = head.reasonRange {
             head.text.withUnsafeBytes { out.raw(UnsafeRawBufferPointer(rebasing: $0[r])) }
         } else {
