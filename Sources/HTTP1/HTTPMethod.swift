@@ -40,6 +40,13 @@ public enum HTTPMethod: Hashable, Sendable {
         return fromToken(UnsafeRawBufferPointer(start: p, count: end))
     }
 
+    /// Stores `m` in `slot`. Fast path: over a known method (no String, nothing to release) `m` is written without
+    /// the outlined consume of the old value (a call) that an assignment to an enum with a String payload makes.
+    @inline(__always)
+    static func store(_ m: HTTPMethod, in slot: inout HTTPMethod) {
+        if case .other = slot { slot = m } else { withUnsafeMutablePointer(to: &slot) { $0.initialize(to: m) } }
+    }
+
     /// Maps token bytes to a case; methods are case-sensitive, so `get` is `.other("get")`.
     static func fromToken(_ p: UnsafeRawBufferPointer) -> HTTPMethod {
         func eq(_ s: StaticString) -> Bool {

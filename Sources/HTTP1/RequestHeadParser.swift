@@ -79,7 +79,7 @@ struct RequestSink: HeadSink, Sendable {
         }
         let method = HTTPMethod.fromRequestLine(p, end: methodEnd)
         try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<targetEnd]), method: method)
-        head.method = method
+        HTTPMethod.store(method, in: &head.method)
         head.version = version
     }
 
