@@ -52,6 +52,8 @@ struct HeadLexer: Sendable {
 
     init(limits: HTTP1Limits) { self.limits = limits }
 
+    /// In line in the parsers' own resets (two per request): only stores, to which its call added ~6 instructions each.
+    @inline(__always)
     mutating func reset() {
         state = .leading
         // Nearly always empty already (a head that came whole never used it); `removeAll` costs a call even then.

@@ -159,9 +159,14 @@ public enum HeadSerializer {
         // `writeStatusLine`'s work, with the reason read where it lies: a closure that read the inout head would have
         // it copied whole to pass, and one around the whole line was a call of its own.
         let status = head.status
-        out.literal("HTTP/1.1 ")
-        out.decimal(status)
-        out.byte(SP)
+        // Fast path: 200, most answers, as one literal with its code; `decimal`'s call cost ~37 instructions.
+        if status == 200 {
+            out.literal("HTTP/1.1 200 ")
+        } else {
+            out.literal("HTTP/1.1 ")
+            out.decimal(status)
+            out.byte(SP)
+        }
         if let r = head.reasonRange {
             head.text.withUnsafeBytes { out.raw(UnsafeRawBufferPointer(rebasing: $0[r])) }
         } else {
@@ -246,9 +251,11 @@ public enum HeadSerializer {
         }
         let cuts = drop | rename
         let records = headers.records, recordCount = Int(headers.recordCount)
-        // The closure reads nothing of `headers`: one that did would have the inout headers copied whole to call
-        // `withBytes` on them (it could not know the closure leaves them as they are).
-        headers.withBytes { b in
+        // The body reads nothing of `headers`: one that did would have the inout headers copied whole to call
+        // `withBytes` on them (it could not know the body leaves them as they are). A local function, not a closure
+        // literal: still a call of its own (too big for the inliner), but specialized with its captures passed as
+        // arguments, where the closure had them stored in a context first (~7 instructions a head fewer).
+        func copyRuns(_ b: UnsafeRawBufferPointer) {
             // The stored bytes not yet copied start here; the lines before it went out or were left out.
             var runStart = 0
             let span = records.span
@@ -264,6 +271,7 @@ public enum HeadSerializer {
             }
             if b.count > runStart { out.raw(UnsafeRawBufferPointer(rebasing: b[runStart..<b.count])) }
         }
+        headers.withBytes(copyRuns)
     }
 
     /// The line at `start..<end` of `b` (CRLF excluded) does not go out as it is: the run of lines before it does.

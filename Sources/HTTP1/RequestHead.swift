@@ -184,7 +184,7 @@ public struct RequestHead: Sendable {
 
     /// Back to the initial state, keeping every buffer's capacity for the next parse.
     mutating func clear() {
-        method = .get; version = .http11; targetForm = .origin; schemeIsHTTPS = nil
+        HTTPMethod.store(.get, in: &method); version = .http11; targetForm = .origin; schemeIsHTTPS = nil
         headers.removeAll(keepingCapacity: true)
         framing = .none; keepAlive = true; isUpgrade = false; expectsContinue = false; hasVia = false
         namesGeneration = false

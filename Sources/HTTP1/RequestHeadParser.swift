@@ -77,9 +77,9 @@ struct RequestSink: HeadSink, Sendable {
             version = try HTTPVersion.parse(UnsafeRawBufferPointer(rebasing: line[(lastSP + 1)..<n]))
             targetEnd = lastSP
         }
-        let method = HTTPMethod.fromToken(UnsafeRawBufferPointer(rebasing: line[0..<methodEnd]))
+        let method = HTTPMethod.fromRequestLine(p, end: methodEnd)
         try classifyTarget(UnsafeRawBufferPointer(rebasing: line[targetStart..<targetEnd]), method: method)
-        head.method = method
+        HTTPMethod.store(method, in: &head.method)
         head.version = version
     }
 

@@ -96,4 +96,23 @@ final class HeaderStorageTests: XCTestCase {
             p.reset()
         }
     }
+    /// Should note a Connection value the same whether the `keep-alive` fast path takes it (any letter case) or the
+    /// classification does: ten-byte values that are not `keep-alive` are other names, lists are walked.
+    func testConnectionValuesAreNotedAlikeOnAndOffTheKeepAliveFastPath() throws {
+        let keepAlive = KnownHeader.keepAlive.bit
+        for v in ["keep-alive", "Keep-Alive", "KEEP-ALIVE", "kEeP-aLiVe"] {
+            let h = try request("Host: a\r\nConnection: \(v)\r\n").headers
+            XCTAssertEqual(h.connectionKinds, keepAlive, v)
+            XCTAssertEqual(h.connectionOtherLengths, 0, v)
+        }
+        for v in ["keep-alivx", "keep_alive", "xkeep-aliv", "keep=alive", "KEEP-ALIVX"] {
+            let h = try request("Host: a\r\nConnection: \(v)\r\n").headers
+            XCTAssertEqual(h.connectionKinds, 0, v)
+            XCTAssertEqual(h.connectionOtherLengths, NameLengths.bit(v.utf8.count), v)
+        }
+        let list = try request("Host: a\r\nConnection: keep-alive, close, x-one\r\n").headers
+        XCTAssertEqual(list.connectionKinds, keepAlive | KnownHeader.close.bit)
+        XCTAssertEqual(list.connectionOtherLengths, NameLengths.bit(5))
+        XCTAssertEqual(try request("Host: a\r\nConnection: close\r\n").headers.connectionKinds, KnownHeader.close.bit)
+    }
 }

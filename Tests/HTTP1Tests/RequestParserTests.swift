@@ -144,6 +144,22 @@ final class RequestParserTests: XCTestCase {
         XCTAssertFalse(HTTPMethod.post.isIdempotent)
     }
 
+    /// The request line's method fast path (`GET` and `POST` by one word compare) agrees with `fromToken` for every
+    /// known method and for near misses of the two: one letter off, lower case, longer or shorter tokens.
+    func testEveryMethodAndNearMissesOfTheFastPathParseAsTheirToken() {
+        let tokens = ["GET", "POST", "HEAD", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+                      "GEt", "gET", "GETS", "GE", "POS", "POSTS", "PST", "POTS", "xOST", "PUST", "GEX", "HGET", "G"]
+        for token in tokens {
+            let target = token == "CONNECT" ? "a:1" : token == "OPTIONS" ? "*" : "/"
+            let expected = Array(token.utf8).withUnsafeBytes { HTTPMethod.fromToken($0) }
+            XCTAssertEqual(parsed("\(token) \(target) HTTP/1.1\r\nHost: a:1\r\n\r\n")?.method, expected, token)
+        }
+        XCTAssertEqual(parsed("GET / HTTP/1.1\r\nHost: a\r\n\r\n")?.method, .get)
+        XCTAssertEqual(parsed("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")?.method, .post)
+        XCTAssertEqual(parsed("GETS / HTTP/1.1\r\nHost: a\r\n\r\n")?.method, .other("GETS"))
+        XCTAssertEqual(parsed("POTS / HTTP/1.1\r\nHost: a\r\n\r\n")?.method, .other("POTS"))
+    }
+
     func testErrorsAreStickyUntilReset() {
         var p = RequestHeadParser()
         let bad = [UInt8]("GET / HTTP/2.0\r\n\r\n"), good = [UInt8]("GET / HTTP/1.1\r\nHost: a\r\n\r\n")

@@ -30,6 +30,14 @@ final class SerializerTests: XCTestCase {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The status line's code goes out as received, on the 200 fast path and off it (its neighbours, other classes).
+    func testEveryStatusCodeIsForwardedAsReceived() throws {
+        for code in [100, 199, 200, 201, 210, 299, 300, 302, 400, 404, 500, 599, 999] {
+            let out = try forwardResponse("HTTP/1.1 \(code) R\r\nContent-Length: 0\r\n\r\n")
+            XCTAssertTrue(out.hasPrefix("HTTP/1.1 \(code) R\r\n"), out)
+        }
+    }
+
     func testAbsoluteFormIsRewrittenToOriginFormWithHostFirst() throws {
         XCTAssertEqual(try forward("GET http://Example.com/a?b HTTP/1.1\r\nAccept: */*\r\nHost: other\r\n\r\n"),
                        "GET /a?b HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n")

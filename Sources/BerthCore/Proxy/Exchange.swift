@@ -172,8 +172,14 @@ struct Exchange {
     /// after its access log), so that berth's own answer to what comes next on the connection (a bad head, a header
     /// timeout) reads a clean exchange, not the last one's facts. A replay copy must have been given back first.
     mutating func reset() {
-        if case .holding = replay { preconditionFailure("an exchange was reset while holding a replay copy") }
-        if namedKey != nil { namedKey = nil }  // no release calls in the usual case: not a CONNECT
+        // Matched by case, with no store in the usual case: `!= nil` on the key copied it to compare and consumed the
+        // copy (two outlined calls), and storing `.off` over `.off` consumed the old value (one).
+        switch replay {
+        case .off: break
+        case .holding: preconditionFailure("an exchange was reset while holding a replay copy")
+        case .skipped: replay = .off
+        }
+        if case .some = namedKey { namedKey = nil }  // no release calls in the usual case: not a CONNECT
         pool = nil
         requestBody = .done
         requestBodyBytes = 0
@@ -191,7 +197,6 @@ struct Exchange {
         lookedUpFirst = false
         retry = nil
         facts.reset()
-        replay = .off
         startedAt = 0
         sentAt = 0
         firstByteAt = 0

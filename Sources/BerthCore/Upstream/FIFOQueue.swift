@@ -16,8 +16,17 @@ struct FIFOQueue<Element> {
     /// The element `popFirst` would return, left in place.
     var first: Element? { head < items.count ? items[head] : nil }
 
+    /// Removes and returns the first element; nil when empty. Fast path: the empty test is in line at the caller,
+    /// since a pool's release nearly always finds no request waiting (its call cost ~20 instructions per request).
+    @inline(__always)
     mutating func popFirst() -> Element? {
-        guard head < items.count else { return nil }
+        guard _slowPath(head < items.count) else { return nil }
+        return takeFirst()
+    }
+
+    /// `popFirst` of a queue that holds an element.
+    @inline(never)
+    private mutating func takeFirst() -> Element {
         let e = items[head]
         head += 1
         if head > 32 && head * 2 > items.count {
