@@ -7,6 +7,23 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     }
 }
 
+/// The bytes a serializer's `reserve:` entry point writes, into memory it reserves for the bound it asks for (filled
+/// with a marker); never more than that bound.
+func writtenInPlace(_ write: ((Int) -> UnsafeMutableRawPointer?) -> Int) -> [UInt8] {
+    var asked = 0
+    var mem: UnsafeMutableRawPointer?
+    let n = write { bound in
+        asked = bound
+        mem = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
+        mem!.initializeMemory(as: UInt8.self, repeating: 0xEE, count: bound)
+        return mem
+    }
+    defer { mem?.deallocate() }
+    check(n <= asked, "wrote \(n) bytes for a bound of \(asked)")
+    guard let mem else { return [] }
+    return Array(UnsafeRawBufferPointer(start: mem, count: n))
+}
+
 /// Feeds `bytes` in pieces of `step` bytes (0 = all at once) and summarises the outcome.
 func feedHead(_ bytes: UnsafeRawBufferPointer, step: Int,
               _ parse: (UnsafeRawBufferPointer) throws(HTTP1Error) -> HeadParseResult, _ summary: () -> String) -> String {
