@@ -1,10 +1,8 @@
 // Shared helpers of the fuzz targets: feeding strategies and outcome summaries used to check split invariance.
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
-    if !condition {
-        print("invariant violated: \(message())")
-        fatalError("invariant violated")
-    }
+    // The message goes in the trap's own line: a print before it stayed in stdout's buffer, lost with the process.
+    if !condition { fatalError("invariant violated: \(message())") }
 }
 
 /// The bytes a serializer's `reserve:` entry point writes, into memory it reserves for the bound it asks for (filled
