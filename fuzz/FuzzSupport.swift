@@ -1,10 +1,25 @@
 // Shared helpers of the fuzz targets: feeding strategies and outcome summaries used to check split invariance.
 
 func check(_ condition: Bool, _ message: @autoclosure () -> String) {
-    if !condition {
-        print("invariant violated: \(message())")
-        fatalError("invariant violated")
+    // The message goes in the trap's own line: a print before it stayed in stdout's buffer, lost with the process.
+    if !condition { fatalError("invariant violated: \(message())") }
+}
+
+/// The bytes a serializer's `reserve:` entry point writes, into memory it reserves for the bound it asks for (filled
+/// with a marker); never more than that bound.
+func writtenInPlace(_ write: ((Int) -> UnsafeMutableRawPointer?) -> Int) -> [UInt8] {
+    var asked = 0
+    var mem: UnsafeMutableRawPointer?
+    let n = write { bound in
+        asked = bound
+        mem = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 16)
+        mem!.initializeMemory(as: UInt8.self, repeating: 0xEE, count: bound)
+        return mem
     }
+    defer { mem?.deallocate() }
+    check(n <= asked, "wrote \(n) bytes for a bound of \(asked)")
+    guard let mem else { return [] }
+    return Array(UnsafeRawBufferPointer(start: mem, count: n))
 }
 
 /// Feeds `bytes` in pieces of `step` bytes (0 = all at once) and summarises the outcome.

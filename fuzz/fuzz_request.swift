@@ -1,5 +1,6 @@
 // libFuzzer target: the request-head parser never crashes, and its outcome depends neither on how input is split
-// nor on what the same parser read before (a head's text and field storage are reused with lengths of their own).
+// nor on what the same parser read before (a head's text and field storage are reused with lengths of their own); the
+// head swapped out and written in place (the session's way) is the head written from a copy.
 
 /// Heads a reused parser reads before the input: long targets, a capital host to lowercase, a synthesised path.
 let dirtyHeads: [[UInt8]] = [
@@ -31,6 +32,13 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let h = p.head
             var out: [UInt8] = []
             HeadSerializer.writeForwardRequest(h, host: "upstream", options: ForwardOptions(), into: &out)
+            // The session's way: the head swapped into the exchange's (dirty when the parser was) and written from
+            // there in place, into memory reserved for the bound it asks.
+            p.takeHead(into: &taken)
+            let inPlace = writtenInPlace { reserve in
+                HeadSerializer.writeForwardRequest(&taken, host: "upstream", options: ForwardOptions(), reserve: reserve)
+            }
+            check(inPlace == out, "in place \(inPlace) != copied \(out)")
             var route: [UInt8] = []
             let hasRoute = h.appendSchemeAndAuthority(to: &route)
             return "\(h.method) \(h.target) \(h.path) \(String(describing: h.targetAuthority)) \(h.framing) "

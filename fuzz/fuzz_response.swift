@@ -1,5 +1,6 @@
 // libFuzzer target: the response-head parser never crashes, and its outcome depends neither on how input is split
-// nor on what the same parser read before (the reason's text is reused with a length of its own).
+// nor on what the same parser read before (the reason's text is reused with a length of its own); the head written
+// in place (the relay's way) is the head written from a copy.
 
 /// A head with a long reason, read by a reused parser before the input.
 let dirtyHead = Array(("HTTP/1.1 103 " + String(repeating: "Long Early Hints Reason ", count: 20)
@@ -19,6 +20,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             let h = p.head
             var out: [UInt8] = []
             HeadSerializer.writeForwardResponse(h, callerVersion: .http10, keepAlive: true, options: ForwardOptions(), into: &out)
+            // The relay's way: the parser's head read in place, written into memory reserved for the bound it asks.
+            let inPlace = writtenInPlace { reserve in
+                HeadSerializer.writeForwardResponse(&p, callerVersion: .http10, keepAlive: true, options: ForwardOptions(), reserve: reserve)
+            }
+            check(inPlace == out, "in place \(inPlace) != copied \(out)")
+            for m in [HTTPMethod.get, .head, .connect] {
+                check(ResponseHeadParser.framing(of: &p, requestMethod: m) == h.framing(requestMethod: m), "framing in place for \(m)")
+            }
             return "\(h.status) \(h.reason) \(h.framing(requestMethod: .get)) \(h.keepAlive) "
                 + "\(h.headers.elements.map { "\($0.name)=\($0.value)" }) \(out)"
         }))
