@@ -76,6 +76,17 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
+    /// The cgroup `key` watches and who asked for it, nil when it is not watched: what a /watch refused on another
+    /// worker puts back.
+    func current(_ key: PoolKey) -> (cgroup: CgroupFreezer, source: WatchSource)? {
+        watches[key].map { ($0.cgroup, $0.source) }
+    }
+
+    /// Gives `key`'s watch back to `source` (a refused /watch had made a configured one the API's).
+    func setSource(_ key: PoolKey, _ source: WatchSource) {
+        if watches[key] != nil { watches[key]!.source = source }
+    }
+
     /// Starts watching `cgroup` for `key`, replacing any other cgroup it had; returns the cgroup's state now. On
     /// failure the old watch, if any, stays.
     func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> FreezerReading {

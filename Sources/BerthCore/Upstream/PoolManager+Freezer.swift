@@ -34,6 +34,29 @@ extension PoolManager {
         return pool
     }
 
+    /// Takes back this worker's part of a /watch that another worker refused: `key` goes back to the watch it had
+    /// (`previous`), or to none. Ending every watch instead would resume an upstream whose first cgroup is still
+    /// frozen. Returns whether `key` is watched afterwards.
+    func takeBackWatch(_ key: PoolKey, to previous: (cgroup: CgroupFreezer, source: WatchSource)?, now: Nanos) -> Bool {
+        guard let previous else {
+            _ = unwatch(key, now: now)
+            return false
+        }
+        if freezer?.current(key)?.cgroup == previous.cgroup {
+            freezer?.setSource(key, previous.source)
+            return true
+        }
+        // Ended first, so the refused watch's descriptor place is the one the old watch takes again.
+        freezer?.end(key)
+        do throws(FreezerError) {
+            _ = try watch(key, cgroup: previous.cgroup, source: previous.source, now: now)
+            return true
+        } catch {
+            if pool(for: key, now: now).holds.watch { _ = resume(key, now: now, by: .watch) }
+            return false
+        }
+    }
+
     /// What the watcher saw for `key` becomes a pause, a resume, both, or the end of the upstream.
     func freezerSaw(_ transition: FreezerTransition, key: PoolKey, now: Nanos) {
         switch transition {
