@@ -32,6 +32,9 @@ extension BerthServer {
         guard let home = workers.first else { return }
         home.counters[.vmRestores] &+= 1
         logger.notice("VM restored: dropping every pooled connection", metadata: ["signal": "\(cause.rawValue)"])
+        if restoreWatch?.reseedFailed == true {
+            logger.warning("VM restored: OpenSSL's random generator could not be reseeded; it reseeds within 7 minutes on its own")
+        }
         movePools()
     }
 
