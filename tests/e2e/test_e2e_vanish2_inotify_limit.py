@@ -1,0 +1,69 @@
+"""/watch at the inotify limit: berth runs in a user namespace of its own whose `max_inotify_watches` is 4 or 5 (the
+limit of the machine is untouched), so a watch is refused on one worker or on both. What a refusal leaves must be
+whole: no worker follows the refused cgroup, and an upstream already watched keeps the cgroup it had."""
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from berthkit import admin, upstream_stats, wait_for
+
+
+def _namespaced(limit):
+    """The wrapper that starts berth in a new user namespace with `limit` inotify registrations; skips without one."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux)")
+    probe = subprocess.run(["unshare", "--user", "--map-root-user", "sh", "-c", "echo 1 > /proc/sys/user/max_inotify_watches"],
+                           capture_output=True, text=True, timeout=10)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot set max_inotify_watches in a user namespace here: {probe.stderr.strip()}")
+    return ["unshare", "--user", "--map-root-user", "sh", "-c", f'echo {limit} > /proc/sys/user/max_inotify_watches && exec "$0" "$@"']
+
+
+def _cgroups(root, *names):
+    out = []
+    for n in names:
+        d = root / n
+        d.mkdir()
+        (d / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+        out.append(d)
+    return out
+
+
+def _freeze(d, frozen=True):
+    (d / "cgroup.events").write_text(f"populated 1\nfrozen {1 if frozen else 0}\n")
+
+
+def test_a_watch_refused_by_one_worker_is_followed_by_none(berth, tmp_path):
+    """Two workers, 5 registrations: the first watch takes 4 (each worker: the file and its directory), the second
+    needs one more on each worker, so worker 0 makes it and worker 1 is refused. The 503 names the limit, and worker 0
+    lets go: freezing the refused cgroup pauses nothing, the first watch still pauses its upstream."""
+    b = berth("--workers", "2", wrapper=_namespaced(5))
+    first, second = _cgroups(tmp_path, "first", "second")
+    assert admin(b, "POST", f"/watch?upstream=10.1.1.1:80&cgroup={first}").status == 200
+    r = admin(b, "POST", f"/watch?upstream=10.1.1.2:80&cgroup={second}")
+    assert r.status == 503 and "max_user_watches" in r.text and "is not watched" in r.text, r.text
+    _freeze(second)
+    _freeze(first)
+    wait_for(lambda: upstream_stats(b, "10.1.1.1:80").get("paused_by") == "watch", timeout=5, what="the first watch's pause")
+    time.sleep(0.2)
+    refused = upstream_stats(b, "10.1.1.2:80")
+    assert refused is None or (refused["state"] == "active" and "freezer" not in refused), refused
+
+
+def test_a_move_refused_at_the_limit_keeps_the_frozen_cgroup_watched(berth, tmp_path):
+    """4 registrations, all taken by the watch of a frozen cgroup: moving the upstream to its sibling needs one more
+    on each worker and is refused on both. The upstream stays paused by the watch of the frozen cgroup, and its thaw
+    still resumes it. Before item 116 the refusal ended the watch and resumed the upstream at once."""
+    b = berth("--workers", "2", wrapper=_namespaced(4))
+    frozen, other = _cgroups(tmp_path, "frozen", "other")
+    _freeze(frozen)
+    got = admin(b, "POST", f"/watch?upstream=10.1.1.1:80&cgroup={frozen}").json()
+    assert got["paused_by"] == "watch", got
+    r = admin(b, "POST", f"/watch?upstream=10.1.1.1:80&cgroup={other}")
+    assert r.status == 503 and "keeps the watch it had" in r.text, r.text
+    up = upstream_stats(b, "10.1.1.1:80")
+    assert up["state"] == "paused" and up["freezer"]["cgroup"] == str(frozen), up
+    _freeze(frozen, False)
+    wait_for(lambda: upstream_stats(b, "10.1.1.1:80")["state"] == "active", timeout=5, what="the thaw's resume")
