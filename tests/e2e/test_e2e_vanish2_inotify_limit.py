@@ -2,7 +2,10 @@
 limit of the machine is untouched), so a watch is refused on one worker or on both. What a refusal leaves must be
 whole: no worker follows the refused cgroup, and an upstream already watched keeps the cgroup it had."""
 import shutil
+import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -67,3 +70,46 @@ def test_a_move_refused_at_the_limit_keeps_the_frozen_cgroup_watched(berth, tmp_
     assert up["state"] == "paused" and up["freezer"]["cgroup"] == str(frozen), up
     _freeze(frozen, False)
     wait_for(lambda: upstream_stats(b, "10.1.1.1:80")["state"] == "active", timeout=5, what="the thaw's resume")
+
+
+def test_a_configured_watch_refused_by_one_worker_at_a_reload_is_followed_by_none(berth, origin, tmp_path):
+    """The same refusal from a reload: a `freezer:` added to the file is made on worker 0 and refused on worker 1.
+    Half a watch held the frozen upstream's callers on worker 0 while worker 1 sent its callers' requests to the
+    frozen container, and /stats said the upstream was paused by the watch. Every worker must do the same: 16
+    callers (spread over both workers by SO_REUSEPORT) are all held, or all served."""
+    first, second = _cgroups(tmp_path, "first", "second")
+    cfg = tmp_path / "berth.yaml"
+
+    def config(*entries):
+        lines = ["profile: same-region-failover", "workers: 2", "acquire-timeout: 5s", "destinations:"]
+        cfg.write_text("\n".join(lines + [f'  - {{match: "{m}", freezer: {c}}}' for m, c in entries]) + "\n")
+
+    config(("10.1.1.1:80", first))
+    b = berth("--config", str(cfg), profile=None, wrapper=_namespaced(5))
+    config(("10.1.1.1:80", first), (origin.hostport, second))
+    b.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "freezer watch not made" in b.stderr_text(), timeout=5, what="the refusal logged")
+    time.sleep(0.2)
+    _freeze(second)
+    time.sleep(0.3)
+    results = [None] * 16
+
+    def one(i):
+        s = socket.create_connection(b.proxy, timeout=1.5)
+        try:
+            s.sendall(f"GET http://{origin.hostport}/{i} HTTP/1.1\r\nHost: {origin.hostport}\r\nConnection: close\r\n\r\n".encode())
+            results[i] = s.recv(12)
+        except socket.timeout:
+            results[i] = "held"
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    held = results.count("held")
+    assert held in (0, 16), f"{held} of 16 callers held, the rest sent to the frozen container: {results}"
+    up = upstream_stats(b, origin.hostport)
+    assert (held == 16) == (up is not None and up.get("paused_by") == "watch"), (held, up)

@@ -47,6 +47,9 @@ final class FreezerWatcher: EventHandler {
     }
 
     private var watches: [PoolKey: Watch] = [:]
+    /// The watch each upstream had before the last reconcile of the configured watches touched it (nil: none), for
+    /// taking back one that another worker refused (PoolManager.takeBackWatches).
+    var beforeReconcile: [PoolKey: (cgroup: CgroupFreezer, source: WatchSource)?] = [:]
     /// The upstreams behind each registration: one cgroup may serve several upstreams (ports), and one directory
     /// holds many cgroups. A registration is removed with its last user.
     private var users: [FileWatch.ID: Set<PoolKey>] = [:]

@@ -84,24 +84,40 @@ extension PoolManager {
     }
 
     /// Makes the watches from the configuration's `freezer:` keys match `settings.destinations`: adds the new ones,
-    /// moves changed ones, ends those no longer configured. Watches made by /watch are left alone. Returns one
-    /// sentence per watch that could not be made.
-    func reconcileConfiguredWatches(now: Nanos) -> [String] {
+    /// moves changed ones, ends those no longer configured. Watches made by /watch are left alone. Returns the
+    /// upstreams whose watch could not be made, with one sentence each; the watch each upstream had before is kept
+    /// in the watcher's `beforeReconcile`, for taking back one that another worker could not make (`takeBackWatches`).
+    func reconcileConfiguredWatches(now: Nanos) -> [(key: PoolKey, problem: String)] {
         var wanted: [PoolKey: String] = [:]
         for d in settings.destinations {
             if let path = d.freezer, let key = PoolKey(parsing: d.match), wanted[key] == nil { wanted[key] = path }
         }
         let configured = freezer.map { w in w.watched.filter { w.info($0)?.source == .config } } ?? []
         for key in configured where wanted[key] == nil { _ = unwatch(key, now: now) }
-        var problems: [String] = []
+        var problems: [(key: PoolKey, problem: String)] = []
+        var before: [PoolKey: (cgroup: CgroupFreezer, source: WatchSource)?] = [:]
         for (key, path) in wanted.sorted(by: { $0.key.description < $1.key.description }) {
             if let info = freezer?.info(key), info.source == .api { continue }
+            before[key] = .some(freezer?.current(key))
             do throws(FreezerError) {
                 _ = try watch(key, cgroup: CgroupFreezer.probe(path, in: CgroupFile.system), source: .config, now: now)
             } catch {
-                problems.append("destination \(key): freezer: \(error.message)")
+                problems.append((key, "destination \(key): freezer: \(error.message)"))
             }
         }
+        // Every attempt made the watcher (`watch`), so none means nothing to take back.
+        freezer?.beforeReconcile = before
         return problems
+    }
+
+    /// A reload's watches of `keys` were refused on some worker: this worker goes back to what it had before the
+    /// reload for each, as a refused /watch is taken back, so that every worker follows the same cgroups (half a
+    /// watch held one worker's callers while another's went to the frozen container).
+    func takeBackWatches(_ keys: Set<PoolKey>, now: Nanos) {
+        for key in keys.sorted(by: { $0.description < $1.description }) {
+            guard let previous = freezer?.beforeReconcile[key] else { continue }
+            _ = takeBackWatch(key, to: previous, now: now)
+        }
+        freezer?.beforeReconcile = [:]
     }
 }
