@@ -70,9 +70,12 @@ extension PoolManager {
             _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch)
             _ = resume(key, now: now, by: .watch)
         case .gone:
-            // The container was removed: as /evict?forget=true, after the watch lets go of its hold.
+            // The container was removed: as /evict?forget=true, after the watch lets go of its hold. The
+            // orchestrator's /pause is its own and outlives the container (a replacement at the address may not be
+            // ready): then the entry stays, paused, its idle connections closed, until /resume or a forget.
             _ = unwatch(key, now: now)
             _ = evict(key, idleFor: nil, now: now)
+            if existingPool(key)?.holds.api == true { return }
             forget(key)
         }
     }
