@@ -38,11 +38,15 @@ extension BerthServer {
         movePools()
     }
 
-    /// Every worker moves its pools to a new epoch and closes their idle connections, on its own thread.
+    /// Every worker moves its pools to a new epoch, closes their idle connections and forgets its cached DNS answers
+    /// (their ages skipped the snapshot's sleep), on its own thread.
     private func movePools() {
         guard let home = workers.first else { return }
         for w in workers {
-            let job = { _ = w.manager.vmRestored(now: MonotonicClock.now()) }
+            let job = {
+                w.resolver.dns.forgetAnswers()
+                _ = w.manager.vmRestored(now: MonotonicClock.now())
+            }
             if w === home { job() } else { w.waker.post(job) }
         }
     }
