@@ -203,9 +203,11 @@ public final class BerthServer {
             // refused anywhere, so no upstream is watched on some workers only.
             let refused = GatherBox<[PoolKey]>(count: n) { [logger] lists in
                 let keys = Set(lists.joined())
-                guard !keys.isEmpty else { return }
-                let names = keys.map(\.description).sorted().joined(separator: ",")
-                logger.error("reload: refused freezer watches taken back on every worker; each keeps the watch it had", metadata: ["upstreams": "\(names)"])
+                if !keys.isEmpty {
+                    let names = keys.map(\.description).sorted().joined(separator: ",")
+                    logger.error("reload: refused freezer watches taken back on every worker; each keeps the watch it had", metadata: ["upstreams": "\(names)"])
+                }
+                // Moves made everywhere let go of their old holds only now (and refused ones go back).
                 for w in all {
                     let takeBack = { w.manager.takeBackWatches(keys, now: MonotonicClock.now()) }
                     if w.index == 0 { takeBack() } else { w.waker.post(takeBack) }
@@ -219,7 +221,7 @@ public final class BerthServer {
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     w.resolver.dns.capacity = applied.limits.maxUpstreams
                     w.resolver.dns.setInflight(w.settings.maxCallers)
-                    let problems = w.manager.reconcileConfiguredWatches(now: MonotonicClock.now())
+                    let problems = w.manager.reconcileConfiguredWatches(now: MonotonicClock.now(), settle: false)
                     for (_, problem) in problems {
                         logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)", "worker": "\(w.index)"])
                     }

@@ -113,3 +113,47 @@ def test_a_configured_watch_refused_by_one_worker_at_a_reload_is_followed_by_non
     assert held in (0, 16), f"{held} of 16 callers held, the rest sent to the frozen container: {results}"
     up = upstream_stats(b, origin.hostport)
     assert (held == 16) == (up is not None and up.get("paused_by") == "watch"), (held, up)
+
+
+def _namespaced_instances(limit):
+    """As `_namespaced`, limiting inotify descriptors (each worker makes one with its first cgroup v2 watch)."""
+    _namespaced(1)
+    return ["unshare", "--user", "--map-root-user", "sh", "-c", f'echo {limit} > /proc/sys/user/max_inotify_instances && exec "$0" "$@"']
+
+
+def test_a_move_refused_by_one_worker_sends_no_held_request_meanwhile(berth, origin, tmp_path):
+    """The upstream is held by the watch of a frozen cgroup v1 (polled, no inotify), 16 callers waiting on both
+    workers. /watch moves it to a thawed cgroup v2: worker 0 makes its inotify descriptor and the watch, worker 1 may
+    make no descriptor (max_inotify_instances 1) and refuses. Worker 0's part must not release its held callers to
+    the frozen container before the refusal takes it back: a move lets go of the old hold only once every worker
+    has made it."""
+    v1 = tmp_path / "v1"
+    v1.mkdir()
+    (v1 / "freezer.state").write_text("FROZEN\n")
+    (v2,) = _cgroups(tmp_path, "v2")
+    b = berth("--workers", "2", "--acquire-timeout", "10s", "--freezer-poll-interval", "50ms",
+              wrapper=_namespaced_instances(1))
+    got = admin(b, "POST", f"/watch?upstream={origin.hostport}&cgroup={v1}").json()
+    assert got["paused_by"] == "watch", got
+    results = [None] * 16
+
+    def one(i):
+        s = socket.create_connection(b.proxy, timeout=3)
+        try:
+            s.sendall(f"GET http://{origin.hostport}/{i} HTTP/1.1\r\nHost: {origin.hostport}\r\nConnection: close\r\n\r\n".encode())
+            results[i] = s.recv(12)
+        except socket.timeout:
+            results[i] = "held"
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: upstream_stats(b, origin.hostport)["pending"] == 16, timeout=5, what="16 callers held")
+    r = admin(b, "POST", f"/watch?upstream={origin.hostport}&cgroup={v2}")
+    assert r.status == 503 and "max_user_instances" in r.text and "keeps the watch it had" in r.text, r.text
+    for t in threads:
+        t.join(5)
+    assert origin.requests == [], f"{len(origin.requests)} held requests went to the frozen container"
+    assert results.count("held") == 16, [x for x in results if x != "held"]

@@ -19,7 +19,8 @@ extension AdminRoutes {
         admin.gather({ (worker: Worker, reply: @escaping (WatchResult) -> Void) in
             let previous = worker.manager.freezer?.current(key)
             do throws(FreezerError) {
-                let pool = try worker.manager.watch(key, cgroup: cgroup, source: .api, now: MonotonicClock.now())
+                // A thawed cgroup does not end the old watch's hold yet: only once every worker has the watch.
+                let pool = try worker.manager.watch(key, cgroup: cgroup, source: .api, now: MonotonicClock.now(), settle: false)
                 var result = WatchResult(pool)
                 result.previous = previous
                 reply(result)
@@ -44,16 +45,22 @@ extension AdminRoutes {
                 })
                 return
             }
-            let merged = WatchResult.merged(results)
-            var w = JSONWriter()
-            w.beginObject()
-            w.field("upstream", key.description)
-            w.field("cgroup", cgroup.directory)
-            w.field("cgroup_version", cgroup.version.rawValue)
-            w.field("frozen", merged.frozen)
-            merged.writeState(&w)
-            w.endObject()
-            respond(AdminResponse(status: 200, body: w.finish()))
+            // Every worker has the watch: each lets go of an old hold its new cgroup does not keep.
+            admin.gather({ (worker: Worker, reply: @escaping (WatchResult) -> Void) in
+                let now = MonotonicClock.now()
+                reply(WatchResult(worker.manager.settleWatch(key, now: now) ?? worker.manager.pool(for: key, now: now)))
+            }, done: { (settled: [WatchResult]) in
+                let merged = WatchResult.merged(settled)
+                var w = JSONWriter()
+                w.beginObject()
+                w.field("upstream", key.description)
+                w.field("cgroup", cgroup.directory)
+                w.field("cgroup_version", cgroup.version.rawValue)
+                w.field("frozen", merged.frozen)
+                merged.writeState(&w)
+                w.endObject()
+                respond(AdminResponse(status: 200, body: w.finish()))
+            })
         })
     }
 

@@ -15,10 +15,25 @@ extension PoolManager {
     /// Past --max-upstreams with nothing to forget, a new endpoint named by /watch is refused before any watch is
     /// made. One the configuration names is not: the file bounds those, and each worker's table is its own, so a
     /// refusal would leave the watch on some workers only (the frozen upstream's callers on the others sent to it).
-    func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> Upstream {
+    /// With `settle` false (a move every worker must make before any lets go), a frozen cgroup pauses at once but a
+    /// thawed one does not end the old watch's hold: `settleWatch` does, once every worker has made the watch, so a
+    /// worker does not send its held requests to a still frozen container before another refuses and it takes back.
+    func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos, settle: Bool = true) throws(FreezerError) -> Upstream {
         if source == .api, commandPools(key, now: now) == nil { throw FreezerError(noRoomForCommand) }
         let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
         let pool = self.pool(for: key, now: now)
+        if frozen != pool.holds.watch {
+            if frozen { _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch) } else if settle { _ = resume(key, now: now, by: .watch) }
+        }
+        return pool
+    }
+
+    /// Makes `key`'s watch hold match its cgroup now: resumes a pool a move left held (`watch(settle: false)`), or one
+    /// no longer watched at all. Nil when the worker has no entry for `key`.
+    @discardableResult
+    func settleWatch(_ key: PoolKey, now: Nanos) -> Upstream? {
+        guard let pool = existingPool(key) else { return nil }
+        let frozen = freezer?.info(key)?.frozen ?? false
         if frozen != pool.holds.watch {
             if frozen { _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch) } else { _ = resume(key, now: now, by: .watch) }
         }
@@ -90,7 +105,7 @@ extension PoolManager {
     /// moves changed ones, ends those no longer configured. Watches made by /watch are left alone. Returns the
     /// upstreams whose watch could not be made, with one sentence each; the watch each upstream had before is kept
     /// in the watcher's `beforeReconcile`, for taking back one that another worker could not make (`takeBackWatches`).
-    func reconcileConfiguredWatches(now: Nanos) -> [(key: PoolKey, problem: String)] {
+    func reconcileConfiguredWatches(now: Nanos, settle: Bool = true) -> [(key: PoolKey, problem: String)] {
         var wanted: [PoolKey: String] = [:]
         for d in settings.destinations {
             if let path = d.freezer, let key = PoolKey(parsing: d.match), wanted[key] == nil { wanted[key] = path }
@@ -103,7 +118,7 @@ extension PoolManager {
             if let info = freezer?.info(key), info.source == .api { continue }
             before[key] = .some(freezer?.current(key))
             do throws(FreezerError) {
-                _ = try watch(key, cgroup: CgroupFreezer.probe(path, in: CgroupFile.system), source: .config, now: now)
+                _ = try watch(key, cgroup: CgroupFreezer.probe(path, in: CgroupFile.system), source: .config, now: now, settle: settle)
             } catch {
                 problems.append((key, "destination \(key): freezer: \(error.message)"))
             }
@@ -113,14 +128,15 @@ extension PoolManager {
         return problems
     }
 
-    /// A reload's watches of `keys` were refused on some worker: this worker goes back to what it had before the
-    /// reload for each, as a refused /watch is taken back, so that every worker follows the same cgroups (half a
-    /// watch held one worker's callers while another's went to the frozen container).
-    func takeBackWatches(_ keys: Set<PoolKey>, now: Nanos) {
-        for key in keys.sorted(by: { $0.description < $1.description }) {
-            guard let previous = freezer?.beforeReconcile[key] else { continue }
-            _ = takeBackWatch(key, to: previous, now: now)
+    /// Ends a reload's reconcile (made with `settle` false) once every worker has reported: the watches of `refused`
+    /// (refused on some worker) go back to what this worker had before the reload, as a refused /watch is taken
+    /// back, so that every worker follows the same cgroups (half a watch held one worker's callers while another's
+    /// went to the frozen container); then every upstream the reconcile touched settles (`settleWatch`).
+    func takeBackWatches(_ refused: Set<PoolKey>, now: Nanos) {
+        let touched = freezer?.beforeReconcile ?? [:]
+        for key in touched.keys.sorted(by: { $0.description < $1.description }) {
+            if refused.contains(key), let previous = touched[key] { _ = takeBackWatch(key, to: previous, now: now) }
+            settleWatch(key, now: now)
         }
-        freezer?.beforeReconcile = [:]
     }
 }
