@@ -32,14 +32,21 @@ extension BerthServer {
         guard let home = workers.first else { return }
         home.counters[.vmRestores] &+= 1
         logger.notice("VM restored: dropping every pooled connection", metadata: ["signal": "\(cause.rawValue)"])
+        if restoreWatch?.reseedFailed == true {
+            logger.warning("VM restored: OpenSSL's random generator could not be reseeded; it reseeds within 7 minutes on its own")
+        }
         movePools()
     }
 
-    /// Every worker moves its pools to a new epoch and closes their idle connections, on its own thread.
+    /// Every worker moves its pools to a new epoch, closes their idle connections and forgets its cached DNS answers
+    /// (their ages skipped the snapshot's sleep), on its own thread.
     private func movePools() {
         guard let home = workers.first else { return }
         for w in workers {
-            let job = { _ = w.manager.vmRestored(now: MonotonicClock.now()) }
+            let job = {
+                w.resolver.dns.forgetAnswers()
+                _ = w.manager.vmRestored(now: MonotonicClock.now())
+            }
             if w === home { job() } else { w.waker.post(job) }
         }
     }

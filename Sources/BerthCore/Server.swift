@@ -44,7 +44,7 @@ public final class BerthServer {
         let all = (0..<n).map { Worker(index: $0, of: n, configuration: configuration, logger: logger, contexts: contexts, callers: callers) }
         workers = all
         // The configuration's freezer watches begin before anything is served: a bad cgroup stops berth here.
-        let problems = all.flatMap { $0.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) }
+        let problems = all.flatMap { $0.manager.reconcileConfiguredWatches(now: MonotonicClock.now()).map(\.problem) }
         if !problems.isEmpty {
             for w in all { w.teardown() }
             workers = []
@@ -215,6 +215,22 @@ public final class BerthServer {
             let watchWas = configuration.vmRestoreWatch
             configuration = applied
             let n = workers.count
+            let all = workers
+            // Each worker's refused watches come back to worker 0; once all are in, every worker takes back those
+            // refused anywhere, so no upstream is watched on some workers only.
+            let refused = GatherBox<[PoolKey]>(count: n) { [logger] lists in
+                let keys = Set(lists.joined())
+                if !keys.isEmpty {
+                    let names = keys.map(\.description).sorted().joined(separator: ",")
+                    logger.error("reload: refused freezer watches taken back on every worker; each keeps the watch it had", metadata: ["upstreams": "\(names)"])
+                }
+                // Moves made everywhere let go of their old holds only now (and refused ones go back).
+                for w in all {
+                    let takeBack = { w.manager.takeBackWatches(keys, now: MonotonicClock.now()) }
+                    if w.index == 0 { takeBack() } else { w.waker.post(takeBack) }
+                }
+            }
+            let home = workers[0]
             for w in workers {
                 let apply = { [logger] in
                     w.settings = ProxySettings(applied, worker: w.index, of: n)
@@ -222,9 +238,12 @@ public final class BerthServer {
                     w.manager.apply(ManagerSettings(applied, worker: w.index, of: n), contexts: contexts)
                     w.resolver.dns.capacity = applied.limits.maxUpstreams
                     w.resolver.dns.setInflight(w.settings.maxCallers)
-                    for problem in w.manager.reconcileConfiguredWatches(now: MonotonicClock.now()) {
-                        logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)"])
+                    let problems = w.manager.reconcileConfiguredWatches(now: MonotonicClock.now(), settle: false)
+                    for (_, problem) in problems {
+                        logger.error("reload: freezer watch not made", metadata: ["problem": "\(problem)", "worker": "\(w.index)"])
                     }
+                    let keys = problems.map(\.key)
+                    if w.index == 0 { refused.set(0, keys) } else { home.waker.post { refused.set(w.index, keys) } }
                 }
                 if w.index == 0 { apply() } else { w.waker.post(apply) }
             }

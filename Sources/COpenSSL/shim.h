@@ -13,6 +13,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <openssl/rand.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 /*
  * The BIO every berth TLS connection reads and writes through: recv/send on the connection's own non-blocking socket

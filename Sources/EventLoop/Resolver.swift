@@ -101,6 +101,13 @@ package final class Resolver {
         return hosts[name] != nil || SocketAddress(numericHost: name, port: 0) != nil
     }
 
+    /// Forgets every cached answer (failures too), so each name is asked again at its next connect: after a VM
+    /// restore the monotonic clock has skipped the time the snapshot slept, so no cached answer's age can be trusted.
+    /// Queries under way carry on; /etc/hosts is kept.
+    package func forgetAnswers() {
+        cache.removeAll(keepingCapacity: true)
+    }
+
     /// `lookup`'s caller no longer waits (its connect was cancelled or ran out of time): it is never called back.
     /// The last waiter of a name cancels the query. A query nobody waits for held its place among those in flight
     /// for evdns's 2 attempts of 2 s, past the connect timeout that ended its caller's wait, so callers giving up

@@ -47,9 +47,13 @@ final class VMRestoreWatchTests: XCTestCase {
         change.start(after: 600_000_000)
         let guardTimer = OneShotTimer(base: base) { base.stop() }
         guardTimer.start(after: 5_000_000_000)
+        let reseedsBefore = ProcessRandom.primaryReseeds()
         base.run()
         guardTimer.cancel()
         XCTAssertEqual(causes, [.vmclock])
+        // Every clone of the snapshot would otherwise draw the same TLS randoms and key shares.
+        XCTAssertNotNil(reseedsBefore)
+        XCTAssertNotEqual(ProcessRandom.primaryReseeds(), reseedsBefore, "OpenSSL's generator was not reseeded at the restore")
     }
 
     /// Should watch nothing where there is no source, and name a source that exists but is not usable.

@@ -133,6 +133,34 @@ final class FreezerWatchTests: XCTestCase {
         XCTAssertNil(handle.onLoop { $0.manager.freezer?.info(key) })
     }
 
+    /// Should put back the watch a worker had when another worker refused a /watch that moved the upstream: the
+    /// frozen cgroup is watched again and holds the upstream paused, the moved-to one is not watched.
+    func testTakingBackAMoveRestoresTheFrozenWatch() throws {
+        let handle = try WorkerHandle()
+        defer { handle.stop() }
+        let frozen = root + "/cg/frozen.scope", other = root + "/cg/other.scope"
+        for (dir, isFrozen) in [(frozen, true), (other, false)] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+            setEvents(frozen: isFrozen, in: dir)
+        }
+        let key = PoolKey(host: "127.0.0.1", port: 9)
+        let first = try CgroupFreezer.probe(frozen, in: CgroupFile.system)
+        let second = try CgroupFreezer.probe(other, in: CgroupFile.system)
+        let moved = handle.onLoop { w in
+            _ = try? w.manager.watch(key, cgroup: first, source: .config, now: MonotonicClock.now())
+            let previous = w.manager.freezer?.current(key)
+            _ = try? w.manager.watch(key, cgroup: second, source: .api, now: MonotonicClock.now())
+            let after = w.manager.existingPool(key)?.holds.heldBy
+            return (after, w.manager.takeBackWatch(key, to: previous, now: MonotonicClock.now()))
+        }
+        XCTAssertTrue(moved == (nil, true), "the move resumed it; taking it back watches again: \(moved)")
+        XCTAssertEqual(handle.onLoop { $0.manager.existingPool(key)?.holds.heldBy }, "watch")
+        XCTAssertEqual(handle.onLoop { $0.manager.freezer?.info(key) },
+                       FreezerWatchInfo(cgroup: frozen, version: .v2, frozen: true, source: .config))
+        setEvents(frozen: false, in: frozen)
+        wait(handle, key, "the first cgroup's thaw") { $0?.state.isPaused == false }
+    }
+
     /// Should end the watch with the entry: /evict?forget=true on a watched upstream leaves nothing behind.
     func testForgettingAWatchedUpstreamEndsItsWatch() throws {
         let handle = try WorkerHandle()

@@ -17,32 +17,50 @@ extension AdminRoutes {
             throw .bad(error.message)
         }
         admin.gather({ (worker: Worker, reply: @escaping (WatchResult) -> Void) in
+            let previous = worker.manager.freezer?.current(key)
             do throws(FreezerError) {
-                let pool = try worker.manager.watch(key, cgroup: cgroup, source: .api, now: MonotonicClock.now())
-                reply(WatchResult(pool))
+                // A thawed cgroup does not end the old watch's hold yet: only once every worker has the watch.
+                let pool = try worker.manager.watch(key, cgroup: cgroup, source: .api, now: MonotonicClock.now(), settle: false)
+                var result = WatchResult(pool)
+                result.previous = previous
+                reply(result)
             } catch {
                 reply(WatchResult(failure: error.message))
             }
         }, done: { [admin] (results: [WatchResult]) in
             if let (i, failure) = results.enumerated().lazy.compactMap({ i, r in r.failure.map { (i, $0) } }).first {
-                // Half a watch would pause some workers' callers and not others': take it back everywhere.
+                // Half a watch would pause some workers' callers and not others': take it back everywhere, to the
+                // watch each worker had (a refusing worker kept its own).
                 admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
-                    reply(worker.manager.unwatch(key, now: MonotonicClock.now()) != nil)
-                }, done: { _ in
-                    respond(AdminResponse.error(503, "worker \(i) could not watch \(cgroup.directory): \(failure); \(key) is not watched"))
+                    let mine = results[worker.index]
+                    if mine.failure != nil {
+                        reply(worker.manager.freezer?.current(key) != nil)
+                    } else {
+                        reply(worker.manager.takeBackWatch(key, to: mine.previous, now: MonotonicClock.now()))
+                    }
+                }, done: { (watched: [Bool]) in
+                    let now = watched.allSatisfy { $0 } ? "keeps the watch it had" : watched.contains(true)
+                        ? "keeps the watch it had on some workers only (watch it again)" : "is not watched"
+                    respond(AdminResponse.error(503, "worker \(i) could not watch \(cgroup.directory): \(failure); \(key) \(now)"))
                 })
                 return
             }
-            let merged = WatchResult.merged(results)
-            var w = JSONWriter()
-            w.beginObject()
-            w.field("upstream", key.description)
-            w.field("cgroup", cgroup.directory)
-            w.field("cgroup_version", cgroup.version.rawValue)
-            w.field("frozen", merged.frozen)
-            merged.writeState(&w)
-            w.endObject()
-            respond(AdminResponse(status: 200, body: w.finish()))
+            // Every worker has the watch: each lets go of an old hold its new cgroup does not keep.
+            admin.gather({ (worker: Worker, reply: @escaping (WatchResult) -> Void) in
+                let now = MonotonicClock.now()
+                reply(WatchResult(worker.manager.settleWatch(key, now: now) ?? worker.manager.pool(for: key, now: now)))
+            }, done: { (settled: [WatchResult]) in
+                let merged = WatchResult.merged(settled)
+                var w = JSONWriter()
+                w.beginObject()
+                w.field("upstream", key.description)
+                w.field("cgroup", cgroup.directory)
+                w.field("cgroup_version", cgroup.version.rawValue)
+                w.field("frozen", merged.frozen)
+                merged.writeState(&w)
+                w.endObject()
+                respond(AdminResponse(status: 200, body: w.finish()))
+            })
         })
     }
 
@@ -73,6 +91,8 @@ struct WatchResult {
     /// `api`, `watch` or `both` while paused.
     var pausedBy: String?
     var failure: String?
+    /// The watch the worker had before a /watch replaced it, for taking the command back.
+    var previous: (cgroup: CgroupFreezer, source: WatchSource)?
 
     /// The pool's state after the command.
     init(_ pool: Upstream) {

@@ -357,10 +357,24 @@ extension ProxySession: PoolWaiter, ConnectorClient {
         guard let ticket = machine.takeTicket() else { return channel.close() }
         let lease = manager.connected(ticket, pool: exchange.pool!, channel: channel, now: worker.now)
         guard generationStillCurrent(exchange.pool!) else { return staleAfterConnect(lease) }
+        if _slowPath(exchange.pool!.state.isPaused) { return pausedAfterConnect(lease) }
         if _slowPath(exchange.pool!.answersHTTP10), sendsChunked {
             return refuseChunked(exchange.pool!, givingBack: lease)
         }
         if needsFreshConnection { tunnelConnected(lease) } else { send(on: lease, reused: false) }
+        drive()
+    }
+
+    /// The connect finished after the pool was paused (/pause, or the freezer watch saw the container frozen): the
+    /// request has not left berth, so it waits as one that arrived during the pause does (held, or refused with
+    /// `mode=reject`). Sent, it would sit unread in a frozen container's socket until the thaw, cut at the socket
+    /// timeout. The connection, whose connect straddled the pause, closes unused (`paused`); the request asks the
+    /// pool again as it first asked (`nameResolved`).
+    @inline(never)
+    private func pausedAfterConnect(_ lease: consuming UpstreamLease) {
+        let conn = lease.conn
+        manager.release(lease, facts: ReleaseFacts.unused(conn), now: worker.now)
+        acquire(allowReuse: !needsFreshConnection && !exchange.retried)
         drive()
     }
 

@@ -47,6 +47,9 @@ final class FreezerWatcher: EventHandler {
     }
 
     private var watches: [PoolKey: Watch] = [:]
+    /// The watch each upstream had before the last reconcile of the configured watches touched it (nil: none), for
+    /// taking back one that another worker refused (PoolManager.takeBackWatches).
+    var beforeReconcile: [PoolKey: (cgroup: CgroupFreezer, source: WatchSource)?] = [:]
     /// The upstreams behind each registration: one cgroup may serve several upstreams (ports), and one directory
     /// holds many cgroups. A registration is removed with its last user.
     private var users: [FileWatch.ID: Set<PoolKey>] = [:]
@@ -74,6 +77,17 @@ final class FreezerWatcher: EventHandler {
         watches[key].map {
             FreezerWatchInfo(cgroup: $0.cgroup.directory, version: $0.cgroup.version, frozen: $0.tracker.last.frozen, source: $0.source)
         }
+    }
+
+    /// The cgroup `key` watches and who asked for it, nil when it is not watched: what a /watch refused on another
+    /// worker puts back.
+    func current(_ key: PoolKey) -> (cgroup: CgroupFreezer, source: WatchSource)? {
+        watches[key].map { ($0.cgroup, $0.source) }
+    }
+
+    /// Gives `key`'s watch back to `source` (a refused /watch had made a configured one the API's).
+    func setSource(_ key: PoolKey, _ source: WatchSource) {
+        if watches[key] != nil { watches[key]!.source = source }
     }
 
     /// Starts watching `cgroup` for `key`, replacing any other cgroup it had; returns the cgroup's state now. On

@@ -50,6 +50,8 @@ final class VMRestoreWatch: EventHandler {
     private(set) var sources: [String] = []
     /// Sources that exist but could not be opened, one sentence each.
     private(set) var problems: [String] = []
+    /// OpenSSL could not reseed at the last signal (it then reseeds on its own interval): the restore's log line says so.
+    private(set) var reseedFailed = false
 
     /// Opens every source found at `places`; with none, `sources` is empty and nothing is watched.
     init(base: EventBase, places: Places = .system, moveNow: @escaping () -> Void = {}, onRestore: @escaping (Cause) -> Void) {
@@ -103,8 +105,10 @@ final class VMRestoreWatch: EventHandler {
         }
     }
 
-    /// One signal through the gate.
+    /// One signal through the gate. OpenSSL's generator is reseeded at every signal, before the gate: a restore
+    /// joined to a pending action still changed the VM under it, and a reseed is one getrandom call.
     private func signal(_ cause: Cause) {
+        reseedFailed = !ProcessRandom.reseed()
         let now = MonotonicClock.now()
         switch gate.signal(now: now) {
         case .act:
