@@ -5,6 +5,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from dataclasses import dataclass
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Case: ok\r\n\r\nok"
@@ -119,8 +120,7 @@ class CutOrigin:
                     sock.sendall(OK)
                     continue
                 data, ending, whole = self.cases[case]
-                if data:
-                    sock.sendall(data)
+                self._send(sock, data)
                 if not self._end(sock, ending, whole):
                     return
         except (OSError, ssl.SSLError):
@@ -134,8 +134,20 @@ class CutOrigin:
                 pass
 
     @staticmethod
+    def _send(sock, data):
+        """Sends `data`: bytes in one write, or a list of bytes (a write, over TLS a record, each), pauses (a float, in
+        seconds) and "cork"/"uncork" (TCP_CORK: the writes between leave in one segment)."""
+        for piece in [data] if isinstance(data, bytes) else data:
+            if isinstance(piece, float):
+                time.sleep(piece)
+            elif piece in ("cork", "uncork"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1 if piece == "cork" else 0)
+            elif piece:
+                sock.sendall(piece)
+
+    @staticmethod
     def _drain(sock):
-        """Reads until berth closes its side (bounded by the socket's timeout), so the close that follows is no reset."""
+        """Reads until berth closes its side (within the socket's timeout), so the close that follows is no reset."""
         try:
             while socket.socket.recv(sock, 65536):
                 pass

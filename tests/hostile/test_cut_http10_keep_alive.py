@@ -1,6 +1,6 @@
 """An HTTP/1.0 caller asking for keep-alive is told when its connection stays open after an answer of berth's own: the
 proxy's 502s and OPTIONS answers and the admin's answers say `Connection: keep-alive` whenever they keep it, as the
-forwarded ones do (RFC 9112 9.3: without it the answer is the connection's last, and a 1.0 client reads to the close)."""
+forwarded ones do (RFC 9112 9.3: without it the answer is the connection's last; a 1.0 client reads to the close)."""
 import socket
 
 from berthkit import free_port

@@ -2,21 +2,17 @@
 end and each kind of caller. The caller sees a whole response equal to the origin's (only if the origin's framing
 completed), or a cut it cannot miss: a reset, a missing last chunk, or berth's own 5xx before any byte; and the
 `response-truncated` counter moves exactly when a relayed response was cut."""
-import itertools
-
 import pytest
 
-from berthkit import LOOPBACK_FLAGS, Berth, stats
-from berthkit.tls_pki import PKI
 from cut_caller import OWN_ANSWER, OWN_ANSWERS, Wire, read_response, request
-from cut_origin import CHUNKED, CLEAN, CLOSE, CODED, ENDINGS, LENGTH, CutOrigin, cuts_of, head_cuts_of
+from cut_origin import CHUNKED, CLEAN, CLOSE, CODED, ENDINGS, LENGTH, cuts_of, head_cuts_of
+from cut_rig import Rig
 from hostile_wire import connect
 
 SILENCE = "300ms"
 # The TLS and Unix-socket endings with fewer callers: the framing is the TCP cases'; what they add is the end itself.
-CALLERS = {"tcp": ("keep-alive", "close", "http10", "http10-keep-alive", "pipelined", "head"), "tls": ("keep-alive", "http10", "head"),
-           "unix": ("keep-alive", "http10", "head")}
-UNIX_HOST = "cut-origin.unix:80"
+CALLERS = {"tcp": ("keep-alive", "close", "http10", "http10-keep-alive", "pipelined", "head"),
+           "tls": ("keep-alive", "http10", "head"), "unix": ("keep-alive", "http10", "head")}
 
 
 def matrix():
@@ -31,31 +27,6 @@ def matrix():
                     yield pytest.param(ending, caller, r, offset, id=f"{ending}-{caller}-{r.name}-{cut}")
 
 
-class Rig:
-    """One berth and three origins (TCP, TLS, Unix socket) for the whole matrix; each case registers its bytes."""
-
-    def __init__(self, tmp):
-        self.cases, self.ids = {}, itertools.count()
-        (tmp / "pki").mkdir()
-        pki = PKI(str(tmp / "pki"))
-        self.origins = {"tcp": CutOrigin("tcp", self.cases), "tls": CutOrigin("tls", self.cases, pki=pki),
-                        "unix": CutOrigin("unix", self.cases, directory=str(tmp))}
-        self.hosts = {"tcp": f"127.0.0.1:{self.origins['tcp'].port}", "tls": f"localhost:{self.origins['tls'].port}",
-                      "unix": UNIX_HOST}
-        conf = tmp / "berth.yaml"
-        conf.write_text(f"destinations:\n  - match: localhost\n    tls: {{ca-file: \"{pki.ca}\"}}\n"
-                        f"  - {{match: \"{UNIX_HOST}\", unix: \"{self.origins['unix'].path}\"}}\n")
-        self.berth = Berth([*LOOPBACK_FLAGS, "--config", str(conf)])
-
-    def truncated(self):
-        return stats(self.berth)["totals"]["errors"]["response-truncated"]
-
-    def close(self):
-        self.berth.stop()
-        for o in self.origins.values():
-            o.close()
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory):
     r = Rig(tmp_path_factory.mktemp("cut"))
@@ -64,7 +35,7 @@ def rig(tmp_path_factory):
 
 
 def expected(r, caller, ending, offset):
-    """(head whole, origin's message whole, the payload a whole relay carries) for `offset` bytes of `r` and `ending`."""
+    """(head whole, origin's message whole, the payload a whole relay carries) for `offset` bytes of `r`, `ending`."""
     if caller == "head":
         return offset >= len(r.head), offset == len(r.head), b""
     head_whole = offset >= len(r.head)
@@ -78,7 +49,7 @@ def test_a_cut_response_is_whole_or_visibly_cut(rig, ending, caller, r, offset):
     transport = ENDINGS[ending]
     head_whole, origin_done, payload = expected(r, caller, ending, offset)
     wire = r.head if caller == "head" else r.wire
-    case = str(next(rig.ids))
+    case = rig.new_id()
     # The origin keeps serving after a silence only when its message was whole without the close.
     rig.cases[case] = (wire[:offset], ending, offset == len(wire) and (r.framing != "close" or caller == "head"))
     before = rig.truncated()
@@ -121,7 +92,10 @@ def after_whole(rig, w, s, caller, host, note):
     """After a whole response: a connection kept alive carries the next request's answer, framed as its own (nothing
     left over between them); one that ends, ends with a FIN and no more bytes."""
     said = s.fields.get("connection", "").lower()
-    kept = said == "keep-alive" if caller == "http10-keep-alive" else caller in ("keep-alive", "pipelined", "head") and said != "close"
+    if caller == "http10-keep-alive":
+        kept = said == "keep-alive"
+    else:
+        kept = caller in ("keep-alive", "pipelined", "head") and said != "close"
     if not kept:
         assert w.rest() == b"" and w.end == "fin", note
         return
