@@ -3,7 +3,7 @@ import itertools
 
 from berthkit import LOOPBACK_FLAGS, Berth, stats
 from berthkit.tls_pki import PKI
-from cut_origin import CutOrigin
+from berthkit.cut_origin import CutOrigin
 
 UNIX_HOST = "cut-origin.unix:80"
 

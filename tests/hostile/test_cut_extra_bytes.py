@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from cut_caller import Wire, read_response
-from cut_origin import CHUNKED, LENGTH
+from berthkit.cut_caller import Wire, read_response
+from berthkit.cut_origin import CHUNKED, LENGTH
 from cut_rig import Rig
 from hostile_wire import connect
 

@@ -4,8 +4,8 @@ completed), or a cut it cannot miss: a reset, a missing last chunk, or berth's o
 `response-truncated` counter moves exactly when a relayed response was cut."""
 import pytest
 
-from cut_caller import OWN_ANSWER, OWN_ANSWERS, Wire, read_response, request
-from cut_origin import CHUNKED, CLEAN, CLOSE, CODED, ENDINGS, LENGTH, cuts_of, head_cuts_of
+from berthkit.cut_caller import OWN_ANSWER, OWN_ANSWERS, Wire, read_response, request
+from berthkit.cut_origin import CHUNKED, CLOSE, CODED, ENDINGS, LENGTH, cuts_of, expected, head_cuts_of
 from cut_rig import Rig
 from hostile_wire import connect
 
@@ -32,16 +32,6 @@ def rig(tmp_path_factory):
     r = Rig(tmp_path_factory.mktemp("cut"))
     yield r
     r.close()
-
-
-def expected(r, caller, ending, offset):
-    """(head whole, origin's message whole, the payload a whole relay carries) for `offset` bytes of `r`, `ending`."""
-    if caller == "head":
-        return offset >= len(r.head), offset == len(r.head), b""
-    head_whole = offset >= len(r.head)
-    if r.framing == "close":
-        return head_whole, head_whole and ending in CLEAN, r.wire[len(r.head):offset]
-    return head_whole, offset == len(r.wire), r.payload
 
 
 @pytest.mark.parametrize("ending,caller,r,offset", list(matrix()))

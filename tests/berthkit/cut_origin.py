@@ -69,6 +69,16 @@ ENDINGS = {"fin": "tcp", "rst": "tcp", "silence": "tcp", "tls-cut": "tls", "tls-
 CLEAN = {"fin", "tls-notify", "unix-fin"}
 
 
+def expected(r, caller, ending, offset):
+    """(head whole, origin's message whole, the payload a whole relay carries) for `offset` bytes of `r`, `ending`."""
+    if caller == "head":
+        return offset >= len(r.head), offset == len(r.head), b""
+    head_whole = offset >= len(r.head)
+    if r.framing == "close":
+        return head_whole, head_whole and ending in CLEAN, r.wire[len(r.head):offset]
+    return head_whole, offset == len(r.wire), r.payload
+
+
 class CutOrigin:
     """Serves each connection in a thread: reads a request, looks its last path segment up in `cases` (id -> (bytes,
     ending, whole)), sends the bytes and ends as told; `/ok` gets a small keep-alive answer. An ending that leaves the
