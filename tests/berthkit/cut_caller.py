@@ -82,6 +82,7 @@ class Seen:
     complete: bool = False
     problem: str = None  # bytes no framing allows
     head: bytes = b""
+    interim: list = field(default_factory=list)
 
 
 def _fields(lines):
@@ -113,6 +114,17 @@ def read_response(w, method):
         s.payload = w.rest()
         s.complete = w.end == "fin"
     return s
+
+
+def read_final(w, method):
+    """Reads the interim responses (1xx) and the final one after them; the final one, with `interim` their statuses."""
+    interim = []
+    while True:
+        s = read_response(w, method)
+        if s.status is None or s.status >= 200:
+            s.interim = interim
+            return s
+        interim.append(s.status)
 
 
 def _read_chunked(w, s):

@@ -36,6 +36,11 @@ CLOSE = Response("close", b"HTTP/1.1 200 OK\r\nConnection: close\r\nX-Case: clos
 CODED = Response("coded", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: x-token\r\nX-Case: coded\r\n\r\n",
                  b"a coded body that a close ends", b"a coded body that a close ends", "close")
 
+# A final response behind an interim one (103), which berth forwards to HTTP/1.1 callers and drops for HTTP/1.0 ones.
+EARLY_HINTS = b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+INTERIM = Response("interim", EARLY_HINTS + b"HTTP/1.1 200 OK\r\nContent-Length: 26\r\nX-Case: interim\r\n\r\n",
+                   LENGTH.body, LENGTH.payload, "length")
+
 
 def _after(wire, marker):
     return wire.index(marker) + len(marker)
@@ -49,6 +54,10 @@ def cuts_of(r):
                  ("before-blank-line", blank + 2), ("blank-line-cr", blank + 3)]
     if r.name == "length":
         return head_cuts + [("head-end", h), ("body", h + 13), ("body-but-one", len(w) - 1), ("whole", len(w))]
+    if r.name == "interim":
+        i = len(EARLY_HINTS)
+        return [("in-interim", _after(w, b"HTTP/1.1 10")), ("after-interim", i), ("final-status", i + 10),
+                ("head-end", h), ("body", h + 13), ("whole", len(w))]
     if r.name == "chunked":
         return [("head-end", h), ("first-data", _after(w, b"01234")), ("size-digit", _after(w, b"\r\n1")),
                 ("size-ext", _after(w, b"10;ext")), ("size-cr", _after(w, b"=1\r")), ("size-lf", _after(w, b"=1\r\n")),

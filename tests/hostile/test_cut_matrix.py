@@ -4,8 +4,9 @@ completed), or a cut it cannot miss: a reset, a missing last chunk, or berth's o
 `response-truncated` counter moves exactly when a relayed response was cut."""
 import pytest
 
-from berthkit.cut_caller import OWN_ANSWER, OWN_ANSWERS, Wire, read_response, request
-from berthkit.cut_origin import CHUNKED, CLOSE, CODED, ENDINGS, LENGTH, cuts_of, expected, head_cuts_of
+from berthkit.cut_caller import OWN_ANSWER, OWN_ANSWERS, Wire, read_final, read_response, request
+from berthkit.cut_origin import (CHUNKED, CLOSE, CODED, EARLY_HINTS, ENDINGS, INTERIM, LENGTH, cuts_of, expected,
+                                 head_cuts_of)
 from cut_rig import Rig
 from hostile_wire import connect
 
@@ -13,12 +14,14 @@ SILENCE = "300ms"
 # The TLS and Unix-socket endings with fewer callers: the framing is the TCP cases'; what they add is the end itself.
 CALLERS = {"tcp": ("keep-alive", "close", "http10", "http10-keep-alive", "pipelined", "head"),
            "tls": ("keep-alive", "http10", "head"), "unix": ("keep-alive", "http10", "head")}
+# Each silence waits the socket timeout: its cases take the callers that show a cut differently (chunked, reset, HEAD).
+SILENT_CALLERS = ("keep-alive", "http10", "head")
 
 
 def matrix():
     for ending, transport in ENDINGS.items():
-        for caller in CALLERS[transport]:
-            for r in (LENGTH, CHUNKED, CLOSE, CODED):
+        for caller in SILENT_CALLERS if ending == "silence" else CALLERS[transport]:
+            for r in (LENGTH, CHUNKED, CLOSE, CODED) + ((INTERIM,) if transport == "tcp" else ()):
                 if caller == "head":
                     cuts = head_cuts_of(r) if r is LENGTH else [("whole", len(r.head))]
                 else:
@@ -48,8 +51,11 @@ def test_a_cut_response_is_whole_or_visibly_cut(rig, ending, caller, r, offset):
     try:
         sock.sendall(request(caller, rig.hosts[transport], case, timeout=SILENCE if ending == "silence" else None))
         w = Wire(sock, timeout=3)
-        s = read_response(w, method)
+        s = read_final(w, method)
         note = (wire[:offset], s, w.end, w.buf[:200])
+        # The 103, once whole, reaches HTTP/1.1 callers only.
+        forwarded = [103] if offset >= len(EARLY_HINTS) and r is INTERIM and not caller.startswith("http10") else []
+        assert s.interim == forwarded, note
         assert s.problem is None, note
         if head_whole and r is CODED and caller.startswith("http10"):
             # A coding an HTTP/1.0 caller cannot be told of: refused before any byte (ResponsePlan.codingForHTTP10).
