@@ -1,4 +1,4 @@
-"""The cut matrix's origin side: three responses, every offset worth cutting them at, and an origin (TCP, TLS or a Unix
+"""The cut matrix's origin side: its responses, every offset worth cutting them at, and an origin (TCP, TLS or a Unix
 socket) that sends a case's bytes and then ends the connection the way the case names."""
 import os
 import socket
