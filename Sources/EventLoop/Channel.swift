@@ -127,7 +127,11 @@ package final class Channel: EventHandler {
             }
             return outcome
         }
-        guard let room = input.room(for: want, from: blocks) else { return .failed(ENOMEM) }
+        guard let room = input.room(for: want, from: blocks) else {
+            // No block for the bytes: an end too, and not an orderly one (what the peer sent next is unread).
+            readFailed(ENOMEM)
+            return .failed(ENOMEM)
+        }
         let n = Glibc.recv(fd, room.baseAddress, room.count, 0)
         if n > 0 {
             input.commit(n)
