@@ -45,6 +45,8 @@ def verdict(r, caller, ending, offset, s, w):
         return f"WRONG: whole response cut ({s.framing}, {w.end})"
     if w.end == "timeout":
         return f"cut, caller left waiting ({s.framing})"
+    if s.framing == "chunked" and s.last_chunk:
+        return f"HIDDEN to lenient clients: last chunk sent, its section cut ({w.end})"
     if s.framing == "chunked":
         return f"cut shows: no last chunk, {w.end}"
     if w.end == "reset":

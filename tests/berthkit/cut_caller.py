@@ -83,6 +83,7 @@ class Seen:
     problem: str = None  # bytes no framing allows
     head: bytes = b""
     interim: list = field(default_factory=list)
+    last_chunk: bool = False  # a chunked body's `0` line came, whole or not: lenient clients stop there
 
 
 def _fields(lines):
@@ -138,6 +139,7 @@ def _read_chunked(w, s):
             s.problem = f"bad chunk size line {line!r}"
             return
         if size == 0:
+            s.last_chunk = True
             break
         data = w.take(size)
         s.payload += data
