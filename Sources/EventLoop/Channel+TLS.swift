@@ -7,10 +7,12 @@ extension Channel {
     /// Whether the channel speaks TLS.
     package var isTLS: Bool { tls != nil }
 
-    /// Whether the EOF `read()` reported was an orderly close: on a plain socket unless a write failed first (the
-    /// peer reset the connection, and the EOF is what a read returns after the reset); over TLS only after the peer's
-    /// close_notify (without it, a cut made by anyone on the path looks the same).
-    package var endedCleanly: Bool { writeError == 0 && (tls.map { !$0.endedWithoutCloseNotify } ?? true) }
+    /// Whether the EOF `read()` reported was an orderly close: on a plain socket unless a write or a read failed
+    /// first (the peer reset the connection, and the EOF is what a read returns after the reset); over TLS only after
+    /// the peer's close_notify (without it, a cut made by anyone on the path looks the same).
+    package var endedCleanly: Bool {
+        writeError == 0 && readError == 0 && (tls.map { !$0.endedWithoutCloseNotify } ?? true)
+    }
 
     /// Whether OpenSSL holds bytes it has not delivered: after a read that found no data, part of a record whose
     /// rest has not come (read-ahead keeps every byte the kernel gave it). False on a plain channel.

@@ -58,6 +58,9 @@ package final class Channel: EventHandler {
     /// connection). Its owner may still be using bytes read before it (a yielded relay's, or an answer the peer sent
     /// ahead of its reset, which a read still returns), but the connection must never be reused.
     package private(set) var endSeen = false
+    /// Set when a read failed (a reset, most often): an end, and never an orderly one (`endedCleanly`), whatever a
+    /// later read returns (after a reset is reported once, reads return 0 as at a FIN).
+    package private(set) var readError: Int32 = 0
     /// The transport, chosen when the channel is made: nil is the plain socket, and every method tests it first
     /// with the plain branch in line, so a plain connection pays one compare per call for TLS existing
     /// (Channel+TLS.swift holds the other branch).
@@ -117,10 +120,18 @@ package final class Channel: EventHandler {
         let want = 1 << readShift
         if _slowPath(tls != nil) {
             let outcome = tlsRead(want: want)
-            if outcome == .eof { endSeen = true }
+            if outcome == .eof {
+                endSeen = true
+            } else if case .failed(let e) = outcome {
+                readFailed(e)
+            }
             return outcome
         }
-        guard let room = input.room(for: want, from: blocks) else { return .failed(ENOMEM) }
+        guard let room = input.room(for: want, from: blocks) else {
+            // No block for the bytes: an end too, and not an orderly one (what the peer sent next is unread).
+            readFailed(ENOMEM)
+            return .failed(ENOMEM)
+        }
         let n = Glibc.recv(fd, room.baseAddress, room.count, 0)
         if n > 0 {
             input.commit(n)
@@ -134,7 +145,15 @@ package final class Channel: EventHandler {
         }
         let e = berth_errno()
         if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
+        readFailed(e)
         return .failed(e)
+    }
+
+    /// A read failed with `error`: the connection's end, not an orderly one. Out of line: the read's rare path.
+    @inline(never)
+    func readFailed(_ error: Int32) {
+        if readError == 0 { readError = error }
+        endSeen = true
     }
 
     /// Grows the next read while reads fill it and shrinks it when they come back far from full.

@@ -12,6 +12,10 @@ public struct LocalResponse {
     /// What a kept connection announces (`KeepAliveLine`; 0, the default, announces nothing): an error answer tells
     /// a pooling caller berth's idle timeout as a forwarded answer does, or the caller would keep it for ever.
     public var keepAliveTail: UInt64 = 0
+    /// The caller spoke HTTP/1.0: a kept connection must then say `Connection: keep-alive` (RFC 9112 9.3), as a
+    /// forwarded answer does; without it the answer is the connection's last to that caller, which may read to a
+    /// close that never comes.
+    public var http10Caller = false
 
     /// A head for a body of `contentLength` bytes.
     public init(status: Int, fields: [(name: StaticString, value: String)], contentLength: Int, keepAlive: Bool) {
@@ -88,6 +92,8 @@ extension HeadSerializer {
         out.crlf()
         if !head.keepAlive {
             out.literal("Connection: close\r\n")
+        } else if head.http10Caller {
+            out.literal("Connection: keep-alive\r\n")
         } else if head.keepAliveTail != 0 {
             KeepAliveLine.write(head.keepAliveTail, into: &out)
         }

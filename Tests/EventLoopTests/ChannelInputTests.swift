@@ -50,4 +50,23 @@ final class ChannelInputTests: SocketPairCase {
         from.close()
         to.close()
     }
+
+    /// Should keep a reset as an end that is never orderly, though the reads after it return 0 as at a FIN: a
+    /// close-delimited body relayed behind a backlog must not take the later EOF for its clean end.
+    func testAResetReadStaysAnUncleanEnd() {
+        let (ch, peer) = channel()
+        ch.write("unread")
+        XCTAssertTrue(ch.flush())
+        XCTAssertEqual("abc".withCString { send(peer, $0, 3, 0) }, 3)
+        // Closing over unread bytes resets a Unix stream socket's peer, as SO_LINGER 0 does a TCP one's.
+        close(peer)
+        peers.removeAll { $0 == peer }
+        XCTAssertEqual(ch.read(), .data(3))
+        XCTAssertTrue(ch.endedCleanly)
+        XCTAssertEqual(ch.read(), .failed(ECONNRESET))
+        XCTAssertTrue(ch.endSeen)
+        XCTAssertEqual(ch.read(), .eof)
+        XCTAssertFalse(ch.endedCleanly)
+        ch.close()
+    }
 }

@@ -34,4 +34,18 @@ final class LocalResponseTests: XCTestCase {
         XCTAssertEqual(r, .complete(consumed: out.count))
         XCTAssertEqual(p.head.status, 404)
     }
+
+    /// Should tell an HTTP/1.0 caller that a kept connection stays open (RFC 9112 9.3), and say close when it does not.
+    func testAnHTTP10CallersKeptConnectionIsSaidToStay() {
+        var head = LocalResponse(status: 502, fields: [], contentLength: 0, keepAlive: true)
+        head.http10Caller = true
+        var out: [UInt8] = []
+        HeadSerializer.writeLocalResponse(head, into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n")
+        XCTAssertLessThanOrEqual(out.count, head.bound)
+        head.keepAlive = false
+        out = []
+        HeadSerializer.writeLocalResponse(head, into: &out)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
 }

@@ -19,6 +19,8 @@ final class AdminConnection: ChannelDelegate {
     /// The last answer said `Connection: close`: the connection ends once it is written.
     private var closing = false
     private var closed = false
+    /// The request being answered came in HTTP/1.0: a kept answer says `Connection: keep-alive` (`LocalResponse`).
+    private var http10Client = false
     /// Admin clients get a generous but finite idle time.
     private let idleTimeout: Nanos = 60 * 1_000_000_000
     /// Requests one event may answer before the connection yields to the rest of the loop (as ProxySession does).
@@ -145,6 +147,7 @@ final class AdminConnection: ChannelDelegate {
         busy = true
         // What follows a CONNECT is a tunnel's bytes, never admin requests: its refusal ends the connection.
         let keep = head.keepAlive && head.method != .connect
+        http10Client = head.version == .http10
         let mutation = head.method != .get && head.method != .head
         let headOnly = head.method == .head
         admin.routes.handle(head, life: life) { [weak self] response in
@@ -169,8 +172,9 @@ final class AdminConnection: ChannelDelegate {
             return nextSlice(body, rest, keepAlive: keepAlive)
         }
         busy = false
-        let head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
+        var head = LocalResponse(status: r.status, fields: [("Content-Type", r.contentType), ("Cache-Control", "no-store")] + r.headers,
                                  contentLength: r.bodyCount, keepAlive: keepAlive)
+        head.http10Caller = http10Client
         guard channel.writeInPlace({ HeadSerializer.writeLocalResponse(head, reserve: $0) }) else { return close() }
         if !r.headOnly {
             if let owned = r.owned, owned.count > AdminConnection.bodyChunk {

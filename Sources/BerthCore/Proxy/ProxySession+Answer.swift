@@ -31,6 +31,7 @@ extension ProxySession {
         let keep = !closeAfter && exchange.callerKeepAlive && exchange.requestDone && !worker.isShuttingDown
         ErrorResponse.write(status: status ?? cause.status, cause: cause, detail: detail, keepAlive: keep,
                             keepAliveTail: headRead && exchange.request.version == .http11 ? worker.settings.keepAliveTail : 0,
+                            http10Caller: headRead && exchange.request.version == .http10,
                             headOnly: headRead && exchange.request.method == .head, into: caller)
         if closeAfter {
             // A head that was read is a request, and gets its line (a refused CONNECT, say); a head that never

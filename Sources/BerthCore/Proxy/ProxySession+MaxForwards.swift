@@ -42,6 +42,7 @@ extension ProxySession {
         if head.method == .trace { fields = [("Content-Type", "message/http")] }
         var response = LocalResponse(status: 200, fields: fields, contentLength: body.count, keepAlive: keep)
         response.keepAliveTail = head.version == .http11 ? worker.settings.keepAliveTail : 0
+        response.http10Caller = head.version == .http10
         exchange.responseStatus = 200
         guard caller.writeInPlace({ HeadSerializer.writeLocalResponse(response, reserve: $0) }) else { return close() }
         if !body.isEmpty { caller.write(body) }

@@ -309,7 +309,13 @@ final class ProxySession: ChannelDelegate {
             case .eof:
                 eof = (ObjectIdentifier(channel), channel.pendingInput)
             case .failed:
-                ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
+                // Bytes a yielded relay left came before the reset and go first, as before a FIN (below); the
+                // channel keeps the failure (`endedCleanly`), so the end that follows is never a clean one.
+                if channel.pendingInput > 0 {
+                    eof = (ObjectIdentifier(channel), channel.pendingInput)
+                } else {
+                    ended = exchange.upstreamEnded(policy: exchange.replayPolicy, clean: false)
+                }
             }
         }
         guard relaying != nil else { return }
