@@ -86,8 +86,8 @@ SPLIT = 0
 
 
 def exchange(port, raw):
-    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set); the statuses read back
-    and how the connection ended."""
+    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set); the statuses read back,
+    how the connection ended and the bytes read."""
     s = socket.create_connection(("127.0.0.1", port), timeout=2)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     data, how = b"", "idle"
@@ -116,7 +116,7 @@ def exchange(port, raw):
         if time.monotonic() > deadline:
             break
     s.close()
-    return [int(x) for x in STATUS.findall(data)], how
+    return [int(x) for x in STATUS.findall(data)], how, data
 
 
 def describe(entry):
@@ -135,11 +135,11 @@ def run_case(name, raw_by_proxy, proxies):
     def one(pname):
         port, origin = proxies[pname]
         mark = origin.mark()
-        statuses, how = exchange(port, raw_by_proxy[pname])
+        statuses, how, data = exchange(port, raw_by_proxy[pname])
         time.sleep(SETTLE_S)
         entries = origin.since(mark)
         out[pname] = {"statuses": statuses, "end": how, "origin": [describe(e) for e in entries],
-                      "entries": entries}
+                      "entries": entries, "data": data}
 
     for pname in proxies:
         t = threading.Thread(target=one, args=(pname,))
@@ -206,7 +206,7 @@ def main():
             found = findings(name, raw, res)
             bad += bool(found)
             row = {"case": name, "raw": raw.decode("latin-1")[:300], "findings": found,
-                   **{p: {k: v for k, v in r.items() if k != "entries"} for p, r in res.items()}}
+                   **{p: {k: v for k, v in r.items() if k not in ("entries", "data")} for p, r in res.items()}}
             report.append(row)
             # nginx sends every body with a Content-Length: framing words are not compared.
             differs = len({json.dumps([re.sub(r" (length|chunked) ", " ", d) for d in r["origin"]])

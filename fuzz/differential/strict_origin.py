@@ -11,6 +11,7 @@ REQUEST_LINE = re.compile(rb"^(" + TOKEN + rb") ([\x21-\x7e]+) (HTTP/1\.[01])$")
 FIELD_LINE = re.compile(rb"^(" + TOKEN + rb"):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*$")
 CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t\x21-\x7e\x80-\xff]*)?$")
 MAX_HEAD = 128 * 1024
+CASE_TAG = re.compile(r"/([cg]\d{3,5})/")
 
 
 class Strict(Exception):
@@ -114,8 +115,8 @@ def read_chunked(r):
 
 class StrictOrigin:
     """Listens on 127.0.0.1 (a berthkit RawOrigin); `log` gets one entry per request framed ({"req": ...}) or
-    refused ({"error": ...}). Each request is answered 200 with `Content-Length: 2` (head-only to HEAD), a refused
-    one 400 and a close."""
+    refused ({"error": ...}). Each request is answered 200 with `Content-Length: 2` (head-only to HEAD) and an `X-Case`
+    naming the case its target does (`/c012/`, `/g00345/`), a refused one 400 and a close."""
 
     def __init__(self):
         self.log, self.lock = [], threading.Lock()
@@ -140,7 +141,10 @@ class StrictOrigin:
                     return
                 self._note({"req": req})
                 body = b"" if req["method"] == "HEAD" else b"ok"
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body)
+                tag = CASE_TAG.search(req["target"])
+                # The case the request names goes back with its answer: an answer reaching another case's caller shows.
+                case = f"X-Case: {tag.group(1)}\r\n".encode() if tag else b""
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + case + b"\r\n" + body)
         except Strict as e:
             self._note({"error": str(e), "rest": r.buf[:80]})
             try:
