@@ -1,12 +1,14 @@
 """Generated smuggling differential: smuggle_gen's seeded cases through berth, HAProxy 2.6 and nginx 1.22, in lanes.
 
     fuzz/differential/gen_diff.py [--cases 3000] [--seed N] [--lanes 8] [--only gNNNNN] [--out FILE] [--berth-only]
+                                  [--split N] [--all]
 
 Each lane has its own three strict origins (and HAProxy frontend, nginx server), so lanes never share an upstream
 connection and a lane's origin log is its cases' alone. A case's findings are smuggle_diff's (strict origin refused,
 SMUGGLED seen, a faulty head, more requests than both others) and three more for berth: the origin framed a number
 of requests unlike the number of answers the caller got (berth and origin disagree where a message ends), a request
-naming another case reached the origin, or an answer naming another case (`X-Case`) reached the caller. Every
+naming another case reached the origin, an answer naming another case (`X-Case`) reached the caller, or berth
+forwarded a request (target and body) that a strict parse of the caller's own bytes does not frame. Every
 candidate is run again alone with longer waits and kept only if it recurs. The seed is printed (random when not
 given); exit status 1 when a finding recurs.
 """
@@ -26,6 +28,7 @@ import smuggle_diff as sd
 import smuggle_gen
 from berthkit import free_port
 from berthkit.process import Berth
+import strict_origin
 from strict_origin import StrictOrigin
 
 PROXIES = ("berth", "haproxy", "nginx")
@@ -73,6 +76,35 @@ def start_nginx(work, ports):
     return p, fronts
 
 
+class _Bytes:
+    """A socket's stand-in that gives a strict_origin.Reader one byte string, then EOF."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def recv(self, _n):
+        data, self.data = self.data, b""
+        return data
+
+
+def strict_requests(raw):
+    """The (target, body) of the requests a strict RFC 9112 parser frames in the caller's bytes, up to its first refusal; it
+    allows what RFC 9112 lets a server allow (empty lines before a request line, 2.2; a CL list of one value, 6.3)."""
+    r, out = strict_origin.Reader(_Bytes(raw)), []
+    try:
+        r.more()
+        while True:
+            r.buf = r.buf.lstrip(b"\r\n")
+            req = strict_origin.read_request(r, same_cl_list=True)
+            out.append((req["target"], req["body"]))
+    except (strict_origin.Strict, EOFError):
+        return out
+
+
+def origin_path(target):
+    return re.sub(r"^[A-Za-z]+://[^/?#]*", "", target) or "/"
+
+
 def extra_findings(name, res):
     """berth's framing and cross-case faults in one case's results (smuggle_diff.findings has the rest)."""
     tag = name.split("-", 1)[0]
@@ -99,6 +131,22 @@ def case_findings(name, raw, res):
         keep = [k for k, e in enumerate(b["entries"]) if not e.get("error", "").startswith(TLS_HELLO)]
         res = {**res, "berth": {**b, "entries": [b["entries"][k] for k in keep], "origin": [b["origin"][k] for k in keep]}}
     found = sd.findings(name, raw, res)
+    strict = strict_requests(raw)
+    if any(t.endswith("/SMUGGLED") for t, _ in strict):  # the caller's bytes hold it as a request: no smuggling
+        found = [f for f in found if not f.startswith("origin saw a smuggled")]
+    framed = [e["req"] for e in res["berth"]["entries"] if "req" in e]
+    if len(framed) > len(strict):
+        found.append(f"berth forwarded {len(framed)} request(s), a strict parse of the caller's bytes frames {len(strict)}")
+    # In order, each forwarded request must be one the strict parse framed (berth answers some itself: skipped).
+    left = [(origin_path(t), body) for t, body in strict]
+    for req in framed:
+        want = (origin_path(req["target"]), req["body"])
+        while left and left[0] != want:
+            left.pop(0)
+        if not left:
+            found.append(f"forwarded {want[0][:60]} {want[1][:30]!r}, which a strict parse does not frame so")
+            break
+        left.pop(0)
     if any(label in name.split("+") for label in CHOSEN):
         found = [f for f in found if not f.startswith("berth forwarded more")]
     return found + extra_findings(name, res)
@@ -141,7 +189,9 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--berth-only", action="store_true")
     ap.add_argument("--all", action="store_true", help="print every case")
+    ap.add_argument("--split", type=int, default=0, help="send each case in this many pieces, 5 ms apart")
     args = ap.parse_args()
+    sd.SPLIT = args.split
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10 ** 6)
     indices = [int(args.only[1:])] if args.only else list(range(args.cases))
     print(f"seed {seed}: {len(indices)} generated case(s), {args.lanes} lanes", flush=True)

@@ -67,8 +67,9 @@ def values(fields, name):
     return [v for k, v in fields if k == name]
 
 
-def read_request(r):
-    """One request as a strict parser frames it: a dict, or raises Strict / EOFError (clean end between requests)."""
+def read_request(r, same_cl_list=False):
+    """One request as a strict parser frames it: a dict, or raises Strict / EOFError (clean end between requests).
+    `same_cl_list` takes Content-Length lines and lists of one value as that value (RFC 9112 6.3 lets a recipient)."""
     line = r.line()
     m = REQUEST_LINE.match(line)
     if not m:
@@ -88,6 +89,9 @@ def read_request(r):
         req["framing"] = "chunked"
         req["body"], req["trailers"] = read_chunked(r)
     elif cls:
+        listed = {v.strip(b" \t") for v in b",".join(cls).split(b",")}
+        if same_cl_list and len(listed) == 1:
+            cls = [listed.pop()]
         if len(cls) != 1 or not re.fullmatch(rb"0*[0-9]{1,18}", cls[0]):
             raise Strict(f"Content-Length {cls!r}")
         req["framing"] = "length"
