@@ -2,12 +2,14 @@
 
     fuzz/differential/response_gen_diff.py [--cases 1000] [--seed N] [--lanes 8] [--only gNNNNN] [--berth-only]
 
-Case i: caller A asks for /gNNNNN; the origin answers with a valid response (`hello`, CL or chunked) whose status
-line, framing fields, chunk sizes, line ends or field names are spelled oddly (one to three of them, smuggle_gen's
-spellings), then at once `POISON`, and keeps the connection. Caller B then asks (a new connection) for /bNNNNN,
+Case i: caller A asks for /gNNNNN (and, half the time, /aNNNNN right behind it); the origin answers with a valid
+response (`hello` or up to 100,000 bytes, CL or chunked) whose status line, framing fields, chunk sizes, line ends or
+field names are spelled oddly (one to three of them, smuggle_gen's spellings), then at once `POISON` (the whole
+now and then in pieces 2 ms apart), and keeps the connection. Caller B then asks (a new connection) for /bNNNNN,
 which the origin answers with `X-Case: bNNNNN`. A finding for berth: B gets anything but its own answer (a proxy
 that framed A's answer short reuses the upstream connection and hands B the rest), A's bytes frame as more than one
-final response, or a response framed as `POISONED` reaches either. Candidates are run again alone; seed printed.
+final response (two when it sent two, the second its own), or a response framed as `POISONED` reaches either.
+Candidates are run again alone; the seed is printed.
 """
 import argparse
 import random
@@ -27,7 +29,8 @@ from berthkit.process import Berth
 from smuggle_gen import TE_VALUES, Builder, chunked_body, cl_value
 
 POISON = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nPOISONED"
-RESP_AXES = ["status", "cl", "te", "chunk", "chunkend", "eol", "name", "fold", "interim", "conn"]
+RESP_AXES = ["status", "cl", "te", "chunk", "chunkend", "eol", "name", "fold", "interim", "conn", "size", "chunks"]
+SIZES = [1, 4095, 4096, 4097, 16384, 16385, 65536, 65537, 100000]
 
 
 def make(seed, i, head_request):
@@ -35,7 +38,7 @@ def make(seed, i, head_request):
     rng = random.Random(seed * 1_000_033 + i)
     b = Builder(rng, "", "127.0.0.1:1")
     odd = set(rng.sample(RESP_AXES, rng.choice([1, 1, 1, 2, 2, 3])))
-    kind = "chunked" if odd & {"te", "chunk", "chunkend"} or rng.random() < 0.4 else "cl"
+    kind = "chunked" if odd & {"te", "chunk", "chunkend", "chunks"} or rng.random() < 0.4 else "cl"
     b.labels.append(kind)
     status = "HTTP/1.1 200 OK"
     if "status" in odd:
@@ -46,19 +49,24 @@ def make(seed, i, head_request):
                                    ("101", "HTTP/1.1 101 Switching Protocols"), ("tab", "HTTP/1.1\t200 OK")])
     fields = [["X-Case", f"g{i:05d}"]]
     body = "hello"
+    if "size" in odd:
+        # A response and a last chunk as data, across read-buffer sizes.
+        size = rng.choice(SIZES)
+        body = (("0\r\n\r\n" + POISON.decode() + "\r\n" + "d" * rng.randrange(1, 50)) * (size // 40 + 1))[:size]
+        b.label("size", size)
     if kind == "cl":
-        fields.append(["Content-Length", "5"])
+        fields.append(["Content-Length", str(len(body))])
         if "cl" in odd:
             form = rng.choice(["value", "value", "dup-differ", "dup-same", "with-te"])
             if form == "value":
-                name, fields[-1][1] = cl_value(rng, 5)
+                name, fields[-1][1] = cl_value(rng, len(body))
                 b.label("cl", name)
             else:
                 b.label("cl", form)
-                fields.append(["Content-Length", "7"] if form == "dup-differ" else ["Content-Length", "5"] if form == "dup-same"
+                fields.append(["Content-Length", str(len(body) + 2)] if form == "dup-differ" else fields[-1][:] if form == "dup-same"
                               else ["Transfer-Encoding", "chunked"])
     else:
-        body = chunked_body(b, "hello", "chunk" in odd, "chunkend" in odd)
+        body = chunked_body(b, body, "chunk" in odd, "chunkend" in odd, "chunks" in odd)
         fields.append(["Transfer-Encoding", "chunked"])
         if "te" in odd:
             form = rng.choice(["value", "value", "dup", "with-cl", "with-cl-short"])
@@ -107,8 +115,14 @@ def is_head(seed, i):
     return random.Random(seed * 7 + i).random() < 0.15
 
 
+def pipelined(seed, i):
+    """Whether caller A sends a second request (/aNNNNN) right behind its first."""
+    return not is_head(seed, i) and random.Random(seed * 11 + i).random() < 0.5
+
+
 def frame_all(data, head_request):
-    """A strict caller's reading of `data`: [(status, body)] of the final responses, and the bytes left unframed."""
+    """A strict caller's reading of `data`: [(status, body)] of the final responses, and the bytes left unframed
+    (`head_request`: the first answers a HEAD)."""
     out, at = [], 0
     while at < len(data):
         end = data.find(b"\r\n\r\n", at)
@@ -120,7 +134,7 @@ def frame_all(data, head_request):
         if 100 <= status < 200 and status != 101:
             continue
         cl = re.search(rb"\r\ncontent-length: *(\d+)\r\n", head)
-        if head_request or status in (204, 304) or status == 101:
+        if (head_request and not out) or status in (204, 304) or status == 101:
             body = b""
         elif b"\r\ntransfer-encoding: chunked\r\n" in head:
             body = b""
@@ -142,6 +156,19 @@ def frame_all(data, head_request):
     return out, b""
 
 
+def in_pieces(seed, i):
+    """Whether the origin writes case i's response in pieces (three times in ten)."""
+    return random.Random(seed * 13 + i).random() < 0.3
+
+
+def send_in_pieces(c, data, rng):
+    """`data` in up to 12 pieces 2 ms apart: a response parser's every boundary."""
+    cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.randrange(2, 12))))
+    for at, end in zip([0] + cuts, cuts + [len(data)]):
+        c.sendall(data[at:end])
+        time.sleep(0.002)
+
+
 def origin(seed):
     """A RawOrigin that answers /gNNNNN with case i's response and POISON, anything else 200 with its `X-Case`."""
     def serve(conn):
@@ -154,9 +181,13 @@ def origin(seed):
                         return
                     buf += got
                 head, _, buf = buf.partition(b"\r\n\r\n")
-                m = re.search(rb"/([gb])(\d{5})", head)
+                m = re.search(rb"/([gab])(\d{5})", head)
                 if m and m.group(1) == b"g":
-                    c.sendall(make(seed, int(m.group(2)), False)[1] + POISON)
+                    i = int(m.group(2))
+                    if in_pieces(seed, i):
+                        send_in_pieces(c, make(seed, i, False)[1] + POISON, random.Random(seed * 17 + i))
+                    else:
+                        c.sendall(make(seed, i, False)[1] + POISON)
                 else:
                     tag = m.group(0)[1:] if m else b"-"
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Case: " + tag + b"\r\n\r\nok")
@@ -173,7 +204,8 @@ def run_case(seed, i, proxies):
         port, oport = proxies[pname]
         t = f"http://127.0.0.1:{oport}"
         method = "HEAD" if is_head(seed, i) else "GET"
-        _, how, a = sd.exchange(port, f"{method} {t}/g{i:05d} HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n".encode())
+        second = f"GET {t}/a{i:05d} HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n" if pipelined(seed, i) else ""
+        _, how, a = sd.exchange(port, f"{method} {t}/g{i:05d} HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n{second}".encode())
         _, _, b = sd.exchange(port, f"GET {t}/b{i:05d} HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n".encode())
         out[pname] = (a, how, b)
 
@@ -189,9 +221,14 @@ def findings(seed, i, res):
     a, _, b = res["berth"]
     found = []
     frames, _ = frame_all(a, is_head(seed, i))
-    if len(frames) > 1:
+    if len(frames) > 1 + pipelined(seed, i):
         found.append(f"A's bytes frame as {len(frames)} final responses: {[s for s, _ in frames]}")
-    if any(body == b"POISONED" for _, body in frames):
+    # POISON in a later piece than the answer's end comes after berth sent the second request: that request's answer
+    # for all a proxy can tell (HAProxy and nginx relay it too), and the same caller's. Whole, it must never pass.
+    late = in_pieces(seed, i) and pipelined(seed, i)
+    if len(frames) == 2 and not late and (frames[1] != (200, b"ok") or f"X-Case: a{i:05d}".encode() not in a):
+        found.append(f"A's second answer is {frames[1][0]} {frames[1][1][:20]!r}, not its own")
+    if any(body == b"POISONED" for _, body in frames) and not late:
         found.append("a response framed as POISONED reached A")
     bframes, left = frame_all(b, False)
     if bframes != [(200, b"ok")] or f"X-Case: b{i:05d}".encode() not in b or left:

@@ -7,10 +7,12 @@ every length is too). Case i draws from its own Random(seed, i): `--seed S --onl
 """
 import random
 
-AXES = ["cl", "te", "name", "eol", "chunk", "chunkend", "line", "target", "host", "expect", "fold", "pipe"]
+AXES = ["cl", "te", "name", "eol", "chunk", "chunkend", "line", "target", "host", "expect", "fold", "pipe", "size",
+        "chunks"]
 KINDS = ["get", "get", "cl", "cl", "cl", "chunked", "chunked", "chunked", "chunked", "clte", "tecl"]
 NEEDS = {"cl": ("cl", "clte", "tecl"), "te": ("chunked", "clte", "tecl"), "chunk": ("chunked", "clte", "tecl"),
-         "chunkend": ("chunked", "clte", "tecl")}
+         "chunkend": ("chunked", "clte", "tecl"), "chunks": ("chunked", "tecl")}
+SIZES = [1, 2, 4095, 4096, 4097, 8191, 16384, 16385, 65535, 65536, 65537, 100000]
 
 
 def cl_value(rng, n):
@@ -67,10 +69,15 @@ def chunk_size(b, n, odd):
     ])
 
 
-def chunked_body(b, data, odd_size, odd_end):
-    """`data` as one chunk (two, now and then), the last chunk and the trailer section, oddly spelled where told."""
+def chunked_body(b, data, odd_size, odd_end, many=False):
+    """`data` as one chunk (two, now and then; up to 300 when `many`), the last chunk and the trailer section, oddly
+    spelled where told."""
     rng = b.rng
     parts = [data] if len(data) < 2 or rng.random() < 0.7 else [data[:len(data) // 2], data[len(data) // 2:]]
+    if many and len(data) > 1:
+        cuts = sorted(rng.sample(range(1, len(data)), min(len(data) - 1, rng.choice([3, 30, 300]))))
+        parts = [data[i:j] for i, j in zip([0] + cuts, cuts + [len(data)])]
+        b.label("chunks", len(parts))
     which = rng.randrange(len(parts))
     end_at = rng.randrange(len(parts)) if odd_end else -1
     data_end = "\r\n"
@@ -147,19 +154,24 @@ def make(seed, i, target, authority):
     line, host, version = request_line(b, odd, method, tag)
     fields = [["Host", host]]
     data = b.smug if rng.random() < 0.5 else "hello"
+    if odd["size"]:
+        # Terminators and a request as data, across read-buffer sizes: a parser that scans for them shows.
+        size = rng.choice(SIZES)
+        data = (("0\r\n\r\n" + b.smug + "\r\n" + "d" * rng.randrange(1, 50)) * (size // 40 + 1))[:size]
+        b.label("size", size)
     body = ""
     if kind == "cl":
         body = data
         fields.append(["Content-Length", str(len(body))])
     elif kind == "chunked":
-        body = chunked_body(b, data, odd["chunk"], odd["chunkend"])
+        body = chunked_body(b, data, odd["chunk"], odd["chunkend"], odd["chunks"])
         fields.append(["Transfer-Encoding", "chunked"])
     elif kind == "clte":
         body = "0\r\n\r\n" + b.smug
         framing = [["Content-Length", str(len(body))], ["Transfer-Encoding", "chunked"]]
         fields += framing if rng.random() < 0.5 else framing[::-1]
     elif kind == "tecl":
-        body = chunked_body(b, b.smug, odd["chunk"], odd["chunkend"])
+        body = chunked_body(b, b.smug, odd["chunk"], odd["chunkend"], odd["chunks"])
         framing = [["Transfer-Encoding", "chunked"], ["Content-Length", str(body.index("\r\n") + 2)]]
         fields += framing if rng.random() < 0.5 else framing[::-1]
     b.labels.insert(0, kind)
