@@ -286,6 +286,8 @@ HAND = [
     ("g3-expect-twice-same", P + "Expect: 100-continue\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + NEXT),
     ("g3-expect-param", P + "Expect: 100-continue;a=b\r\nContent-Length: 5\r\n\r\nhello" + NEXT),
     ("g3-expect-twice-get", G + "Expect: 100-continue\r\nExpect: 100-continue\r\n\r\n" + NEXT),
+    ("g3-http10-cl-dup-same", "DELETE {T}/a HTTP/1.0\r\nHost: {A}\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"
+     + NEXT),
 ]
 
 

@@ -85,14 +85,20 @@ def start_nginx(work, origin_port):
 SPLIT = 0
 
 
-def exchange(port, raw):
-    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set); the statuses read back,
-    how the connection ended and the bytes read."""
+def exchange(port, raw, pause=0.0):
+    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set; `pause` seconds after
+    the first head, as a caller waiting for its 100 Continue); the statuses read back, how the connection ended and
+    the bytes read."""
     s = socket.create_connection(("127.0.0.1", port), timeout=2)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     data, how = b"", "idle"
     step = max(1, -(-len(raw) // SPLIT)) if SPLIT else len(raw)
     try:
+        head_end = raw.find(b"\r\n\r\n") + 4
+        if pause and head_end > 3:
+            s.sendall(raw[:head_end])
+            time.sleep(pause)
+            raw = raw[head_end:]
         for at in range(0, len(raw), step):
             s.sendall(raw[at:at + step])
             if SPLIT:
@@ -129,13 +135,13 @@ def describe(entry):
     return f"{r['method']} {path} {r['framing']} {r['body'][:24]!r}"
 
 
-def run_case(name, raw_by_proxy, proxies):
+def run_case(name, raw_by_proxy, proxies, pause=0.0):
     out, threads = {}, []
 
     def one(pname):
         port, origin = proxies[pname]
         mark = origin.mark()
-        statuses, how, data = exchange(port, raw_by_proxy[pname])
+        statuses, how, data = exchange(port, raw_by_proxy[pname], pause)
         time.sleep(SETTLE_S)
         entries = origin.since(mark)
         out[pname] = {"statuses": statuses, "end": how, "origin": [describe(e) for e in entries],
