@@ -7,7 +7,8 @@ Each lane has its own three strict origins (and HAProxy frontend, nginx server),
 connection and a lane's origin log is its cases' alone. A case's findings are smuggle_diff's (strict origin refused,
 SMUGGLED seen, a faulty head, more requests than both others) and three more for berth: the origin framed a number
 of requests unlike the number of answers the caller got (berth and origin disagree where a message ends), a request
-naming another case reached the origin, an answer naming another case (`X-Case`) reached the caller, or berth
+naming another case reached the origin, an answer naming another case (`X-Case`) reached the caller, a bystander
+(another caller of the same origin through berth, during the case) got or sent anything but its own, or berth
 forwarded a request (target and body) that a strict parse of the caller's own bytes does not frame. Every
 candidate is run again alone with longer waits and kept only if it recurs. The seed is printed (random when not
 given); exit status 1 when a finding recurs.
@@ -32,7 +33,7 @@ import strict_origin
 from strict_origin import StrictOrigin
 
 PROXIES = ("berth", "haproxy", "nginx")
-X_CASE = re.compile(rb"\r\nX-Case: ([cg]\d+)\r\n")
+X_CASE = re.compile(rb"\r\nX-Case: ([cgy]\d+)\r\n")
 # Generated labels whose "berth forwarded more than both others" is a documented choice (docs/reliability.md).
 CHOSEN = {
     "host=empty": "RFC 9112 3.2.2: the absolute target's authority wins and Host is rewritten from it",
@@ -110,7 +111,7 @@ def origin_path(target):
     return re.sub(r"^[A-Za-z]+://[^/?#]*", "", target) or "/"
 
 
-def extra_findings(name, res):
+def extra_findings(name, res, by=None):
     """berth's framing and cross-case faults in one case's results (smuggle_diff.findings has the rest)."""
     tag = name.split("-", 1)[0]
     b, found = res["berth"], []
@@ -126,11 +127,19 @@ def extra_findings(name, res):
     for case in X_CASE.findall(b["data"]):
         if case.decode() != tag:
             found.append(f"an answer to {case.decode()} reached {tag}'s caller")
+    want = "y" + tag[1:]
+    if by is not None:
+        got = [e.get("req", {}).get("target", "")[-20:] + " " + repr(e.get("req", {}).get("body", e.get("error"))) for e in by["entries"]]
+        if [c.decode() for c in X_CASE.findall(by["data"])] != [want] or sd.STATUS.findall(by["data"]) != [b"200"] \
+                or len(by["entries"]) != 1 or by["entries"][0].get("req", {}).get("body") != b"":
+            found.append(f"the bystander got {by['data'][:100]!r}; its origin saw {got}")
     return found
 
 
 def case_findings(name, raw, res):
     """All of berth's findings in one case, less those its labels' documented choices explain."""
+    by = res.get("bystander")
+    res = {p: r for p, r in res.items() if p != "bystander"}
     b = res["berth"]
     # Left out: the TLS hello of an `https://` target, and a body berth streamed and cut where it found it broken (a
     # 400 to the caller, a close inside the request to the origin: docs/reliability.md, "Smuggling differential").
@@ -157,7 +166,7 @@ def case_findings(name, raw, res):
         left.pop(0)
     if any(label in name.split("+") for label in CHOSEN):
         found = [f for f in found if not f.startswith("berth forwarded more")]
-    return found + extra_findings(name, res)
+    return found + extra_findings(name, res, by)
 
 
 def run(lanes, seed, indices, lists_for):
@@ -175,7 +184,19 @@ def run(lanes, seed, indices, lists_for):
             name, raw = raws["berth"]
             # Every other case with an Expect waits 0.15 s after its head, as a caller waiting for 100 Continue.
             pause = 0.15 if "+expect=" in name and i % 2 == 0 else 0.0
+            # A bystander: another caller of the same origin through berth, while the case runs.
+            port, berth_origin = proxies["berth"]
+            oport, by, m0 = berth_origin.port, {}, berth_origin.mark()
+            bystander = threading.Thread(target=lambda: by.update(data=sd.exchange(port, (
+                f"GET http://127.0.0.1:{oport}/y{i:05d}/by HTTP/1.1\r\nHost: 127.0.0.1:{oport}\r\n\r\n").encode())[2]))
+            bystander.start()
             res = sd.run_case(name, {p: r[1] for p, r in raws.items()}, proxies, pause)
+            bystander.join()
+            b = res["berth"]
+            mine = [k for k, e in enumerate(b["entries"]) if f"/y{i:05d}/" not in e.get("req", {}).get("target", "")]
+            res["bystander"] = {"data": by["data"], "entries": [e for e in berth_origin.since(m0) if f"/y{i:05d}/" in
+                                                                e.get("req", {}).get("target", "")]}
+            res["berth"] = {**b, "entries": [b["entries"][k] for k in mine], "origin": [b["origin"][k] for k in mine]}
             out[i] = (name, raw, res)
 
     threads = [threading.Thread(target=lane, args=(k,)) for k in range(len(lanes))]
@@ -234,6 +255,7 @@ def main():
         report = []
         for i in indices:
             name, raw, res = results[i]
+            res = {p: r for p, r in res.items() if p != "bystander"}
             for p, r in res.items():
                 counts[p][refused(r)] += 1
             found = case_findings(*again[i]) if i in again else []
@@ -242,7 +264,8 @@ def main():
             if found or args.all:
                 print(f"{'FINDING ' if found else ''}{name}\n    {raw[:240]!r}")
                 for p, r in (again[i][2] if i in again else res).items():
-                    print(f"    {p:8} {r['statuses']} {r['end']:5} {r['origin']}")
+                    if p != "bystander":
+                        print(f"    {p:8} {r['statuses']} {r['end']:5} {r['origin']}")
                 for f in found:
                     print(f"    !! {f}")
             report.append({"case": name, "raw": raw.decode("latin-1"), "findings": found,

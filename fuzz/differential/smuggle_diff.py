@@ -30,6 +30,7 @@ CHOSEN = {
     "long-value-64k": "berth's head limit is 64 KiB (HAProxy's buffer 16 KiB, nginx's large header buffer 8 KiB)",
     "host-empty": "RFC 9112 3.2.2: the absolute target's authority wins and Host is rewritten from it",
     "absolute-percent-host": "a bad host is answered 400 with the connection kept (the request was read whole)",
+    "g3-http10-cl-dup-same": "one Content-Length: 5 (item 12, RFC 9112 6.3); HAProxy answers HTTP/1.0 so 413",
 }
 STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 

@@ -11,7 +11,7 @@ REQUEST_LINE = re.compile(rb"^(" + TOKEN + rb") ([\x21-\x7e]+) (HTTP/1\.[01])$")
 FIELD_LINE = re.compile(rb"^(" + TOKEN + rb"):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*$")
 CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t\x21-\x7e\x80-\xff]*)?$")
 MAX_HEAD = 128 * 1024
-CASE_TAG = re.compile(r"/([cg]\d{3,5})/")
+CASE_TAG = re.compile(r"/([cgy]\d{3,5})/")
 
 
 class Strict(Exception):
