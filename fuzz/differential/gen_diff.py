@@ -5,7 +5,7 @@
 
 Each lane has its own three strict origins (and HAProxy frontend, nginx server), so lanes never share an upstream
 connection and a lane's origin log is its cases' alone. A case's findings are smuggle_diff's (strict origin refused,
-SMUGGLED seen, a faulty head, more requests than both others) and three more for berth: the origin framed a number
+SMUGGLED seen, a faulty head, more requests than both others) and more for berth: the origin framed a number
 of requests unlike the number of answers the caller got (berth and origin disagree where a message ends), a request
 naming another case reached the origin, an answer naming another case (`X-Case`) reached the caller, a bystander
 (another caller of the same origin through berth, during the case) got or sent anything but its own, or berth
