@@ -279,6 +279,15 @@ HAND = [
     ("s2-conn-keepalive-list-close", G + "Connection: keep-alive, close\r\n\r\n" + NEXT),
     ("s2-cl-underscore-twin", P + "Content-Length: 5\r\nContent_Length: 0\r\n\r\nhello" + NEXT),
     ("s2-te-underscore-twin", P + "Content-Length: 5\r\nTransfer_Encoding: chunked\r\n\r\nhello" + NEXT),
+    # smug3: cases the generator (smuggle_gen.py) found, pinned
+    ("g3-chunk-ext-open-quote", PC + '5;a="x\r\nhello\r\n0\r\n\r\n' + NEXT),
+    ("g3-host-trailing-dot", "GET {T}/a HTTP/1.1\r\nHost: 127.0.0.1.:{PORT}\r\n\r\n" + NEXT),
+    ("g3-expect-twice", P + "Expect: 100-continue;a=b\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + NEXT),
+    ("g3-expect-twice-same", P + "Expect: 100-continue\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + NEXT),
+    ("g3-expect-param", P + "Expect: 100-continue;a=b\r\nContent-Length: 5\r\n\r\nhello" + NEXT),
+    ("g3-expect-twice-get", G + "Expect: 100-continue\r\nExpect: 100-continue\r\n\r\n" + NEXT),
+    ("g3-http10-cl-dup-same", "DELETE {T}/a HTTP/1.0\r\nHost: {A}\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello"
+     + NEXT),
 ]
 
 

@@ -30,6 +30,7 @@ CHOSEN = {
     "long-value-64k": "berth's head limit is 64 KiB (HAProxy's buffer 16 KiB, nginx's large header buffer 8 KiB)",
     "host-empty": "RFC 9112 3.2.2: the absolute target's authority wins and Host is rewritten from it",
     "absolute-percent-host": "a bad host is answered 400 with the connection kept (the request was read whole)",
+    "g3-http10-cl-dup-same": "one Content-Length: 5 (item 12, RFC 9112 6.3); HAProxy answers HTTP/1.0 so 413",
 }
 STATUS = re.compile(rb"HTTP/1\.[01] (\d{3}) ")
 
@@ -85,14 +86,20 @@ def start_nginx(work, origin_port):
 SPLIT = 0
 
 
-def exchange(port, raw):
-    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set); the statuses read back
-    and how the connection ended."""
+def exchange(port, raw, pause=0.0):
+    """Sends `raw` on a fresh connection (in up to SPLIT pieces 5 ms apart when SPLIT is set; `pause` seconds after
+    the first head, as a caller waiting for its 100 Continue); the statuses read back, how the connection ended and
+    the bytes read."""
     s = socket.create_connection(("127.0.0.1", port), timeout=2)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     data, how = b"", "idle"
     step = max(1, -(-len(raw) // SPLIT)) if SPLIT else len(raw)
     try:
+        head_end = raw.find(b"\r\n\r\n") + 4
+        if pause and head_end > 3:
+            s.sendall(raw[:head_end])
+            time.sleep(pause)
+            raw = raw[head_end:]
         for at in range(0, len(raw), step):
             s.sendall(raw[at:at + step])
             if SPLIT:
@@ -116,7 +123,7 @@ def exchange(port, raw):
         if time.monotonic() > deadline:
             break
     s.close()
-    return [int(x) for x in STATUS.findall(data)], how
+    return [int(x) for x in STATUS.findall(data)], how, data
 
 
 def describe(entry):
@@ -129,17 +136,17 @@ def describe(entry):
     return f"{r['method']} {path} {r['framing']} {r['body'][:24]!r}"
 
 
-def run_case(name, raw_by_proxy, proxies):
+def run_case(name, raw_by_proxy, proxies, pause=0.0):
     out, threads = {}, []
 
     def one(pname):
         port, origin = proxies[pname]
         mark = origin.mark()
-        statuses, how = exchange(port, raw_by_proxy[pname])
+        statuses, how, data = exchange(port, raw_by_proxy[pname], pause)
         time.sleep(SETTLE_S)
         entries = origin.since(mark)
         out[pname] = {"statuses": statuses, "end": how, "origin": [describe(e) for e in entries],
-                      "entries": entries}
+                      "entries": entries, "data": data}
 
     for pname in proxies:
         t = threading.Thread(target=one, args=(pname,))
@@ -206,7 +213,7 @@ def main():
             found = findings(name, raw, res)
             bad += bool(found)
             row = {"case": name, "raw": raw.decode("latin-1")[:300], "findings": found,
-                   **{p: {k: v for k, v in r.items() if k != "entries"} for p, r in res.items()}}
+                   **{p: {k: v for k, v in r.items() if k not in ("entries", "data")} for p, r in res.items()}}
             report.append(row)
             # nginx sends every body with a Content-Length: framing words are not compared.
             differs = len({json.dumps([re.sub(r" (length|chunked) ", " ", d) for d in r["origin"]])

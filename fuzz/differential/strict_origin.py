@@ -11,6 +11,7 @@ REQUEST_LINE = re.compile(rb"^(" + TOKEN + rb") ([\x21-\x7e]+) (HTTP/1\.[01])$")
 FIELD_LINE = re.compile(rb"^(" + TOKEN + rb"):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t\x21-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?)[ \t]*$")
 CHUNK_SIZE = re.compile(rb"^([0-9A-Fa-f]{1,16})(?:[ \t]*;[ \t\x21-\x7e\x80-\xff]*)?$")
 MAX_HEAD = 128 * 1024
+CASE_TAG = re.compile(r"/([cgy]\d{3,5})/")
 
 
 class Strict(Exception):
@@ -66,8 +67,9 @@ def values(fields, name):
     return [v for k, v in fields if k == name]
 
 
-def read_request(r):
-    """One request as a strict parser frames it: a dict, or raises Strict / EOFError (clean end between requests)."""
+def read_request(r, same_cl_list=False):
+    """One request as a strict parser frames it: a dict, or raises Strict / EOFError (clean end between requests).
+    `same_cl_list` takes Content-Length lines and lists of one value as that value (RFC 9112 6.3 lets a recipient)."""
     line = r.line()
     m = REQUEST_LINE.match(line)
     if not m:
@@ -87,6 +89,9 @@ def read_request(r):
         req["framing"] = "chunked"
         req["body"], req["trailers"] = read_chunked(r)
     elif cls:
+        listed = {v.strip(b" \t") for v in b",".join(cls).split(b",")}
+        if same_cl_list and len(listed) == 1:
+            cls = [listed.pop()]
         if len(cls) != 1 or not re.fullmatch(rb"0*[0-9]{1,18}", cls[0]):
             raise Strict(f"Content-Length {cls!r}")
         req["framing"] = "length"
@@ -114,8 +119,8 @@ def read_chunked(r):
 
 class StrictOrigin:
     """Listens on 127.0.0.1 (a berthkit RawOrigin); `log` gets one entry per request framed ({"req": ...}) or
-    refused ({"error": ...}). Each request is answered 200 with `Content-Length: 2` (head-only to HEAD), a refused
-    one 400 and a close."""
+    refused ({"error": ...}). Each request is answered 200 with `Content-Length: 2` (head-only to HEAD) and an `X-Case`
+    naming the case its target does (`/c012/`, `/g00345/`), a refused one 400 and a close."""
 
     def __init__(self):
         self.log, self.lock = [], threading.Lock()
@@ -140,7 +145,10 @@ class StrictOrigin:
                     return
                 self._note({"req": req})
                 body = b"" if req["method"] == "HEAD" else b"ok"
-                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" + body)
+                tag = CASE_TAG.search(req["target"])
+                # The case the request names goes back with its answer: an answer reaching another case's caller shows.
+                case = f"X-Case: {tag.group(1)}\r\n".encode() if tag else b""
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + case + b"\r\n" + body)
         except Strict as e:
             self._note({"error": str(e), "rest": r.buf[:80]})
             try:
