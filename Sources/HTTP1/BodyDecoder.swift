@@ -5,6 +5,10 @@ public struct BodyDecoder: Sendable {
     enum State: UInt8, Sendable {
         case fixed, untilClose, complete
         case sizeStart, size, sizeWS, ext, sizeLF, data, dataCR, dataLF
+        /// A chunk extension's grammar (RFC 9112 7.1.1), after `ext` (a `;` read, BWS, then a name): in its name,
+        /// BWS after it, BWS after `=`, in a token value, in a quoted string, after its backslash, right after its
+        /// closing quote, BWS after a value.
+        case extName, extNameWS, extValueStart, extToken, extQuoted, extQuotedPair, extValueEnd, extValueWS
         case trailerLineStart, trailerName, trailerValue, trailerLF, finalLF
         /// Stopped before a size line that starts with `0` (`holdsLastChunk`): its bytes are the caller's to take.
         case lastChunkHeld
@@ -103,7 +107,8 @@ public struct BodyDecoder: Sendable {
     /// In a chunk-size line (extensions included), where a held line starts.
     var isInSizeLine: Bool {
         switch state {
-        case .sizeStart, .size, .sizeWS, .ext, .sizeLF: return true
+        case .sizeStart, .size, .sizeWS, .ext, .sizeLF, .extName, .extNameWS, .extValueStart, .extToken, .extQuoted,
+             .extQuotedPair, .extValueEnd, .extValueWS: return true
         default: return false
         }
     }
@@ -164,7 +169,8 @@ public struct BodyDecoder: Sendable {
             let c = bytes[i]
             i += 1
             switch state {
-            case .sizeStart, .size, .sizeWS, .ext, .sizeLF:
+            case .sizeStart, .size, .sizeWS, .ext, .sizeLF, .extName, .extNameWS, .extValueStart, .extToken, .extQuoted,
+                 .extQuotedPair, .extValueEnd, .extValueWS:
                 lineBytes += 1
                 if lineBytes > limits.maxChunkLineBytes { throw .invalidChunkFraming }
             case .trailerLineStart, .trailerName, .trailerValue, .trailerLF, .finalLF:
@@ -198,10 +204,12 @@ public struct BodyDecoder: Sendable {
                 // BWS is only allowed before an extension's ';'.
                 if c == 0x3B { state = .ext }
                 else if c != SP && c != HTAB { throw .invalidChunkSize }
-            case .ext:
-                if c == CR { state = .sizeLF }
-                else if c == LF { throw .bareLF }
-                else if !isFieldValue(c) { throw .invalidChunkFraming }
+            case .ext, .extName, .extNameWS, .extValueStart, .extToken, .extQuoted, .extQuotedPair, .extValueEnd,
+                 .extValueWS:
+                // Checked to its grammar, not just its bytes: berth forwards an extension as it came, and an origin
+                // that reads an unclosed quote or a stray one otherwise would end the line (and the body) elsewhere.
+                if c == LF { throw .bareLF }
+                state = try extensionStep(c)
             case .sizeLF:
                 guard c == LF else { throw .bareCR }
                 lineBytes = 0
@@ -241,6 +249,53 @@ public struct BodyDecoder: Sendable {
             }
         }
         return n
+    }
+
+    /// The next state of a chunk extension for `c` (not LF): `chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS
+    /// ( token / quoted-string ) ] )`, a CR ending it only where a name or a value is whole. Out of line: an
+    /// extension is rare, and the size line's common path stays small.
+    @inline(never)
+    func extensionStep(_ c: UInt8) throws(HTTP1Error) -> State {
+        let ws = c == SP || c == HTAB
+        // A CR ends the line only right after a whole name or value: BWS is the grammar's before `;` and `=` alone
+        // (a size line with trailing whitespace is refused the same way).
+        switch state {
+        case .ext:
+            if ws { return .ext }
+            if isToken(c) { return .extName }
+        case .extName:
+            if isToken(c) { return .extName }
+            if ws { return .extNameWS }
+            if c == 0x3D { return .extValueStart }
+            if c == 0x3B { return .ext }
+            if c == CR { return .sizeLF }
+        case .extNameWS:
+            if ws { return .extNameWS }
+            if c == 0x3D { return .extValueStart }
+            if c == 0x3B { return .ext }
+        case .extValueStart:
+            if ws { return .extValueStart }
+            if c == DQUOTE { return .extQuoted }
+            if isToken(c) { return .extToken }
+        case .extToken, .extValueEnd:
+            if isToken(c) && state == .extToken { return .extToken }
+            if ws { return .extValueWS }
+            if c == 0x3B { return .ext }
+            if c == CR { return .sizeLF }
+        case .extValueWS:
+            if ws { return .extValueWS }
+            if c == 0x3B { return .ext }
+        case .extQuoted:
+            // qdtext: HTAB, SP, VCHAR but `"` and `\`, obs-text.
+            if c == DQUOTE { return .extValueEnd }
+            if c == BACKSLASH { return .extQuotedPair }
+            if ws || (c >= 0x21 && c != 0x7F) { return .extQuoted }
+        case .extQuotedPair:
+            if ws || (c >= 0x21 && c != 0x7F) { return .extQuoted }
+        default:
+            break
+        }
+        throw .invalidChunkFraming
     }
 
     /// Whether a size line's digits from `i` on (after a `0`) are zeros to their end or to the end of `bytes`: the

@@ -4,6 +4,8 @@ let CR: UInt8 = 0x0D
 let LF: UInt8 = 0x0A
 let SP: UInt8 = 0x20
 let HTAB: UInt8 = 0x09
+let DQUOTE: UInt8 = 0x22
+let BACKSLASH: UInt8 = 0x5C
 let COLON: UInt8 = 0x3A
 
 /// Bit flags per byte value.
