@@ -93,7 +93,7 @@ public enum HTTP1Error: Error, Equatable, Sendable {
                 + "coding, or any coding in an HTTP/1.0 message"
         case .invalidChunkSize: return "malformed chunk size: it must be 1 to 15 hexadecimal digits"
         case .invalidChunkFraming:
-            return "malformed chunk: its data not followed by CRLF, a bad byte or a line too long in its size line"
+            return "malformed chunk: its data not followed by CRLF, a bad byte, a malformed extension or a line too long in its size line"
         case .trailerTooLarge: return "trailer section too large"
         case .invalidStatusLine: return "malformed or too long status line"
         case .truncatedBody: return "the body ended before its framing said it would"
