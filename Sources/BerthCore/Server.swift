@@ -23,6 +23,9 @@ public final class BerthServer {
     private var draining: Int?
     /// A reload asked for and not yet run (`queueReload`).
     private var reloadQueued = false
+    /// A reload's freezer watches not yet taken back or settled on every worker (`takeBackWatches`): the next reload
+    /// waits for that, as its reconcile would overwrite what the take-back needs (`beforeReconcile`).
+    private var reloadSettling = false
     let startedAt = MonotonicClock.now()
     /// Bearer token the admin API requires, when configured.
     var adminToken: String? { configuration.adminToken }
@@ -175,9 +178,16 @@ public final class BerthServer {
     /// delivery, and a burst (a config tool sending one per file it changed) ran a whole reload, every file read
     /// again, for each in a row while worker 0's connections waited (200 HUPs in 0.2 s: seconds). A reload reads
     /// the files afresh, so one that starts after a signal serves it; a signal during a reload queues the next.
+    /// One that comes while the last reload's watches settle runs once they have (review17: two reloads in a row
+    /// left a watch refused by worker 1 on worker 0, the frozen container's callers half held).
     private func queueReload() {
         guard !reloadQueued else { return }
         reloadQueued = true
+        if !reloadSettling { postReload() }
+    }
+
+    /// The queued reload, on worker 0's next turn.
+    private func postReload() {
         // Unowned: the server outlives its workers' loops (a job left when the loop stops is dropped).
         workers[0].waker.post { [unowned self] in
             reloadQueued = false
@@ -216,9 +226,11 @@ public final class BerthServer {
             configuration = applied
             let n = workers.count
             let all = workers
+            reloadSettling = true
             // Each worker's refused watches come back to worker 0; once all are in, every worker takes back those
-            // refused anywhere, so no upstream is watched on some workers only.
-            let refused = GatherBox<[PoolKey]>(count: n) { [logger] lists in
+            // refused anywhere, so no upstream is watched on some workers only. A reload asked meanwhile goes after
+            // the take-backs in every worker's queue. (A worker stopped by a drain never reports: no reload then.)
+            let refused = GatherBox<[PoolKey]>(count: n) { [unowned self, logger] lists in
                 let keys = Set(lists.joined())
                 if !keys.isEmpty {
                     let names = keys.map(\.description).sorted().joined(separator: ",")
@@ -229,6 +241,8 @@ public final class BerthServer {
                     let takeBack = { w.manager.takeBackWatches(keys, now: MonotonicClock.now()) }
                     if w.index == 0 { takeBack() } else { w.waker.post(takeBack) }
                 }
+                reloadSettling = false
+                if reloadQueued { postReload() }
             }
             let home = workers[0]
             for w in workers {

@@ -103,9 +103,15 @@ package final class Resolver {
 
     /// Forgets every cached answer (failures too), so each name is asked again at its next connect: after a VM
     /// restore the monotonic clock has skipped the time the snapshot slept, so no cached answer's age can be trusted.
-    /// Queries under way carry on; /etc/hosts is kept.
+    /// A query under way was asked before the restore too, and its answer (sent before the VM slept, or queued in the
+    /// socket while it did) names where the host was: it is asked again for the same waiters, and the old answer, if
+    /// it still comes, is dropped (`answered` takes only the name's current query). /etc/hosts is kept.
     package func forgetAnswers() {
         cache.removeAll(keepingCapacity: true)
+        for host in Array(queries.keys) {
+            if let old = queries.removeValue(forKey: host), let dnsBase { cancelDNSQuery(base: dnsBase, old.request) }
+            if !startQuery(host, wantV6: false) { finish(host, addresses: [], ttl: 0) }
+        }
     }
 
     /// `lookup`'s caller no longer waits (its connect was cancelled or ran out of time): it is never called back.

@@ -161,6 +161,34 @@ final class FreezerWatchTests: XCTestCase {
         wait(handle, key, "the first cgroup's thaw") { $0?.state.isPaused == false }
     }
 
+    /// Should leave alone a /watch made after a reload's reconcile when that reload's refused watches are taken back:
+    /// the API's word came last, as a reconcile leaves an API watch alone (review17: the take-back ended it).
+    func testAReloadsTakeBackLeavesALaterAPIWatch() throws {
+        let handle = try WorkerHandle()
+        defer { handle.stop() }
+        let configured = root + "/cg/configured.scope", api = root + "/cg/api.scope"
+        for (dir, isFrozen) in [(configured, false), (api, true)] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+            setEvents(frozen: isFrozen, in: dir)
+        }
+        let key = PoolKey(host: "127.0.0.1", port: 9)
+        let made = try CgroupFreezer.probe(configured, in: CgroupFile.system)
+        let asked = try CgroupFreezer.probe(api, in: CgroupFile.system)
+        handle.onLoop { w in
+            // The reload's reconcile made the configured watch, which had none before (another worker refused it).
+            _ = try? w.manager.watch(key, cgroup: made, source: .config, now: MonotonicClock.now(), settle: false)
+            var before: [PoolKey: (cgroup: CgroupFreezer, source: WatchSource)?] = [:]
+            before.updateValue(nil, forKey: key)
+            w.manager.freezer?.beforeReconcile = before
+            // /watch, before every worker's report of the reload came back.
+            _ = try? w.manager.watch(key, cgroup: asked, source: .api, now: MonotonicClock.now())
+            w.manager.takeBackWatches([key], now: MonotonicClock.now())
+        }
+        XCTAssertEqual(handle.onLoop { $0.manager.freezer?.info(key) },
+                       FreezerWatchInfo(cgroup: api, version: .v2, frozen: true, source: .api))
+        XCTAssertEqual(handle.onLoop { $0.manager.existingPool(key)?.holds.heldBy }, "watch")
+    }
+
     /// Should end the watch with the entry: /evict?forget=true on a watched upstream leaves nothing behind.
     func testForgettingAWatchedUpstreamEndsItsWatch() throws {
         let handle = try WorkerHandle()

@@ -132,10 +132,13 @@ extension PoolManager {
     /// (refused on some worker) go back to what this worker had before the reload, as a refused /watch is taken
     /// back, so that every worker follows the same cgroups (half a watch held one worker's callers while another's
     /// went to the frozen container); then every upstream the reconcile touched settles (`settleWatch`).
+    /// A /watch made since the reconcile is the API's word, the last one: kept, as a reconcile keeps an API watch.
     func takeBackWatches(_ refused: Set<PoolKey>, now: Nanos) {
         let touched = freezer?.beforeReconcile ?? [:]
         for key in touched.keys.sorted(by: { $0.description < $1.description }) {
-            if refused.contains(key), let previous = touched[key] { _ = takeBackWatch(key, to: previous, now: now) }
+            if refused.contains(key), freezer?.info(key)?.source != .api, let previous = touched[key] {
+                _ = takeBackWatch(key, to: previous, now: now)
+            }
             settleWatch(key, now: now)
         }
     }
