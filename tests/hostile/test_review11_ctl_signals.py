@@ -20,7 +20,10 @@ def test_ctl_top_dies_of_a_sighup_wherever_its_options_are(berth, args):
     b = berth()
     host, port = b.admin
     primary, secondary = pty.openpty()
-    p = spawn(args, stdin=secondary, stdout=secondary, stderr=secondary, env={"BERTH_ADMIN": f"{host}:{port}"})
+    # A terminal's ctl: a run under nohup (which ignores SIGHUP for every descendant, across exec) must not make
+    # the hang-up this test sends a no-op; ctl keeps what it inherits, as any program under nohup does.
+    p = spawn(args, stdin=secondary, stdout=secondary, stderr=secondary, env={"BERTH_ADMIN": f"{host}:{port}"},
+              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
     os.close(secondary)
     try:
         time.sleep(1.0)  # top is drawing
