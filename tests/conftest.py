@@ -3,6 +3,7 @@ import pytest
 
 from berthkit import Berth, BERTH_BIN, Origin, RawOrigin, closing_factory
 from berthkit.nftables import NftablesUnavailable, Vanish
+from berthkit.vm_restore import raise_restore, restore_unavailable
 
 
 @pytest.fixture
@@ -68,3 +69,13 @@ def vanish():
         pytest.skip(str(e))
     with faults as lose:
         yield lose
+
+
+@pytest.fixture
+def restore():
+    """restore(): raises one synthetic VM generation change, as the kernel would on a snapshot restore; skips where
+    no vmgenid device or no root."""
+    why = restore_unavailable()
+    if why:
+        pytest.skip(why)
+    return raise_restore

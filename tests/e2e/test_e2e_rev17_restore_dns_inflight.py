@@ -12,7 +12,6 @@ from berthkit import stats, wait_for
 from e2e_helpers import send
 from hostile.dns_script import ScriptedDNS, a_record, reply
 from test_e2e_vanish2_restore_dns import _Named, _private_resolv_conf
-from test_e2e_vm_restore import restore  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
                                 reason="needs root and unshare(1) for a private resolv.conf")

@@ -3,45 +3,14 @@ file, makes berth close every idle pooled connection in every worker, move every
 
 The uevent is broadcast to the whole machine: any other berth running here with the watch on drops its idle
 connections too, so each test writes as few as it needs."""
-import glob
 import os
 import signal
 import subprocess
 import threading
 import time
-import uuid
-
-import pytest
 
 from berthkit import admin, stats, upstream_stats, wait_for
 from e2e_helpers import send
-
-
-def _vmgenid_uevent_file():
-    """The sysfs `uevent` file of the device the vmgenid driver owns, or None."""
-    for driver in ("/sys/bus/platform/drivers/vmgenid", "/sys/bus/acpi/drivers/vmgenid"):
-        for dev in sorted(glob.glob(os.path.join(driver, "*:*"))):
-            path = os.path.join(dev, "uevent")
-            if os.path.exists(path):
-                return path
-    return None
-
-
-@pytest.fixture
-def restore():
-    """restore(): raises one synthetic VM generation change, as the kernel would on a snapshot restore."""
-    path = _vmgenid_uevent_file()
-    if path is None:
-        pytest.skip("no vmgenid device here (no VMGENCTR/QEMUVGID bound to the vmgenid driver): nothing to watch")
-    if os.geteuid() != 0:
-        pytest.skip("writing a synthetic uevent needs root")
-
-    def write():
-        # The kernel takes only alphanumeric argument names; it sends this one as SYNTH_ARG_NEWVMGENID=1.
-        with open(path, "w") as f:
-            f.write(f"change {uuid.uuid4()} NEWVMGENID=1")
-
-    return write
 
 
 class _Origin:

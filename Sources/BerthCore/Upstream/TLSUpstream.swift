@@ -32,6 +32,13 @@ final class TLSUpstream {
         tickets = TLSTicketCache()
     }
 
+    /// Forgets the session at a VM restore: every clone of one snapshot woke holding it, so each would offer the same
+    /// ticket (the origin could link the clones, and secrets from before the snapshot would be resumed in all of
+    /// them). A new cache, as a reload gives, so a handshake still under way keeps the old one to itself.
+    func forgetSession() {
+        tickets = TLSTicketCache()
+    }
+
     private static func context(for key: PoolKey, from contexts: TLSContexts) -> Result<TLSClientContext, TLSSettingsProblem> {
         guard let settings = key.tls else { return .failure(TLSSettingsProblem(entry: "tls", message: "\(key) is not a TLS pool")) }
         do {
