@@ -6,8 +6,9 @@ suite's restore may land inside a test)."""
 import time
 
 from berthkit import admin, stats, upstream_stats, wait_for
+from berthkit.vm_restore import vmgenid_uevent_file
 from e2e_helpers import send, send_in_flight
-from test_e2e_vm_restore import _Origin, restore  # noqa: F401  (restore is a fixture)
+from test_e2e_vm_restore import _Origin
 
 
 def _restores(b):
@@ -84,7 +85,6 @@ def test_malformed_and_foreign_uevents_on_the_device_are_not_restores(berth, raw
     11, another key, garbage and a bad UUID the kernel refuses. None is a restore: the pooled connection stays and is
     reused; a real one afterwards still counts."""
     import uuid
-    from test_e2e_vm_restore import _vmgenid_uevent_file
     b = berth()
     b.wait_log("VM restore watch")
     o = _Origin(raw_origin)
@@ -92,7 +92,7 @@ def test_malformed_and_foreign_uevents_on_the_device_are_not_restores(berth, raw
     assert first.status == 200
     wait_for(lambda: upstream_stats(b, o.hostport)["idle"] == 1, timeout=5)
     before = _restores(b)
-    path = _vmgenid_uevent_file()
+    path = vmgenid_uevent_file()
     refused = 0
     # No synthetic add or remove: udev would take the device for new or gone, on a shared machine.
     for text in ("change", f"change {uuid.uuid4()} NEWVMGENID=0", f"change {uuid.uuid4()} VMGENID=1",
