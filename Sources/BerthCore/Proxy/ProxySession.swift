@@ -342,9 +342,11 @@ final class ProxySession: ChannelDelegate {
         lease.conn.channel.clearTimeout()
         // An answer that ended where a full read did may have bytes behind it still in the kernel: they are looked
         // for (one more read) before the connection can take another request (a pipelined one, in this very turn),
-        // which would take them for its answer.
+        // which would take them for its answer. So is a FIN that came with the answer, where the connection is taken
+        // again before the loop polls it: a request sent there crosses a close berth already had (reliability 135).
         var extra = extraBytes
-        if _slowPath(lease.conn.channel.lastReadFilled) && !extra { extra = lease.conn.channel.holdsMoreThanRead() }
+        let channel = lease.conn.channel
+        if _slowPath(channel.lastReadFilled || takenAgainThisTurn) && !extra && !channel.endSeen { extra = channel.holdsMoreThanRead() }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
         // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
         // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
