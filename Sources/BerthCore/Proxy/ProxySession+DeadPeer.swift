@@ -126,7 +126,7 @@ extension ProxySession {
 
     /// Whether the released connection may take a request before the loop polls it (its idle watch only armed): a
     /// pipelined request is buffered, or one waits for a connection (a hand-off). Rare: keep-alive pays nothing.
-    var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.ledger.waiting > 0 }
+    var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.requestsWaiting }
 
     /// The dead-peer rules for the request now: whether it may go again.
     private var deadPeerRetry: DeadPeerAction {

@@ -345,8 +345,9 @@ final class ProxySession: ChannelDelegate {
         // which would take them for its answer. So is a FIN that came with the answer, where the connection is taken
         // again before the loop polls it: a request sent there crosses a close berth already had (reliability 135).
         var extra = extraBytes
-        let channel = lease.conn.channel
-        if _slowPath(channel.lastReadFilled || takenAgainThisTurn) && !extra && !channel.endSeen { extra = channel.holdsMoreThanRead() }
+        if _slowPath(lease.conn.channel.lastReadFilled || takenAgainThisTurn) && !extra && !lease.conn.channel.endSeen {
+            extra = lease.conn.channel.holdsMoreThanRead()
+        }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
         // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
         // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
