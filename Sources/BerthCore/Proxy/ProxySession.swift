@@ -346,7 +346,8 @@ final class ProxySession: ChannelDelegate {
         // again before the loop polls it: a request sent there crosses a close berth already had (reliability 135).
         var extra = extraBytes
         if _slowPath(lease.conn.channel.lastReadFilled || takenAgainThisTurn) && !extra && !lease.conn.channel.endSeen {
-            extra = lease.conn.channel.holdsMoreThanRead()
+            // A reset found there ends the connection (`endSeen`) but is no byte behind the answer.
+            extra = lease.conn.channel.holdsMoreThanRead() && lease.conn.channel.readError == 0
         }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
         // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
