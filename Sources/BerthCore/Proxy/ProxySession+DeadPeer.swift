@@ -128,6 +128,16 @@ extension ProxySession {
     /// pipelined request is buffered, or one waits for a connection (a hand-off). Rare: keep-alive pays nothing.
     var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.ledger.waiting > 0 }
 
+    /// Whether the peer has yet to acknowledge request bytes as the exchange ends. A server may answer an upload
+    /// before it reads the body (an early answer) and read it afterwards, so the body's tail can still wait in berth's
+    /// kernel for the server's window. Pooled, such a connection put the next request behind it, and the dead-peer
+    /// check (which takes every earlier byte as acknowledged) found that request unacknowledged, took the live server
+    /// for dead and reset the connection, cutting the upload its caller had been answered for (adv1). It is released
+    /// as incomplete instead: closed with a FIN behind those bytes. One ioctl, for requests with a body only.
+    func peerStillTaking(_ channel: Channel) -> Bool {
+        exchange.requestBodyBytes > 0 && channel.unacknowledgedOutput > 0
+    }
+
     /// The dead-peer rules for the request now: whether it may go again.
     private var deadPeerRetry: DeadPeerAction {
         var held: Int? = nil

@@ -353,7 +353,8 @@ final class ProxySession: ChannelDelegate {
         // take the next request (a pipelined one, in this very turn) and reset it.
         let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.endSeen
         let facts = ReleaseFacts(
-            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
+            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone && !peerStillTaking(channel),
+            keepAlive: keepAlive,
             failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
