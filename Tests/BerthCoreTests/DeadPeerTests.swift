@@ -47,6 +47,19 @@ final class DeadPeerTests: XCTestCase {
         XCTAssertEqual(wait(rtt: 40_000, rttVar: 5_000, deadPeer: 1_000), DeadPeer.resetWaitFloor)
     }
 
+    /// Should not judge before an ACK could be back (adv1): the delayed-ACK allowance (the dead-peer timeout, at most
+    /// `soonestLook`) and a round trip; on loopback that is the dead-peer timeout.
+    func testALookWaitsARoundTripPastTheDelayedAck() {
+        func after(rtt: UInt32, rttVar: UInt32, deadPeer: Nanos = 250_000_000) -> Nanos {
+            DeadPeer.judgeableAfter(TCPAckView(bytesAcked: 0, notSentBytes: 0, unackedSegments: 0, rttMicros: rtt,
+                                               rttVarMicros: rttVar), deadPeerTimeout: deadPeer)
+        }
+        XCTAssertEqual(after(rtt: 300_000, rttVar: 10_000), 590_000_000)
+        XCTAssertEqual(after(rtt: 50, rttVar: 25), 250_150_000)
+        XCTAssertEqual(after(rtt: 50, rttVar: 25, deadPeer: 2_000_000_000), 250_150_000)
+        XCTAssertEqual(after(rtt: 50, rttVar: 25, deadPeer: 100_000_000), 100_150_000)
+    }
+
     /// Should keep today's rules once the whole head was acknowledged (a slow server, not a dead one).
     func testTheWholeHeadAcknowledgedMeansTheServerMayHaveReadIt() {
         XCTAssertEqual(DeadPeer.judge(view(acked: 1_200), sentBefore: 1_000, headBytes: 200, handed: 1_200, lastLook: 0,

@@ -104,8 +104,22 @@ enum DeadPeer {
     /// smoothed round trip and four times its variation (RFC 6298's retransmission timeout, without Linux's 200 ms
     /// floor). Between `resetWaitFloor` and `resetWaitCap`, and never past the dead-peer timeout.
     static func resetWait(_ view: TCPAckView, deadPeerTimeout: Nanos) -> Nanos {
-        let bound = (Nanos(view.rttMicros) + 4 * Nanos(view.rttVarMicros)) * 1_000
-        return min(max(bound, resetWaitFloor), resetWaitCap, max(deadPeerTimeout, resetWaitFloor))
+        min(max(roundTrip(view), resetWaitFloor), resetWaitCap, max(deadPeerTimeout, resetWaitFloor))
+    }
+
+    /// TCP's own bound on the answer to a segment: the smoothed round trip and four times its variation (RFC 6298's
+    /// retransmission timeout, without Linux's 200 ms floor).
+    static func roundTrip(_ view: TCPAckView) -> Nanos {
+        (Nanos(view.rttMicros) + 4 * Nanos(view.rttVarMicros)) * 1_000
+    }
+
+    /// When, after the send, a look may first take unacknowledged bytes for a dead peer: the peer's delayed ACK (up
+    /// to 200 ms: the dead-peer timeout, or `soonestLook` if that is set longer), then the ACK's way back, a round
+    /// trip (`roundTrip`). Without the round trip a live origin more than ~50 ms away (its delayed ACK and the way
+    /// back past 250 ms) had read the request before its ACK could be back, and the request went again on a fresh
+    /// connection, a POST too (adv1).
+    static func judgeableAfter(_ view: TCPAckView, deadPeerTimeout: Nanos) -> Nanos {
+        min(deadPeerTimeout, soonestLook) + roundTrip(view)
     }
 
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server

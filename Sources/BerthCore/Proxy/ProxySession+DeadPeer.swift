@@ -36,8 +36,23 @@ extension ProxySession {
             resetWaitEnded(channel)
             return true
         }
-        exchange.deadPeerWatch = false
         let view = channel.ackView()
+        // An ACK still on its way back cannot be told from none: an early look comes again when it could be back
+        // (before the socket timeout, else at it); one at the socket timeout keeps the usual rules (a 504).
+        if let view {
+            let due = exchange.sentAt + DeadPeer.judgeableAfter(view, deadPeerTimeout: worker.settings.deadPeerTimeout)
+            if due - worker.now > Exchange.lateSlack {
+                let end = exchange.sentAt + exchange.socketTimeout
+                guard exchange.deadPeerAt != 0, end - worker.now > Exchange.lateSlack else {
+                    exchange.deadPeerWatch = false
+                    return false
+                }
+                exchange.deadPeerAt = due < end ? due : 0
+                channel.setTimeout((due < end ? due : end) - worker.now, now: worker.now)
+                return true
+            }
+        }
+        exchange.deadPeerWatch = false
         let handed = channel.bytesHandedToKernel
         switch DeadPeer.judge(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, handed: handed,
                               lastLook: exchange.ackedAtLook, headLeftAtLastLook: exchange.headLeftAtLook) {
@@ -61,7 +76,7 @@ extension ProxySession {
     }
 
     /// Part of the head is acknowledged, and the peer may still be taking it (more since the last look, or its end
-    /// sent since): another look one dead-peer timeout on, if the early check was armed and the socket timeout
+    /// sent since): another look one dead-peer timeout and a round trip on, if the early check was armed and the socket timeout
     /// leaves room for it. False when there is none to make (today's rules go on: a look at the socket timeout has
     /// no earlier one to compare with). What this look saw is kept for the next: the bytes acknowledged, and whether
     /// the head's end had certainly left (never certain on TLS, whose records outgrow the head's plaintext).
@@ -71,9 +86,13 @@ extension ProxySession {
         exchange.ackedAtLook = view.bytesAcked
         exchange.headLeftAtLook = !channel.isTLS
             && DeadPeer.headLeft(view, sentBefore: exchange.sentBefore, headBytes: exchange.sentHead, handed: handed)
+        // A round trip more than the timeout, as for the first look: bytes acknowledged since may still be on their
+        // way back.
+        let next = after + DeadPeer.roundTrip(view)
+        guard exchange.sentAt + exchange.socketTimeout - worker.now > next else { return false }
         exchange.deadPeerWatch = true
-        exchange.deadPeerAt = worker.now + after
-        channel.setTimeout(after, now: worker.now)
+        exchange.deadPeerAt = worker.now + next
+        channel.setTimeout(next, now: worker.now)
         return true
     }
 
@@ -127,6 +146,16 @@ extension ProxySession {
     /// Whether the released connection may take a request before the loop polls it (its idle watch only armed): a
     /// pipelined request is buffered, or one waits for a connection (a hand-off). Rare: keep-alive pays nothing.
     var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.requestsWaiting }
+
+    /// Whether the peer has yet to acknowledge request bytes as the exchange ends. A server may answer an upload
+    /// before it reads the body (an early answer) and read it afterwards, so the body's tail can still wait in berth's
+    /// kernel for the server's window. Pooled, such a connection put the next request behind it, and the dead-peer
+    /// check (which takes every earlier byte as acknowledged) found that request unacknowledged, took the live server
+    /// for dead and reset the connection, cutting the upload its caller had been answered for (adv1). It is released
+    /// as incomplete instead: closed with a FIN behind those bytes. One ioctl, for requests with a body only.
+    func peerStillTaking(_ channel: Channel) -> Bool {
+        exchange.requestBodyBytes > 0 && channel.unacknowledgedOutput > 0
+    }
 
     /// The dead-peer rules for the request now: whether it may go again.
     private var deadPeerRetry: DeadPeerAction {

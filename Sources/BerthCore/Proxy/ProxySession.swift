@@ -355,8 +355,8 @@ final class ProxySession: ChannelDelegate {
         // take the next request (a pipelined one, in this very turn) and reset it.
         let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.endSeen
         let facts = ReleaseFacts(
-            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone, keepAlive: keepAlive,
-            failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
+            responseComplete: exchange.responseDone, requestComplete: exchange.requestDone && !peerStillTaking(lease.conn.channel),
+            keepAlive: keepAlive, failure: extra ? .error : nil, requestsServed: lease.conn.requestsServed, openedAt: lease.conn.openedAt,
             epoch: lease.conn.epoch, keepAliveTimeout: exchange.upstreamKeepAliveTimeout)
         if extra { worker.counters[.responsesWithExtraBytes] &+= 1 }
         // An HTTP/1.0 answer to an HTTP/1.0 request (berth forwards the caller's version) says nothing of the server:

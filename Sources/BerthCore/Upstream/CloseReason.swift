@@ -23,7 +23,8 @@ enum CloseReason: String, CaseIterable, Sendable {
     /// The response was not read to its end with known framing.
     case responseIncomplete = "response-incomplete"
     /// The request was not sent to its end (the caller went away, the server answered early, or its head could not
-    /// be written to the connection: out of memory, or the connection already closed).
+    /// be written to the connection: out of memory, or the connection already closed), or the server had not
+    /// acknowledged all of it when its answer ended (an early answer read on after: `peerStillTaking`).
     case requestIncomplete = "request-incomplete"
     /// The upstream asked to close (Connection: close, or HTTP/1.0 without keep-alive).
     case upstreamClose = "upstream-close"
