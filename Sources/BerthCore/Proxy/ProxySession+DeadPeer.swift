@@ -145,7 +145,7 @@ extension ProxySession {
 
     /// Whether the released connection may take a request before the loop polls it (its idle watch only armed): a
     /// pipelined request is buffered, or one waits for a connection (a hand-off). Rare: keep-alive pays nothing.
-    var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.requestsWaiting }
+    var takenAgainThisTurn: Bool { caller.pendingInput > 0 || manager.ledger.waiting > 0 }
 
     /// Whether the peer has yet to acknowledge request bytes as the exchange ends. A server may answer an upload
     /// before it reads the body (an early answer) and read it afterwards, so the body's tail can still wait in berth's

@@ -65,9 +65,6 @@ final class PoolManager {
     /// Connections open or being opened across all pools, for --max-total.
     var totalOpen: Int { ledger.open }
 
-    /// Whether any request waits for a connection: a release hands its connection on in this turn.
-    var requestsWaiting: Bool { ledger.waiting > 0 }
-
     /// The pool for `key`, created on first use. A plain key names an endpoint as http:// reaches it, so the
     /// destination's TLS settings apply (RouteTarget.resolve): a destination with `tls:` has a TLS pool only.
     /// A TLS pool created while its endpoint's plain pool is paused starts paused too: a freeze holds every way in.
