@@ -31,6 +31,11 @@ final class ProxySession: ChannelDelegate {
     var resetsCaller = false
     /// How deep `relayHeld` has re-entered the relay in this event (a bound: see there).
     var heldDepth = 0
+    /// Whether `parseHeads` is running further up the stack. A request it starts may be answered before that start
+    /// returns (a connect refused inside connect(2): a loop to berth itself, a multicast address), and the answer's
+    /// `drive()` then must not parse the next head from in there: the running loop does, under its budget. Parsed
+    /// from inside, each pipelined request took a stack level, and a read of thousands of them overflowed the stack.
+    var parsingHeads = false
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
     /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`; more while its answer is in
@@ -184,6 +189,10 @@ final class ProxySession: ChannelDelegate {
 
     /// Parses the buffered heads, starting an exchange on each whole one, until one is in flight or the event's budget is spent.
     func parseHeads() {
+        // Re-entered from an answer given inside a request's start: the loop below, still running, goes on instead.
+        guard !parsingHeads else { return }
+        parsingHeads = true
+        defer { parsingHeads = false }
         var budget = ProxySession.headsPerEvent
         while machine.awaitingHead {
             // berth's own answers obey the relay's flow control: a caller that does not read them is not read, nor
