@@ -15,12 +15,22 @@ package final class EventBase {
     /// The boxes of events freed during the running callback (Trampolines.swift).
     let retired = RetiredBoxes()
 
+    /// Callbacks one pass of the loop runs before it polls again: a pass's events, each bounded by its own budget,
+    /// take turns with the connections that became ready meanwhile. An extra poll costs one epoll_wait per this many.
+    static let callbacksPerPoll: Int32 = 64
+
     /// A base for one thread, with two priorities.
     package init() {
         _ = chainBlockAllocator
         let cfg = event_config_new()
         // One thread owns the base: no locks needed.
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
+        // A connection that yields (`Channel.scheduleRead`: its budget of heads or requests spent) is activated again
+        // at once, and libevent runs what is activated during a pass in that same pass, before it polls: a caller
+        // pipelining requests berth answers itself then held the loop for as long as it kept sending, and no other
+        // connection was read meanwhile (adv2). After this many callbacks the loop polls, and what the poll finds runs
+        // behind the connections already waiting, so they take turns.
+        event_config_set_max_dispatch_interval(cfg, nil, EventBase.callbacksPerPoll, 0)
         raw = event_base_new_with_config(cfg)
         event_config_free(cfg)
         // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
