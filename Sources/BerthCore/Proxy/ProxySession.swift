@@ -374,34 +374,4 @@ final class ProxySession: ChannelDelegate {
         manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
     }
-
-    /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
-    /// back or closed, once.
-    func close() {
-        let was = machine.close()
-        if case .closed = was.phase { return }
-        connector?.free()
-        connector = nil
-        retryPending = false
-        switch consume was {
-        case .queued(_, let pool):
-            manager.cancelWait(pool, waiter: self)
-        case .connecting(let ticket):
-            manager.connectFailed(ticket)
-        case .tunnelConnecting(let ticket):
-            manager.connectFailed(ticket)
-        case .relaying(let lease):
-            release(lease, failure: .callerAborted)
-        case .tunnel(let t, let lease):
-            t.close()
-            manager.tunnelEnded(lease)
-        default:
-            // Nothing held: idle, reading a head, routing, ending, closing.
-            break
-        }
-        giveBackReplay()
-        releaseHeadBytes()
-        caller.close(reset: resetsCaller)
-        worker.sessionEnded(self)
-    }
 }
