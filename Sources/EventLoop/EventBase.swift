@@ -14,10 +14,8 @@ package final class EventBase {
     let blocks = BlockPool()
     /// The boxes of events freed during the running callback (Trampolines.swift).
     let retired = RetiredBoxes()
-
-    /// Callbacks one pass of the loop runs before it polls again: a pass's events, each bounded by its own budget,
-    /// take turns with the connections that became ready meanwhile. An extra poll costs one epoll_wait per this many.
-    static let callbacksPerPoll: Int32 = 64
+    /// Connections that spent their turn's budget, run again once the loop has polled (`Channel.yieldRead`).
+    private(set) lazy var yields = YieldQueue(base: self)
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -25,12 +23,6 @@ package final class EventBase {
         let cfg = event_config_new()
         // One thread owns the base: no locks needed.
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
-        // A connection that yields (`Channel.scheduleRead`: its budget of heads or requests spent) is activated again
-        // at once, and libevent runs what is activated during a pass in that same pass, before it polls: a caller
-        // pipelining requests berth answers itself then held the loop for as long as it kept sending, and no other
-        // connection was read meanwhile (adv2). After this many callbacks the loop polls, and what the poll finds runs
-        // behind the connections already waiting, so they take turns.
-        event_config_set_max_dispatch_interval(cfg, nil, EventBase.callbacksPerPoll, 0)
         raw = event_base_new_with_config(cfg)
         event_config_free(cfg)
         // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
@@ -58,6 +50,7 @@ package final class EventBase {
 
     /// Frees the C base; every event on it must have been freed first (teardown, once).
     package func free() {
+        yields.free()
         event_base_free(raw)
     }
 }

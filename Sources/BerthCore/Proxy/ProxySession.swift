@@ -152,7 +152,7 @@ final class ProxySession: ChannelDelegate {
             guard retryPending else { return }
         }
         // Spent on retries and heads: a readable event on the next loop turn goes on (its drive() starts the retry).
-        caller.scheduleRead()
+        caller.yieldRead()
     }
 
     // MARK: caller side
@@ -200,8 +200,9 @@ final class ProxySession: ChannelDelegate {
             // runs meanwhile closes a caller that never reads.
             guard caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
             guard budget > 0 else {
-                // Many pipelined requests answered at once (errors, say): let the other connections run first.
-                caller.scheduleRead()
+                // Many pipelined requests answered at once (errors, say): let the other connections run first (after
+                // the next poll: re-activated at once, this one ran again before any other socket was read, adv2).
+                caller.yieldRead()
                 return
             }
             guard let chunk = caller.inputChunk() else { return }
@@ -270,7 +271,7 @@ final class ProxySession: ChannelDelegate {
             } else if up.pendingInput > highWater {
                 up.stopReading()
             }
-            up.scheduleRead()
+            up.yieldRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
