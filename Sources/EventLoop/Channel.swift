@@ -31,6 +31,8 @@ package enum ReadOutcome: Equatable {
 /// A socket plus buffers, with the syscall discipline the performance target needs: one read per readable event, writes at once, EV_WRITE only when the kernel pushed back.
 package final class Channel: EventHandler {
     package let fd: CInt
+    /// The loop's queue of yielded connections (`yieldRead`).
+    private let yields: YieldQueue
     /// Bytes read and not yet consumed (Channel+Input.swift).
     var input = ByteBlock()
     /// Bytes to send behind `front` (Channel+Output.swift).
@@ -71,6 +73,7 @@ package final class Channel: EventHandler {
         self.fd = fd
         self.output = evbuffer_new()
         self.blocks = base.blocks
+        self.yields = base.yields
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
         self.timerEvent = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -97,6 +100,13 @@ package final class Channel: EventHandler {
     package func scheduleRead() {
         guard !closed else { return }
         readEvent.activate()
+    }
+
+    /// Delivers one readable event after the loop's next poll, behind the connections that poll finds ready: how an
+    /// owner that spent its budget of a turn yields (`YieldQueue`; `scheduleRead` would run it again in this pass).
+    package func yieldRead() {
+        guard !closed else { return }
+        yields.add(self)
     }
 
     /// Stops watching for readability, for backpressure or while nothing may be read.

@@ -14,6 +14,8 @@ package final class EventBase {
     let blocks = BlockPool()
     /// The boxes of events freed during the running callback (Trampolines.swift).
     let retired = RetiredBoxes()
+    /// Connections that spent their turn's budget, run again once the loop has polled (`Channel.yieldRead`).
+    private(set) lazy var yields = YieldQueue(base: self)
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -48,6 +50,7 @@ package final class EventBase {
 
     /// Frees the C base; every event on it must have been freed first (teardown, once).
     package func free() {
+        yields.free()
         event_base_free(raw)
     }
 }

@@ -97,7 +97,7 @@ final class AdminConnection: ChannelDelegate {
                 if discard > 0 { break }
             }
             guard budget > 0 else {
-                channel.scheduleRead()
+                channel.yieldRead()
                 return
             }
             guard let chunk = channel.inputChunk() else { break }

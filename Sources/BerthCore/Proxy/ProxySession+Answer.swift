@@ -1,4 +1,4 @@
-// The one path by which berth answers a request itself, and how an exchange ends on the caller side.
+// The one path by which berth answers a request itself, how an exchange ends on the caller side, and the teardown.
 import HTTP1
 import EventLoop
 
@@ -229,5 +229,35 @@ extension ProxySession {
     func abortUpstream(reason: CloseReason, rerouting: Bool = false) {
         guard let lease = machine.takeLease(rerouting: rerouting) else { return }
         release(lease, failure: reason)
+    }
+
+    /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
+    /// back or closed, once.
+    func close() {
+        let was = machine.close()
+        if case .closed = was.phase { return }
+        connector?.free()
+        connector = nil
+        retryPending = false
+        switch consume was {
+        case .queued(_, let pool):
+            manager.cancelWait(pool, waiter: self)
+        case .connecting(let ticket):
+            manager.connectFailed(ticket)
+        case .tunnelConnecting(let ticket):
+            manager.connectFailed(ticket)
+        case .relaying(let lease):
+            release(lease, failure: .callerAborted)
+        case .tunnel(let t, let lease):
+            t.close()
+            manager.tunnelEnded(lease)
+        default:
+            // Nothing held: idle, reading a head, routing, ending, closing.
+            break
+        }
+        giveBackReplay()
+        releaseHeadBytes()
+        caller.close(reset: resetsCaller)
+        worker.sessionEnded(self)
     }
 }

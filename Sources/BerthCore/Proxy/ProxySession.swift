@@ -31,6 +31,11 @@ final class ProxySession: ChannelDelegate {
     var resetsCaller = false
     /// How deep `relayHeld` has re-entered the relay in this event (a bound: see there).
     var heldDepth = 0
+    /// Whether `parseHeads` is running further up the stack. A request it starts may be answered before that start
+    /// returns (a connect refused inside connect(2): a loop to berth itself, a multicast address), and the answer's
+    /// `drive()` then must not parse the next head from in there: the running loop does, under its budget. Parsed
+    /// from inside, each pipelined request took a stack level, and a read of thousands of them overflowed the stack.
+    var parsingHeads = false
     /// How many heads one event may start before the session yields to the rest of the loop (memcached's nreqs).
     static let headsPerEvent = 16
     /// Bytes a closing session may still read and drop from its caller (`lingerOrClose`; more while its answer is in
@@ -147,7 +152,7 @@ final class ProxySession: ChannelDelegate {
             guard retryPending else { return }
         }
         // Spent on retries and heads: a readable event on the next loop turn goes on (its drive() starts the retry).
-        caller.scheduleRead()
+        caller.yieldRead()
     }
 
     // MARK: caller side
@@ -184,6 +189,10 @@ final class ProxySession: ChannelDelegate {
 
     /// Parses the buffered heads, starting an exchange on each whole one, until one is in flight or the event's budget is spent.
     func parseHeads() {
+        // Re-entered from an answer given inside a request's start: the loop below, still running, goes on instead.
+        guard !parsingHeads else { return }
+        parsingHeads = true
+        defer { parsingHeads = false }
         var budget = ProxySession.headsPerEvent
         while machine.awaitingHead {
             // berth's own answers obey the relay's flow control: a caller that does not read them is not read, nor
@@ -191,8 +200,9 @@ final class ProxySession: ChannelDelegate {
             // runs meanwhile closes a caller that never reads.
             guard caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
             guard budget > 0 else {
-                // Many pipelined requests answered at once (errors, say): let the other connections run first.
-                caller.scheduleRead()
+                // Many pipelined requests answered at once (errors, say): let the other connections run first (after
+                // the next poll: re-activated at once, this one ran again before any other socket was read, adv2).
+                caller.yieldRead()
                 return
             }
             guard let chunk = caller.inputChunk() else { return }
@@ -261,7 +271,7 @@ final class ProxySession: ChannelDelegate {
             } else if up.pendingInput > highWater {
                 up.stopReading()
             }
-            up.scheduleRead()
+            up.yieldRead()
         case .finished(let extra):
             finishExchange(extraBytes: extra)
         case .failed(let cause):
@@ -366,35 +376,5 @@ final class ProxySession: ChannelDelegate {
         }
         manager.release(lease, facts: facts, now: worker.now)
         endExchange(keepCaller: exchange.callerKeepAlive)
-    }
-
-    /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
-    /// back or closed, once.
-    func close() {
-        let was = machine.close()
-        if case .closed = was.phase { return }
-        connector?.free()
-        connector = nil
-        retryPending = false
-        switch consume was {
-        case .queued(_, let pool):
-            manager.cancelWait(pool, waiter: self)
-        case .connecting(let ticket):
-            manager.connectFailed(ticket)
-        case .tunnelConnecting(let ticket):
-            manager.connectFailed(ticket)
-        case .relaying(let lease):
-            release(lease, failure: .callerAborted)
-        case .tunnel(let t, let lease):
-            t.close()
-            manager.tunnelEnded(lease)
-        default:
-            // Nothing held: idle, reading a head, routing, ending, closing.
-            break
-        }
-        giveBackReplay()
-        releaseHeadBytes()
-        caller.close(reset: resetsCaller)
-        worker.sessionEnded(self)
     }
 }
