@@ -14,6 +14,8 @@ extension Connector {
         // No local port left (every one in ip_local_port_range in use towards this address) or no kernel memory: the
         // origin refused nothing, and was blamed for it (502 connect-refused, counted in its failures).
         case EADDRNOTAVAIL, ENOBUFS, ENOMEM: return .outOfResources
+        // No route, or the network or host is down (an ICMP unreachable): the origin refused nothing either.
+        case ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN: return .connectUnreachable
         default: return .connectRefused
         }
     }

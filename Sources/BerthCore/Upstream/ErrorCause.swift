@@ -58,11 +58,15 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// The caller's unfinished head was the largest when the worker's heads outgrew --head-memory: answered and closed,
     /// so many partial heads cannot hold max-callers × the head limit between them.
     case headMemory = "head-memory"
+    /// No route reaches the upstream's address (ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN): a network gone or a
+    /// route missing, not a listener that refused; named apart so an operator looks at the route, not the origin.
+    case connectUnreachable = "connect-unreachable"
 
     /// The status berth answers with.
     var status: Int {
         switch self {
         case .connectRefused, .upstreamReset, .invalidResponse, .dnsFailure, .connectDenied, .responseTruncated: return 502
+        case .connectUnreachable: return 502
         case .deadPeer: return 502
         case .tlsHandshakeFailed, .tlsUntrustedCertificate, .tlsHostnameMismatch: return 502
         case .connectTimeout, .readTimeout, .tlsHandshakeTimeout: return 504
