@@ -114,12 +114,13 @@ enum DeadPeer {
     }
 
     /// When, after the send, a look may first take unacknowledged bytes for a dead peer: the peer's delayed ACK (up
-    /// to 200 ms: the dead-peer timeout, or `soonestLook` if that is set longer), then the ACK's way back, a round
-    /// trip (`roundTrip`). Without the round trip a live origin more than ~50 ms away (its delayed ACK and the way
-    /// back past 250 ms) had read the request before its ACK could be back, and the request went again on a fresh
-    /// connection, a POST too (adv1).
-    static func judgeableAfter(_ view: TCPAckView, deadPeerTimeout: Nanos) -> Nanos {
-        min(deadPeerTimeout, soonestLook) + roundTrip(view)
+    /// to 200 ms: `soonestLook`), then the ACK's way back, a round trip (`roundTrip`). Without the round trip a live
+    /// origin more than ~50 ms away (its delayed ACK and the way back past 250 ms) had read the request before its
+    /// ACK could be back, and the request went again on a fresh connection, a POST too (adv1). Never sooner for a
+    /// shorter `dead-peer-timeout` (its early look comes again then): a 1 ms one judged a live loopback server
+    /// whose ACK waited for its answer 5 ms later dead, and every POST on a reused connection ran twice (rev18).
+    static func judgeableAfter(_ view: TCPAckView) -> Nanos {
+        soonestLook + roundTrip(view)
     }
 
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server

@@ -59,6 +59,8 @@ struct Exchange {
     /// What berth had written to the upstream and the upstream had not yet acknowledged, at the socket timeout's
     /// last look (0: no look yet); the next look compares against it.
     var upstreamBacklog = 0
+    /// The answer is whole and the exchange waits for the request's tail to leave berth (`holdsRequestTail`).
+    var holdingTail = false
     /// The dead-peer check is armed (a reused connection, no response byte yet), and the bytes the connection had
     /// handed to the kernel before this request, which its peer had all acknowledged.
     var deadPeerWatch = false
@@ -183,6 +185,7 @@ struct Exchange {
         pool = nil
         requestBody = .done
         requestBodyBytes = 0
+        holdingTail = false
         response = .awaitingHead
         responseStatus = 0
         responseKeepAlive = true

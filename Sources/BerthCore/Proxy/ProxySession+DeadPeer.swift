@@ -40,7 +40,7 @@ extension ProxySession {
         // An ACK still on its way back cannot be told from none: an early look comes again when it could be back
         // (before the socket timeout, else at it); one at the socket timeout keeps the usual rules (a 504).
         if let view {
-            let due = exchange.sentAt + DeadPeer.judgeableAfter(view, deadPeerTimeout: worker.settings.deadPeerTimeout)
+            let due = exchange.sentAt + DeadPeer.judgeableAfter(view)
             if due - worker.now > Exchange.lateSlack {
                 let end = exchange.sentAt + exchange.socketTimeout
                 guard exchange.deadPeerAt != 0, end - worker.now > Exchange.lateSlack else {
@@ -155,6 +155,25 @@ extension ProxySession {
     /// as incomplete instead: closed with a FIN behind those bytes. One ioctl, for requests with a body only.
     func peerStillTaking(_ channel: Channel) -> Bool {
         exchange.requestBodyBytes > 0 && channel.unacknowledgedOutput > 0
+    }
+
+    /// Whether the exchange waits, its answer whole, for the request's tail to leave berth: an early answer can end
+    /// while the body's last bytes are still in the channel's own output (the kernel had no room for them), and the
+    /// close `peerStillTaking` asks for drops that output, so the origin read a body cut short (rev18; before 136 the
+    /// pooled connection's write event sent it). The upstream is no longer read (its end would fire at every turn);
+    /// its drain (`upstreamDrained`) or failure runs the relay, which ends the exchange again, and its socket timeout
+    /// (armed as the wait starts: a caller that backed up had it cleared) gives up on a peer that stopped taking
+    /// bytes (`upstreamTimedOut`). Only for requests with a body, at the end.
+    func holdsRequestTail() -> Bool {
+        guard exchange.requestDone, let up = machine.state.connection else { return false }
+        let channel = up.channel
+        guard channel.pendingOutput > 0, channel.writeError == 0, !channel.endSeen else { return false }
+        if !exchange.holdingTail {
+            exchange.holdingTail = true
+            channel.stopReading()
+            channel.setTimeout(exchange.socketTimeout, now: worker.now)
+        }
+        return true
     }
 
     /// The dead-peer rules for the request now: whether it may go again.

@@ -129,6 +129,9 @@ extension ProxySession {
         if _slowPath(exchange.trailerIsLate(now: worker.now)) { return requestTrailerTimedOut() }
         if exchange.deadPeerWatch, let up = machine.state.connection, deadPeerTimedOut(up.channel) { return }
         if let up = machine.state.connection, upstreamStillTakes(up.channel) { return }
+        // The answer is whole and only the request's tail was waiting to leave (`holdsRequestTail`): the connection
+        // closes without it, and the caller, answered, goes on.
+        if _slowPath(exchange.responseDone) { return finishExchange(extraBytes: false, givingUp: true) }
         if _slowPath(!exchange.continueSent), let up = machine.state.connection, continuesForCaller(up.channel) { return }
         let seconds = Double(exchange.socketTimeout) / 1e9
         let upstream = exchange.key?.description ?? "upstream"

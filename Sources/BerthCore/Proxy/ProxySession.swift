@@ -346,23 +346,23 @@ final class ProxySession: ChannelDelegate {
         relay(from: ended)
     }
 
-    /// The response ended: the connection goes through the release gate, and the caller gets its next turn.
-    func finishExchange(extraBytes: Bool) {
+    /// The response ended: the connection goes through the release gate (once the request's tail left berth, unless
+    /// `givingUp` on it: `holdsRequestTail`), and the caller gets its next turn.
+    func finishExchange(extraBytes: Bool, givingUp: Bool = false) {
+        if _slowPath(exchange.requestBodyBytes > 0 && !givingUp), holdsRequestTail() { return }
         guard let lease = machine.takeLease() else { return }
         lease.conn.channel.clearTimeout()
-        // An answer that ended where a full read did may have bytes behind it still in the kernel: they are looked
-        // for (one more read) before the connection can take another request (a pipelined one, in this very turn),
-        // which would take them for its answer. So is a FIN that came with the answer, where the connection is taken
-        // again before the loop polls it: a request sent there crosses a close berth already had (reliability 135).
+        // Bytes behind an answer that ended where a full read did may still be in the kernel, and so may a FIN that came
+        // with it where the connection is taken again before the loop polls it (reliability 135): one more read finds
+        // them before another request (a pipelined one, in this very turn) takes them for its answer or crosses it.
         var extra = extraBytes
         if _slowPath(lease.conn.channel.lastReadFilled || takenAgainThisTurn) && !extra && !lease.conn.channel.endSeen {
             // A reset found there ends the connection (`endSeen`) but is no byte behind the answer.
             extra = lease.conn.channel.holdsMoreThanRead() && lease.conn.channel.readError == 0
         }
         // Bytes after the end of the response are a protocol error: that connection is never reused. Nor is one whose
-        // end showed before the relay finished the bytes that came ahead of it (a FIN read after them, as in
-        // `upstreamReadable`, or a failed write after an answer the peer sent before its reset): pooled, it would
-        // take the next request (a pipelined one, in this very turn) and reset it.
+        // end showed before the relay finished the bytes ahead of it (a FIN read after them, as in `upstreamReadable`,
+        // or a failed write after an answer sent before a reset): it would take the next request and reset it.
         let keepAlive = exchange.responseKeepAlive && !lease.conn.channel.endSeen
         let facts = ReleaseFacts(
             responseComplete: exchange.responseDone, requestComplete: exchange.requestDone && !peerStillTaking(lease.conn.channel),
