@@ -52,6 +52,8 @@ package final class Channel: EventHandler {
     private var timerEvent: LoopEvent!
     package private(set) var reading = false
     package private(set) var closed = false
+    /// Whether a `yieldRead` waits in the loop's `YieldQueue`, which runs it only while this is still set.
+    var yieldPending = false
     /// Set once the sending side was shut (`shutdownWrite`): nothing more may be written.
     package private(set) var writeShut = false
     /// Set when a write failed (`writeFailed`); the owner decides what that means.
@@ -105,8 +107,15 @@ package final class Channel: EventHandler {
     /// Delivers one readable event after the loop's next poll, behind the connections that poll finds ready: how an
     /// owner that spent its budget of a turn yields (`YieldQueue`; `scheduleRead` would run it again in this pass).
     package func yieldRead() {
-        guard !closed else { return }
+        guard !closed, !yieldPending else { return }
+        yieldPending = true
         yields.add(self)
+    }
+
+    /// Drops a yield not run yet: the turn it would continue is over, and the channel's new owner must not take the
+    /// readable event it delivers for news from the socket (an idle pooled connection reads any as its peer's end).
+    package func cancelYield() {
+        yieldPending = false
     }
 
     /// Stops watching for readability, for backpressure or while nothing may be read.

@@ -7,7 +7,8 @@
 /// kept sending (adv2). A timer due at once fires only after the next poll, behind the events that poll found; its
 /// callback activates the yielded channels, which then run in that pass after them.
 final class YieldQueue: EventHandler {
-    /// Channels yielded since the timer was armed; strong, so one closed meanwhile is still safe to ask (it ignores it).
+    /// Channels yielded since the timer was armed; strong, so one closed meanwhile is still safe to ask (it ignores it),
+    /// and one whose yield was cancelled (`Channel.cancelYield`) is skipped. Each at most once (`yieldPending`).
     private var waiting: [Channel] = []
     /// The batch being run: swapped with `waiting`, so a channel yielding again from its turn waits for the next poll.
     private var running: [Channel] = []
@@ -31,7 +32,10 @@ final class YieldQueue: EventHandler {
     /// The timer fired, after a poll: the yielded channels read again, in the order they yielded.
     func handleEvent(_ tag: EventTag, what: Int16) {
         swap(&waiting, &running)
-        for channel in running { channel.scheduleRead() }
+        for channel in running where channel.yieldPending {
+            channel.yieldPending = false
+            channel.scheduleRead()
+        }
         running.removeAll(keepingCapacity: true)
     }
 

@@ -25,6 +25,9 @@ final class UpstreamConnection: ChannelDelegate {
     /// Starts the idle watch: EV_READ stays registered and the timer runs to the idle deadline.
     func enterIdle(deadlineIn: Nanos, now: Nanos) {
         channel.delegate = self
+        // A relay that yielded this connection's turn may have ended from another event before the yield ran; its
+        // readable event, delivered here, would be taken for the peer's close and end a live connection (rev19).
+        channel.cancelYield()
         channel.setUrgentReads(true)
         channel.startReading()
         channel.setTimeout(deadlineIn, now: now)
