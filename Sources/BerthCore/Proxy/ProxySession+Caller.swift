@@ -39,6 +39,17 @@ extension ProxySession {
         }
     }
 
+    /// The caller reset its connection while its exchange, answered and its request whole, waits for the request's
+    /// tail to leave berth (`holdsRequestTail`). That upload is berth's to deliver whatever the caller does after its
+    /// answer: closed now, the session aborted the upstream with the tail still in berth, and the origin read the body
+    /// cut short (rev19; a FIN, `callerEnded`, already waited). Nothing more is read or kept for the caller; the
+    /// wait's end (the tail gone, or given up on) releases the connection and closes the session.
+    func callerResetDuringTail() {
+        caller.stopReading()
+        exchange.callerKeepAlive = false
+        exchange.callerSendingEnded = true
+    }
+
     /// The caller's one timer fired: the machine says what it means (a header timeout, idle, an acquire timeout).
     func callerTimedOut() {
         switch machine.timedOut(now: worker.now) {

@@ -171,7 +171,7 @@ final class ProxySession: ChannelDelegate {
         case .eof:
             return callerEnded()
         case .failed:
-            return close()
+            return _slowPath(exchange.holdingTail) ? callerResetDuringTail() : close()
         }
         switch machine.phase {
         case .idle, .readingHead:
