@@ -1,5 +1,6 @@
 """Raw-socket tools the hostile tests share: send exact bytes, read until close, tell a reset from a clean FIN."""
 import socket
+import threading
 import time
 
 
@@ -112,3 +113,31 @@ def get_answer_head(sock, o, path="/ok"):
     """Sends one GET for origin `o` (its `hostport`) on `sock` and reads its answer whole; its head is returned."""
     sock.sendall(f"GET http://{o.hostport}{path} HTTP/1.1\r\nHost: {o.hostport}\r\n\r\n".encode())
     return read_answer_head(sock)
+
+
+def thread_per_connection(conn, rcvbuf=None):
+    """A loopback listener whose every accepted connection runs `conn(sock)` on a thread of its own (for origins whose
+    timing or socket options RawOrigin cannot give); `rcvbuf` sets SO_RCVBUF on the listener, which its connections
+    inherit before their handshake. Returns (listener, stop, accept thread): append to `stop` and close the listener
+    to end it."""
+    lsock = socket.socket()
+    if rcvbuf is not None:
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    lsock.settimeout(0.2)
+    stop = []
+
+    def accept():
+        while not stop:
+            try:
+                c, _ = lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=conn, args=(c,), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    return lsock, stop, t

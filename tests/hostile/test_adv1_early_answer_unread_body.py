@@ -7,11 +7,10 @@ dead-peer timeout only because the server was still reading the body ahead of it
 reset the connection, cut the upload the caller had been answered 200 for (the origin read ~128 KiB of 256 KiB, then a
 reset) and sent the next request again on a fresh connection. After: a connection whose peer has not acknowledged
 every request byte when the exchange ends is closed with a FIN behind those bytes, never pooled."""
-import socket
 import threading
 import time
 
-from hostile_wire import connect
+from hostile_wire import connect, thread_per_connection
 
 BODY = 256 << 10  # past the origin's first receive window (128 KiB): the tail waits in berth's kernel
 
@@ -19,12 +18,6 @@ BODY = 256 << 10  # past the origin's first receive window (128 KiB): the tail w
 def _origin(events):
     """Each connection: answers a request 0.3 s after its head without reading its body, reads the body 0.5 s later;
     notes what it read of each."""
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(8)
-    lsock.settimeout(0.2)
-    stop = []
-
     def conn(c):
         c.settimeout(10)
         buf = b""
@@ -62,19 +55,7 @@ def _origin(events):
         finally:
             c.close()
 
-    def accept():
-        while not stop:
-            try:
-                c, _ = lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=conn, args=(c,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    return lsock, stop, t
+    return thread_per_connection(conn)
 
 
 def _answers(s, count):

@@ -7,24 +7,16 @@ berth accepts) judged a request a millisecond after its send. A loopback origin 
 last request at once, so its kernel delays the ACK until its answer) that answers 5 ms after reading the request had
 every POST on a reused connection delivered twice (39 deliveries of 20). After: no look judges before 250 ms and a
 round trip, whatever the setting (the look at the socket timeout had that floor already, `soonestLook`)."""
-import socket
-import threading
 import time
 
 from berthkit.admin import stats
-from hostile_wire import connect
+from hostile_wire import connect, thread_per_connection
 
 POSTS = 20
 
 
 def _origin(seen):
     """Keep-alive: reads each request whole, answers it 5 ms later; notes each request's path."""
-    lsock = socket.socket()
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(8)
-    lsock.settimeout(0.2)
-    stop = []
-
     def conn(c):
         c.settimeout(10)
         buf = b""
@@ -52,19 +44,7 @@ def _origin(seen):
         finally:
             c.close()
 
-    def accept():
-        while not stop:
-            try:
-                c, _ = lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=conn, args=(c,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    return lsock, stop, t
+    return thread_per_connection(conn)
 
 
 def test_a_one_millisecond_dead_peer_timeout_runs_each_post_once(berth):

@@ -11,11 +11,10 @@ The sizes: the origin's receive buffer is small, so what berth's kernel holds is
 about 2.8 MB on loopback here); a body past that but within it and berth's high water (256 KiB) is read whole from
 the caller with its tail still in berth. An upload berth could not read whole is answered `Connection: close` (an
 early answer to an unfinished request: cut, as always), so only keep-alive answers are held to the whole body."""
-import socket
 import threading
 import time
 
-from hostile_wire import connect
+from hostile_wire import connect, thread_per_connection
 
 SIZES = (2_600_000, 2_900_000, 3_000_000)
 
@@ -23,13 +22,6 @@ SIZES = (2_600_000, 2_900_000, 3_000_000)
 def _origin(events):
     """Each connection: reads a head, answers 200 keep-alive 0.3 s later without reading the body, reads the body
     from 0.5 s after that until it is whole or the connection ends; notes (length, bytes read)."""
-    lsock = socket.socket()
-    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # inherited: berth's kernel holds the rest
-    lsock.bind(("127.0.0.1", 0))
-    lsock.listen(8)
-    lsock.settimeout(0.2)
-    stop = []
-
     def conn(c):
         c.settimeout(10)
         buf = b""
@@ -57,19 +49,8 @@ def _origin(events):
         finally:
             c.close()
 
-    def accept():
-        while not stop:
-            try:
-                c, _ = lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=conn, args=(c,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    return lsock, stop, t
+    # Inherited from the listener: berth's kernel holds what the origin's small window leaves.
+    return thread_per_connection(conn, rcvbuf=4096)
 
 
 def _upload(proxy, hostport, size, heads):
