@@ -5,6 +5,8 @@ behind the answer sends the request on a fresh connection and is no protocol err
 (`responses_with_extra_bytes`). On loopback every segment is in before berth reads the answer."""
 import socket
 import struct
+import threading
+import time
 
 from berthkit import RawOrigin
 from berthkit.admin import stats
@@ -76,3 +78,53 @@ def test_bytes_behind_the_answer_are_counted_and_never_taken_for_the_next(berth)
     _each_second_on_a_fresh_connection(got)
     # Both answers of each pair had the bytes behind them (the origin adds them to every answer).
     assert totals["responses_with_extra_bytes"] == 10, totals
+
+
+def _slow_answer_then_half_close(conn):
+    """Answers its first request 0.3 s late, the FIN in the same segment, and reads on: a request sent on this
+    connection after the answer would be read by an origin that can no longer answer it."""
+    if conn.read_request() is None:
+        return
+    time.sleep(0.3)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    conn.sendall(ANSWER)
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    conn.sock.settimeout(1)
+    try:
+        conn.read_request()
+    except (OSError, EOFError):
+        pass
+
+
+def test_a_waiter_handed_a_connection_whose_answer_carried_the_fin_goes_on_a_fresh_one(berth):
+    """--max-per-route 1: the second caller waits for the first one's connection, which the release hands it in the
+    same turn; its FIN came with the answer, so the request goes on a new connection (without the look: a 502)."""
+    o = RawOrigin(_slow_answer_then_half_close)
+    b = berth("--max-per-route", "1")
+    got = {}
+
+    def call(name):
+        s = connect(b.proxy, timeout=10)
+        try:
+            s.sendall(f"GET http://{o.hostport}/{name} HTTP/1.1\r\nHost: {o.hostport}\r\nConnection: close\r\n\r\n"
+                      .encode())
+            data, _ = read_to_end(s, timeout=10)
+        finally:
+            s.close()
+        got[name] = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+    try:
+        first = threading.Thread(target=call, args=("first",))
+        first.start()
+        time.sleep(0.1)  # the first holds the one connection now: the second waits for it
+        call("second")
+        first.join(10)
+        time.sleep(1.2)  # a read-on origin's 1 s read ends first
+        requests = [(port, msg.target) for port, msg in o.requests]
+    finally:
+        o.close()
+    assert got == {"first": 200, "second": 200}, (got, requests)
+    firsts = {port for port, t in requests if t.endswith("/first")}
+    seconds = [port for port, t in requests if t.endswith("/second")]
+    assert len(seconds) == 1 and not firsts & set(seconds), requests
