@@ -33,6 +33,11 @@ package final class Channel: EventHandler {
     package let fd: CInt
     /// The loop's queue of yielded connections (`yieldRead`).
     private let yields: YieldQueue
+    /// The loop's C base, for its pass stamp (`wentIdleThisPass`): a pointer, not the `EventBase`, whose retain and
+    /// release would cost more than the stamp; the base is freed only after every event on it (`EventBase.free`).
+    private let rawBase: OpaquePointer
+    /// The loop pass in which an owner last parked the channel (`noteIdle`).
+    private var idlePass = -1
     /// Bytes read and not yet consumed (Channel+Input.swift).
     var input = ByteBlock()
     /// Bytes to send behind `front` (Channel+Output.swift).
@@ -76,6 +81,7 @@ package final class Channel: EventHandler {
         self.output = evbuffer_new()
         self.blocks = base.blocks
         self.yields = base.yields
+        self.rawBase = base.raw
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
         self.timerEvent = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -192,6 +198,17 @@ package final class Channel: EventHandler {
 
     /// A TLS read stopped with part of a record inside OpenSSL: bytes behind the data read, as after a full read.
     func readStoppedInsideRecord() { lastReadFilled = true }
+
+    /// The channel is parked (a pooled connection going idle): stamped with the loop's pass, so that a checkout in
+    /// the same pass knows the loop has not polled its socket since (`wentIdleThisPass`).
+    package func noteIdle() { idlePass = EventBase.passStamp(rawBase) }
+
+    /// Parked in this loop pass: the loop has not polled the socket since, so a FIN or bytes that came behind the
+    /// last message (in one segment with it) are there unseen, and the idle watch has not had its chance.
+    package var wentIdleThisPass: Bool { idlePass == EventBase.passStamp(rawBase) }
+
+    /// One more read finds the peer's end or bytes (or a failure): a parked connection that must not be reused.
+    package func endsBehindLastRead() -> Bool { holdsMoreThanRead() || endSeen }
 
     /// Whether the peer sent bytes beyond what was read (or the socket failed): one more read, for an owner about to
     /// reuse the connection after a message that ended exactly where a full read did (`lastReadFilled`). Bytes it

@@ -13,8 +13,7 @@ final class PoolManager {
     enum Acquire: ~Copyable {
         case reuse(UpstreamLease)
         case connect(ConnectTicket)
-        case wait
-        case reject(ErrorCause)
+        case wait, reject(ErrorCause)
     }
 
     let base: EventBase
@@ -142,8 +141,7 @@ final class PoolManager {
         pool.lastActivity = now
         switch ledger.checkout(pool.slot, waiter: waiter, allowReuse: allowReuse) {
         case .reuse(let lease):
-            pool.counters[.reused] &+= 1
-            return .reuse(lease)
+            return reuseUnlessEnded(lease, pool)
         case .connect(let ticket, let evicted):
             if let victim = evicted { close(victim, reason: .evicted) }
             return .connect(ticket)
@@ -299,20 +297,23 @@ final class PoolManager {
         if conn.pool.forgetWhenEmpty && !conn.pool.forgotten { forget(conn.pool.key) }
     }
 
-    /// Connections on their way to `pool`'s waiters when its epoch moved on (a turn's budget ran out before they
-    /// arrived) are older too: each closes for `reason` and its waiter gets a connect slot in its place.
+    /// Connections still on their way to `pool`'s waiters as its epoch moves on are older too: each is traded.
     private func tradeOvertaken(_ pool: Upstream, reason: CloseReason) {
         for (waiter, lease) in handOffs.granted(at: pool) where lease {
             guard let grant = handOffs.take(for: waiter) else { continue }
             switch consume grant {
-            case .lease(let old):
-                let conn = old.conn
-                handOffs.post(.ticket(ledger.trade(old)), to: waiter)
-                close(conn, reason: reason, bulk: true)
+            case .lease(let old): handOffs.post(.ticket(trade(old, closing: reason, bulk: true)), to: waiter)
             case .ticket(let ticket): handOffs.post(.ticket(ticket), to: waiter)
             case .rejected(let cause): handOffs.post(.rejected(cause), to: waiter)
             }
         }
+    }
+
+    /// An unused lease's connection closes for `reason` (`bulk` as `close` says); a connect slot takes its place.
+    func trade(_ lease: consuming UpstreamLease, closing reason: CloseReason, bulk: Bool = false) -> ConnectTicket {
+        let conn = lease.conn, ticket = ledger.trade(lease)
+        close(conn, reason: reason, bulk: bulk)
+        return ticket
     }
 
     /// Slots freed (in `slot`'s pool, or anywhere): admit waiters while the limits allow, that pool's own first.

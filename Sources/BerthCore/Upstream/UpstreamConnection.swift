@@ -31,6 +31,7 @@ final class UpstreamConnection: ChannelDelegate {
         channel.setUrgentReads(true)
         channel.startReading()
         channel.setTimeout(deadlineIn, now: now)
+        channel.noteIdle()
     }
 
     /// Ends the idle watch; the new owner takes the channel's events.
