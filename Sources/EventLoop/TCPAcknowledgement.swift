@@ -20,16 +20,12 @@ package struct TCPAckView: Equatable, Sendable {
     /// The retransmission timeout now, in microseconds (tcpi_rto: doubled at each retransmission that went
     /// unanswered).
     package var rtoMicros: UInt32
-    /// Times the oldest unacknowledged segment was sent again on the retransmission timer, unanswered so far
-    /// (tcpi_retransmits; back to 0 when an ACK moves).
-    package var retransmits: UInt8
     /// Milliseconds since the last segment carrying data left, a retransmission included (tcpi_last_data_sent).
     package var lastDataSentMillis: UInt32
 
     /// A view with these counts (tests inject one).
     package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32, peerClosed: Bool = false,
-                 rttMicros: UInt32 = 0, rttVarMicros: UInt32 = 0, rtoMicros: UInt32 = 0, retransmits: UInt8 = 0,
-                 lastDataSentMillis: UInt32 = 0) {
+                 rttMicros: UInt32 = 0, rttVarMicros: UInt32 = 0, rtoMicros: UInt32 = 0, lastDataSentMillis: UInt32 = 0) {
         self.bytesAcked = bytesAcked
         self.notSentBytes = notSentBytes
         self.unackedSegments = unackedSegments
@@ -37,7 +33,6 @@ package struct TCPAckView: Equatable, Sendable {
         self.rttMicros = rttMicros
         self.rttVarMicros = rttVarMicros
         self.rtoMicros = rtoMicros
-        self.retransmits = retransmits
         self.lastDataSentMillis = lastDataSentMillis
     }
 }
@@ -45,7 +40,7 @@ package struct TCPAckView: Equatable, Sendable {
 extension Socket {
     /// Offsets in Linux's `struct tcp_info` (stable ABI: the struct only grows at its end). Glibc's Swift module
     /// carries an older struct without the 64-bit counters, so the buffer is read by offset.
-    private static let retransmitsOffset = 2, rtoOffset = 8, lastDataSentOffset = 44,
+    private static let rtoOffset = 8, lastDataSentOffset = 44,
                        unackedOffset = 24, rttOffset = 68, rttVarOffset = 72, bytesAckedOffset = 120, notSentOffset = 144,
                        infoSize = 160
 
@@ -64,7 +59,6 @@ extension Socket {
                               rttMicros: buffer.load(fromByteOffset: rttOffset, as: UInt32.self),
                               rttVarMicros: buffer.load(fromByteOffset: rttVarOffset, as: UInt32.self),
                               rtoMicros: buffer.load(fromByteOffset: rtoOffset, as: UInt32.self),
-                              retransmits: buffer.load(fromByteOffset: retransmitsOffset, as: UInt8.self),
                               lastDataSentMillis: buffer.load(fromByteOffset: lastDataSentOffset, as: UInt32.self))
         }
     }
