@@ -17,23 +17,31 @@ package struct TCPAckView: Equatable, Sendable {
     package var rttMicros: UInt32
     /// How much the round trip varies, in microseconds (tcpi_rttvar).
     package var rttVarMicros: UInt32
+    /// The retransmission timeout now, in microseconds (tcpi_rto: doubled at each retransmission that went
+    /// unanswered).
+    package var rtoMicros: UInt32
+    /// Milliseconds since the last segment carrying data left, a retransmission included (tcpi_last_data_sent).
+    package var lastDataSentMillis: UInt32
 
     /// A view with these counts (tests inject one).
     package init(bytesAcked: UInt64, notSentBytes: UInt32, unackedSegments: UInt32, peerClosed: Bool = false,
-                 rttMicros: UInt32 = 0, rttVarMicros: UInt32 = 0) {
+                 rttMicros: UInt32 = 0, rttVarMicros: UInt32 = 0, rtoMicros: UInt32 = 0, lastDataSentMillis: UInt32 = 0) {
         self.bytesAcked = bytesAcked
         self.notSentBytes = notSentBytes
         self.unackedSegments = unackedSegments
         self.peerClosed = peerClosed
         self.rttMicros = rttMicros
         self.rttVarMicros = rttVarMicros
+        self.rtoMicros = rtoMicros
+        self.lastDataSentMillis = lastDataSentMillis
     }
 }
 
 extension Socket {
     /// Offsets in Linux's `struct tcp_info` (stable ABI: the struct only grows at its end). Glibc's Swift module
     /// carries an older struct without the 64-bit counters, so the buffer is read by offset.
-    private static let unackedOffset = 24, rttOffset = 68, rttVarOffset = 72, bytesAckedOffset = 120, notSentOffset = 144,
+    private static let rtoOffset = 8, lastDataSentOffset = 44,
+                       unackedOffset = 24, rttOffset = 68, rttVarOffset = 72, bytesAckedOffset = 120, notSentOffset = 144,
                        infoSize = 160
 
     /// One getsockopt(TCP_INFO): nil where the kernel gives no TCP view (a Unix socket) or an old kernel's short one.
@@ -49,7 +57,9 @@ extension Socket {
                               unackedSegments: buffer.load(fromByteOffset: unackedOffset, as: UInt32.self),
                               peerClosed: buffer.load(fromByteOffset: 0, as: UInt8.self) == 7,  // TCP_CLOSE
                               rttMicros: buffer.load(fromByteOffset: rttOffset, as: UInt32.self),
-                              rttVarMicros: buffer.load(fromByteOffset: rttVarOffset, as: UInt32.self))
+                              rttVarMicros: buffer.load(fromByteOffset: rttVarOffset, as: UInt32.self),
+                              rtoMicros: buffer.load(fromByteOffset: rtoOffset, as: UInt32.self),
+                              lastDataSentMillis: buffer.load(fromByteOffset: lastDataSentOffset, as: UInt32.self))
         }
     }
 

@@ -59,6 +59,28 @@ final class DeadPeerTests: XCTestCase {
         XCTAssertEqual(after(rtt: 50, rttVar: 25), 250_150_000)
     }
 
+    /// Should not judge bytes in flight before a segment berth's kernel sent after them could bring the ACK a lost one
+    /// carried (adv5): with `rto_min` 600 ms, not at 250 ms but after the retransmission (the timer an eighth late at
+    /// most) and the allowance for its ACK; once one has left (a tail loss probe, 210 ms after the send on loopback),
+    /// the allowance after it; nothing in flight, as before.
+    func testALookWaitsForASegmentSentAgainWhileBytesAreInFlight() {
+        let ms: Nanos = 1_000_000
+        func at(now: Nanos, unacked: UInt32 = 1, lastSent: UInt32) -> Nanos {
+            DeadPeer.judgeableAt(TCPAckView(bytesAcked: 0, notSentBytes: 0, unackedSegments: unacked, rttMicros: 25,
+                                            rttVarMicros: 14, rtoMicros: 600_000, lastDataSentMillis: lastSent),
+                                 sentAt: 0, now: now)
+        }
+        let trip: Nanos = 81_000
+        XCTAssertEqual(at(now: 250 * ms, lastSent: 250), 675 * ms + 50 * ms + trip)
+        // Within the jiffy slack of the send: not another segment.
+        XCTAssertEqual(at(now: 250 * ms, lastSent: 245), 675 * ms + 50 * ms + trip)
+        XCTAssertEqual(at(now: 250 * ms, lastSent: 50), 250 * ms + trip)
+        XCTAssertEqual(at(now: 300 * ms, lastSent: 90), 260 * ms + trip)
+        XCTAssertEqual(at(now: 250 * ms, unacked: 0, lastSent: 250), 250 * ms + trip)
+        // A retransmission later than the timer said: looked at again, never judged in the past.
+        XCTAssertEqual(at(now: 900 * ms, lastSent: 900), 950 * ms + trip)
+    }
+
     /// Should keep today's rules once the whole head was acknowledged (a slow server, not a dead one).
     func testTheWholeHeadAcknowledgedMeansTheServerMayHaveReadIt() {
         XCTAssertEqual(DeadPeer.judge(view(acked: 1_200), sentBefore: 1_000, headBytes: 200, handed: 1_200, lastLook: 0,

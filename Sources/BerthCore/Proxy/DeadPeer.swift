@@ -123,6 +123,35 @@ enum DeadPeer {
         soonestLook + roundTrip(view)
     }
 
+    /// The peer's delayed ACK of a copy berth's kernel sent again, where that copy was the first to reach it: Linux
+    /// bounds a delayed ACK by its round trip once it has one, and by `TCP_DELACK_MIN` (40 ms) below that; a margin.
+    static let retransmitAllowance: Nanos = 50_000_000
+    /// How much later than the request's send a data segment must have left to be another one (a copy, or more of
+    /// the request): `tcpi_last_data_sent` counts in jiffies (10 ms at HZ=100).
+    static let sentAgainSlack: Nanos = 10_000_000
+
+    /// When a look may first judge the request written at `sentAt` (the time now is `now`): `judgeableAfter`, and,
+    /// while request bytes are in flight, a segment berth's kernel sent after them and the answer it brings. An ACK
+    /// lost on its way back leaves a request the live server read unacknowledged until berth's kernel sends it again
+    /// (its tail loss probe or retransmission timeout: `tcpi_rto`, 200 ms and the round trip at the least, more
+    /// where a route raises `rto_min`); a look before that took the server for a dead one, and its POST ran twice
+    /// (adv5). Until such a segment has left (`tcpi_last_data_sent` no later than the send) the look waits for the
+    /// retransmission timeout (the kernel's timer may fire an eighth late); once it has, for its ACK (a copy may be
+    /// the first the peer got, and it may delay that ACK: `retransmitAllowance`, or the round trip if longer) and
+    /// its way back. A later segment of the request itself serves as well: its ACK covers every byte before it.
+    /// Never sooner than now: where the retransmission is late, the look comes again.
+    static func judgeableAt(_ view: TCPAckView, sentAt: Nanos, now: Nanos) -> Nanos {
+        let trip = roundTrip(view)
+        let first = sentAt + judgeableAfter(view)
+        guard view.unackedSegments > 0 else { return first }
+        let answer = max(retransmitAllowance, trip) + trip
+        let lastSent = now - Nanos(view.lastDataSentMillis) * 1_000_000
+        if lastSent - sentAt > sentAgainSlack { return max(first, lastSent + answer) }
+        let rto = Nanos(view.rtoMicros) * 1_000
+        let retransmitted = sentAt + rto + rto / 8 + answer
+        return max(first, retransmitted > now ? retransmitted : now + answer)
+    }
+
     /// What to do with a request the dead peer never acknowledged: it goes again whatever its method (the server
     /// never read it), once, if every body byte already sent is in the replay copy (or none was sent).
     static func action(retryEnabled: Bool, retried: Bool, bodyBytesSent: UInt64, replayHeld: Int?) -> DeadPeerAction {

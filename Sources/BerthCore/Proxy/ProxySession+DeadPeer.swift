@@ -37,10 +37,11 @@ extension ProxySession {
             return true
         }
         let view = channel.ackView()
-        // An ACK still on its way back cannot be told from none: an early look comes again when it could be back
-        // (before the socket timeout, else at it); one at the socket timeout keeps the usual rules (a 504).
+        // An ACK still on its way back, or lost and not yet asked for again by a retransmission, cannot be told from
+        // none: an early look comes again when it could be back (before the socket timeout, else at it); one at the
+        // socket timeout keeps the usual rules (a 504).
         if let view {
-            let due = exchange.sentAt + DeadPeer.judgeableAfter(view)
+            let due = DeadPeer.judgeableAt(view, sentAt: exchange.sentAt, now: worker.now)
             if due - worker.now > Exchange.lateSlack {
                 let end = exchange.sentAt + exchange.socketTimeout
                 guard exchange.deadPeerAt != 0, end - worker.now > Exchange.lateSlack else {

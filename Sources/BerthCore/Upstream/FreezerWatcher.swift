@@ -94,9 +94,17 @@ final class FreezerWatcher: EventHandler {
     /// failure the old watch, if any, stays.
     func watch(_ key: PoolKey, cgroup: CgroupFreezer, source: WatchSource, now: Nanos) throws(FreezerError) -> FreezerReading {
         if let old = watches[key], old.cgroup == cgroup {
-            // The same cgroup again: the API's request makes it the API's (a reload will not remove it).
-            if source == .api { watches[key]!.source = .api }
-            return old.tracker.last
+            guard case .missing = old.file.read() else {
+                // The same cgroup again: the API's request makes it the API's (a reload will not remove it).
+                if source == .api { watches[key]!.source = .api }
+                return old.tracker.last
+            }
+            // The same path, but the cgroup watched there was removed (its file reads ENODEV) and another may have
+            // taken the name before berth read the removal (v1 sees it only at the next poll): the removal first,
+            // as if read already (the manager ends this watch, closes idle connections, forgets the entry), then a
+            // watch of whatever is there now. Kept, the old watch answered for the new cgroup with the old one's
+            // state and then took its removal for the new one's, ending the watch the orchestrator had just made.
+            reread(key, notified: true, now: now)
         }
         // The open state file is a descriptor like a caller's, and takes a place under max-callers.
         let places = manager.watchDescriptors
