@@ -34,7 +34,9 @@ def test_a_second_stop_signal_leaves_the_drain_to_end_as_it_would(start_berth):
     origin = _slow_origin()
     try:
         port = origin.getsockname()[1]
-        b = start_berth("--drain-timeout", "20s")
+        # The origin answers after 1 s: a socket timeout of its own length would race it (libevent's timers,
+        # read with CLOCK_MONOTONIC since item 146, fire on time rather than a coarse tick late).
+        b = start_berth("--drain-timeout", "20s", "--socket-timeout", "5s")
         c = connect(b.proxy, timeout=10)
         c.sendall(f"GET http://127.0.0.1:{port}/ HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
         time.sleep(0.2)
