@@ -61,6 +61,25 @@ extension ProxySession {
         closeAfterFlush()
     }
 
+    /// The drain timeout ends this session now (`Worker`'s wake timer), with its request gone to the upstream. A
+    /// caller still owed part of a response must see the cut, as for any other: a response under way is cut as an
+    /// upstream's reset cuts it (`cutResponse`: a reset unless the caller's framing shows it), and a caller still owed
+    /// the rest of an answer berth holds (a slow reader's) is reset too. A clean FIN there let an HTTP/1.0 client take
+    /// a close-delimited or de-chunked body cut short for a whole one (adv3). A tunnel closes as before.
+    func cutAtDrainTimeout() {
+        if case .tunnel = machine.phase { return close() }
+        if exchange.responseHeadSent && !exchange.responseDone {
+            abortUpstream(reason: .shutdown)
+            cutResponse(.shuttingDown)
+        } else if caller.pendingOutput > 0 {
+            // Its answer, logged when its end was relayed, is whole in berth: only the caller's copy is cut.
+            resetsCaller = true
+            exchange.pool?.counters.countFailure(.responseTruncated)
+            worker.counters.countFailure(.responseTruncated)
+        }
+        close()
+    }
+
     /// The exchange is over on the caller side: wait for the next request, or close. Once logged, a kept caller's
     /// exchange is cleared for what comes next. The next head, if already buffered, is started by `drive()` when the
     /// current event returns, not from here.
