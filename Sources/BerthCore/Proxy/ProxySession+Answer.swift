@@ -61,6 +61,27 @@ extension ProxySession {
         closeAfterFlush()
     }
 
+    /// The session ends now, at a timer, whatever it was doing: the drain timeout (`Worker`'s wake timer, its request
+    /// gone to the upstream) or a caller that took nothing of its answer for the caller idle timeout. A caller still
+    /// owed part of a response must see the cut, as for any other: a response under way is cut as an upstream's reset
+    /// cuts it (`cutResponse`: a reset unless the caller's framing shows it), and a caller still owed the rest of an
+    /// answer berth holds (a slow reader's) is reset too. A clean FIN there let an HTTP/1.0 client that read on take
+    /// a close-delimited or de-chunked body cut short for a whole one (adv3). `upstream` is why a connection still
+    /// leased closes. A session owed nothing, or a tunnel, closes as before.
+    func closeCuttingAnswer(upstream: CloseReason) {
+        if case .tunnel = machine.phase { return close() }
+        if exchange.responseHeadSent && !exchange.responseDone {
+            abortUpstream(reason: upstream)
+            cutResponse(upstream == .shutdown ? .shuttingDown : .responseTruncated)
+        } else if caller.pendingOutput > 0 {
+            // Its answer, logged when its end was relayed, is whole in berth: only the caller's copy is cut.
+            resetsCaller = true
+            exchange.pool?.counters.countFailure(.responseTruncated)
+            worker.counters.countFailure(.responseTruncated)
+        }
+        close()
+    }
+
     /// The exchange is over on the caller side: wait for the next request, or close. Once logged, a kept caller's
     /// exchange is cleared for what comes next. The next head, if already buffered, is started by `drive()` when the
     /// current event returns, not from here.

@@ -59,8 +59,9 @@ extension ProxySession {
             let seconds = Double(worker.settings.headerTimeout) / 1e9
             answer(.headerTimeout, detail: "no whole request head within \(seconds)s of its first byte (header-timeout)", closeAfter: true)
         case .close:
-            // Idle between requests, or a caller that stopped reading what berth has for it (close() aborts the upstream).
-            close()
+            // Idle between requests, or a caller that stopped reading what berth has for it: the upstream is aborted,
+            // and an answer the caller was still owed is cut visibly.
+            closeCuttingAnswer(upstream: .callerAborted)
         case .acquireTimedOut(let waited):
             acquireTimedOut(waited: waited)
         case .ignore:

@@ -303,9 +303,9 @@ final class Worker: EventHandler {
             logger.warning("drain timeout: closing remaining connections", metadata: ["sessions": "\(sessions.count)"])
             // A request that never left berth (queued, held by a pause that did not lift, waiting for its name's
             // lookup, or for its connection) is answered, so its caller knows it may send it elsewhere; the others
-            // are cut.
+            // are cut, visibly where a response was under way.
             for s in Array(sessions.values) {
-                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.close() }
+                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.closeCuttingAnswer(upstream: .shutdown) }
             }
             drainEnded()
         default:
