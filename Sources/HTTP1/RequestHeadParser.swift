@@ -139,6 +139,12 @@ struct RequestSink: HeadSink, Sendable {
         storeAuthority(a, in: auth, offset: authStart)
         if authEnd < t.count && t[authEnd] == 0x2F {
             head.pathRange = authEnd..<t.count
+        } else if authEnd == t.count && method == .options {
+            // RFC 9112 3.2.4: an OPTIONS of a URI with an empty path and no query asks about the server itself, and
+            // the last proxy sends it as `*` (any other empty path goes as `/`).
+            let start = Int(head.textCount)
+            withUnsafeBytes(of: UInt8(0x2A)) { head.appendText($0) }
+            head.pathRange = start..<start + 1
         } else {
             let start = Int(head.textCount)
             withUnsafeBytes(of: UInt8(0x2F)) { head.appendText($0) }

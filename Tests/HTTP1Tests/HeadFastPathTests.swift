@@ -184,7 +184,8 @@ final class HeadFastPathTests: XCTestCase {
         while authEnd < t.count && t[authEnd] != 0x2F && t[authEnd] != 0x3F { authEnd += 1 }
         guard let a = authority(Array(t[authStart..<authEnd]), requirePort: false) else { return "failed(\(HTTP1Error.invalidTarget))" }
         let rest = String(decoding: t[authEnd...], as: UTF8.self)
-        let path = authEnd < t.count && t[authEnd] == 0x2F ? rest : "/" + rest
+        // RFC 9112 3.2.4: an OPTIONS of an empty path and no query goes as `*`.
+        let path = authEnd < t.count && t[authEnd] == 0x2F ? rest : rest.isEmpty && method == .options ? "*" : "/" + rest
         return "\(method.rawValue) absolute auth=\(a) scheme=\(https ? "https" : "http") path=\(path) \(v)"
     }
 

@@ -85,6 +85,16 @@ final class RequestParserTests: XCTestCase {
         XCTAssertEqual(parseRequest([UInt8]("HEAD * HTTP/1.1\r\nHost: a\r\n\r\n")), .failed(.invalidTarget))
     }
 
+    func testAnOptionsOfABareAuthorityGoesOnAsAsterisk() throws {
+        // RFC 9112 3.2.4: the last proxy sends an OPTIONS of an empty path and no query as `*`.
+        let h = try XCTUnwrap(parsed("OPTIONS http://a:8080 HTTP/1.1\r\nHost: a\r\n\r\n"))
+        XCTAssertEqual(h.targetForm, .absolute)
+        XCTAssertEqual(h.path, "*")
+        XCTAssertEqual(try XCTUnwrap(parsed("OPTIONS http://a:8080?q HTTP/1.1\r\nHost: a\r\n\r\n")).path, "/?q")
+        XCTAssertEqual(try XCTUnwrap(parsed("OPTIONS http://a:8080/ HTTP/1.1\r\nHost: a\r\n\r\n")).path, "/")
+        XCTAssertEqual(try XCTUnwrap(parsed("GET http://a:8080 HTTP/1.1\r\nHost: a\r\n\r\n")).path, "/")
+    }
+
     func testLeadingEmptyLinesBeforeTheRequestLineAreIgnored() {
         let r = parseRequest([UInt8]("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nNEXT"))
         guard case .head(_, let consumed) = r else { return XCTFail("\(r)") }
