@@ -28,14 +28,46 @@ struct StderrLogHandler: LogHandler {
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         fields += merged.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
-        let line: String
-        switch format {
-        case .json: line = "{" + fields.map { "\(Self.jsonString($0)):\(Self.jsonString($1))" }.joined(separator: ",") + "}"
-        case .logfmt: line = fields.map { "\($0)=\(Self.logfmtValue($1))" }.joined(separator: " ")
+        // A line must fit in PIPE_BUF (`lineLimit`): a longer one cannot go to a pipe in one write(2), and would
+        // wait there for the reader. Values come from requests too (the audit line's method and target, as a
+        // client of the admin port sent them, refused ones included), so a line that would not fit is composed
+        // again with every value cut, as the access log cuts a request's values.
+        var line = compose(fields)
+        for cap in Self.valueCaps where line.utf8.count >= Self.lineLimit {
+            line = compose(fields.map { ($0, Self.cut($1, to: cap)) })
         }
         // One write per line keeps lines whole when several threads log at once; a stderr that is full or closed
         // loses the line (FileHandle would block the loop, or trap on EPIPE).
         StderrWriter.write(line + "\n")
+    }
+
+    /// The longest line, newline included, that goes to stderr in one write(2): PIPE_BUF, what a pipe with room
+    /// (poll's POLLOUT: a free page) takes at once.
+    static let lineLimit = 4096
+
+    /// The caps tried in turn on every value of a line that does not fit: the access log's 256 bytes, then less
+    /// for a line of many fields.
+    static let valueCaps = [256, 64, 16]
+
+    /// `fields` as one line in the handler's format.
+    private func compose(_ fields: [(String, String)]) -> String {
+        switch format {
+        case .json: return "{" + fields.map { "\(Self.jsonString($0)):\(Self.jsonString($1))" }.joined(separator: ",") + "}"
+        case .logfmt: return fields.map { "\($0)=\(Self.logfmtValue($1))" }.joined(separator: " ")
+        }
+    }
+
+    /// `text` cut to at most `cap` UTF-8 bytes, on a character boundary, and ending in `...` when cut.
+    static func cut(_ text: String, to cap: Int) -> String {
+        guard text.utf8.count > cap else { return text }
+        var out = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += String(scalar).utf8.count
+            guard bytes <= cap else { break }
+            out.append(scalar)
+        }
+        return String(out) + "..."
     }
 
     /// `text` as a JSON string literal.

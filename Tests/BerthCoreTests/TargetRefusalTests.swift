@@ -37,4 +37,20 @@ final class TargetRefusalTests: XCTestCase {
         }
         XCTAssertEqual(PoolKey(host: "127..1", port: 80).refusal, "127..1 is not a valid host name")
     }
+
+    /// Should name an IPv6 literal by one spelling whatever the caller wrote, an IPv4-mapped one by its IPv4 address,
+    /// and read a destination's `[v6]:port` match the same way (adv6: each spelling made an upstream a pause missed).
+    func testIPLiteralsHaveOneSpelling() {
+        for host in ["[0::1]", "[0:0:0:0:0:0:0:1]", "0000::0001", "[::0:1]"] {
+            XCTAssertEqual(PoolKey(host: host, port: 80).description, "[::1]:80", host)
+        }
+        XCTAssertEqual(PoolKey(host: "[FD00:0:0::0A]", port: 80).description, "[fd00::a]:80")
+        for host in ["[::ffff:127.0.0.1]", "[::FFFF:7f00:1]", "0:0:0:0:0:ffff:127.0.0.1"] {
+            XCTAssertEqual(PoolKey(host: host, port: 80).description, "127.0.0.1:80", host)
+        }
+        XCTAssertEqual(PoolKey(parsing: "[0:0::1]:9")?.description, "[::1]:9")
+        XCTAssertEqual(try DestinationOverride.normalizeMatch("[0::1]:8080"), "[::1]:8080")
+        XCTAssertEqual(try DestinationOverride.normalizeMatch("[::ffff:10.0.0.5]:8080"), "10.0.0.5:8080")
+        XCTAssertThrowsError(try DestinationOverride.normalizeMatch("[10.0.0.5]:8080"))
+    }
 }

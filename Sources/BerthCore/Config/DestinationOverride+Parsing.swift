@@ -8,10 +8,11 @@ extension DestinationOverride {
         if let (host, port) = splitPort(text) {
             let number = try ValueKind<Int>.port.parse([String(port)])
             if host.hasPrefix("[") {
-                guard IPAddressLiteral.bytes(String(host.dropFirst().dropLast())) != nil else {
+                // Spelled as a request's upstream is (`PoolKey.canonicalIPv6`), or the two would never meet.
+                guard let canonical = PoolKey.canonicalIPv6(String(host)) else {
                     throw ValueProblem("\"\(text)\": \"\(host)\" is not an IPv6 address")
                 }
-                return "\(host.lowercased()):\(number)"
+                return "\(canonical):\(number)"
             }
             if IPAddressLiteral.bytes(String(host)) != nil { return "\(host):\(number)" }
             return "\(try HostName.normalize(String(host))):\(number)"

@@ -6,8 +6,11 @@ import Glibc
 /// Foundation's FileHandle turns into a trap). A log line is worth less than the requests, so one that stderr cannot
 /// take at once is dropped. SIGPIPE is ignored by `BerthServer.run`.
 public enum StderrWriter {
-    /// Writes `line` to fd 2 as far as it goes now: each write(2) only after poll(2) says stderr takes bytes (a pipe
-    /// with room takes a line of up to PIPE_BUF whole), and the rest of the line is dropped at the first refusal.
+    /// Writes `line` to fd 2 as far as it goes now: each write(2) only after poll(2) says stderr takes bytes, and of
+    /// at most PIPE_BUF bytes, and the rest of the line is dropped at the first refusal. A pipe with room (a free
+    /// page) takes PIPE_BUF bytes at once; more could wait in write(2) for the reader (stderr is a blocking file
+    /// that berth shares, so it stays blocking), so a longer line goes in pieces. Lines are made to fit
+    /// (`StderrLogHandler.lineLimit`, the access log's cut values), so a line is one write(2), whole or not at all.
     public static func write(_ line: UnsafeRawBufferPointer) {
         guard var p = line.baseAddress else { return }
         var left = line.count
@@ -16,7 +19,7 @@ public enum StderrWriter {
             let polled = poll(&ready, 1, 0)
             if polled < 0 && errno == EINTR { continue }
             guard polled == 1, ready.revents & Int16(POLLOUT) != 0 else { return }
-            let n = Glibc.write(2, p, left)
+            let n = Glibc.write(2, p, min(left, Int(PIPE_BUF)))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { return }
             p += n

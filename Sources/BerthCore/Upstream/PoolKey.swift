@@ -17,19 +17,39 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// `host:port`, and `https://host:port` for a TLS pool (in /stats, /metrics and the logs).
     let description: String
 
-    /// Canonicalises `host` (brackets added to bare IPv6, lowercased). A name's trailing dot stays: `example.` is
-    /// the absolute name, resolved without the resolver's search domains, and `example` may resolve elsewhere
-    /// (`example.corp`), so they are two upstreams that never share a connection. Both meet the destination settings
-    /// and allow rules of `example` (`matchHost`), as the configuration writes names without the dot.
+    /// Canonicalises `host` (lowercased; an IPv6 literal in brackets and in one spelling, `canonicalIPv6`). A name's
+    /// trailing dot stays: `example.` is the absolute name, resolved without the resolver's search domains, and
+    /// `example` may resolve elsewhere (`example.corp`), so they are two upstreams that never share a connection. Both
+    /// meet the destination settings and allow rules of `example` (`matchHost`), as the configuration writes names
+    /// without the dot.
     init(host: String, port: Int, tls: TLSSettings? = nil) {
         var h = host.lowercased()
-        if h.utf8.contains(UInt8(ascii: ":")) && !h.hasPrefix("[") { h = "[\(h)]" }
+        if h.utf8.contains(UInt8(ascii: ":")) { h = PoolKey.canonicalIPv6(h) ?? (h.hasPrefix("[") ? h : "[\(h)]") }
         self.host = h
         self.port = port
         self.secured = tls.map(SecuredBy.interned)
         self.description = tls == nil ? "\(h):\(port)" : "\(PoolKey.tlsPrefix)\(h):\(port)"
         self.isResolvable = PoolKey.resolvable(h, port: port)
         self.isRoutable = isResolvable && (1...65535).contains(port)
+    }
+
+    /// The one spelling of the IPv6 literal `text` (with or without brackets), nil when it is none: the caller picks
+    /// among many (`[::1]`, `[0::1]`, `[0:0:0:0:0:0:0:1]`), and each made an upstream of its own, so a `/pause` of
+    /// one left the others sending to the frozen container. An IPv4-mapped address (`::ffff:127.0.0.1`) is the IPv4
+    /// address it maps, dotted and bare, as a connect to it reaches that address; any other is inet_ntop's text
+    /// (RFC 5952: lowercase, zeros compressed) in brackets.
+    static func canonicalIPv6(_ text: String) -> String? {
+        let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, bare, &address) == 1 else { return nil }
+        return withUnsafeBytes(of: &address) { b -> String? in
+            if b.prefix(10).allSatisfy({ $0 == 0 }) && b[10] == 0xFF && b[11] == 0xFF {
+                return "\(b[12]).\(b[13]).\(b[14]).\(b[15])"
+            }
+            var out = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            guard inet_ntop(AF_INET6, b.baseAddress, &out, socklen_t(out.count)) != nil else { return nil }
+            return "[" + String(cString: out) + "]"
+        }
     }
 
     /// Whether the host is an absolute name (`example.`): resolved as it is, without search domains.
