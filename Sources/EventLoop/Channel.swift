@@ -33,9 +33,8 @@ package final class Channel: EventHandler {
     package let fd: CInt
     /// The loop's queue of yielded connections (`yieldRead`).
     private let yields: YieldQueue
-    /// The loop's C base, for its pass stamp (`wentIdleThisPass`): a pointer, not the `EventBase`, whose retain and
-    /// release would cost more than the stamp; the base is freed only after every event on it (`EventBase.free`).
-    private let rawBase: OpaquePointer
+    /// The loop's passes, for `wentIdleThisPass` (not the `EventBase`, whose retain and release would cost more).
+    private let pass: LoopPass
     /// The loop pass in which an owner last parked the channel (`noteIdle`).
     private var idlePass = -1
     /// Bytes read and not yet consumed (Channel+Input.swift).
@@ -81,7 +80,7 @@ package final class Channel: EventHandler {
         self.output = evbuffer_new()
         self.blocks = base.blocks
         self.yields = base.yields
-        self.rawBase = base.raw
+        self.pass = base.pass
         self.readEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         self.writeEvent = LoopEvent(base: base, fd: fd, flags: Int16(EV_WRITE), handler: self, tag: .write)
         self.timerEvent = LoopEvent(timerOn: base, handler: self, tag: .timer)
@@ -201,11 +200,12 @@ package final class Channel: EventHandler {
 
     /// The channel is parked (a pooled connection going idle): stamped with the loop's pass, so that a checkout in
     /// the same pass knows the loop has not polled its socket since (`wentIdleThisPass`).
-    package func noteIdle() { idlePass = EventBase.passStamp(rawBase) }
+    package func noteIdle() { idlePass = pass.stamp }
 
     /// Parked in this loop pass: the loop has not polled the socket since, so a FIN or bytes that came behind the
-    /// last message (in one segment with it) are there unseen, and the idle watch has not had its chance.
-    package var wentIdleThisPass: Bool { idlePass == EventBase.passStamp(rawBase) }
+    /// last message (in one segment with it) are there unseen, and the idle watch has not had its chance. A posted
+    /// turn belongs to the pass that posted it (`LoopPass`).
+    package var wentIdleThisPass: Bool { pass.isCurrent(idlePass) }
 
     /// One more read finds the peer's end or bytes (or a failure): a parked connection that must not be reused.
     package func endsBehindLastRead() -> Bool { holdsMoreThanRead() || endSeen }

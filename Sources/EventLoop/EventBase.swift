@@ -16,6 +16,8 @@ package final class EventBase {
     let retired = RetiredBoxes()
     /// Connections that spent their turn's budget, run again once the loop has polled (`Channel.yieldRead`).
     private(set) lazy var yields = YieldQueue(base: self)
+    /// Which pass of this loop runs (`Channel.wentIdleThisPass`, `PostedEvents`).
+    private(set) lazy var pass = LoopPass(raw: raw)
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -24,22 +26,12 @@ package final class EventBase {
         // One thread owns the base: no locks needed.
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
         // The time cached at each poll is read with CLOCK_MONOTONIC, not the coarse clock (a tick of 1 to 4 ms), so
-        // that it tells one pass from the next (`passStamp`).
+        // that it tells one pass from the next (`LoopPass`).
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
         raw = event_base_new_with_config(cfg)
         event_config_free(cfg)
         // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
         event_base_priority_init(raw, 2)
-    }
-
-    /// The time libevent cached when the loop last polled, in microseconds: the same in every callback of one pass,
-    /// so a stamp taken in one callback tells a later one whether the loop has polled since. Two polls within one
-    /// microsecond share a stamp, which only makes an owner look once more than it needed to.
-    @inline(__always)
-    static func passStamp(_ raw: OpaquePointer) -> Int {
-        var tv = timeval()
-        event_base_gettimeofday_cached(raw, &tv)
-        return tv.tv_sec &* 1_000_000 &+ tv.tv_usec
     }
 
     /// Runs the loop until `stop()` or until no event is left. The running thread's chain-block cache is freed when

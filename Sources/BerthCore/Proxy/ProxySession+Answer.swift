@@ -67,12 +67,16 @@ extension ProxySession {
     /// cuts it (`cutResponse`: a reset unless the caller's framing shows it), and a caller still owed the rest of an
     /// answer berth holds (a slow reader's) is reset too. A clean FIN there let an HTTP/1.0 client that read on take
     /// a close-delimited or de-chunked body cut short for a whole one (adv3). `upstream` is why a connection still
-    /// leased closes. A session owed nothing, or a tunnel, closes as before.
+    /// leased closes. A session owed nothing, or a tunnel, closes as before. A session already closing after a cut
+    /// (its head out, its end never relayed) made that cut once (`cutResponse` counted it, logged it and chose how
+    /// the caller sees it): cut again, it moved from closing to closing, which traps (rev20).
     func closeCuttingAnswer(upstream: CloseReason) {
         if case .tunnel = machine.phase { return close() }
         if exchange.responseHeadSent && !exchange.responseDone {
-            abortUpstream(reason: upstream)
-            cutResponse(upstream == .shutdown ? .shuttingDown : .responseTruncated)
+            if machine.phase != .closing {
+                abortUpstream(reason: upstream)
+                cutResponse(upstream == .shutdown ? .shuttingDown : .responseTruncated)
+            }
         } else if caller.pendingOutput > 0 {
             // Its answer, logged when its end was relayed, is whole in berth: only the caller's copy is cut.
             resetsCaller = true

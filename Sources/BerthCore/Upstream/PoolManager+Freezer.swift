@@ -22,6 +22,9 @@ extension PoolManager {
         if source == .api, commandPools(key, now: now) == nil { throw FreezerError(noRoomForCommand) }
         let frozen = try watcher.watch(key, cgroup: cgroup, source: source, now: now).frozen
         let pool = self.pool(for: key, now: now)
+        // A watch cancels a pending forget, as a pause does: the entry's drop would end the watch just made. The
+        // watcher's own removal of a remade cgroup's old watch (item 148) marks one while a request is in flight.
+        pool.forgetWhenEmpty = false
         if frozen != pool.holds.watch {
             if frozen { _ = pause(key, rejectNew: false, hold: nil, now: now, by: .watch) } else if settle { _ = resume(key, now: now, by: .watch) }
         }
