@@ -17,7 +17,7 @@ package final class EventBase {
     /// Connections that spent their turn's budget, run again once the loop has polled (`Channel.yieldRead`).
     private(set) lazy var yields = YieldQueue(base: self)
     /// Which pass of this loop runs (`Channel.wentIdleThisPass`, `PostedEvents`).
-    private(set) lazy var pass = LoopPass(raw: raw)
+    let pass = LoopPass()
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -25,20 +25,23 @@ package final class EventBase {
         let cfg = event_config_new()
         // One thread owns the base: no locks needed.
         event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_NOLOCK.rawValue))
-        // The time cached at each poll is read with CLOCK_MONOTONIC, not the coarse clock (a tick of 1 to 4 ms), so
-        // that it tells one pass from the next (`LoopPass`).
-        event_config_set_flag(cfg, Int32(EVENT_BASE_FLAG_PRECISE_TIMER.rawValue))
         raw = event_base_new_with_config(cfg)
         event_config_free(cfg)
         // Two priorities: idle pooled connections' reads (0) before everything else (1, the default with two queues).
         event_base_priority_init(raw, 2)
     }
 
-    /// Runs the loop until `stop()` or until no event is left. The running thread's chain-block cache is freed when
-    /// the thread ends (a worker's leaked).
+    /// Runs the loop until `stop()` or until no event is left, one pass at a time: `EVLOOP_ONCE` polls and runs the
+    /// callbacks of what it found, and of what they activated, then returns, and the pass count moves on
+    /// (`LoopPass`). The running thread's chain-block cache is freed when the thread ends (a worker's leaked).
     package func run() {
         berth_mm_watch_thread_exit()
-        event_base_dispatch(raw)
+        while true {
+            let result = event_base_loop(raw, EVLOOP_ONCE)
+            pass.count &+= 1
+            // 1: no event left; -1: the backend failed; a break (`stop`) or an exit ends it as the dispatch did.
+            if result != 0 || event_base_got_break(raw) != 0 || event_base_got_exit(raw) != 0 { return }
+        }
     }
 
     /// Whether the calling thread's chain-block cache is registered to be freed at thread exit (tests). Asked here,
