@@ -170,6 +170,18 @@ public final class BerthServer {
         guard let left = draining else { return }
         draining = left - 1
         guard left == 1 else { return }
+        // Nothing is in flight any more: a `/pause?drain=` still waiting is answered now, on every worker, before
+        // the loops stop (its pool's notice would come on a turn that never runs, and the orchestrator read a bare
+        // FIN). Each worker's answers reach this loop before its reply to this gather does.
+        guard let admin else { return stopLoops() }
+        admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
+            worker.answerDrainWaits()
+            reply(true)
+        }, done: { [unowned self] _ in stopLoops() })
+    }
+
+    /// Stops every worker's loop, worker 0's last.
+    private func stopLoops() {
         for w in workers.dropFirst() { w.waker.post { w.stop() } }
         workers[0].stop()
     }
