@@ -257,6 +257,10 @@ extension ProxySession {
         }
         giveBackReplay()
         releaseHeadBytes()
+        // Closed mid-response (the drain ran out, the caller stopped reading for the idle timeout): as in
+        // `cutResponse`, a body whose framing cannot show the cut is reset, or an HTTP/1.0 caller takes the FIN for
+        // its close-delimited body's end (adv4).
+        if case .streaming = exchange.response, !exchange.callerFramingShowsCut { resetsCaller = true }
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }
