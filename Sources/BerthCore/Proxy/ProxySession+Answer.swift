@@ -231,6 +231,17 @@ extension ProxySession {
         release(lease, failure: reason)
     }
 
+    /// The drain ran out with this session's request gone out or its tunnel open: berth cuts it. A tunnel is reset
+    /// both ways, since a FIN is what a peer that finished sends (a close-delimited answer inside it looked whole, and
+    /// the origin read the upload as ended); a response is reset by `close()` where its framing cannot show the cut.
+    func cutAtDrainEnd() {
+        if let t = machine.state.tunnel {
+            t.resetsPeer = true
+            resetsCaller = true
+        }
+        close()
+    }
+
     /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
     /// back or closed, once.
     func close() {

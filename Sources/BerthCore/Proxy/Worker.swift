@@ -305,7 +305,7 @@ final class Worker: EventHandler {
             // lookup, or for its connection) is answered, so its caller knows it may send it elsewhere; the others
             // are cut.
             for s in Array(sessions.values) {
-                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.close() }
+                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.cutAtDrainEnd() }
             }
             drainEnded()
         default:
