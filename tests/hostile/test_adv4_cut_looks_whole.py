@@ -94,3 +94,55 @@ def test_a_caller_that_stopped_reading_past_the_idle_timeout_is_reset_not_ended(
     finally:
         b.stop()
         origin.close()
+
+
+def test_an_answer_berth_still_held_when_its_stalled_caller_timed_out_ends_with_a_reset():
+    """The origin sent a whole close-delimited answer and closed, so berth read its end and held the rest in its own
+    output for a caller that stopped reading. At the caller's idle timeout berth dropped those bytes and sent a FIN:
+    an HTTP/1.0 caller that came back read 2,807,745 bytes of 3,000,000 as the whole body. Each size is whole or
+    reset, never cut with a FIN (which sizes berth ends up holding depends on the kernel's buffers: many are tried
+    at once)."""
+    sizes = list(range(2_000_000, 4_200_000, 100_000))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    hostport = f"127.0.0.1:{listener.getsockname()[1]}"
+
+    def serve(conn):
+        with conn:
+            head = conn.recv(65536)
+            size = int(head.split(b" ")[1].rsplit(b"/", 1)[1])
+            conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + b"z" * size)
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+               "--caller-idle-timeout", "500ms"])
+    try:
+        callers = []
+        for size in sizes:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(15)
+            s.connect(b.proxy)
+            s.sendall(f"GET http://{hostport}/{size} HTTP/1.0\r\nHost: {hostport}\r\n\r\n".encode())
+            callers.append((size, s))
+        time.sleep(2.5)
+        cut = []
+        for size, s in callers:
+            got, how = read_to_end(s, limit=size + 4096, timeout=15)
+            s.close()
+            body = got.partition(b"\r\n\r\n")[2]
+            if len(body) != size and how != "reset":
+                cut.append((size, len(body), how))
+        assert cut == [], cut
+    finally:
+        b.stop()
+        listener.close()

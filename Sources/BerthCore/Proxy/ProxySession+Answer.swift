@@ -270,8 +270,10 @@ extension ProxySession {
         releaseHeadBytes()
         // Closed mid-response (the drain ran out, the caller stopped reading for the idle timeout): as in
         // `cutResponse`, a body whose framing cannot show the cut is reset, or an HTTP/1.0 caller takes the FIN for
-        // its close-delimited body's end (adv4).
+        // its close-delimited body's end (adv4). So is a close that drops bytes berth still held for the caller, the
+        // tail of an answer whose upstream had finished: a FIN after them would pass for the end.
         if case .streaming = exchange.response, !exchange.callerFramingShowsCut { resetsCaller = true }
+        if caller.pendingOutput > 0 { resetsCaller = true }
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }
