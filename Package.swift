@@ -35,9 +35,9 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "HTTP1", swiftSettings: hotPath),
-        // One C function in the executable's .preinit_array: SIGHUP, SIGTERM and SIGINT blocked before any library
-        // initializer runs (EarlySignals unblocks them once it handles them). Linked into `berth` alone, imported by
-        // nothing.
+        // Two C functions in the executable's .preinit_array, before any library initializer runs: SIGHUP, SIGTERM
+        // and SIGINT blocked (EarlySignals unblocks them once it handles them), and /dev/null opened on a missing
+        // stdin, stdout or stderr. Linked into `berth` alone, imported by nothing.
         .target(name: "CEarlySignals"),
         // The only importer of CLibevent and COpenSSL: BerthCore reaches libevent and OpenSSL through its types
         // (ModuleBoundaryTests checks it).

@@ -16,8 +16,10 @@ public enum EarlySignals {
 
     /// Ignored for the proxy's whole life: nginx's reopen-logs (USR1) and binary upgrade (USR2), sent by a copied
     /// logrotate `postrotate` or an operator's habit, ended berth by their default action, its accepted requests cut.
-    /// berth writes its logs to stdout and stderr, so there is nothing to reopen.
-    static let ignored: [Int32] = [SIGUSR1, SIGUSR2]
+    /// berth writes its logs to stdout and stderr, so there is nothing to reopen. SIGXFSZ too, as Apache httpd and
+    /// PostgreSQL ignore it: a stderr file at RLIMIT_FSIZE raised it on the next log line and its default action
+    /// killed berth; ignored, the write fails (EFBIG) and `StderrWriter` drops the line.
+    static let ignored: [Int32] = [SIGUSR1, SIGUSR2, SIGXFSZ]
 
     /// Notes the held signals from now on instead of acting on them. The executable blocked them before its
     /// libraries' initializers ran (Sources/CEarlySignals); unblocked once the handler is in, one sent meanwhile is

@@ -170,6 +170,22 @@ public final class BerthServer {
         guard let left = draining else { return }
         draining = left - 1
         guard left == 1 else { return }
+        // Nothing is in flight any more: a `/pause?drain=` still waiting is answered now, on every worker, before
+        // the loops stop (its pool's notice would come on a turn that never runs, and the orchestrator read a bare
+        // FIN). On a turn of its own, never on the stack of the session whose end drained the worker: the answer
+        // serves the admin commands pipelined behind it (item 31). Each worker's answers reach this loop before its
+        // reply to this gather does.
+        guard let admin else { return stopLoops() }
+        admin.later { [unowned self] in
+            admin.gather({ (worker: Worker, reply: @escaping (Bool) -> Void) in
+                worker.answerDrainWaits()
+                reply(true)
+            }, done: { [unowned self] _ in stopLoops() })
+        }
+    }
+
+    /// Stops every worker's loop, worker 0's last.
+    private func stopLoops() {
         for w in workers.dropFirst() { w.waker.post { w.stop() } }
         workers[0].stop()
     }

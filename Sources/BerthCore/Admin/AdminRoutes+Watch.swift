@@ -14,7 +14,9 @@ extension AdminRoutes {
         do throws(FreezerError) {
             cgroup = try CgroupFreezer.probe(path, in: CgroupFile.system)
         } catch {
-            throw .bad(error.message)
+            // No descriptor to read the state file with is berth's own shortage, which passes: 503, as for a connect
+            // (out-of-descriptors); a 400 told the orchestrator its path was wrong.
+            throw error.outOfDescriptors ? AdminError(status: 503, message: error.message) : .bad(error.message)
         }
         admin.gather({ (worker: Worker, reply: @escaping (WatchResult) -> Void) in
             let previous = worker.manager.freezer?.current(key)

@@ -21,6 +21,8 @@ final class DrainWait {
     let life: AdminConnectionLife
     var timer: OneShotTimer?
     var waiters: [(pool: Upstream, waiter: DrainWaiter)] = []
+    /// Gives the worker's answer at once (the stop's drain has ended what was in flight).
+    var answerNow: (() -> Void)?
 
     /// A wait for the connection `life` stands for.
     init(life: AdminConnectionLife) { self.life = life }
@@ -41,7 +43,18 @@ extension Worker {
         drainWaits.removeAll { $0 === wait }
         wait.timer?.cancel()
         wait.timer = nil
+        wait.answerNow = nil
         for (pool, waiter) in wait.waiters { manager.stopAwaitingDrain(pool, waiter) }
         wait.waiters = []
+    }
+
+    /// A stop's drain is over on every worker: nothing is in flight, so each wait still held is answered now, with
+    /// the state it finds (its pools paused, `in_flight` 0), instead of on a loop turn that never runs.
+    func answerDrainWaits() {
+        for wait in drainWaits {
+            let answer = wait.answerNow
+            endDrainWait(wait)
+            if !wait.life.isClosed { answer?() }
+        }
     }
 }

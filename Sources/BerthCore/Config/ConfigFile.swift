@@ -10,6 +10,8 @@ enum ConfigFile {
 
     /// The layer `text` describes; `path` is only used to name the file in errors.
     static func parse(_ text: String, path: String) throws(ConfigError) -> ConfigLayer {
+        // Yams composes recursively, a level of the stack per level of nesting: bounded first, without recursion.
+        try YAMLDepth.check(text, path: path)
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)

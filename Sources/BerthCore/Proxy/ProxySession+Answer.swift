@@ -256,6 +256,16 @@ extension ProxySession {
         release(lease, failure: reason)
     }
 
+    /// The drain ran out with this session's request gone out or its tunnel open: berth cuts it. A tunnel is reset
+    /// both ways, since a FIN is what a peer that finished sends (a close-delimited answer inside it looked whole, and
+    /// the origin read the upload as ended); a response is cut as `closeCuttingAnswer` says.
+    func cutAtDrainEnd() {
+        guard let t = machine.state.tunnel else { return closeCuttingAnswer(upstream: .shutdown) }
+        t.resetsPeer = true
+        resetsCaller = true
+        close()
+    }
+
     /// Tears the session down: what its one state holds (a queue place, a connect slot, a lease, a tunnel) is given
     /// back or closed, once.
     func close() {
@@ -282,6 +292,12 @@ extension ProxySession {
         }
         giveBackReplay()
         releaseHeadBytes()
+        // Closed mid-response (the drain ran out, the caller stopped reading for the idle timeout): as in
+        // `cutResponse`, a body whose framing cannot show the cut is reset, or an HTTP/1.0 caller takes the FIN for
+        // its close-delimited body's end (adv4). So is a close that drops bytes berth still held for the caller, the
+        // tail of an answer whose upstream had finished: a FIN after them would pass for the end.
+        if case .streaming = exchange.response, !exchange.callerFramingShowsCut { resetsCaller = true }
+        if caller.pendingOutput > 0 { resetsCaller = true }
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }

@@ -139,9 +139,13 @@ final class Tunnel: ChannelDelegate {
         owner.tunnelEnded(flushCaller: failed !== caller)
     }
 
-    /// Closes the peer side (what it still has to send goes first, if the kernel takes it now).
+    /// Berth cuts the tunnel (the drain ran out): the peer gets a reset, not the FIN of a side that finished.
+    var resetsPeer = false
+
+    /// Closes the peer side (what it still has to send goes first, if the kernel takes it now), or resets it.
     func close() {
         ended = true
+        if resetsPeer { return peer.close(reset: true) }
         _ = peer.flush()
         peer.close()
     }

@@ -305,7 +305,7 @@ final class Worker: EventHandler {
             // lookup, or for its connection) is answered, so its caller knows it may send it elsewhere; the others
             // are cut, visibly where a response was under way.
             for s in Array(sessions.values) {
-                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.closeCuttingAnswer(upstream: .shutdown) }
+                if s.hasNotLeft { s.answerShuttingDownBeforeItLeft() } else { s.cutAtDrainEnd() }
             }
             drainEnded()
         default:

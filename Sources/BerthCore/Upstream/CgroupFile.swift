@@ -14,7 +14,7 @@ final class CgroupFile {
         do throws(CgroupFileError) {
             fd = try Self.openRegular(path)
         } catch {
-            throw FreezerError("cannot read \(path): \(error.reason)")
+            throw FreezerError("cannot read \(path): \(error.reason)", outOfDescriptors: error.code == EMFILE || error.code == ENFILE)
         }
     }
 
@@ -62,7 +62,8 @@ final class CgroupFile {
 
     /// An errno as a read result: gone for ENOENT and ENODEV, the system's sentence for anything else.
     static func failure(_ code: Int32) -> FileRead {
-        code == ENOENT || code == ENODEV ? .missing : .failed(String(cString: strerror(code)))
+        if code == ENOENT || code == ENODEV { return .missing }
+        return .failed(String(cString: strerror(code)), outOfDescriptors: code == EMFILE || code == ENFILE)
     }
 
     /// The probe's calls on the real file system.

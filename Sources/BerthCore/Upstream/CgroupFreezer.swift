@@ -3,8 +3,13 @@
 /// Why a cgroup cannot be watched, as one sentence for the operator (the admin API's 400, a configuration error).
 struct FreezerError: Error, Equatable, Sendable {
     var message: String
+    /// The process or the system had no descriptor to spare (EMFILE, ENFILE): berth's shortage, not the path's.
+    var outOfDescriptors = false
     /// An error saying `message`.
-    init(_ message: String) { self.message = message }
+    init(_ message: String, outOfDescriptors: Bool = false) {
+        self.message = message
+        self.outOfDescriptors = outOfDescriptors
+    }
 }
 
 /// What one read of a freezer state file says.
@@ -20,7 +25,8 @@ enum FileRead: Equatable, Sendable {
     case text(String)
     /// ENOENT, or ENODEV from a file whose cgroup was removed while it was open.
     case missing
-    case failed(String)
+    /// The system's sentence; `outOfDescriptors` for EMFILE and ENFILE, a shortage that passes.
+    case failed(String, outOfDescriptors: Bool = false)
 }
 
 /// The calls the probe makes, so tests can stand in for /sys/fs/cgroup; `CgroupFile.system` asks the kernel.
@@ -107,7 +113,9 @@ struct CgroupFreezer: Equatable, Sendable {
             let candidate = CgroupFreezer(directory: dir, version: version)
             switch fs.read(candidate.stateFile) {
             case .missing: continue
-            case .failed(let reason): throw FreezerError("cannot read \(candidate.stateFile): \(reason)")
+            case .failed(let reason, let short):
+                throw FreezerError("cannot read \(candidate.stateFile): \(reason)\(short ? " (berth is out of descriptors: try again once some are free)" : "")",
+                                   outOfDescriptors: short)
             case .text(let text):
                 if candidate.reading(text) != nil { return candidate }
                 if version == .v2 {
