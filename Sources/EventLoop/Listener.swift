@@ -19,6 +19,10 @@ package final class Listener: EventHandler {
     /// accept one connection, so the admin API answers when callers have taken every other one. -1 while given up.
     private var spare: CInt = -1
     private let keepsSpare: Bool
+    /// Out of descriptors with the reserve given up: the owner may close a connection of its own that is not working
+    /// (the admin's quietest one) to make room; true when it did, and the descriptor it freed came back as the reserve
+    /// (`takeSpare`, from the owner's close), which then goes to the waiting connection.
+    package var makeRoom: (() -> Bool)?
 
     /// Binds and listens; the callback receives each accepted non-blocking fd. A Unix socket address gets its file
     /// `permissions`; `shared` says other workers will accept from this socket too (`init(base:sharing:)`).
@@ -81,6 +85,9 @@ package final class Listener: EventHandler {
                 guard let conn = try Socket.accept(fd) else { return }
                 onAccept(conn)
             } catch let e as SocketError where e.errno == EMFILE || e.errno == ENFILE || e.errno == ENOBUFS || e.errno == ENOMEM {
+                // A keep-alive connection that took the reserve and went quiet (a monitor's probe) would otherwise keep
+                // the orchestrator's command in the backlog for that connection's idle timeout (adv4).
+                if spare < 0, let makeRoom, makeRoom() { takeSpare() }
                 if spare >= 0 {
                     // The reserve goes to this connection; it is taken back at a later accept, once one is free.
                     Glibc.close(spare)

@@ -28,6 +28,16 @@ final class AdminServer {
             self.worker.holdingForAdmin { self.accept(fd) }
         }
         self.address = listener.address
+        listener.makeRoom = { [unowned self] in self.worker.holdingForAdmin { self.closeQuietestIdle() } }
+    }
+
+    /// Out of descriptors with the reserve held by a connection: the admin connection the longest silent that is not
+    /// answering closes, so that its descriptor goes to the one waiting (most likely the orchestrator's command).
+    private func closeQuietestIdle() -> Bool {
+        guard let quietest = connections.values.filter({ !$0.isAnswering }).min(by: { $0.lastHeard < $1.lastHeard })
+        else { return false }
+        quietest.close()
+        return true
     }
 
     /// A new admin connection.
