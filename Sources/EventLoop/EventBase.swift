@@ -17,7 +17,7 @@ package final class EventBase {
     /// Connections that spent their turn's budget, run again once the loop has polled (`Channel.yieldRead`).
     private(set) lazy var yields = YieldQueue(base: self)
     /// Which pass of this loop runs (`Channel.wentIdleThisPass`, `PostedEvents`).
-    let pass = LoopPass()
+    package let pass = LoopPass()
 
     /// A base for one thread, with two priorities.
     package init() {
@@ -38,7 +38,7 @@ package final class EventBase {
         berth_mm_watch_thread_exit()
         while true {
             let result = event_base_loop(raw, EVLOOP_ONCE)
-            pass.count &+= 1
+            pass.ended()
             // 1: no event left; -1: the backend failed; a break (`stop`) or an exit ends it as the dispatch did.
             if result != 0 || event_base_got_break(raw) != 0 || event_base_got_exit(raw) != 0 { return }
         }

@@ -15,9 +15,13 @@
 /// that true whatever runs the loop.
 package final class LoopPass {
     /// Passes run so far.
-    var count = 0
+    private(set) var count = 0
     /// While a posted turn runs: the stamp of the pass that posted it; otherwise `Int.min`.
     var heldOver = Int.min
+
+    /// The pass is over: the loop polls next (`EventBase.run`; a test that is the loop calls it before each event).
+    @inline(__always)
+    package func ended() { count &+= 1 }
 
     /// The running pass, to stamp a parked connection with.
     @inline(__always)

@@ -74,6 +74,7 @@ final class EmbeddedSession {
 
     /// The caller's timer fires.
     func callerTimesOut() {
+        polled()
         session.channelTimedOut(session.caller)
         eventDelivered()
     }
@@ -121,6 +122,7 @@ final class EmbeddedSession {
 
     /// Every idle pooled connection hears a read event (a loop delivers one when a server closes an idle connection).
     func idleUpstreamsReadable() {
+        polled()
         for idle in pool?.state.idle ?? [] { idle.conn.channel.delegate?.channelReadable(idle.conn.channel) }
         eventDelivered()
     }
@@ -135,6 +137,10 @@ final class EmbeddedSession {
     /// Whether each event the test delivers is followed by a loop turn, as on a running loop. Off, the test takes the
     /// turns itself (`loopTurn`), so that what a callback posted can be seen before it is delivered.
     var turnsAfterEachEvent = true
+
+    /// The loop polled: what comes next is a new pass (`LoopPass`), as each event a test delivers follows a poll; the
+    /// posted work a test runs itself (`loopTurn`) stays in the pass of the event before it, as on a running loop.
+    fileprivate func polled() { worker.base.pass.ended() }
 
     /// A loop turn after an event, unless the test takes the turns itself.
     fileprivate func eventDelivered() { if turnsAfterEachEvent { loopTurn() } }
@@ -181,16 +187,19 @@ final class EmbeddedSession {
         }
         /// The session hears its caller's read event.
         func deliverReadable() {
+            embedded.polled()
             session.channelReadable(session.caller)
             embedded.eventDelivered()
         }
         /// The session's upstream channel, if it relays over one, hears a read event.
         func deliverUpstreamReadable() {
+            embedded.polled()
             if let ch = session.machine.state.connection?.channel { session.channelReadable(ch) }
             embedded.eventDelivered()
         }
         /// The session's upstream socket timeout fires, if it relays.
         func deliverUpstreamTimeout() {
+            embedded.polled()
             if let ch = session.machine.state.connection?.channel { session.channelTimedOut(ch) }
             embedded.eventDelivered()
         }
@@ -200,6 +209,7 @@ final class EmbeddedSession {
             guard let ch = session.connector?.channelInProgress else { return }
             var p = pollfd(fd: ch.fd, events: Int16(POLLOUT), revents: 0)
             _ = poll(&p, 1, 5_000)
+            embedded.polled()
             ch.handleEvent(.write, what: 0x04)  // EV_WRITE
             embedded.eventDelivered()
         }
