@@ -64,12 +64,13 @@ extension ProxySession: TunnelOwner {
         if !t.start() { close() }
     }
 
-    func tunnelEnded(flushCaller: Bool) {
+    func tunnelEnded(flushCaller: Bool, resetCaller: Bool) {
         worker.tick()
         // The tunnel closed its peer; its slot goes back now, and the caller's events come back here for the last
         // flush or the close.
         if let lease = machine.endTunnel() { manager.tunnelEnded(lease) }
         caller.delegate = self
+        if resetCaller { resetsCaller = true }
         if flushCaller { closeAfterFlush() } else { close() }
     }
 }

@@ -5,8 +5,9 @@ import EventLoop
 protocol TunnelOwner: AnyObject {
     /// The tunnel ended. `flushCaller`: both directions finished, or the upstream side failed, so the caller gets
     /// what is left before its connection closes; otherwise the caller failed or the tunnel idled out, and the
-    /// caller's connection is closed at once.
-    func tunnelEnded(flushCaller: Bool)
+    /// caller's connection is closed at once. `resetCaller`: the upstream failed before it finished sending, so
+    /// what it sent ends with a reset, not the FIN of a side that finished.
+    func tunnelEnded(flushCaller: Bool, resetCaller: Bool)
 }
 
 /// Two channels relayed to each other until both directions are done, either side fails, or the tunnel is silent
@@ -92,7 +93,7 @@ final class Tunnel: ChannelDelegate {
             queuedAtTimeout = queued
             return caller.setTimeout(idleTimeout)
         }
-        end(failed: caller)
+        end(failed: caller, timedOut: true)
     }
 
     /// Bytes on their way to `ch` that it has not taken yet: berth's buffer and the kernel's send queue.
@@ -131,12 +132,16 @@ final class Tunnel: ChannelDelegate {
     /// The direction whose source is `ch`.
     private func flow(from ch: Channel) -> Flow { ch === caller ? up : down }
 
-    /// Over: both directions done (`failed` nil), or `failed` broke (an error, or the caller on the idle timeout).
-    private func end(failed: Channel?) {
+    /// Over: both directions done (`failed` nil), or `failed` broke (an error), or the tunnel idled out (`timedOut`,
+    /// `failed` the caller). A side that broke before its FIN did not finish what it sends: the other side is reset
+    /// once it has what is left, as item 162's drain cut does, since a FIN there passed a cut for an end (an
+    /// HTTP/1.0 answer, an upload; rev21). A side that sent its FIN finished that direction, which ends as it was.
+    private func end(failed: Channel?, timedOut: Bool = false) {
         guard !ended else { return }
         ended = true
+        if failed === caller && !timedOut && up == .open { resetsPeer = true }
         close()
-        owner.tunnelEnded(flushCaller: failed !== caller)
+        owner.tunnelEnded(flushCaller: failed !== caller, resetCaller: failed === peer && down == .open)
     }
 
     /// Berth cuts the tunnel (the drain ran out): the peer gets a reset, not the FIN of a side that finished.
