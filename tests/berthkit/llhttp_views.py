@@ -25,6 +25,32 @@ class ReqCounter(llhttp.Request):
 TCHAR = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
+# Errors whose message start `_parse_once` finds, for `parse_requests` to rewrite that message as berth reads it.
+_LOCATED = ("InvalidMethodError", "UnexpectedContentLengthError", "InvalidContentLengthError")
+
+
+def _merge_identical_lengths(data, start):
+    """`data` with the head at `start` carrying one `Content-Length` where it had several fields or a list of one
+    value (berth accepts and forwards those once, as HAProxy does: docs/reliability.md item 12; llhttp refuses them);
+    None when the values differ or the head is not whole."""
+    end = data.find(b"\r\n\r\n", start)
+    if end < 0:
+        return None
+    lines = data[start:end].split(b"\r\n")
+    values = []
+    kept = []
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if colon and name.lower() == b"content-length":
+            values += [v.strip() for v in value.split(b",")]
+        else:
+            kept.append(line)
+    if len(values) < 2 or len(set(values)) != 1 or not values[0].isdigit():
+        return None
+    head = b"\r\n".join([lines[0]] + kept + [b"Content-Length: " + values[0]])
+    return data[:start] + head + data[end:]
+
+
 def _parse_once(data):
     """llhttp over `data`: (parser, error name or None, offset where the failing message began). The stream is fed
     whole; only a refused method is parsed again a byte at a time, to learn where its message began."""
@@ -33,7 +59,7 @@ def _parse_once(data):
         p.execute(data)
         return p, None, None
     except Exception as e:  # noqa: BLE001 - llhttp raises one type per error
-        if type(e).__name__ != "InvalidMethodError":
+        if type(e).__name__ not in _LOCATED:
             return p, type(e).__name__, None
     p = ReqCounter()
     ends = [0]
@@ -56,9 +82,16 @@ def parse_requests(data):
 
     llhttp knows a fixed list of methods and refuses any other, but RFC 9110 makes a method any token, and berth
     forwards extension methods as a proxy must. An extension method in the caller's stream is read as GET (its
-    framing is the same), so the requests after it stay visible to the oracle instead of counting as never sent."""
+    framing is the same), so the requests after it stay visible to the oracle instead of counting as never sent.
+    Likewise a head whose Content-Length fields all say one value is read with one, as berth reads it."""
     for _ in range(16):
         p, err, start = _parse_once(data)
+        if err in ("UnexpectedContentLengthError", "InvalidContentLengthError") and start is not None:
+            merged = _merge_identical_lengths(data, start)
+            if merged is None:
+                break
+            data = merged
+            continue
         if err != "InvalidMethodError":
             break
         while start < len(data) and data[start] in b"\r\n":
