@@ -200,12 +200,12 @@ package final class Channel: EventHandler {
 
     /// The channel is parked (a pooled connection going idle): stamped with the loop's pass, so that a checkout in
     /// the same pass knows the loop has not polled its socket since (`wentIdleThisPass`).
-    package func noteIdle() { idlePass = pass.stamp }
+    package func noteIdle() { idlePass = pass.count }
 
     /// Parked in this loop pass: the loop has not polled the socket since, so a FIN or bytes that came behind the
     /// last message (in one segment with it) are there unseen, and the idle watch has not had its chance. A posted
     /// turn belongs to the pass that posted it (`LoopPass`).
-    package var wentIdleThisPass: Bool { pass.isCurrent(idlePass) }
+    package var wentIdleThisPass: Bool { idlePass == pass.count }
 
     /// One more read finds the peer's end or bytes (or a failure): a parked connection that must not be reused.
     package func endsBehindLastRead() -> Bool { holdsMoreThanRead() || endSeen }

@@ -7,27 +7,17 @@
 /// time libevent caches at each poll: that time is read with the coarse clock (one tick, 1 to 4 ms, holds many
 /// passes), and the precise one makes libevent 2.1 arm a timerfd before every poll, a system call per pass (rev20).
 ///
-/// Posted work (`PostedEvents`) counts as part of the pass that posted it. It is activated at the urgent priority,
-/// and libevent runs it after polling again, first, ahead of the idle reads that poll found: an idle connection's
-/// FIN, found by that poll, is still unread when a hand-off delivered there (a caller answered and going on to its
-/// pipelined request, an admin command served behind a drain notice) checks the connection out, exactly as in the
-/// pass that parked it (reliability 154). Within one `EVLOOP_ONCE` it is the same pass anyway; `heldOver` keeps
-/// that true whatever runs the loop.
+/// Posted work (`PostedEvents`) counts as part of the pass that posted it, as it must: it is activated at the urgent
+/// priority, and libevent runs it after polling again, first, ahead of the idle reads that poll found, so an idle
+/// connection's FIN found there is still unread when a hand-off (a caller answered and going on to its pipelined
+/// request) checks the connection out (reliability 154). An active event keeps `EVLOOP_ONCE` going, so the posted
+/// turn runs in the same call, and the count has not moved.
 package final class LoopPass {
-    /// Passes run so far.
+    /// Passes run so far: a pooled connection stamped with it when parked (`Channel.noteIdle`) was parked in this
+    /// pass while it is unchanged.
     private(set) var count = 0
-    /// While a posted turn runs: the stamp of the pass that posted it; otherwise `Int.min`.
-    var heldOver = Int.min
 
     /// The pass is over: the loop polls next (`EventBase.run`; a test that is the loop calls it before each event).
     @inline(__always)
     package func ended() { count &+= 1 }
-
-    /// The running pass, to stamp a parked connection with.
-    @inline(__always)
-    var stamp: Int { count }
-
-    /// Whether `stamp` was taken in the running pass, or in the pass the running posted turn belongs to.
-    @inline(__always)
-    func isCurrent(_ taken: Int) -> Bool { taken == count || taken == heldOver }
 }
