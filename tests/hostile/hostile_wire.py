@@ -141,3 +141,18 @@ def thread_per_connection(conn, rcvbuf=None):
     t = threading.Thread(target=accept, daemon=True)
     t.start()
     return lsock, stop, t
+
+
+def answer_with_fin_then_read_on(conn, answer, read_for=1):
+    """An origin's answer and its FIN in one segment (corked), then, half-closed, one more request read for `read_for`
+    seconds: a request sent on this connection after the answer would be read by an origin that can no longer answer
+    it (RawOrigin records it)."""
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    conn.sendall(answer)
+    conn.sock.shutdown(socket.SHUT_WR)
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+    conn.sock.settimeout(read_for)
+    try:
+        conn.read_request()
+    except (OSError, EOFError):
+        pass

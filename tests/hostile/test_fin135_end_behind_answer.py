@@ -10,7 +10,7 @@ import time
 
 from berthkit import RawOrigin
 from berthkit.admin import stats
-from hostile_wire import connect, read_to_end
+from hostile_wire import answer_with_fin_then_read_on, connect, read_to_end
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -86,15 +86,7 @@ def _slow_answer_then_half_close(conn):
     if conn.read_request() is None:
         return
     time.sleep(0.3)
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-    conn.sendall(ANSWER)
-    conn.sock.shutdown(socket.SHUT_WR)
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
-    conn.sock.settimeout(1)
-    try:
-        conn.read_request()
-    except (OSError, EOFError):
-        pass
+    answer_with_fin_then_read_on(conn, ANSWER)
 
 
 def test_a_waiter_handed_a_connection_whose_answer_carried_the_fin_goes_on_a_fresh_one(berth):

@@ -12,7 +12,7 @@ import threading
 import time
 
 from berthkit import RawOrigin
-from hostile_wire import connect, read_to_end
+from hostile_wire import answer_with_fin_then_read_on, connect, read_to_end
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
@@ -24,16 +24,8 @@ def _origin(go):
             return
         if first.target.endswith("/first"):
             go.wait(10)
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-            conn.sendall(ANSWER)
-            conn.sock.shutdown(socket.SHUT_WR)
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
-            # Half-closed, it reads on: a request sent across its FIN is recorded here and never answered.
-            conn.sock.settimeout(1)
-            try:
-                conn.read_request()
-            except (OSError, EOFError):
-                pass
+            # Half-closed, it reads on: a request sent across its FIN is recorded and never answered.
+            answer_with_fin_then_read_on(conn, ANSWER)
             return
         conn.sendall(ANSWER)
     return handler
