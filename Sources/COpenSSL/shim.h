@@ -5,6 +5,7 @@
 /* System headers first, as in CLibevent's shim: the Glibc module's types must be the ones these headers see. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -22,8 +23,13 @@
  * The BIO every berth TLS connection reads and writes through: recv/send on the connection's own non-blocking socket
  * (the fd is the BIO's data), so OpenSSL never owns or closes it. recv and send rather than OpenSSL's socket BIO
  * (read/write): the same system calls as the plain path, and MSG_NOSIGNAL, so a peer that went away is EPIPE, never
- * SIGPIPE, whether or not the process ignores the signal. EAGAIN becomes a retry, which SSL_get_error reports as
- * SSL_ERROR_WANT_READ / SSL_ERROR_WANT_WRITE for the channel to map onto its read event and EV_WRITE.
+ * SIGPIPE, whether or not the process ignores the signal. A read's EAGAIN becomes a retry, which SSL_get_error
+ * reports as SSL_ERROR_WANT_READ for the channel to map onto its read event. A write never asks for a retry: what the
+ * kernel has no room for is queued here, in order, and the channel sends it when the socket is writable (EV_WRITE),
+ * making no more records until it has left. So OpenSSL never holds a record half sent, and can always write from
+ * inside a read: OpenSSL 3.0 answers a KeyUpdate that asks for one inside the SSL_read that reads it, and with a
+ * record of an upload pending that answer failed its own retry check ("bad length"), and the connection with it
+ * (reliability item 157).
  */
 /*
  * The BIO's data: the connection's socket, and how many more bytes the SSL call under way may take from it. OpenSSL's
@@ -31,21 +37,114 @@
  * more (and a handshake ignores HelloRequests the same way), so a peer flooding tickets held one SSL_read, and the
  * whole worker, for seconds; a budget the channel sets before each read and handshake step makes the BIO answer
  * "retry" once it is spent, the socket stays readable (level-triggered), and the rest waits for the next turn of
- * the loop. SIZE_MAX (between those calls: writes, shutdown) is no limit. Owned by the connection (TLSConnection),
- * which frees it after the SSL.
+ * the loop. SIZE_MAX (between those calls: writes, shutdown) is no limit. Then the ciphertext queue: `length` bytes
+ * from `queue + head`, in a buffer of `capacity` made at the first push-back; and `sent`, the bytes handed to the
+ * kernel over the connection's life (the dead-peer look compares it with what the peer acknowledged). Owned by the
+ * connection (TLSConnection), which frees it after the SSL (`berth_bio_state_free`).
  */
 typedef struct berth_bio_state {
     int fd;
     size_t budget;
+    unsigned char *queue;
+    size_t head;
+    size_t length;
+    size_t capacity;
+    uint64_t sent;
 } berth_bio_state;
 
+/* The queue's first size: the rest of the largest record and a few small messages behind it (a KeyUpdate answer). */
+#define BERTH_BIO_QUEUE_FIRST ((size_t)20 << 10)
+/* The most it may hold. Records are made only while it is empty, so past the first record only the messages reads
+ * answer come in (KeyUpdates, 1-2 dozen bytes each): a peer that asks for ~40,000 answers without reading one gets
+ * a failed write (ENOBUFS), which ends the connection, rather than memory without bound. */
+#define BERTH_BIO_QUEUE_LIMIT ((size_t)1 << 20)
+
+/* A state for the socket `fd`: no budget, nothing queued. */
+static inline berth_bio_state berth_bio_state_make(int fd) {
+    berth_bio_state state = {fd, SIZE_MAX, NULL, 0, 0, 0, 0};
+    return state;
+}
+
+/* Frees the queue's buffer; the state itself is the owner's. */
+static inline void berth_bio_state_free(berth_bio_state *state) {
+    free(state->queue);
+    state->queue = NULL;
+    state->head = state->length = state->capacity = 0;
+}
+
+/* Appends `len` bytes to the queue, growing it up to the limit; 0 when it would pass it or memory ran out. */
+static int berth_bio_enqueue(berth_bio_state *s, const char *data, size_t len) {
+    if (s->head + s->length + len > s->capacity) {
+        if (s->head > 0) {
+            memmove(s->queue, s->queue + s->head, s->length);
+            s->head = 0;
+        }
+        size_t need = s->length + len;
+        if (need > s->capacity) {
+            if (need > BERTH_BIO_QUEUE_LIMIT) return 0;
+            size_t cap = s->capacity ? s->capacity : BERTH_BIO_QUEUE_FIRST;
+            while (cap < need) cap *= 2;
+            if (cap > BERTH_BIO_QUEUE_LIMIT) cap = BERTH_BIO_QUEUE_LIMIT;
+            unsigned char *grown = realloc(s->queue, cap);
+            if (grown == NULL) return 0;
+            s->queue = grown;
+            s->capacity = cap;
+        }
+    }
+    memcpy(s->queue + s->head + s->length, data, len);
+    s->length += len;
+    return 1;
+}
+
+/* Straight to the socket while nothing is queued; what the kernel does not take (EAGAIN, or part) is queued behind,
+ * and the whole write is reported done. A failed send is a failed write, errno kept for SSL_ERROR_SYSCALL. */
 static int berth_bio_write(BIO *b, const char *data, size_t len, size_t *written) {
-    int fd = ((berth_bio_state *)BIO_get_data(b))->fd;
+    berth_bio_state *s = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
-    if (n >= 0) { *written = (size_t)n; return 1; }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) BIO_set_retry_write(b);
-    return 0;
+    size_t done = 0;
+    while (s->length == 0 && done < len) {
+        ssize_t n = send(s->fd, data + done, len - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += (size_t)n;
+            s->sent += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (n == 0) errno = EPIPE;
+        return 0;
+    }
+    if (done < len && !berth_bio_enqueue(s, data + done, len - done)) {
+        errno = ENOBUFS;
+        return 0;
+    }
+    *written = len;
+    return 1;
+}
+
+/* Sends what the queue holds, in order: 1 when it is empty after, 0 when the kernel pushed back (EAGAIN), and
+ * -errno when the socket failed. An emptied queue keeps its first buffer; one a flood grew is freed. */
+static inline int berth_bio_send_queued(berth_bio_state *s) {
+    while (s->length > 0) {
+        ssize_t n = send(s->fd, s->queue + s->head, s->length, MSG_NOSIGNAL);
+        if (n > 0) {
+            s->head += (size_t)n;
+            s->length -= (size_t)n;
+            s->sent += (uint64_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        return n == 0 ? -EPIPE : -errno;
+    }
+    s->head = 0;
+    if (s->capacity > BERTH_BIO_QUEUE_FIRST) berth_bio_state_free(s);
+    return 1;
+}
+
+/* Drops what the queue holds (nothing more will be sent: the sending side was shut). */
+static inline void berth_bio_drop_queued(berth_bio_state *s) {
+    s->head = s->length = 0;
 }
 
 static int berth_bio_read(BIO *b, char *data, size_t len, size_t *got) {
@@ -67,7 +166,7 @@ static int berth_bio_read(BIO *b, char *data, size_t len, size_t *got) {
 static long berth_bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
     (void)num; (void)ptr;
     switch (cmd) {
-    case BIO_CTRL_FLUSH: return 1;  /* nothing is buffered here: send already handed the bytes to the kernel */
+    case BIO_CTRL_FLUSH: return 1;  /* queued bytes leave on the channel's write event, not on OpenSSL's flush */
     case BIO_CTRL_EOF: return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0;
     default: return 0;
     }

@@ -10,10 +10,10 @@ internal import CLibevent
 /// every write goes there until a flush empties it, so order holds. A TLS channel keeps it set: its output is all
 /// in the evbuffer, as OpenSSL's record writer reads it (Channel+TLS.swift).
 extension Channel {
-    /// Bytes waiting to be sent.
+    /// Bytes waiting to be sent (on TLS, plaintext not yet sealed and sealed records the kernel had no room for).
     @inline(__always)
     package var pendingOutput: Int {
-        outputSpilled ? front.count &+ evbuffer_get_length(output) : front.count
+        outputSpilled ? front.count &+ evbuffer_get_length(output) &+ tlsBacklog : front.count
     }
 
     /// Appends raw bytes to the output; nothing once closed.
@@ -160,9 +160,10 @@ extension Channel {
         return false
     }
 
-    /// Drops every byte of output (the channel is being released).
+    /// Drops every byte of output (the channel is being released; a TLS BIO's queue went with its connection).
     func discardOutput() {
         front.release(to: blocks)
         evbuffer_drain(output, evbuffer_get_length(output))
+        tlsBacklog = 0
     }
 }

@@ -18,12 +18,22 @@ extension Channel {
     /// rest has not come (read-ahead keeps every byte the kernel gave it). False on a plain channel.
     package var tlsHoldsPartialRecord: Bool { tls.map { SSL_has_pending($0.ssl) == 1 } ?? false }
 
-    /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE
-    /// (WANT_WRITE) is armed and its event reaches the delegate as `channelReadable` or `channelWritable`: the
-    /// owner calls this again then. Done leaves the channel as a plain one is after its connect: not reading.
+    /// Runs the handshake as far as the socket allows. While it waits, the read event (WANT_READ) or EV_WRITE (a
+    /// flight the kernel had no room for all of, queued in the BIO) is armed and its event reaches the delegate as
+    /// `channelReadable` or `channelWritable`: the owner calls this again then. Done (only once the last flight has
+    /// left, as when OpenSSL itself waited to write it) leaves the channel as a plain one is after its connect: not
+    /// reading.
     package func handshake() -> TLSHandshakeStep {
         guard let tls, !closed else {
             return .failed(TLSFailure(kind: .handshakeFailed, detail: "the channel is not a TLS one, or is closed"))
+        }
+        if tls.queued > 0 {
+            switch tlsSendQueued(tls) {
+            case .sent: break
+            case .pushedBack: return .waiting
+            case .failed(let e):
+                return .failed(TLSFailure(kind: .handshakeFailed, detail: "\(String(cString: strerror(e))) during the handshake"))
+            }
         }
         ERR_clear_error()
         // Under the read budget too: a peer may stream messages a client ignores (HelloRequests, RFC 5246 7.4.1.1),
@@ -31,10 +41,11 @@ extension Channel {
         tls.bio.pointee.budget = Channel.tlsReadBudget
         let rc = SSL_do_handshake(tls.ssl)
         tls.bio.pointee.budget = .max
+        let held = tlsNoteBacklog(tls)
         if rc == 1 {
             tls.handshakeDone = true
             stopReading()
-            return .done(resumed: SSL_session_reused(tls.ssl) == 1)
+            return held ? .waiting : .done(resumed: SSL_session_reused(tls.ssl) == 1)
         }
         let code = SSL_get_error(tls.ssl, rc)
         switch code {
@@ -90,6 +101,8 @@ extension Channel {
             }
             break
         }
+        // A message the read answered (a KeyUpdate asked for) that the kernel had no room for: sent on EV_WRITE.
+        tlsNoteBacklog(tls)
         if got == 0 {
             input.readNothing(to: blocks)
             return stop ?? .wouldBlock
@@ -116,18 +129,29 @@ extension Channel {
     }
 
     /// Encrypts and sends `output`: one record per SSL_write, small output in several chains pulled into one record
-    /// first (a head and a short body), as the plain path pulls them into one send. WANT_WRITE arms EV_WRITE as
-    /// EAGAIN does; WANT_READ waits for the read event (see `tlsReadEvent`).
+    /// first (a head and a short body), as the plain path pulls them into one send. The BIO sends each record at
+    /// once and queues what the kernel does not take (shim.h); that rest leaves first at the next flush, and no
+    /// record is made while any of it is left (EV_WRITE armed, as at EAGAIN): at most a record waits there, the
+    /// plaintext behind it stays in `output` under the owner's high-water, and OpenSSL never holds a record half
+    /// sent (which made it fail a KeyUpdate answer inside SSL_read: item 157). WANT_READ waits for the read event
+    /// (see `tlsReadEvent`).
     func tlsFlush() -> Bool {
         guard let tls else { return false }
         tls.writeWantsRead = false
+        if tls.queued > 0 {
+            switch tlsSendQueued(tls) {
+            case .sent: break
+            case .pushedBack: return true
+            case .failed(let e):
+                writeFailed(e)
+                return false
+            }
+        }
         while true {
             let total = evbuffer_get_length(output)
             if total == 0 { return true }
             var len = 0
             guard var chunk = berth_evbuffer_first_chunk(output, &len) else { return true }
-            // Pulled-up output only grows between a retry and the call it repeats, so OpenSSL's rule that a retry
-            // passes at least the bytes of the pending record holds.
             if len < total && len < Channel.coalesceLimit {
                 let take = min(total, Channel.recordSize)
                 guard let whole = evbuffer_pullup(output, take) else {
@@ -140,11 +164,14 @@ extension Channel {
             var n = 0
             if SSL_write_ex(tls.ssl, chunk, min(len, Channel.recordSize), &n) == 1 {
                 evbuffer_drain(output, n)
+                // The kernel took part of the record, or none: the rest waits for EV_WRITE.
+                if tlsNoteBacklog(tls) { return true }
                 continue
             }
+            tlsNoteBacklog(tls)
             let code = SSL_get_error(tls.ssl, 0)
             switch code {
-            case SSL_ERROR_WANT_WRITE:
+            case SSL_ERROR_WANT_WRITE:  // not from berth's BIO, which never asks a write to retry
                 writeEvent.add()
                 return true
             case SSL_ERROR_WANT_READ:
@@ -158,10 +185,53 @@ extension Channel {
         }
     }
 
-    /// Ciphertext bytes OpenSSL wrote to the socket over the connection's life, handshake included.
+    /// Ciphertext bytes the BIO handed to the kernel over the connection's life, handshake included; not those it
+    /// still queues (OpenSSL's own count, BIO_number_written, takes them as written).
     var tlsBytesWritten: UInt64 {
-        guard let tls, let bio = SSL_get_wbio(tls.ssl) else { return 0 }
-        return UInt64(BIO_number_written(bio))
+        guard let tls else { return 0 }
+        return tls.bio.pointee.sent
+    }
+
+    /// How sending the BIO's queue went.
+    enum QueuedSend {
+        case sent
+        /// The kernel pushed back: EV_WRITE is armed.
+        case pushedBack
+        /// The socket failed with this errno.
+        case failed(Int32)
+    }
+
+    /// Sends the ciphertext the BIO queued, in order, as far as the kernel takes it.
+    func tlsSendQueued(_ tls: TLSConnection) -> QueuedSend {
+        let rc = berth_bio_send_queued(tls.bio)
+        tlsBacklog = tls.queued
+        if rc == 1 { return .sent }
+        if rc == 0 {
+            writeEvent.add()
+            return .pushedBack
+        }
+        return .failed(-rc)
+    }
+
+    /// After an OpenSSL call: the ciphertext the BIO queued counts as output and EV_WRITE is armed to send it.
+    /// True when there is some.
+    @discardableResult
+    func tlsNoteBacklog(_ tls: TLSConnection) -> Bool {
+        let held = tls.queued
+        tlsBacklog = held
+        guard held > 0 else { return false }
+        writeEvent.add()
+        return true
+    }
+
+    /// The sending side is being shut (`shutdownWrite`, once the output drained): close_notify, if the handshake is
+    /// done and no write failed. What of it the kernel had no room for is dropped, the FIN following at once, as
+    /// OpenSSL left an alert it could not write unsent.
+    func tlsShutdownWrite() {
+        guard let tls else { return }
+        if writeError == 0, tls.handshakeDone { tls.shutdown() }
+        berth_bio_drop_queued(tls.bio)
+        tlsBacklog = 0
     }
 
     /// Output in several chains below this is pulled into one record; the plain path's send() uses the same bound.

@@ -45,6 +45,8 @@ package final class Channel: EventHandler {
     var front = ByteBlock()
     /// Whether `output` may hold bytes: then every write goes behind them there. Always set on a TLS channel.
     var outputSpilled = false
+    /// Ciphertext of `output` the kernel had no room for, queued in the TLS BIO (0 on a plain channel): still output.
+    var tlsBacklog = 0
     /// Where the input's and front's blocks come from and go back to: the loop's spares.
     let blocks: BlockPool
     /// Unowned: every owner closes or hands over its channels before it goes, and a weak reference would put a side
@@ -242,7 +244,7 @@ package final class Channel: EventHandler {
     /// can tell the bytes of the current request from those the peer acknowledged before it.
     var sentToKernel: UInt64 = 0
 
-    /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as OpenSSL counted it).
+    /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as its BIO sent it).
     package var bytesHandedToKernel: UInt64 {
         if _slowPath(tls != nil) { return tlsBytesWritten }
         return sentToKernel
@@ -319,7 +321,7 @@ package final class Channel: EventHandler {
     package func shutdownWrite() {
         guard !closed, !writeShut else { return }
         writeShut = true
-        if _slowPath(tls != nil), writeError == 0, tls!.handshakeDone { tls!.shutdown() }
+        if _slowPath(tls != nil) { tlsShutdownWrite() }
         Socket.shutdownWrite(fd)
     }
 

@@ -3,8 +3,10 @@
 An origin that stops reading an upload for a moment (a busy handler, a full queue) and asks for a key update meanwhile
 (s2n and BoringSSL servers rotate keys after a volume; any server may ask) is a lawful peer: berth should finish the
 upload and relay the answer. OpenSSL 3.0 answers the KeyUpdate from inside the SSL_read that reads it; with a record
-of berth's upload still half in the socket (SSL_write said WANT_WRITE), that answer's write fails its own retry check
-(`ssl3_write_bytes: bad length`), the connection dies, and the caller gets 502 `upstream-reset` (adv7; 2 of 2 runs).
+of berth's upload still half in the socket (SSL_write said WANT_WRITE), that answer's write failed its own retry check
+(`ssl3_write_bytes: bad length`), the connection died, and the caller got 502 `upstream-reset` (adv7; 2 of 2 runs).
+Since item 157's fix berth's BIO never asks a write to retry: it queues what the kernel does not take, and the answer
+goes behind the upload's record.
 
 Python's ssl module cannot send a KeyUpdate, so the origin calls OpenSSL's SSL_key_update through ctypes on the SSL
 object of its own MemoryBIO connection (CPython's _ssl keeps the SSL* right after its weak reference to the socket);
@@ -55,8 +57,6 @@ def _reachable(pki):
         return False
 
 
-@pytest.mark.xfail(strict=True, reason="adv7, unfixed: OpenSSL 3.0 answers a KeyUpdate inside SSL_read with "
-                                       "berth's upload record pending (bad length); see docs/reliability.md")
 def test_a_key_update_asked_while_the_upload_is_backed_up_does_not_end_the_exchange(berth_with, pki):
     if not _reachable(pki):
         pytest.skip("CPython's _ssl object layout is not the one this test reads the SSL* from")

@@ -49,16 +49,17 @@ package enum TLSHandshakeStep: Equatable {
     case failed(TLSFailure)
 }
 
-/// The SSL object of one channel, with the two crossed waits OpenSSL can ask for after the handshake: a read that
-/// must first write (a KeyUpdate answer that met EAGAIN) and a write that must first read. Renegotiation is off, so
-/// the second does not happen with a conforming peer; it is handled rather than assumed away.
+/// The SSL object of one channel, with the crossed waits OpenSSL could ask for after the handshake: a read that must
+/// first write and a write that must first read. The BIO never asks a write to retry (it queues what the kernel has
+/// no room for: shim.h), so the first no longer happens; renegotiation is off, so the second does not happen with a
+/// conforming peer. Both are handled rather than assumed away.
 ///
 /// Invariant: berth leaves OpenSSL's per-thread error queue empty after every call that can fill it (each failure
 /// path here and in TLSClientContext empties it), so the reads and writes of the data path do not empty it before
 /// each call, as SSL_get_error otherwise requires: ERR_clear_error cost ~100 instructions a call, 8 calls a request.
 final class TLSConnection {
     let ssl: OpaquePointer
-    /// The BIO's socket and read budget (shim.h), freed with the SSL.
+    /// The BIO's socket, read budget and queue of ciphertext the kernel had no room for (shim.h), freed with the SSL.
     let bio: UnsafeMutablePointer<berth_bio_state>
     let verifies: Bool
     /// Strong: the new-session callback reaches it through the SSL's app data while the SSL lives.
@@ -77,7 +78,7 @@ final class TLSConnection {
     /// A connection on `fd` for `setup`; nil when OpenSSL could not make one.
     init?(_ setup: TLSClientSetup, fd: CInt) {
         let bio = UnsafeMutablePointer<berth_bio_state>.allocate(capacity: 1)
-        bio.initialize(to: berth_bio_state(fd: fd, budget: .max))
+        bio.initialize(to: berth_bio_state_make(fd))
         guard let ssl = berth_tls_new(setup.context.raw, bio, nil) else {
             bio.deallocate()
             ERR_clear_error()
@@ -111,11 +112,15 @@ final class TLSConnection {
         ERR_clear_error()
     }
 
-    /// Frees the SSL (and its BIO; the socket stays open for the channel to close).
+    /// Frees the SSL (and its BIO; the socket stays open for the channel to close), and drops any queued ciphertext.
     func free() {
         SSL_free(ssl)
+        berth_bio_state_free(bio)
         bio.deallocate()
     }
+
+    /// Ciphertext the BIO queued (the kernel had no room for it), not yet sent.
+    var queued: Int { bio.pointee.length }
 
     /// The errno a failed read or write leaves for the channel's owner, from SSL_get_error's answer `code`.
     func errnoFor(_ code: Int32) -> Int32 {
