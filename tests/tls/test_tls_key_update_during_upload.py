@@ -8,57 +8,26 @@ of berth's upload still half in the socket (SSL_write said WANT_WRITE), that ans
 Since item 157's fix berth's BIO never asks a write to retry: it queues what the kernel does not take, and the answer
 goes behind the upload's record.
 
-Python's ssl module cannot send a KeyUpdate, so the origin calls OpenSSL's SSL_key_update through ctypes on the SSL
-object of its own MemoryBIO connection (CPython's _ssl keeps the SSL* right after its weak reference to the socket);
-the test skips where that pointer does not look like an SSL object.
+The origin sends its KeyUpdates through berthkit.tls_key_update (OpenSSL's SSL_key_update through ctypes); the test
+skips where CPython's object layout does not let it reach the SSL object.
 """
-import ctypes
 import hashlib
 import os
 import ssl
 import threading
 import time
-import _ssl
 
 import pytest
 
 from berthkit import RawClient, RawOrigin
+from berthkit.tls_key_update import key_update_records, reachable
 from berthkit.tls_wire import TLSWire, server_context
 
 UPLOAD = 8 << 20
-_libssl = ctypes.CDLL(_ssl.__file__)
-_libssl.SSL_key_update.argtypes = [ctypes.c_void_p, ctypes.c_int]
-_libssl.SSL_key_update.restype = ctypes.c_int
-_libssl.SSL_version.argtypes = [ctypes.c_void_p]
-_libssl.SSL_version.restype = ctypes.c_int
-
-
-def _ssl_pointer(sslobject):
-    """The SSL* under a MemoryBIO SSLObject (CPython's PySSLSocket: the object head, the socket's weakref, then it)."""
-    return ctypes.c_void_p.from_address(id(sslobject._sslobj) + 3 * ctypes.sizeof(ctypes.c_void_p)).value
-
-
-def _key_update_records(w):
-    """A KeyUpdate that asks the peer to update too, sealed and not sent."""
-    assert _libssl.SSL_key_update(_ssl_pointer(w.tls), 1) == 1
-    try:
-        w.tls.do_handshake()  # sends it
-    except ssl.SSLWantReadError:
-        pass
-    return w.outgoing.read()
-
-
-def _reachable(pki):
-    ctx = server_context(pki.server, pki.server_key)
-    probe = ctx.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_side=True)
-    try:
-        return _libssl.SSL_version(_ssl_pointer(probe)) in (0x303, 0x304)
-    except (ValueError, OSError):
-        return False
 
 
 def test_a_key_update_asked_while_the_upload_is_backed_up_does_not_end_the_exchange(berth_with, pki):
-    if not _reachable(pki):
+    if not reachable(pki):
         pytest.skip("CPython's _ssl object layout is not the one this test reads the SSL* from")
     ctx = server_context(pki.server, pki.server_key)
 
@@ -77,7 +46,7 @@ def test_a_key_update_asked_while_the_upload_is_backed_up_does_not_end_the_excha
         # Not reading: berth's writes back up into a record half sent. Then key updates, asked for.
         for _ in range(20):
             time.sleep(0.05)
-            conn.sock.sendall(_key_update_records(w))
+            conn.sock.sendall(key_update_records(w))
         while got < UPLOAD:
             try:
                 data = w.tls.read(65536)
