@@ -197,8 +197,8 @@ static inline BIO_METHOD *berth_bio_method(void) {
  * A client context with the choices berth never leaves to the peer: at least `min_version` (TLS 1.2 or 1.3), no
  * renegotiation (a server-initiated one would make a write wait for a read), no compression (CRIME), ALPN offering
  * http/1.1 only, sessions handed to the new-session callback and not kept by OpenSSL (berth caches one per upstream),
- * read-ahead (one recv takes every record the kernel holds), partial writes from a buffer that may move between
- * retries (the evbuffer's first chain). An EOF without close_notify stays an error (no SSL_OP_IGNORE_UNEXPECTED_EOF,
+ * read-ahead (one recv takes every record the kernel holds), partial writes (one record per SSL_write; a buffer
+ * moving between retries is allowed too, though berth's BIO never asks a write to retry). An EOF without close_notify stays an error (no SSL_OP_IGNORE_UNEXPECTED_EOF,
  * which would make it look exactly like close_notify): the channel reads it as an EOF that was not clean
  * (`berth_tls_unexpected_eof`), since only a close-delimited body needs the difference (a cut would pass for its
  * end). NULL on failure, with the reason on OpenSSL's error queue.
