@@ -41,7 +41,7 @@ def _waiting_client(addr, hp):
         got = b""
         try:
             while True:
-                heads = [h for h in got.split(b"\r\n\r\n")[:-1]]
+                heads = got.split(b"\r\n\r\n")[:-1]
                 if any(not h.startswith(b"HTTP/1.1 1") or h.startswith(b"HTTP/1.1 100") for h in heads):
                     break
                 chunk = s.recv(65536)
