@@ -132,6 +132,8 @@ struct Exchange {
     var callerSendingEnded = false
     /// berth sent the caller a `100 Continue` in a silent origin's place (`continuesForCaller`).
     var continueSent = false
+    /// The origin's own `100 Continue` went to the caller: its expectation is answered.
+    var continueRelayed = false
 
     /// Every request byte was read from the caller.
     var requestDone: Bool { requestBody.isDone }
@@ -209,6 +211,7 @@ struct Exchange {
         callerUnflushed = false
         callerSendingEnded = false
         continueSent = false
+        continueRelayed = false
         upstreamBacklog = 0
         deadPeerWatch = false
         awaitingReset = false

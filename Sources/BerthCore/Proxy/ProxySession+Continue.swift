@@ -10,8 +10,12 @@ extension ProxySession {
     /// staller was the protocol. So when nothing of the body was sent or read and nothing came from the upstream, an
     /// HTTP/1.1 caller that asked for `100-continue` gets one (once per request: a second silence is the origin's).
     /// An origin's own 100 later is dropped (`RelayDriver.carryOutRare`): one answer to one expectation.
+    /// "Nothing from the upstream" means no answer to the expectation: interim heads other than 100 (a `103 Early
+    /// Hints` sent at once) answer none, so they may have gone before; an origin's 100, a final head or a head
+    /// still arriving (its own deadline bounds it) may not.
     func continuesForCaller(_ up: Channel) -> Bool {
-        guard !exchange.continueSent, !exchange.requestDone, exchange.requestBodyBytes == 0, exchange.responseBytes == 0,
+        guard !exchange.continueSent, !exchange.continueRelayed, !exchange.requestDone, exchange.requestBodyBytes == 0,
+              case .awaitingHead = exchange.response, up.pendingInput == 0, !responseParser.hasPartialHead,
               caller.pendingInput == 0, exchange.request.version != .http10, expectsContinue(exchange.request.headers)
         else { return false }
         exchange.continueSent = true

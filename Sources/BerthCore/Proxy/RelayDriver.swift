@@ -132,6 +132,8 @@ enum RelayDriver {
                 parser.reset()
                 return nil
             }
+            // The origin answered the expectation: berth's own 100 would be a second answer (`continuesForCaller`).
+            if parser.head.status == 100 { exchange.continueRelayed = true }
             guard host.writeResponseHead(&parser, version: exchange.request.version, keepAlive: true, to: caller), caller.flush() else {
                 return .callerFailed
             }
