@@ -71,6 +71,7 @@ public final class BerthServer {
         let own = OwnListeners([proxyAddr, a.address])
         for w in all { w.ownListeners = own }
         Self.shareGenerations(all)
+        Self.shareForgottenShares(all)
         // At max-callers a worker with no caller of its own to close asks these (`Worker.findRoomElsewhere`).
         for w in all { w.peers = all.filter { $0 !== w }.map { PeerWorker(worker: $0) } }
         // Noted underneath the watch: libevent puts back the disposition it found when the watch is freed at the end
@@ -361,6 +362,25 @@ extension BerthServer {
                 for o in others {
                     let peer = o.worker
                     peer.waker.post { peer.manager.generationHeard(token, stamp: stamp, at: endpoint, now: MonotonicClock.now()) }
+                }
+            }
+        }
+    }
+}
+
+extension BerthServer {
+    /// With several workers, the counts of an upstream's share one of them forgot are offered to the others on their
+    /// own loops; the first that still knows the upstream takes them (`PoolManager.takeShare`), so the upstream's
+    /// counters do not go down while it is served (adv11).
+    static func shareForgottenShares(_ all: [Worker]) {
+        guard all.count > 1 else { return }
+        for w in all {
+            let others = all.filter { $0 !== w }.map(WorkerRef.init)
+            w.manager.shareForgotten = { key, counts in
+                let claim = ShareClaim()
+                for o in others {
+                    let peer = o.worker
+                    peer.waker.post { peer.manager.takeShare(key, counts, claim: claim) }
                 }
             }
         }

@@ -139,9 +139,17 @@ func plural(_ o: [String: Any], _ key: String, _ noun: String) -> String {
     return "\(n) \(noun)\(n == 1 ? "" : "s")"
 }
 
-/// A JSON number as an Int when it is one exactly (nil for 1.5, 1e300 or a string).
+/// Whether `n` is a JSON true or false: JSONSerialization hands booleans over as NSNumbers of a class of their own,
+/// and `description` printed them as 0 and 1 (`frozen 0`, `unwatched 1`), read as counts (adv11). `as? Bool` cannot
+/// tell: it takes the numbers 0 and 1 too.
+func ctlIsBoolean(_ n: NSNumber) -> Bool { type(of: n) == ctlBooleanClass }
+
+/// The class JSONSerialization's true and false have.
+private let ctlBooleanClass: NSNumber.Type = type(of: NSNumber(value: true))
+
+/// A JSON number as an Int when it is one exactly (nil for 1.5, 1e300 or a string, true or false).
 func ctlInteger(_ value: Any?) -> Int? {
-    guard let n = value as? NSNumber else { return nil }
+    guard let n = value as? NSNumber, !ctlIsBoolean(n) else { return nil }
     if let i = Int(exactly: n) { return i }
     return nil
 }
@@ -154,12 +162,12 @@ func summary(_ o: [String: Any], skipping: Set<String>) -> String {
 
 /// Reads of a JSON answer's fields as text or numbers.
 extension Dictionary where Key == String, Value == Any {
-    /// A field as text ("-" when absent or null).
+    /// A field as text ("-" when absent or null; JSON's true and false as those words).
     func text(_ key: String) -> String {
         switch self[key] {
         case nil, is NSNull: return "-"
         case let s as String: return s
-        case let n as NSNumber: return n.description
+        case let n as NSNumber: return ctlIsBoolean(n) ? (n.boolValue ? "true" : "false") : n.description
         case let v?: return "\(v)"
         }
     }

@@ -7,7 +7,7 @@ struct CtlStats: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stats", abstract: "Show pools, counters and latency: every upstream as a table, or one in detail.")
 
-    @Argument(help: ArgumentHelp("Only this upstream, shown in detail.", valueName: "host:port")) var upstream: String?
+    @Argument(help: ArgumentHelp("Only this upstream, shown in detail (each of its pools).", valueName: "host:port")) var upstream: String?
     @OptionGroup var options: CtlOptions
 
     /// Sends GET /stats and prints the overview, one upstream's detail, or the JSON.
@@ -16,7 +16,11 @@ struct CtlStats: ParsableCommand {
             let answer = try options.client().json("GET", ctlPath("/stats", [("upstream", upstream)]))
             options.output(answer) { doc in
                 let ups = doc["upstreams"] as? [[String: Any]] ?? []
-                if upstream != nil, let one = ups.first { return CtlStatsView.detail(one).joined(separator: "\n") }
+                // Every pool berth answers for the endpoint (plain and TLS, `fn` and `fn.`): the first alone hid the
+                // one the traffic went through (adv11).
+                if upstream != nil, !ups.isEmpty {
+                    return ups.map { CtlStatsView.detail($0).joined(separator: "\n") }.joined(separator: "\n\n")
+                }
                 var lines = CtlStatsView.header(doc) + [""]
                 lines += ups.isEmpty ? ["no upstreams yet"] : CtlStatsView.table(ups, rates: nil).lines()
                 return lines.joined(separator: "\n")

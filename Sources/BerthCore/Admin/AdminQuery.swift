@@ -28,14 +28,18 @@ struct AdminQuery {
         }
     }
 
-    /// `upstream=HOST:PORT` in canonical form.
+    /// `upstream=HOST:PORT` in canonical form. `https://HOST:PORT`, the name /stats, /metrics, the status page and
+    /// `berth ctl stats` give a TLS pool, names the same endpoint: the page's buttons send the row's name, and every
+    /// one of them was a 400 on a TLS row (adv11). The commands act on every pool of the endpoint either way.
     func upstream(required: Bool) throws(AdminError) -> PoolKey? {
-        guard let text = values["upstream"] else {
+        guard let given = values["upstream"] else {
             if required { throw .bad("missing upstream=HOST:PORT") }
             return nil
         }
+        let tlsPrefix = "https://"
+        let text = given.lowercased().hasPrefix(tlsPrefix) ? String(given.dropFirst(tlsPrefix.count)) : given
         guard let key = PoolKey(parsing: text) else {
-            throw .bad("upstream must be HOST:PORT with a port in 1-65535, IPv6 in brackets (got \(text))")
+            throw .bad("upstream must be HOST:PORT with a port in 1-65535, IPv6 in brackets (got \(given))")
         }
         // What the proxy refuses to route to, the admin refuses to name: no entry for a destination no request reaches.
         if let why = key.refusal { throw .bad("upstream: \(why)") }

@@ -35,6 +35,14 @@ struct Histogram: Sendable {
         count &+= other.count
     }
 
+    /// Takes away what `merge` of `other` added (a share moved between workers, `PoolManager.takeShare`).
+    mutating func subtract(_ other: borrowing Histogram) {
+        let o = other.counts.span
+        for i in counts.indices { counts[i] &-= o[i] }
+        sum &-= other.sum
+        count &-= other.count
+    }
+
     /// The bucket upper bound under which fraction `q` of observations fall, in nanoseconds; nil when empty.
     func quantile(_ q: Double) -> Nanos? {
         guard count > 0 else { return nil }

@@ -112,6 +112,14 @@ struct UpstreamCounters: Sendable {
         for i in labelled.indices { labelled[i] &+= ol[i] }
         for i in latencies.indices { latencies[i].merge(oh[i]) }
     }
+
+    /// Takes away what `merge` of `o` added (wrapping, as `merge` adds): a share moved between workers.
+    mutating func subtract(_ o: borrowing UpstreamCounters) {
+        let oc = o.counts.span, ol = o.labelled.span, oh = o.latencies.span
+        for i in counts.indices { counts[i] &-= oc[i] }
+        for i in labelled.indices { labelled[i] &-= ol[i] }
+        for i in latencies.indices { latencies[i].subtract(oh[i]) }
+    }
 }
 
 extension CloseReason {

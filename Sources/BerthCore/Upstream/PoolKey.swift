@@ -21,10 +21,11 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
     /// trailing dot stays: `example.` is the absolute name, resolved without the resolver's search domains, and
     /// `example` may resolve elsewhere (`example.corp`), so they are two upstreams that never share a connection. Both
     /// meet the destination settings and allow rules of `example` (`matchHost`), as the configuration writes names
-    /// without the dot.
+    /// without the dot. A dotted quad's trailing dot goes (`isDottedQuadWithDot`): `127.0.0.1.` is 127.0.0.1.
     init(host: String, port: Int, tls: TLSSettings? = nil) {
         var h = host.lowercased()
         if h.utf8.contains(UInt8(ascii: ":")) { h = PoolKey.canonicalIPv6(h) ?? (h.hasPrefix("[") ? h : "[\(h)]") }
+        if PoolKey.isDottedQuadWithDot(h) { h.removeLast() }
         self.host = h
         self.port = port
         self.secured = tls.map(SecuredBy.interned)
@@ -50,6 +51,19 @@ struct PoolKey: Hashable, Sendable, CustomStringConvertible {
             guard inet_ntop(AF_INET6, b.baseAddress, &out, socklen_t(out.count)) != nil else { return nil }
             return "[" + String(cString: out) + "]"
         }
+    }
+
+    /// Whether `host` is a dotted quad with a trailing dot (`127.0.0.1.`): berth's resolver, its allow rules and curl
+    /// read it as the address, as WHATWG's URL parser does, so it is that address's upstream and not a name's. As a
+    /// name of its own, a `/pause` of `127.0.0.1:P` left `127.0.0.1.:P` sending to the frozen container (adv11, the
+    /// class of items 33 and 152). Only a name that starts with a digit and ends with a dot reaches the C call.
+    static func isDottedQuadWithDot(_ host: String) -> Bool {
+        let utf8 = host.utf8
+        guard utf8.count > 1, utf8.last == UInt8(ascii: "."), let first = utf8.first, first >= 0x30 && first <= 0x39 else {
+            return false
+        }
+        var address = in_addr()
+        return inet_pton(AF_INET, String(host.dropLast()), &address) == 1
     }
 
     /// Whether the host is an absolute name (`example.`): resolved as it is, without search domains.

@@ -1,4 +1,5 @@
 // The orchestrator's commands on the pools: pause, resume, evict, forget, and the shutdown and reload sweeps.
+import HTTP1
 import EventLoop
 
 extension PoolManager {
@@ -171,7 +172,32 @@ extension PoolManager {
             if newContexts != nil { pool.tls?.refresh(key: pool.key, from: contexts) }
             pool.settings = routeSettings(for: pool.key)
         }
+        retireSupersededTLSPools()
         setLimits(maxTotal: newSettings.maxTotal) { ($0.settings.maxPerRoute, $0.settings.maxPending) }
+    }
+
+    /// TLS pools no request reaches under the settings now in force (a reload changed their destination's `tls`):
+    /// new requests go to a pool of the new settings, named `https://HOST:PORT` as the old one is, and the old one
+    /// stayed until its idle connections timed out and ten quiet minutes passed, so /metrics exposed each of its
+    /// series twice with different values (duplicate samples, which Prometheus drops one of at each scrape) and
+    /// /stats listed two rows of one name (adv11). Each is retired as `/evict?forget=true` would: its idle
+    /// connections, never handed out again, close now (`evicted`), and its entry goes when its last busy one ends,
+    /// its counts kept in the totals. A paused or watched one stays: forgetting it would forget the pause.
+    private func retireSupersededTLSPools() {
+        let superseded = pools.values.filter { pool in
+            guard pool.key.tls != nil, !pool.forgotten else { return false }
+            let plain = pool.key.plain
+            var routed = [RouteTarget.resolve(plain, settings: settings), RouteTarget.secure(plain, settings: settings)]
+            // A port-less http:// request that its destination upgrades goes to 443 (`RouteTarget.key`).
+            if plain.port == RouteTarget.Scheme.https.defaultPort {
+                routed.append(RouteTarget.key(.http, Authority(host: plain.host, port: nil), settings: settings))
+            }
+            return !routed.contains(pool.key) && !pool.state.isPaused && freezer?.info(pool.key) == nil
+        }
+        for pool in superseded {
+            _ = closeIdle(pool, idleFor: nil, now: 0, reason: .evicted, bulk: false)
+            forget(pool.key)
+        }
     }
 
     /// Grants to `pool`'s waiters made before it paused and not delivered yet (a turn's budget ran out): their

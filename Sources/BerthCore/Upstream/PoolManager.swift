@@ -11,20 +11,17 @@ import EventLoop
 final class PoolManager {
     /// What a request that asked for a connection does now.
     enum Acquire: ~Copyable {
-        case reuse(UpstreamLease)
-        case connect(ConnectTicket)
-        case wait, reject(ErrorCause)
+        case reuse(UpstreamLease), connect(ConnectTicket), wait, reject(ErrorCause)
     }
 
     let base: EventBase
     var settings: ManagerSettings
     /// The one owner of every count, idle list and queue.
     private(set) var ledger: UpstreamLedger
-    /// The pools by name.
-    private(set) var pools: [PoolKey: Upstream] = [:]
-    /// Counters of forgotten upstreams, so totals never go backwards.
-    private(set) var forgottenTotals = UpstreamCounters()
-    /// Pause counts of forgotten upstreams, likewise.
+    private(set) var pools: [PoolKey: Upstream] = [:]  // by name
+    /// Counters of forgotten upstreams, so totals never go backwards; less the shares others took (`takeShare`).
+    var forgottenTotals = UpstreamCounters()
+    /// Pause counts of forgotten upstreams.
     private(set) var forgottenPauses = PauseCounts()
     /// The freezer watch, made with the first watch (PoolManager+Freezer.swift).
     var freezer: FreezerWatcher?
@@ -43,12 +40,13 @@ final class PoolManager {
     var watchDescriptors: DescriptorPlaces?
     /// The TLS contexts new TLS pools take theirs from; a reload brings a new set.
     var contexts: TLSContexts
-    /// Tells the other workers that a request here made a new generation current at an endpoint (set by `Server`).
+    /// Tells the other workers a request here made a new generation current at an endpoint (set by `Server`).
     var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
+    /// Hands the counts of a share this worker forgot to a worker that still knows its upstream (set by `Server`).
+    var shareForgotten: ((PoolKey, UpstreamCounters) -> Void)?
     /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
     var noRoomUntil: Nanos = 0
-    /// How long that is: short enough that an upstream freed meanwhile is soon found, long enough that a flood
-    /// costs one scan per interval.
+    /// Short enough that an upstream freed meanwhile is soon found, long enough that a flood costs a scan per interval.
     static let noRoomRetry: Nanos = 100_000_000
 
     init(base: EventBase, settings: ManagerSettings, contexts: TLSContexts = TLSContexts()) {
@@ -384,7 +382,8 @@ final class PoolManager {
         slotsFreed(nil)
     }
 
-    /// Drops `key`'s entry from the table once the ledger agrees it is empty.
+    /// Drops `key`'s entry once the ledger agrees it is empty; its counts go to the totals, and to another worker's
+    /// share of the upstream when one takes them (`shareForgotten`, `takeShare`).
     func dropEntry(_ pool: Upstream) -> Bool {
         // Read before the slot goes: the ledger holds the pause counts.
         let pauses = ledger[pool.slot].holds.counts
@@ -395,6 +394,7 @@ final class PoolManager {
         if !forgetting.isEmpty { forgetting.removeAll { $0 === pool } }
         pools[pool.key] = nil
         entryDropped(pool.key)
+        if let shareForgotten, pool.counters.carriedTraffic { shareForgotten(pool.key, pool.counters) }
         return true
     }
 }
