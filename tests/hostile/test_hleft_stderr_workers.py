@@ -3,7 +3,7 @@
 `StderrWriter` polls stderr and writes a line only when the poll says it takes bytes: a pipe with a free page takes a
 line of up to PIPE_BUF at once. With --workers N each worker did so on its own, and the page one worker's poll saw
 could be taken by another worker's line before its write: that write then slept in the kernel until the log reader
-read, the worker's loop and all its callers with it (seen without help: a worker asleep in write(2) in 3 of 4 runs
+read, the worker's loop and all its callers with it (seen without help: a worker asleep in write(2) in 2 of 2 runs
 of a slowly read pipe). The poll and write are one step across the process now. A preloaded `poll` that sleeps 20 ms
 after finding stderr writable widens the gap so that every freed page is raced for."""
 import glob
