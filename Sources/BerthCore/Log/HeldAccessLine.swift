@@ -15,7 +15,7 @@ struct HeldAccessLine {
     /// The request's start, for `total_ms` when the line is written.
     var startedAt: Nanos = 0
 
-    /// Renders the line of `exchange` (ended at `now`) and keeps it; the bytes' memory is kept for the next one.
+    /// Renders the line of `exchange` (ended at `now`) and keeps it until it is written.
     mutating func hold(_ exchange: borrowing Exchange, now: Nanos, format: LogFormat, label: String,
                        using w: inout AccessLineWriter) {
         w.begin(format, label: label)

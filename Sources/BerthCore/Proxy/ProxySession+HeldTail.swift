@@ -38,6 +38,7 @@ extension ProxySession {
         tail.owed = false
         tail.pool = nil
         worker.writeHeldLine(tail.line, cut: nil)
+        tail.line.bytes = []
     }
 
     /// The connection closes with part of the owed answer still in berth (the caller idle timeout, the drain's end,
@@ -53,5 +54,7 @@ extension ProxySession {
         }
         tail.pool = nil
         worker.writeHeldLine(tail.line, cut: tail.cause ?? .responseTruncated)
+        // Its memory goes too: an idle caller keeps a few KiB (`HeadBuffers`), not a line for each that once lagged.
+        tail.line.bytes = []
     }
 }
