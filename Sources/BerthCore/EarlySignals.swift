@@ -11,15 +11,18 @@ private let earlySignals = Atomic<UInt64>(0)
 /// it by the signal instead of a drain and exit 0. `hold` notes them from the start of `berth`'s run instead;
 /// `handOver` sends the noted ones again once the watch is there, which then treats them as it treats any.
 public enum EarlySignals {
-    /// The signals held: a reload, and the stops (SIGQUIT is nginx's graceful stop, and drains as SIGTERM does).
-    static let held: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGQUIT]
+    /// The signals held: a reload, and the stops (SIGQUIT is nginx's graceful stop, and drains as SIGTERM does;
+    /// SIGXCPU, the kernel's warning at the soft RLIMIT_CPU before the hard limit's SIGKILL, drains too, and berth
+    /// then exits as a failure: `BerthServer.handleSignal`).
+    static let held: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGXCPU]
 
     /// Ignored for the proxy's whole life: nginx's reopen-logs (USR1) and binary upgrade (USR2), sent by a copied
     /// logrotate `postrotate` or an operator's habit, ended berth by their default action, its accepted requests cut.
     /// berth writes its logs to stdout and stderr, so there is nothing to reopen. SIGXFSZ too, as Apache httpd and
     /// PostgreSQL ignore it: a stderr file at RLIMIT_FSIZE raised it on the next log line and its default action
-    /// killed berth; ignored, the write fails (EFBIG) and `StderrWriter` drops the line.
-    static let ignored: [Int32] = [SIGUSR1, SIGUSR2, SIGXFSZ]
+    /// killed berth; ignored, the write fails (EFBIG) and `StderrWriter` drops the line. SIGALRM too: berth sets no
+    /// alarm, so one is a stray (a tool's `kill -ALRM`), which nginx catches and goes on from.
+    static let ignored: [Int32] = [SIGUSR1, SIGUSR2, SIGXFSZ, SIGALRM]
 
     /// Notes the held signals from now on instead of acting on them. The executable blocked them before its
     /// libraries' initializers ran (Sources/CEarlySignals); unblocked once the handler is in, one sent meanwhile is

@@ -21,6 +21,8 @@ public final class BerthServer {
     /// Workers still draining after SIGTERM; nil before it. Counted on worker 0's loop, which carries the admin
     /// listener and stops last, so /readyz answers `draining` for as long as any worker drains.
     private var draining: Int?
+    /// What `run()` returns: 0, or 128 + SIGXCPU once the CPU time limit's warning stopped berth.
+    private var exitStatus: Int32 = 0
     /// A reload asked for and not yet run (`queueReload`).
     private var reloadQueued = false
     /// A reload's freezer watches not yet taken back or settled on every worker (`takeBackWatches`): the next reload
@@ -110,7 +112,7 @@ public final class BerthServer {
         signals.removeAll()
         for w in all { w.teardown() }
         workers = []
-        return 0
+        return exitStatus
     }
 
     /// Opens the proxy listener on every worker and returns its address. TCP: each worker has its own listening
@@ -145,6 +147,12 @@ public final class BerthServer {
         switch sig {
         case SIGHUP:
             queueReload()
+        case SIGXCPU where exitStatus == 0:
+            // Repeated each second past the soft limit: said once. The drain serves what it can before the hard
+            // limit's SIGKILL; the exit is a failure, so a supervisor that restarts on one (Restart=on-failure) does.
+            logger.warning("CPU time limit reached (RLIMIT_CPU soft limit): draining, then exiting with 152")
+            exitStatus = 128 + SIGXCPU
+            fallthrough
         default:
             guard draining == nil else { return }
             logger.info("shutting down", metadata: ["signal": "\(sig)", "drain": "\(configuration.timeouts.drain)"])

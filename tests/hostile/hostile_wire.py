@@ -3,6 +3,8 @@ import socket
 import threading
 import time
 
+from berthkit import Berth
+
 
 def connect(addr, timeout=5.0):
     """A raw TCP (host, port) or Unix (path) connection with `timeout` on every call."""
@@ -156,3 +158,55 @@ def answer_with_fin_then_read_on(conn, answer, read_for=1):
         conn.read_request()
     except (OSError, EOFError):
         pass
+
+
+class OneConnectionOrigin:
+    """A CONNECT target: accepts one connection and runs `serve(conn, self)` on it (a 20 s timeout on its reads);
+    `ended` and `got` are the serve's to fill, `done` is set when it returns. The tunnel tests of items 162 and 167."""
+
+    def __init__(self, serve):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.port = self.listener.getsockname()[1]
+        self.hostport = f"127.0.0.1:{self.port}"
+        self.ended = None
+        self.got = b""
+        self.done = threading.Event()
+
+        def run():
+            conn, _ = self.listener.accept()
+            conn.settimeout(20)
+            try:
+                serve(conn, self)
+            finally:
+                self.done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def close(self):
+        self.listener.close()
+
+
+def read_until_end(conn, origin):
+    """A serve step: reads `conn` until its end, keeping the bytes in `origin.got` and how it ended in
+    `origin.ended` ('fin', 'reset', or the error), then closes it."""
+    try:
+        while True:
+            chunk = conn.recv(65536)
+            if not chunk:
+                origin.ended = "fin"
+                return
+            origin.got += chunk
+    except ConnectionResetError:
+        origin.ended = "reset"
+    except OSError as e:
+        origin.ended = repr(e)
+    finally:
+        conn.close()
+
+
+def tunnel_berth(origin, *flags):
+    """A berth whose CONNECT may reach `origin`'s port (the tunnel tests' one setup), with `flags` added."""
+    return Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+                  "--connect-port", str(origin.port), *flags])

@@ -6,53 +6,28 @@ body, or one over TLS to a client that takes a missing close_notify for an end, 
 cut at 1,000 bytes as whole, and the origin read the caller's upload as ended. berth cut it, as item 160 resets a
 response it cuts: both sides now get a reset."""
 import signal
-import socket
-import threading
 import time
 
-from berthkit import Berth, open_tunnel
-from hostile_wire import read_to_end
+from berthkit import open_tunnel
+from hostile_wire import OneConnectionOrigin, read_to_end, read_until_end, tunnel_berth
 
 
-class HoldingOrigin:
-    """Accepts one connection, reads the request, sends `answer` and holds; `ended` says how its read ended."""
-
-    def __init__(self, answer):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(4)
-        self.port = self.listener.getsockname()[1]
-        self.hostport = f"127.0.0.1:{self.port}"
-        self.ended = None
-        self.done = threading.Event()
-
-        def serve():
-            conn, _ = self.listener.accept()
-            conn.settimeout(20)
-            try:
-                conn.recv(65536)
-                conn.sendall(answer)
-                while conn.recv(65536):
-                    pass
-                self.ended = "fin"
-            except ConnectionResetError:
-                self.ended = "reset"
-            except OSError as e:
-                self.ended = repr(e)
-            finally:
-                conn.close()
-                self.done.set()
-
-        threading.Thread(target=serve, daemon=True).start()
-
-    def close(self):
-        self.listener.close()
+def holding(answer):
+    """Reads the request, sends `answer` and holds, reading until the connection ends (how: `ended`)."""
+    def serve(conn, o):
+        try:
+            conn.recv(65536)
+            conn.sendall(answer)
+        except OSError as e:
+            o.ended = "reset" if isinstance(e, ConnectionResetError) else repr(e)
+            return conn.close()
+        read_until_end(conn, o)
+    return serve
 
 
 def test_a_tunnel_cut_by_the_drain_timeout_is_reset_both_ways():
-    origin = HoldingOrigin(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 1000)
-    b = Berth(["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-               "--connect-port", str(origin.port), "--drain-timeout", "1s", "--caller-idle-timeout", "30s"])
+    origin = OneConnectionOrigin(holding(b"HTTP/1.0 200 OK\r\n\r\n" + b"x" * 1000))
+    b = tunnel_berth(origin, "--drain-timeout", "1s", "--caller-idle-timeout", "30s")
     try:
         caller = open_tunnel(b, origin)
         caller.sendall(f"GET /x HTTP/1.0\r\nHost: {origin.hostport}\r\n\r\n".encode())

@@ -7,46 +7,16 @@ the middle of an upload left the origin reading the upload as ended. Each now ge
 sent its FIN finished that direction: its bytes still end with a FIN when it fails later."""
 import socket
 import struct
-import threading
 import time
 
-from berthkit import Berth, open_tunnel
-from hostile_wire import read_to_end
-
-FLAGS = ["--profile", "same-region-failover", "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"]
+from berthkit import open_tunnel
+from hostile_wire import OneConnectionOrigin, read_to_end, read_until_end, tunnel_berth
 
 
 def reset(sock):
     """Closes `sock` with a reset (SO_LINGER 0)."""
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     sock.close()
-
-
-class Origin:
-    """Accepts one connection and runs `serve(conn, self)` on it."""
-
-    def __init__(self, serve):
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(4)
-        self.port = self.listener.getsockname()[1]
-        self.hostport = f"127.0.0.1:{self.port}"
-        self.ended = None
-        self.got = b""
-        self.done = threading.Event()
-
-        def run():
-            conn, _ = self.listener.accept()
-            conn.settimeout(20)
-            try:
-                serve(conn, self)
-            finally:
-                self.done.set()
-
-        threading.Thread(target=run, daemon=True).start()
-
-    def close(self):
-        self.listener.close()
 
 
 def test_an_origin_reset_mid_answer_resets_the_caller():
@@ -56,8 +26,8 @@ def test_an_origin_reset_mid_answer_resets_the_caller():
         time.sleep(0.3)
         reset(conn)
 
-    origin = Origin(serve)
-    b = Berth([*FLAGS, "--connect-port", str(origin.port)])
+    origin = OneConnectionOrigin(serve)
+    b = tunnel_berth(origin)
     try:
         caller = open_tunnel(b, origin)
         caller.sendall(b"GET /x HTTP/1.0\r\n\r\n")
@@ -70,23 +40,8 @@ def test_an_origin_reset_mid_answer_resets_the_caller():
 
 
 def test_a_caller_reset_mid_upload_resets_the_origin():
-    def serve(conn, o):
-        try:
-            while True:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    o.ended = "fin"
-                    return
-                o.got += chunk
-        except ConnectionResetError:
-            o.ended = "reset"
-        except OSError as e:
-            o.ended = repr(e)
-        finally:
-            conn.close()
-
-    origin = Origin(serve)
-    b = Berth([*FLAGS, "--connect-port", str(origin.port)])
+    origin = OneConnectionOrigin(read_until_end)
+    b = tunnel_berth(origin)
     try:
         caller = open_tunnel(b, origin)
         caller.sendall(b"POST /up HTTP/1.0\r\n\r\n" + b"y" * 1000)
@@ -111,8 +66,8 @@ def test_an_origin_that_finished_its_answer_then_reset_still_ends_it_with_a_fin(
         time.sleep(0.3)
         reset(conn)
 
-    origin = Origin(serve)
-    b = Berth([*FLAGS, "--connect-port", str(origin.port)])
+    origin = OneConnectionOrigin(serve)
+    b = tunnel_berth(origin)
     try:
         caller = open_tunnel(b, origin)
         caller.sendall(b"GET /x HTTP/1.0\r\n\r\n")

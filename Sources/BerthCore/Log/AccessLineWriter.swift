@@ -10,6 +10,11 @@ struct AccessLineWriter: ~Copyable {
     private var json = false
     private var first = true
     private var listEmpty = true
+    /// Where the `ts` value's characters are in the line (`begin`), for a held line's marks (`HeldAccessLine`).
+    private(set) var timestampAt = 0..<0
+
+    /// How many bytes the line has so far: where the next value starts, for a held line's marks.
+    var position: Int { out.count }
 
     /// Longest value taken from the request that is written whole; a longer one is cut there and ends in `...`.
     static let valueCap = 256
@@ -23,7 +28,9 @@ struct AccessLineWriter: ~Copyable {
         name("ts")
         // Digits, `-`, `:`, `.`, `T` and `Z`: bare in logfmt, as the other log lines write it.
         if json { out.put(UInt8(ascii: "\"")) }
+        let start = out.count
         LogTimestamp.write(into: &out)
+        timestampAt = start..<out.count
         if json { out.put(UInt8(ascii: "\"")) }
         name("level")
         text("info")
@@ -39,6 +46,25 @@ struct AccessLineWriter: ~Copyable {
         out.put(10)
         return out.withBytes(body)
     }
+
+    /// Starts a line again from bytes rendered before (`HeldAccessLine`): the format's escaping, nothing written yet.
+    mutating func restart(_ format: LogFormat) {
+        out.removeAll()
+        json = format == .json
+        first = false
+    }
+
+    /// Bytes of a line rendered before, as they are.
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        guard let p = bytes.baseAddress, bytes.count > 0 else { return }
+        out.put(p.assumingMemoryBound(to: UInt8.self), bytes.count)
+    }
+
+    /// The wall-clock time now, as `begin` writes it.
+    mutating func timestamp() { LogTimestamp.write(into: &out) }
+
+    /// A restarted line is whole (its end came with the held bytes): `body` gets it.
+    func finish<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { out.withBytes(body) }
 
     /// The next field's name.
     mutating func name(_ n: String) {

@@ -6,7 +6,7 @@ import Glibc
 /// Foundation's FileHandle turns into a trap). A log line is worth less than the requests, so one that stderr cannot
 /// take at once is dropped. SIGPIPE is ignored by `BerthServer.run`.
 public enum StderrWriter {
-    /// Writes `line` to fd 2 as far as it goes now: each write(2) only after poll(2) says stderr takes bytes, and of
+    /// Writes `line` to fd 2 as far as it goes now: each write(2) only when stderr takes bytes (`StderrTarget`), and of
     /// at most PIPE_BUF bytes, and the rest of the line is dropped at the first refusal. A pipe with room (a free
     /// page) takes PIPE_BUF bytes at once; more could wait in write(2) for the reader (stderr is a blocking file
     /// that berth shares, so it stays blocking), so a longer line goes in pieces. Lines are made to fit
@@ -15,12 +15,8 @@ public enum StderrWriter {
         guard var p = line.baseAddress else { return }
         var left = line.count
         while left > 0 {
-            var ready = pollfd(fd: 2, events: Int16(POLLOUT), revents: 0)
-            let polled = poll(&ready, 1, 0)
-            if polled < 0 && errno == EINTR { continue }
-            guard polled == 1, ready.revents & Int16(POLLOUT) != 0 else { return }
-            let n = Glibc.write(2, p, min(left, Int(PIPE_BUF)))
-            if n < 0 && errno == EINTR { continue }
+            // Never waits, even for room another worker took (`StderrTarget`).
+            let n = StderrTarget.write(p, left)
             guard n > 0 else { return }
             p += n
             left -= n

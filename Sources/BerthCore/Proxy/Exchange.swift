@@ -5,8 +5,8 @@ import EventLoop
 /// Per-request state of a proxy session: the request, where both bodies stand, and the facts its end is judged by.
 struct Exchange {
     var request = RequestHead()
-    /// The upstream it goes to: a key set here (a CONNECT target, named before its pool is found so that the answers
-    /// before then can name it), else the pool's. A request's is read from its pool, not stored: a stored copy
+    /// The upstream it goes to, once routed (the access log's `upstream`; none for a request refused before): a key
+    /// set here (a CONNECT target, named with its tunnel pool), else the pool's. A request's is read from its pool, not stored: a stored copy
     /// retained and released the key's two strings and its reference per request.
     var key: PoolKey? {
         get { namedKey ?? pool?.key }

@@ -36,7 +36,10 @@ extension ProxySession {
         if closeAfter {
             // A head that was read is a request, and gets its line (a refused CONNECT, say); a head that never
             // completed (bad bytes, a header timeout) has no request to describe.
-            if headRead { worker.accessLog(self) }
+            if headRead {
+                _ = caller.flush()
+                logAnswerEnd()
+            }
             return closeAfterFlush()
         }
         endExchange(keepCaller: keep)
@@ -78,10 +81,8 @@ extension ProxySession {
                 cutResponse(upstream == .shutdown ? .shuttingDown : .responseTruncated)
             }
         } else if caller.pendingOutput > 0 {
-            // Its answer, logged when its end was relayed, is whole in berth: only the caller's copy is cut.
+            // Its answer is whole in berth, only the caller's copy is cut: `close()` says so (`tailCut`).
             resetsCaller = true
-            exchange.pool?.counters.countFailure(.responseTruncated)
-            worker.counters.countFailure(.responseTruncated)
         }
         close()
     }
@@ -90,9 +91,10 @@ extension ProxySession {
     /// exchange is cleared for what comes next. The next head, if already buffered, is started by `drive()` when the
     /// current event returns, not from here.
     func endExchange(keepCaller: Bool) {
-        worker.accessLog(self)
         giveBackReplay()
-        guard caller.flush() else { return close() }
+        let flushed = caller.flush()
+        logAnswerEnd()
+        guard flushed else { return close() }
         // During a drain an answer that went out keep-alive (its head left before the drain began) cannot say it is
         // the last: a request already pipelined behind it is served too, and its answer, made in the drain, carries
         // `Connection: close` (HAProxy at a soft stop does the same). With none buffered the caller closes now.
@@ -157,6 +159,7 @@ extension ProxySession {
         lingerDrainsBody = bodyComing && lingerLeft > 0 && !callersFault
         // A failed flush leaves nothing worth waiting for.
         let left = caller.pendingOutput > 0 && caller.flush() && caller.pendingOutput > 0
+        if !left { tailLeft() }
         switch machine.closing(outputPending: left, idleTimeout: worker.settings.callerIdleTimeout) {
         case .now: lingerOrClose()
         case .afterFlush(let timer): apply(timer)
@@ -298,6 +301,7 @@ extension ProxySession {
         // tail of an answer whose upstream had finished: a FIN after them would pass for the end.
         if case .streaming = exchange.response, !exchange.callerFramingShowsCut { resetsCaller = true }
         if caller.pendingOutput > 0 { resetsCaller = true }
+        tailCut()
         caller.close(reset: resetsCaller)
         worker.sessionEnded(self)
     }

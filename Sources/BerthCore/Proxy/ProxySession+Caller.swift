@@ -71,6 +71,8 @@ extension ProxySession {
 
     /// The caller's output drained: a closing session closes, an exchange relays on, a session between heads reads.
     func callerDrained() {
+        // An owed answer's tail is all in the kernel now (or the socket failed: then it waits for the close).
+        if _slowPath(tail.owed) { tailLeft() }
         switch machine.phase {
         case .closing:
             lingerOrClose()

@@ -47,7 +47,8 @@ extension ProxySession {
         guard caller.writeInPlace({ HeadSerializer.writeLocalResponse(response, reserve: $0) }) else { return close() }
         if !body.isEmpty { caller.write(body) }
         if closeAfter {
-            worker.accessLog(self)
+            _ = caller.flush()
+            logAnswerEnd()
             return closeAfterFlush()
         }
         endExchange(keepCaller: keep)

@@ -16,7 +16,6 @@ extension ProxySession: TunnelOwner {
     /// so a tunnel waits, is refused or is held by a pause under the same limits (max-total, max-per-route,
     /// max-pending, the acquire timeout) and holds its slot until it ends.
     func beginTunnel(_ key: PoolKey, now: Nanos) {
-        exchange.key = key
         // After the 200 the byte stream is no longer HTTP: a CONNECT berth refuses leaves none to reuse.
         if !key.isRoutable {
             return answer(.badRequest, detail: key.refusal ?? "\(key) names no destination", closeAfter: true)
@@ -28,6 +27,9 @@ extension ProxySession: TunnelOwner {
             let cap = manager.settings.maxUpstreams
             return answer(.tooManyUpstreams, detail: "berth knows max-upstreams (\(cap)) upstreams and none is idle enough to forget")
         }
+        // Named once routed, as a GET's upstream is its pool's: one refused above went nowhere, and its access line
+        // says `upstream=-` as a refused GET's does (its `target` names the destination for both).
+        exchange.key = key
         exchange.pool = pool
         if exchange.request.namesGeneration && !admitGeneration(pool) { return }
         acquire(allowReuse: false)

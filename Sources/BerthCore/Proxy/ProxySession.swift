@@ -53,6 +53,8 @@ final class ProxySession: ChannelDelegate {
     var headHeld = 0
     /// Its places in the worker's lists of idle callers and unfinished heads (`SessionList`).
     var links = SessionLinks()
+    /// An ended answer still partly in the caller's output: its access line and its cut (ProxySession+HeldTail.swift).
+    var tail = OwedTail()
 
     init(worker: Worker, fd: CInt) {
         self.worker = worker
@@ -197,8 +199,8 @@ final class ProxySession: ChannelDelegate {
         while machine.awaitingHead {
             // berth's own answers obey the relay's flow control: a caller that does not read them is not read, nor
             // are its buffered heads started, until its output drains (`callerDrained`); the idle timeout that
-            // runs meanwhile closes a caller that never reads.
-            guard caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
+            // runs meanwhile closes a caller that never reads. Nor while the last answer's tail waits (`OwedTail`).
+            guard !tail.owed, caller.pendingOutput <= worker.settings.highWater else { return caller.stopReading() }
             guard budget > 0 else {
                 // Many pipelined requests answered at once (errors, say): let the other connections run first (after
                 // the next poll: re-activated at once, this one ran again before any other socket was read, adv2).

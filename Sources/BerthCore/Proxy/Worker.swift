@@ -254,6 +254,19 @@ final class Worker: EventHandler {
         }
     }
 
+    /// Renders the session's exchange's line into `line` when the log is on, to be written once its answer has left
+    /// (`HeldAccessLine`).
+    func holdAccessLine(_ s: ProxySession, into line: inout HeldAccessLine) {
+        guard let format = settings.accessLog else { return line.bytes.removeAll(keepingCapacity: true) }
+        line.hold(s.exchange, now: now, format: format, label: logger.label, using: &accessLine)
+    }
+
+    /// Writes a held line now, `cut` as its `berth_error` if its answer never all left.
+    func writeHeldLine(_ line: borrowing HeldAccessLine, cut: ErrorCause?) {
+        guard settings.accessLog != nil, !line.bytes.isEmpty else { return }
+        line.written(cut: cut, now: now, using: &accessLine) { StderrWriter.write($0) }
+    }
+
     /// Stops accepting and closes idle callers and pooled connections; every request already accepted (in flight,
     /// queued for a connection, held by a pause) goes on being served, its caller closed after its response, for up
     /// to `drain`. `whenDrained` hears when that is over; the loop keeps running (the admin, other workers' commands)
