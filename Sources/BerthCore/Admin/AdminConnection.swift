@@ -49,6 +49,13 @@ final class AdminConnection: ChannelDelegate {
     /// A request is being answered (a `/pause?drain=` waits): such a connection is made room from last.
     var isAnswering: Bool { busy }
 
+    /// Not closed yet: a connection read out of turn to make room (`AdminServer`) may have closed meanwhile.
+    var isOpen: Bool { !closed }
+
+    /// Reads and serves what the client sent now, as its readable event would later in this pass: at the admin's
+    /// share, bytes waiting in the kernel show the connection is not silent (`AdminServer.quietest`).
+    func hearNow() { readable(channel) }
+
     func start() {
         channel.startReading()
         channel.setTimeout(idleTimeout)
