@@ -292,10 +292,12 @@ package final class Channel: EventHandler {
 
     /// The channel's one deadline (see LazyDeadline for the rules).
     private var deadline = LazyDeadline()
+    private var deadlineDeferred = false  // passed with input waiting, read first (`timerFired`)
 
     /// Sets the single deadline to `nanos` after `now`, replacing any earlier one. Hot paths pass their event's
     /// time (Worker.now) rather than read the clock again.
     package func setTimeout(_ nanos: Nanos, now: Nanos = MonotonicClock.now()) {
+        deadlineDeferred = false
         if case .arm(let after) = deadline.set(nanos, now: now) { timerEvent.add(after: after) }
     }
 
@@ -312,6 +314,13 @@ package final class Channel: EventHandler {
             timerEvent.add(after: after)
         case .timedOut:
             guard let owner = delegate else { return }
+            // Input waiting is read first, the deadline looked at a pass later (once): after SIGSTOP, EINTR (adv9).
+            if reading && !deadlineDeferred && Socket.hasInput(fd) {
+                deadlineDeferred = true
+                if case .arm(let after) = deadline.set(0, now: MonotonicClock.now()) { timerEvent.add(after: after) }
+                readEvent.activate()
+                return
+            }
             owner.channelTimedOut(self)
         }
     }

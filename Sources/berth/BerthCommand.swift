@@ -41,6 +41,8 @@ struct BerthCommand: ParsableCommand {
         LoggingSystem.bootstrap { label in
             StderrLogHandler(label: label, format: configuration.logFormat, logLevel: configuration.logLevel)
         }
+        // Lines stderr could not take are reported in the log once it takes lines again.
+        StderrWriter.reportLosses(json: configuration.logFormat == .json)
         let logger = Logger(label: "berth")
         logger.info("starting", metadata: [
             "version": "\(berthVersion)", "profile": "\(configuration.profile)", "workers": "\(configuration.workers)",

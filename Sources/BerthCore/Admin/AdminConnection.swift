@@ -19,6 +19,8 @@ final class AdminConnection: ChannelDelegate {
     /// The last answer said `Connection: close`: the connection ends once it is written.
     private var closing = false
     private var closed = false
+    /// The last answer is out and what the client still sends is read and dropped until this time (`linger`).
+    private var lingerEnds: Nanos?
     /// The request being answered came in HTTP/1.0: a kept answer says `Connection: keep-alive` (`LocalResponse`).
     private var http10Client = false
     /// Admin clients get a generous but finite idle time.
@@ -49,6 +51,13 @@ final class AdminConnection: ChannelDelegate {
     /// A request is being answered (a `/pause?drain=` waits): such a connection is made room from last.
     var isAnswering: Bool { busy }
 
+    /// Not closed yet: a connection read out of turn to make room (`AdminServer`) may have closed meanwhile.
+    var isOpen: Bool { !closed }
+
+    /// Reads and serves what the client sent now, as its readable event would later in this pass: at the admin's
+    /// share, bytes waiting in the kernel show the connection is not silent (`AdminServer.quietest`).
+    func hearNow() { readable(channel) }
+
     func start() {
         channel.startReading()
         channel.setTimeout(idleTimeout)
@@ -62,6 +71,7 @@ final class AdminConnection: ChannelDelegate {
     func channelReadable(_ ch: Channel) { admin.worker.holdingForAdmin { readable(ch) } }
 
     private func readable(_ ch: Channel) {
+        if lingerEnds != nil { return lingerRead(ch) }
         // A yield from `process` (scheduleRead) arrives here too, with requests already buffered: read only while
         // watching the socket and while what is buffered stays under the bound.
         if ch.reading && !inputEnded && ch.pendingInput <= maxBufferedInput {
@@ -193,7 +203,7 @@ final class AdminConnection: ChannelDelegate {
         if !keepAlive {
             closing = true
             channel.stopReading()
-            if channel.pendingOutput == 0 { close() }
+            if channel.pendingOutput == 0 { endAnswered() }
             return
         }
         armIdle()
@@ -254,7 +264,8 @@ final class AdminConnection: ChannelDelegate {
     func channelWritable(_ ch: Channel) { admin.worker.holdingForAdmin { writable(ch) } }
 
     private func writable(_ ch: Channel) {
-        if ch.writeError != 0 || closing { return close() }
+        if ch.writeError != 0 { return close() }
+        if closing { return endAnswered() }
         if sending != nil { return sendChunk() }
         process()
     }
@@ -279,11 +290,43 @@ final class AdminConnection: ChannelDelegate {
     /// One that has taken less in that time is not waiting on berth: it ends, and the answer held
     /// for it with it (nginx's send_timeout). Before, a large answer being handed over counted as berth's work.
     func channelTimedOut(_ ch: Channel) {
+        if lingerEnds != nil { return admin.worker.holdingForAdmin { close() } }
         if busy && sending == nil && ch.pendingOutput == 0 { return ch.setTimeout(idleTimeout) }
         let unacknowledged = ch.unacknowledgedOutput
         // Some progress, not a window update's trailing kilobytes: at least 64 KiB taken in the timeout (~1 KiB/s).
         if unacknowledged > 0 && unacknowledged <= unacknowledgedAtArm - AdminConnection.steadyReader { return armIdle() }
         admin.worker.holdingForAdmin { close() }
+    }
+
+    /// The last answer is out: the connection ends. While its client may still be sending (an error answered before
+    /// the request was read whole: a body over 1 MiB, a head over the limits; a request pipelined behind a close), a
+    /// close over unread bytes sends a reset, which broke the write of a client that reads only once its request is
+    /// written (Python's http.client), so it never saw the answer, or destroys the answer in its kernel (adv9). berth
+    /// sends its FIN and reads what comes away, until the client's FIN, `SessionMachine.lingerLimit` between reads
+    /// or `lingerTime` in all, as the proxy lingers (`ProxySession.linger`) and nginx's lingering close does.
+    private func endAnswered() {
+        guard !closed else { return }
+        guard !inputEnded, lingerEnds == nil else { return close() }
+        let now = MonotonicClock.now()
+        lingerEnds = now + SessionMachine.lingerTime
+        discard = 0
+        channel.discardInput()
+        channel.shutdownWrite()
+        channel.setTimeout(SessionMachine.lingerLimit, now: now)
+        channel.startReading()
+    }
+
+    /// One read of a lingering connection: dropped; the client's FIN, an error or the linger's end closes it.
+    private func lingerRead(_ ch: Channel) {
+        switch ch.read() {
+        case .data:
+            ch.discardInput()
+            let now = MonotonicClock.now()
+            guard let ends = lingerEnds, now < ends else { return close() }
+            ch.setTimeout(min(SessionMachine.lingerLimit, ends - now), now: now)
+        case .wouldBlock: break
+        case .eof, .failed: close()
+        }
     }
 
     func close() {

@@ -34,10 +34,31 @@ final class AdminServer {
     /// Out of descriptors with the reserve held by a connection: the admin connection the longest silent that is not
     /// answering closes, so that its descriptor goes to the one waiting (most likely the orchestrator's command).
     private func closeQuietestIdle() -> Bool {
-        guard let quietest = connections.values.filter({ !$0.isAnswering }).min(by: { $0.lastHeard < $1.lastHeard })
-        else { return false }
+        guard let quietest = quietest(answering: false, roomAt: nil) else { return false }
         quietest.close()
         return true
+    }
+
+    /// The admin connection that makes room: the one silent longest, an answering one only when `answering` allows
+    /// and no other may go. One whose client sent bytes berth has not read yet is not silent: its request waits in
+    /// the kernel (an orchestrator's command accepted in one burst with a flood of connections that send nothing
+    /// looked silent longest by berth's clock, and its close reset the command away, adv9). Such a one is read now,
+    /// as its readable event would read it later in this pass: a command is then answered or under way, a client that
+    /// sent half a head (a slowloris) is heard and makes room at a later turn. nil once fewer than `roomAt` are open
+    /// (an answer read so closed its connection), or when none may go. Off the hot path: at the admin's share only,
+    /// one FIONREAD per connection looked at.
+    private func quietest(answering: Bool, roomAt: Int?) -> AdminConnection? {
+        let order = connections.values.filter { answering || !$0.isAnswering }
+            .sorted { ($0.isAnswering ? 1 : 0, $0.lastHeard) < ($1.isAnswering ? 1 : 0, $1.lastHeard) }
+        for c in order where c.isOpen && !c.isAnswering {
+            guard Socket.queuedToRead(c.channel.fd) > 0 else { return c }
+            c.hearNow()
+            if let roomAt, connections.count < roomAt { return nil }
+        }
+        // Every one that was silent had bytes waiting and was heard: the one heard longest ago that is still not
+        // answering, else (a new connection at the share) the first answering one, as before.
+        let left = order.filter(\.isOpen)
+        return left.first { !$0.isAnswering } ?? (answering ? left.first : nil)
     }
 
     /// A new admin connection.
@@ -45,8 +66,8 @@ final class AdminServer {
         // The admin's share of descriptors (DescriptorBudget): past it, the connection the longest silent makes
         // room, so that held or abandoned connections (a reset mid-/stats, idle keep-alives) never lock the
         // orchestrator's probe out; the newest caller is the one most likely to be waiting for an answer.
-        if connections.count >= DescriptorBudget.adminConnections,
-           let quietest = connections.values.min(by: { ($0.isAnswering ? 1 : 0, $0.lastHeard) < ($1.isAnswering ? 1 : 0, $1.lastHeard) }) {
+        let share = DescriptorBudget.adminConnections
+        if connections.count >= share, let quietest = quietest(answering: true, roomAt: share) {
             quietest.close()
         }
         let c = AdminConnection(admin: self, fd: fd)
