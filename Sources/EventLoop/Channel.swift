@@ -234,24 +234,9 @@ package final class Channel: EventHandler {
         if _slowPath(tls != nil) { scheduleRead() }
     }
 
-    /// Bytes berth wrote that the peer has not yet acknowledged: `output` plus the kernel's send queue (one ioctl,
-    /// so for rare paths: the socket timeout asks it before calling a slow reader silent).
-    package var unacknowledgedOutput: Int {
-        pendingOutput + max(0, Int(berth_unacknowledged(fd)))
-    }
-
     /// Bytes a plain channel handed to the kernel over its life: one add per send, so that the rare dead-peer look
     /// can tell the bytes of the current request from those the peer acknowledged before it.
     var sentToKernel: UInt64 = 0
-
-    /// Bytes handed to the kernel over the connection's life (a TLS channel's ciphertext, as its BIO sent it).
-    package var bytesHandedToKernel: UInt64 {
-        if _slowPath(tls != nil) { return tlsBytesWritten }
-        return sentToKernel
-    }
-
-    /// What the peer's kernel acknowledged (one getsockopt, for the rare dead-peer look); nil for a Unix socket.
-    package func ackView() -> TCPAckView? { closed ? nil : Socket.ackView(fd) }
 
     /// Bytes waiting in `input`.
     @inline(__always)
