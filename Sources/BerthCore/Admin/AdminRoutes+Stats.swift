@@ -10,10 +10,17 @@ extension AdminRoutes {
     /// step holds a loop for more than ~0.5 ms but the pick (a page: ~0.5 ms at 10,000 upstreams; the whole document
     /// sorts every name, ~1.5 ms). Each of these begins on a loop turn of its own (`AdminServer.later`, and the
     /// connection renders the first slice on the next turn), so no two of them add up in one hold.
-    func stats(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
+    /// One snapshot at a time (`SnapshotTurns`): its turn lasts until the document is rendered.
+    func stats(_ q: Substring, head: RequestHead, life: AdminConnectionLife, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstream", "q", "state", "sort", "offset", "limit"])
         let key = try query.upstream(required: false)
         let selection = try StatsSelection(query)
+        admin.snapshotTurns.take(life: life) { [self] turn in
+            snapshot(key: key, selection: selection, head: head, respond: turn.ending(respond))
+        }
+    }
+
+    private func snapshot(key: PoolKey?, selection: StatsSelection, head: RequestHead, respond: @escaping (AdminResponse) -> Void) {
         let paging = key == nil && !selection.isWhole
         admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
             let listed: Set<PoolKey>? = paging ? [] : key.map { Set(worker.manager.existingPools(at: $0).map(\.key)) }

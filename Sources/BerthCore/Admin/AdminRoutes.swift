@@ -40,8 +40,8 @@ final class AdminRoutes {
             case "/evict": try requirePOST(head); try evict(query, respond: respond)
             case "/watch": try requirePOST(head); try watch(query, respond: respond)
             case "/unwatch": try requirePOST(head); try unwatch(query, respond: respond)
-            case "/stats": try requireGET(head); try stats(query, head: head, respond: respond)
-            case "/metrics": try requireGET(head); try metrics(query, head: head, respond: respond)
+            case "/stats": try requireGET(head); try stats(query, head: head, life: life, respond: respond)
+            case "/metrics": try requireGET(head); try metrics(query, head: head, life: life, respond: respond)
             case "/healthz": try requireGET(head); respond(health(head, ready: false))
             case "/readyz": try requireGET(head); respond(health(head, ready: true))
             case "/", "/ui": try requireGET(head); respond(StatusPage.response(head))
@@ -236,23 +236,28 @@ final class AdminRoutes {
 
     // MARK: reads
 
-    private func metrics(_ q: Substring, head: RequestHead, respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
+    private func metrics(_ q: Substring, head: RequestHead, life: AdminConnectionLife,
+                         respond: @escaping (AdminResponse) -> Void) throws(AdminError) {
         let query = try AdminQuery(q, allowed: ["upstreams"])
         let c = admin.server.configuration
         // Until the configuration carries `metricsUpstreams`, its deprecated bool stands for it (true is the default).
         let configured = c.metricsUpstreams
         let upstreams = try query.choice("upstreams", MetricsUpstreams.allCases.map(\.rawValue)).flatMap(MetricsUpstreams.init(rawValue:)) ?? configured
-        // Taken and merged in slices as /stats is (a snapshot of 10,000 pools in one go held the loop ~16 ms).
+        // Taken and merged in slices as /stats is (a snapshot of 10,000 pools in one go held the loop ~16 ms), one
+        // snapshot at a time (`SnapshotTurns`).
         let admin = admin
-        admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
-            SnapshotTaker(worker, listed: nil, summarize: false, done: reply).start()
-        }, done: { (parts: [StatsSnapshot]) in
-            admin.later {
-                SnapshotMerger(parts, base: admin.base, around: { [worker = admin.worker] in worker.holdingForAdmin($0) }) { merged in
-                    AdminRoutes.metricsPage(admin, HandedOver(merged), upstreams: upstreams, headOnly: head.method == .head, respond: respond)
-                }.start()
-            }
-        })
+        admin.snapshotTurns.take(life: life) { turn in
+            let respond = turn.ending(respond)
+            admin.gather({ (worker: Worker, reply: @escaping (StatsSnapshot) -> Void) in
+                SnapshotTaker(worker, listed: nil, summarize: false, done: reply).start()
+            }, done: { (parts: [StatsSnapshot]) in
+                admin.later {
+                    SnapshotMerger(parts, base: admin.base, around: { [worker = admin.worker] in worker.holdingForAdmin($0) }) { merged in
+                        AdminRoutes.metricsPage(admin, HandedOver(merged), upstreams: upstreams, headOnly: head.method == .head, respond: respond)
+                    }.start()
+                }
+            })
+        }
     }
 
     /// /metrics from the merged snapshot in three loop turns of their own: which upstreams get series, by name (at

@@ -15,6 +15,8 @@ final class AdminServer {
     private(set) var address: SocketAddress
     private var connections: [ObjectIdentifier: AdminConnection] = [:]
     lazy var routes = AdminRoutes(admin: self)
+    /// /stats and /metrics take their snapshots of every pool one at a time.
+    lazy var snapshotTurns = SnapshotTurns(admin: self)
 
     /// Listens on `address`; a Unix socket's file gets `permissions`, its access control.
     init(base: EventBase, address: SocketAddress, permissions: UnixSocketPermissions? = nil, server: BerthServer,
