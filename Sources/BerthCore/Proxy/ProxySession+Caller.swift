@@ -24,7 +24,7 @@ extension ProxySession {
         switch machine.phase {
         case .routing, .acquiring, .connecting, .exchanging:
             guard exchange.requestDone || exchange.requestBody.isSettled(byBuffered: caller.pendingInput, whole: caller.inputPulledUp) else {
-                return close()
+                return callerLeft()
             }
             // Only the last request says the connection closes; one with requests behind it keeps it for them.
             if exchange.requestDone && caller.pendingInput == 0 { exchange.callerKeepAlive = false }
@@ -48,6 +48,24 @@ extension ProxySession {
         caller.stopReading()
         exchange.callerKeepAlive = false
         exchange.callerSendingEnded = true
+    }
+
+    /// The caller reset its connection, or its write failed, or its FIN cut its request: the session closes. An
+    /// exchange under way (routed, queued, connecting, relaying) that had not been answered yet gets its access
+    /// line now, saying `caller-aborted` with what was relayed so far, and /stats counts it once as the line says
+    /// (nginx logs 499; HAProxy a `CD` termination state). Before, such a request left no line and no count.
+    func callerLeft() {
+        switch machine.phase {
+        case .routing, .acquiring, .connecting, .exchanging:
+            guard exchange.errorCause == nil, !exchange.responseDone else { break }
+            exchange.errorCause = .callerAborted
+            exchange.pool?.counters.countFailure(.callerAborted)
+            worker.counters.countFailure(.callerAborted)
+            worker.accessLog(self)
+        default:
+            break
+        }
+        close()
     }
 
     /// The caller's one timer fired: the machine says what it means (a header timeout, idle, an acquire timeout).

@@ -173,7 +173,7 @@ final class ProxySession: ChannelDelegate {
         case .eof:
             return callerEnded()
         case .failed:
-            return _slowPath(exchange.holdingTail) ? callerResetDuringTail() : close()
+            return _slowPath(exchange.holdingTail) ? callerResetDuringTail() : callerLeft()
         }
         switch machine.phase {
         case .idle, .readingHead:
@@ -292,7 +292,7 @@ final class ProxySession: ChannelDelegate {
         case .upgrade:
             startUpgrade()
         case .callerFailed:
-            close()
+            callerLeft()
         }
     }
 

@@ -13,7 +13,7 @@ struct UpstreamCounters: Sendable {
     private var counts = Counts(repeating: 0)
     /// Every labelled count (`counterBy`) side by side, each from its `labelBase`; the literal is their total
     /// width (checked in StatTableTests).
-    typealias Labelled = InlineArray<55, UInt64>
+    typealias Labelled = InlineArray<56, UInt64>
     private var labelled = Labelled(repeating: 0)
     /// `UpstreamStat` histograms by `slot`.
     private var latencies = Latencies(repeating: Histogram())
@@ -133,7 +133,7 @@ extension CloseReason {
 
 extension ErrorCause {
     /// One counter per case, inline; the literal is the number of cases (checked against allCases in tests).
-    typealias Counts = InlineArray<29, UInt64>
+    typealias Counts = InlineArray<30, UInt64>
     /// Position in `allCases` (see `CloseReason.index`).
     @inline(__always)
     var index: Int { Int(unsafeBitCast(self, to: UInt8.self)) }

@@ -61,6 +61,10 @@ enum ErrorCause: String, CaseIterable, Sendable {
     /// No route reaches the upstream's address (ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN): a network gone or a
     /// route missing, not a listener that refused; named apart so an operator looks at the route, not the origin.
     case connectUnreachable = "connect-unreachable"
+    /// The caller reset or closed its connection before its answer ended (mid-answer, or before any came): berth
+    /// relays nothing more and aborts the upstream. Never sent as a header; the line's status is the upstream's when
+    /// its head went out, else 499, nginx's "client closed request".
+    case callerAborted = "caller-aborted"
 
     /// The status berth answers with.
     var status: Int {
@@ -79,6 +83,7 @@ enum ErrorCause: String, CaseIterable, Sendable {
         case .notImplemented: return 501
         case .forwardingLoop: return 508
         case .staleGeneration: return 409
+        case .callerAborted: return 499
         }
     }
 }

@@ -1,0 +1,105 @@
+"""A caller that leaves before its answer ended gets an access line and a count saying so: `caller-aborted`.
+
+A caller that reset its connection halfway through a large streaming answer (before berth read the answer's end) got
+no access line at all and no count: the request vanished from the log, while nginx logs 499 and HAProxy a `CD`
+termination state. Now its line carries the status the upstream sent (what the caller got), the bytes relayed so
+far, and `berth_error=caller-aborted`, and /stats counts `caller-aborted` once, as the line says. A caller that
+leaves before any answer came gets the line too, with nginx's 499."""
+import json
+import socket
+import struct
+import threading
+import time
+
+from berthkit import stats, wait_for
+
+
+def _streaming_origin(stop, head=True):
+    """Answers each request with a chunked 200 whose chunks keep coming (4 KiB every 10 ms) until `stop` is set;
+    or, with head=False, with nothing at all until then."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+
+    def serve(conn):
+        with conn:
+            conn.recv(65536)
+            try:
+                if head:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while not stop.is_set():
+                    if head:
+                        conn.sendall(b"1000\r\n" + b"s" * 4096 + b"\r\n")
+                    time.sleep(0.01)
+            except OSError:
+                return
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return listener, f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def _access(b):
+    return [json.loads(line) for line in b.stderr_text().splitlines()
+            if line.startswith("{") and json.loads(line).get("msg") == "access"]
+
+
+def _reset(s):
+    """Closes `s` with a reset (SO_LINGER 0), as a killed client's kernel would."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def test_a_caller_reset_mid_answer_gets_a_line_and_a_count(berth):
+    stop = threading.Event()
+    listener, hostport = _streaming_origin(stop)
+    b = berth("--access-log", "--log-format", "json")
+    try:
+        s = socket.create_connection(b.proxy, timeout=10)
+        s.sendall(f"GET http://{hostport}/stream HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+        got = b""
+        while len(got) < 64 * 1024:
+            chunk = s.recv(65536)
+            assert chunk, got[:200]
+            got += chunk
+        assert got.startswith(b"HTTP/1.1 200"), got[:200]
+        _reset(s)
+        wait_for(lambda: len(_access(b)) == 1, what="the aborted request's access line")
+        (doc,) = _access(b)
+        assert doc["status"] == 200, doc
+        assert doc["berth_error"] == "caller-aborted", doc
+        assert doc["bytes_out"] >= 64 * 1024, doc
+        totals = stats(b)["totals"]["errors"]
+        assert totals.get("caller-aborted") == 1, totals
+        assert totals.get("response-truncated") == 0, totals
+        # berth carries on: the next caller is served and logged as before.
+        time.sleep(0.2)
+        assert len(_access(b)) == 1, _access(b)
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_a_caller_reset_before_the_answer_gets_a_499_line(berth):
+    stop = threading.Event()
+    listener, hostport = _streaming_origin(stop, head=False)
+    b = berth("--access-log", "--log-format", "json")
+    try:
+        s = socket.create_connection(b.proxy, timeout=10)
+        s.sendall(f"GET http://{hostport}/silent HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+        time.sleep(0.3)  # routed and sent: berth waits for the answer's head
+        _reset(s)
+        wait_for(lambda: len(_access(b)) == 1, what="the aborted request's access line")
+        (doc,) = _access(b)
+        assert doc["status"] == 499 and doc["berth_error"] == "caller-aborted", doc
+        assert stats(b)["totals"]["errors"].get("caller-aborted") == 1
+    finally:
+        stop.set()
+        listener.close()
