@@ -161,7 +161,8 @@ final class SmallPartsTests: XCTestCase {
 
     /// Should give every status berth answers with itself its RFC 9110 phrase, not the generic "Error".
     func testEveryErrorCauseStatusHasItsPhrase() {
-        for cause in ErrorCause.allCases {
+        // `caller-aborted` is never an answer: its 499 (nginx's) is only written in the access line.
+        for cause in ErrorCause.allCases where cause != .callerAborted {
             XCTAssertNotEqual("\(StatusReason.phrase(cause.status))", "Error", "\(cause) answers \(cause.status)")
         }
     }
