@@ -103,3 +103,23 @@ def test_a_caller_reset_before_the_answer_gets_a_499_line(berth):
     finally:
         stop.set()
         listener.close()
+
+
+def test_a_caller_that_closes_mid_answer_gets_a_line_once_berth_sees_it_gone(berth):
+    """A plain close (FIN) mid-answer, as a client's read timeout does: berth relays on (a FIN alone may be a
+    half-close), the caller's kernel resets the next bytes, and the line says `caller-aborted`."""
+    stop = threading.Event()
+    listener, hostport = _streaming_origin(stop)
+    b = berth("--access-log", "--log-format", "json")
+    try:
+        s = socket.create_connection(b.proxy, timeout=10)
+        s.sendall(f"GET http://{hostport}/stream HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        s.close()
+        wait_for(lambda: len(_access(b)) == 1, what="the closed caller's access line")
+        (doc,) = _access(b)
+        assert doc["status"] == 200 and doc["berth_error"] == "caller-aborted", doc
+        assert stats(b)["totals"]["errors"].get("caller-aborted") == 1
+    finally:
+        stop.set()
+        listener.close()
