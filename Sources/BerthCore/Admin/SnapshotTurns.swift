@@ -11,6 +11,11 @@ final class SnapshotTurns {
     private var current: SnapshotTurn?
     private var waiting: [(life: AdminConnectionLife, start: (SnapshotTurn) -> Void)] = []
     private var head = 0
+    /// When the current turn began: one held past `stuck` (a worker whose reply never comes, at a shutdown) is
+    /// passed over by the next request, so one lost reply cannot stall every later /stats and /metrics.
+    private var since: Nanos = 0
+    /// How long a turn may hold the others back before a new request passes it over.
+    static let stuck: Nanos = 30_000_000_000
 
     init(admin: AdminServer) { self.admin = admin }
 
@@ -18,9 +23,11 @@ final class SnapshotTurns {
     /// `SnapshotTurn.end`, or with the body `SnapshotTurn.holding` wraps. A connection closed while it waited is
     /// skipped: nobody is left to answer.
     func take(life: AdminConnectionLife, _ start: @escaping (SnapshotTurn) -> Void) {
+        if let stale = current, MonotonicClock.now() - since > Self.stuck { ended(stale) }
         guard current == nil else { return waiting.append((life, start)) }
         let turn = SnapshotTurn(self)
         current = turn
+        since = MonotonicClock.now()
         start(turn)
     }
 
@@ -43,6 +50,7 @@ final class SnapshotTurns {
         }
         let turn = SnapshotTurn(self)
         current = turn
+        since = MonotonicClock.now()
         admin.later { next(turn) }
     }
 }
