@@ -51,6 +51,17 @@ struct CgroupFreezer: Equatable, Sendable {
     /// The file berth reads.
     var stateFile: String { directory + (version == .v2 ? "/cgroup.events" : "/freezer.state") }
 
+    /// v2's `cgroup.freeze`: 1 from the moment a freeze is asked for, while `cgroup.events` says `frozen 1` only once
+    /// every task is frozen (never, while one waits in uninterruptible sleep). v1 has none: FREEZING says it.
+    var requestFile: String? { version == .v2 ? directory + "/cgroup.freeze" : nil }
+
+    /// Whether a freeze is asked for: `cgroup.freeze`'s text. A file that cannot be read asks for nothing (the state
+    /// file still tells a finished freeze).
+    static func freezeRequested(_ read: FileRead) -> Bool {
+        if case .text(let text) = read { return text.hasPrefix("1") }
+        return false
+    }
+
     /// The directory the cgroup sits in: its removal shows up there (a removed cgroup's own files report nothing).
     var parent: String {
         let up = directory[..<directory.lastIndex(of: "/")!]

@@ -36,14 +36,16 @@ final class FreezerWatcher: EventHandler {
         var source: WatchSource
         let file: CgroupFile
         var tracker: FreezerTracker
-        /// v2: the registrations for the state file and for the directory it sits in.
+        /// v2: the registrations for the state file, for `cgroup.freeze` (a freeze asked for, which the state file
+        /// reports only once it is complete) and for the directory it sits in.
         var contents: FileWatch.ID?
+        var request: FileWatch.ID?
         var parent: FileWatch.ID?
         /// v1: counted in the poll schedule.
         var polled = false
 
         /// Its inotify registrations.
-        var registrations: [FileWatch.ID] { [contents, parent].compactMap { $0 } }
+        var registrations: [FileWatch.ID] { [contents, request, parent].compactMap { $0 } }
     }
 
     private var watches: [PoolKey: Watch] = [:]
@@ -123,12 +125,13 @@ final class FreezerWatcher: EventHandler {
             if cgroup.version == .v2 {
                 let f = try fileWatch()
                 w.contents = try register(f.watchContents(of: cgroup.stateFile), cgroup.stateFile)
+                if let path = cgroup.requestFile { w.request = try register(f.watchContents(of: path), path, optional: true) }
                 w.parent = try register(f.watchRemovals(in: cgroup.parent), cgroup.parent)
             }
             guard case .text(let text) = file.read(), let first = cgroup.reading(text) else {
                 throw FreezerError("cannot read \(cgroup.stateFile) as a freezer state")
             }
-            w.tracker = FreezerTracker(first: first)
+            w.tracker = FreezerTracker(first: first, requested: Self.requested(cgroup))
         } catch {
             file.close()
             places?.give()
@@ -172,7 +175,10 @@ final class FreezerWatcher: EventHandler {
         let now = MonotonicClock.now()
         switch change {
         case .modified(let id):
-            for key in users[id] ?? [] where watches[key]?.contents == id { reread(key, notified: true, now: now) }
+            for key in users[id] ?? [] {
+                if watches[key]?.contents == id { reread(key, notified: true, now: now) }
+                if watches[key]?.request == id { reread(key, notified: true, now: now, requestOnly: true) }
+            }
         case .removed(let id, let name):
             for key in named[Entry(parent: id, name: name)] ?? [] where watches[key]?.parent == id {
                 reread(key, notified: true, now: now, checkDirectory: true)
@@ -182,6 +188,7 @@ final class FreezerWatcher: EventHandler {
             // and read what is left.
             for key in users.removeValue(forKey: id) ?? [] {
                 if watches[key]?.contents == id { watches[key]!.contents = nil }
+                if watches[key]?.request == id { watches[key]!.request = nil }
                 if let w = watches[key], w.parent == id {
                     forgetName(key, parent: id, name: w.cgroup.name)
                     watches[key]!.parent = nil
@@ -195,8 +202,9 @@ final class FreezerWatcher: EventHandler {
 
     /// Reads `key`'s state file and hands the transition it means to the manager, which may end this watch.
     /// `checkDirectory`: an entry of that name left the parent, so look for the directory itself first (an open
-    /// cgroup file reads ENODEV once its cgroup is gone, but the name may also have been reused).
-    private func reread(_ key: PoolKey, notified: Bool, now: Nanos, checkDirectory: Bool = false) {
+    /// cgroup file reads ENODEV once its cgroup is gone, but the name may also have been reused). `requestOnly`:
+    /// the report was of `cgroup.freeze`, not of the state file (FreezerTracker.observe).
+    private func reread(_ key: PoolKey, notified: Bool, now: Nanos, checkDirectory: Bool = false, requestOnly: Bool = false) {
         guard var w = watches[key] else { return }
         let reading: FreezerReading?
         switch checkDirectory && CgroupFile.system.entry(w.cgroup.directory) != .directory ? .missing : w.file.read() {
@@ -209,7 +217,8 @@ final class FreezerWatcher: EventHandler {
             guard let r = w.cgroup.reading(text) else { return }
             reading = r
         }
-        let transition = w.tracker.observe(reading, notified: notified)
+        let requested = reading != nil && Self.requested(w.cgroup)
+        let transition = w.tracker.observe(reading, requested: requested, notified: notified, requestOnly: requestOnly)
         watches[key] = w
         if transition != .none { manager.freezerSaw(transition, key: key, now: now) }
     }
@@ -237,11 +246,19 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
-    /// One inotify registration, its failure said with the limit to raise when it is one.
-    private func register(_ add: @autoclosure () throws(FileWatch.Failure) -> FileWatch.ID, _ path: String) throws(FreezerError) -> FileWatch.ID {
+    /// Whether a freeze of `cgroup` is asked for now (v2's `cgroup.freeze`, opened for the one read: it is read only
+    /// when something was reported, and takes no descriptor between reads).
+    private static func requested(_ cgroup: CgroupFreezer) -> Bool {
+        cgroup.requestFile.map { CgroupFreezer.freezeRequested(CgroupFile.system.read($0)) } ?? false
+    }
+
+    /// One inotify registration, its failure said with the limit to raise when it is one. `optional`: a file that is
+    /// not there is no registration (nil), not a failure.
+    private func register(_ add: @autoclosure () throws(FileWatch.Failure) -> FileWatch.ID, _ path: String, optional: Bool = false) throws(FreezerError) -> FileWatch.ID? {
         do throws(FileWatch.Failure) {
             return try add()
         } catch {
+            if optional && error.errno == ENOENT { return nil }
             throw FreezerError("cannot watch \(path) with inotify: \(error.reason)\(error.errno == ENOSPC ? " (see fs.inotify.max_user_watches)" : "")")
         }
     }
