@@ -89,3 +89,23 @@ def test_a_connect_that_completed_while_berth_was_frozen_is_used(berth, raw_orig
         assert (out["r"].status, out["r"].body) == (200, b"answer"), out["r"]
     finally:
         faults.close()
+
+
+@pytest.mark.parametrize("how", ["cgroup", "sigstop"])
+def test_a_request_queued_for_a_connection_freed_while_berth_was_frozen_gets_it(berth, raw_origin, request, how):
+    """`--max-per-route 1`: one request out to the origin (answered 0.3 s in), a second queued behind it with a 1 s
+    acquire timeout; berth frozen from 0.1 s to 2.1 s. The first answer, in berth's socket at the thaw, frees the
+    connection the second waits for. Before (with item 190's fix): 503 pool-timeout for the second, its timer run
+    before the loop had polled the first's socket."""
+    b = berth("--max-per-route", "1", "--acquire-timeout", "1s", "--socket-timeout", "5s", "--workers", "1")
+    o = _origin(raw_origin)
+    assert send(b.proxy, o.hostport).status == 200
+    pause = _Pause(how, b, request)
+    first = send_in_flight(b, o.hostport, path="/slow")
+    second = send_in_flight(b, o.hostport, state="pending", path="/queued")
+    time.sleep(0.1)
+    pause.stop()
+    time.sleep(2.0)
+    pause.go()
+    answers = [first(15), second(15)]
+    assert [(r.status, r.body) for r in answers] == [(200, b"answer")] * 2, answers
