@@ -101,6 +101,12 @@ final class FreezerTrackerTests: XCTestCase {
         // A write of 0 to a thawed cgroup is reported too, and changes nothing.
         XCTAssertEqual(t.observe(thawed, notified: true, requestOnly: true), .none)
         XCTAssertTrue(FreezerTracker(first: thawed, requested: true).last.frozen, "asked for when the watch began")
+        // The freeze's own report late, after the thaw's write was seen: explained, not a freeze unseen.
+        var late = FreezerTracker(first: thawed)
+        XCTAssertEqual(late.observe(thawed, requested: true, notified: true, requestOnly: true), .froze)
+        XCTAssertEqual(late.observe(thawed, notified: true, requestOnly: true), .thawed)
+        XCTAssertEqual(late.observe(thawed, notified: true), .none, "the freeze's report, after the thaw")
+        XCTAssertEqual(late.observe(thawed, notified: true), .frozeAndThawed, "one more, unexplained")
     }
 }
 

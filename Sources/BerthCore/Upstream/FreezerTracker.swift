@@ -19,6 +19,9 @@ struct FreezerTracker: Equatable, Sendable {
     private(set) var last: FreezerReading
     /// The state file's own last reading (cgroup v2's `cgroup.events`), for telling a freeze berth did not see.
     private var lastEvents: FreezerReading
+    /// A report of `cgroup.freeze` alone moved the upstream since the state file's last report: that report (it
+    /// comes from a kernel work queue, maybe after the write that undid what it reports) is explained already.
+    private var requestMoved = false
 
     /// Starts from the reading taken when the watch began, and whether a freeze was asked for then.
     init(first: FreezerReading, requested: Bool = false) {
@@ -39,14 +42,18 @@ struct FreezerTracker: Equatable, Sendable {
     mutating func observe(_ reading: FreezerReading?, requested: Bool = false, notified: Bool, requestOnly: Bool = false) -> FreezerTransition {
         guard let reading else { return .gone }
         let now = FreezerReading(frozen: reading.frozen || requested, populated: reading.populated)
-        let before = lastEvents
+        let before = lastEvents, explained = requestMoved
         defer {
             last = now
             if !requestOnly { lastEvents = reading }
         }
-        if now.frozen != last.frozen { return now.frozen ? .froze : .thawed }
+        if !requestOnly { requestMoved = false }
+        if now.frozen != last.frozen {
+            if requestOnly { requestMoved = true }
+            return now.frozen ? .froze : .thawed
+        }
         // Frozen before and after: whatever happened in between, the upstream stayed paused and opened nothing.
-        if notified, !requestOnly, !now.frozen, reading.frozen == before.frozen, reading.populated == before.populated {
+        if notified, !requestOnly, !explained, !now.frozen, reading.frozen == before.frozen, reading.populated == before.populated {
             return .frozeAndThawed
         }
         return .none
