@@ -55,7 +55,7 @@ package final class Channel: EventHandler {
 
     var readEvent: LoopEvent!
     var writeEvent: LoopEvent!
-    private var timerEvent: LoopEvent!
+    var timerEvent: LoopEvent!
     package private(set) var reading = false
     package private(set) var closed = false
     /// Whether a `yieldRead` waits in the loop's `YieldQueue`, which runs it only while this is still set.
@@ -275,40 +275,20 @@ package final class Channel: EventHandler {
         return .inProgress(ch)
     }
 
-    /// The channel's one deadline (see LazyDeadline for the rules).
-    private var deadline = LazyDeadline()
-    private var deadlineDeferred = false  // passed with input waiting, read first (`timerFired`)
+    /// The channel's one deadline (see LazyDeadline for the rules; Channel+Timer.swift for its firing).
+    var deadline = LazyDeadline()
+    /// The deadline a timeout that found the loop late was put off to: not put off again (Channel+Timer.swift).
+    var putOffTo: Nanos = 0
 
     /// Sets the single deadline to `nanos` after `now`, replacing any earlier one. Hot paths pass their event's
     /// time (Worker.now) rather than read the clock again.
     package func setTimeout(_ nanos: Nanos, now: Nanos = MonotonicClock.now()) {
-        deadlineDeferred = false
         if case .arm(let after) = deadline.set(nanos, now: now) { timerEvent.add(after: after) }
     }
 
     /// Drops the deadline; the armed timer, if any, fires once more and is ignored.
     @inline(__always)
     package func clearTimeout() { deadline.clear() }
-
-    /// The timer fired: a real timeout, or an early wake-up for a deadline that has moved.
-    private func timerFired() {
-        switch deadline.fired(now: MonotonicClock.now()) {
-        case .ignore:
-            break
-        case .rearm(let after):
-            timerEvent.add(after: after)
-        case .timedOut:
-            guard let owner = delegate else { return }
-            // Input waiting is read first, the deadline looked at a pass later (once): after SIGSTOP, EINTR (adv9).
-            if reading && !deadlineDeferred && Socket.hasInput(fd) {
-                deadlineDeferred = true
-                if case .arm(let after) = deadline.set(0, now: MonotonicClock.now()) { timerEvent.add(after: after) }
-                readEvent.activate()
-                return
-            }
-            owner.channelTimedOut(self)
-        }
-    }
 
     /// Half-closes: the peer reads end of stream (FIN, after a TLS close_notify), and this side keeps reading. Call it
     /// once `output` has drained (a tunnel does, from `channelWritable`): what is still buffered would be lost.

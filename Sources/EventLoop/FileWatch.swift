@@ -30,6 +30,8 @@ package final class FileWatch: EventHandler {
     private var fd: CInt
     private var event: LoopEvent?
     private let onChange: (Change) -> Void
+    /// Called after the changes of one read were delivered: what the kernel had queued by then is all in.
+    private let onBatchEnd: () -> Void
     /// Registrations berth holds. IN_IGNORED for one of them means the kernel ended it; for any other it is the echo
     /// of a `remove`.
     private var live: Set<ID> = []
@@ -41,11 +43,12 @@ package final class FileWatch: EventHandler {
     /// Kept between wake-ups, so a read allocates nothing.
     private var buffer = [UInt8](repeating: 0, count: readSize)
 
-    /// A descriptor whose changes reach `onChange` on `base`'s thread.
-    package init(base: EventBase, onChange: @escaping (Change) -> Void) throws(Failure) {
+    /// A descriptor whose changes reach `onChange` on `base`'s thread, each read's followed by `onBatchEnd`.
+    package init(base: EventBase, onChange: @escaping (Change) -> Void, onBatchEnd: @escaping () -> Void = {}) throws(Failure) {
         fd = berth_inotify_init()
         guard fd >= 0 else { throw Failure(errno: berth_errno()) }
         self.onChange = onChange
+        self.onBatchEnd = onBatchEnd
         let e = LoopEvent(base: base, fd: fd, flags: Int16(EV_READ | EV_PERSIST), handler: self, tag: .read)
         e.add()
         event = e
@@ -98,6 +101,8 @@ package final class FileWatch: EventHandler {
                 guard fd >= 0 else { return }
                 onChange(change)
             }
+            guard fd >= 0 else { return }
+            onBatchEnd()
         }
     }
 

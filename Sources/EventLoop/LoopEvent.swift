@@ -51,6 +51,12 @@ package final class LoopEvent {
         event_add(ev, &tv)
     }
 
+    /// Whether the event is registered for its descriptor's readiness (EV_READ or EV_WRITE), active or not.
+    package var waitsForReadiness: Bool {
+        guard let ev else { return false }
+        return berth_event_pending(ev, Int16(EV_READ | EV_WRITE)) != 0
+    }
+
     /// Makes the event run in this loop iteration, once, without waiting for a poll.
     package func activate() {
         if let ev { event_active(ev, Int32(EV_TIMEOUT), 0) }

@@ -130,18 +130,6 @@ package enum Socket {
         return ioctl(fd, UInt(FIONREAD), &n) == 0 ? Int(n) : 0
     }
 
-    /// Whether a read of `fd` would return something now (bytes, the peer's end or an error): poll(2) with no wait.
-    /// A syscall, so only for rare checks, never per read: `Channel` asks it when a deadline passes, and reads what
-    /// waits before it reports a timeout. After berth was stopped past a deadline (SIGSTOP and SIGCONT, a cgroup
-    /// freezer, a debugger's attach), the first epoll_wait returns EINTR and libevent runs the timers that passed
-    /// before it has polled the sockets: an upstream answer that arrived during the stop was cut as a 504
-    /// read-timeout, with the origin's 200 unread (a POST that ran, reported failed). The deadline is looked at again
-    /// one pass later, once, so a channel whose owner reads nothing still times out.
-    package static func hasInput(_ fd: CInt) -> Bool {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) == 1 && p.revents != 0
-    }
-
     /// Makes close() send RST instead of FIN, for connections that must not be mistaken for a clean end.
     package static func setLingerReset(_ fd: CInt) {
         var l = linger(l_onoff: 1, l_linger: 0)

@@ -85,6 +85,29 @@ final class FreezerTrackerTests: XCTestCase {
         XCTAssertEqual(t.observe(FreezerReading(frozen: true, populated: false), notified: true), .froze)
         XCTAssertEqual(t.observe(FreezerReading(frozen: true, populated: false), notified: true), .none)
     }
+
+    /// Should pause on a freeze asked for that the kernel has not finished (`cgroup.freeze` 1, `frozen 0`: a task in
+    /// uninterruptible sleep), resume when it is taken back, and not take the state file's own later report of the
+    /// same freeze or thaw for a freeze it did not see.
+    func testAFreezeAskedForPausesAndItsSecondReportChangesNothing() {
+        var t = FreezerTracker(first: thawed)
+        XCTAssertEqual(t.observe(thawed, requested: true, notified: true, requestOnly: true), .froze)
+        XCTAssertEqual(t.observe(frozen, requested: true, notified: true), .none, "the kernel finished it")
+        XCTAssertEqual(t.observe(thawed, notified: true, requestOnly: true), .thawed)
+        XCTAssertEqual(t.observe(thawed, notified: true), .none, "the thaw's own report")
+        // Never finished: asked for, then taken back, and the state file never spoke.
+        XCTAssertEqual(t.observe(thawed, requested: true, notified: true, requestOnly: true), .froze)
+        XCTAssertEqual(t.observe(thawed, notified: true, requestOnly: true), .thawed)
+        // A write of 0 to a thawed cgroup is reported too, and changes nothing.
+        XCTAssertEqual(t.observe(thawed, notified: true, requestOnly: true), .none)
+        XCTAssertTrue(FreezerTracker(first: thawed, requested: true).last.frozen, "asked for when the watch began")
+        // The freeze's own report late, after the thaw's write was seen: explained, not a freeze unseen.
+        var late = FreezerTracker(first: thawed)
+        XCTAssertEqual(late.observe(thawed, requested: true, notified: true, requestOnly: true), .froze)
+        XCTAssertEqual(late.observe(thawed, notified: true, requestOnly: true), .thawed)
+        XCTAssertEqual(late.observe(thawed, notified: true), .none, "the freeze's report, after the thaw")
+        XCTAssertEqual(late.observe(thawed, notified: true), .frozeAndThawed, "one more, unexplained")
+    }
 }
 
 final class FreezerPollTests: XCTestCase {

@@ -2,13 +2,15 @@
 cgroups under one directory per run, move processes in, freeze and thaw them as runc does for `docker pause`
 (write cgroup.freeze, then wait for `frozen 1` in cgroup.events), and remove everything made.
 
-Every wait is bounded; nothing here touches a cgroup it did not create.
+Every wait is bounded; nothing here touches a cgroup it did not create. The directories' names start with
+BERTH_CGROUP_PREFIX ("berth" unless set), so a run sharing a machine can keep to a prefix of its own.
 """
 import os
 import time
 import uuid
 
 FREEZE_TIMEOUT = 5.0
+PREFIX = os.environ.get("BERTH_CGROUP_PREFIX", "berth")
 
 
 def _mounts(fstype, option=None):
@@ -26,7 +28,7 @@ def _writable(root, probe_file):
     """None when a child cgroup can be made and removed under root; else why not."""
     if not os.access(root, os.W_OK):
         return f"{root} is not writable (run as root, or delegate a subtree)"
-    probe = os.path.join(root, f"berth-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    probe = os.path.join(root, f"{PREFIX}-probe-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     try:
         os.mkdir(probe)
         ok = os.path.exists(os.path.join(probe, probe_file))
@@ -77,6 +79,15 @@ class Cgroup:
                 return "frozen 1" in f.read().splitlines()
         with open(os.path.join(self.path, "freezer.state")) as f:
             return f.read().strip() == "FROZEN"
+
+    def ask(self, frozen):
+        """Writes the freeze (or thaw) and returns at once, without waiting for the kernel to finish it."""
+        if self.version == 2:
+            with open(os.path.join(self.path, "cgroup.freeze"), "w") as f:
+                f.write("1" if frozen else "0")
+        else:
+            with open(os.path.join(self.path, "freezer.state"), "w") as f:
+                f.write("FROZEN" if frozen else "THAWED")
 
     def _set(self, frozen, timeout):
         if self.version == 2:
@@ -129,7 +140,7 @@ class CgroupTree:
 
     def __init__(self, root, version):
         self.root, self.version = root, version
-        self.path = os.path.join(root, f"berth-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+        self.path = os.path.join(root, f"{PREFIX}-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.mkdir(self.path)
         self.made = []
 

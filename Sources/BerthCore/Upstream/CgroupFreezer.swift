@@ -51,6 +51,28 @@ struct CgroupFreezer: Equatable, Sendable {
     /// The file berth reads.
     var stateFile: String { directory + (version == .v2 ? "/cgroup.events" : "/freezer.state") }
 
+    /// v2's `cgroup.freeze` of this cgroup and of each ancestor that has one (the root cgroup has none), nearest
+    /// first, as `exists` finds them: 1 from the moment a freeze of that cgroup is asked for, while `cgroup.events`
+    /// says `frozen 1` only once every task is frozen (never, while one waits in uninterruptible sleep). A freeze of
+    /// an ancestor (a pod's cgroup) freezes this one. v1 has none: FREEZING says it.
+    func requestFiles(exists: (String) -> Bool) -> [String] {
+        guard version == .v2 else { return [] }
+        var out: [String] = []
+        var dir = Substring(directory)
+        while !dir.isEmpty, exists(dir + "/cgroup.freeze") {
+            out.append(dir + "/cgroup.freeze")
+            dir = dir[..<(dir.lastIndex(of: "/") ?? dir.startIndex)]
+        }
+        return out
+    }
+
+    /// Whether a freeze is asked for: `cgroup.freeze`'s text. A file that cannot be read asks for nothing (the state
+    /// file still tells a finished freeze).
+    static func freezeRequested(_ read: FileRead) -> Bool {
+        if case .text(let text) = read { return text.hasPrefix("1") }
+        return false
+    }
+
     /// The directory the cgroup sits in: its removal shows up there (a removed cgroup's own files report nothing).
     var parent: String {
         let up = directory[..<directory.lastIndex(of: "/")!]

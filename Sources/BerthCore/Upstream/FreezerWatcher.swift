@@ -36,14 +36,18 @@ final class FreezerWatcher: EventHandler {
         var source: WatchSource
         let file: CgroupFile
         var tracker: FreezerTracker
-        /// v2: the registrations for the state file and for the directory it sits in.
+        /// v2: the registrations for the state file, for the `cgroup.freeze` files of the cgroup and its ancestors (a
+        /// freeze asked for, which the state file reports only once it is complete) and for the directory it sits in.
         var contents: FileWatch.ID?
+        var request: [FileWatch.ID] = []
         var parent: FileWatch.ID?
+        /// The `cgroup.freeze` files read at each report (CgroupFreezer.requestFiles).
+        var requestFiles: [String] = []
         /// v1: counted in the poll schedule.
         var polled = false
 
         /// Its inotify registrations.
-        var registrations: [FileWatch.ID] { [contents, parent].compactMap { $0 } }
+        var registrations: [FileWatch.ID] { [contents, parent].compactMap { $0 } + request }
     }
 
     private var watches: [PoolKey: Watch] = [:]
@@ -61,6 +65,12 @@ final class FreezerWatcher: EventHandler {
         let name: String
     }
     private var named: [Entry: Set<PoolKey>] = [:]
+    /// Upstreams whose files were reported written in the read being delivered, in order, and whether the state file
+    /// was among them: each is read once, at the read's end. A freeze and a thaw both queued before berth reads them
+    /// come as `cgroup.freeze`, `cgroup.events`, `cgroup.freeze`, `cgroup.events`; inotify folds only identical
+    /// neighbours, so read per report the two state-file reports were each taken for a freeze unseen.
+    private var reported: [PoolKey] = []
+    private var stateReported: [PoolKey: Bool] = [:]
 
     /// A watcher polling v1 cgroups every `pollInterval`.
     init(manager: PoolManager, base: EventBase, pollInterval: Nanos) {
@@ -123,12 +133,16 @@ final class FreezerWatcher: EventHandler {
             if cgroup.version == .v2 {
                 let f = try fileWatch()
                 w.contents = try register(f.watchContents(of: cgroup.stateFile), cgroup.stateFile)
+                w.requestFiles = cgroup.requestFiles { access($0, F_OK) == 0 }
+                for path in w.requestFiles {
+                    if let id = try register(f.watchContents(of: path), path, optional: true) { w.request.append(id) }
+                }
                 w.parent = try register(f.watchRemovals(in: cgroup.parent), cgroup.parent)
             }
             guard case .text(let text) = file.read(), let first = cgroup.reading(text) else {
                 throw FreezerError("cannot read \(cgroup.stateFile) as a freezer state")
             }
-            w.tracker = FreezerTracker(first: first)
+            w.tracker = FreezerTracker(first: first, requested: Self.requested(w.requestFiles))
         } catch {
             file.close()
             places?.give()
@@ -172,7 +186,20 @@ final class FreezerWatcher: EventHandler {
         let now = MonotonicClock.now()
         switch change {
         case .modified(let id):
-            for key in users[id] ?? [] where watches[key]?.contents == id { reread(key, notified: true, now: now) }
+            for key in users[id] ?? [] {
+                guard let w = watches[key], w.contents == id || w.request.contains(id) else { continue }
+                if stateReported[key] == nil { reported.append(key) }
+                stateReported[key] = (stateReported[key] ?? false) || w.contents == id
+            }
+            return
+        default:
+            break
+        }
+        // Anything else is handled in its order: the reports before it are read first.
+        readReported()
+        switch change {
+        case .modified:
+            break
         case .removed(let id, let name):
             for key in named[Entry(parent: id, name: name)] ?? [] where watches[key]?.parent == id {
                 reread(key, notified: true, now: now, checkDirectory: true)
@@ -182,6 +209,7 @@ final class FreezerWatcher: EventHandler {
             // and read what is left.
             for key in users.removeValue(forKey: id) ?? [] {
                 if watches[key]?.contents == id { watches[key]!.contents = nil }
+                watches[key]?.request.removeAll { $0 == id }
                 if let w = watches[key], w.parent == id {
                     forgetName(key, parent: id, name: w.cgroup.name)
                     watches[key]!.parent = nil
@@ -193,10 +221,21 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
+    /// Reads each upstream reported since the last call once (`reported`).
+    private func readReported() {
+        guard !reported.isEmpty else { return }
+        let keys = reported, state = stateReported
+        reported.removeAll(keepingCapacity: true)
+        stateReported.removeAll(keepingCapacity: true)
+        let now = MonotonicClock.now()
+        for key in keys { reread(key, notified: true, now: now, requestOnly: state[key] != true) }
+    }
+
     /// Reads `key`'s state file and hands the transition it means to the manager, which may end this watch.
     /// `checkDirectory`: an entry of that name left the parent, so look for the directory itself first (an open
-    /// cgroup file reads ENODEV once its cgroup is gone, but the name may also have been reused).
-    private func reread(_ key: PoolKey, notified: Bool, now: Nanos, checkDirectory: Bool = false) {
+    /// cgroup file reads ENODEV once its cgroup is gone, but the name may also have been reused). `requestOnly`:
+    /// only `cgroup.freeze` files were reported, not the state file (FreezerTracker.observe).
+    private func reread(_ key: PoolKey, notified: Bool, now: Nanos, checkDirectory: Bool = false, requestOnly: Bool = false) {
         guard var w = watches[key] else { return }
         let reading: FreezerReading?
         switch checkDirectory && CgroupFile.system.entry(w.cgroup.directory) != .directory ? .missing : w.file.read() {
@@ -209,7 +248,8 @@ final class FreezerWatcher: EventHandler {
             guard let r = w.cgroup.reading(text) else { return }
             reading = r
         }
-        let transition = w.tracker.observe(reading, notified: notified)
+        let requested = reading != nil && Self.requested(w.requestFiles)
+        let transition = w.tracker.observe(reading, requested: requested, notified: notified, requestOnly: requestOnly)
         watches[key] = w
         if transition != .none { manager.freezerSaw(transition, key: key, now: now) }
     }
@@ -229,7 +269,8 @@ final class FreezerWatcher: EventHandler {
     private func fileWatch() throws(FreezerError) -> FileWatch {
         if let files { return files }
         do throws(FileWatch.Failure) {
-            let f = try FileWatch(base: base) { [unowned self] in self.changed($0) }
+            let f = try FileWatch(base: base, onChange: { [unowned self] in self.changed($0) },
+                                  onBatchEnd: { [unowned self] in self.readReported() })
             files = f
             return f
         } catch {
@@ -237,11 +278,19 @@ final class FreezerWatcher: EventHandler {
         }
     }
 
-    /// One inotify registration, its failure said with the limit to raise when it is one.
-    private func register(_ add: @autoclosure () throws(FileWatch.Failure) -> FileWatch.ID, _ path: String) throws(FreezerError) -> FileWatch.ID {
+    /// Whether a freeze of the cgroup or an ancestor is asked for now (their `cgroup.freeze`, each opened for the one
+    /// read: they are read only when something was reported, and take no descriptor between reads).
+    private static func requested(_ files: [String]) -> Bool {
+        files.contains { CgroupFreezer.freezeRequested(CgroupFile.system.read($0)) }
+    }
+
+    /// One inotify registration, its failure said with the limit to raise when it is one. `optional`: a file that is
+    /// not there is no registration (nil), not a failure.
+    private func register(_ add: @autoclosure () throws(FileWatch.Failure) -> FileWatch.ID, _ path: String, optional: Bool = false) throws(FreezerError) -> FileWatch.ID? {
         do throws(FileWatch.Failure) {
             return try add()
         } catch {
+            if optional && error.errno == ENOENT { return nil }
             throw FreezerError("cannot watch \(path) with inotify: \(error.reason)\(error.errno == ENOSPC ? " (see fs.inotify.max_user_watches)" : "")")
         }
     }
