@@ -71,8 +71,13 @@ extension ProxySession {
 
     /// The caller's output drained: a closing session closes, an exchange relays on, a session between heads reads.
     func callerDrained() {
-        // An owed answer's tail is all in the kernel now (or the socket failed: then it waits for the close).
-        if _slowPath(tail.owed) { tailLeft() }
+        // An owed answer's tail is all in the kernel now, or the socket failed and it never will be: then the session
+        // closes now, its line saying the cut. It waited for the tail, not reading the caller (`parseHeads`), so
+        // nothing else would see the reset before the idle timeout, the caller's slot and line held until then (rev22).
+        if _slowPath(tail.owed) {
+            if caller.writeError != 0 { return close() }
+            tailLeft()
+        }
         switch machine.phase {
         case .closing:
             lingerOrClose()
