@@ -89,7 +89,16 @@ extension ProxySession {
 
     /// The caller's output drained: a closing session closes, an exchange relays on, a session between heads reads.
     func callerDrained() {
-        // An owed answer's tail is all in the kernel now (or the socket failed: then it waits for the close).
+        // The write failed (the caller reset): what berth holds for it never leaves, and nothing else would see it
+        // before the caller idle timeout, whose close this is, made now. The relay waits for the output to drain,
+        // which the failure does not change, and a session owing a tail with a head buffered reads nothing
+        // (`parseHeads`): the caller's slot, the upstream's connection and the line were held until then (rev22).
+        // An upload berth still owes the origin goes on, as at a reset read (`callerResetDuringTail`).
+        if _slowPath(caller.writeError != 0) {
+            guard exchange.holdingTail else { return closeCuttingAnswer(upstream: .callerAborted) }
+            callerResetDuringTail()
+        }
+        // An owed answer's tail is all in the kernel now.
         if _slowPath(tail.owed) { tailLeft() }
         switch machine.phase {
         case .closing:

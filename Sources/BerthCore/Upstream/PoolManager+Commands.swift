@@ -63,7 +63,10 @@ extension PoolManager {
 
     /// Drops `endpoint`'s pools (as `forget` does each); true when all of them are gone now.
     func forget(endpoint: PoolKey) -> Bool {
-        existingPools(at: endpoint).reduce(true) { all, pool in forget(pool.key) && all }
+        existingPools(at: endpoint).reduce(true) { all, pool in
+            pool.retired = false  // the orchestrator's forget, which no reload takes back
+            return forget(pool.key) && all
+        }
     }
 
     /// Drops `key`'s entry when it has no connections or waiters; true when dropped. Otherwise the entry goes when
@@ -183,21 +186,37 @@ extension PoolManager {
     /// /stats listed two rows of one name (adv11). Each is retired as `/evict?forget=true` would: its idle
     /// connections, never handed out again, close now (`evicted`), and its entry goes when its last busy one ends,
     /// its counts kept in the totals. A paused or watched one stays: forgetting it would forget the pause.
+    /// One a reload retired while busy and a later reload routes to again (the settings put back) is taken back:
+    /// still marked, every connection a request gave back was closed rather than kept while any was in flight, and
+    /// the entry went with its counters when the last one ended, for an upstream still served (rev22).
     private func retireSupersededTLSPools() {
-        let superseded = pools.values.filter { pool in
-            guard pool.key.tls != nil, !pool.forgotten else { return false }
-            let plain = pool.key.plain
-            var routed = [RouteTarget.resolve(plain, settings: settings), RouteTarget.secure(plain, settings: settings)]
-            // A port-less http:// request that its destination upgrades goes to 443 (`RouteTarget.key`).
-            if plain.port == RouteTarget.Scheme.https.defaultPort {
-                routed.append(RouteTarget.key(.http, Authority(host: plain.host, port: nil), settings: settings))
+        var superseded: [Upstream] = []
+        for pool in pools.values where pool.key.tls != nil && !pool.forgotten {
+            if routesTo(pool.key) {
+                if pool.retired {
+                    pool.retired = false
+                    pool.forgetWhenEmpty = false
+                    forgetting.removeAll { $0 === pool }
+                }
+            } else if !pool.state.isPaused && freezer?.info(pool.key) == nil {
+                superseded.append(pool)
             }
-            return !routed.contains(pool.key) && !pool.state.isPaused && freezer?.info(pool.key) == nil
         }
         for pool in superseded {
             _ = closeIdle(pool, idleFor: nil, now: 0, reason: .evicted, bulk: false)
-            forget(pool.key)
+            if !pool.forgotten && forget(pool.key) == false { pool.retired = true }
         }
+    }
+
+    /// Whether a request reaches `key` (a TLS pool's) under the settings in force.
+    private func routesTo(_ key: PoolKey) -> Bool {
+        let plain = key.plain
+        var routed = [RouteTarget.resolve(plain, settings: settings), RouteTarget.secure(plain, settings: settings)]
+        // A port-less http:// request that its destination upgrades goes to 443 (`RouteTarget.key`).
+        if plain.port == RouteTarget.Scheme.https.defaultPort {
+            routed.append(RouteTarget.key(.http, Authority(host: plain.host, port: nil), settings: settings))
+        }
+        return routed.contains(key)
     }
 
     /// Grants to `pool`'s waiters made before it paused and not delivered yet (a turn's budget ran out): their

@@ -51,6 +51,9 @@ final class Upstream {
     var lastActivity: Nanos
     /// /evict?forget=true arrived while connections were open: drop the entry when the last one closes.
     var forgetWhenEmpty = false
+    /// That mark came from a reload that stopped routing here (`retireSupersededTLSPools`): a later reload that
+    /// routes here again takes it back.
+    var retired = false
     /// Dropped from the manager's table; sessions that cached it must look up the upstream again.
     var forgotten = false
     /// /pause?drain= callers waiting for busy connections to finish (`PoolManager.awaitDrain`).
