@@ -68,3 +68,36 @@ def test_a_reload_with_a_destination_written_twice_keeps_the_running_configurati
             assert message.split('"')[0].split("(")[0] in b.stderr_text().split("reload failed")[-1], b.stderr_text()[-800:]
     finally:
         assert b.stop() == 0
+
+
+# check-config said exit 0 for what the same start on the same host refused with 64: a `freezer:` that names no
+# cgroup, and a descriptor limit that leaves no room for callers. It now runs the start's checks too.
+def start_and_check(tmp_path, text, preexec=None):
+    config = tmp_path / "berth.yaml"
+    config.write_text("listen: 127.0.0.1:0\nadmin: 127.0.0.1:0\n" + text)
+    checked = subprocess.run([BERTH_BIN, "check-config", "--profile", "same-region", str(config)],
+                             capture_output=True, text=True, timeout=30, preexec_fn=preexec)
+    started = subprocess.run([BERTH_BIN, "--profile", "same-region", "--config", str(config)],
+                             capture_output=True, text=True, timeout=30, preexec_fn=preexec)
+    return checked, started
+
+
+def test_check_config_refuses_a_freezer_the_start_refuses(tmp_path):
+    missing = tmp_path / "no-such-cgroup"
+    checked, started = start_and_check(
+        tmp_path, f"destinations:\n  - {{match: \"a:80\", freezer: {missing}}}\n")
+    assert started.returncode == 64 and "no such cgroup directory" in started.stderr, started.stderr
+    assert checked.returncode == 64, (checked.stdout, checked.stderr)
+    assert "destination a:80: freezer: no such cgroup directory" in checked.stderr, checked.stderr
+
+
+def test_check_config_refuses_a_descriptor_limit_the_start_refuses(tmp_path):
+    import resource
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (230, 230))
+
+    checked, started = start_and_check(tmp_path, "", preexec=low_limit)
+    assert started.returncode == 64 and "RLIMIT_NOFILE (230)" in started.stderr, started.stderr
+    assert checked.returncode == 64, (checked.stdout, checked.stderr)
+    assert "RLIMIT_NOFILE (230)" in checked.stderr, checked.stderr
