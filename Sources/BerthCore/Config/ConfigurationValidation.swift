@@ -38,5 +38,25 @@ enum ConfigurationValidation {
             let what = if case .unix = configuration.listen { "paths" } else { "ports" }
             throw ConfigError("listen and admin are both \(configuration.listen); give them different \(what)")
         }
+        if configuration.listen != configuration.admin, case .tcp(_, let port) = configuration.listen,
+           configuration.listen.overlaps(configuration.admin) {
+            // Otherwise the second bind failed with "Address already in use", status 1: read as another process.
+            throw ConfigError("listen \(configuration.listen) and admin \(configuration.admin) take the same port \(port) "
+                + "on the same address (a wildcard address takes every address of its family); give them different ports")
+        }
+    }
+}
+
+extension ListenAddress {
+    /// Whether binding both TCP addresses would collide: one port (not 0), one family, and the same address or the
+    /// family's wildcard (`0.0.0.0`, `[::]`; IPv6 listeners are IPV6_V6ONLY, so `[::]` leaves IPv4 alone), with
+    /// `localhost` the 127.0.0.1 it binds.
+    func overlaps(_ other: ListenAddress) -> Bool {
+        guard case .tcp(let host, let port) = self, case .tcp(let otherHost, let otherPort) = other, port != 0,
+              port == otherPort,
+              let a = IPAddressLiteral.bytes(host == "localhost" ? "127.0.0.1" : host),
+              let b = IPAddressLiteral.bytes(otherHost == "localhost" ? "127.0.0.1" : otherHost),
+              a.count == b.count else { return false }
+        return a == b || a.allSatisfy { $0 == 0 } || b.allSatisfy { $0 == 0 }
     }
 }
