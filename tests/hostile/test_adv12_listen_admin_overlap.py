@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from berthkit import BERTH_BIN
+from berthkit import BERTH_BIN, Berth
 
 
 def free_port():
@@ -46,12 +46,6 @@ def test_listen_and_admin_on_one_port_are_a_configuration_error(tmp_path, case):
 
 def test_listen_and_admin_on_one_port_of_different_addresses_or_families_still_start():
     port = free_port()
-    # IPV6_V6ONLY: [::] does not take IPv4, so 127.0.0.1:P and [::]:P are two listeners.
-    p = subprocess.Popen([BERTH_BIN, "--profile", "same-region", "--listen", f"127.0.0.1:{port}",
-                          "--admin", f"[::1]:{port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = p.stdout.readline()
-        assert "berth listening" in line, (line, p.poll())
-    finally:
-        p.terminate()
-        assert p.wait(timeout=30) == 0
+    # IPV6_V6ONLY: [::] does not take IPv4, so 127.0.0.1:P and [::1]:P are two listeners.
+    b = Berth(["--profile", "same-region", "--listen", f"127.0.0.1:{port}", "--admin", f"[::1]:{port}"])
+    assert b.stop() == 0
