@@ -93,6 +93,11 @@ public enum ConfigurationLoader {
                 preconditionFailure("\(key.name) cannot follow \(leader.name): \(error.message)")
             }
         }
+        // A profile's max-per-route follows a lower max-total, as the acquire timeout follows the connect timeout:
+        // `--max-total 50` alone was refused for the profile's 100, a value the operator never wrote (adv12).
+        if !explicitlySet.contains(.maxPerRoute), configuration.limits.maxPerRoute > configuration.limits.maxTotal {
+            configuration.limits.maxPerRoute = configuration.limits.maxTotal
+        }
         return warnings
     }
 

@@ -12,7 +12,7 @@ enum ConfigurationValidation {
         }
         let limits = configuration.limits
         if limits.maxPerRoute > limits.maxTotal {
-            throw ConfigError("\(ConfigKey.maxPerRoute.name) (\(limits.maxPerRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
+            throw ConfigError("\(ConfigKey.maxPerRoute.name) (\(limits.maxPerRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal)); write it at most \(limits.maxTotal)")
         }
         // Each worker owns an equal share of every limit, so each limit must give every worker at least one.
         let workers = configuration.workers
@@ -26,7 +26,7 @@ enum ConfigurationValidation {
                 throw ConfigError("destination \(destination.match): \(ConfigKey.freezer.name) needs a match of the form host:port (the container's upstream), not a host or CIDR block")
             }
             if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
-                throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
+                throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal)); write it at most \(limits.maxTotal)")
             }
             for (key, value) in [(ConfigKey.maxPerRoute, destination.maxPerRoute), (.maxPending, destination.maxPending)] {
                 if let value, value < workers {
