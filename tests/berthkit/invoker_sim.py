@@ -259,9 +259,11 @@ def _berth_figures(berth, hostports):
 
 def replay_refusal(berth_bin):
     """None when `berth_bin` takes REPLAY_FLAGS, else what it said (check-config reads flags as berth does)."""
-    # An empty regular file: berth refuses /dev/null (a character device) as a configuration file, which made every
-    # binary look as if it refused the flags, and mode c was always skipped (adv12).
+    # A regular file with no settings: berth refuses /dev/null (a character device) as a configuration file, which
+    # made every binary look as if it refused the flags, and mode c was always skipped (adv12).
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as empty:
+        empty.write("{}\n")
+        empty.flush()
         p = subprocess.run([berth_bin, "check-config", empty.name, "--profile", "same-region", *REPLAY_FLAGS],
                            capture_output=True, text=True, timeout=30)
     if p.returncode == 0:

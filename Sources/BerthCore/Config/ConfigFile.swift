@@ -21,7 +21,13 @@ enum ConfigFile {
             throw ConfigError("\(path): \(error)")
         }
         var layer = ConfigLayer()
-        guard let root else { return layer }
+        // No document, or a null one (empty, blank, only comments, `---`): most often a file caught between its truncation and its
+        // rewrite (a config tool, a shell's `>`), which a reload would apply as "every setting at its default",
+        // `allow` opened to any destination included (adv12). `{}` is a file that means no settings.
+        guard let root, root.null == nil else {
+            throw ConfigError("\(path): the file holds no settings (it is empty or only comments); a file being "
+                + "rewritten reads so, and berth will not take it for every default: write {} for a file with none")
+        }
         guard let mapping = root.mapping else {
             throw ConfigError("\(path):\(line(root)): the file must be a mapping of settings, e.g. `profile: same-region`")
         }
