@@ -49,3 +49,23 @@ def test_listen_and_admin_on_one_port_of_different_addresses_or_families_still_s
     # IPV6_V6ONLY: [::] does not take IPv4, so 127.0.0.1:P and [::1]:P are two listeners.
     b = Berth(["--profile", "same-region", "--listen", f"127.0.0.1:{port}", "--admin", f"[::1]:{port}"])
     assert b.stop() == 0
+
+
+UNIX_SPELLINGS = {
+    "a doubled slash": "{d}//p.sock",
+    "a dot": "{d}/./p.sock",
+    "a dot-dot": "{d}/sub/../p.sock",
+    "a symlinked directory": "{d}/link/p.sock",
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNIX_SPELLINGS))
+def test_listen_and_admin_on_one_socket_file_under_two_spellings_are_a_configuration_error(tmp_path, case):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path)
+    admin = UNIX_SPELLINGS[case].format(d=tmp_path)
+    done = subprocess.run([BERTH_BIN, "--profile", "same-region", "--listen", f"unix:{tmp_path}/p.sock",
+                           "--admin", f"unix:{admin}"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 64, (done.returncode, done.stderr[-600:])
+    assert "the same socket file" in done.stderr, done.stderr[-600:]
+    assert not (tmp_path / "p.sock").exists()

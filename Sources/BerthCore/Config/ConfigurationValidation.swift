@@ -44,6 +44,12 @@ enum ConfigurationValidation {
             throw ConfigError("listen \(configuration.listen) and admin \(configuration.admin) take the same port \(port) "
                 + "on the same address (a wildcard address takes every address of its family); give them different ports")
         }
+        if configuration.listen != configuration.admin, case .unix(let a) = configuration.listen,
+           case .unix(let b) = configuration.admin, UnixSocketPath.sameFile(a, b) {
+            // Otherwise the admin found the proxy's own socket live: "another process is listening", status 1.
+            throw ConfigError("listen \(configuration.listen) and admin \(configuration.admin) name the same socket file; "
+                + "give them different paths")
+        }
     }
 }
 
