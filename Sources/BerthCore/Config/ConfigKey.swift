@@ -194,7 +194,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .accessLog:
             return .setting(\.accessLog, .toggle, default: .value(false), example: ["true"], "Log one line per request.")
         case .via:
-            return .setting(\.via, .optionalText("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
+            return .setting(\.via, .optionalFieldValue("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
                             "Value of the Via header berth adds; empty adds none.")
         case .replay:
             return .setting(\.replay, .choice("a replay policy"), default: .value(.idempotent), example: ["unread"],
