@@ -38,3 +38,24 @@ def test_a_token_on_one_line_is_taken(tmp_path, text):
     done = subprocess.run([BERTH_BIN, "check-config", str(config), "--admin-token-file", str(token)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
+
+
+def test_berth_ctl_refuses_a_token_spanning_lines_instead_of_sending_it(tmp_path):
+    import socket
+    token = tmp_path / "token"
+    token.write_bytes(b"abc\r\nX-Injected: 1\r\n")
+    token.chmod(0o600)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    try:
+        port = listener.getsockname()[1]
+        done = subprocess.run([BERTH_BIN, "ctl", "stats", "--admin", f"127.0.0.1:{port}", "--token-file", str(token),
+                               "--timeout", "2"], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 64, (done.returncode, done.stderr)
+        assert "control character" in done.stderr, done.stderr
+        with pytest.raises(socket.timeout):
+            listener.accept()  # nothing was sent
+    finally:
+        listener.close()
