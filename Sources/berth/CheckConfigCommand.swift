@@ -18,8 +18,18 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let resolution = try resolveOrExit(
             flags: options.flags(configFile: file), environment: ProcessInfo.processInfo.environment)
+        // The start's checks of this host too (descriptor limit, freezer cgroups): the same verdict as the start.
+        let hostWarning: String?
+        do {
+            hostWarning = try BerthServer.checkHost(resolution.configuration)
+        } catch {
+            FileHandle.standardError.write(Data("berth: \(error.message)\n".utf8))
+            throw ExitCode(ConfigError.exitStatus)
+        }
         // Warnings go to stderr, so that stdout stays a configuration file.
-        for warning in resolution.warnings { FileHandle.standardError.write(Data("berth: warning: \(warning)\n".utf8)) }
+        var warnings = resolution.warnings
+        if let hostWarning { warnings.append("descriptor limit: \(hostWarning)") }
+        for warning in warnings { FileHandle.standardError.write(Data("berth: warning: \(warning)\n".utf8)) }
         print(resolution.configuration.renderedAsYAML())
     }
 }

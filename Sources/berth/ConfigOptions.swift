@@ -51,7 +51,8 @@ struct ConfigOptions: ParsableArguments, CustomReflectable {
     private static func argument(for key: ConfigKey) -> Any {
         let help = ArgumentHelp(key.help, valueName: key.valueName)
         switch key.flagShape {
-        case .value: return Option<String?>(name: .customLong(key.name), help: help)
+        // Unconditional: `--max-total -1` is a value to judge (and refuse with its reason), not a missing one.
+        case .value: return Option<String?>(name: .customLong(key.name), parsing: .unconditional, help: help)
         case .list: return Option<[String]>(wrappedValue: [], name: .customLong(key.name), parsing: .upToNextOption, help: help)
         case .toggle: return Flag<Bool?>(name: .customLong(key.name), inversion: .prefixedNo, help: help)
         }

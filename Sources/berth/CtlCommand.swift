@@ -73,6 +73,10 @@ struct CtlOptions: ParsableArguments {
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty else { throw CtlError(usage: "the token file \(path) is empty") }
+        // As the server refuses it (adv12): a line break inside would become a header field of its own.
+        guard !token.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw CtlError(usage: "the token in \(path) holds a control character (a line break?); keep it on one line")
+        }
         return token
     }
 }

@@ -50,10 +50,10 @@ final class ConfigValidationTests: XCTestCase {
     /// Should refuse a per-route limit above the total, globally and per destination.
     func testPerRouteLimitsMayNotExceedTheTotal() {
         XCTAssertEqual(errorMessage { try resolve(["profile": ["same-region"], "max-per-route": ["201"]]) },
-                       "max-per-route (201) exceeds max-total (200)")
+                       "max-per-route (201) exceeds max-total (200); write it at most 200")
         let file = "profile: same-region\ndestinations:\n  - {match: a.internal, max-per-route: 500}\n"
         XCTAssertEqual(errorMessage { try resolve(["config": ["b.yaml"]], files: ["b.yaml": file]) },
-                       "destination a.internal: max-per-route (500) exceeds max-total (200)")
+                       "destination a.internal: max-per-route (500) exceeds max-total (200); write it at most 200")
     }
 
     /// Should refuse zero and negative limits, and workers outside 1...64.

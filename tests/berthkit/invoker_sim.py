@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import subprocess
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 
@@ -258,8 +259,13 @@ def _berth_figures(berth, hostports):
 
 def replay_refusal(berth_bin):
     """None when `berth_bin` takes REPLAY_FLAGS, else what it said (check-config reads flags as berth does)."""
-    p = subprocess.run([berth_bin, "check-config", "/dev/null", "--profile", "same-region", *REPLAY_FLAGS],
-                       capture_output=True, text=True, timeout=30)
+    # A regular file with no settings: berth refuses /dev/null (a character device) as a configuration file, which
+    # made every binary look as if it refused the flags, and mode c was always skipped (adv12).
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as empty:
+        empty.write("{}\n")
+        empty.flush()
+        p = subprocess.run([berth_bin, "check-config", empty.name, "--profile", "same-region", *REPLAY_FLAGS],
+                           capture_output=True, text=True, timeout=30)
     if p.returncode == 0:
         return None
     return (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[0]

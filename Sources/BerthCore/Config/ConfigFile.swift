@@ -21,7 +21,13 @@ enum ConfigFile {
             throw ConfigError("\(path): \(error)")
         }
         var layer = ConfigLayer()
-        guard let root else { return layer }
+        // No document, or a null one (empty, blank, only comments, `---`): most often a file caught between its truncation and its
+        // rewrite (a config tool, a shell's `>`), which a reload would apply as "every setting at its default",
+        // `allow` opened to any destination included (adv12). `{}` is a file that means no settings.
+        guard let root, root.null == nil else {
+            throw ConfigError("\(path): the file holds no settings (it is empty or only comments); a file being "
+                + "rewritten reads so, and berth will not take it for every default: write {} for a file with none")
+        }
         guard let mapping = root.mapping else {
             throw ConfigError("\(path):\(line(root)): the file must be a mapping of settings, e.g. `profile: same-region`")
         }
@@ -72,6 +78,8 @@ enum ConfigFile {
             throw origin.error("destinations", "must be a list of {match: ..., socket-timeout: ...} entries")
         }
         var origins: [[String: ConfigOrigin]] = []
+        // Each match's first entry: only it can ever apply, so a second one is refused rather than silently dead.
+        var firstMatch: [String: (index: Int, line: Int)] = [:]
         let overrides = try sequence.enumerated().map { index, entry throws(ConfigError) in
             let entryOrigin = ConfigOrigin.file(path: path, line: line(entry))
             let label = "destinations[\(index)]"
@@ -91,6 +99,10 @@ enum ConfigFile {
                     let known = (["match"] + fieldsByName.keys).sorted().joined(separator: ", ")
                     throw fieldOrigin.error(fieldLabel, "unknown key (a destination may set \(known))")
                 }
+                // As at the top level: YAML would let the last one win unseen.
+                if case .file(_, let first)? = written[name] {
+                    throw fieldOrigin.error(fieldLabel, "appears twice (first on line \(first))")
+                }
                 let given = try destinationValue(value, origin: fieldOrigin, label: fieldLabel)
                 written[name] = fieldOrigin
                 if case .mapping(let entries) = given {
@@ -109,6 +121,12 @@ enum ConfigFile {
                 }
             }
             guard let match else { throw entryOrigin.error(label, "needs a match: host, host:port or CIDR block") }
+            if let first = firstMatch[match] {
+                throw (written["match"] ?? entryOrigin).error("\(label).match", "\"\(match)\" is also the match of "
+                    + "destinations[\(first.index)] (line \(first.line)); only the first entry that matches an upstream "
+                    + "applies, so write this entry's settings into that one")
+            }
+            if case .file(_, let matchLine)? = written["match"] { firstMatch[match] = (index, matchLine) }
             override.match = match
             origins.append(written)
             return override

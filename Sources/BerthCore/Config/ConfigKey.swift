@@ -108,8 +108,9 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         // A sidecar talks to a few hundred upstreams at most; 10,000 entries are about 12 MB of /stats.
         case .maxUpstreams:
             return .setting(\.limits.maxUpstreams, .count(), default: .value(10_000), example: ["500"],
-                            "Upstreams each worker knows at once; past it the least recently used one with no connections, "
-                                + "no waiting request, no pause and no watch is forgotten, or the request gets 503 too-many-upstreams.")
+                            "Upstreams each worker knows at once; past it the least recently used one with no connection in use, "
+                                + "no waiting request, no pause and no watch is forgotten (its idle connections closed), "
+                                + "or the request gets 503 too-many-upstreams.")
         case .connectTimeout:
             return .setting(\.timeouts.connect, .duration, default: .profile(\.connect), example: ["300ms"],
                             "TCP connect timeout to an upstream.")
@@ -193,7 +194,7 @@ public enum ConfigKey: String, CaseIterable, Hashable, Sendable {
         case .accessLog:
             return .setting(\.accessLog, .toggle, default: .value(false), example: ["true"], "Log one line per request.")
         case .via:
-            return .setting(\.via, .optionalText("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
+            return .setting(\.via, .optionalFieldValue("string"), default: .value("1.1 berth"), example: ["1.1 edge"],
                             "Value of the Via header berth adds; empty adds none.")
         case .replay:
             return .setting(\.replay, .choice("a replay policy"), default: .value(.idempotent), example: ["unread"],

@@ -56,6 +56,14 @@ public enum ConfigurationLoader {
             let token = try contents(of: tokenFile, for: who, using: readSecret)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard !token.isEmpty else { throw ConfigError("\(ConfigKey.adminTokenFile.name): \(tokenFile) is empty") }
+            // A header field cannot carry a line break (or another control character): no client could send such a
+            // token, and `berth ctl` wrote its second line as a field of its own (adv12). Not echoed: it is secret.
+            if let (offset, c) = token.unicodeScalars.enumerated().first(where: { $0.1.value < 0x20 || $0.1.value == 0x7F }) {
+                let hex = String(c.value, radix: 16, uppercase: true)
+                throw ConfigError("\(ConfigKey.adminTokenFile.name): the token in \(tokenFile) holds a control character "
+                    + "(U+\(String(repeating: "0", count: 4 - hex.count) + hex) at character \(offset + 1)), which no "
+                    + "Authorization header can carry; keep the token on one line")
+            }
             configuration.adminToken = token
         }
         try ConfigurationValidation.validate(configuration)
@@ -92,6 +100,11 @@ public enum ConfigurationLoader {
             } catch {
                 preconditionFailure("\(key.name) cannot follow \(leader.name): \(error.message)")
             }
+        }
+        // A profile's max-per-route follows a lower max-total, as the acquire timeout follows the connect timeout:
+        // `--max-total 50` alone was refused for the profile's 100, a value the operator never wrote (adv12).
+        if !explicitlySet.contains(.maxPerRoute), configuration.limits.maxPerRoute > configuration.limits.maxTotal {
+            configuration.limits.maxPerRoute = configuration.limits.maxTotal
         }
         return warnings
     }

@@ -12,7 +12,7 @@ enum ConfigurationValidation {
         }
         let limits = configuration.limits
         if limits.maxPerRoute > limits.maxTotal {
-            throw ConfigError("\(ConfigKey.maxPerRoute.name) (\(limits.maxPerRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
+            throw ConfigError("\(ConfigKey.maxPerRoute.name) (\(limits.maxPerRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal)); write it at most \(limits.maxTotal)")
         }
         // Each worker owns an equal share of every limit, so each limit must give every worker at least one.
         let workers = configuration.workers
@@ -26,7 +26,7 @@ enum ConfigurationValidation {
                 throw ConfigError("destination \(destination.match): \(ConfigKey.freezer.name) needs a match of the form host:port (the container's upstream), not a host or CIDR block")
             }
             if let perRoute = destination.maxPerRoute, perRoute > limits.maxTotal {
-                throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal))")
+                throw ConfigError("destination \(destination.match): \(ConfigKey.maxPerRoute.name) (\(perRoute)) exceeds \(ConfigKey.maxTotal.name) (\(limits.maxTotal)); write it at most \(limits.maxTotal)")
             }
             for (key, value) in [(ConfigKey.maxPerRoute, destination.maxPerRoute), (.maxPending, destination.maxPending)] {
                 if let value, value < workers {
@@ -38,5 +38,31 @@ enum ConfigurationValidation {
             let what = if case .unix = configuration.listen { "paths" } else { "ports" }
             throw ConfigError("listen and admin are both \(configuration.listen); give them different \(what)")
         }
+        if configuration.listen != configuration.admin, case .tcp(_, let port) = configuration.listen,
+           configuration.listen.overlaps(configuration.admin) {
+            // Otherwise the second bind failed with "Address already in use", status 1: read as another process.
+            throw ConfigError("listen \(configuration.listen) and admin \(configuration.admin) take the same port \(port) "
+                + "on the same address (a wildcard address takes every address of its family); give them different ports")
+        }
+        if configuration.listen != configuration.admin, case .unix(let a) = configuration.listen,
+           case .unix(let b) = configuration.admin, UnixSocketPath.sameFile(a, b) {
+            // Otherwise the admin found the proxy's own socket live: "another process is listening", status 1.
+            throw ConfigError("listen \(configuration.listen) and admin \(configuration.admin) name the same socket file; "
+                + "give them different paths")
+        }
+    }
+}
+
+extension ListenAddress {
+    /// Whether binding both TCP addresses would collide: one port (not 0), one family, and the same address or the
+    /// family's wildcard (`0.0.0.0`, `[::]`; IPv6 listeners are IPV6_V6ONLY, so `[::]` leaves IPv4 alone), with
+    /// `localhost` the 127.0.0.1 it binds.
+    func overlaps(_ other: ListenAddress) -> Bool {
+        guard case .tcp(let host, let port) = self, case .tcp(let otherHost, let otherPort) = other, port != 0,
+              port == otherPort,
+              let a = IPAddressLiteral.bytes(host == "localhost" ? "127.0.0.1" : host),
+              let b = IPAddressLiteral.bytes(otherHost == "localhost" ? "127.0.0.1" : otherHost),
+              a.count == b.count else { return false }
+        return a == b || a.allSatisfy { $0 == 0 } || b.allSatisfy { $0 == 0 }
     }
 }

@@ -20,6 +20,24 @@ enum UnixSocketPath {
         guard !text.hasSuffix("/") else { throw ValueProblem("\"\(text)\" names a directory; name the socket file in it") }
         return text
     }
+
+    /// Whether two paths name one file: the same name in the same directory, the directories compared once their
+    /// symlinks, `.`, `..` and doubled slashes are resolved (`realpath`); a directory that does not exist yet is
+    /// compared as written.
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        func split(_ path: String) -> (directory: String, name: Substring) {
+            let slash = path.lastIndex(of: "/")!
+            let directory = String(path[..<slash])
+            return (directory.isEmpty ? "/" : directory, path[path.index(after: slash)...])
+        }
+        func resolved(_ directory: String) -> String {
+            guard let real = realpath(directory, nil) else { return directory }
+            defer { free(real) }
+            return String(cString: real)
+        }
+        let (x, y) = (split(a), split(b))
+        return x.name == y.name && resolved(x.directory) == resolved(y.directory)
+    }
 }
 
 /// A socket file's mode and owner, for one Unix listener. Ignored when that listener is TCP.

@@ -131,6 +131,22 @@ extension ValueKind where Value == String? {
     static func optionalText(_ valueName: String) -> ValueKind {
         .scalar(valueName, parse: { $0.isEmpty ? nil : $0 }, yaml: { ($0 ?? "").yamlQuoted }, log: { $0 ?? "" })
     }
+
+    /// `optionalText` that berth writes into a header field as it is (`via`): no control character but HTAB, since
+    /// a CR or LF would add a field of its own to every forwarded request (adv12), and a NUL or DEL ends or splits
+    /// heads in other parsers. The value is not echoed: its control characters would reach the terminal or the log.
+    static func optionalFieldValue(_ valueName: String) -> ValueKind {
+        .scalar(valueName, parse: { text throws(ValueProblem) in
+            if text.isEmpty { return nil }
+            for (offset, c) in text.unicodeScalars.enumerated() where (c.value < 0x20 && c != "\t") || c.value == 0x7F {
+                let hex = String(c.value, radix: 16, uppercase: true)
+                throw ValueProblem("holds a control character (U+\(String(repeating: "0", count: 4 - hex.count) + hex) at "
+                    + "character \(offset + 1)), which a header field value cannot; write visible characters and spaces, "
+                    + "as in 1.1 berth")
+            }
+            return text
+        }, yaml: { ($0 ?? "").yamlQuoted }, log: { $0 ?? "" })
+    }
 }
 
 extension ValueKind where Value == String {

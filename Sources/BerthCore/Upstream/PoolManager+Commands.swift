@@ -144,20 +144,35 @@ extension PoolManager {
     /// a sixteenth of --max-upstreams at once, so a flood of new upstreams sorts the table once per batch rather than
     /// scanning it per request. Returns how many went. When none may go, the table is not scanned again for
     /// `noRoomRetry`: a flood against a table of busy upstreams costs a compare per request, not a scan.
+    ///
+    /// When no entry is empty, entries whose connections are all idle give way the same way, their idle connections
+    /// closed (`evicted`): an idle pooled connection is berth's to close at any time, and a table full of them (a
+    /// caller visiting many keep-alive servers, a reload lowering --max-upstreams below the table's size) otherwise
+    /// refused every new upstream with 503 until the idle timeout closed them (adv12).
     func forgetLeastRecentlyUsed(now: Nanos) -> Int {
         guard now >= noRoomUntil else { return 0 }
-        var candidates = pools.values.filter { p in
-            let s = p.state
-            return s.isEmpty && !s.isPaused && freezer?.info(p.key) == nil
+        let mayGo = { (p: Upstream) in !p.state.isPaused && self.freezer?.info(p.key) == nil }
+        var candidates = pools.values.filter { $0.state.isEmpty && mayGo($0) }
+        let idleOnly = candidates.isEmpty
+        if idleOnly {
+            candidates = pools.values.filter { p in
+                let s = p.state
+                return s.busy == 0 && s.connecting == 0 && s.waiters.isEmpty && mayGo(p)
+            }
         }
         guard !candidates.isEmpty else {
             noRoomUntil = now + PoolManager.noRoomRetry
             return 0
         }
-        let batch = min(candidates.count, max(1, settings.maxUpstreams / 16))
+        // At least down to the bound: a reload may have lowered it below the table's size.
+        let batch = min(candidates.count, max(1, settings.maxUpstreams / 16, pools.count - settings.maxUpstreams + 1))
         candidates.sort { $0.lastActivity < $1.lastActivity }
-        for p in candidates.prefix(batch) { forget(p.key) }
-        return batch
+        var gone = 0
+        for p in candidates.prefix(batch) {
+            if idleOnly { _ = closeIdle(p, idleFor: nil, now: now, reason: .evicted, bulk: true) }
+            if forget(p.key) { gone += 1 }
+        }
+        return gone
     }
 
     /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
