@@ -95,7 +95,7 @@ def test_a_connect_that_completed_while_berth_was_frozen_is_used(berth, raw_orig
 def test_a_request_queued_for_a_connection_freed_while_berth_was_frozen_gets_it(berth, raw_origin, request, how):
     """`--max-per-route 1`: one request out to the origin (answered 0.3 s in), a second queued behind it with a 1 s
     acquire timeout; berth frozen from 0.1 s to 2.1 s. The first answer, in berth's socket at the thaw, frees the
-    connection the second waits for. Before (with item 190's fix): 503 pool-timeout for the second, its timer run
+    connection the second waits for. Before (with item 197's fix): 503 pool-timeout for the second, its timer run
     before the loop had polled the first's socket."""
     b = berth("--max-per-route", "1", "--acquire-timeout", "1s", "--socket-timeout", "5s", "--workers", "1")
     o = _origin(raw_origin)

@@ -1,4 +1,4 @@
-"""rev22, of item 205: a caller that pipelined a second request and resets while the tail of its first, keep-alive
+"""rev22, of item 176: a caller that pipelined a second request and resets while the tail of its first, keep-alive
 answer still waits in berth's output.
 
 The answer's end was read from the origin, so the exchange ended and the session went idle with the tail owed

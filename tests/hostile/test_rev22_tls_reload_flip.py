@@ -1,4 +1,4 @@
-"""rev22: a reload retires a TLS pool its endpoint no longer routes to (item 200): idle connections close, and the
+"""rev22: a reload retires a TLS pool its endpoint no longer routes to (item 173): idle connections close, and the
 entry is marked to go when its last busy connection ends. A second reload that routes the endpoint there again
 (the TLS settings put back, a config flip rolled back) left that mark: the pool, in use again, was still being
 forgotten, so each connection a request gave back was closed instead of kept (no reuse while any request was in
