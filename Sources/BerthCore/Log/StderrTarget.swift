@@ -14,8 +14,7 @@ enum StderrTarget {
     /// When stderr is a pipe, a second open file description of it with O_NONBLOCK (`/proc/self/fd/2`), which
     /// leaves the shared one, and whoever else holds it, blocking as it was; -1 otherwise.
     private static let pipe: CInt = {
-        var st = stat()
-        guard fstat(2, &st) == 0, st.st_mode & S_IFMT == S_IFIFO else { return -1 }
+        guard DescriptorKind.isPipe(2) else { return -1 }
         return open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_CLOEXEC)
     }()
 
