@@ -218,8 +218,11 @@ extension PoolManager {
             }
         }
         for pool in superseded {
+            // A forget already pending is the orchestrator's (`forget(endpoint:)`) or an earlier reload's, whose
+            // `retired` stands: marked retired now, the orchestrator's was taken back by a reload routing here again.
+            let pending = pool.forgetWhenEmpty
             _ = closeIdle(pool, idleFor: nil, now: 0, reason: .evicted, bulk: false)
-            if !pool.forgotten && forget(pool.key) == false { pool.retired = true }
+            if !pool.forgotten && forget(pool.key) == false && !pending { pool.retired = true }
         }
     }
 
