@@ -14,9 +14,9 @@ import time
 from berthkit import stats, wait_for
 
 
-def _streaming_origin(stop, head=True):
+def _streaming_origin(stop, head=True, chunks=None):
     """Answers each request with a chunked 200 whose chunks keep coming (4 KiB every 10 ms) until `stop` is set;
-    or, with head=False, with nothing at all until then."""
+    or, with head=False, with nothing at all until then; with `chunks`, sends that many and then nothing more."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -27,9 +27,11 @@ def _streaming_origin(stop, head=True):
             try:
                 if head:
                     conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                sent = 0
                 while not stop.is_set():
-                    if head:
+                    if head and (chunks is None or sent < chunks):
                         conn.sendall(b"1000\r\n" + b"s" * 4096 + b"\r\n")
+                        sent += 1
                     time.sleep(0.01)
             except OSError:
                 return
@@ -120,6 +122,33 @@ def test_a_caller_that_closes_mid_answer_gets_a_line_once_berth_sees_it_gone(ber
         (doc,) = _access(b)
         assert doc["status"] == 200 and doc["berth_error"] == "caller-aborted", doc
         assert stats(b)["totals"]["errors"].get("caller-aborted") == 1
+    finally:
+        stop.set()
+        listener.close()
+
+
+def test_a_caller_reset_mid_answer_with_nothing_to_write_is_seen_by_the_read(berth):
+    """rev23: the three ways berth sees a caller leave mid-answer say the same. Here the origin paused after 16
+    chunks and the caller took them all: berth writes nothing, so only the caller's read event sees the reset (the
+    streaming test above is most often seen by the relay's flush, test_rev22_reset_mid_download by the write event)."""
+    stop = threading.Event()
+    listener, hostport = _streaming_origin(stop, chunks=16)
+    b = berth("--access-log", "--log-format", "json")
+    try:
+        s = socket.create_connection(b.proxy, timeout=10)
+        s.sendall(f"GET http://{hostport}/stream HTTP/1.1\r\nHost: {hostport}\r\n\r\n".encode())
+        got = b""
+        while got.count(b"\r\n1000\r\n") < 15 or not got.endswith(b"s" * 4096 + b"\r\n"):
+            chunk = s.recv(65536)
+            assert chunk, got[:200]
+            got += chunk
+        time.sleep(0.2)
+        _reset(s)
+        wait_for(lambda: len(_access(b)) == 1, what="the aborted request's access line")
+        (doc,) = _access(b)
+        assert doc["status"] == 200 and doc["berth_error"] == "caller-aborted", doc
+        totals = stats(b)["totals"]["errors"]
+        assert totals.get("caller-aborted") == 1 and totals.get("response-truncated") == 0, totals
     finally:
         stop.set()
         listener.close()

@@ -6,7 +6,11 @@ The answer's end was read from the origin, so the exchange ended and the session
 reset made the next write fail, the write event reported it as the output's end, and the session went on waiting for
 the tail to leave: read no more, it noticed nothing until the caller idle timeout (a minute by default), holding the
 caller's descriptor and slot, and the answer's access line, all that time. Now a caller whose write failed with a
-tail owed closes at once, its line saying `response-truncated`."""
+tail owed closes at once, its line saying `response-truncated`.
+
+rev23: a caller of the same run whose answer was still being relayed when it reset (berth had not read its end)
+left mid-answer: its line says `caller-aborted`, as a reset seen by a read does, where it said `response-truncated`
+too; /stats counts each cause as the lines say."""
 import datetime
 import json
 import socket
@@ -14,7 +18,7 @@ import struct
 import threading
 import time
 
-from berthkit import wait_for
+from berthkit import stats, wait_for
 
 SIZES = list(range(2_000_000, 4_400_000, 100_000))
 
@@ -83,5 +87,13 @@ def test_a_caller_reset_with_its_tail_owed_closes_now(berth):
         for size, doc in owed.items():
             assert doc["berth_error"] == "response-truncated" and doc["status"] == 200, doc
             assert _when(doc) - reset_at < 3, (size, _when(doc) - reset_at, doc)
+        # An answer still being relayed when its caller reset: the caller left mid-answer.
+        for size, doc in _access(b).items():
+            if size not in early and doc["bytes_out"] <= size:
+                assert doc["berth_error"] == "caller-aborted" and doc["status"] == 200, doc
+        errors = stats(b)["totals"]["errors"]
+        said = [doc["berth_error"] for doc in _access(b).values()]
+        assert errors.get("response-truncated") == said.count("response-truncated"), (errors, said)
+        assert errors.get("caller-aborted") == said.count("caller-aborted"), (errors, said)
     finally:
         listener.close()

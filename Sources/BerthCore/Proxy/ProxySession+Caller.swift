@@ -93,9 +93,12 @@ extension ProxySession {
         // before the caller idle timeout, whose close this is, made now. The relay waits for the output to drain,
         // which the failure does not change, and a session owing a tail with a head buffered reads nothing
         // (`parseHeads`): the caller's slot, the upstream's connection and the line were held until then (rev22).
-        // An upload berth still owes the origin goes on, as at a reset read (`callerResetDuringTail`).
+        // An upload berth still owes the origin goes on, as at a reset read (`callerResetDuringTail`). The caller
+        // left as at a reset read (`callerLeft`): an answer still being relayed is `caller-aborted`, and only one
+        // berth holds whole, whose tail is cut, `response-truncated` (`close()`'s `tailCut`); the timeout's own
+        // close said `response-truncated` for both (rev23).
         if _slowPath(caller.writeError != 0) {
-            guard exchange.holdingTail else { return closeCuttingAnswer(upstream: .callerAborted) }
+            guard exchange.holdingTail else { return callerLeft() }
             callerResetDuringTail()
         }
         // An owed answer's tail is all in the kernel now.

@@ -140,17 +140,40 @@ extension PoolManager {
         return pool(for: key, now: now)
     }
 
-    /// Forgets the least recently used entries that may go (no connections, no waiters, not paused, not watched):
-    /// a sixteenth of --max-upstreams at once, so a flood of new upstreams sorts the table once per batch rather than
-    /// scanning it per request. Returns how many went. When none may go, the table is not scanned again for
-    /// `noRoomRetry`: a flood against a table of busy upstreams costs a compare per request, not a scan.
+    /// Forgets the least recently used entries that may go (no connections, no waiters, not paused, not watched)
+    /// until the table is under --max-upstreams again. Returns how many went. One scan finds and sorts a sixteenth
+    /// of --max-upstreams (`evictable`), taken one by one by the new upstreams that follow, so a flood of new
+    /// upstreams sorts the table once per batch rather than scanning it per request. When none may go, the table is
+    /// not scanned again for `noRoomRetry`: a flood against a table of busy upstreams costs a compare per request.
     ///
     /// When no entry is empty, entries whose connections are all idle give way the same way, their idle connections
     /// closed (`evicted`): an idle pooled connection is berth's to close at any time, and a table full of them (a
     /// caller visiting many keep-alive servers, a reload lowering --max-upstreams below the table's size) otherwise
-    /// refused every new upstream with 503 until the idle timeout closed them (adv12).
+    /// refused every new upstream with 503 until the idle timeout closed them (adv12). Only as many go as make room:
+    /// a whole batch of them at once closed the warm pools of a sixteenth of the table for one new upstream (rev23).
     func forgetLeastRecentlyUsed(now: Nanos) -> Int {
         guard now >= noRoomUntil else { return 0 }
+        let need = max(1, pools.count - settings.maxUpstreams + 1)
+        var gone = 0, scanned = false
+        while gone < need {
+            guard let p = evictable.take() else {
+                if scanned || !scanForEvictable(need: need) { break }
+                scanned = true
+                continue
+            }
+            let s = p.state
+            guard !s.isPaused, freezer?.info(p.key) == nil, s.busy == 0, s.connecting == 0, s.waiters.isEmpty,
+                  s.isEmpty || evictable.closesIdle else { continue }
+            if !s.isEmpty { _ = closeIdle(p, idleFor: nil, now: now, reason: .evicted, bulk: true) }
+            if forget(p.key) { gone += 1 }
+        }
+        if gone == 0 && scanned { noRoomUntil = now + PoolManager.noRoomRetry }
+        return gone
+    }
+
+    /// Fills `evictable` from the table: the empty entries that may go or, with none, those holding only idle
+    /// connections, least recently used first, a batch of them. False when none may go.
+    private func scanForEvictable(need: Int) -> Bool {
         let mayGo = { (p: Upstream) in !p.state.isPaused && self.freezer?.info(p.key) == nil }
         var candidates = pools.values.filter { $0.state.isEmpty && mayGo($0) }
         let idleOnly = candidates.isEmpty
@@ -160,19 +183,10 @@ extension PoolManager {
                 return s.busy == 0 && s.connecting == 0 && s.waiters.isEmpty && mayGo(p)
             }
         }
-        guard !candidates.isEmpty else {
-            noRoomUntil = now + PoolManager.noRoomRetry
-            return 0
-        }
-        // At least down to the bound: a reload may have lowered it below the table's size.
-        let batch = min(candidates.count, max(1, settings.maxUpstreams / 16, pools.count - settings.maxUpstreams + 1))
+        guard !candidates.isEmpty else { return false }
         candidates.sort { $0.lastActivity < $1.lastActivity }
-        var gone = 0
-        for p in candidates.prefix(batch) {
-            if idleOnly { _ = closeIdle(p, idleFor: nil, now: now, reason: .evicted, bulk: true) }
-            if forget(p.key) { gone += 1 }
-        }
-        return gone
+        evictable.fill(candidates.prefix(max(settings.maxUpstreams / 16, need)), closesIdle: idleOnly)
+        return true
     }
 
     /// Closes every idle connection (shutdown). The drain goes on serving queued requests, so the slots freed go to
@@ -218,8 +232,11 @@ extension PoolManager {
             }
         }
         for pool in superseded {
+            // A forget already pending is the orchestrator's (`forget(endpoint:)`) or an earlier reload's, whose
+            // `retired` stands: marked retired now, the orchestrator's was taken back by a reload routing here again.
+            let pending = pool.forgetWhenEmpty
             _ = closeIdle(pool, idleFor: nil, now: 0, reason: .evicted, bulk: false)
-            if !pool.forgotten && forget(pool.key) == false { pool.retired = true }
+            if !pool.forgotten && forget(pool.key) == false && !pending { pool.retired = true }
         }
     }
 

@@ -44,8 +44,8 @@ final class PoolManager {
     var generationAnnounced: ((PoolKey, String, UInt64) -> Void)?
     /// Hands the counts of a share this worker forgot to a worker that still knows its upstream (set by `Server`).
     var shareForgotten: ((PoolKey, UpstreamCounters) -> Void)?
-    /// Until when a full table with nothing to forget is not scanned again (`forgetLeastRecentlyUsed`).
-    var noRoomUntil: Nanos = 0
+    /// Until when a full table with nothing to forget is not scanned again; what the last scan found may give way.
+    var noRoomUntil: Nanos = 0, evictable = EvictionQueue()
     /// Short enough that an upstream freed meanwhile is soon found, long enough that a flood costs a scan per interval.
     static let noRoomRetry: Nanos = 100_000_000
 
