@@ -66,7 +66,9 @@ def test_a_new_upstream_takes_the_place_of_an_idle_entry(tmp_path, origins, how)
         for port in first:
             assert get(b, port)[0] == 200
         if how == "reload":
-            assert totals(b)["upstreams"] == 5 and totals(b)["idle"] == 5, totals(b)
+            # The client has its answer a moment before berth parks the connection again: wait for all five.
+            assert wait_for(lambda: totals(b)["idle"] == 5, timeout=10, what="five idle connections")
+            assert totals(b)["upstreams"] == 5, totals(b)
             config.write_text(base + "max-upstreams: 3\n")
             b.proc.send_signal(signal.SIGHUP)
             b.wait_log("configuration reloaded")
