@@ -3,7 +3,8 @@
 #include <stddef.h>
 #include "loop_polls.h"
 
-__thread long *berth_loop_polls;
+/* Initial-exec: the executable's own variable, read without a call (the general model's __tls_get_addr). */
+__thread long *berth_loop_polls __attribute__((tls_model("initial-exec")));
 
 /* Exported from the executable (Package.swift), so libevent's call binds here, not to glibc's: the same system call,
    as epoll_pwait with no signal mask. Counted before the poll; no callback runs until it returns. */
