@@ -39,11 +39,17 @@ let package = Package(
         // and SIGINT blocked (EarlySignals unblocks them once it handles them), and /dev/null opened on a missing
         // stdin, stdout or stderr. Linked into `berth` alone, imported by nothing.
         .target(name: "CEarlySignals"),
+        // berth's epoll_wait, which counts each poll of the loop its thread runs (EventLoop's LoopPass) and polls:
+        // exported from the executable, so that libevent's call binds to it. Imported by EventLoop alone.
+        .target(
+            name: "CLoopPolls",
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic-symbol=epoll_wait"])]
+        ),
         // The only importer of CLibevent and COpenSSL: BerthCore reaches libevent and OpenSSL through its types
         // (ModuleBoundaryTests checks it).
         .target(
             name: "EventLoop",
-            dependencies: ["CLibevent", "COpenSSL"],
+            dependencies: ["CLibevent", "COpenSSL", "CLoopPolls"],
             swiftSettings: hotPath + crossModule + [.enableUpcomingFeature("MemberImportVisibility")]
         ),
         .target(

@@ -207,7 +207,7 @@ package final class Channel: EventHandler {
     /// Parked in this loop pass: the loop has not polled the socket since, so a FIN or bytes that came behind the
     /// last message (in one segment with it) are there unseen, and the idle watch has not had its chance. A posted
     /// turn belongs to the pass that posted it (`LoopPass`).
-    package var wentIdleThisPass: Bool { idlePass == pass.count }
+    package var wentIdleThisPass: Bool { pass.isCurrent(idlePass) }
 
     /// One more read finds the peer's end or bytes (or a failure): a parked connection that must not be reused.
     package func endsBehindLastRead() -> Bool { holdsMoreThanRead() || endSeen }

@@ -31,17 +31,13 @@ package final class EventBase {
         event_base_priority_init(raw, 2)
     }
 
-    /// Runs the loop until `stop()` or until no event is left, one pass at a time: `EVLOOP_ONCE` polls and runs the
-    /// callbacks of what it found, and of what they activated, then returns, and the pass count moves on
-    /// (`LoopPass`). The running thread's chain-block cache is freed when the thread ends (a worker's leaked).
+    /// Runs the loop until `stop()` or until no event is left; each poll counts a pass (`LoopPass`). The running
+    /// thread's chain-block cache is freed when the thread ends (a worker's leaked).
     package func run() {
         berth_mm_watch_thread_exit()
-        while true {
-            let result = event_base_loop(raw, EVLOOP_ONCE)
-            pass.ended()
-            // 1: no event left; -1: the backend failed; a break (`stop`) or an exit ends it as the dispatch did.
-            if result != 0 || event_base_got_break(raw) != 0 || event_base_got_exit(raw) != 0 { return }
-        }
+        pass.enter()
+        event_base_dispatch(raw)
+        pass.leave()
     }
 
     /// Whether the calling thread's chain-block cache is registered to be freed at thread exit (tests). Asked here,

@@ -32,11 +32,17 @@ package final class PostedEvents: EventHandler {
     private var event: LoopEvent!
     /// The event is active or armed: a post needs no C call.
     private var scheduled = false
+    /// The loop's passes; the turn runs as part of the pass that activated it (`LoopPass.heldOver`).
+    private let pass: LoopPass
+    /// The pass count when the event was activated; `Int.min` when it was armed as a timer instead, which fires
+    /// behind the idle reads the poll found (libevent activates timers after the I/O of the same poll).
+    private var activatedIn = Int.min
     /// Hand-offs per turn: each may send a request or start a connect (tens of µs), so a few hundred waiters freed
     /// at once (a /resume, the end of a freeze) let the loop poll its sockets between batches.
     package static let budget = 128
 
     package init(base: EventBase) {
+        pass = base.pass
         event = LoopEvent(timerOn: base, handler: self, tag: .timer)
         event.setPriority(0)
     }
@@ -51,6 +57,7 @@ package final class PostedEvents: EventHandler {
     package func post() {
         guard !scheduled else { return }
         scheduled = true
+        activatedIn = pass.count
         event.activate()
     }
 
@@ -65,7 +72,10 @@ package final class PostedEvents: EventHandler {
     package var queuedCloses: Int { pending.count }
 
     package func handleEvent(_ tag: EventTag, what: Int16) {
+        pass.heldOver = activatedIn
+        activatedIn = Int.min
         runTurn(budget: PostedEvents.budget)
+        pass.heldOver = Int.min
     }
 
     /// Runs what is posted: every queued close, then each runner up to `budget` items. What is left, or posted by
