@@ -144,6 +144,14 @@ class Berth:
             time.sleep(0.02)
         raise AssertionError(f"no log line with {needle!r} in:\n{self.stderr_text()}")
 
+    def reload(self, config, text):
+        """Writes `text` to the config file `config`, sends SIGHUP, and returns once berth logged the reload."""
+        from .waiting import wait_for
+        done = self.stderr_text().count("configuration reloaded")
+        config.write_text(text)
+        self.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: self.stderr_text().count("configuration reloaded") > done, timeout=10, what="the reload")
+
     @property
     def proxy_url(self):
         return _http_url(self.proxy)

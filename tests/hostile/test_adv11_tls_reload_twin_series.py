@@ -6,13 +6,12 @@ duplicate samples (one of the two dropped at each scrape, so the counter jumps b
 no longer routes to: its idle connections close at once (`evicted`), and its entry goes when the last busy one ends,
 its counts kept in the totals."""
 import re
-import signal
 from collections import Counter
 
 import pytest
 import requests
 
-from berthkit import admin, stats, wait_for
+from berthkit import admin, stats
 from berthkit.tls_origin import TLSOrigin
 from berthkit.tls_pki import PKI
 
@@ -20,13 +19,6 @@ from berthkit.tls_pki import PKI
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return PKI(str(tmp_path_factory.mktemp("pki")))
-
-
-def _reload(b, config, text):
-    done = b.stderr_text().count("configuration reloaded")
-    config.write_text(text)
-    b.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: b.stderr_text().count("configuration reloaded") > done, timeout=10, what="the reload")
 
 
 def _twins(b):
@@ -51,7 +43,7 @@ def test_a_reload_of_tls_settings_leaves_one_pool_of_the_name(berth, tmp_path):
     url = "http://127.0.0.1:9/"
     proxies = {"http": b.proxy_url}
     assert requests.get(url, proxies=proxies, timeout=10).status_code == 502
-    _reload(b, config, _destination("two.example"))
+    b.reload(config, _destination("two.example"))
     assert requests.get(url, proxies=proxies, timeout=10).status_code == 502
     assert _names(b) == ["https://127.0.0.1:9"], _names(b)
     assert _twins(b) == []
@@ -70,7 +62,7 @@ def test_the_old_pools_idle_connection_closes_at_the_reload(berth, tmp_path, pki
         assert requests.get(url, proxies=proxies, timeout=10).status_code == 200
         name = f"https://127.0.0.1:{origin.hostport.rsplit(':', 1)[1]}"
         assert [u["idle"] for u in stats(b)["upstreams"] if u["upstream"] == name] == [1]
-        _reload(b, config, _destination("localhost", trust + ", min-version: \"1.3\""))
+        b.reload(config, _destination("localhost", trust + ", min-version: \"1.3\""))
         assert requests.get(url, proxies=proxies, timeout=10).status_code == 200
         assert _names(b) == [name], _names(b)
         assert _twins(b) == []

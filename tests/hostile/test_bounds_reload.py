@@ -1,7 +1,6 @@
 """Reload and names (issue 23 item 13): a TLS reload drops sessions made under the old settings, replay-buffer and
 replay-memory take effect on SIGHUP, and a trailing dot in a host name does not bypass its destination's settings
 or its allow rule."""
-import signal
 import socket
 import threading
 
@@ -16,14 +15,6 @@ from berthkit.tls_pki import PKI
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return PKI(str(tmp_path_factory.mktemp("pki")))
-
-
-def _reload(b, config, text):
-    """Writes `text` to the config file and sends SIGHUP; returns once berth logged the reload."""
-    done = b.stderr_text().count("configuration reloaded")
-    config.write_text(text)
-    b.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: b.stderr_text().count("configuration reloaded") > done, timeout=10, what="the reload")
 
 
 # ------------------------------------------------------------------------------------------------ TLS sessions
@@ -45,7 +36,7 @@ def test_a_tls_reload_drops_the_sessions_made_under_the_old_trust(berth, tmp_pat
         assert requests.get(url, proxies=proxies, timeout=10).status_code == 200
         # The same settings (the same file), another trust.
         ca.write_bytes(open(pki.other_ca, "rb").read())
-        _reload(b, config, destinations)
+        b.reload(config, destinations)
         admin_json(b, "POST", f"/evict?upstream={origin.hostport}")
         r = requests.get(url, proxies=proxies, timeout=10)
         assert r.status_code == 502 and r.headers.get("Berth-Error") == "tls-untrusted-certificate", \
@@ -69,7 +60,7 @@ def test_replay_buffer_takes_effect_on_reload(berth, origin, tmp_path):
     r = RawClient(b.proxy).request(get_req(origin.hostport, "/up", method="POST", body=body), "POST")
     assert r.status == 200 and r.body == body
     assert _skipped(b, origin)["body-too-large"] == 1
-    _reload(b, config, "replay: unread\nreplay-buffer: 64KiB\n")
+    b.reload(config, "replay: unread\nreplay-buffer: 64KiB\n")
     r = RawClient(b.proxy).request(get_req(origin.hostport, "/up", method="POST", body=body), "POST")
     assert r.status == 200 and r.body == body
     assert _skipped(b, origin)["body-too-large"] == 1, "the 4 KiB body fits the reloaded 64 KiB replay buffer"
@@ -80,7 +71,7 @@ def test_replay_memory_takes_effect_on_reload(berth, origin, tmp_path):
     config.write_text("replay: unread\nreplay-buffer: 64KiB\nreplay-memory: 1MiB\n")
     b = berth("--config", str(config), "--acquire-timeout", "10s")
     # replay-memory 64KiB: one buffer of 64 KiB. Two requests held by a pause each want one.
-    _reload(b, config, "replay: unread\nreplay-buffer: 64KiB\nreplay-memory: 64KiB\n")
+    b.reload(config, "replay: unread\nreplay-buffer: 64KiB\nreplay-memory: 64KiB\n")
     admin_json(b, "POST", f"/pause?upstream={origin.hostport}&hold=10s")
     held = []
     for i in range(2):

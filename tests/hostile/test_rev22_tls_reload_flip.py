@@ -4,7 +4,6 @@ entry is marked to go when its last busy connection ends. A second reload that r
 forgotten, so each connection a request gave back was closed instead of kept (no reuse while any request was in
 flight: a TLS handshake per request for as long as the load lasted), and once the last one ended the entry went,
 its per-upstream counters with it (a counter that went down for an upstream being served)."""
-import signal
 import socket
 import time
 
@@ -19,13 +18,6 @@ from berthkit.tls_pki import PKI
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return PKI(str(tmp_path_factory.mktemp("pki")))
-
-
-def _reload(b, config, text):
-    done = b.stderr_text().count("configuration reloaded")
-    config.write_text(text)
-    b.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: b.stderr_text().count("configuration reloaded") > done, timeout=10, what="the reload")
 
 
 def _destination(extra=""):
@@ -49,8 +41,8 @@ def test_a_pool_routed_again_by_a_later_reload_is_not_forgotten(berth, tmp_path,
                      "Content-Length: 6\r\n\r\nabc".encode())
         wait_for(lambda: len(origin.connections) == 1, timeout=10, what="the held request's connection")
         # Away (other TLS settings) and back: the endpoint routes to the first pool again.
-        _reload(b, config, _destination(trust + ", min-version: \"1.3\""))
-        _reload(b, config, _destination(trust))
+        b.reload(config, _destination(trust + ", min-version: \"1.3\""))
+        b.reload(config, _destination(trust))
         for path in ("/b", "/c"):
             assert requests.get(f"http://127.0.0.1:{port}{path}", proxies=proxies, timeout=10).status_code == 200
         # /b's connection went back to the pool and /c took it: one more connection, not two.

@@ -6,7 +6,6 @@ because the pool could not go at once), and a later reload that puts the setting
 back: it cleared the orchestrator's forget with it, so the entry, its idle connection and its counters stayed for
 an upstream the orchestrator had said to forget. api.md: "the orchestrator's own /evict?forget=true clears
 `retired`, so no reload undoes it"."""
-import signal
 import socket
 import time
 
@@ -20,13 +19,6 @@ from berthkit.tls_pki import PKI
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     return PKI(str(tmp_path_factory.mktemp("pki")))
-
-
-def _reload(b, config, text):
-    done = b.stderr_text().count("configuration reloaded")
-    config.write_text(text)
-    b.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: b.stderr_text().count("configuration reloaded") > done, timeout=10, what="the reload")
 
 
 def _destination(extra=""):
@@ -49,8 +41,8 @@ def test_a_forget_pending_on_a_tls_pool_survives_a_reload_flip(berth, tmp_path, 
         wait_for(lambda: len(origin.connections) == 1, timeout=10, what="the held request's connection")
         r = admin_json(b, "POST", f"/evict?upstream=127.0.0.1:{port}&forget=true")
         assert r.get("forget_pending") is True, r
-        _reload(b, config, _destination(trust + ", min-version: \"1.3\""))
-        _reload(b, config, _destination(trust))
+        b.reload(config, _destination(trust + ", min-version: \"1.3\""))
+        b.reload(config, _destination(trust))
         held.sendall(b"def")
         answer = b""
         while b"\r\n\r\n" not in answer:
